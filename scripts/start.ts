@@ -1,0 +1,115 @@
+/**
+ * `npm start`: the whole engine on embedded defaults, in one process, until Ctrl-C.
+ *
+ * Without TEMPORAL_ADDRESS it starts the pinned Temporal dev server (built on first use) with its
+ * Web UI; then it runs the worker on the refunds task queue and prints where everything is.
+ * Ctrl-C stops the worker first (in-flight activities get their grace time), then the server.
+ */
+import { resolve } from 'node:path';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { loadConfigOrExit } from '../src/config.js';
+import { handleShutdownSignals } from '../src/shutdown.js';
+import { createWorker, installRuntime, temporalAddress } from '../src/worker.js';
+import { startDevServer, type RunningDevServer } from './dev-server.js';
+import { ensureTemporalCli, findTemporalCli } from './temporal-cli.js';
+
+const log = (line: string) => console.log(line);
+
+let stopRequested = false;
+let worker: Worker | undefined;
+
+async function waitForRunning(w: Worker): Promise<void> {
+  while (w.getState() === 'INITIALIZED') await new Promise((r) => setTimeout(r, 50));
+}
+
+function banner(lines: Array<[string, string]>): string {
+  const width = Math.max(...lines.map(([label]) => label.length));
+  return lines.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`).join('\n');
+}
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  installRuntime('WARN');
+  handleShutdownSignals({
+    stop: (signal) => {
+      stopRequested = true;
+      log(`\n${signal}: stopping — the worker finishes in-flight work, then the Temporal server stops.`);
+      if (worker?.getState() === 'RUNNING') worker.shutdown();
+    },
+    force: () => {
+      log('Stopping at once.');
+      process.exit(130); // the dev server's exit hook kills it
+    },
+  });
+
+  let server: RunningDevServer | undefined;
+  let cliPath: string | undefined;
+  if (config.TEMPORAL_ADDRESS) {
+    log(`Using the Temporal server at ${config.TEMPORAL_ADDRESS} (TEMPORAL_ADDRESS); no dev server started.`);
+    cliPath = findTemporalCli();
+  } else {
+    cliPath = await ensureTemporalCli({ log });
+    if (stopRequested) return;
+    log('Starting the Temporal dev server…');
+    server = await startDevServer(
+      {
+        cliPath,
+        dataDir: resolve(config.DATA_DIR),
+        port: config.TEMPORAL_DEV_PORT,
+        uiPort: config.TEMPORAL_UI_PORT,
+        namespace: config.TEMPORAL_NAMESPACE,
+      },
+      log,
+    );
+  }
+
+  let connection: NativeConnection | undefined;
+  try {
+    if (stopRequested) return;
+    const address = temporalAddress(config);
+    connection = await NativeConnection.connect({ address });
+    log('Bundling workflows and starting the worker…');
+    worker = await createWorker({ config, connection });
+    if (stopRequested) return;
+    const running = worker.run();
+    await waitForRunning(worker);
+
+    const temporal = cliPath ?? 'temporal';
+    log('\nrefundflow is running\n');
+    log(
+      banner([
+        ['Temporal Web UI', server ? server.uiUrl : 'the Web UI of your Temporal server'],
+        ['Temporal server', `${address} (namespace ${config.TEMPORAL_NAMESPACE})`],
+        ['Worker', `polling task queue "${config.REFUNDS_TASK_QUEUE}"`],
+        ...(server
+          ? ([
+              ['Temporal state', `${resolve(config.DATA_DIR, 'temporal.db')} (kept across restarts)`],
+              ['Temporal log', server.logFile],
+            ] as Array<[string, string]>)
+          : []),
+        ['Temporal CLI', temporal],
+      ]),
+    );
+    log('\nTry it — a workflow that calls an activity on this worker:');
+    log(
+      `  ${temporal} workflow execute --address ${address} --namespace ${config.TEMPORAL_NAMESPACE} ` +
+        `--task-queue ${config.REFUNDS_TASK_QUEUE} --type pingWorkflow --input '{"message":"hello"}'`,
+    );
+    log('\nPress Ctrl-C to stop.');
+    await running;
+    log('Worker stopped.');
+  } finally {
+    // A worker created but never run (stopped during start-up) still holds the connection; the
+    // process is leaving either way, so a refusal to close it is not worth reporting.
+    await connection?.close().catch(() => undefined);
+    if (server) {
+      await server.stop();
+      log('Temporal dev server stopped.');
+    }
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+});

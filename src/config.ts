@@ -1,0 +1,104 @@
+import { z } from 'zod';
+
+/**
+ * The environment variables of the public contract (ARCHITECTURE.md, "Configuration"), plus the
+ * ports and data directory of the embedded development set-up. Every process validates its
+ * environment here once, at start, so a bad value stops it before it touches anything.
+ */
+
+const port = z.coerce
+  .number({ error: 'must be a port number' })
+  .int('must be a whole port number')
+  .min(1, 'must be a port between 1 and 65535')
+  .max(65535, 'must be a port between 1 and 65535');
+
+const hostPort = z
+  .string()
+  .regex(/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$/, 'must be host:port, e.g. temporal.internal:7233');
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
+const postgresUrl = z.url({
+  protocol: /^postgres(ql)?$/,
+  error: 'must be a PostgreSQL URL, e.g. postgres://user@host:5432/refunds',
+});
+
+const nonEmpty = z.string().min(1, 'must not be empty');
+
+const webhookSecret = z
+  .string()
+  .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'must be a Standard Webhooks secret: "whsec_" followed by base64');
+
+const rawSchema = z.object({
+  TEMPORAL_ADDRESS: hostPort.optional(),
+  TEMPORAL_NAMESPACE: nonEmpty.default('default'),
+  REFUNDS_TASK_QUEUE: nonEmpty.default('refunds'),
+  DATABASE_URL: postgresUrl.optional(),
+  OEN_BASE_URL: httpUrl.optional(),
+  OEN_TOKEN: nonEmpty.optional(),
+  OEN_MERCHANT_ID: nonEmpty.optional(),
+  MWD_BASE_URL: httpUrl.optional(),
+  MWD_TOKEN: nonEmpty.optional(),
+  PORT: port.default(8080),
+  INGEST_WEBHOOK_SECRET: webhookSecret.optional(),
+  OPERATOR_TOKEN: nonEmpty.optional(),
+  OUTCOME_WEBHOOK_URL: httpUrl.optional(),
+  OUTCOME_WEBHOOK_SECRET: webhookSecret.optional(),
+  SANDBOX_OEN_PORT: port.default(8301),
+  SANDBOX_MWD_PORT: port.default(8302),
+  TEMPORAL_DEV_PORT: port.default(7233),
+  TEMPORAL_UI_PORT: port.default(8233),
+  DATA_DIR: nonEmpty.default('.data'),
+});
+
+/** Variables that must be given together: naming a real endpoint means naming its credentials. */
+const requiredWith: ReadonlyArray<[given: keyof RawConfig, needs: keyof RawConfig]> = [
+  ['OEN_BASE_URL', 'OEN_TOKEN'],
+  ['OEN_BASE_URL', 'OEN_MERCHANT_ID'],
+  ['MWD_BASE_URL', 'MWD_TOKEN'],
+  ['OUTCOME_WEBHOOK_URL', 'OUTCOME_WEBHOOK_SECRET'],
+];
+
+type RawConfig = z.infer<typeof rawSchema>;
+
+const configSchema = rawSchema.superRefine((raw, ctx) => {
+  for (const [given, needs] of requiredWith) {
+    if (raw[given] !== undefined && raw[needs] === undefined) {
+      ctx.addIssue({ code: 'custom', path: [needs], message: `is required when ${given} is set` });
+    }
+  }
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/**
+ * Parses the environment. Empty strings count as unset, as a shell `FOO=` usually means "no value".
+ * The error message is one line that names the variable and what is wrong, never its value, since
+ * several of these variables are secrets.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(
+    Object.keys(rawSchema.shape)
+      .map((name) => [name, env[name]] as const)
+      .filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const parsed = configSchema.safeParse(present);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`);
+  throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+}
+
+/** For process entry points: a bad environment ends the process with one line on stderr. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,90 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+describe('loadConfig', () => {
+  it('gives the contract defaults for an empty environment', () => {
+    expect(loadConfig({})).toEqual({
+      TEMPORAL_NAMESPACE: 'default',
+      REFUNDS_TASK_QUEUE: 'refunds',
+      PORT: 8080,
+      SANDBOX_OEN_PORT: 8301,
+      SANDBOX_MWD_PORT: 8302,
+      TEMPORAL_DEV_PORT: 7233,
+      TEMPORAL_UI_PORT: 8233,
+      DATA_DIR: '.data',
+    });
+  });
+
+  it('takes every contract variable', () => {
+    const env = {
+      TEMPORAL_ADDRESS: 'temporal.internal:7233',
+      TEMPORAL_NAMESPACE: 'payments',
+      REFUNDS_TASK_QUEUE: 'refunds-eu',
+      DATABASE_URL: 'postgres://refundflow@db:5432/refunds',
+      OEN_BASE_URL: 'https://payment-api.testing.oen.tw',
+      OEN_TOKEN: 'oen-token',
+      OEN_MERCHANT_ID: 'ming',
+      MWD_BASE_URL: 'https://mwd.example.test',
+      MWD_TOKEN: 'mwd-token',
+      PORT: '9090',
+      INGEST_WEBHOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+      OPERATOR_TOKEN: 'operator',
+      OUTCOME_WEBHOOK_URL: 'http://order-management.internal/refund-outcomes',
+      OUTCOME_WEBHOOK_SECRET: 'whsec_c2VjcmV0',
+    };
+    expect(loadConfig(env)).toMatchObject({ ...env, PORT: 9090 });
+  });
+
+  it('treats an empty value as unset', () => {
+    expect(loadConfig({ TEMPORAL_ADDRESS: '', PORT: '' })).toMatchObject({ PORT: 8080 });
+    expect(loadConfig({ TEMPORAL_ADDRESS: '' }).TEMPORAL_ADDRESS).toBeUndefined();
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, /^Invalid configuration: PORT must be a port number$/],
+    [{ PORT: '70000' }, /^Invalid configuration: PORT must be a port between 1 and 65535$/],
+    [{ TEMPORAL_ADDRESS: 'http://temporal:7233' }, /TEMPORAL_ADDRESS must be host:port/],
+    [{ DATABASE_URL: 'mysql://db/refunds' }, /DATABASE_URL must be a PostgreSQL URL/],
+    [{ OEN_BASE_URL: 'payment-api.oen.tw', OEN_TOKEN: 't', OEN_MERCHANT_ID: 'm' }, /OEN_BASE_URL must be an http\(s\) URL/],
+    [{ INGEST_WEBHOOK_SECRET: 'not-a-secret' }, /INGEST_WEBHOOK_SECRET must be a Standard Webhooks secret/],
+    [{ OEN_BASE_URL: 'https://payment-api.oen.tw', OEN_MERCHANT_ID: 'm' }, /OEN_TOKEN is required when OEN_BASE_URL is set/],
+    [{ OEN_BASE_URL: 'https://payment-api.oen.tw', OEN_TOKEN: 't' }, /OEN_MERCHANT_ID is required when OEN_BASE_URL is set/],
+    [{ MWD_BASE_URL: 'https://mwd.example.test' }, /MWD_TOKEN is required when MWD_BASE_URL is set/],
+    [{ OUTCOME_WEBHOOK_URL: 'https://om.example.test/hook' }, /OUTCOME_WEBHOOK_SECRET is required when OUTCOME_WEBHOOK_URL is set/],
+  ])('refuses %o in one line naming the variable', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+    try {
+      loadConfig(env);
+    } catch (err) {
+      expect((err as Error).message).not.toContain('\n');
+    }
+  });
+
+  it('names every bad variable at once', () => {
+    expect(() => loadConfig({ PORT: '0', SANDBOX_OEN_PORT: 'x' })).toThrow(/PORT .*; SANDBOX_OEN_PORT /);
+  });
+
+  it('never repeats a secret value in its message', () => {
+    const secret = 'whsec_!!leaked-if-you-can-read-this';
+    expect(() => loadConfig({ INGEST_WEBHOOK_SECRET: secret })).toThrow(ConfigError);
+    try {
+      loadConfig({ INGEST_WEBHOOK_SECRET: secret });
+    } catch (err) {
+      expect((err as Error).message).not.toContain(secret);
+    }
+  });
+});
+
+describe('a process started with a bad environment', () => {
+  it('stops at once with one line naming the variable', () => {
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+      env: { ...process.env, REFUNDS_TASK_QUEUE: 'x', PORT: 'not-a-port' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toBe('Invalid configuration: PORT must be a port number');
+  });
+});
