@@ -6,6 +6,7 @@ export default defineConfig({
     // One Temporal dev server and one workflow bundle for the whole suite (test/global-setup.ts);
     // each test file runs its own worker on its own task queue.
     globalSetup: ['test/global-setup.ts'],
+    setupFiles: ['test/setup-file.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',

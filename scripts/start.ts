@@ -6,6 +6,7 @@
  * Ctrl-C stops the worker first (in-flight activities get their grace time), then the server.
  */
 import { resolve } from 'node:path';
+import proto from '@temporalio/proto'; // CommonJS: Node's ESM loader sees only its default export
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { loadConfigOrExit } from '../src/config.js';
 import { handleShutdownSignals } from '../src/shutdown.js';
@@ -18,8 +19,19 @@ const log = (line: string) => console.log(line);
 let stopRequested = false;
 let worker: Worker | undefined;
 
-async function waitForRunning(w: Worker): Promise<void> {
-  while (w.getState() === 'INITIALIZED') await new Promise((r) => setTimeout(r, 50));
+/** The banner says "polling" only once the server has seen the worker's first poll. */
+async function waitForPoller(connection: NativeConnection, namespace: string, taskQueue: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline && !stopRequested) {
+    const { pollers } = await connection.workflowService.describeTaskQueue({
+      namespace,
+      taskQueue: { name: taskQueue },
+      taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    });
+    if (pollers?.length) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  if (!stopRequested) log(`Warning: the server has not seen the worker poll "${taskQueue}" after 30s.`);
 }
 
 function banner(lines: Array<[string, string]>): string {
@@ -72,7 +84,7 @@ async function main(): Promise<void> {
     worker = await createWorker({ config, connection });
     if (stopRequested) return;
     const running = worker.run();
-    await waitForRunning(worker);
+    await waitForPoller(connection, config.TEMPORAL_NAMESPACE, config.REFUNDS_TASK_QUEUE);
 
     const temporal = cliPath ?? 'temporal';
     log('\nrefundflow is running\n');

@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { describe, expect, inject, it } from 'vitest';
+import { pingWorkflow } from '../src/workflows/index.js';
+import { freePorts } from './helpers/ports.js';
+import { processesMentioning, run, type RunningProcess } from './helpers/process.js';
+
+const { TaskQueueType, WorkflowExecutionStatus } = temporal.api.enums.v1;
+
+/** `npm start` exactly as a newcomer runs it, in its own process group, on ports of its own. */
+function npmStart(env: NodeJS.ProcessEnv): RunningProcess {
+  const inherited = { ...process.env };
+  delete inherited.TEMPORAL_ADDRESS;
+  return run('npm', ['start'], { ...inherited, ...env });
+}
+
+/**
+ * Ctrl-C as a terminal sends it, to the whole group. npm itself then ends by re-raising SIGINT once
+ * its script has exited, so a clean stop shows in what the engine printed on its way out.
+ */
+async function stopWithCtrlC(started: RunningProcess, lastLine: string): Promise<void> {
+  started.signalGroup('SIGINT');
+  expect(await started.exited).toBe('SIGINT');
+  expect(started.output()).toMatch(/SIGINT: stopping/);
+  expect(started.output()).toContain('Worker stopped.');
+  expect(started.output().trimEnd().endsWith(lastLine)).toBe(true);
+}
+
+async function pollerCount(client: Client, taskQueue: string): Promise<number> {
+  const { pollers } = await client.workflowService.describeTaskQueue({
+    namespace: 'default',
+    taskQueue: { name: taskQueue },
+    taskQueueType: TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+  });
+  return pollers?.length ?? 0;
+}
+
+describe('npm start', () => {
+  it('serves the Web UI, runs a polling worker, keeps state across a restart and stops cleanly on Ctrl-C', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'refundflow-start-'));
+    const [port, uiPort] = await freePorts(2);
+    const env = { DATA_DIR: dataDir, TEMPORAL_DEV_PORT: String(port), TEMPORAL_UI_PORT: String(uiPort) };
+    const workflowId = `start-test-${randomUUID()}`;
+
+    const first = npmStart(env);
+    await first.waitForOutput(/Press Ctrl-C to stop/, 120_000);
+    expect(first.output()).toContain(`Temporal Web UI  http://localhost:${uiPort}`);
+    expect(first.output()).toContain('polling task queue "refunds"');
+    expect((await fetch(`http://localhost:${uiPort}`)).status).toBe(200);
+
+    const connection = await Connection.connect({ address: `localhost:${port}` });
+    const client = new Client({ connection });
+    try {
+      expect(await pollerCount(client, 'refunds')).toBeGreaterThan(0);
+      const result = await client.workflow.execute(pingWorkflow, {
+        taskQueue: 'refunds',
+        workflowId,
+        args: [{ message: 'from the test' }],
+      });
+      expect(result.message).toBe('from the test');
+    } finally {
+      await connection.close();
+    }
+
+    await stopWithCtrlC(first, 'Temporal dev server stopped.');
+    expect(processesMentioning(dataDir)).toEqual([]);
+
+    const second = npmStart(env);
+    await second.waitForOutput(/Press Ctrl-C to stop/, 120_000);
+    const again = await Connection.connect({ address: `localhost:${port}` });
+    try {
+      const { status } = await new Client({ connection: again }).workflow.getHandle(workflowId).describe();
+      expect(status.code).toBe(WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED);
+    } finally {
+      await again.close();
+    }
+    await stopWithCtrlC(second, 'Temporal dev server stopped.');
+    expect(processesMentioning(dataDir)).toEqual([]);
+  }, 300_000);
+
+  it('with TEMPORAL_ADDRESS set, starts no server and runs the worker against the one given', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'refundflow-start-'));
+    const taskQueue = `start-remote-${randomUUID()}`;
+    const address = inject('temporalAddress');
+    const started = npmStart({ TEMPORAL_ADDRESS: address, REFUNDS_TASK_QUEUE: taskQueue, DATA_DIR: dataDir });
+    await started.waitForOutput(/Press Ctrl-C to stop/, 120_000);
+    expect(started.output()).toContain(`Using the Temporal server at ${address} (TEMPORAL_ADDRESS); no dev server started.`);
+    expect(started.output()).not.toContain('Starting the Temporal dev server');
+
+    const connection = await Connection.connect({ address });
+    try {
+      expect(await pollerCount(new Client({ connection }), taskQueue)).toBeGreaterThan(0);
+    } finally {
+      await connection.close();
+    }
+    await stopWithCtrlC(started, 'Worker stopped.');
+    expect(processesMentioning(dataDir)).toEqual([]);
+  }, 180_000);
+});

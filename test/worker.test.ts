@@ -1,0 +1,55 @@
+import { randomUUID } from 'node:crypto';
+import { temporal } from '@temporalio/proto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createWorker } from '../src/worker.js';
+import { pingWorkflow } from '../src/workflows/index.js';
+import { run } from './helpers/process.js';
+import { temporalTestContext, type TemporalTestContext } from './helpers/temporal.js';
+
+const { EventType, PendingActivityState } = temporal.api.enums.v1;
+
+let t: TemporalTestContext;
+
+beforeAll(async () => {
+  t = await temporalTestContext('worker-process');
+});
+
+afterAll(async () => {
+  await t.close();
+});
+
+describe('src/worker.ts as a process', () => {
+  it('on SIGTERM lets the in-flight activity finish, then exits 0', async () => {
+    const worker = run(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+      ...process.env,
+      TEMPORAL_ADDRESS: t.address,
+      REFUNDS_TASK_QUEUE: t.taskQueue,
+    });
+    await worker.waitForOutput(new RegExp(`Worker polling task queue "${t.taskQueue}"`), 120_000);
+
+    const handle = await t.client.workflow.start(pingWorkflow, {
+      taskQueue: t.taskQueue,
+      workflowId: `shutdown-${randomUUID()}`,
+      args: [{ message: 'in flight', delayMs: 3_000 }],
+    });
+    await expect
+      .poll(async () => (await handle.describe()).raw.pendingActivities?.[0]?.state, { timeout: 30_000 })
+      .toBe(PendingActivityState.PENDING_ACTIVITY_STATE_STARTED);
+
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
+    expect(worker.output()).toContain('SIGTERM: finishing in-flight work, then stopping');
+    expect(worker.output()).toContain('Worker stopped');
+
+    // The activity completed before the process left: its result is in history, not lost.
+    const history = await handle.fetchHistory();
+    const completed = history.events?.find((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED);
+    expect(completed).toBeDefined();
+    expect(history.events?.some((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED)).toBe(false);
+
+    // Another worker picks the run up and finishes it with that result.
+    const successor = await createWorker({ config: t.config, connection: t.connection, workflowBundle: t.workflowBundle });
+    const result = await successor.runUntil(handle.result());
+    expect(result.message).toBe('in flight');
+  });
+});
