@@ -1,25 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { temporal } from '@temporalio/proto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createWorker } from '../src/worker.js';
 import { pingWorkflow } from '../src/workflows/index.js';
 import { run } from './helpers/process.js';
-import { temporalTestContext, type TemporalTestContext } from './helpers/temporal.js';
+import { useTemporal } from './helpers/temporal.js';
 
 const { EventType, PendingActivityState } = temporal.api.enums.v1;
 
-let t: TemporalTestContext;
-
-beforeAll(async () => {
-  t = await temporalTestContext('worker-process');
-});
-
-afterAll(async () => {
-  await t.close();
-});
+const temporalContext = useTemporal('worker-process');
 
 describe('src/worker.ts as a process', () => {
   it('on SIGTERM lets the in-flight activity finish, then exits 0', async () => {
+    const t = temporalContext();
     const worker = run(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
       ...process.env,
       TEMPORAL_ADDRESS: t.address,

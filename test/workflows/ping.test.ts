@@ -1,25 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { temporal } from '@temporalio/proto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { refundSearchAttributes } from '../../src/domain/search-attributes.js';
 import { createWorker } from '../../src/worker.js';
 import { pingWorkflow } from '../../src/workflows/index.js';
-import { temporalTestContext, type TemporalTestContext } from '../helpers/temporal.js';
+import { useTemporal } from '../helpers/temporal.js';
 
 const { EventType, IndexedValueType } = temporal.api.enums.v1;
 
-let t: TemporalTestContext;
-
-beforeAll(async () => {
-  t = await temporalTestContext('ping');
-});
-
-afterAll(async () => {
-  await t.close();
-});
+const temporalContext = useTemporal('ping');
 
 describe('pingWorkflow on the real dev server', () => {
   it('runs its activity on a real worker and returns what the activity answered', async () => {
+    const t = temporalContext();
     const worker = await createWorker({ config: t.config, connection: t.connection, workflowBundle: t.workflowBundle });
     const workflowId = `ping-${randomUUID()}`;
 
@@ -43,6 +36,7 @@ describe('pingWorkflow on the real dev server', () => {
   });
 
   it('rejects input its schema refuses, as a workflow failure rather than a hang', async () => {
+    const t = temporalContext();
     const worker = await createWorker({ config: t.config, connection: t.connection, workflowBundle: t.workflowBundle });
     const outcome = await worker.runUntil(
       t.client.workflow
@@ -64,6 +58,7 @@ describe('pingWorkflow on the real dev server', () => {
 
 describe('the dev server the suite runs on', () => {
   it('has the refund search attributes registered with their types', async () => {
+    const t = temporalContext();
     const { customAttributes } = await t.client.connection.operatorService.listSearchAttributes({
       namespace: t.config.TEMPORAL_NAMESPACE,
     });
