@@ -1,0 +1,17 @@
+/**
+ * MWD amounts are strings with two implied decimals: "5500" is NT$55.00 (mwd-pay-refund.txt,
+ * TradeAmount). Our amounts are whole New Taiwan dollars.
+ */
+export function toMwdAmount(dollars: number): string {
+  if (!Number.isSafeInteger(dollars) || dollars <= 0) {
+    throw new RangeError(`An MWD amount must be a positive whole number of NT$, not ${dollars}`);
+  }
+  return String(dollars * 100);
+}
+
+/** Whole NT$ from an MWD amount string; undefined when it is not a whole-dollar amount. */
+export function fromMwdAmount(amount: string): number | undefined {
+  if (!/^\d+$/.test(amount)) return undefined;
+  const cents = Number(amount);
+  return Number.isSafeInteger(cents) && cents % 100 === 0 ? cents / 100 : undefined;
+}

@@ -1,0 +1,96 @@
+import type { AxiosInstance } from 'axios';
+import { ProviderError } from '../errors.js';
+import {
+  createHttp,
+  DEFAULT_PROVIDER_TIMEOUT_MS,
+  parseJson,
+  send,
+  staticToken,
+  transportRule,
+  type CallOptions,
+  type TokenProvider,
+} from '../http.js';
+import { fromMwdAmount, toMwdAmount } from './amount.js';
+import { mwdMalformed, mwdRefused, mwdStatusRules, mwdUnexpectedStatus } from './errors.js';
+import { cardLast4, mwdRefundResponse, mwdRefundResult, type MwdRefundResult } from './schemas.js';
+
+export interface MwdClientOptions {
+  baseUrl: string;
+  /** A static token from config, or a provider for the login flow the document leaves out. */
+  token: string | TokenProvider;
+  timeoutMs?: number;
+}
+
+export interface MwdRefundRequest {
+  cardToken: string;
+  /** Whole NT$. */
+  amount: number;
+}
+
+/** MWD pay+ refund by order (POST /v1/payment/mwd/{order_id}/refund). */
+export class MwdClient {
+  private readonly http: AxiosInstance;
+  private readonly tokenProvider: TokenProvider;
+
+  constructor({ baseUrl, token, timeoutMs = DEFAULT_PROVIDER_TIMEOUT_MS }: MwdClientOptions) {
+    this.http = createHttp({ baseUrl, timeoutMs });
+    this.tokenProvider = typeof token === 'string' ? staticToken(token) : token;
+  }
+
+  async refund(orderId: string, { cardToken, amount }: MwdRefundRequest, options: CallOptions = {}): Promise<MwdRefundResult> {
+    const what = `refund of order ${orderId}`;
+    const sent = await send(
+      this.http,
+      this.tokenProvider,
+      {
+        method: 'POST',
+        url: `/v1/payment/mwd/${encodeURIComponent(orderId)}/refund`,
+        data: { CardToken: cardToken, TradeAmount: toMwdAmount(amount) },
+      },
+      options,
+    );
+    if ('failure' in sent) {
+      throw new ProviderError('mwd', transportRule('Mwd', sent.failure, true), { code: sent.failure.code }, what);
+    }
+    const { status, data: text } = sent.response;
+    if (status !== 200) {
+      const body = mwdRefundResponse.safeParse(parseJson(text));
+      const rtn = body.success ? body.data : undefined;
+      throw new ProviderError(
+        'mwd',
+        mwdStatusRules[status] ?? mwdUnexpectedStatus,
+        { httpStatus: status, ...(rtn && { code: `RtnCode ${rtn.RtnCode}`, providerMessage: rtn.RtnMessage }) },
+        what,
+      );
+    }
+    const parsed = mwdRefundResponse.safeParse(parseJson(text));
+    if (!parsed.success) throw new ProviderError('mwd', mwdMalformed, { httpStatus: status }, what);
+
+    const { RtnCode, RtnMessage, ResponseParams } = parsed.data;
+    const result = ResponseParams?.ResultData;
+    if (RtnCode !== '1000' || ResponseParams?.ResultCode !== '1000' || result?.RetCode !== '00') {
+      const codes = [`RtnCode ${RtnCode}`, ResponseParams && `ResultCode ${ResponseParams.ResultCode}`, result && `RetCode ${result.RetCode}`];
+      const messages = [RtnMessage, ResponseParams?.ResultMessage, result?.RetMsg].filter(Boolean);
+      throw new ProviderError(
+        'mwd',
+        mwdRefused,
+        { httpStatus: status, code: codes.filter(Boolean).join(', '), providerMessage: messages.join(' / ') },
+        what,
+      );
+    }
+    const refunded = result.TradeAmount === undefined ? amount : fromMwdAmount(result.TradeAmount);
+    if (!result.ServiceTradeNo || refunded === undefined) {
+      throw new ProviderError('mwd', mwdMalformed, { httpStatus: status, code: 'RtnCode 1000' }, `${what}: success without a trade number or amount`);
+    }
+    return mwdRefundResult.parse({
+      orderId,
+      serviceTradeNo: result.ServiceTradeNo,
+      amount: refunded,
+      merchantTradeNo: result.MerchantTradeNo,
+      tradeType: result.TradeType,
+      paymentType: result.PaymentType,
+      authIdResp: result.AuthIdResp,
+      cardLast4: cardLast4(result.CardNumber),
+    });
+  }
+}

@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import { lastFour } from '../../domain/pan.js';
+
+/**
+ * What we keep of MWD's refund answer (mwd-pay-refund.txt, "Response"). Unlisted keys are dropped,
+ * among them the CardToken echoed back (a stand-in card number) and CheckSum, whose algorithm is not
+ * documented; the masked CardNumber is kept as its last four digits only.
+ */
+const resultData = z.object({
+  RetCode: z.string(),
+  RetMsg: z.string().optional(),
+  ServiceTradeNo: z.string().optional(),
+  ServiceTradeDate: z.string().optional(),
+  ServiceTradeTime: z.string().optional(),
+  MerchantTradeNo: z.string().optional(),
+  OriMerchantTradeNo: z.string().optional(),
+  TradeAmount: z.string().optional(),
+  TradeType: z.string().optional(),
+  PaymentType: z.string().optional(),
+  AuthIdResp: z.string().optional(),
+  CardNumber: z.string().optional(),
+});
+
+export const mwdRefundResponse = z.object({
+  RtnCode: z.string(),
+  RtnMessage: z.string().optional(),
+  ResponseParams: z
+    .object({
+      ResultCode: z.string(),
+      ResultMessage: z.string().optional(),
+      // A refusal may come without ResultData; success cannot.
+      ResultData: resultData.optional(),
+    })
+    .optional(),
+  TimeStamp: z.string().optional(),
+});
+
+export type MwdRefundResponse = z.infer<typeof mwdRefundResponse>;
+
+/** A refund MWD confirmed: all three success codes present (specs/README.md). */
+export const mwdRefundResult = z.object({
+  orderId: z.string(),
+  /** pay+ trade number: the provider's reference for this refund. */
+  serviceTradeNo: z.string(),
+  merchantTradeNo: z.string().optional(),
+  /** Whole NT$ as MWD reported them back. */
+  amount: z.number().int().positive(),
+  tradeType: z.string().optional(),
+  paymentType: z.string().optional(),
+  authIdResp: z.string().optional(),
+  cardLast4: z.string().optional(),
+});
+
+export type MwdRefundResult = z.infer<typeof mwdRefundResult>;
+
+export function cardLast4(cardNumber: string | undefined): string | undefined {
+  return cardNumber === undefined ? undefined : lastFour(cardNumber);
+}

@@ -1,0 +1,94 @@
+import { z } from 'zod';
+import { lastFour } from '../../domain/pan.js';
+
+/**
+ * Allow-lists of what we keep from Oen's answers (oen-payment-api.txt, "Resources - Transaction").
+ * Unlisted keys are dropped at parse time: `userName`, `userEmail` and `cardName` (personal data we
+ * do not need), and the full `cardNum`, which becomes `cardLast4` before anything else sees it.
+ */
+
+export const oenEnvelope = z.object({
+  code: z.string(),
+  message: z.string().optional(),
+  data: z.unknown().optional(),
+});
+
+const isoDate = z.iso.datetime({ offset: true });
+
+export const oenPaymentInfo = z
+  .object({
+    cardType: z.string().optional(),
+    cardNum: z.string().optional(),
+    method: z.string(),
+  })
+  .transform(({ cardNum, ...rest }) => {
+    const cardLast4 = cardNum === undefined ? undefined : lastFour(cardNum);
+    return { ...rest, ...(cardLast4 !== undefined && { cardLast4 }) };
+  });
+
+export const oenTransaction = z.object({
+  /** The HID (`P2024…`): what the refund path takes. */
+  id: z.string().min(1),
+  /** Absent from the refund answer in the document's example. */
+  transactionId: z.string().optional(),
+  action: z.string(),
+  amount: z.number().int().nonnegative(),
+  fee: z.number().optional(),
+  paymentInfo: oenPaymentInfo.optional(),
+  /** `charged`, `refunded`, … (the document does not list them all). */
+  status: z.string(),
+  userId: z.string().optional(),
+  orderId: z.string(),
+  note: z.string().optional(),
+  createdAt: isoDate,
+  refundAmount: z.number().int().nonnegative().default(0),
+  refundedAt: isoDate.optional(),
+});
+
+export type OenTransaction = z.infer<typeof oenTransaction>;
+
+/** Assumption (specs/README.md): the page token is `data.pageToken`; absent or empty on the last page. */
+export const oenTransactionPage = z.object({
+  transactions: z.array(oenTransaction),
+  pageToken: z.string().optional(),
+});
+
+export const oenSubscription = z.object({
+  id: z.string().min(1),
+  status: z.string(),
+  period: z.number().int().optional(),
+  startedAt: isoDate.optional(),
+  cancelledAt: isoDate.optional(),
+  reason: z.string().optional(),
+  createdAt: isoDate.optional(),
+});
+
+export type OenSubscription = z.infer<typeof oenSubscription>;
+
+const oenProductDetail = z.object({
+  productionCode: z.string().min(1),
+  description: z.string().min(1),
+  quantity: z.number().positive(),
+  unit: z.string().min(1),
+  unitPrice: z.number().nonnegative(),
+});
+
+const oenRemitInfo = z.object({
+  bankCode: z.string().min(1),
+  bankName: z.string().min(1),
+  branchCode: z.string().min(1),
+  branchName: z.string().min(1),
+  account: z.string().min(1),
+  accountName: z.string().min(1),
+});
+
+/** The refund request body, less `merchantId`, which comes from config unless the caller names one. */
+export const oenRefundRequest = z.object({
+  amount: z.number().int().min(1),
+  merchantId: z.string().min(1).optional(),
+  productDetails: z.array(oenProductDetail).min(1).optional(),
+  remitInfo: oenRemitInfo.optional(),
+  reason: z.string().optional(),
+});
+
+export type OenRefundRequest = z.infer<typeof oenRefundRequest>;
