@@ -68,7 +68,10 @@ export class MwdClient {
 
     const { RtnCode, RtnMessage, ResponseParams } = parsed.data;
     const result = ResponseParams?.ResultData;
-    if (RtnCode !== '1000' || ResponseParams?.ResultCode !== '1000' || result?.RetCode !== '00') {
+    // Final only where a code says no. Success codes with a part missing are not a refusal: the
+    // refund may have happened, so the outcome is unknown.
+    const refused = RtnCode !== '1000' || (ResponseParams !== undefined && ResponseParams.ResultCode !== '1000') || (result !== undefined && result.RetCode !== '00');
+    if (refused) {
       const codes = [`RtnCode ${RtnCode}`, ResponseParams && `ResultCode ${ResponseParams.ResultCode}`, result && `RetCode ${result.RetCode}`];
       const messages = [RtnMessage, ResponseParams?.ResultMessage, result?.RetMsg].filter(Boolean);
       throw new ProviderError(
@@ -78,9 +81,9 @@ export class MwdClient {
         what,
       );
     }
-    const refunded = result.TradeAmount === undefined ? amount : fromMwdAmount(result.TradeAmount);
-    if (!result.ServiceTradeNo || refunded === undefined) {
-      throw new ProviderError('mwd', mwdMalformed, { httpStatus: status, code: 'RtnCode 1000' }, `${what}: success without a trade number or amount`);
+    const refunded = result?.TradeAmount === undefined ? amount : fromMwdAmount(result.TradeAmount);
+    if (!result?.ServiceTradeNo || refunded === undefined) {
+      throw new ProviderError('mwd', mwdMalformed, { httpStatus: status, code: 'RtnCode 1000' }, `${what}: success without its ResultData`);
     }
     return mwdRefundResult.parse({
       orderId,

@@ -116,7 +116,8 @@ export class OenClient {
     }
     const { code, message, data } = envelope.data;
     if (code !== 'S0000') {
-      const rule = oenCodeRules[code] ?? oenStatusRules[status] ?? oenUnknownCode;
+      // A code we do not know is final, unless HTTP says the server failed (5xx: transient).
+      const rule = oenCodeRules[code] ?? (status >= 500 ? oenStatusRules[status] : undefined) ?? oenUnknownCode;
       throw new ProviderError('oen', rule, { httpStatus: status, code, providerMessage: message }, what);
     }
     if (status !== 200) {

@@ -1,0 +1,182 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { findPans } from '../../src/domain/pan.js';
+import { ProviderError } from '../../src/providers/errors.js';
+import { fromMwdAmount, toMwdAmount } from '../../src/providers/mwd/amount.js';
+import { MwdClient } from '../../src/providers/mwd/client.js';
+import type { TokenProvider } from '../../src/providers/http.js';
+import { SANDBOX_TOKEN } from '../../src/sandbox/index.js';
+import { rawServer } from '../helpers/raw-server.js';
+import { admin, sandboxRefunds, useSandboxes } from '../helpers/sandbox.js';
+
+const sandboxes = useSandboxes();
+const ORDER = '202008170002';
+const CARD_TOKEN = '45dec174-3f16-471b-8cd2-d79ee9cf9ac2_0176352482860745';
+
+function client(overrides: { token?: string | TokenProvider; timeoutMs?: number; baseUrl?: string } = {}): MwdClient {
+  return new MwdClient({
+    baseUrl: overrides.baseUrl ?? sandboxes().mwdUrl,
+    token: overrides.token ?? SANDBOX_TOKEN,
+    timeoutMs: overrides.timeoutMs ?? 5_000,
+  });
+}
+
+async function failure(call: Promise<unknown>): Promise<ProviderError> {
+  const err = await call.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ProviderError);
+  return err as ProviderError;
+}
+
+async function faults(body: unknown): Promise<void> {
+  await admin(sandboxes().mwdUrl, 'PUT', 'faults', body);
+}
+
+describe('MWD amounts: strings with two implied decimals', () => {
+  it('NT$55 is "5500", and back', () => {
+    expect(toMwdAmount(55)).toBe('5500');
+    expect(toMwdAmount(1)).toBe('100');
+    expect(fromMwdAmount('5500')).toBe(55);
+    expect(fromMwdAmount('5550')).toBeUndefined();
+    expect(fromMwdAmount('55.00')).toBeUndefined();
+  });
+
+  it('refuses amounts that are not positive whole dollars', () => {
+    for (const bad of [0, -5, 1.5, Number.NaN]) expect(() => toMwdAmount(bad)).toThrow(RangeError);
+  });
+});
+
+describe('MwdClient against the MWD sandbox, over HTTP', () => {
+  it('refunds the document’s example order and reads the answer', async () => {
+    const result = await client().refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 });
+    expect(result).toMatchObject({ orderId: ORDER, amount: 55, tradeType: '5', paymentType: '04', cardLast4: '2708' });
+    expect(result.serviceTradeNo).toMatch(/^MW\d{18}$/);
+    expect(result.merchantTradeNo).toMatch(new RegExp(`^${ORDER}_refund_\\d+$`));
+    expect(JSON.stringify(result)).not.toContain(CARD_TOKEN);
+    expect(await sandboxRefunds(sandboxes().mwdUrl)).toMatchObject([{ provider: 'mwd', reference: ORDER, amount: 55 }]);
+  });
+
+  it('takes its bearer token through the token provider, asked on every call', async () => {
+    let asked = 0;
+    const provider: TokenProvider = {
+      token: () => {
+        asked += 1;
+        return Promise.resolve(SANDBOX_TOKEN);
+      },
+    };
+    await client({ token: provider }).refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 });
+    expect(asked).toBe(1);
+  });
+
+  describe('refusals are final, whichever of the three success codes says no', () => {
+    it('RtnCode: an unknown order or a card token that does not match', async () => {
+      const unknown = await failure(client().refund('209912310001', { cardToken: CARD_TOKEN, amount: 55 }));
+      expect(unknown).toMatchObject({ type: 'MwdRefused', kind: 'final', details: { code: 'RtnCode 2002' } });
+      const wrongCard = await failure(client().refund(ORDER, { cardToken: 'other-token', amount: 55 }));
+      expect(wrongCard).toMatchObject({ type: 'MwdRefused', details: { code: 'RtnCode 2003' } });
+    });
+
+    it('ResultCode: a second refund of the order', async () => {
+      await client().refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 });
+      const second = await failure(client().refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 }));
+      expect(second).toMatchObject({ type: 'MwdRefused', kind: 'final' });
+      expect(second.details.code).toContain('ResultCode 2001');
+      expect(await sandboxRefunds(sandboxes().mwdUrl)).toHaveLength(1);
+    });
+
+    it('RetCode: an amount over the original', async () => {
+      const over = await failure(client().refund(ORDER, { cardToken: CARD_TOKEN, amount: 56 }));
+      expect(over).toMatchObject({ type: 'MwdRefused', kind: 'final' });
+      expect(over.details.code).toBe('RtnCode 1000, ResultCode 1000, RetCode 12');
+      expect(await sandboxRefunds(sandboxes().mwdUrl)).toEqual([]);
+    });
+
+    it('HTTP 401 for a wrong token, without the token in the error', async () => {
+      const err = await failure(client({ token: 'wrong-secret-token' }).refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 }));
+      expect(err).toMatchObject({ type: 'MwdHttp401', kind: 'final', details: { httpStatus: 401 } });
+      expect(`${err.message} ${JSON.stringify(err)}`).not.toContain('wrong-secret-token');
+    });
+  });
+
+  describe('failures', () => {
+    it('HTTP 500 is retryable: MWD answered that it did not refund', async () => {
+      await faults({ refund: { next: ['http500'] } });
+      expect(await failure(client().refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 }))).toMatchObject({
+        type: 'MwdHttp500',
+        kind: 'retryable',
+      });
+      expect(await sandboxRefunds(sandboxes().mwdUrl)).toEqual([]);
+    });
+
+    it('no answer at all (hang, then timeout) is an unknown outcome', async () => {
+      await faults({ refund: { next: ['hang'] } });
+      expect(await failure(client({ timeoutMs: 300 }).refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 }))).toMatchObject({
+        type: 'MwdOutcomeUnknown',
+        kind: 'unknown',
+      });
+    });
+
+    it('commit-then-drop: refunded at MWD, unknown to us', async () => {
+      await faults({ refund: { next: ['commitThenDrop'] } });
+      expect(await failure(client().refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 }))).toMatchObject({
+        type: 'MwdOutcomeUnknown',
+        kind: 'unknown',
+      });
+      expect(await sandboxRefunds(sandboxes().mwdUrl)).toHaveLength(1);
+    });
+
+    it('the emulator refuses faults MWD has no such thing as (F0001 is Oen’s)', async () => {
+      await expect(faults({ refund: { f0001: 0.5 } })).rejects.toThrow(/supports only http500, hang, commitThenDrop/);
+    });
+  });
+});
+
+describe('MwdClient and answers MWD does not document', () => {
+  it('reads the document’s own example response', async () => {
+    const server = await rawServer(200, readFileSync(new URL('fixtures/mwd-refund.json', import.meta.url), 'utf8'));
+    try {
+      const result = await client({ baseUrl: server.url }).refund('202008170003', { cardToken: CARD_TOKEN, amount: 55 });
+      expect(result).toEqual({
+        orderId: '202008170003',
+        serviceTradeNo: 'MW202008175703400013',
+        merchantTradeNo: '202008170003_refund_120757785',
+        amount: 55,
+        tradeType: '5',
+        paymentType: '04',
+        authIdResp: '922410',
+        cardLast4: '2708',
+      });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it.each([
+    ['HTML', '<html>oops</html>'],
+    ['success codes without ResultData', '{"RtnCode":"1000","ResponseParams":{"ResultCode":"1000"}}'],
+    ['RtnCode 1000 alone', '{"RtnCode":"1000"}'],
+    ['a success without a trade number', '{"RtnCode":"1000","ResponseParams":{"ResultCode":"1000","ResultData":{"RetCode":"00"}}}'],
+    ['an amount that is not whole dollars', '{"RtnCode":"1000","ResponseParams":{"ResultCode":"1000","ResultData":{"RetCode":"00","ServiceTradeNo":"MW1","TradeAmount":"5550"}}}'],
+  ])('%s: never a success, never a refusal — the refund may have happened', async (_name, body) => {
+    const server = await rawServer(200, body);
+    try {
+      const err = await failure(client({ baseUrl: server.url }).refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 }));
+      expect(err).toMatchObject({ type: 'MwdMalformedResponse', kind: 'unknown' });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a card number in MWD’s message is masked in our error', async () => {
+    const server = await rawServer(200, '{"RtnCode":"2003","RtnMessage":"card 4000000000002503 refused"}');
+    try {
+      const err = await failure(client({ baseUrl: server.url }).refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 }));
+      expect(findPans(`${err.message} ${JSON.stringify(err.details)}`)).toEqual([]);
+      expect(err.message).toContain('****2503');
+    } finally {
+      await server.close();
+    }
+  });
+});
