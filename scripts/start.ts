@@ -2,13 +2,15 @@
  * `npm start`: the whole engine on embedded defaults, in one process, until Ctrl-C.
  *
  * Without TEMPORAL_ADDRESS it starts the pinned Temporal dev server (built on first use) with its
- * Web UI; then it runs the worker on the refunds task queue and prints where everything is.
+ * Web UI; without OEN_BASE_URL / MWD_BASE_URL, the sandbox emulators of the providers. Then it runs
+ * the worker on the refunds task queue and prints where everything is.
  * Ctrl-C stops the worker first (in-flight activities get their grace time), then the server.
  */
 import { resolve } from 'node:path';
 import proto from '@temporalio/proto'; // CommonJS: Node's ESM loader sees only its default export
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { loadConfigOrExit } from '../src/config.js';
+import { SANDBOX_TOKEN, startSandboxes, type RunningSandboxes } from '../src/sandbox/index.js';
 import { handleShutdownSignals } from '../src/shutdown.js';
 import { createWorker, installRuntime, temporalAddress } from '../src/worker.js';
 import { startDevServer, type RunningDevServer } from './dev-server.js';
@@ -75,9 +77,18 @@ async function main(): Promise<void> {
     );
   }
 
+  let sandboxes: RunningSandboxes | undefined;
   let connection: NativeConnection | undefined;
   try {
     if (stopRequested) return;
+    if (!config.OEN_BASE_URL || !config.MWD_BASE_URL) {
+      sandboxes = await startSandboxes({
+        oenPort: config.SANDBOX_OEN_PORT,
+        mwdPort: config.SANDBOX_MWD_PORT,
+        oenToken: config.OEN_TOKEN ?? SANDBOX_TOKEN,
+        mwdToken: config.MWD_TOKEN ?? SANDBOX_TOKEN,
+      });
+    }
     const address = temporalAddress(config);
     connection = await NativeConnection.connect({ address });
     log('Bundling workflows and starting the worker…');
@@ -93,6 +104,8 @@ async function main(): Promise<void> {
         ['Temporal Web UI', server ? server.uiUrl : 'the Web UI of your Temporal server'],
         ['Temporal server', `${address} (namespace ${config.TEMPORAL_NAMESPACE})`],
         ['Worker', `polling task queue "${config.REFUNDS_TASK_QUEUE}"`],
+        ['Oen', config.OEN_BASE_URL ?? `${sandboxes?.oenUrl} (sandbox emulator)`],
+        ['MWD', config.MWD_BASE_URL ?? `${sandboxes?.mwdUrl} (sandbox emulator)`],
         ...(server
           ? ([
               ['Temporal state', `${resolve(config.DATA_DIR, 'temporal.db')} (kept across restarts)`],
@@ -114,6 +127,7 @@ async function main(): Promise<void> {
     // A worker created but never run (stopped during start-up) still holds the connection; the
     // process is leaving either way, so a refusal to close it is not worth reporting.
     await connection?.close().catch(() => undefined);
+    await sandboxes?.close();
     if (server) {
       await server.stop();
       log('Temporal dev server stopped.');

@@ -42,8 +42,14 @@ async function pollerCount(client: Client, taskQueue: string): Promise<number> {
 describe('npm start', () => {
   it('serves the Web UI, runs a polling worker, keeps state across a restart and stops cleanly on Ctrl-C', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'refundflow-start-'));
-    const [port, uiPort] = await freePorts(2);
-    const env = { DATA_DIR: dataDir, TEMPORAL_DEV_PORT: String(port), TEMPORAL_UI_PORT: String(uiPort) };
+    const [port, uiPort, oenPort, mwdPort] = await freePorts(4);
+    const env = {
+      DATA_DIR: dataDir,
+      TEMPORAL_DEV_PORT: String(port),
+      TEMPORAL_UI_PORT: String(uiPort),
+      SANDBOX_OEN_PORT: String(oenPort),
+      SANDBOX_MWD_PORT: String(mwdPort),
+    };
     const workflowId = `start-test-${randomUUID()}`;
 
     const first = npmStart(env);
@@ -51,6 +57,12 @@ describe('npm start', () => {
     expect(first.output()).toContain(`Temporal Web UI  http://localhost:${uiPort}`);
     expect(first.output()).toContain('polling task queue "refunds"');
     expect((await fetch(`http://localhost:${uiPort}`)).status).toBe(200);
+    expect(first.output()).toContain(`Oen              http://127.0.0.1:${oenPort} (sandbox emulator)`);
+    expect(first.output()).toContain(`MWD              http://127.0.0.1:${mwdPort} (sandbox emulator)`);
+    const seeded = await fetch(`http://127.0.0.1:${oenPort}/order/ORDER00001/transactions`, {
+      headers: { Authorization: 'Bearer sandbox' },
+    });
+    expect(await seeded.json()).toMatchObject({ code: 'S0000', data: { transactions: [{ id: 'P20240412CIK7KPPH' }] } });
 
     const connection = await Connection.connect({ address: `localhost:${port}` });
     const client = new Client({ connection });
@@ -86,7 +98,14 @@ describe('npm start', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'refundflow-start-'));
     const taskQueue = `start-remote-${randomUUID()}`;
     const address = inject('temporalAddress');
-    const started = npmStart({ TEMPORAL_ADDRESS: address, REFUNDS_TASK_QUEUE: taskQueue, DATA_DIR: dataDir });
+    const [oenPort, mwdPort] = await freePorts(2);
+    const started = npmStart({
+      TEMPORAL_ADDRESS: address,
+      REFUNDS_TASK_QUEUE: taskQueue,
+      DATA_DIR: dataDir,
+      SANDBOX_OEN_PORT: String(oenPort),
+      SANDBOX_MWD_PORT: String(mwdPort),
+    });
     await started.waitForOutput(/Press Ctrl-C to stop/, 120_000);
     expect(started.output()).toContain(`Using the Temporal server at ${address} (TEMPORAL_ADDRESS); no dev server started.`);
     expect(started.output()).not.toContain('Starting the Temporal dev server');
