@@ -2,8 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { createMwdSandbox } from './mwd.js';
 import { createOenSandbox } from './oen.js';
 
-export const SANDBOX_TOKEN = 'sandbox';
-export const SANDBOX_OEN_MERCHANT_ID = 'oentech';
+import { SANDBOX_OEN_MERCHANT_ID, SANDBOX_TOKEN } from './defaults.js';
+
+export { SANDBOX_OEN_MERCHANT_ID, SANDBOX_TOKEN };
 
 export interface SandboxOptions {
   oenPort: number;

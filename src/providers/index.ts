@@ -1,0 +1,43 @@
+import { ConfigError, type Config } from '../config.js';
+import { SANDBOX_OEN_MERCHANT_ID, SANDBOX_TOKEN } from '../sandbox/defaults.js';
+import { MwdClient } from './mwd/client.js';
+import { OenClient } from './oen/client.js';
+
+export interface ProviderClients {
+  oen: OenClient;
+  mwd: MwdClient;
+}
+
+/** Where the emulators listen when a provider's URL is not configured. */
+export interface SandboxUrls {
+  oenUrl: string;
+  mwdUrl: string;
+}
+
+/**
+ * The clients the engine uses: the configured endpoints where OEN_BASE_URL / MWD_BASE_URL are set
+ * (config validation has made sure their credentials are too), the sandbox emulators otherwise.
+ */
+function required(value: string | undefined, name: string): string {
+  if (value === undefined) throw new ConfigError(`Invalid configuration: ${name} is required`);
+  return value;
+}
+
+export function createProviderClients(config: Config, sandbox: SandboxUrls): ProviderClients {
+  return {
+    oen: new OenClient(
+      config.OEN_BASE_URL
+        ? {
+            baseUrl: config.OEN_BASE_URL,
+            token: required(config.OEN_TOKEN, 'OEN_TOKEN'),
+            merchantId: required(config.OEN_MERCHANT_ID, 'OEN_MERCHANT_ID'),
+          }
+        : { baseUrl: sandbox.oenUrl, token: config.OEN_TOKEN ?? SANDBOX_TOKEN, merchantId: SANDBOX_OEN_MERCHANT_ID },
+    ),
+    mwd: new MwdClient(
+      config.MWD_BASE_URL
+        ? { baseUrl: config.MWD_BASE_URL, token: required(config.MWD_TOKEN, 'MWD_TOKEN') }
+        : { baseUrl: sandbox.mwdUrl, token: config.MWD_TOKEN ?? SANDBOX_TOKEN },
+    ),
+  };
+}
