@@ -20,6 +20,19 @@ export interface ErrorRule {
   meaning: string;
 }
 
+/** HTTP 500/502/503/504: the provider, or a gateway before it, failed and says so. Transient. */
+export function serverErrorRules(prefix: 'Oen' | 'Mwd'): Record<number, ErrorRule> {
+  const meanings: Record<number, string> = {
+    500: 'server error',
+    502: 'bad gateway',
+    503: 'service unavailable',
+    504: 'gateway timeout',
+  };
+  return Object.fromEntries(
+    Object.entries(meanings).map(([status, meaning]) => [status, { type: `${prefix}Http${status}`, kind: 'retryable', meaning }]),
+  );
+}
+
 export interface ProviderErrorDetails {
   httpStatus?: number;
   /** The provider's own result code(s), e.g. "V0002" or "RtnCode 2004". */

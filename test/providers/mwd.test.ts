@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { findPans } from '../../src/domain/pan.js';
-import { ProviderError } from '../../src/providers/errors.js';
 import { fromMwdAmount, toMwdAmount } from '../../src/providers/mwd/amount.js';
 import { MwdClient } from '../../src/providers/mwd/client.js';
 import type { TokenProvider } from '../../src/providers/http.js';
 import { SANDBOX_TOKEN } from '../../src/sandbox/index.js';
+import { providerFailure } from '../helpers/errors.js';
 import { rawServer } from '../helpers/raw-server.js';
 import { admin, sandboxRefunds, useSandboxes } from '../helpers/sandbox.js';
 
@@ -21,14 +21,6 @@ function client(overrides: { token?: string | TokenProvider; timeoutMs?: number;
   });
 }
 
-async function failure(call: Promise<unknown>): Promise<ProviderError> {
-  const err = await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ProviderError);
-  return err as ProviderError;
-}
 
 async function faults(body: unknown): Promise<void> {
   await admin(sandboxes().mwdUrl, 'PUT', 'faults', body);
@@ -72,29 +64,29 @@ describe('MwdClient against the MWD sandbox, over HTTP', () => {
 
   describe('refusals are final, whichever of the three success codes says no', () => {
     it('RtnCode: an unknown order or a card token that does not match', async () => {
-      const unknown = await failure(client().refund('209912310001', { cardToken: CARD_TOKEN, amount: 55 }));
+      const unknown = await providerFailure(client().refund('209912310001', { cardToken: CARD_TOKEN, amount: 55 }));
       expect(unknown).toMatchObject({ type: 'MwdRefused', kind: 'final', details: { code: 'RtnCode 2002' } });
-      const wrongCard = await failure(client().refund(ORDER, { cardToken: 'other-token', amount: 55 }));
+      const wrongCard = await providerFailure(client().refund(ORDER, { cardToken: 'other-token', amount: 55 }));
       expect(wrongCard).toMatchObject({ type: 'MwdRefused', details: { code: 'RtnCode 2003' } });
     });
 
     it('ResultCode: a second refund of the order', async () => {
       await client().refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 });
-      const second = await failure(client().refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 }));
+      const second = await providerFailure(client().refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 }));
       expect(second).toMatchObject({ type: 'MwdRefused', kind: 'final' });
       expect(second.details.code).toContain('ResultCode 2001');
       expect(await sandboxRefunds(sandboxes().mwdUrl)).toHaveLength(1);
     });
 
     it('RetCode: an amount over the original', async () => {
-      const over = await failure(client().refund(ORDER, { cardToken: CARD_TOKEN, amount: 56 }));
+      const over = await providerFailure(client().refund(ORDER, { cardToken: CARD_TOKEN, amount: 56 }));
       expect(over).toMatchObject({ type: 'MwdRefused', kind: 'final' });
       expect(over.details.code).toBe('RtnCode 1000, ResultCode 1000, RetCode 12');
       expect(await sandboxRefunds(sandboxes().mwdUrl)).toEqual([]);
     });
 
     it('HTTP 401 for a wrong token, without the token in the error', async () => {
-      const err = await failure(client({ token: 'wrong-secret-token' }).refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 }));
+      const err = await providerFailure(client({ token: 'wrong-secret-token' }).refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 }));
       expect(err).toMatchObject({ type: 'MwdHttp401', kind: 'final', details: { httpStatus: 401 } });
       expect(`${err.message} ${JSON.stringify(err)}`).not.toContain('wrong-secret-token');
     });
@@ -103,7 +95,7 @@ describe('MwdClient against the MWD sandbox, over HTTP', () => {
   describe('failures', () => {
     it('HTTP 500 is retryable: MWD answered that it did not refund', async () => {
       await faults({ refund: { next: ['http500'] } });
-      expect(await failure(client().refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 }))).toMatchObject({
+      expect(await providerFailure(client().refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 }))).toMatchObject({
         type: 'MwdHttp500',
         kind: 'retryable',
       });
@@ -112,7 +104,7 @@ describe('MwdClient against the MWD sandbox, over HTTP', () => {
 
     it('no answer at all (hang, then timeout) is an unknown outcome', async () => {
       await faults({ refund: { next: ['hang'] } });
-      expect(await failure(client({ timeoutMs: 300 }).refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 }))).toMatchObject({
+      expect(await providerFailure(client({ timeoutMs: 300 }).refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 }))).toMatchObject({
         type: 'MwdOutcomeUnknown',
         kind: 'unknown',
       });
@@ -120,7 +112,7 @@ describe('MwdClient against the MWD sandbox, over HTTP', () => {
 
     it('commit-then-drop: refunded at MWD, unknown to us', async () => {
       await faults({ refund: { next: ['commitThenDrop'] } });
-      expect(await failure(client().refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 }))).toMatchObject({
+      expect(await providerFailure(client().refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 }))).toMatchObject({
         type: 'MwdOutcomeUnknown',
         kind: 'unknown',
       });
@@ -162,7 +154,7 @@ describe('MwdClient and answers MWD does not document', () => {
   ])('%s: never a success, never a refusal — the refund may have happened', async (_name, body) => {
     const server = await rawServer(200, body);
     try {
-      const err = await failure(client({ baseUrl: server.url }).refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 }));
+      const err = await providerFailure(client({ baseUrl: server.url }).refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 }));
       expect(err).toMatchObject({ type: 'MwdMalformedResponse', kind: 'unknown' });
     } finally {
       await server.close();
@@ -172,7 +164,7 @@ describe('MwdClient and answers MWD does not document', () => {
   it('a card number in MWD’s message is masked in our error', async () => {
     const server = await rawServer(200, '{"RtnCode":"2003","RtnMessage":"card 4000000000002503 refused"}');
     try {
-      const err = await failure(client({ baseUrl: server.url }).refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 }));
+      const err = await providerFailure(client({ baseUrl: server.url }).refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 }));
       expect(findPans(`${err.message} ${JSON.stringify(err.details)}`)).toEqual([]);
       expect(err.message).toContain('****2503');
     } finally {

@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { findPans } from '../../src/domain/pan.js';
-import { ProviderError } from '../../src/providers/errors.js';
 import { OenClient } from '../../src/providers/oen/client.js';
-import { oenCodeRules } from '../../src/providers/oen/errors.js';
+import { oenCodeRules, oenStatusRules } from '../../src/providers/oen/errors.js';
 import { oenSubscription, oenTransaction, oenTransactionPage } from '../../src/providers/oen/schemas.js';
 import { SANDBOX_OEN_MERCHANT_ID, SANDBOX_TOKEN } from '../../src/sandbox/index.js';
 import { FAILURE_TEST_CARD, randomHid } from '../../src/sandbox/oen.js';
 import { freePorts } from '../helpers/ports.js';
+import { providerFailure } from '../helpers/errors.js';
 import { rawServer } from '../helpers/raw-server.js';
 import { admin, sandboxRefunds, useSandboxes } from '../helpers/sandbox.js';
 
@@ -23,15 +23,6 @@ function client(overrides: { token?: string; timeoutMs?: number; baseUrl?: strin
   });
 }
 
-/** The ProviderError a call fails with (the test fails if it succeeds). */
-async function failure(call: Promise<unknown>): Promise<ProviderError> {
-  const err = await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ProviderError);
-  return err as ProviderError;
-}
 
 async function seed(body: unknown): Promise<void> {
   await admin(sandboxes().oenUrl, 'POST', 'seed', body);
@@ -104,7 +95,7 @@ describe('OenClient against the Oen sandbox, over HTTP', () => {
     expect(refunded).toMatchObject({ id: HID, status: 'refunded', refundAmount: 1000, note: '客戶取消訂單' });
     expect(refunded.refundedAt).toBeDefined();
 
-    const second = await failure(client().refund(HID, { amount: 1000 }));
+    const second = await providerFailure(client().refund(HID, { amount: 1000 }));
     expect(second).toMatchObject({ type: 'OenV0002', kind: 'final', details: { httpStatus: 400, code: 'V0002' } });
     expect(await sandboxRefunds(sandboxes().oenUrl)).toHaveLength(1);
   });
@@ -122,21 +113,21 @@ describe('OenClient against the Oen sandbox, over HTTP', () => {
     const cancelled = await client().cancelSubscription('S202404112CYPRJPZ', { reason: '客戶自行取消' });
     expect(cancelled).toMatchObject({ id: 'S202404112CYPRJPZ', status: 'cancelled', reason: '客戶自行取消' });
     expect(cancelled.cancelledAt).toBeDefined();
-    expect((await failure(client().cancelSubscription('S202404112CYPRJPZ'))).type).toBe('OenV0002');
-    expect((await failure(client().cancelSubscription('S-UNKNOWN'))).type).toBe('OenV0001');
+    expect((await providerFailure(client().cancelSubscription('S202404112CYPRJPZ'))).type).toBe('OenV0002');
+    expect((await providerFailure(client().cancelSubscription('S-UNKNOWN'))).type).toBe('OenV0001');
   });
 
   describe('each documented refusal is a final, typed error', () => {
     it('A0001 for a wrong token (HTTP 401), without the token in the message', async () => {
-      const err = await failure(client({ token: 'not-the-token-4242' }).refund(HID, { amount: 1000 }));
+      const err = await providerFailure(client({ token: 'not-the-token-4242' }).refund(HID, { amount: 1000 }));
       expect(err).toMatchObject({ type: 'OenA0001', kind: 'final', details: { httpStatus: 401, code: 'A0001' } });
       expect(`${err.message} ${JSON.stringify(err)}`).not.toContain('not-the-token-4242');
     });
 
     it('V0001 for an amount over the original, an unknown transaction, or another merchant', async () => {
-      expect((await failure(client().refund(HID, { amount: 1001 }))).type).toBe('OenV0001');
-      expect((await failure(client().refund('P20990101NOSUCHTX', { amount: 500 }))).type).toBe('OenV0001');
-      expect((await failure(client().refund(HID, { amount: 500, merchantId: 'someone-else' }))).type).toBe('OenV0001');
+      expect((await providerFailure(client().refund(HID, { amount: 1001 }))).type).toBe('OenV0001');
+      expect((await providerFailure(client().refund('P20990101NOSUCHTX', { amount: 500 }))).type).toBe('OenV0001');
+      expect((await providerFailure(client().refund(HID, { amount: 500, merchantId: 'someone-else' }))).type).toBe('OenV0001');
       expect(await sandboxRefunds(sandboxes().oenUrl)).toEqual([]);
     });
 
@@ -148,17 +139,17 @@ describe('OenClient against the Oen sandbox, over HTTP', () => {
         ],
       });
       for (const hid of ['P20260101ATM00001', 'P20260101CVS00001']) {
-        const err = await failure(client().refund(hid, { amount: 800 }));
+        const err = await providerFailure(client().refund(hid, { amount: 800 }));
         expect(err.type).toBe('OenV0001');
         expect(err.message).toMatch(/ATM\/CVS/);
       }
     });
 
     it('T0001 for an amount under 100 (the testing rule), T0005 for the failure test card', async () => {
-      expect((await failure(client().refund(HID, { amount: 99 }))).type).toBe('OenT0001');
+      expect((await providerFailure(client().refund(HID, { amount: 99 }))).type).toBe('OenT0001');
       const hid = randomHid();
       await seed({ transactions: [{ id: hid, orderId: 'ORDER-CARD', amount: 500, cardNum: FAILURE_TEST_CARD }] });
-      expect((await failure(client().refund(hid, { amount: 500 }))).type).toBe('OenT0005');
+      expect((await providerFailure(client().refund(hid, { amount: 500 }))).type).toBe('OenT0005');
       expect(await sandboxRefunds(sandboxes().oenUrl)).toEqual([]);
     });
 
@@ -173,7 +164,7 @@ describe('OenClient against the Oen sandbox, over HTTP', () => {
   describe('transient failures are retryable, unknown outcomes are their own kind', () => {
     it('F0001 is retryable', async () => {
       await faults({ refund: { next: ['f0001'] } });
-      expect(await failure(client().refund(HID, { amount: 1000 }))).toMatchObject({
+      expect(await providerFailure(client().refund(HID, { amount: 1000 }))).toMatchObject({
         type: 'OenF0001',
         kind: 'retryable',
         details: { httpStatus: 500, code: 'F0001' },
@@ -183,22 +174,22 @@ describe('OenClient against the Oen sandbox, over HTTP', () => {
 
     it('HTTP 500 is retryable', async () => {
       await faults({ listTransactions: { next: ['http500'] } });
-      expect(await failure(client().listTransactions('ORDER00001'))).toMatchObject({ type: 'OenHttp500', kind: 'retryable' });
+      expect(await providerFailure(client().listTransactions('ORDER00001'))).toMatchObject({ type: 'OenHttp500', kind: 'retryable' });
     });
 
     it('a refused connection is retryable: the request was never sent', async () => {
       const [closedPort] = await freePorts(1);
-      const err = await failure(client({ baseUrl: `http://127.0.0.1:${closedPort}` }).refund(HID, { amount: 1000 }));
+      const err = await providerFailure(client({ baseUrl: `http://127.0.0.1:${closedPort}` }).refund(HID, { amount: 1000 }));
       expect(err).toMatchObject({ type: 'OenConnectionFailed', kind: 'retryable', details: { code: 'ECONNREFUSED' } });
     });
 
     it('a refund that times out has an unknown outcome; a list that times out is just retryable', async () => {
       await faults({ refund: { next: ['hang'] }, listTransactions: { next: ['hang'] } });
-      expect(await failure(client({ timeoutMs: 300 }).refund(HID, { amount: 1000 }))).toMatchObject({
+      expect(await providerFailure(client({ timeoutMs: 300 }).refund(HID, { amount: 1000 }))).toMatchObject({
         type: 'OenOutcomeUnknown',
         kind: 'unknown',
       });
-      expect(await failure(client({ timeoutMs: 300 }).listTransactions('ORDER00001'))).toMatchObject({
+      expect(await providerFailure(client({ timeoutMs: 300 }).listTransactions('ORDER00001'))).toMatchObject({
         type: 'OenNoAnswer',
         kind: 'retryable',
       });
@@ -206,7 +197,7 @@ describe('OenClient against the Oen sandbox, over HTTP', () => {
 
     it('commit-then-drop: the refund happened, the answer was lost, the outcome is unknown', async () => {
       await faults({ refund: { next: ['commitThenDrop'] } });
-      const err = await failure(client().refund(HID, { amount: 1000 }));
+      const err = await providerFailure(client().refund(HID, { amount: 1000 }));
       expect(err).toMatchObject({ type: 'OenOutcomeUnknown', kind: 'unknown' });
       expect(await sandboxRefunds(sandboxes().oenUrl)).toMatchObject([{ reference: HID, amount: 1000 }]);
       const [transaction] = await client().listTransactions('ORDER00001');
@@ -218,7 +209,7 @@ describe('OenClient against the Oen sandbox, over HTTP', () => {
       const controller = new AbortController();
       setTimeout(() => controller.abort(), 200);
       const started = Date.now();
-      const err = await failure(client({ timeoutMs: 30_000 }).refund(HID, { amount: 1000 }, { signal: controller.signal }));
+      const err = await providerFailure(client({ timeoutMs: 30_000 }).refund(HID, { amount: 1000 }, { signal: controller.signal }));
       expect(err).toMatchObject({ type: 'OenOutcomeUnknown', kind: 'unknown', details: { code: 'ERR_CANCELED' } });
       expect(Date.now() - started).toBeLessThan(10_000);
     });
@@ -253,8 +244,8 @@ describe('OenClient and answers that are not what Oen documents', () => {
   ])('%s: a refund is an unknown outcome, a list a final error — never a crash or a success', async (_name, status, body) => {
     const { oen, close } = await against(status, body);
     try {
-      expect(await failure(oen.refund(HID, { amount: 1000 }))).toMatchObject({ type: 'OenMalformedResponse', kind: 'unknown' });
-      expect(await failure(oen.listTransactions('ORDER00001'))).toMatchObject({ type: 'OenMalformedResponse', kind: 'final' });
+      expect(await providerFailure(oen.refund(HID, { amount: 1000 }))).toMatchObject({ type: 'OenMalformedResponse', kind: 'unknown' });
+      expect(await providerFailure(oen.listTransactions('ORDER00001'))).toMatchObject({ type: 'OenMalformedResponse', kind: 'final' });
     } finally {
       await close();
     }
@@ -263,7 +254,7 @@ describe('OenClient and answers that are not what Oen documents', () => {
   it('an unknown result code is final and named', async () => {
     const { oen, close } = await against(400, '{"code":"X9999","message":"new"}');
     try {
-      expect(await failure(oen.refund(HID, { amount: 1000 }))).toMatchObject({ type: 'OenUnknownCode', kind: 'final', details: { code: 'X9999' } });
+      expect(await providerFailure(oen.refund(HID, { amount: 1000 }))).toMatchObject({ type: 'OenUnknownCode', kind: 'final', details: { code: 'X9999' } });
     } finally {
       await close();
     }
@@ -272,7 +263,7 @@ describe('OenClient and answers that are not what Oen documents', () => {
   it('a card number in the provider’s message is masked in our error', async () => {
     const { oen, close } = await against(400, '{"code":"V0001","message":"card 4242 4242 4242 4242 invalid"}');
     try {
-      const err = await failure(oen.refund(HID, { amount: 1000 }));
+      const err = await providerFailure(oen.refund(HID, { amount: 1000 }));
       expect(err.message).toContain('****4242');
       expect(findPans(`${err.message} ${JSON.stringify(err.details)}`)).toEqual([]);
     } finally {
@@ -291,5 +282,16 @@ describe('the Oen error table', () => {
     expect(Object.keys(oenCodeRules).sort()).toEqual(['A0001', 'F0001', 'T0001', 'T0002', 'T0003', 'T0004', 'T0005', 'V0001', 'V0002']);
     const retryable = Object.entries(oenCodeRules).filter(([, rule]) => rule.kind === 'retryable').map(([code]) => code);
     expect(retryable).toEqual(['F0001']);
+  });
+
+  it('treats HTTP 5xx as retryable and 400/401 as final', () => {
+    expect(Object.entries(oenStatusRules).map(([status, rule]) => [status, rule.type, rule.kind])).toEqual([
+      ['400', 'OenHttp400', 'final'],
+      ['401', 'OenA0001', 'final'],
+      ['500', 'OenHttp500', 'retryable'],
+      ['502', 'OenHttp502', 'retryable'],
+      ['503', 'OenHttp503', 'retryable'],
+      ['504', 'OenHttp504', 'retryable'],
+    ]);
   });
 });

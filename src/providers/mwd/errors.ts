@@ -1,4 +1,4 @@
-import type { ErrorRule } from '../errors.js';
+import { serverErrorRules, type ErrorRule } from '../errors.js';
 
 /**
  * MWD's outcomes, each mapped to one failure type. The document gives only the success codes
@@ -10,10 +10,7 @@ export const mwdRefused: ErrorRule = { type: 'MwdRefused', kind: 'final', meanin
 export const mwdStatusRules: Record<number, ErrorRule> = {
   400: { type: 'MwdHttp400', kind: 'final', meaning: 'bad request' },
   401: { type: 'MwdHttp401', kind: 'final', meaning: 'unauthorised (check MWD_TOKEN)' },
-  500: { type: 'MwdHttp500', kind: 'retryable', meaning: 'server error' },
-  502: { type: 'MwdHttp502', kind: 'retryable', meaning: 'bad gateway' },
-  503: { type: 'MwdHttp503', kind: 'retryable', meaning: 'service unavailable' },
-  504: { type: 'MwdHttp504', kind: 'retryable', meaning: 'gateway timeout' },
+  ...serverErrorRules('Mwd'),
 };
 
 export const mwdUnexpectedStatus: ErrorRule = { type: 'MwdUnexpectedStatus', kind: 'final', meaning: 'an unexpected HTTP status' };

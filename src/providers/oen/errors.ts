@@ -1,4 +1,4 @@
-import type { ErrorRule } from '../errors.js';
+import { serverErrorRules, type ErrorRule } from '../errors.js';
 
 /**
  * Oen's result codes (oen-payment-api.txt, "系統回應代碼對照表") and HTTP statuses, each mapped to
@@ -19,10 +19,7 @@ export const oenCodeRules: Record<string, ErrorRule> = {
 export const oenStatusRules: Record<number, ErrorRule> = {
   400: { type: 'OenHttp400', kind: 'final', meaning: 'bad request' },
   401: { type: 'OenA0001', kind: 'final', meaning: 'unauthorised (check OEN_TOKEN)' },
-  500: { type: 'OenHttp500', kind: 'retryable', meaning: 'server error' },
-  502: { type: 'OenHttp502', kind: 'retryable', meaning: 'bad gateway' },
-  503: { type: 'OenHttp503', kind: 'retryable', meaning: 'service unavailable' },
-  504: { type: 'OenHttp504', kind: 'retryable', meaning: 'gateway timeout' },
+  ...serverErrorRules('Oen'),
 };
 
 export const oenUnknownCode: ErrorRule = { type: 'OenUnknownCode', kind: 'final', meaning: 'a result code we do not know' };
