@@ -1,0 +1,112 @@
+import { z } from 'zod';
+import { oenRefundRequest } from '../providers/oen/schemas.js';
+
+/**
+ * The `data` of a `refund.requested` event (ARCHITECTURE.md, "Inbound events"), the refund
+ * statuses, and the refund record every reader sees (GET /v1/refunds/:refundId, the workflow's
+ * result, the ledger row).
+ */
+
+export const refundIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1–64 characters of A–Z, a–z, 0–9, ".", "_", ":" or "-"');
+
+const orderId = z.string().min(1, 'must not be empty').max(128, 'must be at most 128 characters');
+const amount = z
+  .number({ error: 'must be a number' })
+  .int('must be a whole number of NT$')
+  .positive('must be a positive number of NT$')
+  .max(100_000_000, 'must be at most NT$100,000,000');
+const reason = z.string().max(500, 'must be at most 500 characters').optional();
+
+export const oenRefundRequested = z
+  .object({
+    refundId: refundIdSchema,
+    provider: z.literal('oen'),
+    orderId,
+    amount,
+    reason,
+    transactionHid: z.string().regex(/^[A-Za-z0-9]{1,64}$/, 'must be an Oen transaction HID, e.g. P20240412CIK7KPPH'),
+    merchantId: oenRefundRequest.shape.merchantId,
+    productDetails: oenRefundRequest.shape.productDetails,
+    remitInfo: oenRefundRequest.shape.remitInfo,
+  })
+  .strict();
+
+export const mwdRefundRequested = z
+  .object({
+    refundId: refundIdSchema,
+    provider: z.literal('mwd'),
+    orderId,
+    amount,
+    reason,
+    cardToken: z.string().min(1, 'must not be empty').max(256),
+  })
+  .strict();
+
+export const refundRequested = z.discriminatedUnion('provider', [oenRefundRequested, mwdRefundRequested], {
+  error: 'provider must be "oen" or "mwd"',
+});
+
+export type RefundRequested = z.infer<typeof refundRequested>;
+export type OenRefundRequested = z.infer<typeof oenRefundRequested>;
+export type MwdRefundRequested = z.infer<typeof mwdRefundRequested>;
+
+export const refundStatuses = [
+  'received',
+  'awaiting_approval',
+  'submitting',
+  'succeeded',
+  'failed',
+  'requires_attention',
+  'cancelled',
+] as const;
+export const refundStatus = z.enum(refundStatuses);
+export type RefundStatus = z.infer<typeof refundStatus>;
+
+/** Statuses after which a refund of the same Oen transaction may be tried again. */
+export const closedWithoutRefund: readonly RefundStatus[] = ['failed', 'cancelled'];
+
+/** Statuses with nothing left to do. `requires_attention` is not one: a person, or reconciliation, must act. */
+export const finalStatuses: readonly RefundStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+/**
+ * Where each status may be reached from. `received` is reached only by opening a refund (again,
+ * after it failed or was cancelled); `succeeded` is final.
+ */
+export const allowedPredecessors: Record<RefundStatus, readonly RefundStatus[]> = {
+  received: [],
+  awaiting_approval: ['received'],
+  submitting: ['received', 'awaiting_approval'],
+  succeeded: ['submitting', 'requires_attention'],
+  failed: ['received', 'submitting', 'requires_attention'],
+  requires_attention: ['submitting'],
+  cancelled: ['received', 'awaiting_approval'],
+};
+
+export const refundRecord = z.object({
+  refundId: refundIdSchema,
+  provider: z.enum(['oen', 'mwd']),
+  orderId: z.string(),
+  transactionHid: z.string().optional(),
+  amount: z.number().int(),
+  status: refundStatus,
+  providerReference: z.string().optional(),
+  attempts: z.number().int().nonnegative(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+  completedAt: z.iso.datetime().optional(),
+  workflowId: z.string(),
+});
+
+export type RefundRecord = z.infer<typeof refundRecord>;
+
+/**
+ * One run per Oen transaction: the workflow id is the transaction's, so Temporal itself refuses a
+ * second open or successful run for it (money-safety rule 1). MWD refunds key on the refund id.
+ * Neither carries personal data.
+ */
+export function refundWorkflowId(request: RefundRequested): string {
+  return request.provider === 'oen' ? `oen-refund-${request.transactionHid}` : `mwd-refund-${request.refundId}`;
+}

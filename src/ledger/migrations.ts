@@ -1,0 +1,55 @@
+import type { Database } from './database.js';
+
+/**
+ * Versioned migrations, applied in order, each once, in a transaction. Add new ones at the end;
+ * never edit one that has shipped.
+ */
+export const migrations: ReadonlyArray<{ version: number; name: string; sql: string }> = [
+  {
+    version: 1,
+    name: 'refunds',
+    sql: `
+      CREATE TABLE refunds (
+        refund_id          text PRIMARY KEY,
+        provider           text NOT NULL CHECK (provider IN ('oen', 'mwd')),
+        order_id           text NOT NULL,
+        transaction_hid    text,
+        amount             integer NOT NULL CHECK (amount > 0),
+        status             text NOT NULL CHECK (status IN ('received', 'awaiting_approval', 'submitting',
+                             'succeeded', 'failed', 'requires_attention', 'cancelled')),
+        provider_reference text,
+        attempts           integer NOT NULL DEFAULT 0,
+        error_code         text,
+        error_message      text,
+        workflow_id        text NOT NULL,
+        created_at         timestamptz NOT NULL DEFAULT now(),
+        updated_at         timestamptz NOT NULL DEFAULT now(),
+        completed_at       timestamptz,
+        CHECK (provider <> 'oen' OR transaction_hid IS NOT NULL)
+      );
+      -- Money-safety rule 1, beyond Temporal's retention: one live or succeeded refund per Oen
+      -- transaction. Failed and cancelled ones do not count, so a new refund may follow them.
+      CREATE UNIQUE INDEX refunds_one_per_oen_transaction ON refunds (transaction_hid)
+        WHERE provider = 'oen' AND status NOT IN ('failed', 'cancelled');
+      CREATE INDEX refunds_by_order ON refunds (order_id, created_at);
+      CREATE INDEX refunds_by_status ON refunds (status, updated_at);
+    `,
+  },
+];
+
+export async function migrate(db: Database): Promise<number[]> {
+  return db.transaction(async (tx) => {
+    // Several processes may start at once against one PostgreSQL: one migrates, the others wait.
+    await tx.query('SELECT pg_advisory_xact_lock(824111)');
+    await tx.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const { rows } = await tx.query<{ version: number }>('SELECT version FROM schema_migrations');
+    const applied = new Set(rows.map((row) => row.version));
+    const pending = migrations.filter((m) => !applied.has(m.version));
+    for (const migration of pending) {
+      await tx.exec(migration.sql);
+      await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
+    }
+    return pending.map((m) => m.version);
+  });
+}

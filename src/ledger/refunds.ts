@@ -1,0 +1,161 @@
+import {
+  allowedPredecessors,
+  closedWithoutRefund,
+  finalStatuses,
+  type RefundRecord,
+  type RefundRequested,
+  type RefundStatus,
+} from '../domain/refund.js';
+import type { Database } from './database.js';
+
+interface RefundRow {
+  refund_id: string;
+  provider: 'oen' | 'mwd';
+  order_id: string;
+  transaction_hid: string | null;
+  amount: number;
+  status: RefundStatus;
+  provider_reference: string | null;
+  attempts: number;
+  error_code: string | null;
+  error_message: string | null;
+  workflow_id: string;
+  created_at: Date;
+  updated_at: Date;
+  completed_at: Date | null;
+}
+
+function toRecord(row: RefundRow): RefundRecord {
+  return {
+    refundId: row.refund_id,
+    provider: row.provider,
+    orderId: row.order_id,
+    ...(row.transaction_hid !== null && { transactionHid: row.transaction_hid }),
+    amount: row.amount,
+    status: row.status,
+    ...(row.provider_reference !== null && { providerReference: row.provider_reference }),
+    attempts: row.attempts,
+    ...(row.error_code !== null && { error: { code: row.error_code, message: row.error_message ?? '' } }),
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+    ...(row.completed_at !== null && { completedAt: row.completed_at.toISOString() }),
+    workflowId: row.workflow_id,
+  };
+}
+
+export class LedgerError extends Error {
+  override readonly name = 'LedgerError';
+}
+
+export type OpenResult =
+  | { opened: RefundRecord }
+  /** Another refund of the same Oen transaction is live or succeeded. */
+  | { conflict: RefundRecord };
+
+export interface TransitionFields {
+  providerReference?: string;
+  /** Set with a failure; cleared (null) by a status that has none. */
+  error?: { code: string; message: string } | null;
+}
+
+const UNIQUE_VIOLATION = '23505';
+const ONE_PER_TRANSACTION = 'refunds_one_per_oen_transaction';
+
+/** The durable record of every refund: what the status API reads and what reconciliation checks. */
+export class RefundLedger {
+  constructor(private readonly db: Database) {}
+
+  /**
+   * Records a refund as `received`. Opening it again is a no-op while it is live, and starts it
+   * afresh after it failed or was cancelled. A second refund id for an Oen transaction that already
+   * has a live or succeeded refund is refused by the database itself, and answered with that refund.
+   */
+  async open(request: RefundRequested, workflowId: string): Promise<OpenResult> {
+    const transactionHid = request.provider === 'oen' ? request.transactionHid : null;
+    try {
+      const { rows } = await this.db.query<RefundRow>(
+        `INSERT INTO refunds (refund_id, provider, order_id, transaction_hid, amount, status, workflow_id)
+         VALUES ($1, $2, $3, $4, $5, 'received', $6)
+         ON CONFLICT (refund_id) DO UPDATE SET
+           status = 'received', attempts = 0, error_code = NULL, error_message = NULL,
+           provider_reference = NULL, completed_at = NULL, updated_at = now(), workflow_id = EXCLUDED.workflow_id
+         WHERE refunds.status = ANY($7::text[])
+         RETURNING *`,
+        [request.refundId, request.provider, request.orderId, transactionHid, request.amount, workflowId, closedWithoutRefund],
+      );
+      const row = rows[0];
+      if (row) return { opened: toRecord(row) };
+      return { opened: await this.mustGet(request.refundId) };
+    } catch (err) {
+      if (!isUniqueViolation(err, ONE_PER_TRANSACTION) || transactionHid === null) throw err;
+      const existing = await this.liveRefundOfTransaction(transactionHid);
+      if (!existing) throw err;
+      return { conflict: existing };
+    }
+  }
+
+  /**
+   * Moves a refund to `to`, only from a status allowed to precede it. Writing the status it already
+   * has changes nothing; any other move is refused with the current status in the message.
+   */
+  async transition(refundId: string, to: RefundStatus, fields: TransitionFields = {}): Promise<RefundRecord> {
+    const { rows } = await this.db.query<RefundRow>(
+      `UPDATE refunds SET
+         status = $2,
+         provider_reference = COALESCE($3, provider_reference),
+         error_code = CASE WHEN $4::boolean THEN $5 ELSE error_code END,
+         error_message = CASE WHEN $4::boolean THEN $6 ELSE error_message END,
+         completed_at = CASE WHEN $2 = ANY($8::text[]) THEN now() ELSE NULL END,
+         updated_at = now()
+       WHERE refund_id = $1 AND status = ANY($7::text[])
+       RETURNING *`,
+      [
+        refundId,
+        to,
+        fields.providerReference ?? null,
+        fields.error !== undefined,
+        fields.error?.code ?? null,
+        fields.error?.message ?? null,
+        allowedPredecessors[to],
+        finalStatuses,
+      ],
+    );
+    const row = rows[0];
+    if (row) return toRecord(row);
+    const current = await this.mustGet(refundId);
+    if (current.status === to) return current;
+    throw new LedgerError(`Refund ${refundId} is ${current.status}; it cannot become ${to}`);
+  }
+
+  /** The provider attempt now under way (Temporal's attempt number); never goes backwards. */
+  async recordAttempt(refundId: string, attempt: number): Promise<void> {
+    await this.db.query('UPDATE refunds SET attempts = GREATEST(attempts, $2), updated_at = now() WHERE refund_id = $1', [
+      refundId,
+      attempt,
+    ]);
+  }
+
+  async get(refundId: string): Promise<RefundRecord | undefined> {
+    const { rows } = await this.db.query<RefundRow>('SELECT * FROM refunds WHERE refund_id = $1', [refundId]);
+    return rows[0] && toRecord(rows[0]);
+  }
+
+  async liveRefundOfTransaction(transactionHid: string): Promise<RefundRecord | undefined> {
+    const { rows } = await this.db.query<RefundRow>(
+      `SELECT * FROM refunds WHERE provider = 'oen' AND transaction_hid = $1 AND NOT (status = ANY($2::text[]))`,
+      [transactionHid, closedWithoutRefund],
+    );
+    return rows[0] && toRecord(rows[0]);
+  }
+
+  private async mustGet(refundId: string): Promise<RefundRecord> {
+    const record = await this.get(refundId);
+    if (!record) throw new LedgerError(`No refund ${refundId} in the ledger`);
+    return record;
+  }
+}
+
+function isUniqueViolation(err: unknown, constraint: string): boolean {
+  const e = err as { code?: string; constraint?: string; message?: string };
+  return e.code === UNIQUE_VIOLATION && (e.constraint === constraint || (e.message ?? '').includes(constraint));
+}

@@ -1,0 +1,63 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { pgliteDatabase, postgresDatabase, type Database } from '../../src/ledger/database.js';
+import { migrate } from '../../src/ledger/migrations.js';
+
+/**
+ * The ledger runs on PostgreSQL and on PGlite, and its tests run on both. PostgreSQL is the server at
+ * TEST_DATABASE_URL (default: this machine's, 127.0.0.1:5432, database `test`). CI sets
+ * REQUIRE_POSTGRES=1, so an unreachable server fails the run; elsewhere those tests are skipped and
+ * the run says so.
+ */
+export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+async function postgresProblem(): Promise<string | undefined> {
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL, connectionTimeoutMillis: 3_000 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Whether the PostgreSQL tests run here; throws when CI requires them and the server is not there. */
+export async function postgresAvailable(): Promise<boolean> {
+  const problem = await postgresProblem();
+  if (problem === undefined) return true;
+  const message = `PostgreSQL at ${TEST_DATABASE_URL.replace(/\/\/[^@]*@/, '//…@')} is unreachable (${problem})`;
+  if (process.env.REQUIRE_POSTGRES === '1') throw new Error(`${message}; REQUIRE_POSTGRES=1 makes that a failure`);
+  console.warn(`${message}: the ledger's PostgreSQL tests are SKIPPED. Set TEST_DATABASE_URL to run them.`);
+  return false;
+}
+
+export type DatabaseKind = 'pglite' | 'postgres';
+
+/** A migrated, empty ledger database: PGlite in memory, or a PostgreSQL schema of its own. */
+export async function freshDatabase(kind: DatabaseKind): Promise<Database> {
+  if (kind === 'pglite') {
+    const db = await pgliteDatabase();
+    await migrate(db);
+    return db;
+  }
+  const schema = `rf_test_${randomUUID().replaceAll('-', '')}`;
+  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await admin.connect();
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  await admin.end();
+  const db = postgresDatabase(TEST_DATABASE_URL, { schema });
+  await migrate(db);
+  return {
+    ...db,
+    async close() {
+      await db.close();
+      const cleanup = new pg.Client({ connectionString: TEST_DATABASE_URL });
+      await cleanup.connect();
+      await cleanup.query(`DROP SCHEMA ${schema} CASCADE`);
+      await cleanup.end();
+    },
+  };
+}

@@ -1,0 +1,132 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { OenRefundRequested, MwdRefundRequested } from '../../src/domain/refund.js';
+import type { Database } from '../../src/ledger/database.js';
+import { migrate } from '../../src/ledger/migrations.js';
+import { LedgerError, RefundLedger } from '../../src/ledger/refunds.js';
+import { freshDatabase, postgresAvailable, type DatabaseKind } from '../helpers/databases.js';
+
+const kinds: DatabaseKind[] = (await postgresAvailable()) ? ['pglite', 'postgres'] : ['pglite'];
+
+const oen = (refundId: string, transactionHid = 'P20240412CIK7KPPH'): OenRefundRequested => ({
+  refundId,
+  provider: 'oen',
+  orderId: 'ORDER00001',
+  transactionHid,
+  amount: 1000,
+});
+
+const mwd: MwdRefundRequested = { refundId: 'RF-MWD-1', provider: 'mwd', orderId: '202008170002', amount: 55, cardToken: 'tok' };
+
+describe.each(kinds)('the refund ledger on %s', (kind) => {
+  let db: Database;
+  let ledger: RefundLedger;
+
+  // One database per kind (PGlite takes seconds to start), emptied before each test.
+  beforeAll(async () => {
+    db = await freshDatabase(kind);
+    ledger = new RefundLedger(db);
+  });
+
+  beforeEach(async () => {
+    await db.exec('TRUNCATE refunds');
+  });
+
+  afterAll(async () => {
+    await db.close();
+  });
+
+  it('opens a refund as received and reads it back', async () => {
+    const result = await ledger.open(oen('RF-1'), 'oen-refund-P20240412CIK7KPPH');
+    expect(result).toMatchObject({
+      opened: {
+        refundId: 'RF-1',
+        provider: 'oen',
+        orderId: 'ORDER00001',
+        transactionHid: 'P20240412CIK7KPPH',
+        amount: 1000,
+        status: 'received',
+        attempts: 0,
+        workflowId: 'oen-refund-P20240412CIK7KPPH',
+      },
+    });
+    expect(await ledger.get('RF-1')).toEqual('opened' in result ? result.opened : undefined);
+    expect(await ledger.get('RF-unknown')).toBeUndefined();
+  });
+
+  it('opening the same refund again while it is live changes nothing', async () => {
+    await ledger.open(oen('RF-1'), 'wf');
+    await ledger.transition('RF-1', 'submitting');
+    const again = await ledger.open(oen('RF-1'), 'wf');
+    expect(again).toMatchObject({ opened: { refundId: 'RF-1', status: 'submitting' } });
+  });
+
+  it('refuses a second refund id for an Oen transaction that has a live one, naming it', async () => {
+    await ledger.open(oen('RF-1'), 'wf');
+    expect(await ledger.open(oen('RF-2'), 'wf')).toMatchObject({ conflict: { refundId: 'RF-1', status: 'received' } });
+    expect(await ledger.get('RF-2')).toBeUndefined();
+  });
+
+  it('the database itself refuses a second live row for one Oen transaction', async () => {
+    await ledger.open(oen('RF-1'), 'wf');
+    await expect(
+      db.query(
+        `INSERT INTO refunds (refund_id, provider, order_id, transaction_hid, amount, status, workflow_id)
+         VALUES ('RF-sneaky', 'oen', 'ORDER00001', 'P20240412CIK7KPPH', 1000, 'succeeded', 'wf')`,
+      ),
+    ).rejects.toThrow(/refunds_one_per_oen_transaction/);
+  });
+
+  it('still refuses after the first one succeeded, and allows a new one after it failed', async () => {
+    await ledger.open(oen('RF-1'), 'wf');
+    await ledger.transition('RF-1', 'submitting');
+    await ledger.transition('RF-1', 'succeeded', { providerReference: 'P20240412CIK7KPPH' });
+    expect(await ledger.open(oen('RF-2'), 'wf')).toMatchObject({ conflict: { refundId: 'RF-1', status: 'succeeded' } });
+
+    await ledger.open(oen('RF-3', 'P20990101OTHER001'), 'wf');
+    await ledger.transition('RF-3', 'submitting');
+    await ledger.transition('RF-3', 'failed', { error: { code: 'OenT0001', message: 'transaction failed' } });
+    expect(await ledger.open(oen('RF-4', 'P20990101OTHER001'), 'wf')).toMatchObject({ opened: { refundId: 'RF-4', status: 'received' } });
+  });
+
+  it('reopens a failed refund of the same id afresh', async () => {
+    await ledger.open(oen('RF-1'), 'wf');
+    await ledger.recordAttempt('RF-1', 3);
+    await ledger.transition('RF-1', 'failed', { error: { code: 'OenV0001', message: 'bad request' } });
+    const reopened = await ledger.open(oen('RF-1'), 'wf-2');
+    expect(reopened).toMatchObject({ opened: { status: 'received', attempts: 0, workflowId: 'wf-2' } });
+    expect('opened' in reopened && reopened.opened.error).toBeUndefined();
+  });
+
+  it('moves through the statuses, setting completion, reference and error', async () => {
+    await ledger.open(mwd, 'mwd-refund-RF-MWD-1');
+    await ledger.transition('RF-MWD-1', 'awaiting_approval');
+    await ledger.transition('RF-MWD-1', 'submitting');
+    await ledger.recordAttempt('RF-MWD-1', 2);
+    await ledger.recordAttempt('RF-MWD-1', 1);
+    const done = await ledger.transition('RF-MWD-1', 'succeeded', { providerReference: 'MW202611240000000001' });
+    expect(done).toMatchObject({ status: 'succeeded', providerReference: 'MW202611240000000001', attempts: 2 });
+    expect(done.completedAt).toBeDefined();
+    expect(done.transactionHid).toBeUndefined();
+  });
+
+  it('writing the same status twice changes nothing', async () => {
+    await ledger.open(oen('RF-1'), 'wf');
+    await ledger.transition('RF-1', 'submitting');
+    const first = await ledger.transition('RF-1', 'succeeded', { providerReference: 'P20240412CIK7KPPH' });
+    const second = await ledger.transition('RF-1', 'succeeded', { providerReference: 'something else' });
+    expect(second).toEqual(first);
+  });
+
+  it('refuses a move its status does not allow, saying why', async () => {
+    await ledger.open(oen('RF-1'), 'wf');
+    await ledger.transition('RF-1', 'submitting');
+    await ledger.transition('RF-1', 'succeeded', {});
+    await expect(ledger.transition('RF-1', 'failed', { error: { code: 'X', message: 'y' } })).rejects.toThrow(LedgerError);
+    await expect(ledger.transition('RF-1', 'cancelled')).rejects.toThrow('Refund RF-1 is succeeded; it cannot become cancelled');
+    await expect(ledger.transition('RF-none', 'submitting')).rejects.toThrow('No refund RF-none in the ledger');
+  });
+
+  it('migrating again applies nothing', async () => {
+    expect(await migrate(db)).toEqual([]);
+  });
+});
