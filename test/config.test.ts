@@ -13,6 +13,8 @@ describe('loadConfig', () => {
       TEMPORAL_DEV_PORT: 7233,
       TEMPORAL_UI_PORT: 8233,
       DATA_DIR: '.data',
+      APPROVAL_TIMEOUT_MINUTES: 4320,
+      PROVIDER_RETRY_WINDOW_SECONDS: 600,
     });
   });
 
@@ -44,6 +46,8 @@ describe('loadConfig', () => {
   it.each([
     [{ PORT: 'eighty' }, /^Invalid configuration: PORT must be a port number$/],
     [{ PORT: '70000' }, /^Invalid configuration: PORT must be a port between 1 and 65535$/],
+    [{ APPROVAL_THRESHOLD: '1000.5' }, /APPROVAL_THRESHOLD must be a whole number of NT\$/],
+    [{ PROVIDER_RETRY_WINDOW_SECONDS: '1' }, /PROVIDER_RETRY_WINDOW_SECONDS must be at least 5/],
     [{ TEMPORAL_ADDRESS: 'http://temporal:7233' }, /TEMPORAL_ADDRESS must be host:port/],
     [{ DATABASE_URL: 'mysql://db/refunds' }, /DATABASE_URL must be a PostgreSQL URL/],
     [{ OEN_BASE_URL: 'payment-api.oen.tw', OEN_TOKEN: 't', OEN_MERCHANT_ID: 'm' }, /OEN_BASE_URL must be an http\(s\) URL/],

@@ -35,6 +35,14 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
       CREATE INDEX refunds_by_status ON refunds (status, updated_at);
     `,
   },
+  {
+    version: 2,
+    name: 'unanswered provider sends',
+    // MWD cannot be asked what happened. An attempt that sent a refund and then died (worker crash,
+    // activity timeout) leaves its number here; the next attempt sees it and hands the refund to a
+    // person instead of sending again.
+    sql: `ALTER TABLE refunds ADD COLUMN unanswered_send_attempt integer`,
+  },
 ];
 
 export async function migrate(db: Database): Promise<number[]> {

@@ -78,7 +78,8 @@ export class RefundLedger {
          VALUES ($1, $2, $3, $4, $5, 'received', $6)
          ON CONFLICT (refund_id) DO UPDATE SET
            status = 'received', attempts = 0, error_code = NULL, error_message = NULL,
-           provider_reference = NULL, completed_at = NULL, updated_at = now(), workflow_id = EXCLUDED.workflow_id
+           provider_reference = NULL, completed_at = NULL, updated_at = now(), workflow_id = EXCLUDED.workflow_id,
+           unanswered_send_attempt = NULL
          WHERE refunds.status = ANY($7::text[])
          RETURNING *`,
         [request.refundId, request.provider, request.orderId, transactionHid, request.amount, workflowId, closedWithoutRefund],
@@ -133,6 +134,28 @@ export class RefundLedger {
       refundId,
       attempt,
     ]);
+  }
+
+  /**
+   * Marks that `attempt` is about to send the refund. Returns the earlier attempt that sent and never
+   * recorded an answer, if there is one: that refund may have happened.
+   */
+  async markSending(refundId: string, attempt: number): Promise<number | undefined> {
+    return this.db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ unanswered_send_attempt: number | null }>(
+        'SELECT unanswered_send_attempt FROM refunds WHERE refund_id = $1 FOR UPDATE',
+        [refundId],
+      );
+      const earlier = rows[0]?.unanswered_send_attempt ?? null;
+      if (earlier !== null && earlier !== attempt) return earlier;
+      await tx.query('UPDATE refunds SET unanswered_send_attempt = $2 WHERE refund_id = $1', [refundId, attempt]);
+      return undefined;
+    });
+  }
+
+  /** The provider answered the send (whatever it said). */
+  async markAnswered(refundId: string): Promise<void> {
+    await this.db.query('UPDATE refunds SET unanswered_send_attempt = NULL WHERE refund_id = $1', [refundId]);
   }
 
   async get(refundId: string): Promise<RefundRecord | undefined> {

@@ -126,6 +126,15 @@ describe.each(kinds)('the refund ledger on %s', (kind) => {
     await expect(ledger.transition('RF-none', 'submitting')).rejects.toThrow('No refund RF-none in the ledger');
   });
 
+  it('remembers a send that was never answered, for the next attempt to see', async () => {
+    await ledger.open(mwd, 'wf');
+    expect(await ledger.markSending('RF-MWD-1', 1)).toBeUndefined();
+    await ledger.markAnswered('RF-MWD-1');
+    expect(await ledger.markSending('RF-MWD-1', 2)).toBeUndefined();
+    // attempt 2 died between sending and hearing back
+    expect(await ledger.markSending('RF-MWD-1', 3)).toBe(2);
+  });
+
   it('migrating again applies nothing', async () => {
     expect(await migrate(db)).toEqual([]);
   });
