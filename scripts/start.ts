@@ -12,7 +12,11 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { loadConfigOrExit } from '../src/config.js';
 import { SANDBOX_TOKEN, startSandboxes, type RunningSandboxes } from '../src/sandbox/index.js';
 import { handleShutdownSignals } from '../src/shutdown.js';
-import { createWorker, installRuntime, temporalAddress } from '../src/worker.js';
+import type { Database } from '../src/ledger/database.js';
+import { ledgerLocation, openLedgerDatabase } from '../src/ledger/index.js';
+import { RefundLedger } from '../src/ledger/refunds.js';
+import { createProviderClients } from '../src/providers/index.js';
+import { createWorker, defaultSandboxUrls, installRuntime, temporalAddress } from '../src/worker.js';
 import { startDevServer, type RunningDevServer } from './dev-server.js';
 import { ensureTemporalCli, findTemporalCli } from './temporal-cli.js';
 
@@ -79,6 +83,7 @@ async function main(): Promise<void> {
 
   let sandboxes: RunningSandboxes | undefined;
   let connection: NativeConnection | undefined;
+  let db: Database | undefined;
   try {
     if (stopRequested) return;
     if (!config.OEN_BASE_URL || !config.MWD_BASE_URL) {
@@ -89,10 +94,15 @@ async function main(): Promise<void> {
         mwdToken: config.MWD_TOKEN ?? SANDBOX_TOKEN,
       });
     }
+    db = await openLedgerDatabase(config);
+    const deps = {
+      ledger: new RefundLedger(db),
+      providers: createProviderClients(config, sandboxes ?? defaultSandboxUrls(config)),
+    };
     const address = temporalAddress(config);
     connection = await NativeConnection.connect({ address });
     log('Bundling workflows and starting the worker…');
-    worker = await createWorker({ config, connection });
+    worker = await createWorker({ config, connection, deps });
     if (stopRequested) return;
     const running = worker.run();
     await waitForPoller(connection, config.TEMPORAL_NAMESPACE, config.REFUNDS_TASK_QUEUE);
@@ -106,6 +116,7 @@ async function main(): Promise<void> {
         ['Worker', `polling task queue "${config.REFUNDS_TASK_QUEUE}"`],
         ['Oen', config.OEN_BASE_URL ?? `${sandboxes?.oenUrl} (sandbox emulator)`],
         ['MWD', config.MWD_BASE_URL ?? `${sandboxes?.mwdUrl} (sandbox emulator)`],
+        ['Ledger', ledgerLocation(config)],
         ...(server
           ? ([
               ['Temporal state', `${resolve(config.DATA_DIR, 'temporal.db')} (kept across restarts)`],
@@ -128,6 +139,7 @@ async function main(): Promise<void> {
     // process is leaving either way, so a refusal to close it is not worth reporting.
     await connection?.close().catch(() => undefined);
     await sandboxes?.close();
+    await db?.close();
     if (server) {
       await server.stop();
       log('Temporal dev server stopped.');

@@ -47,7 +47,7 @@ const rawSchema = z.object({
   /** Refunds of at least this many NT$ wait for an operator's approve or reject. */
   APPROVAL_THRESHOLD: z.coerce.number().int('must be a whole number of NT$').positive('must be a positive number of NT$').optional(),
   /** How long a refund waits for approval before it ends cancelled. */
-  APPROVAL_TIMEOUT_MINUTES: z.coerce.number().int('must be whole minutes').positive('must be positive').default(72 * 60),
+  APPROVAL_TIMEOUT_SECONDS: z.coerce.number().int('must be whole seconds').positive('must be positive').default(72 * 3600),
   /** How long a provider call is retried before the refund goes to requires_attention. */
   PROVIDER_RETRY_WINDOW_SECONDS: z.coerce.number().int('must be whole seconds').min(5, 'must be at least 5').default(600),
   SANDBOX_OEN_PORT: port.default(8301),

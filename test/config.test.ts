@@ -13,7 +13,7 @@ describe('loadConfig', () => {
       TEMPORAL_DEV_PORT: 7233,
       TEMPORAL_UI_PORT: 8233,
       DATA_DIR: '.data',
-      APPROVAL_TIMEOUT_MINUTES: 4320,
+      APPROVAL_TIMEOUT_SECONDS: 259200,
       PROVIDER_RETRY_WINDOW_SECONDS: 600,
     });
   });

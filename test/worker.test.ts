@@ -1,22 +1,25 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { describe, expect, it } from 'vitest';
-import { createWorker } from '../src/worker.js';
 import { pingWorkflow } from '../src/workflows/index.js';
 import { run } from './helpers/process.js';
-import { useTemporal } from './helpers/temporal.js';
+import { useEngine } from './helpers/engine.js';
 
 const { EventType, PendingActivityState } = temporal.api.enums.v1;
 
-const temporalContext = useTemporal('worker-process');
+const engine = useEngine('worker-process');
 
 describe('src/worker.ts as a process', () => {
   it('on SIGTERM lets the in-flight activity finish, then exits 0', async () => {
-    const t = temporalContext();
+    const t = engine().temporal;
     const worker = run(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
       ...process.env,
       TEMPORAL_ADDRESS: t.address,
       REFUNDS_TASK_QUEUE: t.taskQueue,
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'refundflow-worker-')),
     });
     await worker.waitForOutput(new RegExp(`Worker polling task queue "${t.taskQueue}"`), 120_000);
 
@@ -41,7 +44,7 @@ describe('src/worker.ts as a process', () => {
     expect(history.events?.some((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED)).toBe(false);
 
     // Another worker picks the run up and finishes it with that result.
-    const successor = await createWorker({ config: t.config, connection: t.connection, workflowBundle: t.workflowBundle });
+    const successor = await engine().worker();
     const result = await successor.runUntil(handle.result());
     expect(result.message).toBe('in flight');
   });

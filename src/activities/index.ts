@@ -1,11 +1,20 @@
+import { createLedgerActivities, type LedgerActivityDeps } from './ledger.js';
+import { createMwdActivities } from './mwd.js';
+import { createOenActivities } from './oen.js';
 import { createPingActivities, type PingDeps } from './ping.js';
+import type { ProviderClients } from '../providers/index.js';
 
-export type ActivityDeps = PingDeps;
+export interface ActivityDeps extends PingDeps, LedgerActivityDeps {
+  providers: ProviderClients;
+}
 
 /** Every activity the worker registers, built over the dependencies it is handed. */
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createPingActivities(deps),
+    ...createLedgerActivities(deps),
+    ...createOenActivities({ oen: deps.providers.oen, ledger: deps.ledger }),
+    ...createMwdActivities({ mwd: deps.providers.mwd, ledger: deps.ledger }),
   };
 }
 

@@ -102,6 +102,31 @@ export const refundRecord = z.object({
 
 export type RefundRecord = z.infer<typeof refundRecord>;
 
+/** What a provider activity concludes. Provider refusals are not outcomes: they fail the activity. */
+export type ProviderOutcome =
+  | { outcome: 'succeeded'; providerReference: string; note?: string }
+  /** The provider's state contradicts ours, or the outcome is unknown and cannot be checked. */
+  | { outcome: 'requires_attention'; code: string; reason: string };
+
+/** The engine's settings a refund run needs; the worker reads them from its configuration. */
+export interface RefundPolicy {
+  /** NT$; unset: no refund waits for approval. */
+  approvalThreshold?: number;
+  approvalTimeoutMs: number;
+  /** After this long of retrying a provider call, the refund goes to requires_attention. */
+  retryWindowMs: number;
+}
+
+/** NT$1,000 style, without Intl (workflow code must not depend on the machine's locale data). */
+export function formatNtd(amount: number): string {
+  return `NT$${String(amount).replace(/\B(?=(\d{3})+(?!\d))/g, ',')}`;
+}
+
+/** The one line that names a refund in the Web UI and in logs: "Refund NT$1,000 · ORDER00001 · oen". */
+export function refundSummary(request: Pick<RefundRequested, 'amount' | 'orderId' | 'provider'>): string {
+  return `Refund ${formatNtd(request.amount)} · ${request.orderId} · ${request.provider}`;
+}
+
 /**
  * One run per Oen transaction: the workflow id is the transaction's, so Temporal itself refuses a
  * second open or successful run for it (money-safety rule 1). MWD refunds key on the refund id.

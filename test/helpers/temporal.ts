@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { afterAll, beforeAll, inject } from 'vitest';
+import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
 
 export interface TemporalTestContext {
@@ -37,17 +37,3 @@ export async function temporalTestContext(fileTag: string): Promise<TemporalTest
   };
 }
 
-/** For a test file: connects before its tests, closes after them; the returned function gives the context. */
-export function useTemporal(fileTag: string): () => TemporalTestContext {
-  let context: TemporalTestContext | undefined;
-  beforeAll(async () => {
-    context = await temporalTestContext(fileTag);
-  });
-  afterAll(async () => {
-    await context?.close();
-  });
-  return () => {
-    if (!context) throw new Error('the Temporal test context is only there inside tests');
-    return context;
-  };
-}

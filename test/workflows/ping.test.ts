@@ -2,18 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { temporal } from '@temporalio/proto';
 import { describe, expect, it } from 'vitest';
 import { refundSearchAttributes } from '../../src/domain/search-attributes.js';
-import { createWorker } from '../../src/worker.js';
 import { pingWorkflow } from '../../src/workflows/index.js';
-import { useTemporal } from '../helpers/temporal.js';
+import { useEngine } from '../helpers/engine.js';
 
 const { EventType, IndexedValueType } = temporal.api.enums.v1;
 
-const temporalContext = useTemporal('ping');
+const engine = useEngine('ping');
 
 describe('pingWorkflow on the real dev server', () => {
   it('runs its activity on a real worker and returns what the activity answered', async () => {
-    const t = temporalContext();
-    const worker = await createWorker({ config: t.config, connection: t.connection, workflowBundle: t.workflowBundle });
+    const t = engine().temporal;
+    const worker = await engine().worker();
     const workflowId = `ping-${randomUUID()}`;
 
     const { result, history } = await worker.runUntil(async () => {
@@ -36,8 +35,8 @@ describe('pingWorkflow on the real dev server', () => {
   });
 
   it('rejects input its schema refuses, as a workflow failure rather than a hang', async () => {
-    const t = temporalContext();
-    const worker = await createWorker({ config: t.config, connection: t.connection, workflowBundle: t.workflowBundle });
+    const t = engine().temporal;
+    const worker = await engine().worker();
     const outcome = await worker.runUntil(
       t.client.workflow
         .execute(pingWorkflow, {
@@ -58,7 +57,7 @@ describe('pingWorkflow on the real dev server', () => {
 
 describe('the dev server the suite runs on', () => {
   it('has the refund search attributes registered with their types', async () => {
-    const t = temporalContext();
+    const t = engine().temporal;
     const { customAttributes } = await t.client.connection.operatorService.listSearchAttributes({
       namespace: t.config.TEMPORAL_NAMESPACE,
     });

@@ -1,0 +1,53 @@
+import { Context } from '@temporalio/activity';
+import type { MwdRefundRequested, ProviderOutcome } from '../domain/refund.js';
+import type { RefundLedger } from '../ledger/refunds.js';
+import { ProviderError } from '../providers/errors.js';
+import type { MwdClient } from '../providers/mwd/client.js';
+import { toApplicationFailure } from './failures.js';
+
+export interface MwdActivityDeps {
+  mwd: MwdClient;
+  ledger: RefundLedger;
+}
+
+const CANNOT_ASK = 'MWD cannot be asked whether the refund happened: check with MWD before anything else is done';
+
+export function createMwdActivities({ mwd, ledger }: MwdActivityDeps) {
+  return {
+    /**
+     * MWD has no way to ask what happened (money-safety rule 2). An HTTP 500 is MWD saying it did not
+     * refund, so it is retried; no answer at all goes to a person, never to a blind resend. That
+     * includes an earlier attempt that sent and then died (worker stopped, activity timed out):
+     * the ledger remembers the send until an answer is recorded.
+     */
+    submitMwdRefund: async (request: MwdRefundRequested): Promise<ProviderOutcome> => {
+      const context = Context.current();
+      const { attempt } = context.info;
+      await ledger.recordAttempt(request.refundId, attempt);
+      const unanswered = await ledger.markSending(request.refundId, attempt);
+      if (unanswered !== undefined) {
+        return {
+          outcome: 'requires_attention',
+          code: 'MwdOutcomeUnknown',
+          reason: `attempt ${unanswered} sent the refund to MWD and never recorded an answer. ${CANNOT_ASK}`,
+        };
+      }
+      try {
+        const result = await mwd.refund(
+          request.orderId,
+          { cardToken: request.cardToken, amount: request.amount },
+          { signal: context.cancellationSignal },
+        );
+        await ledger.markAnswered(request.refundId);
+        return { outcome: 'succeeded', providerReference: result.serviceTradeNo };
+      } catch (err) {
+        if (!(err instanceof ProviderError)) throw err;
+        if (err.kind === 'unknown') {
+          return { outcome: 'requires_attention', code: err.type, reason: `${err.message}. ${CANNOT_ASK}` };
+        }
+        await ledger.markAnswered(request.refundId);
+        throw toApplicationFailure(err);
+      }
+    },
+  };
+}

@@ -1,0 +1,28 @@
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { RefundStatus } from '../domain/refund.js';
+
+/**
+ * The messages a refund run answers, shared by the workflow and every client (API, CLI, tests).
+ * An operator can send the same ones from the Temporal Web UI or `temporal workflow update`.
+ */
+export interface RefundProgress {
+  refundId: string;
+  status: RefundStatus;
+  /** Provider attempts recorded so far (the ledger's count as of the run's last step). */
+  attempts: number;
+  lastError?: { code: string; message: string };
+}
+
+export interface OperatorInput {
+  /** Who decided, for the record (e.g. an operator's name). */
+  by?: string;
+  reason?: string;
+}
+
+export const statusQuery = defineQuery<RefundProgress>('status');
+/** Allowed while the refund awaits approval. */
+export const approveUpdate = defineUpdate<RefundProgress, [OperatorInput]>('approve');
+/** Allowed while the refund awaits approval; it ends cancelled. */
+export const rejectUpdate = defineUpdate<RefundProgress, [OperatorInput]>('reject');
+/** Allowed until submission to the provider starts; it ends cancelled. */
+export const cancelUpdate = defineUpdate<RefundProgress, [OperatorInput]>('cancel');

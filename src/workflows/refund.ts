@@ -1,0 +1,212 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  condition,
+  proxyActivities,
+  proxyLocalActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import type { Activities } from '../activities/index.js';
+import {
+  refundRequested,
+  refundSummary,
+  type ProviderOutcome,
+  type RefundRecord,
+  type RefundRequested,
+  type RefundStatus,
+} from '../domain/refund.js';
+import { OrderId, RefundAmount, RefundProvider, RefundStatus as RefundStatusKey, TransactionHid } from '../domain/search-attributes.js';
+import type { TransitionFields } from '../ledger/refunds.js';
+import { finalErrorTypes } from '../providers/final-error-types.js';
+import {
+  approveUpdate,
+  cancelUpdate,
+  rejectUpdate,
+  statusQuery,
+  type OperatorInput,
+  type RefundProgress,
+} from './messages.js';
+import { parseWorkflowInput } from './validation.js';
+
+const { openRefund, recordStatus } = proxyActivities<Activities>({
+  // The ledger is ours: retry until it answers.
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+});
+
+const { refundPolicy } = proxyLocalActivities<Activities>({ startToCloseTimeout: '10 seconds' });
+
+/** A provider call: retried with backoff while transient, for at most the policy's retry window. */
+function providerActivities(retryWindowMs: number) {
+  return proxyActivities<Activities>({
+    scheduleToCloseTimeout: retryWindowMs,
+    // Above the HTTP timeout (10 s) times the calls one attempt makes (list, refund, list).
+    startToCloseTimeout: '2 minutes',
+    heartbeatTimeout: '20 seconds',
+    retry: {
+      initialInterval: '500 milliseconds',
+      backoffCoefficient: 2,
+      maximumInterval: '30 seconds',
+      nonRetryableErrorTypes: finalErrorTypes,
+    },
+  });
+}
+
+type Decision = { kind: 'approve' | 'reject' | 'cancel'; input: OperatorInput };
+
+/**
+ * One refund, exactly once: received → (awaiting approval) → submitting → the provider → the outcome
+ * recorded → done. A refund that fails ends the run failed (so a new run may follow it); one that
+ * succeeded or needs a person completes the run with the refund record.
+ */
+export async function refundWorkflow(input: RefundRequested): Promise<RefundRecord> {
+  const request = parseWorkflowInput(refundRequested, input, 'refund request');
+  const { workflowId } = workflowInfo();
+  const progress: RefundProgress = { refundId: request.refundId, status: 'received', attempts: 0 };
+  let decision: Decision | undefined;
+  let submissionStarted = false;
+
+  setHandler(statusQuery, () => progress);
+  const awaitingApproval = (action: string) => (_operator: OperatorInput) => {
+    if (progress.status !== 'awaiting_approval') throw new Error(`cannot ${action}: the refund is ${progress.status}, not awaiting approval`);
+  };
+  setHandler(
+    approveUpdate,
+    async (operator) => {
+      decision ??= { kind: 'approve', input: operator };
+      await condition(() => progress.status !== 'awaiting_approval');
+      return progress;
+    },
+    { validator: awaitingApproval('approve') },
+  );
+  setHandler(
+    rejectUpdate,
+    async (operator) => {
+      decision ??= { kind: 'reject', input: operator };
+      await condition(() => progress.status !== 'awaiting_approval');
+      return progress;
+    },
+    { validator: awaitingApproval('reject') },
+  );
+  setHandler(
+    cancelUpdate,
+    async (operator) => {
+      decision ??= { kind: 'cancel', input: operator };
+      await condition(() => progress.status === 'cancelled' || submissionStarted);
+      return progress;
+    },
+    {
+      validator: (_operator: OperatorInput) => {
+        if (submissionStarted || progress.status === 'cancelled') {
+          throw new Error(`too late to cancel: the refund is ${progress.status}; submission to the provider has started`);
+        }
+      },
+    },
+  );
+
+  const attributes: SearchAttributeUpdatePair[] = [
+    { key: RefundProvider, value: request.provider },
+    { key: OrderId, value: request.orderId },
+    { key: RefundAmount, value: request.amount },
+    { key: RefundStatusKey, value: progress.status },
+  ];
+  if (request.provider === 'oen') attributes.push({ key: TransactionHid, value: request.transactionHid });
+  upsertSearchAttributes(attributes);
+  describe();
+
+  async function setStatus(status: RefundStatus, fields: TransitionFields = {}): Promise<RefundRecord> {
+    const record = await recordStatus(request.refundId, status, fields);
+    progress.status = record.status;
+    progress.attempts = record.attempts;
+    if (record.error) progress.lastError = record.error;
+    upsertSearchAttributes([{ key: RefundStatusKey, value: record.status }]);
+    describe();
+    return record;
+  }
+
+  function describe(): void {
+    const error = progress.lastError ? `\n\n**Last error:** ${progress.lastError.code} — ${progress.lastError.message}` : '';
+    setCurrentDetails(
+      `**${refundSummary(request)}** — ${progress.status}\n\nRefund ${request.refundId}` +
+        (request.provider === 'oen' ? ` of Oen transaction ${request.transactionHid}` : ` of MWD order ${request.orderId}`) +
+        error,
+    );
+  }
+
+  async function cancelled(code: string, message: string): Promise<never> {
+    const record = await setStatus('cancelled', { error: { code, message } });
+    throw ApplicationFailure.nonRetryable(`Refund ${request.refundId} cancelled: ${message}`, 'RefundCancelled', record);
+  }
+
+  const policy = await refundPolicy();
+  const opened = await openRefund(request, workflowId);
+  if ('conflict' in opened) {
+    const existing = opened.conflict;
+    throw ApplicationFailure.nonRetryable(
+      `Refused: Oen transaction ${existing.transactionHid} already has refund ${existing.refundId} (${existing.status}); ` +
+        'Oen allows one refund per transaction',
+      'DuplicateRefund',
+      { existingRefundId: existing.refundId, existingStatus: existing.status },
+    );
+  }
+
+  if (policy.approvalThreshold !== undefined && request.amount >= policy.approvalThreshold) {
+    await setStatus('awaiting_approval');
+    const decided = await condition(() => decision !== undefined, policy.approvalTimeoutMs);
+    if (!decision || !decided) {
+      return cancelled('ApprovalTimeout', `not approved within ${Math.round(policy.approvalTimeoutMs / 1000)} seconds`);
+    }
+    if (decision.kind !== 'approve') {
+      return cancelled(decision.kind === 'reject' ? 'Rejected' : 'Cancelled', operatorMessage(decision));
+    }
+  } else if (decision?.kind === 'cancel') {
+    return cancelled('Cancelled', operatorMessage(decision));
+  }
+
+  // From here on the provider may act: cancel is refused (the flag is set before the next await).
+  submissionStarted = true;
+  await setStatus('submitting');
+
+  const { submitOenRefund, submitMwdRefund } = providerActivities(policy.retryWindowMs);
+  let outcome: ProviderOutcome;
+  try {
+    outcome = request.provider === 'oen' ? await submitOenRefund(request) : await submitMwdRefund(request);
+  } catch (err) {
+    if (!(err instanceof ActivityFailure)) throw err;
+    const cause = applicationCause(err);
+    if (cause?.nonRetryable) {
+      const record = await setStatus('failed', { error: { code: cause.type ?? 'ProviderRefused', message: cause.message } });
+      throw ApplicationFailure.nonRetryable(`Refund ${request.refundId} failed: ${cause.message}`, 'RefundFailed', record);
+    }
+    // Retries ran out (the retry window passed) with the provider still failing: a person decides.
+    return setStatus('requires_attention', {
+      error: {
+        code: cause?.type ?? 'ProviderUnavailable',
+        message: `the provider still failed after retrying for ${Math.round(policy.retryWindowMs / 1000)}s: ${cause?.message ?? err.message}`,
+      },
+    });
+  }
+  if (outcome.outcome === 'succeeded') {
+    return setStatus('succeeded', { providerReference: outcome.providerReference, error: null });
+  }
+  return setStatus('requires_attention', { error: { code: outcome.code, message: outcome.reason } });
+}
+
+function operatorMessage({ kind, input }: Decision): string {
+  const verb = kind === 'reject' ? 'rejected' : 'cancelled';
+  return `${verb} by ${input.by ?? 'an operator'}${input.reason ? `: ${input.reason}` : ''}`;
+}
+
+/** The provider's failure behind an activity failure, through a timeout's last failure if need be. */
+function applicationCause(err: ActivityFailure): ApplicationFailure | undefined {
+  let cause: unknown = err.cause;
+  while (cause instanceof Error) {
+    if (cause instanceof ApplicationFailure) return cause;
+    cause = cause.cause;
+  }
+  return undefined;
+}

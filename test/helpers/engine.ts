@@ -1,0 +1,71 @@
+import { afterAll, beforeAll } from 'vitest';
+import type { Worker } from '@temporalio/worker';
+import { loadConfig } from '../../src/config.js';
+import { pgliteDatabase, type Database } from '../../src/ledger/database.js';
+import { migrate } from '../../src/ledger/migrations.js';
+import { RefundLedger } from '../../src/ledger/refunds.js';
+import { MwdClient } from '../../src/providers/mwd/client.js';
+import { OenClient } from '../../src/providers/oen/client.js';
+import type { ProviderClients } from '../../src/providers/index.js';
+import { SANDBOX_OEN_MERCHANT_ID, SANDBOX_TOKEN, startSandboxes, type RunningSandboxes } from '../../src/sandbox/index.js';
+import { createWorker, type EngineDeps } from '../../src/worker.js';
+import { temporalTestContext, type TemporalTestContext } from './temporal.js';
+
+/** HTTP timeout for the engine in tests: a hung sandbox answers "no answer" in 2 s, not 10. */
+export const TEST_PROVIDER_TIMEOUT_MS = 2_000;
+
+export interface Engine {
+  temporal: TemporalTestContext;
+  sandboxes: RunningSandboxes;
+  db: Database;
+  ledger: RefundLedger;
+  providers: ProviderClients;
+  /** A worker on this file's task queue; `env` adds configuration (e.g. APPROVAL_THRESHOLD). */
+  worker(env?: Record<string, string>, deps?: Partial<EngineDeps>): Promise<Worker>;
+}
+
+export function sandboxClients(sandboxes: Pick<RunningSandboxes, 'oenUrl' | 'mwdUrl'>, token = SANDBOX_TOKEN): ProviderClients {
+  return {
+    oen: new OenClient({ baseUrl: sandboxes.oenUrl, token, merchantId: SANDBOX_OEN_MERCHANT_ID, timeoutMs: TEST_PROVIDER_TIMEOUT_MS }),
+    mwd: new MwdClient({ baseUrl: sandboxes.mwdUrl, token, timeoutMs: TEST_PROVIDER_TIMEOUT_MS }),
+  };
+}
+
+/**
+ * The whole engine for a test file, from real parts: the suite's Temporal dev server, both sandbox
+ * emulators over HTTP, and a PGlite ledger.
+ */
+export function useEngine(fileTag: string): () => Engine {
+  let engine: Engine | undefined;
+  beforeAll(async () => {
+    const temporal = await temporalTestContext(fileTag);
+    const sandboxes = await startSandboxes({ oenPort: 0, mwdPort: 0 });
+    const db = await pgliteDatabase();
+    await migrate(db);
+    const ledger = new RefundLedger(db);
+    const providers = sandboxClients(sandboxes);
+    engine = {
+      temporal,
+      sandboxes,
+      db,
+      ledger,
+      providers,
+      worker: (env = {}, deps = {}) =>
+        createWorker({
+          config: loadConfig({ TEMPORAL_ADDRESS: temporal.address, REFUNDS_TASK_QUEUE: temporal.taskQueue, ...env }),
+          connection: temporal.connection,
+          workflowBundle: temporal.workflowBundle,
+          deps: { ledger, providers, ...deps },
+        }),
+    };
+  });
+  afterAll(async () => {
+    await engine?.temporal.close();
+    await engine?.sandboxes.close();
+    await engine?.db.close();
+  });
+  return () => {
+    if (!engine) throw new Error('the engine runs only inside tests');
+    return engine;
+  };
+}

@@ -1,0 +1,325 @@
+import { randomUUID } from 'node:crypto';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Worker } from '@temporalio/worker';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { startRefund } from '../../src/client/refunds.js';
+import type { MwdRefundRequested, OenRefundRequested, RefundRecord } from '../../src/domain/refund.js';
+import { FAILURE_TEST_CARD, randomHid } from '../../src/sandbox/oen.js';
+import { approveUpdate, cancelUpdate, rejectUpdate, statusQuery } from '../../src/workflows/messages.js';
+import type { refundWorkflow } from '../../src/workflows/refund.js';
+import { sandboxClients, useEngine } from '../helpers/engine.js';
+import { admin, sandboxRefunds } from '../helpers/sandbox.js';
+
+const engine = useEngine('refund');
+
+const MWD_CARD_TOKEN = 'tok-' + randomUUID();
+
+/** A fresh Oen transaction at the sandbox, and the refund request for it. */
+async function oenRefund(overrides: Partial<OenRefundRequested> = {}, seed: Record<string, unknown> = {}): Promise<OenRefundRequested> {
+  const transactionHid = randomHid();
+  const orderId = `ORDER-${randomUUID().slice(0, 8)}`;
+  await admin(engine().sandboxes.oenUrl, 'POST', 'seed', { transactions: [{ id: transactionHid, orderId, amount: 1000, ...seed }] });
+  return { refundId: `RF-${randomUUID()}`, provider: 'oen', orderId, transactionHid, amount: 1000, reason: '客戶取消訂單', ...overrides };
+}
+
+async function mwdRefund(overrides: Partial<MwdRefundRequested> = {}): Promise<MwdRefundRequested> {
+  const orderId = `2026${Date.now()}${Math.floor(Math.random() * 1000)}`;
+  await admin(engine().sandboxes.mwdUrl, 'POST', 'seed', { orders: [{ orderId, cardToken: MWD_CARD_TOKEN, amount: 550 }] });
+  return { refundId: `RF-${randomUUID()}`, provider: 'mwd', orderId, amount: 550, cardToken: MWD_CARD_TOKEN, ...overrides };
+}
+
+async function start(request: OenRefundRequested | MwdRefundRequested): Promise<WorkflowHandle<typeof refundWorkflow>> {
+  const started = await startRefund(engine().temporal.client, engine().temporal.taskQueue, request);
+  if (started.kind !== 'started') throw new Error(`not started: ${JSON.stringify(started)}`);
+  return engine().temporal.client.workflow.getHandle<typeof refundWorkflow>(started.workflowId);
+}
+
+/** Runs the refund on a worker until its run ends; the record, or the failure's record. */
+async function run(request: OenRefundRequested | MwdRefundRequested, worker?: Worker): Promise<RefundRecord> {
+  const w = worker ?? (await engine().worker());
+  return w.runUntil(async () => outcome(await start(request)));
+}
+
+async function outcome(handle: WorkflowHandle<typeof refundWorkflow>): Promise<RefundRecord> {
+  try {
+    return await handle.result();
+  } catch (err) {
+    if (err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure) {
+      const [record] = err.cause.details ?? [];
+      if (record) return record as RefundRecord;
+    }
+    throw err;
+  }
+}
+
+async function refundsAt(provider: 'oen' | 'mwd', reference: string) {
+  const url = provider === 'oen' ? engine().sandboxes.oenUrl : engine().sandboxes.mwdUrl;
+  return (await sandboxRefunds(url)).filter((r) => r.reference === reference);
+}
+
+async function refundRequests(provider: 'oen' | 'mwd'): Promise<number> {
+  const url = provider === 'oen' ? engine().sandboxes.oenUrl : engine().sandboxes.mwdUrl;
+  return (await admin<{ requests: { refund: number } }>(url, 'GET', 'requests')).requests.refund;
+}
+
+async function faults(provider: 'oen' | 'mwd', body: unknown): Promise<void> {
+  await admin(provider === 'oen' ? engine().sandboxes.oenUrl : engine().sandboxes.mwdUrl, 'PUT', 'faults', body);
+}
+
+beforeEach(async () => {
+  await faults('oen', {});
+  await faults('mwd', {});
+});
+
+describe('refundWorkflow, happy paths', () => {
+  it('refunds an Oen transaction once, records it, and is findable by RefundStatus', async () => {
+    const request = await oenRefund();
+    const record = await run(request);
+
+    expect(record).toMatchObject({
+      refundId: request.refundId,
+      status: 'succeeded',
+      provider: 'oen',
+      transactionHid: request.transactionHid,
+      providerReference: request.transactionHid,
+      amount: 1000,
+      attempts: 1,
+      workflowId: `oen-refund-${request.transactionHid}`,
+    });
+    expect(await engine().ledger.get(request.refundId)).toEqual(record);
+    expect(await refundsAt('oen', request.transactionHid)).toHaveLength(1);
+
+    const client = engine().temporal.client;
+    await expect
+      .poll(async () => {
+        const found: string[] = [];
+        for await (const w of client.workflow.list({ query: `RefundStatus="succeeded" AND TransactionHid="${request.transactionHid}"` })) {
+          found.push(w.workflowId);
+        }
+        return found;
+      })
+      .toEqual([record.workflowId]);
+  });
+
+  it('refunds an MWD order once, keyed on the refund id', async () => {
+    const request = await mwdRefund();
+    const record = await run(request);
+    expect(record).toMatchObject({ status: 'succeeded', provider: 'mwd', attempts: 1, workflowId: `mwd-refund-${request.refundId}` });
+    expect(record.providerReference).toMatch(/^MW\d+$/);
+    expect(await refundsAt('mwd', request.orderId)).toHaveLength(1);
+  });
+
+  it('answers the status query and carries a readable summary', async () => {
+    const request = await oenRefund();
+    const worker = await engine().worker();
+    await worker.runUntil(async () => {
+      const handle = await start(request);
+      await outcome(handle);
+      expect(await handle.query(statusQuery)).toEqual({ refundId: request.refundId, status: 'succeeded', attempts: 1 });
+      const description = await handle.describe();
+      expect(await description.staticSummary()).toBe('Refund NT$1,000 · ' + request.orderId + ' · oen');
+    });
+  });
+});
+
+describe('refundWorkflow, transient failures and lost answers', () => {
+  it('Oen F0001 three times, then success: exactly one refund', async () => {
+    const request = await oenRefund();
+    await faults('oen', { refund: { next: ['f0001', 'f0001', 'f0001'] } });
+    const record = await run(request);
+    expect(record).toMatchObject({ status: 'succeeded', attempts: 4 });
+    expect(await refundsAt('oen', request.transactionHid)).toHaveLength(1);
+  });
+
+  it('Oen HTTP 500, then success: exactly one refund', async () => {
+    const request = await oenRefund();
+    await faults('oen', { refund: { next: ['http500'] } });
+    expect(await run(request)).toMatchObject({ status: 'succeeded', attempts: 2 });
+    expect(await refundsAt('oen', request.transactionHid)).toHaveLength(1);
+  });
+
+  it('MWD HTTP 500, then success: exactly one refund', async () => {
+    const request = await mwdRefund();
+    await faults('mwd', { refund: { next: ['http500'] } });
+    expect(await run(request)).toMatchObject({ status: 'succeeded', attempts: 2 });
+    expect(await refundsAt('mwd', request.orderId)).toHaveLength(1);
+  });
+
+  it('Oen commit-then-drop: checked, found refunded, succeeded with exactly one refund', async () => {
+    const request = await oenRefund();
+    const before = await refundRequests('oen');
+    await faults('oen', { refund: { next: ['commitThenDrop'] } });
+    expect(await run(request)).toMatchObject({ status: 'succeeded', providerReference: request.transactionHid });
+    expect(await refundsAt('oen', request.transactionHid)).toHaveLength(1);
+    expect((await refundRequests('oen')) - before).toBe(1);
+  });
+
+  it('Oen hang: the unknown outcome is checked, nothing refunded, sent again: one refund', async () => {
+    const request = await oenRefund();
+    await faults('oen', { refund: { next: ['hang'] } });
+    expect(await run(request)).toMatchObject({ status: 'succeeded', attempts: 2 });
+    expect(await refundsAt('oen', request.transactionHid)).toHaveLength(1);
+  });
+
+  it('MWD commit-then-drop: requires_attention, never a blind resend; exactly one refund', async () => {
+    const request = await mwdRefund();
+    const before = await refundRequests('mwd');
+    await faults('mwd', { refund: { next: ['commitThenDrop'] } });
+    const record = await run(request);
+    expect(record).toMatchObject({ status: 'requires_attention', error: { code: 'MwdOutcomeUnknown' } });
+    expect(record.error?.message).toMatch(/MWD cannot be asked/);
+    expect(await refundsAt('mwd', request.orderId)).toHaveLength(1);
+    expect((await refundRequests('mwd')) - before).toBe(1);
+  });
+
+  it('a provider that keeps failing past the retry window: requires_attention with the last error', async () => {
+    const request = await oenRefund();
+    await faults('oen', { refund: { http500: 1 } });
+    const worker = await engine().worker({ PROVIDER_RETRY_WINDOW_SECONDS: '5' });
+    const record = await run(request, worker);
+    expect(record).toMatchObject({ status: 'requires_attention', error: { code: 'OenHttp500' } });
+    expect(record.error?.message).toMatch(/still failed after retrying for 5s/);
+    expect(await refundsAt('oen', request.transactionHid)).toEqual([]);
+  });
+});
+
+describe('refundWorkflow, final refusals: failed with the code, after exactly one attempt', () => {
+  it.each([
+    ['OenV0001', { amount: 1001 }, {}],
+    ['OenT0001', { amount: 99 }, {}],
+    ['OenT0005', {}, { cardNum: FAILURE_TEST_CARD }],
+  ] as const)('%s', async (code, overrides, seed) => {
+    const request = await oenRefund(overrides, seed);
+    const before = await refundRequests('oen');
+    const record = await run(request);
+    expect(record).toMatchObject({ status: 'failed', attempts: 1, error: { code } });
+    expect((await refundRequests('oen')) - before).toBe(1);
+    expect(await refundsAt('oen', request.transactionHid)).toEqual([]);
+  });
+
+  it('OenA0001 (a wrong token)', async () => {
+    const request = await oenRefund();
+    const worker = await engine().worker({}, { providers: sandboxClients(engine().sandboxes, 'wrong-token') });
+    expect(await run(request, worker)).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'OenA0001' } });
+  });
+
+  it('MwdRefused (a card token that does not match)', async () => {
+    const request = await mwdRefund({ cardToken: 'not-the-card' });
+    const before = await refundRequests('mwd');
+    expect(await run(request)).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'MwdRefused' } });
+    expect((await refundRequests('mwd')) - before).toBe(1);
+  });
+
+  it('a transaction Oen shows refunded by another amount goes to a person, with no POST', async () => {
+    const request = await oenRefund({}, { status: 'refunded', refundAmount: 400 });
+    const before = await refundRequests('oen');
+    const record = await run(request);
+    expect(record).toMatchObject({ status: 'requires_attention', error: { code: 'OenStateUnexplained' } });
+    expect(record.error?.message).toMatch(/NT\$400 refunded/);
+    expect((await refundRequests('oen')) - before).toBe(0);
+  });
+});
+
+describe('one refund per Oen transaction', () => {
+  it('a second refund id for the transaction is refused, naming the first; one refund at Oen', async () => {
+    const first = await oenRefund();
+    const second = { ...first, refundId: `RF-${randomUUID()}` };
+    const worker = await engine().worker();
+    await worker.runUntil(async () => {
+      const handle = await start(first);
+      const again = await startRefund(engine().temporal.client, engine().temporal.taskQueue, second);
+      expect(again).toMatchObject({ kind: 'refused', existingRefundId: first.refundId });
+      expect(again.kind === 'refused' && again.reason).toContain(first.refundId);
+      await outcome(handle);
+      const afterSuccess = await startRefund(engine().temporal.client, engine().temporal.taskQueue, second);
+      expect(afterSuccess).toMatchObject({ kind: 'refused', existingRefundId: first.refundId });
+      expect(await startRefund(engine().temporal.client, engine().temporal.taskQueue, first)).toMatchObject({ kind: 'duplicate' });
+    });
+    expect(await refundsAt('oen', first.transactionHid)).toHaveLength(1);
+    expect(await engine().ledger.get(second.refundId)).toBeUndefined();
+  });
+
+  it('after a failed refund, a new run for the transaction is allowed', async () => {
+    const request = await oenRefund({ amount: 99 });
+    expect(await run(request)).toMatchObject({ status: 'failed' });
+    const retry = { ...request, refundId: `RF-${randomUUID()}`, amount: 500 };
+    expect(await run(retry)).toMatchObject({ status: 'succeeded', refundId: retry.refundId });
+    expect(await refundsAt('oen', request.transactionHid)).toHaveLength(1);
+  });
+});
+
+describe('approval, rejection and cancellation', () => {
+  const approval = { APPROVAL_THRESHOLD: '1000' };
+
+  it('at or above the threshold, waits for approve, then refunds', async () => {
+    const request = await oenRefund();
+    const worker = await engine().worker(approval);
+    await worker.runUntil(async () => {
+      const handle = await start(request);
+      await expect.poll(async () => (await handle.query(statusQuery)).status).toBe('awaiting_approval');
+      expect(await refundsAt('oen', request.transactionHid)).toEqual([]);
+      const afterApprove = await handle.executeUpdate(approveUpdate, { args: [{ by: 'alice' }] });
+      expect(afterApprove.status).not.toBe('awaiting_approval');
+      expect(await outcome(handle)).toMatchObject({ status: 'succeeded' });
+    });
+    expect(await refundsAt('oen', request.transactionHid)).toHaveLength(1);
+  });
+
+  it('below the threshold, does not wait', async () => {
+    const request = await oenRefund({ amount: 999 });
+    expect(await run(request, await engine().worker(approval))).toMatchObject({ status: 'succeeded' });
+  });
+
+  it('reject ends it cancelled with the reason, and nothing is refunded', async () => {
+    const request = await oenRefund();
+    const worker = await engine().worker(approval);
+    await worker.runUntil(async () => {
+      const handle = await start(request);
+      await expect.poll(async () => (await handle.query(statusQuery)).status).toBe('awaiting_approval');
+      await handle.executeUpdate(rejectUpdate, { args: [{ by: 'bob', reason: 'duplicate request' }] });
+      expect(await outcome(handle)).toMatchObject({
+        status: 'cancelled',
+        error: { code: 'Rejected', message: 'rejected by bob: duplicate request' },
+      });
+    });
+    expect(await refundsAt('oen', request.transactionHid)).toEqual([]);
+  });
+
+  it('cancel works before submission, and is refused after it', async () => {
+    const request = await oenRefund();
+    const worker = await engine().worker(approval);
+    await worker.runUntil(async () => {
+      const handle = await start(request);
+      await expect.poll(async () => (await handle.query(statusQuery)).status).toBe('awaiting_approval');
+      // The provider takes its time, so the run is still submitting when the cancel arrives.
+      await faults('oen', { refund: { latencyMs: 1_500 } });
+      await handle.executeUpdate(approveUpdate, { args: [{}] });
+      expect((await handle.query(statusQuery)).status).toBe('submitting');
+      await expect(handle.executeUpdate(cancelUpdate, { args: [{}] })).rejects.toMatchObject({
+        cause: { message: expect.stringMatching(/too late to cancel: the refund is submitting/) as unknown },
+      });
+      expect(await outcome(handle)).toMatchObject({ status: 'succeeded' });
+    });
+
+    const cancelMe = await oenRefund();
+    await (await engine().worker(approval)).runUntil(async () => {
+      const handle = await start(cancelMe);
+      await expect.poll(async () => (await handle.query(statusQuery)).status).toBe('awaiting_approval');
+      await expect(handle.executeUpdate(cancelUpdate, { args: [{ reason: 'customer changed mind' }] })).resolves.toMatchObject({ status: 'cancelled' });
+      expect(await outcome(handle)).toMatchObject({ status: 'cancelled', error: { code: 'Cancelled' } });
+      await expect(handle.executeUpdate(approveUpdate, { args: [{}] })).rejects.toThrow(/already completed/);
+    });
+    expect(await refundsAt('oen', cancelMe.transactionHid)).toEqual([]);
+  });
+
+  it('with no decision before the deadline, ends cancelled', async () => {
+    const request = await oenRefund();
+    const worker = await engine().worker({ ...approval, APPROVAL_TIMEOUT_SECONDS: '2' });
+    expect(await run(request, worker)).toMatchObject({
+      status: 'cancelled',
+      error: { code: 'ApprovalTimeout', message: 'not approved within 2 seconds' },
+    });
+    expect(await refundsAt('oen', request.transactionHid)).toEqual([]);
+  });
+});
