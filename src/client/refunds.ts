@@ -1,7 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
-import { refundRequested, refundSummary, refundWorkflowId, type RefundRequested } from '../domain/refund.js';
-import { OrderId, RefundAmount, RefundProvider, RefundStatus, TransactionHid } from '../domain/search-attributes.js';
+import { refundRequested, type RefundRequested } from '../domain/refund.js';
+import { refundStartOptions } from '../domain/refund-start.js';
 import type { refundWorkflow } from '../workflows/refund.js';
 
 export type StartRefundResult =
@@ -12,31 +11,15 @@ export type StartRefundResult =
   | { kind: 'refused'; workflowId: string; existingRefundId: string; reason: string };
 
 /**
- * Starts the refund's run under its deterministic workflow id. Temporal refuses a second run for
- * the id while one is open or after one succeeded, and allows a new one after a failed one; a
- * refusal is answered by what the existing run is for.
+ * Starts the refund's run (see refundStartOptions). Where Temporal refuses a second run for the
+ * id, the answer says what the existing run is for.
  */
 export async function startRefund(client: Client, taskQueue: string, input: RefundRequested): Promise<StartRefundResult> {
   const request = refundRequested.parse(input);
-  const workflowId = refundWorkflowId(request);
+  const options = refundStartOptions(request);
+  const { workflowId } = options;
   try {
-    const handle = await client.workflow.start<typeof refundWorkflow>('refundWorkflow', {
-      taskQueue,
-      workflowId,
-      args: [request],
-      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
-      memo: { refundId: request.refundId },
-      staticSummary: refundSummary(request),
-      // Filterable from the first moment; the run keeps RefundStatus current.
-      typedSearchAttributes: [
-        { key: RefundStatus, value: 'received' },
-        { key: RefundProvider, value: request.provider },
-        { key: OrderId, value: request.orderId },
-        { key: RefundAmount, value: request.amount },
-        ...(request.provider === 'oen' ? [{ key: TransactionHid, value: request.transactionHid }] : []),
-      ],
-    });
+    const handle = await client.workflow.start<typeof refundWorkflow>('refundWorkflow', { ...options, taskQueue, args: [request] });
     return { kind: 'started', workflowId, runId: handle.firstExecutionRunId };
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

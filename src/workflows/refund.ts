@@ -3,7 +3,6 @@ import {
   ApplicationFailure,
   condition,
   proxyActivities,
-  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -21,7 +20,6 @@ import {
 } from '../domain/refund.js';
 import { OrderId, RefundAmount, RefundProvider, RefundStatus as RefundStatusKey, TransactionHid } from '../domain/search-attributes.js';
 import type { TransitionFields } from '../ledger/refunds.js';
-import { finalErrorTypes } from '../providers/final-error-types.js';
 import {
   approveUpdate,
   cancelUpdate,
@@ -30,6 +28,7 @@ import {
   type OperatorInput,
   type RefundProgress,
 } from './messages.js';
+import { providerCalls, refundPolicy } from './provider-calls.js';
 import { parseWorkflowInput } from './validation.js';
 
 const { openRefund, recordStatus } = proxyActivities<Activities>({
@@ -37,24 +36,6 @@ const { openRefund, recordStatus } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
 });
-
-const { refundPolicy } = proxyLocalActivities<Activities>({ startToCloseTimeout: '10 seconds' });
-
-/** A provider call: retried with backoff while transient, for at most the policy's retry window. */
-function providerActivities(retryWindowMs: number) {
-  return proxyActivities<Activities>({
-    scheduleToCloseTimeout: retryWindowMs,
-    // Above the HTTP timeout (10 s) times the calls one attempt makes (list, refund, list).
-    startToCloseTimeout: '2 minutes',
-    heartbeatTimeout: '20 seconds',
-    retry: {
-      initialInterval: '500 milliseconds',
-      backoffCoefficient: 2,
-      maximumInterval: '30 seconds',
-      nonRetryableErrorTypes: finalErrorTypes,
-    },
-  });
-}
 
 type Decision = { kind: 'approve' | 'reject' | 'cancel'; input: OperatorInput };
 
@@ -171,7 +152,7 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
   submissionStarted = true;
   await setStatus('submitting');
 
-  const { submitOenRefund, submitMwdRefund } = providerActivities(policy.retryWindowMs);
+  const { submitOenRefund, submitMwdRefund } = providerCalls(policy.retryWindowMs, { heartbeatTimeout: '20 seconds' });
   let outcome: ProviderOutcome;
   try {
     outcome = request.provider === 'oen' ? await submitOenRefund(request) : await submitMwdRefund(request);

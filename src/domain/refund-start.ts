@@ -1,0 +1,27 @@
+import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type SearchAttributePair } from '@temporalio/common';
+import { refundSummary, refundWorkflowId, type RefundRequested } from './refund.js';
+import { OrderId, RefundAmount, RefundProvider, RefundStatus, TransactionHid } from './search-attributes.js';
+
+/**
+ * How every refund run is started, by a client (the API, tests) or by a parent workflow: under its
+ * deterministic id (one run per Oen transaction), never beside an open or succeeded run of that id,
+ * but again after a failed one; with the refund id in the memo (to say who owns a refused id), a
+ * readable summary, and its search attributes filterable from the first moment.
+ */
+export function refundStartOptions(request: RefundRequested) {
+  const typedSearchAttributes: SearchAttributePair[] = [
+    { key: RefundStatus, value: 'received' },
+    { key: RefundProvider, value: request.provider },
+    { key: OrderId, value: request.orderId },
+    { key: RefundAmount, value: request.amount },
+  ];
+  if (request.provider === 'oen') typedSearchAttributes.push({ key: TransactionHid, value: request.transactionHid });
+  return {
+    workflowId: refundWorkflowId(request),
+    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+    memo: { refundId: request.refundId },
+    staticSummary: refundSummary(request),
+    typedSearchAttributes,
+  };
+}

@@ -1,0 +1,26 @@
+import { proxyActivities, proxyLocalActivities, type ActivityOptions } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import { finalErrorTypes } from '../providers/final-error-types.js';
+
+/** The worker's settings for this run (a local activity: read once, recorded in history). */
+export const { refundPolicy } = proxyLocalActivities<Activities>({ startToCloseTimeout: '10 seconds' });
+
+/**
+ * Activities that call a provider: retried with exponential backoff while the failure is transient,
+ * never when it is final, and for at most the retry window, after which the caller decides (a refund
+ * goes to requires_attention).
+ */
+export function providerCalls(retryWindowMs: number, extra: Pick<ActivityOptions, 'heartbeatTimeout'> = {}) {
+  return proxyActivities<Activities>({
+    scheduleToCloseTimeout: retryWindowMs,
+    // Above the HTTP timeout (10 s) times the calls one attempt makes (list, refund, list).
+    startToCloseTimeout: '2 minutes',
+    retry: {
+      initialInterval: '500 milliseconds',
+      backoffCoefficient: 2,
+      maximumInterval: '30 seconds',
+      nonRetryableErrorTypes: finalErrorTypes,
+    },
+    ...extra,
+  });
+}

@@ -1,0 +1,81 @@
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { ApplicationFailure, ChildWorkflowFailure, ParentClosePolicy, startChild } from '@temporalio/workflow';
+import { orderCancelled, orderRefundId, type NotRefunded, type OrderCancelled, type OrderRefundResult } from '../domain/order.js';
+import { refundRecord, refundRequested, type RefundRecord } from '../domain/refund.js';
+import { refundStartOptions } from '../domain/refund-start.js';
+import { refundWorkflow } from './refund.js';
+import { providerCalls, refundPolicy } from './provider-calls.js';
+import { parseWorkflowInput } from './validation.js';
+
+/**
+ * `order.cancelled`: refund every charged, not yet refunded card transaction of the Oen order in
+ * full, each in its own refundWorkflow (so each keeps its one-refund-per-transaction guard), and
+ * cancel the subscription if one is named. ATM/CVS payments are reported for a person: only Oen's
+ * back office can refund them.
+ */
+export async function refundOrderWorkflow(input: OrderCancelled): Promise<OrderRefundResult> {
+  const order = parseWorkflowInput(orderCancelled, input, 'order.cancelled data');
+  const policy = await refundPolicy();
+  const { listOrderTransactions, cancelOenSubscription } = providerCalls(policy.retryWindowMs);
+
+  const transactions = await listOrderTransactions(order.orderId);
+  const notRefunded: NotRefunded[] = [];
+  const children: Array<Promise<RefundRecord>> = [];
+
+  for (const t of transactions) {
+    if (t.status !== 'charged' || t.refundAmount > 0) {
+      notRefunded.push({ transactionHid: t.id, status: 'skipped', reason: `not charged (Oen shows "${t.status}")` });
+      continue;
+    }
+    const method = t.paymentInfo?.method ?? 'unknown';
+    if (method !== 'card') {
+      notRefunded.push({
+        transactionHid: t.id,
+        status: 'requires_attention',
+        reason: `paid by ${method}: ATM/CVS payments must be refunded by a person in Oen's CRM back office`,
+      });
+      continue;
+    }
+    const request = refundRequested.safeParse({
+      refundId: orderRefundId(order.orderId, t.id),
+      provider: 'oen',
+      orderId: order.orderId,
+      transactionHid: t.id,
+      amount: t.amount,
+      ...(order.reason !== undefined && { reason: order.reason }),
+    });
+    if (!request.success) {
+      notRefunded.push({ transactionHid: t.id, status: 'requires_attention', reason: `cannot form its refund: ${request.error.message}` });
+      continue;
+    }
+    try {
+      const child = await startChild(refundWorkflow, {
+        ...refundStartOptions(request.data),
+        args: [request.data],
+        // Each refund runs to its end even if this order's run is terminated.
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+      });
+      children.push(child.result().catch(recordOfFailedRefund));
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      notRefunded.push({ transactionHid: t.id, status: 'skipped', reason: 'a refund run for this transaction already exists' });
+    }
+  }
+
+  const refunds = await Promise.all(children);
+  const result: OrderRefundResult = { orderId: order.orderId, refunds, notRefunded };
+  if (order.subscriptionId !== undefined) {
+    const subscription = await cancelOenSubscription({ subscriptionId: order.subscriptionId, reason: order.reason });
+    result.subscription = { id: subscription.id, status: subscription.status };
+  }
+  return result;
+}
+
+/** A refund that ended failed or cancelled carries its record in the failure's details. */
+function recordOfFailedRefund(err: unknown): RefundRecord {
+  if (err instanceof ChildWorkflowFailure && err.cause instanceof ApplicationFailure) {
+    const parsed = refundRecord.safeParse(err.cause.details?.[0]);
+    if (parsed.success) return parsed.data;
+  }
+  throw err;
+}

@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import { WorkflowFailedError } from '@temporalio/client';
+import { describe, expect, it } from 'vitest';
+import { randomHid } from '../../src/sandbox/oen.js';
+import { cancelSubscriptionWorkflow, refundOrderWorkflow } from '../../src/workflows/index.js';
+import { useEngine } from '../helpers/engine.js';
+import { admin, sandboxRefunds } from '../helpers/sandbox.js';
+
+const engine = useEngine('order');
+
+describe('refundOrderWorkflow (order.cancelled)', () => {
+  it('refunds each charged card transaction in full, reports ATM/CVS for a person, cancels the subscription', async () => {
+    const orderId = `ORDER-${randomUUID().slice(0, 8)}`;
+    const [card1, card2, atm, refunded] = [randomHid(), randomHid(), randomHid(), randomHid()];
+    const subscriptionId = `S${randomUUID().slice(0, 12)}`;
+    await admin(engine().sandboxes.oenUrl, 'POST', 'seed', {
+      transactions: [
+        { id: card1, orderId, amount: 1200 },
+        { id: card2, orderId, amount: 300 },
+        { id: atm, orderId, amount: 500, method: 'atm' },
+        { id: refunded, orderId, amount: 700, status: 'refunded', refundAmount: 700 },
+      ],
+      subscriptions: [{ id: subscriptionId }],
+    });
+    const { client, taskQueue } = engine().temporal;
+    const worker = await engine().worker();
+
+    const result = await worker.runUntil(
+      client.workflow.execute(refundOrderWorkflow, {
+        taskQueue,
+        workflowId: `order-${orderId}`,
+        args: [{ orderId, provider: 'oen', reason: '訂單取消', subscriptionId }],
+      }),
+    );
+
+    expect(result.refunds.map((r) => [r.refundId, r.status, r.amount]).sort()).toEqual(
+      [
+        [`${orderId}:${card1}`, 'succeeded', 1200],
+        [`${orderId}:${card2}`, 'succeeded', 300],
+      ].sort(),
+    );
+    expect(result.notRefunded).toEqual(
+      expect.arrayContaining([
+        { transactionHid: atm, status: 'requires_attention', reason: expect.stringMatching(/ATM\/CVS/) as unknown },
+        { transactionHid: refunded, status: 'skipped', reason: 'not charged (Oen shows "refunded")' },
+      ]),
+    );
+    expect(result.subscription).toEqual({ id: subscriptionId, status: 'cancelled' });
+    const atOen = (await sandboxRefunds(engine().sandboxes.oenUrl)).filter((r) => r.orderId === orderId);
+    expect(atOen.map((r) => r.reference).sort()).toEqual([card1, card2].sort());
+
+    // The same cancellation again refunds nothing more.
+    const again = await (await engine().worker()).runUntil(
+      client.workflow.execute(refundOrderWorkflow, { taskQueue, workflowId: `order-${orderId}-again`, args: [{ orderId, provider: 'oen' }] }),
+    );
+    expect(again.refunds).toEqual([]);
+    expect((await sandboxRefunds(engine().sandboxes.oenUrl)).filter((r) => r.orderId === orderId)).toHaveLength(2);
+  });
+
+  it('refuses input that is not an Oen order cancellation', async () => {
+    const { client, taskQueue } = engine().temporal;
+    const worker = await engine().worker();
+    const failure = await worker.runUntil(
+      client.workflow
+        .execute(refundOrderWorkflow, {
+          taskQueue,
+          workflowId: `order-bad-${randomUUID()}`,
+          args: [{ orderId: 'X', provider: 'mwd' } as never],
+        })
+        .catch((err: unknown) => err),
+    );
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    expect((failure as WorkflowFailedError).cause?.message).toMatch(/provider: must be "oen"/);
+  });
+});
+
+describe('cancelSubscriptionWorkflow (subscription.cancelled)', () => {
+  it('cancels the subscription, and fails with the provider code for an unknown one', async () => {
+    const subscriptionId = `S${randomUUID().slice(0, 12)}`;
+    await admin(engine().sandboxes.oenUrl, 'POST', 'seed', { subscriptions: [{ id: subscriptionId }] });
+    const { client, taskQueue } = engine().temporal;
+    const worker = await engine().worker();
+    await worker.runUntil(async () => {
+      const cancelled = await client.workflow.execute(cancelSubscriptionWorkflow, {
+        taskQueue,
+        workflowId: `subscription-${subscriptionId}`,
+        args: [{ provider: 'oen', subscriptionId, reason: '客戶自行取消' }],
+      });
+      expect(cancelled).toMatchObject({ id: subscriptionId, status: 'cancelled', reason: '客戶自行取消' });
+
+      const unknown = await client.workflow
+        .execute(cancelSubscriptionWorkflow, {
+          taskQueue,
+          workflowId: `subscription-unknown-${randomUUID()}`,
+          args: [{ provider: 'oen', subscriptionId: 'S-NOPE' }],
+        })
+        .catch((err: unknown) => err);
+      expect(unknown).toBeInstanceOf(WorkflowFailedError);
+      expect(JSON.stringify((unknown as WorkflowFailedError).cause)).toContain('OenV0001');
+    });
+  });
+});
