@@ -18,13 +18,8 @@ export interface Database extends Queryable {
   close(): Promise<void>;
 }
 
-export function postgresDatabase(connectionString: string, options: { schema?: string } = {}): Database {
-  const pool = new pg.Pool({
-    connectionString,
-    max: 10,
-    // A test isolates itself in a schema of its own.
-    ...(options.schema && { options: `-c search_path=${options.schema}` }),
-  });
+export function postgresDatabase(connectionString: string): Database {
+  const pool = new pg.Pool({ connectionString, max: 10 });
   const over = (target: pg.Pool | pg.PoolClient): Queryable => ({
     query: async <Row>(sql: string, params?: unknown[]) => ({ rows: (await target.query(sql, params)).rows as Row[] }),
     exec: async (sql: string) => {

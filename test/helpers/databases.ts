@@ -43,21 +43,36 @@ export async function freshDatabase(kind: DatabaseKind): Promise<Database> {
     await migrate(db);
     return db;
   }
-  const schema = `rf_test_${randomUUID().replaceAll('-', '')}`;
-  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
-  await admin.connect();
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  await admin.end();
-  const db = postgresDatabase(TEST_DATABASE_URL, { schema });
+  const schema = await postgresSchema();
+  const db = postgresDatabase(schema.url);
   await migrate(db);
   return {
     ...db,
     async close() {
       await db.close();
-      const cleanup = new pg.Client({ connectionString: TEST_DATABASE_URL });
-      await cleanup.connect();
-      await cleanup.query(`DROP SCHEMA ${schema} CASCADE`);
-      await cleanup.end();
+      await schema.drop();
     },
   };
+}
+
+async function adminQuery(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * A PostgreSQL schema of the test's own, and a DATABASE_URL that selects it, for processes the test
+ * starts (they share the ledger through it).
+ */
+export async function postgresSchema(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const schema = `rf_test_${randomUUID().replaceAll('-', '')}`;
+  await adminQuery(`CREATE SCHEMA ${schema}`);
+  const url = new URL(TEST_DATABASE_URL);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return { url: url.toString(), drop: () => adminQuery(`DROP SCHEMA ${schema} CASCADE`) };
 }

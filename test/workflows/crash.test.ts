@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRefund } from '../../src/client/refunds.js';
+import { refundWorkflowId, type MwdRefundRequested, type OenRefundRequested, type RefundRecord } from '../../src/domain/refund.js';
+import { postgresDatabase, type Database } from '../../src/ledger/database.js';
+import { migrate } from '../../src/ledger/migrations.js';
+import { RefundLedger } from '../../src/ledger/refunds.js';
+import { SANDBOX_OEN_MERCHANT_ID, SANDBOX_TOKEN } from '../../src/sandbox/index.js';
+import { randomHid } from '../../src/sandbox/oen.js';
+import type { refundWorkflow } from '../../src/workflows/refund.js';
+import { postgresAvailable, postgresSchema } from '../helpers/databases.js';
+import { sandboxClients, useEngine } from '../helpers/engine.js';
+import { run } from '../helpers/process.js';
+import { admin, sandboxRefunds } from '../helpers/sandbox.js';
+
+/**
+ * The worker process is SIGKILLed while a provider call is in flight, and another worker takes
+ * over. Two processes share the ledger, so this runs on PostgreSQL.
+ */
+const postgres = await postgresAvailable();
+const engine = useEngine('crash');
+
+let schema: { url: string; drop: () => Promise<void> };
+let db: Database;
+
+beforeAll(async () => {
+  if (!postgres) return;
+  schema = await postgresSchema();
+  db = postgresDatabase(schema.url);
+  await migrate(db);
+});
+
+afterAll(async () => {
+  if (!postgres) return;
+  await db.close();
+  await schema.drop();
+});
+
+async function requestsTo(url: string): Promise<number> {
+  return (await admin<{ requests: { refund: number } }>(url, 'GET', 'requests')).requests.refund;
+}
+
+/** Starts the refund with a worker process, kills it once the provider has the request, finishes with another. */
+async function crashMidCall(request: OenRefundRequested | MwdRefundRequested, providerUrl: string): Promise<RefundRecord> {
+  const { temporal, sandboxes } = engine();
+  const before = await requestsTo(providerUrl);
+  const workerProcess = run(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+    ...process.env,
+    TEMPORAL_ADDRESS: temporal.address,
+    REFUNDS_TASK_QUEUE: temporal.taskQueue,
+    DATABASE_URL: schema.url,
+    OEN_BASE_URL: sandboxes.oenUrl,
+    OEN_TOKEN: SANDBOX_TOKEN,
+    OEN_MERCHANT_ID: SANDBOX_OEN_MERCHANT_ID,
+    MWD_BASE_URL: sandboxes.mwdUrl,
+    MWD_TOKEN: SANDBOX_TOKEN,
+  });
+  try {
+    await workerProcess.waitForOutput(/Worker polling/, 120_000);
+    const started = await startRefund(temporal.client, temporal.taskQueue, request);
+    if (started.kind !== 'started') throw new Error(JSON.stringify(started));
+    await expect.poll(() => requestsTo(providerUrl), { timeout: 30_000 }).toBe(before + 1);
+  } finally {
+    workerProcess.signalGroup('SIGKILL');
+    await workerProcess.exited;
+  }
+
+  const successor = await engine().worker({}, { ledger: new RefundLedger(db), providers: sandboxClients(sandboxes) });
+  const handle = temporal.client.workflow.getHandle<typeof refundWorkflow>(refundWorkflowId(request));
+  return successor.runUntil(handle.result());
+}
+
+describe.skipIf(!postgres)('a worker killed in the middle of a provider call', () => {
+  it('Oen: the refund it sent is found on the next attempt; exactly one refund', async () => {
+    const { sandboxes } = engine();
+    const hid = randomHid();
+    const orderId = `ORDER-${randomUUID().slice(0, 8)}`;
+    await admin(sandboxes.oenUrl, 'POST', 'seed', { transactions: [{ id: hid, orderId, amount: 800 }] });
+    // The emulator holds the request for 4 s, then refunds: the worker dies while it waits.
+    await admin(sandboxes.oenUrl, 'PUT', 'faults', { refund: { latencyMs: 4_000 } });
+    const request: OenRefundRequested = { refundId: `RF-${randomUUID()}`, provider: 'oen', orderId, transactionHid: hid, amount: 800 };
+    const before = await requestsTo(sandboxes.oenUrl);
+
+    const record = await crashMidCall(request, sandboxes.oenUrl);
+
+    expect(record).toMatchObject({ status: 'succeeded', providerReference: hid, attempts: 2 });
+    expect((await sandboxRefunds(sandboxes.oenUrl)).filter((r) => r.reference === hid)).toHaveLength(1);
+    expect((await requestsTo(sandboxes.oenUrl)) - before).toBe(1);
+    await admin(sandboxes.oenUrl, 'PUT', 'faults', {});
+  }, 120_000);
+
+  it('MWD: the next attempt cannot know, so it hands the refund to a person; exactly one refund', async () => {
+    const { sandboxes } = engine();
+    const orderId = `2026${Date.now()}`;
+    await admin(sandboxes.mwdUrl, 'POST', 'seed', { orders: [{ orderId, cardToken: 'tok', amount: 90 }] });
+    await admin(sandboxes.mwdUrl, 'PUT', 'faults', { refund: { latencyMs: 4_000 } });
+    const request: MwdRefundRequested = { refundId: `RF-${randomUUID()}`, provider: 'mwd', orderId, amount: 90, cardToken: 'tok' };
+    const before = await requestsTo(sandboxes.mwdUrl);
+
+    const record = await crashMidCall(request, sandboxes.mwdUrl);
+
+    expect(record).toMatchObject({ status: 'requires_attention', error: { code: 'MwdOutcomeUnknown' } });
+    expect(record.error?.message).toMatch(/attempt 1 sent the refund to MWD and never recorded an answer/);
+    expect((await sandboxRefunds(sandboxes.mwdUrl)).filter((r) => r.reference === orderId)).toHaveLength(1);
+    expect((await requestsTo(sandboxes.mwdUrl)) - before).toBe(1);
+    await admin(sandboxes.mwdUrl, 'PUT', 'faults', {});
+  }, 120_000);
+});
