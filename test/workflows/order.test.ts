@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { randomHid } from '../../src/sandbox/oen.js';
 import { cancelSubscriptionWorkflow, refundOrderWorkflow } from '../../src/workflows/index.js';
 import { useEngine } from '../helpers/engine.js';
+import { recordHistory } from '../helpers/histories.js';
 import { admin, sandboxRefunds } from '../helpers/sandbox.js';
 
 const engine = useEngine('order');
@@ -25,13 +26,16 @@ describe('refundOrderWorkflow (order.cancelled)', () => {
     const { client, taskQueue } = engine().temporal;
     const worker = await engine().worker();
 
-    const result = await worker.runUntil(
-      client.workflow.execute(refundOrderWorkflow, {
+    const result = await worker.runUntil(async () => {
+      const handle = await client.workflow.start(refundOrderWorkflow, {
         taskQueue,
         workflowId: `order-${orderId}`,
         args: [{ orderId, provider: 'oen', reason: '訂單取消', subscriptionId }],
-      }),
-    );
+      });
+      const done = await handle.result();
+      await recordHistory('refundOrderWorkflow.cards-atm-subscription', handle);
+      return done;
+    });
 
     expect(result.refunds.map((r) => [r.refundId, r.status, r.amount]).sort()).toEqual(
       [
@@ -81,11 +85,13 @@ describe('cancelSubscriptionWorkflow (subscription.cancelled)', () => {
     const { client, taskQueue } = engine().temporal;
     const worker = await engine().worker();
     await worker.runUntil(async () => {
-      const cancelled = await client.workflow.execute(cancelSubscriptionWorkflow, {
+      const handle = await client.workflow.start(cancelSubscriptionWorkflow, {
         taskQueue,
         workflowId: `subscription-${subscriptionId}`,
         args: [{ provider: 'oen', subscriptionId, reason: '客戶自行取消' }],
       });
+      const cancelled = await handle.result();
+      await recordHistory('cancelSubscriptionWorkflow.cancelled', handle);
       expect(cancelled).toMatchObject({ id: subscriptionId, status: 'cancelled', reason: '客戶自行取消' });
 
       const unknown = await client.workflow

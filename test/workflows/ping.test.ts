@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { refundSearchAttributes } from '../../src/domain/search-attributes.js';
 import { pingWorkflow } from '../../src/workflows/index.js';
 import { useEngine } from '../helpers/engine.js';
+import { recordHistory } from '../helpers/histories.js';
 
 const { EventType, IndexedValueType } = temporal.api.enums.v1;
 
@@ -21,7 +22,9 @@ describe('pingWorkflow on the real dev server', () => {
         workflowId,
         args: [{ message: 'hello' }],
       });
-      return { result: await handle.result(), history: await handle.fetchHistory() };
+      const done = await handle.result();
+      await recordHistory('pingWorkflow.hello', handle);
+      return { result: done, history: await handle.fetchHistory() };
     });
 
     expect(result.message).toBe('hello');

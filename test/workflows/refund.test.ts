@@ -9,6 +9,7 @@ import { FAILURE_TEST_CARD, randomHid } from '../../src/sandbox/oen.js';
 import { approveUpdate, cancelUpdate, rejectUpdate, statusQuery } from '../../src/workflows/messages.js';
 import type { refundWorkflow } from '../../src/workflows/refund.js';
 import { sandboxClients, useEngine } from '../helpers/engine.js';
+import { recordHistory } from '../helpers/histories.js';
 import { admin, sandboxRefunds } from '../helpers/sandbox.js';
 
 const engine = useEngine('refund');
@@ -35,10 +36,21 @@ async function start(request: OenRefundRequested | MwdRefundRequested): Promise<
   return engine().temporal.client.workflow.getHandle<typeof refundWorkflow>(started.workflowId);
 }
 
-/** Runs the refund on a worker until its run ends; the record, or the failure's record. */
-async function run(request: OenRefundRequested | MwdRefundRequested, worker?: Worker): Promise<RefundRecord> {
+/**
+ * Runs the refund on a worker until its run ends; the record, or the failure's record.
+ * `history` names the run's history for the replay test (saved with RECORD_HISTORIES=1).
+ */
+async function run(
+  request: OenRefundRequested | MwdRefundRequested,
+  { worker, history }: { worker?: Worker; history?: string } = {},
+): Promise<RefundRecord> {
   const w = worker ?? (await engine().worker());
-  return w.runUntil(async () => outcome(await start(request)));
+  return w.runUntil(async () => {
+    const handle = await start(request);
+    const record = await outcome(handle);
+    if (history) await recordHistory(`refundWorkflow.${history}`, handle);
+    return record;
+  });
 }
 
 async function outcome(handle: WorkflowHandle<typeof refundWorkflow>): Promise<RefundRecord> {
@@ -75,7 +87,7 @@ beforeEach(async () => {
 describe('refundWorkflow, happy paths', () => {
   it('refunds an Oen transaction once, records it, and is findable by RefundStatus', async () => {
     const request = await oenRefund();
-    const record = await run(request);
+    const record = await run(request, { history: 'oen-succeeded' });
 
     expect(record).toMatchObject({
       refundId: request.refundId,
@@ -104,7 +116,7 @@ describe('refundWorkflow, happy paths', () => {
 
   it('refunds an MWD order once, keyed on the refund id', async () => {
     const request = await mwdRefund();
-    const record = await run(request);
+    const record = await run(request, { history: 'mwd-succeeded' });
     expect(record).toMatchObject({ status: 'succeeded', provider: 'mwd', attempts: 1, workflowId: `mwd-refund-${request.refundId}` });
     expect(record.providerReference).toMatch(/^MW\d+$/);
     expect(await refundsAt('mwd', request.orderId)).toHaveLength(1);
@@ -127,7 +139,7 @@ describe('refundWorkflow, transient failures and lost answers', () => {
   it('Oen F0001 three times, then success: exactly one refund', async () => {
     const request = await oenRefund();
     await faults('oen', { refund: { next: ['f0001', 'f0001', 'f0001'] } });
-    const record = await run(request);
+    const record = await run(request, { history: 'oen-f0001-then-success' });
     expect(record).toMatchObject({ status: 'succeeded', attempts: 4 });
     expect(await refundsAt('oen', request.transactionHid)).toHaveLength(1);
   });
@@ -150,7 +162,7 @@ describe('refundWorkflow, transient failures and lost answers', () => {
     const request = await oenRefund();
     const before = await refundRequests('oen');
     await faults('oen', { refund: { next: ['commitThenDrop'] } });
-    expect(await run(request)).toMatchObject({ status: 'succeeded', providerReference: request.transactionHid });
+    expect(await run(request, { history: 'oen-commit-then-drop' })).toMatchObject({ status: 'succeeded', providerReference: request.transactionHid });
     expect(await refundsAt('oen', request.transactionHid)).toHaveLength(1);
     expect((await refundRequests('oen')) - before).toBe(1);
   });
@@ -166,7 +178,7 @@ describe('refundWorkflow, transient failures and lost answers', () => {
     const request = await mwdRefund();
     const before = await refundRequests('mwd');
     await faults('mwd', { refund: { next: ['commitThenDrop'] } });
-    const record = await run(request);
+    const record = await run(request, { history: 'mwd-commit-then-drop' });
     expect(record).toMatchObject({ status: 'requires_attention', error: { code: 'MwdOutcomeUnknown' } });
     expect(record.error?.message).toMatch(/MWD cannot be asked/);
     expect(await refundsAt('mwd', request.orderId)).toHaveLength(1);
@@ -177,7 +189,7 @@ describe('refundWorkflow, transient failures and lost answers', () => {
     const request = await oenRefund();
     await faults('oen', { refund: { http500: 1 } });
     const worker = await engine().worker({ PROVIDER_RETRY_WINDOW_SECONDS: '5' });
-    const record = await run(request, worker);
+    const record = await run(request, { worker });
     expect(record).toMatchObject({ status: 'requires_attention', error: { code: 'OenHttp500' } });
     expect(record.error?.message).toMatch(/still failed after retrying for 5s/);
     expect(await refundsAt('oen', request.transactionHid)).toEqual([]);
@@ -192,7 +204,7 @@ describe('refundWorkflow, final refusals: failed with the code, after exactly on
   ] as const)('%s', async (code, overrides, seed) => {
     const request = await oenRefund(overrides, seed);
     const before = await refundRequests('oen');
-    const record = await run(request);
+    const record = await run(request, { history: `oen-failed-${code}` });
     expect(record).toMatchObject({ status: 'failed', attempts: 1, error: { code } });
     expect((await refundRequests('oen')) - before).toBe(1);
     expect(await refundsAt('oen', request.transactionHid)).toEqual([]);
@@ -201,7 +213,7 @@ describe('refundWorkflow, final refusals: failed with the code, after exactly on
   it('OenA0001 (a wrong token)', async () => {
     const request = await oenRefund();
     const worker = await engine().worker({}, { providers: sandboxClients(engine().sandboxes, 'wrong-token') });
-    expect(await run(request, worker)).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'OenA0001' } });
+    expect(await run(request, { worker })).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'OenA0001' } });
   });
 
   it('MwdRefused (a card token that does not match)', async () => {
@@ -214,7 +226,7 @@ describe('refundWorkflow, final refusals: failed with the code, after exactly on
   it('a transaction Oen shows refunded by another amount goes to a person, with no POST', async () => {
     const request = await oenRefund({}, { status: 'refunded', refundAmount: 400 });
     const before = await refundRequests('oen');
-    const record = await run(request);
+    const record = await run(request, { history: 'oen-refunded-other-amount' });
     expect(record).toMatchObject({ status: 'requires_attention', error: { code: 'OenStateUnexplained' } });
     expect(record.error?.message).toMatch(/NT\$400 refunded/);
     expect((await refundRequests('oen')) - before).toBe(0);
@@ -262,13 +274,14 @@ describe('approval, rejection and cancellation', () => {
       const afterApprove = await handle.executeUpdate(approveUpdate, { args: [{ by: 'alice' }] });
       expect(afterApprove.status).not.toBe('awaiting_approval');
       expect(await outcome(handle)).toMatchObject({ status: 'succeeded' });
+      await recordHistory('refundWorkflow.approved', handle);
     });
     expect(await refundsAt('oen', request.transactionHid)).toHaveLength(1);
   });
 
   it('below the threshold, does not wait', async () => {
     const request = await oenRefund({ amount: 999 });
-    expect(await run(request, await engine().worker(approval))).toMatchObject({ status: 'succeeded' });
+    expect(await run(request, { worker: await engine().worker(approval) })).toMatchObject({ status: 'succeeded' });
   });
 
   it('reject ends it cancelled with the reason, and nothing is refunded', async () => {
@@ -282,6 +295,7 @@ describe('approval, rejection and cancellation', () => {
         status: 'cancelled',
         error: { code: 'Rejected', message: 'rejected by bob: duplicate request' },
       });
+      await recordHistory('refundWorkflow.rejected', handle);
     });
     expect(await refundsAt('oen', request.transactionHid)).toEqual([]);
   });
@@ -316,7 +330,7 @@ describe('approval, rejection and cancellation', () => {
   it('with no decision before the deadline, ends cancelled', async () => {
     const request = await oenRefund();
     const worker = await engine().worker({ ...approval, APPROVAL_TIMEOUT_SECONDS: '2' });
-    expect(await run(request, worker)).toMatchObject({
+    expect(await run(request, { worker, history: 'approval-deadline' })).toMatchObject({
       status: 'cancelled',
       error: { code: 'ApprovalTimeout', message: 'not approved within 2 seconds' },
     });
