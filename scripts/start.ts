@@ -3,14 +3,16 @@
  *
  * Without TEMPORAL_ADDRESS it starts the pinned Temporal dev server (built on first use) with its
  * Web UI; without OEN_BASE_URL / MWD_BASE_URL, the sandbox emulators of the providers. Then it runs
- * the worker on the refunds task queue and prints where everything is.
+ * the worker on the refunds task queue and prints where everything is, with a demo refund to paste.
  * Ctrl-C stops the worker first (in-flight activities get their grace time), then the server.
  */
 import { resolve } from 'node:path';
 import proto from '@temporalio/proto'; // CommonJS: Node's ESM loader sees only its default export
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { loadConfigOrExit } from '../src/config.js';
+import { formatNtd, refundWorkflowId, type OenRefundRequested } from '../src/domain/refund.js';
 import { SANDBOX_TOKEN, startSandboxes, type RunningSandboxes } from '../src/sandbox/index.js';
+import { randomHid } from '../src/sandbox/oen.js';
 import { handleShutdownSignals } from '../src/shutdown.js';
 import type { Database } from '../src/ledger/database.js';
 import { ledgerLocation, openLedgerDatabase } from '../src/ledger/index.js';
@@ -38,6 +40,13 @@ async function waitForPoller(connection: NativeConnection, namespace: string, ta
     await new Promise((r) => setTimeout(r, 100));
   }
   if (!stopRequested) log(`Warning: the server has not seen the worker poll "${taskQueue}" after 30s.`);
+}
+
+function seedDemoTransaction(sandboxes: RunningSandboxes): OenRefundRequested {
+  const transactionHid = randomHid();
+  const orderId = `DEMO-${transactionHid.slice(-8)}`;
+  sandboxes.oen.core.seed({ transactions: [{ id: transactionHid, orderId, amount: 1000 }] });
+  return { refundId: `RF-${orderId}`, provider: 'oen', orderId, transactionHid, amount: 1000, reason: 'demo refund' };
 }
 
 function banner(lines: Array<[string, string]>): string {
@@ -94,6 +103,8 @@ async function main(): Promise<void> {
         mwdToken: config.MWD_TOKEN ?? SANDBOX_TOKEN,
       });
     }
+    // A card transaction of the Oen emulator that no earlier run has refunded, for the banner's demo.
+    const demo = !config.OEN_BASE_URL && sandboxes ? seedDemoTransaction(sandboxes) : undefined;
     db = await openLedgerDatabase(config);
     const deps = {
       ledger: new RefundLedger(db),
@@ -126,11 +137,20 @@ async function main(): Promise<void> {
         ['Temporal CLI', temporal],
       ]),
     );
-    log('\nTry it — a workflow that calls an activity on this worker:');
-    log(
-      `  ${temporal} workflow execute --address ${address} --namespace ${config.TEMPORAL_NAMESPACE} ` +
-        `--task-queue ${config.REFUNDS_TASK_QUEUE} --type pingWorkflow --input '{"message":"hello"}'`,
-    );
+    const cli = `${temporal} workflow`;
+    const at = `--address ${address} --namespace ${config.TEMPORAL_NAMESPACE}`;
+    if (demo) {
+      log(`\nTry it — refund ${formatNtd(demo.amount)} of the sandbox card transaction ${demo.transactionHid} (seeded for this run):`);
+      log(
+        `  ${cli} execute ${at} --task-queue ${config.REFUNDS_TASK_QUEUE} --type refundWorkflow ` +
+          `--workflow-id ${refundWorkflowId(demo)} --input '${JSON.stringify(demo)}'`,
+      );
+      log('Then list the refunds that succeeded, here or in the Web UI (Workflows, filter RefundStatus="succeeded"):');
+      log(`  ${cli} list ${at} --query 'RefundStatus="succeeded"'`);
+    } else {
+      log('\nTry it — a workflow that calls an activity on this worker:');
+      log(`  ${cli} execute ${at} --task-queue ${config.REFUNDS_TASK_QUEUE} --type pingWorkflow --input '{"message":"hello"}'`);
+    }
     log('\nPress Ctrl-C to stop.');
     await running;
     log('Worker stopped.');

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -40,7 +41,7 @@ async function pollerCount(client: Client, taskQueue: string): Promise<number> {
 }
 
 describe('npm start', () => {
-  it('serves the Web UI, runs a polling worker, keeps state across a restart and stops cleanly on Ctrl-C', async () => {
+  it('serves the Web UI, runs a polling worker, refunds the printed demo, keeps state across a restart and stops cleanly on Ctrl-C', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'refundflow-start-'));
     const [port, uiPort, oenPort, mwdPort] = await freePorts(4);
     const env = {
@@ -77,6 +78,23 @@ describe('npm start', () => {
     } finally {
       await connection.close();
     }
+
+    // The banner's demo, pasted as printed: the refund succeeds against the Oen emulator, and the
+    // Web UI's own API finds it under RefundStatus="succeeded".
+    const demo = /^ {2}(\S+ workflow execute .* --type refundWorkflow .*)$/m.exec(first.output())?.[1];
+    expect(demo).toBeDefined();
+    const pasted = execFileSync('sh', ['-c', demo ?? 'false'], { encoding: 'utf8' });
+    expect(pasted).toMatch(/Status\s+COMPLETED/);
+    const refund = JSON.parse(/Result\s+(\{.*\})$/m.exec(pasted)?.[1] ?? '{}') as { workflowId?: string; status?: string };
+    expect(refund.status).toBe('succeeded');
+    const query = encodeURIComponent('RefundStatus="succeeded"');
+    await expect
+      .poll(async () => {
+        const listed = await fetch(`http://localhost:${uiPort}/api/v1/namespaces/default/workflows?query=${query}`);
+        const { executions } = (await listed.json()) as { executions?: Array<{ execution: { workflowId: string } }> };
+        return executions?.map((e) => e.execution.workflowId);
+      }, { timeout: 10_000 })
+      .toContain(refund.workflowId);
 
     await stopWithCtrlC(first, 'Temporal dev server stopped.');
     expect(processesMentioning(dataDir)).toEqual([]);
