@@ -1,4 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
+import type { ProviderOutcome } from '../domain/refund.js';
+import { LedgerError, type RefundLedger } from '../ledger/refunds.js';
 import type { ProviderError } from '../providers/errors.js';
 
 /**
@@ -12,4 +14,45 @@ export function toApplicationFailure(err: ProviderError): ApplicationFailure {
     nonRetryable: err.kind === 'final',
     details: [err.details],
   });
+}
+
+/**
+ * A move the ledger refuses will be refused on every retry too: it ends the activity at once, with
+ * the ledger's reason, instead of retrying forever. Anything else (the database away) is retried.
+ */
+export async function ledgerCall<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof LedgerError) throw ApplicationFailure.nonRetryable(err.message, 'LedgerRefused');
+    throw err;
+  }
+}
+
+/**
+ * Before anything is sent: a refund the ledger already holds as succeeded, or handed to a person, is
+ * never sent again, whichever run asks (a Reset in the Web UI replays a run from an earlier point).
+ */
+export async function settledInLedger(ledger: RefundLedger, refundId: string): Promise<ProviderOutcome | undefined> {
+  const current = await ledger.get(refundId);
+  if (current?.status === 'succeeded') {
+    return {
+      outcome: 'succeeded',
+      providerReference: current.providerReference ?? '',
+      note: 'the ledger already records this refund as succeeded; nothing was sent',
+    };
+  }
+  if (current?.status === 'requires_attention') {
+    return {
+      outcome: 'requires_attention',
+      code: current.error?.code ?? 'RequiresAttention',
+      reason: current.error?.message ?? 'the ledger already hands this refund to a person; nothing was sent',
+    };
+  }
+  return undefined;
+}
+
+/** Names one attempt of one run, for the ledger's record of a send that was never answered. */
+export function senderName(info: { attempt: number; workflowExecution?: { runId: string } }): string {
+  return `attempt ${info.attempt} of run ${info.workflowExecution?.runId ?? '(not a workflow run)'}`;
 }

@@ -1,5 +1,6 @@
 import type { RefundPolicy, RefundRecord, RefundRequested, RefundStatus } from '../domain/refund.js';
 import type { OpenResult, RefundLedger, TransitionFields } from '../ledger/refunds.js';
+import { ledgerCall } from './failures.js';
 
 export interface LedgerActivityDeps {
   ledger: RefundLedger;
@@ -8,10 +9,11 @@ export interface LedgerActivityDeps {
 
 export function createLedgerActivities({ ledger, policy }: LedgerActivityDeps) {
   return {
-    openRefund: async (request: RefundRequested, workflowId: string): Promise<OpenResult> => ledger.open(request, workflowId),
+    openRefund: async (request: RefundRequested, workflowId: string): Promise<OpenResult> =>
+      ledgerCall(() => ledger.open(request, workflowId)),
 
     recordStatus: async (refundId: string, status: RefundStatus, fields: TransitionFields = {}): Promise<RefundRecord> =>
-      ledger.transition(refundId, status, fields),
+      ledgerCall(() => ledger.transition(refundId, status, fields)),
 
     /** The worker's settings, read by each run once (a local activity: recorded in history). */
     refundPolicy: (): Promise<RefundPolicy> => Promise.resolve(policy),

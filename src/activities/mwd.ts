@@ -3,7 +3,7 @@ import type { MwdRefundRequested, ProviderOutcome } from '../domain/refund.js';
 import type { RefundLedger } from '../ledger/refunds.js';
 import { ProviderError } from '../providers/errors.js';
 import type { MwdClient } from '../providers/mwd/client.js';
-import { toApplicationFailure } from './failures.js';
+import { ledgerCall, senderName, settledInLedger, toApplicationFailure } from './failures.js';
 
 export interface MwdActivityDeps {
   mwd: MwdClient;
@@ -18,20 +18,23 @@ export function createMwdActivities({ mwd, ledger }: MwdActivityDeps) {
      * MWD has no way to ask what happened (money-safety rule 2). An HTTP 500 is MWD saying it did not
      * refund, so it is retried; no answer at all goes to a person, never to a blind resend. That
      * includes an earlier attempt that sent and then died (worker stopped, activity timed out):
-     * the ledger remembers the send until an answer is recorded.
+     * the ledger remembers the send until an answer is recorded, across runs. A refund the ledger
+     * already holds as settled is never sent again.
      */
     submitMwdRefund: async (request: MwdRefundRequested): Promise<ProviderOutcome> => {
       const context = Context.current();
-      const { attempt } = context.info;
-      await ledger.recordAttempt(request.refundId, attempt);
-      const unanswered = await ledger.markSending(request.refundId, attempt);
+      const settled = await settledInLedger(ledger, request.refundId);
+      if (settled) return settled;
+      await ledger.recordAttempt(request.refundId, context.info.attempt);
+      const unanswered = await ledgerCall(() => ledger.markSending(request.refundId, senderName(context.info)));
       if (unanswered !== undefined) {
         return {
           outcome: 'requires_attention',
           code: 'MwdOutcomeUnknown',
-          reason: `attempt ${unanswered} sent the refund to MWD and never recorded an answer. ${CANNOT_ASK}`,
+          reason: `${unanswered} sent the refund to MWD and never recorded an answer. ${CANNOT_ASK}`,
         };
       }
+      context.heartbeat('sending');
       try {
         const result = await mwd.refund(
           request.orderId,

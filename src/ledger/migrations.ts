@@ -43,6 +43,18 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
     // person instead of sending again.
     sql: `ALTER TABLE refunds ADD COLUMN unanswered_send_attempt integer`,
   },
+  {
+    version: 3,
+    name: 'unanswered sends named across runs',
+    // Attempt numbers start again at 1 in every run (a Reset, a new run after a terminated one), so
+    // an attempt number alone cannot tell "my own mark" from an earlier run's: the mark now names
+    // the attempt and its run, and any mark left standing stops the next send.
+    sql: `
+      ALTER TABLE refunds ADD COLUMN unanswered_send text;
+      UPDATE refunds SET unanswered_send = 'attempt ' || unanswered_send_attempt WHERE unanswered_send_attempt IS NOT NULL;
+      ALTER TABLE refunds DROP COLUMN unanswered_send_attempt;
+    `,
+  },
 ];
 
 export async function migrate(db: Database): Promise<number[]> {

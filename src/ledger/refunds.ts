@@ -48,7 +48,12 @@ export class LedgerError extends Error {
 }
 
 export type OpenResult =
+  /** New, reopened after it failed or was cancelled, or live under this same workflow id (resumed). */
   | { opened: RefundRecord }
+  /** This refund already succeeded or went to a person: nothing may be sent for it again. */
+  | { settled: RefundRecord }
+  /** This refund is live under another workflow id: that run owns it. */
+  | { inFlight: RefundRecord }
   /** Another refund of the same Oen transaction is live or succeeded. */
   | { conflict: RefundRecord };
 
@@ -66,9 +71,12 @@ export class RefundLedger {
   constructor(private readonly db: Database) {}
 
   /**
-   * Records a refund as `received`. Opening it again is a no-op while it is live, and starts it
-   * afresh after it failed or was cancelled. A second refund id for an Oen transaction that already
-   * has a live or succeeded refund is refused by the database itself, and answered with that refund.
+   * Records a refund as `received`, or says why this run must not act on it. Opening it again is a
+   * no-op for the run that owns it (same workflow id: an activity retry, a Reset), starts it afresh
+   * (with the new request's fields) after it failed or was cancelled, and is answered `settled` once
+   * it succeeded or went to a person, and `inFlight` while another workflow id owns it. A second
+   * refund id for an Oen transaction that already has a live or succeeded refund is refused by the
+   * database itself, and answered with that refund.
    */
   async open(request: RefundRequested, workflowId: string): Promise<OpenResult> {
     const transactionHid = request.provider === 'oen' ? request.transactionHid : null;
@@ -77,16 +85,20 @@ export class RefundLedger {
         `INSERT INTO refunds (refund_id, provider, order_id, transaction_hid, amount, status, workflow_id)
          VALUES ($1, $2, $3, $4, $5, 'received', $6)
          ON CONFLICT (refund_id) DO UPDATE SET
-           status = 'received', attempts = 0, error_code = NULL, error_message = NULL,
+           provider = EXCLUDED.provider, order_id = EXCLUDED.order_id, transaction_hid = EXCLUDED.transaction_hid,
+           amount = EXCLUDED.amount, status = 'received', attempts = 0, error_code = NULL, error_message = NULL,
            provider_reference = NULL, completed_at = NULL, updated_at = now(), workflow_id = EXCLUDED.workflow_id,
-           unanswered_send_attempt = NULL
+           unanswered_send = NULL
          WHERE refunds.status = ANY($7::text[])
          RETURNING *`,
         [request.refundId, request.provider, request.orderId, transactionHid, request.amount, workflowId, closedWithoutRefund],
       );
       const row = rows[0];
       if (row) return { opened: toRecord(row) };
-      return { opened: await this.mustGet(request.refundId) };
+      const existing = await this.mustGet(request.refundId);
+      if (existing.status === 'succeeded' || existing.status === 'requires_attention') return { settled: existing };
+      if (existing.workflowId !== workflowId) return { inFlight: existing };
+      return { opened: existing };
     } catch (err) {
       if (!isUniqueViolation(err, ONE_PER_TRANSACTION) || transactionHid === null) throw err;
       const existing = await this.liveRefundOfTransaction(transactionHid);
@@ -137,25 +149,27 @@ export class RefundLedger {
   }
 
   /**
-   * Marks that `attempt` is about to send the refund. Returns the earlier attempt that sent and never
-   * recorded an answer, if there is one: that refund may have happened.
+   * Marks that `sender` (an attempt of a run, e.g. "attempt 2 of run 01a2…") is about to send the
+   * refund. Returns the earlier sender that sent and never recorded an answer, if there is one, from
+   * any run: that refund may have happened, so nothing may be sent.
    */
-  async markSending(refundId: string, attempt: number): Promise<number | undefined> {
+  async markSending(refundId: string, sender: string): Promise<string | undefined> {
     return this.db.transaction(async (tx) => {
-      const { rows } = await tx.query<{ unanswered_send_attempt: number | null }>(
-        'SELECT unanswered_send_attempt FROM refunds WHERE refund_id = $1 FOR UPDATE',
+      const { rows } = await tx.query<{ unanswered_send: string | null }>(
+        'SELECT unanswered_send FROM refunds WHERE refund_id = $1 FOR UPDATE',
         [refundId],
       );
-      const earlier = rows[0]?.unanswered_send_attempt ?? null;
-      if (earlier !== null && earlier !== attempt) return earlier;
-      await tx.query('UPDATE refunds SET unanswered_send_attempt = $2 WHERE refund_id = $1', [refundId, attempt]);
+      const row = rows[0];
+      if (!row) throw new LedgerError(`No refund ${refundId} in the ledger`);
+      if (row.unanswered_send !== null) return row.unanswered_send;
+      await tx.query('UPDATE refunds SET unanswered_send = $2 WHERE refund_id = $1', [refundId, sender]);
       return undefined;
     });
   }
 
   /** The provider answered the send (whatever it said). */
   async markAnswered(refundId: string): Promise<void> {
-    await this.db.query('UPDATE refunds SET unanswered_send_attempt = NULL WHERE refund_id = $1', [refundId]);
+    await this.db.query('UPDATE refunds SET unanswered_send = NULL WHERE refund_id = $1', [refundId]);
   }
 
   async get(refundId: string): Promise<RefundRecord | undefined> {

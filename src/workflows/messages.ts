@@ -1,4 +1,5 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { z } from 'zod';
 import type { RefundStatus } from '../domain/refund.js';
 
 /**
@@ -13,11 +14,16 @@ export interface RefundProgress {
   lastError?: { code: string; message: string };
 }
 
-export interface OperatorInput {
-  /** Who decided, for the record (e.g. an operator's name). */
-  by?: string;
-  reason?: string;
-}
+/** An operator's approve, reject or cancel: who decided and why, both optional, for the record. */
+export const operatorInput = z
+  .object({
+    /** Who decided (e.g. an operator's name). */
+    by: z.string().min(1, 'must not be empty').max(200, 'must be at most 200 characters').optional(),
+    reason: z.string().max(500, 'must be at most 500 characters').optional(),
+  })
+  .strict();
+
+export type OperatorInput = z.infer<typeof operatorInput>;
 
 export const statusQuery = defineQuery<RefundProgress>('status');
 /** Allowed while the refund awaits approval. */

@@ -23,6 +23,7 @@ import type { TransitionFields } from '../ledger/refunds.js';
 import {
   approveUpdate,
   cancelUpdate,
+  operatorInput,
   rejectUpdate,
   statusQuery,
   type OperatorInput,
@@ -52,13 +53,19 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
   let submissionStarted = false;
 
   setHandler(statusQuery, () => progress);
-  const awaitingApproval = (action: string) => (_operator: OperatorInput) => {
+  /** Validators refuse an update before it is accepted: nothing reaches history for a refused one. */
+  const undecided = (action: string, operator: unknown) => {
+    validOperatorInput(action, operator);
+    if (decision) throw new Error(`cannot ${action}: this refund was already ${decisionPast(decision)}`);
+  };
+  const awaitingApproval = (action: string) => (operator: OperatorInput) => {
     if (progress.status !== 'awaiting_approval') throw new Error(`cannot ${action}: the refund is ${progress.status}, not awaiting approval`);
+    undecided(action, operator);
   };
   setHandler(
     approveUpdate,
     async (operator) => {
-      decision ??= { kind: 'approve', input: operator };
+      decision ??= { kind: 'approve', input: operator ?? {} };
       await condition(() => progress.status !== 'awaiting_approval');
       return progress;
     },
@@ -67,7 +74,7 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
   setHandler(
     rejectUpdate,
     async (operator) => {
-      decision ??= { kind: 'reject', input: operator };
+      decision ??= { kind: 'reject', input: operator ?? {} };
       await condition(() => progress.status !== 'awaiting_approval');
       return progress;
     },
@@ -76,15 +83,17 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
   setHandler(
     cancelUpdate,
     async (operator) => {
-      decision ??= { kind: 'cancel', input: operator };
+      decision ??= { kind: 'cancel', input: operator ?? {} };
       await condition(() => progress.status === 'cancelled' || submissionStarted);
       return progress;
     },
     {
-      validator: (_operator: OperatorInput) => {
-        if (submissionStarted || progress.status === 'cancelled') {
+      validator: (operator: OperatorInput) => {
+        if (progress.status === 'cancelled') throw new Error('cannot cancel: the refund is already cancelled');
+        if (submissionStarted) {
           throw new Error(`too late to cancel: the refund is ${progress.status}; submission to the provider has started`);
         }
+        undecided('cancel', operator);
       },
     },
   );
@@ -134,6 +143,25 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
       { existingRefundId: existing.refundId, existingStatus: existing.status },
     );
   }
+  if ('inFlight' in opened) {
+    const existing = opened.inFlight;
+    throw ApplicationFailure.nonRetryable(
+      `Refused: refund ${existing.refundId} is already ${existing.status} under workflow ${existing.workflowId}; that run owns it`,
+      'DuplicateRefund',
+      { existingRefundId: existing.refundId, existingStatus: existing.status, existingWorkflowId: existing.workflowId },
+    );
+  }
+  if ('settled' in opened) {
+    // Already succeeded or handed to a person (a second run of the same refund id, a Reset): report
+    // it as it stands; nothing is sent again.
+    const record = opened.settled;
+    progress.status = record.status;
+    progress.attempts = record.attempts;
+    if (record.error) progress.lastError = record.error;
+    upsertSearchAttributes([{ key: RefundStatusKey, value: record.status }]);
+    describe();
+    return record;
+  }
 
   if (policy.approvalThreshold !== undefined && request.amount >= policy.approvalThreshold) {
     await setStatus('awaiting_approval');
@@ -175,6 +203,20 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
     return setStatus('succeeded', { providerReference: outcome.providerReference, error: null });
   }
   return setStatus('requires_attention', { error: { code: outcome.code, message: outcome.reason } });
+}
+
+function decisionPast({ kind, input }: Decision): string {
+  const verb = kind === 'approve' ? 'approved' : kind === 'reject' ? 'rejected' : 'cancelled';
+  return `${verb} by ${input.by ?? 'an operator'}`;
+}
+
+/** An update's argument is optional; when given it must be { by?, reason? } of short strings. */
+function validOperatorInput(action: string, operator: unknown): void {
+  if (operator === undefined || operator === null) return;
+  const problems = operatorInput.safeParse(operator);
+  if (!problems.success) {
+    throw new Error(`cannot ${action}: ${problems.error.issues.map((i) => `${i.path.join('.') || 'input'} ${i.message}`).join('; ')}`);
+  }
 }
 
 function operatorMessage({ kind, input }: Decision): string {

@@ -126,13 +126,44 @@ describe.each(kinds)('the refund ledger on %s', (kind) => {
     await expect(ledger.transition('RF-none', 'submitting')).rejects.toThrow('No refund RF-none in the ledger');
   });
 
-  it('remembers a send that was never answered, for the next attempt to see', async () => {
+  it('remembers a send that was never answered, for the next attempt of any run to see', async () => {
     await ledger.open(mwd, 'wf');
-    expect(await ledger.markSending('RF-MWD-1', 1)).toBeUndefined();
+    expect(await ledger.markSending('RF-MWD-1', 'attempt 1 of run A')).toBeUndefined();
     await ledger.markAnswered('RF-MWD-1');
-    expect(await ledger.markSending('RF-MWD-1', 2)).toBeUndefined();
-    // attempt 2 died between sending and hearing back
-    expect(await ledger.markSending('RF-MWD-1', 3)).toBe(2);
+    expect(await ledger.markSending('RF-MWD-1', 'attempt 2 of run A')).toBeUndefined();
+    // attempt 2 died between sending and hearing back: the next attempt, and a new run's first, see it
+    expect(await ledger.markSending('RF-MWD-1', 'attempt 3 of run A')).toBe('attempt 2 of run A');
+    expect(await ledger.markSending('RF-MWD-1', 'attempt 1 of run B')).toBe('attempt 2 of run A');
+  });
+
+  it('answers settled for a refund that succeeded or went to a person, whichever run asks', async () => {
+    await ledger.open(mwd, 'wf');
+    await ledger.transition('RF-MWD-1', 'submitting');
+    await ledger.transition('RF-MWD-1', 'succeeded', { providerReference: 'REF' });
+    expect(await ledger.open(mwd, 'wf')).toMatchObject({ settled: { status: 'succeeded', providerReference: 'REF' } });
+    expect(await ledger.open(mwd, 'another-run')).toMatchObject({ settled: { status: 'succeeded' } });
+
+    await ledger.open(oen('RF-2'), 'wf-2');
+    await ledger.transition('RF-2', 'submitting');
+    await ledger.transition('RF-2', 'requires_attention', { error: { code: 'MwdOutcomeUnknown', message: 'no answer' } });
+    expect(await ledger.open(oen('RF-2'), 'wf-2')).toMatchObject({ settled: { status: 'requires_attention' } });
+  });
+
+  it('answers inFlight when another workflow id owns the live refund, and resumes for its own', async () => {
+    await ledger.open(oen('RF-1'), 'wf-1');
+    await ledger.transition('RF-1', 'submitting');
+    expect(await ledger.open(oen('RF-1'), 'wf-other')).toMatchObject({ inFlight: { workflowId: 'wf-1', status: 'submitting' } });
+    expect(await ledger.open(oen('RF-1'), 'wf-1')).toMatchObject({ opened: { status: 'submitting' } });
+  });
+
+  it('reopening a failed refund takes the new request as it is, and forgets the old sends', async () => {
+    await ledger.open(mwd, 'wf');
+    await ledger.transition('RF-MWD-1', 'submitting');
+    await ledger.markSending('RF-MWD-1', 'attempt 1 of run A');
+    await ledger.transition('RF-MWD-1', 'failed', { error: { code: 'MwdRefused', message: 'no' } });
+    const reopened = await ledger.open({ ...mwd, orderId: 'ORDER-NEW', amount: 77 }, 'wf');
+    expect(reopened).toMatchObject({ opened: { status: 'received', orderId: 'ORDER-NEW', amount: 77, attempts: 0 } });
+    expect(await ledger.markSending('RF-MWD-1', 'attempt 1 of run B')).toBeUndefined();
   });
 
   it('migrating again applies nothing', async () => {

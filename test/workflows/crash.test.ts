@@ -100,7 +100,7 @@ describe.skipIf(!postgres)('a worker killed in the middle of a provider call', (
     const record = await crashMidCall(request, sandboxes.mwdUrl);
 
     expect(record).toMatchObject({ status: 'requires_attention', error: { code: 'MwdOutcomeUnknown' } });
-    expect(record.error?.message).toMatch(/attempt 1 sent the refund to MWD and never recorded an answer/);
+    expect(record.error?.message).toMatch(/attempt 1 of run \S+ sent the refund to MWD and never recorded an answer/);
     expect((await sandboxRefunds(sandboxes.mwdUrl)).filter((r) => r.reference === orderId)).toHaveLength(1);
     expect((await requestsTo(sandboxes.mwdUrl)) - before).toBe(1);
     await admin(sandboxes.mwdUrl, 'PUT', 'faults', {});

@@ -261,8 +261,106 @@ describe('one refund per Oen transaction', () => {
   });
 });
 
+describe('a second run of one refund never sends it again', () => {
+  /** A run of the request under an id of its own, as `temporal workflow start` without --workflow-id makes. */
+  async function runByHand(request: OenRefundRequested | MwdRefundRequested): Promise<RefundRecord> {
+    const { client, taskQueue } = engine().temporal;
+    return (await engine().worker()).runUntil(async () =>
+      client.workflow.execute<typeof refundWorkflow>('refundWorkflow', { taskQueue, workflowId: `by-hand-${randomUUID()}`, args: [request] }),
+    );
+  }
+
+  it('a refund id that already succeeded is reported as it stands, with no send', async () => {
+    const request = await mwdRefund();
+    const first = await run(request);
+    const before = await refundRequests('mwd');
+    expect(await runByHand(request)).toEqual(first);
+    expect((await refundRequests('mwd')) - before).toBe(0);
+    expect(await refundsAt('mwd', request.orderId)).toHaveLength(1);
+  });
+
+  it('a refund id live under another run is refused, naming that run', async () => {
+    const request = await mwdRefund();
+    await engine().ledger.open(request, 'the-owner');
+    await expect(runByHand(request)).rejects.toMatchObject({
+      cause: { type: 'DuplicateRefund', message: expect.stringMatching(/already received under workflow the-owner/) as unknown },
+    });
+    expect(await refundsAt('mwd', request.orderId)).toEqual([]);
+  });
+
+  it('a Reset of a succeeded MWD run to before its send does not send again (money-safety rule 5)', async () => {
+    const request = await mwdRefund();
+    const first = await run(request);
+    const { client } = engine().temporal;
+    const handle = client.workflow.getHandle(first.workflowId);
+    const events = (await handle.fetchHistory()).events ?? [];
+    const submit = events.findIndex((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'submitMwdRefund');
+    const taskBefore = events.slice(0, submit).findLast((e) => e.workflowTaskCompletedEventAttributes);
+    const before = await refundRequests('mwd');
+    const reset = await client.workflowService.resetWorkflowExecution({
+      namespace: 'default',
+      workflowExecution: { workflowId: first.workflowId },
+      reason: 'test: an operator resets the run',
+      workflowTaskFinishEventId: taskBefore?.eventId,
+      requestId: randomUUID(),
+    });
+    const again = await (await engine().worker()).runUntil(
+      outcome(client.workflow.getHandle<typeof refundWorkflow>(first.workflowId, reset.runId ?? undefined)),
+    );
+    expect(again).toMatchObject({ status: 'succeeded', providerReference: first.providerReference });
+    expect((await refundRequests('mwd')) - before).toBe(0);
+    expect(await refundsAt('mwd', request.orderId)).toHaveLength(1);
+  });
+
+  it('MWD: a send left unanswered by a terminated run stops the next run from sending (rule 2 across runs)', async () => {
+    const request = await mwdRefund();
+    const before = await refundRequests('mwd');
+    await faults('mwd', { refund: { next: ['hang'] } });
+    const worker = await engine().worker();
+    await worker.runUntil(async () => {
+      const handle = await start(request);
+      await expect.poll(() => refundRequests('mwd'), { interval: 20 }).toBe(before + 1);
+      await handle.terminate('test: the run is stopped while its send is unanswered');
+      const { runId } = await handle.describe();
+      const second = await start(request);
+      const record = await outcome(second);
+      expect(record).toMatchObject({ status: 'requires_attention', error: { code: 'MwdOutcomeUnknown' } });
+      expect(record.error?.message).toContain(`attempt 1 of run ${runId}`);
+    });
+    expect((await refundRequests('mwd')) - before).toBe(1);
+  });
+});
+
 describe('approval, rejection and cancellation', () => {
   const approval = { APPROVAL_THRESHOLD: '1000' };
+
+  it('an update needs no argument; a malformed one is refused before it is accepted', async () => {
+    const request = await oenRefund();
+    await (await engine().worker(approval)).runUntil(async () => {
+      const handle = await start(request);
+      await expect.poll(async () => (await handle.query(statusQuery)).status).toBe('awaiting_approval');
+      await expect(handle.executeUpdate('reject', { args: [{ by: 42 }] })).rejects.toMatchObject({
+        cause: { message: expect.stringMatching(/^cannot reject: by /) as unknown },
+      });
+      await handle.executeUpdate('reject', { args: [] });
+      expect(await outcome(handle)).toMatchObject({ status: 'cancelled', error: { code: 'Rejected', message: 'rejected by an operator' } });
+    });
+  });
+
+  it('two operators deciding at once: one decision wins, the other is refused', async () => {
+    const request = await oenRefund();
+    await (await engine().worker(approval)).runUntil(async () => {
+      const handle = await start(request);
+      await expect.poll(async () => (await handle.query(statusQuery)).status).toBe('awaiting_approval');
+      const answers = await Promise.allSettled([
+        handle.executeUpdate(approveUpdate, { args: [{ by: 'alice' }] }),
+        handle.executeUpdate(rejectUpdate, { args: [{ by: 'bob' }] }),
+      ]);
+      expect(answers.filter((a) => a.status === 'fulfilled')).toHaveLength(1);
+      const won = answers[0].status === 'fulfilled' ? 'succeeded' : 'cancelled';
+      expect(await outcome(handle)).toMatchObject({ status: won });
+    });
+  });
 
   it('at or above the threshold, waits for approve, then refunds', async () => {
     const request = await oenRefund();
