@@ -1,11 +1,11 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { OenRefundRequested, ProviderOutcome } from '../domain/refund.js';
+import { notACardPayment, type OenRefundRequested, type ProviderOutcome } from '../domain/refund.js';
 import type { RefundLedger } from '../ledger/refunds.js';
 import { ProviderError } from '../providers/errors.js';
 import type { OenClient } from '../providers/oen/client.js';
 import type { OenSubscription, OenTransaction } from '../providers/oen/schemas.js';
-import { toApplicationFailure } from './failures.js';
+import { settledInLedger, toApplicationFailure } from './failures.js';
 
 export interface OenActivityDeps {
   oen: OenClient;
@@ -19,18 +19,17 @@ export type OenVerdict =
   /** A state we cannot explain: a person must decide. */
   | { kind: 'unexplained'; reason: string };
 
-export function judgeOenTransaction(transactions: OenTransaction[], request: OenRefundRequested): OenVerdict {
+/**
+ * `afterRefund`: judging Oen's answer to our own refund, which Oen carried out whatever the payment
+ * method says (or does not say); before sending, only a card payment may be refunded.
+ */
+export function judgeOenTransaction(transactions: OenTransaction[], request: OenRefundRequested, afterRefund = false): OenVerdict {
   const t = transactions.find((candidate) => candidate.id === request.transactionHid);
   if (!t) {
     return { kind: 'unexplained', reason: `Oen does not list transaction ${request.transactionHid} under order ${request.orderId}` };
   }
-  const method = t.paymentInfo?.method;
-  if (method !== undefined && method !== 'card') {
-    return {
-      kind: 'unexplained',
-      reason: `transaction ${t.id} was paid by ${method}: ATM/CVS payments must be refunded by a person in Oen's CRM back office`,
-    };
-  }
+  const notCard = afterRefund ? undefined : notACardPayment(t);
+  if (notCard !== undefined) return { kind: 'unexplained', reason: notCard };
   if (t.status === 'refunded' || t.refundAmount > 0) {
     if (t.refundAmount === request.amount) return { kind: 'refunded' };
     return {
@@ -59,8 +58,12 @@ async function providerCall<T>(call: () => Promise<T>): Promise<T> {
 }
 
 export function createOenActivities({ oen, ledger }: OenActivityDeps) {
+  /** Every page of a long order's list is a sign of progress: each one heartbeats. */
   const check = async (request: OenRefundRequested, signal: AbortSignal): Promise<OenVerdict> =>
-    judgeOenTransaction(await providerCall(() => oen.listTransactions(request.orderId, { signal })), request);
+    judgeOenTransaction(
+      await providerCall(() => oen.listTransactions(request.orderId, { signal, onRequest: () => Context.current().heartbeat('checking') })),
+      request,
+    );
 
   return {
     /**
@@ -73,6 +76,8 @@ export function createOenActivities({ oen, ledger }: OenActivityDeps) {
       const context = Context.current();
       const signal = context.cancellationSignal;
       const hid = request.transactionHid;
+      const settled = await settledInLedger(ledger, request.refundId);
+      if (settled) return settled;
       await ledger.recordAttempt(request.refundId, context.info.attempt);
 
       const before = outcomeOf(await check(request, signal), hid, 'Oen already showed this refund; none was sent');
@@ -92,7 +97,7 @@ export function createOenActivities({ oen, ledger }: OenActivityDeps) {
           { signal },
         );
         return (
-          outcomeOf(judgeOenTransaction([refunded], request), hid, 'refunded') ?? {
+          outcomeOf(judgeOenTransaction([refunded], request, true), hid, 'refunded') ?? {
             outcome: 'requires_attention',
             code: 'OenStateUnexplained',
             reason: `Oen accepted the refund but shows ${hid} as "${refunded.status}"`,
@@ -116,17 +121,39 @@ export function createOenActivities({ oen, ledger }: OenActivityDeps) {
       }
     },
 
-    listOrderTransactions: async (orderId: string): Promise<OenTransaction[]> =>
-      providerCall(() => oen.listTransactions(orderId, { signal: Context.current().cancellationSignal })),
+    listOrderTransactions: async (orderId: string): Promise<OenTransaction[]> => {
+      const context = Context.current();
+      return providerCall(() =>
+        oen.listTransactions(orderId, { signal: context.cancellationSignal, onRequest: () => context.heartbeat('listing') }),
+      );
+    },
 
-    cancelOenSubscription: async (request: { subscriptionId: string; merchantId?: string; reason?: string }): Promise<OenSubscription> =>
-      providerCall(() =>
-        oen.cancelSubscription(
+    /**
+     * Oen cannot be asked about a subscription, but cancelling is no money movement: a cancel whose
+     * outcome was unknown is sent again. If that answer is V0002 (wrong state), the earlier attempt
+     * most likely cancelled it; that is said plainly for a person to confirm, not called a failure
+     * of the cancel nor a success.
+     */
+    cancelOenSubscription: async (request: { subscriptionId: string; merchantId?: string; reason?: string }): Promise<OenSubscription> => {
+      const context = Context.current();
+      try {
+        return await oen.cancelSubscription(
           request.subscriptionId,
           { reason: request.reason, merchantId: request.merchantId },
-          { signal: Context.current().cancellationSignal },
-        ),
-      ),
+          { signal: context.cancellationSignal },
+        );
+      } catch (err) {
+        if (!(err instanceof ProviderError)) throw err;
+        if (err.type === 'OenV0002' && context.info.attempt > 1) {
+          throw ApplicationFailure.nonRetryable(
+            `Oen answers V0002 (wrong state) for subscription ${request.subscriptionId} after an earlier attempt got no answer: ` +
+              "that attempt most likely cancelled it. Confirm in Oen's back office",
+            'OenSubscriptionUnconfirmed',
+          );
+        }
+        throw toApplicationFailure(err);
+      }
+    },
   };
 }
 

@@ -37,7 +37,8 @@ export interface OrderRefundResult {
   /** The refund runs this order's cancellation started, each as it ended. */
   refunds: RefundRecord[];
   notRefunded: NotRefunded[];
-  subscription?: { id: string; status: string };
+  /** `requires_attention` (with the reason) when the cancel could not be confirmed. */
+  subscription?: { id: string; status: string; reason?: string };
 }
 
 /** The refund id of one transaction of a cancelled order: `<orderId>:<transactionHid>`. */

@@ -135,3 +135,14 @@ export function refundSummary(request: Pick<RefundRequested, 'amount' | 'orderId
 export function refundWorkflowId(request: RefundRequested): string {
   return request.provider === 'oen' ? `oen-refund-${request.transactionHid}` : `mwd-refund-${request.refundId}`;
 }
+
+/**
+ * Why an Oen transaction cannot be refunded through the API, or undefined for a card payment. Only
+ * card payments can; ATM/CVS ones, and any Oen does not say how it was paid, go to a person.
+ */
+export function notACardPayment(t: { id: string; paymentInfo?: { method?: string } | undefined }): string | undefined {
+  const method = t.paymentInfo?.method;
+  if (method === 'card') return undefined;
+  if (method === undefined) return `Oen does not say how transaction ${t.id} was paid: only card payments can be refunded through the API`;
+  return `transaction ${t.id} was paid by ${method}: ATM/CVS payments must be refunded by a person in Oen's CRM back office`;
+}

@@ -4,6 +4,8 @@ import type { ErrorRule } from './errors.js';
 /** Every provider call takes the caller's AbortSignal (an activity's cancellation signal). */
 export interface CallOptions {
   signal?: AbortSignal;
+  /** Called before each HTTP request of a call that may make several (paging): a sign of progress. */
+  onRequest?: () => void;
 }
 
 /** The seam for bearer tokens: a static one from config today, a login flow later. */

@@ -1,7 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { ApplicationFailure, ChildWorkflowFailure, ParentClosePolicy, startChild } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, ParentClosePolicy, startChild } from '@temporalio/workflow';
 import { orderCancelled, orderRefundId, type NotRefunded, type OrderCancelled, type OrderRefundResult } from '../domain/order.js';
-import { refundRecord, refundRequested, type RefundRecord } from '../domain/refund.js';
+import { notACardPayment, refundRecord, refundRequested, type RefundRecord } from '../domain/refund.js';
 import { refundStartOptions } from '../domain/refund-start.js';
 import { refundWorkflow } from './refund.js';
 import { providerCalls, refundPolicy } from './provider-calls.js';
@@ -20,20 +20,16 @@ export async function refundOrderWorkflow(input: OrderCancelled): Promise<OrderR
 
   const transactions = await listOrderTransactions(order.orderId);
   const notRefunded: NotRefunded[] = [];
-  const children: Array<Promise<RefundRecord>> = [];
+  const children: Array<Promise<RefundRecord | NotRefunded>> = [];
 
   for (const t of transactions) {
     if (t.status !== 'charged' || t.refundAmount > 0) {
       notRefunded.push({ transactionHid: t.id, status: 'skipped', reason: `not charged (Oen shows "${t.status}")` });
       continue;
     }
-    const method = t.paymentInfo?.method ?? 'unknown';
-    if (method !== 'card') {
-      notRefunded.push({
-        transactionHid: t.id,
-        status: 'requires_attention',
-        reason: `paid by ${method}: ATM/CVS payments must be refunded by a person in Oen's CRM back office`,
-      });
+    const notCard = notACardPayment(t);
+    if (notCard !== undefined) {
+      notRefunded.push({ transactionHid: t.id, status: 'requires_attention', reason: notCard });
       continue;
     }
     const request = refundRequested.safeParse({
@@ -55,27 +51,41 @@ export async function refundOrderWorkflow(input: OrderCancelled): Promise<OrderR
         // Each refund runs to its end even if this order's run is terminated.
         parentClosePolicy: ParentClosePolicy.ABANDON,
       });
-      children.push(child.result().catch(recordOfFailedRefund));
+      children.push(child.result().catch((err: unknown) => recordOfFailedRefund(t.id, err)));
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       notRefunded.push({ transactionHid: t.id, status: 'skipped', reason: 'a refund run for this transaction already exists' });
     }
   }
 
-  const refunds = await Promise.all(children);
+  const settled = await Promise.all(children);
+  const refunds = settled.filter((r): r is RefundRecord => 'refundId' in r);
+  notRefunded.push(...settled.filter((r): r is NotRefunded => !('refundId' in r)));
   const result: OrderRefundResult = { orderId: order.orderId, refunds, notRefunded };
   if (order.subscriptionId !== undefined) {
-    const subscription = await cancelOenSubscription({ subscriptionId: order.subscriptionId, reason: order.reason });
-    result.subscription = { id: subscription.id, status: subscription.status };
+    // The refunds are done and reported whatever happens to the subscription.
+    try {
+      const subscription = await cancelOenSubscription({ subscriptionId: order.subscriptionId, reason: order.reason });
+      result.subscription = { id: subscription.id, status: subscription.status };
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      const reason = err.cause?.message ?? err.message;
+      result.subscription = { id: order.subscriptionId, status: 'requires_attention', reason: `not cancelled: ${reason}` };
+    }
   }
   return result;
 }
 
-/** A refund that ended failed or cancelled carries its record in the failure's details. */
-function recordOfFailedRefund(err: unknown): RefundRecord {
+/**
+ * A refund that ended failed or cancelled carries its record in the failure's details. One that
+ * ended without a record (refused as a duplicate, the ledger refusing a move, terminated) is reported
+ * for a person with its reason; the other refunds of the order, and the subscription, go on.
+ */
+function recordOfFailedRefund(transactionHid: string, err: unknown): RefundRecord | NotRefunded {
   if (err instanceof ChildWorkflowFailure && err.cause instanceof ApplicationFailure) {
     const parsed = refundRecord.safeParse(err.cause.details?.[0]);
     if (parsed.success) return parsed.data;
   }
-  throw err;
+  const cause = err instanceof ChildWorkflowFailure && err.cause ? err.cause.message : err instanceof Error ? err.message : String(err);
+  return { transactionHid, status: 'requires_attention', reason: `its refund run ended without a refund record: ${cause}` };
 }

@@ -61,6 +61,43 @@ describe('refundOrderWorkflow (order.cancelled)', () => {
     expect((await sandboxRefunds(engine().sandboxes.oenUrl)).filter((r) => r.orderId === orderId)).toHaveLength(2);
   });
 
+  it('a refund run that ends without a record is reported for a person; the rest of the order goes on', async () => {
+    const orderId = `ORDER-${randomUUID().slice(0, 8)}`;
+    const [held, free] = [randomHid(), randomHid()];
+    const subscriptionId = `S${randomUUID().slice(0, 12)}`;
+    await admin(engine().sandboxes.oenUrl, 'POST', 'seed', {
+      transactions: [
+        { id: held, orderId, amount: 400 },
+        { id: free, orderId, amount: 600 },
+      ],
+      subscriptions: [{ id: subscriptionId }],
+    });
+    // The ledger already holds a live refund of `held` under another refund id, whose run is long
+    // gone from Temporal: the child for `held` is refused by the ledger, without a refund record.
+    await engine().ledger.open({ refundId: 'RF-OLDER', provider: 'oen', orderId, transactionHid: held, amount: 400 }, 'wf-gone');
+    const { client, taskQueue } = engine().temporal;
+
+    const result = await (await engine().worker()).runUntil(
+      client.workflow.execute(refundOrderWorkflow, {
+        taskQueue,
+        workflowId: `order-${orderId}`,
+        args: [{ orderId, provider: 'oen', subscriptionId }],
+      }),
+    );
+
+    expect(result.refunds.map((r) => [r.refundId, r.status])).toEqual([[`${orderId}:${free}`, 'succeeded']]);
+    expect(result.notRefunded).toEqual([
+      {
+        transactionHid: held,
+        status: 'requires_attention',
+        reason: expect.stringMatching(/ended without a refund record: Refused: Oen transaction .* already has refund RF-OLDER/) as unknown,
+      },
+    ]);
+    expect(result.subscription).toEqual({ id: subscriptionId, status: 'cancelled' });
+    const atOen = (await sandboxRefunds(engine().sandboxes.oenUrl)).filter((r) => r.orderId === orderId);
+    expect(atOen.map((r) => r.reference)).toEqual([free]);
+  });
+
   it('refuses input that is not an Oen order cancellation', async () => {
     const { client, taskQueue } = engine().temporal;
     const worker = await engine().worker();
@@ -103,6 +140,27 @@ describe('cancelSubscriptionWorkflow (subscription.cancelled)', () => {
         .catch((err: unknown) => err);
       expect(unknown).toBeInstanceOf(WorkflowFailedError);
       expect(JSON.stringify((unknown as WorkflowFailedError).cause)).toContain('OenV0001');
+    });
+  });
+
+  it('a cancel whose answer was lost, then V0002 on the resend: said plainly for a person, not called a failure of Oen', async () => {
+    const subscriptionId = `S${randomUUID().slice(0, 12)}`;
+    await admin(engine().sandboxes.oenUrl, 'POST', 'seed', { subscriptions: [{ id: subscriptionId }] });
+    await admin(engine().sandboxes.oenUrl, 'PUT', 'faults', { cancelSubscription: { next: ['commitThenDrop'] } });
+    const { client, taskQueue } = engine().temporal;
+    const failure = await (await engine().worker()).runUntil(
+      client.workflow
+        .execute(cancelSubscriptionWorkflow, {
+          taskQueue,
+          workflowId: `subscription-${subscriptionId}`,
+          args: [{ provider: 'oen', subscriptionId }],
+        })
+        .catch((err: unknown) => err),
+    );
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    expect((failure as WorkflowFailedError).cause?.cause).toMatchObject({
+      type: 'OenSubscriptionUnconfirmed',
+      message: expect.stringMatching(/earlier attempt got no answer: that attempt most likely cancelled it/) as unknown,
     });
   });
 });

@@ -51,6 +51,7 @@ export class OenClient {
     const transactions: OenTransaction[] = [];
     let pageToken: string | undefined;
     for (let page = 0; page < MAX_PAGES; page += 1) {
+      options.onRequest?.();
       const data = await this.call(
         { method: 'GET', url: `/order/${encodeURIComponent(orderId)}/transactions`, params: pageToken ? { pageToken } : {} },
         oenTransactionPage,
