@@ -24,16 +24,19 @@ export async function startRefund(client: Client, taskQueue: string, input: Refu
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     const existing = await client.workflow.getHandle(workflowId).describe();
+    const runStatus = existing.status.name;
+    // An MWD run's id is its refund id: the run there is this refund's.
+    if (request.provider === 'mwd') return { kind: 'duplicate', workflowId, runStatus };
     const memoRefundId = existing.memo?.refundId;
-    const existingRefundId = typeof memoRefundId === 'string' ? memoRefundId : 'unknown';
-    if (existingRefundId === request.refundId) return { kind: 'duplicate', workflowId, runStatus: existing.status.name };
+    if (memoRefundId === request.refundId) return { kind: 'duplicate', workflowId, runStatus };
+    const owner = typeof memoRefundId === 'string' ? `refund ${memoRefundId}` : 'a run started outside refundflow (no refund id in its memo)';
     return {
       kind: 'refused',
       workflowId,
-      existingRefundId,
+      existingRefundId: typeof memoRefundId === 'string' ? memoRefundId : 'unknown',
       reason:
-        `Oen transaction ${request.provider === 'oen' ? request.transactionHid : ''} already has refund ${existingRefundId} ` +
-        `(its run is ${existing.status.name.toLowerCase()}); Oen allows one refund per transaction`,
+        `Oen transaction ${request.transactionHid} already has ${owner} (its run ${workflowId} is ${runStatus.toLowerCase()}); ` +
+        'Oen allows one refund per transaction',
     };
   }
 }
