@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 
@@ -47,10 +47,20 @@ export function postgresDatabase(connectionString: string): Database {
   };
 }
 
-/** PGlite in `dataDir` (a directory), or in memory when none is given. One process's database. */
+/**
+ * PGlite in `dataDir` (a directory), or in memory when none is given. One process's database: a
+ * second process opening the same directory would corrupt it, so the directory is locked (a pid file
+ * beside it) and a second opener is refused with what to do instead.
+ */
 export async function pgliteDatabase(dataDir?: string): Promise<Database> {
-  if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const db = await PGlite.create(dataDir);
+  const unlock = dataDir ? lockPgliteDir(dataDir) : () => undefined;
+  let db: PGlite;
+  try {
+    db = await PGlite.create(dataDir);
+  } catch (err) {
+    unlock();
+    throw err;
+  }
   const over = (target: Pick<PGlite, 'query' | 'exec'>): Queryable => ({
     query: async <Row>(sql: string, params?: unknown[]) => ({ rows: (await target.query<Row>(sql, params)).rows }),
     exec: async (sql: string) => {
@@ -61,6 +71,39 @@ export async function pgliteDatabase(dataDir?: string): Promise<Database> {
     kind: 'pglite',
     ...over(db),
     transaction: (work) => db.transaction((tx) => work(over(tx))),
-    close: () => db.close(),
+    close: async () => {
+      await db.close();
+      unlock();
+    },
   };
+}
+
+function lockPgliteDir(dataDir: string): () => void {
+  mkdirSync(dataDir, { recursive: true });
+  const lockFile = `${dataDir.replace(/\/+$/, '')}.lock`;
+  for (;;) {
+    try {
+      writeFileSync(lockFile, String(process.pid), { flag: 'wx' });
+      return () => rmSync(lockFile, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const holder = Number(readFileSync(lockFile, 'utf8').trim());
+    if (Number.isInteger(holder) && holder > 0 && processAlive(holder)) {
+      throw new Error(
+        `The embedded ledger in ${dataDir} is open in process ${holder} (npm start?). PGlite is one process's database: ` +
+          'stop that process, or set DATABASE_URL to a PostgreSQL server to share a ledger between processes',
+      );
+    }
+    rmSync(lockFile, { force: true }); // left by a process that is gone
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
