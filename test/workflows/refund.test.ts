@@ -252,6 +252,22 @@ describe('one refund per Oen transaction', () => {
     expect(await engine().ledger.get(second.refundId)).toBeUndefined();
   });
 
+  it('a run of the transaction started outside refundflow (no memo) is named as such; an MWD id conflict is a duplicate', async () => {
+    const request = await oenRefund();
+    const { client, taskQueue } = engine().temporal;
+    const mwd = await mwdRefund();
+    await (await engine().worker()).runUntil(async () => {
+      await client.workflow.execute<typeof refundWorkflow>('refundWorkflow', { taskQueue, workflowId: `oen-refund-${request.transactionHid}`, args: [request] });
+      const again = await startRefund(client, taskQueue, { ...request, refundId: `RF-${randomUUID()}` });
+      expect(again).toMatchObject({ kind: 'refused', existingRefundId: 'unknown' });
+      expect(again.kind === 'refused' && again.reason).toMatch(
+        new RegExp(`^Oen transaction ${request.transactionHid} already has a run started outside refundflow`),
+      );
+      await client.workflow.execute<typeof refundWorkflow>('refundWorkflow', { taskQueue, workflowId: `mwd-refund-${mwd.refundId}`, args: [mwd] });
+      expect(await startRefund(client, taskQueue, mwd)).toMatchObject({ kind: 'duplicate', runStatus: 'COMPLETED' });
+    });
+  });
+
   it('after a failed refund, a new run for the transaction is allowed', async () => {
     const request = await oenRefund({ amount: 99 });
     expect(await run(request)).toMatchObject({ status: 'failed' });
