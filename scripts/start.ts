@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import proto from '@temporalio/proto'; // CommonJS: Node's ESM loader sees only its default export
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { loadConfigOrExit } from '../src/config.js';
-import { formatNtd, refundWorkflowId, type OenRefundRequested } from '../src/domain/refund.js';
+import { formatNtd, refundSummary, refundWorkflowId, type OenRefundRequested } from '../src/domain/refund.js';
 import { SANDBOX_TOKEN, startSandboxes, type RunningSandboxes } from '../src/sandbox/index.js';
 import { randomHid } from '../src/sandbox/oen.js';
 import { handleShutdownSignals } from '../src/shutdown.js';
@@ -143,7 +143,7 @@ async function main(): Promise<void> {
       log(`\nTry it — refund ${formatNtd(demo.amount)} of the sandbox card transaction ${demo.transactionHid} (seeded for this run):`);
       log(
         `  ${cli} execute ${at} --task-queue ${config.REFUNDS_TASK_QUEUE} --type refundWorkflow ` +
-          `--workflow-id ${refundWorkflowId(demo)} --input '${JSON.stringify(demo)}'`,
+          `--workflow-id ${refundWorkflowId(demo)} --static-summary '${refundSummary(demo)}' --input '${JSON.stringify(demo)}'`,
       );
       log('Then list the refunds that succeeded, here or in the Web UI (Workflows, filter RefundStatus="succeeded"):');
       log(`  ${cli} list ${at} --query 'RefundStatus="succeeded"'`);
