@@ -109,7 +109,11 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
   describe();
 
   async function setStatus(status: RefundStatus, fields: TransitionFields = {}): Promise<RefundRecord> {
-    const record = await recordStatus(request.refundId, status, fields);
+    return show(await recordStatus(request.refundId, status, fields));
+  }
+
+  /** The query, the RefundStatus search attribute and the details follow the ledger's record. */
+  function show(record: RefundRecord): RefundRecord {
     progress.status = record.status;
     progress.attempts = record.attempts;
     if (record.error) progress.lastError = record.error;
@@ -154,13 +158,7 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
   if ('settled' in opened) {
     // Already succeeded or handed to a person (a second run of the same refund id, a Reset): report
     // it as it stands; nothing is sent again.
-    const record = opened.settled;
-    progress.status = record.status;
-    progress.attempts = record.attempts;
-    if (record.error) progress.lastError = record.error;
-    upsertSearchAttributes([{ key: RefundStatusKey, value: record.status }]);
-    describe();
-    return record;
+    return show(opened.settled);
   }
 
   if (policy.approvalThreshold !== undefined && request.amount >= policy.approvalThreshold) {
