@@ -55,6 +55,49 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
       ALTER TABLE refunds DROP COLUMN unanswered_send_attempt;
     `,
   },
+  {
+    version: 4,
+    name: 'event inbox, refund requests, rejected requests',
+    sql: `
+      -- Every accepted event, written before the API answers; its workflow is started from here.
+      CREATE TABLE inbox_events (
+        event_id        text PRIMARY KEY,
+        type            text NOT NULL,
+        source          text NOT NULL,
+        body_hash       text NOT NULL,
+        event           jsonb NOT NULL,
+        answer          jsonb NOT NULL,
+        status          text NOT NULL CHECK (status IN ('pending', 'started', 'refused')),
+        attempts        integer NOT NULL DEFAULT 0,
+        last_error      text,
+        next_attempt_at timestamptz NOT NULL DEFAULT now(),
+        received_at     timestamptz NOT NULL DEFAULT now(),
+        started_at      timestamptz
+      );
+      CREATE INDEX inbox_events_pending ON inbox_events (next_attempt_at) WHERE status = 'pending';
+      -- The contents first accepted for each refund id: the same id with other contents is a conflict.
+      CREATE TABLE refund_requests (
+        refund_id    text PRIMARY KEY,
+        event_id     text NOT NULL,
+        request_hash text NOT NULL,
+        received_at  timestamptz NOT NULL DEFAULT now()
+      );
+      -- Every request the API refused, so nothing order management sends is silently dropped.
+      CREATE TABLE rejected_requests (
+        id          bigserial PRIMARY KEY,
+        received_at timestamptz NOT NULL DEFAULT now(),
+        status_code integer NOT NULL,
+        reason      text NOT NULL,
+        problems    jsonb,
+        event_id    text,
+        event_type  text,
+        body_hash   text NOT NULL,
+        body_size   integer NOT NULL,
+        body        text NOT NULL
+      );
+      CREATE INDEX rejected_requests_by_time ON rejected_requests (received_at);
+    `,
+  },
 ];
 
 export async function migrate(db: Database): Promise<number[]> {

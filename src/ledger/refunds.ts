@@ -185,6 +185,27 @@ export class RefundLedger {
     return rows[0] && toRecord(rows[0]);
   }
 
+  /**
+   * Refunds newest first, optionally of one order and/or in one status, a page at a time. `after` is
+   * the `next` cursor of the previous page: stable while new refunds arrive.
+   */
+  async list(filter: { orderId?: string; status?: RefundStatus; limit: number; after?: string }): Promise<{
+    refunds: RefundRecord[];
+    next?: string;
+  }> {
+    const cursor = filter.after === undefined ? undefined : decodeCursor(filter.after);
+    const { rows } = await this.db.query<RefundRow & { created_at_exact: string }>(
+      `SELECT *, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at_exact FROM refunds
+       WHERE ($1::text IS NULL OR order_id = $1) AND ($2::text IS NULL OR status = $2)
+         AND ($3::timestamptz IS NULL OR (created_at, refund_id) < ($3::timestamptz, $4::text))
+       ORDER BY created_at DESC, refund_id DESC LIMIT $5`,
+      [filter.orderId ?? null, filter.status ?? null, cursor?.createdAt ?? null, cursor?.refundId ?? null, filter.limit + 1],
+    );
+    const page = rows.slice(0, filter.limit).map(toRecord);
+    const last = rows.length > filter.limit ? rows[filter.limit - 1] : undefined;
+    return { refunds: page, ...(last && { next: encodeCursor(last) }) };
+  }
+
   private async mustGet(refundId: string): Promise<RefundRecord> {
     const record = await this.get(refundId);
     if (!record) throw new LedgerError(`No refund ${refundId} in the ledger`);
@@ -195,4 +216,25 @@ export class RefundLedger {
 function isUniqueViolation(err: unknown, constraint: string): boolean {
   const e = err as { code?: string; constraint?: string; message?: string };
   return e.code === UNIQUE_VIOLATION && (e.constraint === constraint || (e.message ?? '').includes(constraint));
+}
+
+/** Cursors carry the last row's exact timestamp (microseconds), so a page never skips a row. */
+function encodeCursor(row: RefundRow & { created_at_exact?: string }): string {
+  return Buffer.from(JSON.stringify([row.created_at_exact ?? row.created_at.toISOString(), row.refund_id])).toString('base64url');
+}
+
+export class InvalidCursorError extends Error {
+  override readonly name = 'InvalidCursorError';
+}
+
+function decodeCursor(cursor: string): { createdAt: string; refundId: string } {
+  try {
+    const [createdAt, refundId] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    if (typeof createdAt === 'string' && typeof refundId === 'string' && !Number.isNaN(Date.parse(createdAt))) {
+      return { createdAt, refundId };
+    }
+  } catch {
+    // answered below
+  }
+  throw new InvalidCursorError('the cursor is not one this API gave out: start again without one');
 }

@@ -1,0 +1,211 @@
+import { createHash } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { startEventWorkflow, eventWorkflowId, type EventStart } from '../client/events.js';
+import { parseInboundEvent, type FieldProblem, type InboundEvent } from '../domain/events.js';
+import { maskPans } from '../domain/pan.js';
+import type { EventInbox, StoredAnswer } from '../ledger/inbox.js';
+import type { RefundLedger } from '../ledger/refunds.js';
+import type { Signer } from './signature.js';
+
+/** ARCHITECTURE.md: a body over 256 KiB is refused with 413. */
+export const MAX_EVENT_BYTES = 256 * 1024;
+/** How much of a rejected body is kept (card numbers masked). */
+export const KEPT_BODY_BYTES = 16 * 1024;
+
+export interface IntakeDeps {
+  inbox: EventInbox;
+  ledger: RefundLedger;
+  signer: Signer;
+  client: Client;
+  taskQueue: string;
+  uiUrl: (workflowId: string) => string;
+  /** How long the answer waits for the workflow start before leaving it to the dispatcher. */
+  startTimeoutMs?: number;
+}
+
+export interface Answer {
+  statusCode: number;
+  body: unknown;
+}
+
+export interface AcceptedBody {
+  eventId: string;
+  refunds: Array<{ refundId: string; status: string; workflowId: string; uiUrl: string }>;
+  /** The run the event started (for order.cancelled and subscription.cancelled, where refunds are found later). */
+  workflowId: string;
+  uiUrl: string;
+}
+
+export function sha256(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** The problem answer every error uses: what went wrong, and field by field where there are fields. */
+export function problem(statusCode: number, error: string, problems?: FieldProblem[]): Answer {
+  return { statusCode, body: { error, ...(problems && { problems }) } };
+}
+
+/**
+ * POST /v1/events, from the raw bytes: size, signature, JSON, schema, conflicts, then the inbox
+ * (durable) and only then the answer. The workflow is started at once when Temporal answers in
+ * time; otherwise the dispatcher starts it from the inbox. Every refusal is stored.
+ */
+export class EventIntake {
+  constructor(private readonly deps: IntakeDeps) {}
+
+  async receive(raw: Buffer, headers: Record<string, string | string[] | undefined>): Promise<Answer> {
+    const reject = async (answer: Answer, reason: string, extra: { eventId?: string; eventType?: string; problems?: FieldProblem[] } = {}) => {
+      await this.deps.inbox.reject({
+        statusCode: answer.statusCode,
+        reason,
+        ...extra,
+        bodyHash: sha256(raw),
+        bodySize: raw.length,
+        body: maskPans(raw.subarray(0, KEPT_BODY_BYTES).toString('utf8')),
+      });
+      return answer;
+    };
+
+    if (raw.length > MAX_EVENT_BYTES) {
+      const error = `the body is ${raw.length} bytes; at most ${MAX_EVENT_BYTES} (256 KiB) are accepted`;
+      return reject(problem(413, error), error);
+    }
+    const text = raw.toString('utf8');
+    const signed = this.deps.signer.verify(text, headers);
+    if (!signed.ok) return reject(problem(401, `signature refused: ${signed.reason}`), signed.reason);
+
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch (err) {
+      const error = `the body is not valid JSON: ${err instanceof Error ? err.message : String(err)}`;
+      return reject(problem(400, error), error);
+    }
+    const envelope = body as { id?: unknown; type?: unknown };
+    const ids = {
+      ...(typeof envelope.id === 'string' && { eventId: envelope.id }),
+      ...(typeof envelope.type === 'string' && { eventType: envelope.type }),
+    };
+    const parsed = parseInboundEvent(body);
+    if (!parsed.ok) {
+      const error = `the event does not match the contract (${parsed.problems.length} problem${parsed.problems.length > 1 ? 's' : ''})`;
+      return reject(problem(422, error, parsed.problems), error, { ...ids, problems: parsed.problems });
+    }
+    const event = parsed.event;
+
+    const taken = await this.transactionTaken(event);
+    if (taken) return reject(problem(409, taken), taken, ids);
+
+    const workflowId = eventWorkflowId(event);
+    const accepted: AcceptedBody = {
+      eventId: event.id,
+      refunds:
+        event.type === 'refund.requested'
+          ? [{ refundId: event.data.refundId, status: 'received', workflowId, uiUrl: this.deps.uiUrl(workflowId) }]
+          : [],
+      workflowId,
+      uiUrl: this.deps.uiUrl(workflowId),
+    };
+    const stored = { statusCode: 202, body: accepted };
+    const result = await this.deps.inbox.accept({
+      eventId: event.id,
+      type: event.type,
+      source: event.source,
+      bodyHash: sha256(raw),
+      event: JSON.parse(maskPans(JSON.stringify(event))) as unknown,
+      answer: stored,
+      ...(event.type === 'refund.requested' && {
+        refund: { refundId: event.data.refundId, requestHash: sha256(canonicalJson(event.data)) },
+      }),
+    });
+    switch (result.kind) {
+      case 'duplicate':
+        return again(result.answer);
+      case 'eventIdReused': {
+        const error = `event id ${event.id} was already accepted with a different body; a new event needs a new id`;
+        return reject(problem(409, error), error, ids);
+      }
+      case 'refundIdConflict': {
+        const error =
+          event.type === 'refund.requested'
+            ? `refund id ${event.data.refundId} was first requested in event ${result.eventId} with other contents; ` +
+              'a different refund needs a different refundId'
+            : 'conflict';
+        return reject(problem(409, error), error, ids);
+      }
+      case 'accepted':
+        return this.startNow(event, stored);
+    }
+  }
+
+  /** An Oen transaction that already has a live or succeeded refund under another refund id. */
+  private async transactionTaken(event: InboundEvent): Promise<string | undefined> {
+    if (event.type !== 'refund.requested' || event.data.provider !== 'oen') return undefined;
+    const existing = await this.deps.ledger.liveRefundOfTransaction(event.data.transactionHid);
+    if (!existing || existing.refundId === event.data.refundId) return undefined;
+    return (
+      `Oen transaction ${event.data.transactionHid} already has refund ${existing.refundId} (${existing.status}); ` +
+      'Oen allows one refund per transaction'
+    );
+  }
+
+  private async startNow(event: InboundEvent, stored: StoredAnswer): Promise<Answer> {
+    const outcome = await dispatchEvent(this.deps, event, this.deps.startTimeoutMs ?? 5_000);
+    return outcome.kind === 'refused' ? outcome.answer : stored;
+  }
+}
+
+/** The same event id and body again: the same body, with 200 where the first answer was 202. */
+function again(answer: StoredAnswer): Answer {
+  return { statusCode: answer.statusCode === 202 ? 200 : answer.statusCode, body: answer.body };
+}
+
+export type DispatchOutcome = { kind: 'started' } | { kind: 'refused'; answer: Answer } | { kind: 'failed'; error: string };
+
+/**
+ * Starts an inboxed event's workflow and records how that went. Used by the intake (at once) and
+ * the dispatcher (for what the intake could not start). Starting twice is harmless (deterministic
+ * workflow ids), so a crash between the start and the mark only costs a second, duplicate start.
+ */
+export async function dispatchEvent(
+  deps: Pick<IntakeDeps, 'inbox' | 'client' | 'taskQueue'>,
+  event: InboundEvent,
+  timeoutMs: number,
+): Promise<DispatchOutcome> {
+  let started: EventStart;
+  try {
+    started = await withTimeout(startEventWorkflow(deps.client, deps.taskQueue, event), timeoutMs);
+  } catch (err) {
+    const error = err instanceof Error ? err.message : String(err);
+    await deps.inbox.markFailed(event.id, error, 1_000);
+    return { kind: 'failed', error };
+  }
+  if (started.kind === 'refused') {
+    const answer = problem(409, started.reason);
+    await deps.inbox.markRefused(event.id, started.reason, answer);
+    return { kind: 'refused', answer };
+  }
+  await deps.inbox.markStarted(event.id);
+  return { kind: 'started' };
+}
+
+async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Temporal did not answer the start within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Key order does not change what a request means: hash it with sorted keys. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+      : v,
+  );
+}

@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { orderCancelled, subscriptionCancelled } from './order.js';
+import { refundRequested } from './refund.js';
+
+/**
+ * The inbound events of ARCHITECTURE.md ("Inbound events"): CloudEvents 1.0 in structured JSON, one
+ * schema per type for `data`. The API validates with these, and /openapi.json is generated from them.
+ */
+
+export const eventTypes = ['refund.requested', 'order.cancelled', 'subscription.cancelled'] as const;
+export type EventType = (typeof eventTypes)[number];
+
+export const eventDataSchemas = {
+  'refund.requested': refundRequested,
+  'order.cancelled': orderCancelled,
+  'subscription.cancelled': subscriptionCancelled,
+} as const satisfies Record<EventType, z.ZodType>;
+
+/** The envelope. Extension attributes are allowed (CloudEvents permits them) and ignored. */
+export const cloudEvent = z.looseObject({
+  specversion: z.literal('1.0', { error: 'must be "1.0" (CloudEvents 1.0)' }),
+  id: z
+    .string({ error: 'must be a string' })
+    .min(1, 'must not be empty')
+    .max(128, 'must be at most 128 characters'),
+  source: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(256, 'must be at most 256 characters'),
+  type: z.enum(eventTypes, { error: `must be one of ${eventTypes.map((t) => `"${t}"`).join(', ')}` }),
+  time: z.iso.datetime({ offset: true, error: 'must be an RFC 3339 time, e.g. 2026-11-22T08:00:00Z' }).optional(),
+  datacontenttype: z.literal('application/json', { error: 'must be "application/json" when given' }).optional(),
+  subject: z.string().optional(),
+  data: z.unknown(),
+});
+
+export type InboundEvent =
+  | { id: string; source: string; type: 'refund.requested'; data: z.infer<typeof refundRequested> }
+  | { id: string; source: string; type: 'order.cancelled'; data: z.infer<typeof orderCancelled> }
+  | { id: string; source: string; type: 'subscription.cancelled'; data: z.infer<typeof subscriptionCancelled> };
+
+/** One problem with one field, as every 422 lists them. `field` is a JSON path, e.g. `data.amount`. */
+export interface FieldProblem {
+  field: string;
+  problem: string;
+}
+
+export type ParsedEvent = { ok: true; event: InboundEvent } | { ok: false; problems: FieldProblem[] };
+
+/** The envelope first, then `data` against its type's schema; every problem named by its field. */
+export function parseInboundEvent(body: unknown): ParsedEvent {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return { ok: false, problems: [{ field: '(body)', problem: 'must be a JSON object (a CloudEvent in structured mode)' }] };
+  }
+  const envelope = cloudEvent.safeParse(body);
+  const problems: FieldProblem[] = envelope.success ? [] : fieldProblems(envelope.error);
+  const type = (body as { type?: unknown }).type;
+  if (typeof type === 'string' && (eventTypes as readonly string[]).includes(type)) {
+    const data = eventDataSchemas[type as EventType].safeParse((body as { data?: unknown }).data);
+    if (!data.success) problems.push(...fieldProblems(data.error, 'data'));
+  }
+  if (problems.length > 0 || !envelope.success) return { ok: false, problems };
+  const { id, source } = envelope.data;
+  const data = eventDataSchemas[envelope.data.type].parse(envelope.data.data);
+  return { ok: true, event: { id, source, type: envelope.data.type, data } as InboundEvent };
+}
+
+export function fieldProblems(error: z.ZodError, prefix?: string): FieldProblem[] {
+  return error.issues.map((issue) => {
+    const path = [...(prefix ? [prefix] : []), ...issue.path.map(String)];
+    const unknownKeys = issue.code === 'unrecognized_keys' ? issue.keys : undefined;
+    return {
+      field: path.join('.') || '(body)',
+      problem: unknownKeys ? `has fields this type does not take: ${unknownKeys.join(', ')}` : issue.message,
+    };
+  });
+}
