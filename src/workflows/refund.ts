@@ -162,6 +162,9 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
   }
 
   if (policy.approvalThreshold !== undefined && request.amount >= policy.approvalThreshold) {
+    // Decisions are accepted from now on: before the ledger says so, never after (an operator who
+    // reads awaiting_approval from the ledger must find the run ready for approve or reject).
+    progress.status = 'awaiting_approval';
     await setStatus('awaiting_approval');
     const decided = await condition(() => decision !== undefined, policy.approvalTimeoutMs);
     if (!decision || !decided) {

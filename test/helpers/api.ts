@@ -111,11 +111,12 @@ export function useApi(
   };
 }
 
-/** A `refund.requested` CloudEvent for a fresh card transaction seeded in the Oen emulator. */
+/** A `refund.requested` CloudEvent for a fresh card transaction seeded in the Oen emulator (of `orderId` and `amount` if given). */
 export async function oenRefundEvent(engine: Engine, overrides: Record<string, unknown> = {}) {
   const transactionHid = randomHid();
-  const orderId = `ORDER-${randomUUID().slice(0, 8)}`;
-  await admin(engine.sandboxes.oenUrl, 'POST', 'seed', { transactions: [{ id: transactionHid, orderId, amount: 1000 }] });
+  const orderId = typeof overrides.orderId === 'string' ? overrides.orderId : `ORDER-${randomUUID().slice(0, 8)}`;
+  const amount = typeof overrides.amount === 'number' ? overrides.amount : 1000;
+  await admin(engine.sandboxes.oenUrl, 'POST', 'seed', { transactions: [{ id: transactionHid, orderId, amount }] });
   return {
     specversion: '1.0',
     id: `evt_${randomUUID()}`,

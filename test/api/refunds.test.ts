@@ -1,0 +1,156 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { OPERATOR_TOKEN, oenRefundEvent, useApi } from '../helpers/api.js';
+import { useEngine } from '../helpers/engine.js';
+
+const engine = useEngine('api-refunds');
+// Refunds of NT$1,000 and more wait for an operator.
+const api = useApi(engine, { workerEnv: { APPROVAL_THRESHOLD: '1000' } });
+
+async function statusOf(refundId: string): Promise<unknown> {
+  return (await api().request('GET', `/v1/refunds/${refundId}`)).body.status;
+}
+
+describe('status API', () => {
+  it('GET /v1/refunds/:refundId: 404 for an unknown one, naming it', async () => {
+    expect(await api().request('GET', '/v1/refunds/RF-nope')).toEqual({ status: 404, body: { error: 'no refund RF-nope' } });
+  });
+
+  it('GET /v1/refunds lists by order and status, newest first, a page at a time', async () => {
+    const orderId = `ORDER-${randomUUID().slice(0, 8)}`;
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      const event = await oenRefundEvent(engine(), { orderId, amount: 500 });
+      expect((await api().send(event)).status).toBe(202);
+      ids.push(event.data.refundId);
+      await expect.poll(() => statusOf(event.data.refundId), { timeout: 30_000 }).toBe('succeeded');
+    }
+    const first = await api().request('GET', `/v1/refunds?orderId=${orderId}&status=succeeded&limit=2`);
+    expect(first.status).toBe(200);
+    expect((first.body.refunds as Array<{ refundId: string }>).map((r) => r.refundId)).toEqual([ids[2], ids[1]]);
+    expect(first.body.next).toEqual(expect.any(String));
+    const second = await api().request('GET', `/v1/refunds?orderId=${orderId}&status=succeeded&limit=2&cursor=${String(first.body.next)}`);
+    expect((second.body.refunds as Array<{ refundId: string; uiUrl: string }>).map((r) => r.refundId)).toEqual([ids[0]]);
+    expect(second.body.next).toBeUndefined();
+    expect((await api().request('GET', `/v1/refunds?orderId=${orderId}&status=failed`)).body).toEqual({ refunds: [] });
+  });
+
+  it('GET /v1/refunds: 422 naming each bad parameter', async () => {
+    const answer = await api().request('GET', '/v1/refunds?status=done&limit=0&cursor=garbage&colour=red');
+    expect(answer.status).toBe(422);
+    expect(answer.body.problems).toEqual(
+      expect.arrayContaining([
+        { field: 'status', problem: expect.stringMatching(/received/) as unknown },
+        { field: 'limit', problem: 'must be at least 1' },
+        { field: '(body)', problem: 'has fields this type does not take: colour' },
+      ]),
+    );
+    const cursor = await api().request('GET', '/v1/refunds?cursor=garbage');
+    expect(cursor).toEqual({
+      status: 422,
+      body: { error: 'invalid query', problems: [{ field: 'cursor', problem: 'the cursor is not one this API gave out: start again without one' }] },
+    });
+  });
+
+  it('unknown routes answer 404 with the route', async () => {
+    expect(await api().request('GET', '/v2/whatever?x=1')).toEqual({ status: 404, body: { error: 'no route GET /v2/whatever' } });
+  });
+});
+
+describe('operator API', () => {
+  async function awaiting() {
+    const event = await oenRefundEvent(engine());
+    expect((await api().send(event)).status).toBe(202);
+    await expect.poll(() => statusOf(event.data.refundId), { timeout: 30_000 }).toBe('awaiting_approval');
+    return event.data.refundId;
+  }
+
+  it('refuses without the bearer token, or with a wrong one, saying which', async () => {
+    const refundId = await awaiting();
+    expect(await api().request('POST', `/v1/refunds/${refundId}/approve`)).toEqual({
+      status: 401,
+      body: { error: 'operator endpoints need "Authorization: Bearer <OPERATOR_TOKEN>"' },
+    });
+    expect(await api().request('POST', `/v1/refunds/${refundId}/approve`, { token: 'guess' })).toEqual({
+      status: 401,
+      body: { error: "the bearer token is not this API's OPERATOR_TOKEN" },
+    });
+    expect(await statusOf(refundId)).toBe('awaiting_approval');
+    await api().request('POST', `/v1/refunds/${refundId}/cancel`, { token: OPERATOR_TOKEN });
+  });
+
+  it('approve: the refund goes on and succeeds; a second decision is 409 with the reason', async () => {
+    const refundId = await awaiting();
+    const approved = await api().request('POST', `/v1/refunds/${refundId}/approve`, { token: OPERATOR_TOKEN, body: { by: 'alice' } });
+    expect(approved.status).toBe(200);
+    expect(approved.body).toMatchObject({ refundId, status: expect.stringMatching(/submitting|succeeded/) as unknown });
+    await expect.poll(() => statusOf(refundId), { timeout: 30_000 }).toBe('succeeded');
+    const again = await api().request('POST', `/v1/refunds/${refundId}/reject`, { token: OPERATOR_TOKEN, body: { by: 'bob' } });
+    expect(again.status).toBe(409);
+    expect(again.body.error).toMatch(/cannot reject: refund .* is succeeded and its run has ended|cannot reject: the refund is/);
+  });
+
+  it('reject and cancel end it cancelled with who and why', async () => {
+    const rejected = await awaiting();
+    const answer = await api().request('POST', `/v1/refunds/${rejected}/reject`, {
+      token: OPERATOR_TOKEN,
+      body: { by: 'bob', reason: 'duplicate order' },
+    });
+    expect(answer).toMatchObject({ status: 200, body: { refundId: rejected } });
+    await expect.poll(async () => (await api().request('GET', `/v1/refunds/${rejected}`)).body, { timeout: 30_000 }).toMatchObject({
+      status: 'cancelled',
+      error: { code: 'Rejected', message: 'rejected by bob: duplicate order' },
+    });
+    const cancelled = await awaiting();
+    const cancel = await api().request('POST', `/v1/refunds/${cancelled}/cancel`, { token: OPERATOR_TOKEN });
+    expect(cancel).toMatchObject({ status: 200, body: { status: 'cancelled' } });
+  });
+
+  it('422 for malformed input, 404 for an unknown refund or action', async () => {
+    const refundId = await awaiting();
+    const bad = await api().request('POST', `/v1/refunds/${refundId}/approve`, { token: OPERATOR_TOKEN, body: { by: 7, note: 'x' } });
+    expect(bad.status).toBe(422);
+    expect(bad.body.problems).toEqual(
+      expect.arrayContaining([
+        { field: 'by', problem: expect.any(String) as unknown },
+        { field: '(body)', problem: 'has fields this type does not take: note' },
+      ]),
+    );
+    expect((await api().request('POST', '/v1/refunds/RF-nope/approve', { token: OPERATOR_TOKEN })).status).toBe(404);
+    expect((await api().request('POST', `/v1/refunds/${refundId}/explode`, { token: OPERATOR_TOKEN })).status).toBe(404);
+    await api().request('POST', `/v1/refunds/${refundId}/cancel`, { token: OPERATOR_TOKEN });
+  });
+});
+
+describe('health and the API description', () => {
+  it('/healthz and /readyz (Temporal and the ledger answer)', async () => {
+    expect(await api().request('GET', '/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
+    expect(await api().request('GET', '/readyz')).toEqual({
+      status: 200,
+      body: { status: 'ok', checks: [{ name: 'temporal', status: 'ok' }, { name: 'ledger', status: 'ok' }] },
+    });
+  });
+
+  it('/openapi.json describes every endpoint, with the event schemas the intake enforces', async () => {
+    const { status, body } = await api().request('GET', '/openapi.json');
+    expect(status).toBe(200);
+    expect(body.openapi).toBe('3.1.0');
+    expect(Object.keys(body.paths as object).sort()).toEqual(
+      [
+        '/healthz',
+        '/readyz',
+        '/v1/events',
+        '/v1/refunds',
+        '/v1/refunds/{refundId}',
+        '/v1/refunds/{refundId}/approve',
+        '/v1/refunds/{refundId}/cancel',
+        '/v1/refunds/{refundId}/reject',
+      ].sort(),
+    );
+    const text = JSON.stringify(body);
+    // The refund amount's rules come from the zod schema itself.
+    expect(text).toContain('"transactionHid"');
+    expect(text).toContain('"exclusiveMinimum":0');
+    expect(text).toContain('"maximum":100000000');
+  });
+});
