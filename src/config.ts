@@ -44,6 +44,8 @@ const rawSchema = z.object({
   OPERATOR_TOKEN: nonEmpty.optional(),
   OUTCOME_WEBHOOK_URL: httpUrl.optional(),
   OUTCOME_WEBHOOK_SECRET: webhookSecret.optional(),
+  /** The Temporal Web UI's base URL, for the links the API gives (`uiUrl`). */
+  TEMPORAL_UI_URL: httpUrl.optional(),
   /** Refunds of at least this many NT$ wait for an operator's approve or reject. */
   APPROVAL_THRESHOLD: z.coerce.number().int('must be a whole number of NT$').positive('must be a positive number of NT$').optional(),
   /** How long a refund waits for approval before it ends cancelled. */

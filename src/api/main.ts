@@ -1,0 +1,108 @@
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import { loadConfigOrExit, type Config } from '../config.js';
+import type { Database } from '../ledger/database.js';
+import { EventInbox } from '../ledger/inbox.js';
+import { ledgerLocation, openLedgerDatabase } from '../ledger/index.js';
+import { RefundLedger } from '../ledger/refunds.js';
+import { handleShutdownSignals } from '../shutdown.js';
+import { temporalAddress } from '../worker.js';
+import { startDispatcher, type Dispatcher } from './dispatcher.js';
+import { createApi } from './server.js';
+import { Signer } from './signature.js';
+
+export interface RunningApi {
+  app: FastifyInstance;
+  url: string;
+  dispatcher: Dispatcher;
+  close(): Promise<void>;
+}
+
+/** Where the API's `uiUrl` links point: TEMPORAL_UI_URL, else the embedded dev server's UI. */
+export function uiBaseUrl(config: Config): string {
+  return config.TEMPORAL_UI_URL ?? `http://localhost:${config.TEMPORAL_UI_PORT}`;
+}
+
+/**
+ * The API and its inbox dispatcher on an open ledger and Temporal client: what `npm run api` runs
+ * on its own, and `npm start` in its one process (where the API shares the worker's PGlite).
+ */
+export async function startApi(options: {
+  config: Config;
+  client: Client;
+  db: Database;
+  webhookSecret: string;
+  operatorToken?: string;
+  host?: string;
+}): Promise<RunningApi> {
+  const { config, client, db } = options;
+  const inbox = new EventInbox(db);
+  const app = createApi({
+    client,
+    db,
+    ledger: new RefundLedger(db),
+    inbox,
+    signer: new Signer(options.webhookSecret),
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.REFUNDS_TASK_QUEUE,
+    uiBaseUrl: uiBaseUrl(config),
+    ...(options.operatorToken !== undefined && { operatorToken: options.operatorToken }),
+  });
+  try {
+    await app.listen({ port: config.PORT, host: options.host ?? '0.0.0.0' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new Error(`Port ${config.PORT} for the API is already in use (set PORT)`);
+    throw err;
+  }
+  const dispatcher = startDispatcher({ inbox, client, taskQueue: config.REFUNDS_TASK_QUEUE });
+  return {
+    app,
+    url: `http://localhost:${config.PORT}`,
+    dispatcher,
+    async close() {
+      await dispatcher.stop();
+      await app.close();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  if (!config.INGEST_WEBHOOK_SECRET) {
+    console.error('INGEST_WEBHOOK_SECRET is required for the API on its own (npm start generates one for development)');
+    process.exit(1);
+  }
+  const db = await openLedgerDatabase(config);
+  const connection = await Connection.connect({ address: temporalAddress(config) });
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const api = await startApi({
+    config,
+    client,
+    db,
+    webhookSecret: config.INGEST_WEBHOOK_SECRET,
+    ...(config.OPERATOR_TOKEN !== undefined && { operatorToken: config.OPERATOR_TOKEN }),
+  });
+  console.log(`API listening on ${api.url}; Temporal ${temporalAddress(config)}; ledger: ${ledgerLocation(config)}`);
+  if (!config.OPERATOR_TOKEN) console.log('OPERATOR_TOKEN is not set: the operator endpoints answer 503');
+  await new Promise<void>((resolve) => {
+    handleShutdownSignals({
+      stop: (signal) => {
+        console.log(`${signal}: finishing requests in flight, then stopping`);
+        resolve();
+      },
+      force: () => process.exit(130),
+    });
+  });
+  await api.close();
+  await connection.close();
+  await db.close();
+  console.log('API stopped');
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main().catch((err: unknown) => {
+    console.error(`API failed: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  });
+}
