@@ -3,12 +3,16 @@
  *
  * Without TEMPORAL_ADDRESS it starts the pinned Temporal dev server (built on first use) with its
  * Web UI; without OEN_BASE_URL / MWD_BASE_URL, the sandbox emulators of the providers. Then it runs
- * the worker on the refunds task queue and prints where everything is, with a demo refund to paste.
+ * the worker on the refunds task queue and the API (with development secrets unless they are set),
+ * and prints where everything is, with a demo refund to paste.
  * Ctrl-C stops the worker first (in-flight activities get their grace time), then the server.
  */
 import { resolve } from 'node:path';
 import proto from '@temporalio/proto'; // CommonJS: Node's ESM loader sees only its default export
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
+import { startApi, type RunningApi } from '../src/api/main.js';
+import { devSecretsPath, ensureDevSecrets } from '../src/dev-secrets.js';
 import { loadConfigOrExit } from '../src/config.js';
 import { formatNtd, refundSummary, refundWorkflowId, type OenRefundRequested } from '../src/domain/refund.js';
 import { SANDBOX_TOKEN, startSandboxes, type RunningSandboxes } from '../src/sandbox/index.js';
@@ -93,6 +97,8 @@ async function main(): Promise<void> {
   let sandboxes: RunningSandboxes | undefined;
   let connection: NativeConnection | undefined;
   let db: Database | undefined;
+  let api: RunningApi | undefined;
+  let clientConnection: Connection | undefined;
   try {
     if (stopRequested) return;
     if (!config.OEN_BASE_URL || !config.MWD_BASE_URL) {
@@ -118,6 +124,21 @@ async function main(): Promise<void> {
     const running = worker.run();
     await waitForPoller(connection, config.TEMPORAL_NAMESPACE, config.REFUNDS_TASK_QUEUE);
 
+    // The API shares this process's ledger (PGlite is one process's database).
+    const dev = config.INGEST_WEBHOOK_SECRET && config.OPERATOR_TOKEN ? undefined : ensureDevSecrets(config);
+    const webhookSecret = config.INGEST_WEBHOOK_SECRET ?? dev?.ingestWebhookSecret ?? '';
+    const operatorToken = config.OPERATOR_TOKEN ?? dev?.operatorToken ?? '';
+    clientConnection = await Connection.connect({ address });
+    api = await startApi({
+      config,
+      client: new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE }),
+      db,
+      webhookSecret,
+      operatorToken,
+      host: '127.0.0.1',
+    });
+    const generated = `generated for development, kept in ${devSecretsPath(config)}`;
+
     const temporal = cliPath ?? 'temporal';
     log('\nrefundflow is running\n');
     log(
@@ -128,6 +149,9 @@ async function main(): Promise<void> {
         ['Oen', config.OEN_BASE_URL ?? `${sandboxes?.oenUrl} (sandbox emulator)`],
         ['MWD', config.MWD_BASE_URL ?? `${sandboxes?.mwdUrl} (sandbox emulator)`],
         ['Ledger', ledgerLocation(config)],
+        ['API', `${api.url} (POST /v1/events, GET /v1/refunds, /openapi.json)`],
+        ['Webhook secret', config.INGEST_WEBHOOK_SECRET ? '(INGEST_WEBHOOK_SECRET)' : `${webhookSecret} (${generated})`],
+        ['Operator token', config.OPERATOR_TOKEN ? '(OPERATOR_TOKEN)' : `${operatorToken} (${generated})`],
         ...(server
           ? ([
               ['Temporal state', `${resolve(config.DATA_DIR, 'temporal.db')} (kept across restarts)`],
@@ -157,6 +181,8 @@ async function main(): Promise<void> {
   } finally {
     // A worker created but never run (stopped during start-up) still holds the connection; the
     // process is leaving either way, so a refusal to close it is not worth reporting.
+    await api?.close().catch(() => undefined);
+    await clientConnection?.close().catch(() => undefined);
     await connection?.close().catch(() => undefined);
     await sandboxes?.close();
     await db?.close();

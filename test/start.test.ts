@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { describe, expect, inject, it } from 'vitest';
+import { Signer } from '../src/api/signature.js';
 import { pingWorkflow } from '../src/workflows/index.js';
 import { freePorts } from './helpers/ports.js';
 import { processesMentioning, run, type RunningProcess } from './helpers/process.js';
@@ -43,8 +44,9 @@ async function pollerCount(client: Client, taskQueue: string): Promise<number> {
 describe('npm start', () => {
   it('serves the Web UI, runs a polling worker, refunds the printed demo, keeps state across a restart and stops cleanly on Ctrl-C', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'refundflow-start-'));
-    const [port, uiPort, oenPort, mwdPort] = await freePorts(4);
+    const [port, uiPort, oenPort, mwdPort, apiPort] = await freePorts(5);
     const env = {
+      PORT: String(apiPort),
       DATA_DIR: dataDir,
       TEMPORAL_DEV_PORT: String(port),
       TEMPORAL_UI_PORT: String(uiPort),
@@ -64,6 +66,36 @@ describe('npm start', () => {
       headers: { Authorization: 'Bearer sandbox' },
     });
     expect(await seeded.json()).toMatchObject({ code: 'S0000', data: { transactions: [{ id: 'P20240412CIK7KPPH' }] } });
+
+    // The API, with the development secret it printed: a signed event is accepted and its refund succeeds.
+    expect(first.output()).toContain(`API              http://localhost:${apiPort}`);
+    const secret = /Webhook secret +(whsec_\S+) \(generated for development/.exec(first.output())?.[1];
+    expect(secret).toBeDefined();
+    const event = {
+      specversion: '1.0',
+      id: `evt_${randomUUID()}`,
+      source: 'start-test',
+      type: 'refund.requested',
+      data: {
+        refundId: `RF-${randomUUID()}`,
+        provider: 'mwd',
+        orderId: '202008170002',
+        amount: 55,
+        cardToken: '45dec174-3f16-471b-8cd2-d79ee9cf9ac2_0176352482860745',
+      },
+    };
+    const body = JSON.stringify(event);
+    const accepted = await fetch(`http://localhost:${apiPort}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...new Signer(secret ?? '').sign(event.id, body) },
+      body,
+    });
+    expect(accepted.status).toBe(202);
+    await expect
+      .poll(async () => ((await (await fetch(`http://localhost:${apiPort}/v1/refunds/${event.data.refundId}`)).json()) as { status: string }).status, {
+        timeout: 30_000,
+      })
+      .toBe('succeeded');
 
     const connection = await Connection.connect({ address: `localhost:${port}` });
     const client = new Client({ connection });
@@ -116,8 +148,9 @@ describe('npm start', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'refundflow-start-'));
     const taskQueue = `start-remote-${randomUUID()}`;
     const address = inject('temporalAddress');
-    const [oenPort, mwdPort] = await freePorts(2);
+    const [oenPort, mwdPort, apiPort] = await freePorts(3);
     const started = npmStart({
+      PORT: String(apiPort),
       TEMPORAL_ADDRESS: address,
       REFUNDS_TASK_QUEUE: taskQueue,
       DATA_DIR: dataDir,
