@@ -46,7 +46,7 @@ interface InboxRow {
   source: string;
   body_hash: string;
   event: unknown;
-  answer: StoredAnswer;
+  answer: string;
   status: InboxEntry['status'];
   attempts: number;
   last_error: string | null;
@@ -65,7 +65,7 @@ function toEntry(row: InboxRow): InboxEntry {
     source: row.source,
     bodyHash: row.body_hash,
     event: row.event,
-    answer: row.answer,
+    answer: JSON.parse(row.answer) as StoredAnswer,
     status: row.status,
     attempts: row.attempts,
     ...(row.last_error !== null && { lastError: row.last_error }),
@@ -99,7 +99,7 @@ export class EventInbox {
         if (inserted.rows.length === 0) {
           const { rows } = await tx.query<InboxRow>('SELECT * FROM inbox_events WHERE event_id = $1', [entry.eventId]);
           const existing = rows[0];
-          if (existing?.body_hash === entry.bodyHash) return { kind: 'duplicate', answer: existing.answer };
+          if (existing?.body_hash === entry.bodyHash) return { kind: 'duplicate', answer: toEntry(existing).answer };
           return { kind: 'eventIdReused' };
         }
         if (entry.refund) {

@@ -66,7 +66,7 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
         source          text NOT NULL,
         body_hash       text NOT NULL,
         event           jsonb NOT NULL,
-        answer          jsonb NOT NULL,
+        answer          text NOT NULL, -- JSON, kept as text so a duplicate gets the first answer byte for byte
         status          text NOT NULL CHECK (status IN ('pending', 'started', 'refused')),
         attempts        integer NOT NULL DEFAULT 0,
         last_error      text,
