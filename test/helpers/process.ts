@@ -35,7 +35,13 @@ export function run(command: string, args: string[], env: NodeJS.ProcessEnv, cwd
     output: () => output,
     exited,
     signalGroup(signal) {
-      if (child.pid !== undefined) process.kill(-child.pid, signal);
+      if (child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, signal);
+      } catch (err) {
+        // The group is already gone: nothing left to signal.
+        if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+      }
     },
     waitForOutput(pattern, timeoutMs = 60_000) {
       return new Promise((resolve, reject) => {
