@@ -110,3 +110,8 @@ export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
     process.exit(1);
   }
 }
+
+/** Where links to the Web UI point: TEMPORAL_UI_URL, else the embedded dev server's UI. */
+export function uiBaseUrl(config: Config): string {
+  return config.TEMPORAL_UI_URL ?? `http://localhost:${config.TEMPORAL_UI_PORT}`;
+}

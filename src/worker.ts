@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities/index.js';
-import { loadConfigOrExit, type Config } from './config.js';
+import type { OutcomeTarget } from './activities/outcome.js';
+import { loadConfigOrExit, uiBaseUrl, type Config } from './config.js';
 import type { RefundPolicy } from './domain/refund.js';
 import { ledgerLocation, openLedgerDatabase } from './ledger/index.js';
 import { RefundLedger } from './ledger/refunds.js';
@@ -20,6 +21,19 @@ export function refundPolicyFrom(config: Config): RefundPolicy {
     ...(config.APPROVAL_THRESHOLD !== undefined && { approvalThreshold: config.APPROVAL_THRESHOLD }),
     approvalTimeoutMs: config.APPROVAL_TIMEOUT_SECONDS * 1000,
     retryWindowMs: config.PROVIDER_RETRY_WINDOW_SECONDS * 1000,
+  };
+}
+
+/** Where outcome events go, when OUTCOME_WEBHOOK_URL is set (the config requires its secret with it). */
+export function outcomeTargetFrom(config: Config): { outcomes?: OutcomeTarget } {
+  if (!config.OUTCOME_WEBHOOK_URL || !config.OUTCOME_WEBHOOK_SECRET) return {};
+  return {
+    outcomes: {
+      url: config.OUTCOME_WEBHOOK_URL,
+      secret: config.OUTCOME_WEBHOOK_SECRET,
+      uiBaseUrl: uiBaseUrl(config),
+      namespace: config.TEMPORAL_NAMESPACE,
+    },
   };
 }
 
@@ -43,7 +57,7 @@ export async function createWorker({ config, connection, deps, workflowBundle }:
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.REFUNDS_TASK_QUEUE,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
-    activities: createActivities({ now: () => new Date(), policy: refundPolicyFrom(config), ...deps }),
+    activities: createActivities({ now: () => new Date(), policy: refundPolicyFrom(config), ...outcomeTargetFrom(config), ...deps }),
     // On shutdown, running activities get this long to finish; after it they are cancelled and
     // Temporal hands them to another worker once their timeout passes.
     shutdownGraceTime: '10 seconds',

@@ -1,10 +1,11 @@
 import { createLedgerActivities, type LedgerActivityDeps } from './ledger.js';
 import { createMwdActivities } from './mwd.js';
 import { createOenActivities } from './oen.js';
+import { createOutcomeActivities, type OutcomeDeps } from './outcome.js';
 import { createPingActivities, type PingDeps } from './ping.js';
 import type { ProviderClients } from '../providers/index.js';
 
-export interface ActivityDeps extends PingDeps, LedgerActivityDeps {
+export interface ActivityDeps extends PingDeps, LedgerActivityDeps, OutcomeDeps {
   providers: ProviderClients;
 }
 
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createLedgerActivities(deps),
     ...createOenActivities({ oen: deps.providers.oen, ledger: deps.ledger }),
     ...createMwdActivities({ mwd: deps.providers.mwd, ledger: deps.ledger }),
+    ...createOutcomeActivities(deps),
   };
 }
 

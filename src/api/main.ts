@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
-import { loadConfigOrExit, type Config } from '../config.js';
+import { loadConfigOrExit, uiBaseUrl, type Config } from '../config.js';
 import type { Database } from '../ledger/database.js';
 import { EventInbox } from '../ledger/inbox.js';
 import { ledgerLocation, openLedgerDatabase } from '../ledger/index.js';
@@ -17,11 +17,6 @@ export interface RunningApi {
   url: string;
   dispatcher: Dispatcher;
   close(): Promise<void>;
-}
-
-/** Where the API's `uiUrl` links point: TEMPORAL_UI_URL, else the embedded dev server's UI. */
-export function uiBaseUrl(config: Config): string {
-  return config.TEMPORAL_UI_URL ?? `http://localhost:${config.TEMPORAL_UI_PORT}`;
 }
 
 /**

@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { z } from 'zod';
 import { fieldProblems } from '../domain/events.js';
 import { refundStatus, type RefundRecord } from '../domain/refund.js';
+import { workflowUiUrl } from '../domain/ui.js';
 import type { Database } from '../ledger/database.js';
 import type { EventInbox } from '../ledger/inbox.js';
 import { InvalidCursorError, type RefundLedger } from '../ledger/refunds.js';
@@ -46,8 +47,7 @@ export function createApi(deps: ApiDeps): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
-  const uiUrl = (workflowId: string) =>
-    `${deps.uiBaseUrl.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(deps.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+  const uiUrl = (workflowId: string) => workflowUiUrl(deps.uiBaseUrl, deps.namespace, workflowId);
   const intake = new EventIntake({ ...deps, uiUrl });
   const send = (reply: FastifyReply, answer: Answer) => reply.code(answer.statusCode).send(answer.body);
   const withUi = (record: RefundRecord) => ({ ...record, uiUrl: uiUrl(record.workflowId) });

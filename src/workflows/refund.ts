@@ -2,6 +2,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   condition,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -31,6 +32,15 @@ import {
 } from './messages.js';
 import { providerCalls, refundPolicy } from './provider-calls.js';
 import { parseWorkflowInput } from './validation.js';
+
+/**
+ * Outcome events are retried until the receiver takes them, at most a minute apart: the run stays
+ * open meanwhile, and the Web UI shows the pending delivery and its last error.
+ */
+const { deliverOutcome } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
 
 const { openRefund, recordStatus } = proxyActivities<Activities>({
   // The ledger is ours: retry until it answers.
@@ -131,6 +141,13 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
     );
   }
 
+  /** Tells order management how the refund ended (refund.succeeded, .failed, .requires_attention). */
+  async function outcome(record: RefundRecord): Promise<RefundRecord> {
+    // Runs recorded before outcome events existed replay without the delivery.
+    if (patched('outcome-events')) await deliverOutcome(record);
+    return record;
+  }
+
   async function cancelled(code: string, message: string): Promise<never> {
     const record = await setStatus('cancelled', { error: { code, message } });
     throw ApplicationFailure.nonRetryable(`Refund ${request.refundId} cancelled: ${message}`, 'RefundCancelled', record);
@@ -182,28 +199,28 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
   await setStatus('submitting');
 
   const { submitOenRefund, submitMwdRefund } = providerCalls(policy.retryWindowMs, { heartbeatTimeout: '20 seconds' });
-  let outcome: ProviderOutcome;
+  let result: ProviderOutcome;
   try {
-    outcome = request.provider === 'oen' ? await submitOenRefund(request) : await submitMwdRefund(request);
+    result = request.provider === 'oen' ? await submitOenRefund(request) : await submitMwdRefund(request);
   } catch (err) {
     if (!(err instanceof ActivityFailure)) throw err;
     const cause = applicationCause(err);
     if (cause?.nonRetryable) {
-      const record = await setStatus('failed', { error: { code: cause.type ?? 'ProviderRefused', message: cause.message } });
+      const record = await outcome(await setStatus('failed', { error: { code: cause.type ?? 'ProviderRefused', message: cause.message } }));
       throw ApplicationFailure.nonRetryable(`Refund ${request.refundId} failed: ${cause.message}`, 'RefundFailed', record);
     }
     // Retries ran out (the retry window passed) with the provider still failing: a person decides.
-    return setStatus('requires_attention', {
+    return outcome(await setStatus('requires_attention', {
       error: {
         code: cause?.type ?? 'ProviderUnavailable',
         message: `the provider still failed after retrying for ${Math.round(policy.retryWindowMs / 1000)}s: ${cause?.message ?? err.message}`,
       },
-    });
+    }));
   }
-  if (outcome.outcome === 'succeeded') {
-    return setStatus('succeeded', { providerReference: outcome.providerReference, error: null });
+  if (result.outcome === 'succeeded') {
+    return outcome(await setStatus('succeeded', { providerReference: result.providerReference, error: null }));
   }
-  return setStatus('requires_attention', { error: { code: outcome.code, message: outcome.reason } });
+  return outcome(await setStatus('requires_attention', { error: { code: result.code, message: result.reason } }));
 }
 
 function decisionPast({ kind, input }: Decision): string {

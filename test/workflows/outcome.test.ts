@@ -1,0 +1,107 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { WorkflowFailedError } from '@temporalio/client';
+import { describe, expect, it } from 'vitest';
+import { Signer } from '../../src/api/signature.js';
+import { startRefund } from '../../src/client/refunds.js';
+import type { OenRefundRequested } from '../../src/domain/refund.js';
+import { randomHid } from '../../src/sandbox/oen.js';
+import { newWebhookSecret } from '../helpers/api.js';
+import { useEngine } from '../helpers/engine.js';
+import { recordHistory } from '../helpers/histories.js';
+import { freePorts } from '../helpers/ports.js';
+import { admin } from '../helpers/sandbox.js';
+
+const engine = useEngine('outcome');
+
+interface Delivery {
+  id: string;
+  verified: boolean;
+  event: { id: string; type: string; source: string; data: { refundId: string; status: string; uiUrl: string } };
+}
+
+/** An outcome receiver on `port` that answers each delivery with the next of `answers` (then 200). */
+async function receiver(port: number, secret: string, answers: number[] = []): Promise<{ deliveries: Delivery[]; server: Server }> {
+  const deliveries: Delivery[] = [];
+  const signer = new Signer(secret);
+  const server = createServer((request: IncomingMessage, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+    request.on('end', () => {
+      const check = signer.verify(body, request.headers);
+      deliveries.push({ id: String(request.headers['webhook-id']), verified: check.ok, event: JSON.parse(body) as Delivery['event'] });
+      response.statusCode = answers.shift() ?? 200;
+      response.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return { deliveries, server };
+}
+
+async function oenRefund(amount = 1000): Promise<OenRefundRequested> {
+  const transactionHid = randomHid();
+  const orderId = `ORDER-${randomUUID().slice(0, 8)}`;
+  await admin(engine().sandboxes.oenUrl, 'POST', 'seed', { transactions: [{ id: transactionHid, orderId, amount: 1000 }] });
+  return { refundId: `RF-${randomUUID()}`, provider: 'oen', orderId, transactionHid, amount };
+}
+
+async function outcomeWorker(port: number, secret: string) {
+  return engine().worker({ OUTCOME_WEBHOOK_URL: `http://127.0.0.1:${port}/outcomes`, OUTCOME_WEBHOOK_SECRET: secret });
+}
+
+describe('outcome events', () => {
+  it('the receiver down for a while: delivered once it is back, under one delivery id, signed', async () => {
+    const port = (await freePorts(1))[0] ?? 0;
+    const secret = newWebhookSecret();
+    const request = await oenRefund();
+    const worker = await outcomeWorker(port, secret);
+    const { client, taskQueue } = engine().temporal;
+    const { deliveries, server } = await worker.runUntil(async () => {
+      const started = await startRefund(client, taskQueue, request);
+      const handle = client.workflow.getHandle(started.workflowId);
+      // Nothing listens: deliveries are refused and retried while the run stays open.
+      await expect
+        .poll(async () => (await handle.describe()).raw.pendingActivities?.[0]?.attempt ?? 0, { timeout: 30_000 })
+        .toBeGreaterThanOrEqual(3);
+      expect((await handle.describe()).status.name).toBe('RUNNING');
+      const up = await receiver(port, secret);
+      await handle.result();
+      await recordHistory('refundWorkflow.outcome-after-receiver-down', handle);
+      return up;
+    });
+    server.close();
+    expect(deliveries.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(deliveries.map((d) => d.id)).size).toBe(1);
+    const [first] = deliveries;
+    expect(first?.verified).toBe(true);
+    expect(first?.event).toMatchObject({
+      id: first?.id,
+      type: 'refund.succeeded',
+      source: 'refundflow',
+      data: { refundId: request.refundId, status: 'succeeded', uiUrl: expect.stringContaining(`/workflows/oen-refund-${request.transactionHid}`) as unknown },
+    });
+  });
+
+  it('answered 500 twice, then taken: three deliveries of one id; a failed refund is refund.failed', async () => {
+    const port = (await freePorts(1))[0] ?? 0;
+    const secret = newWebhookSecret();
+    const { deliveries, server } = await receiver(port, secret, [500, 503]);
+    const request = await oenRefund(99); // the sandbox's testing rule: under NT$100 fails (T0001)
+    const worker = await outcomeWorker(port, secret);
+    const { client, taskQueue } = engine().temporal;
+    const failure: unknown = await worker.runUntil(async () => {
+      const started = await startRefund(client, taskQueue, request);
+      return client.workflow
+        .getHandle(started.workflowId)
+        .result()
+        .then((): unknown => 'completed')
+        .catch((err: unknown) => err);
+    });
+    server.close();
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    expect(deliveries).toHaveLength(3);
+    expect(new Set(deliveries.map((d) => d.id)).size).toBe(1);
+    expect(deliveries.every((d) => d.verified)).toBe(true);
+    expect(deliveries[0]?.event).toMatchObject({ type: 'refund.failed', data: { refundId: request.refundId, status: 'failed' } });
+  });
+});
