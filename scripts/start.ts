@@ -14,7 +14,7 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { startApi, type RunningApi } from '../src/api/main.js';
 import { devSecretsPath, ensureDevSecrets } from '../src/dev-secrets.js';
 import { loadConfigOrExit } from '../src/config.js';
-import { formatNtd, refundSummary, refundWorkflowId, type OenRefundRequested } from '../src/domain/refund.js';
+import { formatNtd, type OenRefundRequested } from '../src/domain/refund.js';
 import { SANDBOX_TOKEN, startSandboxes, type RunningSandboxes } from '../src/sandbox/index.js';
 import { randomHid } from '../src/sandbox/oen.js';
 import { handleShutdownSignals } from '../src/shutdown.js';
@@ -164,12 +164,17 @@ async function main(): Promise<void> {
     const cli = `${temporal} workflow`;
     const at = `--address ${address} --namespace ${config.TEMPORAL_NAMESPACE}`;
     if (demo) {
+      // The CLI finds the API and npm start's development secret by itself in the usual set-up;
+      // elsewhere the command says where they are.
+      const apiFlag = config.PORT !== 8080 ? ` --api ${api.url}` : '';
+      const secretFlag = !config.INGEST_WEBHOOK_SECRET && resolve(config.DATA_DIR) !== resolve('.data') ? ` --secret ${webhookSecret}` : '';
       log(`\nTry it — refund ${formatNtd(demo.amount)} of the sandbox card transaction ${demo.transactionHid} (seeded for this run):`);
       log(
-        `  ${cli} execute ${at} --task-queue ${config.REFUNDS_TASK_QUEUE} --type refundWorkflow ` +
-          `--workflow-id ${refundWorkflowId(demo)} --static-summary '${refundSummary(demo)}' --input '${JSON.stringify(demo)}'`,
+        `  npx refundflow${apiFlag} refund --order ${demo.orderId} --transaction ${demo.transactionHid} --amount ${demo.amount} ` +
+          `--refund-id ${demo.refundId} --wait${secretFlag}`,
       );
-      log('Then list the refunds that succeeded, here or in the Web UI (Workflows, filter RefundStatus="succeeded"):');
+      log('Then look at it here, and in the Web UI (Workflows, filter RefundStatus="succeeded"):');
+      log(`  npx refundflow${apiFlag} status ${demo.refundId}`);
       log(`  ${cli} list ${at} --query 'RefundStatus="succeeded"'`);
     } else {
       log('\nTry it — a workflow that calls an activity on this worker:');

@@ -111,14 +111,19 @@ describe('npm start', () => {
       await connection.close();
     }
 
-    // The banner's demo, pasted as printed: the refund succeeds against the Oen emulator, and the
-    // Web UI's own API finds it under RefundStatus="succeeded".
-    const demo = /^ {2}(\S+ workflow execute .* --type refundWorkflow .*)$/m.exec(first.output())?.[1];
+    // The banner's demo, pasted as printed: the CLI sends the signed event, waits, shows the refund
+    // succeed; its status command shows it too; the Web UI's own API finds it under
+    // RefundStatus="succeeded".
+    const demo = /^ {2}(npx refundflow .* refund .* --wait.*)$/m.exec(first.output())?.[1];
     expect(demo).toBeDefined();
     const pasted = execFileSync('sh', ['-c', demo ?? 'false'], { encoding: 'utf8' });
-    expect(pasted).toMatch(/Status\s+COMPLETED/);
-    const refund = JSON.parse(/Result\s+(\{.*\})$/m.exec(pasted)?.[1] ?? '{}') as { workflowId?: string; status?: string };
-    expect(refund.status).toBe('succeeded');
+    expect(pasted).toMatch(/^accepted: refund RF-DEMO-/m);
+    expect(pasted).toMatch(/^RF-DEMO-\S+ {2}succeeded$/m);
+    const status = /^ {2}(npx refundflow .* status RF-DEMO-\S+)$/m.exec(first.output())?.[1];
+    const shown = execFileSync('sh', ['-c', status ?? 'false'], { encoding: 'utf8' });
+    expect(shown).toMatch(/^RF-DEMO-\S+ {2}succeeded\n {2}provider {3}oen \(transaction P\w+\)/m);
+    const demoWorkflowId = /Web UI {5}http:\S+\/workflows\/(\S+)/.exec(shown)?.[1];
+    expect(demoWorkflowId).toMatch(/^oen-refund-P/);
     const query = encodeURIComponent('RefundStatus="succeeded"');
     await expect
       .poll(async () => {
@@ -126,7 +131,7 @@ describe('npm start', () => {
         const { executions } = (await listed.json()) as { executions?: Array<{ execution: { workflowId: string } }> };
         return executions?.map((e) => e.execution.workflowId);
       }, { timeout: 10_000 })
-      .toContain(refund.workflowId);
+      .toContain(demoWorkflowId);
 
     await stopWithCtrlC(first, 'Temporal dev server stopped.');
     expect(processesMentioning(dataDir)).toEqual([]);

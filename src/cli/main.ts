@@ -1,0 +1,254 @@
+import { randomUUID } from 'node:crypto';
+import { Command, Option } from 'commander';
+import { Signer } from '../api/signature.js';
+import { readDevSecrets } from '../dev-secrets.js';
+import { formatNtd, type RefundRecord } from '../domain/refund.js';
+import { randomHid } from '../sandbox/oen.js';
+
+/**
+ * `npx refundflow <command>`: talks to a running API (npm start, or REFUNDFLOW_API_URL) the way
+ * order management and operators do. Human-readable output by default, `--json` for scripts;
+ * exit code 1 with the API's reason on any refusal.
+ */
+
+class CliError extends Error {}
+
+const finalStatuses = ['succeeded', 'failed', 'requires_attention', 'cancelled'];
+
+interface Globals {
+  api: string;
+  json: boolean;
+}
+
+function dataDir(): string {
+  return process.env.DATA_DIR ?? '.data';
+}
+
+function secretFrom(given: string | undefined): string {
+  const secret = given ?? process.env.INGEST_WEBHOOK_SECRET ?? readDevSecrets({ DATA_DIR: dataDir() })?.ingestWebhookSecret;
+  if (!secret) {
+    throw new CliError('no webhook secret: pass --secret, set INGEST_WEBHOOK_SECRET, or run this where `npm start` keeps .data/dev-secrets.json');
+  }
+  return secret;
+}
+
+function tokenFrom(given: string | undefined): string {
+  const token = given ?? process.env.OPERATOR_TOKEN ?? readDevSecrets({ DATA_DIR: dataDir() })?.operatorToken;
+  if (!token) throw new CliError('no operator token: pass --token, set OPERATOR_TOKEN, or run this where `npm start` keeps .data/dev-secrets.json');
+  return token;
+}
+
+async function call(url: string, init: RequestInit = {}, what = 'the API'): Promise<{ status: number; body: Record<string, unknown> }> {
+  let response: Response;
+  try {
+    response = await fetch(url, init);
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err instanceof Error ? err.message : String(err));
+    const where = what === 'the API' ? '--api or REFUNDFLOW_API_URL' : '--oen-url';
+    throw new CliError(`cannot reach ${what} at ${new URL(url).origin} (${cause}): is \`npm start\` running? (${where})`);
+  }
+  const text = await response.text();
+  let body: Record<string, unknown>;
+  try {
+    body = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    body = { error: text };
+  }
+  if (response.status >= 400) {
+    const problems = Array.isArray(body.problems)
+      ? (body.problems as Array<{ field: string; problem: string }>).map((p) => `\n  ${p.field}: ${p.problem}`).join('')
+      : '';
+    throw new CliError(`${response.status}: ${typeof body.error === 'string' ? body.error : text}${problems}`);
+  }
+  return { status: response.status, body };
+}
+
+function print(globals: Globals, value: unknown, human: () => string): void {
+  console.log(globals.json ? JSON.stringify(value, null, 2) : human());
+}
+
+function describeRefund(r: RefundRecord & { uiUrl?: string }): string {
+  const rows: Array<[string, string | undefined]> = [
+    ['provider', r.provider === 'oen' ? `oen (transaction ${r.transactionHid ?? '?'})` : 'mwd'],
+    ['order', r.orderId],
+    ['amount', formatNtd(r.amount)],
+    ['attempts', String(r.attempts)],
+    ['reference', r.providerReference],
+    ['error', r.error ? `${r.error.code} — ${r.error.message}` : undefined],
+    ['updated', r.updatedAt],
+    ['Web UI', r.uiUrl],
+  ];
+  return [`${r.refundId}  ${r.status}`, ...rows.filter(([, v]) => v !== undefined).map(([k, v]) => `  ${k.padEnd(9)}  ${v}`)].join('\n');
+}
+
+async function waitForEnd(globals: Globals, refundId: string, timeoutMs: number): Promise<RefundRecord> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    const { body } = await call(`${globals.api}/v1/refunds/${encodeURIComponent(refundId)}`).catch((err: unknown) => {
+      if (err instanceof CliError && err.message.startsWith('404')) return { body: { status: 'received' } };
+      throw err;
+    });
+    const status = String(body.status);
+    if (status !== last && !globals.json) console.log(`… ${status}`);
+    last = status;
+    if (finalStatuses.includes(status)) return body as unknown as RefundRecord;
+    if (Date.now() > deadline) throw new CliError(`refund ${refundId} is still ${status} after ${timeoutMs / 1000}s; check it with \`refundflow status ${refundId}\``);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+export function buildCli(): Command {
+  const program = new Command('refundflow')
+    .description('Send refunds to a running refundflow API, and watch and steer them.')
+    .addOption(
+      new Option('--api <url>', 'the API').env('REFUNDFLOW_API_URL').default(`http://localhost:${process.env.PORT ?? '8080'}`),
+    )
+    .option('--json', 'machine-readable output', false)
+    .showHelpAfterError();
+  const globals = (): Globals => {
+    const opts = program.opts<{ api: string; json: boolean }>();
+    return { api: opts.api.replace(/\/+$/, ''), json: opts.json };
+  };
+
+  program
+    .command('refund')
+    .description('send a signed refund.requested event (Standard Webhooks), as order management does')
+    .requiredOption('--order <orderId>', 'the order')
+    .requiredOption('--amount <NT$>', 'whole NT$', (v) => Number(v))
+    .addOption(new Option('--provider <provider>', 'the payment provider').choices(['oen', 'mwd']).default('oen'))
+    .option('--transaction <hid>', 'Oen: the transaction HID (P2024…)')
+    .option('--card-token <token>', 'MWD: the card token')
+    .option('--refund-id <id>', 'your refund id (default: a new one)')
+    .option('--reason <text>', 'why')
+    .option('--event-id <id>', 'the event id (default: a new one; send one again to see the duplicate answer)')
+    .option('--secret <whsec_…>', 'the webhook secret (default: INGEST_WEBHOOK_SECRET, or npm start’s development one)')
+    .option('--wait', 'wait until the refund ends, showing each status', false)
+    .action(async (o: {
+      order: string;
+      amount: number;
+      provider: 'oen' | 'mwd';
+      transaction?: string;
+      cardToken?: string;
+      refundId?: string;
+      reason?: string;
+      eventId?: string;
+      secret?: string;
+      wait: boolean;
+    }) => {
+      const g = globals();
+      const refundId = o.refundId ?? `RF-${randomUUID().slice(0, 13)}`;
+      const data = {
+        refundId,
+        provider: o.provider,
+        orderId: o.order,
+        amount: o.amount,
+        ...(o.reason !== undefined && { reason: o.reason }),
+        ...(o.provider === 'oen' ? { transactionHid: o.transaction } : { cardToken: o.cardToken }),
+      };
+      const id = o.eventId ?? `evt_${randomUUID()}`;
+      const body = JSON.stringify({ specversion: '1.0', id, source: 'refundflow-cli', type: 'refund.requested', time: new Date().toISOString(), data });
+      const signer = new Signer(secretFrom(o.secret));
+      const answer = await call(`${g.api}/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...signer.sign(id, body) },
+        body,
+      });
+      const accepted = answer.body as { refunds?: Array<{ refundId: string; workflowId: string; uiUrl: string }> };
+      const refund = accepted.refunds?.[0];
+      if (!o.wait) {
+        print(g, answer.body, () =>
+          [`${answer.status === 202 ? 'accepted' : 'already accepted (same event)'}: refund ${refundId}`, `  Web UI  ${refund?.uiUrl ?? ''}`].join('\n'),
+        );
+        return;
+      }
+      if (!g.json) console.log(`accepted: refund ${refundId}\n  Web UI  ${refund?.uiUrl ?? ''}`);
+      const record = await waitForEnd(g, refundId, 120_000);
+      print(g, record, () => describeRefund(record));
+      if (record.status !== 'succeeded') process.exitCode = 1;
+    });
+
+  program
+    .command('status')
+    .description('one refund, as the ledger has it')
+    .argument('<refundId>')
+    .action(async (refundId: string) => {
+      const g = globals();
+      const { body } = await call(`${g.api}/v1/refunds/${encodeURIComponent(refundId)}`);
+      print(g, body, () => describeRefund(body as unknown as RefundRecord));
+    });
+
+  program
+    .command('list')
+    .description("an order's refunds, newest first")
+    .requiredOption('--order <orderId>', 'the order')
+    .option('--status <status>', 'only refunds in this status')
+    .option('--limit <n>', 'at most this many', '50')
+    .action(async (o: { order: string; status?: string; limit: string }) => {
+      const g = globals();
+      const query = new URLSearchParams({ orderId: o.order, limit: o.limit, ...(o.status !== undefined && { status: o.status }) });
+      const { body } = await call(`${g.api}/v1/refunds?${query.toString()}`);
+      const refunds = (body.refunds ?? []) as RefundRecord[];
+      print(g, body, () =>
+        refunds.length === 0
+          ? `no refunds for order ${o.order}${o.status ? ` in status ${o.status}` : ''}`
+          : refunds.map((r) => `${r.refundId.padEnd(24)} ${r.status.padEnd(18)} ${formatNtd(r.amount).padStart(12)}  ${r.updatedAt}`).join('\n') +
+            (body.next ? `\n… more: raise --limit` : ''),
+      );
+    });
+
+  for (const [action, description] of [
+    ['approve', 'approve a refund awaiting approval'],
+    ['reject', 'reject a refund awaiting approval (it ends cancelled)'],
+    ['cancel', 'cancel a refund before it is submitted to the provider'],
+  ] as const) {
+    program
+      .command(action)
+      .description(`${description} (needs the operator token)`)
+      .argument('<refundId>')
+      .option('--by <name>', 'who decides, for the record')
+      .option('--reason <text>', 'why, for the record')
+      .option('--token <token>', 'the operator token (default: OPERATOR_TOKEN, or npm start’s development one)')
+      .action(async (refundId: string, o: { by?: string; reason?: string; token?: string }) => {
+        const g = globals();
+        const { body } = await call(`${g.api}/v1/refunds/${encodeURIComponent(refundId)}/${action}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${tokenFrom(o.token)}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ ...(o.by !== undefined && { by: o.by }), ...(o.reason !== undefined && { reason: o.reason }) }),
+        });
+        print(g, body, () => `${action}: refund ${refundId} is now ${String(body.status)}`);
+      });
+  }
+
+  const sandbox = program.command('sandbox').description('the provider emulators of `npm start`');
+  sandbox
+    .command('seed')
+    .description('add a charged card transaction to the Oen emulator, and print the command that refunds it')
+    .option('--order <orderId>', 'the order (default: a new one)')
+    .option('--amount <NT$>', 'whole NT$', '1000')
+    .addOption(new Option('--oen-url <url>', 'the Oen emulator').env('OEN_SANDBOX_URL').default(`http://127.0.0.1:${process.env.SANDBOX_OEN_PORT ?? '8301'}`))
+    .action(async (o: { order?: string; amount: string; oenUrl: string }) => {
+      const g = globals();
+      const transactionHid = randomHid();
+      const orderId = o.order ?? `DEMO-${transactionHid.slice(-8)}`;
+      const amount = Number(o.amount);
+      await call(`${o.oenUrl.replace(/\/+$/, '')}/__admin/seed`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ transactions: [{ id: transactionHid, orderId, amount }] }),
+      }, 'the Oen emulator');
+      const command = `npx refundflow refund --order ${orderId} --transaction ${transactionHid} --amount ${amount} --wait`;
+      print(g, { provider: 'oen', orderId, transactionHid, amount, command }, () =>
+        [`seeded Oen transaction ${transactionHid}: order ${orderId}, ${formatNtd(amount)}, card, charged`, `refund it:\n  ${command}`].join('\n'),
+      );
+    });
+
+  return program;
+}
+
+try {
+  await buildCli().parseAsync(process.argv);
+} catch (err) {
+  console.error(err instanceof CliError ? err.message : err instanceof Error ? err.message : String(err));
+  process.exitCode = 1;
+}
