@@ -43,7 +43,8 @@ async function call(url: string, init: RequestInit = {}, what = 'the API'): Prom
   try {
     response = await fetch(url, init);
   } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err instanceof Error ? err.message : String(err));
+    const detail = (err as { cause?: { code?: string; message?: string; errors?: Array<{ code?: string }> } }).cause;
+    const cause = detail?.code ?? detail?.errors?.[0]?.code ?? detail?.message ?? (err instanceof Error ? err.message : String(err));
     const where = what === 'the API' ? '--api or REFUNDFLOW_API_URL' : '--oen-url';
     throw new CliError(`cannot reach ${what} at ${new URL(url).origin} (${cause}): is \`npm start\` running? (${where})`);
   }

@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { OPERATOR_TOKEN, oenRefundEvent, useApi } from '../helpers/api.js';
+import type { AddressInfo } from 'node:net';
+import { createApi } from '../../src/api/server.js';
+import { Signer } from '../../src/api/signature.js';
+import { EventInbox } from '../../src/ledger/inbox.js';
+import { OPERATOR_TOKEN, newWebhookSecret, oenRefundEvent, useApi } from '../helpers/api.js';
 import { useEngine } from '../helpers/engine.js';
 
 const engine = useEngine('api-refunds');
@@ -119,6 +123,33 @@ describe('operator API', () => {
     expect((await api().request('POST', '/v1/refunds/RF-nope/approve', { token: OPERATOR_TOKEN })).status).toBe(404);
     expect((await api().request('POST', `/v1/refunds/${refundId}/explode`, { token: OPERATOR_TOKEN })).status).toBe(404);
     await api().request('POST', `/v1/refunds/${refundId}/cancel`, { token: OPERATOR_TOKEN });
+  });
+});
+
+describe('an API without OPERATOR_TOKEN', () => {
+  it('answers 503 on the operator endpoints, saying why', async () => {
+    const e = engine();
+    const app = createApi({
+      client: e.temporal.client,
+      db: e.db,
+      ledger: e.ledger,
+      inbox: new EventInbox(e.db),
+      signer: new Signer(newWebhookSecret()),
+      namespace: 'default',
+      taskQueue: e.temporal.taskQueue,
+      uiBaseUrl: 'http://localhost:8233',
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const response = await fetch(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}/v1/refunds/RF-1/approve`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer anything' },
+      });
+      expect(response.status).toBe(503);
+      expect(await response.json()).toEqual({ error: 'operator endpoints are disabled: OPERATOR_TOKEN is not set on this API' });
+    } finally {
+      await app.close();
+    }
   });
 });
 
