@@ -80,15 +80,12 @@ function toEntry(row: InboxRow): InboxEntry {
 export class EventInbox {
   constructor(private readonly db: Database) {}
 
-  async accept(entry: {
-    eventId: string;
-    type: string;
-    source: string;
-    bodyHash: string;
-    event: unknown;
-    answer: StoredAnswer;
-    refund?: { refundId: string; requestHash: string };
-  }): Promise<AcceptResult> {
+  async accept(
+    entry: Pick<InboxEntry, 'eventId' | 'type' | 'source' | 'bodyHash' | 'event' | 'answer'> & {
+      /** For refund.requested: the refund id, and a hash of its request, to catch the same id with other contents. */
+      refund?: { refundId: string; requestHash: string };
+    },
+  ): Promise<AcceptResult> {
     try {
       return await this.db.transaction(async (tx) => {
         const inserted = await tx.query(

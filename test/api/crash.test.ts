@@ -1,12 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Signer } from '../../src/api/signature.js';
-import { postgresDatabase, type Database } from '../../src/ledger/database.js';
 import { EventInbox } from '../../src/ledger/inbox.js';
-import { migrate } from '../../src/ledger/migrations.js';
 import { RefundLedger } from '../../src/ledger/refunds.js';
 import { newWebhookSecret, oenRefundEvent } from '../helpers/api.js';
-import { postgresAvailable, postgresSchema } from '../helpers/databases.js';
+import { postgresAvailable, usePostgresLedger } from '../helpers/databases.js';
 import { useEngine } from '../helpers/engine.js';
 import { freePorts } from '../helpers/ports.js';
 import { run, type RunningProcess } from '../helpers/process.js';
@@ -21,21 +19,7 @@ import { startTcpProxy } from '../helpers/tcp-proxy.js';
 const postgres = await postgresAvailable();
 const engine = useEngine('api-crash');
 
-let schema: { url: string; drop: () => Promise<void> };
-let db: Database;
-
-beforeAll(async () => {
-  if (!postgres) return;
-  schema = await postgresSchema();
-  db = postgresDatabase(schema.url);
-  await migrate(db);
-});
-
-afterAll(async () => {
-  if (!postgres) return;
-  await db.close();
-  await schema.drop();
-});
+const ledger = usePostgresLedger(postgres);
 
 function apiProcess(env: Record<string, string>): RunningProcess {
   return run(process.execPath, ['--import', 'tsx', 'src/api/main.ts'], { ...process.env, ...env });
@@ -48,13 +32,13 @@ describe.skipIf(!postgres)('the API killed between the inbox write and the workf
     const [port] = await freePorts(1);
     const proxy = await startTcpProxy(temporal.address);
     const env = {
-      DATABASE_URL: schema.url,
+      DATABASE_URL: ledger().url,
       REFUNDS_TASK_QUEUE: temporal.taskQueue,
       INGEST_WEBHOOK_SECRET: secret,
       PORT: String(port),
     };
     const event = await oenRefundEvent(engine());
-    const inbox = new EventInbox(db);
+    const inbox = new EventInbox(ledger().db);
 
     // Temporal goes silent after the API connected: the start hangs, and the API is killed then.
     const first = apiProcess({ ...env, TEMPORAL_ADDRESS: proxy.address });
@@ -77,7 +61,7 @@ describe.skipIf(!postgres)('the API killed between the inbox write and the workf
     }
     expect(await temporal.client.workflow.getHandle(`oen-refund-${event.data.transactionHid}`).describe().catch(() => 'no run')).toBe('no run');
 
-    const worker = await engine().worker({}, { ledger: new RefundLedger(db) });
+    const worker = await engine().worker({}, { ledger: new RefundLedger(ledger().db) });
     const second = apiProcess({ ...env, TEMPORAL_ADDRESS: temporal.address });
     try {
       await worker.runUntil(async () => {

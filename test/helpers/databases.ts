@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 import { pgliteDatabase, postgresDatabase, type Database } from '../../src/ledger/database.js';
 import { migrate } from '../../src/ledger/migrations.js';
 
@@ -75,4 +76,27 @@ export async function postgresSchema(): Promise<{ url: string; drop: () => Promi
   const url = new URL(TEST_DATABASE_URL);
   url.searchParams.set('options', `-c search_path=${schema}`);
   return { url: url.toString(), drop: () => adminQuery(`DROP SCHEMA ${schema} CASCADE`) };
+}
+
+/**
+ * For a test file whose processes share a ledger: a migrated PostgreSQL schema of its own for the
+ * file (nothing when PostgreSQL is not available: the file's tests are skipped then), dropped after.
+ */
+export function usePostgresLedger(available: boolean): () => { url: string; db: Database } {
+  let schema: { url: string; drop: () => Promise<void> } | undefined;
+  let db: Database | undefined;
+  beforeAll(async () => {
+    if (!available) return;
+    schema = await postgresSchema();
+    db = postgresDatabase(schema.url);
+    await migrate(db);
+  });
+  afterAll(async () => {
+    await db?.close();
+    await schema?.drop();
+  });
+  return () => {
+    if (!schema || !db) throw new Error('the PostgreSQL ledger runs only inside tests, with PostgreSQL');
+    return { url: schema.url, db };
+  };
 }

@@ -1,14 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startRefund } from '../../src/client/refunds.js';
 import { refundWorkflowId, type MwdRefundRequested, type OenRefundRequested, type RefundRecord } from '../../src/domain/refund.js';
-import { postgresDatabase, type Database } from '../../src/ledger/database.js';
-import { migrate } from '../../src/ledger/migrations.js';
 import { RefundLedger } from '../../src/ledger/refunds.js';
 import { SANDBOX_OEN_MERCHANT_ID, SANDBOX_TOKEN } from '../../src/sandbox/index.js';
 import { randomHid } from '../../src/sandbox/oen.js';
 import type { refundWorkflow } from '../../src/workflows/refund.js';
-import { postgresAvailable, postgresSchema } from '../helpers/databases.js';
+import { postgresAvailable, usePostgresLedger } from '../helpers/databases.js';
 import { sandboxClients, useEngine } from '../helpers/engine.js';
 import { run } from '../helpers/process.js';
 import { admin, sandboxRefunds } from '../helpers/sandbox.js';
@@ -20,21 +18,7 @@ import { admin, sandboxRefunds } from '../helpers/sandbox.js';
 const postgres = await postgresAvailable();
 const engine = useEngine('crash');
 
-let schema: { url: string; drop: () => Promise<void> };
-let db: Database;
-
-beforeAll(async () => {
-  if (!postgres) return;
-  schema = await postgresSchema();
-  db = postgresDatabase(schema.url);
-  await migrate(db);
-});
-
-afterAll(async () => {
-  if (!postgres) return;
-  await db.close();
-  await schema.drop();
-});
+const ledger = usePostgresLedger(postgres);
 
 async function requestsTo(url: string): Promise<number> {
   return (await admin<{ requests: { refund: number } }>(url, 'GET', 'requests')).requests.refund;
@@ -48,7 +32,7 @@ async function crashMidCall(request: OenRefundRequested | MwdRefundRequested, pr
     ...process.env,
     TEMPORAL_ADDRESS: temporal.address,
     REFUNDS_TASK_QUEUE: temporal.taskQueue,
-    DATABASE_URL: schema.url,
+    DATABASE_URL: ledger().url,
     OEN_BASE_URL: sandboxes.oenUrl,
     OEN_TOKEN: SANDBOX_TOKEN,
     OEN_MERCHANT_ID: SANDBOX_OEN_MERCHANT_ID,
@@ -65,7 +49,7 @@ async function crashMidCall(request: OenRefundRequested | MwdRefundRequested, pr
     await workerProcess.exited;
   }
 
-  const successor = await engine().worker({}, { ledger: new RefundLedger(db), providers: sandboxClients(sandboxes) });
+  const successor = await engine().worker({}, { ledger: new RefundLedger(ledger().db), providers: sandboxClients(sandboxes) });
   const handle = temporal.client.workflow.getHandle<typeof refundWorkflow>(refundWorkflowId(request));
   return successor.runUntil(handle.result());
 }
