@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { startEventWorkflow, eventWorkflowId, type EventStart } from '../client/events.js';
-import { parseInboundEvent, type FieldProblem, type InboundEvent } from '../domain/events.js';
+import { parseInboundEvent, withCardNumbersMasked, type FieldProblem, type InboundEvent } from '../domain/events.js';
 import { maskPans } from '../domain/pan.js';
 import type { EventInbox, StoredAnswer } from '../ledger/inbox.js';
 import type { RefundLedger } from '../ledger/refunds.js';
@@ -91,7 +91,7 @@ export class EventIntake {
       const error = `the event does not match the contract (${parsed.problems.length} problem${parsed.problems.length > 1 ? 's' : ''})`;
       return reject(problem(422, error, parsed.problems), error, { ...ids, problems: parsed.problems });
     }
-    const event = parsed.event;
+    const event = withCardNumbersMasked(parsed.event);
 
     const taken = await this.transactionTaken(event);
     if (taken) return reject(problem(409, taken), taken, ids);
@@ -112,7 +112,7 @@ export class EventIntake {
       type: event.type,
       source: event.source,
       bodyHash: sha256(raw),
-      event: JSON.parse(maskPans(JSON.stringify(event))) as unknown,
+      event,
       answer: stored,
       ...(event.type === 'refund.requested' && {
         refund: { refundId: event.data.refundId, requestHash: sha256(canonicalJson(event.data)) },

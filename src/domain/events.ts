@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { maskPans } from './pan.js';
 import { orderCancelled, subscriptionCancelled } from './order.js';
 import { refundRequested } from './refund.js';
 
@@ -71,4 +72,22 @@ export function fieldProblems(error: z.ZodError, prefix?: string): FieldProblem[
       problem: unknownKeys ? `has fields this type does not take: ${unknownKeys.join(', ')}` : issue.message,
     };
   });
+}
+
+/**
+ * An accepted event as the engine keeps it (inbox, workflow input, history): a card number someone
+ * typed into free text is masked (money-safety rule 4). Identifiers are left as they are: an order
+ * id or a bank account can pass a Luhn check, and masking one would send the refund somewhere else.
+ */
+export function withCardNumbersMasked(event: InboundEvent): InboundEvent {
+  const data = event.data;
+  const masked = {
+    ...data,
+    ...(data.reason !== undefined && { reason: maskPans(data.reason) }),
+    ...('productDetails' in data &&
+      data.productDetails !== undefined && {
+        productDetails: data.productDetails.map((p) => ({ ...p, description: maskPans(p.description) })),
+      }),
+  };
+  return { ...event, data: masked } as InboundEvent;
 }

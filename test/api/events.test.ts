@@ -68,6 +68,22 @@ describe('POST /v1/events: accepted', () => {
     expect(await refundsOf(event.data.transactionHid)).toHaveLength(1);
   });
 
+  it('a card number typed into the reason is masked before it is kept or run; identifiers are kept as sent', async () => {
+    // An order id that passes a Luhn check is still an order id.
+    const orderId = '4242424242424242';
+    const event = await oenRefundEvent(engine(), { orderId, reason: 'customer wrote 4111 1111 1111 1111 in the form' });
+    expect((await api().send(event)).status).toBe(202);
+    expect(await finalStatus(event.data.refundId)).toBe('succeeded');
+    const kept = (await api().inbox.get(event.id))?.event as { data: { orderId: string; reason: string } };
+    expect(kept.data).toMatchObject({ orderId, reason: 'customer wrote ****1111 in the form' });
+    const history = await engine().temporal.client.workflow.getHandle(`oen-refund-${event.data.transactionHid}`).fetchHistory();
+    const input = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
+    const started = Buffer.from(input ?? new Uint8Array()).toString('utf8');
+    expect(started).toContain(`"orderId":"${orderId}"`);
+    expect(started).toContain('****1111');
+    expect(started).not.toContain('4111 1111 1111 1111');
+  });
+
   it('the same event 20 times at once: one workflow, one refund; one 202, the others 200 with the same body', async () => {
     const event = await oenRefundEvent(engine());
     const answers = await Promise.all(Array.from({ length: 20 }, () => api().send(event)));
