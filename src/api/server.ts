@@ -3,7 +3,7 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { fieldProblems } from '../domain/events.js';
-import { refundStatus, type RefundRecord } from '../domain/refund.js';
+import { refundRequested, refundStatus, refundWorkflowId, type RefundRecord } from '../domain/refund.js';
 import { workflowUiUrl } from '../domain/ui.js';
 import type { Database } from '../ledger/database.js';
 import type { EventInbox } from '../ledger/inbox.js';
@@ -77,13 +77,13 @@ export function createApi(deps: ApiDeps): FastifyInstance {
     // Accepted, but its run has not written the ledger yet.
     const requested = await deps.inbox.refundRequest(refundId);
     if (requested) {
-      const data = requested.data as RefundRecord & { transactionHid?: string };
-      const workflowId = data.provider === 'oen' ? `oen-refund-${data.transactionHid ?? ''}` : `mwd-refund-${refundId}`;
+      const data = refundRequested.parse(requested.data);
+      const workflowId = refundWorkflowId(data);
       return {
         refundId,
         provider: data.provider,
         orderId: data.orderId,
-        ...(data.transactionHid !== undefined && { transactionHid: data.transactionHid }),
+        ...(data.provider === 'oen' && { transactionHid: data.transactionHid }),
         amount: data.amount,
         status: 'received',
         attempts: 0,

@@ -219,8 +219,8 @@ function isUniqueViolation(err: unknown, constraint: string): boolean {
 }
 
 /** Cursors carry the last row's exact timestamp (microseconds), so a page never skips a row. */
-function encodeCursor(row: RefundRow & { created_at_exact?: string }): string {
-  return Buffer.from(JSON.stringify([row.created_at_exact ?? row.created_at.toISOString(), row.refund_id])).toString('base64url');
+function encodeCursor(row: { created_at_exact: string; refund_id: string }): string {
+  return Buffer.from(JSON.stringify([row.created_at_exact, row.refund_id])).toString('base64url');
 }
 
 export class InvalidCursorError extends Error {

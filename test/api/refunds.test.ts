@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import type { AddressInfo } from 'node:net';
 import { createApi } from '../../src/api/server.js';
 import { Signer } from '../../src/api/signature.js';
+import { pgliteDatabase } from '../../src/ledger/database.js';
 import { EventInbox } from '../../src/ledger/inbox.js';
+import { migrate } from '../../src/ledger/migrations.js';
+import { RefundLedger } from '../../src/ledger/refunds.js';
 import { OPERATOR_TOKEN, newWebhookSecret, oenRefundEvent, useApi } from '../helpers/api.js';
 import { useEngine } from '../helpers/engine.js';
 
@@ -149,6 +152,51 @@ describe('an API without OPERATOR_TOKEN', () => {
       expect(await response.json()).toEqual({ error: 'operator endpoints are disabled: OPERATOR_TOKEN is not set on this API' });
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe('a refund accepted whose run has not written the ledger yet', () => {
+  it('GET answers it from the inbox as received, under the workflow id its run gets', async () => {
+    // A ledger of its own, with no dispatcher: the accepted event stays unstarted.
+    const db = await pgliteDatabase();
+    await migrate(db);
+    const inbox = new EventInbox(db);
+    const e = engine();
+    const app = createApi({
+      client: e.temporal.client,
+      db,
+      ledger: new RefundLedger(db),
+      inbox,
+      signer: new Signer(newWebhookSecret()),
+      namespace: 'default',
+      taskQueue: e.temporal.taskQueue,
+      uiBaseUrl: 'http://localhost:8233',
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const data = { refundId: 'RF-INBOX-1', provider: 'oen', orderId: 'ORDER-1', transactionHid: 'P20261125ABCDEFGH', amount: 300 } as const;
+      await inbox.accept({
+        eventId: 'evt_inbox_1',
+        type: 'refund.requested',
+        source: 'test',
+        bodyHash: 'x',
+        event: { id: 'evt_inbox_1', source: 'test', type: 'refund.requested', data },
+        answer: { statusCode: 202, body: {} },
+        refund: { refundId: data.refundId, requestHash: 'x' },
+      });
+      const response = await fetch(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}/v1/refunds/RF-INBOX-1`);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({
+        ...data,
+        status: 'received',
+        attempts: 0,
+        workflowId: 'oen-refund-P20261125ABCDEFGH',
+        uiUrl: 'http://localhost:8233/namespaces/default/workflows/oen-refund-P20261125ABCDEFGH',
+      });
+    } finally {
+      await app.close();
+      await db.close();
     }
   });
 });
