@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Command, Option } from 'commander';
 import { Signer } from '../api/signature.js';
 import { readDevSecrets } from '../dev-secrets.js';
-import { formatNtd, type RefundRecord } from '../domain/refund.js';
+import { finalStatuses, formatNtd, type RefundRecord } from '../domain/refund.js';
 import { randomHid } from '../sandbox/oen.js';
 
 /**
@@ -13,7 +13,8 @@ import { randomHid } from '../sandbox/oen.js';
 
 class CliError extends Error {}
 
-const finalStatuses = ['succeeded', 'failed', 'requires_attention', 'cancelled'];
+/** Where `--wait` stops: the engine is done, or has handed the refund to a person. */
+const waitEndsAt: readonly string[] = [...finalStatuses, 'requires_attention'];
 
 interface Globals {
   api: string;
@@ -93,7 +94,7 @@ async function waitForEnd(globals: Globals, refundId: string, timeoutMs: number)
     const status = String(body.status);
     if (status !== last && !globals.json) console.log(`… ${status}`);
     last = status;
-    if (finalStatuses.includes(status)) return body as unknown as RefundRecord;
+    if (waitEndsAt.includes(status)) return body as unknown as RefundRecord;
     if (Date.now() > deadline) throw new CliError(`refund ${refundId} is still ${status} after ${timeoutMs / 1000}s; check it with \`refundflow status ${refundId}\``);
     await new Promise((r) => setTimeout(r, 300));
   }

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import type { AddressInfo } from 'node:net';
 import { createApi } from '../../src/api/server.js';
 import { Signer } from '../../src/api/signature.js';
-import { pgliteDatabase } from '../../src/ledger/database.js';
+import type { FastifyInstance } from 'fastify';
+import { pgliteDatabase, type Database } from '../../src/ledger/database.js';
 import { EventInbox } from '../../src/ledger/inbox.js';
 import { migrate } from '../../src/ledger/migrations.js';
 import { RefundLedger } from '../../src/ledger/refunds.js';
@@ -129,22 +130,28 @@ describe('operator API', () => {
   });
 });
 
+/** An API of its own on `db`, with no operator token, no worker and no dispatcher. */
+async function bareApi(db: Database, inbox: EventInbox): Promise<{ app: FastifyInstance; url: string }> {
+  const app = createApi({
+    client: engine().temporal.client,
+    db,
+    ledger: new RefundLedger(db),
+    inbox,
+    signer: new Signer(newWebhookSecret()),
+    namespace: 'default',
+    taskQueue: engine().temporal.taskQueue,
+    uiBaseUrl: 'http://localhost:8233',
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return { app, url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` };
+}
+
 describe('an API without OPERATOR_TOKEN', () => {
   it('answers 503 on the operator endpoints, saying why', async () => {
     const e = engine();
-    const app = createApi({
-      client: e.temporal.client,
-      db: e.db,
-      ledger: e.ledger,
-      inbox: new EventInbox(e.db),
-      signer: new Signer(newWebhookSecret()),
-      namespace: 'default',
-      taskQueue: e.temporal.taskQueue,
-      uiBaseUrl: 'http://localhost:8233',
-    });
-    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { app, url } = await bareApi(e.db, new EventInbox(e.db));
     try {
-      const response = await fetch(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}/v1/refunds/RF-1/approve`, {
+      const response = await fetch(`${url}/v1/refunds/RF-1/approve`, {
         method: 'POST',
         headers: { authorization: 'Bearer anything' },
       });
@@ -162,18 +169,7 @@ describe('a refund accepted whose run has not written the ledger yet', () => {
     const db = await pgliteDatabase();
     await migrate(db);
     const inbox = new EventInbox(db);
-    const e = engine();
-    const app = createApi({
-      client: e.temporal.client,
-      db,
-      ledger: new RefundLedger(db),
-      inbox,
-      signer: new Signer(newWebhookSecret()),
-      namespace: 'default',
-      taskQueue: e.temporal.taskQueue,
-      uiBaseUrl: 'http://localhost:8233',
-    });
-    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { app, url } = await bareApi(db, inbox);
     try {
       const data = { refundId: 'RF-INBOX-1', provider: 'oen', orderId: 'ORDER-1', transactionHid: 'P20261125ABCDEFGH', amount: 300 } as const;
       await inbox.accept({
@@ -185,7 +181,7 @@ describe('a refund accepted whose run has not written the ledger yet', () => {
         answer: { statusCode: 202, body: {} },
         refund: { refundId: data.refundId, requestHash: 'x' },
       });
-      const response = await fetch(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}/v1/refunds/RF-INBOX-1`);
+      const response = await fetch(`${url}/v1/refunds/RF-INBOX-1`);
       expect(response.status).toBe(200);
       expect(await response.json()).toMatchObject({
         ...data,
