@@ -25,6 +25,28 @@ const postgresUrl = z.url({
 
 const nonEmpty = z.string().min(1, 'must not be empty');
 
+/** `keyId:base64` entries, comma-separated; each key is 32 bytes (AES-256-GCM). */
+const payloadKeys = z.string().superRefine((value, ctx) => {
+  const ids = new Set<string>();
+  for (const entry of value.split(',').map((e) => e.trim())) {
+    const match = /^([A-Za-z0-9._-]{1,64}):([A-Za-z0-9+/]+={0,2})$/.exec(entry);
+    if (!match) {
+      ctx.addIssue({ code: 'custom', message: 'must be comma-separated keyId:base64Key entries (see .env.example)' });
+      return;
+    }
+    const [, id, key] = match as unknown as [string, string, string];
+    if (Buffer.from(key, 'base64').length !== 32) {
+      ctx.addIssue({ code: 'custom', message: `key "${id}" must be 32 bytes (44 base64 characters)` });
+    }
+    if (ids.has(id)) ctx.addIssue({ code: 'custom', message: `key id "${id}" appears twice` });
+    ids.add(id);
+  }
+});
+
+const listenAddress = z
+  .string()
+  .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be host:port to listen on, e.g. 0.0.0.0:9464');
+
 const webhookSecret = z
   .string()
   .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'must be a Standard Webhooks secret: "whsec_" followed by base64');
@@ -52,6 +74,19 @@ const rawSchema = z.object({
   APPROVAL_TIMEOUT_SECONDS: z.coerce.number().int('must be whole seconds').positive('must be positive').default(72 * 3600),
   /** How long a provider call is retried before the refund goes to requires_attention. */
   PROVIDER_RETRY_WINDOW_SECONDS: z.coerce.number().int('must be whole seconds').min(5, 'must be at least 5').default(600),
+  /**
+   * Payload encryption keys: the first encrypts, every one decrypts (rotation). Unset → payloads are
+   * stored in plain JSON.
+   */
+  PAYLOAD_ENCRYPTION_KEYS: payloadKeys.optional(),
+  /** Bearer token the codec server requires (the Web UI's sign-in cookie carries the same token). */
+  CODEC_SERVER_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  CODEC_SERVER_PORT: port.default(8234),
+  /** The one browser origin the codec server answers (the Web UI's); defaults to TEMPORAL_UI_URL's. */
+  CODEC_ALLOWED_ORIGIN: httpUrl.optional(),
+  /** Where the worker serves Prometheus metrics (`/metrics`); `off` serves none. */
+  METRICS_ADDRESS: z.union([z.literal('off'), listenAddress]).default('127.0.0.1:9464'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace'], { error: 'must be one of fatal, error, warn, info, debug, trace' }).default('info'),
   SANDBOX_OEN_PORT: port.default(8301),
   SANDBOX_MWD_PORT: port.default(8302),
   TEMPORAL_DEV_PORT: port.default(7233),
@@ -114,4 +149,9 @@ export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
 /** Where links to the Web UI point: TEMPORAL_UI_URL, else the embedded dev server's UI. */
 export function uiBaseUrl(config: Config): string {
   return config.TEMPORAL_UI_URL ?? `http://localhost:${config.TEMPORAL_UI_PORT}`;
+}
+
+/** The browser origin the codec server answers: CODEC_ALLOWED_ORIGIN, else the Web UI's. */
+export function codecAllowedOrigin(config: Config): string {
+  return new URL(config.CODEC_ALLOWED_ORIGIN ?? uiBaseUrl(config)).origin;
 }
