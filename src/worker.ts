@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities/index.js';
+import { workerDataConverter } from './codec/data-converter.js';
 import type { OutcomeTarget } from './activities/outcome.js';
 import { loadConfigOrExit, uiBaseUrl, type Config } from './config.js';
 import type { RefundPolicy } from './domain/refund.js';
@@ -47,7 +48,10 @@ export interface CreateWorkerOptions {
   config: Config;
   connection: NativeConnection;
   deps: EngineDeps;
-  /** A prebuilt bundle (tests build one per suite); otherwise the workflows are bundled at start. */
+  /**
+   * A prebuilt bundle (tests build one per suite); otherwise the workflows are bundled at start. With
+   * PAYLOAD_ENCRYPTION_KEYS, a prebuilt bundle must be built with `failureConverterPath` as well.
+   */
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
 
@@ -57,6 +61,7 @@ export async function createWorker({ config, connection, deps, workflowBundle }:
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.REFUNDS_TASK_QUEUE,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
+    dataConverter: workerDataConverter(config),
     activities: createActivities({ now: () => new Date(), policy: refundPolicyFrom(config), ...outcomeTargetFrom(config), ...deps }),
     // On shutdown, running activities get this long to finish; after it they are cancelled and
     // Temporal hands them to another worker once their timeout passes.
