@@ -26,9 +26,11 @@ export interface DevServerOptions {
   port: number;
   uiPort: number;
   namespace: string;
+  /** The codec server the Web UI asks to decode payloads, as the browser reaches it. */
+  codecEndpoint?: string;
 }
 
-export function devServerArgs({ dataDir, port, uiPort, namespace }: Omit<DevServerOptions, 'cliPath'>): string[] {
+export function devServerArgs({ dataDir, port, uiPort, namespace, codecEndpoint }: Omit<DevServerOptions, 'cliPath'>): string[] {
   return [
     'server',
     'start-dev',
@@ -45,6 +47,7 @@ export function devServerArgs({ dataDir, port, uiPort, namespace }: Omit<DevServ
     '--log-level',
     'warn',
     ...searchAttributeArgs(),
+    ...(codecEndpoint ? ['--ui-codec-endpoint', codecEndpoint] : []),
   ];
 }
 

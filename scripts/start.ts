@@ -11,9 +11,12 @@ import { resolve } from 'node:path';
 import proto from '@temporalio/proto'; // CommonJS: Node's ESM loader sees only its default export
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { FastifyInstance } from 'fastify';
 import { startApi, type RunningApi } from '../src/api/main.js';
 import { devSecretsPath, ensureDevSecrets } from '../src/dev-secrets.js';
-import { loadConfigOrExit } from '../src/config.js';
+import { clientDataConverter, payloadCodecFor } from '../src/codec/data-converter.js';
+import { createCodecServer } from '../src/codec/server.js';
+import { codecAllowedOrigin, loadConfigOrExit } from '../src/config.js';
 import { formatNtd, type OenRefundRequested } from '../src/domain/refund.js';
 import { SANDBOX_TOKEN, startSandboxes, type RunningSandboxes } from '../src/sandbox/index.js';
 import { randomHid } from '../src/sandbox/oen.js';
@@ -73,6 +76,9 @@ async function main(): Promise<void> {
     },
   });
 
+  // Payloads are encrypted only under configured keys; the codec server then lets the Web UI decode.
+  const codec = payloadCodecFor(config);
+  const codecUrl = `http://localhost:${config.CODEC_SERVER_PORT}`;
   let server: RunningDevServer | undefined;
   let cliPath: string | undefined;
   if (config.TEMPORAL_ADDRESS) {
@@ -89,6 +95,7 @@ async function main(): Promise<void> {
         port: config.TEMPORAL_DEV_PORT,
         uiPort: config.TEMPORAL_UI_PORT,
         namespace: config.TEMPORAL_NAMESPACE,
+        ...(codec && { codecEndpoint: codecUrl }),
       },
       log,
     );
@@ -99,6 +106,7 @@ async function main(): Promise<void> {
   let db: Database | undefined;
   let api: RunningApi | undefined;
   let clientConnection: Connection | undefined;
+  let codecServer: FastifyInstance | undefined;
   try {
     if (stopRequested) return;
     if (!config.OEN_BASE_URL || !config.MWD_BASE_URL) {
@@ -125,13 +133,22 @@ async function main(): Promise<void> {
     await waitForPoller(connection, config.TEMPORAL_NAMESPACE, config.REFUNDS_TASK_QUEUE);
 
     // The API shares this process's ledger (PGlite is one process's database).
-    const dev = config.INGEST_WEBHOOK_SECRET && config.OPERATOR_TOKEN ? undefined : ensureDevSecrets(config);
+    const needsDev = !config.INGEST_WEBHOOK_SECRET || !config.OPERATOR_TOKEN || (codec && !config.CODEC_SERVER_TOKEN);
+    const dev = needsDev ? ensureDevSecrets(config) : undefined;
     const webhookSecret = config.INGEST_WEBHOOK_SECRET ?? dev?.ingestWebhookSecret ?? '';
     const operatorToken = config.OPERATOR_TOKEN ?? dev?.operatorToken ?? '';
+    const codecToken = config.CODEC_SERVER_TOKEN ?? dev?.codecServerToken ?? '';
+    if (codec) {
+      codecServer = createCodecServer({ codec, token: codecToken, allowedOrigin: codecAllowedOrigin(config) });
+      await codecServer.listen({ port: config.CODEC_SERVER_PORT, host: '127.0.0.1' }).catch((err: unknown) => {
+        if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+        throw new Error(`Port ${config.CODEC_SERVER_PORT} for the codec server is already in use (set CODEC_SERVER_PORT)`);
+      });
+    }
     clientConnection = await Connection.connect({ address });
     api = await startApi({
       config,
-      client: new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE }),
+      client: new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: clientDataConverter(config) }),
       db,
       webhookSecret,
       operatorToken,
@@ -152,6 +169,18 @@ async function main(): Promise<void> {
         ['API', `${api.url} (POST /v1/events, GET /v1/refunds, /openapi.json)`],
         ['Webhook secret', config.INGEST_WEBHOOK_SECRET ? '(INGEST_WEBHOOK_SECRET)' : `${webhookSecret} (${generated})`],
         ['Operator token', config.OPERATOR_TOKEN ? '(OPERATOR_TOKEN)' : `${operatorToken} (${generated})`],
+        [
+          'Payload encryption',
+          codec
+            ? `on: AES-256-GCM under key "${codec.keyId}" (PAYLOAD_ENCRYPTION_KEYS); histories are stored encrypted`
+            : 'off: payloads are stored as plain JSON. Set PAYLOAD_ENCRYPTION_KEYS to encrypt (npx refundflow new-key)',
+        ],
+        ...(codec
+          ? ([
+              ['Codec server', `${codecUrl} (the Web UI decodes through it)`],
+              ['Codec token', config.CODEC_SERVER_TOKEN ? '(CODEC_SERVER_TOKEN)' : `${codecToken} (${generated})`],
+            ] as Array<[string, string]>)
+          : []),
         ...(server
           ? ([
               ['Temporal state', `${resolve(config.DATA_DIR, 'temporal.db')} (kept across restarts)`],
@@ -180,6 +209,10 @@ async function main(): Promise<void> {
       log('\nTry it — a workflow that calls an activity on this worker:');
       log(`  ${cli} execute ${at} --task-queue ${config.REFUNDS_TASK_QUEUE} --type pingWorkflow --input '{"message":"hello"}'`);
     }
+    if (codec && server) {
+      log(`\nSee payloads decoded in the Web UI: sign in at ${codecUrl} with the codec token, then in the UI's`);
+      log('codec settings (Settings → Codec Server) turn on "Include cross-origin credentials".');
+    }
     log('\nPress Ctrl-C to stop.');
     await running;
     log('Worker stopped.');
@@ -187,6 +220,7 @@ async function main(): Promise<void> {
     // A worker created but never run (stopped during start-up) still holds the connection; the
     // process is leaving either way, so a refusal to close it is not worth reporting.
     await api?.close().catch(() => undefined);
+    await codecServer?.close().catch(() => undefined);
     await clientConnection?.close().catch(() => undefined);
     await connection?.close().catch(() => undefined);
     await sandboxes?.close();

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
 import { randomHid } from '../src/sandbox/oen.js';
 import { OPERATOR_TOKEN, useApi } from './helpers/api.js';
 import { useEngine } from './helpers/engine.js';
@@ -37,7 +38,7 @@ describe('npx refundflow', () => {
   it('npx finds the project’s own command; --help on each command', async () => {
     const { stdout } = await exec('npx', ['--no-install', 'refundflow', '--help']);
     expect(stdout).toMatch(/Usage: refundflow \[options\] \[command\]/);
-    for (const command of ['refund', 'status', 'list', 'approve', 'reject', 'cancel', 'sandbox seed']) {
+    for (const command of ['refund', 'status', 'list', 'approve', 'reject', 'cancel', 'new-key', 'sandbox seed']) {
       const help = await cli([...command.split(' '), '--help']);
       expect(help.code, command).toBe(0);
       expect(help.stdout, command).toMatch(new RegExp(`Usage: refundflow ${command}`));
@@ -86,6 +87,16 @@ describe('npx refundflow', () => {
     const refunded = await cli((command ?? '').split(' '));
     expect(refunded.code).toBe(0);
     expect(refunded.stdout).toMatch(/ {2}succeeded\n/);
+  });
+
+  it('new-key prints a PAYLOAD_ENCRYPTION_KEYS entry the configuration accepts, a different key each time', async () => {
+    const first = await cli(['new-key', '--id', 'k-2026']);
+    expect(first.code).toBe(0);
+    const entry = first.stdout.trim();
+    expect(entry).toMatch(/^k-2026:[A-Za-z0-9+/]{43}=$/);
+    expect(loadConfig({ PAYLOAD_ENCRYPTION_KEYS: entry }).PAYLOAD_ENCRYPTION_KEYS).toBe(entry);
+    expect((await cli(['new-key', '--id', 'k-2026'])).stdout.trim()).not.toBe(entry);
+    expect(await cli(['new-key', '--id', 'a b'])).toMatchObject({ code: 1, stderr: '--id must be 1-64 of A-Z a-z 0-9 . _ -\n' });
   });
 
   it('says plainly what went wrong, with exit code 1', async () => {

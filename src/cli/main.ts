@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Command, Option } from 'commander';
 import { Signer } from '../api/signature.js';
 import { readDevSecrets } from '../dev-secrets.js';
@@ -221,6 +221,18 @@ export function buildCli(): Command {
         print(g, body, () => `${action}: refund ${refundId} is now ${String(body.status)}`);
       });
   }
+
+  program
+    .command('new-key')
+    .description('a new payload encryption key, as a PAYLOAD_ENCRYPTION_KEYS entry (put it first to rotate)')
+    .option('--id <keyId>', 'the key id stored beside each payload (default: today\'s date)')
+    .action((o: { id?: string }) => {
+      const g = globals();
+      const id = o.id ?? new Date().toISOString().slice(0, 10);
+      if (!/^[A-Za-z0-9._-]{1,64}$/.test(id)) throw new CliError('--id must be 1-64 of A-Z a-z 0-9 . _ -');
+      const entry = `${id}:${randomBytes(32).toString('base64')}`;
+      print(g, { keyId: id, entry }, () => entry);
+    });
 
   const sandbox = program.command('sandbox').description('the provider emulators of `npm start`');
   sandbox
