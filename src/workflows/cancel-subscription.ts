@@ -7,5 +7,5 @@ import { parseWorkflowInput } from './validation.js';
 export async function cancelSubscriptionWorkflow(input: SubscriptionCancelled): Promise<OenSubscription> {
   const request = parseWorkflowInput(subscriptionCancelled, input, 'subscription.cancelled data');
   const { retryWindowMs } = await refundPolicy();
-  return providerCalls(retryWindowMs).cancelOenSubscription(request);
+  return providerCalls(retryWindowMs, { summary: `Oen cancel subscription ${request.subscriptionId}` }).cancelOenSubscription(request);
 }

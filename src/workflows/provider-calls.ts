@@ -3,14 +3,17 @@ import type { Activities } from '../activities/index.js';
 import { finalErrorTypes } from '../providers/final-error-types.js';
 
 /** The worker's settings for this run (a local activity: read once, recorded in history). */
-export const { refundPolicy } = proxyLocalActivities<Activities>({ startToCloseTimeout: '10 seconds' });
+export const { refundPolicy } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+  summary: 'Read the worker\'s refund policy (approval threshold, retry window)',
+});
 
 /**
  * Activities that call a provider: retried with exponential backoff while the failure is transient,
  * never when it is final, and for at most the retry window, after which the caller decides (a refund
  * goes to requires_attention).
  */
-export function providerCalls(retryWindowMs: number, extra: Pick<ActivityOptions, 'heartbeatTimeout'> = {}) {
+export function providerCalls(retryWindowMs: number, extra: Pick<ActivityOptions, 'heartbeatTimeout' | 'summary'> = {}) {
   return proxyActivities<Activities>({
     scheduleToCloseTimeout: retryWindowMs,
     // Above the HTTP timeout (10 s) times the calls one attempt makes (list, refund, list).

@@ -16,7 +16,7 @@ import { parseWorkflowInput } from './validation.js';
 export async function refundOrderWorkflow(input: OrderCancelled): Promise<OrderRefundResult> {
   const order = parseWorkflowInput(orderCancelled, input, 'order.cancelled data');
   const policy = await refundPolicy();
-  const { listOrderTransactions, cancelOenSubscription } = providerCalls(policy.retryWindowMs);
+  const { listOrderTransactions } = providerCalls(policy.retryWindowMs, { summary: `Oen list transactions of order ${order.orderId}` });
 
   const transactions = await listOrderTransactions(order.orderId);
   const notRefunded: NotRefunded[] = [];
@@ -65,6 +65,7 @@ export async function refundOrderWorkflow(input: OrderCancelled): Promise<OrderR
   if (order.subscriptionId !== undefined) {
     // The refunds are done and reported whatever happens to the subscription.
     try {
+      const { cancelOenSubscription } = providerCalls(policy.retryWindowMs, { summary: `Oen cancel subscription ${order.subscriptionId}` });
       const subscription = await cancelOenSubscription({ subscriptionId: order.subscriptionId, reason: order.reason });
       result.subscription = { id: subscription.id, status: subscription.status };
     } catch (err) {

@@ -12,6 +12,7 @@ import {
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import {
+  formatNtd,
   refundRequested,
   refundSummary,
   type ProviderOutcome,
@@ -37,16 +38,20 @@ import { parseWorkflowInput } from './validation.js';
  * Outcome events are retried until the receiver takes them, at most a minute apart: the run stays
  * open meanwhile, and the Web UI shows the pending delivery and its last error.
  */
-const { deliverOutcome } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-});
+const outcomeEvents = (summary: string) =>
+  proxyActivities<Activities>({
+    startToCloseTimeout: '30 seconds',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+    summary,
+  });
 
-const { openRefund, recordStatus } = proxyActivities<Activities>({
-  // The ledger is ours: retry until it answers.
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
-});
+/** The ledger is ours: retry until it answers. `summary` names the step in the Web UI. */
+const ledger = (summary: string) =>
+  proxyActivities<Activities>({
+    startToCloseTimeout: '30 seconds',
+    retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+    summary,
+  });
 
 type Decision = { kind: 'approve' | 'reject' | 'cancel'; input: OperatorInput };
 
@@ -62,7 +67,7 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
   let decision: Decision | undefined;
   let submissionStarted = false;
 
-  setHandler(statusQuery, () => progress);
+  setHandler(statusQuery, () => progress, { description: 'Where the refund is: status, provider attempts, last error' });
   /** Validators refuse an update before it is accepted: nothing reaches history for a refused one. */
   const undecided = (action: string, operator: unknown) => {
     validOperatorInput(action, operator);
@@ -79,7 +84,7 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
       await condition(() => progress.status !== 'awaiting_approval');
       return progress;
     },
-    { validator: awaitingApproval('approve') },
+    { validator: awaitingApproval('approve'), description: 'Approve a refund that awaits approval. Input (optional): {"by": "your name", "reason": "…"}' },
   );
   setHandler(
     rejectUpdate,
@@ -88,7 +93,7 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
       await condition(() => progress.status !== 'awaiting_approval');
       return progress;
     },
-    { validator: awaitingApproval('reject') },
+    { validator: awaitingApproval('reject'), description: 'Reject a refund that awaits approval; it ends cancelled. Input (optional): {"by": "…", "reason": "…"}' },
   );
   setHandler(
     cancelUpdate,
@@ -98,6 +103,7 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
       return progress;
     },
     {
+      description: 'Cancel a refund before it is sent to the provider. Input (optional): {"by": "…", "reason": "…"}',
       validator: (operator: OperatorInput) => {
         if (progress.status === 'cancelled') throw new Error('cannot cancel: the refund is already cancelled');
         if (submissionStarted) {
@@ -119,7 +125,7 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
   describe();
 
   async function setStatus(status: RefundStatus, fields: TransitionFields = {}): Promise<RefundRecord> {
-    return show(await recordStatus(request.refundId, status, fields));
+    return show(await ledger(`Ledger: ${request.refundId} → ${status}`).recordStatus(request.refundId, status, fields));
   }
 
   /** The query, the RefundStatus search attribute and the details follow the ledger's record. */
@@ -144,7 +150,9 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
   /** Tells order management how the refund ended (refund.succeeded, .failed, .requires_attention). */
   async function outcome(record: RefundRecord): Promise<RefundRecord> {
     // Runs recorded before outcome events existed replay without the delivery.
-    if (patched('outcome-events')) await deliverOutcome(record);
+    if (patched('outcome-events')) {
+      await outcomeEvents(`Tell order management: refund.${record.status} for ${record.refundId}`).deliverOutcome(record);
+    }
     return record;
   }
 
@@ -154,7 +162,7 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
   }
 
   const policy = await refundPolicy();
-  const opened = await openRefund(request, workflowId);
+  const opened = await ledger(`Ledger: open refund ${request.refundId}`).openRefund(request, workflowId);
   if ('conflict' in opened) {
     const existing = opened.conflict;
     throw ApplicationFailure.nonRetryable(
@@ -198,7 +206,10 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
   submissionStarted = true;
   await setStatus('submitting');
 
-  const { submitOenRefund, submitMwdRefund } = providerCalls(policy.retryWindowMs, { heartbeatTimeout: '20 seconds' });
+  const { submitOenRefund, submitMwdRefund } = providerCalls(policy.retryWindowMs, {
+    heartbeatTimeout: '20 seconds',
+    summary: providerCallSummary(request),
+  });
   let result: ProviderOutcome;
   try {
     result = request.provider === 'oen' ? await submitOenRefund(request) : await submitMwdRefund(request);
@@ -221,6 +232,13 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
     return outcome(await setStatus('succeeded', { providerReference: result.providerReference, error: null }));
   }
   return outcome(await setStatus('requires_attention', { error: { code: result.code, message: result.reason } }));
+}
+
+/** How the provider call reads in the Web UI: "Oen refund P20240412CIK7KPPH NT$1,000". */
+function providerCallSummary(request: RefundRequested): string {
+  return request.provider === 'oen'
+    ? `Oen refund ${request.transactionHid} ${formatNtd(request.amount)}`
+    : `MWD refund order ${request.orderId} ${formatNtd(request.amount)}`;
 }
 
 function decisionPast({ kind, input }: Decision): string {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, defaultPayloadConverter, type Payload } from '@temporalio/common';
 import type { Worker } from '@temporalio/worker';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { startRefund } from '../../src/client/refunds.js';
@@ -131,6 +131,28 @@ describe('refundWorkflow, happy paths', () => {
       expect(await handle.query(statusQuery)).toEqual({ refundId: request.refundId, status: 'succeeded', attempts: 1 });
       const description = await handle.describe();
       expect(await description.staticSummary()).toBe('Refund NT$1,000 · ' + request.orderId + ' · oen');
+
+      // What the Web UI shows for the run and each of its steps.
+      const { events } = await handle.fetchHistory();
+      const text = (payload: unknown) => (payload ? String(defaultPayloadConverter.fromPayload(payload as Payload)) : undefined);
+      const steps = (events ?? [])
+        .filter((e) => e.activityTaskScheduledEventAttributes || e.markerRecordedEventAttributes?.markerName === 'core_local_activity')
+        .map((e) => text(e.userMetadata?.summary));
+      expect(steps).toEqual([
+        "Read the worker's refund policy (approval threshold, retry window)",
+        `Ledger: open refund ${request.refundId}`,
+        `Ledger: ${request.refundId} → submitting`,
+        `Oen refund ${request.transactionHid} NT$1,000`,
+        `Ledger: ${request.refundId} → succeeded`,
+        `Tell order management: refund.succeeded for ${request.refundId}`,
+      ]);
+      // The UI reads the run's current details (and its updates' descriptions) through this query.
+      const metadata = await handle.query<{ currentDetails?: string; definition?: { updateDefinitions?: Array<{ name: string; description?: string }> } }>(
+        '__temporal_workflow_metadata',
+      );
+      expect(metadata.definition?.updateDefinitions?.map((u) => u.name).sort()).toEqual(['approve', 'cancel', 'reject']);
+      expect(metadata.definition?.updateDefinitions?.every((u) => /Input \(optional\)/.test(u.description ?? ''))).toBe(true);
+      expect(metadata.currentDetails).toMatch(/^\*\*Refund NT\$1,000 · .+ · oen\*\* — succeeded\n\nRefund RF-.+ of Oen transaction P/);
     });
   });
 });
