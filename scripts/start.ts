@@ -210,8 +210,10 @@ async function main(): Promise<void> {
       log(`  ${cli} execute ${at} --task-queue ${config.REFUNDS_TASK_QUEUE} --type pingWorkflow --input '{"message":"hello"}'`);
     }
     if (codec && server) {
-      log(`\nSee payloads decoded in the Web UI: sign in at ${codecUrl} with the codec token, then in the UI's`);
-      log('codec settings (Settings → Codec Server) turn on "Include cross-origin credentials".');
+      log(`\nSee payloads decoded in the Web UI, once per browser (docs/operations.md, "Encrypted payloads"):`);
+      log(`  1. sign in at ${codecUrl} with the codec token;`);
+      log('  2. in the Web UI, open the Codec Server settings (the glasses icon, top right), choose "Use my browser');
+      log(`     setting", paste ${codecUrl}, turn on "Include cross-origin credentials", Apply.`);
     }
     log('\nPress Ctrl-C to stop.');
     await running;

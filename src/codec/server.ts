@@ -123,12 +123,17 @@ export function createCodecServer({ codec, token, allowedOrigin }: CodecServerOp
 
   app.get('/healthz', () => ({ status: 'ok' }));
 
-  app.get('/', async (request, reply) => reply.type('text/html; charset=utf-8').send(signInPage(authorized(request), allowedOrigin)));
+  /** This server as the browser reaches it: the address the UI's codec setting needs. */
+  const ownUrl = (request: FastifyRequest) => escapeHtml(`${request.protocol}://${request.host}`);
+
+  app.get('/', async (request, reply) =>
+    reply.type('text/html; charset=utf-8').send(signInPage(authorized(request), allowedOrigin, ownUrl(request))),
+  );
 
   app.post('/session', async (request, reply) => {
     const given = (request.body as { token?: unknown } | undefined)?.token;
     if (typeof given !== 'string' || !sameSecret(given, token)) {
-      return reply.code(401).type('text/html; charset=utf-8').send(signInPage(false, allowedOrigin, 'That is not the codec server token.'));
+      return reply.code(401).type('text/html; charset=utf-8').send(signInPage(false, allowedOrigin, ownUrl(request), 'That is not the codec server token.'));
     }
     return reply
       .header('Set-Cookie', `${SESSION_COOKIE}=${session}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${SESSION_MAX_AGE_SECONDS}`)
@@ -138,15 +143,21 @@ export function createCodecServer({ codec, token, allowedOrigin }: CodecServerOp
   return app;
 }
 
-function signInPage(signedIn: boolean, uiOrigin: string, problem?: string): string {
+function signInPage(signedIn: boolean, uiOrigin: string, ownUrl: string, problem?: string): string {
   const body = signedIn
     ? `<p id="status">Signed in: this browser's Web UI can decode payloads for the next 12 hours.</p>
-<p>In the <a href="${uiOrigin}">Web UI</a>, open the codec settings (the key icon, "Codec Server") and turn on
-<b>Include cross-origin credentials</b> once; the endpoint is already set.</p>`
+<p>Once per browser, in the <a href="${uiOrigin}">Web UI</a>: open the Codec Server settings (the glasses icon,
+top right), choose <b>Use my browser setting and ignore Cluster-level setting</b>, paste <code>${ownUrl}</code>,
+turn on <b>Include cross-origin credentials</b>, and Apply. (The UI sends this browser's cookie only when the
+endpoint is its own browser setting.)</p>`
     : `<form method="post" action="/session">
 <label>Codec server token <input type="password" name="token" autocomplete="off" autofocus></label>
 <button type="submit">Sign in</button>
 </form>${problem ? `<p id="problem">${problem}</p>` : ''}`;
   return `<!doctype html><html><head><meta charset="utf-8"><title>refundflow codec server</title></head>
 <body style="font-family: sans-serif; max-width: 40em; margin: 3em auto"><h1>refundflow codec server</h1>${body}</body></html>`;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
