@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure, defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
 import type { Worker } from '@temporalio/worker';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { startRefund } from '../../src/client/refunds.js';
@@ -134,7 +134,7 @@ describe('refundWorkflow, happy paths', () => {
 
       // What the Web UI shows for the run and each of its steps.
       const { events } = await handle.fetchHistory();
-      const text = (payload: unknown) => (payload ? String(defaultPayloadConverter.fromPayload(payload as Payload)) : undefined);
+      const text = (payload: unknown) => (payload ? String(defaultPayloadConverter.fromPayload(payload)) : undefined);
       const steps = (events ?? [])
         .filter((e) => e.activityTaskScheduledEventAttributes || e.markerRecordedEventAttributes?.markerName === 'core_local_activity')
         .map((e) => text(e.userMetadata?.summary));
