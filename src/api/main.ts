@@ -1,11 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
 import { loadConfigOrExit, uiBaseUrl, type Config } from '../config.js';
 import type { Database } from '../ledger/database.js';
 import { EventInbox } from '../ledger/inbox.js';
 import { ledgerLocation, openLedgerDatabase } from '../ledger/index.js';
 import { RefundLedger } from '../ledger/refunds.js';
+import { createLogger } from '../logging.js';
 import { handleShutdownSignals } from '../shutdown.js';
 import { temporalAddress } from '../worker.js';
 import { startDispatcher, type Dispatcher } from './dispatcher.js';
@@ -16,6 +18,8 @@ export interface RunningApi {
   app: FastifyInstance;
   url: string;
   dispatcher: Dispatcher;
+  /** The API's logger (JSON lines, card numbers and secrets redacted). */
+  logger: Logger;
   close(): Promise<void>;
 }
 
@@ -30,10 +34,14 @@ export async function startApi(options: {
   webhookSecret: string;
   operatorToken?: string;
   host?: string;
+  /** Where the API logs; by default JSON lines on stdout at LOG_LEVEL (src/logging.ts). */
+  logger?: Logger;
 }): Promise<RunningApi> {
   const { config, client, db } = options;
+  const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL, name: 'api' });
   const inbox = new EventInbox(db);
   const app = createApi({
+    logger,
     client,
     db,
     ledger: new RefundLedger(db),
@@ -55,9 +63,11 @@ export async function startApi(options: {
     app,
     url: `http://localhost:${config.PORT}`,
     dispatcher,
+    logger,
     async close() {
       await dispatcher.stop();
       await app.close();
+      logger.flush();
     },
   };
 }
@@ -78,12 +88,13 @@ async function main(): Promise<void> {
     webhookSecret: config.INGEST_WEBHOOK_SECRET,
     ...(config.OPERATOR_TOKEN !== undefined && { operatorToken: config.OPERATOR_TOKEN }),
   });
-  console.log(`API listening on ${api.url}; Temporal ${temporalAddress(config)}; ledger: ${ledgerLocation(config)}`);
-  if (!config.OPERATOR_TOKEN) console.log('OPERATOR_TOKEN is not set: the operator endpoints answer 503');
+  const log = api.logger;
+  log.info(`API listening on ${api.url}; Temporal ${temporalAddress(config)}; ledger: ${ledgerLocation(config)}`);
+  if (!config.OPERATOR_TOKEN) log.warn('OPERATOR_TOKEN is not set: the operator endpoints answer 503');
   await new Promise<void>((resolve) => {
     handleShutdownSignals({
       stop: (signal) => {
-        console.log(`${signal}: finishing requests in flight, then stopping`);
+        log.info(`${signal}: finishing requests in flight, then stopping`);
         resolve();
       },
       force: () => process.exit(130),
@@ -92,7 +103,8 @@ async function main(): Promise<void> {
   await api.close();
   await connection.close();
   await db.close();
-  console.log('API stopped');
+  log.info('API stopped');
+  log.flush();
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -1,6 +1,6 @@
-import { timingSafeEqual } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { fieldProblems } from '../domain/events.js';
 import { refundRequested, refundStatus, refundWorkflowId, type RefundRecord } from '../domain/refund.js';
@@ -25,7 +25,30 @@ export interface ApiDeps {
   uiBaseUrl: string;
   /** Unset: the operator endpoints answer 503 saying so. */
   operatorToken?: string;
-  logger?: boolean;
+  /**
+   * Where the API logs (a logger from src/logging.ts's `createLogger`, which redacts card numbers
+   * and secrets): one JSON line per request, and the errors behind 500s. Unset: no logs.
+   */
+  logger?: FastifyBaseLogger;
+}
+
+/**
+ * One line per request when it is answered — `{ reqId, req: { method, url, headers, remoteAddress },
+ * res: { statusCode }, responseTime, msg: "request completed" }` — instead of Fastify's two; the
+ * arrival alone is logged at debug. The `req` and `res` serializers of src/logging.ts decide what
+ * shows (never the body; the URL and headers redacted).
+ */
+class RequestLog extends LogController {
+  override incomingRequest(request: FastifyRequest): void {
+    if (!this.isLogDisabled(request)) request.log.debug({ req: request }, 'incoming request');
+  }
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (this.isLogDisabled(request)) return;
+    const line = { req: request, res: reply, responseTime: Math.round(reply.elapsedTime * 10) / 10 };
+    if (error) reply.log.error({ ...line, err: error }, 'request errored');
+    else reply.log.info(line, 'request completed');
+  }
 }
 
 export const listQuery = z
@@ -43,7 +66,11 @@ const operatorActions = { approve: approveUpdate, reject: rejectUpdate, cancel: 
 export function createApi(deps: ApiDeps): FastifyInstance {
   // Bodies are read raw (the signature covers the exact bytes); the intake applies the 256 KiB
   // limit itself so that an oversized event is stored like every other refusal.
-  const app = Fastify({ logger: deps.logger ?? false, bodyLimit: 4 * MAX_EVENT_BYTES });
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger, logController: new RequestLog() } : { logger: false }),
+    genReqId: () => randomUUID(),
+    bodyLimit: 4 * MAX_EVENT_BYTES,
+  });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
