@@ -25,7 +25,7 @@ import type { Database } from '../src/ledger/database.js';
 import { ledgerLocation, openLedgerDatabase } from '../src/ledger/index.js';
 import { RefundLedger } from '../src/ledger/refunds.js';
 import { createProviderClients } from '../src/providers/index.js';
-import { createWorker, defaultSandboxUrls, installRuntime, temporalAddress } from '../src/worker.js';
+import { createWorker, defaultSandboxUrls, installRuntime, metricsUrl, temporalAddress } from '../src/worker.js';
 import { startDevServer, type RunningDevServer } from './dev-server.js';
 import { ensureTemporalCli, findTemporalCli } from './temporal-cli.js';
 
@@ -63,7 +63,7 @@ function banner(lines: Array<[string, string]>): string {
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
-  installRuntime('WARN');
+  const metrics = installRuntime(config, 'WARN');
   handleShutdownSignals({
     stop: (signal) => {
       stopRequested = true;
@@ -122,7 +122,8 @@ async function main(): Promise<void> {
     db = await openLedgerDatabase(config);
     const deps = {
       ledger: new RefundLedger(db),
-      providers: createProviderClients(config, sandboxes ?? defaultSandboxUrls(config)),
+      providers: createProviderClients(config, sandboxes ?? defaultSandboxUrls(config), metrics),
+      metrics,
     };
     const address = temporalAddress(config);
     connection = await NativeConnection.connect({ address });
@@ -163,6 +164,7 @@ async function main(): Promise<void> {
         ['Temporal Web UI', server ? server.uiUrl : 'the Web UI of your Temporal server'],
         ['Temporal server', `${address} (namespace ${config.TEMPORAL_NAMESPACE})`],
         ['Worker', `polling task queue "${config.REFUNDS_TASK_QUEUE}"`],
+        ['Metrics', metricsUrl(config) ?? 'off (METRICS_ADDRESS=off)'],
         ['Oen', config.OEN_BASE_URL ?? `${sandboxes?.oenUrl} (sandbox emulator)`],
         ['MWD', config.MWD_BASE_URL ?? `${sandboxes?.mwdUrl} (sandbox emulator)`],
         ['Ledger', ledgerLocation(config)],

@@ -1,12 +1,14 @@
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities/index.js';
+import { retryMetricsInterceptor } from './activities/retry-metrics.js';
 import { workerDataConverter } from './codec/data-converter.js';
 import type { OutcomeTarget } from './activities/outcome.js';
 import { loadConfigOrExit, uiBaseUrl, type Config } from './config.js';
 import type { RefundPolicy } from './domain/refund.js';
 import { ledgerLocation, openLedgerDatabase } from './ledger/index.js';
 import { RefundLedger } from './ledger/refunds.js';
+import { engineMetrics, noMetrics, type EngineMetrics } from './metrics.js';
 import { createProviderClients, type ProviderClients } from './providers/index.js';
 import { handleShutdownSignals } from './shutdown.js';
 
@@ -38,10 +40,11 @@ export function outcomeTargetFrom(config: Config): { outcomes?: OutcomeTarget } 
   };
 }
 
-/** What the activities work with: the ledger and the provider clients. */
+/** What the activities work with: the ledger, the provider clients, and where metrics go. */
 export interface EngineDeps {
   ledger: RefundLedger;
   providers: ProviderClients;
+  metrics?: EngineMetrics;
 }
 
 export interface CreateWorkerOptions {
@@ -63,6 +66,7 @@ export async function createWorker({ config, connection, deps, workflowBundle }:
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
     dataConverter: workerDataConverter(config),
     activities: createActivities({ now: () => new Date(), policy: refundPolicyFrom(config), ...outcomeTargetFrom(config), ...deps }),
+    interceptors: { activity: [retryMetricsInterceptor(deps.metrics ?? noMetrics)] },
     // On shutdown, running activities get this long to finish; after it they are cancelled and
     // Temporal hands them to another worker once their timeout passes.
     shutdownGraceTime: '10 seconds',
@@ -70,11 +74,33 @@ export async function createWorker({ config, connection, deps, workflowBundle }:
 }
 
 /**
- * The Runtime's own signal handling is off: each entry point decides what a signal stops, and in
- * what order (see src/shutdown.ts).
+ * The process's Temporal Runtime, once, before any connection: the Prometheus exporter on
+ * METRICS_ADDRESS (`/metrics`: the SDK's metrics and ours) unless it is `off`, and no signal
+ * handling of its own: each entry point decides what a signal stops, and in what order (see
+ * src/shutdown.ts). Returns the engine's metrics, recorded through the Runtime's meter.
  */
-export function installRuntime(logLevel: LogLevel = 'INFO'): void {
-  Runtime.install({ shutdownSignals: [], logger: new DefaultLogger(logLevel) });
+export function installRuntime(config: Pick<Config, 'METRICS_ADDRESS'>, logLevel: LogLevel = 'INFO'): EngineMetrics {
+  const exported = config.METRICS_ADDRESS !== 'off';
+  try {
+    Runtime.install({
+      shutdownSignals: [],
+      logger: new DefaultLogger(logLevel),
+      ...(exported && {
+        telemetryOptions: { metrics: { metricPrefix: 'temporal_', prometheus: { bindAddress: config.METRICS_ADDRESS, countersTotalSuffix: true } } },
+      }),
+    });
+  } catch (err) {
+    if (!(err instanceof Error) || !/prometheus/i.test(err.message)) throw err;
+    throw new Error(`Cannot serve metrics on METRICS_ADDRESS=${config.METRICS_ADDRESS} (${err.message}); set a free host:port, or off`);
+  }
+  return exported ? engineMetrics(Runtime.instance().metricMeter) : noMetrics;
+}
+
+/** Where `/metrics` is served, for the logs and the banner. */
+export function metricsUrl(config: Pick<Config, 'METRICS_ADDRESS'>): string | undefined {
+  if (config.METRICS_ADDRESS === 'off') return undefined;
+  const [host, port] = config.METRICS_ADDRESS.split(':');
+  return `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}/metrics`;
 }
 
 /** The sandbox addresses a standalone worker assumes for unset provider URLs (`npm run sandbox`). */
@@ -84,11 +110,11 @@ export function defaultSandboxUrls(config: Config) {
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
-  installRuntime();
+  const metrics = installRuntime(config);
   const address = temporalAddress(config);
   const db = await openLedgerDatabase(config);
   const connection = await NativeConnection.connect({ address });
-  const deps = { ledger: new RefundLedger(db), providers: createProviderClients(config, defaultSandboxUrls(config)) };
+  const deps = { ledger: new RefundLedger(db), providers: createProviderClients(config, defaultSandboxUrls(config), metrics), metrics };
   const worker = await createWorker({ config, connection, deps });
   handleShutdownSignals({
     stop: (signal) => {
@@ -102,7 +128,7 @@ async function main(): Promise<void> {
   });
   console.log(
     `Worker polling task queue "${config.REFUNDS_TASK_QUEUE}" on ${address} (namespace ${config.TEMPORAL_NAMESPACE}); ` +
-      `ledger: ${ledgerLocation(config)}`,
+      `ledger: ${ledgerLocation(config)}; metrics: ${metricsUrl(config) ?? 'off (METRICS_ADDRESS=off)'}`,
   );
   await worker.run();
   await connection.close();

@@ -44,9 +44,10 @@ async function pollerCount(client: Client, taskQueue: string): Promise<number> {
 describe('npm start', () => {
   it('serves the Web UI, runs a polling worker, refunds the printed demo, keeps state across a restart and stops cleanly on Ctrl-C', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'refundflow-start-'));
-    const [port, uiPort, oenPort, mwdPort, apiPort] = await freePorts(5);
+    const [port, uiPort, oenPort, mwdPort, apiPort, metricsPort] = await freePorts(6);
     const env = {
       PORT: String(apiPort),
+      METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,
       DATA_DIR: dataDir,
       TEMPORAL_DEV_PORT: String(port),
       TEMPORAL_UI_PORT: String(uiPort),
@@ -156,6 +157,7 @@ describe('npm start', () => {
     const [oenPort, mwdPort, apiPort] = await freePorts(3);
     const started = npmStart({
       PORT: String(apiPort),
+      METRICS_ADDRESS: 'off',
       TEMPORAL_ADDRESS: address,
       REFUNDS_TASK_QUEUE: taskQueue,
       DATA_DIR: dataDir,

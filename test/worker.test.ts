@@ -5,7 +5,12 @@ import { join } from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { describe, expect, it } from 'vitest';
 import { pingWorkflow } from '../src/workflows/index.js';
+import { startRefund } from '../src/client/refunds.js';
+import { SANDBOX_OEN_MERCHANT_ID, SANDBOX_TOKEN } from '../src/sandbox/index.js';
+import { randomHid } from '../src/sandbox/oen.js';
+import { freePorts } from './helpers/ports.js';
 import { run } from './helpers/process.js';
+import { admin } from './helpers/sandbox.js';
 import { useEngine } from './helpers/engine.js';
 
 const { EventType, PendingActivityState } = temporal.api.enums.v1;
@@ -20,6 +25,7 @@ describe('src/worker.ts as a process', () => {
       TEMPORAL_ADDRESS: t.address,
       REFUNDS_TASK_QUEUE: t.taskQueue,
       DATA_DIR: mkdtempSync(join(tmpdir(), 'refundflow-worker-')),
+      METRICS_ADDRESS: 'off',
     });
     await worker.waitForOutput(new RegExp(`Worker polling task queue "${t.taskQueue}"`), 120_000);
 
@@ -48,4 +54,63 @@ describe('src/worker.ts as a process', () => {
     const result = await successor.runUntil(handle.result());
     expect(result.message).toBe('in flight');
   });
+
+  it('serves /metrics: the SDK\'s, and ours (refunds by provider and status, provider call latency, retries by error type)', async () => {
+    const { temporal: t, sandboxes } = engine();
+    const [metricsPort] = await freePorts(1);
+    const worker = run(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+      ...process.env,
+      TEMPORAL_ADDRESS: t.address,
+      REFUNDS_TASK_QUEUE: t.taskQueue,
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'refundflow-worker-')),
+      METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,
+      OEN_BASE_URL: sandboxes.oenUrl,
+      OEN_TOKEN: SANDBOX_TOKEN,
+      OEN_MERCHANT_ID: SANDBOX_OEN_MERCHANT_ID,
+      MWD_BASE_URL: sandboxes.mwdUrl,
+      MWD_TOKEN: SANDBOX_TOKEN,
+    });
+    try {
+      await worker.waitForOutput(new RegExp(`metrics: http://127.0.0.1:${metricsPort}/metrics`), 120_000);
+      const transactionHid = randomHid();
+      const orderId = `ORDER-${randomUUID().slice(0, 8)}`;
+      await admin(sandboxes.oenUrl, 'POST', 'seed', { transactions: [{ id: transactionHid, orderId, amount: 1000 }] });
+      // Oen answers F0001 (system error, retried) once before it refunds.
+      await admin(sandboxes.oenUrl, 'PUT', 'faults', { refund: { next: ['f0001'] } });
+      const request = { refundId: `RF-${randomUUID()}`, provider: 'oen' as const, orderId, transactionHid, amount: 1000 };
+      const started = await startRefund(t.client, t.taskQueue, request);
+      if (started.kind !== 'started') throw new Error(JSON.stringify(started));
+      expect(await t.client.workflow.getHandle(started.workflowId).result()).toMatchObject({ status: 'succeeded', attempts: 2 });
+
+      const scrape = async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      // The exporter reads the meter on scrape; the last activity's numbers can lag it by a moment.
+      await expect.poll(async () => sample(await scrape(), 'refundflow_refunds_total', { provider: 'oen', status: 'succeeded' }), { timeout: 10_000 }).toBe(1);
+      const text = await scrape();
+
+      expect(sample(text, 'refundflow_refunds_total', { provider: 'oen', status: 'submitting' })).toBe(1);
+      expect(sample(text, 'refundflow_activity_retries_total', { activity: 'submitOenRefund', error_type: 'OenF0001' })).toBe(1);
+      // Two refund calls, the first answered F0001 (with HTTP 500), and the list calls around them, each timed.
+      expect(sample(text, 'refundflow_provider_call_latency_count', { provider: 'oen', operation: 'refund', outcome: '500' })).toBe(1);
+      expect(sample(text, 'refundflow_provider_call_latency_count', { provider: 'oen', operation: 'refund', outcome: '200' })).toBe(1);
+      expect(sample(text, 'refundflow_provider_call_latency_count', { provider: 'oen', operation: 'list_transactions', outcome: '200' })).toBeGreaterThanOrEqual(2);
+      expect(text).toMatch(/^refundflow_provider_call_latency_bucket\{.*le="/m);
+      // And the SDK's own, from the same endpoint.
+      expect(text).toMatch(/^temporal_activity_execution_latency_count\{/m);
+      expect(text).toMatch(/^temporal_worker_task_slots_available\{/m);
+    } finally {
+      worker.child.kill('SIGTERM');
+      await worker.exited;
+    }
+  });
 });
+
+/** The value of one Prometheus sample whose labels include `labels`, or undefined. */
+function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const have = new Map([...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
+    if (Object.entries(labels).every(([k, v]) => have.get(k) === v)) return Number(match[3]);
+  }
+  return undefined;
+}

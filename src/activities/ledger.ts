@@ -1,19 +1,24 @@
 import type { RefundPolicy, RefundRecord, RefundRequested, RefundStatus } from '../domain/refund.js';
 import type { OpenResult, RefundLedger, TransitionFields } from '../ledger/refunds.js';
+import { noMetrics, type EngineMetrics } from '../metrics.js';
 import { ledgerCall } from './failures.js';
 
 export interface LedgerActivityDeps {
   ledger: RefundLedger;
   policy: RefundPolicy;
+  metrics?: Pick<EngineMetrics, 'refundStatus'>;
 }
 
-export function createLedgerActivities({ ledger, policy }: LedgerActivityDeps) {
+export function createLedgerActivities({ ledger, policy, metrics = noMetrics }: LedgerActivityDeps) {
   return {
     openRefund: async (request: RefundRequested, workflowId: string): Promise<OpenResult> =>
       ledgerCall(() => ledger.open(request, workflowId)),
 
-    recordStatus: async (refundId: string, status: RefundStatus, fields: TransitionFields = {}): Promise<RefundRecord> =>
-      ledgerCall(() => ledger.transition(refundId, status, fields)),
+    recordStatus: async (refundId: string, status: RefundStatus, fields: TransitionFields = {}): Promise<RefundRecord> => {
+      const record = await ledgerCall(() => ledger.transition(refundId, status, fields));
+      metrics.refundStatus(record);
+      return record;
+    },
 
     /** The worker's settings, read by each run once (a local activity: recorded in history). */
     refundPolicy: (): Promise<RefundPolicy> => Promise.resolve(policy),

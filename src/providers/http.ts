@@ -1,4 +1,5 @@
 import axios, { isAxiosError, type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
+import { noMetrics, type EngineMetrics } from '../metrics.js';
 import type { ErrorRule } from './errors.js';
 
 /** Every provider call takes the caller's AbortSignal (an activity's cancellation signal). */
@@ -26,7 +27,23 @@ export interface HttpOptions {
 
 export const DEFAULT_PROVIDER_TIMEOUT_MS = 10_000;
 
-export function createHttp({ baseUrl, timeoutMs }: Omit<HttpOptions, 'tokenProvider'>): AxiosInstance {
+/** A provider's HTTP client, with the name and the metrics its requests are recorded under. */
+export interface ProviderHttp {
+  axios: AxiosInstance;
+  provider: 'oen' | 'mwd';
+  metrics: Pick<EngineMetrics, 'providerCall'>;
+}
+
+export function createHttp({
+  baseUrl,
+  timeoutMs,
+  provider,
+  metrics = noMetrics,
+}: Omit<HttpOptions, 'tokenProvider'> & Pick<ProviderHttp, 'provider'> & { metrics?: ProviderHttp['metrics'] | undefined }): ProviderHttp {
+  return { provider, metrics, axios: createAxios(baseUrl, timeoutMs) };
+}
+
+function createAxios(baseUrl: string, timeoutMs: number): AxiosInstance {
   return axios.create({
     baseURL: baseUrl,
     timeout: timeoutMs,
@@ -56,22 +73,28 @@ export type Sent = { response: AxiosResponse<string> } | { failure: TransportFai
  * data, never as an axios error: those carry the request's headers (the token) and body.
  */
 export async function send(
-  http: AxiosInstance,
+  http: ProviderHttp,
   tokenProvider: TokenProvider,
+  /** Names the request in metrics (the URL holds ids). */
+  operation: string,
   request: AxiosRequestConfig,
   { signal }: CallOptions,
 ): Promise<Sent> {
   const token = await tokenProvider.token(signal);
+  const started = performance.now();
+  const observe = (outcome: string) => http.metrics.providerCall(http.provider, operation, outcome, performance.now() - started);
   try {
-    const response = await http.request<string>({
+    const response = await http.axios.request<string>({
       ...request,
       signal,
       headers: { ...request.headers, Authorization: `Bearer ${token}` },
     });
+    observe(String(response.status));
     return { response };
   } catch (err) {
     if (!isAxiosError(err)) throw err;
     const code = err.code ?? 'UNKNOWN';
+    observe(code);
     return { failure: notSentCodes.has(code) ? { sent: false, code } : { sent: 'maybe', code } };
   }
 }

@@ -1,4 +1,5 @@
 import { ConfigError, type Config } from '../config.js';
+import type { EngineMetrics } from '../metrics.js';
 import { SANDBOX_OEN_MERCHANT_ID, SANDBOX_TOKEN } from '../sandbox/defaults.js';
 import { MwdClient } from './mwd/client.js';
 import { OenClient } from './oen/client.js';
@@ -23,21 +24,23 @@ function required(value: string | undefined, name: string): string {
   return value;
 }
 
-export function createProviderClients(config: Config, sandbox: SandboxUrls): ProviderClients {
+export function createProviderClients(config: Config, sandbox: SandboxUrls, metrics?: Pick<EngineMetrics, 'providerCall'>): ProviderClients {
   return {
-    oen: new OenClient(
-      config.OEN_BASE_URL
+    oen: new OenClient({
+      ...(config.OEN_BASE_URL
         ? {
             baseUrl: config.OEN_BASE_URL,
             token: required(config.OEN_TOKEN, 'OEN_TOKEN'),
             merchantId: required(config.OEN_MERCHANT_ID, 'OEN_MERCHANT_ID'),
           }
-        : { baseUrl: sandbox.oenUrl, token: config.OEN_TOKEN ?? SANDBOX_TOKEN, merchantId: SANDBOX_OEN_MERCHANT_ID },
-    ),
-    mwd: new MwdClient(
-      config.MWD_BASE_URL
+        : { baseUrl: sandbox.oenUrl, token: config.OEN_TOKEN ?? SANDBOX_TOKEN, merchantId: SANDBOX_OEN_MERCHANT_ID }),
+      ...(metrics && { metrics }),
+    }),
+    mwd: new MwdClient({
+      ...(config.MWD_BASE_URL
         ? { baseUrl: config.MWD_BASE_URL, token: required(config.MWD_TOKEN, 'MWD_TOKEN') }
-        : { baseUrl: sandbox.mwdUrl, token: config.MWD_TOKEN ?? SANDBOX_TOKEN },
-    ),
+        : { baseUrl: sandbox.mwdUrl, token: config.MWD_TOKEN ?? SANDBOX_TOKEN }),
+      ...(metrics && { metrics }),
+    }),
   };
 }

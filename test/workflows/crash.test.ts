@@ -38,6 +38,7 @@ async function crashMidCall(request: OenRefundRequested | MwdRefundRequested, pr
     OEN_MERCHANT_ID: SANDBOX_OEN_MERCHANT_ID,
     MWD_BASE_URL: sandboxes.mwdUrl,
     MWD_TOKEN: SANDBOX_TOKEN,
+    METRICS_ADDRESS: 'off',
   });
   try {
     await workerProcess.waitForOutput(/Worker polling/, 120_000);

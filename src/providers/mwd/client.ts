@@ -1,4 +1,3 @@
-import type { AxiosInstance } from 'axios';
 import { ProviderError } from '../errors.js';
 import {
   createHttp,
@@ -8,6 +7,7 @@ import {
   staticToken,
   transportRule,
   type CallOptions,
+  type ProviderHttp,
   type TokenProvider,
 } from '../http.js';
 import { fromMwdAmount, toMwdAmount } from './amount.js';
@@ -19,6 +19,7 @@ export interface MwdClientOptions {
   /** A static token from config, or a provider for the login flow the document leaves out. */
   token: string | TokenProvider;
   timeoutMs?: number;
+  metrics?: ProviderHttp['metrics'];
 }
 
 export interface MwdRefundRequest {
@@ -29,11 +30,11 @@ export interface MwdRefundRequest {
 
 /** MWD pay+ refund by order (POST /v1/payment/mwd/{order_id}/refund). */
 export class MwdClient {
-  private readonly http: AxiosInstance;
+  private readonly http: ProviderHttp;
   private readonly tokenProvider: TokenProvider;
 
-  constructor({ baseUrl, token, timeoutMs = DEFAULT_PROVIDER_TIMEOUT_MS }: MwdClientOptions) {
-    this.http = createHttp({ baseUrl, timeoutMs });
+  constructor({ baseUrl, token, timeoutMs = DEFAULT_PROVIDER_TIMEOUT_MS, metrics }: MwdClientOptions) {
+    this.http = createHttp({ baseUrl, timeoutMs, provider: 'mwd', metrics });
     this.tokenProvider = typeof token === 'string' ? staticToken(token) : token;
   }
 
@@ -42,6 +43,7 @@ export class MwdClient {
     const sent = await send(
       this.http,
       this.tokenProvider,
+      'refund',
       {
         method: 'POST',
         url: `/v1/payment/mwd/${encodeURIComponent(orderId)}/refund`,

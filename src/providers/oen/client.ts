@@ -1,4 +1,4 @@
-import type { AxiosInstance, AxiosRequestConfig } from 'axios';
+import type { AxiosRequestConfig } from 'axios';
 import type { z } from 'zod';
 import { ProviderError } from '../errors.js';
 import {
@@ -9,6 +9,7 @@ import {
   staticToken,
   transportRule,
   type CallOptions,
+  type ProviderHttp,
   type TokenProvider,
 } from '../http.js';
 import { oenCodeRules, oenMalformed, oenStatusRules, oenUnexpectedStatus, oenUnknownCode } from './errors.js';
@@ -29,6 +30,7 @@ export interface OenClientOptions {
   /** The merchant's sub-domain (`ming` for https://ming.oen.tw); a call may name another. */
   merchantId: string;
   timeoutMs?: number;
+  metrics?: ProviderHttp['metrics'];
 }
 
 /** A guard against a provider whose page tokens never end. 50 a page: 50,000 transactions. */
@@ -36,12 +38,12 @@ const MAX_PAGES = 1_000;
 
 /** The Oen Tech Payment API: list an order's transactions, refund a transaction, cancel a subscription. */
 export class OenClient {
-  private readonly http: AxiosInstance;
+  private readonly http: ProviderHttp;
   private readonly tokenProvider: TokenProvider;
   private readonly merchantId: string;
 
-  constructor({ baseUrl, token, merchantId, timeoutMs = DEFAULT_PROVIDER_TIMEOUT_MS }: OenClientOptions) {
-    this.http = createHttp({ baseUrl, timeoutMs });
+  constructor({ baseUrl, token, merchantId, timeoutMs = DEFAULT_PROVIDER_TIMEOUT_MS, metrics }: OenClientOptions) {
+    this.http = createHttp({ baseUrl, timeoutMs, provider: 'oen', metrics });
     this.tokenProvider = typeof token === 'string' ? staticToken(token) : token;
     this.merchantId = merchantId;
   }
@@ -53,6 +55,7 @@ export class OenClient {
     for (let page = 0; page < MAX_PAGES; page += 1) {
       options.onRequest?.();
       const data = await this.call(
+        'list_transactions',
         { method: 'GET', url: `/order/${encodeURIComponent(orderId)}/transactions`, params: pageToken ? { pageToken } : {} },
         oenTransactionPage,
         false,
@@ -69,6 +72,7 @@ export class OenClient {
   async refund(transactionHid: string, request: OenRefundRequest, options: CallOptions = {}): Promise<OenTransaction> {
     const { merchantId, ...body } = oenRefundRequest.parse(request);
     return this.call(
+      'refund',
       {
         method: 'POST',
         url: `/refunds/${encodeURIComponent(transactionHid)}`,
@@ -86,6 +90,7 @@ export class OenClient {
     options: CallOptions = {},
   ): Promise<OenSubscription> {
     return this.call(
+      'cancel_subscription',
       {
         method: 'PUT',
         url: `/subscriptions/${encodeURIComponent(subscriptionId)}`,
@@ -99,13 +104,14 @@ export class OenClient {
 
   /** One call: the envelope's code decides first, then the HTTP status; `data` is parsed last. */
   private async call<Schema extends z.ZodType>(
+    operation: string,
     request: AxiosRequestConfig,
     schema: Schema,
     mutating: boolean,
     options: CallOptions,
   ): Promise<z.output<Schema>> {
     const what = `${request.method} ${request.url}`;
-    const sent = await send(this.http, this.tokenProvider, request, options);
+    const sent = await send(this.http, this.tokenProvider, operation, request, options);
     if ('failure' in sent) {
       throw new ProviderError('oen', transportRule('Oen', sent.failure, mutating), { code: sent.failure.code }, what);
     }
