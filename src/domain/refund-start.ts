@@ -1,5 +1,5 @@
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type SearchAttributePair } from '@temporalio/common';
-import { refundSummary, refundWorkflowId, type RefundRequested } from './refund.js';
+import { formatNtd, refundSummary, refundWorkflowId, type RefundRequested } from './refund.js';
 import { OrderId, RefundAmount, RefundProvider, RefundStatus, TransactionHid } from './search-attributes.js';
 
 /**
@@ -22,6 +22,25 @@ export function refundStartOptions(request: RefundRequested) {
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
     memo: { refundId: request.refundId },
     staticSummary: refundSummary(request),
+    staticDetails: refundDetails(request),
     typedSearchAttributes,
   };
+}
+
+/**
+ * The run's details in the Web UI (Markdown). Its status and last error are the run's current details
+ * and the RefundStatus search attribute, which change as it goes.
+ */
+export function refundDetails(request: RefundRequested): string {
+  const provider =
+    request.provider === 'oen'
+      ? `Oen Tech, card transaction ${request.transactionHid} (one refund per transaction)`
+      : 'MWD pay+, refund by order with the card token';
+  return [
+    `**Refund ${request.refundId}**`,
+    `Amount: ${formatNtd(request.amount)}`,
+    `Order: ${request.orderId}`,
+    `Provider: ${provider}`,
+    ...(request.reason ? [`Reason: ${request.reason}`] : []),
+  ].join('\n\n');
 }

@@ -1,0 +1,180 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { FastifyInstance } from 'fastify';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startDevServer, type RunningDevServer } from '../../scripts/dev-server.js';
+import { startRefund } from '../../src/client/refunds.js';
+import { clientDataConverter, payloadCodecFor } from '../../src/codec/data-converter.js';
+import { createCodecServer } from '../../src/codec/server.js';
+import { codecAllowedOrigin, loadConfig } from '../../src/config.js';
+import type { OenRefundRequested, RefundRecord } from '../../src/domain/refund.js';
+import { pgliteDatabase, type Database } from '../../src/ledger/database.js';
+import { migrate } from '../../src/ledger/migrations.js';
+import { RefundLedger } from '../../src/ledger/refunds.js';
+import { startSandboxes, type RunningSandboxes } from '../../src/sandbox/index.js';
+import { randomHid } from '../../src/sandbox/oen.js';
+import { createWorker } from '../../src/worker.js';
+import { sandboxClients } from '../helpers/engine.js';
+import { freePorts } from '../helpers/ports.js';
+import { admin } from '../helpers/sandbox.js';
+
+/**
+ * The operator's view, in a real browser: Debian's Chromium (installed by scripts/ensure-browser.mjs,
+ * npm test's pre-script) drives the dev server's own Web UI, pointed at our codec server as
+ * `npm start` points it. Screenshots go to test/artifacts/.
+ */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = 'test/artifacts';
+const KEYS = `ui-test:${randomBytes(32).toString('base64')}`;
+const CODEC_TOKEN = randomBytes(24).toString('base64url');
+
+let dataDir: string;
+let server: RunningDevServer;
+let sandboxes: RunningSandboxes;
+let db: Database;
+let codecServer: FastifyInstance;
+let codecUrl: string;
+let connection: NativeConnection;
+let clientConnection: Connection;
+let worker: Worker;
+let running: Promise<void>;
+let browser: Browser;
+let refund: OenRefundRequested;
+let workflowId: string;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: run \`node scripts/ensure-browser.mjs\` (npm test runs it first)`);
+  mkdirSync(ARTIFACTS, { recursive: true });
+  dataDir = mkdtempSync(join(tmpdir(), 'refundflow-ui-'));
+  const [port, uiPort, codecPort] = (await freePorts(3)) as [number, number, number];
+  const config = loadConfig({
+    TEMPORAL_ADDRESS: `localhost:${port}`,
+    REFUNDS_TASK_QUEUE: `ui-${randomUUID()}`,
+    PAYLOAD_ENCRYPTION_KEYS: KEYS,
+    TEMPORAL_UI_PORT: String(uiPort),
+    CODEC_SERVER_PORT: String(codecPort),
+  });
+  codecUrl = `http://localhost:${codecPort}`;
+  server = await startDevServer(
+    { cliPath: inject('temporalCliPath'), dataDir, port, uiPort, namespace: 'default', codecEndpoint: codecUrl },
+    () => undefined,
+  );
+  codecServer = createCodecServer({ codec: payloadCodecFor(config)!, token: CODEC_TOKEN, allowedOrigin: codecAllowedOrigin(config) });
+  await codecServer.listen({ port: codecPort, host: '127.0.0.1' });
+
+  sandboxes = await startSandboxes({ oenPort: 0, mwdPort: 0 });
+  db = await pgliteDatabase();
+  await migrate(db);
+  connection = await NativeConnection.connect({ address: server.address });
+  // The production path: the worker bundles the workflows itself, with the encoding failure converter.
+  worker = await createWorker({ config, connection, deps: { ledger: new RefundLedger(db), providers: sandboxClients(sandboxes) } });
+  running = worker.run();
+  clientConnection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection: clientConnection, dataConverter: clientDataConverter(config) });
+
+  const transactionHid = randomHid();
+  const orderId = `UI-${randomUUID().slice(0, 8)}`;
+  await admin(sandboxes.oenUrl, 'POST', 'seed', { transactions: [{ id: transactionHid, orderId, amount: 1000 }] });
+  refund = { refundId: `RF-UI-${randomUUID().slice(0, 8)}`, provider: 'oen', orderId, transactionHid, amount: 1000, reason: 'browser test' };
+  const started = await startRefund(client, config.REFUNDS_TASK_QUEUE, refund);
+  if (started.kind !== 'started') throw new Error(JSON.stringify(started));
+  workflowId = started.workflowId;
+  const record = await client.workflow.getHandle<() => Promise<RefundRecord>>(workflowId).result();
+  expect(record.status).toBe('succeeded');
+
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  worker?.shutdown();
+  await running;
+  await clientConnection?.close();
+  await connection?.close();
+  await codecServer?.close();
+  await sandboxes?.close();
+  await db?.close();
+  await server?.stop();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+}, 60_000);
+
+async function newPage(): Promise<Page> {
+  // Tall enough that the codec drawer's buttons sit clear of the UI's sticky top bar.
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1600 } });
+  return page;
+}
+
+const refundPage = () => `${server.uiUrl}/namespaces/default/workflows/${encodeURIComponent(workflowId)}`;
+
+describe('the Temporal Web UI, in Chromium', () => {
+  it('without the codec, the refund\'s payloads show only as ciphertext', async () => {
+    const page = await newPage();
+    await page.goto(refundPage());
+    await expect.poll(() => page.locator('body').innerText(), { timeout: 30_000 }).toContain('encryption-key-id');
+    const text = await page.locator('body').innerText();
+    expect(text).not.toContain(refund.refundId.slice(3));
+    expect(text).not.toContain('"amount": 1000');
+    await page.screenshot({ path: join(ARTIFACTS, 'ui-1-refund-encrypted.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('an operator signs in to the codec server, filters by RefundStatus, opens the refund and reads it decoded', async () => {
+    const page = await newPage();
+    // 1. The codec server's sign-in page sets the session cookie.
+    await page.goto(codecUrl);
+    await page.fill('input[name=token]', CODEC_TOKEN);
+    await page.click('button[type=submit]');
+    expect(await page.locator('#status').innerText()).toMatch(/Signed in/);
+
+    // 2. The UI's codec settings: this browser's endpoint, with credentials (see the sign-in page).
+    await page.goto(`${server.uiUrl}/namespaces/default/workflows`);
+    await page.locator('[data-testid^="data-encoder-status"]').click();
+    await page.getByRole('button', { name: 'Use Cluster-level setting,' }).click();
+    await page.getByLabel('Use my browser setting and ignore Cluster-level setting.').check({ force: true });
+    await page.locator('textarea').first().fill(codecUrl);
+    await page.getByTestId('data-encoder-include-credentials').dispatchEvent('click');
+    await page.getByRole('button', { name: 'Apply' }).dispatchEvent('click');
+
+    // 3. Filter the list by the refund's status, as docs/operations.md tells an operator to.
+    await page.getByTestId('toggle-manual-query').click();
+    await page.getByTestId('manual-search-input').fill('RefundStatus="succeeded"');
+    await page.getByTestId('manual-search-input').press('Enter');
+    await expect.poll(() => decodeURIComponent(page.url()), { timeout: 15_000 }).toContain('RefundStatus="succeeded"');
+    const row = page.getByRole('link', { name: workflowId });
+    await row.waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: join(ARTIFACTS, 'ui-2-list-filtered.png') });
+
+    // 4. Open it: input and result decoded through the codec server.
+    await row.click();
+    await expect.poll(() => page.locator('body').innerText(), { timeout: 30_000 }).toContain('"status": "succeeded"');
+    const text = await page.locator('body').innerText();
+    expect(text).toContain(`"refundId": "${refund.refundId}"`);
+    expect(text).toContain('"amount": 1000');
+    expect(text).toContain(`"transactionHid": "${refund.transactionHid}"`);
+    expect(text).not.toContain('encryption-key-id');
+    // Each step of the timeline says what it did (the summaries are encrypted too, and decoded here).
+    expect(text).toContain(`Oen refund ${refund.transactionHid} NT$1,000`);
+    await page.screenshot({ path: join(ARTIFACTS, 'ui-3-refund-decoded.png'), fullPage: true });
+
+    // 5. The run's summary and details, its current details (status in words; R refreshes them)…
+    await page.getByText('User Metadata', { exact: true }).first().click();
+    await page.keyboard.press('r');
+    const everything = async () => (await Promise.all(page.frames().map((f) => f.locator('body').innerText().catch(() => '')))).join('\n');
+    await expect.poll(everything, { timeout: 15_000 }).toMatch(/— succeeded/);
+    const metadata = await everything();
+    expect(metadata).toContain(`Refund NT$1,000 · ${refund.orderId} · oen`);
+    expect(metadata).toContain(`Refund ${refund.refundId}`);
+    expect(metadata).toContain(`Oen Tech, card transaction ${refund.transactionHid}`);
+    expect(metadata).toContain('Reason: browser test');
+    await page.screenshot({ path: join(ARTIFACTS, 'ui-4-refund-summary.png'), fullPage: true });
+    // …and its status as a search attribute, which filters the list.
+    await page.getByText('Search Attributes', { exact: true }).first().click();
+    await expect.poll(() => page.locator('body').innerText(), { timeout: 15_000 }).toMatch(/RefundStatus[\s\S]{0,40}succeeded/);
+    await page.close();
+  });
+});
