@@ -7,11 +7,13 @@
  * and prints where everything is, with a demo refund to paste.
  * Ctrl-C stops the worker first (in-flight activities get their grace time), then the server.
  */
+import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import proto from '@temporalio/proto'; // CommonJS: Node's ESM loader sees only its default export
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
+import { destination } from 'pino';
 import { startApi, type RunningApi } from '../src/api/main.js';
 import { devSecretsPath, ensureDevSecrets } from '../src/dev-secrets.js';
 import { clientDataConverter, payloadCodecFor } from '../src/codec/data-converter.js';
@@ -23,6 +25,7 @@ import { randomHid } from '../src/sandbox/oen.js';
 import { handleShutdownSignals } from '../src/shutdown.js';
 import type { Database } from '../src/ledger/database.js';
 import { ledgerLocation, openLedgerDatabase } from '../src/ledger/index.js';
+import { createLogger } from '../src/logging.js';
 import { RefundLedger } from '../src/ledger/refunds.js';
 import { createProviderClients } from '../src/providers/index.js';
 import { createWorker, defaultSandboxUrls, installRuntime, metricsUrl, temporalAddress } from '../src/worker.js';
@@ -63,7 +66,12 @@ function banner(lines: Array<[string, string]>): string {
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
-  const metrics = installRuntime(config, 'WARN');
+  // The banner is for people; the engine's JSON log lines (API requests, SDK and activity lines) go
+  // to a file beside the other state, at LOG_LEVEL.
+  const logFile = resolve(config.DATA_DIR, 'refundflow.log');
+  mkdirSync(resolve(config.DATA_DIR), { recursive: true });
+  const logger = createLogger({ level: config.LOG_LEVEL, destination: destination({ dest: logFile, append: true, sync: true }) });
+  const metrics = installRuntime(config, logger.child({ name: 'worker' }));
   handleShutdownSignals({
     stop: (signal) => {
       stopRequested = true;
@@ -154,6 +162,7 @@ async function main(): Promise<void> {
       webhookSecret,
       operatorToken,
       host: '127.0.0.1',
+      logger: logger.child({ name: 'api' }),
     });
     const generated = `generated for development, kept in ${devSecretsPath(config)}`;
 
@@ -168,6 +177,7 @@ async function main(): Promise<void> {
         ['Oen', config.OEN_BASE_URL ?? `${sandboxes?.oenUrl} (sandbox emulator)`],
         ['MWD', config.MWD_BASE_URL ?? `${sandboxes?.mwdUrl} (sandbox emulator)`],
         ['Ledger', ledgerLocation(config)],
+        ['Logs', `${logFile} (JSON lines, LOG_LEVEL=${config.LOG_LEVEL}; card numbers and secrets redacted)`],
         ['API', `${api.url} (POST /v1/events, GET /v1/refunds, /openapi.json)`],
         ['Webhook secret', config.INGEST_WEBHOOK_SECRET ? '(INGEST_WEBHOOK_SECRET)' : `${webhookSecret} (${generated})`],
         ['Operator token', config.OPERATOR_TOKEN ? '(OPERATOR_TOKEN)' : `${operatorToken} (${generated})`],

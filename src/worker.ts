@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { Logger } from 'pino';
 import { createActivities } from './activities/index.js';
 import { retryMetricsInterceptor } from './activities/retry-metrics.js';
 import { workerDataConverter } from './codec/data-converter.js';
@@ -8,6 +9,7 @@ import { loadConfigOrExit, uiBaseUrl, type Config } from './config.js';
 import type { RefundPolicy } from './domain/refund.js';
 import { ledgerLocation, openLedgerDatabase } from './ledger/index.js';
 import { RefundLedger } from './ledger/refunds.js';
+import { createLogger, runtimeLogger } from './logging.js';
 import { engineMetrics, noMetrics, type EngineMetrics } from './metrics.js';
 import { createProviderClients, type ProviderClients } from './providers/index.js';
 import { handleShutdownSignals } from './shutdown.js';
@@ -75,16 +77,17 @@ export async function createWorker({ config, connection, deps, workflowBundle }:
 
 /**
  * The process's Temporal Runtime, once, before any connection: the Prometheus exporter on
- * METRICS_ADDRESS (`/metrics`: the SDK's metrics and ours) unless it is `off`, and no signal
+ * METRICS_ADDRESS (`/metrics`: the SDK's metrics and ours) unless it is `off`, the SDK's and the
+ * activities' log lines into our JSON logger (src/logging.ts), and no signal
  * handling of its own: each entry point decides what a signal stops, and in what order (see
  * src/shutdown.ts). Returns the engine's metrics, recorded through the Runtime's meter.
  */
-export function installRuntime(config: Pick<Config, 'METRICS_ADDRESS'>, logLevel: LogLevel = 'INFO'): EngineMetrics {
+export function installRuntime(config: Pick<Config, 'METRICS_ADDRESS'>, logger: Logger): EngineMetrics {
   const exported = config.METRICS_ADDRESS !== 'off';
   try {
     Runtime.install({
       shutdownSignals: [],
-      logger: new DefaultLogger(logLevel),
+      logger: runtimeLogger(logger),
       ...(exported && {
         telemetryOptions: { metrics: { metricPrefix: 'temporal_', prometheus: { bindAddress: config.METRICS_ADDRESS, countersTotalSuffix: true } } },
       }),
@@ -110,7 +113,8 @@ export function defaultSandboxUrls(config: Config) {
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
-  const metrics = installRuntime(config);
+  const log = createLogger({ level: config.LOG_LEVEL, name: 'worker' });
+  const metrics = installRuntime(config, log);
   const address = temporalAddress(config);
   const db = await openLedgerDatabase(config);
   const connection = await NativeConnection.connect({ address });
@@ -118,22 +122,23 @@ async function main(): Promise<void> {
   const worker = await createWorker({ config, connection, deps });
   handleShutdownSignals({
     stop: (signal) => {
-      console.log(`${signal}: finishing in-flight work, then stopping`);
+      log.info(`${signal}: finishing in-flight work, then stopping`);
       worker.shutdown();
     },
     force: () => {
-      console.log('Stopping at once; unfinished activities go to another worker after their timeout');
+      log.warn('Stopping at once; unfinished activities go to another worker after their timeout');
       process.exit(130);
     },
   });
-  console.log(
-    `Worker polling task queue "${config.REFUNDS_TASK_QUEUE}" on ${address} (namespace ${config.TEMPORAL_NAMESPACE}); ` +
+  log.info(
+    `Worker polling task queue ${config.REFUNDS_TASK_QUEUE} on ${address} (namespace ${config.TEMPORAL_NAMESPACE}); ` +
       `ledger: ${ledgerLocation(config)}; metrics: ${metricsUrl(config) ?? 'off (METRICS_ADDRESS=off)'}`,
   );
   await worker.run();
   await connection.close();
   await db.close();
-  console.log('Worker stopped');
+  log.info('Worker stopped');
+  log.flush();
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

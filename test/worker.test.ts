@@ -27,7 +27,7 @@ describe('src/worker.ts as a process', () => {
       DATA_DIR: mkdtempSync(join(tmpdir(), 'refundflow-worker-')),
       METRICS_ADDRESS: 'off',
     });
-    await worker.waitForOutput(new RegExp(`Worker polling task queue "${t.taskQueue}"`), 120_000);
+    await worker.waitForOutput(new RegExp(`Worker polling task queue ${t.taskQueue} `), 120_000);
 
     const handle = await t.client.workflow.start(pingWorkflow, {
       taskQueue: t.taskQueue,

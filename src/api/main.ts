@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { clientDataConverter } from '../codec/data-converter.js';
 import { loadConfigOrExit, uiBaseUrl, type Config } from '../config.js';
 import type { Database } from '../ledger/database.js';
 import { EventInbox } from '../ledger/inbox.js';
@@ -80,7 +81,7 @@ async function main(): Promise<void> {
   }
   const db = await openLedgerDatabase(config);
   const connection = await Connection.connect({ address: temporalAddress(config) });
-  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: clientDataConverter(config) });
   const api = await startApi({
     config,
     client,
