@@ -15,6 +15,7 @@ async function main(): Promise<void> {
     mwdPort: config.SANDBOX_MWD_PORT,
     oenToken,
     mwdToken,
+    host: config.SANDBOX_HOST,
   });
   handleShutdownSignals({
     stop: () => {

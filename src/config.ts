@@ -87,6 +87,8 @@ const rawSchema = z.object({
   /** Where the worker serves Prometheus metrics (`/metrics`); `off` serves none. */
   METRICS_ADDRESS: z.union([z.literal('off'), listenAddress]).default('127.0.0.1:9464'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace'], { error: 'must be one of fatal, error, warn, info, debug, trace' }).default('info'),
+  /** Where `npm run sandbox` listens: loopback by default; 0.0.0.0 in a container (docker-compose.yml). */
+  SANDBOX_HOST: z.string().regex(/^[A-Za-z0-9.:-]+$/, 'must be a host name or IP address').default('127.0.0.1'),
   SANDBOX_OEN_PORT: port.default(8301),
   SANDBOX_MWD_PORT: port.default(8302),
   TEMPORAL_DEV_PORT: port.default(7233),

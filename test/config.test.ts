@@ -15,6 +15,10 @@ describe('loadConfig', () => {
       DATA_DIR: '.data',
       APPROVAL_TIMEOUT_SECONDS: 259200,
       PROVIDER_RETRY_WINDOW_SECONDS: 600,
+      CODEC_SERVER_PORT: 8234,
+      METRICS_ADDRESS: '127.0.0.1:9464',
+      LOG_LEVEL: 'info',
+      SANDBOX_HOST: '127.0.0.1',
     });
   });
 
@@ -56,6 +60,10 @@ describe('loadConfig', () => {
     [{ OEN_BASE_URL: 'https://payment-api.oen.tw', OEN_TOKEN: 't' }, /OEN_MERCHANT_ID is required when OEN_BASE_URL is set/],
     [{ MWD_BASE_URL: 'https://mwd.example.test' }, /MWD_TOKEN is required when MWD_BASE_URL is set/],
     [{ OUTCOME_WEBHOOK_URL: 'https://om.example.test/hook' }, /OUTCOME_WEBHOOK_SECRET is required when OUTCOME_WEBHOOK_URL is set/],
+    [{ METRICS_ADDRESS: '9464' }, /METRICS_ADDRESS must be host:port to listen on/],
+    [{ LOG_LEVEL: 'verbose' }, /LOG_LEVEL must be one of fatal, error, warn, info, debug, trace/],
+    [{ CODEC_SERVER_TOKEN: 'short' }, /CODEC_SERVER_TOKEN must be at least 16 characters/],
+    [{ CODEC_ALLOWED_ORIGIN: 'localhost:8233' }, /CODEC_ALLOWED_ORIGIN must be an http\(s\) URL/],
   ])('refuses %o in one line naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
