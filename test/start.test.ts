@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -58,18 +58,23 @@ describe('npm start', () => {
 
     const first = npmStart(env);
     await first.waitForOutput(/Press Ctrl-C to stop/, 120_000);
-    expect(first.output()).toContain(`Temporal Web UI  http://localhost:${uiPort}`);
+    /** One line of the banner: its label, padding, then the value. */
+    const bannerLine = (label: string, value: string) => new RegExp(`^ {2}${label} +${value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'm');
+    expect(first.output()).toMatch(bannerLine('Temporal Web UI', `http://localhost:${uiPort}`));
     expect(first.output()).toContain('polling task queue "refunds"');
     expect((await fetch(`http://localhost:${uiPort}`)).status).toBe(200);
-    expect(first.output()).toContain(`Oen              http://127.0.0.1:${oenPort} (sandbox emulator)`);
-    expect(first.output()).toContain(`MWD              http://127.0.0.1:${mwdPort} (sandbox emulator)`);
+    expect(first.output()).toMatch(bannerLine('Oen', `http://127.0.0.1:${oenPort} (sandbox emulator)`));
+    expect(first.output()).toMatch(bannerLine('MWD', `http://127.0.0.1:${mwdPort} (sandbox emulator)`));
+    expect(first.output()).toMatch(bannerLine('Metrics', `http://127.0.0.1:${metricsPort}/metrics`));
+    expect(first.output()).toMatch(bannerLine('Logs', `${dataDir}/refundflow.log (JSON lines`));
+    expect(first.output()).toMatch(bannerLine('Payload encryption', 'off: payloads are stored as plain JSON. Set PAYLOAD_ENCRYPTION_KEYS'));
     const seeded = await fetch(`http://127.0.0.1:${oenPort}/order/ORDER00001/transactions`, {
       headers: { Authorization: 'Bearer sandbox' },
     });
     expect(await seeded.json()).toMatchObject({ code: 'S0000', data: { transactions: [{ id: 'P20240412CIK7KPPH' }] } });
 
     // The API, with the development secret it printed: a signed event is accepted and its refund succeeds.
-    expect(first.output()).toContain(`API              http://localhost:${apiPort}`);
+    expect(first.output()).toMatch(bannerLine('API', `http://localhost:${apiPort}`));
     const secret = /Webhook secret +(whsec_\S+) \(generated for development/.exec(first.output())?.[1];
     expect(secret).toBeDefined();
     const event = {
@@ -134,6 +139,14 @@ describe('npm start', () => {
       }, { timeout: 10_000 })
       .toContain(demoWorkflowId);
 
+    // The worker's /metrics counts the refunds, and the API logged its requests to the printed file.
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(metrics).toMatch(/^refundflow_refunds_total\{provider="oen",status="succeeded"\} 1$/m);
+    expect(metrics).toMatch(/^refundflow_refunds_total\{provider="mwd",status="succeeded"\} 1$/m);
+    const logLines = readFileSync(join(dataDir, 'refundflow.log'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(logLines.some((l) => l.name === 'api' && l.msg === 'request completed')).toBe(true);
+    expect(readFileSync(join(dataDir, 'refundflow.log'), 'utf8')).not.toContain(String(secret));
+
     await stopWithCtrlC(first, 'Temporal dev server stopped.');
     expect(processesMentioning(dataDir)).toEqual([]);
 
@@ -175,6 +188,46 @@ describe('npm start', () => {
       await connection.close();
     }
     await stopWithCtrlC(started, 'Worker stopped.');
+    expect(processesMentioning(dataDir)).toEqual([]);
+  }, 180_000);
+
+  it('with PAYLOAD_ENCRYPTION_KEYS, runs the codec server and points the Web UI at it', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'refundflow-start-'));
+    const [port, uiPort, oenPort, mwdPort, apiPort, codecPort] = await freePorts(6);
+    const key = `start-test:${randomBytes(32).toString('base64')}`;
+    const started = npmStart({
+      PORT: String(apiPort),
+      METRICS_ADDRESS: 'off',
+      DATA_DIR: dataDir,
+      TEMPORAL_DEV_PORT: String(port),
+      TEMPORAL_UI_PORT: String(uiPort),
+      SANDBOX_OEN_PORT: String(oenPort),
+      SANDBOX_MWD_PORT: String(mwdPort),
+      CODEC_SERVER_PORT: String(codecPort),
+      PAYLOAD_ENCRYPTION_KEYS: key,
+    });
+    await started.waitForOutput(/Press Ctrl-C to stop/, 120_000);
+    const output = started.output();
+    expect(output).toMatch(/^ {2}Payload encryption +on: AES-256-GCM under key "start-test"/m);
+    expect(output).toMatch(new RegExp(`^ {2}Codec server +http://localhost:${codecPort} `, 'm'));
+    expect(output).not.toContain(key.split(':')[1]);
+    const token = /^ {2}Codec token +(\S+) \(generated for development/m.exec(output)?.[1] ?? '';
+    expect(token.length).toBeGreaterThanOrEqual(16);
+
+    // The dev server's UI was started with the codec endpoint (its settings API says so) …
+    const settings = (await (await fetch(`http://localhost:${uiPort}/api/v1/settings`)).json()) as { Codec?: { Endpoint?: string } };
+    expect(settings.Codec?.Endpoint).toBe(`http://localhost:${codecPort}`);
+    // … and the codec server answers the UI's origin with the printed token, no one without it.
+    const decode = (headers: Record<string, string>) =>
+      fetch(`http://localhost:${codecPort}/decode`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Origin: `http://localhost:${uiPort}`, ...headers },
+        body: JSON.stringify({ payloads: [] }),
+      });
+    expect((await decode({})).status).toBe(401);
+    expect((await decode({ Authorization: `Bearer ${token}` })).status).toBe(200);
+
+    await stopWithCtrlC(started, 'Temporal dev server stopped.');
     expect(processesMentioning(dataDir)).toEqual([]);
   }, 180_000);
 });
