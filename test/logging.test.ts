@@ -252,22 +252,7 @@ describe('runtimeLogger: the Temporal SDK logger', () => {
 describe('the API with a logger, over HTTP', () => {
   it('logs each request as a JSON line with method, redacted URL and headers, status, duration and request id; never the body, a card number or a secret', async () => {
     const log = capture('info');
-    const db = await pgliteDatabase();
-    await migrate(db);
-    // None of these requests reaches Temporal: the connection stays lazy, never opened.
-    const connection = Connection.lazy({ address: inject('temporalAddress') });
-    const app = createApi({
-      client: new Client({ connection }),
-      db,
-      ledger: new RefundLedger(db),
-      inbox: new EventInbox(db),
-      signer: new Signer(newWebhookSecret()),
-      namespace: 'default',
-      taskQueue: 'logging-test',
-      uiBaseUrl: 'http://localhost:8233',
-      operatorToken: 'the-real-operator-token',
-      logger: log.logger,
-    });
+    const { app, close } = await apiWithoutTemporal({ logger: log.logger, operatorToken: 'the-real-operator-token' });
     app.get('/v1/explode', () => {
       throw new Error(`provider echoed card ${PAN_SPACED} and Bearer leaked-token-17`);
     });
@@ -330,35 +315,48 @@ describe('the API with a logger, over HTTP', () => {
         expect(text).not.toContain(secret);
       }
     } finally {
-      await app.close();
-      await connection.close();
-      await db.close();
+      await close();
     }
   });
 
   it('logs nothing without a logger, as before', async () => {
-    const db = await pgliteDatabase();
-    await migrate(db);
-    const connection = Connection.lazy({ address: inject('temporalAddress') });
-    const app = createApi({
-      client: new Client({ connection }),
-      db,
-      ledger: new RefundLedger(db),
-      inbox: new EventInbox(db),
-      signer: new Signer(newWebhookSecret()),
-      namespace: 'default',
-      taskQueue: 'logging-test',
-      uiBaseUrl: 'http://localhost:8233',
-    });
+    const { app, close } = await apiWithoutTemporal({});
     try {
       const answer = await app.inject({ method: 'GET', url: '/healthz' });
       expect(answer.statusCode).toBe(200);
       // Fastify's no-op logger (abstract-logging), not a pino logger: no level, no output.
       expect(app.log.level).toBeUndefined();
     } finally {
-      await app.close();
-      await connection.close();
-      await db.close();
+      await close();
     }
   });
 });
+
+/**
+ * The API on an in-memory ledger. None of these tests' requests reaches Temporal: its connection
+ * stays lazy, never opened.
+ */
+async function apiWithoutTemporal(options: Pick<Parameters<typeof createApi>[0], 'logger' | 'operatorToken'>) {
+  const db = await pgliteDatabase();
+  await migrate(db);
+  const connection = Connection.lazy({ address: inject('temporalAddress') });
+  const app = createApi({
+    client: new Client({ connection }),
+    db,
+    ledger: new RefundLedger(db),
+    inbox: new EventInbox(db),
+    signer: new Signer(newWebhookSecret()),
+    namespace: 'default',
+    taskQueue: 'logging-test',
+    uiBaseUrl: 'http://localhost:8233',
+    ...options,
+  });
+  return {
+    app,
+    close: async () => {
+      await app.close();
+      await connection.close();
+      await db.close();
+    },
+  };
+}
