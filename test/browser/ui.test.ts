@@ -18,6 +18,7 @@ import { migrate } from '../../src/ledger/migrations.js';
 import { RefundLedger } from '../../src/ledger/refunds.js';
 import { startSandboxes, type RunningSandboxes } from '../../src/sandbox/index.js';
 import { randomHid } from '../../src/sandbox/oen.js';
+import { statusQuery } from '../../src/workflows/messages.js';
 import { createWorker } from '../../src/worker.js';
 import { sandboxClients } from '../helpers/engine.js';
 import { freePorts } from '../helpers/ports.js';
@@ -44,8 +45,25 @@ let clientConnection: Connection;
 let worker: Worker;
 let running: Promise<void>;
 let browser: Browser;
+let client: Client;
+let taskQueue: string;
 let refund: OenRefundRequested;
 let workflowId: string;
+let workerFailure: Error | undefined;
+
+/** A charged card transaction at the Oen emulator, and the refund request for it. */
+async function oenRefund(amount: number, reason: string): Promise<OenRefundRequested> {
+  const transactionHid = randomHid();
+  const orderId = `UI-${randomUUID().slice(0, 8)}`;
+  await admin(sandboxes.oenUrl, 'POST', 'seed', { transactions: [{ id: transactionHid, orderId, amount }] });
+  return { refundId: `RF-UI-${randomUUID().slice(0, 8)}`, provider: 'oen', orderId, transactionHid, amount, reason };
+}
+
+async function start(request: OenRefundRequested): Promise<string> {
+  const started = await startRefund(client, taskQueue, request);
+  if (started.kind !== 'started') throw new Error(JSON.stringify(started));
+  return started.workflowId;
+}
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: run \`node scripts/ensure-browser.mjs\` (npm test runs it first)`);
@@ -56,6 +74,8 @@ beforeAll(async () => {
     TEMPORAL_ADDRESS: `localhost:${port}`,
     REFUNDS_TASK_QUEUE: `ui-${randomUUID()}`,
     PAYLOAD_ENCRYPTION_KEYS: KEYS,
+    // Refunds of NT$5,000 and more wait for an operator: the approve test sends it from the UI.
+    APPROVAL_THRESHOLD: '5000',
     TEMPORAL_UI_PORT: String(uiPort),
     CODEC_SERVER_PORT: String(codecPort),
   });
@@ -73,17 +93,15 @@ beforeAll(async () => {
   connection = await NativeConnection.connect({ address: server.address });
   // The production path: the worker bundles the workflows itself, with the encoding failure converter.
   worker = await createWorker({ config, connection, deps: { ledger: new RefundLedger(db), providers: sandboxClients(sandboxes) } });
-  running = worker.run();
+  running = worker.run().catch((err: unknown) => {
+    workerFailure = err instanceof Error ? err : new Error(JSON.stringify(err));
+  });
   clientConnection = await Connection.connect({ address: server.address });
-  const client = new Client({ connection: clientConnection, dataConverter: clientDataConverter(config) });
+  client = new Client({ connection: clientConnection, dataConverter: clientDataConverter(config) });
+  taskQueue = config.REFUNDS_TASK_QUEUE;
 
-  const transactionHid = randomHid();
-  const orderId = `UI-${randomUUID().slice(0, 8)}`;
-  await admin(sandboxes.oenUrl, 'POST', 'seed', { transactions: [{ id: transactionHid, orderId, amount: 1000 }] });
-  refund = { refundId: `RF-UI-${randomUUID().slice(0, 8)}`, provider: 'oen', orderId, transactionHid, amount: 1000, reason: 'browser test' };
-  const started = await startRefund(client, config.REFUNDS_TASK_QUEUE, refund);
-  if (started.kind !== 'started') throw new Error(JSON.stringify(started));
-  workflowId = started.workflowId;
+  refund = await oenRefund(1000, 'browser test');
+  workflowId = await start(refund);
   const record = await client.workflow.getHandle<() => Promise<RefundRecord>>(workflowId).result();
   expect(record.status).toBe('succeeded');
 
@@ -94,6 +112,7 @@ afterAll(async () => {
   await browser?.close();
   worker?.shutdown();
   await running;
+  if (workerFailure) throw workerFailure;
   await clientConnection?.close();
   await connection?.close();
   await codecServer?.close();
@@ -109,7 +128,30 @@ async function newPage(): Promise<Page> {
   return page;
 }
 
-const refundPage = () => `${server.uiUrl}/namespaces/default/workflows/${encodeURIComponent(workflowId)}`;
+const refundPage = (id = workflowId) => `${server.uiUrl}/namespaces/default/workflows/${encodeURIComponent(id)}`;
+
+/**
+ * What docs/operations.md asks of an operator once per browser: sign in at the codec server, then
+ * set the UI's codec endpoint as this browser's own, with credentials, so the cookie goes along.
+ */
+async function signInToCodec(page: Page): Promise<void> {
+  await page.goto(codecUrl);
+  await page.fill('input[name=token]', CODEC_TOKEN);
+  await page.click('button[type=submit]');
+  expect(await page.locator('#status').innerText()).toMatch(/Signed in/);
+  await page.goto(`${server.uiUrl}/namespaces/default/workflows`);
+  await page.locator('[data-testid^="data-encoder-status"]').click();
+  await page.getByRole('button', { name: 'Use Cluster-level setting,' }).click();
+  await page.getByLabel('Use my browser setting and ignore Cluster-level setting.').check({ force: true });
+  await page.locator('textarea').first().fill(codecUrl);
+  await page.getByTestId('data-encoder-include-credentials').dispatchEvent('click');
+  await page.getByRole('button', { name: 'Apply' }).dispatchEvent('click');
+}
+
+/** The text of the page and of its frames (the UI renders Markdown details in frames). */
+async function pageText(page: Page): Promise<string> {
+  return (await Promise.all(page.frames().map((f) => f.locator('body').innerText().catch(() => '')))).join('\n');
+}
 
 describe('the Temporal Web UI, in Chromium', () => {
   it('without the codec, the refund\'s payloads show only as ciphertext', async () => {
@@ -125,20 +167,8 @@ describe('the Temporal Web UI, in Chromium', () => {
 
   it('an operator signs in to the codec server, filters by RefundStatus, opens the refund and reads it decoded', async () => {
     const page = await newPage();
-    // 1. The codec server's sign-in page sets the session cookie.
-    await page.goto(codecUrl);
-    await page.fill('input[name=token]', CODEC_TOKEN);
-    await page.click('button[type=submit]');
-    expect(await page.locator('#status').innerText()).toMatch(/Signed in/);
-
-    // 2. The UI's codec settings: this browser's endpoint, with credentials (see the sign-in page).
-    await page.goto(`${server.uiUrl}/namespaces/default/workflows`);
-    await page.locator('[data-testid^="data-encoder-status"]').click();
-    await page.getByRole('button', { name: 'Use Cluster-level setting,' }).click();
-    await page.getByLabel('Use my browser setting and ignore Cluster-level setting.').check({ force: true });
-    await page.locator('textarea').first().fill(codecUrl);
-    await page.getByTestId('data-encoder-include-credentials').dispatchEvent('click');
-    await page.getByRole('button', { name: 'Apply' }).dispatchEvent('click');
+    // 1–2. Sign in at the codec server; the UI's codec setting for this browser.
+    await signInToCodec(page);
 
     // 3. Filter the list by the refund's status, as docs/operations.md tells an operator to.
     await page.getByTestId('toggle-manual-query').click();
@@ -164,9 +194,8 @@ describe('the Temporal Web UI, in Chromium', () => {
     // 5. The run's summary and details, its current details (status in words; R refreshes them)…
     await page.getByText('User Metadata', { exact: true }).first().click();
     await page.keyboard.press('r');
-    const everything = async () => (await Promise.all(page.frames().map((f) => f.locator('body').innerText().catch(() => '')))).join('\n');
-    await expect.poll(everything, { timeout: 15_000 }).toMatch(/— succeeded/);
-    const metadata = await everything();
+    await expect.poll(() => pageText(page), { timeout: 15_000 }).toMatch(/— succeeded/);
+    const metadata = await pageText(page);
     expect(metadata).toContain(`Refund NT$1,000 · ${refund.orderId} · oen`);
     expect(metadata).toContain(`Refund ${refund.refundId}`);
     expect(metadata).toContain(`Oen Tech, card transaction ${refund.transactionHid}`);
@@ -175,6 +204,43 @@ describe('the Temporal Web UI, in Chromium', () => {
     // …and its status as a search attribute, which filters the list.
     await page.getByText('Search Attributes', { exact: true }).first().click();
     await expect.poll(() => page.locator('body').innerText(), { timeout: 15_000 }).toMatch(/RefundStatus[\s\S]{0,40}succeeded/);
+    await page.close();
+  });
+
+  it('an operator approves a waiting refund from the UI (Send an Update), and it goes on to succeed', async () => {
+    const waiting = await oenRefund(6000, 'large refund, approved in the browser');
+    const id = await start(waiting);
+    const handle = client.workflow.getHandle<() => Promise<RefundRecord>>(id);
+    await expect.poll(async () => (await handle.query(statusQuery)).status, { timeout: 30_000 }).toBe('awaiting_approval');
+
+    const page = await newPage();
+    await signInToCodec(page);
+    await page.goto(refundPage(id));
+    await page.getByRole('button', { name: 'More Actions' }).click();
+    await page.getByTestId('update-button').locator('visible=true').first().click();
+    const dialog = page.locator('dialog[open], [role=dialog]').filter({ has: page.getByTestId('update-select') });
+    await dialog.getByTestId('update-select-button').locator('visible=true').click();
+    // The run's updates are listed with their descriptions.
+    await page.getByRole('option', { name: /^approve\s+Approve a refund that awaits approval/ }).click();
+    await dialog.locator('div[role=textbox]').first().click();
+    await page.keyboard.type('{"by": "ui-operator", "reason": "checked in the browser"}');
+    await page.screenshot({ path: join(ARTIFACTS, 'ui-5-approve-update.png') });
+    // A plain click lands on the UI's sticky bar at this size; the button is the target either way.
+    await dialog.getByTestId('confirm-modal-button').dispatchEvent('click');
+
+    const record = await handle.result();
+    expect(record).toMatchObject({ refundId: waiting.refundId, status: 'succeeded', amount: 6000 });
+    // The approval is in the history as an accepted update carrying the operator's input, which
+    // decodes with the key.
+    const { events } = await handle.fetchHistory();
+    const accepted = events?.find((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
+    const args = accepted?.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.args;
+    expect(accepted?.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name).toBe('approve');
+    // The UI encoded the operator's input through the codec server: it is stored encrypted too.
+    expect(new TextDecoder().decode(args?.payloads?.[0]?.metadata?.encoding ?? new Uint8Array())).toBe('binary/encrypted');
+    expect(await client.options.loadedDataConverter.payloadConverter.fromPayload(
+      (await client.options.loadedDataConverter.payloadCodecs[0]!.decode(args?.payloads ?? []))[0]!,
+    )).toEqual({ by: 'ui-operator', reason: 'checked in the browser' });
     await page.close();
   });
 });
