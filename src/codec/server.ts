@@ -17,6 +17,8 @@ export interface CodecServerOptions {
   token: string;
   /** The one browser origin allowed to call, e.g. http://localhost:8233. */
   allowedOrigin: string;
+  /** For tests: the clock sessions expire by. */
+  now?: () => number;
 }
 
 export const SESSION_COOKIE = 'refundflow_codec';
@@ -49,9 +51,18 @@ function toJson(payloads: Payload[]): JsonPayloads {
   };
 }
 
-/** The cookie carries a value derived from the token, not the token itself. */
-function sessionValue(token: string): string {
-  return createHmac('sha256', token).update('refundflow codec session').digest('base64url');
+/**
+ * The cookie carries when it expires and a MAC of that under the token, never the token: a copied
+ * cookie stops working when it expires (not only when the browser drops it), and every session
+ * ends when the token changes.
+ */
+function sessionValue(token: string, expiresAt: number): string {
+  return `${expiresAt}.${createHmac('sha256', token).update(`refundflow codec session until ${expiresAt}`).digest('base64url')}`;
+}
+
+function validSession(value: string, token: string, now: number): boolean {
+  const expiresAt = Number(value.split('.')[0]);
+  return Number.isSafeInteger(expiresAt) && expiresAt > now && sameSecret(value, sessionValue(token, expiresAt));
 }
 
 function sameSecret(given: string, expected: string): boolean {
@@ -68,10 +79,9 @@ function cookie(request: FastifyRequest, name: string): string | undefined {
   return undefined;
 }
 
-export function createCodecServer({ codec, token, allowedOrigin }: CodecServerOptions): FastifyInstance {
+export function createCodecServer({ codec, token, allowedOrigin, now = Date.now }: CodecServerOptions): FastifyInstance {
   // Histories can hold payloads of up to 2 MB each, several to a call.
   const app = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 });
-  const session = sessionValue(token);
 
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
@@ -81,13 +91,18 @@ export function createCodecServer({ codec, token, allowedOrigin }: CodecServerOp
     const header = request.headers.authorization;
     if (header?.startsWith('Bearer ')) return sameSecret(header.slice('Bearer '.length), token);
     const fromCookie = cookie(request, SESSION_COOKIE);
-    return fromCookie !== undefined && sameSecret(fromCookie, session);
+    return fromCookie !== undefined && validSession(fromCookie, token, now());
   };
+
+  // By route, not by URL: `/decode?x` is the same route.
+  const converts = (request: FastifyRequest) =>
+    request.method === 'POST' && (request.routeOptions.url === '/decode' || request.routeOptions.url === '/encode');
 
   /** A browser call from anywhere but the UI gets no CORS answer, so its page cannot read ours. */
   app.addHook('onRequest', async (request, reply) => {
     const origin = request.headers.origin;
-    if (origin === undefined || request.url === '/' || request.url.startsWith('/session') || request.url === '/healthz') return;
+    const route = request.routeOptions.url;
+    if (origin === undefined || route === '/' || route === '/session' || route === '/healthz') return;
     if (origin !== allowedOrigin) {
       return reply.code(403).send({ error: `origin ${origin} is not allowed; this codec server answers ${allowedOrigin}` });
     }
@@ -95,6 +110,13 @@ export function createCodecServer({ codec, token, allowedOrigin }: CodecServerOp
       .header('Access-Control-Allow-Origin', allowedOrigin)
       .header('Access-Control-Allow-Credentials', 'true')
       .header('Vary', 'Origin');
+  });
+
+  /** Before the body is read: a caller without the token makes the server parse nothing. */
+  app.addHook('onRequest', async (request, reply) => {
+    if (converts(request) && !authorized(request)) {
+      return reply.code(401).send({ error: 'a bearer token (or the sign-in cookie from this server\'s page) is required' });
+    }
   });
 
   app.options('/*', async (_request, reply) =>
@@ -107,9 +129,6 @@ export function createCodecServer({ codec, token, allowedOrigin }: CodecServerOp
   );
 
   const convert = (direction: 'encode' | 'decode') => async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!authorized(request)) {
-      return reply.code(401).send({ error: 'a bearer token (or the sign-in cookie from this server\'s page) is required' });
-    }
     const body = jsonPayloads.safeParse(request.body);
     if (!body.success) return reply.code(400).send({ error: 'expected { payloads: [{ metadata: { key: base64 }, data: base64 }] }' });
     try {
@@ -135,8 +154,10 @@ export function createCodecServer({ codec, token, allowedOrigin }: CodecServerOp
     if (typeof given !== 'string' || !sameSecret(given, token)) {
       return reply.code(401).type('text/html; charset=utf-8').send(signInPage(false, allowedOrigin, ownUrl(request), 'That is not the codec server token.'));
     }
+    const session = sessionValue(token, now() + SESSION_MAX_AGE_SECONDS * 1000);
+    const secure = request.protocol === 'https' ? '; Secure' : '';
     return reply
-      .header('Set-Cookie', `${SESSION_COOKIE}=${session}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${SESSION_MAX_AGE_SECONDS}`)
+      .header('Set-Cookie', `${SESSION_COOKIE}=${session}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${SESSION_MAX_AGE_SECONDS}${secure}`)
       .redirect('/', 303);
   });
 
@@ -146,7 +167,7 @@ export function createCodecServer({ codec, token, allowedOrigin }: CodecServerOp
 function signInPage(signedIn: boolean, uiOrigin: string, ownUrl: string, problem?: string): string {
   const body = signedIn
     ? `<p id="status">Signed in: this browser's Web UI can decode payloads for the next 12 hours.</p>
-<p>Once per browser, in the <a href="${uiOrigin}">Web UI</a>: open the Codec Server settings (the glasses icon,
+<p>Once per browser, in the <a href="${escapeHtml(uiOrigin)}">Web UI</a>: open the Codec Server settings (the glasses icon,
 top right), choose <b>Use my browser setting and ignore Cluster-level setting</b>, paste <code>${ownUrl}</code>,
 turn on <b>Include cross-origin credentials</b>, and Apply. (The UI sends this browser's cookie only when the
 endpoint is its own browser setting.)</p>`

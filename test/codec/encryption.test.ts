@@ -16,7 +16,7 @@ import { useEngine } from '../helpers/engine.js';
 import { admin } from '../helpers/sandbox.js';
 
 const engine = useEngine('encryption');
-const KEYS = `current:${randomBytes(32).toString('base64')},retired:${randomBytes(32).toString('base64')}`;
+const KEYS = `current:${randomBytes(32).toString('base64')}`;
 const REASON = '客戶取消訂單 — plaintext probe';
 const UI_ORIGIN = 'http://localhost:8233';
 const TOKEN = randomBytes(24).toString('base64url');
@@ -175,6 +175,10 @@ describe('payload encryption on a real dev server', () => {
 
     it('answers 401 without the token or with a wrong one, and 403 to another origin', async () => {
       expect((await decode({})).status).toBe(401);
+      // Checked before the body is read, and by route: a query string or a broken body changes nothing.
+      const unread = await fetch(`${codecUrl}/decode?via=query`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{not json' });
+      expect(unread.status).toBe(401);
+      expect((await fetch(`${codecUrl}/decode?x=1`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(encrypted) })).status).toBe(401);
       expect((await decode({ Authorization: `Bearer ${TOKEN}x` })).status).toBe(401);
       expect((await decode({ Authorization: TOKEN })).status).toBe(401);
       const other = await decode({ Authorization: `Bearer ${TOKEN}`, Origin: 'http://evil.example' });
@@ -219,6 +223,30 @@ describe('payload encryption on a real dev server', () => {
       const decoded = await decode({ Cookie: session, Origin: UI_ORIGIN });
       expect(decoded.status).toBe(200);
       expect((await decode({ Cookie: `${SESSION_COOKIE}=forged`, Origin: UI_ORIGIN })).status).toBe(401);
+      const [expiresAt, mac] = session.slice(SESSION_COOKIE.length + 1).split('.');
+      expect(Number(expiresAt) - Date.now()).toBeGreaterThan(11.9 * 3600_000);
+      // Another expiry with the same MAC is a forgery too.
+      expect((await decode({ Cookie: `${SESSION_COOKIE}=${Number(expiresAt) + 1}.${mac}`, Origin: UI_ORIGIN })).status).toBe(401);
+    });
+
+    it('a session cookie stops working when it expires, whatever the browser keeps', async () => {
+      let clock = Date.now();
+      const server = createCodecServer({ codec: payloadCodecFor({ PAYLOAD_ENCRYPTION_KEYS: KEYS })!, token: TOKEN, allowedOrigin: UI_ORIGIN, now: () => clock });
+      try {
+        const signedIn = await server.inject({
+          method: 'POST',
+          url: '/session',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          payload: new URLSearchParams({ token: TOKEN }).toString(),
+        });
+        const cookie = String(signedIn.headers['set-cookie']).split(';')[0]!;
+        const call = () => server.inject({ method: 'POST', url: '/decode', headers: { cookie, 'content-type': 'application/json' }, payload: encrypted });
+        expect((await call()).statusCode).toBe(200);
+        clock += 12 * 3600_000 + 1;
+        expect((await call()).statusCode).toBe(401);
+      } finally {
+        await server.close();
+      }
     });
 
     it('answers 400 to a body that is not payloads and 422 to a payload it cannot decrypt', async () => {
