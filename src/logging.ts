@@ -48,7 +48,11 @@ const secretWords = new Set([
   'password',
   'passwords',
   'passwd',
+  'pwd',
+  'pass',
   'passphrase',
+  'auth',
+  'jwt',
   'credential',
   'credentials',
   'signature',
@@ -70,8 +74,8 @@ function words(name: string): string[] {
 export function isSecretKey(name: string): boolean {
   const w = words(name);
   if (w.some((word) => secretWords.has(word))) return true;
-  const last = w[w.length - 1];
-  return (last === 'key' || last === 'keys') && !w.includes('idempotency');
+  // Any key (apiKey, privateKeyPem, PAYLOAD_ENCRYPTION_KEYS), but not a key's id or an idempotency key.
+  return w.some((word) => word === 'key' || word === 'keys') && w[w.length - 1] !== 'id' && !w.includes('idempotency');
 }
 
 /** Whether a field of this name holds a card number (`pan`, `cardNumber`, `card_no`, `cardNum`). */
@@ -85,7 +89,14 @@ const bearer = /(Bearer)\s+[^\s"'\\,;]+/gi;
 const webhookSecret = /whsec_[A-Za-z0-9+/=]+/g;
 const webhookSignature = /v1,[A-Za-z0-9+/]{16,}={0,2}/g;
 const urlPassword = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@"\\]*:)[^\s@/"\\]+@/gi;
-const nameValue = /(^|[?&;\s"'(])([A-Za-z_][\w.-]*)=([^&\s#"'\\]*)/g;
+// What may come before a name: a separator, or an escaped line break or tab in JSON-escaped text.
+// A value runs to a separator; a comma ends it only where another `name=` follows (`a=1,token=…`),
+// so a comma-separated secret (`PAYLOAD_ENCRYPTION_KEYS=k1:…,k2:…`) is redacted whole.
+const nameValue = /(^|[?&;,\s"'(]|\\[nrt])([A-Za-z_][\w.-]*)=((?:[^&\s#"',\\]|,(?![A-Za-z_][\w.-]*=))*)/g;
+/** `Authorization: Basic …`, `PAYLOAD_ENCRYPTION_KEYS: k1:…`: a name, a colon, a word (after an auth scheme). */
+const nameColonValue = /(^|[\s{,("']|\\[nrt])([A-Za-z_][\w.-]*)(\s*:\s*)((?:(?:Basic|Bearer|Digest|Negotiate)[ \t]+)?[^\s"',;\\]+)/g;
+/** A JSON member inside text, escaped or not: `{"cardToken":"…"}`, `{\"token\":\"…\"}`. */
+const jsonMember = /(\\?"([A-Za-z_][\w.-]*)\\?"\s*:\s*\\?")((?:[^"\\]|\\[^"])*)(\\?")/g;
 
 /** `text` with card numbers masked and secrets in it redacted (the free-text rule). */
 export function maskText(text: string): string {
@@ -94,8 +105,14 @@ export function maskText(text: string): string {
     .replace(webhookSecret, `whsec_${REDACTED}`)
     .replace(webhookSignature, `v1,${REDACTED}`)
     .replace(urlPassword, `$1${REDACTED}@`)
+    .replace(jsonMember, (match, start: string, name: string, value: string, end: string) =>
+      value !== '' && isSecretKey(name) ? `${start}${REDACTED}${end}` : match,
+    )
     .replace(nameValue, (match, before: string, name: string, value: string) =>
       value !== '' && isSecretKey(name) ? `${before}${name}=${REDACTED}` : match,
+    )
+    .replace(nameColonValue, (match, before: string, name: string, colon: string, value: string) =>
+      value !== REDACTED && isSecretKey(name) ? `${before}${name}${colon}${REDACTED}` : match,
     );
 }
 

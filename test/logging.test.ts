@@ -10,7 +10,7 @@ import { pgliteDatabase } from '../src/ledger/database.js';
 import { EventInbox } from '../src/ledger/inbox.js';
 import { migrate } from '../src/ledger/migrations.js';
 import { RefundLedger } from '../src/ledger/refunds.js';
-import { createLogger, runtimeLogger } from '../src/logging.js';
+import { createLogger, isSecretKey, runtimeLogger } from '../src/logging.js';
 import { newWebhookSecret } from './helpers/api.js';
 
 // Luhn-valid test card numbers, written the ways people and providers write them.
@@ -180,10 +180,33 @@ describe('createLogger: secrets', () => {
     log.logger.warn('cannot reach postgres://refunds:db-pass-10@db.internal:5432/refunds');
     log.logger.info('secret whsec_c2VjcmV0LTEx= and ?orderId=O-1&token=qs-12 and OPERATOR_TOKEN=env-13');
     const [first, second, third] = log.lines();
-    expect(first?.msg).toBe('401 from https://oen.example/refunds with "Authorization: Bearer [redacted]"');
+    expect(first?.msg).toBe('401 from https://oen.example/refunds with "Authorization: [redacted]"');
     expect(second?.msg).toBe('cannot reach postgres://refunds:[redacted]@db.internal:5432/refunds');
     expect(third?.msg).toBe('secret whsec_[redacted] and ?orderId=O-1&token=[redacted] and OPERATOR_TOKEN=[redacted]');
     for (const secret of ['oen-token-9', 'db-pass-10', 'c2VjcmV0LTEx', 'qs-12', 'env-13']) expect(log.text()).not.toContain(secret);
+  });
+
+  it('redacts secrets after a line break, after a comma, as "name: value", and as JSON members inside text', () => {
+    const log = capture();
+    log.logger.warn('env:\nOEN_TOKEN=supersecret-25\nPORT=8080');
+    log.logger.warn('a=1,token=tok-26 and PAYLOAD_ENCRYPTION_KEYS=k1:a2V5LTMx,k2:a2V5LTMy=');
+    log.logger.warn('sent Authorization: Basic dXNlcjpwdy0yNw== to MWD');
+    log.logger.warn('PAYLOAD_ENCRYPTION_KEYS: k1:a2V5LTI4 and status: succeeded');
+    log.logger.warn(`provider echoed {"cardToken":"ctok-29","orderId":"O-1"}`);
+    log.logger.warn({ raw: JSON.stringify({ auth: { jwt: 'jwt-30' }, keyId: 'k1' }) }, 'nested JSON text');
+    const [newline, comma, basic, colon, json, nested] = log.lines();
+    expect(newline?.msg).toBe('env:\nOEN_TOKEN=[redacted]\nPORT=8080');
+    expect(comma?.msg).toBe('a=1,token=[redacted] and PAYLOAD_ENCRYPTION_KEYS=[redacted]');
+    expect(basic?.msg).toBe('sent Authorization: [redacted] to MWD');
+    expect(colon?.msg).toBe('PAYLOAD_ENCRYPTION_KEYS: [redacted] and status: succeeded');
+    expect(json?.msg).toBe('provider echoed {"cardToken":"[redacted]","orderId":"O-1"}');
+    expect(nested?.raw).toBe('{"auth":{"jwt":"[redacted]"},"keyId":"k1"}');
+    for (const secret of ['supersecret-25', 'tok-26', 'dXNlcjpwdy0yNw', 'a2V5LTI4', 'ctok-29', 'jwt-30', 'a2V5LTMx', 'a2V5LTMy']) expect(log.text()).not.toContain(secret);
+  });
+
+  it('takes more names for secrets: pwd, pass, auth, jwt, and any key but a key id', () => {
+    for (const name of ['pwd', 'pass', 'auth', 'jwt', 'privateKeyPem', 'signingKeys', 'apiKey']) expect(isSecretKey(name), name).toBe(true);
+    for (const name of ['keyId', 'accessKeyId', 'idempotencyKey', 'orderId', 'passenger', 'status']) expect(isSecretKey(name), name).toBe(false);
   });
 });
 
