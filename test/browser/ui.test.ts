@@ -65,8 +65,16 @@ async function start(request: OenRefundRequested): Promise<string> {
   return started.workflowId;
 }
 
+/** Without Chromium the file is skipped, and says so; CI sets REQUIRE_BROWSER=1, making it a failure. */
+const chromiumMissing = !existsSync(CHROMIUM);
+if (chromiumMissing) {
+  const message = `No Chromium at ${CHROMIUM} (npm test's pre-script, scripts/ensure-browser.mjs, installs Debian's package)`;
+  if (process.env.REQUIRE_BROWSER === '1') throw new Error(`${message}; REQUIRE_BROWSER=1 makes that a failure`);
+  console.warn(`${message}: the browser test is SKIPPED. Set CHROMIUM_PATH to run it.`);
+}
+
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: run \`node scripts/ensure-browser.mjs\` (npm test runs it first)`);
+  if (chromiumMissing) return;
   mkdirSync(ARTIFACTS, { recursive: true });
   dataDir = mkdtempSync(join(tmpdir(), 'refundflow-ui-'));
   const [port, uiPort, codecPort] = (await freePorts(3)) as [number, number, number];
@@ -153,7 +161,7 @@ async function pageText(page: Page): Promise<string> {
   return (await Promise.all(page.frames().map((f) => f.locator('body').innerText().catch(() => '')))).join('\n');
 }
 
-describe('the Temporal Web UI, in Chromium', () => {
+describe.skipIf(chromiumMissing)('the Temporal Web UI, in Chromium', () => {
   it('without the codec, the refund\'s payloads show only as ciphertext', async () => {
     const page = await newPage();
     await page.goto(refundPage());
