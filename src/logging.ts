@@ -11,16 +11,16 @@ import { lastFour, maskPans } from './domain/pan.js';
  * objects, child bindings, serializer output, Temporal SDK metadata):
  *
  * - **Secret-bearing keys** — any key whose name has a word token(s), secret(s), password(s),
- *   passwd, passphrase, credential(s), signature, authorization, cookie(s) or apikey, or ends in
- *   key(s) (`x-api-key`, `privateKey`, `PAYLOAD_ENCRYPTION_KEYS`; not `keyId`, not
- *   `idempotencyKey`) — at any depth → `"[redacted]"`. That covers the request headers
+ *   passwd, pwd, pass, passphrase, auth, jwt, credential(s), signature, authorization, cookie(s) or
+ *   apikey, or the word key(s) unless it ends in id (`x-api-key`, `privateKeyPem`,
+ *   `PAYLOAD_ENCRYPTION_KEYS`; not `keyId`, not `idempotencyKey`) — at any depth → `"[redacted]"`. That covers the request headers
  *   `authorization`, `webhook-signature`, `cookie` and `set-cookie`. Keys naming a card number
  *   (`pan`, `cardNumber`, `card_no`…) keep only the last four digits, even when the value is a number.
  * - **Free text** — in every string of the written line, Luhn-valid 13–19 digit runs (also with
  *   spaces or dashes) become `****` + the last four digits (`maskPans` of src/domain/pan.ts), and
  *   `Bearer <token>`, `whsec_…` secrets, `v1,<signature>`, the password of a `scheme://user:pw@`
- *   URL and the value of a secret-named `name=value` (query strings, env dumps) become
- *   `[redacted]`.
+ *   URL, and the value of a secret-named `name=value` (query strings, env dumps), `name: value`
+ *   (`Authorization: Basic …`) or JSON member inside text (`{"cardToken":"…"}`) become `[redacted]`.
  *
  * Numbers are left alone (a millisecond timestamp can pass the Luhn check), except under a
  * card-number key.
