@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { postgresAvailable } from '../helpers/databases.js';
+import { runChaos } from './harness.js';
+import { formatReport } from './invariants.js';
+
+/**
+ * The short chaos run inside npm test: 100 refunds through the whole engine as real processes, with
+ * faults, worker kills, an API kill and a dev server restart (`npm run chaos` is the full one).
+ * The worker processes and the API share the ledger, so it needs PostgreSQL.
+ */
+const postgres = await postgresAvailable();
+
+describe.skipIf(!postgres)('chaos, short', () => {
+  it('100 refunds under faults and kills: nothing lost, nothing refunded twice, ledger = sandbox, one outcome each', async () => {
+    const seed = Number(process.env.CHAOS_SEED ?? Date.now() % 1_000_000);
+    const report = await runChaos({ refunds: 100, seed, workers: 2, concurrency: 8, drainTimeoutMs: 300_000, log: () => undefined });
+    console.log(formatReport(report));
+    expect(report.invariants.filter((i) => i.violations.length > 0)).toEqual([]);
+    // The run did what it says: chaos happened and every refund was accepted.
+    const figure = (label: string) => report.figures.find(([l]) => l === label)?.[1] ?? '';
+    expect(figure('chaos')).toMatch(/^[1-9]\d* worker SIGKILLs, 1 API SIGKILL, 1 dev server restart/);
+    expect(report.invariants[1]?.figure).toBe('100 of 100 accepted');
+  }, 600_000);
+});

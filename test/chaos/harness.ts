@@ -1,0 +1,238 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startDevServer, type RunningDevServer } from '../../scripts/dev-server.js';
+import { ensureTemporalCli } from '../../scripts/temporal-cli.js';
+import { Signer } from '../../src/api/signature.js';
+import { postgresDatabase, type Database } from '../../src/ledger/database.js';
+import { migrate } from '../../src/ledger/migrations.js';
+import { SANDBOX_OEN_MERCHANT_ID, SANDBOX_TOKEN } from '../../src/sandbox/index.js';
+import { randomHid } from '../../src/sandbox/oen.js';
+import type { SandboxRefund } from '../../src/sandbox/server.js';
+import { postgresSchema } from '../helpers/databases.js';
+import { freePorts } from '../helpers/ports.js';
+import { checkInvariants, type ChaosReport, type SentRefund } from './invariants.js';
+import { OutcomeReceiver, Supervised, seededRandom } from './processes.js';
+
+/**
+ * The chaos run (issue 7, in the manner of Jepsen's bank test): the whole engine as real processes —
+ * a Temporal dev server on a SQLite file, the sandbox emulators, worker processes and the API on a
+ * PostgreSQL ledger — takes N refunds through POST /v1/events while the emulators inject faults,
+ * workers are SIGKILLed and restarted at random, the API is killed once and the dev server is
+ * restarted once. Then the invariants are checked against what the emulators actually did.
+ */
+export interface ChaosOptions {
+  refunds: number;
+  seed: number;
+  /** Events in flight at once. */
+  concurrency: number;
+  workers: number;
+  /** How long after the last event the engine gets to settle every refund. */
+  drainTimeoutMs: number;
+  log: (line: string) => void;
+}
+
+const faults = {
+  oen: { refund: { f0001: 0.2, http500: 0.1, commitThenDrop: 0.05, hang: 0.02, latencyMs: 20 }, listTransactions: { http500: 0.05, latencyMs: 10 } },
+  mwd: { refund: { http500: 0.1, commitThenDrop: 0.05, hang: 0.02, latencyMs: 20 } },
+};
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
+  const { log } = options;
+  const random = seededRandom(options.seed);
+  const between = (min: number, max: number) => min + Math.floor(random() * (max - min));
+  const started = Date.now();
+  const dataDir = mkdtempSync(join(tmpdir(), 'refundflow-chaos-'));
+  const schema = await postgresSchema();
+  const db: Database = postgresDatabase(schema.url);
+  await migrate(db);
+
+  const [temporalPort, uiPort, oenPort, mwdPort, apiPort] = (await freePorts(5)) as [number, number, number, number, number];
+  const webhookSecret = `whsec_${Buffer.from(randomUUID()).toString('base64')}`;
+  const outcomeSecret = `whsec_${Buffer.from(randomUUID()).toString('base64')}`;
+  const receiver = new OutcomeReceiver(outcomeSecret, 0.1, random);
+  await receiver.start();
+
+  const cliPath = await ensureTemporalCli({ log });
+  const serverOptions = { cliPath, dataDir, port: temporalPort, uiPort, namespace: 'default' };
+  let server: RunningDevServer = await startDevServer(serverOptions, log);
+  const env = {
+    ...process.env,
+    TEMPORAL_ADDRESS: server.address,
+    DATABASE_URL: schema.url,
+    OEN_BASE_URL: `http://127.0.0.1:${oenPort}`,
+    OEN_TOKEN: SANDBOX_TOKEN,
+    OEN_MERCHANT_ID: SANDBOX_OEN_MERCHANT_ID,
+    MWD_BASE_URL: `http://127.0.0.1:${mwdPort}`,
+    MWD_TOKEN: SANDBOX_TOKEN,
+    OUTCOME_WEBHOOK_URL: receiver.url,
+    OUTCOME_WEBHOOK_SECRET: outcomeSecret,
+    INGEST_WEBHOOK_SECRET: webhookSecret,
+    PORT: String(apiPort),
+    METRICS_ADDRESS: 'off',
+    // Long enough for most faults to pass, short enough that a run always ends.
+    PROVIDER_RETRY_WINDOW_SECONDS: '60',
+    SANDBOX_OEN_PORT: String(oenPort),
+    SANDBOX_MWD_PORT: String(mwdPort),
+  };
+  const sandbox = new Supervised('sandbox', ['scripts/sandbox.ts'], env, /Press Ctrl-C to stop/);
+  const workers = Array.from({ length: options.workers }, (_, i) => new Supervised(`worker-${i + 1}`, ['src/worker.ts'], env, /Worker polling/));
+  const api = new Supervised('api', ['src/api/main.ts'], env, /API listening/);
+  const admin = async (url: string, method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${url}/__admin/${path}`, {
+      method,
+      ...(body !== undefined && { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    });
+    if (!response.ok) throw new Error(`sandbox ${method} ${path}: HTTP ${response.status}`);
+    return response.json();
+  };
+  const oenUrl = env.OEN_BASE_URL;
+  const mwdUrl = env.MWD_BASE_URL;
+
+  let serverRestarts = 0;
+  let stopChaos = false;
+  try {
+    await sandbox.start();
+    await Promise.all([...workers.map((w) => w.start()), api.start()]);
+
+    // The refunds: half Oen card transactions, half MWD orders, seeded before the faults go on.
+    const cardToken = `tok-chaos-${randomUUID()}`;
+    const refunds: SentRefund[] = Array.from({ length: options.refunds }, (_, i) => {
+      const provider = random() < 0.5 ? 'oen' : 'mwd';
+      const amount = between(100, 5000);
+      const refundId = `RF-CHAOS-${options.seed}-${i}`;
+      return provider === 'oen'
+        ? { refundId, provider, reference: randomHid(), orderId: `CHAOS-${options.seed}-${i}`, amount, deliveries: between(1, 4), answers: [] }
+        : { refundId, provider, reference: `${Date.now()}${String(i).padStart(6, '0')}`, orderId: '', amount, deliveries: between(1, 4), answers: [] };
+    });
+    for (const r of refunds) if (r.provider === 'mwd') r.orderId = r.reference;
+    await admin(oenUrl, 'POST', 'seed', {
+      transactions: refunds.filter((r) => r.provider === 'oen').map((r) => ({ id: r.reference, orderId: r.orderId, amount: r.amount })),
+    });
+    await admin(mwdUrl, 'POST', 'seed', {
+      orders: refunds.filter((r) => r.provider === 'mwd').map((r) => ({ orderId: r.orderId, cardToken, amount: r.amount })),
+    });
+    await admin(oenUrl, 'PUT', 'faults', faults.oen);
+    await admin(mwdUrl, 'PUT', 'faults', faults.mwd);
+    log(`chaos: ${refunds.length} refunds (${refunds.filter((r) => r.provider === 'oen').length} Oen, ` +
+      `${refunds.filter((r) => r.provider === 'mwd').length} MWD), seed ${options.seed}, ${options.workers} workers`);
+
+    // Chaos: workers killed at random while the run lasts; anything that left on its own is restarted.
+    let sent = 0;
+    const chaos = (async () => {
+      while (!stopChaos) {
+        await sleep(between(2_000, 6_000));
+        if (stopChaos) break;
+        const victim = workers[between(0, workers.length)];
+        await victim?.kill();
+        await sleep(between(200, 1_500));
+        await Promise.all([...workers, api, sandbox].map((p) => p.ensureRunning().catch(() => undefined)));
+      }
+    })();
+    const milestones = (async () => {
+      while (sent < refunds.length * 0.3 && !stopChaos) await sleep(200);
+      log('chaos: killing the API');
+      await api.kill();
+      await api.ensureRunning();
+      while (sent < refunds.length * 0.6 && !stopChaos) await sleep(200);
+      log('chaos: restarting the Temporal dev server');
+      await server.stop();
+      server = await startDevServer(serverOptions, log);
+      serverRestarts += 1;
+    })();
+
+    const signer = new Signer(webhookSecret);
+    const apiUrl = `http://127.0.0.1:${apiPort}/v1/events`;
+    const deliver = async (r: SentRefund, eventId: string, body: string) => {
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          const response = await fetch(apiUrl, { method: 'POST', headers: { 'content-type': 'application/json', ...signer.sign(eventId, body) }, body });
+          if (response.status < 500) {
+            r.answers.push(response.status);
+            return;
+          }
+        } catch {
+          // the API is down (killed, restarting): a sender retries
+        }
+        if (attempt >= 200) {
+          r.answers.push(0);
+          return;
+        }
+        await sleep(between(100, 500));
+      }
+    };
+    const sendOne = async (r: SentRefund) => {
+      const eventId = `evt-${r.refundId}`;
+      const data =
+        r.provider === 'oen'
+          ? { refundId: r.refundId, provider: 'oen', orderId: r.orderId, transactionHid: r.reference, amount: r.amount, reason: 'chaos' }
+          : { refundId: r.refundId, provider: 'mwd', orderId: r.orderId, amount: r.amount, cardToken };
+      const body = JSON.stringify({ specversion: '1.0', id: eventId, source: 'chaos', type: 'refund.requested', data });
+      // 1–3 deliveries of one event; a third of the time, all at once.
+      const copies = Array.from({ length: r.deliveries }, () => () => deliver(r, eventId, body));
+      if (random() < 0.33) await Promise.all(copies.map((c) => c()));
+      else for (const c of copies) await c();
+      sent += 1;
+      if (sent % Math.max(1, Math.floor(refunds.length / 10)) === 0) log(`chaos: ${sent}/${refunds.length} events sent`);
+    };
+    const queue = [...refunds];
+    await Promise.all(
+      Array.from({ length: options.concurrency }, async () => {
+        for (let r = queue.shift(); r; r = queue.shift()) await sendOne(r);
+      }),
+    );
+    await milestones;
+
+    // Drain: the engine settles every refund it accepted, chaos still on.
+    const settled = new Set(['succeeded', 'failed', 'cancelled', 'requires_attention']);
+    const deadline = Date.now() + options.drainTimeoutMs;
+    let lastLine = '';
+    for (;;) {
+      const { rows } = await db.query<{ status: string; n: string }>('SELECT status, count(*) AS n FROM refunds GROUP BY status');
+      const byStatus = Object.fromEntries(rows.map((row) => [row.status, Number(row.n)]));
+      const done = rows.filter((row) => settled.has(row.status)).reduce((sum, row) => sum + Number(row.n), 0);
+      const outcomes = new Set(receiver.deliveries.map((d) => d.refundId)).size;
+      const line = `chaos: settled ${done}/${refunds.length}, outcomes ${outcomes} ${JSON.stringify(byStatus)}`;
+      if (line !== lastLine) log(line);
+      lastLine = line;
+      const expectedOutcomes = done - (byStatus.cancelled ?? 0);
+      if ((done >= refunds.length && outcomes >= expectedOutcomes) || Date.now() > deadline) break;
+      await sleep(2_000);
+    }
+    stopChaos = true;
+    await chaos;
+
+    const sandboxRefunds = [
+      ...((await admin(oenUrl, 'GET', 'refunds')) as { refunds: SandboxRefund[] }).refunds,
+      ...((await admin(mwdUrl, 'GET', 'refunds')) as { refunds: SandboxRefund[] }).refunds,
+    ];
+    const { rows: ledger } = await db.query<{ refund_id: string; provider: string; status: string; amount: number; error_message: string | null }>(
+      'SELECT refund_id, provider, status, amount, error_message FROM refunds',
+    );
+    return checkInvariants({
+      options: { refunds: options.refunds, seed: options.seed, workers: options.workers, concurrency: options.concurrency },
+      durationMs: Date.now() - started,
+      refunds,
+      ledger,
+      sandboxRefunds,
+      receiver,
+      chaos: {
+        workerKills: workers.reduce((n, w) => n + w.kills, 0),
+        apiKills: api.kills,
+        serverRestarts,
+        unplannedExits: [...workers, api, sandbox].reduce((n, p) => n + p.unplannedExits, 0),
+      },
+    });
+  } finally {
+    stopChaos = true;
+    await Promise.all([...workers, api, sandbox].map((p) => p.stop()));
+    await server.stop();
+    await receiver.close();
+    await db.close();
+    await schema.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}

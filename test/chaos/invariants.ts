@@ -1,0 +1,154 @@
+import type { SandboxRefund } from '../../src/sandbox/server.js';
+import type { OutcomeReceiver } from './processes.js';
+
+/** One refund the chaos run asked for, and the API's answers to each delivery of its event. */
+export interface SentRefund {
+  refundId: string;
+  provider: 'oen' | 'mwd';
+  /** Oen: the transaction HID; MWD: the order id (what the emulators key their refunds by). */
+  reference: string;
+  orderId: string;
+  amount: number;
+  deliveries: number;
+  /** HTTP status per delivery; 0 when the API never answered. */
+  answers: number[];
+}
+
+export interface LedgerRow {
+  refund_id: string;
+  provider: string;
+  status: string;
+  amount: number;
+  error_message: string | null;
+}
+
+export interface Invariant {
+  name: string;
+  figure: string;
+  /** The refunds (or references) that break it, first few. */
+  violations: string[];
+}
+
+export interface ChaosReport {
+  options: { refunds: number; seed: number; workers: number; concurrency: number };
+  durationMs: number;
+  figures: Array<[string, string]>;
+  invariants: Invariant[];
+  ok: boolean;
+}
+
+interface Observed {
+  options: ChaosReport['options'];
+  durationMs: number;
+  refunds: SentRefund[];
+  ledger: LedgerRow[];
+  sandboxRefunds: SandboxRefund[];
+  receiver: Pick<OutcomeReceiver, 'deliveries' | 'refused' | 'badSignatures'>;
+  chaos: { workerKills: number; apiKills: number; serverRestarts: number; unplannedExits: number };
+}
+
+const FINAL_WITH_OUTCOME = new Set(['succeeded', 'failed', 'requires_attention']);
+
+/** The invariants of issue 7, each with its figure; a violation lists the refunds that break it. */
+export function checkInvariants(o: Observed): ChaosReport {
+  const ledger = new Map(o.ledger.map((row) => [row.refund_id, row]));
+  const atProvider = new Map<string, SandboxRefund[]>();
+  for (const refund of o.sandboxRefunds) atProvider.set(`${refund.provider}:${refund.reference}`, [...(atProvider.get(`${refund.provider}:${refund.reference}`) ?? []), refund]);
+  const accepted = o.refunds.filter((r) => r.answers.some((status) => status === 202 || status === 200));
+  const ours = new Set(o.refunds.map((r) => `${r.provider}:${r.reference}`));
+
+  const twice = [...atProvider.entries()].filter(([, list]) => list.length > 1).map(([key, list]) => `${key} refunded ${list.length} times`);
+
+  const unsettled = accepted.flatMap((r) => {
+    const row = ledger.get(r.refundId);
+    if (!row) return [`${r.refundId}: accepted, not in the ledger`];
+    if (!['succeeded', 'failed', 'cancelled', 'requires_attention'].includes(row.status)) return [`${r.refundId}: ${row.status}`];
+    if (row.status === 'requires_attention' && !row.error_message) return [`${r.refundId}: requires_attention without a reason`];
+    return [];
+  });
+
+  const mismatched = o.refunds.flatMap((r) => {
+    const row = ledger.get(r.refundId);
+    const done = atProvider.get(`${r.provider}:${r.reference}`) ?? [];
+    if (!row) return done.length > 0 ? [`${r.refundId}: refunded at the provider, not in the ledger`] : [];
+    if (row.status === 'succeeded' && (done.length !== 1 || done[0]?.amount !== r.amount)) {
+      return [`${r.refundId}: succeeded in the ledger, ${done.length} refund(s) at the provider`];
+    }
+    if ((row.status === 'failed' || row.status === 'cancelled') && done.length > 0) {
+      return [`${r.refundId}: ${row.status} in the ledger, refunded at the provider`];
+    }
+    return [];
+  });
+  const strangers = [...atProvider.keys()].filter((key) => !ours.has(key)).map((key) => `${key}: refunded, not asked for`);
+  const attention = o.ledger.filter((row) => row.status === 'requires_attention');
+  const attentionRefunded = attention.filter((row) => {
+    const r = o.refunds.find((x) => x.refundId === row.refund_id);
+    return r !== undefined && (atProvider.get(`${r.provider}:${r.reference}`)?.length ?? 0) > 0;
+  }).length;
+
+  const outcomeIds = new Map<string, Set<string>>();
+  for (const d of o.receiver.deliveries) outcomeIds.set(d.refundId, (outcomeIds.get(d.refundId) ?? new Set()).add(d.id));
+  const outcomeProblems = o.ledger.flatMap((row) => {
+    const ids = outcomeIds.get(row.refund_id)?.size ?? 0;
+    if (FINAL_WITH_OUTCOME.has(row.status) && ids !== 1) return [`${row.refund_id}: ${row.status}, ${ids} distinct outcome events`];
+    return [];
+  });
+  const expectingOutcome = o.ledger.filter((row) => FINAL_WITH_OUTCOME.has(row.status)).length;
+
+  const count = (status: string) => o.ledger.filter((row) => row.status === status).length;
+  const invariants: Invariant[] = [
+    { name: 'no transaction refunded twice at the sandbox', figure: `${twice.length} of ${atProvider.size} refunded references`, violations: twice },
+    {
+      name: 'every accepted refund settled (requires_attention with a reason)',
+      figure: `${accepted.length - unsettled.length} of ${accepted.length} accepted`,
+      violations: unsettled,
+    },
+    {
+      name: 'the ledger equals the sandbox, refund by refund',
+      figure: `${o.refunds.length - mismatched.length} of ${o.refunds.length} agree; ${strangers.length} unknown refunds at the sandbox; ` +
+        `requires_attention: ${attentionRefunded} refunded at the provider, ${attention.length - attentionRefunded} not`,
+      violations: [...mismatched, ...strangers],
+    },
+    {
+      name: 'every outcome event delivered, once per refund id',
+      figure: `${expectingOutcome - outcomeProblems.length} of ${expectingOutcome}; ${o.receiver.deliveries.length} deliveries taken, ` +
+        `${o.receiver.refused} refused (503) and sent again`,
+      violations: outcomeProblems,
+    },
+  ];
+  const deliveries = o.refunds.reduce((n, r) => n + r.answers.length, 0);
+  const answers = (status: number) => o.refunds.reduce((n, r) => n + r.answers.filter((a) => a === status).length, 0);
+  return {
+    options: o.options,
+    durationMs: o.durationMs,
+    figures: [
+      ['refunds asked for', `${o.refunds.length} (Oen ${o.refunds.filter((r) => r.provider === 'oen').length}, MWD ${o.refunds.filter((r) => r.provider === 'mwd').length})`],
+      ['event deliveries', `${deliveries}: 202 ${answers(202)}, 200 (duplicate) ${answers(200)}, other ${deliveries - answers(202) - answers(200)}`],
+      ['ledger', `succeeded ${count('succeeded')}, failed ${count('failed')}, requires_attention ${count('requires_attention')}, cancelled ${count('cancelled')}`],
+      ['refunds at the sandbox', String(o.sandboxRefunds.length)],
+      ['chaos', `${o.chaos.workerKills} worker SIGKILLs, ${o.chaos.apiKills} API SIGKILL, ${o.chaos.serverRestarts} dev server restart, ${o.chaos.unplannedExits} unplanned exits`],
+      ['outcome signatures refused', String(o.receiver.badSignatures)],
+      ['duration', `${Math.round(o.durationMs / 1000)} s`],
+    ],
+    invariants,
+    ok: invariants.every((i) => i.violations.length === 0),
+  };
+}
+
+export function formatReport(report: ChaosReport): string {
+  const width = Math.max(...report.figures.map(([label]) => label.length), ...report.invariants.map((i) => i.name.length));
+  const lines = [
+    `refundflow chaos run — ${report.options.refunds} refunds, seed ${report.options.seed}, ${report.options.workers} workers, ${report.options.concurrency} senders`,
+    '',
+    ...report.figures.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`),
+    '',
+    'Invariants',
+    ...report.invariants.flatMap((i) => [
+      `  ${i.violations.length === 0 ? 'PASS' : 'FAIL'}  ${i.name.padEnd(width)}  ${i.figure}`,
+      ...i.violations.slice(0, 10).map((v) => `          ${v}`),
+    ]),
+    '',
+    report.ok ? 'All invariants hold.' : 'INVARIANTS VIOLATED.',
+  ];
+  return lines.join('\n');
+}
