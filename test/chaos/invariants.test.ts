@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import type { SandboxRefund } from '../../src/sandbox/server.js';
+import { checkInvariants, formatReport, type LedgerRow, type SentRefund } from './invariants.js';
+
+/** The checker itself, on made-up observations: each broken invariant is caught and named. */
+const sent = (i: number, provider: 'oen' | 'mwd' = 'oen'): SentRefund => ({
+  refundId: `RF-${i}`,
+  provider,
+  reference: `REF-${i}`,
+  orderId: `O-${i}`,
+  amount: 1000,
+  deliveries: 1,
+  answers: [202],
+});
+const row = (i: number, status: string, error_message: string | null = null): LedgerRow => ({
+  refund_id: `RF-${i}`,
+  provider: 'oen',
+  status,
+  amount: 1000,
+  error_message,
+});
+const atSandbox = (i: number, provider: 'oen' | 'mwd' = 'oen'): SandboxRefund => ({
+  provider,
+  reference: `REF-${i}`,
+  orderId: `O-${i}`,
+  amount: 1000,
+  providerReference: `REF-${i}`,
+  refundedAt: '2026-11-25T00:00:00Z',
+});
+const delivery = (i: number, status = 'succeeded', at = 1) => ({ id: `RF-${i}.${status}.${at}`, type: `refund.${status}`, refundId: `RF-${i}` });
+
+function check(o: { refunds: SentRefund[]; ledger: LedgerRow[]; sandboxRefunds: SandboxRefund[]; deliveries: ReturnType<typeof delivery>[] }) {
+  return checkInvariants({
+    options: { refunds: o.refunds.length, seed: 1, workers: 1, concurrency: 1 },
+    durationMs: 1000,
+    refunds: o.refunds,
+    ledger: o.ledger,
+    sandboxRefunds: o.sandboxRefunds,
+    receiver: { deliveries: o.deliveries, refused: 0, badSignatures: 0 },
+    chaos: { workerKills: 0, apiKills: 0, serverRestarts: 0, unplannedExits: 0 },
+  });
+}
+
+const violations = (report: ReturnType<typeof check>) => report.invariants.map((i) => i.violations);
+
+describe('checkInvariants', () => {
+  it('passes a clean run', () => {
+    const report = check({ refunds: [sent(1), sent(2)], ledger: [row(1, 'succeeded'), row(2, 'failed')], sandboxRefunds: [atSandbox(1)], deliveries: [delivery(1), delivery(2, 'failed')] });
+    expect(report.ok).toBe(true);
+    expect(formatReport(report)).toMatch(/All invariants hold\.$/);
+  });
+
+  it('catches a reference refunded twice, and a ledger that says succeeded for it', () => {
+    const report = check({ refunds: [sent(1, 'mwd')], ledger: [row(1, 'succeeded')], sandboxRefunds: [atSandbox(1, 'mwd'), atSandbox(1, 'mwd')], deliveries: [delivery(1)] });
+    expect(violations(report)[0]).toEqual(['mwd:REF-1 refunded 2 times']);
+    expect(violations(report)[2]).toEqual(['RF-1: succeeded in the ledger, 2 refund(s) at the provider']);
+    expect(formatReport(report)).toMatch(/FAIL {2}no transaction refunded twice[\s\S]*INVARIANTS VIOLATED\.$/);
+  });
+
+  it('catches an accepted refund missing from the ledger, one left submitting, and requires_attention without a reason', () => {
+    const report = check({
+      refunds: [sent(1), sent(2), sent(3)],
+      ledger: [row(2, 'submitting'), row(3, 'requires_attention')],
+      sandboxRefunds: [],
+      deliveries: [delivery(3, 'requires_attention')],
+    });
+    expect(violations(report)[1]).toEqual(['RF-1: accepted, not in the ledger', 'RF-2: submitting', 'RF-3: requires_attention without a reason']);
+  });
+
+  it('catches a failed refund the provider did carry out, and a refund nobody asked for', () => {
+    const report = check({ refunds: [sent(1)], ledger: [row(1, 'failed')], sandboxRefunds: [atSandbox(1), atSandbox(9)], deliveries: [delivery(1, 'failed')] });
+    expect(violations(report)[2]).toEqual(['RF-1: failed in the ledger, refunded at the provider', 'oen:REF-9: refunded, not asked for']);
+  });
+
+  it('catches a missing outcome event and two different ones for one refund; the same one twice is fine', () => {
+    const report = check({
+      refunds: [sent(1), sent(2), sent(3)],
+      ledger: [row(1, 'succeeded'), row(2, 'succeeded'), row(3, 'succeeded')],
+      sandboxRefunds: [atSandbox(1), atSandbox(2), atSandbox(3)],
+      deliveries: [delivery(2, 'succeeded', 1), delivery(2, 'succeeded', 2), delivery(3), delivery(3)],
+    });
+    expect(violations(report)[3]).toEqual(['RF-1: succeeded, 0 distinct outcome events', 'RF-2: succeeded, 2 distinct outcome events']);
+  });
+});
