@@ -7,13 +7,14 @@ import { ensureTemporalCli } from '../../scripts/temporal-cli.js';
 import { Signer } from '../../src/api/signature.js';
 import { postgresDatabase, type Database } from '../../src/ledger/database.js';
 import { migrate } from '../../src/ledger/migrations.js';
-import { SANDBOX_OEN_MERCHANT_ID, SANDBOX_TOKEN } from '../../src/sandbox/index.js';
+import { SANDBOX_OEN_MERCHANT_ID } from '../../src/sandbox/index.js';
 import { randomHid } from '../../src/sandbox/oen.js';
 import type { SandboxRefund } from '../../src/sandbox/server.js';
 import { postgresSchema } from '../helpers/databases.js';
 import { freePorts } from '../helpers/ports.js';
 import { checkInvariants, type ChaosReport, type SentRefund } from './invariants.js';
 import { OutcomeReceiver, Supervised, seededRandom } from './processes.js';
+import { scanForLeaks } from './scans.js';
 
 /**
  * The chaos run (issue 7, in the manner of Jepsen's bank test): the whole engine as real processes —
@@ -53,6 +54,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const [temporalPort, uiPort, oenPort, mwdPort, apiPort] = (await freePorts(5)) as [number, number, number, number, number];
   const webhookSecret = `whsec_${Buffer.from(randomUUID()).toString('base64')}`;
   const outcomeSecret = `whsec_${Buffer.from(randomUUID()).toString('base64')}`;
+  // Tokens of their own (not the emulators' default), so the secret scan can look for them.
+  const oenToken = `oen-${randomUUID()}`;
+  const mwdToken = `mwd-${randomUUID()}`;
   const receiver = new OutcomeReceiver(outcomeSecret, 0.1, random);
   await receiver.start();
 
@@ -64,10 +68,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     TEMPORAL_ADDRESS: server.address,
     DATABASE_URL: schema.url,
     OEN_BASE_URL: `http://127.0.0.1:${oenPort}`,
-    OEN_TOKEN: SANDBOX_TOKEN,
+    OEN_TOKEN: oenToken,
     OEN_MERCHANT_ID: SANDBOX_OEN_MERCHANT_ID,
     MWD_BASE_URL: `http://127.0.0.1:${mwdPort}`,
-    MWD_TOKEN: SANDBOX_TOKEN,
+    MWD_TOKEN: mwdToken,
     OUTCOME_WEBHOOK_URL: receiver.url,
     OUTCOME_WEBHOOK_SECRET: outcomeSecret,
     INGEST_WEBHOOK_SECRET: webhookSecret,
@@ -106,9 +110,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const refundId = `RF-CHAOS-${options.seed}-${i}`;
       return provider === 'oen'
         ? { refundId, provider, reference: randomHid(), orderId: `CHAOS-${options.seed}-${i}`, amount, deliveries: between(1, 4), answers: [] }
-        : { refundId, provider, reference: `${Date.now()}${String(i).padStart(6, '0')}`, orderId: '', amount, deliveries: between(1, 4), answers: [] };
+        : { refundId, provider, reference: `CHAOS-${options.seed}-M${i}`, orderId: '', amount, deliveries: between(1, 4), answers: [] };
     });
     for (const r of refunds) if (r.provider === 'mwd') r.orderId = r.reference;
+    // A tenth of the refunds carry a card number in their free text, as a careless sender's would:
+    // the card-number scan then has something to find if the engine let one through.
+    const reasons = new Map(refunds.filter(() => random() < 0.1).map((r) => [r.refundId, `chaos: customer's card 4242 4242 4242 4242 (${r.refundId})`]));
     await admin(oenUrl, 'POST', 'seed', {
       transactions: refunds.filter((r) => r.provider === 'oen').map((r) => ({ id: r.reference, orderId: r.orderId, amount: r.amount })),
     });
@@ -168,8 +175,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const eventId = `evt-${r.refundId}`;
       const data =
         r.provider === 'oen'
-          ? { refundId: r.refundId, provider: 'oen', orderId: r.orderId, transactionHid: r.reference, amount: r.amount, reason: 'chaos' }
-          : { refundId: r.refundId, provider: 'mwd', orderId: r.orderId, amount: r.amount, cardToken };
+          ? { refundId: r.refundId, provider: 'oen', orderId: r.orderId, transactionHid: r.reference, amount: r.amount, reason: reasons.get(r.refundId) ?? 'chaos' }
+          : { refundId: r.refundId, provider: 'mwd', orderId: r.orderId, amount: r.amount, cardToken, reason: reasons.get(r.refundId) ?? 'chaos' };
       const body = JSON.stringify({ specversion: '1.0', id: eventId, source: 'chaos', type: 'refund.requested', data });
       // 1–3 deliveries of one event; a third of the time, all at once.
       const copies = Array.from({ length: r.deliveries }, () => () => deliver(r, eventId, body));
@@ -212,7 +219,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const { rows: ledger } = await db.query<{ refund_id: string; provider: string; status: string; amount: number; error_message: string | null }>(
       'SELECT refund_id, provider, status, amount, error_message FROM refunds',
     );
+    const scans = await scanForLeaks({
+      temporalAddress: server.address,
+      db,
+      logs: [...workers, api].map((p) => p.output()),
+      outcomeBodies: receiver.bodies,
+      secrets: [webhookSecret, webhookSecret.slice('whsec_'.length), outcomeSecret, outcomeSecret.slice('whsec_'.length), oenToken, mwdToken],
+    });
+    const oenCount = refunds.filter((r) => r.provider === 'oen').length;
+    scans.figures = `${scans.figures}; card numbers given to the engine: ${reasons.size} events' reasons, ${oenCount} Oen transactions' cardNum`;
     return checkInvariants({
+      scans,
       options: { refunds: options.refunds, seed: options.seed, workers: options.workers, concurrency: options.concurrency },
       durationMs: Date.now() - started,
       refunds,

@@ -38,6 +38,8 @@ export interface ChaosReport {
 }
 
 interface Observed {
+  /** The card-number and secret scans (test/chaos/scans.ts), when they ran. */
+  scans?: { figures: string; invariants: Invariant[] };
   options: ChaosReport['options'];
   durationMs: number;
   refunds: SentRefund[];
@@ -115,6 +117,7 @@ export function checkInvariants(o: Observed): ChaosReport {
         `${o.receiver.refused} refused (503) and sent again`,
       violations: outcomeProblems,
     },
+    ...(o.scans?.invariants ?? []),
   ];
   const deliveries = o.refunds.reduce((n, r) => n + r.answers.length, 0);
   const answers = (status: number) => o.refunds.reduce((n, r) => n + r.answers.filter((a) => a === status).length, 0);
@@ -128,6 +131,7 @@ export function checkInvariants(o: Observed): ChaosReport {
       ['refunds at the sandbox', String(o.sandboxRefunds.length)],
       ['chaos', `${o.chaos.workerKills} worker SIGKILLs, ${o.chaos.apiKills} API SIGKILL, ${o.chaos.serverRestarts} dev server restart, ${o.chaos.unplannedExits} unplanned exits`],
       ['outcome signatures refused', String(o.receiver.badSignatures)],
+      ...(o.scans ? ([['scanned', o.scans.figures]] as Array<[string, string]>) : []),
       ['duration', `${Math.round(o.durationMs / 1000)} s`],
     ],
     invariants,
