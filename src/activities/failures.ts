@@ -30,8 +30,9 @@ export async function ledgerCall<T>(call: () => Promise<T>): Promise<T> {
 }
 
 /**
- * Before anything is sent: a refund the ledger already holds as succeeded, or handed to a person, is
- * never sent again, whichever run asks (a Reset in the Web UI replays a run from an earlier point).
+ * Before anything is sent: a refund the ledger already holds as succeeded (or whose provider success
+ * an earlier attempt recorded), or handed to a person, is never sent again, whichever run asks (a
+ * Reset in the Web UI replays a run from an earlier point).
  */
 export async function settledInLedger(ledger: RefundLedger, refundId: string): Promise<ProviderOutcome | undefined> {
   const current = await ledger.get(refundId);
@@ -40,6 +41,14 @@ export async function settledInLedger(ledger: RefundLedger, refundId: string): P
       outcome: 'succeeded',
       providerReference: current.providerReference ?? '',
       note: 'the ledger already records this refund as succeeded; nothing was sent',
+    };
+  }
+  if (current?.status === 'submitting' && current.providerReference) {
+    // An earlier attempt got the provider's success and recorded it, then its result was lost.
+    return {
+      outcome: 'succeeded',
+      providerReference: current.providerReference,
+      note: 'an earlier attempt recorded the provider\'s success in the ledger; nothing was sent again',
     };
   }
   if (current?.status === 'requires_attention') {

@@ -41,7 +41,7 @@ export function createMwdActivities({ mwd, ledger }: MwdActivityDeps) {
           { cardToken: request.cardToken, amount: request.amount },
           { signal: context.cancellationSignal },
         );
-        await ledger.markAnswered(request.refundId);
+        await ledger.markAnswered(request.refundId, result.serviceTradeNo);
         return { outcome: 'succeeded', providerReference: result.serviceTradeNo };
       } catch (err) {
         if (!(err instanceof ProviderError)) throw err;

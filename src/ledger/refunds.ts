@@ -167,9 +167,16 @@ export class RefundLedger {
     });
   }
 
-  /** The provider answered the send (whatever it said). */
-  async markAnswered(refundId: string): Promise<void> {
-    await this.db.query('UPDATE refunds SET unanswered_send = NULL WHERE refund_id = $1', [refundId]);
+  /**
+   * The provider answered the send. A success keeps its reference in the row at once, before the
+   * activity's result reaches Temporal: an attempt that follows one whose result was lost finds the
+   * refund done there, rather than a cleared mark and a reason to send again.
+   */
+  async markAnswered(refundId: string, providerReference?: string): Promise<void> {
+    await this.db.query('UPDATE refunds SET unanswered_send = NULL, provider_reference = COALESCE($2, provider_reference) WHERE refund_id = $1', [
+      refundId,
+      providerReference ?? null,
+    ]);
   }
 
   async get(refundId: string): Promise<RefundRecord | undefined> {

@@ -8,6 +8,7 @@ import type { MwdRefundRequested, OenRefundRequested, RefundRecord } from '../..
 import { FAILURE_TEST_CARD, randomHid } from '../../src/sandbox/oen.js';
 import { approveUpdate, cancelUpdate, rejectUpdate, statusQuery } from '../../src/workflows/messages.js';
 import type { refundWorkflow } from '../../src/workflows/refund.js';
+import type { RefundLedger } from '../../src/ledger/refunds.js';
 import { sandboxClients, useEngine } from '../helpers/engine.js';
 import { recordHistory } from '../helpers/histories.js';
 import { admin, sandboxRefunds } from '../helpers/sandbox.js';
@@ -348,6 +349,31 @@ describe('a second run of one refund never sends it again', () => {
     expect(again).toMatchObject({ status: 'succeeded', providerReference: first.providerReference });
     expect((await refundRequests('mwd')) - before).toBe(0);
     expect(await refundsAt('mwd', request.orderId)).toHaveLength(1);
+  });
+
+  it('MWD: an answer recorded by an attempt whose completion was lost is not sent again (found by the chaos run)', async () => {
+    const request = await mwdRefund();
+    const before = await refundRequests('mwd');
+    // The attempt gets MWD's success and writes it to the ledger, then its process dies before the
+    // result reaches Temporal: the activity is attempted again.
+    const { ledger } = engine();
+    let died = false;
+    const dying = Object.create(ledger) as RefundLedger;
+    dying.markAnswered = async (...args: Parameters<RefundLedger['markAnswered']>) => {
+      await ledger.markAnswered(...args);
+      if (!died) {
+        died = true;
+        throw new Error('the worker died before reporting the answer');
+      }
+    };
+    const record = await run(request, { worker: await engine().worker({}, { ledger: dying }) });
+    expect(died).toBe(true);
+    // One send, counted once: the second attempt found the answer in the ledger and sent nothing.
+    expect(record).toMatchObject({ status: 'succeeded', attempts: 1 });
+    expect((await refundRequests('mwd')) - before).toBe(1);
+    const done = await refundsAt('mwd', request.orderId);
+    expect(done).toHaveLength(1);
+    expect(record.providerReference).toBe(done[0]?.providerReference);
   });
 
   it('MWD: a send left unanswered by a terminated run stops the next run from sending (rule 2 across runs)', async () => {
