@@ -12,7 +12,7 @@ import { randomHid } from '../../src/sandbox/oen.js';
 import type { SandboxRefund } from '../../src/sandbox/server.js';
 import { postgresSchema } from '../helpers/databases.js';
 import { freePorts } from '../helpers/ports.js';
-import { checkInvariants, type ChaosReport, type SentRefund } from './invariants.js';
+import { checkInvariants, type ChaosReport, type LedgerRow, type SentRefund } from './invariants.js';
 import { OutcomeReceiver, Supervised, seededRandom } from './processes.js';
 import { scanForLeaks } from './scans.js';
 
@@ -216,9 +216,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       ...((await admin(oenUrl, 'GET', 'refunds')) as { refunds: SandboxRefund[] }).refunds,
       ...((await admin(mwdUrl, 'GET', 'refunds')) as { refunds: SandboxRefund[] }).refunds,
     ];
-    const { rows: ledger } = await db.query<{ refund_id: string; provider: string; status: string; amount: number; error_message: string | null }>(
-      'SELECT refund_id, provider, status, amount, error_message FROM refunds',
-    );
+    const { rows: ledger } = await db.query<LedgerRow>('SELECT refund_id, provider, status, amount, error_code, error_message FROM refunds');
     const scans = await scanForLeaks({
       temporalAddress: server.address,
       db,

@@ -19,6 +19,7 @@ export interface LedgerRow {
   provider: string;
   status: string;
   amount: number;
+  error_code?: string | null;
   error_message: string | null;
 }
 
@@ -77,7 +78,7 @@ export function checkInvariants(o: Observed): ChaosReport {
       return [`${r.refundId}: succeeded in the ledger, ${done.length} refund(s) at the provider`];
     }
     if ((row.status === 'failed' || row.status === 'cancelled') && done.length > 0) {
-      return [`${r.refundId}: ${row.status} in the ledger, refunded at the provider`];
+      return [`${r.refundId} (${r.provider}): ${row.status} in the ledger (${row.error_code ?? ''}: ${row.error_message ?? ''}), refunded at the provider`];
     }
     return [];
   });

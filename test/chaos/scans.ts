@@ -30,9 +30,19 @@ const standalone = /(?<![A-Za-z0-9])\d(?:[ -]?\d){12,18}(?![A-Za-z0-9])/g;
 const networkPrefix = /^(4|5[1-5]|2(22[1-9]|2[3-9]\d|[3-6]\d\d|7[01]\d|720)|3[47]|35|62|6011|64[4-9]|65)/;
 
 export function cardNumbersIn(text: string): string[] {
+  return cardNumberMatches(text).map((m) => m.digits);
+}
+
+/** Each card number found, with the text around it (the number itself cut to its last four). */
+function cardNumberMatches(text: string): Array<{ digits: string; context: string }> {
   return [...text.matchAll(standalone)]
-    .map((m) => m[0].replace(/[ -]/g, ''))
-    .filter((digits) => digits.length >= 13 && digits.length <= 19 && networkPrefix.test(digits) && isLuhnValid(digits));
+    .map((m) => ({ m, digits: m[0].replace(/[ -]/g, '') }))
+    .filter(({ digits }) => digits.length >= 13 && digits.length <= 19 && networkPrefix.test(digits) && isLuhnValid(digits))
+    .map(({ m, digits }) => {
+      const at = m.index;
+      const context = `${text.slice(Math.max(0, at - 60), at)}****${digits.slice(-4)}${text.slice(at + m[0].length, at + m[0].length + 30)}`;
+      return { digits, context };
+    });
 }
 
 /** JSON of a history with every byte string (payload data and metadata) read as UTF-8 text. */
@@ -83,7 +93,9 @@ export async function scanForLeaks(sources: ScanSources): Promise<{ figures: str
   const logLines = sources.logs.reduce((n, text) => n + text.split('\n').length, 0);
   const figure = `${count('history')} histories, ${logLines} log lines, ${count('ledger')} ledger tables, ${count('outcome')} outcome events`;
 
-  const cards = places.flatMap(({ place, text }) => cardNumbersIn(text).map((pan) => `${place}: ****${pan.slice(-4)} (${pan.length} digits)`));
+  const cards = places.flatMap(({ place, text }) =>
+    cardNumberMatches(text).map(({ digits, context }) => `${place}: ${digits.length} digits in …${context}…`),
+  );
   const secrets = places.flatMap(({ place, text }) =>
     sources.secrets.filter((secret) => text.includes(secret)).map((secret) => `${place}: a configured secret (${secret.length} characters, starts ${secret.slice(0, 4)}…)`),
   );
