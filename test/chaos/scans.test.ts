@@ -18,5 +18,8 @@ describe('the card-number scan', () => {
     expect(cardNumbersIn('providerReference MW202611250000000020')).toEqual([]);
     expect(cardNumbersIn('4242424242424241')).toEqual([]);
     expect(cardNumbersIn('card ****4242')).toEqual([]);
+    // A request id whose digit groups add up to a Luhn-valid run (seen in a chaos run's history).
+    expect(cardNumbersIn('"requestId":"40041234-5678-4113-ad19-5258c31d8d78"')).toEqual([]);
+    expect(cardNumbersIn('Amex 3782 822463 10005, Diners 3056 930902 5904')).toEqual(['378282246310005', '30569309025904']);
   });
 });

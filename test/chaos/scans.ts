@@ -21,13 +21,15 @@ export interface ScanSources {
 /**
  * A card number, for the scan, is what payment networks issue: 13–19 digits (spaces or dashes
  * allowed) passing the Luhn check, beginning with a network's prefix — Visa 4, Mastercard 51–55 and
- * 2221–2720, Amex 34/37, JCB 35, UnionPay 62, Discover 6011/644–649/65 — and standing alone, not
- * inside an identifier (MWD's `MW2026…0020`). Without the prefix rule every millisecond timestamp
+ * 2221–2720, Amex 34/37, JCB 35, Diners 300–305/36/38, UnionPay 62, Discover 6011/644–649/65 — and standing alone, not
+ * inside an identifier (MWD's `MW2026…0020`, a UUID). Without the prefix rule every millisecond timestamp
  * that happens to pass Luhn (one in ten, e.g. in an outcome event's id) would count. The engine's
  * own masking (src/domain/pan.ts) is broader on purpose: it masks every Luhn-valid run.
  */
-const standalone = /(?<![A-Za-z0-9])\d(?:[ -]?\d){12,18}(?![A-Za-z0-9])/g;
-const networkPrefix = /^(4|5[1-5]|2(22[1-9]|2[3-9]\d|[3-6]\d\d|7[01]\d|720)|3[47]|35|62|6011|64[4-9]|65)/;
+// Written whole, in fours (4-4-4-4, up to 19 digits) or as Amex/Diners do (4-6-5, 4-6-4); a UUID's
+// digit groups (8-4-4…) are not a card number however they add up.
+const standalone = /(?<![A-Za-z0-9-])(?:\d{13,19}|\d{4}([ -])\d{4}\1\d{4}\1\d{1,7}|\d{4}([ -])\d{6}\2\d{4,5})(?![A-Za-z0-9-])/g;
+const networkPrefix = /^(4|5[1-5]|2(22[1-9]|2[3-9]\d|[3-6]\d\d|7[01]\d|720)|3[47]|35|30[0-5]|36|38|62|6011|64[4-9]|65)/;
 
 export function cardNumbersIn(text: string): string[] {
   return cardNumberMatches(text).map((m) => m.digits);
