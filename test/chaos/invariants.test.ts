@@ -68,8 +68,13 @@ describe('checkInvariants', () => {
   });
 
   it('catches a failed refund the provider did carry out, and a refund nobody asked for', () => {
-    const report = check({ refunds: [sent(1)], ledger: [row(1, 'failed')], sandboxRefunds: [atSandbox(1), atSandbox(9)], deliveries: [delivery(1, 'failed')] });
-    expect(violations(report)[2]).toEqual(['RF-1: failed in the ledger, refunded at the provider', 'oen:REF-9: refunded, not asked for']);
+    const failed = { ...row(1, 'failed', 'MWD: refund refused · already refunded'), error_code: 'MwdRefused' };
+    const report = check({ refunds: [sent(1), sent(2)], ledger: [failed, row(2, 'cancelled')], sandboxRefunds: [atSandbox(1), atSandbox(2), atSandbox(9)], deliveries: [delivery(1, 'failed')] });
+    expect(violations(report)[2]).toEqual([
+      'RF-1 (oen): failed in the ledger (MwdRefused: MWD: refund refused · already refunded), refunded at the provider',
+      'RF-2 (oen): cancelled in the ledger, refunded at the provider',
+      'oen:REF-9: refunded, not asked for',
+    ]);
   });
 
   it('catches a missing outcome event and two different ones for one refund; the same one twice is fine', () => {

@@ -78,7 +78,8 @@ export function checkInvariants(o: Observed): ChaosReport {
       return [`${r.refundId}: succeeded in the ledger, ${done.length} refund(s) at the provider`];
     }
     if ((row.status === 'failed' || row.status === 'cancelled') && done.length > 0) {
-      return [`${r.refundId} (${r.provider}): ${row.status} in the ledger (${row.error_code ?? ''}: ${row.error_message ?? ''}), refunded at the provider`];
+      const why = row.error_code ? ` (${row.error_code}: ${row.error_message ?? ''})` : '';
+      return [`${r.refundId} (${r.provider}): ${row.status} in the ledger${why}, refunded at the provider`];
     }
     return [];
   });
