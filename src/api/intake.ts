@@ -81,7 +81,8 @@ export class EventIntake {
       const error = `the body is not valid JSON: ${err instanceof Error ? err.message : String(err)}`;
       return reject(problem(400, error), error);
     }
-    const envelope = body as { id?: unknown; type?: unknown };
+    // `null`, a number or a string is JSON too: it has no id or type to quote.
+    const envelope = (typeof body === 'object' && body !== null ? body : {}) as { id?: unknown; type?: unknown };
     const ids = {
       ...(typeof envelope.id === 'string' && { eventId: envelope.id }),
       ...(typeof envelope.type === 'string' && { eventType: envelope.type }),

@@ -50,6 +50,10 @@ export function parseInboundEvent(body: unknown): ParsedEvent {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     return { ok: false, problems: [{ field: '(body)', problem: 'must be a JSON object (a CloudEvent in structured mode)' }] };
   }
+  // PostgreSQL text and jsonb cannot hold U+0000: an event carrying it could be neither kept in the
+  // inbox nor written to the ledger, so it is refused here, field by field.
+  const nul = nulProblems(body);
+  if (nul.length > 0) return { ok: false, problems: nul };
   const envelope = cloudEvent.safeParse(body);
   const problems: FieldProblem[] = envelope.success ? [] : fieldProblems(envelope.error);
   const type = (body as { type?: unknown }).type;
@@ -61,6 +65,19 @@ export function parseInboundEvent(body: unknown): ParsedEvent {
   const { id, source } = envelope.data;
   const data = eventDataSchemas[envelope.data.type].parse(envelope.data.data);
   return { ok: true, event: { id, source, type: envelope.data.type, data } as InboundEvent };
+}
+
+function nulProblems(value: unknown, path: string[] = []): FieldProblem[] {
+  const problem = (at: string[]): FieldProblem => ({
+    field: at.join('.').replaceAll('\u0000', '\uFFFD') || '(body)',
+    problem: 'must not contain the NUL character (U+0000)',
+  });
+  if (typeof value === 'string') return value.includes('\u0000') ? [problem(path)] : [];
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([key, field]) => [
+    ...(key.includes('\u0000') ? [problem([...path, key])] : []),
+    ...nulProblems(field, [...path, key]),
+  ]);
 }
 
 export function fieldProblems(error: z.ZodError, prefix?: string): FieldProblem[] {

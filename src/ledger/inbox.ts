@@ -181,19 +181,24 @@ export class EventInbox {
     return row && { eventId: row.event_id, data: row.data, receivedAt: row.received_at.toISOString() };
   }
 
+  /**
+   * Keeps a refusal. What it quotes from the request (reason, problems, ids, the body's start) may
+   * hold U+0000, which PostgreSQL text and jsonb refuse: it is kept as U+FFFD.
+   */
   async reject(request: RejectedRequest): Promise<void> {
+    const text = (value: string) => value.replaceAll('\u0000', '\uFFFD');
     await this.db.query(
       `INSERT INTO rejected_requests (status_code, reason, problems, event_id, event_type, body_hash, body_size, body)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
       [
         request.statusCode,
-        request.reason,
-        request.problems === undefined ? null : JSON.stringify(request.problems),
-        request.eventId ?? null,
-        request.eventType ?? null,
+        text(request.reason),
+        request.problems === undefined ? null : JSON.stringify(request.problems, (_key, value: unknown) => (typeof value === 'string' ? text(value) : value)),
+        request.eventId === undefined ? null : text(request.eventId),
+        request.eventType === undefined ? null : text(request.eventType),
         request.bodyHash,
         request.bodySize,
-        request.body,
+        text(request.body),
       ],
     );
   }
