@@ -50,10 +50,11 @@ export function parseInboundEvent(body: unknown): ParsedEvent {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     return { ok: false, problems: [{ field: '(body)', problem: 'must be a JSON object (a CloudEvent in structured mode)' }] };
   }
-  // PostgreSQL text and jsonb cannot hold U+0000: an event carrying it could be neither kept in the
-  // inbox nor written to the ledger, so it is refused here, field by field.
-  const nul = nulProblems(body);
-  if (nul.length > 0) return { ok: false, problems: nul };
+  // PostgreSQL text and jsonb cannot hold U+0000 or a lone surrogate (`"\ud800"` in JSON): an event
+  // carrying one could be neither kept in the inbox nor written to the ledger, so it is refused here,
+  // field by field.
+  const unstorable = unstorableProblems(body);
+  if (unstorable.length > 0) return { ok: false, problems: unstorable };
   const envelope = cloudEvent.safeParse(body);
   const problems: FieldProblem[] = envelope.success ? [] : fieldProblems(envelope.error);
   const type = (body as { type?: unknown }).type;
@@ -67,16 +68,25 @@ export function parseInboundEvent(body: unknown): ParsedEvent {
   return { ok: true, event: { id, source, type: envelope.data.type, data } as InboundEvent };
 }
 
-function nulProblems(value: unknown, path: string[] = []): FieldProblem[] {
+/** U+0000 and lone surrogates: characters PostgreSQL cannot store. */
+// eslint-disable-next-line no-control-regex -- NUL is exactly the character looked for
+export const UNSTORABLE = /[\u0000\p{Cs}]/u;
+
+/** `text` with each character PostgreSQL cannot store replaced by U+FFFD. */
+export function storable(text: string): string {
+  return text.replace(new RegExp(UNSTORABLE.source, 'gu'), '\uFFFD');
+}
+
+function unstorableProblems(value: unknown, path: string[] = []): FieldProblem[] {
   const problem = (at: string[]): FieldProblem => ({
-    field: at.join('.').replaceAll('\u0000', '\uFFFD') || '(body)',
-    problem: 'must not contain the NUL character (U+0000)',
+    field: storable(at.join('.')) || '(body)',
+    problem: 'must not contain the NUL character (U+0000) or a lone surrogate',
   });
-  if (typeof value === 'string') return value.includes('\u0000') ? [problem(path)] : [];
+  if (typeof value === 'string') return UNSTORABLE.test(value) ? [problem(path)] : [];
   if (value === null || typeof value !== 'object') return [];
   return Object.entries(value).flatMap(([key, field]) => [
-    ...(key.includes('\u0000') ? [problem([...path, key])] : []),
-    ...nulProblems(field, [...path, key]),
+    ...(UNSTORABLE.test(key) ? [problem([...path, key])] : []),
+    ...unstorableProblems(field, [...path, key]),
   ]);
 }
 

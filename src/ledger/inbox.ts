@@ -1,3 +1,4 @@
+import { storable } from '../domain/events.js';
 import type { Database } from './database.js';
 
 /** What the API answered (or will answer again) for an event: replayed for a duplicate delivery. */
@@ -183,22 +184,21 @@ export class EventInbox {
 
   /**
    * Keeps a refusal. What it quotes from the request (reason, problems, ids, the body's start) may
-   * hold U+0000, which PostgreSQL text and jsonb refuse: it is kept as U+FFFD.
+   * hold U+0000 or a lone surrogate, which PostgreSQL text and jsonb refuse: each is kept as U+FFFD.
    */
   async reject(request: RejectedRequest): Promise<void> {
-    const text = (value: string) => value.replaceAll('\u0000', '\uFFFD');
     await this.db.query(
       `INSERT INTO rejected_requests (status_code, reason, problems, event_id, event_type, body_hash, body_size, body)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
       [
         request.statusCode,
-        text(request.reason),
-        request.problems === undefined ? null : JSON.stringify(request.problems, (_key, value: unknown) => (typeof value === 'string' ? text(value) : value)),
-        request.eventId === undefined ? null : text(request.eventId),
-        request.eventType === undefined ? null : text(request.eventType),
+        storable(request.reason),
+        request.problems === undefined ? null : JSON.stringify(request.problems, (_key, value: unknown) => (typeof value === 'string' ? storable(value) : value)),
+        request.eventId === undefined ? null : storable(request.eventId),
+        request.eventType === undefined ? null : storable(request.eventType),
         request.bodyHash,
         request.bodySize,
-        text(request.body),
+        storable(request.body),
       ],
     );
   }
