@@ -9,9 +9,9 @@ import { postgresDatabase, type Database } from '../../src/ledger/database.js';
 import { migrate } from '../../src/ledger/migrations.js';
 import { SANDBOX_OEN_MERCHANT_ID } from '../../src/sandbox/index.js';
 import { randomHid } from '../../src/sandbox/oen.js';
-import type { SandboxRefund } from '../../src/sandbox/server.js';
 import { postgresSchema } from '../helpers/databases.js';
 import { freePorts } from '../helpers/ports.js';
+import { admin, sandboxRefunds } from '../helpers/sandbox.js';
 import { checkInvariants, type ChaosReport, type LedgerRow, type SentRefund } from './invariants.js';
 import { OutcomeReceiver, Supervised, seededRandom } from './processes.js';
 import { scanForLeaks } from './scans.js';
@@ -85,14 +85,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const sandbox = new Supervised('sandbox', ['scripts/sandbox.ts'], env, /Press Ctrl-C to stop/);
   const workers = Array.from({ length: options.workers }, (_, i) => new Supervised(`worker-${i + 1}`, ['src/worker.ts'], env, /Worker polling/));
   const api = new Supervised('api', ['src/api/main.ts'], env, /API listening/);
-  const admin = async (url: string, method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${url}/__admin/${path}`, {
-      method,
-      ...(body !== undefined && { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-    });
-    if (!response.ok) throw new Error(`sandbox ${method} ${path}: HTTP ${response.status}`);
-    return response.json();
-  };
   const oenUrl = env.OEN_BASE_URL;
   const mwdUrl = env.MWD_BASE_URL;
 
@@ -212,10 +204,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     stopChaos = true;
     await chaos;
 
-    const sandboxRefunds = [
-      ...((await admin(oenUrl, 'GET', 'refunds')) as { refunds: SandboxRefund[] }).refunds,
-      ...((await admin(mwdUrl, 'GET', 'refunds')) as { refunds: SandboxRefund[] }).refunds,
-    ];
+    const refundsAtSandbox = [...(await sandboxRefunds(oenUrl)), ...(await sandboxRefunds(mwdUrl))];
     const { rows: ledger } = await db.query<LedgerRow>('SELECT refund_id, provider, status, amount, error_code, error_message FROM refunds');
     const scans = await scanForLeaks({
       temporalAddress: server.address,
@@ -232,7 +221,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       durationMs: Date.now() - started,
       refunds,
       ledger,
-      sandboxRefunds,
+      sandboxRefunds: refundsAtSandbox,
       receiver,
       chaos: {
         workerKills: workers.reduce((n, w) => n + w.kills, 0),

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Client, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import proto from '@temporalio/proto';
@@ -10,10 +10,9 @@ import { clientDataConverter, failureConverterPath, payloadCodecFor } from '../.
 import { SESSION_COOKIE, createCodecServer } from '../../src/codec/server.js';
 import { loadConfig } from '../../src/config.js';
 import type { OenRefundRequested, RefundRecord } from '../../src/domain/refund.js';
-import { randomHid } from '../../src/sandbox/oen.js';
 import { createWorker, workflowsPath } from '../../src/worker.js';
 import { useEngine } from '../helpers/engine.js';
-import { admin } from '../helpers/sandbox.js';
+import { seededOenRefund } from '../helpers/sandbox.js';
 
 const engine = useEngine('encryption');
 const KEYS = `current:${randomBytes(32).toString('base64')}`;
@@ -54,12 +53,7 @@ function worker(): Promise<Worker> {
   });
 }
 
-async function oenRefund(amount = 1000): Promise<OenRefundRequested> {
-  const transactionHid = randomHid();
-  const orderId = `ORDER-${randomUUID().slice(0, 8)}`;
-  await admin(engine().sandboxes.oenUrl, 'POST', 'seed', { transactions: [{ id: transactionHid, orderId, amount: 1000 }] });
-  return { refundId: `RF-${randomUUID()}`, provider: 'oen', orderId, transactionHid, amount, reason: REASON };
-}
+const oenRefund = (amount = 1000) => seededOenRefund(engine().sandboxes.oenUrl, { amount, reason: REASON });
 
 /** Runs the refund through the encrypting client; its result (or its failure) and its raw history. */
 async function run(request: OenRefundRequested): Promise<{ outcome: RefundRecord | WorkflowFailedError; history: History }> {

@@ -1,5 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
+import type { MwdRefundRequested, OenRefundRequested } from '../../src/domain/refund.js';
 import { startSandboxes, type RunningSandboxes } from '../../src/sandbox/index.js';
+import { randomHid } from '../../src/sandbox/oen.js';
 import type { SandboxRefund } from '../../src/sandbox/server.js';
 
 /** Both emulators on free ports for this test file, reset to the documents' seed before each test. */
@@ -35,4 +38,29 @@ export async function admin<T = unknown>(baseUrl: string, method: string, path: 
 
 export async function sandboxRefunds(baseUrl: string): Promise<SandboxRefund[]> {
   return (await admin<{ refunds: SandboxRefund[] }>(baseUrl, 'GET', 'refunds')).refunds;
+}
+
+/** Refund requests an emulator has received so far, faulted ones included. */
+export async function refundRequestCount(baseUrl: string): Promise<number> {
+  return (await admin<{ requests: { refund: number } }>(baseUrl, 'GET', 'requests')).requests.refund;
+}
+
+/** A fresh NT$1,000 card transaction at the Oen emulator (`seed` adds to it), and the refund request for it. */
+export async function seededOenRefund(
+  oenUrl: string,
+  overrides: Partial<OenRefundRequested> = {},
+  seed: Record<string, unknown> = {},
+): Promise<OenRefundRequested> {
+  const transactionHid = randomHid();
+  const orderId = `ORDER-${randomUUID().slice(0, 8)}`;
+  await admin(oenUrl, 'POST', 'seed', { transactions: [{ id: transactionHid, orderId, amount: 1000, ...seed }] });
+  return { refundId: `RF-${randomUUID()}`, provider: 'oen', orderId, transactionHid, amount: 1000, ...overrides };
+}
+
+/** A fresh NT$550 order at the MWD emulator, and the refund request for it (with its card token, unless overridden). */
+export async function seededMwdRefund(mwdUrl: string, overrides: Partial<MwdRefundRequested> = {}): Promise<MwdRefundRequested> {
+  const orderId = `2026${Date.now()}${Math.floor(Math.random() * 1000)}`;
+  const cardToken = `tok-${randomUUID()}`;
+  await admin(mwdUrl, 'POST', 'seed', { orders: [{ orderId, cardToken, amount: 550 }] });
+  return { refundId: `RF-${randomUUID()}`, provider: 'mwd', orderId, amount: 550, cardToken, ...overrides };
 }

@@ -9,7 +9,7 @@ import type { refundWorkflow } from '../../src/workflows/refund.js';
 import { postgresAvailable, usePostgresLedger } from '../helpers/databases.js';
 import { sandboxClients, useEngine } from '../helpers/engine.js';
 import { run } from '../helpers/process.js';
-import { admin, sandboxRefunds } from '../helpers/sandbox.js';
+import { admin, refundRequestCount, sandboxRefunds } from '../helpers/sandbox.js';
 
 /**
  * The worker process is SIGKILLed while a provider call is in flight, and another worker takes
@@ -20,14 +20,10 @@ const engine = useEngine('crash');
 
 const ledger = usePostgresLedger(postgres);
 
-async function requestsTo(url: string): Promise<number> {
-  return (await admin<{ requests: { refund: number } }>(url, 'GET', 'requests')).requests.refund;
-}
-
 /** Starts the refund with a worker process, kills it once the provider has the request, finishes with another. */
 async function crashMidCall(request: OenRefundRequested | MwdRefundRequested, providerUrl: string): Promise<RefundRecord> {
   const { temporal, sandboxes } = engine();
-  const before = await requestsTo(providerUrl);
+  const before = await refundRequestCount(providerUrl);
   const workerProcess = run(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
     ...process.env,
     TEMPORAL_ADDRESS: temporal.address,
@@ -44,7 +40,7 @@ async function crashMidCall(request: OenRefundRequested | MwdRefundRequested, pr
     await workerProcess.waitForOutput(/Worker polling/, 120_000);
     const started = await startRefund(temporal.client, temporal.taskQueue, request);
     if (started.kind !== 'started') throw new Error(JSON.stringify(started));
-    await expect.poll(() => requestsTo(providerUrl), { timeout: 30_000 }).toBe(before + 1);
+    await expect.poll(() => refundRequestCount(providerUrl), { timeout: 30_000 }).toBe(before + 1);
   } finally {
     workerProcess.signalGroup('SIGKILL');
     await workerProcess.exited;
@@ -64,13 +60,13 @@ describe.skipIf(!postgres)('a worker killed in the middle of a provider call', (
     // The emulator holds the request for 4 s, then refunds: the worker dies while it waits.
     await admin(sandboxes.oenUrl, 'PUT', 'faults', { refund: { latencyMs: 4_000 } });
     const request: OenRefundRequested = { refundId: `RF-${randomUUID()}`, provider: 'oen', orderId, transactionHid: hid, amount: 800 };
-    const before = await requestsTo(sandboxes.oenUrl);
+    const before = await refundRequestCount(sandboxes.oenUrl);
 
     const record = await crashMidCall(request, sandboxes.oenUrl);
 
     expect(record).toMatchObject({ status: 'succeeded', providerReference: hid, attempts: 2 });
     expect((await sandboxRefunds(sandboxes.oenUrl)).filter((r) => r.reference === hid)).toHaveLength(1);
-    expect((await requestsTo(sandboxes.oenUrl)) - before).toBe(1);
+    expect((await refundRequestCount(sandboxes.oenUrl)) - before).toBe(1);
     await admin(sandboxes.oenUrl, 'PUT', 'faults', {});
   }, 120_000);
 
@@ -80,14 +76,14 @@ describe.skipIf(!postgres)('a worker killed in the middle of a provider call', (
     await admin(sandboxes.mwdUrl, 'POST', 'seed', { orders: [{ orderId, cardToken: 'tok', amount: 90 }] });
     await admin(sandboxes.mwdUrl, 'PUT', 'faults', { refund: { latencyMs: 4_000 } });
     const request: MwdRefundRequested = { refundId: `RF-${randomUUID()}`, provider: 'mwd', orderId, amount: 90, cardToken: 'tok' };
-    const before = await requestsTo(sandboxes.mwdUrl);
+    const before = await refundRequestCount(sandboxes.mwdUrl);
 
     const record = await crashMidCall(request, sandboxes.mwdUrl);
 
     expect(record).toMatchObject({ status: 'requires_attention', error: { code: 'MwdOutcomeUnknown' } });
     expect(record.error?.message).toMatch(/attempt 1 of run \S+ sent the refund to MWD and never recorded an answer/);
     expect((await sandboxRefunds(sandboxes.mwdUrl)).filter((r) => r.reference === orderId)).toHaveLength(1);
-    expect((await requestsTo(sandboxes.mwdUrl)) - before).toBe(1);
+    expect((await refundRequestCount(sandboxes.mwdUrl)) - before).toBe(1);
     await admin(sandboxes.mwdUrl, 'PUT', 'faults', {});
   }, 120_000);
 });

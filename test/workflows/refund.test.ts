@@ -5,31 +5,21 @@ import type { Worker } from '@temporalio/worker';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { startRefund } from '../../src/client/refunds.js';
 import type { MwdRefundRequested, OenRefundRequested, RefundRecord } from '../../src/domain/refund.js';
-import { FAILURE_TEST_CARD, randomHid } from '../../src/sandbox/oen.js';
+import { FAILURE_TEST_CARD } from '../../src/sandbox/oen.js';
 import { approveUpdate, cancelUpdate, rejectUpdate, statusQuery } from '../../src/workflows/messages.js';
 import type { refundWorkflow } from '../../src/workflows/refund.js';
 import type { RefundLedger } from '../../src/ledger/refunds.js';
 import { sandboxClients, useEngine } from '../helpers/engine.js';
 import { recordHistory } from '../helpers/histories.js';
-import { admin, sandboxRefunds } from '../helpers/sandbox.js';
+import { admin, refundRequestCount, sandboxRefunds, seededMwdRefund, seededOenRefund } from '../helpers/sandbox.js';
 
 const engine = useEngine('refund');
 
-const MWD_CARD_TOKEN = 'tok-' + randomUUID();
-
 /** A fresh Oen transaction at the sandbox, and the refund request for it. */
-async function oenRefund(overrides: Partial<OenRefundRequested> = {}, seed: Record<string, unknown> = {}): Promise<OenRefundRequested> {
-  const transactionHid = randomHid();
-  const orderId = `ORDER-${randomUUID().slice(0, 8)}`;
-  await admin(engine().sandboxes.oenUrl, 'POST', 'seed', { transactions: [{ id: transactionHid, orderId, amount: 1000, ...seed }] });
-  return { refundId: `RF-${randomUUID()}`, provider: 'oen', orderId, transactionHid, amount: 1000, reason: '客戶取消訂單', ...overrides };
-}
+const oenRefund = (overrides: Partial<OenRefundRequested> = {}, seed: Record<string, unknown> = {}) =>
+  seededOenRefund(engine().sandboxes.oenUrl, { reason: '客戶取消訂單', ...overrides }, seed);
 
-async function mwdRefund(overrides: Partial<MwdRefundRequested> = {}): Promise<MwdRefundRequested> {
-  const orderId = `2026${Date.now()}${Math.floor(Math.random() * 1000)}`;
-  await admin(engine().sandboxes.mwdUrl, 'POST', 'seed', { orders: [{ orderId, cardToken: MWD_CARD_TOKEN, amount: 550 }] });
-  return { refundId: `RF-${randomUUID()}`, provider: 'mwd', orderId, amount: 550, cardToken: MWD_CARD_TOKEN, ...overrides };
-}
+const mwdRefund = (overrides: Partial<MwdRefundRequested> = {}) => seededMwdRefund(engine().sandboxes.mwdUrl, overrides);
 
 async function start(request: OenRefundRequested | MwdRefundRequested): Promise<WorkflowHandle<typeof refundWorkflow>> {
   const started = await startRefund(engine().temporal.client, engine().temporal.taskQueue, request);
@@ -72,8 +62,7 @@ async function refundsAt(provider: 'oen' | 'mwd', reference: string) {
 }
 
 async function refundRequests(provider: 'oen' | 'mwd'): Promise<number> {
-  const url = provider === 'oen' ? engine().sandboxes.oenUrl : engine().sandboxes.mwdUrl;
-  return (await admin<{ requests: { refund: number } }>(url, 'GET', 'requests')).requests.refund;
+  return refundRequestCount(provider === 'oen' ? engine().sandboxes.oenUrl : engine().sandboxes.mwdUrl);
 }
 
 async function faults(provider: 'oen' | 'mwd', body: unknown): Promise<void> {

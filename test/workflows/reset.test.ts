@@ -1,13 +1,11 @@
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { WorkflowHandle } from '@temporalio/client';
 import { describe, expect, inject, it } from 'vitest';
 import { startRefund } from '../../src/client/refunds.js';
-import type { MwdRefundRequested, OenRefundRequested, RefundRecord } from '../../src/domain/refund.js';
-import { randomHid } from '../../src/sandbox/oen.js';
+import type { RefundRecord } from '../../src/domain/refund.js';
 import { useEngine } from '../helpers/engine.js';
-import { admin, sandboxRefunds } from '../helpers/sandbox.js';
+import { refundRequestCount, sandboxRefunds, seededMwdRefund, seededOenRefund } from '../helpers/sandbox.js';
 
 /**
  * Issue 7, part 6: an operator resets a completed refund with the `temporal` CLI, as from a terminal
@@ -17,23 +15,9 @@ import { admin, sandboxRefunds } from '../helpers/sandbox.js';
 const engine = useEngine('reset');
 const exec = promisify(execFile);
 
-async function oenRefund(): Promise<OenRefundRequested> {
-  const transactionHid = randomHid();
-  const orderId = `ORDER-${randomUUID().slice(0, 8)}`;
-  await admin(engine().sandboxes.oenUrl, 'POST', 'seed', { transactions: [{ id: transactionHid, orderId, amount: 1000 }] });
-  return { refundId: `RF-${randomUUID()}`, provider: 'oen', orderId, transactionHid, amount: 1000 };
-}
-
-async function mwdRefund(): Promise<MwdRefundRequested> {
-  const orderId = `RESET-${randomUUID().slice(0, 8)}`;
-  const cardToken = `tok-${randomUUID()}`;
-  await admin(engine().sandboxes.mwdUrl, 'POST', 'seed', { orders: [{ orderId, cardToken, amount: 550 }] });
-  return { refundId: `RF-${randomUUID()}`, provider: 'mwd', orderId, amount: 550, cardToken };
-}
-
 const sandboxUrl = (provider: 'oen' | 'mwd') => (provider === 'oen' ? engine().sandboxes.oenUrl : engine().sandboxes.mwdUrl);
-const requests = async (provider: 'oen' | 'mwd') =>
-  (await admin<{ requests: { refund: number } }>(sandboxUrl(provider), 'GET', 'requests')).requests.refund;
+const oenRefund = () => seededOenRefund(engine().sandboxes.oenUrl);
+const mwdRefund = () => seededMwdRefund(engine().sandboxes.mwdUrl);
 
 describe('an operator Reset of a completed refund, from the temporal CLI', () => {
   it.each([
@@ -49,7 +33,7 @@ describe('an operator Reset of a completed refund, from the temporal CLI', () =>
       if (started.kind !== 'started') throw new Error(JSON.stringify(started));
       const first = await temporal.client.workflow.getHandle<() => Promise<RefundRecord>>(started.workflowId).result();
       expect(first.status).toBe('succeeded');
-      const sent = await requests(request.provider);
+      const sent = await refundRequestCount(sandboxUrl(request.provider));
 
       const { stdout } = await exec(inject('temporalCliPath'), [
         'workflow', 'reset',
@@ -66,7 +50,7 @@ describe('an operator Reset of a completed refund, from the temporal CLI', () =>
       const again: WorkflowHandle<() => Promise<RefundRecord>> = temporal.client.workflow.getHandle(started.workflowId, runId);
       const second = await again.result();
       expect(second).toMatchObject({ refundId: request.refundId, status: 'succeeded', providerReference: first.providerReference });
-      expect(await requests(request.provider)).toBe(sent);
+      expect(await refundRequestCount(sandboxUrl(request.provider))).toBe(sent);
     });
     expect((await sandboxRefunds(sandboxUrl(request.provider))).filter((r) => r.reference === reference)).toHaveLength(1);
   });
