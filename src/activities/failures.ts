@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { ProviderOutcome } from '../domain/refund.js';
+import type { ProviderOutcome, RefundRecord } from '../domain/refund.js';
 import { LedgerError, type RefundLedger } from '../ledger/refunds.js';
 import type { ProviderError } from '../providers/errors.js';
 
@@ -35,7 +35,11 @@ export async function ledgerCall<T>(call: () => Promise<T>): Promise<T> {
  * Reset in the Web UI replays a run from an earlier point).
  */
 export async function settledInLedger(ledger: RefundLedger, refundId: string): Promise<ProviderOutcome | undefined> {
-  const current = await ledger.get(refundId);
+  return settledOutcome(await ledger.get(refundId));
+}
+
+/** What a ledger row already settles, as `settledInLedger` reads it; undefined when nothing is settled. */
+export function settledOutcome(current: RefundRecord | undefined): ProviderOutcome | undefined {
   if (current?.status === 'succeeded') {
     return {
       outcome: 'succeeded',

@@ -1,9 +1,10 @@
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import type { MwdRefundRequested, ProviderOutcome } from '../domain/refund.js';
 import type { RefundLedger } from '../ledger/refunds.js';
 import { ProviderError } from '../providers/errors.js';
 import type { MwdClient } from '../providers/mwd/client.js';
-import { ledgerCall, senderName, settledInLedger, toApplicationFailure } from './failures.js';
+import { ledgerCall, senderName, settledInLedger, settledOutcome, toApplicationFailure } from './failures.js';
 
 export interface MwdActivityDeps {
   mwd: MwdClient;
@@ -26,13 +27,22 @@ export function createMwdActivities({ mwd, ledger }: MwdActivityDeps) {
       const settled = await settledInLedger(ledger, request.refundId);
       if (settled) return settled;
       await ledger.recordAttempt(request.refundId, context.info.attempt);
-      const unanswered = await ledgerCall(() => ledger.markSending(request.refundId, senderName(context.info)));
-      if (unanswered !== undefined) {
-        return {
-          outcome: 'requires_attention',
-          code: 'MwdOutcomeUnknown',
-          reason: `${unanswered} sent the refund to MWD and never recorded an answer. ${CANNOT_ASK}`,
-        };
+      const claim = await ledgerCall(() => ledger.markSending(request.refundId, senderName(context.info)));
+      if (!claim.claimed) {
+        // Whatever happened since the check above (a timed-out attempt still running beside its retry).
+        const settledSince = settledOutcome(claim.record);
+        if (settledSince) return settledSince;
+        if (claim.unansweredBy !== undefined) {
+          return {
+            outcome: 'requires_attention',
+            code: 'MwdOutcomeUnknown',
+            reason: `${claim.unansweredBy} sent the refund to MWD and never recorded an answer. ${CANNOT_ASK}`,
+          };
+        }
+        throw ApplicationFailure.nonRetryable(
+          `Refund ${request.refundId} is ${claim.record.status} in the ledger, not being submitted: nothing was sent to MWD`,
+          'LedgerRefused',
+        );
       }
       context.heartbeat('sending');
       try {

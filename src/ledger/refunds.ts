@@ -67,6 +67,9 @@ const UNIQUE_VIOLATION = '23505';
 const ONE_PER_TRANSACTION = 'refunds_one_per_oen_transaction';
 
 /** The durable record of every refund: what the status API reads and what reconciliation checks. */
+/** Whether an attempt may send the refund now; if not, the row that says why. */
+export type SendClaim = { claimed: true } | { claimed: false; record: RefundRecord; unansweredBy?: string };
+
 export class RefundLedger {
   constructor(private readonly db: Database) {}
 
@@ -149,21 +152,24 @@ export class RefundLedger {
   }
 
   /**
-   * Marks that `sender` (an attempt of a run, e.g. "attempt 2 of run 01a2…") is about to send the
-   * refund. Returns the earlier sender that sent and never recorded an answer, if there is one, from
-   * any run: that refund may have happened, so nothing may be sent.
+   * Claims the send for `sender` (an attempt of a run, e.g. "attempt 2 of run 01a2…"), in one
+   * transaction with what forbids it. Not claimed, and nothing marked, when an earlier sender sent and
+   * never recorded an answer (`unansweredBy`, from any run: that refund may have happened), when the
+   * provider's success is already recorded, or when the refund is no longer being submitted. The
+   * check is here, under the row's lock, and not only before: an attempt that timed out and still runs
+   * may reach this point after its retry sent the refund and recorded the answer.
    */
-  async markSending(refundId: string, sender: string): Promise<string | undefined> {
+  async markSending(refundId: string, sender: string): Promise<SendClaim> {
     return this.db.transaction(async (tx) => {
-      const { rows } = await tx.query<{ unanswered_send: string | null }>(
-        'SELECT unanswered_send FROM refunds WHERE refund_id = $1 FOR UPDATE',
-        [refundId],
-      );
+      const { rows } = await tx.query<RefundRow & { unanswered_send: string | null }>('SELECT * FROM refunds WHERE refund_id = $1 FOR UPDATE', [
+        refundId,
+      ]);
       const row = rows[0];
       if (!row) throw new LedgerError(`No refund ${refundId} in the ledger`);
-      if (row.unanswered_send !== null) return row.unanswered_send;
+      if (row.unanswered_send !== null) return { claimed: false, record: toRecord(row), unansweredBy: row.unanswered_send };
+      if (row.provider_reference !== null || row.status !== 'submitting') return { claimed: false, record: toRecord(row) };
       await tx.query('UPDATE refunds SET unanswered_send = $2 WHERE refund_id = $1', [refundId, sender]);
-      return undefined;
+      return { claimed: true };
     });
   }
 

@@ -128,12 +128,27 @@ describe.each(kinds)('the refund ledger on %s', (kind) => {
 
   it('remembers a send that was never answered, for the next attempt of any run to see', async () => {
     await ledger.open(mwd, 'wf');
-    expect(await ledger.markSending('RF-MWD-1', 'attempt 1 of run A')).toBeUndefined();
+    await ledger.transition('RF-MWD-1', 'submitting');
+    expect(await ledger.markSending('RF-MWD-1', 'attempt 1 of run A')).toEqual({ claimed: true });
     await ledger.markAnswered('RF-MWD-1');
-    expect(await ledger.markSending('RF-MWD-1', 'attempt 2 of run A')).toBeUndefined();
+    expect(await ledger.markSending('RF-MWD-1', 'attempt 2 of run A')).toEqual({ claimed: true });
     // attempt 2 died between sending and hearing back: the next attempt, and a new run's first, see it
-    expect(await ledger.markSending('RF-MWD-1', 'attempt 3 of run A')).toBe('attempt 2 of run A');
-    expect(await ledger.markSending('RF-MWD-1', 'attempt 1 of run B')).toBe('attempt 2 of run A');
+    expect(await ledger.markSending('RF-MWD-1', 'attempt 3 of run A')).toMatchObject({ claimed: false, unansweredBy: 'attempt 2 of run A' });
+    expect(await ledger.markSending('RF-MWD-1', 'attempt 1 of run B')).toMatchObject({ claimed: false, unansweredBy: 'attempt 2 of run A' });
+  });
+
+  it('gives no send once the success is recorded, or to a refund not being submitted', async () => {
+    await ledger.open(mwd, 'wf');
+    expect(await ledger.markSending('RF-MWD-1', 'attempt 1 of run A')).toMatchObject({ claimed: false, record: { status: 'received' } });
+    await ledger.transition('RF-MWD-1', 'submitting');
+    expect(await ledger.markSending('RF-MWD-1', 'attempt 1 of run A')).toEqual({ claimed: true });
+    await ledger.markAnswered('RF-MWD-1', 'MW202611250000000001');
+    // a timed-out attempt that checked the ledger before that answer came asks only now
+    const late = await ledger.markSending('RF-MWD-1', 'attempt 1 of run A');
+    expect(late).toMatchObject({ claimed: false, record: { status: 'submitting', providerReference: 'MW202611250000000001' } });
+    expect(late).not.toHaveProperty('unansweredBy');
+    await ledger.transition('RF-MWD-1', 'succeeded', { providerReference: 'MW202611250000000001' });
+    expect(await ledger.markSending('RF-MWD-1', 'attempt 1 of run B')).toMatchObject({ claimed: false, record: { status: 'succeeded' } });
   });
 
   it('answers settled for a refund that succeeded or went to a person, whichever run asks', async () => {
@@ -163,7 +178,8 @@ describe.each(kinds)('the refund ledger on %s', (kind) => {
     await ledger.transition('RF-MWD-1', 'failed', { error: { code: 'MwdRefused', message: 'no' } });
     const reopened = await ledger.open({ ...mwd, orderId: 'ORDER-NEW', amount: 77 }, 'wf');
     expect(reopened).toMatchObject({ opened: { status: 'received', orderId: 'ORDER-NEW', amount: 77, attempts: 0 } });
-    expect(await ledger.markSending('RF-MWD-1', 'attempt 1 of run B')).toBeUndefined();
+    await ledger.transition('RF-MWD-1', 'submitting');
+    expect(await ledger.markSending('RF-MWD-1', 'attempt 1 of run B')).toEqual({ claimed: true });
   });
 
   it('migrating again applies nothing', async () => {
