@@ -227,7 +227,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         workerKills: workers.reduce((n, w) => n + w.kills, 0),
         apiKills: api.kills,
         serverRestarts,
-        unplannedExits: [...workers, api, sandbox].reduce((n, p) => n + p.unplannedExits, 0),
+        unplannedExits: [...workers, api, sandbox].flatMap((p) => p.unplannedExits),
       },
     });
   } finally {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SandboxRefund } from '../../src/sandbox/server.js';
 import { checkInvariants, formatReport, type LedgerRow, type SentRefund } from './invariants.js';
+import { unplannedExit } from './processes.js';
 
 /** The checker itself, on made-up observations: each broken invariant is caught and named. */
 const sent = (i: number, provider: 'oen' | 'mwd' = 'oen'): SentRefund => ({
@@ -29,7 +30,13 @@ const atSandbox = (i: number, provider: 'oen' | 'mwd' = 'oen'): SandboxRefund =>
 });
 const delivery = (i: number, status = 'succeeded', at = 1) => ({ id: `RF-${i}.${status}.${at}`, type: `refund.${status}`, refundId: `RF-${i}` });
 
-function check(o: { refunds: SentRefund[]; ledger: LedgerRow[]; sandboxRefunds: SandboxRefund[]; deliveries: ReturnType<typeof delivery>[] }) {
+function check(o: {
+  refunds: SentRefund[];
+  ledger: LedgerRow[];
+  sandboxRefunds: SandboxRefund[];
+  deliveries: ReturnType<typeof delivery>[];
+  unplannedExits?: string[];
+}) {
   return checkInvariants({
     options: { refunds: o.refunds.length, seed: 1, workers: 1, concurrency: 1 },
     durationMs: 1000,
@@ -37,7 +44,7 @@ function check(o: { refunds: SentRefund[]; ledger: LedgerRow[]; sandboxRefunds: 
     ledger: o.ledger,
     sandboxRefunds: o.sandboxRefunds,
     receiver: { deliveries: o.deliveries, refused: 0, badSignatures: 0 },
-    chaos: { workerKills: 0, apiKills: 0, serverRestarts: 0, unplannedExits: 0 },
+    chaos: { workerKills: 0, apiKills: 0, serverRestarts: 0, unplannedExits: o.unplannedExits ?? [] },
   });
 }
 
@@ -48,6 +55,18 @@ describe('checkInvariants', () => {
     const report = check({ refunds: [sent(1), sent(2)], ledger: [row(1, 'succeeded'), row(2, 'failed')], sandboxRefunds: [atSandbox(1)], deliveries: [delivery(1), delivery(2, 'failed')] });
     expect(report.ok).toBe(true);
     expect(formatReport(report)).toMatch(/All invariants hold\.$/);
+  });
+
+  it('names each process that exited on its own, how, and its last line', () => {
+    const exits = [
+      unplannedExit('worker-2', 1, '{"msg":"Worker polling"}\nError: connect ECONNREFUSED 127.0.0.1:7233\n'),
+      unplannedExit('api', 'SIGSEGV', ''),
+    ];
+    expect(exits).toEqual(['worker-2 exited with code 1; last line: Error: connect ECONNREFUSED 127.0.0.1:7233', 'api was killed by SIGSEGV']);
+    const text = formatReport(check({ refunds: [], ledger: [], sandboxRefunds: [], deliveries: [], unplannedExits: exits }));
+    expect(text).toMatch(/2 unplanned exits/);
+    expect(text).toMatch(/unplanned exit \(restarted\) +worker-2 exited with code 1; last line: Error: connect ECONNREFUSED/);
+    expect(text).toMatch(/unplanned exit \(restarted\) +api was killed by SIGSEGV/);
   });
 
   it('catches a reference refunded twice, and a ledger that says succeeded for it', () => {

@@ -47,7 +47,7 @@ interface Observed {
   ledger: LedgerRow[];
   sandboxRefunds: SandboxRefund[];
   receiver: Pick<OutcomeReceiver, 'deliveries' | 'refused' | 'badSignatures'>;
-  chaos: { workerKills: number; apiKills: number; serverRestarts: number; unplannedExits: number };
+  chaos: { workerKills: number; apiKills: number; serverRestarts: number; unplannedExits: string[] };
 }
 
 const FINAL_WITH_OUTCOME = new Set(['succeeded', 'failed', 'requires_attention']);
@@ -131,7 +131,8 @@ export function checkInvariants(o: Observed): ChaosReport {
       ['event deliveries', `${deliveries}: 202 ${answers(202)}, 200 (duplicate) ${answers(200)}, other ${deliveries - answers(202) - answers(200)}`],
       ['ledger', `succeeded ${count('succeeded')}, failed ${count('failed')}, requires_attention ${count('requires_attention')}, cancelled ${count('cancelled')}`],
       ['refunds at the sandbox', String(o.sandboxRefunds.length)],
-      ['chaos', `${o.chaos.workerKills} worker SIGKILLs, ${o.chaos.apiKills} API SIGKILL, ${o.chaos.serverRestarts} dev server restart, ${o.chaos.unplannedExits} unplanned exits`],
+      ['chaos', `${o.chaos.workerKills} worker SIGKILLs, ${o.chaos.apiKills} API SIGKILL, ${o.chaos.serverRestarts} dev server restart, ${o.chaos.unplannedExits.length} unplanned exits`],
+      ...o.chaos.unplannedExits.map((exit): [string, string] => ['unplanned exit (restarted)', exit]),
       ['outcome signatures refused', String(o.receiver.badSignatures)],
       ...(o.scans ? ([['scanned', o.scans.figures]] as Array<[string, string]>) : []),
       ['duration', `${Math.round(o.durationMs / 1000)} s`],

@@ -13,7 +13,8 @@ export class Supervised {
   private stopping = false;
   private planned = 0;
   kills = 0;
-  unplannedExits = 0;
+  /** Each exit nobody asked for: the process, how it ended, and its last line of output. */
+  readonly unplannedExits: string[] = [];
   /** The output of every incarnation, for the card-number and secret scans. */
   private readonly outputs: string[] = [];
 
@@ -27,14 +28,15 @@ export class Supervised {
   async start(): Promise<void> {
     const child = run(process.execPath, ['--import', 'tsx', ...this.args], this.env);
     this.current = child;
-    void child.exited.then(() => {
-      this.outputs.push(child.output());
+    void child.exited.then((how) => {
+      const output = child.output();
+      this.outputs.push(output);
       if (this.stopping || this.current !== child) return;
       if (this.planned > 0) {
         this.planned -= 1;
         return;
       }
-      this.unplannedExits += 1;
+      this.unplannedExits.push(unplannedExit(this.name, how, output));
       this.current = undefined;
     });
     await child.waitForOutput(this.ready, 120_000);
@@ -70,6 +72,13 @@ export class Supervised {
   output(): string {
     return [...this.outputs, this.current?.output() ?? ''].join('\n');
   }
+}
+
+/** "worker-2 exited with code 1; last line: …", for the report. */
+export function unplannedExit(name: string, how: number | string, output: string): string {
+  const lastLine = output.trimEnd().split('\n').at(-1)?.trim() ?? '';
+  const ended = typeof how === 'number' ? `exited with code ${how}` : `was killed by ${how}`;
+  return `${name} ${ended}${lastLine ? `; last line: ${lastLine.slice(0, 300)}` : ''}`;
 }
 
 export interface OutcomeDelivery {
