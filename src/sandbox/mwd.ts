@@ -7,6 +7,7 @@ import {
   bearerToken,
   createSandboxServer,
   routeCounters,
+  Timeline,
   type EmulatorCore,
   type ProviderAnswer,
   type SandboxRefund,
@@ -84,6 +85,7 @@ export function createMwdSandbox({ token, now = () => new Date() }: MwdSandboxOp
 
   const core: EmulatorCore<MwdRoute> = {
     faults: new Faults(mwdRoutes, Math.random, ['http500', 'hang', 'commitThenDrop']),
+    timeline: new Timeline(),
     requests: routeCounters(mwdRoutes),
     refunds,
     seed,
@@ -92,6 +94,7 @@ export function createMwdSandbox({ token, now = () => new Date() }: MwdSandboxOp
       orders.clear();
       refunds.length = 0;
       core.faults.reset();
+      core.timeline.clear();
       core.requests.refund = 0;
       seed(mwdDocumentSeed);
     },

@@ -7,6 +7,7 @@ import {
   bearerToken,
   createSandboxServer,
   routeCounters,
+  Timeline,
   type EmulatorCore,
   type ProviderAnswer,
   type SandboxRefund,
@@ -176,6 +177,7 @@ export function createOenSandbox({ token, merchantId = 'oentech', now = () => ne
 
   const core: EmulatorCore<OenRoute> = {
     faults: new Faults(oenRoutes),
+    timeline: new Timeline(),
     requests: routeCounters(oenRoutes),
     refunds,
     seed,
@@ -185,6 +187,7 @@ export function createOenSandbox({ token, merchantId = 'oentech', now = () => ne
       subscriptions.clear();
       refunds.length = 0;
       core.faults.reset();
+      core.timeline.clear();
       for (const route of oenRoutes) core.requests[route] = 0;
       seed(oenDocumentSeed);
     },

@@ -13,11 +13,45 @@ export interface SandboxRefund {
   refundedAt: string;
 }
 
+/** One request as the emulator saw it: when it arrived and when its answer left (ms since the epoch). */
+export interface TimelineEntry {
+  route: string;
+  path: string;
+  receivedAt: number;
+  /** Absent while unanswered, and for a hang or a commit-then-drop (no answer ever left). */
+  answeredAt?: number;
+}
+
+/** The last requests, oldest first, for the benchmark's latencies and its rate-limit check. */
+export class Timeline {
+  private entries: TimelineEntry[] = [];
+
+  constructor(private readonly capacity = 200_000) {}
+
+  add(route: string, path: string): TimelineEntry {
+    const entry: TimelineEntry = { route, path, receivedAt: Date.now() };
+    this.entries.push(entry);
+    // Trimmed a tenth at a time, so a long-running emulator does not copy the list on every request.
+    if (this.entries.length > this.capacity * 1.1) this.entries = this.entries.slice(-this.capacity);
+    return entry;
+  }
+
+  /** Entries that arrived at or after `since` (up to the last `capacity`, and a tenth more). */
+  since(since = 0): TimelineEntry[] {
+    return this.entries.filter((entry) => entry.receivedAt >= since);
+  }
+
+  clear(): void {
+    this.entries = [];
+  }
+}
+
 /** What each emulator gives the shared admin endpoint. */
 export interface EmulatorCore<Route extends string> {
   faults: Faults<Route>;
   /** Requests per route, counted as they arrive (faulted ones included). */
   requests: Record<Route, number>;
+  timeline: Timeline;
   refunds: SandboxRefund[];
   seed(body: unknown): void;
   state(): unknown;
@@ -51,6 +85,9 @@ export function createSandboxServer<Route extends string>(core: EmulatorCore<Rou
   });
   app.get('/__admin/refunds', () => ({ refunds: core.refunds }));
   app.get('/__admin/requests', () => ({ requests: core.requests }));
+  app.get<{ Querystring: { since?: string } }>('/__admin/timeline', (request) => ({
+    timeline: core.timeline.since(Number(request.query.since ?? 0) || 0),
+  }));
   app.get('/__admin/faults', () => core.faults.get());
   app.put('/__admin/faults', (request) => {
     core.faults.set(request.body ?? {});
@@ -76,6 +113,7 @@ export async function answerWithFaults<Route extends string>(
   f0001Body?: unknown,
 ): Promise<void> {
   core.requests[route] += 1;
+  const seen = core.timeline.add(route, request.url);
   const { action, latencyMs } = core.faults.decide(route);
   if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
   if (action === 'hang') {
@@ -83,10 +121,12 @@ export async function answerWithFaults<Route extends string>(
     return;
   }
   if (action === 'http500') {
+    seen.answeredAt = Date.now();
     await reply.code(500).type('text/plain').send('Internal Server Error');
     return;
   }
   if (action === 'f0001') {
+    seen.answeredAt = Date.now();
     await reply.code(500).send(f0001Body);
     return;
   }
@@ -96,6 +136,7 @@ export async function answerWithFaults<Route extends string>(
     request.raw.socket.destroy();
     return;
   }
+  seen.answeredAt = Date.now();
   await reply.code(answer.status).send(answer.body);
 }
 
