@@ -27,7 +27,7 @@ import type { Database } from '../src/ledger/database.js';
 import { ledgerLocation, openLedgerDatabase } from '../src/ledger/index.js';
 import { createLogger } from '../src/logging.js';
 import { RefundLedger } from '../src/ledger/refunds.js';
-import { createProviderClients } from '../src/providers/index.js';
+import { createProviderClients, rateLimitersFrom } from '../src/providers/index.js';
 import { createWorker, defaultSandboxUrls, installRuntime, metricsUrl, temporalAddress } from '../src/worker.js';
 import { startDevServer, type RunningDevServer } from './dev-server.js';
 import { ensureTemporalCli, findTemporalCli } from './temporal-cli.js';
@@ -130,7 +130,7 @@ async function main(): Promise<void> {
     db = await openLedgerDatabase(config);
     const deps = {
       ledger: new RefundLedger(db),
-      providers: createProviderClients(config, sandboxes ?? defaultSandboxUrls(config), metrics),
+      providers: createProviderClients(config, sandboxes ?? defaultSandboxUrls(config), metrics, rateLimitersFrom(config, db)),
       metrics,
     };
     const address = temporalAddress(config);

@@ -47,6 +47,20 @@ const listenAddress = z
   .string()
   .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be host:port to listen on, e.g. 0.0.0.0:9464');
 
+/** Requests per second (a positive number), or `off`. */
+const rateLimit = z
+  .string()
+  .default('20')
+  .transform((value, ctx) => {
+    if (value === 'off') return 'off' as const;
+    const perSecond = Number(value);
+    if (value.trim() === '' || !Number.isFinite(perSecond) || perSecond <= 0 || perSecond > 10_000) {
+      ctx.addIssue({ code: 'custom', message: 'must be requests per second (a positive number up to 10000), or off' });
+      return z.NEVER;
+    }
+    return perSecond;
+  });
+
 const webhookSecret = z
   .string()
   .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'must be a Standard Webhooks secret: "whsec_" followed by base64');
@@ -74,6 +88,12 @@ const rawSchema = z.object({
   APPROVAL_TIMEOUT_SECONDS: z.coerce.number().int('must be whole seconds').positive('must be positive').default(72 * 3600),
   /** How long a provider call is retried before the refund goes to requires_attention. */
   PROVIDER_RETRY_WINDOW_SECONDS: z.coerce.number().int('must be whole seconds').min(5, 'must be at least 5').default(600),
+  /**
+   * Requests per second each provider may be sent, across every worker sharing the ledger (the
+   * limit is kept in the ledger database); `off` sends without a limit.
+   */
+  OEN_RATE_LIMIT: rateLimit,
+  MWD_RATE_LIMIT: rateLimit,
   /**
    * Payload encryption keys: the first encrypts, every one decrypts (rotation). Unset → payloads are
    * stored in plain JSON.

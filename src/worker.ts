@@ -11,7 +11,7 @@ import { ledgerLocation, openLedgerDatabase } from './ledger/index.js';
 import { RefundLedger } from './ledger/refunds.js';
 import { createLogger, runtimeLogger } from './logging.js';
 import { engineMetrics, noMetrics, type EngineMetrics } from './metrics.js';
-import { createProviderClients, type ProviderClients } from './providers/index.js';
+import { createProviderClients, rateLimitersFrom, type ProviderClients } from './providers/index.js';
 import { handleShutdownSignals } from './shutdown.js';
 
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
@@ -118,7 +118,7 @@ async function main(): Promise<void> {
   const address = temporalAddress(config);
   const db = await openLedgerDatabase(config);
   const connection = await NativeConnection.connect({ address });
-  const deps = { ledger: new RefundLedger(db), providers: createProviderClients(config, defaultSandboxUrls(config), metrics), metrics };
+  const deps = { ledger: new RefundLedger(db), providers: createProviderClients(config, defaultSandboxUrls(config), metrics, rateLimitersFrom(config, db)), metrics };
   const worker = await createWorker({ config, connection, deps });
   handleShutdownSignals({
     stop: (signal) => {

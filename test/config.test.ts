@@ -15,6 +15,8 @@ describe('loadConfig', () => {
       DATA_DIR: '.data',
       APPROVAL_TIMEOUT_SECONDS: 259200,
       PROVIDER_RETRY_WINDOW_SECONDS: 600,
+      OEN_RATE_LIMIT: 20,
+      MWD_RATE_LIMIT: 20,
       CODEC_SERVER_PORT: 8234,
       METRICS_ADDRESS: '127.0.0.1:9464',
       LOG_LEVEL: 'info',

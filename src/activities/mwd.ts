@@ -27,6 +27,9 @@ export function createMwdActivities({ mwd, ledger }: MwdActivityDeps) {
       const settled = await settledInLedger(ledger, request.refundId);
       if (settled) return settled;
       await ledger.recordAttempt(request.refundId, context.info.attempt);
+      // The wait for MWD_RATE_LIMIT comes before the send is recorded: an attempt that dies waiting
+      // has sent nothing and must not leave a mark that says it may have.
+      await mwd.takeTurn({ signal: context.cancellationSignal, onWait: () => context.heartbeat('waiting for the MWD rate limit') });
       const claim = await ledgerCall(() => ledger.markSending(request.refundId, senderName(context.info)));
       if (!claim.claimed) {
         // Whatever happened since the check above (a timed-out attempt still running beside its retry).
@@ -49,7 +52,7 @@ export function createMwdActivities({ mwd, ledger }: MwdActivityDeps) {
         const result = await mwd.refund(
           request.orderId,
           { cardToken: request.cardToken, amount: request.amount },
-          { signal: context.cancellationSignal },
+          { signal: context.cancellationSignal, turnTaken: true },
         );
         await ledger.markAnswered(request.refundId, result.serviceTradeNo);
         return { outcome: 'succeeded', providerReference: result.serviceTradeNo };

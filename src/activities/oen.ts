@@ -57,11 +57,16 @@ async function providerCall<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
+/** A heartbeat while a request waits its turn under OEN_RATE_LIMIT. */
+const waitingForOen = () => Context.current().heartbeat('waiting for the Oen rate limit');
+
 export function createOenActivities({ oen, ledger }: OenActivityDeps) {
   /** Every page of a long order's list is a sign of progress: each one heartbeats. */
   const check = async (request: OenRefundRequested, signal: AbortSignal): Promise<OenVerdict> =>
     judgeOenTransaction(
-      await providerCall(() => oen.listTransactions(request.orderId, { signal, onRequest: () => Context.current().heartbeat('checking') })),
+      await providerCall(() =>
+        oen.listTransactions(request.orderId, { signal, onRequest: () => Context.current().heartbeat('checking'), onWait: waitingForOen }),
+      ),
       request,
     );
 
@@ -94,7 +99,7 @@ export function createOenActivities({ oen, ledger }: OenActivityDeps) {
             productDetails: request.productDetails,
             remitInfo: request.remitInfo,
           },
-          { signal },
+          { signal, onWait: waitingForOen },
         );
         return (
           outcomeOf(judgeOenTransaction([refunded], request, true), hid, 'refunded') ?? {
@@ -124,7 +129,7 @@ export function createOenActivities({ oen, ledger }: OenActivityDeps) {
     listOrderTransactions: async (orderId: string): Promise<OenTransaction[]> => {
       const context = Context.current();
       return providerCall(() =>
-        oen.listTransactions(orderId, { signal: context.cancellationSignal, onRequest: () => context.heartbeat('listing') }),
+        oen.listTransactions(orderId, { signal: context.cancellationSignal, onRequest: () => context.heartbeat('listing'), onWait: waitingForOen }),
       );
     },
 
@@ -140,7 +145,7 @@ export function createOenActivities({ oen, ledger }: OenActivityDeps) {
         return await oen.cancelSubscription(
           request.subscriptionId,
           { reason: request.reason, merchantId: request.merchantId },
-          { signal: context.cancellationSignal },
+          { signal: context.cancellationSignal, onWait: waitingForOen },
         );
       } catch (err) {
         if (!(err instanceof ProviderError)) throw err;

@@ -98,6 +98,18 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
       CREATE INDEX rejected_requests_by_time ON rejected_requests (received_at);
     `,
   },
+  {
+    version: 5,
+    name: 'provider rate limit slots',
+    sql: `
+      -- The next moment each provider may be sent a request: shared by every worker on this ledger,
+      -- so a per-provider rate limit holds across all of them (src/providers/rate-limit.ts).
+      CREATE TABLE provider_rate_slots (
+        provider text PRIMARY KEY,
+        next_at  timestamptz NOT NULL
+      );
+    `,
+  },
 ];
 
 export async function migrate(db: Database): Promise<number[]> {

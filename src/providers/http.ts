@@ -1,12 +1,17 @@
 import axios, { isAxiosError, type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
 import { noMetrics, type EngineMetrics } from '../metrics.js';
 import type { ErrorRule } from './errors.js';
+import { unlimited, type RateLimiter } from './rate-limit.js';
 
 /** Every provider call takes the caller's AbortSignal (an activity's cancellation signal). */
 export interface CallOptions {
   signal?: AbortSignal;
   /** Called before each HTTP request of a call that may make several (paging): a sign of progress. */
   onRequest?: () => void;
+  /** Called about once a second while a request waits for the provider's rate limit. */
+  onWait?: () => void;
+  /** The caller already waited for the rate limit (`takeTurn`) just before: the request goes at once. */
+  turnTaken?: boolean;
 }
 
 /** The seam for bearer tokens: a static one from config today, a login flow later. */
@@ -32,6 +37,8 @@ export interface ProviderHttp {
   axios: AxiosInstance;
   provider: 'oen' | 'mwd';
   metrics: Pick<EngineMetrics, 'providerCall'>;
+  /** Every request waits for it first (OEN_RATE_LIMIT / MWD_RATE_LIMIT). */
+  limiter: RateLimiter;
 }
 
 export function createHttp({
@@ -39,8 +46,10 @@ export function createHttp({
   timeoutMs,
   provider,
   metrics = noMetrics,
-}: Omit<HttpOptions, 'tokenProvider'> & Pick<ProviderHttp, 'provider'> & { metrics?: ProviderHttp['metrics'] | undefined }): ProviderHttp {
-  return { provider, metrics, axios: createAxios(baseUrl, timeoutMs) };
+  limiter = unlimited,
+}: Omit<HttpOptions, 'tokenProvider'> &
+  Pick<ProviderHttp, 'provider'> & { metrics?: ProviderHttp['metrics'] | undefined; limiter?: RateLimiter | undefined }): ProviderHttp {
+  return { provider, metrics, limiter, axios: createAxios(baseUrl, timeoutMs) };
 }
 
 function createAxios(baseUrl: string, timeoutMs: number): AxiosInstance {
@@ -78,8 +87,17 @@ export async function send(
   /** Names the request in metrics (the URL holds ids). */
   operation: string,
   request: AxiosRequestConfig,
-  { signal }: CallOptions,
+  { signal, onWait, turnTaken = false }: CallOptions,
 ): Promise<Sent> {
+  if (!turnTaken) {
+    try {
+      await http.limiter.acquire({ signal, onWait });
+    } catch (err) {
+      // Cancelled while waiting its turn: nothing was sent.
+      if (signal?.aborted) return { failure: { sent: false, code: 'ERR_CANCELED' } };
+      throw err;
+    }
+  }
   const token = await tokenProvider.token(signal);
   const started = performance.now();
   const observe = (outcome: string) => http.metrics.providerCall(http.provider, operation, outcome, performance.now() - started);

@@ -1,8 +1,10 @@
 import { ConfigError, type Config } from '../config.js';
 import type { EngineMetrics } from '../metrics.js';
 import { SANDBOX_OEN_MERCHANT_ID, SANDBOX_TOKEN } from '../sandbox/defaults.js';
+import type { Queryable } from '../ledger/database.js';
 import { MwdClient } from './mwd/client.js';
 import { OenClient } from './oen/client.js';
+import { SharedRateLimiter, unlimited, type RateLimiter } from './rate-limit.js';
 
 export interface ProviderClients {
   oen: OenClient;
@@ -24,7 +26,18 @@ function required(value: string | undefined, name: string): string {
   return value;
 }
 
-export function createProviderClients(config: Config, sandbox: SandboxUrls, metrics?: Pick<EngineMetrics, 'providerCall'>): ProviderClients {
+/** OEN_RATE_LIMIT / MWD_RATE_LIMIT, kept in the ledger database so they hold across every worker on it. */
+export function rateLimitersFrom(config: Pick<Config, 'OEN_RATE_LIMIT' | 'MWD_RATE_LIMIT'>, db: Queryable): Record<'oen' | 'mwd', RateLimiter> {
+  const limiter = (provider: 'oen' | 'mwd', perSecond: number | 'off') => (perSecond === 'off' ? unlimited : new SharedRateLimiter(db, provider, perSecond));
+  return { oen: limiter('oen', config.OEN_RATE_LIMIT), mwd: limiter('mwd', config.MWD_RATE_LIMIT) };
+}
+
+export function createProviderClients(
+  config: Config,
+  sandbox: SandboxUrls,
+  metrics?: Pick<EngineMetrics, 'providerCall'>,
+  limiters?: Record<'oen' | 'mwd', RateLimiter>,
+): ProviderClients {
   return {
     oen: new OenClient({
       ...(config.OEN_BASE_URL
@@ -35,12 +48,14 @@ export function createProviderClients(config: Config, sandbox: SandboxUrls, metr
           }
         : { baseUrl: sandbox.oenUrl, token: config.OEN_TOKEN ?? SANDBOX_TOKEN, merchantId: SANDBOX_OEN_MERCHANT_ID }),
       ...(metrics && { metrics }),
+      ...(limiters && { limiter: limiters.oen }),
     }),
     mwd: new MwdClient({
       ...(config.MWD_BASE_URL
         ? { baseUrl: config.MWD_BASE_URL, token: required(config.MWD_TOKEN, 'MWD_TOKEN') }
         : { baseUrl: sandbox.mwdUrl, token: config.MWD_TOKEN ?? SANDBOX_TOKEN }),
       ...(metrics && { metrics }),
+      ...(limiters && { limiter: limiters.mwd }),
     }),
   };
 }

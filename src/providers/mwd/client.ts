@@ -10,6 +10,7 @@ import {
   type ProviderHttp,
   type TokenProvider,
 } from '../http.js';
+import type { RateLimiter } from '../rate-limit.js';
 import { fromMwdAmount, toMwdAmount } from './amount.js';
 import { mwdMalformed, mwdRefused, mwdStatusRules, mwdUnexpectedStatus } from './errors.js';
 import { cardLast4, mwdRefundResponse, mwdRefundResult, type MwdRefundResult } from './schemas.js';
@@ -20,6 +21,8 @@ export interface MwdClientOptions {
   token: string | TokenProvider;
   timeoutMs?: number;
   metrics?: ProviderHttp['metrics'];
+  /** Every request waits for it first; none by default. */
+  limiter?: RateLimiter;
 }
 
 export interface MwdRefundRequest {
@@ -33,9 +36,17 @@ export class MwdClient {
   private readonly http: ProviderHttp;
   private readonly tokenProvider: TokenProvider;
 
-  constructor({ baseUrl, token, timeoutMs = DEFAULT_PROVIDER_TIMEOUT_MS, metrics }: MwdClientOptions) {
-    this.http = createHttp({ baseUrl, timeoutMs, provider: 'mwd', metrics });
+  constructor({ baseUrl, token, timeoutMs = DEFAULT_PROVIDER_TIMEOUT_MS, metrics, limiter }: MwdClientOptions) {
+    this.http = createHttp({ baseUrl, timeoutMs, provider: 'mwd', metrics, limiter });
     this.tokenProvider = typeof token === 'string' ? staticToken(token) : token;
+  }
+
+  /**
+   * Waits for MWD's rate limit, for a caller that must do something right before sending (record
+   * the send) and not sit between that and the send. Pass `turnTaken: true` to the call that follows.
+   */
+  async takeTurn(options: Pick<CallOptions, 'signal' | 'onWait'> = {}): Promise<void> {
+    await this.http.limiter.acquire(options);
   }
 
   async refund(orderId: string, { cardToken, amount }: MwdRefundRequest, options: CallOptions = {}): Promise<MwdRefundResult> {

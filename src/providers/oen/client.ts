@@ -12,6 +12,7 @@ import {
   type ProviderHttp,
   type TokenProvider,
 } from '../http.js';
+import type { RateLimiter } from '../rate-limit.js';
 import { oenCodeRules, oenMalformed, oenStatusRules, oenUnexpectedStatus, oenUnknownCode } from './errors.js';
 import {
   oenEnvelope,
@@ -31,6 +32,8 @@ export interface OenClientOptions {
   merchantId: string;
   timeoutMs?: number;
   metrics?: ProviderHttp['metrics'];
+  /** Every request waits for it first; none by default. */
+  limiter?: RateLimiter;
 }
 
 /** A guard against a provider whose page tokens never end. 50 a page: 50,000 transactions. */
@@ -42,8 +45,8 @@ export class OenClient {
   private readonly tokenProvider: TokenProvider;
   private readonly merchantId: string;
 
-  constructor({ baseUrl, token, merchantId, timeoutMs = DEFAULT_PROVIDER_TIMEOUT_MS, metrics }: OenClientOptions) {
-    this.http = createHttp({ baseUrl, timeoutMs, provider: 'oen', metrics });
+  constructor({ baseUrl, token, merchantId, timeoutMs = DEFAULT_PROVIDER_TIMEOUT_MS, metrics, limiter }: OenClientOptions) {
+    this.http = createHttp({ baseUrl, timeoutMs, provider: 'oen', metrics, limiter });
     this.tokenProvider = typeof token === 'string' ? staticToken(token) : token;
     this.merchantId = merchantId;
   }

@@ -1,0 +1,82 @@
+import type { Queryable } from '../ledger/database.js';
+
+/** Waits until a request to the provider may be sent. */
+export interface RateLimiter {
+  /**
+   * Resolves when the request may go; rejects with the signal's reason if it is aborted first.
+   * `onWait` is called about once a second while waiting (an activity heartbeats there).
+   */
+  acquire(options?: { signal?: AbortSignal | undefined; onWait?: (() => void) | undefined }): Promise<void>;
+}
+
+export const unlimited: RateLimiter = { acquire: () => Promise.resolve() };
+
+/**
+ * Room left in each second for the jitter between the moment a request's slot comes and the moment it
+ * reaches the provider (a timer firing late on a busy worker): slots are spaced (1 s + this) / limit,
+ * so the provider sees at most `limit` requests in any one-second window as long as that jitter stays
+ * under it.
+ */
+export const JITTER_ALLOWANCE_MS = 100;
+
+/**
+ * A per-provider rate limit that holds across every worker sharing the ledger database: one row per
+ * provider holds the next free slot, and each request takes the next one in a single statement (the
+ * row's lock orders concurrent takers; the database's clock is the only clock). Requests are spaced
+ * evenly, never bunched: the provider sees a steady stream, and at most `perSecond` in any second.
+ */
+export class SharedRateLimiter implements RateLimiter {
+  readonly spacingMs: number;
+
+  constructor(
+    private readonly db: Queryable,
+    readonly provider: string,
+    readonly perSecond: number,
+  ) {
+    this.spacingMs = (1000 + JITTER_ALLOWANCE_MS) / perSecond;
+  }
+
+  async acquire({ signal, onWait }: { signal?: AbortSignal | undefined; onWait?: (() => void) | undefined } = {}): Promise<void> {
+    signal?.throwIfAborted();
+    let waitMs = (await this.reserve()).waitMs;
+    while (waitMs > 0) {
+      const step = Math.min(waitMs, 1000);
+      await abortableSleep(step, signal);
+      waitMs -= step;
+      if (waitMs > 0) onWait?.();
+    }
+  }
+
+  /**
+   * Takes the next free slot: the later of now and the last slot taken plus the spacing. Returns the
+   * slot (ms since the epoch, by the database's clock) and how long from now until it comes.
+   */
+  async reserve(): Promise<{ slotAt: number; waitMs: number }> {
+    const { rows } = await this.db.query<{ slot_at: number | string; wait_ms: number | string }>(
+      `INSERT INTO provider_rate_slots AS s (provider, next_at)
+         VALUES ($1, clock_timestamp() + make_interval(secs => $2::float8 / 1000))
+       ON CONFLICT (provider) DO UPDATE
+         SET next_at = GREATEST(s.next_at, clock_timestamp()) + make_interval(secs => $2::float8 / 1000)
+       RETURNING EXTRACT(EPOCH FROM next_at) * 1000 - $2::float8 AS slot_at,
+                 GREATEST(0, EXTRACT(EPOCH FROM (next_at - clock_timestamp())) * 1000 - $2::float8) AS wait_ms`,
+      [this.provider, this.spacingMs],
+    );
+    const row = rows[0];
+    if (!row) throw new Error(`no rate-limit slot was returned for ${this.provider}`);
+    return { slotAt: Number(row.slot_at), waitMs: Number(row.wait_ms) };
+  }
+}
+
+function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted while waiting for the rate limit'));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
