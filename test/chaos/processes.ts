@@ -72,6 +72,11 @@ export class Supervised {
   output(): string {
     return [...this.outputs, this.current?.output() ?? ''].join('\n');
   }
+
+  /** The running incarnation's process id (for its memory figures). */
+  pid(): number | undefined {
+    return this.current?.child.pid;
+  }
 }
 
 /** "worker-2 exited with code 1; last line: …", for the report. */

@@ -1,0 +1,74 @@
+/**
+ * `npm run bench [-- --refunds N --concurrency C --latency-ms L --workers W --paced N --rate-limit R --limit-refunds N]`:
+ * the benchmark of bench/bench.ts. Prints a table and writes bench/results/latest.json.
+ * Needs PostgreSQL (TEST_DATABASE_URL, default this machine's) for the ledger the processes share.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { runBench, type BenchResult } from './bench.js';
+
+const { values } = parseArgs({
+  options: {
+    refunds: { type: 'string', default: '10000' },
+    concurrency: { type: 'string', default: '50' },
+    'latency-ms': { type: 'string', default: '50' },
+    workers: { type: 'string', default: '1' },
+    paced: { type: 'string' },
+    'rate-limit': { type: 'string', default: '20' },
+    'limit-refunds': { type: 'string', default: '400' },
+  },
+});
+
+const number = (name: string, value: string | undefined, min: number): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) {
+    console.error(`--${name} must be a whole number of at least ${min} (got ${value})`);
+    process.exit(2);
+  }
+  return n;
+};
+const refunds = number('refunds', values.refunds, 10);
+
+const result = await runBench({
+  refunds,
+  concurrency: number('concurrency', values.concurrency, 1),
+  latencyMs: number('latency-ms', values['latency-ms'], 0),
+  workers: number('workers', values.workers, 1),
+  pacedRefunds: number('paced', values.paced ?? String(Math.max(100, Math.min(2_000, Math.round(refunds / 5)))), 10),
+  rateLimit: number('rate-limit', values['rate-limit'], 1),
+  limitRefunds: number('limit-refunds', values['limit-refunds'], 10),
+  command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
+  log: (line) => console.log(line),
+});
+
+mkdirSync('bench/results', { recursive: true });
+writeFileSync('bench/results/latest.json', `${JSON.stringify(result, null, 2)}\n`);
+console.log(`\n${table(result)}\nWritten to bench/results/latest.json`);
+
+function table(r: BenchResult): string {
+  const ms = (p: { p50: number; p95: number; p99: number }) => `p50 ${p.p50} ms, p95 ${p.p95} ms, p99 ${p.p99} ms`;
+  const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
+  const rows: Array<[string, string]> = [
+    ['machine', `${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memoryGiB} GiB, ${r.machine.os}, Node ${r.machine.node}`],
+    ['', `Temporal CLI ${r.machine.temporalCli} dev server (SQLite file), PostgreSQL ${r.machine.postgres}`],
+    ['command', r.command],
+    ['burst', `${r.burst.accepted} refunds in ${r.burst.durationS} s: ${r.burst.perSecond} refunds/s (${r.options.concurrency} senders, provider latency ${r.options.latencyMs} ms, ${r.options.workers} worker)`],
+    ['ceiling (no-op workflow)', `${r.ceiling.workflows} workflows in ${r.ceiling.durationS} s: ${r.ceiling.perSecond} workflows/s`],
+    ['ratio', `${Math.round(r.ratio * 100)} % of the ceiling (target ≥ 80 %: ${verdict(r.ratio >= 0.8)})`],
+    ['burst: accepted → provider', ms(r.burst.acceptedToProviderMs)],
+    ['burst: provider → complete', ms(r.burst.providerToCompleteMs)],
+    ['paced', `${r.paced.accepted} refunds at ${r.paced.targetPerSecond}/s (half the burst's rate)`],
+    ['paced: accepted → provider', ms(r.paced.acceptedToProviderMs)],
+    ['paced: provider → complete', ms(r.paced.providerToCompleteMs)],
+    ['paced: engine-added (both)', `${ms(r.paced.engineAddedMs)} (target p99 ≤ 250 ms: ${verdict(r.paced.engineAddedMs.p99 <= 250)})`],
+    ['history events per refund', `mean ${r.burst.historyEvents.mean}, min ${r.burst.historyEvents.min}, max ${r.burst.historyEvents.max} (target ≤ 20: ${verdict(r.burst.historyEvents.max <= 20)})`],
+    ['peak RSS during the burst', `worker ${r.burst.peakRssMb.worker} MB (target ≤ 400 MB: ${verdict(r.burst.peakRssMb.worker <= 400)}), API ${r.burst.peakRssMb.api} MB`],
+    [
+      'rate limit',
+      `${r.rateLimit.limit}/s per provider, ${r.rateLimit.workers} workers, ${r.rateLimit.refunds} refunds: most in any second Oen ${r.rateLimit.maxInAnySecond.oen}, MWD ${r.rateLimit.maxInAnySecond.mwd}; ` +
+        `average Oen ${r.rateLimit.averagePerSecond.oen}/s, MWD ${r.rateLimit.averagePerSecond.mwd}/s (${r.rateLimit.holds ? 'holds' : 'EXCEEDED'})`,
+    ],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`).join('\n');
+}
