@@ -22,5 +22,11 @@ export function createLedgerActivities({ ledger, policy, metrics = noMetrics }: 
 
     /** The worker's settings, read by each run once (a local activity: recorded in history). */
     refundPolicy: (): Promise<RefundPolicy> => Promise.resolve(policy),
+
+    /** A run's first step (a local activity): the worker's settings, and the refund opened in the ledger. */
+    beginRefund: async (request: RefundRequested, workflowId: string): Promise<{ policy: RefundPolicy; opened: OpenResult }> => ({
+      policy,
+      opened: await ledgerCall(() => ledger.open(request, workflowId)),
+    }),
   };
 }
