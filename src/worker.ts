@@ -13,6 +13,7 @@ import { createLogger, runtimeLogger } from './logging.js';
 import { engineMetrics, noMetrics, type EngineMetrics } from './metrics.js';
 import { createProviderClients, rateLimitersFrom, type ProviderClients } from './providers/index.js';
 import { handleShutdownSignals } from './shutdown.js';
+import { prebuiltWorkflowBundle } from './workflow-bundle.js';
 
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
@@ -119,7 +120,11 @@ async function main(): Promise<void> {
   const db = await openLedgerDatabase(config);
   const connection = await NativeConnection.connect({ address });
   const deps = { ledger: new RefundLedger(db), providers: createProviderClients(config, defaultSandboxUrls(config), metrics, rateLimitersFrom(config, db)), metrics };
-  const worker = await createWorker({ config, connection, deps });
+  const workflowBundle = await prebuiltWorkflowBundle({
+    withFailureConverter: config.PAYLOAD_ENCRYPTION_KEYS !== undefined,
+    log: (line) => log.info(line),
+  });
+  const worker = await createWorker({ config, connection, deps, workflowBundle });
   handleShutdownSignals({
     stop: (signal) => {
       log.info(`${signal}: finishing in-flight work, then stopping`);
