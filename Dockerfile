@@ -12,7 +12,10 @@
 ARG NODE_VERSION=20.20
 FROM node:${NODE_VERSION}-bookworm-slim
 
+# MALLOC_ARENA_MAX=2: the worker's native threads otherwise each grow a malloc arena, and its memory
+# with them (docs/performance.md).
 ENV NODE_ENV=production \
+    MALLOC_ARENA_MAX=2 \
     NPM_CONFIG_UPDATE_NOTIFIER=false \
     NPM_CONFIG_FUND=false \
     NPM_CONFIG_AUDIT=false

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -15,7 +15,7 @@ import { OutcomeReceiver, Supervised } from '../test/chaos/processes.js';
 import { postgresSchema } from '../test/helpers/databases.js';
 import { freePorts } from '../test/helpers/ports.js';
 import { admin } from '../test/helpers/sandbox.js';
-import { maxInAnyWindow, percentiles, type Percentiles } from './stats.js';
+import { maxInAnyWindow, percentiles, tightestSpan, type Percentiles } from './stats.js';
 
 /**
  * The benchmark (issue 8): refunds through the real path — signed event → API → workflow → sandbox
@@ -70,8 +70,13 @@ export interface BenchResult {
   command: string;
   machine: { cores: number; cpu: string; memoryGiB: number; os: string; node: string; temporalCli: string; postgres: string };
   options: Omit<BenchOptions, 'log' | 'command'>;
-  burst: PhaseFigures & { historyEvents: { mean: number; max: number; min: number }; peakRssMb: { worker: number; api: number } };
-  ceiling: { workflows: number; durationS: number; perSecond: number };
+  burst: PhaseFigures & {
+    historyEvents: { mean: number; max: number; min: number };
+    peakRssMb: { worker: number; api: number };
+    /** CPU seconds each part used during the burst (the machine has `cores` × duration to give). */
+    cpuSeconds: Record<string, number>;
+  };
+  ceiling: { workflows: number; durationS: number; perSecond: number; cpuSeconds: Record<string, number> };
   ratio: number;
   paced: PhaseFigures & { targetPerSecond: number };
   rateLimit: {
@@ -79,12 +84,57 @@ export interface BenchResult {
     workers: number;
     refunds: number;
     maxInAnySecond: { oen: number; mwd: number };
+    /** The shortest time any limit + 1 consecutive requests took (ms): above 1000, the limit held with that margin. */
+    tightestSpanOfLimitPlusOneMs: { oen: number; mwd: number };
     averagePerSecond: { oen: number; mwd: number };
     holds: boolean;
   };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The Node flags of package.json's `worker` script (between `node` and the entry), e.g. the heap size. */
+function workerNodeFlags(): string[] {
+  const scripts = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const words = (scripts.worker ?? '').trim().split(/\s+/);
+  return words.slice(1, -1).filter((word, i, all) => word !== '--import' && all[i - 1] !== '--import');
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return 0;
+  }
+}
+
+/** Every PostgreSQL server process on this machine (the ledger's), by its command name. */
+function postgresPids(): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres';
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+/** Starts a process's peak resident memory (VmHWM) afresh, so a phase's peak is its own (Linux). */
+function resetPeakMemory(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+  } catch {
+    // not Linux, or not allowed: the peak then counts from the process's start
+  }
+}
 
 /** Peak and current resident memory of a process, from /proc (MB). */
 function memoryOf(pid: number | undefined): { rssMb: number; peakMb: number } {
@@ -137,7 +187,19 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const mwdUrl = env.MWD_BASE_URL;
   const sandbox = new Supervised('sandbox', ['scripts/sandbox.ts'], env, /Press Ctrl-C to stop/);
   const startWorkers = async (count: number, extra: Record<string, string> = {}) => {
-    const started = Array.from({ length: count }, (_, i) => new Supervised(`worker-${i + 1}`, ['src/worker.ts'], { ...env, ...extra }, /Worker polling/));
+    // The worker as `npm run worker` and the image run it: its Node flags, and MALLOC_ARENA_MAX as the
+    // Dockerfile sets it. BENCH_WORKER_NODE_OPTIONS adds flags (memory experiments).
+    const nodeOptions = process.env.BENCH_WORKER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS } : {};
+    const started = Array.from(
+      { length: count },
+      (_, i) =>
+        new Supervised(
+          `worker-${i + 1}`,
+          [...workerNodeFlags(), 'src/worker.ts'],
+          { ...env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2', ...nodeOptions, ...extra },
+          /Worker polling/,
+        ),
+    );
     await Promise.all(started.map((w) => w.start()));
     return started;
   };
@@ -153,6 +215,27 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     const latency = { latencyMs: options.latencyMs };
     await admin(oenUrl, 'PUT', 'faults', { listTransactions: latency, refund: latency });
     await admin(mwdUrl, 'PUT', 'faults', { refund: latency });
+
+    /** CPU seconds per part of the system, for where a phase's time went. */
+    type CpuSnapshot = { parts: Record<string, number>; postgres: Map<number, number> };
+    const cpu = (): CpuSnapshot => ({
+      parts: {
+        'dev server': cpuSeconds(server.pid),
+        worker: workers.reduce((sum, w) => sum + cpuSeconds(w.pid()), 0),
+        API: cpuSeconds(api.pid()),
+        sandbox: cpuSeconds(sandbox.pid()),
+        'bench driver (senders, outcome receiver)': cpuSeconds(process.pid),
+      },
+      postgres: new Map(postgresPids().map((pid) => [pid, cpuSeconds(pid)])),
+    });
+    /** Per part; PostgreSQL's backends come and go, so a backend that ended counts from 0 … to its last reading: only those alive at both ends are summed. */
+    const cpuSince = (before: CpuSnapshot) => {
+      const now = cpu();
+      const parts = Object.fromEntries(Object.entries(now.parts).map(([part, seconds]) => [part, round(seconds - (before.parts[part] ?? 0), 1)]));
+      let postgres = 0;
+      for (const [pid, seconds] of now.postgres) postgres += seconds - (before.postgres.get(pid) ?? 0);
+      return { ...parts, PostgreSQL: round(postgres, 1) };
+    };
 
     const signer = new Signer(webhookSecret);
     const apiUrl = `http://127.0.0.1:${apiPort}/v1/events`;
@@ -328,8 +411,11 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     // The burst.
     log(`burst: ${options.refunds} refunds, ${options.concurrency} senders, provider latency ${options.latencyMs} ms`);
     const burstRefunds = await makeRefunds(options.refunds, 'burst');
+    for (const pid of [...workers.map((w) => w.pid()), api.pid()]) resetPeakMemory(pid);
     const burstSince = Date.now();
+    const burstCpu = cpu();
     const burstMemory = await settle('burst', burstRefunds, send(burstRefunds));
+    const burstCpuSeconds = cpuSince(burstCpu);
     const workerPeak = Math.max(burstMemory.peakWorker, ...workers.map((w) => memoryOf(w.pid()).peakMb));
     const apiPeak = Math.max(burstMemory.peakApi, memoryOf(api.pid()).peakMb);
     const { phase: burst, historyLengths } = await figures(burstRefunds, burstSince);
@@ -337,6 +423,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     // The ceiling: the same server and worker, a minimal workflow with one no-op activity.
     log(`ceiling: ${options.refunds} pingWorkflow runs, ${options.concurrency} starters`);
     const ceilingStarted = Date.now();
+    const ceilingCpu = cpu();
     let startedCount = 0;
     const starters = Array.from({ length: options.concurrency }, async () => {
       while (startedCount < options.refunds) {
@@ -355,11 +442,17 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       if (startingDone && done >= options.refunds) break;
     }
     await starting;
+    const ceilingCpuSeconds = cpuSince(ceilingCpu);
     const pings = await closed(`WorkflowType = 'pingWorkflow' AND ExecutionStatus = 'Completed'`, options.refunds);
     const pingFirst = Math.min(...[...pings.values()].map((p) => p.startTime));
     const pingLast = Math.max(...[...pings.values()].map((p) => p.closeTime));
     const ceilingSeconds = (pingLast - Math.min(pingFirst, ceilingStarted)) / 1000;
-    const ceiling = { workflows: pings.size, durationS: round(ceilingSeconds, 1), perSecond: round(pings.size / ceilingSeconds, 1) };
+    const ceiling = {
+      workflows: pings.size,
+      durationS: round(ceilingSeconds, 1),
+      perSecond: round(pings.size / ceilingSeconds, 1),
+      cpuSeconds: ceilingCpuSeconds,
+    };
 
     // Half the burst's rate: the latency a refund sees when the engine is not saturated.
     const pacedRate = Math.max(1, burst.perSecond / 2);
@@ -380,7 +473,11 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     const rateOf = (entries: TimelineEntry[]) => {
       const times = entries.map((e) => e.receivedAt).sort((a, b) => a - b);
       const span = ((times.at(-1) ?? 0) - (times[0] ?? 0)) / 1000;
-      return { max: maxInAnyWindow(times, 1000), average: span > 0 ? round(times.length / span, 1) : 0 };
+      return {
+        max: maxInAnyWindow(times, 1000),
+        tightest: tightestSpan(times, options.rateLimit + 1),
+        average: span > 0 ? round(times.length / span, 1) : 0,
+      };
     };
     const oenRate = rateOf(seen.oen);
     const mwdRate = rateOf(seen.mwd);
@@ -414,6 +511,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
           max: Math.max(...historyLengths),
         },
         peakRssMb: { worker: workerPeak, api: apiPeak },
+        cpuSeconds: burstCpuSeconds,
       },
       ceiling,
       ratio: round(burst.perSecond / ceiling.perSecond, 2),
@@ -423,6 +521,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         workers: 2,
         refunds: options.limitRefunds,
         maxInAnySecond: { oen: oenRate.max, mwd: mwdRate.max },
+        tightestSpanOfLimitPlusOneMs: { oen: oenRate.tightest, mwd: mwdRate.tightest },
         averagePerSecond: { oen: oenRate.average, mwd: mwdRate.average },
         holds: oenRate.max <= options.rateLimit && mwdRate.max <= options.rateLimit,
       },

@@ -45,6 +45,14 @@ mkdirSync('bench/results', { recursive: true });
 writeFileSync('bench/results/latest.json', `${JSON.stringify(result, null, 2)}\n`);
 console.log(`\n${table(result)}\nWritten to bench/results/latest.json`);
 
+/** "worker 61 s, dev server 40 s, … of 144 s (2 cores × 72 s)". */
+function cpuLine(seconds: Record<string, number>, durationS: number, cores: number): string {
+  const parts = Object.entries(seconds)
+    .sort(([, a], [, b]) => b - a)
+    .map(([part, s]) => `${part} ${s} s`);
+  return `${parts.join(', ')} — of ${Math.round(durationS * cores)} s (${cores} cores × ${durationS} s)`;
+}
+
 function table(r: BenchResult): string {
   const ms = (p: { p50: number; p95: number; p99: number }) => `p50 ${p.p50} ms, p95 ${p.p95} ms, p99 ${p.p99} ms`;
   const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
@@ -63,10 +71,13 @@ function table(r: BenchResult): string {
     ['paced: engine-added (both)', `${ms(r.paced.engineAddedMs)} (target p99 ≤ 250 ms: ${verdict(r.paced.engineAddedMs.p99 <= 250)})`],
     ['history events per refund', `mean ${r.burst.historyEvents.mean}, min ${r.burst.historyEvents.min}, max ${r.burst.historyEvents.max} (target ≤ 20: ${verdict(r.burst.historyEvents.max <= 20)})`],
     ['peak RSS during the burst', `worker ${r.burst.peakRssMb.worker} MB (target ≤ 400 MB: ${verdict(r.burst.peakRssMb.worker <= 400)}), API ${r.burst.peakRssMb.api} MB`],
+    ['CPU during the burst', cpuLine(r.burst.cpuSeconds, r.burst.durationS, r.machine.cores)],
+    ['CPU during the ceiling', cpuLine(r.ceiling.cpuSeconds, r.ceiling.durationS, r.machine.cores)],
     [
       'rate limit',
       `${r.rateLimit.limit}/s per provider, ${r.rateLimit.workers} workers, ${r.rateLimit.refunds} refunds: most in any second Oen ${r.rateLimit.maxInAnySecond.oen}, MWD ${r.rateLimit.maxInAnySecond.mwd}; ` +
-        `average Oen ${r.rateLimit.averagePerSecond.oen}/s, MWD ${r.rateLimit.averagePerSecond.mwd}/s (${r.rateLimit.holds ? 'holds' : 'EXCEEDED'})`,
+        `average Oen ${r.rateLimit.averagePerSecond.oen}/s, MWD ${r.rateLimit.averagePerSecond.mwd}/s; ` +
+        `${r.rateLimit.limit + 1} requests never came closer than Oen ${r.rateLimit.tightestSpanOfLimitPlusOneMs.oen} ms, MWD ${r.rateLimit.tightestSpanOfLimitPlusOneMs.mwd} ms (${r.rateLimit.holds ? 'holds' : 'EXCEEDED'})`,
     ],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));

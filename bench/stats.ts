@@ -28,3 +28,10 @@ export function maxInAnyWindow(sortedTimes: number[], windowMs: number): number 
   }
   return best;
 }
+
+/** The shortest time (ms) spanned by `count` consecutive timestamps (sorted ascending); Infinity if fewer. */
+export function tightestSpan(sortedTimes: number[], count: number): number {
+  let best = Infinity;
+  for (let i = 0; i + count - 1 < sortedTimes.length; i += 1) best = Math.min(best, (sortedTimes[i + count - 1] ?? 0) - (sortedTimes[i] ?? 0));
+  return best;
+}

@@ -47,6 +47,9 @@ const listenAddress = z
   .string()
   .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be host:port to listen on, e.g. 0.0.0.0:9464');
 
+/** The worker's tuning defaults, measured with `npm run bench` (docs/performance.md). */
+export const WORKER_DEFAULTS = { maxCachedWorkflows: 1000, maxConcurrentWorkflowTasks: 40, maxConcurrentActivities: 100 } as const;
+
 /** Requests per second (a positive number), or `off`. */
 const rateLimit = z
   .string()
@@ -94,6 +97,17 @@ const rawSchema = z.object({
    */
   OEN_RATE_LIMIT: rateLimit,
   MWD_RATE_LIMIT: rateLimit,
+  /**
+   * Worker tuning (docs/performance.md): workflow runs kept in memory between their tasks (fewer:
+   * less memory, more replaying), workflow tasks and activities run at once.
+   */
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int('must be a whole number').min(0, 'must be 0 or more').default(WORKER_DEFAULTS.maxCachedWorkflows),
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce
+    .number()
+    .int('must be a whole number')
+    .min(2, 'must be at least 2')
+    .default(WORKER_DEFAULTS.maxConcurrentWorkflowTasks),
+  WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').default(WORKER_DEFAULTS.maxConcurrentActivities),
   /**
    * Payload encryption keys: the first encrypts, every one decrypts (rotation). Unset → payloads are
    * stored in plain JSON.

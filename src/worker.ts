@@ -70,6 +70,9 @@ export async function createWorker({ config, connection, deps, workflowBundle }:
     dataConverter: workerDataConverter(config),
     activities: createActivities({ now: () => new Date(), policy: refundPolicyFrom(config), ...outcomeTargetFrom(config), ...deps }),
     interceptors: { activity: [retryMetricsInterceptor(deps.metrics ?? noMetrics)] },
+    maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+    maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+    maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     // On shutdown, running activities get this long to finish; after it they are cancelled and
     // Temporal hands them to another worker once their timeout passes.
     shutdownGraceTime: '10 seconds',

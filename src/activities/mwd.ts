@@ -28,8 +28,10 @@ export function createMwdActivities({ mwd, ledger }: MwdActivityDeps) {
       if (settled) return settled;
       await ledger.recordAttempt(request.refundId, context.info.attempt);
       // The wait for MWD_RATE_LIMIT comes before the send is recorded: an attempt that dies waiting
-      // has sent nothing and must not leave a mark that says it may have.
-      await mwd.takeTurn({ signal: context.cancellationSignal, onWait: () => context.heartbeat('waiting for the MWD rate limit') });
+      // has sent nothing and must not leave a mark that says it may have. (Only a turn gone stale
+      // while the mark was written, rarely, is waited for again after it.)
+      const waitingForMwd = () => context.heartbeat('waiting for the MWD rate limit');
+      const turn = await mwd.takeTurn({ signal: context.cancellationSignal, onWait: waitingForMwd });
       const claim = await ledgerCall(() => ledger.markSending(request.refundId, senderName(context.info)));
       if (!claim.claimed) {
         // Whatever happened since the check above (a timed-out attempt still running beside its retry).
@@ -52,7 +54,7 @@ export function createMwdActivities({ mwd, ledger }: MwdActivityDeps) {
         const result = await mwd.refund(
           request.orderId,
           { cardToken: request.cardToken, amount: request.amount },
-          { signal: context.cancellationSignal, turnTaken: true },
+          { signal: context.cancellationSignal, onWait: waitingForMwd, turn },
         );
         await ledger.markAnswered(request.refundId, result.serviceTradeNo);
         return { outcome: 'succeeded', providerReference: result.serviceTradeNo };

@@ -1,7 +1,7 @@
 import axios, { isAxiosError, type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
 import { noMetrics, type EngineMetrics } from '../metrics.js';
 import type { ErrorRule } from './errors.js';
-import { unlimited, type RateLimiter } from './rate-limit.js';
+import { turnStillGood, unlimited, type RateLimiter, type Turn } from './rate-limit.js';
 
 /** Every provider call takes the caller's AbortSignal (an activity's cancellation signal). */
 export interface CallOptions {
@@ -10,8 +10,11 @@ export interface CallOptions {
   onRequest?: () => void;
   /** Called about once a second while a request waits for the provider's rate limit. */
   onWait?: () => void;
-  /** The caller already waited for the rate limit (`takeTurn`) just before: the request goes at once. */
-  turnTaken?: boolean;
+  /**
+   * The turn the caller already waited for (`takeTurn`) before a step that had to come first: the
+   * request goes at once if the turn is still good, else it waits for a new one.
+   */
+  turn?: Turn;
 }
 
 /** The seam for bearer tokens: a static one from config today, a login flow later. */
@@ -87,9 +90,9 @@ export async function send(
   /** Names the request in metrics (the URL holds ids). */
   operation: string,
   request: AxiosRequestConfig,
-  { signal, onWait, turnTaken = false }: CallOptions,
+  { signal, onWait, turn }: CallOptions,
 ): Promise<Sent> {
-  if (!turnTaken) {
+  if (!turn || !turnStillGood(turn)) {
     try {
       await http.limiter.acquire({ signal, onWait });
     } catch (err) {

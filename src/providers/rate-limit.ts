@@ -1,15 +1,28 @@
 import type { Queryable } from '../ledger/database.js';
 
+/** A request's turn: the moment (local clock, ms) it was due to be sent. */
+export interface Turn {
+  due: number;
+}
+
 /** Waits until a request to the provider may be sent. */
 export interface RateLimiter {
   /**
    * Resolves when the request may go; rejects with the signal's reason if it is aborted first.
    * `onWait` is called about once a second while waiting (an activity heartbeats there).
    */
-  acquire(options?: { signal?: AbortSignal | undefined; onWait?: (() => void) | undefined }): Promise<void>;
+  acquire(options?: { signal?: AbortSignal | undefined; onWait?: (() => void) | undefined }): Promise<Turn>;
 }
 
-export const unlimited: RateLimiter = { acquire: () => Promise.resolve() };
+export const unlimited: RateLimiter = { acquire: () => Promise.resolve({ due: Number.POSITIVE_INFINITY }) };
+
+/**
+ * Whether a turn taken earlier (before some step that had to come between it and the send) is still
+ * good: sent later than this after its slot, a request could crowd the ones whose slots come next.
+ */
+export function turnStillGood(turn: Turn, now = Date.now()): boolean {
+  return now - turn.due <= LATE_MS;
+}
 
 /**
  * Room left in each second for the jitter between the moment a request's slot comes and the moment it
@@ -17,7 +30,10 @@ export const unlimited: RateLimiter = { acquire: () => Promise.resolve() };
  * so the provider sees at most `limit` requests in any one-second window as long as that jitter stays
  * under it.
  */
-export const JITTER_ALLOWANCE_MS = 100;
+export const JITTER_ALLOWANCE_MS = 150;
+
+/** A request later than this after its slot takes a new one (a third of the allowance). */
+export const LATE_MS = JITTER_ALLOWANCE_MS / 3;
 
 /**
  * A per-provider rate limit that holds across every worker sharing the ledger database: one row per
@@ -36,14 +52,18 @@ export class SharedRateLimiter implements RateLimiter {
     this.spacingMs = (1000 + JITTER_ALLOWANCE_MS) / perSecond;
   }
 
-  async acquire({ signal, onWait }: { signal?: AbortSignal | undefined; onWait?: (() => void) | undefined } = {}): Promise<void> {
-    signal?.throwIfAborted();
-    let waitMs = (await this.reserve()).waitMs;
-    while (waitMs > 0) {
-      const step = Math.min(waitMs, 1000);
-      await abortableSleep(step, signal);
-      waitMs -= step;
-      if (waitMs > 0) onWait?.();
+  async acquire({ signal, onWait }: { signal?: AbortSignal | undefined; onWait?: (() => void) | undefined } = {}): Promise<Turn> {
+    for (;;) {
+      signal?.throwIfAborted();
+      const { waitMs } = await this.reserve();
+      const due = Date.now() + waitMs;
+      for (let left = waitMs; left > 0; left = due - Date.now()) {
+        await abortableSleep(Math.min(left, 1000), signal);
+        if (due - Date.now() > 0) onWait?.();
+      }
+      // Woken too late (a busy event loop): sent now, it could crowd the requests whose slots come
+      // next into one second. It takes a new slot instead.
+      if (turnStillGood({ due })) return { due };
     }
   }
 

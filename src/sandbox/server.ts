@@ -22,14 +22,17 @@ export interface TimelineEntry {
   answeredAt?: number;
 }
 
+/** When each request arrived (the onRequest hook), for the timeline. */
+const arrivals = new WeakMap<FastifyRequest, number>();
+
 /** The last requests, oldest first, for the benchmark's latencies and its rate-limit check. */
 export class Timeline {
   private entries: TimelineEntry[] = [];
 
   constructor(private readonly capacity = 200_000) {}
 
-  add(route: string, path: string): TimelineEntry {
-    const entry: TimelineEntry = { route, path, receivedAt: Date.now() };
+  add(route: string, path: string, receivedAt = Date.now()): TimelineEntry {
+    const entry: TimelineEntry = { route, path, receivedAt };
     this.entries.push(entry);
     // Trimmed a tenth at a time, so a long-running emulator does not copy the list on every request.
     if (this.entries.length > this.capacity * 1.1) this.entries = this.entries.slice(-this.capacity);
@@ -72,6 +75,12 @@ export function createSandboxServer<Route extends string>(core: EmulatorCore<Rou
   // Hung requests keep their sockets open; closing the server must still end them.
   const app = Fastify({ logger: false, forceCloseConnections: true });
 
+  // Arrival as early as the server sees the request: before its body is read and parsed.
+  app.addHook('onRequest', (request, _reply, done) => {
+    arrivals.set(request, Date.now());
+    done();
+  });
+
   app.setErrorHandler((err, _request, reply) => {
     if (err instanceof z.ZodError) return reply.code(400).send({ error: zodMessage(err) });
     const status = (err as { statusCode?: number }).statusCode ?? 500;
@@ -113,7 +122,7 @@ export async function answerWithFaults<Route extends string>(
   f0001Body?: unknown,
 ): Promise<void> {
   core.requests[route] += 1;
-  const seen = core.timeline.add(route, request.url);
+  const seen = core.timeline.add(route, request.url, arrivals.get(request));
   const { action, latencyMs } = core.faults.decide(route);
   if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
   if (action === 'hang') {

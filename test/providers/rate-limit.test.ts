@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import type { Database } from '../../src/ledger/database.js';
 import { rateLimitersFrom } from '../../src/providers/index.js';
-import { JITTER_ALLOWANCE_MS, SharedRateLimiter, unlimited } from '../../src/providers/rate-limit.js';
+import { JITTER_ALLOWANCE_MS, LATE_MS, SharedRateLimiter, turnStillGood, unlimited } from '../../src/providers/rate-limit.js';
 import { freshDatabase, postgresAvailable, type DatabaseKind } from '../helpers/databases.js';
 
 const kinds: DatabaseKind[] = (await postgresAvailable()) ? ['pglite', 'postgres'] : ['pglite'];
@@ -70,5 +70,13 @@ describe('OEN_RATE_LIMIT and MWD_RATE_LIMIT', () => {
     for (const bad of ['0', '-1', 'fast', '20000']) {
       expect(() => loadConfig({ OEN_RATE_LIMIT: bad })).toThrow(/OEN_RATE_LIMIT must be requests per second \(a positive number up to 10000\), or off/);
     }
+  });
+});
+
+describe('a turn taken before a step that had to come first', () => {
+  it('is still good while the request is at most LATE_MS past its slot; later, it waits for a new one', () => {
+    expect(turnStillGood({ due: 1_000 }, 1_000 + LATE_MS)).toBe(true);
+    expect(turnStillGood({ due: 1_000 }, 1_000 + LATE_MS + 1)).toBe(false);
+    expect(LATE_MS).toBeLessThan(JITTER_ALLOWANCE_MS);
   });
 });

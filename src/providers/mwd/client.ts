@@ -10,7 +10,7 @@ import {
   type ProviderHttp,
   type TokenProvider,
 } from '../http.js';
-import type { RateLimiter } from '../rate-limit.js';
+import type { RateLimiter, Turn } from '../rate-limit.js';
 import { fromMwdAmount, toMwdAmount } from './amount.js';
 import { mwdMalformed, mwdRefused, mwdStatusRules, mwdUnexpectedStatus } from './errors.js';
 import { cardLast4, mwdRefundResponse, mwdRefundResult, type MwdRefundResult } from './schemas.js';
@@ -42,11 +42,11 @@ export class MwdClient {
   }
 
   /**
-   * Waits for MWD's rate limit, for a caller that must do something right before sending (record
-   * the send) and not sit between that and the send. Pass `turnTaken: true` to the call that follows.
+   * Waits for MWD's rate limit, for a caller that must do something right before sending (record the
+   * send) and should not wait between that and the send. Pass the turn to the call that follows.
    */
-  async takeTurn(options: Pick<CallOptions, 'signal' | 'onWait'> = {}): Promise<void> {
-    await this.http.limiter.acquire(options);
+  takeTurn(options: Pick<CallOptions, 'signal' | 'onWait'> = {}): Promise<Turn> {
+    return this.http.limiter.acquire(options);
   }
 
   async refund(orderId: string, { cardToken, amount }: MwdRefundRequest, options: CallOptions = {}): Promise<MwdRefundResult> {
