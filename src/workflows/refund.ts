@@ -53,7 +53,7 @@ const ledger = (summary: string) => proxyActivities<Activities>({ startToCloseTi
 /**
  * Runs started since the `local-steps` patch write the ledger and deliver the outcome as local
  * activities: run by the worker inside the workflow task, one history event each and no round trip
- * through the task queue (a refund's happy path is 18 events instead of 41, docs/performance.md). Each
+ * through the task queue (a refund's happy path is 19 events instead of 41, docs/performance.md). Each
  * ledger write is idempotent (the same status again changes nothing; opening again is a no-op for the
  * run that owns the refund), so a local activity's at-least-once execution is as safe as an activity's.
  */
