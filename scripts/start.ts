@@ -29,6 +29,7 @@ import { createLogger } from '../src/logging.js';
 import { RefundLedger } from '../src/ledger/refunds.js';
 import { createProviderClients, rateLimitersFrom } from '../src/providers/index.js';
 import { prebuiltWorkflowBundle } from '../src/workflow-bundle.js';
+import { installReconcileSchedule } from '../src/client/schedule.js';
 import { createWorker, defaultSandboxUrls, installRuntime, metricsUrl, temporalAddress } from '../src/worker.js';
 import { startDevServer, type RunningDevServer } from './dev-server.js';
 import { ensureTemporalCli, findTemporalCli } from './temporal-cli.js';
@@ -157,9 +158,11 @@ async function main(): Promise<void> {
       });
     }
     clientConnection = await Connection.connect({ address });
+    const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: clientDataConverter(config) });
+    const schedule = await installReconcileSchedule(client, { taskQueue: config.REFUNDS_TASK_QUEUE, intervalSeconds: config.RECONCILE_INTERVAL_SECONDS });
     api = await startApi({
       config,
-      client: new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: clientDataConverter(config) }),
+      client,
       db,
       webhookSecret,
       operatorToken,
@@ -179,6 +182,11 @@ async function main(): Promise<void> {
         ['Oen', config.OEN_BASE_URL ?? `${sandboxes?.oenUrl} (sandbox emulator)`],
         ['MWD', config.MWD_BASE_URL ?? `${sandboxes?.mwdUrl} (sandbox emulator)`],
         ['Ledger', ledgerLocation(config)],
+        [
+          'Reconciliation',
+          `every ${describeInterval(schedule.intervalSeconds)} (Temporal Schedule "${schedule.scheduleId}", ${schedule.kind}); ` +
+            `refunds Oen shows still charged are ${config.RECONCILE_RESUBMIT ? 'sent again' : 'left for a person'} (RECONCILE_RESUBMIT)`,
+        ],
         ['Logs', `${logFile} (JSON lines, LOG_LEVEL=${config.LOG_LEVEL}; card numbers and secrets redacted)`],
         ['API', `${api.url} (POST /v1/events, GET /v1/refunds, /openapi.json)`],
         ['Webhook secret', config.INGEST_WEBHOOK_SECRET ? '(INGEST_WEBHOOK_SECRET)' : `${webhookSecret} (${generated})`],
@@ -252,3 +260,10 @@ main().catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : String(err));
   process.exit(1);
 });
+
+/** "15 min", "90 s", "2 h". */
+function describeInterval(seconds: number): string {
+  if (seconds % 3600 === 0) return `${seconds / 3600} h`;
+  if (seconds % 60 === 0) return `${seconds / 60} min`;
+  return `${seconds} s`;
+}

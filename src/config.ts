@@ -109,6 +109,16 @@ const rawSchema = z.object({
     .default(WORKER_DEFAULTS.maxConcurrentWorkflowTasks),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').default(WORKER_DEFAULTS.maxConcurrentActivities),
   /**
+   * Reconciliation (docs/reconciliation.md): how often the schedule runs it; after how long a refund
+   * still `submitting` is looked at (more than the retry window, so no live run is overtaken); how
+   * many days back succeeded refunds are confirmed; whether a refund Oen shows still charged is sent
+   * again (`true`) or left for a person (`false`).
+   */
+  RECONCILE_INTERVAL_SECONDS: z.coerce.number().int('must be whole seconds').min(60, 'must be at least 60').default(900),
+  RECONCILE_SUBMITTING_AFTER_SECONDS: z.coerce.number().int('must be whole seconds').positive('must be positive').default(3600),
+  RECONCILE_SUCCEEDED_DAYS: z.coerce.number().int('must be whole days').min(0, 'must be 0 or more').default(7),
+  RECONCILE_RESUBMIT: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false').transform((v) => v === 'true'),
+  /**
    * Payload encryption keys: the first encrypts, every one decrypts (rotation). Unset → payloads are
    * stored in plain JSON.
    */
@@ -145,6 +155,15 @@ const configSchema = rawSchema.superRefine((raw, ctx) => {
     if (raw[given] !== undefined && raw[needs] === undefined) {
       ctx.addIssue({ code: 'custom', path: [needs], message: `is required when ${given} is set` });
     }
+  }
+  // A refund's run retries its provider call for the retry window: reconciliation must not take a
+  // refund that may still be in its own run's hands.
+  if (raw.RECONCILE_SUBMITTING_AFTER_SECONDS <= raw.PROVIDER_RETRY_WINDOW_SECONDS + 60) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['RECONCILE_SUBMITTING_AFTER_SECONDS'],
+      message: 'must be more than PROVIDER_RETRY_WINDOW_SECONDS + 60 (a refund still in its run\'s retries is not reconciliation\'s)',
+    });
   }
 });
 

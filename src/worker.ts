@@ -6,6 +6,7 @@ import { retryMetricsInterceptor } from './activities/retry-metrics.js';
 import { workerDataConverter } from './codec/data-converter.js';
 import type { OutcomeTarget } from './activities/outcome.js';
 import { loadConfigOrExit, uiBaseUrl, type Config } from './config.js';
+import type { ReconcilePolicy } from './domain/reconcile.js';
 import type { RefundPolicy } from './domain/refund.js';
 import { ledgerLocation, openLedgerDatabase } from './ledger/index.js';
 import { RefundLedger } from './ledger/refunds.js';
@@ -27,6 +28,14 @@ export function refundPolicyFrom(config: Config): RefundPolicy {
     ...(config.APPROVAL_THRESHOLD !== undefined && { approvalThreshold: config.APPROVAL_THRESHOLD }),
     approvalTimeoutMs: config.APPROVAL_TIMEOUT_SECONDS * 1000,
     retryWindowMs: config.PROVIDER_RETRY_WINDOW_SECONDS * 1000,
+  };
+}
+
+export function reconcilePolicyFrom(config: Config): ReconcilePolicy {
+  return {
+    submittingAfterSeconds: config.RECONCILE_SUBMITTING_AFTER_SECONDS,
+    succeededWithinDays: config.RECONCILE_SUCCEEDED_DAYS,
+    resubmit: config.RECONCILE_RESUBMIT,
   };
 }
 
@@ -68,7 +77,13 @@ export async function createWorker({ config, connection, deps, workflowBundle }:
     taskQueue: config.REFUNDS_TASK_QUEUE,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
     dataConverter: workerDataConverter(config),
-    activities: createActivities({ now: () => new Date(), policy: refundPolicyFrom(config), ...outcomeTargetFrom(config), ...deps }),
+    activities: createActivities({
+      now: () => new Date(),
+      policy: refundPolicyFrom(config),
+      reconcile: reconcilePolicyFrom(config),
+      ...outcomeTargetFrom(config),
+      ...deps,
+    }),
     interceptors: { activity: [retryMetricsInterceptor(deps.metrics ?? noMetrics)] },
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
     maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,

@@ -20,6 +20,10 @@ describe('loadConfig', () => {
       WORKER_MAX_CACHED_WORKFLOWS: 1000,
       WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: 40,
       WORKER_MAX_CONCURRENT_ACTIVITIES: 100,
+      RECONCILE_INTERVAL_SECONDS: 900,
+      RECONCILE_SUBMITTING_AFTER_SECONDS: 3600,
+      RECONCILE_SUCCEEDED_DAYS: 7,
+      RECONCILE_RESUBMIT: false,
       CODEC_SERVER_PORT: 8234,
       METRICS_ADDRESS: '127.0.0.1:9464',
       LOG_LEVEL: 'info',
@@ -69,6 +73,10 @@ describe('loadConfig', () => {
     [{ LOG_LEVEL: 'verbose' }, /LOG_LEVEL must be one of fatal, error, warn, info, debug, trace/],
     [{ CODEC_SERVER_TOKEN: 'short' }, /CODEC_SERVER_TOKEN must be at least 16 characters/],
     [{ CODEC_ALLOWED_ORIGIN: 'localhost:8233' }, /CODEC_ALLOWED_ORIGIN must be an http\(s\) URL/],
+    [{ RECONCILE_INTERVAL_SECONDS: '30' }, /RECONCILE_INTERVAL_SECONDS must be at least 60/],
+    [{ RECONCILE_RESUBMIT: 'yes' }, /RECONCILE_RESUBMIT must be true or false/],
+    [{ RECONCILE_SUBMITTING_AFTER_SECONDS: '600' }, /RECONCILE_SUBMITTING_AFTER_SECONDS must be more than PROVIDER_RETRY_WINDOW_SECONDS \+ 60/],
+    [{ PROVIDER_RETRY_WINDOW_SECONDS: '7200' }, /RECONCILE_SUBMITTING_AFTER_SECONDS must be more than PROVIDER_RETRY_WINDOW_SECONDS \+ 60/],
   ])('refuses %o in one line naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

@@ -62,6 +62,9 @@ describe('npm start', () => {
     const bannerLine = (label: string, value: string) => new RegExp(`^ {2}${label} +${value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'm');
     expect(first.output()).toMatch(bannerLine('Temporal Web UI', `http://localhost:${uiPort}`));
     expect(first.output()).toContain('polling task queue "refunds"');
+    expect(first.output()).toMatch(
+      bannerLine('Reconciliation', 'every 15 min (Temporal Schedule "refundflow-reconcile", created); refunds Oen shows still charged are left for a person'),
+    );
     expect((await fetch(`http://localhost:${uiPort}`)).status).toBe(200);
     expect(first.output()).toMatch(bannerLine('Oen', `http://127.0.0.1:${oenPort} (sandbox emulator)`));
     expect(first.output()).toMatch(bannerLine('MWD', `http://127.0.0.1:${mwdPort} (sandbox emulator)`));
@@ -152,10 +155,15 @@ describe('npm start', () => {
 
     const second = npmStart(env);
     await second.waitForOutput(/Press Ctrl-C to stop/, 120_000);
+    // The schedule was kept with the server's state: this start updates it in place.
+    expect(second.output()).toMatch(bannerLine('Reconciliation', 'every 15 min (Temporal Schedule "refundflow-reconcile", updated)'));
     const again = await Connection.connect({ address: `localhost:${port}` });
     try {
       const { status } = await new Client({ connection: again }).workflow.getHandle(workflowId).describe();
       expect(status.code).toBe(WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED);
+      const schedule = await new Client({ connection: again }).schedule.getHandle('refundflow-reconcile').describe();
+      expect(schedule.action).toMatchObject({ type: 'startWorkflow', workflowType: 'reconcileWorkflow', taskQueue: 'refunds' });
+      expect(schedule.spec.intervals?.map((i) => i.every)).toEqual([900_000]);
     } finally {
       await again.close();
     }

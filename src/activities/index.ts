@@ -3,10 +3,13 @@ import { createMwdActivities } from './mwd.js';
 import { createOenActivities } from './oen.js';
 import { createOutcomeActivities, type OutcomeDeps } from './outcome.js';
 import { createPingActivities, type PingDeps } from './ping.js';
+import { createReconcileActivities } from './reconcile.js';
+import type { ReconcilePolicy } from '../domain/reconcile.js';
 import type { ProviderClients } from '../providers/index.js';
 
 export interface ActivityDeps extends PingDeps, LedgerActivityDeps, OutcomeDeps {
   providers: ProviderClients;
+  reconcile: ReconcilePolicy;
 }
 
 /** Every activity the worker registers, built over the dependencies it is handed. */
@@ -17,6 +20,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createOenActivities({ oen: deps.providers.oen, ledger: deps.ledger }),
     ...createMwdActivities({ mwd: deps.providers.mwd, ledger: deps.ledger }),
     ...createOutcomeActivities(deps),
+    ...createReconcileActivities({ oen: deps.providers.oen, ledger: deps.ledger, reconcile: deps.reconcile }),
   };
 }
 

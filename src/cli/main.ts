@@ -1,6 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
 import { Command, Option } from 'commander';
 import { Signer } from '../api/signature.js';
+import { installReconcileSchedule } from '../client/schedule.js';
 import { readDevSecrets } from '../dev-secrets.js';
 import { finalStatuses, formatNtd, type RefundRecord } from '../domain/refund.js';
 import { randomHid } from '../sandbox/oen.js';
@@ -257,7 +259,43 @@ export function buildCli(): Command {
       );
     });
 
+  const schedule = program.command('schedule').description('the Temporal Schedule that runs reconciliation (docs/reconciliation.md)');
+  schedule
+    .command('install')
+    .description('create the reconciliation schedule on a Temporal cluster, or update its interval (npm start does this for its own server)')
+    .addOption(new Option('--address <host:port>', 'the Temporal frontend').env('TEMPORAL_ADDRESS').default('localhost:7233'))
+    .addOption(new Option('--namespace <namespace>', 'the namespace').env('TEMPORAL_NAMESPACE').default('default'))
+    .addOption(new Option('--task-queue <name>', "the workers' task queue").env('REFUNDS_TASK_QUEUE').default('refunds'))
+    .addOption(new Option('--every <seconds>', 'how often reconciliation runs').env('RECONCILE_INTERVAL_SECONDS').default('900'))
+    .action(async (o: { address: string; namespace: string; taskQueue: string; every: string }) => {
+      const g = globals();
+      const intervalSeconds = Number(o.every);
+      if (!Number.isInteger(intervalSeconds) || intervalSeconds < 60) throw new CliError('--every must be whole seconds, at least 60');
+      const client = await temporalClient(o.address, o.namespace);
+      try {
+        const installed = await installReconcileSchedule(client, { taskQueue: o.taskQueue, intervalSeconds });
+        print(g, installed, () =>
+          [
+            `${installed.kind} schedule ${installed.scheduleId} on ${o.address} (namespace ${o.namespace}): reconcileWorkflow every ${intervalSeconds} s on task queue "${o.taskQueue}"`,
+            `  see it: temporal schedule describe --schedule-id ${installed.scheduleId} --address ${o.address} --namespace ${o.namespace}`,
+          ].join('\n'),
+        );
+      } finally {
+        await client.connection.close();
+      }
+    });
+
   return program;
+}
+
+/** A client of the Temporal frontend at `address`, or a plain error saying it cannot be reached. */
+async function temporalClient(address: string, namespace: string): Promise<Client> {
+  try {
+    const connection = await Connection.connect({ address, connectTimeout: 5_000 });
+    return new Client({ connection, namespace });
+  } catch (err) {
+    throw new CliError(`cannot reach Temporal at ${address} (${err instanceof Error ? err.message : String(err)}): set --address or TEMPORAL_ADDRESS`);
+  }
 }
 
 try {

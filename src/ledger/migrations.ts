@@ -110,6 +110,26 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
       );
     `,
   },
+  {
+    version: 6,
+    name: 'reconciliation reports',
+    sql: `
+      -- Every reconciliation run's report (src/ledger/reconciliation.ts): its counts per outcome and
+      -- the refunds whose status it changed, with the provider's evidence.
+      CREATE TABLE reconciliation_reports (
+        run_id      text PRIMARY KEY,
+        workflow_id text NOT NULL,
+        started_at  timestamptz NOT NULL,
+        finished_at timestamptz NOT NULL,
+        report      jsonb NOT NULL
+      );
+      CREATE INDEX reconciliation_reports_by_time ON reconciliation_reports (finished_at);
+      -- When reconciliation saw a succeeded refund refunded at the provider: it is not asked again.
+      ALTER TABLE refunds ADD COLUMN confirmed_at timestamptz;
+      -- What reconciliation looks for: succeeded refunds by when they completed.
+      CREATE INDEX refunds_by_status_completed ON refunds (status, completed_at);
+    `,
+  },
 ];
 
 export async function migrate(db: Database): Promise<number[]> {

@@ -8,7 +8,7 @@ import {
 } from '../domain/refund.js';
 import type { Database } from './database.js';
 
-interface RefundRow {
+export interface RefundRow {
   refund_id: string;
   provider: 'oen' | 'mwd';
   order_id: string;
@@ -25,7 +25,7 @@ interface RefundRow {
   completed_at: Date | null;
 }
 
-function toRecord(row: RefundRow): RefundRecord {
+export function toRecord(row: RefundRow): RefundRecord {
   return {
     refundId: row.refund_id,
     provider: row.provider,
@@ -71,7 +71,7 @@ const ONE_PER_TRANSACTION = 'refunds_one_per_oen_transaction';
 export type SendClaim = { claimed: true } | { claimed: false; record: RefundRecord; unansweredBy?: string };
 
 export class RefundLedger {
-  constructor(private readonly db: Database) {}
+  constructor(readonly db: Database) {}
 
   /**
    * Records a refund as `received`, or says why this run must not act on it. Opening it again is a
@@ -91,7 +91,7 @@ export class RefundLedger {
            provider = EXCLUDED.provider, order_id = EXCLUDED.order_id, transaction_hid = EXCLUDED.transaction_hid,
            amount = EXCLUDED.amount, status = 'received', attempts = 0, error_code = NULL, error_message = NULL,
            provider_reference = NULL, completed_at = NULL, updated_at = now(), workflow_id = EXCLUDED.workflow_id,
-           unanswered_send = NULL
+           unanswered_send = NULL, confirmed_at = NULL
          WHERE refunds.status = ANY($7::text[])
          RETURNING *`,
         [request.refundId, request.provider, request.orderId, transactionHid, request.amount, workflowId, closedWithoutRefund],

@@ -1,4 +1,4 @@
-import { proxyActivities, proxyLocalActivities, type ActivityOptions } from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities, proxyLocalActivities, type ActivityFailure, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { finalErrorTypes } from '../providers/final-error-types.js';
 
@@ -26,4 +26,14 @@ export function providerCalls(retryWindowMs: number, extra: Pick<ActivityOptions
     },
     ...extra,
   });
+}
+
+/** The provider's failure behind an activity failure, through a timeout's last failure if need be. */
+export function applicationCause(err: ActivityFailure): ApplicationFailure | undefined {
+  let cause: unknown = err.cause;
+  while (cause instanceof Error) {
+    if (cause instanceof ApplicationFailure) return cause;
+    cause = cause.cause;
+  }
+  return undefined;
 }

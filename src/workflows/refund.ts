@@ -32,7 +32,7 @@ import {
   type OperatorInput,
   type RefundProgress,
 } from './messages.js';
-import { providerCalls, refundPolicy } from './provider-calls.js';
+import { applicationCause, providerCalls, refundPolicy } from './provider-calls.js';
 import { parseWorkflowInput } from './validation.js';
 
 /**
@@ -294,14 +294,4 @@ function validOperatorInput(action: string, operator: unknown): void {
 function operatorMessage({ kind, input }: Decision): string {
   const verb = kind === 'reject' ? 'rejected' : 'cancelled';
   return `${verb} by ${input.by ?? 'an operator'}${input.reason ? `: ${input.reason}` : ''}`;
-}
-
-/** The provider's failure behind an activity failure, through a timeout's last failure if need be. */
-function applicationCause(err: ActivityFailure): ApplicationFailure | undefined {
-  let cause: unknown = err.cause;
-  while (cause instanceof Error) {
-    if (cause instanceof ApplicationFailure) return cause;
-    cause = cause.cause;
-  }
-  return undefined;
 }

@@ -1,0 +1,144 @@
+import { Context } from '@temporalio/activity';
+import type { ReconcilePolicy, ReconcileReport } from '../domain/reconcile.js';
+import { orderRefundId } from '../domain/order.js';
+import { formatNtd, oenRefundRequested, type OenRefundRequested, type RefundRecord, type RefundStatus } from '../domain/refund.js';
+import { ReconciliationLedger, type ApplyResult } from '../ledger/reconciliation.js';
+import type { RefundLedger, TransitionFields } from '../ledger/refunds.js';
+import { ProviderError } from '../providers/errors.js';
+import type { OenClient } from '../providers/oen/client.js';
+import type { OenTransaction } from '../providers/oen/schemas.js';
+import { judgeOenTransaction } from './oen.js';
+
+export interface ReconcileActivityDeps {
+  oen: OenClient;
+  ledger: RefundLedger;
+  reconcile: ReconcilePolicy;
+}
+
+/** What Oen showed for one refund: `charged` is "no refund, still charged". */
+export type OenEvidence =
+  | { refundId: string; kind: 'refunded' | 'charged' | 'unexplained'; evidence: string }
+  /** Oen could not be asked about this refund's order (it kept failing, or did not answer). */
+  | { refundId: string; kind: 'unreachable'; evidence: string };
+
+/** A refund handed back for resubmission: the request to send, or why there is none. */
+export type Resubmission = { request: OenRefundRequested } | { impossible: string };
+
+/** One line a person can read: what Oen lists for the transaction. */
+export function describeOenTransaction(t: OenTransaction): string {
+  const refunded = t.refundAmount > 0 ? `, ${formatNtd(t.refundAmount)} refunded${t.refundedAt ? ` at ${t.refundedAt}` : ''}` : ', nothing refunded';
+  return `Oen lists ${t.id} under order ${t.orderId}: status "${t.status}", ${formatNtd(t.amount)} charged${refunded}`;
+}
+
+/** Judges Oen's list for one refund of ours, with the evidence in words. */
+export function oenEvidence(record: RefundRecord, transactions: OenTransaction[]): OenEvidence {
+  const request = { transactionHid: record.transactionHid ?? '', orderId: record.orderId, amount: record.amount } as OenRefundRequested;
+  // Only the refund's state matters here: the payment method was checked before the first send,
+  // and is checked again before any resubmission.
+  const verdict = judgeOenTransaction(transactions, request, true);
+  const listed = transactions.find((t) => t.id === record.transactionHid);
+  const evidence = verdict.kind === 'unexplained' ? verdict.reason : listed ? describeOenTransaction(listed) : '';
+  return { refundId: record.refundId, kind: verdict.kind, evidence };
+}
+
+export function createReconcileActivities({ oen, ledger, reconcile }: ReconcileActivityDeps) {
+  const reconciliation = new ReconciliationLedger(ledger.db);
+
+  return {
+    /** The worker's RECONCILE_* settings (a local activity: read once per run, recorded in history). */
+    reconcilePolicy: (): Promise<ReconcilePolicy> => Promise.resolve(reconcile),
+
+    /** The next page of Oen refunds to look at, after refund id `after`. */
+    reconcileCandidates: async (input: { policy: ReconcilePolicy; after?: string; limit: number }): Promise<RefundRecord[]> => {
+      const now = Date.now();
+      return reconciliation.oenCandidates({
+        submittingBefore: new Date(now - input.policy.submittingAfterSeconds * 1000),
+        succeededSince: new Date(now - input.policy.succeededWithinDays * 86_400_000),
+        ...(input.after !== undefined && { after: input.after }),
+        limit: input.limit,
+      });
+    },
+
+    /**
+     * Asks Oen about a page of refunds: one list of transactions per order (under OEN_RATE_LIMIT),
+     * each order on its own — an order Oen cannot list makes its refunds `unreachable`, not the page.
+     */
+    inspectOenRefunds: async (records: RefundRecord[]): Promise<OenEvidence[]> => {
+      const context = Context.current();
+      const byOrder = new Map<string, RefundRecord[]>();
+      for (const record of records) byOrder.set(record.orderId, [...(byOrder.get(record.orderId) ?? []), record]);
+      const evidence: OenEvidence[] = [];
+      for (const [orderId, refunds] of byOrder) {
+        context.heartbeat(`listing order ${orderId}`);
+        let transactions: OenTransaction[];
+        try {
+          transactions = await oen.listTransactions(orderId, {
+            signal: context.cancellationSignal,
+            onRequest: () => context.heartbeat(`listing order ${orderId}`),
+            onWait: () => context.heartbeat('waiting for the Oen rate limit'),
+          });
+        } catch (err) {
+          if (!(err instanceof ProviderError)) throw err;
+          for (const record of refunds) {
+            evidence.push({ refundId: record.refundId, kind: 'unreachable', evidence: `Oen did not list order ${orderId}: ${err.message}` });
+          }
+          continue;
+        }
+        for (const record of refunds) evidence.push(oenEvidence(record, transactions));
+      }
+      return evidence;
+    },
+
+    /** Moves a refund on the provider's evidence, if it is still as it was read (src/ledger/reconciliation.ts). */
+    applyReconciliation: async (
+      before: Pick<RefundRecord, 'refundId' | 'status' | 'updatedAt'>,
+      to: RefundStatus,
+      fields: TransitionFields = {},
+    ): Promise<ApplyResult> => reconciliation.apply(before, to, fields),
+
+    /** Succeeded refunds Oen showed refunded: not asked about again. */
+    confirmRefunds: async (refundIds: string[]): Promise<void> => {
+      for (const refundId of refundIds) await reconciliation.markConfirmed(refundId);
+    },
+
+    /**
+     * The request to send again: the one order management sent (from the event inbox), or, for a
+     * refund an order.cancelled event started, the full refund of the transaction it names.
+     */
+    resubmissionRequest: async (record: RefundRecord): Promise<Resubmission> => {
+      const original = await reconciliation.originalRequest(record.refundId);
+      if (original !== undefined) {
+        const parsed = oenRefundRequested.safeParse(original);
+        if (parsed.success) return { request: parsed.data };
+        return { impossible: 'the request order management sent cannot be read back as an Oen refund' };
+      }
+      if (record.transactionHid && record.refundId === orderRefundId(record.orderId, record.transactionHid)) {
+        return {
+          request: { refundId: record.refundId, provider: 'oen', orderId: record.orderId, transactionHid: record.transactionHid, amount: record.amount },
+        };
+      }
+      return { impossible: 'the original request is not in the ledger (it did not come through the API): a person must send it' };
+    },
+
+    /** MWD refunds nobody can settle by asking MWD. */
+    mwdUnresolved: async (input: { policy: ReconcilePolicy; limit: number }) => {
+      const { total, refunds } = await reconciliation.mwdUnresolved({
+        submittingBefore: new Date(Date.now() - input.policy.submittingAfterSeconds * 1000),
+        limit: input.limit,
+      });
+      return {
+        total,
+        refunds: refunds.map((r) => ({
+          refundId: r.refundId,
+          orderId: r.orderId,
+          amount: r.amount,
+          status: r.status,
+          updatedAt: r.updatedAt,
+          ...(r.error && { reason: `${r.error.code}: ${r.error.message}` }),
+        })),
+      };
+    },
+
+    saveReconcileReport: async (report: ReconcileReport): Promise<void> => reconciliation.saveReport(report),
+  };
+}

@@ -1,0 +1,87 @@
+import type { RefundRecord, RefundStatus } from './refund.js';
+
+/**
+ * Reconciliation (docs/reconciliation.md): what the ledger says against what the provider shows.
+ * Shared by the workflow, its activities, the ledger and the CLI; no I/O here.
+ */
+
+/** What one run looks at and what it may do; the worker's RECONCILE_* settings unless a run names its own. */
+export interface ReconcilePolicy {
+  /** An Oen refund still `submitting` after this long is looked at (longer than any run's retry window). */
+  submittingAfterSeconds: number;
+  /** Oen refunds that succeeded within this many days are confirmed at the provider. */
+  succeededWithinDays: number;
+  /** A refund the provider shows still charged and not refunded is submitted again (check, then act). */
+  resubmit: boolean;
+}
+
+/** Each way a refund can come out of a run, counted in the report. */
+export const reconcileOutcomes = [
+  /** succeeded in the ledger, and Oen shows it refunded */
+  'confirmed',
+  /** succeeded in the ledger, but Oen does not show it: now requires_attention */
+  'mismatch',
+  /** requires_attention or stale submitting, and Oen shows our refund: now succeeded */
+  'resolved',
+  /** Oen shows the transaction still charged with no refund: submitted again, now succeeded */
+  'resubmitted',
+  /** submitted again, and the provider did not give a success: requires_attention with the reason */
+  'resubmit_unresolved',
+  /** Oen shows no refund and the transaction still charged; resubmission is off, or impossible: left for a person */
+  'left_for_person',
+  /** Oen shows a state we cannot explain: requires_attention with the evidence */
+  'unexplained',
+  /** Oen could not be asked (it kept failing): nothing changed, tried again next run */
+  'provider_unreachable',
+  /** the refund changed while it was being looked at (its own run moved it): left as it is */
+  'changed_meanwhile',
+  /** MWD cannot be asked: listed for a person */
+  'mwd_unresolved',
+] as const;
+export type ReconcileOutcome = (typeof reconcileOutcomes)[number];
+
+/** A refund whose status this run changed, with what the provider showed. */
+export interface ReconcileChange {
+  refundId: string;
+  orderId: string;
+  transactionHid?: string;
+  outcome: ReconcileOutcome;
+  from: RefundStatus;
+  to: RefundStatus;
+  evidence: string;
+}
+
+/** A refund looked at and left as it is, where a person may want to know (unexplained, left, unreachable). */
+export interface ReconcileNote {
+  refundId: string;
+  outcome: ReconcileOutcome;
+  status: RefundStatus;
+  evidence: string;
+}
+
+export interface ReconcileReport {
+  workflowId: string;
+  runId: string;
+  startedAt: string;
+  finishedAt?: string;
+  policy: ReconcilePolicy;
+  /** Refunds looked at, in all. */
+  examined: number;
+  counts: Record<ReconcileOutcome, number>;
+  changed: ReconcileChange[];
+  /** Refunds left as they are with something to say; at most `noteLimit`, the rest only counted. */
+  notes: ReconcileNote[];
+  /** MWD refunds in requires_attention or stuck in submitting: MWD cannot be asked. */
+  mwdUnresolved: Array<Pick<RefundRecord, 'refundId' | 'orderId' | 'amount' | 'status' | 'updatedAt'> & { reason?: string }>;
+}
+
+/** Notes and MWD refunds a report lists by name; beyond these, they are counted only. */
+export const REPORT_LIST_LIMIT = 1_000;
+
+export function emptyCounts(): Record<ReconcileOutcome, number> {
+  return Object.fromEntries(reconcileOutcomes.map((o) => [o, 0])) as Record<ReconcileOutcome, number>;
+}
+
+/** The workflow id the schedule starts runs under (one at a time: the schedule skips overlaps). */
+export const RECONCILE_SCHEDULE_ID = 'refundflow-reconcile';
+export const RECONCILE_WORKFLOW_ID = 'refundflow-reconcile';

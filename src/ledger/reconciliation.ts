@@ -1,0 +1,127 @@
+import type { ReconcileReport } from '../domain/reconcile.js';
+import { finalStatuses, type RefundRecord, type RefundStatus } from '../domain/refund.js';
+import type { Database } from './database.js';
+import { RefundLedger, toRecord, type RefundRow, type TransitionFields } from './refunds.js';
+
+/**
+ * The moves only reconciliation makes, on the provider's evidence: a refund handed to a person or
+ * stuck in submitting that the provider shows refunded becomes succeeded; a succeeded one the
+ * provider does not show becomes requires_attention; one handed to a person goes back to submitting
+ * to be sent again. A refund's own run never makes the last two.
+ */
+const reconcileMoves: Record<string, readonly RefundStatus[]> = {
+  requires_attention: ['succeeded', 'submitting', 'requires_attention'],
+  submitting: ['succeeded', 'requires_attention', 'submitting'],
+  succeeded: ['requires_attention'],
+};
+
+export type ApplyResult = { changed: true; record: RefundRecord } | { changed: false; record: RefundRecord };
+
+export class ReconciliationLedger {
+  private readonly refunds: RefundLedger;
+
+  constructor(private readonly db: Database) {
+    this.refunds = new RefundLedger(db);
+  }
+
+  /**
+   * Oen refunds to look at, a page at a time in refund id order: in requires_attention; in
+   * submitting since before `submittingBefore`; succeeded since `succeededSince` and not yet
+   * confirmed at the provider.
+   */
+  async oenCandidates(filter: { submittingBefore: Date; succeededSince: Date; after?: string; limit: number }): Promise<RefundRecord[]> {
+    const { rows } = await this.db.query<RefundRow>(
+      `SELECT * FROM refunds
+       WHERE provider = 'oen' AND ($1::text IS NULL OR refund_id > $1)
+         AND (status = 'requires_attention'
+              OR (status = 'submitting' AND updated_at < $2)
+              OR (status = 'succeeded' AND completed_at >= $3 AND confirmed_at IS NULL))
+       ORDER BY refund_id LIMIT $4`,
+      [filter.after ?? null, filter.submittingBefore, filter.succeededSince, filter.limit],
+    );
+    return rows.map(toRecord);
+  }
+
+  /** MWD refunds nobody can settle by asking: in requires_attention, or in submitting since before `submittingBefore`. */
+  async mwdUnresolved(filter: { submittingBefore: Date; limit: number }): Promise<{ total: number; refunds: RefundRecord[] }> {
+    const where = `provider = 'mwd' AND (status = 'requires_attention' OR (status = 'submitting' AND updated_at < $1))`;
+    const [{ rows }, { rows: total }] = await Promise.all([
+      this.db.query<RefundRow>(`SELECT * FROM refunds WHERE ${where} ORDER BY updated_at LIMIT $2`, [filter.submittingBefore, filter.limit]),
+      this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM refunds WHERE ${where}`, [filter.submittingBefore]),
+    ]);
+    return { total: total[0]?.n ?? 0, refunds: rows.map(toRecord) };
+  }
+
+  /**
+   * Moves a refund on reconciliation's evidence, only if it is still exactly as it was read (status
+   * and last update): a refund its own run moved in the meantime is left to that run. The same move
+   * already made (an earlier attempt of this step) answers changed, with the record as it stands —
+   * except a claim to send again, which only one claimant ever gets.
+   */
+  async apply(before: Pick<RefundRecord, 'refundId' | 'status' | 'updatedAt'>, to: RefundStatus, fields: TransitionFields = {}): Promise<ApplyResult> {
+    if (!reconcileMoves[before.status]?.includes(to)) {
+      throw new Error(`reconciliation does not move a refund from ${before.status} to ${to}`);
+    }
+    const { rows } = await this.db.query<{ refund_id: string }>(
+      `UPDATE refunds SET
+         status = $3,
+         provider_reference = COALESCE($4, provider_reference),
+         error_code = CASE WHEN $5::boolean THEN $6 ELSE error_code END,
+         error_message = CASE WHEN $5::boolean THEN $7 ELSE error_message END,
+         completed_at = CASE WHEN $3 = ANY($8::text[]) THEN now() ELSE NULL END,
+         confirmed_at = CASE WHEN $3 = 'succeeded' THEN now() ELSE NULL END,
+         updated_at = now()
+       WHERE refund_id = $1 AND status = $2 AND date_trunc('milliseconds', updated_at) = $9::timestamptz
+       RETURNING refund_id`,
+      [
+        before.refundId,
+        before.status,
+        to,
+        fields.providerReference ?? null,
+        fields.error !== undefined,
+        fields.error?.code ?? null,
+        fields.error?.message ?? null,
+        finalStatuses,
+        before.updatedAt,
+      ],
+    );
+    const record = await this.refunds.get(before.refundId);
+    if (!record) throw new Error(`No refund ${before.refundId} in the ledger`);
+    if (rows.length > 0) return { changed: true, record };
+    // A claim to send again is exclusive: a second claimant (another run) must not send too. A claim
+    // whose answer was lost leaves the refund in submitting, which the next run finds as stuck.
+    const sameMoveMadeEarlier = to !== 'submitting' && record.status === to && Date.parse(record.updatedAt) > Date.parse(before.updatedAt);
+    return { changed: sameMoveMadeEarlier, record };
+  }
+
+  /** The provider showed this succeeded refund refunded: it is not looked at again. */
+  async markConfirmed(refundId: string): Promise<void> {
+    await this.db.query(`UPDATE refunds SET confirmed_at = now() WHERE refund_id = $1 AND status = 'succeeded'`, [refundId]);
+  }
+
+  /** The `data` of the event that first asked for this refund, if it came through the API. */
+  async originalRequest(refundId: string): Promise<unknown> {
+    const { rows } = await this.db.query<{ data: unknown }>(
+      `SELECT e.event -> 'data' AS data FROM refund_requests r JOIN inbox_events e ON e.event_id = r.event_id WHERE r.refund_id = $1`,
+      [refundId],
+    );
+    return rows[0]?.data;
+  }
+
+  async saveReport(report: ReconcileReport): Promise<void> {
+    await this.db.query(
+      `INSERT INTO reconciliation_reports (run_id, workflow_id, started_at, finished_at, report) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (run_id) DO UPDATE SET finished_at = EXCLUDED.finished_at, report = EXCLUDED.report`,
+      [report.runId, report.workflowId, report.startedAt, report.finishedAt ?? new Date().toISOString(), JSON.stringify(report)],
+    );
+  }
+
+  /** The latest reports, newest first. */
+  async reports(limit: number): Promise<ReconcileReport[]> {
+    const { rows } = await this.db.query<{ report: ReconcileReport | string }>(
+      'SELECT report FROM reconciliation_reports ORDER BY finished_at DESC LIMIT $1',
+      [limit],
+    );
+    return rows.map((row) => (typeof row.report === 'string' ? (JSON.parse(row.report) as ReconcileReport) : row.report));
+  }
+}

@@ -1,0 +1,205 @@
+import { ActivityFailure, continueAsNew, log, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { OenEvidence } from '../activities/reconcile.js';
+import {
+  emptyCounts,
+  REPORT_LIST_LIMIT,
+  type ReconcileOutcome,
+  type ReconcilePolicy,
+  type ReconcileReport,
+} from '../domain/reconcile.js';
+import { formatNtd, type ProviderOutcome, type RefundRecord, type RefundStatus } from '../domain/refund.js';
+import type { TransitionFields } from '../ledger/refunds.js';
+import { applicationCause, providerCalls, refundPolicy } from './provider-calls.js';
+
+export interface ReconcileInput {
+  /** Overrides of the worker's RECONCILE_* settings for this run. */
+  policy?: Partial<ReconcilePolicy>;
+  /** Where a run that continued as new left off: its report so far, and the last refund id looked at. */
+  resume?: { report: ReconcileReport; after?: string };
+}
+
+/** Refunds per page: one Oen inspection activity each, and the history a page adds stays small. */
+const PAGE_SIZE = 50;
+/** A run continues as new past this many history events (Temporal suggests it sooner on a big history). */
+const HISTORY_LIMIT = 10_000;
+
+const ledger = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+});
+
+/** One list per order, each order on its own; a page that fails as a whole counts its refunds unreachable. */
+const { inspectOenRefunds } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '5 seconds', maximumAttempts: 3 },
+  summary: 'Ask Oen about a page of refunds',
+});
+
+/** Outcome events, retried until the receiver takes them (the same delivery ids as any other outcome). */
+const { deliverOutcome } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '5 minutes' },
+});
+
+/**
+ * Reconciliation (docs/reconciliation.md): the ledger against what Oen shows. Oen refunds in
+ * requires_attention or stuck in submitting are settled on Oen's evidence (refunded → succeeded;
+ * still charged → sent again through the normal check-then-act activity when RECONCILE_RESUBMIT is
+ * on, else left for a person; anything else stays with the evidence); Oen refunds that succeeded
+ * recently are confirmed (not shown refunded → requires_attention, a counted mismatch); MWD, which
+ * cannot be asked, is listed. The report is the result and is kept in the ledger; every refund whose
+ * status changed gets its outcome event.
+ */
+export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<ReconcileReport> {
+  const info = workflowInfo();
+  const policy: ReconcilePolicy = input.resume?.report.policy ?? { ...(await ledger.reconcilePolicy()), ...input.policy };
+  const report: ReconcileReport = input.resume?.report ?? {
+    workflowId: info.workflowId,
+    runId: info.firstExecutionRunId,
+    startedAt: new Date().toISOString(),
+    policy,
+    examined: 0,
+    counts: emptyCounts(),
+    changed: [],
+    notes: [],
+    mwdUnresolved: [],
+  };
+  let after = input.resume?.after;
+  let retryWindowMs: number | undefined;
+
+  const count = (outcome: ReconcileOutcome) => {
+    report.counts[outcome] += 1;
+  };
+  const note = (record: RefundRecord, outcome: ReconcileOutcome, evidence: string) => {
+    count(outcome);
+    if (report.notes.length < REPORT_LIST_LIMIT) report.notes.push({ refundId: record.refundId, outcome, status: record.status, evidence });
+  };
+  const deliveries: Array<Promise<unknown>> = [];
+  const changed = (before: RefundRecord, after: RefundRecord, outcome: ReconcileOutcome, evidence: string) => {
+    count(outcome);
+    if (report.changed.length < REPORT_LIST_LIMIT) {
+      report.changed.push({
+        refundId: after.refundId,
+        orderId: after.orderId,
+        ...(after.transactionHid !== undefined && { transactionHid: after.transactionHid }),
+        outcome,
+        from: before.status,
+        to: after.status,
+        evidence,
+      });
+    }
+    deliveries.push(deliverOutcome(after));
+  };
+
+  /** Moves the refund if it is still as read; a refund its own run moved meanwhile is left to it. */
+  async function move(record: RefundRecord, to: RefundStatus, outcome: ReconcileOutcome, evidence: string, fields: TransitionFields): Promise<void> {
+    const result = await ledger.applyReconciliation(record, to, fields);
+    if (result.changed) changed(record, result.record, outcome, evidence);
+    else note(record, 'changed_meanwhile', `now ${result.record.status}; left to its own run`);
+  }
+
+  /** Oen shows the transaction charged and no refund: send it again, check then act, as a refund run does. */
+  async function resubmit(record: RefundRecord, evidence: string): Promise<void> {
+    const resubmission = await ledger.resubmissionRequest(record);
+    if ('impossible' in resubmission) {
+      if (record.status === 'submitting') {
+        return move(record, 'requires_attention', 'left_for_person', evidence, { error: { code: 'OenNotRefunded', message: `${evidence}; ${resubmission.impossible}` } });
+      }
+      return note(record, 'left_for_person', `${evidence}; ${resubmission.impossible}`);
+    }
+    // The claim: from here the refund is being sent, by this run; a refund that moved meanwhile is not.
+    const claimed = await ledger.applyReconciliation(record, 'submitting', { error: null });
+    if (!claimed.changed) return note(record, 'changed_meanwhile', `now ${claimed.record.status}; left to its own run`);
+    retryWindowMs ??= (await refundPolicy()).retryWindowMs;
+    const { submitOenRefund } = providerCalls(retryWindowMs, {
+      heartbeatTimeout: '20 seconds',
+      summary: `Oen refund ${record.transactionHid ?? ''} ${formatNtd(record.amount)}, sent again by reconciliation`,
+    });
+    let result: ProviderOutcome | { outcome: 'failed'; code: string; reason: string };
+    try {
+      result = await submitOenRefund(resubmission.request);
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      const cause = applicationCause(err);
+      result = {
+        outcome: cause?.nonRetryable ? 'failed' : 'requires_attention',
+        code: cause?.type ?? 'ProviderUnavailable',
+        reason: cause?.message ?? err.message,
+      };
+    }
+    const { recordStatus } = ledger;
+    if (result.outcome === 'succeeded') {
+      const done = await recordStatus(record.refundId, 'succeeded', { providerReference: result.providerReference, error: null });
+      return changed(record, done, 'resubmitted', `${evidence}; sent again: ${result.note ?? 'refunded'}`);
+    }
+    const done = await recordStatus(record.refundId, result.outcome, { error: { code: result.code, message: result.reason } });
+    return changed(record, done, 'resubmit_unresolved', `${evidence}; sent again: ${result.code} — ${result.reason}`);
+  }
+
+  async function settle(record: RefundRecord, found: OenEvidence): Promise<void> {
+    if (found.kind === 'unreachable') return note(record, 'provider_unreachable', found.evidence);
+    if (record.status === 'succeeded') {
+      if (found.kind === 'refunded') {
+        count('confirmed');
+        return;
+      }
+      return move(record, 'requires_attention', 'mismatch', found.evidence, {
+        error: { code: 'ReconcileMismatch', message: `the ledger recorded this refund as succeeded, but ${found.evidence}` },
+      });
+    }
+    if (found.kind === 'refunded') {
+      return move(record, 'succeeded', 'resolved', found.evidence, { providerReference: record.transactionHid ?? '', error: null });
+    }
+    if (found.kind === 'unexplained') {
+      if (record.status === 'submitting') {
+        return move(record, 'requires_attention', 'unexplained', found.evidence, { error: { code: 'OenStateUnexplained', message: found.evidence } });
+      }
+      return note(record, 'unexplained', found.evidence);
+    }
+    // Charged, nothing refunded.
+    if (policy.resubmit) return resubmit(record, found.evidence);
+    const why = `${found.evidence}; not sent again (RECONCILE_RESUBMIT is off): a person decides`;
+    if (record.status === 'submitting') {
+      return move(record, 'requires_attention', 'left_for_person', found.evidence, { error: { code: 'OenNotRefunded', message: why } });
+    }
+    return note(record, 'left_for_person', why);
+  }
+
+  for (;;) {
+    const page = await ledger.reconcileCandidates({ policy, ...(after !== undefined && { after }), limit: PAGE_SIZE });
+    if (page.length === 0) break;
+    after = page[page.length - 1]?.refundId;
+    let evidence: OenEvidence[];
+    try {
+      evidence = await inspectOenRefunds(page);
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      const reason = `Oen could not be asked: ${applicationCause(err)?.message ?? err.message}`;
+      evidence = page.map((r) => ({ refundId: r.refundId, kind: 'unreachable', evidence: reason }));
+    }
+    const byRefund = new Map(evidence.map((e) => [e.refundId, e]));
+    const confirmed: string[] = [];
+    for (const record of page) {
+      report.examined += 1;
+      const found = byRefund.get(record.refundId) ?? { refundId: record.refundId, kind: 'unreachable', evidence: 'Oen was not asked about it' };
+      if (record.status === 'succeeded' && found.kind === 'refunded') confirmed.push(record.refundId);
+      await settle(record, found);
+    }
+    if (confirmed.length > 0) await ledger.confirmRefunds(confirmed);
+    await Promise.all(deliveries.splice(0));
+    log.info('reconciliation page done', { examined: report.examined, after });
+    const now = workflowInfo();
+    if (now.continueAsNewSuggested || now.historyLength > HISTORY_LIMIT) {
+      return continueAsNew<typeof reconcileWorkflow>({ resume: { report, ...(after !== undefined && { after }) } });
+    }
+  }
+
+  const mwd = await ledger.mwdUnresolved({ policy, limit: REPORT_LIST_LIMIT });
+  report.counts.mwd_unresolved = mwd.total;
+  report.mwdUnresolved = mwd.refunds;
+  report.finishedAt = new Date().toISOString();
+  await ledger.saveReconcileReport(report);
+  return report;
+}

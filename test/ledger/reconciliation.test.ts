@@ -1,0 +1,122 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { emptyCounts, type ReconcileReport } from '../../src/domain/reconcile.js';
+import type { MwdRefundRequested, OenRefundRequested } from '../../src/domain/refund.js';
+import type { Database } from '../../src/ledger/database.js';
+import { ReconciliationLedger } from '../../src/ledger/reconciliation.js';
+import { RefundLedger } from '../../src/ledger/refunds.js';
+import { freshDatabase, postgresAvailable, type DatabaseKind } from '../helpers/databases.js';
+
+const kinds: DatabaseKind[] = (await postgresAvailable()) ? ['pglite', 'postgres'] : ['pglite'];
+
+const oen = (n: number): OenRefundRequested => ({
+  refundId: `RF-${n}`,
+  provider: 'oen',
+  orderId: `ORDER-${n}`,
+  transactionHid: `P2026112900000${n}`,
+  amount: 1000,
+});
+const mwd = (n: number): MwdRefundRequested => ({ refundId: `RF-MWD-${n}`, provider: 'mwd', orderId: `MWD-${n}`, amount: 550, cardToken: 'tok' });
+
+describe.each(kinds)('the reconciliation ledger on %s', (kind) => {
+  let db: Database;
+  let refunds: RefundLedger;
+  let reconciliation: ReconciliationLedger;
+  const now = () => new Date();
+  const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000);
+
+  beforeAll(async () => {
+    db = await freshDatabase(kind);
+    refunds = new RefundLedger(db);
+    reconciliation = new ReconciliationLedger(db);
+  });
+  beforeEach(async () => {
+    await db.exec('TRUNCATE refunds, reconciliation_reports');
+  });
+  afterAll(async () => {
+    await db.close();
+  });
+
+  async function inStatus(request: OenRefundRequested | MwdRefundRequested, path: Array<'submitting' | 'succeeded' | 'requires_attention' | 'failed'>) {
+    await refunds.open(request, `wf-${request.refundId}`);
+    for (const status of path) await refunds.transition(request.refundId, status, status === 'succeeded' ? { providerReference: 'ref' } : {});
+    return (await refunds.get(request.refundId))!;
+  }
+
+  it('finds Oen refunds in requires_attention, stuck in submitting, and recently succeeded and not yet confirmed; in refund id order, a page at a time', async () => {
+    await inStatus(oen(1), ['submitting', 'requires_attention']);
+    await inStatus(oen(2), ['submitting']); // recent: still its run's
+    await inStatus(oen(3), ['submitting']);
+    await db.query(`UPDATE refunds SET updated_at = now() - interval '2 hours' WHERE refund_id = 'RF-3'`);
+    await inStatus(oen(4), ['submitting', 'succeeded']);
+    await inStatus(oen(5), ['submitting', 'succeeded']);
+    await db.query(`UPDATE refunds SET completed_at = now() - interval '10 days' WHERE refund_id = 'RF-5'`); // too old
+    await inStatus(oen(6), ['submitting', 'failed']);
+    await inStatus(mwd(1), ['submitting', 'requires_attention']);
+
+    const filter = { submittingBefore: hoursAgo(1), succeededSince: new Date(Date.now() - 7 * 86_400_000), limit: 2 };
+    const first = await reconciliation.oenCandidates(filter);
+    expect(first.map((r) => r.refundId)).toEqual(['RF-1', 'RF-3']);
+    const second = await reconciliation.oenCandidates({ ...filter, after: 'RF-3' });
+    expect(second.map((r) => r.refundId)).toEqual(['RF-4']);
+
+    await reconciliation.markConfirmed('RF-4');
+    expect((await reconciliation.oenCandidates({ ...filter, limit: 10 })).map((r) => r.refundId)).toEqual(['RF-1', 'RF-3']);
+
+    const unresolved = await reconciliation.mwdUnresolved({ submittingBefore: hoursAgo(1), limit: 10 });
+    expect(unresolved.total).toBe(1);
+    expect(unresolved.refunds.map((r) => r.refundId)).toEqual(['RF-MWD-1']);
+  });
+
+  it('moves a refund only if it is still as it was read; the same move made earlier answers changed', async () => {
+    const read = await inStatus(oen(1), ['submitting', 'requires_attention']);
+    const applied = await reconciliation.apply(read, 'succeeded', { providerReference: 'P2026112900001', error: null });
+    expect(applied).toMatchObject({ changed: true, record: { status: 'succeeded', providerReference: 'P2026112900001' } });
+    expect(applied.record.error).toBeUndefined();
+    expect(applied.record.completedAt).toBeDefined();
+    // An activity retry with the same read: the move is already made.
+    expect(await reconciliation.apply(read, 'succeeded', { providerReference: 'P2026112900001', error: null })).toMatchObject({ changed: true });
+    // A confirmed success is not looked at again.
+    expect(await reconciliation.oenCandidates({ submittingBefore: now(), succeededSince: hoursAgo(1), limit: 10 })).toEqual([]);
+
+    // Its own run moved it meanwhile: left alone.
+    const stale = await inStatus(oen(2), ['submitting']);
+    await refunds.transition('RF-2', 'succeeded', { providerReference: 'x' });
+    const refused = await reconciliation.apply(stale, 'requires_attention', { error: { code: 'OenNotRefunded', message: 'm' } });
+    expect(refused).toMatchObject({ changed: false, record: { status: 'succeeded' } });
+  });
+
+  it('a mismatch takes a succeeded refund back to requires_attention; a resubmission claims one from requires_attention; nothing else', async () => {
+    const succeeded = await inStatus(oen(1), ['submitting', 'succeeded']);
+    const mismatch = await reconciliation.apply(succeeded, 'requires_attention', { error: { code: 'ReconcileMismatch', message: 'Oen shows it charged' } });
+    expect(mismatch).toMatchObject({ changed: true, record: { status: 'requires_attention', error: { code: 'ReconcileMismatch' } } });
+    expect(mismatch.record.completedAt).toBeUndefined();
+    const claim = await reconciliation.apply(mismatch.record, 'submitting', { error: null });
+    expect(claim).toMatchObject({ changed: true, record: { status: 'submitting' } });
+    // A second claim with the same read (another reconciliation run) gets nothing.
+    const second = await reconciliation.apply(mismatch.record, 'submitting', { error: null });
+    expect(second).toMatchObject({ changed: false, record: { status: 'submitting', updatedAt: claim.record.updatedAt } });
+    await expect(reconciliation.apply(claim.record, 'failed')).rejects.toThrow(/does not move a refund from submitting to failed/);
+    await expect(reconciliation.apply({ ...claim.record, status: 'failed' }, 'succeeded')).rejects.toThrow(/from failed/);
+  });
+
+  it('keeps reports, newest first', async () => {
+    const report = (runId: string, finishedAt: string): ReconcileReport => ({
+      workflowId: 'refundflow-reconcile',
+      runId,
+      startedAt: finishedAt,
+      finishedAt,
+      policy: { submittingAfterSeconds: 3600, succeededWithinDays: 7, resubmit: false },
+      examined: 1,
+      counts: { ...emptyCounts(), confirmed: 1 },
+      changed: [],
+      notes: [],
+      mwdUnresolved: [],
+    });
+    await reconciliation.saveReport(report('run-1', '2026-11-29T08:00:00.000Z'));
+    await reconciliation.saveReport(report('run-2', '2026-11-29T08:15:00.000Z'));
+    await reconciliation.saveReport(report('run-1', '2026-11-29T08:00:00.000Z'));
+    const kept = await reconciliation.reports(10);
+    expect(kept.map((r) => r.runId)).toEqual(['run-2', 'run-1']);
+    expect(kept[0]?.counts.confirmed).toBe(1);
+  });
+});

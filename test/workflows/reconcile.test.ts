@@ -1,0 +1,276 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Worker } from '@temporalio/worker';
+
+import { startRefund } from '../../src/client/refunds.js';
+import { RECONCILE_SCHEDULE_ID, RECONCILE_WORKFLOW_ID, type ReconcileReport } from '../../src/domain/reconcile.js';
+import { refundWorkflowId, type OenRefundRequested, type RefundRecord } from '../../src/domain/refund.js';
+import { EventInbox } from '../../src/ledger/inbox.js';
+import { ReconciliationLedger } from '../../src/ledger/reconciliation.js';
+import type { reconcileWorkflow } from '../../src/workflows/reconcile.js';
+import { OutcomeReceiver } from '../chaos/processes.js';
+import { newWebhookSecret } from '../helpers/api.js';
+import { useEngine } from '../helpers/engine.js';
+import { recordHistory } from '../helpers/histories.js';
+import { admin, sandboxRefunds, seededOenRefund } from '../helpers/sandbox.js';
+
+const engine = useEngine('reconcile');
+
+let receiver: OutcomeReceiver;
+let worker: Worker;
+let running: Promise<void>;
+
+beforeAll(async () => {
+  const secret = newWebhookSecret();
+  receiver = new OutcomeReceiver(secret, 0, Math.random);
+  await receiver.start();
+  worker = await engine().worker({
+    PROVIDER_RETRY_WINDOW_SECONDS: '5',
+    OUTCOME_WEBHOOK_URL: receiver.url,
+    OUTCOME_WEBHOOK_SECRET: secret,
+  });
+  running = worker.run();
+});
+
+afterAll(async () => {
+  worker.shutdown();
+  await running;
+  await receiver.close();
+});
+
+beforeEach(async () => {
+  await admin(engine().sandboxes.oenUrl, 'PUT', 'faults', {});
+});
+
+async function faults(body: unknown): Promise<void> {
+  await admin(engine().sandboxes.oenUrl, 'PUT', 'faults', body);
+}
+
+/** The request as order management sent it, in the event inbox, as the API keeps it. */
+async function throughInbox(request: OenRefundRequested): Promise<void> {
+  const eventId = `evt-${randomUUID()}`;
+  await new EventInbox(engine().db).accept({
+    eventId,
+    type: 'refund.requested',
+    source: 'order-management',
+    bodyHash: eventId,
+    event: { specversion: '1.0', id: eventId, source: 'order-management', type: 'refund.requested', data: request },
+    answer: { statusCode: 202, body: {} },
+    refund: { refundId: request.refundId, requestHash: eventId },
+  });
+}
+
+async function refund(request: OenRefundRequested): Promise<RefundRecord> {
+  const { client, taskQueue } = engine().temporal;
+  const started = await startRefund(client, taskQueue, request);
+  return client.workflow.getHandle(started.workflowId).result() as Promise<RefundRecord>;
+}
+
+async function reconcile(policy: { resubmit?: boolean; submittingAfterSeconds?: number } = {}, history?: string): Promise<ReconcileReport> {
+  const { client, taskQueue } = engine().temporal;
+  const handle = await client.workflow.start<typeof reconcileWorkflow>('reconcileWorkflow', {
+    taskQueue,
+    workflowId: `reconcile-${randomUUID()}`,
+    args: [{ policy }],
+  });
+  const report = await handle.result();
+  if (history) await recordHistory(`reconcileWorkflow.${history}`, handle);
+  return report;
+}
+
+/** A refund the provider kept answering HTTP 500 until the retry window ran out: requires_attention, nothing refunded. */
+async function refundThatRanOutOfRetries(): Promise<OenRefundRequested> {
+  const request = await seededOenRefund(engine().sandboxes.oenUrl, { reason: '客戶取消訂單' });
+  await throughInbox(request);
+  await faults({ refund: { http500: 1 } });
+  const record = await refund(request);
+  expect(record).toMatchObject({ status: 'requires_attention', error: { code: 'OenHttp500' } });
+  await faults({});
+  return request;
+}
+
+async function refundsOf(transactionHid: string) {
+  return (await sandboxRefunds(engine().sandboxes.oenUrl)).filter((r) => r.reference === transactionHid);
+}
+
+/** How many times Oen was asked for this order's transactions. */
+async function listsOf(orderId: string): Promise<number> {
+  const { timeline } = await admin<{ timeline: Array<{ path: string }> }>(engine().sandboxes.oenUrl, 'GET', 'timeline');
+  return timeline.filter((entry) => entry.path.includes(`/order/${encodeURIComponent(orderId)}/transactions`)).length;
+}
+
+const outcomesOf = (refundId: string) => receiver.deliveries.filter((d) => d.refundId === refundId).map((d) => d.type);
+
+describe('reconcileWorkflow', () => {
+  it('resolves a refund that ran out of retries while Oen answered 500, once Oen is back: exactly one refund at Oen', async () => {
+    const request = await refundThatRanOutOfRetries();
+    expect(await refundsOf(request.transactionHid)).toEqual([]);
+
+    const report = await reconcile({ resubmit: true }, 'resubmitted');
+
+    const change = report.changed.find((c) => c.refundId === request.refundId);
+    expect(change).toMatchObject({ outcome: 'resubmitted', from: 'requires_attention', to: 'succeeded' });
+    expect(change?.evidence).toMatch(/status "charged".*nothing refunded/);
+    expect(report.counts.resubmitted).toBeGreaterThanOrEqual(1);
+    const refunds = await refundsOf(request.transactionHid);
+    expect(refunds).toHaveLength(1);
+    expect(refunds[0]).toMatchObject({ amount: 1000 });
+    const record = await engine().ledger.get(request.refundId);
+    expect(record).toMatchObject({ status: 'succeeded', providerReference: request.transactionHid });
+    expect(record?.error).toBeUndefined();
+    // Order management hears of both: first requires_attention, now succeeded.
+    expect(outcomesOf(request.refundId)).toEqual(['refund.requires_attention', 'refund.succeeded']);
+    // The report is kept in the ledger.
+    const stored = await new ReconciliationLedger(engine().db).reports(20);
+    expect(stored.find((r) => r.runId === report.runId)?.counts).toEqual(report.counts);
+
+    // The next run confirms it like any recent success (one list, nothing sent); the one after leaves it be.
+    const listsBefore = await listsOf(request.orderId);
+    const next = await reconcile({ resubmit: true });
+    expect(next.changed.find((c) => c.refundId === request.refundId)).toBeUndefined();
+    expect(next.counts.confirmed).toBeGreaterThanOrEqual(1);
+    expect(await listsOf(request.orderId)).toBe(listsBefore + 1);
+    await reconcile({ resubmit: true });
+    expect(await listsOf(request.orderId)).toBe(listsBefore + 1);
+    expect(await refundsOf(request.transactionHid)).toHaveLength(1);
+    expect(outcomesOf(request.refundId)).toHaveLength(2);
+  });
+
+  it('with resubmission off, a refund Oen shows still charged is left for a person, and nothing is sent', async () => {
+    const request = await refundThatRanOutOfRetries();
+    const report = await reconcile({ resubmit: false });
+    expect(report.changed.find((c) => c.refundId === request.refundId)).toBeUndefined();
+    expect(report.notes.find((n) => n.refundId === request.refundId)).toMatchObject({ outcome: 'left_for_person', status: 'requires_attention' });
+    expect(report.counts.left_for_person).toBeGreaterThanOrEqual(1);
+    expect(await refundsOf(request.transactionHid)).toEqual([]);
+    expect((await engine().ledger.get(request.refundId))?.status).toBe('requires_attention');
+  });
+
+  it('a refund Oen shows refunded (its answer was lost) becomes succeeded without a second refund', async () => {
+    const request = await seededOenRefund(engine().sandboxes.oenUrl);
+    await faults({ refund: { http500: 1 } });
+    expect(await refund(request)).toMatchObject({ status: 'requires_attention' });
+    // Meanwhile Oen did refund it (a person in Oen's back office, or a lost answer).
+    await faults({});
+    await admin(engine().sandboxes.oenUrl, 'POST', 'seed', {
+      transactions: [{ id: request.transactionHid, orderId: request.orderId, amount: 1000, status: 'refunded', refundAmount: 1000 }],
+    });
+    const report = await reconcile({ resubmit: true });
+    expect(report.changed.find((c) => c.refundId === request.refundId)).toMatchObject({ outcome: 'resolved', to: 'succeeded' });
+    expect(await refundsOf(request.transactionHid)).toEqual([]);
+    expect(await engine().ledger.get(request.refundId)).toMatchObject({ status: 'succeeded', providerReference: request.transactionHid });
+  });
+
+  it('a refund that succeeded in its own run is confirmed once, then not asked about again', async () => {
+    const request = await seededOenRefund(engine().sandboxes.oenUrl);
+    expect(await refund(request)).toMatchObject({ status: 'succeeded' });
+    const before = await listsOf(request.orderId);
+    const first = await reconcile();
+    expect(first.counts.confirmed).toBeGreaterThanOrEqual(1);
+    expect(first.changed.find((c) => c.refundId === request.refundId)).toBeUndefined();
+    const lists = await listsOf(request.orderId);
+    expect(lists).toBe(before + 1);
+    await reconcile();
+    expect(await listsOf(request.orderId)).toBe(lists);
+    expect(await refundsOf(request.transactionHid)).toHaveLength(1);
+  });
+
+  it('a succeeded refund Oen does not show refunded becomes requires_attention, counted as a mismatch', async () => {
+    const request = await seededOenRefund(engine().sandboxes.oenUrl);
+    const ledger = engine().ledger;
+    // The ledger says succeeded; Oen's record says the transaction is still charged.
+    await ledger.open(request, refundWorkflowId(request));
+    await ledger.transition(request.refundId, 'submitting');
+    await ledger.transition(request.refundId, 'succeeded', { providerReference: request.transactionHid });
+
+    const report = await reconcile({ resubmit: true }, 'mismatch');
+
+    expect(report.counts.mismatch).toBeGreaterThanOrEqual(1);
+    const change = report.changed.find((c) => c.refundId === request.refundId);
+    expect(change).toMatchObject({ outcome: 'mismatch', from: 'succeeded', to: 'requires_attention' });
+    const record = await ledger.get(request.refundId);
+    expect(record).toMatchObject({ status: 'requires_attention', error: { code: 'ReconcileMismatch' } });
+    expect(record?.error?.message).toMatch(/ledger recorded this refund as succeeded, but Oen lists .* status "charged"/);
+    expect(outcomesOf(request.refundId)).toEqual(['refund.requires_attention']);
+    // Reconciliation never sends for a mismatch, even with resubmission on: a person looks first.
+    expect(await refundsOf(request.transactionHid)).toEqual([]);
+  });
+
+  it('a refund stuck in submitting past the threshold is settled on Oen\'s evidence; a recent one is left to its run', async () => {
+    const stuck = await seededOenRefund(engine().sandboxes.oenUrl);
+    const ledger = engine().ledger;
+    await ledger.open(stuck, refundWorkflowId(stuck));
+    await ledger.transition(stuck.refundId, 'submitting');
+    await engine().db.query(`UPDATE refunds SET updated_at = now() - interval '2 hours' WHERE refund_id = $1`, [stuck.refundId]);
+    const recent = await seededOenRefund(engine().sandboxes.oenUrl);
+    await ledger.open(recent, refundWorkflowId(recent));
+    await ledger.transition(recent.refundId, 'submitting');
+
+    const report = await reconcile({ resubmit: false, submittingAfterSeconds: 3600 });
+
+    expect(report.changed.find((c) => c.refundId === stuck.refundId)).toMatchObject({ outcome: 'left_for_person', from: 'submitting', to: 'requires_attention' });
+    expect((await ledger.get(stuck.refundId))?.error?.code).toBe('OenNotRefunded');
+    expect(report.changed.find((c) => c.refundId === recent.refundId)).toBeUndefined();
+    expect(report.notes.find((n) => n.refundId === recent.refundId)).toBeUndefined();
+    expect((await ledger.get(recent.refundId))?.status).toBe('submitting');
+  });
+
+  it('an Oen that cannot be asked changes nothing; MWD refunds in doubt are listed', async () => {
+    const request = await refundThatRanOutOfRetries();
+    const mwd = { refundId: `RF-${randomUUID()}`, provider: 'mwd' as const, orderId: `MWD-${randomUUID().slice(0, 8)}`, amount: 550, cardToken: 'tok' };
+    const ledger = engine().ledger;
+    await ledger.open(mwd, refundWorkflowId(mwd));
+    await ledger.transition(mwd.refundId, 'submitting');
+    await ledger.transition(mwd.refundId, 'requires_attention', { error: { code: 'MwdNoAnswer', message: 'sent, no answer' } });
+    await faults({ listTransactions: { http500: 1 } });
+
+    const report = await reconcile({ resubmit: true });
+
+    expect(report.notes.find((n) => n.refundId === request.refundId)).toMatchObject({ outcome: 'provider_unreachable' });
+    expect(report.changed.find((c) => c.refundId === request.refundId)).toBeUndefined();
+    expect((await ledger.get(request.refundId))?.status).toBe('requires_attention');
+    expect(await refundsOf(request.transactionHid)).toEqual([]);
+    expect(report.mwdUnresolved.find((m) => m.refundId === mwd.refundId)).toMatchObject({ status: 'requires_attention', reason: 'MwdNoAnswer: sent, no answer' });
+    expect(report.counts.mwd_unresolved).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('the reconciliation schedule', () => {
+  const exec = promisify(execFile);
+  const install = (every: string) =>
+    exec(process.execPath, ['bin/refundflow.mjs', 'schedule', 'install', '--address', engine().temporal.address, '--task-queue', engine().temporal.taskQueue, '--every', every]);
+
+  it('refundflow schedule install creates it on the cluster, installing again updates it, and what it starts reconciles', async () => {
+    const { client, taskQueue } = engine().temporal;
+    const schedule = client.schedule.getHandle(RECONCILE_SCHEDULE_ID);
+    try {
+      expect((await install('120')).stdout).toMatch(/^created schedule refundflow-reconcile on .*: reconcileWorkflow every 120 s on task queue/m);
+      expect((await install('300')).stdout).toMatch(/^updated schedule refundflow-reconcile/m);
+      const described = await schedule.describe();
+      expect(described.action).toMatchObject({ type: 'startWorkflow', workflowType: 'reconcileWorkflow', taskQueue, workflowId: RECONCILE_WORKFLOW_ID });
+      expect(described.spec.intervals?.map((i) => i.every)).toEqual([300_000]);
+
+      await schedule.trigger();
+      await expect
+        .poll(async () => (await schedule.describe()).info.recentActions.length, { timeout: 20_000 })
+        .toBeGreaterThanOrEqual(1);
+      const [action] = (await schedule.describe()).info.recentActions;
+      const run = client.workflow.getHandle(action?.action.workflow.workflowId ?? '', action?.action.workflow.firstExecutionRunId);
+      const report = (await run.result()) as ReconcileReport;
+      expect(report.workflowId).toMatch(/^refundflow-reconcile/);
+      expect(report.finishedAt).toBeDefined();
+      expect(report.policy).toEqual({ submittingAfterSeconds: 3600, succeededWithinDays: 7, resubmit: false });
+      expect((await run.describe()).status.name).toBe('COMPLETED');
+    } finally {
+      await schedule.delete().catch(() => undefined);
+    }
+  });
+
+  it('says plainly when Temporal cannot be reached', async () => {
+    const failed = await exec(process.execPath, ['bin/refundflow.mjs', 'schedule', 'install', '--address', '127.0.0.1:1']).catch((err: unknown) => err as { code: number; stderr: string });
+    expect(failed).toMatchObject({ code: 1 });
+    expect((failed as { stderr: string }).stderr).toMatch(/^cannot reach Temporal at 127\.0\.0\.1:1 .*set --address or TEMPORAL_ADDRESS/m);
+  });
+});
