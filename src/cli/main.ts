@@ -3,6 +3,8 @@ import { Client, Connection } from '@temporalio/client';
 import { Command, Option } from 'commander';
 import { Signer } from '../api/signature.js';
 import { installReconcileSchedule } from '../client/schedule.js';
+import { bulkSummary, describeBulk, progressLine } from './bulk-report.js';
+import { BulkFileError, readBulkFile, sendBulk, type BulkLine, type LineResult } from './bulk.js';
 import { readDevSecrets } from '../dev-secrets.js';
 import { finalStatuses, formatNtd, type RefundRecord } from '../domain/refund.js';
 import { randomHid } from '../sandbox/oen.js';
@@ -257,6 +259,48 @@ export function buildCli(): Command {
       print(g, { provider: 'oen', orderId, transactionHid, amount, command }, () =>
         [`seeded Oen transaction ${transactionHid}: order ${orderId}, ${formatNtd(amount)}, card, charged`, `refund it:\n  ${command}`].join('\n'),
       );
+    });
+
+  program
+    .command('bulk')
+    .description('send one refund.requested or order.cancelled event per line of a .csv or .jsonl file (docs/bulk.md); safe to interrupt and run again')
+    .argument('<file>', 'a .csv file with a header row, or a .jsonl file with one JSON object per line')
+    .option('--secret <whsec_…>', 'the webhook secret (default: INGEST_WEBHOOK_SECRET, or npm start’s development one)')
+    .option('--concurrency <n>', 'events in flight at once', '8')
+    .option('--rate <events/s>', 'send at most this many events per second (default: as fast as the API answers)')
+    .action(async (file: string, o: { secret?: string; concurrency: string; rate?: string }) => {
+      const g = globals();
+      const concurrency = Number(o.concurrency);
+      if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new CliError('--concurrency must be a whole number from 1 to 64');
+      const rate = o.rate === undefined ? undefined : Number(o.rate);
+      if (rate !== undefined && !(rate > 0)) throw new CliError('--rate must be a positive number of events per second');
+      let lines: BulkLine[];
+      try {
+        lines = readBulkFile(file);
+      } catch (err) {
+        if (err instanceof BulkFileError) throw new CliError(err.message);
+        throw new CliError(`${file}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      const secret = secretFrom(o.secret);
+      const stop = new AbortController();
+      const onInterrupt = () => {
+        if (stop.signal.aborted) process.exit(130);
+        stop.abort();
+        process.stderr.write('\ninterrupted: events under way finish, the rest are not sent (Ctrl-C again to quit at once)\n');
+      };
+      process.on('SIGINT', onInterrupt);
+      const progress = progressLine(lines.length);
+      const started = Date.now();
+      let results: LineResult[];
+      try {
+        results = await sendBulk(lines, { apiUrl: g.api, secret, concurrency, ...(rate !== undefined && { rate }), signal: stop.signal, onProgress: progress.update });
+      } finally {
+        progress.end();
+        process.off('SIGINT', onInterrupt);
+      }
+      const summary = bulkSummary(file, results, (Date.now() - started) / 1000, stop.signal.aborted);
+      print(g, summary, () => describeBulk(summary));
+      process.exitCode = stop.signal.aborted ? 130 : summary.rejected + summary.notSent > 0 ? 1 : 0;
     });
 
   const schedule = program.command('schedule').description('the Temporal Schedule that runs reconciliation (docs/reconciliation.md)');
