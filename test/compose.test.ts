@@ -333,7 +333,7 @@ describe('docker-compose.yml with .env.example', () => {
   it('has a health check on every long-running service', () => {
     expect(healthcheckProblems(compose)).toEqual([]);
     expect(Object.keys(compose.services).sort()).toEqual(
-      ['api', 'codec-server', 'postgresql', 'sandbox', 'temporal', 'temporal-schema', 'temporal-setup', 'temporal-ui', 'worker'].sort(),
+      ['api', 'codec-server', 'postgresql', 'reconcile-schedule', 'sandbox', 'temporal', 'temporal-schema', 'temporal-setup', 'temporal-ui', 'worker'].sort(),
     );
   });
 
@@ -348,6 +348,18 @@ describe('docker-compose.yml with .env.example', () => {
 
   it('wires the Web UI to the codec server as a browser reaches them', () => {
     expect(codecWiringProblems(compose, exampleEnv)).toEqual([]);
+  });
+
+  it('creates the reconciliation schedule once Temporal is set up, with the CLI the image carries', () => {
+    const job = service(compose, 'reconcile-schedule');
+    expect(job.build).toBe('.');
+    expect(job.restart).toBe('no');
+    expect(commandArgs(job)).toEqual(['node', 'bin/refundflow.mjs', 'schedule', 'install']);
+    expect(existsSync(join(root, 'bin/refundflow.mjs'))).toBe(true);
+    expect(job.depends_on).toMatchObject({ 'temporal-setup': { condition: 'service_completed_successfully' } });
+    const env = job.environment as Record<string, string>;
+    expect(env).toMatchObject({ TEMPORAL_ADDRESS: 'temporal:7233', REFUNDS_TASK_QUEUE: 'refunds', RECONCILE_INTERVAL_SECONDS: '900' });
+    expect(() => loadConfig(env)).not.toThrow();
   });
 
   it('runs the engine from the Dockerfile with commands of npm scripts', () => {
@@ -404,7 +416,7 @@ describe('Dockerfile', () => {
       .map((line) => line.trim())
       .filter((line) => line && !line.startsWith('#'));
     for (const pattern of ['node_modules', '.data', '.git', 'test/artifacts', '.env']) expect(ignored, pattern).toContain(pattern);
-    for (const needed of ['src', 'deploy', 'package.json', 'package-lock.json', 'tsconfig.json']) {
+    for (const needed of ['src', 'bin', 'deploy', 'package.json', 'package-lock.json', 'tsconfig.json']) {
       expect(ignored.filter((pattern) => pattern.replace(/^\/|\/$/g, '') === needed), needed).toEqual([]);
     }
   });

@@ -250,10 +250,12 @@ export function dependencies(service: Service): Record<string, DependsOn> {
   return service.depends_on ?? {};
 }
 
-/** Services others wait to see finish (`service_completed_successfully`): jobs, not servers. */
+/** Services others wait to see finish (`service_completed_successfully`), or never restarted: jobs, not servers. */
 export function oneShotServices(compose: ComposeFile): Set<string> {
   const jobs = new Set<string>();
-  for (const service of Object.values(compose.services)) {
+  for (const [name, service] of Object.entries(compose.services)) {
+    // A job nothing waits for: it runs once and is not restarted.
+    if (service.restart === 'no') jobs.add(name);
     for (const [target, { condition }] of Object.entries(dependencies(service))) {
       if (condition === 'service_completed_successfully') jobs.add(target);
     }
