@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { maxInAnyWindow } from '../../bench/stats.js';
+import { startRefund } from '../../src/client/refunds.js';
+import { loadConfig } from '../../src/config.js';
+import type { MwdRefundRequested, RefundRecord } from '../../src/domain/refund.js';
+import { createProviderClients, rateLimitersFrom } from '../../src/providers/index.js';
+import type { TimelineEntry } from '../../src/sandbox/server.js';
+import { retryAttemptsWithin } from '../../src/workflows/provider-calls.js';
+import { useEngine } from '../helpers/engine.js';
+import { admin, seededOenRefund } from '../helpers/sandbox.js';
+
+const engine = useEngine('burst');
+
+describe('the retry window', () => {
+  it('is counted in attempts of the backoff schedule, never in time spent waiting', () => {
+    expect(retryAttemptsWithin(5_000)).toBe(4); // 0.5 + 1 + 2 s of backoff
+    expect(retryAttemptsWithin(600_000)).toBe(25); // 31.5 s, then 18 × 30 s
+    expect(retryAttemptsWithin(0)).toBe(1);
+  });
+});
+
+describe('a burst the rate limit spreads over longer than the retry window', () => {
+  it('every refund succeeds, and neither provider sees more than its limit in any second', async () => {
+    const e = engine();
+    // 5 requests/s per provider and a 5 s retry window: 12 Oen refunds (list + refund: 24 requests,
+    // about 5 s) and 12 MWD refunds, all at once. Before the window was counted in attempts, the
+    // refunds at the back of the queue ran out of it waiting, and ended requires_attention unsent.
+    const config = loadConfig({ OEN_RATE_LIMIT: '5', MWD_RATE_LIMIT: '5' });
+    const providers = createProviderClients(config, { oenUrl: e.sandboxes.oenUrl, mwdUrl: e.sandboxes.mwdUrl }, undefined, rateLimitersFrom(config, e.db));
+    const worker = await e.worker({ PROVIDER_RETRY_WINDOW_SECONDS: '5' }, { providers });
+    const oen = await Promise.all(Array.from({ length: 12 }, () => seededOenRefund(e.sandboxes.oenUrl)));
+    const mwd: MwdRefundRequested[] = Array.from({ length: 12 }, () => {
+      const orderId = `BURST${randomUUID().replaceAll('-', '').slice(0, 14)}`;
+      return { refundId: `RF-${randomUUID()}`, provider: 'mwd', orderId, amount: 550, cardToken: `tok-${orderId}` };
+    });
+    await admin(e.sandboxes.mwdUrl, 'POST', 'seed', { orders: mwd.map((r) => ({ orderId: r.orderId, cardToken: r.cardToken, amount: r.amount })) });
+    const since = Date.now();
+
+    const records = await worker.runUntil(async () => {
+      const started = await Promise.all([...oen, ...mwd].map((r) => startRefund(e.temporal.client, e.temporal.taskQueue, r)));
+      return Promise.all(started.map((s) => e.temporal.client.workflow.getHandle(s.workflowId).result() as Promise<RefundRecord>));
+    });
+
+    expect(records.map((r) => r.status)).toEqual(Array.from({ length: 24 }, () => 'succeeded'));
+    for (const url of [e.sandboxes.oenUrl, e.sandboxes.mwdUrl]) {
+      const { timeline } = await admin<{ timeline: TimelineEntry[] }>(url, 'GET', `timeline?since=${since}`);
+      const times = timeline.map((t) => t.receivedAt).sort((a, b) => a - b);
+      expect(times.length).toBeGreaterThanOrEqual(12);
+      expect(maxInAnyWindow(times, 1_000)).toBeLessThanOrEqual(5);
+    }
+    // The limit did spread them past the window: the burst took longer than 5 s at the providers.
+    const { timeline } = await admin<{ timeline: TimelineEntry[] }>(e.sandboxes.oenUrl, 'GET', `timeline?since=${since}`);
+    const spread = Math.max(...timeline.map((t) => t.receivedAt)) - Math.min(...timeline.map((t) => t.receivedAt));
+    expect(spread).toBeGreaterThan(4_000);
+  }, 120_000);
+});
