@@ -82,6 +82,11 @@ export function emptyCounts(): Record<ReconcileOutcome, number> {
   return Object.fromEntries(reconcileOutcomes.map((o) => [o, 0])) as Record<ReconcileOutcome, number>;
 }
 
-/** The workflow id the schedule starts runs under (one at a time: the schedule skips overlaps). */
-export const RECONCILE_SCHEDULE_ID = 'refundflow-reconcile';
-export const RECONCILE_WORKFLOW_ID = 'refundflow-reconcile';
+/**
+ * The schedule's id, which is also the workflow id its runs start under (Temporal adds the time):
+ * `refundflow-reconcile` for the task queue `refunds`, `refundflow-reconcile-<queue>` for another, so
+ * deployments that share a namespace on different task queues each keep their own schedule.
+ */
+export function reconcileScheduleId(taskQueue: string): string {
+  return taskQueue === 'refunds' ? 'refundflow-reconcile' : `refundflow-reconcile-${taskQueue}`;
+}

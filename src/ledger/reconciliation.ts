@@ -10,7 +10,7 @@ import { RefundLedger, toRecord, type RefundRow, type TransitionFields } from '.
  * to be sent again. A refund's own run never makes the last two.
  */
 const reconcileMoves: Record<string, readonly RefundStatus[]> = {
-  requires_attention: ['succeeded', 'submitting', 'requires_attention'],
+  requires_attention: ['succeeded', 'submitting'],
   submitting: ['succeeded', 'requires_attention', 'submitting'],
   succeeded: ['requires_attention'],
 };
@@ -90,7 +90,8 @@ export class ReconciliationLedger {
     if (rows.length > 0) return { changed: true, record };
     // A claim to send again is exclusive: a second claimant (another run) must not send too. A claim
     // whose answer was lost leaves the refund in submitting, which the next run finds as stuck.
-    const sameMoveMadeEarlier = to !== 'submitting' && record.status === to && Date.parse(record.updatedAt) > Date.parse(before.updatedAt);
+    // (By status, not by time: the earlier attempt may have written within the same millisecond.)
+    const sameMoveMadeEarlier = to !== 'submitting' && to !== before.status && record.status === to;
     return { changed: sameMoveMadeEarlier, record };
   }
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Worker } from '@temporalio/worker';
 
 import { startRefund } from '../../src/client/refunds.js';
-import { RECONCILE_SCHEDULE_ID, RECONCILE_WORKFLOW_ID, type ReconcileReport } from '../../src/domain/reconcile.js';
+import { reconcileScheduleId, type ReconcileReport } from '../../src/domain/reconcile.js';
 import { refundWorkflowId, type OenRefundRequested, type RefundRecord } from '../../src/domain/refund.js';
 import { EventInbox } from '../../src/ledger/inbox.js';
 import { ReconciliationLedger } from '../../src/ledger/reconciliation.js';
@@ -244,12 +244,13 @@ describe('the reconciliation schedule', () => {
 
   it('refundflow schedule install creates it on the cluster, installing again updates it, and what it starts reconciles', async () => {
     const { client, taskQueue } = engine().temporal;
-    const schedule = client.schedule.getHandle(RECONCILE_SCHEDULE_ID);
+    const scheduleId = reconcileScheduleId(taskQueue);
+    const schedule = client.schedule.getHandle(scheduleId);
     try {
-      expect((await install('120')).stdout).toMatch(/^created schedule refundflow-reconcile on .*: reconcileWorkflow every 120 s on task queue/m);
-      expect((await install('300')).stdout).toMatch(/^updated schedule refundflow-reconcile/m);
+      expect((await install('120')).stdout).toContain(`created schedule ${scheduleId} on ${engine().temporal.address}`);
+      expect((await install('300')).stdout).toMatch(new RegExp(`^updated schedule ${scheduleId} `, 'm'));
       const described = await schedule.describe();
-      expect(described.action).toMatchObject({ type: 'startWorkflow', workflowType: 'reconcileWorkflow', taskQueue, workflowId: RECONCILE_WORKFLOW_ID });
+      expect(described.action).toMatchObject({ type: 'startWorkflow', workflowType: 'reconcileWorkflow', taskQueue, workflowId: scheduleId });
       expect(described.spec.intervals?.map((i) => i.every)).toEqual([300_000]);
 
       await schedule.trigger();
@@ -259,7 +260,7 @@ describe('the reconciliation schedule', () => {
       const [action] = (await schedule.describe()).info.recentActions;
       const run = client.workflow.getHandle(action?.action.workflow.workflowId ?? '', action?.action.workflow.firstExecutionRunId);
       const report = (await run.result()) as ReconcileReport;
-      expect(report.workflowId).toMatch(/^refundflow-reconcile/);
+      expect(report.workflowId.startsWith(`${scheduleId}-`)).toBe(true);
       expect(report.finishedAt).toBeDefined();
       expect(report.policy).toEqual({ submittingAfterSeconds: 3600, succeededWithinDays: 7, resubmit: false });
       expect((await run.describe()).status.name).toBe('COMPLETED');
