@@ -9,6 +9,7 @@ import type { BulkSummary } from '../src/cli/bulk-report.js';
 import { randomHid } from '../src/sandbox/oen.js';
 import { useApi } from './helpers/api.js';
 import { useEngine } from './helpers/engine.js';
+import { freePorts } from './helpers/ports.js';
 import { admin, sandboxRefunds } from './helpers/sandbox.js';
 
 const engine = useEngine('bulk');
@@ -191,6 +192,24 @@ describe('npx refundflow bulk', () => {
     const counts = await refundsAtSandbox(references);
     expect([...counts.values()]).toEqual([1, 1, 1, 1]);
   }, 120_000);
+
+  it('an API that does not answer: the first line is tried for a while, the rest wait for the next run', async () => {
+    const file = join(dir, `away-${randomUUID().slice(0, 8)}.jsonl`);
+    const lines = [1, 2, 3].map((n) => JSON.stringify({ refundId: `RF-away-${n}`, provider: 'mwd', orderId: `O${n}`, amount: 5, cardToken: 't' }));
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const [closed] = await freePorts(1); // nothing listens there
+    const child = spawn(process.execPath, ['bin/refundflow.mjs', '--json', '--api', `http://127.0.0.1:${closed}`, 'bulk', file, '--concurrency', '1'], {
+      env: { ...process.env, INGEST_WEBHOOK_SECRET: api().secret },
+    });
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    const code = await new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? -1)));
+    const summary = JSON.parse(stdout) as BulkSummary;
+    expect(code).toBe(1);
+    expect(summary).toMatchObject({ lines: 3, accepted: 0, notSent: 3 });
+    expect(summary.problems[0]?.reason).toMatch(/^the API did not answer \(ECONNREFUSED\); run the file again to send it$/);
+    expect(summary.problems[1]?.reason).toMatch(/^not tried: the API did not answer \(ECONNREFUSED\) for an earlier line; run the file again/);
+  }, 60_000);
 
   it('says plainly when the file cannot be read', async () => {
     const missing = await new Promise<{ code: number; stderr: string }>((resolve) => {

@@ -170,8 +170,9 @@ export class BulkAuthError extends Error {}
 /**
  * Sends every line that became an event, `concurrency` at a time, and answers each line. An event the
  * API did not answer (connection refused, 5xx) is sent again, the same id, a few times; then it is
- * `not_sent`. After `signal` aborts, nothing new is sent; lines already under way finish. A refused
- * signature stops the sending: every line after it is `not_sent` with that reason.
+ * `not_sent`, and so is every line after it (the API is away: they wait for the next run, rather than
+ * each trying for as long). After `signal` aborts, nothing new is sent; lines already under way
+ * finish. A refused signature stops the sending too: every line after it is `not_sent` with that reason.
  */
 export async function sendBulk(lines: BulkLine[], options: SendOptions): Promise<LineResult[]> {
   const signer = new Signer(options.secret);
@@ -193,6 +194,8 @@ export async function sendBulk(lines: BulkLine[], options: SendOptions): Promise
   const queue = [...lines];
   let sent = 0;
   let authError: BulkAuthError | undefined;
+  /** Set once a line went unanswered through all its tries: the API is away, so the rest wait for the next run. */
+  let unanswered: string | undefined;
   const sendOne = async (line: Extract<BulkLine, { eventId: string }>): Promise<LineResult> => {
     let lastError = '';
     for (let attempt = 0; attempt <= retryDelaysMs.length; attempt += 1) {
@@ -211,8 +214,7 @@ export async function sendBulk(lines: BulkLine[], options: SendOptions): Promise
         status = response.status;
         text = await response.text();
       } catch (err) {
-        const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err instanceof Error ? err.message : String(err));
-        lastError = `the API did not answer (${cause})`;
+        lastError = `the API did not answer (${networkCause(err)})`;
         continue;
       }
       const base = { line: line.line, eventId: line.eventId, ...(line.refundId !== undefined && { refundId: line.refundId }) };
@@ -235,8 +237,13 @@ export async function sendBulk(lines: BulkLine[], options: SendOptions): Promise
           record({ line: next.line, outcome: 'rejected', reason: next.problem });
           continue;
         }
-        if (options.signal.aborted || authError) {
-          record({ line: next.line, eventId: next.eventId, outcome: 'not_sent', reason: authError ? authError.message : 'interrupted before it was sent; run the file again to send it' });
+        if (options.signal.aborted || authError || unanswered) {
+          const reason = authError
+            ? authError.message
+            : unanswered
+              ? `not tried: ${unanswered} for an earlier line; run the file again to send it`
+              : 'interrupted before it was sent; run the file again to send it';
+          record({ line: next.line, eventId: next.eventId, outcome: 'not_sent', reason });
           continue;
         }
         if (options.rate) {
@@ -245,7 +252,9 @@ export async function sendBulk(lines: BulkLine[], options: SendOptions): Promise
           if (at > Date.now()) await sleep(at - Date.now());
         }
         try {
-          record(await sendOne(next));
+          const result = await sendOne(next);
+          if (result.outcome === 'not_sent') unanswered ??= result.reason.replace(/; run the file again to send it$/, '');
+          record(result);
         } catch (err) {
           if (!(err instanceof BulkAuthError)) throw err;
           authError = err;
@@ -255,6 +264,12 @@ export async function sendBulk(lines: BulkLine[], options: SendOptions): Promise
     }),
   );
   return results.sort((a, b) => a.line - b.line);
+}
+
+/** Why a fetch got no answer, in a word: ECONNREFUSED, ENOTFOUND, … (fetch wraps it in its cause). */
+export function networkCause(err: unknown): string {
+  const detail = (err as { cause?: { code?: string; message?: string; errors?: Array<{ code?: string }> } }).cause;
+  return detail?.code ?? detail?.errors?.[0]?.code ?? detail?.message ?? (err instanceof Error ? err.message : String(err));
 }
 
 /** The API's own words: its error and each field problem. */

@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { Signer } from '../api/signature.js';
 import { installReconcileSchedule } from '../client/schedule.js';
 import { bulkSummary, describeBulk, progressLine } from './bulk-report.js';
-import { BulkFileError, readBulkFile, sendBulk, type BulkLine, type LineResult } from './bulk.js';
+import { BulkFileError, networkCause, readBulkFile, sendBulk, type BulkLine, type LineResult } from './bulk.js';
 import { readDevSecrets } from '../dev-secrets.js';
 import { finalStatuses, formatNtd, type RefundRecord } from '../domain/refund.js';
 import { randomHid } from '../sandbox/oen.js';
@@ -48,8 +48,7 @@ async function call(url: string, init: RequestInit = {}, what = 'the API'): Prom
   try {
     response = await fetch(url, init);
   } catch (err) {
-    const detail = (err as { cause?: { code?: string; message?: string; errors?: Array<{ code?: string }> } }).cause;
-    const cause = detail?.code ?? detail?.errors?.[0]?.code ?? detail?.message ?? (err instanceof Error ? err.message : String(err));
+    const cause = networkCause(err);
     const where = what === 'the API' ? '--api or REFUNDFLOW_API_URL' : '--oen-url';
     throw new CliError(`cannot reach ${what} at ${new URL(url).origin} (${cause}): is \`npm start\` running? (${where})`);
   }
