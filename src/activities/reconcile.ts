@@ -96,6 +96,10 @@ export function createReconcileActivities({ oen, ledger, reconcile }: ReconcileA
       fields: TransitionFields = {},
     ): Promise<ApplyResult> => reconciliation.apply(before, to, fields),
 
+    /** Oen's evidence on a refund left in requires_attention (src/ledger/reconciliation.ts). */
+    attachReconcileEvidence: async (before: Pick<RefundRecord, 'refundId' | 'updatedAt'>, error: { code: string; message: string }): Promise<boolean> =>
+      reconciliation.attachEvidence(before, error),
+
     /** Succeeded refunds Oen showed refunded: not asked about again. */
     confirmRefunds: async (refundIds: string[]): Promise<void> => {
       for (const refundId of refundIds) await reconciliation.markConfirmed(refundId);

@@ -75,6 +75,21 @@ export interface ReconcileReport {
   mwdUnresolved: Array<Pick<RefundRecord, 'refundId' | 'orderId' | 'amount' | 'status' | 'updatedAt'> & { reason?: string }>;
 }
 
+const FIRST = '; first handed to a person as ';
+
+/**
+ * The error a refund already in requires_attention carries once reconciliation has found a state it
+ * cannot explain: Oen's evidence first, and the reason it was first handed to a person kept after it
+ * (once, however many runs attach evidence).
+ */
+export function evidenceError(evidence: string, prior: { code: string; message: string } | undefined): { code: string; message: string } {
+  const code = 'OenStateUnexplained';
+  if (!prior) return { code, message: evidence };
+  if (prior.code !== code) return { code, message: `${evidence}${FIRST}${prior.code}: ${prior.message}` };
+  const first = prior.message.indexOf(FIRST);
+  return { code, message: first < 0 ? evidence : `${evidence}${prior.message.slice(first)}` };
+}
+
 /** Notes and MWD refunds a report lists by name; beyond these, they are counted only. */
 export const REPORT_LIST_LIMIT = 1_000;
 

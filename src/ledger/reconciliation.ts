@@ -95,6 +95,21 @@ export class ReconciliationLedger {
     return { changed: sameMoveMadeEarlier, record };
   }
 
+  /**
+   * Puts reconciliation's evidence on a refund left in requires_attention, if it is still as it was
+   * read and the error says something else; true when it was written.
+   */
+  async attachEvidence(before: Pick<RefundRecord, 'refundId' | 'updatedAt'>, error: { code: string; message: string }): Promise<boolean> {
+    const { rows } = await this.db.query<{ refund_id: string }>(
+      `UPDATE refunds SET error_code = $3, error_message = $4, updated_at = now()
+       WHERE refund_id = $1 AND status = 'requires_attention' AND date_trunc('milliseconds', updated_at) = $2::timestamptz
+         AND (error_code, error_message) IS DISTINCT FROM ($3, $4)
+       RETURNING refund_id`,
+      [before.refundId, before.updatedAt, error.code, error.message],
+    );
+    return rows.length > 0;
+  }
+
   /** The provider showed this succeeded refund refunded: it is not looked at again. */
   async markConfirmed(refundId: string): Promise<void> {
     await this.db.query(`UPDATE refunds SET confirmed_at = now() WHERE refund_id = $1 AND status = 'succeeded'`, [refundId]);

@@ -3,6 +3,7 @@ import type { Activities } from '../activities/index.js';
 import type { OenEvidence } from '../activities/reconcile.js';
 import {
   emptyCounts,
+  evidenceError,
   REPORT_LIST_LIMIT,
   type ReconcileOutcome,
   type ReconcilePolicy,
@@ -156,6 +157,8 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
       if (record.status === 'submitting') {
         return move(record, 'requires_attention', 'unexplained', found.evidence, { error: { code: 'OenStateUnexplained', message: found.evidence } });
       }
+      // It stays with a person, who now finds Oen's evidence on the refund itself.
+      await ledger.attachReconcileEvidence(record, evidenceError(found.evidence, record.error));
       return note(record, 'unexplained', found.evidence);
     }
     // Charged, nothing refunded.

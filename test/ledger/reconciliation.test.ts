@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { emptyCounts, type ReconcileReport } from '../../src/domain/reconcile.js';
+import { emptyCounts, evidenceError, type ReconcileReport } from '../../src/domain/reconcile.js';
 import type { MwdRefundRequested, OenRefundRequested } from '../../src/domain/refund.js';
 import type { Database } from '../../src/ledger/database.js';
 import { ReconciliationLedger } from '../../src/ledger/reconciliation.js';
@@ -99,6 +99,16 @@ describe.each(kinds)('the reconciliation ledger on %s', (kind) => {
     await expect(reconciliation.apply({ ...claim.record, status: 'failed' }, 'succeeded')).rejects.toThrow(/from failed/);
   });
 
+  it('puts evidence on a refund left in requires_attention once, and only while it is as read', async () => {
+    const read = await inStatus(oen(1), ['submitting', 'requires_attention']);
+    const error = { code: 'OenStateUnexplained', message: 'Oen shows NT$400 refunded' };
+    expect(await reconciliation.attachEvidence(read, error)).toBe(true);
+    const after = (await refunds.get('RF-1'))!;
+    expect(after.error).toEqual(error);
+    expect(await reconciliation.attachEvidence(after, error)).toBe(false); // says the same already
+    expect(await reconciliation.attachEvidence(read, { ...error, message: 'other' })).toBe(false); // no longer as read
+  });
+
   it('keeps reports, newest first', async () => {
     const report = (runId: string, finishedAt: string): ReconcileReport => ({
       workflowId: 'refundflow-reconcile',
@@ -118,5 +128,18 @@ describe.each(kinds)('the reconciliation ledger on %s', (kind) => {
     const kept = await reconciliation.reports(10);
     expect(kept.map((r) => r.runId)).toEqual(['run-2', 'run-1']);
     expect(kept[0]?.counts.confirmed).toBe(1);
+  });
+});
+
+describe('evidenceError', () => {
+  it('puts Oen\'s evidence first and keeps the first reason once, however many runs attach evidence', () => {
+    const first = evidenceError('Oen shows NT$400 refunded', { code: 'OenHttp500', message: 'still failed' });
+    expect(first).toEqual({ code: 'OenStateUnexplained', message: 'Oen shows NT$400 refunded; first handed to a person as OenHttp500: still failed' });
+    expect(evidenceError('Oen shows NT$300 refunded', first)).toEqual({
+      code: 'OenStateUnexplained',
+      message: 'Oen shows NT$300 refunded; first handed to a person as OenHttp500: still failed',
+    });
+    expect(evidenceError('x', { code: 'OenStateUnexplained', message: 'y' })).toEqual({ code: 'OenStateUnexplained', message: 'x' });
+    expect(evidenceError('x', undefined)).toEqual({ code: 'OenStateUnexplained', message: 'x' });
   });
 });

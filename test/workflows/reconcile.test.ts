@@ -177,6 +177,30 @@ describe('reconcileWorkflow', () => {
     expect(await refundsOf(request.transactionHid)).toHaveLength(1);
   });
 
+  it('a refund in requires_attention that Oen shows in a state nobody can explain keeps Oen\'s evidence on the record', async () => {
+    const request = await seededOenRefund(engine().sandboxes.oenUrl);
+    await faults({ refund: { http500: 1 } });
+    expect(await refund(request)).toMatchObject({ status: 'requires_attention', error: { code: 'OenHttp500' } });
+    await faults({});
+    // Someone refunded part of it in Oen's back office.
+    await admin(engine().sandboxes.oenUrl, 'POST', 'seed', {
+      transactions: [{ id: request.transactionHid, orderId: request.orderId, amount: 1000, status: 'refunded', refundAmount: 400 }],
+    });
+
+    const report = await reconcile({ resubmit: true });
+
+    expect(report.notes.find((n) => n.refundId === request.refundId)).toMatchObject({ outcome: 'unexplained', status: 'requires_attention' });
+    expect(report.changed.find((c) => c.refundId === request.refundId)).toBeUndefined();
+    const record = await engine().ledger.get(request.refundId);
+    expect(record).toMatchObject({ status: 'requires_attention', error: { code: 'OenStateUnexplained' } });
+    expect(record?.error?.message).toMatch(/^Oen shows NT\$400 refunded on .*; first handed to a person as OenHttp500: the provider still failed after retrying/);
+    expect(outcomesOf(request.refundId)).toEqual(['refund.requires_attention']);
+    expect(await refundsOf(request.transactionHid)).toEqual([]);
+    // The next run finds the same: the record is not written again.
+    await reconcile({ resubmit: true });
+    expect((await engine().ledger.get(request.refundId))?.updatedAt).toBe(record?.updatedAt);
+  });
+
   it('a succeeded refund Oen does not show refunded becomes requires_attention, counted as a mismatch', async () => {
     const request = await seededOenRefund(engine().sandboxes.oenUrl);
     const ledger = engine().ledger;
