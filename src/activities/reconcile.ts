@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { ReconcilePolicy, ReconcileReport } from '../domain/reconcile.js';
 import { orderRefundId } from '../domain/order.js';
 import { formatNtd, oenRefundRequested, type OenRefundRequested, type RefundRecord, type RefundStatus } from '../domain/refund.js';
@@ -95,6 +96,20 @@ export function createReconcileActivities({ oen, ledger, reconcile }: ReconcileA
       to: RefundStatus,
       fields: TransitionFields = {},
     ): Promise<ApplyResult> => reconciliation.apply(before, to, fields),
+
+    /**
+     * Whether the refund's own run is still open (a refund long in submitting may only be waiting for
+     * its turn behind a burst): asked of Temporal with the worker's own client.
+     */
+    refundRunOpen: async (workflowId: string): Promise<boolean> => {
+      try {
+        const { status } = await Context.current().client.workflow.getHandle(workflowId).describe();
+        return status.name === 'RUNNING';
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return false;
+        throw err;
+      }
+    },
 
     /** Oen's evidence on a refund left in requires_attention (src/ledger/reconciliation.ts). */
     attachReconcileEvidence: async (before: Pick<RefundRecord, 'refundId' | 'updatedAt'>, error: { code: string; message: string }): Promise<boolean> =>

@@ -35,6 +35,8 @@ export const reconcileOutcomes = [
   'provider_unreachable',
   /** the refund changed while it was being looked at (its own run moved it): left as it is */
   'changed_meanwhile',
+  /** submitting past the threshold, but its run is still open (waiting its turn, or retrying): left to it */
+  'still_running',
   /** MWD cannot be asked: listed for a person */
   'mwd_unresolved',
 ] as const;

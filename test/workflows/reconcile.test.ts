@@ -241,6 +241,26 @@ describe('reconcileWorkflow', () => {
     expect((await ledger.get(recent.refundId))?.status).toBe('submitting');
   });
 
+  it('a refund long in submitting whose run is still open (queued behind a burst) is left to its run', async () => {
+    const queued = await seededOenRefund(engine().sandboxes.oenUrl);
+    const ledger = engine().ledger;
+    await ledger.open(queued, refundWorkflowId(queued));
+    await ledger.transition(queued.refundId, 'submitting');
+    await engine().db.query(`UPDATE refunds SET updated_at = now() - interval '2 hours' WHERE refund_id = $1`, [queued.refundId]);
+    // Its run is open: on a task queue no worker polls, it waits as a run behind a long backlog would.
+    const { client } = engine().temporal;
+    const run = await client.workflow.start('refundWorkflow', { taskQueue: `nobody-${randomUUID()}`, workflowId: refundWorkflowId(queued), args: [queued] });
+    try {
+      const report = await reconcile({ resubmit: true, submittingAfterSeconds: 3600 });
+      expect(report.notes.find((n) => n.refundId === queued.refundId)).toMatchObject({ outcome: 'still_running', status: 'submitting' });
+      expect(report.counts.still_running).toBeGreaterThanOrEqual(1);
+      expect((await ledger.get(queued.refundId))?.status).toBe('submitting');
+      expect(await refundsOf(queued.transactionHid)).toEqual([]);
+    } finally {
+      await run.terminate('test over');
+    }
+  });
+
   it('an Oen that cannot be asked changes nothing; MWD refunds in doubt are listed', async () => {
     const request = await refundThatRanOutOfRetries();
     const mwd = { refundId: `RF-${randomUUID()}`, provider: 'mwd' as const, orderId: `MWD-${randomUUID().slice(0, 8)}`, amount: 550, cardToken: 'tok' };
