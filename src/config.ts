@@ -110,7 +110,7 @@ const rawSchema = z.object({
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').default(WORKER_DEFAULTS.maxConcurrentActivities),
   /**
    * Reconciliation (docs/reconciliation.md): how often the schedule runs it; after how long a refund
-   * still `submitting` is looked at (more than the retry window, so no live run is overtaken); how
+   * still `submitting` is looked at (if its run is no longer open); how
    * many days back succeeded refunds are confirmed; whether a refund Oen shows still charged is sent
    * again (`true`) or left for a person (`false`).
    */

@@ -122,9 +122,17 @@ export function createReconcileActivities({ oen, ledger, reconcile }: ReconcileA
 
     /**
      * The request to send again: the one order management sent (from the event inbox), or, for a
-     * refund an order.cancelled event started, the full refund of the transaction it names.
+     * refund an order.cancelled event started, the full refund of the transaction it names. None for a
+     * mismatch (the ledger believed the money had moved: a person looks first), nor for a refund
+     * reconciliation already sent again once.
      */
     resubmissionRequest: async (record: RefundRecord): Promise<Resubmission> => {
+      if (record.error?.code === 'ReconcileMismatch') {
+        return { impossible: 'the ledger had recorded it as succeeded (a mismatch): a person decides before anything is sent' };
+      }
+      if ((await reconciliation.resubmits(record.refundId)) > 0) {
+        return { impossible: 'reconciliation sent it again once already, without a success: a person decides' };
+      }
       const original = await reconciliation.originalRequest(record.refundId);
       if (original !== undefined) {
         const parsed = oenRefundRequested.safeParse(original);

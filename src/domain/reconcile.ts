@@ -7,7 +7,7 @@ import type { RefundRecord, RefundStatus } from './refund.js';
 
 /** What one run looks at and what it may do; the worker's RECONCILE_* settings unless a run names its own. */
 export interface ReconcilePolicy {
-  /** An Oen refund still `submitting` after this long is looked at (longer than any run's retry window). */
+  /** An Oen refund still `submitting` after this long is looked at, unless its run is still open. */
   submittingAfterSeconds: number;
   /** Oen refunds that succeeded within this many days are confirmed at the provider. */
   succeededWithinDays: number;

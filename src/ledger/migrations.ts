@@ -126,6 +126,8 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
       CREATE INDEX reconciliation_reports_by_time ON reconciliation_reports (finished_at);
       -- When reconciliation saw a succeeded refund refunded at the provider: it is not asked again.
       ALTER TABLE refunds ADD COLUMN confirmed_at timestamptz;
+      -- How many times reconciliation claimed the refund to send it again: at most once.
+      ALTER TABLE refunds ADD COLUMN reconcile_resubmits integer NOT NULL DEFAULT 0;
       -- What reconciliation looks for: succeeded refunds by when they completed.
       CREATE INDEX refunds_by_status_completed ON refunds (status, completed_at);
     `,

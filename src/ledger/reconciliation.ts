@@ -65,13 +65,17 @@ export class ReconciliationLedger {
     const { rows } = await this.db.query<{ refund_id: string }>(
       `UPDATE refunds SET
          status = $3,
-         provider_reference = COALESCE($4, provider_reference),
          error_code = CASE WHEN $5::boolean THEN $6 ELSE error_code END,
          error_message = CASE WHEN $5::boolean THEN $7 ELSE error_message END,
          completed_at = CASE WHEN $3 = ANY($8::text[]) THEN now() ELSE NULL END,
          confirmed_at = CASE WHEN $3 = 'succeeded' THEN now() ELSE NULL END,
+         -- A claim to send again: the reference a mismatch left is no success to rely on (the send
+         -- checks Oen afresh), and it is counted, so a refund is sent again at most once.
+         provider_reference = CASE WHEN $3 = 'submitting' THEN NULL ELSE COALESCE($4, provider_reference) END,
+         reconcile_resubmits = reconcile_resubmits + CASE WHEN $3 = 'submitting' THEN 1 ELSE 0 END,
          updated_at = now()
        WHERE refund_id = $1 AND status = $2 AND date_trunc('milliseconds', updated_at) = $9::timestamptz
+         AND ($3 <> 'submitting' OR reconcile_resubmits = 0)
        RETURNING refund_id`,
       [
         before.refundId,
@@ -113,6 +117,12 @@ export class ReconciliationLedger {
   /** The provider showed this succeeded refund refunded: it is not looked at again. */
   async markConfirmed(refundId: string): Promise<void> {
     await this.db.query(`UPDATE refunds SET confirmed_at = now() WHERE refund_id = $1 AND status = 'succeeded'`, [refundId]);
+  }
+
+  /** How many times reconciliation claimed this refund to send it again (at most once). */
+  async resubmits(refundId: string): Promise<number> {
+    const { rows } = await this.db.query<{ n: number }>('SELECT reconcile_resubmits AS n FROM refunds WHERE refund_id = $1', [refundId]);
+    return rows[0]?.n ?? 0;
   }
 
   /** The `data` of the event that first asked for this refund, if it came through the API. */

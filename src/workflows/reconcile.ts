@@ -1,4 +1,4 @@
-import { ActivityFailure, continueAsNew, log, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, continueAsNew, log, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { OenEvidence } from '../activities/reconcile.js';
 import {
@@ -112,7 +112,13 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
     }
     // The claim: from here the refund is being sent, by this run; a refund that moved meanwhile is not.
     const claimed = await ledger.applyReconciliation(record, 'submitting', { error: null });
-    if (!claimed.changed) return note(record, 'changed_meanwhile', `now ${claimed.record.status}; left to its own run`);
+    if (!claimed.changed) {
+      return note(
+        record,
+        'changed_meanwhile',
+        `now ${claimed.record.status}: another run (or an earlier try of this step) claimed it first; if nothing works it, a later run finds it stuck`,
+      );
+    }
     retryWindowMs ??= (await refundPolicy()).retryWindowMs;
     const { submitOenRefund } = providerCalls(retryWindowMs, {
       heartbeatTimeout: '20 seconds',
@@ -130,13 +136,24 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
         reason: cause?.message ?? err.message,
       };
     }
-    const { recordStatus } = ledger;
-    if (result.outcome === 'succeeded') {
-      const done = await recordStatus(record.refundId, 'succeeded', { providerReference: result.providerReference, error: null });
-      return changed(record, done, 'resubmitted', `${evidence}; sent again: ${result.note ?? 'refunded'}`);
+    const succeeded = result.outcome === 'succeeded';
+    let done: RefundRecord;
+    try {
+      done =
+        result.outcome === 'succeeded'
+          ? await ledger.recordStatus(record.refundId, 'succeeded', { providerReference: result.providerReference, error: null })
+          : await ledger.recordStatus(record.refundId, result.outcome, { error: { code: result.code, message: result.reason } });
+    } catch (err) {
+      // The ledger refused the move (a local activity's failure arrives unwrapped): the refund's own
+      // run moved it meanwhile; what it recorded stands.
+      if (!(err instanceof ApplicationFailure || err instanceof ActivityFailure)) throw err;
+      return note(record, 'changed_meanwhile', `sent again, but the ledger refused to record it: ${err.message}`);
     }
-    const done = await recordStatus(record.refundId, result.outcome, { error: { code: result.code, message: result.reason } });
-    return changed(record, done, 'resubmit_unresolved', `${evidence}; sent again: ${result.code} — ${result.reason}`);
+    const outcome =
+      result.outcome === 'succeeded'
+        ? `${evidence}; sent again: ${result.note ?? 'refunded'}`
+        : `${evidence}; sent again: ${result.code} — ${result.reason}`;
+    return changed(record, done, succeeded ? 'resubmitted' : 'resubmit_unresolved', outcome);
   }
 
   async function settle(record: RefundRecord, found: OenEvidence): Promise<void> {

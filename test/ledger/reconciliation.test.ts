@@ -90,12 +90,19 @@ describe.each(kinds)('the reconciliation ledger on %s', (kind) => {
     const mismatch = await reconciliation.apply(succeeded, 'requires_attention', { error: { code: 'ReconcileMismatch', message: 'Oen shows it charged' } });
     expect(mismatch).toMatchObject({ changed: true, record: { status: 'requires_attention', error: { code: 'ReconcileMismatch' } } });
     expect(mismatch.record.completedAt).toBeUndefined();
+    expect(mismatch.record.providerReference).toBe('ref');
     const claim = await reconciliation.apply(mismatch.record, 'submitting', { error: null });
     expect(claim).toMatchObject({ changed: true, record: { status: 'submitting' } });
+    // The reference the mismatch left is no success to rely on: the send checks Oen afresh.
+    expect(claim.record.providerReference).toBeUndefined();
+    expect(await reconciliation.resubmits('RF-1')).toBe(1);
     // A second claim with the same read (another reconciliation run) gets nothing.
     const second = await reconciliation.apply(mismatch.record, 'submitting', { error: null });
     expect(second).toMatchObject({ changed: false, record: { status: 'submitting', updatedAt: claim.record.updatedAt } });
     await expect(reconciliation.apply(claim.record, 'failed')).rejects.toThrow(/does not move a refund from submitting to failed/);
+    // Sent again without a success, it is back with a person: it is never claimed to be sent again twice.
+    const back = await refunds.transition('RF-1', 'requires_attention', { error: { code: 'OenHttp500', message: 'still failing' } });
+    expect(await reconciliation.apply(back, 'submitting', { error: null })).toMatchObject({ changed: false, record: { status: 'requires_attention' } });
     await expect(reconciliation.apply({ ...claim.record, status: 'failed' }, 'succeeded')).rejects.toThrow(/from failed/);
   });
 

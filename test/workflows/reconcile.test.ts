@@ -138,6 +138,18 @@ describe('reconcileWorkflow', () => {
     expect(outcomesOf(request.refundId)).toHaveLength(2);
   });
 
+  it('a refund sent again without a success is not sent again by a later run', async () => {
+    const request = await refundThatRanOutOfRetries();
+    await faults({ refund: { http500: 1 } });
+    const first = await reconcile({ resubmit: true });
+    expect(first.changed.find((c) => c.refundId === request.refundId)).toMatchObject({ outcome: 'resubmit_unresolved', to: 'requires_attention' });
+    await faults({});
+    const second = await reconcile({ resubmit: true });
+    expect(second.notes.find((n) => n.refundId === request.refundId)?.evidence).toMatch(/sent it again once already/);
+    expect((await engine().ledger.get(request.refundId))?.status).toBe('requires_attention');
+    expect(await refundsOf(request.transactionHid)).toEqual([]);
+  });
+
   it('with resubmission off, a refund Oen shows still charged is left for a person, and nothing is sent', async () => {
     const request = await refundThatRanOutOfRetries();
     const report = await reconcile({ resubmit: false });
@@ -218,8 +230,14 @@ describe('reconcileWorkflow', () => {
     expect(record).toMatchObject({ status: 'requires_attention', error: { code: 'ReconcileMismatch' } });
     expect(record?.error?.message).toMatch(/ledger recorded this refund as succeeded, but Oen lists .* status "charged"/);
     expect(outcomesOf(request.refundId)).toEqual(['refund.requires_attention']);
-    // Reconciliation never sends for a mismatch, even with resubmission on: a person looks first.
+    // Reconciliation never sends for a mismatch, even with resubmission on, on this run or a later one.
     expect(await refundsOf(request.transactionHid)).toEqual([]);
+    const next = await reconcile({ resubmit: true });
+    expect(next.notes.find((n) => n.refundId === request.refundId)).toMatchObject({ outcome: 'left_for_person', status: 'requires_attention' });
+    expect(next.notes.find((n) => n.refundId === request.refundId)?.evidence).toMatch(/a mismatch/);
+    expect(await refundsOf(request.transactionHid)).toEqual([]);
+    expect(await ledger.get(request.refundId)).toMatchObject({ status: 'requires_attention', error: { code: 'ReconcileMismatch' } });
+    expect(outcomesOf(request.refundId)).toEqual(['refund.requires_attention']);
   });
 
   it('a refund stuck in submitting past the threshold is settled on Oen\'s evidence; a recent one is left to its run', async () => {
