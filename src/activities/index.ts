@@ -17,8 +17,8 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createPingActivities(deps),
     ...createLedgerActivities(deps),
-    ...createOenActivities({ oen: deps.providers.oen, ledger: deps.ledger }),
-    ...createMwdActivities({ mwd: deps.providers.mwd, ledger: deps.ledger }),
+    ...createOenActivities({ oen: deps.providers.oen, ledger: deps.ledger, retryWindowMs: deps.policy.retryWindowMs }),
+    ...createMwdActivities({ mwd: deps.providers.mwd, ledger: deps.ledger, retryWindowMs: deps.policy.retryWindowMs }),
     ...createOutcomeActivities(deps),
     ...createReconcileActivities({ oen: deps.providers.oen, ledger: deps.ledger, reconcile: deps.reconcile }),
   };

@@ -4,16 +4,61 @@ import type { MwdRefundRequested, ProviderOutcome } from '../domain/refund.js';
 import type { RefundLedger } from '../ledger/refunds.js';
 import { ProviderError } from '../providers/errors.js';
 import type { MwdClient } from '../providers/mwd/client.js';
-import { ledgerCall, senderName, settledInLedger, settledOutcome, toApplicationFailure } from './failures.js';
+import { ledgerCall, senderName, settledInLedger, settledOutcome, toApplicationFailure, withinRetryWindow } from './failures.js';
 
 export interface MwdActivityDeps {
   mwd: MwdClient;
   ledger: RefundLedger;
+  /** PROVIDER_RETRY_WINDOW_SECONDS, in ms (src/activities/failures.ts, withinRetryWindow). */
+  retryWindowMs: number;
 }
 
 const CANNOT_ASK = 'MWD cannot be asked whether the refund happened: check with MWD before anything else is done';
 
-export function createMwdActivities({ mwd, ledger }: MwdActivityDeps) {
+export function createMwdActivities({ mwd, ledger, retryWindowMs }: MwdActivityDeps) {
+  /** One attempt: wait for the turn, claim the send, send (submitMwdRefund). */
+  const sendMwdRefund = async (request: MwdRefundRequested, context: Context): Promise<ProviderOutcome> => {
+    // The wait for MWD_RATE_LIMIT comes before the send is recorded: an attempt that dies waiting
+    // has sent nothing and must not leave a mark that says it may have. (Only a turn gone stale
+    // while the mark was written, rarely, is waited for again after it.)
+    const waitingForMwd = () => context.heartbeat('waiting for the MWD rate limit');
+    const turn = await mwd.takeTurn({ signal: context.cancellationSignal, onWait: waitingForMwd });
+    const claim = await ledgerCall(() => ledger.markSending(request.refundId, senderName(context.info)));
+    if (!claim.claimed) {
+      // Whatever happened since the check above (a timed-out attempt still running beside its retry).
+      const settledSince = settledOutcome(claim.record);
+      if (settledSince) return settledSince;
+      if (claim.unansweredBy !== undefined) {
+        return {
+          outcome: 'requires_attention',
+          code: 'MwdOutcomeUnknown',
+          reason: `${claim.unansweredBy} sent the refund to MWD and never recorded an answer. ${CANNOT_ASK}`,
+        };
+      }
+      throw ApplicationFailure.nonRetryable(
+        `Refund ${request.refundId} is ${claim.record.status} in the ledger, not being submitted: nothing was sent to MWD`,
+        'LedgerRefused',
+      );
+    }
+    context.heartbeat('sending');
+    try {
+      const result = await mwd.refund(
+        request.orderId,
+        { cardToken: request.cardToken, amount: request.amount },
+        { signal: context.cancellationSignal, onWait: waitingForMwd, turn },
+      );
+      await ledger.markAnswered(request.refundId, result.serviceTradeNo);
+      return { outcome: 'succeeded', providerReference: result.serviceTradeNo };
+    } catch (err) {
+      if (!(err instanceof ProviderError)) throw err;
+      if (err.kind === 'unknown') {
+        return { outcome: 'requires_attention', code: err.type, reason: `${err.message}. ${CANNOT_ASK}` };
+      }
+      await ledger.markAnswered(request.refundId);
+      throw toApplicationFailure(err);
+    }
+  };
+
   return {
     /**
      * MWD has no way to ask what happened (money-safety rule 2). An HTTP 500 is MWD saying it did not
@@ -26,46 +71,8 @@ export function createMwdActivities({ mwd, ledger }: MwdActivityDeps) {
       const context = Context.current();
       const settled = await settledInLedger(ledger, request.refundId);
       if (settled) return settled;
-      await ledger.recordAttempt(request.refundId, context.info.attempt);
-      // The wait for MWD_RATE_LIMIT comes before the send is recorded: an attempt that dies waiting
-      // has sent nothing and must not leave a mark that says it may have. (Only a turn gone stale
-      // while the mark was written, rarely, is waited for again after it.)
-      const waitingForMwd = () => context.heartbeat('waiting for the MWD rate limit');
-      const turn = await mwd.takeTurn({ signal: context.cancellationSignal, onWait: waitingForMwd });
-      const claim = await ledgerCall(() => ledger.markSending(request.refundId, senderName(context.info)));
-      if (!claim.claimed) {
-        // Whatever happened since the check above (a timed-out attempt still running beside its retry).
-        const settledSince = settledOutcome(claim.record);
-        if (settledSince) return settledSince;
-        if (claim.unansweredBy !== undefined) {
-          return {
-            outcome: 'requires_attention',
-            code: 'MwdOutcomeUnknown',
-            reason: `${claim.unansweredBy} sent the refund to MWD and never recorded an answer. ${CANNOT_ASK}`,
-          };
-        }
-        throw ApplicationFailure.nonRetryable(
-          `Refund ${request.refundId} is ${claim.record.status} in the ledger, not being submitted: nothing was sent to MWD`,
-          'LedgerRefused',
-        );
-      }
-      context.heartbeat('sending');
-      try {
-        const result = await mwd.refund(
-          request.orderId,
-          { cardToken: request.cardToken, amount: request.amount },
-          { signal: context.cancellationSignal, onWait: waitingForMwd, turn },
-        );
-        await ledger.markAnswered(request.refundId, result.serviceTradeNo);
-        return { outcome: 'succeeded', providerReference: result.serviceTradeNo };
-      } catch (err) {
-        if (!(err instanceof ProviderError)) throw err;
-        if (err.kind === 'unknown') {
-          return { outcome: 'requires_attention', code: err.type, reason: `${err.message}. ${CANNOT_ASK}` };
-        }
-        await ledger.markAnswered(request.refundId);
-        throw toApplicationFailure(err);
-      }
+      const retry = await ledger.recordAttempt(request.refundId, context.info.attempt);
+      return withinRetryWindow(ledger, request.refundId, retryWindowMs, retry, () => sendMwdRefund(request, context));
     },
   };
 }

@@ -5,11 +5,13 @@ import type { RefundLedger } from '../ledger/refunds.js';
 import { ProviderError } from '../providers/errors.js';
 import type { OenClient } from '../providers/oen/client.js';
 import type { OenSubscription, OenTransaction } from '../providers/oen/schemas.js';
-import { settledInLedger, toApplicationFailure } from './failures.js';
+import { settledInLedger, toApplicationFailure, withinRetryWindow } from './failures.js';
 
 export interface OenActivityDeps {
   oen: OenClient;
   ledger: RefundLedger;
+  /** PROVIDER_RETRY_WINDOW_SECONDS, in ms (src/activities/failures.ts, withinRetryWindow). */
+  retryWindowMs: number;
 }
 
 /** What Oen's own record of a transaction proves about our refund. */
@@ -60,7 +62,7 @@ async function providerCall<T>(call: () => Promise<T>): Promise<T> {
 /** A heartbeat while a request waits its turn under OEN_RATE_LIMIT. */
 const waitingForOen = () => Context.current().heartbeat('waiting for the Oen rate limit');
 
-export function createOenActivities({ oen, ledger }: OenActivityDeps) {
+export function createOenActivities({ oen, ledger, retryWindowMs }: OenActivityDeps) {
   /** Every page of a long order's list is a sign of progress: each one heartbeats. */
   const check = async (request: OenRefundRequested, signal: AbortSignal): Promise<OenVerdict> =>
     judgeOenTransaction(
@@ -69,6 +71,51 @@ export function createOenActivities({ oen, ledger }: OenActivityDeps) {
       ),
       request,
     );
+
+  /** One attempt: check, then act (submitOenRefund). */
+  const sendOenRefund = async (request: OenRefundRequested, context: Context): Promise<ProviderOutcome> => {
+    const signal = context.cancellationSignal;
+    const hid = request.transactionHid;
+    const before = outcomeOf(await check(request, signal), hid, 'Oen already showed this refund; none was sent');
+    if (before) return before;
+
+    context.heartbeat('sending');
+    try {
+      const refunded = await oen.refund(
+        hid,
+        {
+          amount: request.amount,
+          reason: request.reason,
+          merchantId: request.merchantId,
+          productDetails: request.productDetails,
+          remitInfo: request.remitInfo,
+        },
+        { signal, onWait: waitingForOen },
+      );
+      return (
+        outcomeOf(judgeOenTransaction([refunded], request, true), hid, 'refunded') ?? {
+          outcome: 'requires_attention',
+          code: 'OenStateUnexplained',
+          reason: `Oen accepted the refund but shows ${hid} as "${refunded.status}"`,
+        }
+      );
+    } catch (err) {
+      if (!(err instanceof ProviderError)) throw err;
+      if (err.type !== 'OenV0002' && err.kind !== 'unknown') throw toApplicationFailure(err);
+      context.heartbeat('reconciling');
+      const after = outcomeOf(await check(request, signal), hid, `reconciled after ${err.type}`);
+      if (after) return after;
+      if (err.type === 'OenV0002') {
+        return {
+          outcome: 'requires_attention',
+          code: 'OenV0002',
+          reason: `Oen refused the refund as "wrong transaction state" (V0002) but shows ${hid} charged and not refunded`,
+        };
+      }
+      // The outcome was unknown and Oen shows no refund: sending again is safe, on the next attempt.
+      throw ApplicationFailure.retryable(`${err.message}; Oen shows no refund of ${hid}, so it will be sent again`, err.type);
+    }
+  };
 
   return {
     /**
@@ -79,51 +126,10 @@ export function createOenActivities({ oen, ledger }: OenActivityDeps) {
      */
     submitOenRefund: async (request: OenRefundRequested): Promise<ProviderOutcome> => {
       const context = Context.current();
-      const signal = context.cancellationSignal;
-      const hid = request.transactionHid;
       const settled = await settledInLedger(ledger, request.refundId);
       if (settled) return settled;
-      await ledger.recordAttempt(request.refundId, context.info.attempt);
-
-      const before = outcomeOf(await check(request, signal), hid, 'Oen already showed this refund; none was sent');
-      if (before) return before;
-
-      context.heartbeat('sending');
-      try {
-        const refunded = await oen.refund(
-          hid,
-          {
-            amount: request.amount,
-            reason: request.reason,
-            merchantId: request.merchantId,
-            productDetails: request.productDetails,
-            remitInfo: request.remitInfo,
-          },
-          { signal, onWait: waitingForOen },
-        );
-        return (
-          outcomeOf(judgeOenTransaction([refunded], request, true), hid, 'refunded') ?? {
-            outcome: 'requires_attention',
-            code: 'OenStateUnexplained',
-            reason: `Oen accepted the refund but shows ${hid} as "${refunded.status}"`,
-          }
-        );
-      } catch (err) {
-        if (!(err instanceof ProviderError)) throw err;
-        if (err.type !== 'OenV0002' && err.kind !== 'unknown') throw toApplicationFailure(err);
-        context.heartbeat('reconciling');
-        const after = outcomeOf(await check(request, signal), hid, `reconciled after ${err.type}`);
-        if (after) return after;
-        if (err.type === 'OenV0002') {
-          return {
-            outcome: 'requires_attention',
-            code: 'OenV0002',
-            reason: `Oen refused the refund as "wrong transaction state" (V0002) but shows ${hid} charged and not refunded`,
-          };
-        }
-        // The outcome was unknown and Oen shows no refund: sending again is safe, on the next attempt.
-        throw ApplicationFailure.retryable(`${err.message}; Oen shows no refund of ${hid}, so it will be sent again`, err.type);
-      }
+      const retry = await ledger.recordAttempt(request.refundId, context.info.attempt);
+      return withinRetryWindow(ledger, request.refundId, retryWindowMs, retry, () => sendOenRefund(request, context));
     },
 
     listOrderTransactions: async (orderId: string): Promise<OenTransaction[]> => {

@@ -132,6 +132,18 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
       CREATE INDEX refunds_by_status_completed ON refunds (status, completed_at);
     `,
   },
+  {
+    version: 7,
+    name: 'provider retry window',
+    // Since when a refund's provider calls have been failing (transiently), and the last failure:
+    // PROVIDER_RETRY_WINDOW_SECONDS counts from the first provider failure, not from when the call
+    // was scheduled, so time queued behind a burst or lost to a dead worker is not counted.
+    sql: `
+      ALTER TABLE refunds ADD COLUMN retrying_since timestamptz;
+      ALTER TABLE refunds ADD COLUMN last_failure_code text;
+      ALTER TABLE refunds ADD COLUMN last_failure_message text;
+    `,
+  },
 ];
 
 export async function migrate(db: Database): Promise<number[]> {

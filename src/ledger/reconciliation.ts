@@ -73,6 +73,7 @@ export class ReconciliationLedger {
          -- checks Oen afresh), and it is counted, so a refund is sent again at most once.
          provider_reference = CASE WHEN $3 = 'submitting' THEN NULL ELSE COALESCE($4, provider_reference) END,
          reconcile_resubmits = reconcile_resubmits + CASE WHEN $3 = 'submitting' THEN 1 ELSE 0 END,
+         retrying_since = CASE WHEN $3 = 'submitting' THEN NULL ELSE retrying_since END,
          updated_at = now()
        WHERE refund_id = $1 AND status = $2 AND date_trunc('milliseconds', updated_at) = $9::timestamptz
          AND ($3 <> 'submitting' OR reconcile_resubmits = 0)

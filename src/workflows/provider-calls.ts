@@ -28,12 +28,21 @@ export function retryAttemptsWithin(windowMs: number): number {
 
 /**
  * Activities that call a provider: retried with exponential backoff while the failure is transient,
- * never when it is final, for the attempts the retry window holds, after which the caller decides (a
- * refund goes to requires_attention). No schedule-to-close timeout: a refund queued behind a burst,
- * or waiting for its turn under the provider's rate limit, waits as long as it takes (heartbeating),
- * and only the provider's own failures use up the window.
+ * never when it is final, within the retry window, after which the caller decides (a refund goes to
+ * requires_attention). No schedule-to-close timeout: a refund queued behind a burst, or waiting for
+ * its turn under the provider's rate limit, waits as long as it takes (heartbeating), and only the
+ * provider's own failures use up the window.
+ *
+ * `window: 'ledger'` (the refund submissions): the activity keeps the window in the ledger, from the
+ * refund's first transient provider failure (withinRetryWindow, src/activities/failures.ts), and
+ * Temporal retries without a limit; an attempt lost to a worker that died costs nothing. Otherwise
+ * the window is the attempts its backoff holds (`retryAttemptsWithin`).
  */
-export function providerCalls(retryWindowMs: number, extra: Pick<ActivityOptions, 'heartbeatTimeout' | 'summary'> = {}) {
+export function providerCalls(
+  retryWindowMs: number,
+  extra: Pick<ActivityOptions, 'heartbeatTimeout' | 'summary'> = {},
+  window: 'attempts' | 'ledger' = 'attempts',
+) {
   return proxyActivities<Activities>({
     // An attempt may wait long for its rate-limit turns; the heartbeat (every request, every second
     // of waiting) is what tells a dead worker from a waiting one.
@@ -43,11 +52,30 @@ export function providerCalls(retryWindowMs: number, extra: Pick<ActivityOptions
       initialInterval: BACKOFF.initialMs,
       backoffCoefficient: BACKOFF.coefficient,
       maximumInterval: BACKOFF.maximumMs,
-      maximumAttempts: retryAttemptsWithin(retryWindowMs),
+      ...(window === 'attempts' && { maximumAttempts: retryAttemptsWithin(retryWindowMs) }),
       nonRetryableErrorTypes: finalErrorTypes,
     },
     ...extra,
   });
+}
+
+/**
+ * How a provider call that was not a success reads as a refund's end: the retry window passed
+ * (requires_attention, with the provider's last failure type), a final refusal (failed), or retries
+ * that ran out otherwise (requires_attention).
+ */
+export function providerCallEnd(err: ActivityFailure, retryWindowMs: number): { status: 'failed' | 'requires_attention'; code: string; message: string } {
+  const cause = applicationCause(err);
+  if (cause?.type === 'RetryWindowPassed') {
+    const [details] = (cause.details ?? []) as Array<{ code?: string } | undefined>;
+    return { status: 'requires_attention', code: details?.code ?? 'ProviderUnavailable', message: cause.message };
+  }
+  if (cause?.nonRetryable) return { status: 'failed', code: cause.type ?? 'ProviderRefused', message: cause.message };
+  return {
+    status: 'requires_attention',
+    code: cause?.type ?? 'ProviderUnavailable',
+    message: `the provider still failed after retrying for ${Math.round(retryWindowMs / 1000)}s: ${cause?.message ?? err.message}`,
+  };
 }
 
 /** The provider's failure behind an activity failure, through a timeout's last failure if need be. */

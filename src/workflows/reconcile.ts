@@ -11,7 +11,7 @@ import {
 } from '../domain/reconcile.js';
 import { formatNtd, type ProviderOutcome, type RefundRecord, type RefundStatus } from '../domain/refund.js';
 import type { TransitionFields } from '../ledger/refunds.js';
-import { applicationCause, providerCalls, refundPolicy } from './provider-calls.js';
+import { applicationCause, providerCallEnd, providerCalls, refundPolicy } from './provider-calls.js';
 
 export interface ReconcileInput {
   /** Overrides of the worker's RECONCILE_* settings for this run. */
@@ -120,21 +120,18 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
       );
     }
     retryWindowMs ??= (await refundPolicy()).retryWindowMs;
-    const { submitOenRefund } = providerCalls(retryWindowMs, {
-      heartbeatTimeout: '20 seconds',
-      summary: `Oen refund ${record.transactionHid ?? ''} ${formatNtd(record.amount)}, sent again by reconciliation`,
-    });
+    const { submitOenRefund } = providerCalls(
+      retryWindowMs,
+      { heartbeatTimeout: '20 seconds', summary: `Oen refund ${record.transactionHid ?? ''} ${formatNtd(record.amount)}, sent again by reconciliation` },
+      'ledger',
+    );
     let result: ProviderOutcome | { outcome: 'failed'; code: string; reason: string };
     try {
       result = await submitOenRefund(resubmission.request);
     } catch (err) {
       if (!(err instanceof ActivityFailure)) throw err;
-      const cause = applicationCause(err);
-      result = {
-        outcome: cause?.nonRetryable ? 'failed' : 'requires_attention',
-        code: cause?.type ?? 'ProviderUnavailable',
-        reason: cause?.message ?? err.message,
-      };
+      const end = providerCallEnd(err, retryWindowMs);
+      result = { outcome: end.status, code: end.code, reason: end.message };
     }
     const succeeded = result.outcome === 'succeeded';
     let done: RefundRecord;

@@ -32,7 +32,7 @@ import {
   type OperatorInput,
   type RefundProgress,
 } from './messages.js';
-import { applicationCause, providerCalls, refundPolicy } from './provider-calls.js';
+import { providerCallEnd, providerCalls, refundPolicy } from './provider-calls.js';
 import { parseWorkflowInput } from './validation.js';
 
 /**
@@ -242,27 +242,23 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
   submissionStarted = true;
   await setStatus('submitting');
 
-  const { submitOenRefund, submitMwdRefund } = providerCalls(policy.retryWindowMs, {
-    heartbeatTimeout: '20 seconds',
-    summary: providerCallSummary(request),
-  });
+  const { submitOenRefund, submitMwdRefund } = providerCalls(
+    policy.retryWindowMs,
+    { heartbeatTimeout: '20 seconds', summary: providerCallSummary(request) },
+    'ledger',
+  );
   let result: ProviderOutcome;
   try {
     result = request.provider === 'oen' ? await submitOenRefund(request) : await submitMwdRefund(request);
   } catch (err) {
     if (!(err instanceof ActivityFailure)) throw err;
-    const cause = applicationCause(err);
-    if (cause?.nonRetryable) {
-      const record = await outcome(await setStatus('failed', { error: { code: cause.type ?? 'ProviderRefused', message: cause.message } }));
-      throw ApplicationFailure.nonRetryable(`Refund ${request.refundId} failed: ${cause.message}`, 'RefundFailed', record);
+    const end = providerCallEnd(err, policy.retryWindowMs);
+    if (end.status === 'failed') {
+      const record = await outcome(await setStatus('failed', { error: { code: end.code, message: end.message } }));
+      throw ApplicationFailure.nonRetryable(`Refund ${request.refundId} failed: ${end.message}`, 'RefundFailed', record);
     }
-    // Retries ran out (the retry window passed) with the provider still failing: a person decides.
-    return outcome(await setStatus('requires_attention', {
-      error: {
-        code: cause?.type ?? 'ProviderUnavailable',
-        message: `the provider still failed after retrying for ${Math.round(policy.retryWindowMs / 1000)}s: ${cause?.message ?? err.message}`,
-      },
-    }));
+    // The retry window passed with the provider still failing: a person decides.
+    return outcome(await setStatus('requires_attention', { error: { code: end.code, message: end.message } }));
   }
   if (result.outcome === 'succeeded') {
     return outcome(await setStatus('succeeded', { providerReference: result.providerReference, error: null }));

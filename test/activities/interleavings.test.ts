@@ -327,6 +327,7 @@ describe('a timed-out attempt still running beside its retry', () => {
         sandboxes.oen.core.seed({ transactions: [{ id: hid, orderId: request.orderId, amount: 1000 }] });
         await opened(request);
         const { submitOenRefund } = createOenActivities({
+          retryWindowMs: 600_000,
           oen: steppedOen(sandboxClients(sandboxes).oen, world, sandboxes),
           ledger: steppedLedger(ledger, world),
         });
@@ -368,6 +369,7 @@ describe('a timed-out attempt still running beside its retry', () => {
         sandboxes.mwd.core.seed({ orders: [{ orderId, cardToken, amount: 550 }] });
         await opened(request);
         const { submitMwdRefund } = createMwdActivities({
+          retryWindowMs: 600_000,
           mwd: steppedMwd(sandboxClients(sandboxes).mwd, world, sandboxes),
           ledger: steppedLedger(ledger, world),
         });

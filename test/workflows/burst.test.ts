@@ -13,7 +13,7 @@ import { admin, seededOenRefund } from '../helpers/sandbox.js';
 const engine = useEngine('burst');
 
 describe('the retry window', () => {
-  it('is counted in attempts of the backoff schedule, never in time spent waiting', () => {
+  it('for calls with no refund row, is the attempts the backoff fits in it', () => {
     expect(retryAttemptsWithin(5_000)).toBe(4); // 0.5 + 1 + 2 s of backoff
     expect(retryAttemptsWithin(600_000)).toBe(25); // 31.5 s, then 18 × 30 s
     expect(retryAttemptsWithin(0)).toBe(1);
@@ -24,8 +24,8 @@ describe('a burst the rate limit spreads over longer than the retry window', () 
   it('every refund succeeds, and neither provider sees more than its limit in any second', async () => {
     const e = engine();
     // 5 requests/s per provider and a 5 s retry window: 12 Oen refunds (list + refund: 24 requests,
-    // about 5 s) and 12 MWD refunds, all at once. Before the window was counted in attempts, the
-    // refunds at the back of the queue ran out of it waiting, and ended requires_attention unsent.
+    // about 5 s) and 12 MWD refunds, all at once. While the window was a schedule-to-close timeout,
+    // the refunds at the back of the queue ran out of it waiting, and ended requires_attention unsent.
     const config = loadConfig({ OEN_RATE_LIMIT: '5', MWD_RATE_LIMIT: '5' });
     const providers = createProviderClients(config, { oenUrl: e.sandboxes.oenUrl, mwdUrl: e.sandboxes.mwdUrl }, undefined, rateLimitersFrom(config, e.db));
     const worker = await e.worker({ PROVIDER_RETRY_WINDOW_SECONDS: '5' }, { providers });
