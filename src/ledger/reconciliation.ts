@@ -53,8 +53,8 @@ export class ReconciliationLedger {
   }
 
   /**
-   * Moves a refund on reconciliation's evidence, only if it is still exactly as it was read (status
-   * and last update): a refund its own run moved in the meantime is left to that run. The same move
+   * Moves a refund on reconciliation's evidence, only if it is still as it was read (status, and last
+   * update to the millisecond): a refund its own run moved in the meantime is left to that run. The same move
    * already made (an earlier attempt of this step) answers changed, with the record as it stands —
    * except a claim to send again, which only one claimant ever gets.
    */

@@ -109,6 +109,8 @@ describe.each(kinds)('the reconciliation ledger on %s', (kind) => {
   it('puts evidence on a refund left in requires_attention once, and only while it is as read', async () => {
     const read = await inStatus(oen(1), ['submitting', 'requires_attention']);
     const error = { code: 'OenStateUnexplained', message: 'Oen shows NT$400 refunded' };
+    // "As read" is to the millisecond (the record's updatedAt): let the write land in a later one.
+    await new Promise((resolve) => setTimeout(resolve, 5));
     expect(await reconciliation.attachEvidence(read, error)).toBe(true);
     const after = (await refunds.get('RF-1'))!;
     expect(after.error).toEqual(error);
