@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { ProviderOutcome, RefundRecord } from '../domain/refund.js';
-import { LedgerError, type RefundLedger, type RetryState } from '../ledger/refunds.js';
+import { LedgerError, type RefundLedger } from '../ledger/refunds.js';
 import type { ProviderError } from '../providers/errors.js';
 
 /**
@@ -71,33 +71,25 @@ export const RETRY_WINDOW_PASSED = 'RetryWindowPassed';
 /**
  * PROVIDER_RETRY_WINDOW_SECONDS, kept in the ledger: it starts with the refund's first transient
  * provider failure, so time queued behind a burst, waiting for rate-limit turns, or lost to a worker
- * that died is not counted. An attempt that starts after the window passed, or a transient failure
- * that ends it, fails for good with RetryWindowPassed, carrying the provider's last failure.
+ * that died is not counted. A transient failure after the window passed fails the call for good with
+ * RetryWindowPassed, carrying the provider's failure. (It is checked on failure, not when an attempt
+ * starts: an attempt after a worker died first finds what that attempt left — an MWD send never
+ * answered, an Oen refund made — and says so.)
  */
-export async function withinRetryWindow<T>(
-  ledger: RefundLedger,
-  refundId: string,
-  windowMs: number,
-  state: RetryState,
-  run: () => Promise<T>,
-): Promise<T> {
-  const passed = (retryingForMs: number | undefined, failure: { code: string; message: string } | undefined): ApplicationFailure | undefined =>
-    retryingForMs !== undefined && retryingForMs > windowMs
-      ? ApplicationFailure.nonRetryable(
-          `the provider still failed after retrying for ${Math.round(windowMs / 1000)}s: ${failure?.message ?? 'no answer'}`,
-          RETRY_WINDOW_PASSED,
-          { code: failure?.code ?? 'ProviderUnavailable' },
-        )
-      : undefined;
-  const before = passed(state.retryingForMs, state.lastFailure);
-  if (before) throw before;
+export async function withinRetryWindow<T>(ledger: RefundLedger, refundId: string, windowMs: number, run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (err) {
     if (err instanceof ApplicationFailure && !err.nonRetryable) {
       const failure = { code: err.type ?? 'ProviderUnavailable', message: err.message };
-      const after = passed((await ledger.noteTransientFailure(refundId, failure)).retryingForMs, failure);
-      if (after) throw after;
+      const { retryingForMs } = await ledger.noteTransientFailure(refundId, failure);
+      if (retryingForMs !== undefined && retryingForMs > windowMs) {
+        throw ApplicationFailure.nonRetryable(
+          `the provider still failed after retrying for ${Math.round(windowMs / 1000)}s: ${failure.message}`,
+          RETRY_WINDOW_PASSED,
+          { code: failure.code },
+        );
+      }
     }
     throw err;
   }

@@ -71,8 +71,8 @@ export function createMwdActivities({ mwd, ledger, retryWindowMs }: MwdActivityD
       const context = Context.current();
       const settled = await settledInLedger(ledger, request.refundId);
       if (settled) return settled;
-      const retry = await ledger.recordAttempt(request.refundId, context.info.attempt);
-      return withinRetryWindow(ledger, request.refundId, retryWindowMs, retry, () => sendMwdRefund(request, context));
+      await ledger.recordAttempt(request.refundId, context.info.attempt);
+      return withinRetryWindow(ledger, request.refundId, retryWindowMs, () => sendMwdRefund(request, context));
     },
   };
 }

@@ -128,8 +128,8 @@ export function createOenActivities({ oen, ledger, retryWindowMs }: OenActivityD
       const context = Context.current();
       const settled = await settledInLedger(ledger, request.refundId);
       if (settled) return settled;
-      const retry = await ledger.recordAttempt(request.refundId, context.info.attempt);
-      return withinRetryWindow(ledger, request.refundId, retryWindowMs, retry, () => sendOenRefund(request, context));
+      await ledger.recordAttempt(request.refundId, context.info.attempt);
+      return withinRetryWindow(ledger, request.refundId, retryWindowMs, () => sendOenRefund(request, context));
     },
 
     listOrderTransactions: async (orderId: string): Promise<OenTransaction[]> => {
