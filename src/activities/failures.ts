@@ -81,13 +81,11 @@ export async function withinRetryWindow<T>(ledger: RefundLedger, refundId: strin
     return await run();
   } catch (err) {
     if (err instanceof ApplicationFailure && !err.nonRetryable) {
-      const failure = { code: err.type ?? 'ProviderUnavailable', message: err.message };
-      const { retryingForMs } = await ledger.noteTransientFailure(refundId, failure);
-      if (retryingForMs !== undefined && retryingForMs > windowMs) {
+      if ((await ledger.noteTransientFailure(refundId)) > windowMs) {
         throw ApplicationFailure.nonRetryable(
-          `the provider still failed after retrying for ${Math.round(windowMs / 1000)}s: ${failure.message}`,
+          `the provider still failed after retrying for ${Math.round(windowMs / 1000)}s: ${err.message}`,
           RETRY_WINDOW_PASSED,
-          { code: failure.code },
+          { code: err.type ?? 'ProviderUnavailable' },
         );
       }
     }

@@ -135,14 +135,10 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
   {
     version: 7,
     name: 'provider retry window',
-    // Since when a refund's provider calls have been failing (transiently), and the last failure:
+    // Since when a refund's provider calls have been failing (transiently):
     // PROVIDER_RETRY_WINDOW_SECONDS counts from the first provider failure, not from when the call
     // was scheduled, so time queued behind a burst or lost to a dead worker is not counted.
-    sql: `
-      ALTER TABLE refunds ADD COLUMN retrying_since timestamptz;
-      ALTER TABLE refunds ADD COLUMN last_failure_code text;
-      ALTER TABLE refunds ADD COLUMN last_failure_message text;
-    `,
+    sql: `ALTER TABLE refunds ADD COLUMN retrying_since timestamptz`,
   },
 ];
 

@@ -67,23 +67,6 @@ const UNIQUE_VIOLATION = '23505';
 const ONE_PER_TRANSACTION = 'refunds_one_per_oen_transaction';
 
 /** The durable record of every refund: what the status API reads and what reconciliation checks. */
-/** How long a refund's provider calls have been failing (transiently), and the last failure. */
-export interface RetryState {
-  retryingForMs?: number;
-  lastFailure?: { code: string; message: string };
-}
-
-type RetryRow = { retrying_for_ms: number | null; last_failure_code: string | null; last_failure_message: string | null };
-const RETRY_STATE = `(EXTRACT(EPOCH FROM now() - retrying_since) * 1000)::float8 AS retrying_for_ms, last_failure_code, last_failure_message`;
-
-function retryState(row: RetryRow | undefined): RetryState {
-  if (!row || row.retrying_for_ms === null) return {};
-  return {
-    retryingForMs: Number(row.retrying_for_ms),
-    ...(row.last_failure_code !== null && { lastFailure: { code: row.last_failure_code, message: row.last_failure_message ?? '' } }),
-  };
-}
-
 /** Whether an attempt may send the refund now; if not, the row that says why. */
 export type SendClaim = { claimed: true } | { claimed: false; record: RefundRecord; unansweredBy?: string };
 
@@ -108,7 +91,7 @@ export class RefundLedger {
            provider = EXCLUDED.provider, order_id = EXCLUDED.order_id, transaction_hid = EXCLUDED.transaction_hid,
            amount = EXCLUDED.amount, status = 'received', attempts = 0, error_code = NULL, error_message = NULL,
            provider_reference = NULL, completed_at = NULL, updated_at = now(), workflow_id = EXCLUDED.workflow_id,
-           unanswered_send = NULL, confirmed_at = NULL, retrying_since = NULL, last_failure_code = NULL, last_failure_message = NULL
+           unanswered_send = NULL, confirmed_at = NULL, retrying_since = NULL
          WHERE refunds.status = ANY($7::text[])
          RETURNING *`,
         [request.refundId, request.provider, request.orderId, transactionHid, request.amount, workflowId, closedWithoutRefund],
@@ -160,27 +143,25 @@ export class RefundLedger {
     throw new LedgerError(`Refund ${refundId} is ${current.status}; it cannot become ${to}`);
   }
 
-  /**
-   * The provider attempt now under way (Temporal's attempt number; never goes backwards), and how
-   * long the refund's provider calls have been failing, if they have.
-   */
-  async recordAttempt(refundId: string, attempt: number): Promise<RetryState> {
-    const { rows } = await this.db.query<RetryRow>(
-      `UPDATE refunds SET attempts = GREATEST(attempts, $2), updated_at = now() WHERE refund_id = $1
-       RETURNING ${RETRY_STATE}`,
-      [refundId, attempt],
-    );
-    return retryState(rows[0]);
+  /** The provider attempt now under way (Temporal's attempt number); never goes backwards. */
+  async recordAttempt(refundId: string, attempt: number): Promise<void> {
+    await this.db.query('UPDATE refunds SET attempts = GREATEST(attempts, $2), updated_at = now() WHERE refund_id = $1', [
+      refundId,
+      attempt,
+    ]);
   }
 
-  /** A transient provider failure: the retry window starts with the first one. */
-  async noteTransientFailure(refundId: string, failure: { code: string; message: string }): Promise<RetryState> {
-    const { rows } = await this.db.query<RetryRow>(
-      `UPDATE refunds SET retrying_since = COALESCE(retrying_since, now()), last_failure_code = $2, last_failure_message = $3
-       WHERE refund_id = $1 RETURNING ${RETRY_STATE}`,
-      [refundId, failure.code, failure.message],
+  /**
+   * A transient provider failure: the retry window starts with the first one. Answers how long the
+   * refund's provider calls have been failing, in ms.
+   */
+  async noteTransientFailure(refundId: string): Promise<number> {
+    const { rows } = await this.db.query<{ ms: number }>(
+      `UPDATE refunds SET retrying_since = COALESCE(retrying_since, now()) WHERE refund_id = $1
+       RETURNING (EXTRACT(EPOCH FROM now() - retrying_since) * 1000)::float8 AS ms`,
+      [refundId],
     );
-    return retryState(rows[0]);
+    return Number(rows[0]?.ms ?? 0);
   }
 
   /**
