@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ProviderOutcome, RefundRecord } from '../domain/refund.js';
 import { LedgerError, type RefundLedger } from '../ledger/refunds.js';
 import type { ProviderError } from '../providers/errors.js';
+import { RETRY_WINDOW_PASSED } from '../providers/final-error-types.js';
 
 /**
  * A provider failure as Temporal sees it: the type names the provider's code, final ones are not
@@ -64,9 +65,6 @@ export function settledOutcome(current: RefundRecord | undefined): ProviderOutco
   }
   return undefined;
 }
-
-/** The failure type that ends a provider call whose retry window has passed; details: `{ code }`, the last failure's type. */
-export const RETRY_WINDOW_PASSED = 'RetryWindowPassed';
 
 /**
  * PROVIDER_RETRY_WINDOW_SECONDS, kept in the ledger: it starts with the refund's first transient

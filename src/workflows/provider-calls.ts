@@ -1,6 +1,6 @@
 import { ApplicationFailure, proxyActivities, proxyLocalActivities, type ActivityFailure, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { finalErrorTypes } from '../providers/final-error-types.js';
+import { finalErrorTypes, RETRY_WINDOW_PASSED } from '../providers/final-error-types.js';
 
 /** The worker's settings for this run (a local activity: read once, recorded in history). */
 export const { refundPolicy } = proxyLocalActivities<Activities>({
@@ -66,7 +66,7 @@ export function providerCalls(
  */
 export function providerCallEnd(err: ActivityFailure, retryWindowMs: number): { status: 'failed' | 'requires_attention'; code: string; message: string } {
   const cause = applicationCause(err);
-  if (cause?.type === 'RetryWindowPassed') {
+  if (cause?.type === RETRY_WINDOW_PASSED) {
     const [details] = (cause.details ?? []) as Array<{ code?: string } | undefined>;
     return { status: 'requires_attention', code: details?.code ?? 'ProviderUnavailable', message: cause.message };
   }
