@@ -6,7 +6,7 @@ import type { Worker } from '@temporalio/worker';
 
 import { startRefund } from '../../src/client/refunds.js';
 import { reconcileScheduleId, type ReconcileReport } from '../../src/domain/reconcile.js';
-import { refundWorkflowId, type OenRefundRequested, type RefundRecord } from '../../src/domain/refund.js';
+import { refundWorkflowId, type OenRefundRequested, type RefundRecord, type RefundRequested } from '../../src/domain/refund.js';
 import { EventInbox } from '../../src/ledger/inbox.js';
 import { ReconciliationLedger } from '../../src/ledger/reconciliation.js';
 import type { reconcileWorkflow } from '../../src/workflows/reconcile.js';
@@ -78,6 +78,14 @@ async function reconcile(policy: { resubmit?: boolean; submittingAfterSeconds?: 
   const report = await handle.result();
   if (history) await recordHistory(`reconcileWorkflow.${history}`, handle);
   return report;
+}
+
+/** A refund the ledger holds in `submitting`, untouched `since` ago (an interval, e.g. '2 hours'), with no run of its own. */
+async function inSubmitting(request: RefundRequested, { since }: { since?: string } = {}): Promise<void> {
+  const { ledger, db } = engine();
+  await ledger.open(request, refundWorkflowId(request));
+  await ledger.transition(request.refundId, 'submitting');
+  if (since) await db.query(`UPDATE refunds SET updated_at = now() - $2::interval WHERE refund_id = $1`, [request.refundId, since]);
 }
 
 /** A refund the provider kept answering HTTP 500 until the retry window ran out: requires_attention, nothing refunded. */
@@ -217,8 +225,7 @@ describe('reconcileWorkflow', () => {
     const request = await seededOenRefund(engine().sandboxes.oenUrl);
     const ledger = engine().ledger;
     // The ledger says succeeded; Oen's record says the transaction is still charged.
-    await ledger.open(request, refundWorkflowId(request));
-    await ledger.transition(request.refundId, 'submitting');
+    await inSubmitting(request);
     await ledger.transition(request.refundId, 'succeeded', { providerReference: request.transactionHid });
 
     const report = await reconcile({ resubmit: true }, 'mismatch');
@@ -243,12 +250,9 @@ describe('reconcileWorkflow', () => {
   it('a refund stuck in submitting past the threshold is settled on Oen\'s evidence; a recent one is left to its run', async () => {
     const stuck = await seededOenRefund(engine().sandboxes.oenUrl);
     const ledger = engine().ledger;
-    await ledger.open(stuck, refundWorkflowId(stuck));
-    await ledger.transition(stuck.refundId, 'submitting');
-    await engine().db.query(`UPDATE refunds SET updated_at = now() - interval '2 hours' WHERE refund_id = $1`, [stuck.refundId]);
+    await inSubmitting(stuck, { since: '2 hours' });
     const recent = await seededOenRefund(engine().sandboxes.oenUrl);
-    await ledger.open(recent, refundWorkflowId(recent));
-    await ledger.transition(recent.refundId, 'submitting');
+    await inSubmitting(recent);
 
     const report = await reconcile({ resubmit: false, submittingAfterSeconds: 3600 });
 
@@ -262,9 +266,7 @@ describe('reconcileWorkflow', () => {
   it('a refund long in submitting whose run is still open (queued behind a burst) is left to its run', async () => {
     const queued = await seededOenRefund(engine().sandboxes.oenUrl);
     const ledger = engine().ledger;
-    await ledger.open(queued, refundWorkflowId(queued));
-    await ledger.transition(queued.refundId, 'submitting');
-    await engine().db.query(`UPDATE refunds SET updated_at = now() - interval '2 hours' WHERE refund_id = $1`, [queued.refundId]);
+    await inSubmitting(queued, { since: '2 hours' });
     // Its run is open: on a task queue no worker polls, it waits as a run behind a long backlog would.
     const { client } = engine().temporal;
     const run = await client.workflow.start('refundWorkflow', { taskQueue: `nobody-${randomUUID()}`, workflowId: refundWorkflowId(queued), args: [queued] });
@@ -283,8 +285,7 @@ describe('reconcileWorkflow', () => {
     const request = await refundThatRanOutOfRetries();
     const mwd = { refundId: `RF-${randomUUID()}`, provider: 'mwd' as const, orderId: `MWD-${randomUUID().slice(0, 8)}`, amount: 550, cardToken: 'tok' };
     const ledger = engine().ledger;
-    await ledger.open(mwd, refundWorkflowId(mwd));
-    await ledger.transition(mwd.refundId, 'submitting');
+    await inSubmitting(mwd);
     await ledger.transition(mwd.refundId, 'requires_attention', { error: { code: 'MwdNoAnswer', message: 'sent, no answer' } });
     await faults({ listTransactions: { http500: 1 } });
 
