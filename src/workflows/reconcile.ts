@@ -133,24 +133,20 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
       const end = providerCallEnd(err, retryWindowMs);
       result = { outcome: end.status, code: end.code, reason: end.message };
     }
-    const succeeded = result.outcome === 'succeeded';
+    const [to, fields, sentAgain]: [RefundStatus, TransitionFields, string] =
+      result.outcome === 'succeeded'
+        ? ['succeeded', { providerReference: result.providerReference, error: null }, result.note ?? 'refunded']
+        : [result.outcome, { error: { code: result.code, message: result.reason } }, `${result.code} — ${result.reason}`];
     let done: RefundRecord;
     try {
-      done =
-        result.outcome === 'succeeded'
-          ? await ledger.recordStatus(record.refundId, 'succeeded', { providerReference: result.providerReference, error: null })
-          : await ledger.recordStatus(record.refundId, result.outcome, { error: { code: result.code, message: result.reason } });
+      done = await ledger.recordStatus(record.refundId, to, fields);
     } catch (err) {
       // The ledger refused the move (a local activity's failure arrives unwrapped): the refund's own
       // run moved it meanwhile; what it recorded stands.
       if (!(err instanceof ApplicationFailure || err instanceof ActivityFailure)) throw err;
       return note(record, 'changed_meanwhile', `sent again, but the ledger refused to record it: ${err.message}`);
     }
-    const outcome =
-      result.outcome === 'succeeded'
-        ? `${evidence}; sent again: ${result.note ?? 'refunded'}`
-        : `${evidence}; sent again: ${result.code} — ${result.reason}`;
-    return changed(record, done, succeeded ? 'resubmitted' : 'resubmit_unresolved', outcome);
+    return changed(record, done, to === 'succeeded' ? 'resubmitted' : 'resubmit_unresolved', `${evidence}; sent again: ${sentAgain}`);
   }
 
   async function settle(record: RefundRecord, found: OenEvidence): Promise<void> {
