@@ -117,7 +117,7 @@ export function createReconcileActivities({ oen, ledger, reconcile }: ReconcileA
 
     /** Succeeded refunds Oen showed refunded: not asked about again. */
     confirmRefunds: async (refundIds: string[]): Promise<void> => {
-      for (const refundId of refundIds) await reconciliation.markConfirmed(refundId);
+      await reconciliation.markConfirmed(refundIds);
     },
 
     /**

@@ -115,9 +115,9 @@ export class ReconciliationLedger {
     return rows.length > 0;
   }
 
-  /** The provider showed this succeeded refund refunded: it is not looked at again. */
-  async markConfirmed(refundId: string): Promise<void> {
-    await this.db.query(`UPDATE refunds SET confirmed_at = now() WHERE refund_id = $1 AND status = 'succeeded'`, [refundId]);
+  /** The provider showed these succeeded refunds refunded: they are not looked at again. */
+  async markConfirmed(refundIds: string[]): Promise<void> {
+    await this.db.query(`UPDATE refunds SET confirmed_at = now() WHERE refund_id = ANY($1::text[]) AND status = 'succeeded'`, [refundIds]);
   }
 
   /** How many times reconciliation claimed this refund to send it again (at most once). */

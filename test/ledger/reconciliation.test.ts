@@ -59,7 +59,7 @@ describe.each(kinds)('the reconciliation ledger on %s', (kind) => {
     const second = await reconciliation.oenCandidates({ ...filter, after: 'RF-3' });
     expect(second.map((r) => r.refundId)).toEqual(['RF-4']);
 
-    await reconciliation.markConfirmed('RF-4');
+    await reconciliation.markConfirmed(['RF-4']);
     expect((await reconciliation.oenCandidates({ ...filter, limit: 10 })).map((r) => r.refundId)).toEqual(['RF-1', 'RF-3']);
 
     const unresolved = await reconciliation.mwdUnresolved({ submittingBefore: hoursAgo(1), limit: 10 });
