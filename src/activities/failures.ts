@@ -8,12 +8,14 @@ import { RETRY_WINDOW_PASSED } from '../providers/final-error-types.js';
  * A provider failure as Temporal sees it: the type names the provider's code, final ones are not
  * retried. Only the error's safe fields cross over (its message already has card numbers masked).
  */
-export function toApplicationFailure(err: ProviderError): ApplicationFailure {
+export function toApplicationFailure(err: ProviderError, message = err.message): ApplicationFailure {
   return ApplicationFailure.create({
     type: err.type,
-    message: err.message,
+    message,
     nonRetryable: err.kind === 'final',
     details: [err.details],
+    // A 429's Retry-After: the next attempt waits at least that long.
+    ...(err.details.retryAfterMs !== undefined && { nextRetryDelay: err.details.retryAfterMs }),
   });
 }
 

@@ -15,17 +15,20 @@ export interface OenActivityDeps {
 }
 
 /** What Oen's own record of a transaction proves about our refund. */
-export type OenVerdict =
+export type OenJudgement =
   | { kind: 'refunded' }
   | { kind: 'charged' }
   /** A state we cannot explain: a person must decide. */
   | { kind: 'unexplained'; reason: string };
 
+/** What a check found: Oen's judgement, or a list that could not be read with no hope of reading it by asking again (unauthorised, no such order). */
+export type OenVerdict = OenJudgement | { kind: 'unchecked'; reason: string };
+
 /**
  * `afterRefund`: judging Oen's answer to our own refund, which Oen carried out whatever the payment
  * method says (or does not say); before sending, only a card payment may be refunded.
  */
-export function judgeOenTransaction(transactions: OenTransaction[], request: OenRefundRequested, afterRefund = false): OenVerdict {
+export function judgeOenTransaction(transactions: OenTransaction[], request: OenRefundRequested, afterRefund = false): OenJudgement {
   const t = transactions.find((candidate) => candidate.id === request.transactionHid);
   if (!t) {
     return { kind: 'unexplained', reason: `Oen does not list transaction ${request.transactionHid} under order ${request.orderId}` };
@@ -43,11 +46,15 @@ export function judgeOenTransaction(transactions: OenTransaction[], request: Oen
   return { kind: 'unexplained', reason: `Oen shows transaction ${t.id} as "${t.status}"` };
 }
 
-/** A verdict that settles the refund; undefined for "still charged". Oen's reference is the HID. */
-function outcomeOf(verdict: OenVerdict, hid: string, note: string): ProviderOutcome | undefined {
+/**
+ * A verdict that settles the refund; undefined for "still charged". Oen's reference is the HID.
+ * `evidence`: what came before the check (the answer that made it necessary), for the record.
+ */
+function outcomeOf(verdict: OenVerdict, hid: string, note: string, evidence?: string): ProviderOutcome | undefined {
   if (verdict.kind === 'refunded') return { outcome: 'succeeded', providerReference: hid, note };
-  if (verdict.kind === 'unexplained') return { outcome: 'requires_attention', code: 'OenStateUnexplained', reason: verdict.reason };
-  return undefined;
+  if (verdict.kind === 'charged') return undefined;
+  const reason = evidence ? `${evidence}; then ${verdict.reason}` : verdict.reason;
+  return { outcome: 'requires_attention', code: verdict.kind === 'unchecked' ? 'OenCheckFailed' : 'OenStateUnexplained', reason };
 }
 
 /** Provider failures become Temporal failures; anything else is a bug and stays as it is. */
@@ -63,14 +70,26 @@ async function providerCall<T>(call: () => Promise<T>): Promise<T> {
 const waitingForOen = () => Context.current().heartbeat('waiting for the Oen rate limit');
 
 export function createOenActivities({ oen, ledger, retryWindowMs }: OenActivityDeps) {
-  /** Every page of a long order's list is a sign of progress: each one heartbeats. */
-  const check = async (request: OenRefundRequested, signal: AbortSignal): Promise<OenVerdict> =>
-    judgeOenTransaction(
-      await providerCall(() =>
-        oen.listTransactions(request.orderId, { signal, onRequest: () => Context.current().heartbeat('checking'), onWait: waitingForOen }),
-      ),
-      request,
-    );
+  /**
+   * Asks Oen for the order's transactions and judges ours (every page heartbeats: a long order is
+   * progress). A list that cannot be read now is asked again on the next attempt, within the retry
+   * window; one that can never be read (unauthorised, no such order) is a check that could not be
+   * made — never a reason to call the refund failed.
+   */
+  const check = async (request: OenRefundRequested, signal: AbortSignal): Promise<OenVerdict> => {
+    try {
+      const transactions = await oen.listTransactions(request.orderId, {
+        signal,
+        onRequest: () => Context.current().heartbeat('checking'),
+        onWait: waitingForOen,
+      });
+      return judgeOenTransaction(transactions, request);
+    } catch (err) {
+      if (!(err instanceof ProviderError)) throw err;
+      if (err.kind !== 'final') throw toApplicationFailure(err, `checking transaction ${request.transactionHid} at Oen: ${err.message}`);
+      return { kind: 'unchecked', reason: `Oen's transaction list could not be read: ${err.message}` };
+    }
+  };
 
   /** One attempt: check, then act (submitOenRefund). */
   const sendOenRefund = async (request: OenRefundRequested, context: Context): Promise<ProviderOutcome> => {
@@ -79,6 +98,7 @@ export function createOenActivities({ oen, ledger, retryWindowMs }: OenActivityD
     const before = outcomeOf(await check(request, signal), hid, 'Oen already showed this refund; none was sent');
     if (before) return before;
 
+    const earlierSends = await ledger.noteSend(request.refundId);
     context.heartbeat('sending');
     try {
       const refunded = await oen.refund(
@@ -101,10 +121,18 @@ export function createOenActivities({ oen, ledger, retryWindowMs }: OenActivityD
       );
     } catch (err) {
       if (!(err instanceof ProviderError)) throw err;
-      if (err.type !== 'OenV0002' && err.kind !== 'unknown') throw toApplicationFailure(err);
+      // F0001: the next attempt checks before it sends.
+      if (err.kind === 'retryable') throw toApplicationFailure(err);
+      const refusal = err.kind === 'final' && err.type !== 'OenV0002';
+      // A refusal of the first send is proof that nothing was refunded. After an earlier send, that
+      // send may have been carried out: Oen is asked, like after any answer that proves nothing.
+      if (refusal && earlierSends === 0) throw toApplicationFailure(err);
       context.heartbeat('reconciling');
-      const after = outcomeOf(await check(request, signal), hid, `reconciled after ${err.type}`);
+      const after = outcomeOf(await check(request, signal), hid, `reconciled after ${err.type}`, `Oen answered: ${err.message}`);
       if (after) return after;
+      if (refusal) {
+        throw toApplicationFailure(err, `${err.message}; Oen shows ${hid} charged and not refunded, after ${earlierSends + 1} sends`);
+      }
       if (err.type === 'OenV0002') {
         return {
           outcome: 'requires_attention',
@@ -113,7 +141,11 @@ export function createOenActivities({ oen, ledger, retryWindowMs }: OenActivityD
         };
       }
       // The outcome was unknown and Oen shows no refund: sending again is safe, on the next attempt.
-      throw ApplicationFailure.retryable(`${err.message}; Oen shows no refund of ${hid}, so it will be sent again`, err.type);
+      throw ApplicationFailure.create({
+        type: err.type,
+        message: `${err.message}; Oen shows no refund of ${hid}, so it will be sent again`,
+        ...(err.details.retryAfterMs !== undefined && { nextRetryDelay: err.details.retryAfterMs }),
+      });
     }
   };
 
@@ -122,7 +154,9 @@ export function createOenActivities({ oen, ledger, retryWindowMs }: OenActivityD
      * Check, then act (money-safety rule 2). Every attempt first asks Oen for the order's
      * transactions: a refund of this amount already there is our success, with no second POST;
      * a state we cannot explain goes to a person. Only a transaction still charged is refunded.
-     * An unknown outcome or a V0002 answer is reconciled the same way before anything else.
+     * Any answer to the refund that proves nothing (a status or body Oen does not document, no
+     * answer at all), a V0002, or a refusal after an earlier send, is reconciled the same way
+     * before anything else (money-safety rule 6: `failed` only where Oen provably did not refund).
      */
     submitOenRefund: async (request: OenRefundRequested): Promise<ProviderOutcome> => {
       const context = Context.current();

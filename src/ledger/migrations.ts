@@ -140,6 +140,13 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
     // was scheduled, so time queued behind a burst or lost to a dead worker is not counted.
     sql: `ALTER TABLE refunds ADD COLUMN retrying_since timestamptz`,
   },
+  {
+    version: 8,
+    name: 'refund sends',
+    // How many times the refund call was sent to the provider: a refusal of a send after an earlier
+    // one proves nothing by itself (that earlier one may have been carried out), so Oen is asked.
+    sql: `ALTER TABLE refunds ADD COLUMN sends integer NOT NULL DEFAULT 0`,
+  },
 ];
 
 export async function migrate(db: Database): Promise<number[]> {

@@ -91,7 +91,7 @@ export class RefundLedger {
            provider = EXCLUDED.provider, order_id = EXCLUDED.order_id, transaction_hid = EXCLUDED.transaction_hid,
            amount = EXCLUDED.amount, status = 'received', attempts = 0, error_code = NULL, error_message = NULL,
            provider_reference = NULL, completed_at = NULL, updated_at = now(), workflow_id = EXCLUDED.workflow_id,
-           unanswered_send = NULL, confirmed_at = NULL, retrying_since = NULL
+           unanswered_send = NULL, confirmed_at = NULL, retrying_since = NULL, sends = 0
          WHERE refunds.status = ANY($7::text[])
          RETURNING *`,
         [request.refundId, request.provider, request.orderId, transactionHid, request.amount, workflowId, closedWithoutRefund],
@@ -162,6 +162,14 @@ export class RefundLedger {
       [refundId],
     );
     return Number(rows[0]?.ms ?? 0);
+  }
+
+  /** A refund call is about to be sent: answers how many were sent before it. */
+  async noteSend(refundId: string): Promise<number> {
+    const { rows } = await this.db.query<{ prior: number }>('UPDATE refunds SET sends = sends + 1 WHERE refund_id = $1 RETURNING sends - 1 AS prior', [
+      refundId,
+    ]);
+    return Number(rows[0]?.prior ?? 0);
   }
 
   /**

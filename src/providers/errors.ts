@@ -4,12 +4,13 @@ export type ProviderName = 'oen' | 'mwd';
 
 /**
  * What a failed provider call means for the refund:
- * - `retryable`: the provider did not act (it said so, or the request never reached it);
- *   sending again is safe.
- * - `final`: the provider refused; sending again gives the same answer.
- * - `unknown`: the request may have been acted on (timeout after sending, connection dropped,
- *   an unreadable answer to a refund). Never resend blindly: ask the provider first, or hand it to
- *   a person where the provider cannot be asked (money-safety rule 2).
+ * - `retryable`: asking again is safe: a read, the provider saying it did not act (MWD's HTTP 500),
+ *   or a request that never left. (Oen's F0001 too: every Oen refund attempt checks first.)
+ * - `final`: the provider refused, in its own documented words; sending again gives the same answer.
+ * - `unknown`: the request may have been acted on, or acted on otherwise than asked (a timeout after
+ *   sending, a dropped connection, a status or body the provider does not document, codes that
+ *   contradict each other). Never resend blindly: ask the provider first, or hand it to a person
+ *   where the provider cannot be asked (money-safety rule 2).
  */
 export type OutcomeKind = 'retryable' | 'final' | 'unknown';
 
@@ -20,25 +21,14 @@ export interface ErrorRule {
   meaning: string;
 }
 
-/** HTTP 500/502/503/504: the provider, or a gateway before it, failed and says so. Transient. */
-export function serverErrorRules(prefix: 'Oen' | 'Mwd'): Record<number, ErrorRule> {
-  const meanings: Record<number, string> = {
-    500: 'server error',
-    502: 'bad gateway',
-    503: 'service unavailable',
-    504: 'gateway timeout',
-  };
-  return Object.fromEntries(
-    Object.entries(meanings).map(([status, meaning]) => [status, { type: `${prefix}Http${status}`, kind: 'retryable', meaning }]),
-  );
-}
-
 export interface ProviderErrorDetails {
   httpStatus?: number;
   /** The provider's own result code(s), e.g. "V0002" or "RtnCode 2004". */
   code?: string;
   /** The provider's message, with any card number masked. */
   providerMessage?: string;
+  /** How long the answer asked us to wait before asking again (Retry-After). */
+  retryAfterMs?: number;
 }
 
 export class ProviderError extends Error {

@@ -1,28 +1,29 @@
-import type { ErrorRule } from './errors.js';
-import { mwdMalformed, mwdRefused, mwdStatusRules, mwdUnexpectedStatus } from './mwd/errors.js';
-import { oenCodeRules, oenStatusRules, oenUnexpectedStatus, oenUnknownCode } from './oen/errors.js';
-
-const allRules: ErrorRule[] = [
-  ...Object.values(oenCodeRules),
-  ...Object.values(oenStatusRules),
-  oenUnknownCode,
-  oenUnexpectedStatus,
-  mwdRefused,
-  ...Object.values(mwdStatusRules),
-  mwdUnexpectedStatus,
-  mwdMalformed,
-];
+import { mwdFinalRules, mwdRefused } from './mwd/errors.js';
+import { oenFinalRules, oenRefusals } from './oen/errors.js';
 
 /**
  * Every final failure type of both providers' tables: the provider activities' retry policy lists
  * them in `nonRetryableErrorTypes`, so even a failure thrown without the nonRetryable flag is not
  * retried. Pure data: workflow code imports it.
  */
+export const finalErrorTypes = [...new Set([...oenFinalRules, ...mwdFinalRules].map((rule) => rule.type))];
+
+/**
+ * The only failure types that may end a refund `failed` (money-safety rule 6): a documented refusal
+ * given before the provider acted. Oen: A0001, V0001, T0001–T0005 on the refund call (V0002 is
+ * checked first, and settled by what the check shows); MWD: an answer in its own format whose codes
+ * all agree on a refusal. Any other end without a refund proven is `requires_attention`.
+ */
+export const refusalTypes: readonly string[] = [
+  ...Object.entries(oenRefusals)
+    .filter(([code]) => code !== 'V0002')
+    .map(([, rule]) => rule.type),
+  mwdRefused.type,
+];
+
 /**
  * The failure type a refund submission ends with when the provider kept failing past the retry
  * window (src/activities/failures.ts throws it; the workflows read it). Details: `{ code }`, the
  * provider's failure type.
  */
 export const RETRY_WINDOW_PASSED = 'RetryWindowPassed';
-
-export const finalErrorTypes = [...new Set(allRules.filter((rule) => rule.kind === 'final').map((rule) => rule.type))];

@@ -135,6 +135,28 @@ export function transportRule(
     : { type: `${provider}NoAnswer`, kind: 'retryable', meaning: 'no complete answer to a read' };
 }
 
+/**
+ * A Retry-After header (seconds, or an HTTP date) in ms, capped at 10 minutes; undefined when absent
+ * or unreadable.
+ */
+export function retryAfterMs(headers: Record<string, unknown>, now = Date.now()): number | undefined {
+  const value = headers['retry-after'];
+  if (typeof value !== 'string' || value.trim() === '') return undefined;
+  const seconds = /^\d+$/.test(value.trim()) ? Number(value.trim()) * 1000 : Date.parse(value) - now;
+  return Number.isFinite(seconds) ? Math.min(Math.max(seconds, 0), 600_000) : undefined;
+}
+
+/**
+ * What kind of body an answer had, for an error message: never its text, which may hold anything
+ * (a card number among it).
+ */
+export function describeBody(text: string): string {
+  const trimmed = text.trim();
+  if (trimmed === '') return 'an empty body';
+  const kind = /^<(!doctype|html)/i.test(trimmed) ? 'an HTML page' : /^[[{]/.test(trimmed) ? 'JSON that is not the expected shape, or cut short' : 'text';
+  return `${kind}, ${Buffer.byteLength(text)} bytes`;
+}
+
 export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;

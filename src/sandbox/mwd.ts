@@ -11,16 +11,20 @@ import {
   type EmulatorCore,
   type ProviderAnswer,
   type SandboxRefund,
+  type SandboxRefundRequest,
 } from './server.js';
 
 /**
  * An emulator of MWD pay+ refund (mwd-pay-refund.txt). Its answers have the document's shape
  * (OriRequestParams, ResponseParams with ResultData: masked CardNumber, ServiceTradeNo, TradeType 5).
- * The document gives only the success codes; the refusals below are our assumptions, chosen so each
- * of the three success checks (RtnCode, ResultCode, RetCode) can fail on its own:
- * - unknown order or wrong CardToken: RtnCode "2002" / "2003" (the gateway refuses);
- * - order already refunded: RtnCode "1000" but ResultCode "2001" (pay+ refuses);
- * - amount over the original: ResultCode "1000" but RetCode "12" (the bank refuses).
+ * The document gives only the success codes; the refusals below are our assumptions, each with
+ * every code it carries agreeing on the refusal (the layer that refused, and the layers above it
+ * passing its code up):
+ * - unknown order or wrong CardToken: RtnCode "2002" / "2003" (the gateway refuses; no ResponseParams);
+ * - order already refunded: RtnCode and ResultCode "2001" (pay+ refuses) — an option, on by default:
+ *   the document does not say MWD refuses a second refund, and with `refuseSecondRefund: false` a
+ *   second refund is carried out, as it may be in reality;
+ * - amount over the original: RtnCode and ResultCode "2012", RetCode "12" (the bank refuses).
  */
 
 export const mwdRoutes = ['refund'] as const;
@@ -35,6 +39,13 @@ const seededOrder = z.object({
   paymentType: z.enum(['03', '04']).default('04'),
   refunded: z.boolean().default(false),
 });
+
+const mwdOptions = z
+  .object({
+    /** Refuse a second refund of an order (ResultCode 2001). Off: carry it out (a double refund). */
+    refuseSecondRefund: z.boolean().default(true),
+  })
+  .strict();
 
 const mwdSeed = z.object({ orders: z.array(seededOrder).default([]) });
 
@@ -77,22 +88,31 @@ export function createMwdSandbox({ token, now = () => new Date() }: MwdSandboxOp
 } {
   const orders = new Map<string, Order>();
   const refunds: SandboxRefund[] = [];
+  const refundRequests: SandboxRefundRequest[] = [];
   let tradeSequence = 0;
+  let options = mwdOptions.parse({});
 
   const seed = (body: unknown) => {
     for (const order of mwdSeed.parse(body).orders) orders.set(order.orderId, order);
   };
 
   const core: EmulatorCore<MwdRoute> = {
-    faults: new Faults(mwdRoutes, Math.random, ['http500', 'hang', 'commitThenDrop']),
+    faults: new Faults(mwdRoutes),
     timeline: new Timeline(),
     requests: routeCounters(mwdRoutes),
     refunds,
+    refundRequests,
     seed,
     state: () => ({ orders: [...orders.values()] }),
+    options: {
+      get: () => options,
+      set: (body) => (options = mwdOptions.parse(body)),
+    },
     reset() {
       orders.clear();
       refunds.length = 0;
+      refundRequests.length = 0;
+      options = mwdOptions.parse({});
       core.faults.reset();
       core.timeline.clear();
       core.requests.refund = 0;
@@ -108,7 +128,19 @@ export function createMwdSandbox({ token, now = () => new Date() }: MwdSandboxOp
       await reply.code(401).send({ RtnCode: '401', RtnMessage: 'Unauthorized' });
       return;
     }
-    await answerWithFaults(core, 'refund', request, reply, () => {
+    const seen = orders.get(request.params.orderId);
+    const asked = (request.body as { TradeAmount?: unknown } | undefined)?.TradeAmount;
+    const entry: SandboxRefundRequest = {
+      provider: 'mwd',
+      reference: request.params.orderId,
+      ...(typeof asked === 'string' && /^\d+$/.test(asked) && { amount: Number(asked) / 100 }),
+      receivedAt: now().toISOString(),
+      alreadyRefunded: seen?.refunded ?? false,
+      result: 'not processed',
+    };
+    refundRequests.push(entry);
+    const fault = await answerWithFaults(core, 'refund', request, reply, () => {
+      entry.result = 'refused';
       const body = refundBody.safeParse(request.body);
       if (!body.success) {
         const fields = body.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
@@ -138,21 +170,29 @@ export function createMwdSandbox({ token, now = () => new Date() }: MwdSandboxOp
         ResultUrl: 'https%3A//sandbox.invalid/payment/mwd/refund_result',
       };
       const cents = Number(body.data.TradeAmount);
-      let resultCode = '1000';
-      let resultMessage = '交易成功';
-      let retCode = '00';
-      let retMsg = '';
-      if (order.refunded) {
-        resultCode = '2001';
-        resultMessage = '原交易已退貨 (already refunded)';
-      } else if (cents <= 0 || cents > order.amount * 100) {
-        retCode = '12';
-        retMsg = '退貨金額超過原交易金額 (amount over the original)';
+      if (order.refunded && options.refuseSecondRefund) {
+        return {
+          status: 200,
+          body: {
+            RtnCode: '2001',
+            RtnMessage: '原交易已退貨 (already refunded)',
+            ResponseParams: { ResultCode: '2001', ResultMessage: '原交易已退貨 (already refunded)' },
+            TimeStamp: String(Math.floor(at.getTime() / 1000)),
+            Random: digits(16),
+            CheckSum: checksum(),
+          },
+        };
       }
-      const success = resultCode === '1000' && retCode === '00';
+      const overAmount = cents <= 0 || cents > order.amount * 100;
+      const resultCode = overAmount ? '2012' : '1000';
+      const resultMessage = overAmount ? '退貨金額超過原交易金額 (amount over the original)' : '交易成功';
+      const retCode = overAmount ? '12' : '00';
+      const retMsg = overAmount ? resultMessage : '';
+      const success = !overAmount;
       tradeSequence += 1;
       const serviceTradeNo = `MW${date}${String(tradeSequence).padStart(10, '0')}`;
       if (success) {
+        entry.result = 'refunded';
         order.refunded = true;
         refunds.push({
           provider: 'mwd',
@@ -166,8 +206,8 @@ export function createMwdSandbox({ token, now = () => new Date() }: MwdSandboxOp
       return {
         status: 200,
         body: {
-          RtnCode: '1000',
-          RtnMessage: success ? '交易成功' : resultMessage,
+          RtnCode: resultCode,
+          RtnMessage: resultMessage,
           OriRequestParams: {
             ApiVer: '1.0.2',
             ApposId: APPOS_ID,
@@ -209,7 +249,8 @@ export function createMwdSandbox({ token, now = () => new Date() }: MwdSandboxOp
           CheckSum: checksum(),
         },
       };
-    });
+    }, request.params.orderId);
+    if (fault !== undefined) entry.fault = fault;
   });
 
   return { app, core };

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { Faults } from './faults.js';
+import { Faults, type Fault } from './faults.js';
 import {
   answerWithFaults,
   bearerToken,
@@ -11,6 +11,7 @@ import {
   type EmulatorCore,
   type ProviderAnswer,
   type SandboxRefund,
+  type SandboxRefundRequest,
 } from './server.js';
 
 /**
@@ -124,6 +125,15 @@ export interface OenSandboxOptions {
   now?: () => Date;
 }
 
+/** Oen's own system error: HTTP 500 with F0001, nothing done. */
+const f0001Fault: Fault = {
+  commit: false,
+  then: 'answer',
+  status: 500,
+  body: JSON.stringify({ code: 'F0001', message: '系統錯誤' }),
+  contentType: 'application/json',
+};
+
 const ok = (data: unknown): ProviderAnswer => ({ status: 200, body: { code: 'S0000', data, message: '' } });
 const fail = (status: number, code: string, message: string): ProviderAnswer => ({ status, body: { code, message } });
 
@@ -163,6 +173,7 @@ export function createOenSandbox({ token, merchantId = 'oentech', now = () => ne
   const transactions = new Map<string, Transaction>();
   const subscriptions = new Map<string, Subscription>();
   const refunds: SandboxRefund[] = [];
+  const refundRequests: SandboxRefundRequest[] = [];
 
   const seed = (body: unknown) => {
     const parsed = oenSeed.parse(body);
@@ -176,16 +187,18 @@ export function createOenSandbox({ token, merchantId = 'oentech', now = () => ne
   };
 
   const core: EmulatorCore<OenRoute> = {
-    faults: new Faults(oenRoutes),
+    faults: new Faults(oenRoutes, Math.random, { f0001: f0001Fault }),
     timeline: new Timeline(),
     requests: routeCounters(oenRoutes),
     refunds,
+    refundRequests,
     seed,
     state: () => ({ transactions: [...transactions.values()], subscriptions: [...subscriptions.values()] }),
     reset() {
       transactions.clear();
       subscriptions.clear();
       refunds.length = 0;
+      refundRequests.length = 0;
       core.faults.reset();
       core.timeline.clear();
       for (const route of oenRoutes) core.requests[route] = 0;
@@ -195,7 +208,6 @@ export function createOenSandbox({ token, merchantId = 'oentech', now = () => ne
   core.reset();
 
   const app = createSandboxServer(core);
-  const f0001 = { code: 'F0001', message: '系統錯誤' };
 
   const authorised = async (request: FastifyRequest, reply: FastifyReply): Promise<boolean> => {
     if (bearerToken(request) === token) return true;
@@ -217,13 +229,25 @@ export function createOenSandbox({ token, merchantId = 'oentech', now = () => ne
         const page = all.slice(offset, offset + PAGE_SIZE);
         const next = offset + PAGE_SIZE < all.length ? Buffer.from(`offset:${offset + PAGE_SIZE}`).toString('base64url') : undefined;
         return ok(present({ transactions: page.map(transactionView), pageToken: next }));
-      }, f0001);
+      }, request.params.orderId);
     },
   );
 
   app.post<{ Params: { transactionHid: string } }>('/refunds/:transactionHid', async (request, reply) => {
     if (!(await authorised(request, reply))) return;
-    await answerWithFaults(core, 'refund', request, reply, () => {
+    const hid = request.params.transactionHid;
+    const asked = (request.body as { amount?: unknown } | undefined)?.amount;
+    const seen = transactions.get(hid);
+    const entry: SandboxRefundRequest = {
+      provider: 'oen',
+      reference: hid,
+      ...(typeof asked === 'number' && { amount: asked }),
+      receivedAt: now().toISOString(),
+      alreadyRefunded: seen !== undefined && (seen.status === 'refunded' || seen.refundAmount > 0),
+      result: 'not processed',
+    };
+    refundRequests.push(entry);
+    const refund = (): ProviderAnswer => {
       const body = refundBody.safeParse(request.body);
       if (!body.success) return fail(400, 'V0001', validationMessage(body.error));
       const { amount, reason } = body.data;
@@ -242,7 +266,13 @@ export function createOenSandbox({ token, merchantId = 'oentech', now = () => ne
       Object.assign(t, { status: 'refunded', refundAmount: amount, refundedAt, ...(reason !== undefined && { note: reason }) });
       refunds.push({ provider: 'oen', reference: t.id, orderId: t.orderId, amount, providerReference: t.id, refundedAt });
       return ok(transactionView(t));
-    }, f0001);
+    };
+    const fault = await answerWithFaults(core, 'refund', request, reply, () => {
+      const answer = refund();
+      entry.result = answer.status === 200 ? 'refunded' : 'refused';
+      return answer;
+    }, hid);
+    if (fault !== undefined) entry.fault = fault;
   });
 
   app.put<{ Params: { subscriptionId: string } }>('/subscriptions/:subscriptionId', async (request, reply) => {
@@ -256,7 +286,7 @@ export function createOenSandbox({ token, merchantId = 'oentech', now = () => ne
       if (s.status !== 'active') return fail(400, 'V0002', `subscription is ${s.status}`);
       Object.assign(s, { status: 'cancelled', cancelledAt: now().toISOString(), reason: body.data.reason });
       return ok(present({ ...s }));
-    }, f0001);
+    }, request.params.subscriptionId);
   });
 
   return { app, core };

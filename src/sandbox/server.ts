@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Faults } from './faults.js';
+import type { Fault, Faults } from './faults.js';
 
 /** One refund an emulator carried out: the ground truth the engine's ledger is checked against. */
 export interface SandboxRefund {
@@ -11,6 +11,26 @@ export interface SandboxRefund {
   amount: number;
   providerReference: string;
   refundedAt: string;
+}
+
+/**
+ * Every refund request that reached an emulator, whatever came of it: a request that reached a
+ * transaction or order already refunded is a double send, even where the emulator refused it (the
+ * real provider may not).
+ */
+export interface SandboxRefundRequest {
+  provider: 'oen' | 'mwd';
+  /** Oen: the transaction HID; MWD: the order id. */
+  reference: string;
+  /** Whole NT$ as asked, where the body said. */
+  amount?: number;
+  receivedAt: string;
+  /** The transaction or order was already refunded when this request arrived. */
+  alreadyRefunded: boolean;
+  /** `refunded`: carried out; `refused`: answered with a refusal; `not processed`: a fault answered before any work. */
+  result: 'refunded' | 'refused' | 'not processed';
+  /** The fault that shaped the answer, if any. */
+  fault?: string;
 }
 
 /** One request as the emulator saw it: when it arrived and when its answer left (ms since the epoch). */
@@ -56,9 +76,12 @@ export interface EmulatorCore<Route extends string> {
   requests: Record<Route, number>;
   timeline: Timeline;
   refunds: SandboxRefund[];
+  refundRequests: SandboxRefundRequest[];
   seed(body: unknown): void;
   state(): unknown;
   reset(): void;
+  /** Behaviour an emulator lets a test choose (MWD: whether a second refund of an order is refused). */
+  options?: { get(): unknown; set(body: unknown): unknown };
 }
 
 export interface ProviderAnswer {
@@ -93,6 +116,7 @@ export function createSandboxServer<Route extends string>(core: EmulatorCore<Rou
     return core.state();
   });
   app.get('/__admin/refunds', () => ({ refunds: core.refunds }));
+  app.get('/__admin/refund-requests', () => ({ requests: core.refundRequests }));
   app.get('/__admin/requests', () => ({ requests: core.requests }));
   app.get<{ Querystring: { since?: string } }>('/__admin/timeline', (request) => ({
     timeline: core.timeline.since(Number(request.query.since ?? 0) || 0),
@@ -102,6 +126,15 @@ export function createSandboxServer<Route extends string>(core: EmulatorCore<Rou
     core.faults.set(request.body ?? {});
     return core.faults.get();
   });
+  app.patch('/__admin/faults', (request) => {
+    core.faults.merge(request.body ?? {});
+    return core.faults.get();
+  });
+  const { options } = core;
+  if (options) {
+    app.get('/__admin/options', () => options.get());
+    app.put('/__admin/options', (request) => options.set(request.body ?? {}));
+  }
   app.post('/__admin/reset', () => {
     core.reset();
     return core.state();
@@ -110,8 +143,8 @@ export function createSandboxServer<Route extends string>(core: EmulatorCore<Rou
 }
 
 /**
- * Runs one provider request through the route's faults: latency first, then F0001 / HTTP 500 /
- * hang instead of the work, or commit-then-drop after it.
+ * Runs one provider request through the route's faults: latency first; then the work, unless a
+ * fault says not to commit; then the real answer, or the fault's. Answers the fault's name, if any.
  */
 export async function answerWithFaults<Route extends string>(
   core: EmulatorCore<Route>,
@@ -119,34 +152,55 @@ export async function answerWithFaults<Route extends string>(
   request: FastifyRequest,
   reply: FastifyReply,
   work: () => ProviderAnswer,
-  f0001Body?: unknown,
-): Promise<void> {
+  /** The transaction or order the request is about, for faults keyed to it. */
+  reference?: string,
+): Promise<string | undefined> {
   core.requests[route] += 1;
   const seen = core.timeline.add(route, request.url, arrivals.get(request));
-  const { action, latencyMs } = core.faults.decide(route);
+  const { fault, latencyMs } = core.faults.decide(route, reference);
   if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
-  if (action === 'hang') {
+  const answer = !fault || fault.commit ? work() : undefined;
+  if (!fault) {
+    seen.answeredAt = Date.now();
+    await reply.code(answer!.status).send(answer!.body);
+    return undefined;
+  }
+  if (fault.then === 'hang') {
     reply.hijack();
-    return;
+    return fault.name;
   }
-  if (action === 'http500') {
-    seen.answeredAt = Date.now();
-    await reply.code(500).type('text/plain').send('Internal Server Error');
-    return;
-  }
-  if (action === 'f0001') {
-    seen.answeredAt = Date.now();
-    await reply.code(500).send(f0001Body);
-    return;
-  }
-  const answer = work();
-  if (action === 'commitThenDrop') {
+  if (fault.then === 'reset') {
     reply.hijack();
     request.raw.socket.destroy();
-    return;
+    return fault.name;
+  }
+  const { status, body, headers } = faultAnswer(fault, answer);
+  if (fault.then === 'truncate') {
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(status, { ...headers, 'Content-Length': Buffer.byteLength(body) });
+    raw.write(body.slice(0, Math.floor(body.length / 2)), () => request.raw.socket.destroy());
+    return fault.name;
   }
   seen.answeredAt = Date.now();
-  await reply.code(answer.status).send(answer.body);
+  await reply.code(status).headers(headers).send(body);
+  return fault.name;
+}
+
+/** The status, raw body and headers a fault answers with, the real answer filling what it leaves out. */
+function faultAnswer(fault: Fault, real: ProviderAnswer | undefined): { status: number; body: string; headers: Record<string, string> } {
+  const body = fault.body ?? (real ? JSON.stringify(real.body) : '');
+  const contentType = fault.contentType ?? (isJson(body) ? 'application/json; charset=utf-8' : 'text/html; charset=utf-8');
+  return { status: fault.status ?? real?.status ?? 200, body, headers: { ...fault.headers, 'Content-Type': contentType } };
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function bearerToken(request: FastifyRequest): string | undefined {

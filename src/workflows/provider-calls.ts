@@ -1,6 +1,6 @@
 import { ApplicationFailure, proxyActivities, proxyLocalActivities, type ActivityFailure, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { finalErrorTypes, RETRY_WINDOW_PASSED } from '../providers/final-error-types.js';
+import { finalErrorTypes, refusalTypes, RETRY_WINDOW_PASSED } from '../providers/final-error-types.js';
 
 /** The worker's settings for this run (a local activity: read once, recorded in history). */
 export const { refundPolicy } = proxyLocalActivities<Activities>({
@@ -60,9 +60,10 @@ export function providerCalls(
 }
 
 /**
- * How a provider call that was not a success reads as a refund's end: the retry window passed
- * (requires_attention, with the provider's last failure type), a final refusal (failed), or retries
- * that ran out otherwise (requires_attention).
+ * How a provider call that was not a success reads as a refund's end: a documented refusal given
+ * before the provider acted (`refusalTypes`) is `failed`, and nothing else is (money-safety rule 6).
+ * The retry window passing (with the provider's last failure type), retries that ran out, or any
+ * other failure that ends the call is `requires_attention`: nothing proves the refund did not happen.
  */
 export function providerCallEnd(err: ActivityFailure, retryWindowMs: number): { status: 'failed' | 'requires_attention'; code: string; message: string } {
   const cause = applicationCause(err);
@@ -70,7 +71,8 @@ export function providerCallEnd(err: ActivityFailure, retryWindowMs: number): { 
     const [details] = (cause.details ?? []) as Array<{ code?: string } | undefined>;
     return { status: 'requires_attention', code: details?.code ?? 'ProviderUnavailable', message: cause.message };
   }
-  if (cause?.nonRetryable) return { status: 'failed', code: cause.type ?? 'ProviderRefused', message: cause.message };
+  if (cause?.nonRetryable && cause.type && refusalTypes.includes(cause.type)) return { status: 'failed', code: cause.type, message: cause.message };
+  if (cause?.nonRetryable) return { status: 'requires_attention', code: cause.type ?? 'ProviderCallEnded', message: cause.message };
   return {
     status: 'requires_attention',
     code: cause?.type ?? 'ProviderUnavailable',

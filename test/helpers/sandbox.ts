@@ -59,7 +59,8 @@ export async function seededOenRefund(
 
 /** A fresh NT$550 order at the MWD emulator, and the refund request for it (with its card token, unless overridden). */
 export async function seededMwdRefund(mwdUrl: string, overrides: Partial<MwdRefundRequested> = {}): Promise<MwdRefundRequested> {
-  const orderId = `2026${Date.now()}${Math.floor(Math.random() * 1000)}`;
+  // Unique however many are seeded at once (a millisecond clock and a small random number were not).
+  const orderId = overrides.orderId ?? `2026${BigInt(`0x${randomUUID().replaceAll('-', '').slice(0, 15)}`)}`;
   const cardToken = `tok-${randomUUID()}`;
   await admin(mwdUrl, 'POST', 'seed', { orders: [{ orderId, cardToken, amount: 550 }] });
   return { refundId: `RF-${randomUUID()}`, provider: 'mwd', orderId, amount: 550, cardToken, ...overrides };

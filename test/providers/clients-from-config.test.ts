@@ -27,6 +27,6 @@ describe('provider clients built from the configuration', () => {
     await expect(oen.refund('P20240412CIK7KPPH', { amount: 1000 })).rejects.toMatchObject({ type: 'OenV0001' });
     await expect(
       mwd.refund('202008170002', { cardToken: '45dec174-3f16-471b-8cd2-d79ee9cf9ac2_0176352482860745', amount: 55 }),
-    ).rejects.toMatchObject({ type: 'MwdHttp401' });
+    ).rejects.toMatchObject({ type: 'MwdRefused', details: { httpStatus: 401 } });
   });
 });

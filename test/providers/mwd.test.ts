@@ -62,7 +62,7 @@ describe('MwdClient against the MWD sandbox, over HTTP', () => {
     expect(asked).toBe(1);
   });
 
-  describe('refusals are final, whichever of the three success codes says no', () => {
+  describe('refusals are final when every code MWD gives agrees on them', () => {
     it('RtnCode: an unknown order or a card token that does not match', async () => {
       const unknown = await providerFailure(client().refund('209912310001', { cardToken: CARD_TOKEN, amount: 55 }));
       expect(unknown).toMatchObject({ type: 'MwdRefused', kind: 'final', details: { code: 'RtnCode 2002' } });
@@ -70,24 +70,24 @@ describe('MwdClient against the MWD sandbox, over HTTP', () => {
       expect(wrongCard).toMatchObject({ type: 'MwdRefused', details: { code: 'RtnCode 2003' } });
     });
 
-    it('ResultCode: a second refund of the order', async () => {
+    it('RtnCode and ResultCode: a second refund of the order (an option of the emulator, on by default)', async () => {
       await client().refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 });
       const second = await providerFailure(client().refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 }));
       expect(second).toMatchObject({ type: 'MwdRefused', kind: 'final' });
-      expect(second.details.code).toContain('ResultCode 2001');
+      expect(second.details.code).toBe('RtnCode 2001, ResultCode 2001');
       expect(await sandboxRefunds(sandboxes().mwdUrl)).toHaveLength(1);
     });
 
-    it('RetCode: an amount over the original', async () => {
+    it('RtnCode, ResultCode and RetCode: an amount over the original', async () => {
       const over = await providerFailure(client().refund(ORDER, { cardToken: CARD_TOKEN, amount: 56 }));
       expect(over).toMatchObject({ type: 'MwdRefused', kind: 'final' });
-      expect(over.details.code).toBe('RtnCode 1000, ResultCode 1000, RetCode 12');
+      expect(over.details.code).toBe('RtnCode 2012, ResultCode 2012, RetCode 12');
       expect(await sandboxRefunds(sandboxes().mwdUrl)).toEqual([]);
     });
 
-    it('HTTP 401 for a wrong token, without the token in the error', async () => {
+    it('HTTP 401 with MWD’s refusal for a wrong token, without the token in the error', async () => {
       const err = await providerFailure(client({ token: 'wrong-secret-token' }).refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 }));
-      expect(err).toMatchObject({ type: 'MwdHttp401', kind: 'final', details: { httpStatus: 401 } });
+      expect(err).toMatchObject({ type: 'MwdRefused', kind: 'final', details: { httpStatus: 401, code: 'RtnCode 401' } });
       expect(`${err.message} ${JSON.stringify(err)}`).not.toContain('wrong-secret-token');
     });
   });
@@ -120,7 +120,7 @@ describe('MwdClient against the MWD sandbox, over HTTP', () => {
     });
 
     it('the emulator refuses faults MWD has no such thing as (F0001 is Oen’s)', async () => {
-      await expect(faults({ refund: { f0001: 0.5 } })).rejects.toThrow(/supports only http500, hang, commitThenDrop/);
+      await expect(faults({ refund: { f0001: 0.5 } })).rejects.toThrow(/Unrecognized key: \\"f0001\\"/);
     });
   });
 });
@@ -150,12 +150,45 @@ describe('MwdClient and answers MWD does not document', () => {
     ['success codes without ResultData', '{"RtnCode":"1000","ResponseParams":{"ResultCode":"1000"}}'],
     ['RtnCode 1000 alone', '{"RtnCode":"1000"}'],
     ['a success without a trade number', '{"RtnCode":"1000","ResponseParams":{"ResultCode":"1000","ResultData":{"RetCode":"00"}}}'],
-    ['an amount that is not whole dollars', '{"RtnCode":"1000","ResponseParams":{"ResultCode":"1000","ResultData":{"RetCode":"00","ServiceTradeNo":"MW1","TradeAmount":"5550"}}}'],
   ])('%s: never a success, never a refusal — the refund may have happened', async (_name, body) => {
     const server = await rawServer(200, body);
     try {
       const err = await providerFailure(client({ baseUrl: server.url }).refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 }));
       expect(err).toMatchObject({ type: 'MwdMalformedResponse', kind: 'unknown' });
+    } finally {
+      await server.close();
+    }
+  });
+
+  const success = (fields: Record<string, string>) =>
+    JSON.stringify({
+      RtnCode: '1000',
+      ResponseParams: { ResultCode: '1000', ResultData: { RetCode: '00', ServiceTradeNo: 'MW1', TradeAmount: '5500', TradeType: '5', OriMerchantTradeNo: ORDER, ...fields } },
+    });
+
+  it.each([
+    ['another amount', success({ TradeAmount: '5550' }), 'TradeAmount "5550" (we asked "5500")'],
+    ['another order', success({ OriMerchantTradeNo: '209912310001' }), 'OriMerchantTradeNo "209912310001" (we asked "202008170002")'],
+    ['not a refund', success({ TradeType: '6' }), 'TradeType "6" (we asked "5")'],
+  ])('a success that echoes %s: money moved, not as asked — both values named, never a success', async (_name, body, named) => {
+    const server = await rawServer(200, body);
+    try {
+      const err = await providerFailure(client({ baseUrl: server.url }).refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 }));
+      expect(err).toMatchObject({ type: 'MwdRefundMismatch', kind: 'unknown' });
+      expect(err.message).toContain(named);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it.each([
+    ['RtnCode refused, RetCode 00', '{"RtnCode":"2001","ResponseParams":{"ResultCode":"2001","ResultData":{"RetCode":"00","ServiceTradeNo":"MW1"}}}'],
+    ['RtnCode 1000, ResultCode refused', '{"RtnCode":"1000","ResponseParams":{"ResultCode":"2001"}}'],
+  ])('codes that contradict each other (%s) prove nothing', async (_name, body) => {
+    const server = await rawServer(200, body);
+    try {
+      const err = await providerFailure(client({ baseUrl: server.url }).refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 }));
+      expect(err).toMatchObject({ type: 'MwdCodesDisagree', kind: 'unknown' });
     } finally {
       await server.close();
     }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { findPans } from '../../src/domain/pan.js';
 import { OenClient } from '../../src/providers/oen/client.js';
-import { oenCodeRules, oenStatusRules } from '../../src/providers/oen/errors.js';
+import { oenAnswerRule, oenRefusals } from '../../src/providers/oen/errors.js';
 import { oenSubscription, oenTransaction, oenTransactionPage } from '../../src/providers/oen/schemas.js';
 import { SANDBOX_OEN_MERCHANT_ID, SANDBOX_TOKEN } from '../../src/sandbox/index.js';
 import { FAILURE_TEST_CARD, randomHid } from '../../src/sandbox/oen.js';
@@ -172,9 +172,10 @@ describe('OenClient against the Oen sandbox, over HTTP', () => {
       expect(await sandboxRefunds(sandboxes().oenUrl)).toEqual([]);
     });
 
-    it('HTTP 500 is retryable', async () => {
-      await faults({ listTransactions: { next: ['http500'] } });
-      expect(await providerFailure(client().listTransactions('ORDER00001'))).toMatchObject({ type: 'OenHttp500', kind: 'retryable' });
+    it('HTTP 500 is retryable for a list, and an unknown outcome for a refund', async () => {
+      await faults({ listTransactions: { next: ['http500'] }, refund: { next: ['http500'] } });
+      expect(await providerFailure(client().listTransactions('ORDER00001'))).toMatchObject({ type: 'OenListUnavailable', kind: 'retryable' });
+      expect(await providerFailure(client().refund(HID, { amount: 1000 }))).toMatchObject({ type: 'OenHttp500', kind: 'unknown' });
     });
 
     it('a refused connection is retryable: the request was never sent', async () => {
@@ -241,20 +242,20 @@ describe('OenClient and answers that are not what Oen documents', () => {
     ['HTML instead of JSON', 200, '<html>gateway</html>'],
     ['an envelope without data', 200, '{"code":"S0000","message":""}'],
     ['data of the wrong shape', 200, '{"code":"S0000","data":{"id":42}}'],
-  ])('%s: a refund is an unknown outcome, a list a final error — never a crash or a success', async (_name, status, body) => {
+  ])('%s: a refund is an unknown outcome, a list is asked again — never a crash or a success', async (_name, status, body) => {
     const { oen, close } = await against(status, body);
     try {
       expect(await providerFailure(oen.refund(HID, { amount: 1000 }))).toMatchObject({ type: 'OenMalformedResponse', kind: 'unknown' });
-      expect(await providerFailure(oen.listTransactions('ORDER00001'))).toMatchObject({ type: 'OenMalformedResponse', kind: 'final' });
+      expect(await providerFailure(oen.listTransactions('ORDER00001'))).toMatchObject({ type: 'OenListUnavailable', kind: 'retryable' });
     } finally {
       await close();
     }
   });
 
-  it('an unknown result code is final and named', async () => {
+  it('an unknown result code proves nothing about a refund, and is named', async () => {
     const { oen, close } = await against(400, '{"code":"X9999","message":"new"}');
     try {
-      expect(await providerFailure(oen.refund(HID, { amount: 1000 }))).toMatchObject({ type: 'OenUnknownCode', kind: 'final', details: { code: 'X9999' } });
+      expect(await providerFailure(oen.refund(HID, { amount: 1000 }))).toMatchObject({ type: 'OenUnknownCode', kind: 'unknown', details: { code: 'X9999' } });
     } finally {
       await close();
     }
@@ -278,20 +279,36 @@ describe('OenClient and answers that are not what Oen documents', () => {
 });
 
 describe('the Oen error table', () => {
-  it('has every documented code, F0001 alone retryable', () => {
-    expect(Object.keys(oenCodeRules).sort()).toEqual(['A0001', 'F0001', 'T0001', 'T0002', 'T0003', 'T0004', 'T0005', 'V0001', 'V0002']);
-    const retryable = Object.entries(oenCodeRules).filter(([, rule]) => rule.kind === 'retryable').map(([code]) => code);
-    expect(retryable).toEqual(['F0001']);
+  it('has every documented refusal code as final; F0001 alone is retryable', () => {
+    expect(Object.keys(oenRefusals).sort()).toEqual(['A0001', 'T0001', 'T0002', 'T0003', 'T0004', 'T0005', 'V0001', 'V0002']);
+    expect(Object.values(oenRefusals).every((rule) => rule.kind === 'final')).toBe(true);
+    expect(oenAnswerRule(true, 500, 'F0001')).toMatchObject({ type: 'OenF0001', kind: 'retryable' });
   });
 
-  it('treats HTTP 5xx as retryable and 400/401 as final', () => {
-    expect(Object.entries(oenStatusRules).map(([status, rule]) => [status, rule.type, rule.kind])).toEqual([
-      ['400', 'OenHttp400', 'final'],
-      ['401', 'OenA0001', 'final'],
-      ['500', 'OenHttp500', 'retryable'],
-      ['502', 'OenHttp502', 'retryable'],
-      ['503', 'OenHttp503', 'retryable'],
-      ['504', 'OenHttp504', 'retryable'],
-    ]);
+  it.each([
+    // [write, HTTP status, envelope code, type, kind]
+    [true, 400, 'V0001', 'OenV0001', 'final'],
+    [true, 401, 'A0001', 'OenA0001', 'final'],
+    [true, 400, 'T0004', 'OenT0004', 'final'],
+    [true, 400, 'V0002', 'OenV0002', 'final'],
+    [true, 200, 'V0001', 'OenV0001', 'final'],
+    [true, 502, 'V0001', 'OenUnexpectedAnswer', 'unknown'],
+    [true, 302, 'T0001', 'OenUnexpectedAnswer', 'unknown'],
+    [true, 201, 'S0000', 'OenUnexpectedAnswer', 'unknown'],
+    [true, 200, 'S0000', 'OenMalformedResponse', 'unknown'],
+    [true, 200, undefined, 'OenMalformedResponse', 'unknown'],
+    [true, 400, undefined, 'OenHttp400', 'unknown'],
+    [true, 401, undefined, 'OenHttp401', 'unknown'],
+    [true, 429, undefined, 'OenHttp429', 'unknown'],
+    [true, 504, undefined, 'OenHttp504', 'unknown'],
+    [true, 400, 'X9999', 'OenUnknownCode', 'unknown'],
+    [false, 401, undefined, 'OenA0001', 'final'],
+    [false, 200, 'A0001', 'OenA0001', 'final'],
+    [false, 404, undefined, 'OenOrderNotFound', 'final'],
+    [false, 400, 'V0001', 'OenListUnavailable', 'retryable'],
+    [false, 200, undefined, 'OenListUnavailable', 'retryable'],
+    [false, 503, undefined, 'OenListUnavailable', 'retryable'],
+  ] as const)('write %s, HTTP %i, code %s: %s (%s)', (write, status, code, type, kind) => {
+    expect(oenAnswerRule(write, status, code)).toMatchObject({ type, kind });
   });
 });

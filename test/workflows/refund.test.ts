@@ -223,10 +223,14 @@ describe('refundWorkflow, final refusals: failed with the code, after exactly on
     expect(await refundsAt('oen', request.transactionHid)).toEqual([]);
   });
 
-  it('OenA0001 (a wrong token)', async () => {
+  it('a wrong Oen token: the check before sending cannot be made, so a person decides — never failed, nothing sent', async () => {
     const request = await oenRefund();
+    const before = await refundRequests('oen');
     const worker = await engine().worker({}, { providers: sandboxClients(engine().sandboxes, 'wrong-token') });
-    expect(await run(request, { worker })).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'OenA0001' } });
+    const record = await run(request, { worker });
+    expect(record).toMatchObject({ status: 'requires_attention', attempts: 1, error: { code: 'OenCheckFailed' } });
+    expect(record.error?.message).toMatch(/could not be read: Oen: unauthorised/);
+    expect((await refundRequests('oen')) - before).toBe(0);
   });
 
   it('MwdRefused (a card token that does not match)', async () => {

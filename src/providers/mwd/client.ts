@@ -2,6 +2,7 @@ import { ProviderError } from '../errors.js';
 import {
   createHttp,
   DEFAULT_PROVIDER_TIMEOUT_MS,
+  describeBody,
   parseJson,
   send,
   staticToken,
@@ -11,9 +12,9 @@ import {
   type TokenProvider,
 } from '../http.js';
 import type { RateLimiter, Turn } from '../rate-limit.js';
-import { fromMwdAmount, toMwdAmount } from './amount.js';
-import { mwdMalformed, mwdRefused, mwdStatusRules, mwdUnexpectedStatus } from './errors.js';
-import { cardLast4, mwdRefundResponse, mwdRefundResult, type MwdRefundResult } from './schemas.js';
+import { toMwdAmount } from './amount.js';
+import { mwdCodesDisagree, mwdMalformed, mwdRefundMismatch, mwdRefused, mwdServerError, mwdUnexpectedStatus } from './errors.js';
+import { cardLast4, mwdRefundResponse, mwdRefundResult, type MwdRefundResponse, type MwdRefundResult } from './schemas.js';
 
 export interface MwdClientOptions {
   baseUrl: string;
@@ -66,42 +67,39 @@ export class MwdClient {
       throw new ProviderError('mwd', transportRule('Mwd', sent.failure, true), { code: sent.failure.code }, what);
     }
     const { status, data: text } = sent.response;
-    if (status !== 200) {
-      const body = mwdRefundResponse.safeParse(parseJson(text));
-      const rtn = body.success ? body.data : undefined;
-      throw new ProviderError(
-        'mwd',
-        mwdStatusRules[status] ?? mwdUnexpectedStatus,
-        { httpStatus: status, ...(rtn && { code: `RtnCode ${rtn.RtnCode}`, providerMessage: rtn.RtnMessage }) },
-        what,
-      );
-    }
     const parsed = mwdRefundResponse.safeParse(parseJson(text));
-    if (!parsed.success) throw new ProviderError('mwd', mwdMalformed, { httpStatus: status }, what);
+    const body = parsed.success ? parsed.data : undefined;
+    const verdict = body && codesVerdict(body);
+    const details = { httpStatus: status, ...(body && verdict !== 'success' && { code: codesOf(body), providerMessage: messagesOf(body) }) };
+    if (verdict === 'refused' && (status === 200 || (status >= 400 && status < 500))) {
+      throw new ProviderError('mwd', mwdRefused, details, what);
+    }
+    // MWD said it failed; unless its body says it refunded after all.
+    if (status === 500) throw new ProviderError('mwd', verdict === 'success' ? mwdCodesDisagree : mwdServerError, details, what);
+    if (status !== 200) throw new ProviderError('mwd', mwdUnexpectedStatus(status), details, `${what}${body ? '' : ` (${describeBody(text)})`}`);
+    if (!body) throw new ProviderError('mwd', mwdMalformed, details, `${what}: ${describeBody(text)}`);
+    if (verdict === 'disagree') throw new ProviderError('mwd', mwdCodesDisagree, details, what);
 
-    const { RtnCode, RtnMessage, ResponseParams } = parsed.data;
-    const result = ResponseParams?.ResultData;
-    // Final only where a code says no. Success codes with a part missing are not a refusal: the
-    // refund may have happened, so the outcome is unknown.
-    const refused = RtnCode !== '1000' || (ResponseParams !== undefined && ResponseParams.ResultCode !== '1000') || (result !== undefined && result.RetCode !== '00');
-    if (refused) {
-      const codes = [`RtnCode ${RtnCode}`, ResponseParams && `ResultCode ${ResponseParams.ResultCode}`, result && `RetCode ${result.RetCode}`];
-      const messages = [RtnMessage, ResponseParams?.ResultMessage, result?.RetMsg].filter(Boolean);
+    const result = body.ResponseParams?.ResultData;
+    if (!result?.ServiceTradeNo) {
+      throw new ProviderError('mwd', mwdMalformed, { httpStatus: status, code: 'RtnCode 1000' }, `${what}: success without its ResultData`);
+    }
+    const asked = { TradeAmount: toMwdAmount(amount), TradeType: '5', OriMerchantTradeNo: orderId };
+    const mismatches = Object.entries(asked)
+      .filter(([field, value]) => result[field as keyof typeof asked] !== value)
+      .map(([field, value]) => `${field} ${JSON.stringify(result[field as keyof typeof asked] ?? null)} (we asked ${JSON.stringify(value)})`);
+    if (mismatches.length > 0) {
       throw new ProviderError(
         'mwd',
-        mwdRefused,
-        { httpStatus: status, code: codes.filter(Boolean).join(', '), providerMessage: messages.join(' / ') },
-        what,
+        mwdRefundMismatch,
+        { httpStatus: status, code: 'RtnCode 1000' },
+        `${what}: MWD's success says ${mismatches.join(', ')}; its trade number ${result.ServiceTradeNo}`,
       );
-    }
-    const refunded = result?.TradeAmount === undefined ? amount : fromMwdAmount(result.TradeAmount);
-    if (!result?.ServiceTradeNo || refunded === undefined) {
-      throw new ProviderError('mwd', mwdMalformed, { httpStatus: status, code: 'RtnCode 1000' }, `${what}: success without its ResultData`);
     }
     return mwdRefundResult.parse({
       orderId,
       serviceTradeNo: result.ServiceTradeNo,
-      amount: refunded,
+      amount,
       merchantTradeNo: result.MerchantTradeNo,
       tradeType: result.TradeType,
       paymentType: result.PaymentType,
@@ -109,4 +107,28 @@ export class MwdClient {
       cardLast4: cardLast4(result.CardNumber),
     });
   }
+}
+
+/**
+ * What MWD's three codes say together: `success` when each one present says so (RtnCode "1000",
+ * ResultCode "1000", RetCode "00"), `refused` when each one present says no, `disagree` otherwise.
+ */
+export function codesVerdict(body: MwdRefundResponse): 'success' | 'refused' | 'disagree' {
+  const verdicts = [
+    body.RtnCode === '1000',
+    body.ResponseParams && body.ResponseParams.ResultCode === '1000',
+    body.ResponseParams?.ResultData && body.ResponseParams.ResultData.RetCode === '00',
+  ].filter((v): v is boolean => v !== undefined);
+  if (verdicts.every(Boolean)) return 'success';
+  if (verdicts.every((v) => !v)) return 'refused';
+  return 'disagree';
+}
+
+function codesOf({ RtnCode, ResponseParams }: MwdRefundResponse): string {
+  const result = ResponseParams?.ResultData;
+  return [`RtnCode ${RtnCode}`, ResponseParams && `ResultCode ${ResponseParams.ResultCode}`, result && `RetCode ${result.RetCode}`].filter(Boolean).join(', ');
+}
+
+function messagesOf({ RtnMessage, ResponseParams }: MwdRefundResponse): string {
+  return [RtnMessage, ResponseParams?.ResultMessage, ResponseParams?.ResultData?.RetMsg].filter(Boolean).join(' / ');
 }

@@ -1,23 +1,43 @@
-import { serverErrorRules, type ErrorRule } from '../errors.js';
+import type { ErrorRule } from '../errors.js';
 
 /**
- * MWD's outcomes, each mapped to one failure type. The document gives only the success codes
- * (RtnCode "1000", ResultCode "1000", RetCode "00"); any other answer is a refusal and final.
- * HTTP 500 is transient: MWD answered and said it failed, so resending is safe.
+ * What each answer of MWD's means (mwd-pay-refund.txt; docs/providers.md has the whole table). MWD
+ * cannot be asked whether a refund happened, so only two answers let the engine act again on its
+ * own: HTTP 500, MWD saying it failed (the design card: retry on 500), and a refused connection
+ * (nothing was sent). Only an answer in MWD's own format whose codes all agree on a refusal is final.
+ * Everything else — 502/503/504 and any status the document does not give, a 200 that is not MWD's
+ * format, codes that contradict each other, a success that does not echo our request — may mean the
+ * refund happened: a person decides.
  */
 export const mwdRefused: ErrorRule = { type: 'MwdRefused', kind: 'final', meaning: 'refund refused' };
 
-export const mwdStatusRules: Record<number, ErrorRule> = {
-  400: { type: 'MwdHttp400', kind: 'final', meaning: 'bad request' },
-  401: { type: 'MwdHttp401', kind: 'final', meaning: 'unauthorised (check MWD_TOKEN)' },
-  ...serverErrorRules('Mwd'),
-};
+export const mwdServerError: ErrorRule = { type: 'MwdHttp500', kind: 'retryable', meaning: 'server error: MWD did not refund' };
 
-export const mwdUnexpectedStatus: ErrorRule = { type: 'MwdUnexpectedStatus', kind: 'final', meaning: 'an unexpected HTTP status' };
+/** Every final rule of MWD's, for Temporal's retry policy (final-error-types.ts). */
+export const mwdFinalRules: ErrorRule[] = [mwdRefused];
 
-/** A 200 we cannot read: the refund may have happened, and MWD cannot be asked. */
+export const mwdUnexpectedStatus = (status: number): ErrorRule => ({
+  type: `MwdHttp${status}`,
+  kind: 'unknown',
+  meaning: `HTTP ${status} without MWD's refusal; the refund may have happened`,
+});
+
+/** A 200 we cannot read, or a success without its ResultData. */
 export const mwdMalformed: ErrorRule = {
   type: 'MwdMalformedResponse',
   kind: 'unknown',
   meaning: 'an answer we cannot read; the refund may have happened',
+};
+
+export const mwdCodesDisagree: ErrorRule = {
+  type: 'MwdCodesDisagree',
+  kind: 'unknown',
+  meaning: 'RtnCode, ResultCode and RetCode contradict each other; the refund may have happened',
+};
+
+/** MWD says it refunded, but not what we asked (another amount, another order, not a refund). */
+export const mwdRefundMismatch: ErrorRule = {
+  type: 'MwdRefundMismatch',
+  kind: 'unknown',
+  meaning: 'MWD refunded, but not as asked',
 };

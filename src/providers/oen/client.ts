@@ -5,6 +5,8 @@ import {
   createHttp,
   DEFAULT_PROVIDER_TIMEOUT_MS,
   parseJson,
+  retryAfterMs,
+  describeBody,
   send,
   staticToken,
   transportRule,
@@ -13,7 +15,7 @@ import {
   type TokenProvider,
 } from '../http.js';
 import type { RateLimiter } from '../rate-limit.js';
-import { oenCodeRules, oenMalformed, oenStatusRules, oenUnexpectedStatus, oenUnknownCode } from './errors.js';
+import { oenAnswerRule, oenListUnavailable } from './errors.js';
 import {
   oenEnvelope,
   oenRefundRequest,
@@ -68,7 +70,7 @@ export class OenClient {
       if (!data.pageToken) return transactions;
       pageToken = data.pageToken;
     }
-    throw new ProviderError('oen', oenMalformed(false), {}, `order ${orderId} has more than ${MAX_PAGES} pages`);
+    throw new ProviderError('oen', oenListUnavailable, {}, `order ${orderId} has more than ${MAX_PAGES} pages`);
   }
 
   /** Refunds a card transaction. Oen allows one refund per transaction, ever (a second is V0002). */
@@ -105,38 +107,45 @@ export class OenClient {
     );
   }
 
-  /** One call: the envelope's code decides first, then the HTTP status; `data` is parsed last. */
+  /**
+   * One call. Only a 200 with Oen's envelope, code S0000 and data we can read is a success; every
+   * other answer is classified by `oenAnswerRule` (errors.ts), never guessed at.
+   */
   private async call<Schema extends z.ZodType>(
     operation: string,
     request: AxiosRequestConfig,
     schema: Schema,
-    mutating: boolean,
+    write: boolean,
     options: CallOptions,
   ): Promise<z.output<Schema>> {
     const what = `${request.method} ${request.url}`;
     const sent = await send(this.http, this.tokenProvider, operation, request, options);
     if ('failure' in sent) {
-      throw new ProviderError('oen', transportRule('Oen', sent.failure, mutating), { code: sent.failure.code }, what);
+      throw new ProviderError('oen', transportRule('Oen', sent.failure, write), { code: sent.failure.code }, what);
     }
-    const { status, data: text } = sent.response;
+    const { status, data: text, headers } = sent.response;
     const envelope = oenEnvelope.safeParse(parseJson(text));
-    if (!envelope.success) {
-      const rule = oenStatusRules[status] ?? (status === 200 ? oenMalformed(mutating) : oenUnexpectedStatus);
-      throw new ProviderError('oen', rule, { httpStatus: status }, `${what}: the body is not Oen's envelope`);
-    }
-    const { code, message, data } = envelope.data;
-    if (code !== 'S0000') {
-      // A code we do not know is final, unless HTTP says the server failed (5xx: transient).
-      const rule = oenCodeRules[code] ?? (status >= 500 ? oenStatusRules[status] : undefined) ?? oenUnknownCode;
-      throw new ProviderError('oen', rule, { httpStatus: status, code, providerMessage: message }, what);
-    }
-    if (status !== 200) {
-      throw new ProviderError('oen', oenStatusRules[status] ?? oenUnexpectedStatus, { httpStatus: status, code }, what);
-    }
-    const parsed = schema.safeParse(data);
+    const code = envelope.success ? envelope.data.code : undefined;
+    const failed = (context: string, message?: string) => {
+      const retryAfter = retryAfterMs(headers);
+      return new ProviderError(
+        'oen',
+        oenAnswerRule(write, status, code),
+        {
+          httpStatus: status,
+          ...(code !== undefined && { code }),
+          ...(message && { providerMessage: message }),
+          ...(retryAfter !== undefined && { retryAfterMs: retryAfter }),
+        },
+        `${what}${context}`,
+      );
+    };
+    if (!envelope.success) throw failed(`: the body is not Oen's envelope (${describeBody(text)})`);
+    if (code !== 'S0000' || status !== 200) throw failed('', envelope.data.message);
+    const parsed = schema.safeParse(envelope.data.data);
     if (!parsed.success) {
       const fields = parsed.error.issues.map((issue) => issue.path.join('.') || '(data)').join(', ');
-      throw new ProviderError('oen', oenMalformed(mutating), { httpStatus: status, code }, `${what}: unexpected ${fields}`);
+      throw failed(`: unexpected ${fields}`);
     }
     return parsed.data;
   }

@@ -1,0 +1,126 @@
+import { readFileSync } from 'node:fs';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRefund } from '../../src/client/refunds.js';
+import type { RefundRecord, RefundRequested } from '../../src/domain/refund.js';
+import type { SandboxRefund, SandboxRefundRequest } from '../../src/sandbox/server.js';
+import { useEngine } from '../helpers/engine.js';
+import { freePorts } from '../helpers/ports.js';
+import { admin, seededMwdRefund, seededOenRefund } from '../helpers/sandbox.js';
+import { faultTable, renderFaultTable, TABLE_END, TABLE_START, type FaultRow } from './table.js';
+import { randomUUID } from 'node:crypto';
+import { MwdClient } from '../../src/providers/mwd/client.js';
+import { OenClient } from '../../src/providers/oen/client.js';
+import { SANDBOX_OEN_MERCHANT_ID, SANDBOX_TOKEN } from '../../src/sandbox/index.js';
+
+/**
+ * Every row of the fault model (table.ts) through the whole engine: the real Temporal dev server, the
+ * emulators over real HTTP answering the row's fault to the first request of its call, a PGlite
+ * ledger. Each row checks its end and the three invariants against what the emulator saw.
+ */
+const engine = useEngine('fault-table');
+
+/** Long enough for a retry after a Retry-After under load; the refused-connection rows wait it out. */
+const RETRY_WINDOW_SECONDS = '8';
+
+let worker: Worker;
+let running: Promise<void>;
+/** A second worker, on its own task queue, whose providers' addresses refuse every connection. */
+let refusing: Worker;
+let refusingRun: Promise<void>;
+const refusingQueue = `fault-table-refused-${randomUUID().slice(0, 8)}`;
+
+beforeAll(async () => {
+  // MWD may refund an order twice in reality: a second refund is carried out, so a double send shows.
+  await admin(engine().sandboxes.mwdUrl, 'PUT', 'options', { refuseSecondRefund: false });
+  worker = await engine().worker({ PROVIDER_RETRY_WINDOW_SECONDS: RETRY_WINDOW_SECONDS });
+  running = worker.run();
+  const [oenPort, mwdPort] = await freePorts(2);
+  refusing = await engine().worker(
+    { PROVIDER_RETRY_WINDOW_SECONDS: '5', REFUNDS_TASK_QUEUE: refusingQueue },
+    {
+      providers: {
+        oen: new OenClient({ baseUrl: `http://127.0.0.1:${oenPort}`, token: SANDBOX_TOKEN, merchantId: SANDBOX_OEN_MERCHANT_ID }),
+        mwd: new MwdClient({ baseUrl: `http://127.0.0.1:${mwdPort}`, token: SANDBOX_TOKEN }),
+      },
+    },
+  );
+  refusingRun = refusing.run();
+});
+
+afterAll(async () => {
+  worker.shutdown();
+  refusing.shutdown();
+  await Promise.all([running, refusingRun]);
+});
+
+async function runRow(row: FaultRow): Promise<{ request: RefundRequested; record: RefundRecord; seen: SandboxRefundRequest[]; carriedOut: SandboxRefund[] }> {
+  const { oenUrl, mwdUrl } = engine().sandboxes;
+  const url = row.provider === 'oen' ? oenUrl : mwdUrl;
+  const request = row.provider === 'oen' ? await seededOenRefund(oenUrl) : await seededMwdRefund(mwdUrl);
+  const reference = request.provider === 'oen' ? request.transactionHid : request.orderId;
+  if (row.fault !== 'refused') {
+    const faults =
+      row.call === 'refund'
+        ? { [`refund@${reference}`]: { next: [row.fault] } }
+        : row.call === 'check'
+          ? { [`refund@${reference}`]: { next: ['gateway504AfterCommit'] }, [`listTransactions@${request.orderId}`]: { next: [null, row.fault] } }
+          : { [`listTransactions@${request.orderId}`]: { next: [row.fault] } };
+    await admin(url, 'PATCH', 'faults', faults);
+  }
+  const taskQueue = row.fault === 'refused' ? refusingQueue : engine().temporal.taskQueue;
+  const started = await startRefund(engine().temporal.client, taskQueue, request);
+  if (started.kind !== 'started') throw new Error(`not started: ${JSON.stringify(started)}`);
+  let record: RefundRecord;
+  try {
+    record = (await engine().temporal.client.workflow.getHandle(started.workflowId).result()) as RefundRecord;
+  } catch (err) {
+    if (!(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure && err.cause.details?.[0])) throw err;
+    record = err.cause.details[0] as RefundRecord;
+  }
+  const seen = (await admin<{ requests: SandboxRefundRequest[] }>(url, 'GET', 'refund-requests')).requests.filter((r) => r.reference === reference);
+  const carriedOut = (await admin<{ refunds: SandboxRefund[] }>(url, 'GET', 'refunds')).refunds.filter((r) => r.reference === reference);
+  return { request, record, seen, carriedOut };
+}
+
+describe.concurrent('the fault model: every row over real HTTP, through the whole engine', () => {
+  it.each(faultTable.map((row) => [`${row.provider} ${row.call}: ${row.answer}, ${row.acted ? 'after' : 'before'} acting`, row] as const))(
+    '%s',
+    async (_name, row) => {
+      const { request, record, seen, carriedOut } = await runRow(row);
+      expect(record.status, record.error?.message).toBe(row.end);
+      if (row.code) expect(record.error?.code).toBe(row.code);
+      expect(seen.length, 'refund requests that reached the provider').toBe(row.sends);
+      // Never refunded twice: no request reaches a transaction or order already refunded.
+      expect(seen.filter((r) => r.alreadyRefunded), 'requests that reached a refunded transaction or order').toEqual([]);
+      expect(carriedOut.length).toBeLessThanOrEqual(1);
+      // failed ⇒ not refunded; succeeded ⇒ refunded once, of our amount.
+      if (record.status === 'failed') expect(carriedOut).toEqual([]);
+      if (record.status === 'succeeded') expect(carriedOut.map((r) => r.amount)).toEqual([request.amount]);
+      // What the provider did is what the row says it did.
+      expect(carriedOut.length > 0).toBe(row.acted || record.status === 'succeeded');
+    },
+  );
+});
+
+describe('the fault model in docs/providers.md', () => {
+  it('is the table the code runs (npm run docs:fault-table renders it)', () => {
+    const doc = readFileSync(new URL('../../docs/providers.md', import.meta.url), 'utf8');
+    const start = doc.indexOf(TABLE_START);
+    const end = doc.indexOf(TABLE_END);
+    expect(start, 'docs/providers.md has the fault table markers').toBeGreaterThanOrEqual(0);
+    expect(doc.slice(start + TABLE_START.length, end).trim()).toBe(renderFaultTable().trim());
+  });
+
+  it('covers each answer the issue names, for both providers', () => {
+    const answers = (provider: 'oen' | 'mwd') => faultTable.filter((r) => r.provider === provider).map((r) => r.answer).join('\n');
+    for (const provider of ['oen', 'mwd'] as const) {
+      for (const needed of [/^200, an HTML page/m, /^200, an empty body/m, /JSON cut short/, /^302/m, /^400/m, /^401/m, /^403/m, /^404/m, /^408/m, /^409/m, /^429 with Retry-After/m, /^500, plain text/m, /^502, an HTML/m, /^503, an HTML/m, /^504, an HTML/m, /connection refused/, /connection reset/, /no answer until the timeout/]) {
+        expect(answers(provider)).toMatch(needed);
+      }
+    }
+    expect(faultTable.filter((r) => r.provider === 'oen' && r.call === 'check').length).toBeGreaterThan(10);
+  });
+});
