@@ -11,8 +11,8 @@ export interface LedgerActivityDeps {
 
 export function createLedgerActivities({ ledger, policy, metrics = noMetrics }: LedgerActivityDeps) {
   return {
-    openRefund: async (request: RefundRequested, workflowId: string): Promise<OpenResult> =>
-      ledgerCall(() => ledger.open(request, workflowId)),
+    openRefund: async (request: RefundRequested, workflowId: string, runId?: string): Promise<OpenResult> =>
+      ledgerCall(() => ledger.open(request, workflowId, runId)),
 
     recordStatus: async (refundId: string, status: RefundStatus, fields: TransitionFields = {}): Promise<RefundRecord> => {
       const record = await ledgerCall(() => ledger.transition(refundId, status, fields));
@@ -23,10 +23,13 @@ export function createLedgerActivities({ ledger, policy, metrics = noMetrics }: 
     /** The worker's settings, read by each run once (a local activity: recorded in history). */
     refundPolicy: (): Promise<RefundPolicy> => Promise.resolve(policy),
 
-    /** A run's first step (a local activity): the worker's settings, and the refund opened in the ledger. */
-    beginRefund: async (request: RefundRequested, workflowId: string): Promise<{ policy: RefundPolicy; opened: OpenResult }> => ({
+    /**
+     * A run's first step (a local activity): the worker's settings, and the refund opened in the
+     * ledger, owned by this run (`runId`: absent in histories recorded before it was passed).
+     */
+    beginRefund: async (request: RefundRequested, workflowId: string, runId?: string): Promise<{ policy: RefundPolicy; opened: OpenResult }> => ({
       policy,
-      opened: await ledgerCall(() => ledger.open(request, workflowId)),
+      opened: await ledgerCall(() => ledger.open(request, workflowId, runId)),
     }),
   };
 }

@@ -13,7 +13,7 @@ export interface Dispatcher {
  * several API processes share the work, and one that dies leaves its claims to the others.
  */
 export function startDispatcher(
-  deps: Pick<IntakeDeps, 'inbox' | 'client' | 'taskQueue'>,
+  deps: Pick<IntakeDeps, 'inbox' | 'ledger' | 'client' | 'taskQueue'>,
   { intervalMs = 1_000, batch = 20, leaseMs = 30_000, onError = (err: unknown) => console.error('inbox dispatcher:', err) } = {},
 ): Dispatcher {
   let stopped = false;

@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import { startEventWorkflow, eventWorkflowId, type EventStart } from '../client/events.js';
 import { parseInboundEvent, withCardNumbersMasked, type FieldProblem, type InboundEvent } from '../domain/events.js';
 import { maskPans } from '../domain/pan.js';
+import type { RefundRecord } from '../domain/refund.js';
 import type { EventInbox, StoredAnswer } from '../ledger/inbox.js';
 import type { RefundLedger } from '../ledger/refunds.js';
 import type { Signer } from './signature.js';
@@ -40,6 +41,16 @@ export function sha256(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
+/**
+ * The part of a refused body that is kept: card numbers masked in the whole body first, then cut to
+ * KEPT_BODY_BYTES — cut first, a card number across the cut would keep its first digits unmasked.
+ */
+export function keptBody(raw: Buffer): string {
+  const masked = Buffer.from(maskPans(raw.toString('utf8')), 'utf8');
+  // A character cut in half at the end is dropped, not kept as U+FFFD.
+  return new TextDecoder('utf-8', { fatal: false }).decode(masked.subarray(0, KEPT_BODY_BYTES)).replace(/\uFFFD$/, '');
+}
+
 /** The problem answer every error uses: what went wrong, and field by field where there are fields. */
 export function problem(statusCode: number, error: string, problems?: FieldProblem[]): Answer {
   return { statusCode, body: { error, ...(problems && { problems }) } };
@@ -61,7 +72,7 @@ export class EventIntake {
         ...extra,
         bodyHash: sha256(raw),
         bodySize: raw.length,
-        body: maskPans(raw.subarray(0, KEPT_BODY_BYTES).toString('utf8')),
+        body: keptBody(raw),
       });
       return answer;
     };
@@ -152,7 +163,13 @@ export class EventIntake {
 
   private async startNow(event: InboundEvent, stored: StoredAnswer): Promise<Answer> {
     const outcome = await dispatchEvent(this.deps, event, this.deps.startTimeoutMs ?? 5_000);
-    return outcome.kind === 'refused' ? outcome.answer : stored;
+    if (outcome.kind === 'refused') return outcome.answer;
+    if (outcome.kind === 'known') {
+      // The refund id has a run already (a new event for it): it is not started again; here is where it stands.
+      const body = stored.body as AcceptedBody;
+      return { statusCode: 200, body: { ...body, refunds: body.refunds.map((r) => ({ ...r, status: outcome.record.status })) } };
+    }
+    return stored;
   }
 }
 
@@ -161,18 +178,32 @@ function again(answer: StoredAnswer): Answer {
   return { statusCode: answer.statusCode === 202 ? 200 : answer.statusCode, body: answer.body };
 }
 
-export type DispatchOutcome = { kind: 'started' } | { kind: 'refused'; answer: Answer } | { kind: 'failed'; error: string };
+export type DispatchOutcome =
+  | { kind: 'started' }
+  /** The ledger already has the refund: its run started it (and may have ended it); nothing was started. */
+  | { kind: 'known'; record: RefundRecord }
+  | { kind: 'refused'; answer: Answer }
+  | { kind: 'failed'; error: string };
 
 /**
  * Starts an inboxed event's workflow and records how that went. Used by the intake (at once) and
- * the dispatcher (for what the intake could not start). Starting twice is harmless (deterministic
- * workflow ids), so a crash between the start and the mark only costs a second, duplicate start.
+ * the dispatcher (for what the intake could not start). A refund the ledger already has is not
+ * started again (money-safety rule 7: a refund id ends once, whatever re-dispatch, slow first start
+ * or re-sent event asks); otherwise starting twice is harmless (deterministic workflow ids), so a
+ * crash between the start and the mark only costs a second, duplicate start.
  */
 export async function dispatchEvent(
-  deps: Pick<IntakeDeps, 'inbox' | 'client' | 'taskQueue'>,
+  deps: Pick<IntakeDeps, 'inbox' | 'ledger' | 'client' | 'taskQueue'>,
   event: InboundEvent,
   timeoutMs: number,
 ): Promise<DispatchOutcome> {
+  if (event.type === 'refund.requested') {
+    const record = await deps.ledger.get(event.data.refundId);
+    if (record) {
+      await deps.inbox.markStarted(event.id);
+      return { kind: 'known', record };
+    }
+  }
   let started: EventStart;
   try {
     started = await withTimeout(startEventWorkflow(deps.client, deps.taskQueue, event), timeoutMs);

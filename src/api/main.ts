@@ -41,11 +41,12 @@ export async function startApi(options: {
   const { config, client, db } = options;
   const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL, name: 'api' });
   const inbox = new EventInbox(db);
+  const ledger = new RefundLedger(db);
   const app = createApi({
     logger,
     client,
     db,
-    ledger: new RefundLedger(db),
+    ledger,
     inbox,
     signer: new Signer(options.webhookSecret),
     namespace: config.TEMPORAL_NAMESPACE,
@@ -59,7 +60,7 @@ export async function startApi(options: {
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new Error(`Port ${config.PORT} for the API is already in use (set PORT)`);
     throw err;
   }
-  const dispatcher = startDispatcher({ inbox, client, taskQueue: config.REFUNDS_TASK_QUEUE });
+  const dispatcher = startDispatcher({ inbox, ledger, client, taskQueue: config.REFUNDS_TASK_QUEUE });
   return {
     app,
     url: `http://localhost:${config.PORT}`,

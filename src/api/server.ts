@@ -147,10 +147,15 @@ export function createApi(deps: ApiDeps): FastifyInstance {
     if (!operator.success) return send(reply, problem(422, 'invalid operator input', fieldProblems(operator.error)));
     const record = await deps.ledger.get(refundId);
     if (!record) return send(reply, problem(404, `no refund ${refundId}`));
+    if (operator.data.refundId !== undefined && operator.data.refundId !== refundId) {
+      return send(reply, problem(422, 'invalid operator input', [{ field: 'refundId', problem: `names ${operator.data.refundId}, not ${refundId}` }]));
+    }
     try {
+      // The run that owns the refund, never the newest run of its workflow id (a later refund of the
+      // same Oen transaction runs under the same id): money-safety rule 7.
       const progress = await deps.client.workflow
-        .getHandle(record.workflowId)
-        .executeUpdate(operatorActions[action as keyof typeof operatorActions], { args: [operator.data] });
+        .getHandle(record.workflowId, record.runId)
+        .executeUpdate(operatorActions[action as keyof typeof operatorActions], { args: [{ ...operator.data, refundId }] });
       return { ...progress, workflowId: record.workflowId, uiUrl: uiUrl(record.workflowId) };
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) return send(reply, problem(409, err.cause?.message ?? err.message));

@@ -98,6 +98,8 @@ export const refundRecord = z.object({
   updatedAt: z.iso.datetime(),
   completedAt: z.iso.datetime().optional(),
   workflowId: z.string(),
+  /** The run that owns the refund: operator decisions are sent to it. */
+  runId: z.string().optional(),
 });
 
 export type RefundRecord = z.infer<typeof refundRecord>;

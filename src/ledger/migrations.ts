@@ -147,6 +147,18 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
     // one proves nothing by itself (that earlier one may have been carried out), so Oen is asked.
     sql: `ALTER TABLE refunds ADD COLUMN sends integer NOT NULL DEFAULT 0`,
   },
+  {
+    version: 9,
+    name: 'refund request and owning run',
+    sql: `
+      -- A hash of what the refund asks (provider, order, transaction, amount, card token): a run
+      -- carrying another request for the same refund id is refused, never resumed.
+      ALTER TABLE refunds ADD COLUMN request_hash text;
+      -- The run that owns the refund: operator decisions go to it, not to whichever run of the
+      -- workflow id is newest (a later refund of the same Oen transaction).
+      ALTER TABLE refunds ADD COLUMN run_id text;
+    `,
+  },
 ];
 
 export async function migrate(db: Database): Promise<number[]> {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   allowedPredecessors,
   closedWithoutRefund,
@@ -20,6 +21,8 @@ export interface RefundRow {
   error_code: string | null;
   error_message: string | null;
   workflow_id: string;
+  run_id: string | null;
+  request_hash: string | null;
   created_at: Date;
   updated_at: Date;
   completed_at: Date | null;
@@ -40,7 +43,23 @@ export function toRecord(row: RefundRow): RefundRecord {
     updatedAt: row.updated_at.toISOString(),
     ...(row.completed_at !== null && { completedAt: row.completed_at.toISOString() }),
     workflowId: row.workflow_id,
+    ...(row.run_id !== null && { runId: row.run_id }),
   };
+}
+
+/** What a refund asks, as a hash: the same refund id with another request must never resume it. */
+export function requestHash(request: RefundRequested): string {
+  const fields =
+    request.provider === 'oen'
+      ? ['oen', request.orderId, request.transactionHid, request.amount]
+      : ['mwd', request.orderId, createHash('sha256').update(request.cardToken).digest('hex'), request.amount];
+  return createHash('sha256').update(JSON.stringify(fields)).digest('hex');
+}
+
+/** "NT$1,000 of Oen transaction P… (order O-1)": a request, named for a person. */
+function describeRequest(r: Pick<RefundRecord, 'provider' | 'orderId' | 'amount' | 'transactionHid'>, cardToken?: 'another card token'): string {
+  const what = r.provider === 'oen' ? `Oen transaction ${r.transactionHid ?? '?'} (order ${r.orderId})` : `MWD order ${r.orderId}`;
+  return `NT$${r.amount} of ${what}${cardToken ? `, ${cardToken}` : ''}`;
 }
 
 export class LedgerError extends Error {
@@ -48,10 +67,12 @@ export class LedgerError extends Error {
 }
 
 export type OpenResult =
-  /** New, reopened after it failed or was cancelled, or live under this same workflow id (resumed). */
+  /** New, or live under this same workflow id with the same request (resumed). */
   | { opened: RefundRecord }
-  /** This refund already succeeded or went to a person: nothing may be sent for it again. */
+  /** This refund id has ended (succeeded, failed, cancelled) or went to a person: it ends once, and nothing is sent for it again. */
   | { settled: RefundRecord }
+  /** Live under this workflow id, but the run carries another request: refused, both named. */
+  | { differs: RefundRecord; reason: string }
   /** This refund is live under another workflow id: that run owns it. */
   | { inFlight: RefundRecord }
   /** Another refund of the same Oen transaction is live or succeeded. */
@@ -74,34 +95,48 @@ export class RefundLedger {
   constructor(readonly db: Database) {}
 
   /**
-   * Records a refund as `received`, or says why this run must not act on it. Opening it again is a
-   * no-op for the run that owns it (same workflow id: an activity retry, a Reset), starts it afresh
-   * (with the new request's fields) after it failed or was cancelled, and is answered `settled` once
-   * it succeeded or went to a person, and `inFlight` while another workflow id owns it. A second
-   * refund id for an Oen transaction that already has a live or succeeded refund is refused by the
-   * database itself, and answered with that refund.
+   * Records a refund as `received`, or says why this run must not act on it. A refund id ends once:
+   * one that succeeded, failed, was cancelled or went to a person is answered `settled`, whichever
+   * run asks (a re-dispatch, a slow start, a "start like this"), and is never opened again — a failed
+   * or cancelled refund is asked again under a new refund id. Opening it again is a no-op for the run
+   * that owns it (same workflow id and request: an activity retry, a Reset), `inFlight` while
+   * another workflow id owns it, and `differs` for a run with another request. A second refund id for
+   * an Oen transaction that already has a live or succeeded refund is refused by the database itself,
+   * and answered with that refund. `runId` names the run that owns it, for operator decisions.
    */
-  async open(request: RefundRequested, workflowId: string): Promise<OpenResult> {
+  async open(request: RefundRequested, workflowId: string, runId?: string): Promise<OpenResult> {
     const transactionHid = request.provider === 'oen' ? request.transactionHid : null;
+    const hash = requestHash(request);
     try {
       const { rows } = await this.db.query<RefundRow>(
-        `INSERT INTO refunds (refund_id, provider, order_id, transaction_hid, amount, status, workflow_id)
-         VALUES ($1, $2, $3, $4, $5, 'received', $6)
-         ON CONFLICT (refund_id) DO UPDATE SET
-           provider = EXCLUDED.provider, order_id = EXCLUDED.order_id, transaction_hid = EXCLUDED.transaction_hid,
-           amount = EXCLUDED.amount, status = 'received', attempts = 0, error_code = NULL, error_message = NULL,
-           provider_reference = NULL, completed_at = NULL, updated_at = now(), workflow_id = EXCLUDED.workflow_id,
-           unanswered_send = NULL, confirmed_at = NULL, retrying_since = NULL, sends = 0
-         WHERE refunds.status = ANY($7::text[])
+        `INSERT INTO refunds (refund_id, provider, order_id, transaction_hid, amount, status, workflow_id, run_id, request_hash)
+         VALUES ($1, $2, $3, $4, $5, 'received', $6, $7, $8)
+         ON CONFLICT (refund_id) DO NOTHING
          RETURNING *`,
-        [request.refundId, request.provider, request.orderId, transactionHid, request.amount, workflowId, closedWithoutRefund],
+        [request.refundId, request.provider, request.orderId, transactionHid, request.amount, workflowId, runId ?? null, hash],
       );
       const row = rows[0];
       if (row) return { opened: toRecord(row) };
-      const existing = await this.mustGet(request.refundId);
-      if (existing.status === 'succeeded' || existing.status === 'requires_attention') return { settled: existing };
-      if (existing.workflowId !== workflowId) return { inFlight: existing };
-      return { opened: existing };
+      const existing = await this.mustGetRow(request.refundId);
+      const record = toRecord(existing);
+      if (finalStatuses.includes(record.status) || record.status === 'requires_attention') return { settled: record };
+      if (record.workflowId !== workflowId) return { inFlight: record };
+      if (existing.request_hash !== null && existing.request_hash !== hash) {
+        const asked = { provider: request.provider, orderId: request.orderId, amount: request.amount, transactionHid: transactionHid ?? undefined };
+        const sameFields = describeRequest(record) === describeRequest(asked);
+        return {
+          differs: record,
+          reason:
+            `refund ${request.refundId} is ${record.status} for ${describeRequest(record)}, ` +
+            `but this run asks ${describeRequest(asked, sameFields ? 'another card token' : undefined)}`,
+        };
+      }
+      if (runId !== undefined && existing.run_id !== runId) {
+        // A Reset, or a run that follows a terminated one under the same workflow id: it owns the refund now.
+        await this.db.query('UPDATE refunds SET run_id = $2 WHERE refund_id = $1', [request.refundId, runId]);
+        return { opened: { ...record, runId } };
+      }
+      return { opened: record };
     } catch (err) {
       if (!isUniqueViolation(err, ONE_PER_TRANSACTION) || transactionHid === null) throw err;
       const existing = await this.liveRefundOfTransaction(transactionHid);
@@ -241,9 +276,13 @@ export class RefundLedger {
   }
 
   private async mustGet(refundId: string): Promise<RefundRecord> {
-    const record = await this.get(refundId);
-    if (!record) throw new LedgerError(`No refund ${refundId} in the ledger`);
-    return record;
+    return toRecord(await this.mustGetRow(refundId));
+  }
+
+  private async mustGetRow(refundId: string): Promise<RefundRow> {
+    const { rows } = await this.db.query<RefundRow>('SELECT * FROM refunds WHERE refund_id = $1', [refundId]);
+    if (!rows[0]) throw new LedgerError(`No refund ${refundId} in the ledger`);
+    return rows[0];
   }
 }
 

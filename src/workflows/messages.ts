@@ -14,9 +14,13 @@ export interface RefundProgress {
   lastError?: { code: string; message: string };
 }
 
-/** An operator's approve, reject or cancel: who decided and why, both optional, for the record. */
+/**
+ * An operator's approve, reject or cancel: who decided and why, both optional, for the record, and
+ * the refund it is for (the API always names it; a run refuses a decision naming another refund).
+ */
 export const operatorInput = z
   .object({
+    refundId: z.string().min(1).max(64).optional(),
     /** Who decided (e.g. an operator's name). */
     by: z.string().min(1, 'must not be empty').max(200, 'must be at most 200 characters').optional(),
     reason: z.string().max(500, 'must be at most 500 characters').optional(),

@@ -80,7 +80,7 @@ type Decision = { kind: 'approve' | 'reject' | 'cancel'; input: OperatorInput };
  */
 export async function refundWorkflow(input: RefundRequested): Promise<RefundRecord> {
   const request = parseWorkflowInput(refundRequested, input, 'refund request');
-  const { workflowId } = workflowInfo();
+  const { workflowId, runId } = workflowInfo();
   const progress: RefundProgress = { refundId: request.refundId, status: 'received', attempts: 0 };
   let decision: Decision | undefined;
   let submissionStarted = false;
@@ -89,6 +89,11 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
   /** Validators refuse an update before it is accepted: nothing reaches history for a refused one. */
   const undecided = (action: string, operator: unknown) => {
     validOperatorInput(action, operator);
+    // A decision names its refund: it reaches this run only if it is this run's (money-safety rule 7).
+    const named = (operator as OperatorInput | undefined)?.refundId;
+    if (named !== undefined && named !== request.refundId) {
+      throw new Error(`cannot ${action}: this run is refund ${request.refundId}, not ${named}`);
+    }
     if (decision) throw new Error(`cannot ${action}: this refund was already ${decisionPast(decision)}`);
   };
   const awaitingApproval = (action: string) => (operator: OperatorInput) => {
@@ -197,8 +202,8 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
   }
 
   const { policy, opened } = localSteps
-    ? await localLedger(`Ledger: open refund ${request.refundId}`).beginRefund(request, workflowId)
-    : { policy: await refundPolicy(), opened: await ledger(`Ledger: open refund ${request.refundId}`).openRefund(request, workflowId) };
+    ? await localLedger(`Ledger: open refund ${request.refundId}`).beginRefund(request, workflowId, runId)
+    : { policy: await refundPolicy(), opened: await ledger(`Ledger: open refund ${request.refundId}`).openRefund(request, workflowId, runId) };
   if ('conflict' in opened) {
     const existing = opened.conflict;
     throw ApplicationFailure.nonRetryable(
@@ -216,10 +221,19 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
       { existingRefundId: existing.refundId, existingStatus: existing.status, existingWorkflowId: existing.workflowId },
     );
   }
+  if ('differs' in opened) {
+    throw ApplicationFailure.nonRetryable(`Refused: ${opened.reason}`, 'RefundRequestConflict', {
+      existingRefundId: opened.differs.refundId,
+      existingStatus: opened.differs.status,
+    });
+  }
   if ('settled' in opened) {
-    // Already succeeded or handed to a person (a second run of the same refund id, a Reset): report
-    // it as it stands; nothing is sent again.
-    return show(opened.settled);
+    // A refund id ends once: a second run of it (a re-dispatch, a Reset, a "start like this") reports
+    // it as it stands, ending as its first run ended; nothing is sent, nothing is told again.
+    const record = show(opened.settled);
+    if (record.status === 'failed') throw ApplicationFailure.nonRetryable(`Refund ${request.refundId} already failed`, 'RefundFailed', record);
+    if (record.status === 'cancelled') throw ApplicationFailure.nonRetryable(`Refund ${request.refundId} was already cancelled`, 'RefundCancelled', record);
+    return record;
   }
 
   if (policy.approvalThreshold !== undefined && request.amount >= policy.approvalThreshold) {

@@ -182,6 +182,17 @@ describe('POST /v1/events: refused, with the reason, and stored', () => {
     expect(JSON.stringify(stored)).not.toContain('4242424242424242');
   });
 
+  it('a card number across the cut of a kept body is masked, not kept in part', async () => {
+    // The card number starts 12 bytes before the 16 KiB cut: cut first, its first 12 digits would be kept.
+    const raw = `{"x":"${'a'.repeat(16 * 1024 - 6 - 12)}4242424242424242"`;
+    expect((await api().send({ id: `evt_${randomUUID()}` }, { raw })).status).toBe(400);
+    const stored = await lastRejected();
+    expect(stored?.bodySize).toBe(raw.length);
+    expect(stored?.body).toMatch(/a\*{4}4242"$/);
+    expect(stored?.body).not.toContain('424242424242');
+    expect(Buffer.byteLength(stored?.body ?? '')).toBeLessThanOrEqual(16 * 1024);
+  });
+
   it('400 for a body that is not JSON, 413 for one over 256 KiB; both stored', async () => {
     const truncated = '{"specversion": "1.0", ';
     const invalid = await api().send({ id: `evt_${randomUUID()}` }, { raw: truncated });

@@ -9,6 +9,7 @@ import { EventInbox } from '../../src/ledger/inbox.js';
 import { migrate } from '../../src/ledger/migrations.js';
 import { RefundLedger } from '../../src/ledger/refunds.js';
 import { OPERATOR_TOKEN, newWebhookSecret, oenRefundEvent, useApi } from '../helpers/api.js';
+import { approveUpdate } from '../../src/workflows/messages.js';
 import { useEngine } from '../helpers/engine.js';
 
 const engine = useEngine('api-refunds');
@@ -112,6 +113,51 @@ describe('operator API', () => {
     const cancelled = await awaiting();
     const cancel = await api().request('POST', `/v1/refunds/${cancelled}/cancel`, { token: OPERATOR_TOKEN });
     expect(cancel).toMatchObject({ status: 200, body: { status: 'cancelled' } });
+  });
+
+  it('a decision reaches the refund it names: approving a cancelled refund never approves the next refund of its transaction', async () => {
+    // RF-A cancelled; RF-B asked for the same Oen transaction, awaiting approval under the same workflow id.
+    const first = await oenRefundEvent(engine());
+    expect((await api().send(first)).status).toBe(202);
+    await expect.poll(() => statusOf(first.data.refundId), { timeout: 30_000 }).toBe('awaiting_approval');
+    expect((await api().request('POST', `/v1/refunds/${first.data.refundId}/cancel`, { token: OPERATOR_TOKEN })).status).toBe(200);
+    await expect.poll(() => statusOf(first.data.refundId), { timeout: 30_000 }).toBe('cancelled');
+    const second = { ...first, id: `evt_${randomUUID()}`, data: { ...first.data, refundId: `RF-${randomUUID()}` } };
+    expect((await api().send(second)).status).toBe(202);
+    await expect.poll(() => statusOf(second.data.refundId), { timeout: 30_000 }).toBe('awaiting_approval');
+
+    const misdirected = await api().request('POST', `/v1/refunds/${first.data.refundId}/approve`, { token: OPERATOR_TOKEN, body: { by: 'alice' } });
+    expect(misdirected.status).toBe(409);
+    expect(misdirected.body.error).toMatch(new RegExp(`refund ${first.data.refundId} is cancelled and its run has ended`));
+    expect(await statusOf(second.data.refundId)).toBe('awaiting_approval');
+
+    // The run itself refuses a decision that names another refund (sent by hand to the workflow id).
+    const handle = engine().temporal.client.workflow.getHandle(`oen-refund-${first.data.transactionHid}`);
+    await expect(handle.executeUpdate(approveUpdate, { args: [{ refundId: first.data.refundId, by: 'alice' }] })).rejects.toMatchObject({
+      cause: { message: `cannot approve: this run is refund ${second.data.refundId}, not ${first.data.refundId}` },
+    });
+    expect(await statusOf(second.data.refundId)).toBe('awaiting_approval');
+    const named = await api().request('POST', `/v1/refunds/${second.data.refundId}/cancel`, { token: OPERATOR_TOKEN, body: { refundId: first.data.refundId } });
+    expect(named).toMatchObject({ status: 422, body: { problems: [{ field: 'refundId' }] } });
+    expect((await api().request('POST', `/v1/refunds/${second.data.refundId}/cancel`, { token: OPERATOR_TOKEN })).status).toBe(200);
+  });
+
+  it('a refund id ends once: the same refund in a new event is not started again, and says where it stands', async () => {
+    const event = await oenRefundEvent(engine());
+    expect((await api().send(event)).status).toBe(202);
+    await expect.poll(() => statusOf(event.data.refundId), { timeout: 30_000 }).toBe('awaiting_approval');
+    expect((await api().request('POST', `/v1/refunds/${event.data.refundId}/reject`, { token: OPERATOR_TOKEN })).status).toBe(200);
+    await expect.poll(() => statusOf(event.data.refundId), { timeout: 30_000 }).toBe('cancelled');
+    const runs = async () => {
+      const ids: string[] = [];
+      for await (const w of engine().temporal.client.workflow.list({ query: `WorkflowId="oen-refund-${event.data.transactionHid}"` })) ids.push(w.runId);
+      return ids;
+    };
+    const before = await runs();
+    const again = await api().send({ ...event, id: `evt_${randomUUID()}` });
+    expect(again).toMatchObject({ status: 200, body: { refunds: [{ refundId: event.data.refundId, status: 'cancelled' }] } });
+    expect(await runs()).toEqual(before);
+    expect(await statusOf(event.data.refundId)).toBe('cancelled');
   });
 
   it('422 for malformed input, 404 for an unknown refund or action', async () => {

@@ -65,7 +65,7 @@ export function useApi(
     const worker: Worker = await e.worker(workerEnv);
     const running = worker.run();
     const dispatch: Dispatcher | undefined = dispatcher
-      ? startDispatcher({ inbox, client: e.temporal.client, taskQueue: e.temporal.taskQueue }, { intervalMs: 200 })
+      ? startDispatcher({ inbox, ledger: e.ledger, client: e.temporal.client, taskQueue: e.temporal.taskQueue }, { intervalMs: 200 })
       : undefined;
     close = async () => {
       await dispatch?.stop();

@@ -35,7 +35,7 @@ describe.each(kinds)('the refund ledger on %s', (kind) => {
     await db.close();
   });
 
-  it('keeps how long a refund\'s provider calls have been failing, from the first failure; opening it again starts afresh', async () => {
+  it('keeps how long a refund\'s provider calls have been failing, from the first failure', async () => {
     await ledger.open(oen('RF-1'), 'wf-1');
     await ledger.transition('RF-1', 'submitting');
     const first = await ledger.noteTransientFailure('RF-1');
@@ -44,10 +44,6 @@ describe.each(kinds)('the refund ledger on %s', (kind) => {
     await db.query(`UPDATE refunds SET retrying_since = now() - interval '10 minutes' WHERE refund_id = 'RF-1'`);
     await ledger.recordAttempt('RF-1', 2); // a new attempt does not start the window again
     expect(await ledger.noteTransientFailure('RF-1')).toBeGreaterThan(599_000); // still counted from the first failure
-    await ledger.transition('RF-1', 'requires_attention', { error: { code: 'OenHttp500', message: 'x' } });
-    await db.query(`UPDATE refunds SET status = 'failed' WHERE refund_id = 'RF-1'`);
-    await ledger.open(oen('RF-1'), 'wf-1');
-    expect(await ledger.noteTransientFailure('RF-1')).toBeLessThan(5_000);
   });
 
   it('opens a refund as received and reads it back', async () => {
@@ -103,13 +99,41 @@ describe.each(kinds)('the refund ledger on %s', (kind) => {
     expect(await ledger.open(oen('RF-4', 'P20990101OTHER001'), 'wf')).toMatchObject({ opened: { refundId: 'RF-4', status: 'received' } });
   });
 
-  it('reopens a failed refund of the same id afresh', async () => {
-    await ledger.open(oen('RF-1'), 'wf');
-    await ledger.recordAttempt('RF-1', 3);
-    await ledger.transition('RF-1', 'failed', { error: { code: 'OenV0001', message: 'bad request' } });
-    const reopened = await ledger.open(oen('RF-1'), 'wf-2');
-    expect(reopened).toMatchObject({ opened: { status: 'received', attempts: 0, workflowId: 'wf-2' } });
-    expect('opened' in reopened && reopened.opened.error).toBeUndefined();
+  it('a refund id ends once: failed, cancelled, succeeded or handed to a person, it is never opened again', async () => {
+    const ends = [
+      ['RF-F', 'failed'],
+      ['RF-C', 'cancelled'],
+      ['RF-S', 'succeeded'],
+      ['RF-A', 'requires_attention'],
+    ] as const;
+    for (const [refundId, status] of ends) {
+      await ledger.open(oen(refundId, `P2099${refundId.replace('-', '')}`), 'wf');
+      if (status !== 'cancelled') await ledger.transition(refundId, 'submitting');
+      await ledger.transition(refundId, status, status === 'succeeded' ? { providerReference: 'x' } : { error: { code: 'X', message: 'x' } });
+      // Whichever run asks: its own workflow id again (a re-dispatch) or another.
+      for (const workflowId of ['wf', 'wf-2']) {
+        expect(await ledger.open(oen(refundId, `P2099${refundId.replace('-', '')}`), workflowId), `${status} via ${workflowId}`).toMatchObject({
+          settled: { refundId, status },
+        });
+      }
+      expect((await ledger.get(refundId))?.status).toBe(status);
+    }
+  });
+
+  it('never resumes a live refund for a run carrying another request, and names both', async () => {
+    await ledger.open(oen('RF-1'), 'wf', 'run-1');
+    const otherAmount = await ledger.open({ ...oen('RF-1'), amount: 900 }, 'wf', 'run-2');
+    expect(otherAmount).toMatchObject({ differs: { refundId: 'RF-1', status: 'received', runId: 'run-1' } });
+    expect('differs' in otherAmount && otherAmount.reason).toBe(
+      'refund RF-1 is received for NT$1000 of Oen transaction P20240412CIK7KPPH (order ORDER00001), but this run asks NT$900 of Oen transaction P20240412CIK7KPPH (order ORDER00001)',
+    );
+    expect(await ledger.open({ ...oen('RF-1'), orderId: 'ORDER-2' }, 'wf')).toHaveProperty('differs');
+    await ledger.open(mwd, 'wf-mwd');
+    const otherCard = await ledger.open({ ...mwd, cardToken: 'another' }, 'wf-mwd');
+    expect('differs' in otherCard && otherCard.reason).toMatch(/but this run asks NT\$55 of MWD order 202008170002, another card token$/);
+    // The same request again resumes it, owned by the run that asks (a Reset, a run after a terminated one).
+    expect(await ledger.open(oen('RF-1'), 'wf', 'run-3')).toMatchObject({ opened: { refundId: 'RF-1', runId: 'run-3' } });
+    expect((await ledger.get('RF-1'))?.runId).toBe('run-3');
   });
 
   it('moves through the statuses, setting completion, reference and error', async () => {
@@ -186,15 +210,14 @@ describe.each(kinds)('the refund ledger on %s', (kind) => {
     expect(await ledger.open(oen('RF-1'), 'wf-1')).toMatchObject({ opened: { status: 'submitting' } });
   });
 
-  it('reopening a failed refund takes the new request as it is, and forgets the old sends', async () => {
+  it('a failed refund id keeps its record: another request under it is answered with how it ended, never opened', async () => {
     await ledger.open(mwd, 'wf');
     await ledger.transition('RF-MWD-1', 'submitting');
     await ledger.markSending('RF-MWD-1', 'attempt 1 of run A');
     await ledger.transition('RF-MWD-1', 'failed', { error: { code: 'MwdRefused', message: 'no' } });
-    const reopened = await ledger.open({ ...mwd, orderId: 'ORDER-NEW', amount: 77 }, 'wf');
-    expect(reopened).toMatchObject({ opened: { status: 'received', orderId: 'ORDER-NEW', amount: 77, attempts: 0 } });
-    await ledger.transition('RF-MWD-1', 'submitting');
-    expect(await ledger.markSending('RF-MWD-1', 'attempt 1 of run B')).toEqual({ claimed: true });
+    expect(await ledger.open({ ...mwd, orderId: 'ORDER-NEW', amount: 77 }, 'wf')).toMatchObject({
+      settled: { status: 'failed', orderId: '202008170002', amount: 55, error: { code: 'MwdRefused' } },
+    });
   });
 
   it('migrating again applies nothing', async () => {

@@ -230,6 +230,17 @@ describe('OenClient against the Oen sandbox, over HTTP', () => {
     expect(transactions.map((t) => t.paymentInfo?.cardLast4)).toEqual(['4242', '2503', '2151', '8333']);
     expect(findPans(JSON.stringify(transactions))).toEqual([]);
   });
+
+  it('free text Oen echoes back (a note, a cancel reason) keeps no card number', async () => {
+    const hid = randomHid();
+    await seed({ transactions: [{ id: hid, orderId: 'ORDER-NOTE', amount: 500, note: '客戶卡號 4000 0000 0000 2503' }] });
+    const [listed] = await client().listTransactions('ORDER-NOTE');
+    expect(listed?.note).toBe('客戶卡號 ****2503');
+    const refunded = await client().refund(hid, { amount: 500, reason: 'card 4242-4242-4242-4242 refund' });
+    expect(refunded.note).toBe('card ****4242 refund');
+    const cancelled = await client().cancelSubscription('S202404112CYPRJPZ', { reason: '5200000000002151 asked' });
+    expect(cancelled.reason).toBe('****2151 asked');
+  });
 });
 
 describe('OenClient and answers that are not what Oen documents', () => {

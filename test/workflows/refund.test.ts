@@ -4,7 +4,7 @@ import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common'
 import type { Worker } from '@temporalio/worker';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { startRefund } from '../../src/client/refunds.js';
-import type { MwdRefundRequested, OenRefundRequested, RefundRecord } from '../../src/domain/refund.js';
+import { refundWorkflowId, type MwdRefundRequested, type OenRefundRequested, type RefundRecord } from '../../src/domain/refund.js';
 import { FAILURE_TEST_CARD } from '../../src/sandbox/oen.js';
 import { approveUpdate, cancelUpdate, rejectUpdate, statusQuery } from '../../src/workflows/messages.js';
 import type { refundWorkflow } from '../../src/workflows/refund.js';
@@ -310,6 +310,49 @@ describe('a second run of one refund never sends it again', () => {
     expect(await runByHand(request)).toEqual(first);
     expect((await refundRequests('mwd')) - before).toBe(0);
     expect(await refundsAt('mwd', request.orderId)).toHaveLength(1);
+  });
+
+  it('a refund id that failed is never opened again: a second run ends failed as the first did, sending nothing', async () => {
+    const request = await mwdRefund({ cardToken: 'not-the-card' });
+    const first = await run(request);
+    expect(first).toMatchObject({ status: 'failed', error: { code: 'MwdRefused' } });
+    const before = await refundRequests('mwd');
+    // Temporal allows a new run of the id after a failed one: a re-dispatch, a "start like this".
+    expect(await run(request)).toEqual(first);
+    expect((await refundRequests('mwd')) - before).toBe(0);
+  });
+
+  it('a cancelled refund is never sent later, whichever run asks', async () => {
+    const request = await oenRefund();
+    const waiting = await engine().worker({ APPROVAL_THRESHOLD: '1' });
+    const cancelled = await waiting.runUntil(async () => {
+      const handle = await start(request);
+      await expect.poll(async () => (await handle.query(statusQuery)).status, { timeout: 30_000 }).toBe('awaiting_approval');
+      await handle.executeUpdate(rejectUpdate, { args: [{ by: 'bob' }] });
+      return outcome(handle);
+    });
+    expect(cancelled).toMatchObject({ status: 'cancelled' });
+    const before = await refundRequests('oen');
+    // A worker without the threshold would send it at once, were the refund opened again.
+    expect(await run(request)).toEqual(cancelled);
+    expect((await refundRequests('oen')) - before).toBe(0);
+    expect(await refundsAt('oen', request.transactionHid)).toEqual([]);
+  });
+
+  it('a run carrying another request for a live refund id is refused, naming both; nothing is sent', async () => {
+    const request = await oenRefund();
+    await engine().ledger.open(request, refundWorkflowId(request), 'an-earlier-run');
+    const before = await refundRequests('oen');
+    const other = { ...request, amount: 900 };
+    const worker = await engine().worker();
+    await worker.runUntil(async () => {
+      const handle = await start(other);
+      await expect(handle.result()).rejects.toMatchObject({
+        cause: { type: 'RefundRequestConflict', message: expect.stringMatching(/is received for NT\$1000 of Oen transaction .* but this run asks NT\$900/) as unknown },
+      });
+    });
+    expect((await refundRequests('oen')) - before).toBe(0);
+    expect(await engine().ledger.get(request.refundId)).toMatchObject({ status: 'received', amount: 1000 });
   });
 
   it('a refund id live under another run is refused, naming that run', async () => {

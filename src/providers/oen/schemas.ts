@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { lastFour } from '../../domain/pan.js';
+import { lastFour, maskPans } from '../../domain/pan.js';
 
 /**
  * Allow-lists of what we keep from Oen's answers (oen-payment-api.txt, "Resources - Transaction").
@@ -14,6 +14,9 @@ export const oenEnvelope = z.object({
 });
 
 const isoDate = z.iso.datetime({ offset: true });
+
+/** Free text Oen echoes back (a transaction's note, a cancel's reason): whatever it holds, no card number survives it. */
+const freeText = z.string().transform(maskPans);
 
 export const oenPaymentInfo = z
   .object({
@@ -39,7 +42,7 @@ export const oenTransaction = z.object({
   status: z.string(),
   userId: z.string().optional(),
   orderId: z.string(),
-  note: z.string().optional(),
+  note: freeText.optional(),
   createdAt: isoDate,
   refundAmount: z.number().int().nonnegative().default(0),
   refundedAt: isoDate.optional(),
@@ -59,7 +62,7 @@ export const oenSubscription = z.object({
   period: z.number().int().optional(),
   startedAt: isoDate.optional(),
   cancelledAt: isoDate.optional(),
-  reason: z.string().optional(),
+  reason: freeText.optional(),
   createdAt: isoDate.optional(),
 });
 
