@@ -17,7 +17,12 @@ export interface OutcomeDeps {
   outcomes?: OutcomeTarget;
 }
 
-export const outcomeTypes = { succeeded: 'refund.succeeded', failed: 'refund.failed', requires_attention: 'refund.requires_attention' } as const;
+export const outcomeTypes = {
+  succeeded: 'refund.succeeded',
+  failed: 'refund.failed',
+  requires_attention: 'refund.requires_attention',
+  cancelled: 'refund.cancelled',
+} as const;
 export type OutcomeStatus = keyof typeof outcomeTypes;
 
 /**

@@ -1,7 +1,9 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
   condition,
+  isCancellation,
   patched,
   proxyActivities,
   proxyLocalActivities,
@@ -178,7 +180,7 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
     );
   }
 
-  /** Tells order management how the refund ended (refund.succeeded, .failed, .requires_attention). */
+  /** Tells order management how the refund ended (refund.succeeded, .failed, .requires_attention, .cancelled). */
   async function outcome(record: RefundRecord): Promise<RefundRecord> {
     const summary = `Tell order management: refund.${record.status} for ${record.refundId}`;
     if (localSteps) {
@@ -196,14 +198,26 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
     return record;
   }
 
+  /**
+   * Ends the refund cancelled — nothing was sent — and tells order management (refund.cancelled;
+   * runs recorded before the `cancelled-outcome` patch replay without it). Not itself cancellable: a
+   * Temporal Cancel request that led here must not stop it half-way.
+   */
   async function cancelled(code: string, message: string): Promise<never> {
-    const record = await setStatus('cancelled', { error: { code, message } });
+    const record = await CancellationScope.nonCancellable(async () => {
+      const ended = await setStatus('cancelled', { error: { code, message } });
+      if (patched('cancelled-outcome')) await outcome(ended);
+      return ended;
+    });
     throw ApplicationFailure.nonRetryable(`Refund ${request.refundId} cancelled: ${message}`, 'RefundCancelled', record);
   }
 
-  const { policy, opened } = localSteps
-    ? await localLedger(`Ledger: open refund ${request.refundId}`).beginRefund(request, workflowId, runId)
-    : { policy: await refundPolicy(), opened: await ledger(`Ledger: open refund ${request.refundId}`).openRefund(request, workflowId, runId) };
+  // Opening is not cancellable: a Temporal Cancel request must find the refund in the ledger to end it.
+  const { policy, opened } = await CancellationScope.nonCancellable(async () =>
+    localSteps
+      ? localLedger(`Ledger: open refund ${request.refundId}`).beginRefund(request, workflowId, runId)
+      : { policy: await refundPolicy(), opened: await ledger(`Ledger: open refund ${request.refundId}`).openRefund(request, workflowId, runId) },
+  );
   if ('conflict' in opened) {
     const existing = opened.conflict;
     throw ApplicationFailure.nonRetryable(
@@ -236,48 +250,58 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
     return record;
   }
 
-  if (policy.approvalThreshold !== undefined && request.amount >= policy.approvalThreshold) {
-    // Decisions are accepted from now on: before the ledger says so, never after (an operator who
-    // reads awaiting_approval from the ledger must find the run ready for approve or reject).
-    progress.status = 'awaiting_approval';
-    await setStatus('awaiting_approval');
-    const decided = await condition(() => decision !== undefined, policy.approvalTimeoutMs);
-    if (!decision || !decided) {
-      return cancelled('ApprovalTimeout', `not approved within ${Math.round(policy.approvalTimeoutMs / 1000)} seconds`);
+  try {
+    if (policy.approvalThreshold !== undefined && request.amount >= policy.approvalThreshold) {
+      // Decisions are accepted from now on: before the ledger says so, never after (an operator who
+      // reads awaiting_approval from the ledger must find the run ready for approve or reject).
+      progress.status = 'awaiting_approval';
+      await setStatus('awaiting_approval');
+      const decided = await condition(() => decision !== undefined, policy.approvalTimeoutMs);
+      if (!decision || !decided) {
+        return cancelled('ApprovalTimeout', `not approved within ${Math.round(policy.approvalTimeoutMs / 1000)} seconds`);
+      }
+      if (decision.kind !== 'approve') {
+        return cancelled(decision.kind === 'reject' ? 'Rejected' : 'Cancelled', operatorMessage(decision));
+      }
+    } else if (decision?.kind === 'cancel') {
+      return cancelled('Cancelled', operatorMessage(decision));
     }
-    if (decision.kind !== 'approve') {
-      return cancelled(decision.kind === 'reject' ? 'Rejected' : 'Cancelled', operatorMessage(decision));
-    }
-  } else if (decision?.kind === 'cancel') {
-    return cancelled('Cancelled', operatorMessage(decision));
+  } catch (err) {
+    // Temporal's own Cancel before anything was sent: the refund ends cancelled, as the update would.
+    if (isCancellation(err)) return cancelled('CancelRequested', 'cancelled through Temporal (a workflow Cancel request) before it was sent');
+    throw err;
   }
 
   // From here on the provider may act: cancel is refused (the flag is set before the next await).
   submissionStarted = true;
-  await setStatus('submitting');
+  // A Temporal Cancel request from here on is not obeyed: the provider may act, so the run settles
+  // the refund — submits, records and tells — whatever is asked of it meanwhile.
+  return CancellationScope.nonCancellable(async () => {
+    await setStatus('submitting');
 
-  const { submitOenRefund, submitMwdRefund } = providerCalls(
-    policy.retryWindowMs,
-    { heartbeatTimeout: '20 seconds', summary: providerCallSummary(request) },
-    'ledger',
-  );
-  let result: ProviderOutcome;
-  try {
-    result = request.provider === 'oen' ? await submitOenRefund(request) : await submitMwdRefund(request);
-  } catch (err) {
-    if (!(err instanceof ActivityFailure)) throw err;
-    const end = providerCallEnd(err, policy.retryWindowMs);
-    if (end.status === 'failed') {
-      const record = await outcome(await setStatus('failed', { error: { code: end.code, message: end.message } }));
-      throw ApplicationFailure.nonRetryable(`Refund ${request.refundId} failed: ${end.message}`, 'RefundFailed', record);
+    const { submitOenRefund, submitMwdRefund } = providerCalls(
+      policy.retryWindowMs,
+      { heartbeatTimeout: '20 seconds', summary: providerCallSummary(request) },
+      'ledger',
+    );
+    let result: ProviderOutcome;
+    try {
+      result = request.provider === 'oen' ? await submitOenRefund(request) : await submitMwdRefund(request);
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      const end = providerCallEnd(err, policy.retryWindowMs);
+      if (end.status === 'failed') {
+        const record = await outcome(await setStatus('failed', { error: { code: end.code, message: end.message } }));
+        throw ApplicationFailure.nonRetryable(`Refund ${request.refundId} failed: ${end.message}`, 'RefundFailed', record);
+      }
+      // The retry window passed with the provider still failing: a person decides.
+      return outcome(await setStatus('requires_attention', { error: { code: end.code, message: end.message } }));
     }
-    // The retry window passed with the provider still failing: a person decides.
-    return outcome(await setStatus('requires_attention', { error: { code: end.code, message: end.message } }));
-  }
-  if (result.outcome === 'succeeded') {
-    return outcome(await setStatus('succeeded', { providerReference: result.providerReference, error: null }));
-  }
-  return outcome(await setStatus('requires_attention', { error: { code: result.code, message: result.reason } }));
+    if (result.outcome === 'succeeded') {
+      return outcome(await setStatus('succeeded', { providerReference: result.providerReference, error: null }));
+    }
+    return outcome(await setStatus('requires_attention', { error: { code: result.code, message: result.reason } }));
+  });
 }
 
 /** How the provider call reads in the Web UI: "Oen refund P20240412CIK7KPPH NT$1,000". */

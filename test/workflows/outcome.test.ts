@@ -105,3 +105,61 @@ describe('outcome events', () => {
     expect(deliveries[0]?.event).toMatchObject({ type: 'refund.failed', data: { refundId: request.refundId, status: 'failed' } });
   });
 });
+
+describe('Temporal’s own Cancel loses nothing, and every end is told', () => {
+  it('a Cancel request while the refund waits for approval ends it cancelled, nothing sent, and refund.cancelled is told', async () => {
+    const port = (await freePorts(1))[0] ?? 0;
+    const secret = newWebhookSecret();
+    const { deliveries, server } = await receiver(port, secret);
+    const request = await oenRefund();
+    const worker = await engine().worker({
+      APPROVAL_THRESHOLD: '1',
+      OUTCOME_WEBHOOK_URL: `http://127.0.0.1:${port}/outcomes`,
+      OUTCOME_WEBHOOK_SECRET: secret,
+    });
+    const { client, taskQueue } = engine().temporal;
+    const failure: unknown = await worker.runUntil(async () => {
+      const started = await startRefund(client, taskQueue, request);
+      const handle = client.workflow.getHandle(started.workflowId);
+      await expect.poll(async () => (await engine().ledger.get(request.refundId))?.status, { timeout: 30_000 }).toBe('awaiting_approval');
+      await handle.cancel();
+      const ended = await handle.result().catch((err: unknown) => err);
+      await recordHistory('refundWorkflow.cancel-requested', handle);
+      return ended;
+    });
+    server.close();
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    expect((failure as WorkflowFailedError).cause).toMatchObject({ type: 'RefundCancelled' });
+    expect(await engine().ledger.get(request.refundId)).toMatchObject({ status: 'cancelled', error: { code: 'CancelRequested' } });
+    expect(deliveries.map((d) => [d.event.type, d.event.data.status, d.verified])).toEqual([['refund.cancelled', 'cancelled', true]]);
+    const { requests } = await admin<{ requests: Array<{ reference: string }> }>(engine().sandboxes.oenUrl, 'GET', 'refund-requests');
+    expect(requests.filter((r) => r.reference === request.transactionHid)).toEqual([]);
+  });
+
+  it('a Cancel request while the refund is being sent is not obeyed: the run settles the refund and tells it', async () => {
+    const port = (await freePorts(1))[0] ?? 0;
+    const secret = newWebhookSecret();
+    const { deliveries, server } = await receiver(port, secret);
+    const request = await oenRefund();
+    // The refund answer takes 3 s: the Cancel arrives while it is in flight.
+    await admin(engine().sandboxes.oenUrl, 'PATCH', 'faults', { [`refund@${request.transactionHid}`]: { latencyMs: 3_000 } });
+    const worker = await outcomeWorker(port, secret);
+    const { client, taskQueue } = engine().temporal;
+    const result = await worker.runUntil(async () => {
+      const started = await startRefund(client, taskQueue, request);
+      const handle = client.workflow.getHandle(started.workflowId);
+      await expect
+        .poll(async () => (await admin<{ requests: Array<{ reference: string }> }>(engine().sandboxes.oenUrl, 'GET', 'refund-requests')).requests.some((r) => r.reference === request.transactionHid), {
+          timeout: 30_000,
+          interval: 100,
+        })
+        .toBe(true);
+      await handle.cancel();
+      return handle.result();
+    });
+    server.close();
+    expect(result).toMatchObject({ refundId: request.refundId, status: 'succeeded' });
+    expect(await engine().ledger.get(request.refundId)).toMatchObject({ status: 'succeeded' });
+    expect(deliveries.map((d) => d.event.type)).toEqual(['refund.succeeded']);
+  });
+});
