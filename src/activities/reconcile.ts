@@ -101,9 +101,9 @@ export function createReconcileActivities({ oen, ledger, reconcile }: ReconcileA
      * Whether the refund's own run is still open (a refund long in submitting may only be waiting for
      * its turn behind a burst): asked of Temporal with the worker's own client.
      */
-    refundRunOpen: async (workflowId: string): Promise<boolean> => {
+    refundRunOpen: async (workflowId: string, runId?: string): Promise<boolean> => {
       try {
-        const { status } = await Context.current().client.workflow.getHandle(workflowId).describe();
+        const { status } = await Context.current().client.workflow.getHandle(workflowId, runId).describe();
         return status.name === 'RUNNING';
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) return false;
@@ -146,6 +146,14 @@ export function createReconcileActivities({ oen, ledger, reconcile }: ReconcileA
       }
       return { impossible: 'the original request is not in the ledger (it did not come through the API): a person must send it' };
     },
+
+    /** The next page of refunds a run may have left behind (src/ledger/reconciliation.ts, runEndedCandidates). */
+    runEndedCandidates: async (input: { policy: ReconcilePolicy; after?: string; limit: number }) =>
+      reconciliation.runEndedCandidates({
+        before: new Date(Date.now() - input.policy.submittingAfterSeconds * 1000),
+        ...(input.after !== undefined && { after: input.after }),
+        limit: input.limit,
+      }),
 
     /** MWD refunds nobody can settle by asking MWD. */
     mwdUnresolved: async (input: { policy: ReconcilePolicy; limit: number }) => {

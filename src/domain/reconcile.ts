@@ -37,6 +37,8 @@ export const reconcileOutcomes = [
   'changed_meanwhile',
   /** submitting past the threshold, but its run is still open (waiting its turn, or retrying): left to it */
   'still_running',
+  /** its run ended (terminated) without settling it: settled on the ledger's own evidence (nothing sent → cancelled; MWD → what its send left) */
+  'run_ended',
   /** MWD cannot be asked: listed for a person */
   'mwd_unresolved',
 ] as const;

@@ -10,6 +10,9 @@ import { RefundLedger, toRecord, type RefundRow, type TransitionFields } from '.
  * to be sent again. A refund's own run never makes the last two.
  */
 const reconcileMoves: Record<string, readonly RefundStatus[]> = {
+  // A refund whose run ended (terminated) before anything was sent.
+  received: ['cancelled'],
+  awaiting_approval: ['cancelled'],
   requires_attention: ['succeeded', 'submitting'],
   submitting: ['succeeded', 'requires_attention', 'submitting'],
   succeeded: ['requires_attention'],
@@ -40,6 +43,23 @@ export class ReconciliationLedger {
       [filter.after ?? null, filter.submittingBefore, filter.succeededSince, filter.limit],
     );
     return rows.map(toRecord);
+  }
+
+  /**
+   * Refunds a run may have left behind when it ended without settling them (terminated): received or
+   * awaiting approval (either provider), or MWD submitting, untouched since before `before`; a page at
+   * a time in refund id order, with the MWD send left unanswered, if any. (Oen submitting is looked at
+   * with Oen's evidence, oenCandidates.)
+   */
+  async runEndedCandidates(filter: { before: Date; after?: string; limit: number }): Promise<Array<{ record: RefundRecord; unansweredBy?: string }>> {
+    const { rows } = await this.db.query<RefundRow & { unanswered_send: string | null }>(
+      `SELECT * FROM refunds
+       WHERE ($1::text IS NULL OR refund_id > $1) AND updated_at < $2
+         AND (status IN ('received', 'awaiting_approval') OR (provider = 'mwd' AND status = 'submitting'))
+       ORDER BY refund_id LIMIT $3`,
+      [filter.after ?? null, filter.before, filter.limit],
+    );
+    return rows.map((row) => ({ record: toRecord(row), ...(row.unanswered_send !== null && { unansweredBy: row.unanswered_send }) }));
   }
 
   /** MWD refunds nobody can settle by asking: in requires_attention, or in submitting since before `submittingBefore`. */

@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, continueAsNew, log, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, continueAsNew, log, patched, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { OenEvidence } from '../activities/reconcile.js';
 import {
@@ -22,6 +22,8 @@ export interface ReconcileInput {
 
 /** Refunds per page: one Oen inspection activity each, and the history a page adds stays small. */
 const PAGE_SIZE = 50;
+/** Pages of refunds left behind by ended runs looked at per run; the rest wait for the next run. */
+const RUN_ENDED_PAGES = 10;
 /** A run continues as new past this many history events (Temporal suggests it sooner on a big history). */
 const HISTORY_LIMIT = 10_000;
 
@@ -151,7 +153,7 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
 
   async function settle(record: RefundRecord, found: OenEvidence): Promise<void> {
     // A refund long in submitting may only be queued behind a burst: while its run is open, it is the run's.
-    if (record.status === 'submitting' && (await ledger.refundRunOpen(record.workflowId))) {
+    if (record.status === 'submitting' && (await ledger.refundRunOpen(record.workflowId, record.runId))) {
       return note(record, 'still_running', `its run ${record.workflowId} is still open; left to it`);
     }
     if (found.kind === 'unreachable') return note(record, 'provider_unreachable', found.evidence);
@@ -184,6 +186,32 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
     return note(record, 'left_for_person', why);
   }
 
+  /**
+   * A refund untouched for long whose run is no longer open: it was terminated, or ended without
+   * settling it. Nothing was sent before `submitting`: cancelled. An MWD refund in submitting ends on
+   * what its sends left: a success recorded → succeeded; a send never answered → requires_attention
+   * (MWD cannot be asked); otherwise every send was answered with a failure or refusal, or none was
+   * made → requires_attention, since no documented refusal ended it (`failed` is never a guess).
+   */
+  async function settleRunEnded(record: RefundRecord, unansweredBy: string | undefined): Promise<void> {
+    if (await ledger.refundRunOpen(record.workflowId, record.runId)) {
+      count('still_running');
+      return;
+    }
+    const gone = `its run ${record.workflowId} ended without settling it`;
+    if (record.status !== 'submitting') {
+      const evidence = `${gone}, before the refund was sent: nothing was sent`;
+      return move(record, 'cancelled', 'run_ended', evidence, { error: { code: 'RunEnded', message: evidence } });
+    }
+    if (record.providerReference) {
+      return move(record, 'succeeded', 'run_ended', `${gone}; MWD's success (${record.providerReference}) was recorded before it ended`, { error: null });
+    }
+    const [code, evidence] = unansweredBy
+      ? ['MwdOutcomeUnknown', `${gone}: ${unansweredBy} sent the refund to MWD and never recorded an answer. MWD cannot be asked whether the refund happened: check with MWD`]
+      : ['RunEnded', `${gone}, while it was being submitted: no send was left unanswered (each was answered with a failure, or none was made), so MWD should show no refund; check with MWD`];
+    return move(record, 'requires_attention', 'run_ended', evidence, { error: { code, message: evidence } });
+  }
+
   for (;;) {
     const page = await ledger.reconcileCandidates({ policy, ...(after !== undefined && { after }), limit: PAGE_SIZE });
     if (page.length === 0) break;
@@ -211,6 +239,20 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
     if (now.continueAsNewSuggested || now.historyLength > HISTORY_LIMIT) {
       return continueAsNew<typeof reconcileWorkflow>({ resume: { report, ...(after !== undefined && { after }) } });
     }
+  }
+
+  // Refunds whose run ended without settling them (terminated): none holds a transaction unseen.
+  // (Runs recorded before the `run-ended` patch replay without this pass.)
+  let ended: string | undefined;
+  for (let pages = 0; pages < RUN_ENDED_PAGES && patched('run-ended'); pages += 1) {
+    const page = await ledger.runEndedCandidates({ policy, ...(ended !== undefined && { after: ended }), limit: PAGE_SIZE });
+    if (page.length === 0) break;
+    ended = page[page.length - 1]?.record.refundId;
+    for (const { record, unansweredBy } of page) {
+      report.examined += 1;
+      await settleRunEnded(record, unansweredBy);
+    }
+    await Promise.all(deliveries.splice(0));
   }
 
   const mwd = await ledger.mwdUnresolved({ policy, limit: REPORT_LIST_LIMIT });

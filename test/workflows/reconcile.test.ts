@@ -338,3 +338,76 @@ describe('the reconciliation schedule', () => {
     expect((failed as { stderr: string }).stderr).toMatch(/^cannot reach Temporal at 127\.0\.0\.1:1 .*set --address or TEMPORAL_ADDRESS/m);
   });
 });
+
+describe('reconcileWorkflow and refunds whose run ended without settling them (terminated)', () => {
+  const mwdRequest = async (): Promise<RefundRequested> => {
+    const orderId = `TERM${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+    await admin(engine().sandboxes.mwdUrl, 'POST', 'seed', { orders: [{ orderId, cardToken: `tok-${orderId}`, amount: 550 }] });
+    return { refundId: `RF-${randomUUID()}`, provider: 'mwd', orderId, amount: 550, cardToken: `tok-${orderId}` };
+  };
+  const age = async (refundId: string) =>
+    engine().db.query(`UPDATE refunds SET updated_at = now() - interval '2 hours' WHERE refund_id = $1`, [refundId]);
+
+  it('an MWD refund terminated with its send unanswered: requires_attention, told, and never sent again', async () => {
+    const request = await mwdRequest();
+    // MWD carries the refund out, then never answers: the run is terminated while it waits.
+    await admin(engine().sandboxes.mwdUrl, 'PATCH', 'faults', { [`refund@${request.orderId}`]: { next: [{ commit: true, then: 'hang' }] } });
+    const { client, taskQueue } = engine().temporal;
+    const started = await startRefund(client, taskQueue, request);
+    await expect
+      .poll(async () => (await sandboxRefundsOf('mwd', request.orderId)).length, { timeout: 30_000, interval: 100 })
+      .toBe(1);
+    await client.workflow.getHandle(started.workflowId).terminate('an operator terminated it');
+    await age(request.refundId);
+
+    const report = await reconcile();
+    expect(await engine().ledger.get(request.refundId)).toMatchObject({ status: 'requires_attention', error: { code: 'MwdOutcomeUnknown' } });
+    expect(report.changed.find((c) => c.refundId === request.refundId)).toMatchObject({ outcome: 'run_ended', from: 'submitting', to: 'requires_attention' });
+    await expect.poll(() => outcomesOf(request.refundId), { timeout: 30_000 }).toEqual(['refund.requires_attention']);
+    const { requests } = await admin<{ requests: Array<{ reference: string }> }>(engine().sandboxes.mwdUrl, 'GET', 'refund-requests');
+    expect(requests.filter((r) => r.reference === request.orderId)).toHaveLength(1);
+  });
+
+  it('refunds whose run ended before sending are cancelled and told; an MWD one whose sends were all answered goes to a person; a recorded success succeeds', async () => {
+    const { ledger } = engine();
+    // No run of its own: terminated before it started, or long gone.
+    const received = await seededOenRefund(engine().sandboxes.oenUrl);
+    await ledger.open(received, refundWorkflowId(received));
+    await age(received.refundId);
+    const answered = await mwdRequest();
+    await inSubmitting(answered, { since: '2 hours' });
+    const recorded = await mwdRequest();
+    await inSubmitting(recorded);
+    await ledger.markAnswered(recorded.refundId, 'MW2026112900000001');
+    await age(recorded.refundId);
+
+    const report = await reconcile({}, 'run-ended');
+    expect(await ledger.get(received.refundId)).toMatchObject({ status: 'cancelled', error: { code: 'RunEnded' } });
+    expect(await ledger.get(answered.refundId)).toMatchObject({ status: 'requires_attention', error: { code: 'RunEnded' } });
+    expect(await ledger.get(recorded.refundId)).toMatchObject({ status: 'succeeded', providerReference: 'MW2026112900000001' });
+    for (const r of [received, answered, recorded]) {
+      expect(report.changed.find((c) => c.refundId === r.refundId)?.outcome).toBe('run_ended');
+    }
+    await expect.poll(() => outcomesOf(received.refundId), { timeout: 30_000 }).toEqual(['refund.cancelled']);
+    await expect.poll(() => outcomesOf(recorded.refundId), { timeout: 30_000 }).toEqual(['refund.succeeded']);
+    expect(await refundsOf(received.transactionHid)).toEqual([]);
+  });
+
+  it('leaves a refund whose run is still open to it', async () => {
+    const request = await seededOenRefund(engine().sandboxes.oenUrl);
+    const { client, taskQueue } = engine().temporal;
+    // A run on a task queue no worker polls: open, not progressing (queued behind a burst).
+    await startRefund(client, `${taskQueue}-idle`, request);
+    await engine().ledger.open(request, refundWorkflowId(request));
+    await age(request.refundId);
+    const report = await reconcile();
+    expect(report.changed.find((c) => c.refundId === request.refundId)).toBeUndefined();
+    expect(report.counts.still_running).toBeGreaterThanOrEqual(1);
+    expect(await engine().ledger.get(request.refundId)).toMatchObject({ status: 'received' });
+    await client.workflow.getHandle(refundWorkflowId(request)).terminate('test done');
+  });
+});
+
+async function sandboxRefundsOf(provider: 'oen' | 'mwd', reference: string) {
+  return (await sandboxRefunds(provider === 'oen' ? engine().sandboxes.oenUrl : engine().sandboxes.mwdUrl)).filter((r) => r.reference === reference);
+}
