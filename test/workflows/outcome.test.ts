@@ -123,7 +123,7 @@ describe('Temporal’s own Cancel loses nothing, and every end is told', () => {
       const handle = client.workflow.getHandle(started.workflowId);
       await expect.poll(async () => (await engine().ledger.get(request.refundId))?.status, { timeout: 30_000 }).toBe('awaiting_approval');
       await handle.cancel();
-      const ended = await handle.result().catch((err: unknown) => err);
+      const ended: unknown = await handle.result().catch((err: unknown) => err);
       await recordHistory('refundWorkflow.cancel-requested', handle);
       return ended;
     });
@@ -145,7 +145,7 @@ describe('Temporal’s own Cancel loses nothing, and every end is told', () => {
     await admin(engine().sandboxes.oenUrl, 'PATCH', 'faults', { [`refund@${request.transactionHid}`]: { latencyMs: 3_000 } });
     const worker = await outcomeWorker(port, secret);
     const { client, taskQueue } = engine().temporal;
-    const result = await worker.runUntil(async () => {
+    const result: unknown = await worker.runUntil(async () => {
       const started = await startRefund(client, taskQueue, request);
       const handle = client.workflow.getHandle(started.workflowId);
       await expect
@@ -155,7 +155,7 @@ describe('Temporal’s own Cancel loses nothing, and every end is told', () => {
         })
         .toBe(true);
       await handle.cancel();
-      return handle.result();
+      return (await handle.result()) as unknown;
     });
     server.close();
     expect(result).toMatchObject({ refundId: request.refundId, status: 'succeeded' });
