@@ -92,7 +92,7 @@ export function createReconcileActivities({ oen, ledger, reconcile }: ReconcileA
 
     /** Moves a refund on the provider's evidence, if it is still as it was read (src/ledger/reconciliation.ts). */
     applyReconciliation: async (
-      before: Pick<RefundRecord, 'refundId' | 'status' | 'updatedAt'>,
+      before: Pick<RefundRecord, 'refundId' | 'status' | 'updatedAt' | 'version'>,
       to: RefundStatus,
       fields: TransitionFields = {},
     ): Promise<ApplyResult> => reconciliation.apply(before, to, fields),
@@ -112,7 +112,7 @@ export function createReconcileActivities({ oen, ledger, reconcile }: ReconcileA
     },
 
     /** Oen's evidence on a refund left in requires_attention (src/ledger/reconciliation.ts). */
-    attachReconcileEvidence: async (before: Pick<RefundRecord, 'refundId' | 'updatedAt'>, error: { code: string; message: string }): Promise<boolean> =>
+    attachReconcileEvidence: async (before: Pick<RefundRecord, 'refundId' | 'updatedAt' | 'version'>, error: { code: string; message: string }): Promise<boolean> =>
       reconciliation.attachEvidence(before, error),
 
     /** Succeeded refunds Oen showed refunded: not asked about again. */

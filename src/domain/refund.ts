@@ -100,6 +100,8 @@ export const refundRecord = z.object({
   workflowId: z.string(),
   /** The run that owns the refund: operator decisions are sent to it. */
   runId: z.string().optional(),
+  /** Counts every write of the ledger row: whoever moves it checks it is still as read. */
+  version: z.number().int().nonnegative().optional(),
 });
 
 export type RefundRecord = z.infer<typeof refundRecord>;

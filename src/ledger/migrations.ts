@@ -159,6 +159,22 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
       ALTER TABLE refunds ADD COLUMN run_id text;
     `,
   },
+  {
+    version: 10,
+    name: 'refund row version',
+    sql: `
+      -- Every write of a refund row counts: "is it still as I read it?" compares the version, not the
+      -- last update's time (two writes can land in one millisecond).
+      ALTER TABLE refunds ADD COLUMN version integer NOT NULL DEFAULT 0;
+      CREATE FUNCTION refunds_next_version() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        NEW.version := OLD.version + 1;
+        RETURN NEW;
+      END;
+      $$;
+      CREATE TRIGGER refunds_version BEFORE UPDATE ON refunds FOR EACH ROW EXECUTE FUNCTION refunds_next_version();
+    `,
+  },
 ];
 
 export async function migrate(db: Database): Promise<number[]> {

@@ -18,6 +18,15 @@ const reconcileMoves: Record<string, readonly RefundStatus[]> = {
   succeeded: ['requires_attention'],
 };
 
+/**
+ * "Still as it was read": the row's version (every write bumps it, migration 10) is the one read.
+ * A record read before versions were kept (in a run that began before them) has none: its last
+ * update's millisecond stands in. `time` and `version` are the parameters' numbers.
+ */
+function asRead(time: number, version: number): string {
+  return `(CASE WHEN $${version}::int IS NULL THEN date_trunc('milliseconds', updated_at) = $${time}::timestamptz ELSE version = $${version}::int END)`;
+}
+
 export type ApplyResult = { changed: true; record: RefundRecord } | { changed: false; record: RefundRecord };
 
 export class ReconciliationLedger {
@@ -78,7 +87,7 @@ export class ReconciliationLedger {
    * already made (an earlier attempt of this step) answers changed, with the record as it stands —
    * except a claim to send again, which only one claimant ever gets.
    */
-  async apply(before: Pick<RefundRecord, 'refundId' | 'status' | 'updatedAt'>, to: RefundStatus, fields: TransitionFields = {}): Promise<ApplyResult> {
+  async apply(before: Pick<RefundRecord, 'refundId' | 'status' | 'updatedAt' | 'version'>, to: RefundStatus, fields: TransitionFields = {}): Promise<ApplyResult> {
     if (!reconcileMoves[before.status]?.includes(to)) {
       throw new Error(`reconciliation does not move a refund from ${before.status} to ${to}`);
     }
@@ -95,7 +104,7 @@ export class ReconciliationLedger {
          reconcile_resubmits = reconcile_resubmits + CASE WHEN $3 = 'submitting' THEN 1 ELSE 0 END,
          retrying_since = CASE WHEN $3 = 'submitting' THEN NULL ELSE retrying_since END,
          updated_at = now()
-       WHERE refund_id = $1 AND status = $2 AND date_trunc('milliseconds', updated_at) = $9::timestamptz
+       WHERE refund_id = $1 AND status = $2 AND ${asRead(9, 10)}
          AND ($3 <> 'submitting' OR reconcile_resubmits = 0)
        RETURNING refund_id`,
       [
@@ -108,6 +117,7 @@ export class ReconciliationLedger {
         fields.error?.message ?? null,
         finalStatuses,
         before.updatedAt,
+        before.version ?? null,
       ],
     );
     const record = await this.refunds.get(before.refundId);
@@ -124,13 +134,13 @@ export class ReconciliationLedger {
    * Puts reconciliation's evidence on a refund left in requires_attention, if it is still as it was
    * read and the error says something else; true when it was written.
    */
-  async attachEvidence(before: Pick<RefundRecord, 'refundId' | 'updatedAt'>, error: { code: string; message: string }): Promise<boolean> {
+  async attachEvidence(before: Pick<RefundRecord, 'refundId' | 'updatedAt' | 'version'>, error: { code: string; message: string }): Promise<boolean> {
     const { rows } = await this.db.query<{ refund_id: string }>(
       `UPDATE refunds SET error_code = $3, error_message = $4, updated_at = now()
-       WHERE refund_id = $1 AND status = 'requires_attention' AND date_trunc('milliseconds', updated_at) = $2::timestamptz
+       WHERE refund_id = $1 AND status = 'requires_attention' AND ${asRead(2, 5)}
          AND (error_code, error_message) IS DISTINCT FROM ($3, $4)
        RETURNING refund_id`,
-      [before.refundId, before.updatedAt, error.code, error.message],
+      [before.refundId, before.updatedAt, error.code, error.message, before.version ?? null],
     );
     return rows.length > 0;
   }

@@ -23,6 +23,7 @@ export interface RefundRow {
   workflow_id: string;
   run_id: string | null;
   request_hash: string | null;
+  version: number;
   created_at: Date;
   updated_at: Date;
   completed_at: Date | null;
@@ -44,6 +45,7 @@ export function toRecord(row: RefundRow): RefundRecord {
     ...(row.completed_at !== null && { completedAt: row.completed_at.toISOString() }),
     workflowId: row.workflow_id,
     ...(row.run_id !== null && { runId: row.run_id }),
+    version: row.version,
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SandboxRefund } from '../../src/sandbox/server.js';
+import type { SandboxRefund, SandboxRefundRequest } from '../../src/sandbox/server.js';
 import { checkInvariants, formatReport, type LedgerRow, type SentRefund } from './invariants.js';
 import { unplannedExit } from './processes.js';
 
@@ -30,10 +30,20 @@ const atSandbox = (i: number, provider: 'oen' | 'mwd' = 'oen'): SandboxRefund =>
 });
 const delivery = (i: number, status = 'succeeded', at = 1) => ({ id: `RF-${i}.${status}.${at}`, type: `refund.${status}`, refundId: `RF-${i}` });
 
+const request = (i: number, alreadyRefunded = false, provider: 'oen' | 'mwd' = 'oen'): SandboxRefundRequest => ({
+  provider,
+  reference: `REF-${i}`,
+  amount: 1000,
+  receivedAt: '2026-11-25T00:00:00Z',
+  alreadyRefunded,
+  result: alreadyRefunded ? 'refused' : 'refunded',
+});
+
 function check(o: {
   refunds: SentRefund[];
   ledger: LedgerRow[];
   sandboxRefunds: SandboxRefund[];
+  sandboxRequests?: SandboxRefundRequest[];
   deliveries: ReturnType<typeof delivery>[];
   unplannedExits?: string[];
 }) {
@@ -43,16 +53,25 @@ function check(o: {
     refunds: o.refunds,
     ledger: o.ledger,
     sandboxRefunds: o.sandboxRefunds,
+    sandboxRequests: o.sandboxRequests ?? [],
     receiver: { deliveries: o.deliveries, refused: 0, badSignatures: 0 },
     chaos: { workerKills: 0, apiKills: 0, serverRestarts: 0, unplannedExits: o.unplannedExits ?? [] },
   });
 }
 
-const violations = (report: ReturnType<typeof check>) => report.invariants.map((i) => i.violations);
+/** The violations of the invariant whose name starts with `name`. */
+const violations = (report: ReturnType<typeof check>, name: string) => report.invariants.find((i) => i.name.startsWith(name))?.violations;
 
 describe('checkInvariants', () => {
   it('passes a clean run', () => {
-    const report = check({ refunds: [sent(1), sent(2)], ledger: [row(1, 'succeeded'), row(2, 'failed')], sandboxRefunds: [atSandbox(1)], deliveries: [delivery(1), delivery(2, 'failed')] });
+    const report = check({
+      refunds: [sent(1), sent(2), sent(3), sent(4), sent(5)],
+      ledger: [row(1, 'succeeded'), row(2, 'succeeded'), row(3, 'succeeded'), row(4, 'succeeded'), row(5, 'failed')],
+      sandboxRefunds: [atSandbox(1), atSandbox(2), atSandbox(3), atSandbox(4)],
+      sandboxRequests: [request(1), request(2), request(3), request(4)],
+      deliveries: [delivery(1), delivery(2), delivery(3), delivery(4), delivery(5, 'failed')],
+    });
+    expect(report.invariants.filter((i) => i.violations.length > 0)).toEqual([]);
     expect(report.ok).toBe(true);
     expect(formatReport(report)).toMatch(/All invariants hold\.$/);
   });
@@ -71,8 +90,8 @@ describe('checkInvariants', () => {
 
   it('catches a reference refunded twice, and a ledger that says succeeded for it', () => {
     const report = check({ refunds: [sent(1, 'mwd')], ledger: [row(1, 'succeeded')], sandboxRefunds: [atSandbox(1, 'mwd'), atSandbox(1, 'mwd')], deliveries: [delivery(1)] });
-    expect(violations(report)[0]).toEqual(['mwd:REF-1 refunded 2 times']);
-    expect(violations(report)[2]).toEqual(['RF-1: succeeded in the ledger, 2 refund(s) at the provider']);
+    expect(violations(report, 'no transaction refunded twice')).toEqual(['mwd:REF-1 refunded 2 times']);
+    expect(violations(report, 'the ledger equals the sandbox')).toEqual(['RF-1: succeeded in the ledger, 2 refund(s) at the provider']);
     expect(formatReport(report)).toMatch(/FAIL {2}no transaction refunded twice[\s\S]*INVARIANTS VIOLATED\.$/);
   });
 
@@ -83,13 +102,14 @@ describe('checkInvariants', () => {
       sandboxRefunds: [],
       deliveries: [delivery(3, 'requires_attention')],
     });
-    expect(violations(report)[1]).toEqual(['RF-1: accepted, not in the ledger', 'RF-2: submitting', 'RF-3: requires_attention without a reason']);
+    expect(violations(report, 'every accepted refund settled')).toEqual(['RF-1: accepted, not in the ledger', 'RF-2: submitting', 'RF-3: requires_attention without a reason']);
   });
 
   it('catches a failed refund the provider did carry out, and a refund nobody asked for', () => {
     const failed = { ...row(1, 'failed', 'MWD: refund refused · already refunded'), error_code: 'MwdRefused' };
     const report = check({ refunds: [sent(1), sent(2)], ledger: [failed, row(2, 'cancelled')], sandboxRefunds: [atSandbox(1), atSandbox(2), atSandbox(9)], deliveries: [delivery(1, 'failed')] });
-    expect(violations(report)[2]).toEqual([
+    expect(violations(report, 'failed ⇒ not refunded')).toEqual(['RF-1: failed (MwdRefused: MWD: refund refused · already refunded), refunded at the provider']);
+    expect(violations(report, 'the ledger equals the sandbox')).toEqual([
       'RF-1 (oen): failed in the ledger (MwdRefused: MWD: refund refused · already refunded), refunded at the provider',
       'RF-2 (oen): cancelled in the ledger, refunded at the provider',
       'oen:REF-9: refunded, not asked for',
@@ -103,6 +123,27 @@ describe('checkInvariants', () => {
       sandboxRefunds: [atSandbox(1), atSandbox(2), atSandbox(3)],
       deliveries: [delivery(2, 'succeeded', 1), delivery(2, 'succeeded', 2), delivery(3), delivery(3)],
     });
-    expect(violations(report)[3]).toEqual(['RF-1: succeeded, 0 distinct outcome events', 'RF-2: succeeded, 2 distinct outcome events']);
+    expect(violations(report, 'every end told once')).toEqual(['RF-1: succeeded, 0 distinct outcome events', 'RF-2: succeeded, 2 distinct outcome events']);
+  });
+
+  it('catches an end told as another status, and a cancelled refund never told', () => {
+    const report = check({
+      refunds: [sent(1), sent(2)],
+      ledger: [row(1, 'requires_attention', 'x'), row(2, 'cancelled')],
+      sandboxRefunds: [],
+      deliveries: [delivery(1, 'succeeded')],
+    });
+    expect(violations(report, 'every end told once')).toEqual(['RF-1: requires_attention in the ledger, told refund.succeeded', 'RF-2: cancelled, 0 distinct outcome events']);
+  });
+
+  it('catches a refund request that reached a transaction already refunded, even one the emulator refused', () => {
+    const report = check({ refunds: [sent(1)], ledger: [row(1, 'succeeded')], sandboxRefunds: [atSandbox(1)], sandboxRequests: [request(1), request(1, true)], deliveries: [delivery(1)] });
+    expect(violations(report, 'no refund request after the refund')).toEqual(['oen:REF-1: a refund request at 2026-11-25T00:00:00Z after it was refunded (refused)']);
+  });
+
+  it('catches an engine that refunds nothing: too few refunds succeeded', () => {
+    const refunds = Array.from({ length: 10 }, (_, i) => sent(i));
+    const report = check({ refunds, ledger: refunds.map((_, i) => row(i, 'requires_attention', 'no')), sandboxRefunds: [], deliveries: refunds.map((_, i) => delivery(i, 'requires_attention')) });
+    expect(violations(report, 'at least 80 % of the refunds succeeded')).toEqual(['only 0 of 10 succeeded']);
   });
 });

@@ -109,13 +109,23 @@ describe.each(kinds)('the reconciliation ledger on %s', (kind) => {
   it('puts evidence on a refund left in requires_attention once, and only while it is as read', async () => {
     const read = await inStatus(oen(1), ['submitting', 'requires_attention']);
     const error = { code: 'OenStateUnexplained', message: 'Oen shows NT$400 refunded' };
-    // "As read" is to the millisecond (the record's updatedAt): let the write land in a later one.
-    await new Promise((resolve) => setTimeout(resolve, 5));
     expect(await reconciliation.attachEvidence(read, error)).toBe(true);
     const after = (await refunds.get('RF-1'))!;
     expect(after.error).toEqual(error);
     expect(await reconciliation.attachEvidence(after, error)).toBe(false); // says the same already
     expect(await reconciliation.attachEvidence(read, { ...error, message: 'other' })).toBe(false); // no longer as read
+  });
+
+  it('"still as read" sees a write that landed in the same millisecond as the read', async () => {
+    const read = await inStatus(oen(1), ['submitting', 'requires_attention']);
+    // Another writer changes the row and its last update keeps the very same millisecond.
+    await db.query(`UPDATE refunds SET error_message = 'written by its own run', updated_at = $2 WHERE refund_id = $1`, ['RF-1', read.updatedAt]);
+    expect((await refunds.get('RF-1'))?.updatedAt).toBe(read.updatedAt);
+    expect(await reconciliation.apply(read, 'succeeded', { error: null })).toMatchObject({ changed: false, record: { status: 'requires_attention' } });
+    expect(await reconciliation.attachEvidence(read, { code: 'OenStateUnexplained', message: 'x' })).toBe(false);
+    // A record read before versions were kept (no version) still compares the millisecond.
+    const current = (await refunds.get('RF-1'))!;
+    expect(await reconciliation.attachEvidence({ refundId: current.refundId, updatedAt: current.updatedAt }, { code: 'OenStateUnexplained', message: 'x' })).toBe(true);
   });
 
   it('keeps reports, newest first', async () => {
