@@ -67,12 +67,14 @@ describe('status API', () => {
 });
 
 describe('operator API', () => {
-  async function awaiting() {
-    const event = await oenRefundEvent(engine());
-    expect((await api().send(event)).status).toBe(202);
-    await expect.poll(() => statusOf(event.data.refundId), { timeout: 30_000 }).toBe('awaiting_approval');
-    return event.data.refundId;
+  /** An event sent and its refund awaiting approval; `event` is sent as it is (default: a fresh Oen refund). */
+  async function awaitingEvent(event?: Awaited<ReturnType<typeof oenRefundEvent>>) {
+    const sent = event ?? (await oenRefundEvent(engine()));
+    expect((await api().send(sent)).status).toBe(202);
+    await expect.poll(() => statusOf(sent.data.refundId), { timeout: 30_000 }).toBe('awaiting_approval');
+    return sent;
   }
+  const awaiting = async () => (await awaitingEvent()).data.refundId;
 
   it('refuses without the bearer token, or with a wrong one, saying which', async () => {
     const refundId = await awaiting();
@@ -117,14 +119,10 @@ describe('operator API', () => {
 
   it('a decision reaches the refund it names: approving a cancelled refund never approves the next refund of its transaction', async () => {
     // RF-A cancelled; RF-B asked for the same Oen transaction, awaiting approval under the same workflow id.
-    const first = await oenRefundEvent(engine());
-    expect((await api().send(first)).status).toBe(202);
-    await expect.poll(() => statusOf(first.data.refundId), { timeout: 30_000 }).toBe('awaiting_approval');
+    const first = await awaitingEvent();
     expect((await api().request('POST', `/v1/refunds/${first.data.refundId}/cancel`, { token: OPERATOR_TOKEN })).status).toBe(200);
     await expect.poll(() => statusOf(first.data.refundId), { timeout: 30_000 }).toBe('cancelled');
-    const second = { ...first, id: `evt_${randomUUID()}`, data: { ...first.data, refundId: `RF-${randomUUID()}` } };
-    expect((await api().send(second)).status).toBe(202);
-    await expect.poll(() => statusOf(second.data.refundId), { timeout: 30_000 }).toBe('awaiting_approval');
+    const second = await awaitingEvent({ ...first, id: `evt_${randomUUID()}`, data: { ...first.data, refundId: `RF-${randomUUID()}` } });
 
     const misdirected = await api().request('POST', `/v1/refunds/${first.data.refundId}/approve`, { token: OPERATOR_TOKEN, body: { by: 'alice' } });
     expect(misdirected.status).toBe(409);
@@ -143,9 +141,7 @@ describe('operator API', () => {
   });
 
   it('a refund id ends once: the same refund in a new event is not started again, and says where it stands', async () => {
-    const event = await oenRefundEvent(engine());
-    expect((await api().send(event)).status).toBe(202);
-    await expect.poll(() => statusOf(event.data.refundId), { timeout: 30_000 }).toBe('awaiting_approval');
+    const event = await awaitingEvent();
     expect((await api().request('POST', `/v1/refunds/${event.data.refundId}/reject`, { token: OPERATOR_TOKEN })).status).toBe(200);
     await expect.poll(() => statusOf(event.data.refundId), { timeout: 30_000 }).toBe('cancelled');
     const runs = async () => {

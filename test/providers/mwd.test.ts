@@ -125,6 +125,16 @@ describe('MwdClient against the MWD sandbox, over HTTP', () => {
   });
 });
 
+/** The error the client makes of MWD's refund answered with `body` (HTTP 200) by a raw server. */
+async function answeredWith(body: string) {
+  const server = await rawServer(200, body);
+  try {
+    return await providerFailure(client({ baseUrl: server.url }).refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 }));
+  } finally {
+    await server.close();
+  }
+}
+
 describe('MwdClient and answers MWD does not document', () => {
   it('reads the document’s own example response', async () => {
     const server = await rawServer(200, readFileSync(new URL('fixtures/mwd-refund.json', import.meta.url), 'utf8'));
@@ -151,13 +161,8 @@ describe('MwdClient and answers MWD does not document', () => {
     ['RtnCode 1000 alone', '{"RtnCode":"1000"}'],
     ['a success without a trade number', '{"RtnCode":"1000","ResponseParams":{"ResultCode":"1000","ResultData":{"RetCode":"00"}}}'],
   ])('%s: never a success, never a refusal — the refund may have happened', async (_name, body) => {
-    const server = await rawServer(200, body);
-    try {
-      const err = await providerFailure(client({ baseUrl: server.url }).refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 }));
-      expect(err).toMatchObject({ type: 'MwdMalformedResponse', kind: 'unknown' });
-    } finally {
-      await server.close();
-    }
+    const err = await answeredWith(body);
+    expect(err).toMatchObject({ type: 'MwdMalformedResponse', kind: 'unknown' });
   });
 
   const success = (fields: Record<string, string>) =>
@@ -171,37 +176,22 @@ describe('MwdClient and answers MWD does not document', () => {
     ['another order', success({ OriMerchantTradeNo: '209912310001' }), 'OriMerchantTradeNo "209912310001" (we asked "202008170002")'],
     ['not a refund', success({ TradeType: '6' }), 'TradeType "6" (we asked "5")'],
   ])('a success that echoes %s: money moved, not as asked — both values named, never a success', async (_name, body, named) => {
-    const server = await rawServer(200, body);
-    try {
-      const err = await providerFailure(client({ baseUrl: server.url }).refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 }));
-      expect(err).toMatchObject({ type: 'MwdRefundMismatch', kind: 'unknown' });
-      expect(err.message).toContain(named);
-    } finally {
-      await server.close();
-    }
+    const err = await answeredWith(body);
+    expect(err).toMatchObject({ type: 'MwdRefundMismatch', kind: 'unknown' });
+    expect(err.message).toContain(named);
   });
 
   it.each([
     ['RtnCode refused, RetCode 00', '{"RtnCode":"2001","ResponseParams":{"ResultCode":"2001","ResultData":{"RetCode":"00","ServiceTradeNo":"MW1"}}}'],
     ['RtnCode 1000, ResultCode refused', '{"RtnCode":"1000","ResponseParams":{"ResultCode":"2001"}}'],
   ])('codes that contradict each other (%s) prove nothing', async (_name, body) => {
-    const server = await rawServer(200, body);
-    try {
-      const err = await providerFailure(client({ baseUrl: server.url }).refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 }));
-      expect(err).toMatchObject({ type: 'MwdCodesDisagree', kind: 'unknown' });
-    } finally {
-      await server.close();
-    }
+    const err = await answeredWith(body);
+    expect(err).toMatchObject({ type: 'MwdCodesDisagree', kind: 'unknown' });
   });
 
   it('a card number in MWD’s message is masked in our error', async () => {
-    const server = await rawServer(200, '{"RtnCode":"2003","RtnMessage":"card 4000000000002503 refused"}');
-    try {
-      const err = await providerFailure(client({ baseUrl: server.url }).refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 }));
-      expect(findPans(`${err.message} ${JSON.stringify(err.details)}`)).toEqual([]);
-      expect(err.message).toContain('****2503');
-    } finally {
-      await server.close();
-    }
+    const err = await answeredWith('{"RtnCode":"2003","RtnMessage":"card 4000000000002503 refused"}');
+    expect(findPans(`${err.message} ${JSON.stringify(err.details)}`)).toEqual([]);
+    expect(err.message).toContain('****2503');
   });
 });
