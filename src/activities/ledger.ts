@@ -1,5 +1,6 @@
 import type { RefundPolicy, RefundRecord, RefundRequested, RefundStatus } from '../domain/refund.js';
 import type { OpenResult, RefundLedger, TransitionFields } from '../ledger/refunds.js';
+import { SubscriptionLedger, type UnconfirmedSubscriptionCancel } from '../ledger/subscriptions.js';
 import { noMetrics, type EngineMetrics } from '../metrics.js';
 import { ledgerCall } from './failures.js';
 
@@ -10,7 +11,20 @@ export interface LedgerActivityDeps {
 }
 
 export function createLedgerActivities({ ledger, policy, metrics = noMetrics }: LedgerActivityDeps) {
+  const subscriptions = new SubscriptionLedger(ledger.db);
   return {
+    /**
+     * What an order.cancelled could not refund, kept for a person (RefundLedger.recordForPerson);
+     * undefined when the ledger already has a record of it.
+     */
+    recordForPerson: async (request: RefundRequested, workflowId: string, error: { code: string; message: string }): Promise<RefundRecord | undefined> =>
+      ledgerCall(() => ledger.recordForPerson(request, workflowId, error)),
+
+    /** A subscription cancel Oen did not confirm, kept for a person; undefined when already kept. */
+    recordUnconfirmedSubscriptionCancel: async (
+      cancel: Omit<UnconfirmedSubscriptionCancel, 'recordedAt'>,
+    ): Promise<UnconfirmedSubscriptionCancel | undefined> => subscriptions.recordUnconfirmed(cancel),
+
     openRefund: async (request: RefundRequested, workflowId: string, runId?: string): Promise<OpenResult> =>
       ledgerCall(() => ledger.open(request, workflowId, runId)),
 

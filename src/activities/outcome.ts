@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import axios from 'axios';
 import { Signer } from '../api/signature.js';
 import type { RefundRecord } from '../domain/refund.js';
+import type { UnconfirmedSubscriptionCancel } from '../ledger/subscriptions.js';
 import { workflowUiUrl } from '../domain/ui.js';
 
 /** Where outcome events go (ARCHITECTURE.md, "Outcome events"); unset: nowhere. */
@@ -36,38 +37,55 @@ export function outcomeDeliveryId(record: Pick<RefundRecord, 'refundId' | 'statu
 
 export type DeliveryResult = { delivered: true; deliveryId: string; status: number } | { delivered: false; reason: string };
 
+/** One delivery id per unconfirmed subscription cancel: the subscription and when it was recorded. */
+export function subscriptionDeliveryId(cancel: Pick<UnconfirmedSubscriptionCancel, 'subscriptionId' | 'recordedAt'>): string {
+  return `${cancel.subscriptionId}.requires_attention.${Date.parse(cancel.recordedAt)}`;
+}
+
 export function createOutcomeActivities({ outcomes }: OutcomeDeps) {
+  /**
+   * POSTs an outcome as a signed CloudEvent. Any answer but 2xx, or none, fails the attempt, and
+   * Temporal retries it until the receiver takes it: "retried until delivered".
+   */
+  const post = async (target: OutcomeTarget, event: { id: string; type: string; time: string; data: unknown }): Promise<DeliveryResult> => {
+    const body = JSON.stringify({ specversion: '1.0', id: event.id, source: 'refundflow', type: event.type, time: event.time, datacontenttype: 'application/json', data: event.data });
+    const response = await axios.post(target.url, body, {
+      headers: { 'content-type': 'application/json', ...new Signer(target.secret).sign(event.id, body) },
+      timeout: 10_000,
+      signal: Context.current().cancellationSignal,
+      validateStatus: () => true,
+      maxRedirects: 0,
+    });
+    if (response.status < 200 || response.status >= 300) {
+      throw new Error(`the outcome receiver answered HTTP ${response.status} to delivery ${event.id}; it will be sent again`);
+    }
+    return { delivered: true, deliveryId: event.id, status: response.status };
+  };
+
   return {
-    /**
-     * POSTs the outcome as a signed CloudEvent. Any answer but 2xx, or none, fails the attempt, and
-     * Temporal retries it until the receiver takes it: "retried until delivered".
-     */
+    /** Tells order management how a refund ended: refund.<status>. */
     deliverOutcome: async (record: RefundRecord): Promise<DeliveryResult> => {
       if (!outcomes) return { delivered: false, reason: 'OUTCOME_WEBHOOK_URL is not set' };
       if (!(record.status in outcomeTypes)) {
         throw ApplicationFailure.nonRetryable(`no outcome event for status ${record.status}`, 'NoOutcomeEvent');
       }
-      const deliveryId = outcomeDeliveryId(record);
-      const body = JSON.stringify({
-        specversion: '1.0',
-        id: deliveryId,
-        source: 'refundflow',
+      return post(outcomes, {
+        id: outcomeDeliveryId(record),
         type: outcomeTypes[record.status as OutcomeStatus],
         time: record.updatedAt,
-        datacontenttype: 'application/json',
         data: { ...record, uiUrl: workflowUiUrl(outcomes.uiBaseUrl, outcomes.namespace, record.workflowId) },
       });
-      const response = await axios.post(outcomes.url, body, {
-        headers: { 'content-type': 'application/json', ...new Signer(outcomes.secret).sign(deliveryId, body) },
-        timeout: 10_000,
-        signal: Context.current().cancellationSignal,
-        validateStatus: () => true,
-        maxRedirects: 0,
+    },
+
+    /** Tells order management a subscription its order.cancelled asked to cancel was not confirmed cancelled. */
+    deliverSubscriptionOutcome: async (cancel: UnconfirmedSubscriptionCancel): Promise<DeliveryResult> => {
+      if (!outcomes) return { delivered: false, reason: 'OUTCOME_WEBHOOK_URL is not set' };
+      return post(outcomes, {
+        id: subscriptionDeliveryId(cancel),
+        type: 'subscription.requires_attention',
+        time: cancel.recordedAt,
+        data: { ...cancel, uiUrl: workflowUiUrl(outcomes.uiBaseUrl, outcomes.namespace, cancel.workflowId) },
       });
-      if (response.status < 200 || response.status >= 300) {
-        throw new Error(`the outcome receiver answered HTTP ${response.status} to delivery ${deliveryId}; it will be sent again`);
-      }
-      return { delivered: true, deliveryId, status: response.status };
     },
   };
 }

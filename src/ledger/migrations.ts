@@ -175,6 +175,21 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
       CREATE TRIGGER refunds_version BEFORE UPDATE ON refunds FOR EACH ROW EXECUTE FUNCTION refunds_next_version();
     `,
   },
+  {
+    version: 11,
+    name: 'unconfirmed subscription cancels',
+    sql: `
+      -- A subscription an order.cancelled event asked to cancel, whose cancel Oen did not confirm:
+      -- kept for a person, with an outcome event (src/ledger/subscriptions.ts).
+      CREATE TABLE unconfirmed_subscription_cancels (
+        subscription_id text PRIMARY KEY,
+        order_id        text NOT NULL,
+        reason          text NOT NULL,
+        workflow_id     text NOT NULL,
+        created_at      timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
 ];
 
 export async function migrate(db: Database): Promise<number[]> {

@@ -148,6 +148,29 @@ export class RefundLedger {
   }
 
   /**
+   * A refund the engine will not send (an order.cancelled transaction paid by ATM/CVS, or whose run
+   * ended without a record), written straight to `requires_attention` with the reason, for a person.
+   * Nothing is written, and undefined answered, when the refund id already has a row (its run's, or
+   * an earlier order.cancelled's) or another refund holds the Oen transaction: that one is the record.
+   */
+  async recordForPerson(request: RefundRequested, workflowId: string, error: { code: string; message: string }): Promise<RefundRecord | undefined> {
+    const transactionHid = request.provider === 'oen' ? request.transactionHid : null;
+    try {
+      const { rows } = await this.db.query<RefundRow>(
+        `INSERT INTO refunds (refund_id, provider, order_id, transaction_hid, amount, status, workflow_id, request_hash, error_code, error_message)
+         VALUES ($1, $2, $3, $4, $5, 'requires_attention', $6, $7, $8, $9)
+         ON CONFLICT (refund_id) DO NOTHING
+         RETURNING *`,
+        [request.refundId, request.provider, request.orderId, transactionHid, request.amount, workflowId, requestHash(request), error.code, error.message],
+      );
+      return rows[0] && toRecord(rows[0]);
+    } catch (err) {
+      if (isUniqueViolation(err, ONE_PER_TRANSACTION)) return undefined;
+      throw err;
+    }
+  }
+
+  /**
    * Moves a refund to `to`, only from a status allowed to precede it. Writing the status it already
    * has changes nothing; any other move is refused with the current status in the message.
    */

@@ -1,17 +1,41 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, ParentClosePolicy, startChild } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  ChildWorkflowFailure,
+  ParentClosePolicy,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
 import { orderCancelled, orderRefundId, type NotRefunded, type OrderCancelled, type OrderRefundResult } from '../domain/order.js';
-import { notACardPayment, refundRecord, refundRequested, type RefundRecord } from '../domain/refund.js';
+import { notACardPayment, refundRecord, refundRequested, type OenRefundRequested, type RefundRecord } from '../domain/refund.js';
 import { refundStartOptions } from '../domain/refund-start.js';
 import { refundWorkflow } from './refund.js';
 import { providerCalls, refundPolicy } from './provider-calls.js';
 import { parseWorkflowInput } from './validation.js';
 
+const ledger = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+});
+
+/** Outcome events, retried until the receiver takes them. */
+const outcomes = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
 /**
  * `order.cancelled`: refund every charged, not yet refunded card transaction of the Oen order in
  * full, each in its own refundWorkflow (so each keeps its one-refund-per-transaction guard), and
- * cancel the subscription if one is named. ATM/CVS payments are reported for a person: only Oen's
- * back office can refund them.
+ * cancel the subscription if one is named. What it cannot do is written to the ledger for a person,
+ * with its outcome event, not only to this run's result: ATM/CVS payments (only Oen's back office
+ * can refund them) and refunds whose run ended without a record become refunds in
+ * `requires_attention`; a subscription cancel Oen did not confirm is kept as such.
  */
 export async function refundOrderWorkflow(input: OrderCancelled): Promise<OrderRefundResult> {
   const order = parseWorkflowInput(orderCancelled, input, 'order.cancelled data');
@@ -62,6 +86,22 @@ export async function refundOrderWorkflow(input: OrderCancelled): Promise<OrderR
   const refunds = settled.filter((r): r is RefundRecord => 'refundId' in r);
   notRefunded.push(...settled.filter((r): r is NotRefunded => !('refundId' in r)));
   const result: OrderRefundResult = { orderId: order.orderId, refunds, notRefunded };
+  // Runs recorded before the `order-exceptions` patch replay without writing these to the ledger.
+  const keep = patched('order-exceptions');
+  if (keep) {
+    const amounts = new Map(transactions.map((t) => [t.id, t.amount]));
+    for (const left of notRefunded.filter((n) => n.status === 'requires_attention')) {
+      const request: OenRefundRequested = {
+        refundId: orderRefundId(order.orderId, left.transactionHid),
+        provider: 'oen',
+        orderId: order.orderId,
+        transactionHid: left.transactionHid,
+        amount: amounts.get(left.transactionHid) ?? 1,
+      };
+      const kept = await ledger.recordForPerson(request, workflowInfo().workflowId, { code: 'NotRefundedByOrder', message: left.reason });
+      if (kept) await outcomes.deliverOutcome(kept);
+    }
+  }
   if (order.subscriptionId !== undefined) {
     // The refunds are done and reported whatever happens to the subscription.
     try {
@@ -70,8 +110,17 @@ export async function refundOrderWorkflow(input: OrderCancelled): Promise<OrderR
       result.subscription = { id: subscription.id, status: subscription.status };
     } catch (err) {
       if (!(err instanceof ActivityFailure)) throw err;
-      const reason = err.cause?.message ?? err.message;
-      result.subscription = { id: order.subscriptionId, status: 'requires_attention', reason: `not cancelled: ${reason}` };
+      const reason = `not cancelled: ${err.cause?.message ?? err.message}`;
+      result.subscription = { id: order.subscriptionId, status: 'requires_attention', reason };
+      if (keep) {
+        const kept = await ledger.recordUnconfirmedSubscriptionCancel({
+          subscriptionId: order.subscriptionId,
+          orderId: order.orderId,
+          reason,
+          workflowId: workflowInfo().workflowId,
+        });
+        if (kept) await outcomes.deliverSubscriptionOutcome(kept);
+      }
     }
   }
   return result;

@@ -6,6 +6,9 @@ import { cancelSubscriptionWorkflow, refundOrderWorkflow } from '../../src/workf
 import { useEngine } from '../helpers/engine.js';
 import { recordHistory } from '../helpers/histories.js';
 import { admin, sandboxRefunds } from '../helpers/sandbox.js';
+import { SubscriptionLedger } from '../../src/ledger/subscriptions.js';
+import { OutcomeReceiver } from '../chaos/processes.js';
+import { newWebhookSecret } from '../helpers/api.js';
 
 const engine = useEngine('order');
 
@@ -96,6 +99,57 @@ describe('refundOrderWorkflow (order.cancelled)', () => {
     expect(result.subscription).toEqual({ id: subscriptionId, status: 'cancelled' });
     const atOen = (await sandboxRefunds(engine().sandboxes.oenUrl)).filter((r) => r.orderId === orderId);
     expect(atOen.map((r) => r.reference)).toEqual([free]);
+  });
+
+  it('what it cannot do is written to the ledger for a person, with its outcome event, once', async () => {
+    const orderId = `ORDER-${randomUUID().slice(0, 8)}`;
+    const [card, cvs] = [randomHid(), randomHid()];
+    const unknownSubscription = `S-NONE-${randomUUID().slice(0, 8)}`;
+    await admin(engine().sandboxes.oenUrl, 'POST', 'seed', {
+      transactions: [
+        { id: card, orderId, amount: 800 },
+        { id: cvs, orderId, amount: 450, method: 'cvs' },
+      ],
+    });
+    const secret = newWebhookSecret();
+    const receiver = new OutcomeReceiver(secret, 0, Math.random);
+    await receiver.start();
+    try {
+      const env = { OUTCOME_WEBHOOK_URL: receiver.url, OUTCOME_WEBHOOK_SECRET: secret };
+      const { client, taskQueue } = engine().temporal;
+      const cancel = (suffix: string) =>
+        client.workflow.execute(refundOrderWorkflow, {
+          taskQueue,
+          workflowId: `order-${orderId}-${suffix}`,
+          args: [{ orderId, provider: 'oen', subscriptionId: unknownSubscription }],
+        });
+      const result = await (await engine().worker(env)).runUntil(async () => {
+        const done = await cancel('first');
+        await recordHistory('refundOrderWorkflow.exceptions-kept', client.workflow.getHandle(`order-${orderId}-first`));
+        return done;
+      });
+      expect(result.subscription).toMatchObject({ id: unknownSubscription, status: 'requires_attention' });
+
+      expect(await engine().ledger.get(`${orderId}:${cvs}`)).toMatchObject({
+        status: 'requires_attention',
+        amount: 450,
+        transactionHid: cvs,
+        error: { code: 'NotRefundedByOrder', message: expect.stringMatching(/paid by cvs: ATM\/CVS payments must be refunded by a person/) as unknown },
+      });
+      const [kept] = await new SubscriptionLedger(engine().db).unconfirmed(100).then((all) => all.filter((c) => c.subscriptionId === unknownSubscription));
+      expect(kept).toMatchObject({ orderId, workflowId: `order-${orderId}-first`, reason: expect.stringMatching(/^not cancelled: Oen: bad request · code V0001/) as unknown });
+
+      const told = () => receiver.bodies.map((b) => JSON.parse(b) as { type: string; data: { refundId?: string; subscriptionId?: string } });
+      await expect
+        .poll(() => told().filter((e) => e.data.refundId?.startsWith(orderId) || e.data.subscriptionId === unknownSubscription).map((e) => e.type).sort(), { timeout: 30_000 })
+        .toEqual(['refund.requires_attention', 'refund.succeeded', 'subscription.requires_attention']);
+
+      // The same cancellation again: nothing new is written, and nothing told twice.
+      await (await engine().worker(env)).runUntil(cancel('again'));
+      expect(told().filter((e) => e.data.refundId === `${orderId}:${cvs}` || e.data.subscriptionId === unknownSubscription)).toHaveLength(2);
+    } finally {
+      await receiver.close();
+    }
   });
 
   it('refuses input that is not an Oen order cancellation', async () => {
