@@ -6,6 +6,10 @@ import { RefundLedger } from '../../src/ledger/refunds.js';
 import { SANDBOX_OEN_MERCHANT_ID, SANDBOX_TOKEN } from '../../src/sandbox/index.js';
 import { randomHid } from '../../src/sandbox/oen.js';
 import type { refundWorkflow } from '../../src/workflows/refund.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pgliteDatabase, type Database } from '../../src/ledger/database.js';
 import { postgresAvailable, usePostgresLedger } from '../helpers/databases.js';
 import { sandboxClients, useEngine } from '../helpers/engine.js';
 import { run } from '../helpers/process.js';
@@ -13,22 +17,52 @@ import { admin, refundRequestCount, sandboxRefunds } from '../helpers/sandbox.js
 
 /**
  * The worker process is SIGKILLed while a provider call is in flight, and another worker takes
- * over. Two processes share the ledger, so this runs on PostgreSQL.
+ * over, on the same ledger: PostgreSQL shared by the two, and — so a local run without PostgreSQL
+ * guards these too — the embedded PGlite on disk, which the dead worker held and its successor
+ * takes over (as `npm start` after a crash does).
  */
 const postgres = await postgresAvailable();
 const engine = useEngine('crash');
 
-const ledger = usePostgresLedger(postgres);
+const postgresLedger = usePostgresLedger(postgres);
+const kinds: Array<'postgres' | 'pglite'> = postgres ? ['postgres', 'pglite'] : ['pglite'];
+
+/** Where the killed worker and its successor keep the ledger. */
+interface SharedLedger {
+  env: Record<string, string>;
+  /** The successor's handle on it, once the killed worker is gone. */
+  open(): Promise<Database>;
+  close(): Promise<void>;
+}
+
+function sharedLedger(kind: 'postgres' | 'pglite'): SharedLedger {
+  if (kind === 'postgres') {
+    return { env: { DATABASE_URL: postgresLedger().url }, open: () => Promise.resolve(postgresLedger().db), close: () => Promise.resolve() };
+  }
+  const dataDir = mkdtempSync(join(tmpdir(), 'refundflow-crash-'));
+  let db: Database | undefined;
+  return {
+    env: { DATA_DIR: dataDir },
+    open: async () => (db = await pgliteDatabase(join(dataDir, 'ledger'))),
+    close: async () => {
+      await db?.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
 
 /** Starts the refund with a worker process, kills it once the provider has the request, finishes with another. */
-async function crashMidCall(request: OenRefundRequested | MwdRefundRequested, providerUrl: string): Promise<RefundRecord> {
+async function crashMidCall(kind: 'postgres' | 'pglite', request: OenRefundRequested | MwdRefundRequested, providerUrl: string): Promise<RefundRecord> {
   const { temporal, sandboxes } = engine();
+  const ledger = sharedLedger(kind);
   const before = await refundRequestCount(providerUrl);
+  // The ledger is the one named here: no DATABASE_URL from the environment for the PGlite runs.
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'DATABASE_URL'));
   const workerProcess = run(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
-    ...process.env,
+    ...inherited,
+    ...ledger.env,
     TEMPORAL_ADDRESS: temporal.address,
     REFUNDS_TASK_QUEUE: temporal.taskQueue,
-    DATABASE_URL: ledger().url,
     OEN_BASE_URL: sandboxes.oenUrl,
     OEN_TOKEN: SANDBOX_TOKEN,
     OEN_MERCHANT_ID: SANDBOX_OEN_MERCHANT_ID,
@@ -46,12 +80,16 @@ async function crashMidCall(request: OenRefundRequested | MwdRefundRequested, pr
     await workerProcess.exited;
   }
 
-  const successor = await engine().worker({}, { ledger: new RefundLedger(ledger().db), providers: sandboxClients(sandboxes) });
-  const handle = temporal.client.workflow.getHandle<typeof refundWorkflow>(refundWorkflowId(request));
-  return successor.runUntil(handle.result());
+  try {
+    const successor = await engine().worker({}, { ledger: new RefundLedger(await ledger.open()), providers: sandboxClients(sandboxes) });
+    const handle = temporal.client.workflow.getHandle<typeof refundWorkflow>(refundWorkflowId(request));
+    return await successor.runUntil(handle.result());
+  } finally {
+    await ledger.close();
+  }
 }
 
-describe.skipIf(!postgres)('a worker killed in the middle of a provider call', () => {
+describe.each(kinds)('a worker killed in the middle of a provider call, ledger on %s', (kind) => {
   it('Oen: the refund it sent is found on the next attempt; exactly one refund', async () => {
     const { sandboxes } = engine();
     const hid = randomHid();
@@ -62,7 +100,7 @@ describe.skipIf(!postgres)('a worker killed in the middle of a provider call', (
     const request: OenRefundRequested = { refundId: `RF-${randomUUID()}`, provider: 'oen', orderId, transactionHid: hid, amount: 800 };
     const before = await refundRequestCount(sandboxes.oenUrl);
 
-    const record = await crashMidCall(request, sandboxes.oenUrl);
+    const record = await crashMidCall(kind, request, sandboxes.oenUrl);
 
     expect(record).toMatchObject({ status: 'succeeded', providerReference: hid, attempts: 2 });
     expect((await sandboxRefunds(sandboxes.oenUrl)).filter((r) => r.reference === hid)).toHaveLength(1);
@@ -72,13 +110,13 @@ describe.skipIf(!postgres)('a worker killed in the middle of a provider call', (
 
   it('MWD: the next attempt cannot know, so it hands the refund to a person; exactly one refund', async () => {
     const { sandboxes } = engine();
-    const orderId = `2026${Date.now()}`;
+    const orderId = `2026${Date.now()}${kind}`;
     await admin(sandboxes.mwdUrl, 'POST', 'seed', { orders: [{ orderId, cardToken: 'tok', amount: 90 }] });
     await admin(sandboxes.mwdUrl, 'PUT', 'faults', { refund: { latencyMs: 4_000 } });
     const request: MwdRefundRequested = { refundId: `RF-${randomUUID()}`, provider: 'mwd', orderId, amount: 90, cardToken: 'tok' };
     const before = await refundRequestCount(sandboxes.mwdUrl);
 
-    const record = await crashMidCall(request, sandboxes.mwdUrl);
+    const record = await crashMidCall(kind, request, sandboxes.mwdUrl);
 
     expect(record).toMatchObject({ status: 'requires_attention', error: { code: 'MwdOutcomeUnknown' } });
     expect(record.error?.message).toMatch(/attempt 1 of run \S+ sent the refund to MWD and never recorded an answer/);
