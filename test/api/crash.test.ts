@@ -4,6 +4,12 @@ import { Signer } from '../../src/api/signature.js';
 import { EventInbox } from '../../src/ledger/inbox.js';
 import { RefundLedger } from '../../src/ledger/refunds.js';
 import { newWebhookSecret, oenRefundEvent } from '../helpers/api.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startApi } from '../../src/api/main.js';
+import { loadConfig } from '../../src/config.js';
+import { pgliteDatabase, type Database } from '../../src/ledger/database.js';
 import { postgresAvailable, usePostgresLedger } from '../helpers/databases.js';
 import { useEngine } from '../helpers/engine.js';
 import { freePorts } from '../helpers/ports.js';
@@ -13,32 +19,39 @@ import { startTcpProxy } from '../helpers/tcp-proxy.js';
 
 /**
  * The API process is SIGKILLed after it wrote an event to the inbox and before its workflow was
- * started; started again, it starts the workflow from the inbox, and the refund happens once.
- * Two processes share the ledger (the API, and this test's worker), so this runs on PostgreSQL.
+ * started; started again, it starts the workflow from the inbox, and the refund happens once. On
+ * PostgreSQL the API comes back as a process beside this test's worker; on the embedded PGlite
+ * (which one process holds) it comes back in this test's process with the worker, as `npm start`
+ * runs them, taking the ledger over from the dead one.
  */
 const postgres = await postgresAvailable();
 const engine = useEngine('api-crash');
 
-const ledger = usePostgresLedger(postgres);
+const postgresLedger = usePostgresLedger(postgres);
+const kinds: Array<'postgres' | 'pglite'> = postgres ? ['postgres', 'pglite'] : ['pglite'];
 
 function apiProcess(env: Record<string, string>): RunningProcess {
-  return run(process.execPath, ['--import', 'tsx', 'src/api/main.ts'], { ...process.env, ...env });
+  // The ledger is the one named in `env`: no DATABASE_URL from the environment for the PGlite run.
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'DATABASE_URL'));
+  return run(process.execPath, ['--import', 'tsx', 'src/api/main.ts'], { ...inherited, ...env });
 }
 
-describe.skipIf(!postgres)('the API killed between the inbox write and the workflow start', () => {
+describe.each(kinds)('the API killed between the inbox write and the workflow start, ledger on %s', (kind) => {
   it('starts the workflow from the inbox when it is back: the refund happens, once', async () => {
     const { temporal } = engine();
     const secret = newWebhookSecret();
     const [port] = await freePorts(1);
     const proxy = await startTcpProxy(temporal.address);
+    const dataDir = mkdtempSync(join(tmpdir(), 'refundflow-api-crash-'));
     const env = {
-      DATABASE_URL: ledger().url,
+      ...(kind === 'postgres' ? { DATABASE_URL: postgresLedger().url } : { DATA_DIR: dataDir }),
       REFUNDS_TASK_QUEUE: temporal.taskQueue,
       INGEST_WEBHOOK_SECRET: secret,
       PORT: String(port),
     };
     const event = await oenRefundEvent(engine());
-    const inbox = new EventInbox(ledger().db);
+    // PGlite: read only while no API process holds it.
+    const inboxStatus = async (db?: Database) => (db ? (await new EventInbox(db).get(event.id))?.status : undefined);
 
     // Temporal goes silent after the API connected: the start hangs, and the API is killed then.
     const first = apiProcess({ ...env, TEMPORAL_ADDRESS: proxy.address });
@@ -51,7 +64,13 @@ describe.skipIf(!postgres)('the API killed between the inbox write and the workf
         headers: { 'content-type': 'application/json', ...new Signer(secret).sign(event.id, body) },
         body,
       }).catch((err: unknown) => err);
-      await expect.poll(async () => (await inbox.get(event.id))?.status, { timeout: 10_000, interval: 50 }).toBe('pending');
+      if (kind === 'postgres') {
+        await expect.poll(() => inboxStatus(postgresLedger().db), { timeout: 10_000, interval: 50 }).toBe('pending');
+      } else {
+        // The ledger is the API process's own until it dies: give the intake time to write the event
+        // (the inbox is checked to hold it, pending, once the process is gone).
+        await new Promise((resolve) => setTimeout(resolve, 3_000));
+      }
       first.signalGroup('SIGKILL');
       await first.exited;
       expect(await sent).toBeInstanceOf(Error); // the sender never got an answer, and will send again
@@ -61,12 +80,17 @@ describe.skipIf(!postgres)('the API killed between the inbox write and the workf
     }
     expect(await temporal.client.workflow.getHandle(`oen-refund-${event.data.transactionHid}`).describe().catch(() => 'no run')).toBe('no run');
 
-    const worker = await engine().worker({}, { ledger: new RefundLedger(ledger().db) });
-    const second = apiProcess({ ...env, TEMPORAL_ADDRESS: temporal.address });
+    const db = kind === 'postgres' ? postgresLedger().db : await pgliteDatabase(join(dataDir, 'ledger'));
+    if (kind === 'pglite') expect(await inboxStatus(db)).toBe('pending');
+    const worker = await engine().worker({}, { ledger: new RefundLedger(db) });
+    const second =
+      kind === 'postgres'
+        ? apiProcess({ ...env, TEMPORAL_ADDRESS: temporal.address })
+        : await startApi({ config: loadConfig({ ...env, TEMPORAL_ADDRESS: temporal.address, LOG_LEVEL: 'error' }), client: temporal.client, db, webhookSecret: secret, host: '127.0.0.1' });
     try {
       await worker.runUntil(async () => {
-        await second.waitForOutput(/API listening/, 60_000);
-        await expect.poll(async () => (await inbox.get(event.id))?.status, { timeout: 30_000 }).toBe('started');
+        if ('waitForOutput' in second) await second.waitForOutput(/API listening/, 60_000);
+        await expect.poll(() => inboxStatus(db), { timeout: 30_000 }).toBe('started');
         const record: unknown = await temporal.client.workflow.getHandle(`oen-refund-${event.data.transactionHid}`).result();
         expect(record).toMatchObject({ refundId: event.data.refundId, status: 'succeeded' });
         // The sender's retry of the same event is answered as a duplicate.
@@ -79,8 +103,14 @@ describe.skipIf(!postgres)('the API killed between the inbox write and the workf
         expect(retried.status).toBe(200);
       });
     } finally {
-      second.signalGroup('SIGTERM');
-      await second.exited;
+      if ('signalGroup' in second) {
+        second.signalGroup('SIGTERM');
+        await second.exited;
+      } else {
+        await second.close();
+      }
+      if (kind === 'pglite') await db.close();
+      rmSync(dataDir, { recursive: true, force: true });
     }
     const refunds = (await sandboxRefunds(engine().sandboxes.oenUrl)).filter((r) => r.reference === event.data.transactionHid);
     expect(refunds).toHaveLength(1);
