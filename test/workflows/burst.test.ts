@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { maxInAnyWindow } from '../../bench/stats.js';
+import { tightestSpan } from '../../bench/stats.js';
 import { startRefund } from '../../src/client/refunds.js';
 import { loadConfig } from '../../src/config.js';
 import type { MwdRefundRequested, RefundRecord } from '../../src/domain/refund.js';
@@ -21,7 +21,7 @@ describe('the retry window', () => {
 });
 
 describe('a burst the rate limit spreads over longer than the retry window', () => {
-  it('every refund succeeds, and neither provider sees more than its limit in any second', async () => {
+  it('every refund succeeds, and neither provider sees more than its limit in any second (within the event loop\'s lag)', async () => {
     const e = engine();
     // 5 requests/s per provider and a 5 s retry window: 12 Oen refunds (list + refund: 24 requests,
     // about 5 s) and 12 MWD refunds, all at once. While the window was a schedule-to-close timeout,
@@ -47,7 +47,10 @@ describe('a burst the rate limit spreads over longer than the retry window', () 
       const { timeline } = await admin<{ timeline: TimelineEntry[] }>(url, 'GET', `timeline?since=${since}`);
       const times = timeline.map((t) => t.receivedAt).sort((a, b) => a - b);
       expect(times.length).toBeGreaterThanOrEqual(12);
-      expect(maxInAnyWindow(times, 1_000)).toBeLessThanOrEqual(5);
+      // At 5/s the limiter hands out slots 200 ms apart, so any six requests span 1 s at least. The
+      // emulator stamps arrivals in this same busy process, where the event loop can lag by tens of
+      // ms: six arrivals must span 900 ms (a limiter that did not limit puts them within a few ms).
+      expect(tightestSpan(times, 6)).toBeGreaterThanOrEqual(900);
     }
     // The limit did spread them past the window: the burst took longer than 5 s at the providers.
     const { timeline } = await admin<{ timeline: TimelineEntry[] }>(e.sandboxes.oenUrl, 'GET', `timeline?since=${since}`);
