@@ -141,11 +141,7 @@ export function createOenActivities({ oen, ledger, retryWindowMs }: OenActivityD
         };
       }
       // The outcome was unknown and Oen shows no refund: sending again is safe, on the next attempt.
-      throw ApplicationFailure.create({
-        type: err.type,
-        message: `${err.message}; Oen shows no refund of ${hid}, so it will be sent again`,
-        ...(err.details.retryAfterMs !== undefined && { nextRetryDelay: err.details.retryAfterMs }),
-      });
+      throw toApplicationFailure(err, `${err.message}; Oen shows no refund of ${hid}, so it will be sent again`);
     }
   };
 

@@ -8,10 +8,3 @@ export function toMwdAmount(dollars: number): string {
   }
   return String(dollars * 100);
 }
-
-/** Whole NT$ from an MWD amount string; undefined when it is not a whole-dollar amount. */
-export function fromMwdAmount(amount: string): number | undefined {
-  if (!/^\d+$/.test(amount)) return undefined;
-  const cents = Number(amount);
-  return Number.isSafeInteger(cents) && cents % 100 === 0 ? cents / 100 : undefined;
-}
