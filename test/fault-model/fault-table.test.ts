@@ -101,6 +101,11 @@ describe.concurrent('the fault model: every row over real HTTP, through the whol
       if (record.status === 'succeeded') expect(carriedOut.map((r) => r.amount)).toEqual([request.amount]);
       // What the provider did is what the row says it did.
       expect(carriedOut.length > 0).toBe(row.acted || record.status === 'succeeded');
+      // A Retry-After is honoured: the refund is not sent again sooner.
+      const retryAfter = row.fault !== 'refused' ? row.fault.headers?.['Retry-After'] : undefined;
+      if (retryAfter !== undefined && seen.length > 1) {
+        expect(Date.parse(seen[1]!.receivedAt) - Date.parse(seen[0]!.receivedAt)).toBeGreaterThanOrEqual(Number(retryAfter) * 1000);
+      }
     },
   );
 });
