@@ -69,7 +69,9 @@ const doubtful: Array<[string, Omit<Fault, 'commit'>]> = [
   ['404, an HTML page', { then: 'answer', status: 404, body: html(404), contentType: 'text/html' }],
   ['408, an HTML page', { then: 'answer', status: 408, body: html(408), contentType: 'text/html' }],
   ['409, an HTML page', { then: 'answer', status: 409, body: html(409), contentType: 'text/html' }],
-  ['429 with Retry-After: 1', { then: 'answer', status: 429, body: 'Too Many Requests', contentType: 'text/plain', headers: { 'Retry-After': '1' } }],
+  // 3 s: longer than the check after the answer and the retry's backoff take, so a resend that did not
+  // wait for it shows (the fault-table test checks the gap).
+  ['429 with Retry-After: 3', { then: 'answer', status: 429, body: 'Too Many Requests', contentType: 'text/plain', headers: { 'Retry-After': '3' } }],
   ['502, an HTML page', { then: 'answer', status: 502, body: html(502), contentType: 'text/html' }],
   ['503, an HTML page', { then: 'answer', status: 503, body: html(503), contentType: 'text/html' }],
   ['504, an HTML page', { then: 'answer', status: 504, body: html(504), contentType: 'text/html' }],
