@@ -101,9 +101,12 @@ export function createReconcileActivities({ oen, ledger, reconcile }: ReconcileA
      * Whether the refund's own run is still open (a refund long in submitting may only be waiting for
      * its turn behind a burst): asked of Temporal with the worker's own client.
      */
-    refundRunOpen: async (workflowId: string, runId?: string): Promise<boolean> => {
+    refundRunOpen: async (workflowId: string): Promise<boolean> => {
+      // The newest run of the id: a workflow id has one open run at most, and after a Reset it is not
+      // the run the ledger names. (A newer run of another refund of the same Oen transaction cannot be
+      // open while this refund is live: the ledger refuses it.)
       try {
-        const { status } = await Context.current().client.workflow.getHandle(workflowId, runId).describe();
+        const { status } = await Context.current().client.workflow.getHandle(workflowId).describe();
         return status.name === 'RUNNING';
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) return false;

@@ -153,7 +153,7 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
 
   async function settle(record: RefundRecord, found: OenEvidence): Promise<void> {
     // A refund long in submitting may only be queued behind a burst: while its run is open, it is the run's.
-    if (record.status === 'submitting' && (await ledger.refundRunOpen(record.workflowId, record.runId))) {
+    if (record.status === 'submitting' && (await ledger.refundRunOpen(record.workflowId))) {
       return note(record, 'still_running', `its run ${record.workflowId} is still open; left to it`);
     }
     if (found.kind === 'unreachable') return note(record, 'provider_unreachable', found.evidence);
@@ -194,7 +194,7 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
    * made → requires_attention, since no documented refusal ended it (`failed` is never a guess).
    */
   async function settleRunEnded(record: RefundRecord, unansweredBy: string | undefined): Promise<void> {
-    if (await ledger.refundRunOpen(record.workflowId, record.runId)) {
+    if (await ledger.refundRunOpen(record.workflowId)) {
       count('still_running');
       return;
     }
