@@ -59,9 +59,9 @@ export function requestHash(request: RefundRequested): string {
 }
 
 /** "NT$1,000 of Oen transaction P… (order O-1)": a request, named for a person. */
-function describeRequest(r: Pick<RefundRecord, 'provider' | 'orderId' | 'amount' | 'transactionHid'>, cardToken?: 'another card token'): string {
+function describeRequest(r: Pick<RefundRecord, 'provider' | 'orderId' | 'amount' | 'transactionHid'>, otherCardToken = false): string {
   const what = r.provider === 'oen' ? `Oen transaction ${r.transactionHid ?? '?'} (order ${r.orderId})` : `MWD order ${r.orderId}`;
-  return `NT$${r.amount} of ${what}${cardToken ? `, ${cardToken}` : ''}`;
+  return `NT$${r.amount} of ${what}${otherCardToken ? ', another card token' : ''}`;
 }
 
 export class LedgerError extends Error {
@@ -130,7 +130,7 @@ export class RefundLedger {
           differs: record,
           reason:
             `refund ${request.refundId} is ${record.status} for ${describeRequest(record)}, ` +
-            `but this run asks ${describeRequest(asked, sameFields ? 'another card token' : undefined)}`,
+            `but this run asks ${describeRequest(asked, sameFields)}`,
         };
       }
       if (runId !== undefined && existing.run_id !== runId) {

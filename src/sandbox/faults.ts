@@ -14,7 +14,7 @@ import { z } from 'zod';
  * real answer". A configuration keyed `route@reference` (`refund@P2026…`, `listTransactions@ORDER-1`,
  * MWD `refund@<order>`) applies to that transaction or order alone, before the route's own.
  */
-export const answerKinds = ['answer', 'hang', 'reset', 'truncate'] as const;
+const answerKinds = ['answer', 'hang', 'reset', 'truncate'] as const;
 
 export const fault = z
   .object({
@@ -72,8 +72,6 @@ export const commonFaults = {
   /** HTTP 429 with Retry-After: 1, from a rate limiter in front of the provider; nothing done. */
   http429: { commit: false, then: 'answer', status: 429, body: 'Too Many Requests', contentType: 'text/plain', headers: { 'Retry-After': '1' } },
 } satisfies Record<string, Fault>;
-
-export type CommonFaultName = keyof typeof commonFaults;
 
 const rate = z.number().min(0).max(1).default(0);
 
@@ -169,7 +167,7 @@ export class Faults<Route extends string> {
 }
 
 /** "commit, then 504 text/html", "no commit, then reset": how a written-out fault is recorded. */
-export function describeFault(f: Fault): string {
+function describeFault(f: Fault): string {
   const then = f.then === 'answer' ? `${f.status ?? 'the real status'}${f.body === undefined ? '' : ` with a ${f.body.length}-character body`}` : f.then;
   return `${f.commit ? 'commit' : 'no commit'}, then ${then}`;
 }

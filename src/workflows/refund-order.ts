@@ -5,29 +5,15 @@ import {
   ChildWorkflowFailure,
   ParentClosePolicy,
   patched,
-  proxyActivities,
-  proxyLocalActivities,
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
 import { orderCancelled, orderRefundId, type NotRefunded, type OrderCancelled, type OrderRefundResult } from '../domain/order.js';
 import { notACardPayment, refundRecord, refundRequested, type OenRefundRequested, type RefundRecord } from '../domain/refund.js';
 import { refundStartOptions } from '../domain/refund-start.js';
-import { refundWorkflow } from './refund.js';
+import { localLedger, outcomeEvents, refundWorkflow } from './refund.js';
 import { providerCalls, refundPolicy } from './provider-calls.js';
 import { parseWorkflowInput } from './validation.js';
-
-const ledger = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
-});
-
-/** Outcome events, retried until the receiver takes them. */
-const outcomes = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-});
 
 /**
  * `order.cancelled`: refund every charged, not yet refunded card transaction of the Oen order in
@@ -89,17 +75,21 @@ export async function refundOrderWorkflow(input: OrderCancelled): Promise<OrderR
   // Runs recorded before the `order-exceptions` patch replay without writing these to the ledger.
   const keep = patched('order-exceptions');
   if (keep) {
-    const amounts = new Map(transactions.map((t) => [t.id, t.amount]));
     for (const left of notRefunded.filter((n) => n.status === 'requires_attention')) {
+      const t = transactions.find((candidate) => candidate.id === left.transactionHid);
+      if (!t) continue; // every entry names a listed transaction
       const request: OenRefundRequested = {
-        refundId: orderRefundId(order.orderId, left.transactionHid),
+        refundId: orderRefundId(order.orderId, t.id),
         provider: 'oen',
         orderId: order.orderId,
-        transactionHid: left.transactionHid,
-        amount: amounts.get(left.transactionHid) ?? 1,
+        transactionHid: t.id,
+        amount: t.amount,
       };
-      const kept = await ledger.recordForPerson(request, workflowInfo().workflowId, { code: 'NotRefundedByOrder', message: left.reason });
-      if (kept) await outcomes.deliverOutcome(kept);
+      const kept = await localLedger(`Ledger: ${request.refundId} left for a person`).recordForPerson(request, workflowInfo().workflowId, {
+        code: 'NotRefundedByOrder',
+        message: left.reason,
+      });
+      if (kept) await outcomeEvents(`Tell order management: refund.requires_attention for ${kept.refundId}`).deliverOutcome(kept);
     }
   }
   if (order.subscriptionId !== undefined) {
@@ -113,13 +103,13 @@ export async function refundOrderWorkflow(input: OrderCancelled): Promise<OrderR
       const reason = `not cancelled: ${err.cause?.message ?? err.message}`;
       result.subscription = { id: order.subscriptionId, status: 'requires_attention', reason };
       if (keep) {
-        const kept = await ledger.recordUnconfirmedSubscriptionCancel({
+        const kept = await localLedger(`Ledger: subscription ${order.subscriptionId} not confirmed cancelled`).recordUnconfirmedSubscriptionCancel({
           subscriptionId: order.subscriptionId,
           orderId: order.orderId,
           reason,
           workflowId: workflowInfo().workflowId,
         });
-        if (kept) await outcomes.deliverSubscriptionOutcome(kept);
+        if (kept) await outcomeEvents(`Tell order management: subscription.requires_attention for ${kept.subscriptionId}`).deliverSubscriptionOutcome(kept);
       }
     }
   }

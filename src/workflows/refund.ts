@@ -41,7 +41,7 @@ import { parseWorkflowInput } from './validation.js';
  * Outcome events are retried until the receiver takes them, at most a minute apart: the run stays
  * open meanwhile, and the Web UI shows the pending delivery and its last error.
  */
-const outcomeEvents = (summary: string) =>
+export const outcomeEvents = (summary: string) =>
   proxyActivities<Activities>({
     startToCloseTimeout: '30 seconds',
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
@@ -59,7 +59,7 @@ const ledger = (summary: string) => proxyActivities<Activities>({ startToCloseTi
  * ledger write is idempotent (the same status again changes nothing; opening again is a no-op for the
  * run that owns the refund), so a local activity's at-least-once execution is as safe as an activity's.
  */
-const localLedger = (summary: string) => proxyLocalActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: ledgerRetry, summary });
+export const localLedger = (summary: string) => proxyLocalActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: ledgerRetry, summary });
 
 /**
  * An outcome event is first tried as a local activity, a few times; if the receiver is still not
