@@ -3,6 +3,7 @@ import { builtinModules } from 'node:module';
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
+import { layerRule } from './eslint/layers.mjs';
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((name) => `node:${name}`)];
 
@@ -27,6 +28,11 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
+  },
+  {
+    files: ['src/**/*.ts', 'test/fixtures/layers/src/**/*.ts'],
+    plugins: { refundflow: { rules: { layers: layerRule } } },
+    rules: { 'refundflow/layers': 'error' },
   },
   {
     files: ['**/*.mjs'],
@@ -58,6 +64,10 @@ export default tseslint.config(
             {
               group: ['axios', 'pg', '@electric-sql/*', '@temporalio/activity', '@temporalio/worker', '@temporalio/client'],
               message: 'Workflow code is deterministic: no I/O libraries. Do I/O in an activity.',
+            },
+            {
+              group: ['zod', 'zod/*'],
+              message: 'No zod in the workflow bundle: its schemas are rebuilt for every run (docs/performance.md). Check input with src/domain/guards.ts.',
             },
           ],
         },

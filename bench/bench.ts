@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { startDevServer, type RunningDevServer } from '../scripts/dev-server.js';
 import { ensureTemporalCli, TEMPORAL_CLI_VERSION } from '../scripts/temporal-cli.js';
-import { Signer } from '../src/api/signature.js';
+import { Signer } from '../src/webhooks/signing.js';
 import { postgresDatabase } from '../src/ledger/database.js';
 import { migrate } from '../src/ledger/migrations.js';
 import { SANDBOX_OEN_MERCHANT_ID } from '../src/sandbox/index.js';

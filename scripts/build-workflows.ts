@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { failureConverterPath } from '../src/codec/data-converter.js';
-import { workflowsPath } from '../src/worker.js';
+import { workflowsPath } from '../src/wiring/worker.js';
 
 const [out, flag] = process.argv.slice(2);
 if (!out || (flag !== undefined && flag !== '--failure-converter')) {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The environment variables of the public contract (ARCHITECTURE.md, "Configuration"), plus the
+ * The environment variables of the public contract (README.md, "Configuration"), plus the
  * ports and data directory of the embedded development set-up. Every process validates its
  * environment here once, at start, so a bad value stops it before it touches anything.
  */

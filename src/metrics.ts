@@ -1,25 +1,6 @@
 import type { MetricMeter } from '@temporalio/common';
-import type { RefundRecord } from './domain/refund.js';
+import type { EngineMetrics } from './domain/metrics.js';
 
-/**
- * The engine's own metrics, beside the Temporal SDK's, on the worker's Prometheus endpoint
- * (METRICS_ADDRESS, `/metrics`). Recorded through the Runtime's metric meter, so one exporter
- * serves both; `noMetrics` where nothing is exported (unit tests, clients).
- */
-export interface EngineMetrics {
-  /** One HTTP request to a provider: its operation, how it ended (HTTP status or transport code), and how long it took. */
-  providerCall(provider: string, operation: string, outcome: string, ms: number): void;
-  /** A refund reached a status in the ledger. */
-  refundStatus(record: Pick<RefundRecord, 'provider' | 'status'>): void;
-  /** An activity attempt failed with an error Temporal will retry. */
-  activityRetry(activity: string, errorType: string): void;
-}
-
-export const noMetrics: EngineMetrics = {
-  providerCall: () => undefined,
-  refundStatus: () => undefined,
-  activityRetry: () => undefined,
-};
 
 /** The names as Prometheus shows them (counters get `_total`, the histogram its buckets). */
 export const metricNames = {
@@ -28,6 +9,7 @@ export const metricNames = {
   activityRetries: 'refundflow_activity_retries',
 } as const;
 
+/** The engine's metrics (src/domain/metrics.ts) recorded through the Runtime's metric meter, so one exporter serves both. */
 export function engineMetrics(meter: MetricMeter): EngineMetrics {
   const latency = meter.createHistogram(
     metricNames.providerCallLatency,

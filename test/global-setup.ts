@@ -6,7 +6,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
 import { ensureTemporalCli } from '../scripts/temporal-cli.js';
 import { refundSearchAttributes } from '../src/domain/search-attributes.js';
-import { workflowsPath } from '../src/worker.js';
+import { workflowsPath } from '../src/wiring/worker.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

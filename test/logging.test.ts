@@ -4,7 +4,7 @@ import { LogTimestamp, type RuntimeOptions } from '@temporalio/worker';
 import type { LevelWithSilent } from 'pino';
 import { describe, expect, inject, it } from 'vitest';
 import { createApi } from '../src/api/server.js';
-import { Signer } from '../src/api/signature.js';
+import { Signer } from '../src/webhooks/signing.js';
 import { isLuhnValid } from '../src/domain/pan.js';
 import { pgliteDatabase } from '../src/ledger/database.js';
 import { EventInbox } from '../src/ledger/inbox.js';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { describe, expect, inject, it } from 'vitest';
-import { Signer } from '../src/api/signature.js';
+import { Signer } from '../src/webhooks/signing.js';
 import { pingWorkflow } from '../src/workflows/index.js';
 import { freePorts } from './helpers/ports.js';
 import { processesMentioning, run, type RunningProcess } from './helpers/process.js';

@@ -1,8 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { ProviderOutcome, RefundRecord } from '../domain/refund.js';
+import { RETRY_WINDOW_PASSED, type ProviderOutcome } from '../domain/provider-call.js';
+import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import { LedgerError, type RefundLedger } from '../ledger/refunds.js';
 import type { ProviderError } from '../providers/errors.js';
-import { RETRY_WINDOW_PASSED } from '../providers/final-error-types.js';
 
 /**
  * A provider failure as Temporal sees it: the type names the provider's code, final ones are not

@@ -1,7 +1,12 @@
-import type { RefundPolicy, RefundRecord, RefundRequested, RefundStatus } from '../domain/refund.js';
-import type { OpenResult, RefundLedger, TransitionFields } from '../ledger/refunds.js';
+import { ApplicationFailure } from '@temporalio/common';
+import type { RefundPolicy, RunPolicy } from '../domain/policy.js';
+import type { RefundStatus, TransitionFields } from '../domain/refund-status.js';
+import type { RefundRecord } from '../domain/schemas/refund-record.js';
+import { refundRequested, type RefundRequested } from '../domain/schemas/refund-request.js';
+import type { OpenResult, RefundLedger } from '../ledger/refunds.js';
 import { SubscriptionLedger, type UnconfirmedSubscriptionCancel } from '../ledger/subscriptions.js';
-import { noMetrics, type EngineMetrics } from '../metrics.js';
+import { noMetrics, type EngineMetrics } from '../domain/metrics.js';
+import { finalErrorTypes, refusalTypes } from '../providers/final-error-types.js';
 import { ledgerCall } from './failures.js';
 
 export interface LedgerActivityDeps {
@@ -11,6 +16,7 @@ export interface LedgerActivityDeps {
 }
 
 export function createLedgerActivities({ ledger, policy, metrics = noMetrics }: LedgerActivityDeps) {
+  const runPolicy: RunPolicy = { ...policy, failureTypes: { final: finalErrorTypes, refusals: refusalTypes } };
   const subscriptions = new SubscriptionLedger(ledger.db);
   return {
     /**
@@ -25,25 +31,27 @@ export function createLedgerActivities({ ledger, policy, metrics = noMetrics }: 
       cancel: Omit<UnconfirmedSubscriptionCancel, 'recordedAt'>,
     ): Promise<UnconfirmedSubscriptionCancel | undefined> => subscriptions.recordUnconfirmed(cancel),
 
-    openRefund: async (request: RefundRequested, workflowId: string, runId?: string): Promise<OpenResult> =>
-      ledgerCall(() => ledger.open(request, workflowId, runId)),
-
     recordStatus: async (refundId: string, status: RefundStatus, fields: TransitionFields = {}): Promise<RefundRecord> => {
       const record = await ledgerCall(() => ledger.transition(refundId, status, fields));
       metrics.refundStatus(record);
       return record;
     },
 
-    /** The worker's settings, read by each run once (a local activity: recorded in history). */
-    refundPolicy: (): Promise<RefundPolicy> => Promise.resolve(policy),
+    /** The worker's settings and the providers' failure types, read by a run once (a local activity: recorded in history). */
+    refundPolicy: (): Promise<RunPolicy> => Promise.resolve(runPolicy),
 
     /**
-     * A run's first step (a local activity): the worker's settings, and the refund opened in the
-     * ledger, owned by this run (`runId`: absent in histories recorded before it was passed).
+     * A refund run's first step (a local activity): the request validated against its schema (a run
+     * started by hand may carry anything), the run's policy, and the refund opened in the ledger,
+     * owned by this run.
      */
-    beginRefund: async (request: RefundRequested, workflowId: string, runId?: string): Promise<{ policy: RefundPolicy; opened: OpenResult }> => ({
-      policy,
-      opened: await ledgerCall(() => ledger.open(request, workflowId, runId)),
-    }),
+    openRefund: async (request: RefundRequested, workflowId: string, runId: string): Promise<{ policy: RunPolicy; opened: OpenResult }> => {
+      const parsed = refundRequested.safeParse(request);
+      if (!parsed.success) {
+        const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(input)'}: ${issue.message}`);
+        throw ApplicationFailure.nonRetryable(`Invalid refund request: ${problems.join('; ')}`, 'InvalidInput');
+      }
+      return { policy: runPolicy, opened: await ledgerCall(() => ledger.open(parsed.data, workflowId, runId)) };
+    },
   };
 }

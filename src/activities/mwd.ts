@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { MwdRefundRequested, ProviderOutcome } from '../domain/refund.js';
+import type { MwdRefundRequested } from '../domain/schemas/refund-request.js';
+import type { ProviderOutcome } from '../domain/provider-call.js';
 import type { RefundLedger } from '../ledger/refunds.js';
 import { ProviderError } from '../providers/errors.js';
 import type { MwdClient } from '../providers/mwd/client.js';

@@ -1,6 +1,8 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { notACardPayment, type OenRefundRequested, type ProviderOutcome } from '../domain/refund.js';
+import { notACardPayment } from '../domain/order.js';
+import type { OenRefundRequested } from '../domain/schemas/refund-request.js';
+import type { ProviderOutcome } from '../domain/provider-call.js';
 import type { RefundLedger } from '../ledger/refunds.js';
 import { ProviderError } from '../providers/errors.js';
 import type { OenClient } from '../providers/oen/client.js';

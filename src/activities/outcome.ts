@@ -1,12 +1,12 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import axios from 'axios';
-import { Signer } from '../api/signature.js';
-import type { RefundRecord } from '../domain/refund.js';
+import { Signer } from '../webhooks/signing.js';
+import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import type { UnconfirmedSubscriptionCancel } from '../ledger/subscriptions.js';
 import { workflowUiUrl } from '../domain/ui.js';
 
-/** Where outcome events go (ARCHITECTURE.md, "Outcome events"); unset: nowhere. */
+/** Where outcome events go (docs/api.md, "Outcome events"); unset: nowhere. */
 export interface OutcomeTarget {
   url: string;
   secret: string;

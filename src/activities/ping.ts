@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import { pingInput, type PingInput, type PingResult } from '../domain/ping.js';
+import { pingInput, type PingInput, type PingResult } from '../domain/schemas/ping.js';
 
 export interface PingDeps {
   now: () => Date;

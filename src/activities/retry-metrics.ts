@@ -1,7 +1,7 @@
 import type { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { ActivityInboundCallsInterceptor } from '@temporalio/worker';
-import type { EngineMetrics } from '../metrics.js';
+import type { EngineMetrics } from '../domain/metrics.js';
 import { finalErrorTypes } from '../providers/final-error-types.js';
 
 /**

@@ -1,4 +1,4 @@
-import { parseInboundEvent } from '../domain/events.js';
+import { parseInboundEvent } from '../domain/schemas/events.js';
 import { dispatchEvent, type IntakeDeps } from './intake.js';
 
 export interface Dispatcher {

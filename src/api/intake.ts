@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { startEventWorkflow, eventWorkflowId, type EventStart } from '../client/events.js';
-import { parseInboundEvent, withCardNumbersMasked, type FieldProblem, type InboundEvent } from '../domain/events.js';
+import { parseInboundEvent, withCardNumbersMasked, type FieldProblem, type InboundEvent } from '../domain/schemas/events.js';
 import { maskPans } from '../domain/pan.js';
-import type { RefundRecord } from '../domain/refund.js';
+import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import type { EventInbox, StoredAnswer } from '../ledger/inbox.js';
 import type { RefundLedger } from '../ledger/refunds.js';
-import type { Signer } from './signature.js';
+import type { Signer } from '../webhooks/signing.js';
 
-/** ARCHITECTURE.md: a body over 256 KiB is refused with 413. */
+/** A body over 256 KiB is refused with 413 (docs/api.md, "POST /v1/events"). */
 export const MAX_EVENT_BYTES = 256 * 1024;
 /** How much of a rejected body is kept (card numbers masked). */
 export const KEPT_BODY_BYTES = 16 * 1024;

@@ -10,10 +10,10 @@ import { ledgerLocation, openLedgerDatabase } from '../ledger/index.js';
 import { RefundLedger } from '../ledger/refunds.js';
 import { createLogger } from '../logging.js';
 import { handleShutdownSignals } from '../shutdown.js';
-import { temporalAddress } from '../worker.js';
+import { temporalAddress } from '../wiring/policies.js';
 import { startDispatcher, type Dispatcher } from './dispatcher.js';
 import { createApi } from './server.js';
-import { Signer } from './signature.js';
+import { Signer } from '../webhooks/signing.js';
 
 export interface RunningApi {
   app: FastifyInstance;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { cloudEvent, eventDataSchemas } from '../domain/events.js';
-import { refundRecord } from '../domain/refund.js';
-import { operatorInput } from '../workflows/messages.js';
+import { cloudEvent, eventDataSchemas } from '../domain/schemas/events.js';
+import { refundRecord } from '../domain/schemas/refund-record.js';
+import { operatorInput } from '../domain/schemas/operator.js';
 
 /**
  * /openapi.json, generated from the zod schemas the API validates with, so the document cannot

@@ -2,16 +2,19 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { fieldProblems } from '../domain/events.js';
-import { refundRequested, refundStatus, refundWorkflowId, type RefundRecord } from '../domain/refund.js';
+import { fieldProblems } from '../domain/schemas/events.js';
+import { refundRequested } from '../domain/schemas/refund-request.js';
+import { refundStatus, type RefundRecord } from '../domain/schemas/refund-record.js';
+import { refundWorkflowId } from '../domain/refund-start.js';
 import { workflowUiUrl } from '../domain/ui.js';
 import type { Database } from '../ledger/database.js';
 import type { EventInbox } from '../ledger/inbox.js';
 import { InvalidCursorError, type RefundLedger } from '../ledger/refunds.js';
-import { approveUpdate, cancelUpdate, operatorInput, rejectUpdate } from '../workflows/messages.js';
+import { operatorInput } from '../domain/schemas/operator.js';
+import { approveUpdate, cancelUpdate, rejectUpdate } from '../workflows/messages.js';
 import { EventIntake, MAX_EVENT_BYTES, problem, type Answer } from './intake.js';
 import { openApiDocument } from './openapi.js';
-import type { Signer } from './signature.js';
+import type { Signer } from '../webhooks/signing.js';
 
 export interface ApiDeps {
   client: Client;
@@ -62,7 +65,7 @@ export const listQuery = z
 
 const operatorActions = { approve: approveUpdate, reject: rejectUpdate, cancel: cancelUpdate } as const;
 
-/** The HTTP API of ARCHITECTURE.md ("Inbound events", "Status and operator API"). */
+/** The HTTP API (docs/api.md). */
 export function createApi(deps: ApiDeps): FastifyInstance {
   // Bodies are read raw (the signature covers the exact bytes); the intake applies the 256 KiB
   // limit itself so that an oversized event is stored like every other refusal.

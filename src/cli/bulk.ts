@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
-import { Signer } from '../api/signature.js';
-import { parseInboundEvent } from '../domain/events.js';
+import { Signer } from '../webhooks/signing.js';
+import { parseInboundEvent } from '../domain/schemas/events.js';
 
 /**
  * `npx refundflow bulk <file.csv | file.jsonl>`: one event per line, sent to the API as order

@@ -1,12 +1,14 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { Command, Option } from 'commander';
-import { Signer } from '../api/signature.js';
+import { Signer } from '../webhooks/signing.js';
 import { installReconcileSchedule } from '../client/schedule.js';
 import { bulkSummary, describeBulk, progressLine } from './bulk-report.js';
 import { BulkFileError, networkCause, readBulkFile, sendBulk, type BulkLine, type LineResult } from './bulk.js';
 import { readDevSecrets } from '../dev-secrets.js';
-import { finalStatuses, formatNtd, type RefundRecord } from '../domain/refund.js';
+import { finalStatuses } from '../domain/refund-status.js';
+import { formatNtd } from '../domain/format.js';
+import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import { randomHid } from '../sandbox/oen.js';
 
 /**

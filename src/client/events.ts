@@ -1,7 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
-import type { InboundEvent } from '../domain/events.js';
-import { refundWorkflowId } from '../domain/refund.js';
+import type { InboundEvent } from '../domain/schemas/events.js';
+import { refundWorkflowId } from '../domain/refund-start.js';
 import type { cancelSubscriptionWorkflow } from '../workflows/cancel-subscription.js';
 import type { refundOrderWorkflow } from '../workflows/refund-order.js';
 import { startRefund } from './refunds.js';

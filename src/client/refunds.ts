@@ -1,5 +1,5 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { refundRequested, type RefundRequested } from '../domain/refund.js';
+import { refundRequested, type RefundRequested } from '../domain/schemas/refund-request.js';
 import { refundStartOptions } from '../domain/refund-start.js';
 import type { refundWorkflow } from '../workflows/refund.js';
 

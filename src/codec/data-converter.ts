@@ -1,7 +1,6 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { defaultPayloadConverter, type FailureConverter } from '@temporalio/common';
-import type { LoadedDataConverter } from '@temporalio/common';
+import { defaultPayloadConverter, type FailureConverter, type LoadedDataConverter } from '@temporalio/common';
 import type { Config } from '../config.js';
 import { AesGcmCodec, parsePayloadKeys } from './aes-gcm.js';
 

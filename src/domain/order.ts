@@ -1,29 +1,6 @@
-import { z } from 'zod';
-import type { RefundRecord } from './refund.js';
+import type { RefundRecord } from './schemas/refund-record.js';
 
-/** The `data` of an `order.cancelled` event (ARCHITECTURE.md, "Inbound events"). */
-export const orderCancelled = z
-  .object({
-    orderId: z.string().min(1, 'must not be empty').max(128, 'must be at most 128 characters'),
-    provider: z.literal('oen', { error: 'must be "oen": only Oen orders can be listed and refunded whole' }),
-    reason: z.string().max(500, 'must be at most 500 characters').optional(),
-    subscriptionId: z.string().min(1, 'must not be empty').optional(),
-  })
-  .strict();
-
-export type OrderCancelled = z.infer<typeof orderCancelled>;
-
-/** The `data` of a `subscription.cancelled` event. */
-export const subscriptionCancelled = z
-  .object({
-    provider: z.literal('oen', { error: 'must be "oen"' }),
-    subscriptionId: z.string().min(1, 'must not be empty'),
-    merchantId: z.string().min(1, 'must not be empty').optional(),
-    reason: z.string().max(500, 'must be at most 500 characters').optional(),
-  })
-  .strict();
-
-export type SubscriptionCancelled = z.infer<typeof subscriptionCancelled>;
+/** What an `order.cancelled` run does and reports (src/workflows/refund-order.ts). */
 
 /** A transaction of the order the engine did not refund, and why. */
 export interface NotRefunded {
@@ -44,4 +21,15 @@ export interface OrderRefundResult {
 /** The refund id of one transaction of a cancelled order: `<orderId>:<transactionHid>`. */
 export function orderRefundId(orderId: string, transactionHid: string): string {
   return `${orderId}:${transactionHid}`;
+}
+
+/**
+ * Why an Oen transaction cannot be refunded through the API, or undefined for a card payment. Only
+ * card payments can; ATM/CVS ones, and any Oen does not say how it was paid, go to a person.
+ */
+export function notACardPayment(t: { id: string; paymentInfo?: { method?: string } | undefined }): string | undefined {
+  const method = t.paymentInfo?.method;
+  if (method === 'card') return undefined;
+  if (method === undefined) return `Oen does not say how transaction ${t.id} was paid: only card payments can be refunded through the API`;
+  return `transaction ${t.id} was paid by ${method}: ATM/CVS payments must be refunded by a person in Oen's CRM back office`;
 }

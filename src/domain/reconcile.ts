@@ -1,4 +1,5 @@
-import type { RefundRecord, RefundStatus } from './refund.js';
+import type { RefundRecord } from './schemas/refund-record.js';
+import type { RefundStatus } from './refund-status.js';
 
 /**
  * Reconciliation (docs/reconciliation.md): what the ledger says against what the provider shows.

@@ -1,6 +1,7 @@
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type SearchAttributePair } from '@temporalio/common';
-import { formatNtd, refundSummary, refundWorkflowId, type RefundRequested } from './refund.js';
-import { OrderId, RefundAmount, RefundProvider, RefundStatus, TransactionHid } from './search-attributes.js';
+import { formatNtd, refundSummary } from './format.js';
+import type { RefundRequested } from './schemas/refund-request.js';
+import { OrderIdKey, RefundAmountKey, RefundProviderKey, RefundStatusKey, TransactionHidKey } from './search-attributes.js';
 
 /**
  * How every refund run is started, by a client (the API, tests) or by a parent workflow: under its
@@ -10,12 +11,12 @@ import { OrderId, RefundAmount, RefundProvider, RefundStatus, TransactionHid } f
  */
 export function refundStartOptions(request: RefundRequested) {
   const typedSearchAttributes: SearchAttributePair[] = [
-    { key: RefundStatus, value: 'received' },
-    { key: RefundProvider, value: request.provider },
-    { key: OrderId, value: request.orderId },
-    { key: RefundAmount, value: request.amount },
+    { key: RefundStatusKey, value: 'received' },
+    { key: RefundProviderKey, value: request.provider },
+    { key: OrderIdKey, value: request.orderId },
+    { key: RefundAmountKey, value: request.amount },
   ];
-  if (request.provider === 'oen') typedSearchAttributes.push({ key: TransactionHid, value: request.transactionHid });
+  if (request.provider === 'oen') typedSearchAttributes.push({ key: TransactionHidKey, value: request.transactionHid });
   return {
     workflowId: refundWorkflowId(request),
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
@@ -43,4 +44,13 @@ export function refundDetails(request: RefundRequested): string {
     `Provider: ${provider}`,
     ...(request.reason ? [`Reason: ${request.reason}`] : []),
   ].join('\n\n');
+}
+
+/**
+ * One run per Oen transaction: the workflow id is the transaction's, so Temporal itself refuses a
+ * second open or successful run for it (money-safety rule 1). MWD refunds key on the refund id.
+ * Neither carries personal data.
+ */
+export function refundWorkflowId(request: RefundRequested): string {
+  return request.provider === 'oen' ? `oen-refund-${request.transactionHid}` : `mwd-refund-${request.refundId}`;
 }

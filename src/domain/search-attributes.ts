@@ -4,10 +4,10 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
  * The custom search attributes refund runs carry, so operators can filter them in the Web UI
  * (e.g. `RefundStatus="requires_attention"`). The dev server registers exactly these at start.
  */
-export const RefundStatus = defineSearchAttributeKey('RefundStatus', SearchAttributeType.KEYWORD);
-export const RefundProvider = defineSearchAttributeKey('RefundProvider', SearchAttributeType.KEYWORD);
-export const OrderId = defineSearchAttributeKey('OrderId', SearchAttributeType.KEYWORD);
-export const TransactionHid = defineSearchAttributeKey('TransactionHid', SearchAttributeType.KEYWORD);
-export const RefundAmount = defineSearchAttributeKey('RefundAmount', SearchAttributeType.INT);
+export const RefundStatusKey = defineSearchAttributeKey('RefundStatus', SearchAttributeType.KEYWORD);
+export const RefundProviderKey = defineSearchAttributeKey('RefundProvider', SearchAttributeType.KEYWORD);
+export const OrderIdKey = defineSearchAttributeKey('OrderId', SearchAttributeType.KEYWORD);
+export const TransactionHidKey = defineSearchAttributeKey('TransactionHid', SearchAttributeType.KEYWORD);
+export const RefundAmountKey = defineSearchAttributeKey('RefundAmount', SearchAttributeType.INT);
 
-export const refundSearchAttributes = [RefundStatus, RefundProvider, OrderId, TransactionHid, RefundAmount];
+export const refundSearchAttributes = [RefundStatusKey, RefundProviderKey, OrderIdKey, TransactionHidKey, RefundAmountKey];

@@ -1,4 +1,4 @@
-import { storable } from '../domain/events.js';
+import { storable } from '../domain/schemas/events.js';
 import type { Database } from './database.js';
 
 /** What the API answered (or will answer again) for an event: replayed for a duplicate delivery. */

@@ -1,31 +1,9 @@
 import type { ReconcileReport } from '../domain/reconcile.js';
-import { finalStatuses, type RefundRecord, type RefundStatus } from '../domain/refund.js';
+import type { RefundStatus, TransitionFields } from '../domain/refund-status.js';
+import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import type { Database } from './database.js';
-import { RefundLedger, toRecord, type RefundRow, type TransitionFields } from './refunds.js';
-
-/**
- * The moves only reconciliation makes, on the provider's evidence: a refund handed to a person or
- * stuck in submitting that the provider shows refunded becomes succeeded; a succeeded one the
- * provider does not show becomes requires_attention; one handed to a person goes back to submitting
- * to be sent again. A refund's own run never makes the last two.
- */
-const reconcileMoves: Record<string, readonly RefundStatus[]> = {
-  // A refund whose run ended (terminated) before anything was sent.
-  received: ['cancelled'],
-  awaiting_approval: ['cancelled'],
-  requires_attention: ['succeeded', 'submitting'],
-  submitting: ['succeeded', 'requires_attention', 'submitting'],
-  succeeded: ['requires_attention'],
-};
-
-/**
- * "Still as it was read": the row's version (every write bumps it, migration 10) is the one read.
- * A record read before versions were kept (in a run that began before them) has none: its last
- * update's millisecond stands in. `time` and `version` are the parameters' numbers.
- */
-function asRead(time: number, version: number): string {
-  return `(CASE WHEN $${version}::int IS NULL THEN date_trunc('milliseconds', updated_at) = $${time}::timestamptz ELSE version = $${version}::int END)`;
-}
+import { asRead, notAMove, writeMove } from './moves.js';
+import { RefundLedger, toRecord, type RefundRow } from './refunds.js';
 
 export type ApplyResult = { changed: true; record: RefundRecord } | { changed: false; record: RefundRecord };
 
@@ -88,41 +66,12 @@ export class ReconciliationLedger {
    * except a claim to send again, which only one claimant ever gets.
    */
   async apply(before: Pick<RefundRecord, 'refundId' | 'status' | 'updatedAt' | 'version'>, to: RefundStatus, fields: TransitionFields = {}): Promise<ApplyResult> {
-    if (!reconcileMoves[before.status]?.includes(to)) {
-      throw new Error(`reconciliation does not move a refund from ${before.status} to ${to}`);
-    }
-    const { rows } = await this.db.query<{ refund_id: string }>(
-      `UPDATE refunds SET
-         status = $3,
-         error_code = CASE WHEN $5::boolean THEN $6 ELSE error_code END,
-         error_message = CASE WHEN $5::boolean THEN $7 ELSE error_message END,
-         completed_at = CASE WHEN $3 = ANY($8::text[]) THEN now() ELSE NULL END,
-         confirmed_at = CASE WHEN $3 = 'succeeded' THEN now() ELSE NULL END,
-         -- A claim to send again: the reference a mismatch left is no success to rely on (the send
-         -- checks Oen afresh), and it is counted, so a refund is sent again at most once.
-         provider_reference = CASE WHEN $3 = 'submitting' THEN NULL ELSE COALESCE($4, provider_reference) END,
-         reconcile_resubmits = reconcile_resubmits + CASE WHEN $3 = 'submitting' THEN 1 ELSE 0 END,
-         retrying_since = CASE WHEN $3 = 'submitting' THEN NULL ELSE retrying_since END,
-         updated_at = now()
-       WHERE refund_id = $1 AND status = $2 AND ${asRead(9, 10)}
-         AND ($3 <> 'submitting' OR reconcile_resubmits = 0)
-       RETURNING refund_id`,
-      [
-        before.refundId,
-        before.status,
-        to,
-        fields.providerReference ?? null,
-        fields.error !== undefined,
-        fields.error?.code ?? null,
-        fields.error?.message ?? null,
-        finalStatuses,
-        before.updatedAt,
-        before.version ?? null,
-      ],
-    );
+    const refused = notAMove('reconciliation', before.status, to);
+    if (refused) throw new Error(refused);
+    const row = await writeMove(this.db, { by: 'reconciliation', refundId: before.refundId, to, fields, asRead: before });
     const record = await this.refunds.get(before.refundId);
     if (!record) throw new Error(`No refund ${before.refundId} in the ledger`);
-    if (rows.length > 0) return { changed: true, record };
+    if (row) return { changed: true, record };
     // A claim to send again is exclusive: a second claimant (another run) must not send too. A claim
     // whose answer was lost leaves the refund in submitting, which the next run finds as stuck.
     // (By status, not by time: the earlier attempt may have written within the same millisecond.)

@@ -1,13 +1,9 @@
 import { createHash } from 'node:crypto';
-import {
-  allowedPredecessors,
-  closedWithoutRefund,
-  finalStatuses,
-  type RefundRecord,
-  type RefundRequested,
-  type RefundStatus,
-} from '../domain/refund.js';
+import { closedWithoutRefund, finalStatuses, type RefundStatus, type TransitionFields } from '../domain/refund-status.js';
+import type { RefundRecord } from '../domain/schemas/refund-record.js';
+import type { RefundRequested } from '../domain/schemas/refund-request.js';
 import type { Database } from './database.js';
+import { writeMove } from './moves.js';
 
 export interface RefundRow {
   refund_id: string;
@@ -79,12 +75,6 @@ export type OpenResult =
   | { inFlight: RefundRecord }
   /** Another refund of the same Oen transaction is live or succeeded. */
   | { conflict: RefundRecord };
-
-export interface TransitionFields {
-  providerReference?: string;
-  /** Set with a failure; cleared (null) by a status that has none. */
-  error?: { code: string; message: string } | null;
-}
 
 const UNIQUE_VIOLATION = '23505';
 const ONE_PER_TRANSACTION = 'refunds_one_per_oen_transaction';
@@ -171,32 +161,11 @@ export class RefundLedger {
   }
 
   /**
-   * Moves a refund to `to`, only from a status allowed to precede it. Writing the status it already
+   * A refund run's move (src/domain/refund-status.ts), written by `writeMove`. Writing the status it already
    * has changes nothing; any other move is refused with the current status in the message.
    */
   async transition(refundId: string, to: RefundStatus, fields: TransitionFields = {}): Promise<RefundRecord> {
-    const { rows } = await this.db.query<RefundRow>(
-      `UPDATE refunds SET
-         status = $2,
-         provider_reference = COALESCE($3, provider_reference),
-         error_code = CASE WHEN $4::boolean THEN $5 ELSE error_code END,
-         error_message = CASE WHEN $4::boolean THEN $6 ELSE error_message END,
-         completed_at = CASE WHEN $2 = ANY($8::text[]) THEN now() ELSE NULL END,
-         updated_at = now()
-       WHERE refund_id = $1 AND status = ANY($7::text[])
-       RETURNING *`,
-      [
-        refundId,
-        to,
-        fields.providerReference ?? null,
-        fields.error !== undefined,
-        fields.error?.code ?? null,
-        fields.error?.message ?? null,
-        allowedPredecessors[to],
-        finalStatuses,
-      ],
-    );
-    const row = rows[0];
+    const row = await writeMove(this.db, { by: 'run', refundId, to, fields });
     if (row) return toRecord(row);
     const current = await this.mustGet(refundId);
     if (current.status === to) return current;

@@ -4,7 +4,7 @@ import { oenFinalRules, oenRefusals } from './oen/errors.js';
 /**
  * Every final failure type of both providers' tables: the provider activities' retry policy lists
  * them in `nonRetryableErrorTypes`, so even a failure thrown without the nonRetryable flag is not
- * retried. Pure data: workflow code imports it.
+ * retried. Runs read both lists with their policy (src/activities/ledger.ts, `refundPolicy`).
  */
 export const finalErrorTypes = [...new Set([...oenFinalRules, ...mwdFinalRules].map((rule) => rule.type))];
 
@@ -20,10 +20,3 @@ export const refusalTypes: readonly string[] = [
     .map(([, rule]) => rule.type),
   mwdRefused.type,
 ];
-
-/**
- * The failure type a refund submission ends with when the provider kept failing past the retry
- * window (src/activities/failures.ts throws it; the workflows read it). Details: `{ code }`, the
- * provider's failure type.
- */
-export const RETRY_WINDOW_PASSED = 'RetryWindowPassed';

@@ -1,5 +1,5 @@
 import axios, { isAxiosError, type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
-import { noMetrics, type EngineMetrics } from '../metrics.js';
+import { noMetrics, type EngineMetrics } from '../domain/metrics.js';
 import type { ErrorRule } from './errors.js';
 import { turnStillGood, unlimited, type RateLimiter, type Turn } from './rate-limit.js';
 

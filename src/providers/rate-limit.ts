@@ -1,4 +1,7 @@
-import type { Queryable } from '../ledger/database.js';
+/** A SQL client (the ledger's database): the shared limiter keeps its slots in a table there. */
+export interface SqlClient {
+  query<Row>(text: string, params?: unknown[]): Promise<{ rows: Row[] }>;
+}
 
 /** A request's turn: the moment (local clock, ms) it was due to be sent. */
 export interface Turn {
@@ -45,7 +48,7 @@ export class SharedRateLimiter implements RateLimiter {
   readonly spacingMs: number;
 
   constructor(
-    private readonly db: Queryable,
+    private readonly db: SqlClient,
     readonly provider: string,
     readonly perSecond: number,
   ) {

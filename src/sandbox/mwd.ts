@@ -15,7 +15,7 @@ import {
 } from './server.js';
 
 /**
- * An emulator of MWD pay+ refund (mwd-pay-refund.txt). Its answers have the document's shape
+ * An emulator of MWD pay+ refund (docs/sandbox.md, "MWD"). Its answers have the document's shape
  * (OriRequestParams, ResponseParams with ResultData: masked CardNumber, ServiceTradeNo, TradeType 5).
  * The document gives only the success codes; the refusals below are our assumptions, each with
  * every code it carries agreeing on the refusal (the layer that refused, and the layers above it

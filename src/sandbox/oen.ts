@@ -15,8 +15,8 @@ import {
 } from './server.js';
 
 /**
- * An emulator of the Oen Tech Payment API's testing environment (oen-payment-api.txt), faithful to
- * the document where it speaks and to specs/README.md's assumptions where it does not:
+ * An emulator of the Oen Tech Payment API's testing environment (docs/sandbox.md, "Oen"), faithful to
+ * the document where it speaks and to our stated assumptions (docs/sandbox.md) where it does not:
  * - bearer auth: 401 with A0001;
  * - one refund per transaction, ever: a second is HTTP 400 with V0002;
  * - only card transactions can be refunded through the API: ATM/CVS are refused (V0001);

@@ -1,11 +1,12 @@
-import { subscriptionCancelled, type SubscriptionCancelled } from '../domain/order.js';
-import type { OenSubscription } from '../providers/oen/schemas.js';
-import { providerCalls, refundPolicy } from './provider-calls.js';
-import { parseWorkflowInput } from './validation.js';
+import { subscriptionCancelledProblems } from '../domain/guards.js';
+import type { SubscriptionCancelled } from '../domain/schemas/order-events.js';
+import { providerCalls } from './provider-calls.js';
+import { readPolicy } from './steps.js';
+import { checkInput } from './validation.js';
 
 /** `subscription.cancelled`: cancel the Oen subscription; the result is the cancelled subscription. */
-export async function cancelSubscriptionWorkflow(input: SubscriptionCancelled): Promise<OenSubscription> {
-  const request = parseWorkflowInput(subscriptionCancelled, input, 'subscription.cancelled data');
-  const { retryWindowMs } = await refundPolicy();
-  return providerCalls(retryWindowMs, { summary: `Oen cancel subscription ${request.subscriptionId}` }).cancelOenSubscription(request);
+export async function cancelSubscriptionWorkflow(input: SubscriptionCancelled) {
+  const request = checkInput(input, subscriptionCancelledProblems(input), 'subscription.cancelled data');
+  const policy = await readPolicy();
+  return providerCalls(policy, { summary: `Oen cancel subscription ${request.subscriptionId}` }).cancelOenSubscription(request);
 }

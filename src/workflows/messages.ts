@@ -1,6 +1,6 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import { z } from 'zod';
-import type { RefundStatus } from '../domain/refund.js';
+import type { OperatorInput } from '../domain/operator.js';
+import type { RefundStatus } from '../domain/refund-status.js';
 
 /**
  * The messages a refund run answers, shared by the workflow and every client (API, CLI, tests).
@@ -13,21 +13,6 @@ export interface RefundProgress {
   attempts: number;
   lastError?: { code: string; message: string };
 }
-
-/**
- * An operator's approve, reject or cancel: who decided and why, both optional, for the record, and
- * the refund it is for (the API always names it; a run refuses a decision naming another refund).
- */
-export const operatorInput = z
-  .object({
-    refundId: z.string().min(1).max(64).optional(),
-    /** Who decided (e.g. an operator's name). */
-    by: z.string().min(1, 'must not be empty').max(200, 'must be at most 200 characters').optional(),
-    reason: z.string().max(500, 'must be at most 500 characters').optional(),
-  })
-  .strict();
-
-export type OperatorInput = z.infer<typeof operatorInput>;
 
 export const statusQuery = defineQuery<RefundProgress>('status');
 /** Allowed while the refund awaits approval. */

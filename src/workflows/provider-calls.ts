@@ -1,12 +1,7 @@
-import { ApplicationFailure, proxyActivities, proxyLocalActivities, type ActivityFailure, type ActivityOptions } from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities, type ActivityFailure, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { finalErrorTypes, refusalTypes, RETRY_WINDOW_PASSED } from '../providers/final-error-types.js';
-
-/** The worker's settings for this run (a local activity: read once, recorded in history). */
-export const { refundPolicy } = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '10 seconds',
-  summary: 'Read the worker\'s refund policy (approval threshold, retry window)',
-});
+import type { RunPolicy } from '../domain/policy.js';
+import { providerCallEnd, type ProviderCallEnd } from '../domain/provider-call.js';
 
 /** The retry policy's backoff: 0.5 s, doubling, at most 30 s between attempts. */
 const BACKOFF = { initialMs: 500, coefficient: 2, maximumMs: 30_000 } as const;
@@ -39,7 +34,7 @@ export function retryAttemptsWithin(windowMs: number): number {
  * the window is the attempts its backoff holds (`retryAttemptsWithin`).
  */
 export function providerCalls(
-  retryWindowMs: number,
+  policy: Pick<RunPolicy, 'retryWindowMs' | 'failureTypes'>,
   extra: Pick<ActivityOptions, 'heartbeatTimeout' | 'summary'> = {},
   window: 'attempts' | 'ledger' = 'attempts',
 ) {
@@ -52,32 +47,16 @@ export function providerCalls(
       initialInterval: BACKOFF.initialMs,
       backoffCoefficient: BACKOFF.coefficient,
       maximumInterval: BACKOFF.maximumMs,
-      ...(window === 'attempts' && { maximumAttempts: retryAttemptsWithin(retryWindowMs) }),
-      nonRetryableErrorTypes: finalErrorTypes,
+      ...(window === 'attempts' && { maximumAttempts: retryAttemptsWithin(policy.retryWindowMs) }),
+      nonRetryableErrorTypes: [...policy.failureTypes.final],
     },
     ...extra,
   });
 }
 
-/**
- * How a provider call that was not a success reads as a refund's end: a documented refusal given
- * before the provider acted (`refusalTypes`) is `failed`, and nothing else is (money-safety rule 6).
- * The retry window passing (with the provider's last failure type), retries that ran out, or any
- * other failure that ends the call is `requires_attention`: nothing proves the refund did not happen.
- */
-export function providerCallEnd(err: ActivityFailure, retryWindowMs: number): { status: 'failed' | 'requires_attention'; code: string; message: string } {
-  const cause = applicationCause(err);
-  if (cause?.type === RETRY_WINDOW_PASSED) {
-    const [details] = (cause.details ?? []) as Array<{ code?: string } | undefined>;
-    return { status: 'requires_attention', code: details?.code ?? 'ProviderUnavailable', message: cause.message };
-  }
-  if (cause?.nonRetryable && cause.type && refusalTypes.includes(cause.type)) return { status: 'failed', code: cause.type, message: cause.message };
-  if (cause?.nonRetryable) return { status: 'requires_attention', code: cause.type ?? 'ProviderCallEnded', message: cause.message };
-  return {
-    status: 'requires_attention',
-    code: cause?.type ?? 'ProviderUnavailable',
-    message: `the provider still failed after retrying for ${Math.round(retryWindowMs / 1000)}s: ${cause?.message ?? err.message}`,
-  };
+/** How a failed provider call ends the refund (src/domain/provider-call.ts decides). */
+export function callEnd(err: ActivityFailure, policy: Pick<RunPolicy, 'retryWindowMs' | 'failureTypes'>): ProviderCallEnd {
+  return providerCallEnd(applicationCause(err), policy.failureTypes, policy.retryWindowMs, err.message);
 }
 
 /** The provider's failure behind an activity failure, through a timeout's last failure if need be. */

@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, continueAsNew, log, patched, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, continueAsNew, log, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { OenEvidence } from '../activities/reconcile.js';
 import {
@@ -9,9 +9,13 @@ import {
   type ReconcilePolicy,
   type ReconcileReport,
 } from '../domain/reconcile.js';
-import { formatNtd, type ProviderOutcome, type RefundRecord, type RefundStatus } from '../domain/refund.js';
-import type { TransitionFields } from '../ledger/refunds.js';
-import { applicationCause, providerCallEnd, providerCalls, refundPolicy } from './provider-calls.js';
+import { formatNtd } from '../domain/format.js';
+import type { ProviderOutcome } from '../domain/provider-call.js';
+import type { RefundRecord } from '../domain/schemas/refund-record.js';
+import type { RefundStatus, TransitionFields } from '../domain/refund-status.js';
+import type { RunPolicy } from '../domain/policy.js';
+import { applicationCause, callEnd, providerCalls } from './provider-calls.js';
+import { readPolicy } from './steps.js';
 
 export interface ReconcileInput {
   /** Overrides of the worker's RECONCILE_* settings for this run. */
@@ -70,7 +74,7 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
     mwdUnresolved: [],
   };
   let after = input.resume?.after;
-  let retryWindowMs: number | undefined;
+  let runPolicy: RunPolicy | undefined;
 
   const count = (outcome: ReconcileOutcome) => {
     report.counts[outcome] += 1;
@@ -121,9 +125,9 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
         `now ${claimed.record.status}: another run (or an earlier try of this step) claimed it first; if nothing works it, a later run finds it stuck`,
       );
     }
-    retryWindowMs ??= (await refundPolicy()).retryWindowMs;
+    runPolicy ??= await readPolicy();
     const { submitOenRefund } = providerCalls(
-      retryWindowMs,
+      runPolicy,
       { heartbeatTimeout: '20 seconds', summary: `Oen refund ${record.transactionHid ?? ''} ${formatNtd(record.amount)}, sent again by reconciliation` },
       'ledger',
     );
@@ -132,7 +136,7 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
       result = await submitOenRefund(resubmission.request);
     } catch (err) {
       if (!(err instanceof ActivityFailure)) throw err;
-      const end = providerCallEnd(err, retryWindowMs);
+      const end = callEnd(err, runPolicy);
       result = { outcome: end.status, code: end.code, reason: end.message };
     }
     const [to, fields, sentAgain]: [RefundStatus, TransitionFields, string] =
@@ -244,7 +248,7 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
   // Refunds whose run ended without settling them (terminated): none holds a transaction unseen.
   // (Runs recorded before the `run-ended` patch replay without this pass.)
   let ended: string | undefined;
-  for (let pages = 0; pages < RUN_ENDED_PAGES && patched('run-ended'); pages += 1) {
+  for (let pages = 0; pages < RUN_ENDED_PAGES; pages += 1) {
     const page = await ledger.runEndedCandidates({ policy, ...(ended !== undefined && { after: ended }), limit: PAGE_SIZE });
     if (page.length === 0) break;
     ended = page[page.length - 1]?.record.refundId;

@@ -1,19 +1,15 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  ChildWorkflowFailure,
-  ParentClosePolicy,
-  patched,
-  startChild,
-  workflowInfo,
-} from '@temporalio/workflow';
-import { orderCancelled, orderRefundId, type NotRefunded, type OrderCancelled, type OrderRefundResult } from '../domain/order.js';
-import { notACardPayment, refundRecord, refundRequested, type OenRefundRequested, type RefundRecord } from '../domain/refund.js';
+import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, ParentClosePolicy, startChild, workflowInfo } from '@temporalio/workflow';
+import { isRefundRecord, orderCancelledProblems } from '../domain/guards.js';
+import { notACardPayment, orderRefundId, type NotRefunded, type OrderRefundResult } from '../domain/order.js';
 import { refundStartOptions } from '../domain/refund-start.js';
-import { localLedger, outcomeEvents, refundWorkflow } from './refund.js';
-import { providerCalls, refundPolicy } from './provider-calls.js';
-import { parseWorkflowInput } from './validation.js';
+import type { OrderCancelled } from '../domain/schemas/order-events.js';
+import type { RefundRecord } from '../domain/schemas/refund-record.js';
+import type { OenRefundRequested } from '../domain/schemas/refund-request.js';
+import { providerCalls } from './provider-calls.js';
+import { refundWorkflow } from './refund.js';
+import { deliveries, ledgerStep, readPolicy, tellOrderManagement } from './steps.js';
+import { checkInput } from './validation.js';
 
 /**
  * `order.cancelled`: refund every charged, not yet refunded card transaction of the Oen order in
@@ -24,9 +20,9 @@ import { parseWorkflowInput } from './validation.js';
  * `requires_attention`; a subscription cancel Oen did not confirm is kept as such.
  */
 export async function refundOrderWorkflow(input: OrderCancelled): Promise<OrderRefundResult> {
-  const order = parseWorkflowInput(orderCancelled, input, 'order.cancelled data');
-  const policy = await refundPolicy();
-  const { listOrderTransactions } = providerCalls(policy.retryWindowMs, { summary: `Oen list transactions of order ${order.orderId}` });
+  const order = checkInput(input, orderCancelledProblems(input), 'order.cancelled data');
+  const policy = await readPolicy();
+  const { listOrderTransactions } = providerCalls(policy, { summary: `Oen list transactions of order ${order.orderId}` });
 
   const transactions = await listOrderTransactions(order.orderId);
   const notRefunded: NotRefunded[] = [];
@@ -42,22 +38,19 @@ export async function refundOrderWorkflow(input: OrderCancelled): Promise<OrderR
       notRefunded.push({ transactionHid: t.id, status: 'requires_attention', reason: notCard });
       continue;
     }
-    const request = refundRequested.safeParse({
+    // Each child validates its request in its first step; one that cannot be formed ends without a record, reported below.
+    const request: OenRefundRequested = {
       refundId: orderRefundId(order.orderId, t.id),
       provider: 'oen',
       orderId: order.orderId,
       transactionHid: t.id,
       amount: t.amount,
       ...(order.reason !== undefined && { reason: order.reason }),
-    });
-    if (!request.success) {
-      notRefunded.push({ transactionHid: t.id, status: 'requires_attention', reason: `cannot form its refund: ${request.error.message}` });
-      continue;
-    }
+    };
     try {
       const child = await startChild(refundWorkflow, {
-        ...refundStartOptions(request.data),
-        args: [request.data],
+        ...refundStartOptions(request),
+        args: [request],
         // Each refund runs to its end even if this order's run is terminated.
         parentClosePolicy: ParentClosePolicy.ABANDON,
       });
@@ -72,45 +65,40 @@ export async function refundOrderWorkflow(input: OrderCancelled): Promise<OrderR
   const refunds = settled.filter((r): r is RefundRecord => 'refundId' in r);
   notRefunded.push(...settled.filter((r): r is NotRefunded => !('refundId' in r)));
   const result: OrderRefundResult = { orderId: order.orderId, refunds, notRefunded };
-  // Runs recorded before the `order-exceptions` patch replay without writing these to the ledger.
-  const keep = patched('order-exceptions');
-  if (keep) {
-    for (const left of notRefunded.filter((n) => n.status === 'requires_attention')) {
-      const t = transactions.find((candidate) => candidate.id === left.transactionHid);
-      if (!t) continue; // every entry names a listed transaction
-      const request: OenRefundRequested = {
-        refundId: orderRefundId(order.orderId, t.id),
-        provider: 'oen',
-        orderId: order.orderId,
-        transactionHid: t.id,
-        amount: t.amount,
-      };
-      const kept = await localLedger(`Ledger: ${request.refundId} left for a person`).recordForPerson(request, workflowInfo().workflowId, {
-        code: 'NotRefundedByOrder',
-        message: left.reason,
-      });
-      if (kept) await outcomeEvents(`Tell order management: refund.requires_attention for ${kept.refundId}`).deliverOutcome(kept);
-    }
+  // What the engine would not refund is written to the ledger for a person, and told.
+  for (const left of notRefunded.filter((n) => n.status === 'requires_attention')) {
+    const t = transactions.find((candidate) => candidate.id === left.transactionHid);
+    if (!t) continue; // every entry names a listed transaction
+    const request: OenRefundRequested = {
+      refundId: orderRefundId(order.orderId, t.id),
+      provider: 'oen',
+      orderId: order.orderId,
+      transactionHid: t.id,
+      amount: t.amount,
+    };
+    const kept = await ledgerStep(`Ledger: ${request.refundId} left for a person`).recordForPerson(request, workflowInfo().workflowId, {
+      code: 'NotRefundedByOrder',
+      message: left.reason,
+    });
+    if (kept) await tellOrderManagement(kept);
   }
   if (order.subscriptionId !== undefined) {
     // The refunds are done and reported whatever happens to the subscription.
     try {
-      const { cancelOenSubscription } = providerCalls(policy.retryWindowMs, { summary: `Oen cancel subscription ${order.subscriptionId}` });
+      const { cancelOenSubscription } = providerCalls(policy, { summary: `Oen cancel subscription ${order.subscriptionId}` });
       const subscription = await cancelOenSubscription({ subscriptionId: order.subscriptionId, reason: order.reason });
       result.subscription = { id: subscription.id, status: subscription.status };
     } catch (err) {
       if (!(err instanceof ActivityFailure)) throw err;
       const reason = `not cancelled: ${err.cause?.message ?? err.message}`;
       result.subscription = { id: order.subscriptionId, status: 'requires_attention', reason };
-      if (keep) {
-        const kept = await localLedger(`Ledger: subscription ${order.subscriptionId} not confirmed cancelled`).recordUnconfirmedSubscriptionCancel({
-          subscriptionId: order.subscriptionId,
-          orderId: order.orderId,
-          reason,
-          workflowId: workflowInfo().workflowId,
-        });
-        if (kept) await outcomeEvents(`Tell order management: subscription.requires_attention for ${kept.subscriptionId}`).deliverSubscriptionOutcome(kept);
-      }
+      const kept = await ledgerStep(`Ledger: subscription ${order.subscriptionId} not confirmed cancelled`).recordUnconfirmedSubscriptionCancel({
+        subscriptionId: order.subscriptionId,
+        orderId: order.orderId,
+        reason,
+        workflowId: workflowInfo().workflowId,
+      });
+      if (kept) await deliveries(`Tell order management: subscription.requires_attention for ${kept.subscriptionId}`).deliverSubscriptionOutcome(kept);
     }
   }
   return result;
@@ -123,8 +111,8 @@ export async function refundOrderWorkflow(input: OrderCancelled): Promise<OrderR
  */
 function recordOfFailedRefund(transactionHid: string, err: unknown): RefundRecord | NotRefunded {
   if (err instanceof ChildWorkflowFailure && err.cause instanceof ApplicationFailure) {
-    const parsed = refundRecord.safeParse(err.cause.details?.[0]);
-    if (parsed.success) return parsed.data;
+    const record: unknown = err.cause.details?.[0];
+    if (isRefundRecord(record)) return record as RefundRecord;
   }
   const cause = err instanceof ChildWorkflowFailure && err.cause ? err.cause.message : err instanceof Error ? err.message : String(err);
   return { transactionHid, status: 'requires_attention', reason: `its refund run ended without a refund record: ${cause}` };

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { Signer } from '../../src/api/signature.js';
+import { Signer } from '../../src/webhooks/signing.js';
 import { EventInbox } from '../../src/ledger/inbox.js';
 import { RefundLedger } from '../../src/ledger/refunds.js';
 import { newWebhookSecret, oenRefundEvent } from '../helpers/api.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { Signer } from '../../src/api/signature.js';
+import { Signer } from '../../src/webhooks/signing.js';
 import { newWebhookSecret, oenRefundEvent, useApi } from '../helpers/api.js';
 import { useEngine } from '../helpers/engine.js';
 import { sandboxRefunds } from '../helpers/sandbox.js';

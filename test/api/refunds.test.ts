@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { AddressInfo } from 'node:net';
 import { createApi } from '../../src/api/server.js';
-import { Signer } from '../../src/api/signature.js';
+import { Signer } from '../../src/webhooks/signing.js';
 import type { FastifyInstance } from 'fastify';
 import { pgliteDatabase, type Database } from '../../src/ledger/database.js';
 import { EventInbox } from '../../src/ledger/inbox.js';

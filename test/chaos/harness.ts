@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDevServer, type RunningDevServer } from '../../scripts/dev-server.js';
 import { ensureTemporalCli } from '../../scripts/temporal-cli.js';
-import { Signer } from '../../src/api/signature.js';
+import { Signer } from '../../src/webhooks/signing.js';
 import { postgresDatabase, type Database } from '../../src/ledger/database.js';
 import { migrate } from '../../src/ledger/migrations.js';
 import { SANDBOX_OEN_MERCHANT_ID } from '../../src/sandbox/index.js';

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Signer } from '../../src/api/signature.js';
+import { Signer } from '../../src/webhooks/signing.js';
 import { run, type RunningProcess } from '../helpers/process.js';
 
 /**

@@ -9,8 +9,9 @@ import { startRefund } from '../../src/client/refunds.js';
 import { clientDataConverter, failureConverterPath, payloadCodecFor } from '../../src/codec/data-converter.js';
 import { SESSION_COOKIE, createCodecServer } from '../../src/codec/server.js';
 import { loadConfig } from '../../src/config.js';
-import type { OenRefundRequested, RefundRecord } from '../../src/domain/refund.js';
-import { createWorker, workflowsPath } from '../../src/worker.js';
+import type { OenRefundRequested } from '../../src/domain/schemas/refund-request.js';
+import type { RefundRecord } from '../../src/domain/schemas/refund-record.js';
+import { createWorker, workflowsPath } from '../../src/wiring/worker.js';
 import { useEngine } from '../helpers/engine.js';
 import { seededOenRefund } from '../helpers/sandbox.js';
 

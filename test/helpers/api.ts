@@ -4,7 +4,7 @@ import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll } from 'vitest';
 import { startDispatcher, type Dispatcher } from '../../src/api/dispatcher.js';
 import { createApi } from '../../src/api/server.js';
-import { Signer } from '../../src/api/signature.js';
+import { Signer } from '../../src/webhooks/signing.js';
 import { EventInbox } from '../../src/ledger/inbox.js';
 import { randomHid } from '../../src/sandbox/oen.js';
 import type { Engine } from './engine.js';

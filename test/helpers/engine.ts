@@ -8,7 +8,7 @@ import { MwdClient } from '../../src/providers/mwd/client.js';
 import { OenClient } from '../../src/providers/oen/client.js';
 import type { ProviderClients } from '../../src/providers/index.js';
 import { SANDBOX_OEN_MERCHANT_ID, SANDBOX_TOKEN, startSandboxes, type RunningSandboxes } from '../../src/sandbox/index.js';
-import { createWorker, type EngineDeps } from '../../src/worker.js';
+import { createWorker, type EngineDeps } from '../../src/wiring/worker.js';
 import { temporalTestContext, type TemporalTestContext } from './temporal.js';
 
 /** HTTP timeout for the engine in tests: a hung sandbox answers "no answer" in 2 s, not 10. */

@@ -5,9 +5,10 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 /**
  * With RECORD_HISTORIES=1, saves the run's history under test/histories/ for the replay test
  * (test/replay.test.ts), which replays every saved history against today's workflow code on each run.
- * Record again only when a workflow change is meant to be incompatible, and say so in the commit.
- * After a patched change, keep the old histories (they prove old runs still replay) and record the
- * new path beside them: RECORD_HISTORIES_SUFFIX=<patch> saves `<name>.<patch>.json`.
+ * How a change to workflow code is versioned, and when histories are recorded again:
+ * docs/engine.md, "Changing workflow code". After a patched change, keep the old histories (they
+ * prove old runs still replay) and record the new path beside them: RECORD_HISTORIES_SUFFIX=<patch>
+ * saves `<name>.<patch>.json`.
  */
 export async function recordHistory(name: string, handle: WorkflowHandle): Promise<void> {
   if (process.env.RECORD_HISTORIES !== '1') return;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
-import type { MwdRefundRequested, OenRefundRequested } from '../../src/domain/refund.js';
+import type { MwdRefundRequested, OenRefundRequested } from '../../src/domain/schemas/refund-request.js';
 import { startSandboxes, type RunningSandboxes } from '../../src/sandbox/index.js';
 import { randomHid } from '../../src/sandbox/oen.js';
 import type { SandboxRefund } from '../../src/sandbox/server.js';

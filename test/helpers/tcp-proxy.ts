@@ -1,5 +1,4 @@
-import { createConnection, createServer, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { createConnection, createServer, type Socket, type AddressInfo } from 'node:net';
 
 export interface TcpProxy {
   address: string;

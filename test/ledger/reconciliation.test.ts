@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { emptyCounts, evidenceError, type ReconcileReport } from '../../src/domain/reconcile.js';
-import type { MwdRefundRequested, OenRefundRequested } from '../../src/domain/refund.js';
+import type { MwdRefundRequested, OenRefundRequested } from '../../src/domain/schemas/refund-request.js';
 import type { Database } from '../../src/ledger/database.js';
 import { ReconciliationLedger } from '../../src/ledger/reconciliation.js';
 import { RefundLedger } from '../../src/ledger/refunds.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { OenRefundRequested, MwdRefundRequested } from '../../src/domain/refund.js';
+import type { OenRefundRequested, MwdRefundRequested } from '../../src/domain/schemas/refund-request.js';
 import type { Database } from '../../src/ledger/database.js';
 import { migrate } from '../../src/ledger/migrations.js';
 import { LedgerError, RefundLedger } from '../../src/ledger/refunds.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { createProviderClients } from '../../src/providers/index.js';
+import { createProviderClients } from '../../src/wiring/providers.js';
 import { sandboxRefunds, useSandboxes } from '../helpers/sandbox.js';
 
 const sandboxes = useSandboxes();

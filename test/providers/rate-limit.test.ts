@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import type { Database } from '../../src/ledger/database.js';
-import { rateLimitersFrom } from '../../src/providers/index.js';
+import { rateLimitersFrom } from '../../src/wiring/providers.js';
 import { JITTER_ALLOWANCE_MS, LATE_MS, SharedRateLimiter, turnStillGood, unlimited } from '../../src/providers/rate-limit.js';
 import { freshDatabase, postgresAvailable, type DatabaseKind } from '../helpers/databases.js';
 

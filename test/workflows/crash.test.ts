@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { startRefund } from '../../src/client/refunds.js';
-import { refundWorkflowId, type MwdRefundRequested, type OenRefundRequested, type RefundRecord } from '../../src/domain/refund.js';
+import { refundWorkflowId } from '../../src/domain/refund-start.js';
+import type { MwdRefundRequested, OenRefundRequested } from '../../src/domain/schemas/refund-request.js';
+import type { RefundRecord } from '../../src/domain/schemas/refund-record.js';
 import { RefundLedger } from '../../src/ledger/refunds.js';
 import { SANDBOX_OEN_MERCHANT_ID, SANDBOX_TOKEN } from '../../src/sandbox/index.js';
 import { randomHid } from '../../src/sandbox/oen.js';

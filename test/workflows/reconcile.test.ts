@@ -6,7 +6,9 @@ import type { Worker } from '@temporalio/worker';
 
 import { startRefund } from '../../src/client/refunds.js';
 import { reconcileScheduleId, type ReconcileReport } from '../../src/domain/reconcile.js';
-import { refundWorkflowId, type OenRefundRequested, type RefundRecord, type RefundRequested } from '../../src/domain/refund.js';
+import { refundWorkflowId } from '../../src/domain/refund-start.js';
+import type { OenRefundRequested, RefundRequested } from '../../src/domain/schemas/refund-request.js';
+import type { RefundRecord } from '../../src/domain/schemas/refund-record.js';
 import { EventInbox } from '../../src/ledger/inbox.js';
 import { ReconciliationLedger } from '../../src/ledger/reconciliation.js';
 import type { reconcileWorkflow } from '../../src/workflows/reconcile.js';

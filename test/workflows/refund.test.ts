@@ -4,7 +4,9 @@ import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common'
 import type { Worker } from '@temporalio/worker';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { startRefund } from '../../src/client/refunds.js';
-import { refundWorkflowId, type MwdRefundRequested, type OenRefundRequested, type RefundRecord } from '../../src/domain/refund.js';
+import { refundWorkflowId } from '../../src/domain/refund-start.js';
+import type { MwdRefundRequested, OenRefundRequested } from '../../src/domain/schemas/refund-request.js';
+import type { RefundRecord } from '../../src/domain/schemas/refund-record.js';
 import { FAILURE_TEST_CARD } from '../../src/sandbox/oen.js';
 import { approveUpdate, cancelUpdate, rejectUpdate, statusQuery } from '../../src/workflows/messages.js';
 import type { refundWorkflow } from '../../src/workflows/refund.js';

@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import type { WorkflowHandle } from '@temporalio/client';
 import { describe, expect, inject, it } from 'vitest';
 import { startRefund } from '../../src/client/refunds.js';
-import type { RefundRecord } from '../../src/domain/refund.js';
+import type { RefundRecord } from '../../src/domain/schemas/refund-record.js';
 import { useEngine } from '../helpers/engine.js';
 import { refundRequestCount, sandboxRefunds, seededMwdRefund, seededOenRefund } from '../helpers/sandbox.js';
 

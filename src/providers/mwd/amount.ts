@@ -1,5 +1,5 @@
 /**
- * MWD amounts are strings with two implied decimals: "5500" is NT$55.00 (mwd-pay-refund.txt,
+ * MWD amounts are strings with two implied decimals: "5500" is NT$55.00 (docs/providers.md, "MWD";
  * TradeAmount). Our amounts are whole New Taiwan dollars.
  */
 export function toMwdAmount(dollars: number): string {

@@ -1,7 +1,7 @@
 import type { ErrorRule } from '../errors.js';
 
 /**
- * What each answer of MWD's means (mwd-pay-refund.txt; docs/providers.md has the whole table). MWD
+ * What each answer of MWD's means (docs/providers.md, "Errors", has the whole table). MWD
  * cannot be asked whether a refund happened, so only two answers let the engine act again on its
  * own: HTTP 500, MWD saying it failed (the design card: retry on 500), and a refused connection
  * (nothing was sent). Only an answer in MWD's own format whose codes all agree on a refusal is final.

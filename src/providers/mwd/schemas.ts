@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { lastFour } from '../../domain/pan.js';
 
 /**
- * What we keep of MWD's refund answer (mwd-pay-refund.txt, "Response"). Unlisted keys are dropped,
+ * What we keep of MWD's refund answer (docs/providers.md, "MWD"). Unlisted keys are dropped,
  * among them the CardToken echoed back (a stand-in card number) and CheckSum, whose algorithm is not
  * documented; the masked CardNumber is kept as its last four digits only.
  */
@@ -37,7 +37,7 @@ export const mwdRefundResponse = z.object({
 
 export type MwdRefundResponse = z.infer<typeof mwdRefundResponse>;
 
-/** A refund MWD confirmed: all three success codes present (specs/README.md). */
+/** A refund MWD confirmed: all three success codes present (docs/providers.md, "Errors"). */
 export const mwdRefundResult = z.object({
   orderId: z.string(),
   /** pay+ trade number: the provider's reference for this refund. */

@@ -1,8 +1,8 @@
 import type { ErrorRule } from '../errors.js';
 
 /**
- * What each answer of Oen's means (oen-payment-api.txt, "系統回應代碼對照表" and its HTTP statuses;
- * docs/providers.md has the whole table). One failure type has one kind everywhere, so Temporal's
+ * What each answer of Oen's means (docs/providers.md, "Errors", has the whole table, from Oen's
+ * result-code table and its HTTP statuses). One failure type has one kind everywhere, so Temporal's
  * retry policy can name the final ones.
  *
  * Oen documents four HTTP statuses (200, 400, 401, 500) and a result code in an envelope. A

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { lastFour, maskPans } from '../../domain/pan.js';
 
 /**
- * Allow-lists of what we keep from Oen's answers (oen-payment-api.txt, "Resources - Transaction").
+ * Allow-lists of what we keep from Oen's answers (docs/providers.md, "Oen").
  * Unlisted keys are dropped at parse time: `userName`, `userEmail` and `cardName` (personal data we
  * do not need), and the full `cardNum`, which becomes `cardLast4` before anything else sees it.
  */
@@ -50,7 +50,7 @@ export const oenTransaction = z.object({
 
 export type OenTransaction = z.infer<typeof oenTransaction>;
 
-/** Assumption (specs/README.md): the page token is `data.pageToken`; absent or empty on the last page. */
+/** Assumption (docs/sandbox.md, "Oen"): the page token is `data.pageToken`; absent or empty on the last page. */
 export const oenTransactionPage = z.object({
   transactions: z.array(oenTransaction),
   pageToken: z.string().optional(),

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { maskPans } from './pan.js';
-import { orderCancelled, subscriptionCancelled } from './order.js';
-import { refundRequested } from './refund.js';
+import { maskPans } from '../pan.js';
+import { orderCancelled, subscriptionCancelled } from './order-events.js';
+import { refundRequested } from './refund-request.js';
 
 /**
- * The inbound events of ARCHITECTURE.md ("Inbound events"): CloudEvents 1.0 in structured JSON, one
+ * The inbound events (docs/api.md, "POST /v1/events"): CloudEvents 1.0 in structured JSON, one
  * schema per type for `data`. The API validates with these, and /openapi.json is generated from them.
  */
 

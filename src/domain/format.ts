@@ -1,0 +1,13 @@
+import type { RefundRequested } from './schemas/refund-request.js';
+
+/** How a refund reads for a person: in the Web UI, in logs, in the CLI. No locale data (workflow code uses it). */
+
+/** NT$1,000 style, without Intl (workflow code must not depend on the machine's locale data). */
+export function formatNtd(amount: number): string {
+  return `NT$${String(amount).replace(/\B(?=(\d{3})+(?!\d))/g, ',')}`;
+}
+
+/** The one line that names a refund in the Web UI and in logs: "Refund NT$1,000 · ORDER00001 · oen". */
+export function refundSummary(request: Pick<RefundRequested, 'amount' | 'orderId' | 'provider'>): string {
+  return `Refund ${formatNtd(request.amount)} · ${request.orderId} · ${request.provider}`;
+}

@@ -1,0 +1,23 @@
+/** The engine's settings a refund run needs; the worker reads them from its configuration (src/wiring.ts). */
+export interface RefundPolicy {
+  /** NT$; unset: no refund waits for approval. */
+  approvalThreshold?: number;
+  approvalTimeoutMs: number;
+  /** After this long of retrying a provider call, the refund goes to requires_attention. */
+  retryWindowMs: number;
+}
+
+/**
+ * The failure types of the providers' rule tables, as a run reads them with its policy (recorded in
+ * its history, so a run replays with the lists it ran with): `final` ones are never retried;
+ * `refusals` are the only ones that may end a refund `failed` (money-safety rule 6).
+ */
+export interface ProviderFailureTypes {
+  final: readonly string[];
+  refusals: readonly string[];
+}
+
+/** What a run reads at its start: the worker's policy and the providers' failure types. */
+export interface RunPolicy extends RefundPolicy {
+  failureTypes: ProviderFailureTypes;
+}

@@ -1,0 +1,60 @@
+import type { ProviderFailureTypes } from './policy.js';
+
+/**
+ * How a provider call ends for a refund. Pure: the workflows decide a refund's end with
+ * `providerCallEnd`, and its unit tests (test/domain/provider-call.test.ts) run without a server.
+ */
+
+/** What a provider activity concludes. Provider refusals are not outcomes: they fail the activity. */
+export type ProviderOutcome =
+  | { outcome: 'succeeded'; providerReference: string; note?: string }
+  /** The provider's state contradicts ours, or the outcome is unknown and cannot be checked. */
+  | { outcome: 'requires_attention'; code: string; reason: string };
+
+/**
+ * The failure type a refund submission ends with when the provider kept failing past the retry
+ * window (src/activities/failures.ts throws it). Details: `{ code }`, the provider's failure type.
+ */
+export const RETRY_WINDOW_PASSED = 'RetryWindowPassed';
+
+/** The provider's failure behind a failed provider call, as Temporal delivered it. */
+export interface CallFailure {
+  type?: string | null | undefined;
+  nonRetryable?: boolean | null | undefined;
+  message: string;
+  details?: readonly unknown[] | null | undefined;
+}
+
+export interface ProviderCallEnd {
+  status: 'failed' | 'requires_attention';
+  code: string;
+  message: string;
+}
+
+/**
+ * How a provider call that was not a success reads as a refund's end: a documented refusal given
+ * before the provider acted (`failureTypes.refusals`) is `failed`, and nothing else is (money-safety
+ * rule 6). The retry window passing (with the provider's last failure type), retries that ran out,
+ * any other failure that ends the call, or no provider failure at all (`cause` undefined: a timeout,
+ * a cancellation) is `requires_attention`: nothing proves the refund did not happen.
+ */
+export function providerCallEnd(
+  cause: CallFailure | undefined,
+  failureTypes: Pick<ProviderFailureTypes, 'refusals'>,
+  retryWindowMs: number,
+  fallbackMessage: string,
+): ProviderCallEnd {
+  if (cause?.type === RETRY_WINDOW_PASSED) {
+    const [details] = (cause.details ?? []) as Array<{ code?: string } | undefined>;
+    return { status: 'requires_attention', code: details?.code ?? 'ProviderUnavailable', message: cause.message };
+  }
+  if (cause?.nonRetryable && cause.type && failureTypes.refusals.includes(cause.type)) {
+    return { status: 'failed', code: cause.type, message: cause.message };
+  }
+  if (cause?.nonRetryable) return { status: 'requires_attention', code: cause.type ?? 'ProviderCallEnded', message: cause.message };
+  return {
+    status: 'requires_attention',
+    code: cause?.type ?? 'ProviderUnavailable',
+    message: `the provider still failed after retrying for ${Math.round(retryWindowMs / 1000)}s: ${cause?.message ?? fallbackMessage}`,
+  };
+}

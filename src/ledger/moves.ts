@@ -1,0 +1,73 @@
+import { finalStatuses, movesInto, type MoveWriter, type RefundStatus, type TransitionFields } from '../domain/refund-status.js';
+import type { Queryable } from './database.js';
+import type { RefundRow } from './refunds.js';
+
+/** A row as reconciliation read it: it moves the row only if it is still so (status and version). */
+export interface AsRead {
+  status: RefundStatus;
+  updatedAt: string;
+  version?: number | undefined;
+}
+
+export type Move =
+  | { by: 'run'; refundId: string; to: RefundStatus; fields?: TransitionFields }
+  | { by: 'reconciliation'; refundId: string; to: RefundStatus; fields?: TransitionFields; asRead: AsRead };
+
+/**
+ * "Still as it was read": the row's version (every write bumps it, migration 10) is the one read.
+ * A record read before versions were kept has none: its last update's millisecond stands in.
+ * `time` and `version` are the parameters' numbers.
+ */
+export function asRead(time: number, version: number): string {
+  return `(CASE WHEN $${version}::int IS NULL THEN date_trunc('milliseconds', updated_at) = $${time}::timestamptz ELSE version = $${version}::int END)`;
+}
+
+/**
+ * The one statement that moves a refund's status (src/domain/refund-status.ts holds the moves; the
+ * columns each writer owns are in docs/engine.md, "Who writes what"). Answers the row as moved, or
+ * undefined when the row was not in a status the move may start from (the caller says why).
+ *
+ * Every move sets the status, the error (when given), `completed_at` (on a final status) and the
+ * reference (kept unless given; cleared on a move to `submitting`, where a reference a mismatch left
+ * is no success to rely on). Reconciliation's moves also: only from the status it read, if the row
+ * is still as read; a move to `succeeded` confirms it at the provider; a move to `submitting` is a
+ * claim to send again, counted, so a refund is sent again at most once, and starts a new retry window.
+ */
+export async function writeMove(db: Queryable, move: Move): Promise<RefundRow | undefined> {
+  const from = movesInto(move.by, move.to).filter((status) => move.by !== 'reconciliation' || status === move.asRead.status);
+  const byReconciliation = move.by === 'reconciliation';
+  const { rows } = await db.query<RefundRow>(
+    `UPDATE refunds SET
+       status = $2,
+       provider_reference = CASE WHEN $2 = 'submitting' THEN NULL ELSE COALESCE($3, provider_reference) END,
+       error_code = CASE WHEN $4::boolean THEN $5 ELSE error_code END,
+       error_message = CASE WHEN $4::boolean THEN $6 ELSE error_message END,
+       completed_at = CASE WHEN $2 = ANY($8::text[]) THEN now() ELSE NULL END,
+       confirmed_at = CASE WHEN $9::boolean AND $2 = 'succeeded' THEN now() ELSE NULL END,
+       reconcile_resubmits = reconcile_resubmits + CASE WHEN $9::boolean AND $2 = 'submitting' THEN 1 ELSE 0 END,
+       retrying_since = CASE WHEN $9::boolean AND $2 = 'submitting' THEN NULL ELSE retrying_since END,
+       updated_at = now()
+     WHERE refund_id = $1 AND status = ANY($7::text[])
+       AND (NOT $9::boolean OR (${asRead(10, 11)} AND ($2 <> 'submitting' OR reconcile_resubmits = 0)))
+     RETURNING *`,
+    [
+      move.refundId,
+      move.to,
+      move.fields?.providerReference ?? null,
+      move.fields?.error !== undefined,
+      move.fields?.error?.code ?? null,
+      move.fields?.error?.message ?? null,
+      from,
+      finalStatuses,
+      byReconciliation,
+      byReconciliation ? move.asRead.updatedAt : null,
+      byReconciliation ? (move.asRead.version ?? null) : null,
+    ],
+  );
+  return rows[0];
+}
+
+/** The reason a writer may not make a move at all (not in src/domain/refund-status.ts), or undefined. */
+export function notAMove(by: MoveWriter, from: RefundStatus, to: RefundStatus): string | undefined {
+  return movesInto(by, to).includes(from) ? undefined : `${by === 'run' ? 'a refund run' : 'reconciliation'} does not move a refund from ${from} to ${to}`;
+}

@@ -1,0 +1,55 @@
+import { fileURLToPath } from 'node:url';
+import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from '../activities/index.js';
+import { retryMetricsInterceptor } from '../activities/retry-metrics.js';
+import { workerDataConverter } from '../codec/data-converter.js';
+import type { Config } from '../config.js';
+import { noMetrics, type EngineMetrics } from '../domain/metrics.js';
+import type { RefundLedger } from '../ledger/refunds.js';
+import type { ProviderClients } from '../providers/index.js';
+import { outcomeTargetFrom, reconcilePolicyFrom, refundPolicyFrom } from './policies.js';
+
+/** The workflow bundle's entry: every workflow type the worker runs. */
+export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+/** What the activities work with: the ledger, the provider clients, and where metrics go. */
+export interface EngineDeps {
+  ledger: RefundLedger;
+  providers: ProviderClients;
+  metrics?: EngineMetrics;
+}
+
+export interface CreateWorkerOptions {
+  config: Config;
+  connection: NativeConnection;
+  deps: EngineDeps;
+  /**
+   * A prebuilt bundle (tests build one per suite); otherwise the workflows are bundled at start. With
+   * PAYLOAD_ENCRYPTION_KEYS, a prebuilt bundle must be built with `failureConverterPath` as well.
+   */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+export async function createWorker({ config, connection, deps, workflowBundle }: CreateWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.REFUNDS_TASK_QUEUE,
+    ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
+    dataConverter: workerDataConverter(config),
+    activities: createActivities({
+      now: () => new Date(),
+      policy: refundPolicyFrom(config),
+      reconcile: reconcilePolicyFrom(config),
+      ...outcomeTargetFrom(config),
+      ...deps,
+    }),
+    interceptors: { activity: [retryMetricsInterceptor(deps.metrics ?? noMetrics)] },
+    maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+    maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+    maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    // On shutdown, running activities get this long to finish; after it they are cancelled and
+    // Temporal hands them to another worker once their timeout passes.
+    shutdownGraceTime: '10 seconds',
+  });
+}

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { providerCallEnd, RETRY_WINDOW_PASSED } from '../../src/domain/provider-call.js';
+import { finalErrorTypes, refusalTypes } from '../../src/providers/final-error-types.js';
+import { mwdFinalRules } from '../../src/providers/mwd/errors.js';
+import { oenFinalRules } from '../../src/providers/oen/errors.js';
+
+// The pure decision of how a provider call ends a refund (money-safety rule 6), without a server.
+const types = { refusals: refusalTypes };
+const end = (cause: Parameters<typeof providerCallEnd>[0]) => providerCallEnd(cause, types, 60_000, 'activity timed out');
+
+describe('providerCallEnd', () => {
+  it.each(refusalTypes)('a final %s refusal ends the refund failed', (type) => {
+    expect(end({ type, nonRetryable: true, message: 'refused' })).toEqual({ status: 'failed', code: type, message: 'refused' });
+  });
+
+  it('a refusal type that arrives retryable is not a refusal: requires_attention', () => {
+    expect(end({ type: refusalTypes[0], nonRetryable: false, message: 'x' }).status).toBe('requires_attention');
+  });
+
+  it.each(['OenV0002', 'OenOrderNotFound', 'OenCheckFailed', 'MwdCodesDisagree', 'MwdRefundMismatch', 'OenHttp504', 'Whatever'])(
+    'any other final failure (%s) is requires_attention, never failed',
+    (type) => {
+      expect(end({ type, nonRetryable: true, message: 'm' })).toEqual({ status: 'requires_attention', code: type, message: 'm' });
+    },
+  );
+
+  it('the retry window passing carries the provider failure type as the code', () => {
+    expect(end({ type: RETRY_WINDOW_PASSED, nonRetryable: true, message: 'still failing', details: [{ code: 'OenF0001' }] })).toEqual({
+      status: 'requires_attention',
+      code: 'OenF0001',
+      message: 'still failing',
+    });
+    expect(end({ type: RETRY_WINDOW_PASSED, nonRetryable: true, message: 'still failing' }).code).toBe('ProviderUnavailable');
+  });
+
+  it('retries that ran out, or no provider failure at all (a timeout), are requires_attention with the window named', () => {
+    expect(end({ type: 'MwdHttp500', nonRetryable: false, message: 'server error' })).toEqual({
+      status: 'requires_attention',
+      code: 'MwdHttp500',
+      message: 'the provider still failed after retrying for 60s: server error',
+    });
+    expect(end(undefined)).toEqual({
+      status: 'requires_attention',
+      code: 'ProviderUnavailable',
+      message: 'the provider still failed after retrying for 60s: activity timed out',
+    });
+  });
+});
+
+describe('the providers’ failure types', () => {
+  it('every final rule of each provider is in finalErrorTypes', () => {
+    for (const rule of [...oenFinalRules, ...mwdFinalRules]) expect(finalErrorTypes).toContain(rule.type);
+  });
+
+  it('every refusal is final; Oen V0002 is final but never a refusal (it is checked first)', () => {
+    for (const type of refusalTypes) expect(finalErrorTypes).toContain(type);
+    expect(finalErrorTypes).toContain('OenV0002');
+    expect(refusalTypes).not.toContain('OenV0002');
+  });
+});
