@@ -18,11 +18,11 @@ import type { RateLimiter } from '../rate-limit.js';
 import { oenAnswerRule, oenListUnavailable } from './errors.js';
 import {
   oenEnvelope,
-  oenRefundRequest,
+  oenRefundBody,
   oenSubscription,
   oenTransaction,
   oenTransactionPage,
-  type OenRefundRequest,
+  type OenRefundBody,
   type OenSubscription,
   type OenTransaction,
 } from './schemas.js';
@@ -74,8 +74,8 @@ export class OenClient {
   }
 
   /** Refunds a card transaction. Oen allows one refund per transaction, ever (a second is V0002). */
-  async refund(transactionHid: string, request: OenRefundRequest, options: CallOptions = {}): Promise<OenTransaction> {
-    const { merchantId, ...body } = oenRefundRequest.parse(request);
+  async refund(transactionHid: string, request: OenRefundBody, options: CallOptions = {}): Promise<OenTransaction> {
+    const { merchantId, ...body } = oenRefundBody.parse(request);
     return this.call(
       'refund',
       {

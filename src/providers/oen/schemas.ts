@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { lastFour, maskPans } from '../../domain/pan.js';
+import { merchantId, productDetails, remitInfo } from '../../domain/schemas/refund-request.js';
 
 /**
  * Allow-lists of what we keep from Oen's answers (docs/providers.md, "Oen").
@@ -68,30 +69,16 @@ export const oenSubscription = z.object({
 
 export type OenSubscription = z.infer<typeof oenSubscription>;
 
-const oenProductDetail = z.object({
-  productionCode: z.string().min(1),
-  description: z.string().min(1),
-  quantity: z.number().positive(),
-  unit: z.string().min(1),
-  unitPrice: z.number().nonnegative(),
-});
-
-const oenRemitInfo = z.object({
-  bankCode: z.string().min(1),
-  bankName: z.string().min(1),
-  branchCode: z.string().min(1),
-  branchName: z.string().min(1),
-  account: z.string().min(1),
-  accountName: z.string().min(1),
-});
-
-/** The refund request body, less `merchantId`, which comes from config unless the caller names one. */
-export const oenRefundRequest = z.object({
+/**
+ * The body of Oen's refund call (the domain's request is OenRefundRequested): `merchantId` comes from
+ * config unless the caller names one; `productDetails` and `remitInfo` are the contract's, as they are.
+ */
+export const oenRefundBody = z.object({
   amount: z.number().int().min(1),
-  merchantId: z.string().min(1).optional(),
-  productDetails: z.array(oenProductDetail).min(1).optional(),
-  remitInfo: oenRemitInfo.optional(),
+  merchantId,
+  productDetails,
+  remitInfo,
   reason: z.string().optional(),
 });
 
-export type OenRefundRequest = z.infer<typeof oenRefundRequest>;
+export type OenRefundBody = z.infer<typeof oenRefundBody>;
