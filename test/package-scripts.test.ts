@@ -1,0 +1,119 @@
+import { execFile } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { depsUpToDate } from '../scripts/ensure-deps.mjs';
+
+const exec = promisify(execFile);
+const scripts = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts;
+const ENSURE_DEPS = 'node scripts/ensure-deps.mjs';
+
+/** A script npm runs around another one (`prechaos` for `chaos`), rather than one of its own. */
+const isHook = (name: string) => /^(pre|post)/.test(name) && name.replace(/^(pre|post)/, '') in scripts;
+
+/** The commands of a script, split where the shell would run the next one. */
+const commands = (script: string) => script.split(/&&|\|\||;/).map((c) => c.trim().split(/\s+/).join(' '));
+
+/** Only plain Node on a dependency-free .mjs of scripts/ (ensure-deps itself, ensure-browser) runs without node_modules. */
+const needsDependencies = (script: string) => commands(script).some((c) => !/^node scripts\/[\w-]+\.mjs$/.test(c));
+
+describe('npm scripts on a fresh clone', () => {
+  it('every script that needs the dependencies installs what is missing first (its pre-script runs scripts/ensure-deps.mjs)', () => {
+    const needing = Object.keys(scripts).filter((name) => !isHook(name) && needsDependencies(scripts[name] ?? ''));
+    // Not vacuous: the scripts the README and docs tell people to run are all among them.
+    expect(needing).toEqual(
+      expect.arrayContaining(['start', 'test', 'sandbox', 'worker', 'api', 'codec-server', 'chaos', 'bench', 'docs:fault-table', 'temporal:install', 'lint', 'typecheck']),
+    );
+    const missing = needing.filter((name) => commands(scripts[`pre${name}`] ?? '')[0] !== ENSURE_DEPS);
+    expect(missing, `scripts without "pre<name>": "${ENSURE_DEPS}" first`).toEqual([]);
+  });
+
+  it('the pre-scripts themselves run without the dependencies', () => {
+    const hooks = Object.keys(scripts).filter(isHook);
+    expect(hooks.filter((name) => needsDependencies(scripts[name] ?? ''))).toEqual([]);
+  });
+});
+
+describe('scripts/ensure-deps.mjs and npx refundflow', () => {
+  const root = mkdtempSync(join(tmpdir(), 'refundflow-fresh-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  /**
+   * A clone in miniature, without node_modules: the real bin/refundflow.mjs and scripts/ensure-deps.mjs,
+   * a lockfile whose one dependency is a local stand-in for tsx (so npm ci needs no network), and a
+   * src/cli/main.ts that says it ran. The stand-in's `register()` lets Node load that .ts file as tsx would.
+   */
+  function miniatureClone(): string {
+    const dir = join(root, 'clone');
+    for (const sub of ['bin', 'scripts', 'src/cli', 'vendor/tsx/esm']) mkdirSync(join(dir, sub), { recursive: true });
+    copyFileSync('bin/refundflow.mjs', join(dir, 'bin/refundflow.mjs'));
+    copyFileSync('scripts/ensure-deps.mjs', join(dir, 'scripts/ensure-deps.mjs'));
+    writeFileSync(join(dir, 'src/cli/main.ts'), "console.log(`the CLI ran: ${process.argv.slice(2).join(' ')}`);\n");
+    writeFileSync(
+      join(dir, 'vendor/tsx/package.json'),
+      JSON.stringify({ name: 'tsx', version: '0.0.0', type: 'module', exports: { './esm/api': './esm/api.js' } }),
+    );
+    writeFileSync(
+      join(dir, 'vendor/tsx/esm/api.js'),
+      "import { register as registerHooks } from 'node:module';\nexport function register() { registerHooks('./hooks.js', import.meta.url); }\n",
+    );
+    writeFileSync(
+      join(dir, 'vendor/tsx/esm/hooks.js'),
+      "import { readFile } from 'node:fs/promises';\n" +
+        "export async function load(url, context, next) {\n" +
+        "  if (url.endsWith('.ts')) return { format: 'module', source: await readFile(new URL(url), 'utf8'), shortCircuit: true };\n" +
+        '  return next(url, context);\n}\n',
+    );
+    const dependencies = { tsx: 'file:vendor/tsx' };
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'fresh', version: '1.0.0', private: true, type: 'module', dependencies }));
+    writeFileSync(
+      join(dir, 'package-lock.json'),
+      JSON.stringify({
+        name: 'fresh',
+        version: '1.0.0',
+        lockfileVersion: 3,
+        requires: true,
+        packages: {
+          '': { name: 'fresh', version: '1.0.0', dependencies },
+          'node_modules/tsx': { resolved: 'vendor/tsx', link: true },
+          'vendor/tsx': { version: '0.0.0', type: 'module' },
+        },
+      }),
+    );
+    return dir;
+  }
+
+  /** `npx refundflow …` as npx runs it: the bin under Node, from a folder other than the clone's. */
+  const refundflow = (dir: string, args: string[]) =>
+    exec(process.execPath, [join(dir, 'bin/refundflow.mjs'), ...args], { cwd: root, env: { ...process.env, npm_config_offline: 'true' } });
+
+  it('installs the dependencies on a fresh clone before it loads tsx, keeping stdout for the command; later runs install nothing', async () => {
+    const dir = miniatureClone();
+    expect(depsUpToDate(dir)).toBe(false);
+
+    const first = await refundflow(dir, ['new-key']);
+    expect(first.stderr).toContain('Installing npm dependencies (npm ci)');
+    // `export PAYLOAD_ENCRYPTION_KEYS="$(npx refundflow new-key)"` must read the key alone.
+    expect(first.stdout).toBe('the CLI ran: new-key\n');
+    expect(existsSync(join(dir, 'node_modules/tsx/esm/api.js'))).toBe(true);
+    expect(depsUpToDate(dir)).toBe(true);
+
+    const again = await refundflow(dir, ['status', 'RF-1']);
+    expect(again).toEqual({ stdout: 'the CLI ran: status RF-1\n', stderr: '' });
+  });
+
+  it('installs again when package-lock.json is newer than the install', async () => {
+    const dir = join(root, 'clone');
+    expect(depsUpToDate(dir)).toBe(true);
+    // As after a pull that changed the lockfile: the install is older than it.
+    const earlier = new Date(Date.now() - 60_000);
+    utimesSync(join(dir, 'node_modules/.package-lock.json'), earlier, earlier);
+    expect(depsUpToDate(dir)).toBe(false);
+    const run = await refundflow(dir, ['list']);
+    expect(run.stderr).toContain('Installing npm dependencies (npm ci)');
+    expect(run.stdout).toBe('the CLI ran: list\n');
+    expect(depsUpToDate(dir)).toBe(true);
+  });
+});
