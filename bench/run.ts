@@ -16,8 +16,28 @@ const { values } = parseArgs({
     paced: { type: 'string' },
     'rate-limit': { type: 'string', default: '20' },
     'limit-refunds': { type: 'string', default: '400' },
+    help: { type: 'boolean', short: 'h' },
   },
 });
+if (values.help) {
+  console.log(
+    [
+      'Usage: npm run bench [-- --refunds N --concurrency C --latency-ms L --workers W --paced N --rate-limit R --limit-refunds N]',
+      '',
+      'The benchmark (docs/performance.md): prints a table and writes bench/results/latest.json.',
+      'Needs PostgreSQL (TEST_DATABASE_URL).',
+      '',
+      '  --refunds N         refunds in the burst (default 10000, at least 10)',
+      '  --concurrency C     senders in the burst, starters for the ceiling (default 50)',
+      '  --latency-ms L      added by the emulators before every answer (default 50)',
+      '  --workers W         worker processes (default 1)',
+      '  --paced N           refunds sent at half the burst\'s rate (default refunds / 5, between 100 and 2000)',
+      '  --rate-limit R      requests/s per provider in the last phase, across two workers (default 20)',
+      '  --limit-refunds N   refunds in that phase (default 400)',
+    ].join('\n'),
+  );
+  process.exit(0);
+}
 
 const number = (name: string, value: string | undefined, min: number): number => {
   const n = Number(value);

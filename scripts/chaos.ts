@@ -13,8 +13,25 @@ const { values } = parseArgs({
     seed: { type: 'string', default: String(Date.now() % 1_000_000) },
     workers: { type: 'string', default: '2' },
     concurrency: { type: 'string', default: '16' },
+    help: { type: 'boolean', short: 'h' },
   },
 });
+if (values.help) {
+  console.log(
+    [
+      'Usage: npm run chaos [-- --refunds N --seed S --workers W --concurrency C]',
+      '',
+      'The reliability run (docs/reliability.md): the whole engine as real processes under faults and kills,',
+      'then its invariants, refund by refund. Exits 1 when one is violated. Needs PostgreSQL (TEST_DATABASE_URL).',
+      '',
+      '  --refunds N       refunds to send (default 1000)',
+      '  --seed S          the seed of its random choices (default: from the clock)',
+      '  --workers W       worker processes (default 2)',
+      '  --concurrency C   senders working at once (default 16)',
+    ].join('\n'),
+  );
+  process.exit(0);
+}
 const refunds = Number(values.refunds);
 const report = await runChaos({
   refunds,
