@@ -40,10 +40,11 @@ export function openApiDocument(): Record<string, unknown> {
     requestBody: { required: false, content: json(operatorInput) },
     responses: {
       200: { description: 'the refund after the decision', content: json(z.object({ refundId: z.string(), status: z.string(), attempts: z.number() })) },
+      400: problemAnswer('the body is not JSON'),
       401: problemAnswer('no or wrong bearer token'),
       404: problemAnswer('no such refund'),
-      409: problemAnswer('the refund is not in a state that allows this'),
-      422: problemAnswer('invalid input, field by field'),
+      409: problemAnswer('the run refuses it (the refund is not in a state that allows this), or the run has ended'),
+      422: problemAnswer('the body does not match the schema, field by field, or its refundId is not the one in the path'),
       503: problemAnswer('OPERATOR_TOKEN is not set on this API'),
     },
   });

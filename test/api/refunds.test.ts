@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { AddressInfo } from 'node:net';
 import { createApi } from '../../src/api/server.js';
@@ -156,8 +157,16 @@ describe('operator API', () => {
     expect(await statusOf(event.data.refundId)).toBe('cancelled');
   });
 
-  it('422 for malformed input, 404 for an unknown refund or action', async () => {
+  it('400 for a body that is not JSON, 422 for malformed input, 404 for an unknown refund or action', async () => {
     const refundId = await awaiting();
+    const notJson = await fetch(`${api().url}/v1/refunds/${refundId}/approve`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${OPERATOR_TOKEN}`, 'content-type': 'application/json' },
+      body: '{"by": alice}',
+    });
+    expect(notJson.status).toBe(400);
+    expect(await notJson.json()).toEqual({ error: expect.stringMatching(/^the body is not valid JSON: /) as unknown });
+    expect(await statusOf(refundId)).toBe('awaiting_approval');
     const bad = await api().request('POST', `/v1/refunds/${refundId}/approve`, { token: OPERATOR_TOKEN, body: { by: 7, note: 'x' } });
     expect(bad.status).toBe(422);
     expect(bad.body.problems).toEqual(
@@ -264,10 +273,27 @@ describe('health and the API description', () => {
         '/v1/refunds/{refundId}/reject',
       ].sort(),
     );
+    const paths = body.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    for (const action of ['approve', 'reject', 'cancel']) {
+      expect(Object.keys(paths[`/v1/refunds/{refundId}/${action}`]?.post?.responses ?? {}), action).toEqual(['200', '400', '401', '404', '409', '422', '503']);
+    }
     const text = JSON.stringify(body);
     // The refund amount's rules come from the zod schema itself.
     expect(text).toContain('"transactionHid"');
     expect(text).toContain('"exclusiveMinimum":0');
     expect(text).toContain('"maximum":100000000');
+  });
+
+  it('docs/api.md answers with the codes /openapi.json describes', async () => {
+    const { body } = await api().request('GET', '/openapi.json');
+    const paths = body.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    const documented = (heading: string) => {
+      const section = readFileSync('docs/api.md', 'utf8').split(/^## /m).find((s) => s.startsWith(heading)) ?? '';
+      return [...section.matchAll(/^\| `(\d{3})` \|/gm)].map((m) => m[1]).sort();
+    };
+    const described = (path: string) => Object.keys(paths[path]?.post?.responses ?? {}).sort();
+    expect(documented('POST /v1/events')).toEqual(described('/v1/events'));
+    // The operator table lists the refusals; the 200 is the example above it.
+    expect(['200', ...documented('POST /v1/refunds/:refundId/approve')].sort()).toEqual(described('/v1/refunds/{refundId}/approve'));
   });
 });
