@@ -15,6 +15,11 @@ import { fileURLToPath } from 'node:url';
 
 export const TEMPORAL_CLI_VERSION = '1.5.1';
 const TEMPORAL_CLI_MODULE = `github.com/temporalio/cli/cmd/temporal@v${TEMPORAL_CLI_VERSION}`;
+/**
+ * The oldest Go that builds it: the `go` directive of the CLI's go.mod at v1.5.1 is `go 1.25.0`.
+ * An older Go refuses the module (with GOTOOLCHAIN=local) or first downloads a Go 1.25 toolchain.
+ */
+export const GO_MIN_VERSION = '1.25';
 // The flags of the CLI's own release build: without the version stamp the binary calls itself
 // 0.0.0-DEV, and we could not tell it from any other build.
 const RELEASE_LDFLAGS = `-s -w -X github.com/temporalio/cli/temporalcli.Version=${TEMPORAL_CLI_VERSION}`;
@@ -80,7 +85,7 @@ export async function ensureTemporalCli({ env = process.env, log = console.log }
   if (!go) {
     throw new TemporalCliError(
       `Go is needed to build the Temporal CLI v${TEMPORAL_CLI_VERSION} (none on PATH or in ${cachedCliPath(env)}): ` +
-        'install Go 1.22 or newer (https://go.dev/dl), or set TEMPORAL_ADDRESS to use an existing Temporal server.',
+        `install Go ${GO_MIN_VERSION} or newer (https://go.dev/dl), or set TEMPORAL_ADDRESS to use an existing Temporal server.`,
     );
   }
   return buildTemporalCli(go, env, log);

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, inject } from 'vitest';
@@ -6,6 +6,7 @@ import {
   cachedCliPath,
   ensureTemporalCli,
   findTemporalCli,
+  GO_MIN_VERSION,
   parseCliVersion,
   TEMPORAL_CLI_VERSION,
   TemporalCliError,
@@ -70,6 +71,9 @@ describe('Temporal CLI bootstrap', () => {
     const failure = ensureTemporalCli({ env, log: () => undefined });
     await expect(failure).rejects.toThrow(TemporalCliError);
     await expect(failure).rejects.toThrow(/^Go is needed to build the Temporal CLI v1\.5\.1 .*install Go [^\n]*$/);
+    // The go directive of the CLI module's go.mod (go 1.25.0), as the README's prerequisites say.
+    await expect(failure).rejects.toThrow(/install Go 1\.25 or newer/);
+    expect(readFileSync('README.md', 'utf8')).toContain(`**Go ≥ ${GO_MIN_VERSION}**`);
   });
 
   it('the binary the suite runs on is the pinned version', () => {
