@@ -43,6 +43,10 @@ describe('npx refundflow', () => {
       expect(help.code, command).toBe(0);
       expect(help.stdout, command).toMatch(new RegExp(`Usage: refundflow ${command}`));
     }
+    // The README's table gives the same limit.
+    expect((await cli(['refund', '--help'])).stdout.replace(/\s+/g, ' ')).toContain(
+      '--wait show each status until the refund is succeeded, failed, cancelled or requires_attention, for at most 120 s; exit 1 unless it succeeded',
+    );
   });
 
   it('refund --wait shows it succeed; status and list show it, and --json gives the record', async () => {

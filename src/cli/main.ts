@@ -21,6 +21,8 @@ class CliError extends Error {}
 
 /** Where `--wait` stops: the engine is done, or has handed the refund to a person. */
 const waitEndsAt: readonly string[] = [...finalStatuses, 'requires_attention'];
+/** How long `--wait` waits for that before it gives up (exit 1); a refund awaiting approval is one it gives up on. */
+const WAIT_LIMIT_SECONDS = 120;
 
 interface Globals {
   api: string;
@@ -130,7 +132,11 @@ export function buildCli(): Command {
     .option('--reason <text>', 'why')
     .option('--event-id <id>', 'the event id (default: a new one; send one again to see the duplicate answer)')
     .option('--secret <whsec_…>', 'the webhook secret (default: INGEST_WEBHOOK_SECRET, or npm start’s development one)')
-    .option('--wait', 'wait until the refund ends, showing each status', false)
+    .option(
+      '--wait',
+      `show each status until the refund is ${waitEndsAt.slice(0, -1).join(', ')} or ${waitEndsAt.at(-1)}, for at most ${WAIT_LIMIT_SECONDS} s; exit 1 unless it succeeded`,
+      false,
+    )
     .action(async (o: {
       order: string;
       amount: number;
@@ -170,7 +176,7 @@ export function buildCli(): Command {
         return;
       }
       if (!g.json) console.log(`accepted: refund ${refundId}\n  Web UI  ${refund?.uiUrl ?? ''}`);
-      const record = await waitForEnd(g, refundId, 120_000);
+      const record = await waitForEnd(g, refundId, WAIT_LIMIT_SECONDS * 1000);
       print(g, record, () => describeRefund(record));
       if (record.status !== 'succeeded') process.exitCode = 1;
     });
