@@ -12,9 +12,11 @@ export type ScheduleInstall = { kind: 'created' | 'updated'; scheduleId: string;
 /**
  * The Temporal Schedule that runs reconcileWorkflow every `intervalSeconds` (RECONCILE_INTERVAL_SECONDS),
  * one per task queue (`reconcileScheduleId`).
- * One run at a time: a run still going when the next is due makes the schedule skip that one. Its
- * runs share one workflow id, so the Web UI shows them as one history of runs. Installing again
- * updates the interval and task queue in place; the schedule's pause state and history stay.
+ * One run at a time: a run still going when the next is due makes the schedule skip that one. The
+ * action's `workflowId` is the schedule's id, to which Temporal appends the time each run is for,
+ * so every run is a workflow of its own (`refundflow-reconcile-2026-11-29T08:15:00Z`, the `workflowId`
+ * of its report); the schedule's page in the Web UI lists its recent runs. Installing again updates
+ * the interval and task queue in place; the schedule's pause state and history stay.
  */
 export async function installReconcileSchedule(client: Client, options: ReconcileScheduleOptions): Promise<ScheduleInstall> {
   const scheduleId = reconcileScheduleId(options.taskQueue);
