@@ -36,10 +36,16 @@ export function bundleKey(withFailureConverter: boolean): string {
 }
 
 /**
- * The workflow bundle for this source, built once and reused by every later start (a worker no
- * longer bundles at start: that took seconds and a few hundred MB of the worker's memory). It is
- * built by a child process (scripts/build-workflows.ts), so the bundler's memory is never the
- * worker's. With PAYLOAD_ENCRYPTION_KEYS the bundle carries the failure converter.
+ * The workflow bundle for this source, for a worker's `workflowBundle: { codePath }`. The worker
+ * (src/worker.ts) and `npm start` call this as they start, before the worker polls: it returns the
+ * bundle already in the cache (`bundleCacheDir`) for this source (`bundleKey`), and otherwise builds
+ * it there first, in a child process (scripts/build-workflows.ts), so the bundler's seconds of CPU
+ * and few hundred MB are never the worker's own memory. Later starts with the same source on the
+ * same machine reuse it. Nothing builds it ahead of time — not `npm ci`, not the Dockerfile — so the
+ * first start after a change to src/ or the lockfile builds it, and so does every new container
+ * (its cache is its own ~/.cache; the compose file's worker healthcheck allows for that). Two
+ * processes that start at once may both build it; either copy is the same code. With
+ * PAYLOAD_ENCRYPTION_KEYS the bundle carries the failure converter.
  */
 export async function prebuiltWorkflowBundle({
   withFailureConverter,
