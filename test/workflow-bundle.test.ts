@@ -33,6 +33,7 @@ describe('the prebuilt workflow bundle', () => {
     expect(modules.filter((m) => m.includes('/zod/'))).toEqual([]);
     // Every module of ours in the bundle, by name: a new import into workflow code shows up here.
     expect(modules.filter((m) => m.startsWith('./src/')).sort()).toEqual([
+      './src/domain/failures.ts',
       './src/domain/format.ts',
       './src/domain/guards.ts',
       './src/domain/operator.ts',

@@ -1,8 +1,9 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { RETRY_WINDOW_PASSED, type ProviderOutcome } from '../domain/provider-call.js';
+import type { ProviderOutcome } from '../domain/provider-call.js';
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import { LedgerError, type RefundLedger } from '../ledger/refunds.js';
 import type { ProviderError } from '../providers/errors.js';
+import { codes } from '../domain/failures.js';
 
 /**
  * A provider failure as Temporal sees it: the type names the provider's code, final ones are not
@@ -27,7 +28,7 @@ export async function ledgerCall<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (err) {
-    if (err instanceof LedgerError) throw ApplicationFailure.nonRetryable(err.message, 'LedgerRefused');
+    if (err instanceof LedgerError) throw ApplicationFailure.nonRetryable(err.message, codes.LedgerRefused);
     throw err;
   }
 }
@@ -61,7 +62,7 @@ export function settledOutcome(current: RefundRecord | undefined): ProviderOutco
   if (current?.status === 'requires_attention') {
     return {
       outcome: 'requires_attention',
-      code: current.error?.code ?? 'RequiresAttention',
+      code: current.error?.code ?? codes.RequiresAttention,
       reason: current.error?.message ?? 'the ledger already hands this refund to a person; nothing was sent',
     };
   }
@@ -84,8 +85,8 @@ export async function withinRetryWindow<T>(ledger: RefundLedger, refundId: strin
       if ((await ledger.noteTransientFailure(refundId)) > windowMs) {
         throw ApplicationFailure.nonRetryable(
           `the provider still failed after retrying for ${Math.round(windowMs / 1000)}s: ${err.message}`,
-          RETRY_WINDOW_PASSED,
-          { code: err.type ?? 'ProviderUnavailable' },
+          codes.RetryWindowPassed,
+          { code: err.type ?? codes.ProviderUnavailable },
         );
       }
     }

@@ -8,6 +8,7 @@ import { SubscriptionLedger, type UnconfirmedSubscriptionCancel } from '../ledge
 import { noMetrics, type EngineMetrics } from '../domain/metrics.js';
 import { finalErrorTypes, refusalTypes } from '../providers/final-error-types.js';
 import { ledgerCall } from './failures.js';
+import { codes } from '../domain/failures.js';
 
 export interface LedgerActivityDeps {
   ledger: RefundLedger;
@@ -49,7 +50,7 @@ export function createLedgerActivities({ ledger, policy, metrics = noMetrics }: 
       const parsed = refundRequested.safeParse(request);
       if (!parsed.success) {
         const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(input)'}: ${issue.message}`);
-        throw ApplicationFailure.nonRetryable(`Invalid refund request: ${problems.join('; ')}`, 'InvalidInput');
+        throw ApplicationFailure.nonRetryable(`Invalid refund request: ${problems.join('; ')}`, codes.InvalidInput);
       }
       return { policy: runPolicy, opened: await ledgerCall(() => ledger.open(parsed.data, workflowId, runId)) };
     },

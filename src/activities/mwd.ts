@@ -6,6 +6,7 @@ import type { RefundLedger } from '../ledger/refunds.js';
 import { ProviderError } from '../providers/errors.js';
 import type { MwdClient } from '../providers/mwd/client.js';
 import { ledgerCall, senderName, settledInLedger, settledOutcome, toApplicationFailure, withinRetryWindow } from './failures.js';
+import { codes } from '../domain/failures.js';
 
 export interface MwdActivityDeps {
   mwd: MwdClient;
@@ -32,13 +33,13 @@ export function createMwdActivities({ mwd, ledger, retryWindowMs }: MwdActivityD
       if (claim.unansweredBy !== undefined) {
         return {
           outcome: 'requires_attention',
-          code: 'MwdOutcomeUnknown',
+          code: codes.MwdOutcomeUnknown,
           reason: `${claim.unansweredBy} sent the refund to MWD and never recorded an answer. ${CANNOT_ASK}`,
         };
       }
       throw ApplicationFailure.nonRetryable(
         `Refund ${request.refundId} is ${claim.record.status} in the ledger, not being submitted: nothing was sent to MWD`,
-        'LedgerRefused',
+        codes.LedgerRefused,
       );
     }
     context.heartbeat('sending');

@@ -5,9 +5,11 @@ import type { OenRefundRequested } from '../domain/schemas/refund-request.js';
 import type { ProviderOutcome } from '../domain/provider-call.js';
 import type { RefundLedger } from '../ledger/refunds.js';
 import { ProviderError } from '../providers/errors.js';
+import { oenRefusals } from '../providers/oen/errors.js';
 import type { OenClient } from '../providers/oen/client.js';
 import type { OenSubscription, OenTransaction } from '../providers/oen/schemas.js';
 import { settledInLedger, toApplicationFailure, withinRetryWindow } from './failures.js';
+import { codes } from '../domain/failures.js';
 
 export interface OenActivityDeps {
   oen: OenClient;
@@ -56,7 +58,7 @@ function outcomeOf(verdict: OenVerdict, hid: string, note: string, evidence?: st
   if (verdict.kind === 'refunded') return { outcome: 'succeeded', providerReference: hid, note };
   if (verdict.kind === 'charged') return undefined;
   const reason = evidence ? `${evidence}; then ${verdict.reason}` : verdict.reason;
-  return { outcome: 'requires_attention', code: verdict.kind === 'unchecked' ? 'OenCheckFailed' : 'OenStateUnexplained', reason };
+  return { outcome: 'requires_attention', code: verdict.kind === 'unchecked' ? codes.OenCheckFailed : codes.OenStateUnexplained, reason };
 }
 
 /** Provider failures become Temporal failures; anything else is a bug and stays as it is. */
@@ -117,7 +119,7 @@ export function createOenActivities({ oen, ledger, retryWindowMs }: OenActivityD
       return (
         outcomeOf(judgeOenTransaction([refunded], request, true), hid, 'refunded') ?? {
           outcome: 'requires_attention',
-          code: 'OenStateUnexplained',
+          code: codes.OenStateUnexplained,
           reason: `Oen accepted the refund but shows ${hid} as "${refunded.status}"`,
         }
       );
@@ -125,7 +127,7 @@ export function createOenActivities({ oen, ledger, retryWindowMs }: OenActivityD
       if (!(err instanceof ProviderError)) throw err;
       // F0001: the next attempt checks before it sends.
       if (err.kind === 'retryable') throw toApplicationFailure(err);
-      const refusal = err.kind === 'final' && err.type !== 'OenV0002';
+      const refusal = err.refusal;
       // A refusal of the first send is proof that nothing was refunded. After an earlier send, that
       // send may have been carried out: Oen is asked, like after any answer that proves nothing.
       if (refusal && earlierSends === 0) throw toApplicationFailure(err);
@@ -135,10 +137,10 @@ export function createOenActivities({ oen, ledger, retryWindowMs }: OenActivityD
       if (refusal) {
         throw toApplicationFailure(err, `${err.message}; Oen shows ${hid} charged and not refunded, after ${earlierSends + 1} sends`);
       }
-      if (err.type === 'OenV0002') {
+      if (err.type === oenRefusals.V0002!.type) {
         return {
           outcome: 'requires_attention',
-          code: 'OenV0002',
+          code: oenRefusals.V0002!.type,
           reason: `Oen refused the refund as "wrong transaction state" (V0002) but shows ${hid} charged and not refunded`,
         };
       }
@@ -187,11 +189,11 @@ export function createOenActivities({ oen, ledger, retryWindowMs }: OenActivityD
         );
       } catch (err) {
         if (!(err instanceof ProviderError)) throw err;
-        if (err.type === 'OenV0002' && context.info.attempt > 1) {
+        if (err.type === oenRefusals.V0002!.type && context.info.attempt > 1) {
           throw ApplicationFailure.nonRetryable(
             `Oen answers V0002 (wrong state) for subscription ${request.subscriptionId} after an earlier attempt got no answer: ` +
               "that attempt most likely cancelled it. Confirm in Oen's back office",
-            'OenSubscriptionUnconfirmed',
+            codes.OenSubscriptionUnconfirmed,
           );
         }
         throw toApplicationFailure(err);

@@ -12,6 +12,7 @@ import { ProviderError } from '../providers/errors.js';
 import type { OenClient } from '../providers/oen/client.js';
 import type { OenTransaction } from '../providers/oen/schemas.js';
 import { judgeOenTransaction } from './oen.js';
+import { codes } from '../domain/failures.js';
 
 export interface ReconcileActivityDeps {
   oen: OenClient;
@@ -133,7 +134,7 @@ export function createReconcileActivities({ oen, ledger, reconcile }: ReconcileA
      * reconciliation already sent again once.
      */
     resubmissionRequest: async (record: RefundRecord): Promise<Resubmission> => {
-      if (record.error?.code === 'ReconcileMismatch') {
+      if (record.error?.code === codes.ReconcileMismatch) {
         return { impossible: 'the ledger had recorded it as succeeded (a mismatch): a person decides before anything is sent' };
       }
       if ((await reconciliation.resubmits(record.refundId)) > 0) {

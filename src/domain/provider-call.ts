@@ -1,4 +1,5 @@
 import type { ProviderFailureTypes } from './policy.js';
+import { codes, errorCode, type ErrorCode, type RecordError } from './failures.js';
 
 /**
  * How a provider call ends for a refund. Pure: the workflows decide a refund's end with
@@ -9,13 +10,7 @@ import type { ProviderFailureTypes } from './policy.js';
 export type ProviderOutcome =
   | { outcome: 'succeeded'; providerReference: string; note?: string }
   /** The provider's state contradicts ours, or the outcome is unknown and cannot be checked. */
-  | { outcome: 'requires_attention'; code: string; reason: string };
-
-/**
- * The failure type a refund submission ends with when the provider kept failing past the retry
- * window (src/activities/failures.ts throws it). Details: `{ code }`, the provider's failure type.
- */
-export const RETRY_WINDOW_PASSED = 'RetryWindowPassed';
+  | { outcome: 'requires_attention'; code: ErrorCode; reason: string };
 
 /** The provider's failure behind a failed provider call, as Temporal delivered it. */
 export interface CallFailure {
@@ -25,10 +20,8 @@ export interface CallFailure {
   details?: readonly unknown[] | null | undefined;
 }
 
-export interface ProviderCallEnd {
+export interface ProviderCallEnd extends RecordError {
   status: 'failed' | 'requires_attention';
-  code: string;
-  message: string;
 }
 
 /**
@@ -44,17 +37,17 @@ export function providerCallEnd(
   retryWindowMs: number,
   fallbackMessage: string,
 ): ProviderCallEnd {
-  if (cause?.type === RETRY_WINDOW_PASSED) {
+  if (cause?.type === codes.RetryWindowPassed) {
     const [details] = (cause.details ?? []) as Array<{ code?: string } | undefined>;
-    return { status: 'requires_attention', code: details?.code ?? 'ProviderUnavailable', message: cause.message };
+    return { status: 'requires_attention', code: errorCode(details?.code, codes.ProviderUnavailable), message: cause.message };
   }
   if (cause?.nonRetryable && cause.type && failureTypes.refusals.includes(cause.type)) {
-    return { status: 'failed', code: cause.type, message: cause.message };
+    return { status: 'failed', code: errorCode(cause.type, codes.ProviderCallEnded), message: cause.message };
   }
-  if (cause?.nonRetryable) return { status: 'requires_attention', code: cause.type ?? 'ProviderCallEnded', message: cause.message };
+  if (cause?.nonRetryable) return { status: 'requires_attention', code: errorCode(cause.type, codes.ProviderCallEnded), message: cause.message };
   return {
     status: 'requires_attention',
-    code: cause?.type ?? 'ProviderUnavailable',
+    code: errorCode(cause?.type, codes.ProviderUnavailable),
     message: `the provider still failed after retrying for ${Math.round(retryWindowMs / 1000)}s: ${cause?.message ?? fallbackMessage}`,
   };
 }

@@ -1,5 +1,6 @@
 import type { RefundRecord } from './schemas/refund-record.js';
 import type { RefundStatus } from './refund-status.js';
+import { codes } from './failures.js';
 
 /**
  * Reconciliation (docs/reconciliation.md): what the ledger says against what the provider shows.
@@ -88,7 +89,7 @@ const FIRST = '; first handed to a person as ';
  * (once, however many runs attach evidence).
  */
 export function evidenceError(evidence: string, prior: { code: string; message: string } | undefined): { code: string; message: string } {
-  const code = 'OenStateUnexplained';
+  const code = codes.OenStateUnexplained;
   if (!prior) return { code, message: evidence };
   if (prior.code !== code) return { code, message: `${evidence}${FIRST}${prior.code}: ${prior.message}` };
   const first = prior.message.indexOf(FIRST);

@@ -1,3 +1,5 @@
+import type { RecordError } from './failures.js';
+
 /**
  * A refund's statuses and the one table of the moves between them: who may move a refund from
  * where to where. The ledger writes every move through one statement (src/ledger/moves.ts) and
@@ -27,7 +29,7 @@ export const finalStatuses: readonly RefundStatus[] = ['succeeded', 'failed', 'c
 export interface TransitionFields {
   providerReference?: string;
   /** Set with a failure; cleared (null) by a status that has none. */
-  error?: { code: string; message: string } | null;
+  error?: RecordError | null;
 }
 
 /** Who moves a refund: its own run (through the ledger activities), or reconciliation on the provider's evidence. */

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { closedWithoutRefund, finalStatuses, type RefundStatus, type TransitionFields } from '../domain/refund-status.js';
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import type { RefundRequested } from '../domain/schemas/refund-request.js';
+import type { ErrorCode } from '../domain/failures.js';
 import type { Database } from './database.js';
 import { writeMove } from './moves.js';
 
@@ -14,7 +15,7 @@ export interface RefundRow {
   status: RefundStatus;
   provider_reference: string | null;
   attempts: number;
-  error_code: string | null;
+  error_code: ErrorCode | null;
   error_message: string | null;
   workflow_id: string;
   run_id: string | null;

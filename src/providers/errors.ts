@@ -1,3 +1,4 @@
+import type { ProviderFailureType } from '../domain/failures.js';
 import { maskPans } from '../domain/pan.js';
 
 export type ProviderName = 'oen' | 'mwd';
@@ -16,9 +17,14 @@ export type OutcomeKind = 'retryable' | 'final' | 'unknown';
 
 /** One row of a provider's error table: the failure type (the ApplicationFailure type) and its kind. */
 export interface ErrorRule {
-  type: string;
+  type: ProviderFailureType;
   kind: OutcomeKind;
   meaning: string;
+  /**
+   * A documented refusal given before the provider acted: the only failures that may end a refund
+   * `failed` (money-safety rule 6). Always `final`.
+   */
+  refusal?: true;
 }
 
 export interface ProviderErrorDetails {
@@ -33,8 +39,10 @@ export interface ProviderErrorDetails {
 
 export class ProviderError extends Error {
   override readonly name = 'ProviderError';
-  readonly type: string;
+  readonly type: ProviderFailureType;
   readonly kind: OutcomeKind;
+  /** A documented refusal given before the provider acted (its rule's `refusal`). */
+  readonly refusal: boolean;
 
   constructor(
     readonly provider: ProviderName,
@@ -53,6 +61,7 @@ export class ProviderError extends Error {
     super(maskPans(parts.join(' · ')));
     this.type = rule.type;
     this.kind = rule.kind;
+    this.refusal = rule.refusal === true;
     this.details = { ...details, ...(providerMessage !== undefined && { providerMessage }) };
   }
 

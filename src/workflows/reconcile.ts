@@ -16,6 +16,7 @@ import type { RefundStatus, TransitionFields } from '../domain/refund-status.js'
 import type { RunPolicy } from '../domain/policy.js';
 import { applicationCause, callEnd, providerCalls } from './provider-calls.js';
 import { readPolicy } from './steps.js';
+import { codes, type ErrorCode } from '../domain/failures.js';
 
 export interface ReconcileInput {
   /** Overrides of the worker's RECONCILE_* settings for this run. */
@@ -112,7 +113,7 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
     const resubmission = await ledger.resubmissionRequest(record);
     if ('impossible' in resubmission) {
       if (record.status === 'submitting') {
-        return move(record, 'requires_attention', 'left_for_person', evidence, { error: { code: 'OenNotRefunded', message: `${evidence}; ${resubmission.impossible}` } });
+        return move(record, 'requires_attention', 'left_for_person', evidence, { error: { code: codes.OenNotRefunded, message: `${evidence}; ${resubmission.impossible}` } });
       }
       return note(record, 'left_for_person', `${evidence}; ${resubmission.impossible}`);
     }
@@ -131,7 +132,7 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
       { heartbeatTimeout: '20 seconds', summary: `Oen refund ${record.transactionHid ?? ''} ${formatNtd(record.amount)}, sent again by reconciliation` },
       'ledger',
     );
-    let result: ProviderOutcome | { outcome: 'failed'; code: string; reason: string };
+    let result: ProviderOutcome | { outcome: 'failed'; code: ErrorCode; reason: string };
     try {
       result = await submitOenRefund(resubmission.request);
     } catch (err) {
@@ -167,7 +168,7 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
         return;
       }
       return move(record, 'requires_attention', 'mismatch', found.evidence, {
-        error: { code: 'ReconcileMismatch', message: `the ledger recorded this refund as succeeded, but ${found.evidence}` },
+        error: { code: codes.ReconcileMismatch, message: `the ledger recorded this refund as succeeded, but ${found.evidence}` },
       });
     }
     if (found.kind === 'refunded') {
@@ -175,7 +176,7 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
     }
     if (found.kind === 'unexplained') {
       if (record.status === 'submitting') {
-        return move(record, 'requires_attention', 'unexplained', found.evidence, { error: { code: 'OenStateUnexplained', message: found.evidence } });
+        return move(record, 'requires_attention', 'unexplained', found.evidence, { error: { code: codes.OenStateUnexplained, message: found.evidence } });
       }
       // It stays with a person, who now finds Oen's evidence on the refund itself.
       await ledger.attachReconcileEvidence(record, evidenceError(found.evidence, record.error));
@@ -185,7 +186,7 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
     if (policy.resubmit) return resubmit(record, found.evidence);
     const why = `${found.evidence}; not sent again (RECONCILE_RESUBMIT is off): a person decides`;
     if (record.status === 'submitting') {
-      return move(record, 'requires_attention', 'left_for_person', found.evidence, { error: { code: 'OenNotRefunded', message: why } });
+      return move(record, 'requires_attention', 'left_for_person', found.evidence, { error: { code: codes.OenNotRefunded, message: why } });
     }
     return note(record, 'left_for_person', why);
   }
@@ -205,14 +206,14 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
     const gone = `its run ${record.workflowId} ended without settling it`;
     if (record.status !== 'submitting') {
       const evidence = `${gone}, before the refund was sent: nothing was sent`;
-      return move(record, 'cancelled', 'run_ended', evidence, { error: { code: 'RunEnded', message: evidence } });
+      return move(record, 'cancelled', 'run_ended', evidence, { error: { code: codes.RunEnded, message: evidence } });
     }
     if (record.providerReference) {
       return move(record, 'succeeded', 'run_ended', `${gone}; MWD's success (${record.providerReference}) was recorded before it ended`, { error: null });
     }
     const [code, evidence] = unansweredBy
-      ? ['MwdOutcomeUnknown', `${gone}: ${unansweredBy} sent the refund to MWD and never recorded an answer. MWD cannot be asked whether the refund happened: check with MWD`]
-      : ['RunEnded', `${gone}, while it was being submitted: no send was left unanswered (each was answered with a failure, or none was made), so MWD should show no refund; check with MWD`];
+      ? [codes.MwdOutcomeUnknown, `${gone}: ${unansweredBy} sent the refund to MWD and never recorded an answer. MWD cannot be asked whether the refund happened: check with MWD`]
+      : [codes.RunEnded, `${gone}, while it was being submitted: no send was left unanswered (each was answered with a failure, or none was made), so MWD should show no refund; check with MWD`];
     return move(record, 'requires_attention', 'run_ended', evidence, { error: { code, message: evidence } });
   }
 

@@ -10,6 +10,7 @@ import { providerCalls } from './provider-calls.js';
 import { refundWorkflow } from './refund.js';
 import { deliveries, ledgerStep, readPolicy, tellOrderManagement } from './steps.js';
 import { checkInput } from './validation.js';
+import { codes } from '../domain/failures.js';
 
 /**
  * `order.cancelled`: refund every charged, not yet refunded card transaction of the Oen order in
@@ -77,7 +78,7 @@ export async function refundOrderWorkflow(input: OrderCancelled): Promise<OrderR
       amount: t.amount,
     };
     const kept = await ledgerStep(`Ledger: ${request.refundId} left for a person`).recordForPerson(request, workflowInfo().workflowId, {
-      code: 'NotRefundedByOrder',
+      code: codes.NotRefundedByOrder,
       message: left.reason,
     });
     if (kept) await tellOrderManagement(kept);

@@ -9,6 +9,7 @@ import { callEnd, providerCalls } from './provider-calls.js';
 import { RefundView } from './refund-view.js';
 import { ledgerStep, tellOrderManagement } from './steps.js';
 import { checkInput } from './validation.js';
+import { codes, type RecordError } from '../domain/failures.js';
 
 type Opened = Awaited<ReturnType<ReturnType<typeof ledgerStep>['openRefund']>>['opened'];
 type End = { status: RefundStatus; fields: TransitionFields };
@@ -57,8 +58,8 @@ async function awaitGoAhead(
   policy: RunPolicy,
   decisions: ReturnType<typeof operatorDecisions>,
   record: (status: RefundStatus) => Promise<RefundRecord>,
-): Promise<{ code: string; message: string } | undefined> {
-  const stopped = (decision: Decision) => ({ code: decision.kind === 'reject' ? 'Rejected' : 'Cancelled', message: decisionMessage(decision) });
+): Promise<RecordError | undefined> {
+  const stopped = (decision: Decision) => ({ code: decision.kind === 'reject' ? codes.Rejected : codes.Cancelled, message: decisionMessage(decision) });
   try {
     if (policy.approvalThreshold === undefined || request.amount < policy.approvalThreshold) {
       const decision = decisions.decided();
@@ -66,11 +67,11 @@ async function awaitGoAhead(
     }
     await record('awaiting_approval');
     const decision = await decisions.awaitDecision(policy.approvalTimeoutMs);
-    if (!decision) return { code: 'ApprovalTimeout', message: `not approved within ${Math.round(policy.approvalTimeoutMs / 1000)} seconds` };
+    if (!decision) return { code: codes.ApprovalTimeout, message: `not approved within ${Math.round(policy.approvalTimeoutMs / 1000)} seconds` };
     return decision.kind === 'approve' ? undefined : stopped(decision);
   } catch (err) {
     // Temporal's own Cancel before anything was sent: the refund ends cancelled, as the update would.
-    if (isCancellation(err)) return { code: 'CancelRequested', message: 'cancelled through Temporal (a workflow Cancel request) before it was sent' };
+    if (isCancellation(err)) return { code: codes.CancelRequested, message: 'cancelled through Temporal (a workflow Cancel request) before it was sent' };
     throw err;
   }
 }
@@ -98,8 +99,8 @@ async function submit(request: RefundRequested, policy: RunPolicy, summary: stri
 async function finish(record: RefundRecord, tell: boolean): Promise<RefundRecord> {
   if (tell) await tellOrderManagement(record);
   const reason = record.error ? `: ${record.error.message}` : '';
-  if (record.status === 'failed') throw ApplicationFailure.nonRetryable(`Refund ${record.refundId} failed${reason}`, 'RefundFailed', record);
-  if (record.status === 'cancelled') throw ApplicationFailure.nonRetryable(`Refund ${record.refundId} cancelled${reason}`, 'RefundCancelled', record);
+  if (record.status === 'failed') throw ApplicationFailure.nonRetryable(`Refund ${record.refundId} failed${reason}`, codes.RefundFailed, record);
+  if (record.status === 'cancelled') throw ApplicationFailure.nonRetryable(`Refund ${record.refundId} cancelled${reason}`, codes.RefundCancelled, record);
   return record;
 }
 
@@ -110,7 +111,7 @@ function refusedOpen(opened: Exclude<Opened, { opened: unknown } | { settled: un
     return ApplicationFailure.nonRetryable(
       `Refused: Oen transaction ${existing.transactionHid} already has refund ${existing.refundId} (${existing.status}); ` +
         'Oen allows one refund per transaction',
-      'DuplicateRefund',
+      codes.DuplicateRefund,
       { existingRefundId: existing.refundId, existingStatus: existing.status },
     );
   }
@@ -118,11 +119,11 @@ function refusedOpen(opened: Exclude<Opened, { opened: unknown } | { settled: un
     const existing = opened.inFlight;
     return ApplicationFailure.nonRetryable(
       `Refused: refund ${existing.refundId} is already ${existing.status} under workflow ${existing.workflowId}; that run owns it`,
-      'DuplicateRefund',
+      codes.DuplicateRefund,
       { existingRefundId: existing.refundId, existingStatus: existing.status, existingWorkflowId: existing.workflowId },
     );
   }
-  return ApplicationFailure.nonRetryable(`Refused: ${opened.reason}`, 'RefundRequestConflict', {
+  return ApplicationFailure.nonRetryable(`Refused: ${opened.reason}`, codes.RefundRequestConflict, {
     existingRefundId: opened.differs.refundId,
     existingStatus: opened.differs.status,
   });

@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/workflow';
+import { codes } from '../domain/failures.js';
 
 /**
  * Fails the run at once when its input has problems (src/domain/guards.ts). A plain error thrown in
@@ -7,5 +8,5 @@ import { ApplicationFailure } from '@temporalio/workflow';
  */
 export function checkInput<T>(input: T, problems: string[], what: string): T {
   if (problems.length === 0) return input;
-  throw ApplicationFailure.nonRetryable(`Invalid ${what}: ${problems.join('; ')}`, 'InvalidInput');
+  throw ApplicationFailure.nonRetryable(`Invalid ${what}: ${problems.join('; ')}`, codes.InvalidInput);
 }

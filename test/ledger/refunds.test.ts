@@ -109,7 +109,7 @@ describe.each(kinds)('the refund ledger on %s', (kind) => {
     for (const [refundId, status] of ends) {
       await ledger.open(oen(refundId, `P2099${refundId.replace('-', '')}`), 'wf');
       if (status !== 'cancelled') await ledger.transition(refundId, 'submitting');
-      await ledger.transition(refundId, status, status === 'succeeded' ? { providerReference: 'x' } : { error: { code: 'X', message: 'x' } });
+      await ledger.transition(refundId, status, status === 'succeeded' ? { providerReference: 'x' } : { error: { code: 'OenT0001', message: 'x' } });
       // Whichever run asks: its own workflow id again (a re-dispatch) or another.
       for (const workflowId of ['wf', 'wf-2']) {
         expect(await ledger.open(oen(refundId, `P2099${refundId.replace('-', '')}`), workflowId), `${status} via ${workflowId}`).toMatchObject({
@@ -160,7 +160,7 @@ describe.each(kinds)('the refund ledger on %s', (kind) => {
     await ledger.open(oen('RF-1'), 'wf');
     await ledger.transition('RF-1', 'submitting');
     await ledger.transition('RF-1', 'succeeded', {});
-    await expect(ledger.transition('RF-1', 'failed', { error: { code: 'X', message: 'y' } })).rejects.toThrow(LedgerError);
+    await expect(ledger.transition('RF-1', 'failed', { error: { code: 'OenT0001', message: 'y' } })).rejects.toThrow(LedgerError);
     await expect(ledger.transition('RF-1', 'cancelled')).rejects.toThrow('Refund RF-1 is succeeded; it cannot become cancelled');
     await expect(ledger.transition('RF-none', 'submitting')).rejects.toThrow('No refund RF-none in the ledger');
   });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ErrorCode } from '../failures.js';
 import { refundStatuses } from '../refund-status.js';
 import { refundIdSchema } from './refund-request.js';
 
@@ -18,7 +19,7 @@ export const refundRecord = z.object({
   status: refundStatus,
   providerReference: z.string().optional(),
   attempts: z.number().int().nonnegative(),
-  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  error: z.object({ code: z.custom<ErrorCode>((code) => typeof code === 'string'), message: z.string() }).optional(),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
   completedAt: z.iso.datetime().optional(),

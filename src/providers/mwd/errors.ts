@@ -9,12 +9,9 @@ import type { ErrorRule } from '../errors.js';
  * format, codes that contradict each other, a success that does not echo our request — may mean the
  * refund happened: a person decides.
  */
-export const mwdRefused: ErrorRule = { type: 'MwdRefused', kind: 'final', meaning: 'refund refused' };
+export const mwdRefused: ErrorRule = { type: 'MwdRefused', kind: 'final', meaning: 'refund refused', refusal: true };
 
 export const mwdServerError: ErrorRule = { type: 'MwdHttp500', kind: 'retryable', meaning: 'server error: MWD did not refund' };
-
-/** Every final rule of MWD's, for Temporal's retry policy (final-error-types.ts). */
-export const mwdFinalRules: ErrorRule[] = [mwdRefused];
 
 export const mwdUnexpectedStatus = (status: number): ErrorRule => ({
   type: `MwdHttp${status}`,
@@ -41,3 +38,6 @@ export const mwdRefundMismatch: ErrorRule = {
   kind: 'unknown',
   meaning: 'MWD refunded, but not as asked',
 };
+
+/** Every fixed rule of MWD's table: the engine's final and refusal types are derived from it (final-error-types.ts). */
+export const mwdRules: readonly ErrorRule[] = [mwdRefused, mwdServerError, mwdMalformed, mwdCodesDisagree, mwdRefundMismatch];

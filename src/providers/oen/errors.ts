@@ -13,15 +13,15 @@ import type { ErrorRule } from '../errors.js';
  * asked again on any answer but the two that cannot improve (unauthorised, no such order).
  */
 export const oenRefusals: Record<string, ErrorRule> = {
-  A0001: { type: 'OenA0001', kind: 'final', meaning: 'unauthorised (check OEN_TOKEN)' },
-  V0001: { type: 'OenV0001', kind: 'final', meaning: 'bad request' },
-  /** Final as an answer; the refund activity checks the transaction before concluding anything. */
+  A0001: { type: 'OenA0001', kind: 'final', meaning: 'unauthorised (check OEN_TOKEN)', refusal: true },
+  V0001: { type: 'OenV0001', kind: 'final', meaning: 'bad request', refusal: true },
+  /** Final as an answer, but no refusal: the refund activity checks the transaction before concluding anything. */
   V0002: { type: 'OenV0002', kind: 'final', meaning: 'wrong transaction state' },
-  T0001: { type: 'OenT0001', kind: 'final', meaning: 'transaction failed' },
-  T0002: { type: 'OenT0002', kind: 'final', meaning: 'CVV wrong' },
-  T0003: { type: 'OenT0003', kind: 'final', meaning: 'card expired' },
-  T0004: { type: 'OenT0004', kind: 'final', meaning: 'insufficient credit' },
-  T0005: { type: 'OenT0005', kind: 'final', meaning: 'authorisation refused' },
+  T0001: { type: 'OenT0001', kind: 'final', meaning: 'transaction failed', refusal: true },
+  T0002: { type: 'OenT0002', kind: 'final', meaning: 'CVV wrong', refusal: true },
+  T0003: { type: 'OenT0003', kind: 'final', meaning: 'card expired', refusal: true },
+  T0004: { type: 'OenT0004', kind: 'final', meaning: 'insufficient credit', refusal: true },
+  T0005: { type: 'OenT0005', kind: 'final', meaning: 'authorisation refused', refusal: true },
 };
 
 /** The HTTP statuses Oen documents for a refusal (400, 401) or an answer (200). */
@@ -39,10 +39,10 @@ export const oenListUnavailable: ErrorRule = {
   meaning: 'the transaction list could not be read; asking again',
 };
 
-/** Every final rule of Oen's, for Temporal's retry policy (final-error-types.ts). */
-export const oenFinalRules: ErrorRule[] = [...Object.values(oenRefusals), oenOrderNotFound];
+/** Every fixed rule of Oen's table: the engine's final and refusal types are derived from it (final-error-types.ts). */
+export const oenRules: readonly ErrorRule[] = [...Object.values(oenRefusals), oenF0001, oenOrderNotFound, oenListUnavailable];
 
-const unknown = (type: string, meaning: string): ErrorRule => ({ type, kind: 'unknown', meaning });
+const unknown = (type: ErrorRule['type'], meaning: string): ErrorRule => ({ type, kind: 'unknown', meaning });
 
 /**
  * The rule for an answer that is not a readable success. `status` is the HTTP status; `code` the

@@ -1,0 +1,60 @@
+/**
+ * The failure vocabulary: every failure type the engine itself gives (an ApplicationFailure's type)
+ * and every error code it writes on a refund record, each defined once here and used by name
+ * (`codes.RunEnded`), never as a string elsewhere. A provider's own failure types (`OenT0001`,
+ * `MwdHttp502`, …) are defined by its rule table (src/providers/oen/errors.ts,
+ * src/providers/mwd/errors.ts); `ErrorCode` takes them by their prefix. docs/engine.md lists what
+ * each means.
+ */
+export const codes = {
+  // A run refused before it acted.
+  InvalidInput: 'InvalidInput',
+  DuplicateRefund: 'DuplicateRefund',
+  RefundRequestConflict: 'RefundRequestConflict',
+  LedgerRefused: 'LedgerRefused',
+  // How a refund run ends when the refund failed or was cancelled (the run's failure type).
+  RefundFailed: 'RefundFailed',
+  RefundCancelled: 'RefundCancelled',
+  // Why a refund was cancelled (its record's error code).
+  Rejected: 'Rejected',
+  Cancelled: 'Cancelled',
+  CancelRequested: 'CancelRequested',
+  ApprovalTimeout: 'ApprovalTimeout',
+  // How a provider call ended without the provider's own failure type.
+  ProviderUnavailable: 'ProviderUnavailable',
+  ProviderCallEnded: 'ProviderCallEnded',
+  RetryWindowPassed: 'RetryWindowPassed',
+  RequiresAttention: 'RequiresAttention',
+  // What a provider activity concluded.
+  OenCheckFailed: 'OenCheckFailed',
+  OenStateUnexplained: 'OenStateUnexplained',
+  OenSubscriptionUnconfirmed: 'OenSubscriptionUnconfirmed',
+  MwdOutcomeUnknown: 'MwdOutcomeUnknown',
+  // What reconciliation and an order's cancellation leave for a person.
+  OenNotRefunded: 'OenNotRefunded',
+  ReconcileMismatch: 'ReconcileMismatch',
+  RunEnded: 'RunEnded',
+  NotRefundedByOrder: 'NotRefundedByOrder',
+} as const;
+
+export type EngineCode = (typeof codes)[keyof typeof codes];
+
+/** A provider's own failure type, from its rule table. */
+export type ProviderFailureType = `Oen${string}` | `Mwd${string}`;
+
+/** What a refund record's `error.code` holds. */
+export type ErrorCode = EngineCode | ProviderFailureType;
+
+/** A refund record's error: the code, and what a person should read. */
+export interface RecordError {
+  code: ErrorCode;
+  message: string;
+}
+
+/**
+ * A failure's type as Temporal or the ledger carries it (a plain string), as an error code: every
+ * failure type a refund's steps throw is one of `codes` or a provider's; `fallback` when there is none.
+ */
+export function errorCode(type: string | null | undefined, fallback: EngineCode): ErrorCode {
+  return (type ?? fallback) as ErrorCode;
+}
