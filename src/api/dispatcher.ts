@@ -1,5 +1,8 @@
-import { parseInboundEvent } from '../domain/schemas/events.js';
-import { dispatchEvent, type IntakeDeps } from './intake.js';
+import { startEventWorkflow, type EventStart } from '../client/events.js';
+import { inboundEvent, type InboundEvent } from '../domain/schemas/events.js';
+import type { RefundRecord } from '../domain/schemas/refund-record.js';
+import { problem, type Answer } from './answers.js';
+import type { IntakeDeps } from './intake.js';
 
 export interface Dispatcher {
   /** One pass over the inbox: starts what is due. Resolves with how many events it handled. */
@@ -22,13 +25,13 @@ export function startDispatcher(
   async function runOnce(): Promise<number> {
     const due = await deps.inbox.claimPending(batch, leaseMs);
     for (const entry of due) {
-      const parsed = parseInboundEvent({ specversion: '1.0', ...(entry.event as object) });
-      if (!parsed.ok) {
+      const stored = inboundEvent.safeParse(entry.event);
+      if (!stored.success) {
         // Only validated events are inboxed: this one was written by another version's schema.
-        await deps.inbox.markFailed(entry.eventId, `stored event no longer valid: ${JSON.stringify(parsed.problems)}`, 3_600_000);
+        await deps.inbox.markFailed(entry.eventId, `stored event no longer valid: ${stored.error.message}`, 3_600_000);
         continue;
       }
-      await dispatchEvent(deps, parsed.event, 10_000);
+      await dispatchEvent(deps, stored.data, 10_000);
     }
     return due.length;
   }
@@ -54,4 +57,59 @@ export function startDispatcher(
       await running;
     },
   };
+}
+
+export type DispatchOutcome =
+  | { kind: 'started' }
+  /** The ledger already has the refund: its run started it (and may have ended it); nothing was started. */
+  | { kind: 'known'; record: RefundRecord }
+  | { kind: 'refused'; answer: Answer }
+  | { kind: 'failed'; error: string };
+
+/**
+ * Starts an inboxed event's workflow and records how that went. Used by the intake (at once) and
+ * the dispatcher (for what the intake could not start). A refund the ledger already has is not
+ * started again (money-safety rule 7: a refund id ends once, whatever re-dispatch, slow first start
+ * or re-sent event asks); otherwise starting twice is harmless (deterministic workflow ids), so a
+ * crash between the start and the mark only costs a second, duplicate start.
+ */
+export async function dispatchEvent(
+  deps: Pick<IntakeDeps, 'inbox' | 'ledger' | 'client' | 'taskQueue'>,
+  event: InboundEvent,
+  timeoutMs: number,
+): Promise<DispatchOutcome> {
+  if (event.type === 'refund.requested') {
+    const record = await deps.ledger.get(event.data.refundId);
+    if (record) {
+      await deps.inbox.markStarted(event.id);
+      return { kind: 'known', record };
+    }
+  }
+  let started: EventStart;
+  try {
+    started = await withTimeout(startEventWorkflow(deps.client, deps.taskQueue, event), timeoutMs);
+  } catch (err) {
+    const error = err instanceof Error ? err.message : String(err);
+    await deps.inbox.markFailed(event.id, error, 1_000);
+    return { kind: 'failed', error };
+  }
+  if (started.kind === 'refused') {
+    const answer = problem(409, started.reason);
+    await deps.inbox.markRefused(event.id, started.reason, answer);
+    return { kind: 'refused', answer };
+  }
+  await deps.inbox.markStarted(event.id);
+  return { kind: 'started' };
+}
+
+async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Temporal did not answer the start within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

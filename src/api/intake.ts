@@ -1,12 +1,13 @@
-import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { startEventWorkflow, eventWorkflowId, type EventStart } from '../client/events.js';
+import { eventWorkflowId } from '../client/events.js';
 import { parseInboundEvent, withCardNumbersMasked, type FieldProblem, type InboundEvent } from '../domain/schemas/events.js';
 import { maskPans } from '../domain/pan.js';
-import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import type { EventInbox, StoredAnswer } from '../ledger/inbox.js';
 import type { RefundLedger } from '../ledger/refunds.js';
 import type { Signer } from '../webhooks/signing.js';
+import { problem, type Answer } from './answers.js';
+import { dispatchEvent } from './dispatcher.js';
+import { canonicalJson, sha256 } from './hashing.js';
 
 /** A body over 256 KiB is refused with 413 (docs/api.md, "POST /v1/events"). */
 export const MAX_EVENT_BYTES = 256 * 1024;
@@ -24,21 +25,12 @@ export interface IntakeDeps {
   startTimeoutMs?: number;
 }
 
-export interface Answer {
-  statusCode: number;
-  body: unknown;
-}
-
 export interface AcceptedBody {
   eventId: string;
   refunds: Array<{ refundId: string; status: string; workflowId: string; uiUrl: string }>;
   /** The run the event started (for order.cancelled and subscription.cancelled, where refunds are found later). */
   workflowId: string;
   uiUrl: string;
-}
-
-export function sha256(data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
 }
 
 /**
@@ -49,11 +41,6 @@ export function keptBody(raw: Buffer): string {
   const masked = Buffer.from(maskPans(raw.toString('utf8')), 'utf8');
   // A character cut in half at the end is dropped, not kept as U+FFFD.
   return new TextDecoder('utf-8', { fatal: false }).decode(masked.subarray(0, KEPT_BODY_BYTES)).replace(/\uFFFD$/, '');
-}
-
-/** The problem answer every error uses: what went wrong, and field by field where there are fields. */
-export function problem(statusCode: number, error: string, problems?: FieldProblem[]): Answer {
-  return { statusCode, body: { error, ...(problems && { problems }) } };
 }
 
 /**
@@ -176,68 +163,4 @@ export class EventIntake {
 /** The same event id and body again: the same body, with 200 where the first answer was 202. */
 function again(answer: StoredAnswer): Answer {
   return { statusCode: answer.statusCode === 202 ? 200 : answer.statusCode, body: answer.body };
-}
-
-export type DispatchOutcome =
-  | { kind: 'started' }
-  /** The ledger already has the refund: its run started it (and may have ended it); nothing was started. */
-  | { kind: 'known'; record: RefundRecord }
-  | { kind: 'refused'; answer: Answer }
-  | { kind: 'failed'; error: string };
-
-/**
- * Starts an inboxed event's workflow and records how that went. Used by the intake (at once) and
- * the dispatcher (for what the intake could not start). A refund the ledger already has is not
- * started again (money-safety rule 7: a refund id ends once, whatever re-dispatch, slow first start
- * or re-sent event asks); otherwise starting twice is harmless (deterministic workflow ids), so a
- * crash between the start and the mark only costs a second, duplicate start.
- */
-export async function dispatchEvent(
-  deps: Pick<IntakeDeps, 'inbox' | 'ledger' | 'client' | 'taskQueue'>,
-  event: InboundEvent,
-  timeoutMs: number,
-): Promise<DispatchOutcome> {
-  if (event.type === 'refund.requested') {
-    const record = await deps.ledger.get(event.data.refundId);
-    if (record) {
-      await deps.inbox.markStarted(event.id);
-      return { kind: 'known', record };
-    }
-  }
-  let started: EventStart;
-  try {
-    started = await withTimeout(startEventWorkflow(deps.client, deps.taskQueue, event), timeoutMs);
-  } catch (err) {
-    const error = err instanceof Error ? err.message : String(err);
-    await deps.inbox.markFailed(event.id, error, 1_000);
-    return { kind: 'failed', error };
-  }
-  if (started.kind === 'refused') {
-    const answer = problem(409, started.reason);
-    await deps.inbox.markRefused(event.id, started.reason, answer);
-    return { kind: 'refused', answer };
-  }
-  await deps.inbox.markStarted(event.id);
-  return { kind: 'started' };
-}
-
-async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Temporal did not answer the start within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Key order does not change what a request means: hash it with sorted keys. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
-      : v,
-  );
 }

@@ -12,7 +12,8 @@ import type { EventInbox } from '../ledger/inbox.js';
 import { InvalidCursorError, type RefundLedger } from '../ledger/refunds.js';
 import { operatorInput } from '../domain/schemas/operator.js';
 import { approveUpdate, cancelUpdate, rejectUpdate } from '../workflows/messages.js';
-import { EventIntake, MAX_EVENT_BYTES, problem, type Answer } from './intake.js';
+import { problem, type Answer } from './answers.js';
+import { EventIntake, MAX_EVENT_BYTES } from './intake.js';
 import { openApiDocument } from './openapi.js';
 import type { Signer } from '../webhooks/signing.js';
 

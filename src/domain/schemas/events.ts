@@ -32,10 +32,18 @@ export const cloudEvent = z.looseObject({
   data: z.unknown(),
 });
 
-export type InboundEvent =
-  | { id: string; source: string; type: 'refund.requested'; data: z.infer<typeof refundRequested> }
-  | { id: string; source: string; type: 'order.cancelled'; data: z.infer<typeof orderCancelled> }
-  | { id: string; source: string; type: 'subscription.cancelled'; data: z.infer<typeof subscriptionCancelled> };
+/**
+ * An accepted event as the engine keeps it (the inbox's `event` column, a workflow's input): the
+ * envelope's id, source and type, and its validated `data`. The dispatcher reads stored events back
+ * with this schema.
+ */
+export const inboundEvent = z.discriminatedUnion('type', [
+  z.object({ id: z.string(), source: z.string(), type: z.literal('refund.requested'), data: refundRequested }),
+  z.object({ id: z.string(), source: z.string(), type: z.literal('order.cancelled'), data: orderCancelled }),
+  z.object({ id: z.string(), source: z.string(), type: z.literal('subscription.cancelled'), data: subscriptionCancelled }),
+]);
+
+export type InboundEvent = z.infer<typeof inboundEvent>;
 
 /** One problem with one field, as every 422 lists them. `field` is a JSON path, e.g. `data.amount`. */
 export interface FieldProblem {

@@ -1,0 +1,16 @@
+import { createHash } from 'node:crypto';
+
+/** The hashes the intake keeps: of a body as sent (a re-sent event is the same event), and of a request (a refund id asks one thing). */
+
+export function sha256(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Key order does not change what a request means: hash it with sorted keys. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+      : v,
+  );
+}
