@@ -1,4 +1,34 @@
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { formatWithOptions } from 'node:util';
+import { DefaultLogger, Runtime, type LogEntry } from '@temporalio/worker';
+import { aroundAll, beforeEach } from 'vitest';
+import { endFileLogs, enableTestLogs, startTestLogs, testLog } from './helpers/test-logs.js';
 
-// Workers inside the test processes log only what may explain a failure.
-Runtime.install({ logger: new DefaultLogger('WARN') });
+// Workers inside the test processes log only what may explain a failure, and it is printed only
+// when a test fails (test/helpers/test-logs.ts): a green run provokes hundreds of activity and
+// workflow failures on purpose. The SDK core's own warnings are forwarded to the same logger
+// rather than written straight to stderr.
+Runtime.install({
+  logger: new DefaultLogger('WARN', runtimeLogLine),
+  telemetryOptions: { logging: { forward: {}, filter: { core: 'WARN', other: 'ERROR' } } },
+});
+enableTestLogs();
+
+beforeEach((context) => {
+  const end = startTestLogs();
+  context.onTestFinished(({ task }) => end(task.result?.state === 'fail'));
+});
+
+// Around the whole file, so it runs even when one of the file's own afterAll hooks fails. vitest
+// requires the (unused) fixtures argument to be an object pattern.
+// eslint-disable-next-line no-empty-pattern
+aroundAll(async (runSuite, {}, file) => {
+  await runSuite();
+  await endFileLogs(file);
+});
+
+/** The line DefaultLogger writes to stderr (without colours), collected instead. */
+function runtimeLogLine({ level, message, meta, timestampNanos }: LogEntry): void {
+  const at = Number(timestampNanos / 1_000_000n);
+  const time = new Date(at).toISOString();
+  testLog(meta === undefined ? `${time} [${level}] ${message}` : `${time} [${level}] ${message} ${formatWithOptions({ colors: false }, meta)}`, at);
+}

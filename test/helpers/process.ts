@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { testProcessOutput } from './test-logs.js';
 
 export interface RunningProcess {
   child: ChildProcess;
@@ -12,7 +14,10 @@ export interface RunningProcess {
   signalGroup(signal: NodeJS.Signals): void;
 }
 
-/** Runs a command in a process group of its own, collecting its output. */
+/**
+ * Runs a command in a process group of its own, collecting its output; that output is printed with
+ * the test's logs if the test fails (test/helpers/test-logs.ts).
+ */
 export function run(command: string, args: string[], env: NodeJS.ProcessEnv, cwd = process.cwd()): RunningProcess {
   const child = spawn(command, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -23,6 +28,7 @@ export function run(command: string, args: string[], env: NodeJS.ProcessEnv, cwd
   };
   child.stdout?.on('data', append);
   child.stderr?.on('data', append);
+  testProcessOutput(`${[basename(command), ...args].join(' ')} (pid ${child.pid ?? '?'})`, () => output);
   const exited = new Promise<number | string>((resolve) => {
     child.once('exit', (code, signal) => {
       for (const listener of listeners) listener();
