@@ -5,10 +5,12 @@ import { createOutcomeActivities, type OutcomeDeps } from './outcome.js';
 import { createPingActivities, type PingDeps } from './ping.js';
 import { createReconcileActivities } from './reconcile.js';
 import type { ReconcilePolicy } from '../domain/reconcile.js';
+import type { ReconciliationLedger } from '../ledger/reconciliation.js';
 import type { ProviderClients } from '../providers/index.js';
 
 export interface ActivityDeps extends PingDeps, LedgerActivityDeps, OutcomeDeps {
   providers: ProviderClients;
+  reconciliation: ReconciliationLedger;
   reconcile: ReconcilePolicy;
 }
 
@@ -17,10 +19,10 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createPingActivities(deps),
     ...createLedgerActivities(deps),
-    ...createOenActivities({ oen: deps.providers.oen, ledger: deps.ledger, retryWindowMs: deps.policy.retryWindowMs }),
-    ...createMwdActivities({ mwd: deps.providers.mwd, ledger: deps.ledger, retryWindowMs: deps.policy.retryWindowMs }),
+    ...createOenActivities({ oen: deps.providers.oen, ledger: deps.ledger }),
+    ...createMwdActivities({ mwd: deps.providers.mwd, ledger: deps.ledger }),
     ...createOutcomeActivities(deps),
-    ...createReconcileActivities({ oen: deps.providers.oen, ledger: deps.ledger, reconcile: deps.reconcile }),
+    ...createReconcileActivities({ oen: deps.providers.oen, reconciliation: deps.reconciliation, reconcile: deps.reconcile }),
   };
 }
 

@@ -4,7 +4,7 @@ import type { RefundStatus, TransitionFields } from '../domain/refund-status.js'
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import { refundRequested, type RefundRequested } from '../domain/schemas/refund-request.js';
 import type { OpenResult, RefundLedger } from '../ledger/refunds.js';
-import { SubscriptionLedger, type UnconfirmedSubscriptionCancel } from '../ledger/subscriptions.js';
+import type { SubscriptionLedger, UnconfirmedSubscriptionCancel } from '../ledger/subscriptions.js';
 import { noMetrics, type EngineMetrics } from '../domain/metrics.js';
 import { finalErrorTypes, refusalTypes } from '../providers/final-error-types.js';
 import { ledgerCall } from './failures.js';
@@ -12,13 +12,13 @@ import { codes } from '../domain/failures.js';
 
 export interface LedgerActivityDeps {
   ledger: RefundLedger;
+  subscriptions: SubscriptionLedger;
   policy: RefundPolicy;
   metrics?: Pick<EngineMetrics, 'refundStatus'>;
 }
 
-export function createLedgerActivities({ ledger, policy, metrics = noMetrics }: LedgerActivityDeps) {
+export function createLedgerActivities({ ledger, subscriptions, policy, metrics = noMetrics }: LedgerActivityDeps) {
   const runPolicy: RunPolicy = { ...policy, failureTypes: { final: finalErrorTypes, refusals: refusalTypes } };
-  const subscriptions = new SubscriptionLedger(ledger.db);
   return {
     /**
      * What an order.cancelled could not refund, kept for a person (RefundLedger.recordForPerson);

@@ -11,13 +11,11 @@ import { codes } from '../domain/failures.js';
 export interface MwdActivityDeps {
   mwd: MwdClient;
   ledger: RefundLedger;
-  /** PROVIDER_RETRY_WINDOW_SECONDS, in ms (src/activities/failures.ts, withinRetryWindow). */
-  retryWindowMs: number;
 }
 
 const CANNOT_ASK = 'MWD cannot be asked whether the refund happened: check with MWD before anything else is done';
 
-export function createMwdActivities({ mwd, ledger, retryWindowMs }: MwdActivityDeps) {
+export function createMwdActivities({ mwd, ledger }: MwdActivityDeps) {
   /** One attempt: wait for the turn, claim the send, send (submitMwdRefund). */
   const sendMwdRefund = async (request: MwdRefundRequested, context: Context): Promise<ProviderOutcome> => {
     // The wait for MWD_RATE_LIMIT comes before the send is recorded: an attempt that dies waiting
@@ -68,8 +66,11 @@ export function createMwdActivities({ mwd, ledger, retryWindowMs }: MwdActivityD
      * includes an earlier attempt that sent and then died (worker stopped, activity timed out):
      * the ledger remembers the send until an answer is recorded, across runs. A refund the ledger
      * already holds as settled is never sent again.
+     *
+     * `retryWindowMs`: the run's PROVIDER_RETRY_WINDOW_SECONDS, as its policy read it (the one way the
+     * window reaches a provider call: src/activities/failures.ts, withinRetryWindow).
      */
-    submitMwdRefund: async (request: MwdRefundRequested): Promise<ProviderOutcome> => {
+    submitMwdRefund: async (request: MwdRefundRequested, retryWindowMs: number): Promise<ProviderOutcome> => {
       const context = Context.current();
       const settled = await settledInLedger(ledger, request.refundId);
       if (settled) return settled;

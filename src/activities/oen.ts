@@ -14,8 +14,6 @@ import { codes } from '../domain/failures.js';
 export interface OenActivityDeps {
   oen: OenClient;
   ledger: RefundLedger;
-  /** PROVIDER_RETRY_WINDOW_SECONDS, in ms (src/activities/failures.ts, withinRetryWindow). */
-  retryWindowMs: number;
 }
 
 /** What Oen's own record of a transaction proves about our refund. */
@@ -73,7 +71,7 @@ async function providerCall<T>(call: () => Promise<T>): Promise<T> {
 /** A heartbeat while a request waits its turn under OEN_RATE_LIMIT. */
 const waitingForOen = () => Context.current().heartbeat('waiting for the Oen rate limit');
 
-export function createOenActivities({ oen, ledger, retryWindowMs }: OenActivityDeps) {
+export function createOenActivities({ oen, ledger }: OenActivityDeps) {
   /**
    * Asks Oen for the order's transactions and judges ours (every page heartbeats: a long order is
    * progress). A list that cannot be read now is asked again on the next attempt, within the retry
@@ -157,8 +155,11 @@ export function createOenActivities({ oen, ledger, retryWindowMs }: OenActivityD
      * Any answer to the refund that proves nothing (a status or body Oen does not document, no
      * answer at all), a V0002, or a refusal after an earlier send, is reconciled the same way
      * before anything else (money-safety rule 6: `failed` only where Oen provably did not refund).
+     *
+     * `retryWindowMs`: the run's PROVIDER_RETRY_WINDOW_SECONDS, as its policy read it (the one way the
+     * window reaches a provider call: src/activities/failures.ts, withinRetryWindow).
      */
-    submitOenRefund: async (request: OenRefundRequested): Promise<ProviderOutcome> => {
+    submitOenRefund: async (request: OenRefundRequested, retryWindowMs: number): Promise<ProviderOutcome> => {
       const context = Context.current();
       const settled = await settledInLedger(ledger, request.refundId);
       if (settled) return settled;

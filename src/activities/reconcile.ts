@@ -6,8 +6,7 @@ import { formatNtd } from '../domain/format.js';
 import { oenRefundRequested, type OenRefundRequested } from '../domain/schemas/refund-request.js';
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import type { RefundStatus, TransitionFields } from '../domain/refund-status.js';
-import { ReconciliationLedger, type ApplyResult } from '../ledger/reconciliation.js';
-import type { RefundLedger } from '../ledger/refunds.js';
+import type { ApplyResult, ReconciliationLedger } from '../ledger/reconciliation.js';
 import { ProviderError } from '../providers/errors.js';
 import type { OenClient } from '../providers/oen/client.js';
 import type { OenTransaction } from '../providers/oen/schemas.js';
@@ -16,7 +15,7 @@ import { codes } from '../domain/failures.js';
 
 export interface ReconcileActivityDeps {
   oen: OenClient;
-  ledger: RefundLedger;
+  reconciliation: ReconciliationLedger;
   reconcile: ReconcilePolicy;
 }
 
@@ -46,8 +45,7 @@ export function oenEvidence(record: RefundRecord, transactions: OenTransaction[]
   return { refundId: record.refundId, kind: verdict.kind, evidence };
 }
 
-export function createReconcileActivities({ oen, ledger, reconcile }: ReconcileActivityDeps) {
-  const reconciliation = new ReconciliationLedger(ledger.db);
+export function createReconcileActivities({ oen, reconciliation, reconcile }: ReconcileActivityDeps) {
 
   return {
     /** The worker's RECONCILE_* settings (a local activity: read once per run, recorded in history). */

@@ -5,7 +5,9 @@ import { retryMetricsInterceptor } from '../activities/retry-metrics.js';
 import { workerDataConverter } from '../codec/data-converter.js';
 import type { Config } from '../config.js';
 import { noMetrics, type EngineMetrics } from '../domain/metrics.js';
+import { ReconciliationLedger } from '../ledger/reconciliation.js';
 import type { RefundLedger } from '../ledger/refunds.js';
+import { SubscriptionLedger } from '../ledger/subscriptions.js';
 import type { ProviderClients } from '../providers/index.js';
 import { outcomeTargetFrom, reconcilePolicyFrom, refundPolicyFrom } from './policies.js';
 
@@ -17,6 +19,9 @@ export interface EngineDeps {
   ledger: RefundLedger;
   providers: ProviderClients;
   metrics?: EngineMetrics;
+  /** Reconciliation's and the subscriptions' ledgers: the refund ledger's database unless given. */
+  reconciliation?: ReconciliationLedger;
+  subscriptions?: SubscriptionLedger;
 }
 
 export interface CreateWorkerOptions {
@@ -43,6 +48,8 @@ export async function createWorker({ config, connection, deps, workflowBundle }:
       reconcile: reconcilePolicyFrom(config),
       ...outcomeTargetFrom(config),
       ...deps,
+      reconciliation: deps.reconciliation ?? new ReconciliationLedger(deps.ledger.db),
+      subscriptions: deps.subscriptions ?? new SubscriptionLedger(deps.ledger.db),
     }),
     interceptors: { activity: [retryMetricsInterceptor(deps.metrics ?? noMetrics)] },
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,

@@ -134,7 +134,7 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
     );
     let result: ProviderOutcome | { outcome: 'failed'; code: ErrorCode; reason: string };
     try {
-      result = await submitOenRefund(resubmission.request);
+      result = await submitOenRefund(resubmission.request, runPolicy.retryWindowMs);
     } catch (err) {
       if (!(err instanceof ActivityFailure)) throw err;
       const end = callEnd(err, runPolicy);

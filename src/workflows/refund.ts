@@ -80,7 +80,8 @@ async function awaitGoAhead(
 async function submit(request: RefundRequested, policy: RunPolicy, summary: string): Promise<End> {
   const { submitOenRefund, submitMwdRefund } = providerCalls(policy, { heartbeatTimeout: '20 seconds', summary }, 'ledger');
   try {
-    const result = request.provider === 'oen' ? await submitOenRefund(request) : await submitMwdRefund(request);
+    const result =
+      request.provider === 'oen' ? await submitOenRefund(request, policy.retryWindowMs) : await submitMwdRefund(request, policy.retryWindowMs);
     return result.outcome === 'succeeded'
       ? { status: 'succeeded', fields: { providerReference: result.providerReference, error: null } }
       : { status: 'requires_attention', fields: { error: { code: result.code, message: result.reason } } };

@@ -336,12 +336,11 @@ describe('a timed-out attempt still running beside its retry', () => {
         sandboxes.oen.core.seed({ transactions: [{ id: hid, orderId: request.orderId, amount: 1000 }] });
         await opened(request);
         const { submitOenRefund } = createOenActivities({
-          retryWindowMs: 600_000,
           oen: steppedOen(sandboxClients(sandboxes).oen, world, sandboxes),
           ledger: steppedLedger(ledger, world),
         });
 
-        const result = await runAttempts(world, (r) => submitOenRefund(r as OenRefundRequested), request, timeouts, cancelStale);
+        const result = await runAttempts(world, (r) => submitOenRefund(r as OenRefundRequested, 600_000), request, timeouts, cancelStale);
         sandboxes.oen.core.faults.reset();
         if (world.sends.some((send) => send.overlapping)) sentTwice += 1;
         const refunds = sandboxes.oen.core.refunds.filter((r) => r.reference === hid);
@@ -383,12 +382,11 @@ describe('a timed-out attempt still running beside its retry', () => {
         sandboxes.mwd.core.seed({ orders: [{ orderId, cardToken, amount: 550 }] });
         await opened(request);
         const { submitMwdRefund } = createMwdActivities({
-          retryWindowMs: 600_000,
           mwd: steppedMwd(sandboxClients(sandboxes).mwd, world, sandboxes),
           ledger: steppedLedger(ledger, world),
         });
 
-        const result = await runAttempts(world, (r) => submitMwdRefund(r as MwdRefundRequested), request, timeouts, cancelStale);
+        const result = await runAttempts(world, (r) => submitMwdRefund(r as MwdRefundRequested, 600_000), request, timeouts, cancelStale);
         sandboxes.mwd.core.faults.reset();
         const refunds = sandboxes.mwd.core.refunds.filter((r) => r.orderId === orderId);
         const why = describeRun(world, result);
