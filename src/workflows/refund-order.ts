@@ -40,14 +40,7 @@ export async function refundOrderWorkflow(input: OrderCancelled): Promise<OrderR
       continue;
     }
     // Each child validates its request in its first step; one that cannot be formed ends without a record, reported below.
-    const request: OenRefundRequested = {
-      refundId: orderRefundId(order.orderId, t.id),
-      provider: 'oen',
-      orderId: order.orderId,
-      transactionHid: t.id,
-      amount: t.amount,
-      ...(order.reason !== undefined && { reason: order.reason }),
-    };
+    const request = transactionRefund(order, t);
     try {
       const child = await startChild(refundWorkflow, {
         ...refundStartOptions(request),
@@ -70,13 +63,7 @@ export async function refundOrderWorkflow(input: OrderCancelled): Promise<OrderR
   for (const left of notRefunded.filter((n) => n.status === 'requires_attention')) {
     const t = transactions.find((candidate) => candidate.id === left.transactionHid);
     if (!t) continue; // every entry names a listed transaction
-    const request: OenRefundRequested = {
-      refundId: orderRefundId(order.orderId, t.id),
-      provider: 'oen',
-      orderId: order.orderId,
-      transactionHid: t.id,
-      amount: t.amount,
-    };
+    const request = transactionRefund(order, t);
     const kept = await ledgerStep(`Ledger: ${request.refundId} left for a person`).recordForPerson(request, workflowInfo().workflowId, {
       code: codes.NotRefundedByOrder,
       message: left.reason,
@@ -103,6 +90,18 @@ export async function refundOrderWorkflow(input: OrderCancelled): Promise<OrderR
     }
   }
   return result;
+}
+
+/** The refund of one transaction of the order, in full: `<orderId>:<transactionHid>`. */
+function transactionRefund(order: OrderCancelled, t: { id: string; amount: number }): OenRefundRequested {
+  return {
+    refundId: orderRefundId(order.orderId, t.id),
+    provider: 'oen',
+    orderId: order.orderId,
+    transactionHid: t.id,
+    amount: t.amount,
+    ...(order.reason !== undefined && { reason: order.reason }),
+  };
 }
 
 /**
