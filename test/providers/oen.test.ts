@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { findPans } from '../../src/domain/pan.js';
 import { OenClient } from '../../src/providers/oen/client.js';
-import { oenAnswerRule, oenRefusals } from '../../src/providers/oen/errors.js';
 import { oenSubscription, oenTransaction, oenTransactionPage } from '../../src/providers/oen/schemas.js';
 import { SANDBOX_OEN_MERCHANT_ID, SANDBOX_TOKEN } from '../../src/sandbox/index.js';
 import { FAILURE_TEST_CARD, randomHid } from '../../src/sandbox/oen.js';
@@ -286,40 +285,5 @@ describe('OenClient and answers that are not what Oen documents', () => {
   it('a malformed request is refused before it is sent', async () => {
     await expect(client().refund(HID, { amount: 0 })).rejects.toThrow(/amount/);
     expect(await sandboxRefunds(sandboxes().oenUrl)).toEqual([]);
-  });
-});
-
-describe('the Oen error table', () => {
-  it('has every documented refusal code as final; F0001 alone is retryable', () => {
-    expect(Object.keys(oenRefusals).sort()).toEqual(['A0001', 'T0001', 'T0002', 'T0003', 'T0004', 'T0005', 'V0001', 'V0002']);
-    expect(Object.values(oenRefusals).every((rule) => rule.kind === 'final')).toBe(true);
-    expect(oenAnswerRule(true, 500, 'F0001')).toMatchObject({ type: 'OenF0001', kind: 'retryable' });
-  });
-
-  it.each([
-    // [write, HTTP status, envelope code, type, kind]
-    [true, 400, 'V0001', 'OenV0001', 'final'],
-    [true, 401, 'A0001', 'OenA0001', 'final'],
-    [true, 400, 'T0004', 'OenT0004', 'final'],
-    [true, 400, 'V0002', 'OenV0002', 'final'],
-    [true, 200, 'V0001', 'OenV0001', 'final'],
-    [true, 502, 'V0001', 'OenUnexpectedAnswer', 'unknown'],
-    [true, 302, 'T0001', 'OenUnexpectedAnswer', 'unknown'],
-    [true, 201, 'S0000', 'OenUnexpectedAnswer', 'unknown'],
-    [true, 200, 'S0000', 'OenMalformedResponse', 'unknown'],
-    [true, 200, undefined, 'OenMalformedResponse', 'unknown'],
-    [true, 400, undefined, 'OenHttp400', 'unknown'],
-    [true, 401, undefined, 'OenHttp401', 'unknown'],
-    [true, 429, undefined, 'OenHttp429', 'unknown'],
-    [true, 504, undefined, 'OenHttp504', 'unknown'],
-    [true, 400, 'X9999', 'OenUnknownCode', 'unknown'],
-    [false, 401, undefined, 'OenA0001', 'final'],
-    [false, 200, 'A0001', 'OenA0001', 'final'],
-    [false, 404, undefined, 'OenOrderNotFound', 'final'],
-    [false, 400, 'V0001', 'OenListUnavailable', 'retryable'],
-    [false, 200, undefined, 'OenListUnavailable', 'retryable'],
-    [false, 503, undefined, 'OenListUnavailable', 'retryable'],
-  ] as const)('write %s, HTTP %i, code %s: %s (%s)', (write, status, code, type, kind) => {
-    expect(oenAnswerRule(write, status, code)).toMatchObject({ type, kind });
   });
 });
