@@ -64,6 +64,13 @@ export function operatorDecisions(refundId: string, progress: RefundProgress) {
       await condition(() => decision !== undefined, timeoutMs);
       return decision;
     },
+    /**
+     * Approve and reject are accepted from now on. Called before the ledger says awaiting_approval,
+     * never after: an operator who reads that status there must find the run ready for a decision.
+     */
+    awaitingApproval: (): void => {
+      progress.status = 'awaiting_approval';
+    },
     /** From now on the provider may act: a cancel is refused (set before the run's next await). */
     submissionStarts: (): void => {
       submissionStarted = true;

@@ -65,6 +65,7 @@ async function awaitGoAhead(
       const decision = decisions.decided();
       return decision?.kind === 'cancel' ? stopped(decision) : undefined;
     }
+    decisions.awaitingApproval();
     await record('awaiting_approval');
     const decision = await decisions.awaitDecision(policy.approvalTimeoutMs);
     if (!decision) return { code: codes.ApprovalTimeout, message: `not approved within ${Math.round(policy.approvalTimeoutMs / 1000)} seconds` };
