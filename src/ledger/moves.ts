@@ -1,4 +1,4 @@
-import { finalStatuses, movesInto, type MoveWriter, type RefundStatus, type TransitionFields } from '../domain/refund-status.js';
+import { finalStatuses, mayMove, movesInto, type MoveWriter, type RefundStatus, type TransitionFields } from '../domain/refund-status.js';
 import type { Queryable } from './database.js';
 import type { RefundRow } from './refunds.js';
 
@@ -28,10 +28,11 @@ export function asRead(time: number, version: number): string {
  * undefined when the row was not in a status the move may start from (the caller says why).
  *
  * Every move sets the status, the error (when given), `completed_at` (on a final status) and the
- * reference (kept unless given; cleared on a move to `submitting`, where a reference a mismatch left
- * is no success to rely on). Reconciliation's moves also: only from the status it read, if the row
- * is still as read; a move to `succeeded` confirms it at the provider; a move to `submitting` is a
- * claim to send again, counted, so a refund is sent again at most once, and starts a new retry window.
+ * reference (kept unless given). Reconciliation's moves also: only from the status it read, if the
+ * row is still as read; `confirmed_at` (set on a move to `succeeded`, the provider showed it; cleared
+ * otherwise); a move to `submitting` is a claim to send again: counted, so a refund is sent again at
+ * most once, it starts a new retry window and clears the reference (one a mismatch left is no
+ * success to rely on).
  */
 export async function writeMove(db: Queryable, move: Move): Promise<RefundRow | undefined> {
   const from = movesInto(move.by, move.to).filter((status) => move.by !== 'reconciliation' || status === move.asRead.status);
@@ -39,11 +40,11 @@ export async function writeMove(db: Queryable, move: Move): Promise<RefundRow | 
   const { rows } = await db.query<RefundRow>(
     `UPDATE refunds SET
        status = $2,
-       provider_reference = CASE WHEN $2 = 'submitting' THEN NULL ELSE COALESCE($3, provider_reference) END,
+       provider_reference = CASE WHEN $9::boolean AND $2 = 'submitting' THEN NULL ELSE COALESCE($3, provider_reference) END,
        error_code = CASE WHEN $4::boolean THEN $5 ELSE error_code END,
        error_message = CASE WHEN $4::boolean THEN $6 ELSE error_message END,
        completed_at = CASE WHEN $2 = ANY($8::text[]) THEN now() ELSE NULL END,
-       confirmed_at = CASE WHEN $9::boolean AND $2 = 'succeeded' THEN now() ELSE NULL END,
+       confirmed_at = CASE WHEN NOT $9::boolean THEN confirmed_at WHEN $2 = 'succeeded' THEN now() ELSE NULL END,
        reconcile_resubmits = reconcile_resubmits + CASE WHEN $9::boolean AND $2 = 'submitting' THEN 1 ELSE 0 END,
        retrying_since = CASE WHEN $9::boolean AND $2 = 'submitting' THEN NULL ELSE retrying_since END,
        updated_at = now()
@@ -69,5 +70,5 @@ export async function writeMove(db: Queryable, move: Move): Promise<RefundRow | 
 
 /** The reason a writer may not make a move at all (not in src/domain/refund-status.ts), or undefined. */
 export function notAMove(by: MoveWriter, from: RefundStatus, to: RefundStatus): string | undefined {
-  return movesInto(by, to).includes(from) ? undefined : `${by === 'run' ? 'a refund run' : 'reconciliation'} does not move a refund from ${from} to ${to}`;
+  return mayMove(by, from, to) ? undefined : `${by === 'run' ? 'a refund run' : 'reconciliation'} does not move a refund from ${from} to ${to}`;
 }
