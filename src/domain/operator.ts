@@ -20,7 +20,7 @@ export function operatorInputProblems(input: unknown): string[] {
   if (typeof input !== 'object' || Array.isArray(input)) return ['input must be an object: {"by": "…", "reason": "…"}'];
   const problems: string[] = [];
   for (const [field, value] of Object.entries(input)) {
-    if (!(field in operatorInputLimits)) {
+    if (!Object.hasOwn(operatorInputLimits, field)) {
       problems.push(`input has a field it does not take: ${field}`);
       continue;
     }

@@ -39,6 +39,9 @@ describe('operator input', () => {
     { reason: '' },
     { by: 7 },
     { who: 'Ann' },
+    // Keys every object inherits are not fields the input takes.
+    { toString: 'x' },
+    { constructor: 'x' },
     'Ann',
   ];
 
