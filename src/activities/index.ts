@@ -1,3 +1,4 @@
+import { createInputActivities } from './input.js';
 import { createLedgerActivities, type LedgerActivityDeps } from './ledger.js';
 import { createMwdActivities } from './mwd.js';
 import { createOenActivities } from './oen.js';
@@ -18,6 +19,7 @@ export interface ActivityDeps extends PingDeps, LedgerActivityDeps, OutcomeDeps 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createPingActivities(deps),
+    ...createInputActivities(),
     ...createLedgerActivities(deps),
     ...createOenActivities({ oen: deps.providers.oen, ledger: deps.ledger }),
     ...createMwdActivities({ mwd: deps.providers.mwd, ledger: deps.ledger }),

@@ -1,9 +1,10 @@
 /**
- * The checks a workflow makes of its own input, without zod (docs/engine.md, "The workflow bundle").
- * A run's input was validated by whoever started it — the API, a parent run, the CLI — against the
- * schemas in src/domain/schemas/; a run started by hand (the Web UI's "Start Workflow", `temporal
- * workflow start`) is checked here for the shape the workflow code relies on, and the refund run's
- * first step validates the whole request against its schema (src/activities/ledger.ts).
+ * The checks a workflow makes of its own input, without zod (docs/engine.md, "The workflow bundle"):
+ * the shape the workflow code relies on before its first step. A run's input was validated by whoever
+ * started it — the API, the CLI — against the schemas in src/domain/schemas/; for a run started by
+ * hand (the Web UI's "Start Workflow", `temporal workflow start`) each run's first step validates the
+ * whole input against its schema: `openRefund` for a refund (src/activities/ledger.ts),
+ * `checkEventData` for an order's or a subscription's cancellation (src/activities/input.ts).
  */
 
 type FieldKind = 'id' | 'text' | 'integer' | 'count' | readonly string[];

@@ -8,7 +8,7 @@ import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import type { OenRefundRequested } from '../domain/schemas/refund-request.js';
 import { providerCalls } from './provider-calls.js';
 import { refundWorkflow } from './refund.js';
-import { deliveries, ledgerStep, readPolicy, tellOrderManagement } from './steps.js';
+import { checkEventData, deliveries, ledgerStep, readPolicy, tellOrderManagement } from './steps.js';
 import { checkInput } from './validation.js';
 import { codes } from '../domain/failures.js';
 
@@ -22,6 +22,7 @@ import { codes } from '../domain/failures.js';
  */
 export async function refundOrderWorkflow(input: OrderCancelled): Promise<OrderRefundResult> {
   const order = checkInput(input, orderCancelledProblems(input), 'order.cancelled data');
+  await checkEventData('order.cancelled', order);
   const policy = await readPolicy();
   const { listOrderTransactions } = providerCalls(policy, { summary: `Oen list transactions of order ${order.orderId}` });
 

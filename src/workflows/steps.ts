@@ -12,7 +12,7 @@ const ledgerRetry = { initialInterval: '1 second', maximumInterval: '30 seconds'
 
 /**
  * Ledger writes run as local activities: by the worker inside the workflow task, one history event
- * each and no round trip through the task queue (a refund's happy path is 19 events,
+ * each and no round trip through the task queue (a refund's happy path is 17 events,
  * docs/performance.md). Each write is idempotent (the same status again changes nothing; opening
  * again is a no-op for the run that owns the refund), so a local activity's at-least-once execution
  * is as safe as an activity's.
@@ -23,6 +23,12 @@ export const ledgerStep = (summary: string) => proxyLocalActivities<Activities>(
 export const { refundPolicy: readPolicy } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10 seconds',
   summary: "Read the worker's refund policy (approval threshold, retry window)",
+});
+
+/** A run's input checked against its event's schema (a run started by hand may carry anything). */
+export const { checkEventData } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+  summary: 'Check the input against its schema',
 });
 
 /**

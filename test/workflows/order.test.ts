@@ -13,6 +13,39 @@ import { newWebhookSecret } from '../helpers/api.js';
 const engine = useEngine('order');
 
 describe('refundOrderWorkflow (order.cancelled)', () => {
+  it('a run started by hand with data its schema refuses fails InvalidInput before it lists, refunds or writes anything', async () => {
+    const orderId = `ORDER-${randomUUID().slice(0, 8)}`;
+    const card = randomHid();
+    await admin(engine().sandboxes.oenUrl, 'POST', 'seed', { transactions: [{ id: card, orderId, amount: 900 }] });
+    const { client, taskQueue } = engine().temporal;
+    const worker = await engine().worker();
+    const started = (workflowId: string, args: unknown[]) =>
+      client.workflow.execute(refundOrderWorkflow, { taskQueue, workflowId, args: args as [never] }).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    const [tooLong, unknownKey, subscription] = await worker.runUntil(() =>
+      Promise.all([
+        started(`order-bad-${orderId}`, [{ orderId, provider: 'oen', reason: 'x'.repeat(501) }]),
+        started(`order-bad2-${orderId}`, [{ orderId, provider: 'oen', note: 'hi' }]),
+        client.workflow
+          .execute(cancelSubscriptionWorkflow, { taskQueue, workflowId: `sub-bad-${orderId}`, args: [{ provider: 'oen', subscriptionId: 'S1', reason: 'x'.repeat(501) }] })
+          .then(
+            () => undefined,
+            (err: unknown) => err,
+          ),
+      ]),
+    );
+    for (const [err, field] of [[tooLong, /reason: must be at most 500 characters/], [unknownKey, /note/], [subscription, /reason: must be at most 500/]] as const) {
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      const cause = (err as WorkflowFailedError).cause as { cause?: { type?: string; message?: string } } | undefined;
+      const failure = cause?.cause ?? (cause as { type?: string; message?: string });
+      expect(failure).toMatchObject({ type: 'InvalidInput', message: expect.stringMatching(field) as unknown });
+    }
+    expect((await sandboxRefunds(engine().sandboxes.oenUrl)).filter((r) => r.orderId === orderId)).toEqual([]);
+    expect(await engine().ledger.list({ orderId, limit: 10 })).toEqual({ refunds: [] });
+  });
+
   it('refunds each charged card transaction in full, reports ATM/CVS for a person, cancels the subscription', async () => {
     const orderId = `ORDER-${randomUUID().slice(0, 8)}`;
     const [card1, card2, atm, refunded] = [randomHid(), randomHid(), randomHid(), randomHid()];
