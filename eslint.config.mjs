@@ -30,7 +30,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/**/*.ts', 'test/fixtures/layers/src/**/*.ts'],
+    files: ['src/**/*.ts'],
     plugins: { refundflow: { rules: { layers: layerRule } } },
     rules: { 'refundflow/layers': 'error' },
   },

@@ -4,17 +4,18 @@ import { dirname, relative, resolve, sep } from 'node:path';
  * The layers of src/ (docs/engine.md, "Layers"): each may import only the layers listed for it, so
  * no import runs back up. `types` are imported as types only (erased at build: nothing of them runs).
  * The workflow bundle takes no schema module (zod) and no provider: workflows may import the
- * schemas' types only. Layers not listed here (api, cli, client, codec, sandbox, wiring, the
- * entry points) sit on top and may import anything below.
+ * schemas' types only, and neither workflows nor the zod-free domain may import zod. Layers not
+ * listed here (api, cli, client, codec, sandbox, wiring, the entry points) sit on top and may import
+ * anything below.
  */
 export const layers = {
-  domain: { may: ['domain'], types: ['domain/schemas'] },
+  domain: { may: ['domain'], types: ['domain/schemas'], noZod: true },
   'domain/schemas': { may: ['domain', 'domain/schemas'] },
   providers: { may: ['domain', 'domain/schemas', 'providers'] },
   ledger: { may: ['domain', 'domain/schemas', 'ledger'] },
   webhooks: { may: ['domain', 'domain/schemas', 'webhooks'] },
   activities: { may: ['domain', 'domain/schemas', 'providers', 'ledger', 'webhooks', 'activities'] },
-  workflows: { may: ['domain', 'workflows'], types: ['domain/schemas', 'activities'] },
+  workflows: { may: ['domain', 'workflows'], types: ['domain/schemas', 'activities'], noZod: true },
 };
 const srcDir = resolve(import.meta.dirname, '..', 'src');
 
@@ -28,19 +29,32 @@ function layerOf(file) {
 }
 
 export const layerRule = {
-  meta: { type: 'problem', schema: [], messages: { upward: '{{from}} may not import {{to}} ({{what}}): layers import only downward (docs/engine.md, "Layers").' } },
+  meta: {
+    type: 'problem',
+    schema: [],
+    messages: {
+      upward: '{{from}} may not import {{to}} ({{what}}): layers import only downward (docs/engine.md, "Layers").',
+      zod: '{{from}} may not import zod: it is in the workflow bundle (docs/engine.md, "The workflow bundle"); schemas live in src/domain/schemas/.',
+    },
+  },
   create(context) {
     const from = layerOf(context.filename);
     const rules = from && layers[from];
     if (!rules) return {};
     const check = (node, typeOnly) => {
       const source = node.source?.value;
-      if (typeof source !== 'string' || !source.startsWith('.')) return;
+      if (typeof source !== 'string') return;
+      if (rules.noZod && !typeOnly && (source === 'zod' || source.startsWith('zod/'))) {
+        context.report({ node, messageId: 'zod', data: { from } });
+        return;
+      }
+      if (!source.startsWith('.')) return;
       const to = layerOf(resolve(dirname(context.filename), source));
       if (to === undefined || rules.may.includes(to) || (typeOnly && rules.types?.includes(to))) return;
       context.report({ node, messageId: 'upward', data: { from, to, what: source } });
     };
-    const allTypes = (node) => node.importKind === 'type' || (node.specifiers.length > 0 && node.specifiers.every((s) => s.importKind === 'type'));
+    // Only `import type` is erased whole; `import { type X }` may stay behind as an import of the module.
+    const allTypes = (node) => node.importKind === 'type';
     return {
       ImportDeclaration: (node) => check(node, allTypes(node)),
       ExportNamedDeclaration: (node) => check(node, node.exportKind === 'type'),

@@ -79,6 +79,12 @@ describe('the layers of src/ (eslint/layers.mjs)', () => {
     expect(await layerErrors(file, "import type { TransitionFields } from '../ledger/refunds.js';")).toHaveLength(1);
   });
 
+  it('keep zod out of the zod-free domain and workflows, and count only `import type` as types', async () => {
+    expect(await layerErrors('src/domain/format.ts', "import { z } from 'zod';")).toHaveLength(1);
+    expect(await layerErrors('src/domain/schemas/ping.ts', "import { z } from 'zod';")).toEqual([]);
+    expect(await layerErrors('src/workflows/refund.ts', "import { type RefundRecord } from '../domain/schemas/refund-record.js';")).toHaveLength(1);
+  });
+
   it('leave the top layers free', async () => {
     expect(await layerErrors('src/api/server.ts', "import { RefundLedger } from '../ledger/refunds.js';")).toEqual([]);
   });

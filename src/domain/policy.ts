@@ -1,4 +1,4 @@
-/** The engine's settings a refund run needs; the worker reads them from its configuration (src/wiring.ts). */
+/** The engine's settings a refund run needs; the worker reads them from its configuration (src/wiring/policies.ts). */
 export interface RefundPolicy {
   /** NT$; unset: no refund waits for approval. */
   approvalThreshold?: number;

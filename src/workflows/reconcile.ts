@@ -247,7 +247,6 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
   }
 
   // Refunds whose run ended without settling them (terminated): none holds a transaction unseen.
-  // (Runs recorded before the `run-ended` patch replay without this pass.)
   let ended: string | undefined;
   for (let pages = 0; pages < RUN_ENDED_PAGES; pages += 1) {
     const page = await ledger.runEndedCandidates({ policy, ...(ended !== undefined && { after: ended }), limit: PAGE_SIZE });
