@@ -108,6 +108,10 @@ export function checkInvariants(o: Observed): ChaosReport {
   // Oen can always be asked: each Oen refund left to a person, and whether Oen refunded it.
   const oenAttention = attention.filter((row) => row.provider === 'oen');
   const oenAttentionRefunded = oenAttention.filter(refundedAtProvider).length;
+  // Why the Oen ones went to a person, by error code, most first: the report keeps the reasons.
+  const byCode = new Map<string, number>();
+  for (const row of oenAttention) byCode.set(row.error_code ?? '(none)', (byCode.get(row.error_code ?? '(none)') ?? 0) + 1);
+  const oenCodes = [...byCode].sort((a, b) => b[1] - a[1]).map(([code, n]) => `${code} ${n}`).join(', ');
   const failedButRefunded = o.ledger
     .filter((row) => row.status === 'failed' && refundedAtProvider(row))
     .map((row) => `${row.refund_id}: failed (${row.error_code ?? ''}: ${row.error_message ?? ''}), refunded at the provider`);
@@ -157,7 +161,8 @@ export function checkInvariants(o: Observed): ChaosReport {
       name: 'the ledger equals the sandbox, refund by refund',
       figure: `${o.refunds.length - mismatched.length} of ${o.refunds.length} agree; ${strangers.length} unknown refunds at the sandbox; ` +
         `requires_attention: ${attentionRefunded} refunded at the provider, ${attention.length - attentionRefunded} not ` +
-        `(Oen, checked at the emulator: ${oenAttentionRefunded} refunded, ${oenAttention.length - oenAttentionRefunded} not)`,
+        `(Oen, checked at the emulator: ${oenAttentionRefunded} refunded, ${oenAttention.length - oenAttentionRefunded} not` +
+        `${oenCodes ? `; by code: ${oenCodes}` : ''})`,
       violations: [...mismatched, ...strangers],
     },
     {
