@@ -1,4 +1,3 @@
-import { ApplicationFailure } from '@temporalio/common';
 import type { RefundPolicy, RunPolicy } from '../domain/policy.js';
 import type { RefundStatus, TransitionFields } from '../domain/refund-status.js';
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
@@ -8,7 +7,7 @@ import type { SubscriptionLedger, UnconfirmedSubscriptionCancel } from '../ledge
 import { noMetrics, type EngineMetrics } from '../domain/metrics.js';
 import { finalErrorTypes, refusalTypes } from '../providers/final-error-types.js';
 import { ledgerCall } from './failures.js';
-import { codes } from '../domain/failures.js';
+import { parsedInput } from './input.js';
 
 export interface LedgerActivityDeps {
   ledger: RefundLedger;
@@ -47,12 +46,8 @@ export function createLedgerActivities({ ledger, subscriptions, policy, metrics 
      * owned by this run.
      */
     openRefund: async (request: RefundRequested, workflowId: string, runId: string): Promise<{ policy: RunPolicy; opened: OpenResult }> => {
-      const parsed = refundRequested.safeParse(request);
-      if (!parsed.success) {
-        const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(input)'}: ${issue.message}`);
-        throw ApplicationFailure.nonRetryable(`Invalid refund request: ${problems.join('; ')}`, codes.InvalidInput);
-      }
-      return { policy: runPolicy, opened: await ledgerCall(() => ledger.open(parsed.data, workflowId, runId)) };
+      const valid = parsedInput(refundRequested, request, 'refund request');
+      return { policy: runPolicy, opened: await ledgerCall(() => ledger.open(valid, workflowId, runId)) };
     },
   };
 }

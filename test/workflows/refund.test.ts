@@ -76,6 +76,34 @@ beforeEach(async () => {
   await faults('mwd', {});
 });
 
+describe('refundWorkflow started by hand', () => {
+  it('with a request its schema refuses, fails InvalidInput in its first step, naming each field, and writes and sends nothing', async () => {
+    const refundId = `RF-bad-${randomUUID().slice(0, 8)}`;
+    const { client, taskQueue } = engine().temporal;
+    const worker = await engine().worker();
+    const outcome = await worker.runUntil(
+      client.workflow
+        .execute('refundWorkflow', {
+          taskQueue,
+          workflowId: `refund-bad-${refundId}`,
+          // Its shape is right (the workflow's own guard passes it); its limits are not (the schema in openRefund).
+          args: [{ refundId, provider: 'mwd', orderId: 'O'.repeat(129), amount: 100, cardToken: 'tok', reason: 'x'.repeat(501) }],
+        })
+        .then(
+          () => undefined,
+          (err: unknown) => err,
+        ),
+    );
+    expect(outcome).toBeInstanceOf(WorkflowFailedError);
+    const cause = (outcome as WorkflowFailedError).cause as { cause?: { type?: string; message?: string } } | undefined;
+    expect(cause?.cause ?? cause).toMatchObject({
+      type: 'InvalidInput',
+      message: expect.stringMatching(/^Invalid refund request: .*orderId: must be at most 128 characters.*reason: must be at most 500 characters/) as unknown,
+    });
+    expect(await engine().ledger.get(refundId)).toBeUndefined();
+  });
+});
+
 describe('refundWorkflow, happy paths', () => {
   it('refunds an Oen transaction once, records it, and is findable by RefundStatus', async () => {
     const request = await oenRefund();
