@@ -1,4 +1,5 @@
 import type { RecordError } from './failures.js';
+import type { DecisionRecord } from './operator.js';
 
 /**
  * A refund's statuses and the one table of the moves between them: who may move a refund from
@@ -30,6 +31,8 @@ export interface TransitionFields {
   providerReference?: string;
   /** Set with a failure; cleared (null) by a status that has none. */
   error?: RecordError | null;
+  /** Decisions this move carries out (approvals, a rejection, a cancel, a resolution): appended to the record's. */
+  decisions?: DecisionRecord[];
 }
 
 /** Who moves a refund: its own run (through the ledger activities), or reconciliation on the provider's evidence. */

@@ -28,7 +28,8 @@ export function asRead(time: number, version: number): string {
  * undefined when the row was not in a status the move may start from (the caller says why).
  *
  * Every move sets the status, the error (when given), `completed_at` (on a final status) and the
- * reference (kept unless given). Reconciliation's moves also: only from the status it read, if the
+ * reference (kept unless given), and appends the decisions it carries (who approved, rejected,
+ * cancelled or resolved it). Reconciliation's moves also: only from the status it read, if the
  * row is still as read; `confirmed_at` (set on a move to `succeeded`, the provider showed it; cleared
  * otherwise); a move to `submitting` is a claim to send again: counted, so a refund is sent again at
  * most once, it starts a new retry window and clears the reference (one a mismatch left is no
@@ -47,6 +48,7 @@ export async function writeMove(db: Queryable, move: Move): Promise<RefundRow | 
        confirmed_at = CASE WHEN NOT $9::boolean THEN confirmed_at WHEN $2 = 'succeeded' THEN now() ELSE NULL END,
        reconcile_resubmits = reconcile_resubmits + CASE WHEN $9::boolean AND $2 = 'submitting' THEN 1 ELSE 0 END,
        retrying_since = CASE WHEN $9::boolean AND $2 = 'submitting' THEN NULL ELSE retrying_since END,
+       decisions = decisions || $12::jsonb,
        updated_at = now()
      WHERE refund_id = $1 AND status = ANY($7::text[])
        AND (NOT $9::boolean OR (${asRead(10, 11)} AND ($2 <> 'submitting' OR reconcile_resubmits = 0)))
@@ -63,6 +65,7 @@ export async function writeMove(db: Queryable, move: Move): Promise<RefundRow | 
       byReconciliation,
       byReconciliation ? move.asRead.updatedAt : null,
       byReconciliation ? (move.asRead.version ?? null) : null,
+      JSON.stringify(move.fields?.decisions ?? []),
     ],
   );
   return rows[0];

@@ -3,6 +3,7 @@ import { closedWithoutRefund, finalStatuses, type RefundStatus, type TransitionF
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import type { RefundRequested } from '../domain/schemas/refund-request.js';
 import type { ErrorCode } from '../domain/failures.js';
+import type { DecisionRecord } from '../domain/operator.js';
 import type { Database } from './database.js';
 import { writeMove } from './moves.js';
 
@@ -21,6 +22,7 @@ export interface RefundRow {
   run_id: string | null;
   request_hash: string | null;
   version: number;
+  decisions: DecisionRecord[] | null;
   created_at: Date;
   updated_at: Date;
   completed_at: Date | null;
@@ -43,6 +45,7 @@ export function toRecord(row: RefundRow): RefundRecord {
     workflowId: row.workflow_id,
     ...(row.run_id !== null && { runId: row.run_id }),
     version: row.version,
+    ...(row.decisions && row.decisions.length > 0 && { decisions: row.decisions }),
   };
 }
 

@@ -10,6 +10,7 @@ import { RefundView } from './refund-view.js';
 import { ledgerStep, tellOrderManagement } from './steps.js';
 import { checkInput } from './validation.js';
 import { codes, type RecordError } from '../domain/failures.js';
+import type { DecisionRecord } from '../domain/operator.js';
 
 type Opened = Awaited<ReturnType<ReturnType<typeof ledgerStep>['openRefund']>>['opened'];
 type End = { status: RefundStatus; fields: TransitionFields };
@@ -22,7 +23,7 @@ type End = { status: RefundStatus; fields: TransitionFields };
 export async function refundWorkflow(input: RefundRequested): Promise<RefundRecord> {
   const request = checkInput(input, refundRequestProblems(input), 'refund request');
   const view = new RefundView(request);
-  const decisions = operatorDecisions(request.refundId, view.progress);
+  const decisions = operatorDecisions(request, view.progress);
   const record = async (status: RefundStatus, fields: TransitionFields = {}) =>
     view.show(await ledgerStep(`Ledger: ${request.refundId} → ${status}`).recordStatus(request.refundId, status, fields));
   /** Records the end, tells order management, and ends the run as the refund ended. */
@@ -36,43 +37,48 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
   // A refund id ends once: a second run of a settled one ends as the first did, sending and telling nothing.
   if ('settled' in opened) return finish(view.show(opened.settled), false);
   if (!('opened' in opened)) throw refusedOpen(opened);
+  decisions.usePolicy(policy);
 
-  const stop = await awaitGoAhead(request, policy, decisions, record);
-  if (stop) return CancellationScope.nonCancellable(() => end({ status: 'cancelled', fields: { error: stop } }));
+  const { stop, decided } = await awaitGoAhead(request, policy, decisions, record);
+  if (stop) return CancellationScope.nonCancellable(() => end({ status: 'cancelled', fields: { error: stop, decisions: decided } }));
 
   // From here on the provider may act: a cancel is refused, and a Temporal Cancel request is not
   // obeyed — the run submits, records and tells, whatever is asked of it meanwhile.
   decisions.submissionStarts();
   return CancellationScope.nonCancellable(async () => {
-    await record('submitting');
+    await record('submitting', decided.length > 0 ? { decisions: decided } : {});
     return end(await submit(request, policy, view.providerCallSummary()));
   });
 }
 
 /**
- * Above the approval threshold, waits for an approver. Answers undefined to go ahead, or why the
- * refund ends cancelled: rejected, cancelled by an operator or through Temporal, or not approved in time.
+ * Above the approval threshold, waits for an approver (two, above the dual threshold). Answers the
+ * decisions made (who approved, rejected or cancelled, for the ledger) and, when the refund ends
+ * cancelled, why: rejected, cancelled by an operator or through Temporal, or not approved in time.
  */
 async function awaitGoAhead(
   request: RefundRequested,
   policy: RunPolicy,
   decisions: ReturnType<typeof operatorDecisions>,
   record: (status: RefundStatus) => Promise<RefundRecord>,
-): Promise<RecordError | undefined> {
-  const stopped = (decision: Decision) => ({ code: decision.kind === 'reject' ? codes.Rejected : codes.Cancelled, message: decisionMessage(decision) });
+): Promise<{ stop?: RecordError; decided: DecisionRecord[] }> {
+  const stopped = (decision: Decision) => ({
+    stop: { code: decision.kind === 'reject' ? codes.Rejected : codes.Cancelled, message: decisionMessage(decision) },
+    decided: decision.records,
+  });
   try {
     if (policy.approvalThreshold === undefined || request.amount < policy.approvalThreshold) {
       const decision = decisions.decided();
-      return decision?.kind === 'cancel' ? stopped(decision) : undefined;
+      return decision?.kind === 'cancel' ? stopped(decision) : { decided: [] };
     }
     decisions.awaitingApproval();
     await record('awaiting_approval');
     const decision = await decisions.awaitDecision(policy.approvalTimeoutMs);
-    if (!decision) return { code: codes.ApprovalTimeout, message: `not approved within ${Math.round(policy.approvalTimeoutMs / 1000)} seconds` };
-    return decision.kind === 'approve' ? undefined : stopped(decision);
+    if (!decision) return { stop: { code: codes.ApprovalTimeout, message: `not approved within ${Math.round(policy.approvalTimeoutMs / 1000)} seconds` }, decided: [] };
+    return decision.kind === 'approve' ? { decided: decision.records } : stopped(decision);
   } catch (err) {
     // Temporal's own Cancel before anything was sent: the refund ends cancelled, as the update would.
-    if (isCancellation(err)) return { code: codes.CancelRequested, message: 'cancelled through Temporal (a workflow Cancel request) before it was sent' };
+    if (isCancellation(err)) return { stop: { code: codes.CancelRequested, message: 'cancelled through Temporal (a workflow Cancel request) before it was sent' }, decided: [] };
     throw err;
   }
 }
