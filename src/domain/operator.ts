@@ -12,9 +12,14 @@ export interface OperatorInput {
   refundId?: string;
   reason?: string;
   proof?: DecisionProof;
+  /**
+   * Who decided, in free text: taken only by runs opened before decisions were signed (their
+   * histories carry it); any other run refuses it (src/workflows/decided-by.ts).
+   */
+  by?: string;
 }
 
-export const operatorInputLimits = { refundId: 64, reason: 500 } as const;
+export const operatorInputLimits = { refundId: 64, by: 200, reason: 500 } as const;
 
 /** What is wrong with an update's argument, field by field; none for a good one or none given. */
 export function operatorInputProblems(input: unknown): string[] {
@@ -23,10 +28,6 @@ export function operatorInputProblems(input: unknown): string[] {
   const problems: string[] = [];
   for (const [field, value] of Object.entries(input)) {
     if (field === 'proof') continue; // checked whole, against the worker's keys (proofProblem)
-    if (field === 'by') {
-      problems.push('"by" is no longer taken: a decision is recorded under the identity the API verified');
-      continue;
-    }
     if (!Object.hasOwn(operatorInputLimits, field)) {
       problems.push(`input has a field it does not take: ${field}`);
       continue;

@@ -1,4 +1,5 @@
 import type { OutcomeTarget } from '../activities/outcome.js';
+import type { OidcSettings } from '../api/auth.js';
 import { uiBaseUrl, type Config } from '../config.js';
 import { verifyKeyOf } from '../domain/decision-proof.js';
 import type { RefundPolicy } from '../domain/policy.js';
@@ -29,6 +30,18 @@ export function refundPolicyFrom(config: Config): RefundPolicy {
 export function decisionVerifyKeys(config: Config): string[] {
   if (config.OPERATOR_VERIFY_KEYS) return config.OPERATOR_VERIFY_KEYS.map((key) => key.toLowerCase());
   return config.OPERATOR_SIGNING_KEY ? [verifyKeyOf(config.OPERATOR_SIGNING_KEY)] : [];
+}
+
+/** OIDC sign-in for the API, when OIDC_ISSUER is set (the config requires OIDC_AUDIENCE with it). */
+export function oidcSettings(config: Config): OidcSettings | undefined {
+  if (!config.OIDC_ISSUER || !config.OIDC_AUDIENCE) return undefined;
+  return {
+    issuer: config.OIDC_ISSUER,
+    audience: config.OIDC_AUDIENCE,
+    rolesClaim: config.OIDC_ROLES_CLAIM,
+    clockSkewSeconds: config.OIDC_CLOCK_SKEW_SECONDS,
+    jwksUrl: config.OIDC_JWKS_URL,
+  };
 }
 
 export function reconcilePolicyFrom(config: Config): ReconcilePolicy {

@@ -11,13 +11,15 @@ import { unverifiedDecider, type DecidedBy } from '../domain/operator.js';
  */
 export function decidedBy(
   policy: RunPolicy,
-  decision: { action: DecisionAction; refundId: string; runId?: string; proof: unknown; details: string; now: number },
+  decision: { action: DecisionAction; refundId: string; runId?: string; proof: unknown; details: string; now: number; by?: string | undefined },
   needed: Role,
 ): { by: DecidedBy; verified: boolean } {
   const { action, refundId } = decision;
   const keys = policy.decisionVerifyKeys;
   // A run opened before decisions were signed (its policy has no keys) takes them as it did.
-  if (keys === undefined || (decision.proof === undefined && policy.acceptUnsignedDecisions)) return { by: unverifiedDecider, verified: false };
+  if (keys === undefined) return { by: { id: unverifiedDecider.id, name: decision.by ?? 'an operator' }, verified: false };
+  if (decision.by !== undefined) throw new Error(`cannot ${action}: "by" is no longer taken: a decision is recorded under the identity the API verified`);
+  if (decision.proof === undefined && policy.acceptUnsignedDecisions) return { by: unverifiedDecider, verified: false };
   const problem = proofProblem(decision.proof, { action, refundId, details: decision.details, now: decision.now, ...(decision.runId !== undefined && { runId: decision.runId }) }, keys);
   if (problem) {
     throw new Error(

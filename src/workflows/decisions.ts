@@ -39,7 +39,7 @@ export function operatorDecisions(request: { refundId: string; amount: number },
     if (operator.refundId !== undefined && operator.refundId !== refundId) throw new Error(`cannot ${kind}: this run is refund ${refundId}, not ${operator.refundId}`);
     if (decision) throw new Error(`cannot ${kind}: this refund was already ${decisionPast(decision.kind, decision.records.at(-1))}`);
     if (!policy) throw new Error(`cannot ${kind} yet: the run is still opening refund ${refundId}; try again in a moment`);
-    const who = decidedBy(policy, { action: kind, refundId, runId: workflowInfo().runId, proof: operator.proof, details: operator.reason ?? '', now: Date.now() }, neededRole[kind]);
+    const who = decidedBy(policy, { action: kind, refundId, runId: workflowInfo().runId, proof: operator.proof, details: operator.reason ?? '', now: Date.now(), by: operator.by }, neededRole[kind]);
     if (kind === 'approve' && approvals.some((approval) => approval.by.id === who.by.id)) {
       throw new Error(`cannot approve: ${who.by.name} approved already; a refund of at least NT$${policy?.dualApprovalThreshold} needs a second, different approver`);
     }
