@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { cloudEvent, eventDataSchemas } from '../domain/schemas/events.js';
 import { refundRecord } from '../domain/schemas/refund-record.js';
 import { operatorInput } from '../domain/schemas/operator.js';
+import type { Access } from './access.js';
+import { auditQuery, newKeyBody } from './operators.js';
 
 /**
  * /openapi.json, generated from the zod schemas the API validates with, so the document cannot
@@ -26,7 +28,42 @@ const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentabl
 const json = (s: z.ZodType) => ({ 'application/json': { schema: schema(s) } });
 const problemAnswer = (description: string) => ({ description, content: json(problemBody) });
 
-export function openApiDocument(): Record<string, unknown> {
+/** A route as the API registered it: /openapi.json states each one's access from these, so it cannot drift. */
+export interface RegisteredRoute {
+  method: string;
+  /** Fastify's form: /v1/refunds/:refundId */
+  url: string;
+  access: Access;
+}
+
+const accessText: Record<Access, string> = {
+  public: 'No credential.',
+  signed: 'No bearer credential: the Standard Webhooks signature authenticates the sender.',
+  viewer: 'Role: viewer (or operator, approver).',
+  operator: 'Role: operator (or approver).',
+  approver: 'Role: approver.',
+};
+
+export function openApiDocument(routes: readonly RegisteredRoute[]): Record<string, unknown> {
+  const document = describeEndpoints();
+  const paths = document.paths as Record<string, Record<string, Record<string, unknown>>>;
+  for (const route of routes) {
+    const path = route.url.replace(/:(\w+)/g, '{$1}');
+    const operation = paths[path]?.[route.method.toLowerCase()];
+    if (!operation) throw new Error(`/openapi.json does not describe ${route.method} ${path}`);
+    operation['x-required-role'] = route.access;
+    operation.description = [accessText[route.access], operation.description].filter(Boolean).join(' ');
+    if (route.access !== 'public' && route.access !== 'signed') {
+      operation.security = [{ bearer: [] }];
+      const responses = operation.responses as Record<string, unknown>;
+      responses['401'] ??= problemAnswer('no credential, or one that proves nothing (unknown, revoked, expired, wrong issuer or audience)');
+      responses['403'] ??= problemAnswer(`the caller does not hold the ${route.access} role`);
+    }
+  }
+  return document;
+}
+
+function describeEndpoints(): Record<string, unknown> {
   const eventSchema = {
     oneOf: Object.entries(eventDataSchemas).map(([type, data]) => ({
       allOf: [schema(cloudEvent.omit({ data: true, type: true })), { type: 'object', properties: { type: { const: type }, data: schema(data) }, required: ['type', 'data'] }],
@@ -35,17 +72,18 @@ export function openApiDocument(): Record<string, unknown> {
   const refundIdParam = { name: 'refundId', in: 'path', required: true, schema: { type: 'string' } };
   const operatorAction = (summary: string) => ({
     summary,
-    security: [{ operatorToken: [] }],
     parameters: [refundIdParam],
     requestBody: { required: false, content: json(operatorInput) },
     responses: {
-      200: { description: 'the refund after the decision', content: json(z.object({ refundId: z.string(), status: z.string(), attempts: z.number() })) },
+      200: {
+        description: 'the refund after the decision (awaiting_approval with one approval of two, at DUAL_APPROVAL_THRESHOLD)',
+        content: json(z.object({ refundId: z.string(), status: z.string(), attempts: z.number(), approvalsNeeded: z.number().optional(), approvals: z.array(z.object({ by: z.string(), at: z.string() })).optional() })),
+      },
       400: problemAnswer('the body is not JSON'),
-      401: problemAnswer('no or wrong bearer token'),
       404: problemAnswer('no such refund'),
-      409: problemAnswer('the run refuses it (the refund is not in a state that allows this), or the run has ended'),
+      409: problemAnswer('the run refuses it (the refund is not in a state that allows this, the same approver twice), or the run has ended'),
       422: problemAnswer('the body does not match the schema, field by field, or its refundId is not the one in the path'),
-      503: problemAnswer('OPERATOR_TOKEN is not set on this API'),
+      503: problemAnswer('OPERATOR_SIGNING_KEY is not set on this API'),
     },
   });
   return {
@@ -53,7 +91,11 @@ export function openApiDocument(): Record<string, unknown> {
     info: { title: 'refundflow', version: '1', description: 'Refund events in, refund status and operator actions out.' },
     components: {
       securitySchemes: {
-        operatorToken: { type: 'http', scheme: 'bearer', description: 'OPERATOR_TOKEN' },
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'A named API key (npx refundflow operator add), an OIDC access token from OIDC_ISSUER, or the deprecated OPERATOR_TOKEN',
+        },
       },
     },
     paths: {
@@ -98,6 +140,37 @@ export function openApiDocument(): Record<string, unknown> {
       '/v1/refunds/{refundId}/approve': { post: operatorAction('Approve a refund awaiting approval') },
       '/v1/refunds/{refundId}/reject': { post: operatorAction('Reject a refund awaiting approval (it ends cancelled)') },
       '/v1/refunds/{refundId}/cancel': { post: operatorAction('Cancel a refund before submission starts') },
+      '/v1/audit': {
+        get: {
+          summary: 'The operator audit trail, oldest first, paged: every action, done or refused',
+          parameters: Object.keys(auditQuery.shape).map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } })),
+          responses: {
+            200: { description: 'a page; `next` is the cursor of the following one', content: json(z.object({ entries: z.array(z.record(z.string(), z.unknown())), next: z.string().optional() })) },
+            422: problemAnswer('invalid query, field by field'),
+          },
+        },
+      },
+      '/v1/operators': {
+        get: { summary: 'The named API keys (never the keys themselves)', responses: { 200: { description: 'every key, revoked ones included' } } },
+        post: {
+          summary: 'Make a named API key; the answer holds the key, shown this once',
+          requestBody: { required: true, content: json(newKeyBody) },
+          responses: {
+            201: { description: 'the key and its name, role and key id' },
+            400: problemAnswer('the body is not JSON'),
+            409: problemAnswer('a key of that name exists (revoked keys keep their names)'),
+            422: problemAnswer('the body does not match the schema, field by field'),
+          },
+        },
+      },
+      '/v1/operators/{name}/revoke': {
+        post: {
+          summary: 'Revoke a named API key: it is refused from now on',
+          parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { 200: { description: 'the key as revoked' }, 404: problemAnswer('no live key of that name') },
+        },
+      },
+      '/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },
       '/healthz': { get: { summary: 'The process is up', responses: { 200: { description: 'ok' } } } },
       '/readyz': { get: { summary: 'Temporal and the ledger answer', responses: { 200: { description: 'ready' }, 503: { description: 'a dependency is failing' } } } },
     },

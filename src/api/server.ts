@@ -18,7 +18,7 @@ import { registerDecisionRoutes } from './decisions.js';
 import { registerOperatorRoutes } from './operators.js';
 import { problem, type Answer } from './answers.js';
 import { EventIntake, MAX_EVENT_BYTES } from './intake.js';
-import { openApiDocument } from './openapi.js';
+import { openApiDocument, type RegisteredRoute } from './openapi.js';
 import type { Signer } from '../webhooks/signing.js';
 
 export interface ApiDeps {
@@ -91,6 +91,11 @@ export function createApi(deps: ApiDeps): FastifyInstance {
   const apiKeys = new ApiKeys(deps.db);
   const audit = new AuditTrail(deps.db);
   guardRoutes(app, new Authenticator({ apiKeys, oidc: deps.oidc, operatorToken: deps.operatorToken }), audit);
+  const routes: RegisteredRoute[] = [];
+  app.addHook('onRoute', (route) => {
+    const { access } = route.config ?? {};
+    for (const method of [route.method].flat()) if (access && method !== 'HEAD') routes.push({ method, url: route.url, access });
+  });
 
   app.setErrorHandler(async (err: Error & { statusCode?: number; code?: string }, request, reply) => {
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
@@ -163,7 +168,7 @@ export function createApi(deps: ApiDeps): FastifyInstance {
     return reply.code(failing.length ? 503 : 200).send({ status: failing.length ? 'unavailable' : 'ok', checks });
   });
 
-  app.get('/openapi.json', { config: { access: 'viewer' } }, () => openApiDocument());
+  app.get('/openapi.json', { config: { access: 'viewer' } }, () => openApiDocument(routes));
 
   return app;
 }

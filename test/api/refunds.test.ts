@@ -375,12 +375,37 @@ describe('health and the API description', () => {
         '/v1/refunds/{refundId}/approve',
         '/v1/refunds/{refundId}/cancel',
         '/v1/refunds/{refundId}/reject',
+        '/v1/audit',
+        '/v1/operators',
+        '/v1/operators/{name}/revoke',
+        '/openapi.json',
       ].sort(),
     );
-    const paths = body.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    const paths = body.paths as Record<string, Record<string, { responses: Record<string, unknown>; 'x-required-role'?: string; security?: unknown }>>;
     for (const action of ['approve', 'reject', 'cancel']) {
-      expect(Object.keys(paths[`/v1/refunds/{refundId}/${action}`]?.post?.responses ?? {}), action).toEqual(['200', '400', '401', '404', '409', '422', '503']);
+      expect(Object.keys(paths[`/v1/refunds/{refundId}/${action}`]?.post?.responses ?? {}), action).toEqual(['200', '400', '401', '403', '404', '409', '422', '503']);
     }
+    // Each endpoint states the access the API enforces (taken from the routes themselves).
+    const roles = Object.entries(paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => `${method.toUpperCase()} ${path} ${op['x-required-role']}`));
+    expect(roles.sort()).toEqual(
+      [
+        'GET /healthz public',
+        'GET /readyz public',
+        'POST /v1/events signed',
+        'GET /v1/refunds viewer',
+        'GET /v1/refunds/{refundId} viewer',
+        'POST /v1/refunds/{refundId}/approve approver',
+        'POST /v1/refunds/{refundId}/reject approver',
+        'POST /v1/refunds/{refundId}/cancel operator',
+        'GET /v1/audit viewer',
+        'GET /v1/operators approver',
+        'POST /v1/operators approver',
+        'POST /v1/operators/{name}/revoke approver',
+        'GET /openapi.json viewer',
+      ].sort(),
+    );
+    expect(paths['/v1/events']?.post?.security).toBeUndefined();
+    expect(paths['/v1/refunds']?.get?.security).toEqual([{ bearer: [] }]);
     const text = JSON.stringify(body);
     // The refund amount's rules come from the zod schema itself.
     expect(text).toContain('"transactionHid"');
