@@ -33,6 +33,8 @@ describe('the prebuilt workflow bundle', () => {
     expect(modules.filter((m) => m.includes('/zod/'))).toEqual([]);
     // Every module of ours in the bundle, by name: a new import into workflow code shows up here.
     expect(modules.filter((m) => m.startsWith('./src/')).sort()).toEqual([
+      './src/domain/actor.ts',
+      './src/domain/decision-proof.ts',
       './src/domain/failures.ts',
       './src/domain/format.ts',
       './src/domain/guards.ts',
@@ -43,6 +45,7 @@ describe('the prebuilt workflow bundle', () => {
       './src/domain/refund-start.ts',
       './src/domain/search-attributes.ts',
       './src/workflows/cancel-subscription.ts',
+      './src/workflows/decided-by.ts',
       './src/workflows/decisions.ts',
       './src/workflows/index.ts',
       './src/workflows/messages.ts',
