@@ -1,6 +1,10 @@
-import { ed25519 } from '@noble/curves/ed25519.js';
-import { bytesToHex, hexToBytes } from '@noble/curves/utils.js';
+import * as ed25519 from '@noble/ed25519';
+import { sha512 } from '@noble/hashes/sha2.js';
 import { isRole, type Actor } from './actor.js';
+
+// Synchronous signing and checking (a workflow cannot await WebCrypto), in pure JS.
+ed25519.hashes.sha512 = sha512;
+const { bytesToHex, hexToBytes } = ed25519.etc;
 
 /**
  * The API's proof that a decision on a refund (approve, reject, cancel, resolve) comes from a person
