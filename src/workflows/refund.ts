@@ -1,11 +1,11 @@
-import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, workflowInfo } from '@temporalio/workflow';
 import { refundRequestProblems } from '../domain/guards.js';
 import type { RunPolicy } from '../domain/policy.js';
 import type { RefundStatus, TransitionFields } from '../domain/refund-status.js';
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import type { RefundRequested } from '../domain/schemas/refund-request.js';
 import { decisionMessage, operatorDecisions, type Decision } from './decisions.js';
-import { callEnd, providerCalls } from './provider-calls.js';
+import { submitRefund, type RefundEnd } from './provider-calls.js';
 import { RefundView } from './refund-view.js';
 import { ledgerStep, tellOrderManagement } from './steps.js';
 import { checkInput } from './validation.js';
@@ -13,7 +13,6 @@ import { codes, type RecordError } from '../domain/failures.js';
 import type { DecisionRecord } from '../domain/operator.js';
 
 type Opened = Awaited<ReturnType<ReturnType<typeof ledgerStep>['openRefund']>>['opened'];
-type End = { status: RefundStatus; fields: TransitionFields };
 
 /**
  * One refund, exactly once: validate → open in the ledger → (await an approver's decision) → submit
@@ -27,7 +26,7 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
   const record = async (status: RefundStatus, fields: TransitionFields = {}) =>
     view.show(await ledgerStep(`Ledger: ${request.refundId} → ${status}`).recordStatus(request.refundId, status, fields));
   /** Records the end, tells order management, and ends the run as the refund ended. */
-  const end = async ({ status, fields }: End) => finish(await record(status, fields), true);
+  const end = async ({ status, fields }: RefundEnd) => finish(await record(status, fields), true);
 
   // Open: not cancellable, so a Temporal Cancel request finds the refund in the ledger to end it.
   const { workflowId, runId } = workflowInfo();
@@ -47,7 +46,7 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
   decisions.submissionStarts();
   return CancellationScope.nonCancellable(async () => {
     await record('submitting', decided.length > 0 ? { decisions: decided } : {});
-    return end(await submit(request, policy, view.providerCallSummary()));
+    return end(await submitRefund(request, policy, view.providerCallSummary()));
   });
 }
 
@@ -80,22 +79,6 @@ async function awaitGoAhead(
     // Temporal's own Cancel before anything was sent: the refund ends cancelled, as the update would.
     if (isCancellation(err)) return { stop: { code: codes.CancelRequested, message: 'cancelled through Temporal (a workflow Cancel request) before it was sent' }, decided: [] };
     throw err;
-  }
-}
-
-/** Sends the refund to its provider; the answer, or how the call ended (src/domain/provider-call.ts), is the refund's end. */
-async function submit(request: RefundRequested, policy: RunPolicy, summary: string): Promise<End> {
-  const { submitOenRefund, submitMwdRefund } = providerCalls(policy, { heartbeatTimeout: '20 seconds', summary }, 'ledger');
-  try {
-    const result =
-      request.provider === 'oen' ? await submitOenRefund(request, policy.retryWindowMs) : await submitMwdRefund(request, policy.retryWindowMs);
-    return result.outcome === 'succeeded'
-      ? { status: 'succeeded', fields: { providerReference: result.providerReference, error: null } }
-      : { status: 'requires_attention', fields: { error: { code: result.code, message: result.reason } } };
-  } catch (err) {
-    if (!(err instanceof ActivityFailure)) throw err;
-    const { status, code, message } = callEnd(err, policy);
-    return { status, fields: { error: { code, message } } };
   }
 }
 
