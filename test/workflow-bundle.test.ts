@@ -43,6 +43,7 @@ describe('the prebuilt workflow bundle', () => {
       './src/domain/provider-call.ts',
       './src/domain/reconcile.ts',
       './src/domain/refund-start.ts',
+      './src/domain/resolution.ts',
       './src/domain/search-attributes.ts',
       './src/workflows/cancel-subscription.ts',
       './src/workflows/decided-by.ts',
@@ -55,6 +56,8 @@ describe('the prebuilt workflow bundle', () => {
       './src/workflows/refund-order.ts',
       './src/workflows/refund-view.ts',
       './src/workflows/refund.ts',
+      './src/workflows/resolve-view.ts',
+      './src/workflows/resolve.ts',
       './src/workflows/steps.ts',
       './src/workflows/validation.ts',
     ]);

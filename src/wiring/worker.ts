@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import { noMetrics, type EngineMetrics } from '../domain/metrics.js';
 import { ReconciliationLedger } from '../ledger/reconciliation.js';
 import type { RefundLedger } from '../ledger/refunds.js';
+import { ResolutionLedger } from '../ledger/resolution.js';
 import { SubscriptionLedger } from '../ledger/subscriptions.js';
 import type { ProviderClients } from '../providers/index.js';
 import { outcomeTargetFrom, reconcilePolicyFrom, refundPolicyFrom } from './policies.js';
@@ -19,8 +20,9 @@ export interface EngineDeps {
   ledger: RefundLedger;
   providers: ProviderClients;
   metrics?: EngineMetrics;
-  /** Reconciliation's and the subscriptions' ledgers: the refund ledger's database unless given. */
+  /** Reconciliation's, resolutions' and the subscriptions' ledgers: the refund ledger's database unless given. */
   reconciliation?: ReconciliationLedger;
+  resolution?: ResolutionLedger;
   subscriptions?: SubscriptionLedger;
 }
 
@@ -49,6 +51,7 @@ export async function createWorker({ config, connection, deps, workflowBundle }:
       ...outcomeTargetFrom(config),
       ...deps,
       reconciliation: deps.reconciliation ?? new ReconciliationLedger(deps.ledger.db),
+      resolution: deps.resolution ?? new ResolutionLedger(deps.ledger.db),
       subscriptions: deps.subscriptions ?? new SubscriptionLedger(deps.ledger.db),
     }),
     interceptors: { activity: [retryMetricsInterceptor(deps.metrics ?? noMetrics)] },
