@@ -4,6 +4,7 @@ import { refundRecord } from '../domain/schemas/refund-record.js';
 import { operatorInput } from '../domain/schemas/operator.js';
 import type { Access } from './access.js';
 import { auditQuery, newKeyBody } from './operators.js';
+import { outcomeBody, retryBody } from './resolve.js';
 
 /**
  * /openapi.json, generated from the zod schemas the API validates with, so the document cannot
@@ -140,6 +141,23 @@ function describeEndpoints(): Record<string, unknown> {
       '/v1/refunds/{refundId}/approve': { post: operatorAction('Approve a refund awaiting approval') },
       '/v1/refunds/{refundId}/reject': { post: operatorAction('Reject a refund awaiting approval (it ends cancelled)') },
       '/v1/refunds/{refundId}/cancel': { post: operatorAction('Cancel a refund before submission starts') },
+      '/v1/refunds/{refundId}/resolve': {
+        post: {
+          summary:
+            'Settle a refund in requires_attention: succeeded or failed with evidence (Oen: checked with Oen first; MWD: an approver\'s word), or, for Oen only, send it again if Oen shows it still charged. Runs as its own workflow.',
+          parameters: [refundIdParam],
+          requestBody: { required: true, content: { 'application/json': { schema: { oneOf: [schema(outcomeBody), schema(retryBody)] } } } },
+          responses: {
+            200: { description: 'settled: the refund\'s status now, and what the provider showed', content: json(z.object({ refundId: z.string(), status: z.string(), providerEvidence: z.string().optional(), workflowId: z.string(), uiUrl: z.string() })) },
+            202: { description: 'still running after 30 s (a retry waiting for the provider): watch it at uiUrl', content: json(z.object({ refundId: z.string(), resolution: z.literal('running'), workflowId: z.string(), uiUrl: z.string() })) },
+            400: problemAnswer('the body is not JSON'),
+            404: problemAnswer('no such refund'),
+            409: problemAnswer('the refund is not in requires_attention, changed meanwhile, a resolution already runs, an MWD retry, or Oen shows otherwise (providerEvidence says what)'),
+            422: problemAnswer('the body does not match the schema, field by field'),
+            503: problemAnswer('Oen cannot be asked now, or OPERATOR_SIGNING_KEY is not set on this API'),
+          },
+        },
+      },
       '/v1/audit': {
         get: {
           summary: 'The operator audit trail, oldest first, paged: every action, done or refused',

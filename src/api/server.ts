@@ -16,6 +16,7 @@ import { guardRoutes } from './access.js';
 import { Authenticator, type OidcSettings } from './auth.js';
 import { registerDecisionRoutes } from './decisions.js';
 import { registerOperatorRoutes } from './operators.js';
+import { registerResolveRoute } from './resolve.js';
 import { problem, type Answer } from './answers.js';
 import { EventIntake, MAX_EVENT_BYTES } from './intake.js';
 import { openApiDocument, type RegisteredRoute } from './openapi.js';
@@ -155,6 +156,7 @@ export function createApi(deps: ApiDeps): FastifyInstance {
   });
 
   registerDecisionRoutes(app, { ...deps, audit, uiUrl, send });
+  registerResolveRoute(app, { ...deps, audit, uiUrl, send });
   registerOperatorRoutes(app, { apiKeys, audit, send });
 
   app.get('/healthz', { config: { access: 'public' } }, () => ({ status: 'ok' }));
