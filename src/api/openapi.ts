@@ -25,6 +25,15 @@ const acceptedBody = z.object({
 
 const refundView = refundRecord.extend({ uiUrl: z.string() });
 
+/** GET /v1/refunds's query (`listQuery` in server.ts validates it; a test holds the two to the same names). */
+export const listParameters = {
+  orderId: 'only this order\'s refunds',
+  status: 'only refunds in this status',
+  updatedBefore: 'only refunds last updated before this time (RFC 3339 with its offset, e.g. 2026-11-25T07:00:00Z): those waiting longer than that',
+  limit: 'at most this many, 1-200 (default 50)',
+  cursor: 'the `next` of the previous page',
+} as const;
+
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
 const json = (s: z.ZodType) => ({ 'application/json': { schema: schema(s) } });
 const problemAnswer = (description: string) => ({ description, content: json(problemBody) });
@@ -131,7 +140,7 @@ function describeEndpoints(): Record<string, unknown> {
       '/v1/refunds': {
         get: {
           summary: 'Refunds, newest first, paged',
-          parameters: ['orderId', 'status', 'limit', 'cursor'].map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } })),
+          parameters: Object.entries(listParameters).map(([name, description]) => ({ name, in: 'query', required: false, description, schema: { type: 'string' } })),
           responses: {
             200: { description: 'a page; `next` is the cursor of the following one', content: json(z.object({ refunds: z.array(refundView), next: z.string().optional() })) },
             422: problemAnswer('invalid query, field by field'),

@@ -68,6 +68,11 @@ export const listQuery = z
   .object({
     orderId: z.string().min(1, 'must not be empty').optional(),
     status: refundStatus.optional(),
+    /** Only refunds last updated before this time: those waiting longer than that (`refundflow list --older-than`). */
+    updatedBefore: z.iso
+      .datetime({ offset: true, error: 'must be a date and time with its offset, e.g. 2026-11-25T07:00:00Z' })
+      .transform((time) => new Date(time))
+      .optional(),
     limit: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(200, 'must be at most 200').default(50),
     cursor: z.string().min(1, 'must not be empty').optional(),
   })

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { AddressInfo } from 'node:net';
-import { createApi } from '../../src/api/server.js';
+import { createApi, listQuery } from '../../src/api/server.js';
 import { Signer } from '../../src/webhooks/signing.js';
 import type { FastifyInstance } from 'fastify';
 import { pgliteDatabase, type Database } from '../../src/ledger/database.js';
@@ -28,7 +28,7 @@ describe('status API', () => {
     expect(await api().request('GET', '/v1/refunds/RF-nope')).toEqual({ status: 404, body: { error: 'no refund RF-nope' } });
   });
 
-  it('GET /v1/refunds lists by order and status, newest first, a page at a time', async () => {
+  it('GET /v1/refunds lists by order, status and time of last update, newest first, a page at a time', async () => {
     const orderId = `ORDER-${randomUUID().slice(0, 8)}`;
     const ids: string[] = [];
     for (let i = 0; i < 3; i += 1) {
@@ -45,15 +45,23 @@ describe('status API', () => {
     expect((second.body.refunds as Array<{ refundId: string; uiUrl: string }>).map((r) => r.refundId)).toEqual([ids[0]]);
     expect(second.body.next).toBeUndefined();
     expect((await api().request('GET', `/v1/refunds?orderId=${orderId}&status=failed`)).body).toEqual({ refunds: [] });
+
+    // Last updated two hours ago: the only one waiting longer than an hour.
+    await engine().db.query(`UPDATE refunds SET updated_at = now() - interval '2 hours' WHERE refund_id = $1`, [ids[1]]);
+    const hourAgo = encodeURIComponent(new Date(Date.now() - 3_600_000).toISOString().replace('Z', '+00:00'));
+    const waiting = await api().request('GET', `/v1/refunds?orderId=${orderId}&updatedBefore=${hourAgo}`);
+    expect(waiting.status).toBe(200);
+    expect((waiting.body.refunds as Array<{ refundId: string }>).map((r) => r.refundId)).toEqual([ids[1]]);
   });
 
   it('GET /v1/refunds: 422 naming each bad parameter', async () => {
-    const answer = await api().request('GET', '/v1/refunds?status=done&limit=0&cursor=garbage&colour=red');
+    const answer = await api().request('GET', '/v1/refunds?status=done&limit=0&cursor=garbage&colour=red&updatedBefore=2026-11-25T07:00:00');
     expect(answer.status).toBe(422);
     expect(answer.body.problems).toEqual(
       expect.arrayContaining([
         { field: 'status', problem: expect.stringMatching(/received/) as unknown },
         { field: 'limit', problem: 'must be at least 1' },
+        { field: 'updatedBefore', problem: 'must be a date and time with its offset, e.g. 2026-11-25T07:00:00Z' },
         { field: '(body)', problem: 'has fields this type does not take: colour' },
       ]),
     );
@@ -408,6 +416,8 @@ describe('health and the API description', () => {
     );
     expect(paths['/v1/events']?.post?.security).toBeUndefined();
     expect(paths['/v1/refunds']?.get?.security).toEqual([{ bearer: [] }]);
+    const listed = (paths['/v1/refunds'] as unknown as { get: { parameters: Array<{ name: string }> } }).get.parameters.map((p) => p.name);
+    expect(listed.sort()).toEqual(Object.keys(listQuery.shape).sort());
     const text = JSON.stringify(body);
     // The refund amount's rules come from the zod schema itself.
     expect(text).toContain('"transactionHid"');
