@@ -54,7 +54,7 @@ export async function credentialFor(ctx: CliContext, use: CredentialUse): Promis
  */
 export async function callApi(
   ctx: CliContext,
-  method: 'GET' | 'POST',
+  method: string,
   path: string,
   { use, body, headers = {} }: { use: CredentialUse; body?: string; headers?: Record<string, string> },
 ): Promise<Answer> {

@@ -11,7 +11,7 @@ import { describeRefund, print, type RefundView } from './output.js';
 /** Where `--wait` stops: the engine is done, or has handed the refund to a person. */
 const waitEndsAt: readonly RefundStatus[] = [...finalStatuses, 'requires_attention'];
 /** How long `--wait` waits when no --timeout is given. */
-export const DEFAULT_WAIT_MS = 120_000;
+const DEFAULT_WAIT_MS = 120_000;
 const POLL_MS = 300;
 
 const waitOptions = (command: Command): Command =>
