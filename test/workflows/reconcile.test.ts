@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { beforeEach, describe, expect, it } from 'vitest';
 
+import { exitCodes } from '../../src/cli/exit-codes.js';
 import { startRefund } from '../../src/client/refunds.js';
 import { reconcileScheduleId, type ReconcileReport } from '../../src/domain/reconcile.js';
 import { refundWorkflowId } from '../../src/domain/refund-start.js';
@@ -299,7 +300,7 @@ describe('the reconciliation schedule', () => {
 
   it('says plainly when Temporal cannot be reached', async () => {
     const failed = await exec(process.execPath, ['bin/refundflow.mjs', 'schedule', 'install', '--address', '127.0.0.1:1']).catch((err: unknown) => err as { code: number; stderr: string });
-    expect(failed).toMatchObject({ code: 1 });
+    expect(failed).toMatchObject({ code: exitCodes.unreachable.code });
     expect((failed as { stderr: string }).stderr).toMatch(/^cannot reach Temporal at 127\.0\.0\.1:1 .*set --address or TEMPORAL_ADDRESS/m);
   });
 });
