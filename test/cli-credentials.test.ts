@@ -53,7 +53,7 @@ describe('the operator credential', () => {
     // A refused credential names where it came from (never its value).
     expect(await approveWith(['--token-file', wrong], { REFUNDFLOW_TOKEN: OPERATOR_TOKEN })).toMatchObject({
       code: exitCodes.refused.code,
-      stderr: `401: the bearer token is not this API's OPERATOR_TOKEN\n  (the credential sent came from --token-file ${wrong})\n`,
+      stderr: `401: the bearer credential is not one this API takes: a named API key (npx refundflow operator add), or the deprecated OPERATOR_TOKEN\n  (the credential sent came from --token-file ${wrong})\n`,
     });
   });
 

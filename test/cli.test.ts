@@ -82,7 +82,7 @@ describe('npx refundflow', () => {
       const refundId = `RF-${randomUUID().slice(0, 8)}`;
       expect((await cli(['refund', '--order', orderId, '--transaction', hid, '--amount', '6000', '--refund-id', refundId])).code).toBe(0);
       await expect.poll(async () => (await api().request('GET', `/v1/refunds/${refundId}`)).body.status, { timeout: 30_000 }).toBe('awaiting_approval');
-      const decided = await cli([action, refundId, '--by', 'alice', '--reason', 'checked']);
+      const decided = await cli([action, refundId, '--reason', 'checked']);
       expect(decided.code, action).toBe(0);
       expect(decided.stdout, action).toMatch(new RegExp(`^${action}: refund ${refundId} is now `));
       await expect.poll(async () => (await api().request('GET', `/v1/refunds/${refundId}`)).body.status, { timeout: 30_000 }).toBe(final);
@@ -126,7 +126,7 @@ describe('npx refundflow', () => {
     const wrongToken = await cli(['approve', 'RF-nope'], { env: { OPERATOR_TOKEN: 'guess' } });
     expect(wrongToken).toMatchObject({
       code: exitCodes.refused.code,
-      stderr: "401: the bearer token is not this API's OPERATOR_TOKEN\n  (the credential sent came from OPERATOR_TOKEN)\n",
+      stderr: "401: the bearer credential is not one this API takes: a named API key (npx refundflow operator add), or the deprecated OPERATOR_TOKEN\n  (the credential sent came from OPERATOR_TOKEN)\n",
     });
 
     const nobody = (await freePorts(1))[0] ?? 0;
@@ -163,7 +163,7 @@ describe('npx refundflow', () => {
       problems: [{ field: 'data.amount', problem: expect.stringMatching(/^must be a whole number of NT\$/) as unknown }],
     });
     expect(await json(['approve', 'RF-nope'], { OPERATOR_TOKEN: 'guess' })).toEqual({
-      error: "the bearer token is not this API's OPERATOR_TOKEN",
+      error: 'the bearer credential is not one this API takes: a named API key (npx refundflow operator add), or the deprecated OPERATOR_TOKEN',
       exitCode: exitCodes.refused.code,
       httpStatus: 401,
       credentialFrom: 'OPERATOR_TOKEN',

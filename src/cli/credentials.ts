@@ -24,7 +24,7 @@ interface Stdin extends AsyncIterable<string | Buffer> {
  * The operator credential this CLI sends as `Authorization: Bearer <credential>`, from the first of:
  * `--token` (kept for compatibility; other users on the machine can read it in the process list),
  * `--token-file PATH` (`-`: stdin), `REFUNDFLOW_TOKEN`, `REFUNDFLOW_TOKEN_FILE`, `OPERATOR_TOKEN`
- * (its old name), and `npm start`'s `.data/dev-secrets.json`. Undefined when none is given; a
+ * (the deprecated shared token), and the developer's API key `npm start` keeps in `.data/dev-secrets.json`. Undefined when none is given; a
  * source that is given but unusable (a file that cannot be read or holds more than one line, two
  * sources at one level) is a usage error, never skipped for the next one.
  */
@@ -39,8 +39,8 @@ export async function resolveCredential(flags: CredentialFlags, env: Env = proce
   if (file !== undefined) return fromFile(file, 'REFUNDFLOW_TOKEN_FILE', stdin);
   const legacy = variable(env, 'OPERATOR_TOKEN');
   if (legacy !== undefined) return checked(legacy, 'OPERATOR_TOKEN');
-  const dev = readDevSecrets({ DATA_DIR: env.DATA_DIR ?? '.data' })?.operatorToken;
-  return dev === undefined ? undefined : { value: dev, from: "npm start's .data/dev-secrets.json" };
+  const dev = readDevSecrets({ DATA_DIR: env.DATA_DIR ?? '.data' })?.developerKey;
+  return dev === undefined ? undefined : { value: dev, from: "the developer's key in npm start's .data/dev-secrets.json" };
 }
 
 /** What stops a call that needs a credential when `resolveCredential` found none. */

@@ -5,6 +5,7 @@ import { bulkCommand } from './bulk-command.js';
 import { decisionCommands } from './decision-commands.js';
 import { CliError, exitCodeHelp } from './exit-codes.js';
 import { listCommand } from './list-command.js';
+import { operatorCommands } from './operator-commands.js';
 import { printError } from './output.js';
 import { refundCommands } from './refund-commands.js';
 import { toolCommands } from './tool-commands.js';
@@ -20,7 +21,8 @@ const version = (JSON.parse(readFileSync(new URL('../../package.json', import.me
 
 const credentialHelp = `Operator credential, sent to the API as "Authorization: Bearer <credential>"; the first of:
   --token-file PATH (- reads it from stdin), REFUNDFLOW_TOKEN, REFUNDFLOW_TOKEN_FILE, OPERATOR_TOKEN
-  (its old name), npm start's .data/dev-secrets.json. --token VALUE works too, but other users of
+  (deprecated), the developer's key in npm start's .data/dev-secrets.json. It is a named API key
+  (refundflow operator add) or an OIDC access token. --token VALUE works too, but other users of
   the machine can see it in the process list.`;
 
 /** Whether the command line asks for --json: decided before parsing, so that a usage error is JSON too. */
@@ -56,6 +58,7 @@ export function buildCli(json = false): Command {
   refundCommands(program, ctx);
   listCommand(program, ctx);
   decisionCommands(program, ctx);
+  operatorCommands(program, ctx);
   toolCommands(program, ctx);
   bulkCommand(program, ctx);
   return program;

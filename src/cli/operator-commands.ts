@@ -1,0 +1,210 @@
+import { randomUUID } from 'node:crypto';
+import { userInfo } from 'node:os';
+import { Argument, Option, type Command } from 'commander';
+import { roles, type Role } from '../domain/actor.js';
+import type { ApiKeys } from '../ledger/api-keys.js';
+import type { AuditTrail } from '../ledger/audit.js';
+import { newSigningKey, verifyKeyOf } from '../domain/decision-proof.js';
+import { callApi, type CliContext } from './api.js';
+import { parseDuration } from './durations.js';
+import { usageError } from './exit-codes.js';
+import { print } from './output.js';
+
+/**
+ * Who may do what, and what they did (docs/operations.md): `operator add | list | revoke` (named API
+ * keys; through the API as an approver, or — to make the first key of a deployment — straight into
+ * the PostgreSQL ledger with --database-url / DATABASE_URL), `audit`, `resolve`, and `signing-key`.
+ */
+interface KeyInfo {
+  name: string;
+  role: Role;
+  keyId: string;
+  createdBy: string;
+  createdAt: string;
+  revokedAt?: string;
+  revokedBy?: string;
+}
+
+/** The ledger itself, for a deployment's first key: PostgreSQL only (npm start's PGlite is its own process's). */
+async function withLedger<T>(databaseUrl: string, work: (deps: { keys: ApiKeys; audit: AuditTrail }) => Promise<T>): Promise<T> {
+  if (!/^postgres(ql)?:\/\//.test(databaseUrl)) throw usageError('--database-url must be a PostgreSQL URL (postgres://…); with npm start\'s embedded ledger, go through its API instead');
+  const [{ openLedgerDatabase }, { ApiKeys }, { AuditTrail }] = await Promise.all([import('../ledger/index.js'), import('../ledger/api-keys.js'), import('../ledger/audit.js')]);
+  const db = await openLedgerDatabase({ DATABASE_URL: databaseUrl, DATA_DIR: '.data' });
+  try {
+    return await work({ keys: new ApiKeys(db), audit: new AuditTrail(db) });
+  } finally {
+    await db.close();
+  }
+}
+
+/** Who a direct ledger write is recorded as: the machine's user, for the audit trail. */
+function ledgerActor() {
+  const name = `${userInfo().username} (refundflow CLI, straight to the ledger)`;
+  return { id: `cli:${userInfo().username}`, name };
+}
+
+function describeKey(k: KeyInfo): string {
+  const state = k.revokedAt ? `revoked ${k.revokedAt} by ${k.revokedBy ?? '?'}` : 'live';
+  return `${k.name.padEnd(20)} ${k.role.padEnd(9)} rf_${k.keyId}_…  made ${k.createdAt} by ${k.createdBy}; ${state}`;
+}
+
+export function operatorCommands(program: Command, ctx: () => CliContext): void {
+  const operator = program.command('operator').description('named API keys: who may call the API, with which role (viewer, operator, approver)');
+  const databaseUrl = () => new Option('--database-url <url>', 'write the PostgreSQL ledger directly instead of going through the API (a deployment\'s first key)').env('DATABASE_URL');
+
+  operator
+    .command('add')
+    .description('make a named API key; prints the key once (only its hash is kept)')
+    .argument('<name>', 'a person or service: letters, digits, . _ @ -')
+    .addOption(new Option('--role <role>', 'what the key may do').choices([...roles]).makeOptionMandatory())
+    .addOption(databaseUrl())
+    .action(async (name: string, o: { role: Role; databaseUrl?: string }) => {
+      const c = ctx();
+      let made: KeyInfo & { key: string };
+      if (o.databaseUrl) {
+        made = await withLedger(o.databaseUrl, async ({ keys, audit }) => {
+          const actor = ledgerActor();
+          const { key, info } = await keys.add(name, o.role, actor.id).catch((err: unknown) => {
+            throw usageError(err instanceof Error ? err.message : String(err));
+          });
+          await audit.append({ actor, action: 'operator.add', outcome: 'done', detail: { name, role: o.role, keyId: info.keyId, via: 'ledger' }, requestId: randomUUID() });
+          return { ...info, key };
+        });
+      } else {
+        const { body } = await callApi(c, 'POST', '/v1/operators', { use: 'required', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, role: o.role }) });
+        made = body as unknown as KeyInfo & { key: string };
+      }
+      print(c, made, () =>
+        [`made the key of ${made.name} (${made.role}); it is shown this once, keep it in a secret store:`, `  ${made.key}`, 'give it to them as REFUNDFLOW_TOKEN or in a file for --token-file'].join('\n'),
+      );
+    });
+
+  operator
+    .command('list')
+    .description('the named API keys (never the keys themselves), revoked ones included')
+    .addOption(databaseUrl())
+    .action(async (o: { databaseUrl?: string }) => {
+      const c = ctx();
+      const keys = o.databaseUrl
+        ? await withLedger(o.databaseUrl, ({ keys: k }) => k.list())
+        : ((await callApi(c, 'GET', '/v1/operators', { use: 'required' })).body.keys as KeyInfo[]);
+      print(c, { keys }, () => (keys.length === 0 ? 'no keys' : keys.map(describeKey).join('\n')));
+    });
+
+  operator
+    .command('revoke')
+    .description('revoke a named API key: the API refuses it from now on')
+    .argument('<name>')
+    .addOption(databaseUrl())
+    .action(async (name: string, o: { databaseUrl?: string }) => {
+      const c = ctx();
+      let revoked: KeyInfo;
+      if (o.databaseUrl) {
+        revoked = await withLedger(o.databaseUrl, async ({ keys, audit }) => {
+          const actor = ledgerActor();
+          const done = await keys.revoke(name, actor.id);
+          if (!done) throw usageError(`no live key named ${name}`);
+          await audit.append({ actor, action: 'operator.revoke', outcome: 'done', detail: { name, role: done.role, keyId: done.keyId, via: 'ledger' }, requestId: randomUUID() });
+          return done;
+        });
+      } else {
+        revoked = (await callApi(c, 'POST', `/v1/operators/${encodeURIComponent(name)}/revoke`, { use: 'required' })).body as unknown as KeyInfo;
+      }
+      print(c, revoked, () => `revoked the key of ${revoked.name} (${revoked.role}); the API refuses it from now on`);
+    });
+
+  program
+    .command('audit')
+    .description('the operator audit trail, oldest first: every action, done or refused')
+    .option('--refund <refundId>', 'one refund\'s')
+    .option('--actor <idOrName>', 'one person\'s or service\'s (key:ann, oidc:…, or a name)')
+    .option('--since <durationOrTime>', 'from this long ago (90m, 2d) or this time (2026-11-29T08:00:00Z)')
+    .option('--all', 'every page, not only the first', false)
+    .action(async (o: { refund?: string; actor?: string; since?: string; all: boolean }) => {
+      const c = ctx();
+      const query = new URLSearchParams({
+        ...(o.refund !== undefined && { refundId: o.refund }),
+        ...(o.actor !== undefined && { actor: o.actor }),
+        ...(o.since !== undefined && { since: sinceTime(o.since) }),
+      });
+      const entries: Array<Record<string, unknown>> = [];
+      let cursor: string | undefined;
+      do {
+        const page = new URLSearchParams(query);
+        if (cursor) page.set('cursor', cursor);
+        const { body } = await callApi(c, 'GET', `/v1/audit?${page.toString()}`, { use: 'required' });
+        entries.push(...(body.entries as Array<Record<string, unknown>>));
+        cursor = typeof body.next === 'string' ? body.next : undefined;
+      } while (o.all && cursor);
+      print(c, { entries, ...(cursor && { next: cursor }) }, () =>
+        [...entries.map(describeEntry), ...(cursor ? [`… more: --all`] : []), ...(entries.length === 0 ? ['no entries'] : [])].join('\n'),
+      );
+    });
+
+  program
+    .command('resolve')
+    .description('settle a refund in requires_attention: "succeeded" or "failed" with --evidence (Oen: the engine asks Oen first; MWD: an approver\'s word), or "retry" (Oen only: sent again only if Oen shows it still charged)')
+    .argument('<refundId>')
+    .addArgument(new Argument('<how>', 'succeeded, failed or retry').choices(['succeeded', 'failed', 'retry']))
+    .option('--reference <providerReference>', 'succeeded: the provider\'s reference of the refund (Oen: the transaction HID)')
+    .option('--evidence <text>', 'succeeded, failed: what shows it (a provider screen, a statement line, a ticket)')
+    .option('--reason <text>', 'retry: why, for the record')
+    .action(async (refundId: string, how: 'succeeded' | 'failed' | 'retry', o: { reference?: string; evidence?: string; reason?: string }) => {
+      const c = ctx();
+      if (how === 'succeeded' && o.reference === undefined) throw usageError('resolve … succeeded needs --reference (the provider\'s reference of the refund)');
+      if (how !== 'retry' && o.evidence === undefined) throw usageError(`resolve … ${how} needs --evidence: what shows it`);
+      const body =
+        how === 'retry'
+          ? { action: 'retry', ...(o.reason !== undefined && { reason: o.reason }) }
+          : { outcome: how, ...(how === 'succeeded' && { providerReference: o.reference }), evidence: o.evidence };
+      const { status, body: answer } = await callApi(c, 'POST', `/v1/refunds/${encodeURIComponent(refundId)}/resolve`, {
+        use: 'required',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      print(c, answer, () =>
+        status === 202
+          ? `resolution of ${refundId} still running (waiting for the provider): ${String(answer.uiUrl)}; follow it with \`refundflow status ${refundId} --wait\``
+          : [`resolved: refund ${refundId} is now ${String(answer.status)}`, ...(typeof answer.providerEvidence === 'string' ? [`  provider: ${answer.providerEvidence}`] : [])].join('\n'),
+      );
+    });
+
+  program
+    .command('signing-key')
+    .description('a new Ed25519 pair: OPERATOR_SIGNING_KEY for the API, OPERATOR_VERIFY_KEYS for the workers')
+    .action(() => {
+      const signingKey = newSigningKey();
+      const verifyKey = verifyKeyOf(signingKey);
+      print(ctx(), { OPERATOR_SIGNING_KEY: signingKey, OPERATOR_VERIFY_KEYS: verifyKey }, () =>
+        [`OPERATOR_SIGNING_KEY=${signingKey}`, `OPERATOR_VERIFY_KEYS=${verifyKey}`, '# the first is the API\'s secret; to rotate, put the new public key before the old in OPERATOR_VERIFY_KEYS first'].join('\n'),
+      );
+    });
+}
+
+function sinceTime(text: string): string {
+  if (/^\d{4}-\d{2}-\d{2}T/.test(text)) return text;
+  try {
+    return new Date(Date.now() - parseDuration(text)).toISOString();
+  } catch (err) {
+    throw usageError(`--since: ${err instanceof Error ? err.message : String(err)}, or an ISO 8601 time`);
+  }
+}
+
+interface AuditLine {
+  at: string;
+  actor: { id: string; name: string; role?: string };
+  action: string;
+  refundId?: string;
+  outcome: string;
+  statusBefore?: string;
+  statusAfter?: string;
+  reason?: string;
+}
+
+function describeEntry(entry: Record<string, unknown>): string {
+  const e = entry as unknown as AuditLine;
+  const who = `${e.actor.name}${e.actor.role ? ` (${e.actor.role})` : ''}`;
+  const moved = e.statusBefore !== undefined ? ` ${e.statusBefore} → ${e.statusAfter ?? e.statusBefore}` : '';
+  const why = e.reason !== undefined ? `: ${e.reason}` : '';
+  return `${e.at}  ${e.outcome.padEnd(7)} ${e.action.padEnd(15)} ${e.refundId ?? '-'}  by ${who}${moved}${why}`;
+}
