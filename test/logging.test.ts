@@ -3,15 +3,12 @@ import { Client, Connection } from '@temporalio/client';
 import { LogTimestamp, type RuntimeOptions } from '@temporalio/worker';
 import type { LevelWithSilent } from 'pino';
 import { describe, expect, inject, it } from 'vitest';
-import { createApi } from '../src/api/server.js';
-import { Signer } from '../src/webhooks/signing.js';
+import type { createApi } from '../src/api/server.js';
 import { isLuhnValid } from '../src/domain/pan.js';
 import { pgliteDatabase } from '../src/ledger/database.js';
-import { EventInbox } from '../src/ledger/inbox.js';
 import { migrate } from '../src/ledger/migrations.js';
-import { RefundLedger } from '../src/ledger/refunds.js';
 import { createLogger, isSecretKey, runtimeLogger } from '../src/logging.js';
-import { newWebhookSecret } from './helpers/api.js';
+import { apiOn } from './helpers/api.js';
 
 // Luhn-valid test card numbers, written the ways people and providers write them.
 const PAN = '4111111111111111';
@@ -371,17 +368,7 @@ async function apiWithoutTemporal(options: Pick<Parameters<typeof createApi>[0],
   const db = await pgliteDatabase();
   await migrate(db);
   const connection = Connection.lazy({ address: inject('temporalAddress') });
-  const app = createApi({
-    client: new Client({ connection }),
-    db,
-    ledger: new RefundLedger(db),
-    inbox: new EventInbox(db),
-    signer: new Signer(newWebhookSecret()),
-    namespace: 'default',
-    taskQueue: 'logging-test',
-    uiBaseUrl: 'http://localhost:8233',
-    ...options,
-  });
+  const app = apiOn(db, new Client({ connection }), options);
   return {
     app,
     close: async () => {

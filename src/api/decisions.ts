@@ -16,6 +16,7 @@ import { problem, type Answer } from './answers.js';
  * with its key (src/domain/decision-proof.ts) and sends it to the run that owns the refund, which
  * checks the signature again. Every attempt, done or refused, is written to the audit trail.
  */
+/** What the routes that carry a person's decision to a run need (these and resolve.ts's). */
 export interface DecisionRouteDeps {
   client: Client;
   ledger: RefundLedger;

@@ -1,15 +1,13 @@
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { hasRole } from '../domain/actor.js';
 import { resolveStartOptions } from '../domain/refund-start.js';
 import { resolutionDetails, resolutionLimits, type Resolution, type ResolveRefusal, type ResolveResult } from '../domain/resolution.js';
 import { fieldProblems } from '../domain/schemas/events.js';
-import type { AuditTrail } from '../ledger/audit.js';
-import type { RefundLedger } from '../ledger/refunds.js';
 import { callerOf } from './access.js';
 import { problem, type Answer } from './answers.js';
-import { auditTrailFor, parseJsonBody, signProof } from './decisions.js';
+import { auditTrailFor, parseJsonBody, signProof, type DecisionRouteDeps } from './decisions.js';
 
 /**
  * POST /v1/refunds/:refundId/resolve (docs/api.md): a person settles a refund in requires_attention.
@@ -52,18 +50,7 @@ const refusalStatus: Record<ResolveRefusal, number> = {
 
 const WAIT_FOR_RESULT_MS = 30_000;
 
-export function registerResolveRoute(
-  app: FastifyInstance,
-  deps: {
-    client: Client;
-    ledger: RefundLedger;
-    audit: AuditTrail;
-    taskQueue: string;
-    signingKey?: string | undefined;
-    uiUrl: (workflowId: string) => string;
-    send: (reply: FastifyReply, answer: Answer) => FastifyReply;
-  },
-): void {
+export function registerResolveRoute(app: FastifyInstance, deps: DecisionRouteDeps & { taskQueue: string }): void {
   app.post<{ Params: { refundId: string } }>('/v1/refunds/:refundId/resolve', { config: { access: 'operator', audit: 'resolve' } }, async (request, reply) => {
     const { refundId } = request.params;
     const trail = auditTrailFor(deps.audit, request, 'resolve', refundId);

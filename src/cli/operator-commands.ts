@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { Argument, Option, type Command } from 'commander';
 import { roles, type Role } from '../domain/actor.js';
-import type { ApiKeys } from '../ledger/api-keys.js';
+import type { ApiKeyInfo, ApiKeys } from '../ledger/api-keys.js';
 import type { AuditTrail } from '../ledger/audit.js';
 import { newSigningKey, verifyKeyOf } from '../domain/decision-proof.js';
 import { callApi, type CliContext } from './api.js';
@@ -15,15 +15,8 @@ import { print } from './output.js';
  * keys; through the API as an approver, or — to make the first key of a deployment — straight into
  * the PostgreSQL ledger with --database-url / DATABASE_URL), `audit`, `resolve`, and `signing-key`.
  */
-interface KeyInfo {
-  name: string;
-  role: Role;
-  keyId: string;
-  createdBy: string;
-  createdAt: string;
-  revokedAt?: string;
-  revokedBy?: string;
-}
+/** A key as the API and the ledger describe it. */
+type KeyInfo = ApiKeyInfo;
 
 /** The ledger itself, for a deployment's first key: PostgreSQL only (npm start's PGlite is its own process's). */
 async function withLedger<T>(databaseUrl: string, work: (deps: { keys: ApiKeys; audit: AuditTrail }) => Promise<T>): Promise<T> {

@@ -5,14 +5,10 @@ import type { FastifyInstance } from 'fastify';
 import Provider from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { OidcSettings } from '../../src/api/auth.js';
-import { createApi } from '../../src/api/server.js';
 import { newSigningKey } from '../../src/domain/decision-proof.js';
 import { pgliteDatabase, type Database } from '../../src/ledger/database.js';
-import { EventInbox } from '../../src/ledger/inbox.js';
 import { migrate } from '../../src/ledger/migrations.js';
-import { RefundLedger } from '../../src/ledger/refunds.js';
-import { Signer } from '../../src/webhooks/signing.js';
-import { newWebhookSecret } from '../helpers/api.js';
+import { apiOn } from '../helpers/api.js';
 import { freePorts } from '../helpers/ports.js';
 
 /**
@@ -90,18 +86,7 @@ let url: string;
 let unreachable: { app: FastifyInstance; url: string };
 
 async function apiWith(oidc: OidcSettings) {
-  const api = createApi({
-    client: new Client({ connection }),
-    db,
-    ledger: new RefundLedger(db),
-    inbox: new EventInbox(db),
-    signer: new Signer(newWebhookSecret()),
-    namespace: 'default',
-    taskQueue: 'oidc-test',
-    uiBaseUrl: 'http://localhost:8233',
-    signingKey: newSigningKey(),
-    oidc,
-  });
+  const api = apiOn(db, new Client({ connection }), { signingKey: newSigningKey(), oidc });
   await api.listen({ port: 0, host: '127.0.0.1' });
   return { app: api, url: `http://127.0.0.1:${(api.server.address() as AddressInfo).port}` };
 }

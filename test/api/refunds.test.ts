@@ -2,15 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { AddressInfo } from 'node:net';
-import { createApi, listQuery } from '../../src/api/server.js';
-import { Signer } from '../../src/webhooks/signing.js';
+import { listQuery } from '../../src/api/server.js';
 import type { FastifyInstance } from 'fastify';
 import { pgliteDatabase, type Database } from '../../src/ledger/database.js';
 import { ApiKeys } from '../../src/ledger/api-keys.js';
 import { EventInbox } from '../../src/ledger/inbox.js';
 import { migrate } from '../../src/ledger/migrations.js';
-import { RefundLedger } from '../../src/ledger/refunds.js';
-import { OPERATOR_TOKEN, newWebhookSecret, oenRefundEvent, useApi } from '../helpers/api.js';
+import { OPERATOR_TOKEN, apiOn, oenRefundEvent, useApi } from '../helpers/api.js';
 import { approveUpdate } from '../../src/workflows/messages.js';
 import { newSigningKey, signDecision } from '../../src/domain/decision-proof.js';
 import { useEngine } from '../helpers/engine.js';
@@ -293,17 +291,8 @@ describe('operator API', () => {
 });
 
 /** An API of its own on `db`, with no signing key, no worker and no dispatcher. */
-async function bareApi(db: Database, inbox: EventInbox): Promise<{ app: FastifyInstance; url: string }> {
-  const app = createApi({
-    client: engine().temporal.client,
-    db,
-    ledger: new RefundLedger(db),
-    inbox,
-    signer: new Signer(newWebhookSecret()),
-    namespace: 'default',
-    taskQueue: engine().temporal.taskQueue,
-    uiBaseUrl: 'http://localhost:8233',
-  });
+async function bareApi(db: Database): Promise<{ app: FastifyInstance; url: string }> {
+  const app = apiOn(db, engine().temporal.client, { taskQueue: engine().temporal.taskQueue });
   await app.listen({ port: 0, host: '127.0.0.1' });
   return { app, url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` };
 }
@@ -311,7 +300,7 @@ async function bareApi(db: Database, inbox: EventInbox): Promise<{ app: FastifyI
 describe('an API without OPERATOR_SIGNING_KEY', () => {
   it('answers 503 on the decisions, saying why', async () => {
     const e = engine();
-    const { app, url } = await bareApi(e.db, new EventInbox(e.db));
+    const { app, url } = await bareApi(e.db);
     try {
       const response = await fetch(`${url}/v1/refunds/RF-1/approve`, {
         method: 'POST',
@@ -331,7 +320,7 @@ describe('a refund accepted whose run has not written the ledger yet', () => {
     const db = await pgliteDatabase();
     await migrate(db);
     const inbox = new EventInbox(db);
-    const { app, url } = await bareApi(db, inbox);
+    const { app, url } = await bareApi(db);
     try {
       const data = { refundId: 'RF-INBOX-1', provider: 'oen', orderId: 'ORDER-1', transactionHid: 'P20261125ABCDEFGH', amount: 300 } as const;
       await inbox.accept({

@@ -3,7 +3,11 @@ import type { AddressInfo } from 'node:net';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll } from 'vitest';
 import { startDispatcher, type Dispatcher } from '../../src/api/dispatcher.js';
-import { createApi } from '../../src/api/server.js';
+import type { Client } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import { createApi, type ApiDeps } from '../../src/api/server.js';
+import type { Database } from '../../src/ledger/database.js';
+import { RefundLedger } from '../../src/ledger/refunds.js';
 import { Signer } from '../../src/webhooks/signing.js';
 import type { OidcSettings } from '../../src/api/auth.js';
 import type { Role } from '../../src/domain/actor.js';
@@ -15,6 +19,21 @@ import type { Engine } from './engine.js';
 import { admin } from './sandbox.js';
 
 export const OPERATOR_TOKEN = 'operator-token-for-tests';
+
+/** The API alone on `db` (no worker, no dispatcher, `options` on top), for what it answers by itself; not listening yet. */
+export function apiOn(db: Database, client: Client, options: Partial<ApiDeps> = {}): FastifyInstance {
+  return createApi({
+    client,
+    db,
+    ledger: new RefundLedger(db),
+    inbox: new EventInbox(db),
+    signer: new Signer(newWebhookSecret()),
+    namespace: 'default',
+    taskQueue: 'api-alone',
+    uiBaseUrl: 'http://localhost:8233',
+    ...options,
+  });
+}
 
 export function newWebhookSecret(): string {
   return `whsec_${randomBytes(24).toString('base64')}`;
