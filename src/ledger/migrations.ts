@@ -190,6 +190,22 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
       );
     `,
   },
+  {
+    version: 12,
+    name: 'undelivered outcome events',
+    sql: `
+      -- Outcome events whose delivery failed and has not succeeded since (src/ledger/outcomes.ts):
+      -- a row per delivery id, written by the attempt that failed, deleted by the one that delivers.
+      CREATE TABLE undelivered_outcomes (
+        delivery_id     text PRIMARY KEY,
+        type            text NOT NULL,
+        subject         text NOT NULL, -- the refund id, or the subscription id
+        failures        integer NOT NULL DEFAULT 1,
+        first_failed_at timestamptz NOT NULL DEFAULT now(),
+        last_failed_at  timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
 ];
 
 export async function migrate(db: Database): Promise<number[]> {

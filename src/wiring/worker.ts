@@ -5,6 +5,7 @@ import { retryMetricsInterceptor } from '../activities/retry-metrics.js';
 import { workerDataConverter } from '../codec/data-converter.js';
 import type { Config } from '../config.js';
 import { noMetrics, type EngineMetrics } from '../domain/metrics.js';
+import { OutcomeDeliveryLog } from '../ledger/outcomes.js';
 import { ReconciliationLedger } from '../ledger/reconciliation.js';
 import type { RefundLedger } from '../ledger/refunds.js';
 import { SubscriptionLedger } from '../ledger/subscriptions.js';
@@ -19,9 +20,10 @@ export interface EngineDeps {
   ledger: RefundLedger;
   providers: ProviderClients;
   metrics?: EngineMetrics;
-  /** Reconciliation's and the subscriptions' ledgers: the refund ledger's database unless given. */
+  /** Reconciliation's and the subscriptions' ledgers, and the outcome delivery log: the refund ledger's database unless given. */
   reconciliation?: ReconciliationLedger;
   subscriptions?: SubscriptionLedger;
+  deliveryLog?: OutcomeDeliveryLog;
 }
 
 export interface CreateWorkerOptions {
@@ -50,6 +52,7 @@ export async function createWorker({ config, connection, deps, workflowBundle }:
       ...deps,
       reconciliation: deps.reconciliation ?? new ReconciliationLedger(deps.ledger.db),
       subscriptions: deps.subscriptions ?? new SubscriptionLedger(deps.ledger.db),
+      deliveryLog: deps.deliveryLog ?? new OutcomeDeliveryLog(deps.ledger.db),
     }),
     interceptors: { activity: [retryMetricsInterceptor(deps.metrics ?? noMetrics)] },
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
