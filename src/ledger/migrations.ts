@@ -206,6 +206,27 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
       );
     `,
   },
+  {
+    version: 13,
+    name: 'refund status since',
+    sql: `
+      -- When the refund entered its present status: how long it has waited there (src/ledger/gauges.ts,
+      -- the API's /metrics). updated_at cannot say it: an attempt and reconciliation's evidence move
+      -- it without a change of status. Kept by a trigger, so every writer of status keeps it. Rows
+      -- from before this migration have none; their updated_at stands in.
+      ALTER TABLE refunds ADD COLUMN status_since timestamptz;
+      ALTER TABLE refunds ALTER COLUMN status_since SET DEFAULT now();
+      CREATE FUNCTION refunds_status_since() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.status IS DISTINCT FROM OLD.status THEN
+          NEW.status_since := now();
+        END IF;
+        RETURN NEW;
+      END;
+      $$;
+      CREATE TRIGGER refunds_status_since BEFORE UPDATE OF status ON refunds FOR EACH ROW EXECUTE FUNCTION refunds_status_since();
+    `,
+  },
 ];
 
 export async function migrate(db: Database): Promise<number[]> {
