@@ -8,6 +8,7 @@ import { pingWorkflow } from '../src/workflows/index.js';
 import { startRefund } from '../src/client/refunds.js';
 import { SANDBOX_OEN_MERCHANT_ID, SANDBOX_TOKEN } from '../src/sandbox/index.js';
 import { randomHid } from '../src/sandbox/oen.js';
+import { sample } from './helpers/metrics-text.js';
 import { freePorts } from './helpers/ports.js';
 import { run } from './helpers/process.js';
 import { admin } from './helpers/sandbox.js';
@@ -104,13 +105,3 @@ describe('src/worker.ts as a process', () => {
   });
 });
 
-/** The value of one Prometheus sample whose labels include `labels`, or undefined. */
-function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
-  for (const line of text.split('\n')) {
-    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const have = new Map([...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
-    if (Object.entries(labels).every(([k, v]) => have.get(k) === v)) return Number(match[3]);
-  }
-  return undefined;
-}

@@ -99,6 +99,7 @@ export function openApiDocument(): Record<string, unknown> {
       '/v1/refunds/{refundId}/reject': { post: operatorAction('Reject a refund awaiting approval (it ends cancelled)') },
       '/v1/refunds/{refundId}/cancel': { post: operatorAction('Cancel a refund before submission starts') },
       '/healthz': { get: { summary: 'The process is up', responses: { 200: { description: 'ok' } } } },
+      '/metrics': { get: { summary: 'Prometheus metrics: requests by route, and the ledger\'s backlogs (docs/observability.md)', responses: { 200: { description: 'text/plain; version=0.0.4' } } } },
       '/readyz': { get: { summary: 'Temporal and the ledger answer', responses: { 200: { description: 'ready' }, 503: { description: 'a dependency is failing' } } } },
     },
   };

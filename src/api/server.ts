@@ -14,6 +14,7 @@ import { operatorInput } from '../domain/schemas/operator.js';
 import { approveUpdate, cancelUpdate, rejectUpdate } from '../workflows/messages.js';
 import { problem, type Answer } from './answers.js';
 import { EventIntake, MAX_EVENT_BYTES } from './intake.js';
+import { registerApiMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import type { Signer } from '../webhooks/signing.js';
 
@@ -75,6 +76,7 @@ export function createApi(deps: ApiDeps): FastifyInstance {
     genReqId: () => randomUUID(),
     bodyLimit: 4 * MAX_EVENT_BYTES,
   });
+  registerApiMetrics(app, deps);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 

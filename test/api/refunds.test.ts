@@ -264,6 +264,7 @@ describe('health and the API description', () => {
     expect(Object.keys(body.paths as object).sort()).toEqual(
       [
         '/healthz',
+        '/metrics',
         '/readyz',
         '/v1/events',
         '/v1/refunds',
