@@ -1,0 +1,63 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+
+/**
+ * Debian's Prometheus and promtool, which npm test's pre-script installs (scripts/ensure-prometheus.mjs),
+ * and the files of deploy/prometheus/ they are run on.
+ */
+export const PROMETHEUS = process.env.PROMETHEUS_PATH ?? '/usr/bin/prometheus';
+export const PROMTOOL = process.env.PROMTOOL_PATH ?? '/usr/bin/promtool';
+export const PROMETHEUS_DIR = 'deploy/prometheus';
+export const RULES_FILE = join(PROMETHEUS_DIR, 'alerts.yml');
+export const RULE_TESTS_DIR = join(PROMETHEUS_DIR, 'tests');
+
+/**
+ * Whether the binaries are here. Without them a file using them is skipped, and says so; CI sets
+ * REQUIRE_PROMETHEUS=1, making it a failure.
+ */
+export function prometheusMissing(): boolean {
+  const missing = [PROMETHEUS, PROMTOOL].filter((path) => !existsSync(path));
+  if (missing.length === 0) return false;
+  const message = `No ${missing.join(' or ')} (npm test's pre-script, scripts/ensure-prometheus.mjs, installs Debian's "prometheus" package)`;
+  if (process.env.REQUIRE_PROMETHEUS === '1') throw new Error(`${message}; REQUIRE_PROMETHEUS=1 makes that a failure`);
+  console.warn(`${message}: the Prometheus tests are SKIPPED. Set PROMETHEUS_PATH and PROMTOOL_PATH to run them.`);
+  return true;
+}
+
+/** Runs promtool; its exit code and everything it printed. */
+export function promtool(args: string[]): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    execFile(PROMTOOL, args, { timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
+      resolve({ code, output: `${stdout}${stderr}` });
+    });
+  });
+}
+
+export interface AlertRule {
+  alert: string;
+  expr: string;
+  for?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export interface RuleFile {
+  groups: Array<{ name: string; rules: AlertRule[] }>;
+}
+
+export function readRules(path = RULES_FILE): RuleFile {
+  return parse(readFileSync(path, 'utf8')) as RuleFile;
+}
+
+export function alertRules(rules: RuleFile = readRules()): AlertRule[] {
+  return rules.groups.flatMap((group) => group.rules);
+}
+
+export function ruleTestFiles(): string[] {
+  return readdirSync(RULE_TESTS_DIR)
+    .filter((name) => name.endsWith('.yml'))
+    .map((name) => join(RULE_TESTS_DIR, name));
+}
