@@ -61,3 +61,14 @@ export function ruleTestFiles(): string[] {
     .filter((name) => name.endsWith('.yml'))
     .map((name) => join(RULE_TESTS_DIR, name));
 }
+
+/** The refundflow and Temporal SDK metric names a PromQL expression reads. */
+export function metricNamesIn(expr: string): string[] {
+  return [...expr.matchAll(/\b(?:refundflow|temporal)_[a-z0-9_]+\b/g)].map((match) => match[0]);
+}
+
+/** Every refundflow and Temporal SDK metric the alert rules read, once each. */
+export function usedMetricNames(): string[] {
+  const exprs = alertRules().map((rule) => rule.expr);
+  return [...new Set(exprs.flatMap(metricNamesIn))].sort();
+}
