@@ -67,8 +67,32 @@ export function metricNamesIn(expr: string): string[] {
   return [...expr.matchAll(/\b(?:refundflow|temporal)_[a-z0-9_]+\b/g)].map((match) => match[0]);
 }
 
-/** Every refundflow and Temporal SDK metric the alert rules read, once each. */
+export const DASHBOARDS_DIR = 'deploy/grafana/dashboards';
+
+export interface DashboardPanel {
+  type: string;
+  title: string;
+  datasource?: { type: string; uid: string };
+  targets?: Array<{ expr?: string; datasource?: { type: string; uid: string } }>;
+}
+
+export function dashboardFiles(): string[] {
+  return readdirSync(DASHBOARDS_DIR)
+    .filter((name) => name.endsWith('.json'))
+    .map((name) => join(DASHBOARDS_DIR, name));
+}
+
+export function readDashboard(path: string): { uid: string; title: string; panels: DashboardPanel[] } {
+  return JSON.parse(readFileSync(path, 'utf8')) as { uid: string; title: string; panels: DashboardPanel[] };
+}
+
+/** Every query of the Grafana dashboards (deploy/grafana/dashboards/). */
+export function dashboardExprs(): string[] {
+  return dashboardFiles().flatMap((file) => readDashboard(file).panels.flatMap((panel) => (panel.targets ?? []).map((target) => target.expr ?? '')));
+}
+
+/** Every refundflow and Temporal SDK metric the alert rules and the dashboards read, once each. */
 export function usedMetricNames(): string[] {
-  const exprs = alertRules().map((rule) => rule.expr);
+  const exprs = [...alertRules().map((rule) => rule.expr), ...dashboardExprs()];
   return [...new Set(exprs.flatMap(metricNamesIn))].sort();
 }

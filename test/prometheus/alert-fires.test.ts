@@ -64,7 +64,7 @@ function prometheusConfig(dir: string, targets: Record<string, string>): string 
 }
 
 describe.skipIf(!postgres || missing)('a real Prometheus on the worker and the API', () => {
-  it('fires RefundRequiresAttention for a refund left in requires_attention past its threshold, and knows every metric the rules name', async () => {
+  it('fires RefundRequiresAttention for a refund left in requires_attention past its threshold, and knows every metric the rules and the dashboard name', async () => {
     const { temporal, sandboxes } = engine();
     const [metricsPort, apiPort, prometheusPort] = await freePorts(3);
     const dir = mkdtempSync(join(tmpdir(), 'refundflow-prometheus-'));
@@ -136,7 +136,7 @@ describe.skipIf(!postgres || missing)('a real Prometheus on the worker and the A
       expect(firing?.annotations.summary).toMatch(/^A refund has waited 2h 0m \d+s in requires_attention for a person$/);
       expect(firing?.annotations.runbook).toBe('docs/observability.md#refundrequiresattention');
 
-      // An Oen refund retried once (F0001) and a reconciliation run: every metric the rules name now exists.
+      // An Oen refund retried once (F0001) and a reconciliation run: every metric the rules and the dashboard name now exists.
       await admin(sandboxes.oenUrl, 'PUT', 'faults', { refund: { next: ['f0001'] } });
       const oen = await startRefund(temporal.client, temporal.taskQueue, await seededOenRefund(sandboxes.oenUrl));
       if (oen.kind !== 'started') throw new Error(JSON.stringify(oen));
