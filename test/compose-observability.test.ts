@@ -215,6 +215,20 @@ describe('the observability profile of docker-compose.yml', () => {
   });
 });
 
+describe('docs/observability.md', () => {
+  const docs = read('docs/observability.md');
+
+  it('names every metric the engine exports and every alert rule', () => {
+    const names = [...Object.values(metricNames), ...Object.values(apiMetricNames)];
+    expect(names.filter((name) => !docs.includes(`\`${name}`))).toEqual([]);
+    expect(alertRules().filter((rule) => !docs.includes(`### ${rule.alert}`)).map((rule) => rule.alert)).toEqual([]);
+  });
+
+  it('links every rule\'s runbook to its section', () => {
+    for (const rule of alertRules()) expect(rule.annotations?.runbook, rule.alert).toBe(`docs/observability.md#${rule.alert.toLowerCase()}`);
+  });
+});
+
 describe('the observability checks find what is wrong', () => {
   const broken = (edit: (c: ComposeFile) => void): ComposeFile => {
     const copy = structuredClone(compose);
