@@ -6,13 +6,12 @@ import { temporal } from '@temporalio/proto';
 import { describe, expect, it } from 'vitest';
 import { pingWorkflow } from '../src/workflows/index.js';
 import { startRefund } from '../src/client/refunds.js';
-import { SANDBOX_OEN_MERCHANT_ID, SANDBOX_TOKEN } from '../src/sandbox/index.js';
 import { randomHid } from '../src/sandbox/oen.js';
 import { sample } from './helpers/metrics-text.js';
 import { freePorts } from './helpers/ports.js';
 import { run } from './helpers/process.js';
 import { admin } from './helpers/sandbox.js';
-import { useEngine } from './helpers/engine.js';
+import { sandboxProviderEnv, useEngine } from './helpers/engine.js';
 
 const { EventType, PendingActivityState } = temporal.api.enums.v1;
 
@@ -65,11 +64,7 @@ describe('src/worker.ts as a process', () => {
       REFUNDS_TASK_QUEUE: t.taskQueue,
       DATA_DIR: mkdtempSync(join(tmpdir(), 'refundflow-worker-')),
       METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,
-      OEN_BASE_URL: sandboxes.oenUrl,
-      OEN_TOKEN: SANDBOX_TOKEN,
-      OEN_MERCHANT_ID: SANDBOX_OEN_MERCHANT_ID,
-      MWD_BASE_URL: sandboxes.mwdUrl,
-      MWD_TOKEN: SANDBOX_TOKEN,
+      ...sandboxProviderEnv(sandboxes),
     });
     try {
       await worker.waitForOutput(new RegExp(`metrics: http://127.0.0.1:${metricsPort}/metrics`), 120_000);

@@ -1,23 +1,14 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { emptyCounts } from '../../src/domain/reconcile.js';
-import type { OenRefundRequested } from '../../src/domain/schemas/refund-request.js';
 import type { Database } from '../../src/ledger/database.js';
 import { readLedgerGauges, type LedgerGauges } from '../../src/ledger/gauges.js';
 import { EventInbox } from '../../src/ledger/inbox.js';
 import { OutcomeDeliveryLog } from '../../src/ledger/outcomes.js';
 import { ReconciliationLedger } from '../../src/ledger/reconciliation.js';
 import { RefundLedger } from '../../src/ledger/refunds.js';
-import { freshDatabase, postgresAvailable, type DatabaseKind } from '../helpers/databases.js';
+import { freshDatabase, ledgerKinds, oenRequest } from '../helpers/databases.js';
 
-const kinds: DatabaseKind[] = (await postgresAvailable()) ? ['pglite', 'postgres'] : ['pglite'];
-
-const oen = (n: number): OenRefundRequested => ({
-  refundId: `RF-${n}`,
-  provider: 'oen',
-  orderId: `ORDER-${n}`,
-  transactionHid: `P2026112900000${n}`,
-  amount: 1000,
-});
+const kinds = await ledgerKinds();
 
 const refundsIn = (gauges: LedgerGauges, status: string) => gauges.refunds.find((r) => r.status === status);
 
@@ -47,12 +38,12 @@ describe.each(kinds)('the ledger gauges on %s', (kind) => {
   });
 
   it('counts refunds by open status, aged from when each entered it: an attempt or new evidence does not make it younger', async () => {
-    for (const n of [1, 2, 3]) await refunds.open(oen(n), `wf-${n}`);
+    for (const n of [1, 2, 3]) await refunds.open(oenRequest(n), `wf-${n}`);
     await refunds.transition('RF-1', 'submitting');
     await refunds.transition('RF-1', 'requires_attention');
     await refunds.transition('RF-2', 'submitting');
     await refunds.transition('RF-3', 'awaiting_approval');
-    await refunds.open(oen(4), 'wf-4');
+    await refunds.open(oenRequest(4), 'wf-4');
     await refunds.transition('RF-4', 'submitting');
     await refunds.transition('RF-4', 'succeeded', { providerReference: 'ref' });
     await db.query(`UPDATE refunds SET status_since = now() - interval '2 hours' WHERE refund_id IN ('RF-1', 'RF-2')`);
@@ -81,7 +72,7 @@ describe.each(kinds)('the ledger gauges on %s', (kind) => {
   });
 
   it('ages a refund written before status_since was kept by its last update', async () => {
-    await refunds.open(oen(1), 'wf-1');
+    await refunds.open(oenRequest(1), 'wf-1');
     await db.query(`UPDATE refunds SET status_since = NULL, updated_at = now() - interval '1 hour' WHERE refund_id = 'RF-1'`);
     expect(refundsIn(await readLedgerGauges(db), 'received')?.oldestAgeSeconds).toBeGreaterThanOrEqual(3600);
   });

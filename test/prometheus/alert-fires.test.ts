@@ -5,12 +5,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { startRefund } from '../../src/client/refunds.js';
-import { SANDBOX_OEN_MERCHANT_ID, SANDBOX_TOKEN } from '../../src/sandbox/index.js';
 import { Signer } from '../../src/webhooks/signing.js';
 import { reconcileWorkflow } from '../../src/workflows/index.js';
 import { newWebhookSecret } from '../helpers/api.js';
 import { postgresAvailable, usePostgresLedger } from '../helpers/databases.js';
-import { useEngine } from '../helpers/engine.js';
+import { sandboxProviderEnv, useEngine } from '../helpers/engine.js';
 import { freePorts } from '../helpers/ports.js';
 import { PROMETHEUS, PROMETHEUS_DIR, prometheusMissing, readRules, usedMetricNames } from '../helpers/prometheus.js';
 import { run, type RunningProcess } from '../helpers/process.js';
@@ -78,14 +77,7 @@ describe.skipIf(!postgres || missing)('a real Prometheus on the worker and the A
       return child;
     };
     try {
-      const worker = node('src/worker.ts', {
-        METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,
-        OEN_BASE_URL: sandboxes.oenUrl,
-        OEN_TOKEN: SANDBOX_TOKEN,
-        OEN_MERCHANT_ID: SANDBOX_OEN_MERCHANT_ID,
-        MWD_BASE_URL: sandboxes.mwdUrl,
-        MWD_TOKEN: SANDBOX_TOKEN,
-      });
+      const worker = node('src/worker.ts', { METRICS_ADDRESS: `127.0.0.1:${metricsPort}`, ...sandboxProviderEnv(sandboxes) });
       const api = node('src/api/main.ts', { PORT: String(apiPort), INGEST_WEBHOOK_SECRET: secret });
       const prometheus = run(PROMETHEUS, [
         `--config.file=${prometheusConfig(dir, { 'refundflow-worker': `127.0.0.1:${metricsPort}`, 'refundflow-api': `127.0.0.1:${apiPort}` })}`,
