@@ -41,8 +41,10 @@ describe('GET /metrics on the API', () => {
 
   it('serves the ledger as it is now: a refund awaiting approval counted and aged, the inbox drained, every open status listed', async () => {
     const event = await oenRefundEvent(engine(), { amount: 1000 });
-    expect((await api().send(event)).status).toBe(202);
+    const accepted = await api().send(event);
+    expect(accepted.status).toBe(202);
     const { refundId } = event.data;
+    const [{ workflowId }] = accepted.body.refunds as [{ workflowId: string }];
     await expect.poll(async () => (await api().request('GET', `/v1/refunds/${refundId}`)).body.status, { timeout: 30_000 }).toBe('awaiting_approval');
 
     const { text } = await scrape(api().url);
@@ -64,6 +66,8 @@ describe('GET /metrics on the API', () => {
     expect((await api().request('POST', `/v1/refunds/${refundId}/cancel`, { token: OPERATOR_TOKEN, body: { by: 'metrics test' } })).status).toBe(200);
     const after = (await scrape(api().url)).text;
     expect(sample(after, apiMetricNames.refunds, { status: 'awaiting_approval' })).toBe(0);
+    // Its run closes before the file's worker stops.
+    await expect.poll(async () => (await engine().temporal.client.workflow.getHandle(workflowId).describe()).status.name, { timeout: 30_000 }).toBe('FAILED');
   });
 
   it('serves refundflow_ledger_up 0 and no ledger gauges when the ledger cannot be read, and its request metrics still', async () => {
