@@ -22,10 +22,13 @@ export const apiMetricNames = {
   reconciliationRefunds: 'refundflow_ledger_reconciliation_last_refunds',
 } as const;
 
-export const METRICS_PATH = '/metrics';
+const METRICS_PATH = '/metrics';
 
 /** A request that matched no route is counted under this route label, never its URL (which may hold ids). */
 const UNMATCHED_ROUTE = 'unmatched';
+
+/** A ledger that does not answer within this is reported unreadable: well inside Prometheus' default 10 s scrape timeout. */
+const LEDGER_READ_TIMEOUT_MS = 5_000;
 
 /**
  * Serves `GET /metrics` on the API's port, and counts and times every request by method, route
@@ -51,7 +54,10 @@ export function registerApiMetrics(app: FastifyInstance, deps: { db: Queryable }
   app.get(METRICS_PATH, async (request, reply) => {
     let gauges: LedgerGauges | undefined;
     try {
-      gauges = await readLedgerGauges(deps.db);
+      const timeout = new Promise<never>((_, reject) => {
+        setTimeout(() => reject(new Error(`no answer within ${LEDGER_READ_TIMEOUT_MS} ms`)), LEDGER_READ_TIMEOUT_MS).unref();
+      });
+      gauges = await Promise.race([readLedgerGauges(deps.db), timeout]);
     } catch (err) {
       request.log.warn({ err }, 'metrics: the ledger could not be read; its gauges are left out of this scrape');
     }

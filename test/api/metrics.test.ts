@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { apiMetricNames } from '../../src/api/metrics.js';
 import { createApi } from '../../src/api/server.js';
@@ -70,33 +70,41 @@ describe('GET /metrics on the API', () => {
     await expect.poll(async () => (await engine().temporal.client.workflow.getHandle(workflowId).describe()).status.name, { timeout: 30_000 }).toBe('FAILED');
   });
 
-  it('serves refundflow_ledger_up 0 and no ledger gauges when the ledger cannot be read, and its request metrics still', async () => {
-    // A PostgreSQL ledger nothing answers for (port 1 refuses the connection).
-    const db = postgresDatabase('postgres://refundflow@127.0.0.1:1/refundflow');
-    const app = createApi({
-      client: engine().temporal.client,
-      db,
-      ledger: new RefundLedger(db),
-      inbox: new EventInbox(db),
-      signer: new Signer(newWebhookSecret()),
-      namespace: 'default',
-      taskQueue: `unused-${randomUUID()}`,
-      uiBaseUrl: 'http://localhost:8233',
-    });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    try {
-      const { status, text } = await scrape(url);
-      expect(status).toBe(200);
-      expect(sample(text, apiMetricNames.ledgerUp)).toBe(0);
-      expect(text).not.toContain(apiMetricNames.refunds);
-      expect(text).not.toContain(apiMetricNames.inboxPending);
-      // A request is counted once answered: the scrape before this one.
-      const again = (await scrape(url)).text;
-      expect(sample(again, apiMetricNames.requests, { method: 'GET', route: '/metrics', status_code: '200' })).toBe(1);
-    } finally {
-      await app.close();
-      await db.close();
-    }
-  });
+  // A PostgreSQL ledger that refuses the connection (port 1), and one that accepts it and never answers.
+  it.each(['refuses', 'never answers'] as const)(
+    'serves refundflow_ledger_up 0 and no ledger gauges when the ledger %s, and its request metrics still',
+    async (ledgerIs) => {
+      const held = new Set<Socket>();
+      const silent = createServer((socket) => held.add(socket));
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      const port = ledgerIs === 'refuses' ? 1 : (silent.address() as AddressInfo).port;
+      const db = postgresDatabase(`postgres://refundflow@127.0.0.1:${port}/refundflow`);
+      const app = createApi({
+        client: engine().temporal.client,
+        db,
+        ledger: new RefundLedger(db),
+        inbox: new EventInbox(db),
+        signer: new Signer(newWebhookSecret()),
+        namespace: 'default',
+        taskQueue: `unused-${randomUUID()}`,
+        uiBaseUrl: 'http://localhost:8233',
+      });
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+      try {
+        expect((await fetch(`${url}/healthz`)).status).toBe(200);
+        const { status, text } = await scrape(url);
+        expect(status).toBe(200);
+        expect(sample(text, apiMetricNames.ledgerUp)).toBe(0);
+        expect(text).not.toContain(apiMetricNames.refunds);
+        expect(text).not.toContain(apiMetricNames.inboxPending);
+        expect(sample(text, apiMetricNames.requests, { method: 'GET', route: '/healthz', status_code: '200' })).toBe(1);
+      } finally {
+        await app.close();
+        for (const socket of held) socket.destroy();
+        silent.close();
+        await db.close();
+      }
+    },
+  );
 });
