@@ -34,6 +34,7 @@ import { installReconcileSchedule } from '../src/client/schedule.js';
 import { createWorker } from '../src/wiring/worker.js';
 import { installRuntime, metricsUrl } from '../src/wiring/runtime.js';
 import { temporalAddress } from '../src/wiring/policies.js';
+import { ensureDeveloperKey } from '../src/wiring/developer-key.js';
 import { startDevServer, type RunningDevServer } from './dev-server.js';
 import { ensureTemporalCli, findTemporalCli } from './temporal-cli.js';
 
@@ -133,6 +134,16 @@ async function main(): Promise<void> {
     // A card transaction of the Oen emulator that no earlier run has refunded, for the banner's demo.
     const demo = !config.OEN_BASE_URL && sandboxes ? seedDemoTransaction(sandboxes) : undefined;
     db = await openLedgerDatabase(config);
+    // Decisions: the API signs them, the worker checks them; npm start's own Temporal keeps decisions
+    // sent from the Web UI too, as unverified (the banner says so), unless ALLOW_UNSIGNED_DECISIONS is set.
+    const dev = ensureDevSecrets(config);
+    const signingKey = config.OPERATOR_SIGNING_KEY ?? dev.operatorSigningKey;
+    const engineConfig = {
+      ...config,
+      OPERATOR_SIGNING_KEY: signingKey,
+      ALLOW_UNSIGNED_DECISIONS: process.env.ALLOW_UNSIGNED_DECISIONS ? config.ALLOW_UNSIGNED_DECISIONS : server !== undefined,
+    };
+    const developer = await ensureDeveloperKey(db, config);
     const deps = {
       ledger: new RefundLedger(db),
       providers: createProviderClients(config, sandboxes ?? defaultSandboxUrls(config), metrics, rateLimitersFrom(config, db)),
@@ -142,17 +153,14 @@ async function main(): Promise<void> {
     connection = await NativeConnection.connect({ address });
     log('Starting the worker…');
     const workflowBundle = await prebuiltWorkflowBundle({ withFailureConverter: config.PAYLOAD_ENCRYPTION_KEYS !== undefined, log });
-    worker = await createWorker({ config, connection, deps, workflowBundle });
+    worker = await createWorker({ config: engineConfig, connection, deps, workflowBundle });
     if (stopRequested) return;
     const running = worker.run();
     await waitForPoller(connection, config.TEMPORAL_NAMESPACE, config.REFUNDS_TASK_QUEUE);
 
     // The API shares this process's ledger (PGlite is one process's database).
-    const needsDev = !config.INGEST_WEBHOOK_SECRET || !config.OPERATOR_TOKEN || (codec && !config.CODEC_SERVER_TOKEN);
-    const dev = needsDev ? ensureDevSecrets(config) : undefined;
-    const webhookSecret = config.INGEST_WEBHOOK_SECRET ?? dev?.ingestWebhookSecret ?? '';
-    const operatorToken = config.OPERATOR_TOKEN ?? dev?.operatorToken ?? '';
-    const codecToken = config.CODEC_SERVER_TOKEN ?? dev?.codecServerToken ?? '';
+    const webhookSecret = config.INGEST_WEBHOOK_SECRET ?? dev.ingestWebhookSecret;
+    const codecToken = config.CODEC_SERVER_TOKEN ?? dev.codecServerToken;
     if (codec) {
       codecServer = createCodecServer({ codec, token: codecToken, allowedOrigin: codecAllowedOrigin(config) });
       await codecServer.listen({ port: config.CODEC_SERVER_PORT, host: '127.0.0.1' }).catch((err: unknown) => {
@@ -168,7 +176,7 @@ async function main(): Promise<void> {
       client,
       db,
       webhookSecret,
-      operatorToken,
+      signingKey,
       host: '127.0.0.1',
       logger: logger.child({ name: 'api' }),
     });
@@ -193,7 +201,14 @@ async function main(): Promise<void> {
         ['Logs', `${logFile} (JSON lines, LOG_LEVEL=${config.LOG_LEVEL}; card numbers and secrets redacted)`],
         ['API', `${api.url} (POST /v1/events, GET /v1/refunds, /openapi.json)`],
         ['Webhook secret', config.INGEST_WEBHOOK_SECRET ? '(INGEST_WEBHOOK_SECRET)' : `${webhookSecret} (${generated})`],
-        ['Operator token', config.OPERATOR_TOKEN ? '(OPERATOR_TOKEN)' : `${operatorToken} (${generated})`],
+        ['Operator key', `${developer.key} (the developer, an approver; ${developer.made ? 'made now' : 'made earlier'}, kept in ${devSecretsPath(config)})`],
+        [
+          'Decisions',
+          engineConfig.ALLOW_UNSIGNED_DECISIONS
+            ? 'signed by the API; approve/reject/cancel sent from the Web UI or temporal CLI are also taken, recorded as unverified (embedded dev mode; ALLOW_UNSIGNED_DECISIONS=false refuses them)'
+            : 'only through the API or npx refundflow (signed); updates sent from the Web UI or temporal CLI are refused',
+        ],
+        ...(config.OPERATOR_TOKEN ? ([['OPERATOR_TOKEN', 'deprecated: still accepted as an approver for this release; use named keys (npx refundflow operator add)']] as Array<[string, string]>) : []),
         [
           'Payload encryption',
           codec

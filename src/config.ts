@@ -64,6 +64,10 @@ const rateLimit = z
     return perSecond;
   });
 
+const hexKey = z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex digits (an Ed25519 key; npx refundflow signing-key makes a pair)');
+
+const booleanFlag = z.enum(['true', 'false'], { error: 'must be true or false' }).transform((v) => v === 'true');
+
 const webhookSecret = z
   .string()
   .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'must be a Standard Webhooks secret: "whsec_" followed by base64');
@@ -80,13 +84,39 @@ const rawSchema = z.object({
   MWD_TOKEN: nonEmpty.optional(),
   PORT: port.default(8080),
   INGEST_WEBHOOK_SECRET: webhookSecret.optional(),
+  /** Deprecated (one release): a shared bearer token that acts as an approver named OPERATOR_TOKEN. */
   OPERATOR_TOKEN: nonEmpty.optional(),
+  /**
+   * The API's Ed25519 key (64 hex digits) that signs each operator decision it sends to a run; the
+   * workers check the signature with its public half (OPERATOR_VERIFY_KEYS, or derived from this key
+   * when they have it). `npx refundflow signing-key` makes a pair.
+   */
+  OPERATOR_SIGNING_KEY: hexKey.optional(),
+  /** Public keys (64 hex digits each, comma-separated: rotation) a worker accepts decisions signed by. */
+  OPERATOR_VERIFY_KEYS: z
+    .string()
+    .transform((value) => value.split(',').map((key) => key.trim()).filter((key) => key !== ''))
+    .pipe(z.array(hexKey).min(1, 'must name at least one key'))
+    .optional(),
+  /**
+   * Whether runs take decisions without the API's proof (an update sent from the Web UI or the
+   * `temporal` CLI), recorded as unverified. Only for the embedded development mode.
+   */
+  ALLOW_UNSIGNED_DECISIONS: booleanFlag.default(false),
+  /** OIDC sign-in: bearer JWTs from this issuer, for this audience, with roles in OIDC_ROLES_CLAIM. */
+  OIDC_ISSUER: httpUrl.optional(),
+  OIDC_AUDIENCE: nonEmpty.optional(),
+  OIDC_ROLES_CLAIM: z.string().regex(/^[A-Za-z0-9_:/-]+(\.[A-Za-z0-9_:/-]+)*$/, 'must be a claim name or a dotted path').default('roles'),
+  OIDC_JWKS_URL: httpUrl.optional(),
+  OIDC_CLOCK_SKEW_SECONDS: z.coerce.number().int('must be whole seconds').min(0, 'must be 0 or more').max(600, 'must be at most 600').default(60),
   OUTCOME_WEBHOOK_URL: httpUrl.optional(),
   OUTCOME_WEBHOOK_SECRET: webhookSecret.optional(),
   /** The Temporal Web UI's base URL, for the links the API gives (`uiUrl`). */
   TEMPORAL_UI_URL: httpUrl.optional(),
   /** Refunds of at least this many NT$ wait for an operator's approve or reject. */
   APPROVAL_THRESHOLD: z.coerce.number().int('must be a whole number of NT$').positive('must be a positive number of NT$').optional(),
+  /** Refunds of at least this many NT$ need two different approvers (at least APPROVAL_THRESHOLD). */
+  DUAL_APPROVAL_THRESHOLD: z.coerce.number().int('must be a whole number of NT$').positive('must be a positive number of NT$').optional(),
   /** How long a refund waits for approval before it ends cancelled. */
   APPROVAL_TIMEOUT_SECONDS: z.coerce.number().int('must be whole seconds').positive('must be positive').default(72 * 3600),
   /** How long a provider call is retried before the refund goes to requires_attention. */
@@ -117,7 +147,7 @@ const rawSchema = z.object({
   RECONCILE_INTERVAL_SECONDS: z.coerce.number().int('must be whole seconds').min(60, 'must be at least 60').default(900),
   RECONCILE_SUBMITTING_AFTER_SECONDS: z.coerce.number().int('must be whole seconds').positive('must be positive').default(3600),
   RECONCILE_SUCCEEDED_DAYS: z.coerce.number().int('must be whole days').min(0, 'must be 0 or more').default(7),
-  RECONCILE_RESUBMIT: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false').transform((v) => v === 'true'),
+  RECONCILE_RESUBMIT: booleanFlag.default(false),
   /**
    * Payload encryption keys: the first encrypts, every one decrypts (rotation). Unset → payloads are
    * stored in plain JSON.
@@ -146,6 +176,8 @@ const requiredWith: ReadonlyArray<[given: keyof RawConfig, needs: keyof RawConfi
   ['OEN_BASE_URL', 'OEN_MERCHANT_ID'],
   ['MWD_BASE_URL', 'MWD_TOKEN'],
   ['OUTCOME_WEBHOOK_URL', 'OUTCOME_WEBHOOK_SECRET'],
+  ['OIDC_ISSUER', 'OIDC_AUDIENCE'],
+  ['DUAL_APPROVAL_THRESHOLD', 'APPROVAL_THRESHOLD'],
 ];
 
 type RawConfig = z.infer<typeof rawSchema>;
@@ -155,6 +187,9 @@ const configSchema = rawSchema.superRefine((raw, ctx) => {
     if (raw[given] !== undefined && raw[needs] === undefined) {
       ctx.addIssue({ code: 'custom', path: [needs], message: `is required when ${given} is set` });
     }
+  }
+  if (raw.DUAL_APPROVAL_THRESHOLD !== undefined && raw.APPROVAL_THRESHOLD !== undefined && raw.DUAL_APPROVAL_THRESHOLD < raw.APPROVAL_THRESHOLD) {
+    ctx.addIssue({ code: 'custom', path: ['DUAL_APPROVAL_THRESHOLD'], message: 'must be at least APPROVAL_THRESHOLD (a refund needing two approvers must wait for approval)' });
   }
   // A refund's run retries its provider call for the retry window: reconciliation must not take a
   // refund that may still be in its own run's hands.

@@ -87,6 +87,8 @@ function isCardNumberKey(name: string): boolean {
 // No \b: these run on JSON-escaped text, where a line break before them reads "\nBearer".
 const bearer = /(Bearer)\s+[^\s"'\\,;]+/gi;
 const webhookSecret = /whsec_[A-Za-z0-9+/=]+/g;
+/** A named API key (src/ledger/api-keys.ts): its key id stays, to tell which key it was. */
+const apiKey = /(rf_[0-9a-f]{12}_)[A-Za-z0-9_-]+/g;
 const webhookSignature = /v1,[A-Za-z0-9+/]{16,}={0,2}/g;
 const urlPassword = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@"\\]*:)[^\s@/"\\]+@/gi;
 // What may come before a name: a separator, or an escaped line break or tab in JSON-escaped text.
@@ -103,6 +105,7 @@ export function maskText(text: string): string {
   return maskPans(text)
     .replace(bearer, `$1 ${REDACTED}`)
     .replace(webhookSecret, `whsec_${REDACTED}`)
+    .replace(apiKey, `$1${REDACTED}`)
     .replace(webhookSignature, `v1,${REDACTED}`)
     .replace(urlPassword, `$1${REDACTED}@`)
     .replace(jsonMember, (match, start: string, name: string, value: string, end: string) =>

@@ -5,7 +5,7 @@ import { openLedgerDatabase, ledgerLocation } from './ledger/index.js';
 import { RefundLedger } from './ledger/refunds.js';
 import { createLogger } from './logging.js';
 import { handleShutdownSignals } from './shutdown.js';
-import { temporalAddress } from './wiring/policies.js';
+import { decisionVerifyKeys, temporalAddress } from './wiring/policies.js';
 import { createProviderClients, defaultSandboxUrls, rateLimitersFrom } from './wiring/providers.js';
 import { installRuntime, metricsUrl } from './wiring/runtime.js';
 import { createWorker } from './wiring/worker.js';
@@ -39,6 +39,9 @@ async function main(): Promise<void> {
     `Worker polling task queue ${config.REFUNDS_TASK_QUEUE} on ${address} (namespace ${config.TEMPORAL_NAMESPACE}); ` +
       `ledger: ${ledgerLocation(config)}; metrics: ${metricsUrl(config) ?? 'off (METRICS_ADDRESS=off)'}`,
   );
+  if (decisionVerifyKeys(config).length === 0 && !config.ALLOW_UNSIGNED_DECISIONS) {
+    log.warn('OPERATOR_VERIFY_KEYS is not set: refund runs refuse every approve, reject, cancel and resolution (give it the public half of the API\'s OPERATOR_SIGNING_KEY; npx refundflow signing-key)');
+  }
   await worker.run();
   await connection.close();
   await db.close();

@@ -1,10 +1,15 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { randomHid } from '../src/sandbox/oen.js';
-import { OPERATOR_TOKEN, useApi } from './helpers/api.js';
+import { exitCodes } from '../src/cli/exit-codes.js';
+import { useApi } from './helpers/api.js';
+import { useCli } from './helpers/cli.js';
 import { useEngine } from './helpers/engine.js';
 import { freePorts } from './helpers/ports.js';
 import { admin } from './helpers/sandbox.js';
@@ -14,18 +19,7 @@ const engine = useEngine('cli');
 const api = useApi(engine, { workerEnv: { APPROVAL_THRESHOLD: '5000' } });
 
 const exec = promisify(execFile);
-
-/** The CLI as a user runs it, in its own process; its output and exit code. */
-async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const fullEnv = { ...process.env, REFUNDFLOW_API_URL: api().url, INGEST_WEBHOOK_SECRET: api().secret, OPERATOR_TOKEN, ...env };
-  try {
-    const { stdout, stderr } = await exec(process.execPath, ['bin/refundflow.mjs', ...args], { env: fullEnv });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+const cli = useCli(api);
 
 async function seeded(amount: number): Promise<{ orderId: string; hid: string }> {
   const hid = randomHid();
@@ -43,10 +37,22 @@ describe('npx refundflow', () => {
       expect(help.code, command).toBe(0);
       expect(help.stdout, command).toMatch(new RegExp(`Usage: refundflow ${command}`));
     }
-    // The README's table gives the same limit.
+    // The README's table gives the same default.
     expect((await cli(['refund', '--help'])).stdout.replace(/\s+/g, ' ')).toContain(
-      '--wait show each status until the refund is succeeded, failed, cancelled or requires_attention, for at most 120 s; exit 1 unless it succeeded',
+      '--timeout <duration> with --wait: give up after this long (90s, 15m, 1h, 2d), exit code 4 (default: 2m)',
     );
+    expect(readFileSync('README.md', 'utf8')).toContain('for at most `--timeout` (default 2m;');
+    // The exit codes, from the one table: in README's and on every --help that ends with them.
+    const readmeCli = readFileSync('README.md', 'utf8').split(/^## /m).find((section) => section.startsWith('The CLI')) ?? '';
+    expect([...readmeCli.matchAll(/^\| `(\d+)` \|/gm)].map((m) => Number(m[1]))).toEqual(Object.values(exitCodes).map((e) => e.code));
+    for (const help of [await cli(['--help']), await cli(['status', '--help']), await cli(['refund', '--help'])]) {
+      for (const { code, meaning } of Object.values(exitCodes)) expect(help.stdout).toContain(`${String(code).padStart(3)}  ${meaning}`);
+    }
+  });
+
+  it('--version is the version in package.json', async () => {
+    const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    expect(await cli(['--version'])).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
   });
 
   it('refund --wait shows it succeed; status and list show it, and --json gives the record', async () => {
@@ -100,29 +106,135 @@ describe('npx refundflow', () => {
     expect(entry).toMatch(/^k-2026:[A-Za-z0-9+/]{43}=$/);
     expect(loadConfig({ PAYLOAD_ENCRYPTION_KEYS: entry }).PAYLOAD_ENCRYPTION_KEYS).toBe(entry);
     expect((await cli(['new-key', '--id', 'k-2026'])).stdout.trim()).not.toBe(entry);
-    expect(await cli(['new-key', '--id', 'a b'])).toMatchObject({ code: 1, stderr: '--id must be 1-64 of A-Z a-z 0-9 . _ -\n' });
+    expect(await cli(['new-key', '--id', 'a b'])).toMatchObject({ code: exitCodes.usage.code, stderr: '--id must be 1-64 of A-Z a-z 0-9 . _ -\n' });
   });
 
-  it('says plainly what went wrong, with exit code 1', async () => {
+  it('says plainly what went wrong, with the exit code for each way', async () => {
     const unknown = await cli(['status', 'RF-nope']);
-    expect(unknown).toMatchObject({ code: 1, stderr: '404: no refund RF-nope\n' });
+    expect(unknown).toEqual({ code: exitCodes.refused.code, stdout: '', stderr: '404: no refund RF-nope\n' });
 
     const invalid = await cli(['refund', '--order', 'O-1', '--transaction', 'P1', '--amount', '10.5']);
-    expect(invalid.code).toBe(1);
+    expect(invalid.code).toBe(exitCodes.refused.code);
     expect(invalid.stderr).toMatch(/^422: the event does not match the contract \(1 problem\)\n {2}data.amount: must be a whole number of NT\$/);
 
     const wrongSecret = await cli(['refund', '--order', 'O-1', '--transaction', 'P1', '--amount', '10'], {
-      INGEST_WEBHOOK_SECRET: `whsec_${Buffer.from('not the secret, 24 bytes').toString('base64')}`,
+      env: { INGEST_WEBHOOK_SECRET: `whsec_${Buffer.from('not the secret, 24 bytes').toString('base64')}` },
     });
-    expect(wrongSecret.code).toBe(1);
+    expect(wrongSecret.code).toBe(exitCodes.refused.code);
     expect(wrongSecret.stderr).toMatch(/^401: signature refused: no signature in webhook-signature matches/);
 
-    const wrongToken = await cli(['approve', 'RF-nope'], { OPERATOR_TOKEN: 'guess' });
-    expect(wrongToken).toMatchObject({ code: 1, stderr: "401: the bearer token is not this API's OPERATOR_TOKEN\n" });
+    const wrongToken = await cli(['approve', 'RF-nope'], { env: { OPERATOR_TOKEN: 'guess' } });
+    expect(wrongToken).toMatchObject({
+      code: exitCodes.refused.code,
+      stderr: "401: the bearer token is not this API's OPERATOR_TOKEN\n  (the credential sent came from OPERATOR_TOKEN)\n",
+    });
 
     const nobody = (await freePorts(1))[0] ?? 0;
-    const down = await cli(['status', 'RF-1'], { REFUNDFLOW_API_URL: `http://127.0.0.1:${nobody}` });
-    expect(down.code).toBe(1);
+    const down = await cli(['status', 'RF-1'], { env: { REFUNDFLOW_API_URL: `http://127.0.0.1:${nobody}` } });
+    expect(down.code).toBe(exitCodes.unreachable.code);
     expect(down.stderr).toMatch(new RegExp(`^cannot reach the API at http://127.0.0.1:${nobody} \\(ECONNREFUSED\\): is \`npm start\` running\\?`));
+
+    for (const usage of [['status'], ['list', '--bogus'], ['list', '--status', 'done'], ['list', '--older-than', '5'], ['list', '--limit', '0'], ['frobnicate']]) {
+      const run = await cli(usage);
+      expect(run.code, usage.join(' ')).toBe(exitCodes.usage.code);
+      expect(run.stderr, usage.join(' ')).toMatch(/^error: /);
+    }
+    expect(await cli(['status', 'RF-1', '--timeout', '1s'])).toMatchObject({ code: exitCodes.usage.code, stderr: '--timeout applies only with --wait\n' });
+    expect(await cli(['refund', '--order', 'O-1', '--amount', '10'], { env: { INGEST_WEBHOOK_SECRET: undefined, DATA_DIR: emptyDir() } })).toMatchObject({
+      code: exitCodes.usage.code,
+      stderr: expect.stringMatching(/^no webhook secret: / ) as unknown,
+    });
+  });
+
+  it('with --json, every error is one JSON line on stderr with its exit code, and stdout stays empty', async () => {
+    const json = async (args: string[], env: Record<string, string | undefined> = {}) => {
+      const run = await cli(['--json', ...args], { env });
+      expect(run.stdout, args.join(' ')).toBe('');
+      expect(run.stderr.endsWith('\n') && !run.stderr.slice(0, -1).includes('\n'), run.stderr).toBe(true);
+      const error = JSON.parse(run.stderr) as { exitCode: number };
+      expect(error.exitCode, args.join(' ')).toBe(run.code);
+      return error;
+    };
+    expect(await json(['status', 'RF-nope'])).toEqual({ error: 'no refund RF-nope', exitCode: exitCodes.refused.code, httpStatus: 404 });
+    expect(await json(['refund', '--order', 'O-1', '--transaction', 'P1', '--amount', '10.5'])).toEqual({
+      error: 'the event does not match the contract (1 problem)',
+      exitCode: exitCodes.refused.code,
+      httpStatus: 422,
+      problems: [{ field: 'data.amount', problem: expect.stringMatching(/^must be a whole number of NT\$/) as unknown }],
+    });
+    expect(await json(['approve', 'RF-nope'], { OPERATOR_TOKEN: 'guess' })).toEqual({
+      error: "the bearer token is not this API's OPERATOR_TOKEN",
+      exitCode: exitCodes.refused.code,
+      httpStatus: 401,
+      credentialFrom: 'OPERATOR_TOKEN',
+    });
+    const nobody = (await freePorts(1))[0] ?? 0;
+    expect(await json(['status', 'RF-1'], { REFUNDFLOW_API_URL: `http://127.0.0.1:${nobody}` })).toMatchObject({
+      error: expect.stringMatching(/^cannot reach the API at .* \(ECONNREFUSED\)/) as unknown,
+      exitCode: exitCodes.unreachable.code,
+    });
+    // Usage errors too, whether commander or the command finds them.
+    expect(await json(['list', '--bogus'])).toEqual({ error: "unknown option '--bogus'", exitCode: exitCodes.usage.code });
+    expect(await json(['list', '--older-than', '5'])).toEqual({
+      error: "option '--older-than <duration>' argument '5' is invalid. give a whole number and a unit: 90s, 15m, 1h, 2d (or 1h30m)",
+      exitCode: exitCodes.usage.code,
+    });
+    expect(await json(['new-key', '--id', 'a b'])).toEqual({ error: '--id must be 1-64 of A-Z a-z 0-9 . _ -', exitCode: exitCodes.usage.code });
+  });
+
+  it('status and refund --wait: the exit code says how the refund stands', async () => {
+    // Succeeded (0) is the refund --wait test above. More than the transaction was charged: Oen refuses it, and it fails.
+    const refused = await seeded(1000);
+    const failedId = `RF-${randomUUID().slice(0, 8)}`;
+    const failed = await cli(['refund', '--order', refused.orderId, '--transaction', refused.hid, '--amount', '2000', '--refund-id', failedId, '--wait']);
+    expect(failed.code).toBe(exitCodes.failed.code);
+    expect(failed.stdout).toMatch(new RegExp(`^${failedId}  failed\n`, 'm'));
+    expect((await cli(['status', failedId])).code).toBe(exitCodes.failed.code);
+
+    // Waiting for approval: not ended (13); rejected, it ends cancelled (11).
+    const big = await seeded(6000);
+    const waitingId = `RF-${randomUUID().slice(0, 8)}`;
+    expect((await cli(['refund', '--order', big.orderId, '--transaction', big.hid, '--amount', '6000', '--refund-id', waitingId])).code).toBe(0);
+    await expect.poll(async () => (await api().request('GET', `/v1/refunds/${waitingId}`)).body.status, { timeout: 30_000 }).toBe('awaiting_approval');
+    const waiting = await cli(['--json', 'status', waitingId]);
+    expect(waiting.code).toBe(exitCodes.inProgress.code);
+    expect(JSON.parse(waiting.stdout)).toMatchObject({ refundId: waitingId, status: 'awaiting_approval' });
+    expect((await cli(['reject', waitingId, '--reason', 'test'])).code).toBe(0);
+    const cancelled = await cli(['status', waitingId, '--wait']);
+    expect(cancelled.code).toBe(exitCodes.cancelled.code);
+    expect(cancelled.stdout).toMatch(new RegExp(`^${waitingId}  cancelled\n`, 'm'));
+
+    // Left for a person (12).
+    const attentionId = `RF-${randomUUID().slice(0, 8)}`;
+    await engine().ledger.recordForPerson({ refundId: attentionId, provider: 'mwd', orderId: 'O-ATT', amount: 5, cardToken: 't' }, `mwd-refund-${attentionId}`, {
+      code: 'MwdOutcomeUnknown',
+      message: 'no answer',
+    });
+    expect((await cli(['status', attentionId])).code).toBe(exitCodes.requiresAttention.code);
+    expect((await cli(['status', attentionId, '--wait'])).code).toBe(exitCodes.requiresAttention.code);
+  });
+
+  it('--wait --timeout: a refund that does not end in time exits 4, saying where it stands', async () => {
+    const { orderId, hid } = await seeded(6000);
+    const refundId = `RF-${randomUUID().slice(0, 8)}`;
+    // NT$6,000 waits for an operator, who never comes.
+    const sent = await cli(['refund', '--order', orderId, '--transaction', hid, '--amount', '6000', '--refund-id', refundId, '--wait', '--timeout', '2s']);
+    expect(sent.code).toBe(exitCodes.timedOut.code);
+    expect(sent.stdout).toContain('… awaiting_approval\n');
+    expect(sent.stderr).toBe(`refund ${refundId} is still awaiting_approval after 2s; follow it with \`refundflow status ${refundId} --wait --timeout …\`\n`);
+
+    const followed = await cli(['--json', 'status', refundId, '--wait', '--timeout', '1s']);
+    expect(followed).toMatchObject({ code: exitCodes.timedOut.code, stdout: '' });
+    expect(JSON.parse(followed.stderr)).toEqual({
+      error: `refund ${refundId} is still awaiting_approval after 1s; follow it with \`refundflow status ${refundId} --wait --timeout …\``,
+      exitCode: exitCodes.timedOut.code,
+      refundId,
+      status: 'awaiting_approval',
+    });
   });
 });
+
+/** A data directory with no dev-secrets.json in it. */
+function emptyDir(): string {
+  return mkdtempSync(join(tmpdir(), 'refundflow-cli-'));
+}

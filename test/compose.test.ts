@@ -49,8 +49,8 @@ const dockerfile = parseDockerfile(read('Dockerfile'));
 
 /** The engine's processes, built from the Dockerfile, with what their entry points need beyond src/config.ts. */
 const ENGINE = {
-  worker: { entry: 'src/worker.ts', needs: ['TEMPORAL_ADDRESS', 'DATABASE_URL', 'PAYLOAD_ENCRYPTION_KEYS', 'METRICS_ADDRESS'] },
-  api: { entry: 'src/api/main.ts', needs: ['TEMPORAL_ADDRESS', 'DATABASE_URL', 'PAYLOAD_ENCRYPTION_KEYS', 'INGEST_WEBHOOK_SECRET', 'OPERATOR_TOKEN'] },
+  worker: { entry: 'src/worker.ts', needs: ['TEMPORAL_ADDRESS', 'DATABASE_URL', 'PAYLOAD_ENCRYPTION_KEYS', 'METRICS_ADDRESS', 'OPERATOR_VERIFY_KEYS'] },
+  api: { entry: 'src/api/main.ts', needs: ['TEMPORAL_ADDRESS', 'DATABASE_URL', 'PAYLOAD_ENCRYPTION_KEYS', 'INGEST_WEBHOOK_SECRET', 'OPERATOR_SIGNING_KEY'] },
   'codec-server': { entry: 'src/codec/main.ts', needs: ['PAYLOAD_ENCRYPTION_KEYS', 'CODEC_SERVER_TOKEN'] },
 } as const;
 type EngineService = keyof typeof ENGINE;
@@ -308,7 +308,7 @@ describe('docker-compose.yml with .env.example', () => {
       'POSTGRES_PASSWORD',
       'REFUNDFLOW_DB_PASSWORD',
       'INGEST_WEBHOOK_SECRET',
-      'OPERATOR_TOKEN',
+      'OPERATOR_SIGNING_KEY',
       'PAYLOAD_ENCRYPTION_KEYS',
       'CODEC_SERVER_TOKEN',
       'GRAFANA_ADMIN_PASSWORD',
@@ -457,8 +457,9 @@ describe('the checks above, on broken copies', () => {
   const env = (c: ComposeFile, name: string) => service(c, name).environment as Record<string, string>;
 
   it('interpolation refuses a required variable without a value, and fills defaults', () => {
-    expect(() => loadCompose(composeText, { ...exampleEnv, OPERATOR_TOKEN: '' })).toThrow(InterpolationError);
-    expect(() => loadCompose(composeText, { ...exampleEnv, OPERATOR_TOKEN: undefined } as unknown as Env)).toThrow(/OPERATOR_TOKEN/);
+    expect(() => loadCompose(composeText, { ...exampleEnv, OPERATOR_SIGNING_KEY: '' })).toThrow(InterpolationError);
+    expect(() => loadCompose(composeText, { ...exampleEnv, OPERATOR_SIGNING_KEY: undefined } as unknown as Env)).toThrow(/OPERATOR_SIGNING_KEY/);
+    expect(() => loadCompose(composeText, { ...exampleEnv, OPERATOR_VERIFY_KEYS: undefined } as unknown as Env)).toThrow(/OPERATOR_VERIFY_KEYS/);
     expect(interpolate('${A:-x}-${A-y}-$$A-${B:?no}', { A: '', B: 'b' })).toBe('x--$A-b');
   });
 

@@ -24,6 +24,9 @@ describe('loadConfig', () => {
       RECONCILE_SUBMITTING_AFTER_SECONDS: 3600,
       RECONCILE_SUCCEEDED_DAYS: 7,
       RECONCILE_RESUBMIT: false,
+      ALLOW_UNSIGNED_DECISIONS: false,
+      OIDC_ROLES_CLAIM: 'roles',
+      OIDC_CLOCK_SKEW_SECONDS: 60,
       CODEC_SERVER_PORT: 8234,
       METRICS_ADDRESS: '127.0.0.1:9464',
       LOG_LEVEL: 'info',
@@ -85,6 +88,17 @@ describe('loadConfig', () => {
     } catch (err) {
       expect((err as Error).message).not.toContain('\n');
     }
+  });
+
+  it.each([
+    [{ OPERATOR_SIGNING_KEY: 'abc' }, 'OPERATOR_SIGNING_KEY must be 64 hex digits'],
+    [{ OPERATOR_VERIFY_KEYS: `${'a'.repeat(64)},nope` }, 'OPERATOR_VERIFY_KEYS.1 must be 64 hex digits'],
+    [{ OIDC_ISSUER: 'https://login.example.com' }, 'OIDC_AUDIENCE is required when OIDC_ISSUER is set'],
+    [{ DUAL_APPROVAL_THRESHOLD: '5000' }, 'APPROVAL_THRESHOLD is required when DUAL_APPROVAL_THRESHOLD is set'],
+    [{ APPROVAL_THRESHOLD: '6000', DUAL_APPROVAL_THRESHOLD: '5000' }, 'DUAL_APPROVAL_THRESHOLD must be at least APPROVAL_THRESHOLD'],
+    [{ ALLOW_UNSIGNED_DECISIONS: 'yes' }, 'ALLOW_UNSIGNED_DECISIONS must be true or false'],
+  ])('refuses the operator settings %j, saying why', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
   });
 
   it('names every bad variable at once', () => {

@@ -186,6 +186,14 @@ describe('createLogger: secrets', () => {
     for (const secret of ['oen-token-9', 'db-pass-10', 'c2VjcmV0LTEx', 'qs-12', 'env-13']) expect(log.text()).not.toContain(secret);
   });
 
+  it('redacts the secret part of a named API key anywhere in text, keeping its key id, and OPERATOR_SIGNING_KEY', () => {
+    const log = capture();
+    const secret = 'Zm9vYmFyLXNlY3JldC1wYXJ0LW9mLXRoZS1rZXktMTIz';
+    log.logger.warn(`a key pasted into a reason: rf_0123456789ab_${secret}; OPERATOR_SIGNING_KEY=${'ab'.repeat(32)}`);
+    expect(log.lines()[0]?.msg).toBe('a key pasted into a reason: rf_0123456789ab_[redacted]; OPERATOR_SIGNING_KEY=[redacted]');
+    expect(log.text()).not.toContain(secret);
+  });
+
   it('redacts secrets after a line break, after a comma, as "name: value", and as JSON members inside text', () => {
     const log = capture();
     log.logger.warn('env:\nOEN_TOKEN=supersecret-25\nPORT=8080');
@@ -275,8 +283,8 @@ describe('runtimeLogger: the Temporal SDK logger', () => {
 describe('the API with a logger, over HTTP', () => {
   it('logs each request as a JSON line with method, redacted URL and headers, status, duration and request id; never the body, a card number or a secret', async () => {
     const log = capture('info');
-    const { app, close } = await apiWithoutTemporal({ logger: log.logger, operatorToken: 'the-real-operator-token' });
-    app.get('/v1/explode', () => {
+    const { app, close } = await apiWithoutTemporal({ logger: log.logger, operatorToken: 'operator-token-20' });
+    app.get('/v1/explode', { config: { access: 'public' } }, () => {
       throw new Error(`provider echoed card ${PAN_SPACED} and Bearer leaked-token-17`);
     });
     await app.listen({ port: 0, host: '127.0.0.1' });

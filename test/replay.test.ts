@@ -13,7 +13,7 @@ const files = readdirSync(dir).filter((name) => name.endsWith('.json')).sort();
 describe('replaying recorded workflow histories', () => {
   it('has a recorded history of every workflow type', () => {
     const types = files.map((name) => name.split('.')[0]);
-    expect(new Set(types)).toEqual(new Set(['cancelSubscriptionWorkflow', 'pingWorkflow', 'reconcileWorkflow', 'refundOrderWorkflow', 'refundWorkflow']));
+    expect(new Set(types)).toEqual(new Set(['cancelSubscriptionWorkflow', 'pingWorkflow', 'reconcileWorkflow', 'refundOrderWorkflow', 'refundWorkflow', 'resolveWorkflow']));
   });
 
   it.each(files)('%s replays without nondeterminism', async (file) => {

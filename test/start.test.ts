@@ -100,10 +100,15 @@ describe('npm start', () => {
       body,
     });
     expect(accepted.status).toBe(202);
+    // Reads need a credential: the developer's key the banner printed (an approver), which the
+    // development mode also keeps for the CLI; the Web UI's decisions are taken unverified, as it says.
+    const key = /Operator key +(rf_\S+) \(the developer, an approver; made now, kept in /.exec(first.output())?.[1];
+    expect(key).toBeDefined();
+    expect(first.output()).toMatch(bannerLine('Decisions', 'signed by the API; approve/reject/cancel sent from the Web UI or temporal CLI are also taken, recorded as unverified'));
+    const read = (path: string, credential = key) => fetch(`http://localhost:${apiPort}${path}`, { headers: credential ? { authorization: `Bearer ${credential}` } : {} });
+    expect((await read(`/v1/refunds/${event.data.refundId}`, '')).status).toBe(401);
     await expect
-      .poll(async () => ((await (await fetch(`http://localhost:${apiPort}/v1/refunds/${event.data.refundId}`)).json()) as { status: string }).status, {
-        timeout: 30_000,
-      })
+      .poll(async () => ((await (await read(`/v1/refunds/${event.data.refundId}`)).json()) as { status: string }).status, { timeout: 30_000 })
       .toBe('succeeded');
 
     const connection = await Connection.connect({ address: `localhost:${port}` });
@@ -149,14 +154,16 @@ describe('npm start', () => {
     const logLines = readFileSync(join(dataDir, 'refundflow.log'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(logLines.some((l) => l.name === 'api' && l.msg === 'request completed')).toBe(true);
     expect(readFileSync(join(dataDir, 'refundflow.log'), 'utf8')).not.toContain(String(secret));
+    expect(readFileSync(join(dataDir, 'refundflow.log'), 'utf8')).not.toContain(String(key).slice(16));
 
     await stopWithCtrlC(first, 'Temporal dev server stopped.');
     expect(processesMentioning(dataDir)).toEqual([]);
 
     const second = npmStart(env);
     await second.waitForOutput(/Press Ctrl-C to stop/, 120_000);
-    // The schedule was kept with the server's state: this start updates it in place.
+    // The schedule was kept with the server's state: this start updates it in place; the developer's key too.
     expect(second.output()).toMatch(bannerLine('Reconciliation', 'every 15 min (Temporal Schedule "refundflow-reconcile", updated)'));
+    expect(second.output()).toMatch(bannerLine('Operator key', `${key} (the developer, an approver; made earlier`));
     const again = await Connection.connect({ address: `localhost:${port}` });
     try {
       const { status } = await new Client({ connection: again }).workflow.getHandle(workflowId).describe();

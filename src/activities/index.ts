@@ -5,13 +5,16 @@ import { createOenActivities } from './oen.js';
 import { createOutcomeActivities, type OutcomeDeps } from './outcome.js';
 import { createPingActivities, type PingDeps } from './ping.js';
 import { createReconcileActivities } from './reconcile.js';
+import { createResolveActivities } from './resolve.js';
 import type { ReconcilePolicy } from '../domain/reconcile.js';
 import type { ReconciliationLedger } from '../ledger/reconciliation.js';
+import type { ResolutionLedger } from '../ledger/resolution.js';
 import type { ProviderClients } from '../providers/index.js';
 
 export interface ActivityDeps extends PingDeps, LedgerActivityDeps, OutcomeDeps {
   providers: ProviderClients;
   reconciliation: ReconciliationLedger;
+  resolution: ResolutionLedger;
   reconcile: ReconcilePolicy;
 }
 
@@ -25,6 +28,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createMwdActivities({ mwd: deps.providers.mwd, ledger: deps.ledger }),
     ...createOutcomeActivities(deps),
     ...createReconcileActivities({ oen: deps.providers.oen, reconciliation: deps.reconciliation, reconcile: deps.reconcile }),
+    ...createResolveActivities(deps),
   };
 }
 

@@ -45,6 +45,27 @@ export function oenEvidence(record: RefundRecord, transactions: OenTransaction[]
   return { refundId: record.refundId, kind: verdict.kind, evidence };
 }
 
+/**
+ * The request to send an Oen refund again: the one order management sent (from the event inbox,
+ * reason, merchant and product details included), or, for a refund an order.cancelled event
+ * started, the full refund of the transaction it names. A refund started by hand from a Temporal
+ * client has none (docs/reconciliation.md, "Sending again, safely").
+ */
+export async function requestToSendAgain(reconciliation: Pick<ReconciliationLedger, 'originalRequest'>, record: RefundRecord): Promise<Resubmission> {
+  const original = await reconciliation.originalRequest(record.refundId);
+  if (original !== undefined) {
+    const parsed = oenRefundRequested.safeParse(original);
+    if (parsed.success) return { request: parsed.data };
+    return { impossible: 'the request order management sent cannot be read back as an Oen refund' };
+  }
+  if (record.transactionHid && record.refundId === orderRefundId(record.orderId, record.transactionHid)) {
+    return {
+      request: { refundId: record.refundId, provider: 'oen', orderId: record.orderId, transactionHid: record.transactionHid, amount: record.amount },
+    };
+  }
+  return { impossible: 'the original request is not in the ledger (it did not come through the API): a person must send it' };
+}
+
 export function createReconcileActivities({ oen, reconciliation, reconcile }: ReconcileActivityDeps) {
 
   return {
@@ -126,30 +147,22 @@ export function createReconcileActivities({ oen, reconciliation, reconcile }: Re
     },
 
     /**
-     * The request to send again: the one order management sent (from the event inbox), or, for a
-     * refund an order.cancelled event started, the full refund of the transaction it names. None for a
-     * mismatch (the ledger believed the money had moved: a person looks first), nor for a refund
-     * reconciliation already sent again once.
+     * The request to send again (requestToSendAgain). None for a refund a person resolved (the
+     * person decides what happens to it, not reconciliation), for a mismatch (the ledger believed
+     * the money had moved: a person looks first), nor for a refund reconciliation already sent again once.
      */
     resubmissionRequest: async (record: RefundRecord): Promise<Resubmission> => {
+      const resolution = record.decisions?.find((decision) => decision.action === 'resolve');
+      if (resolution) {
+        return { impossible: `${resolution.by.name} resolved it (${resolution.reason ?? 'a resolution'}): reconciliation never sends a resolved refund again; a person decides` };
+      }
       if (record.error?.code === codes.ReconcileMismatch) {
         return { impossible: 'the ledger had recorded it as succeeded (a mismatch): a person decides before anything is sent' };
       }
       if ((await reconciliation.resubmits(record.refundId)) > 0) {
         return { impossible: 'reconciliation sent it again once already, without a success: a person decides' };
       }
-      const original = await reconciliation.originalRequest(record.refundId);
-      if (original !== undefined) {
-        const parsed = oenRefundRequested.safeParse(original);
-        if (parsed.success) return { request: parsed.data };
-        return { impossible: 'the request order management sent cannot be read back as an Oen refund' };
-      }
-      if (record.transactionHid && record.refundId === orderRefundId(record.orderId, record.transactionHid)) {
-        return {
-          request: { refundId: record.refundId, provider: 'oen', orderId: record.orderId, transactionHid: record.transactionHid, amount: record.amount },
-        };
-      }
-      return { impossible: 'the original request is not in the ledger (it did not come through the API): a person must send it' };
+      return requestToSendAgain(reconciliation, record);
     },
 
     /** The next page of refunds a run may have left behind (src/ledger/reconciliation.ts, runEndedCandidates). */

@@ -10,7 +10,7 @@ import { ledgerLocation, openLedgerDatabase } from '../ledger/index.js';
 import { RefundLedger } from '../ledger/refunds.js';
 import { createLogger } from '../logging.js';
 import { handleShutdownSignals } from '../shutdown.js';
-import { temporalAddress } from '../wiring/policies.js';
+import { oidcSettings, temporalAddress } from '../wiring/policies.js';
 import { startDispatcher, type Dispatcher } from './dispatcher.js';
 import { createApi } from './server.js';
 import { Signer } from '../webhooks/signing.js';
@@ -33,7 +33,8 @@ export async function startApi(options: {
   client: Client;
   db: Database;
   webhookSecret: string;
-  operatorToken?: string;
+  /** OPERATOR_SIGNING_KEY, or npm start's development key. */
+  signingKey?: string | undefined;
   host?: string;
   /** Where the API logs; by default JSON lines on stdout at LOG_LEVEL (src/logging.ts). */
   logger?: Logger;
@@ -52,8 +53,14 @@ export async function startApi(options: {
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.REFUNDS_TASK_QUEUE,
     uiBaseUrl: uiBaseUrl(config),
-    ...(options.operatorToken !== undefined && { operatorToken: options.operatorToken }),
+    ...(config.OPERATOR_TOKEN !== undefined && { operatorToken: config.OPERATOR_TOKEN }),
+    ...(options.signingKey !== undefined && { signingKey: options.signingKey }),
+    ...(oidcSettings(config) && { oidc: oidcSettings(config) }),
   });
+  if (config.OPERATOR_TOKEN) {
+    logger.warn('OPERATOR_TOKEN is deprecated and will be removed in the next release: it still acts as an approver named "OPERATOR_TOKEN (deprecated)"; give each person or service a named key (npx refundflow operator add) or sign in through OIDC');
+  }
+  if (!options.signingKey) logger.warn('OPERATOR_SIGNING_KEY is not set: approve, reject, cancel and resolve answer 503 (npx refundflow signing-key makes a key pair)');
   try {
     await app.listen({ port: config.PORT, host: options.host ?? '0.0.0.0' });
   } catch (err) {
@@ -88,11 +95,10 @@ async function main(): Promise<void> {
     client,
     db,
     webhookSecret: config.INGEST_WEBHOOK_SECRET,
-    ...(config.OPERATOR_TOKEN !== undefined && { operatorToken: config.OPERATOR_TOKEN }),
+    signingKey: config.OPERATOR_SIGNING_KEY,
   });
   const log = api.logger;
   log.info(`API listening on ${api.url}; Temporal ${temporalAddress(config)}; ledger: ${ledgerLocation(config)}`);
-  if (!config.OPERATOR_TOKEN) log.warn('OPERATOR_TOKEN is not set: the operator endpoints answer 503');
   await new Promise<void>((resolve) => {
     handleShutdownSignals({
       stop: (signal) => {

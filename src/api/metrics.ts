@@ -51,7 +51,8 @@ export function registerApiMetrics(app: FastifyInstance, deps: { db: Queryable }
     duration.observe(labels, reply.elapsedTime / 1000);
   });
 
-  app.get(METRICS_PATH, async (request, reply) => {
+  // For Prometheus, with a viewer's credential (deploy/prometheus/prometheus.yml sends one).
+  app.get(METRICS_PATH, { config: { access: 'viewer' } }, async (request, reply) => {
     let gauges: LedgerGauges | undefined;
     try {
       const timeout = new Promise<never>((_, reject) => {

@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { cloudEvent, eventDataSchemas } from '../domain/schemas/events.js';
 import { refundRecord } from '../domain/schemas/refund-record.js';
 import { operatorInput } from '../domain/schemas/operator.js';
+import type { Access } from './access.js';
+import { auditQuery, newKeyBody } from './operators.js';
+import { outcomeBody, retryBody } from './resolve.js';
 
 /**
  * /openapi.json, generated from the zod schemas the API validates with, so the document cannot
@@ -22,11 +25,55 @@ const acceptedBody = z.object({
 
 const refundView = refundRecord.extend({ uiUrl: z.string() });
 
+/** GET /v1/refunds's query (`listQuery` in server.ts validates it; a test holds the two to the same names). */
+export const listParameters = {
+  orderId: 'only this order\'s refunds',
+  status: 'only refunds in this status',
+  updatedBefore: 'only refunds last updated before this time (RFC 3339 with its offset, e.g. 2026-11-25T07:00:00Z): those waiting longer than that',
+  limit: 'at most this many, 1-200 (default 50)',
+  cursor: 'the `next` of the previous page',
+} as const;
+
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
 const json = (s: z.ZodType) => ({ 'application/json': { schema: schema(s) } });
 const problemAnswer = (description: string) => ({ description, content: json(problemBody) });
 
-export function openApiDocument(): Record<string, unknown> {
+/** A route as the API registered it: /openapi.json states each one's access from these, so it cannot drift. */
+export interface RegisteredRoute {
+  method: string;
+  /** Fastify's form: /v1/refunds/:refundId */
+  url: string;
+  access: Access;
+}
+
+const accessText: Record<Access, string> = {
+  public: 'No credential.',
+  signed: 'No bearer credential: the Standard Webhooks signature authenticates the sender.',
+  viewer: 'Role: viewer (or operator, approver).',
+  operator: 'Role: operator (or approver).',
+  approver: 'Role: approver.',
+};
+
+export function openApiDocument(routes: readonly RegisteredRoute[]): Record<string, unknown> {
+  const document = describeEndpoints();
+  const paths = document.paths as Record<string, Record<string, Record<string, unknown>>>;
+  for (const route of routes) {
+    const path = route.url.replace(/:(\w+)/g, '{$1}');
+    const operation = paths[path]?.[route.method.toLowerCase()];
+    if (!operation) throw new Error(`/openapi.json does not describe ${route.method} ${path}`);
+    operation['x-required-role'] = route.access;
+    operation.description = [accessText[route.access], operation.description].filter(Boolean).join(' ');
+    if (route.access !== 'public' && route.access !== 'signed') {
+      operation.security = [{ bearer: [] }];
+      const responses = operation.responses as Record<string, unknown>;
+      responses['401'] ??= problemAnswer('no credential, or one that proves nothing (unknown, revoked, expired, wrong issuer or audience)');
+      responses['403'] ??= problemAnswer(`the caller does not hold the ${route.access} role`);
+    }
+  }
+  return document;
+}
+
+function describeEndpoints(): Record<string, unknown> {
   const eventSchema = {
     oneOf: Object.entries(eventDataSchemas).map(([type, data]) => ({
       allOf: [schema(cloudEvent.omit({ data: true, type: true })), { type: 'object', properties: { type: { const: type }, data: schema(data) }, required: ['type', 'data'] }],
@@ -35,17 +82,18 @@ export function openApiDocument(): Record<string, unknown> {
   const refundIdParam = { name: 'refundId', in: 'path', required: true, schema: { type: 'string' } };
   const operatorAction = (summary: string) => ({
     summary,
-    security: [{ operatorToken: [] }],
     parameters: [refundIdParam],
     requestBody: { required: false, content: json(operatorInput) },
     responses: {
-      200: { description: 'the refund after the decision', content: json(z.object({ refundId: z.string(), status: z.string(), attempts: z.number() })) },
+      200: {
+        description: 'the refund after the decision (awaiting_approval with one approval of two, at DUAL_APPROVAL_THRESHOLD)',
+        content: json(z.object({ refundId: z.string(), status: z.string(), attempts: z.number(), approvalsNeeded: z.number().optional(), approvals: z.array(z.object({ by: z.string(), at: z.string() })).optional() })),
+      },
       400: problemAnswer('the body is not JSON'),
-      401: problemAnswer('no or wrong bearer token'),
       404: problemAnswer('no such refund'),
-      409: problemAnswer('the run refuses it (the refund is not in a state that allows this), or the run has ended'),
+      409: problemAnswer('the run refuses it (the refund is not in a state that allows this, the same approver twice), or the run has ended'),
       422: problemAnswer('the body does not match the schema, field by field, or its refundId is not the one in the path'),
-      503: problemAnswer('OPERATOR_TOKEN is not set on this API'),
+      503: problemAnswer('OPERATOR_SIGNING_KEY is not set on this API'),
     },
   });
   return {
@@ -53,7 +101,11 @@ export function openApiDocument(): Record<string, unknown> {
     info: { title: 'refundflow', version: '1', description: 'Refund events in, refund status and operator actions out.' },
     components: {
       securitySchemes: {
-        operatorToken: { type: 'http', scheme: 'bearer', description: 'OPERATOR_TOKEN' },
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'A named API key (npx refundflow operator add), an OIDC access token from OIDC_ISSUER, or the deprecated OPERATOR_TOKEN',
+        },
       },
     },
     paths: {
@@ -88,7 +140,7 @@ export function openApiDocument(): Record<string, unknown> {
       '/v1/refunds': {
         get: {
           summary: 'Refunds, newest first, paged',
-          parameters: ['orderId', 'status', 'limit', 'cursor'].map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } })),
+          parameters: Object.entries(listParameters).map(([name, description]) => ({ name, in: 'query', required: false, description, schema: { type: 'string' } })),
           responses: {
             200: { description: 'a page; `next` is the cursor of the following one', content: json(z.object({ refunds: z.array(refundView), next: z.string().optional() })) },
             422: problemAnswer('invalid query, field by field'),
@@ -98,6 +150,54 @@ export function openApiDocument(): Record<string, unknown> {
       '/v1/refunds/{refundId}/approve': { post: operatorAction('Approve a refund awaiting approval') },
       '/v1/refunds/{refundId}/reject': { post: operatorAction('Reject a refund awaiting approval (it ends cancelled)') },
       '/v1/refunds/{refundId}/cancel': { post: operatorAction('Cancel a refund before submission starts') },
+      '/v1/refunds/{refundId}/resolve': {
+        post: {
+          summary:
+            'Settle a refund in requires_attention: succeeded or failed with evidence (Oen: checked with Oen first; MWD: an approver\'s word), or, for Oen only, send it again if Oen shows it still charged. Runs as its own workflow.',
+          parameters: [refundIdParam],
+          requestBody: { required: true, content: { 'application/json': { schema: { oneOf: [schema(outcomeBody), schema(retryBody)] } } } },
+          responses: {
+            200: { description: 'settled: the refund\'s status now, and what the provider showed', content: json(z.object({ refundId: z.string(), status: z.string(), providerEvidence: z.string().optional(), workflowId: z.string(), uiUrl: z.string() })) },
+            202: { description: 'still running after 30 s (a retry waiting for the provider): watch it at uiUrl', content: json(z.object({ refundId: z.string(), resolution: z.literal('running'), workflowId: z.string(), uiUrl: z.string() })) },
+            400: problemAnswer('the body is not JSON'),
+            404: problemAnswer('no such refund'),
+            409: problemAnswer('the refund is not in requires_attention, changed meanwhile, a resolution already runs, an MWD retry, or Oen shows otherwise (providerEvidence says what)'),
+            422: problemAnswer('the body does not match the schema, field by field'),
+            503: problemAnswer('Oen cannot be asked now, or OPERATOR_SIGNING_KEY is not set on this API'),
+          },
+        },
+      },
+      '/v1/audit': {
+        get: {
+          summary: 'The operator audit trail, oldest first, paged: every action, done or refused',
+          parameters: Object.keys(auditQuery.shape).map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } })),
+          responses: {
+            200: { description: 'a page; `next` is the cursor of the following one', content: json(z.object({ entries: z.array(z.record(z.string(), z.unknown())), next: z.string().optional() })) },
+            422: problemAnswer('invalid query, field by field'),
+          },
+        },
+      },
+      '/v1/operators': {
+        get: { summary: 'The named API keys (never the keys themselves)', responses: { 200: { description: 'every key, revoked ones included' } } },
+        post: {
+          summary: 'Make a named API key; the answer holds the key, shown this once',
+          requestBody: { required: true, content: json(newKeyBody) },
+          responses: {
+            201: { description: 'the key and its name, role and key id' },
+            400: problemAnswer('the body is not JSON'),
+            409: problemAnswer('a key of that name exists (revoked keys keep their names)'),
+            422: problemAnswer('the body does not match the schema, field by field'),
+          },
+        },
+      },
+      '/v1/operators/{name}/revoke': {
+        post: {
+          summary: 'Revoke a named API key: it is refused from now on',
+          parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { 200: { description: 'the key as revoked' }, 404: problemAnswer('no live key of that name') },
+        },
+      },
+      '/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },
       '/healthz': { get: { summary: 'The process is up', responses: { 200: { description: 'ok' } } } },
       '/metrics': { get: { summary: 'Prometheus metrics: requests by route, and the ledger\'s backlogs (docs/observability.md)', responses: { 200: { description: 'text/plain; version=0.0.4' } } } },
       '/readyz': { get: { summary: 'Temporal and the ledger answer', responses: { 200: { description: 'ready' }, 503: { description: 'a dependency is failing' } } } },

@@ -1,5 +1,5 @@
-import { randomUUID, timingSafeEqual } from 'node:crypto';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { fieldProblems } from '../domain/schemas/events.js';
@@ -10,12 +10,17 @@ import { workflowUiUrl } from '../domain/ui.js';
 import type { Database } from '../ledger/database.js';
 import type { EventInbox } from '../ledger/inbox.js';
 import { InvalidCursorError, type RefundLedger } from '../ledger/refunds.js';
-import { operatorInput } from '../domain/schemas/operator.js';
-import { approveUpdate, cancelUpdate, rejectUpdate } from '../workflows/messages.js';
+import { ApiKeys } from '../ledger/api-keys.js';
+import { AuditTrail } from '../ledger/audit.js';
+import { guardRoutes } from './access.js';
+import { Authenticator, type OidcSettings } from './auth.js';
+import { registerDecisionRoutes } from './decisions.js';
+import { registerOperatorRoutes } from './operators.js';
+import { registerResolveRoute } from './resolve.js';
 import { problem, type Answer } from './answers.js';
 import { EventIntake, MAX_EVENT_BYTES } from './intake.js';
 import { registerApiMetrics } from './metrics.js';
-import { openApiDocument } from './openapi.js';
+import { openApiDocument, type RegisteredRoute } from './openapi.js';
 import type { Signer } from '../webhooks/signing.js';
 
 export interface ApiDeps {
@@ -28,8 +33,12 @@ export interface ApiDeps {
   taskQueue: string;
   /** The Web UI's base URL, e.g. http://localhost:8233. */
   uiBaseUrl: string;
-  /** Unset: the operator endpoints answer 503 saying so. */
+  /** Deprecated: a shared bearer token that acts as an approver (with a startup warning). */
   operatorToken?: string;
+  /** OIDC sign-in; unset: named API keys only. */
+  oidc?: OidcSettings;
+  /** OPERATOR_SIGNING_KEY: signs the decisions the API sends to runs. Unset: decisions answer 503. */
+  signingKey?: string;
   /**
    * Where the API logs (a logger from src/logging.ts's `createLogger`, which redacts card numbers
    * and secrets): one JSON line per request, and the errors behind 500s. Unset: no logs.
@@ -60,12 +69,15 @@ export const listQuery = z
   .object({
     orderId: z.string().min(1, 'must not be empty').optional(),
     status: refundStatus.optional(),
+    /** Only refunds last updated before this time: those waiting longer than that (`refundflow list --older-than`). */
+    updatedBefore: z.iso
+      .datetime({ offset: true, error: 'must be a date and time with its offset, e.g. 2026-11-25T07:00:00Z' })
+      .transform((time) => new Date(time))
+      .optional(),
     limit: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(200, 'must be at most 200').default(50),
     cursor: z.string().min(1, 'must not be empty').optional(),
   })
   .strict();
-
-const operatorActions = { approve: approveUpdate, reject: rejectUpdate, cancel: cancelUpdate } as const;
 
 /** The HTTP API (docs/api.md). */
 export function createApi(deps: ApiDeps): FastifyInstance {
@@ -76,7 +88,6 @@ export function createApi(deps: ApiDeps): FastifyInstance {
     genReqId: () => randomUUID(),
     bodyLimit: 4 * MAX_EVENT_BYTES,
   });
-  registerApiMetrics(app, deps);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
@@ -84,6 +95,15 @@ export function createApi(deps: ApiDeps): FastifyInstance {
   const intake = new EventIntake({ ...deps, uiUrl });
   const send = (reply: FastifyReply, answer: Answer) => reply.code(answer.statusCode).send(answer.body);
   const withUi = (record: RefundRecord) => ({ ...record, uiUrl: uiUrl(record.workflowId) });
+  const apiKeys = new ApiKeys(deps.db);
+  const audit = new AuditTrail(deps.db);
+  guardRoutes(app, new Authenticator({ apiKeys, oidc: deps.oidc, operatorToken: deps.operatorToken }), audit);
+  const routes: RegisteredRoute[] = [];
+  app.addHook('onRoute', (route) => {
+    const { access } = route.config ?? {};
+    for (const method of [route.method].flat()) if (access && method !== 'HEAD') routes.push({ method, url: route.url, access });
+  });
+  registerApiMetrics(app, deps);
 
   app.setErrorHandler(async (err: Error & { statusCode?: number; code?: string }, request, reply) => {
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
@@ -98,12 +118,12 @@ export function createApi(deps: ApiDeps): FastifyInstance {
   });
   app.setNotFoundHandler((request, reply) => send(reply, problem(404, `no route ${request.method} ${request.url.split('?')[0]}`)));
 
-  app.post('/v1/events', async (request, reply) => {
+  app.post('/v1/events', { config: { access: 'signed' } }, async (request, reply) => {
     const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     return send(reply, await intake.receive(raw, request.headers));
   });
 
-  app.get<{ Params: { refundId: string } }>('/v1/refunds/:refundId', async (request, reply) => {
+  app.get<{ Params: { refundId: string } }>('/v1/refunds/:refundId', { config: { access: 'viewer' } }, async (request, reply) => {
     const { refundId } = request.params;
     const record = await deps.ledger.get(refundId);
     if (record) return withUi(record);
@@ -129,7 +149,7 @@ export function createApi(deps: ApiDeps): FastifyInstance {
     return send(reply, problem(404, `no refund ${refundId}`));
   });
 
-  app.get('/v1/refunds', async (request, reply) => {
+  app.get('/v1/refunds', { config: { access: 'viewer' } }, async (request, reply) => {
     const query = listQuery.safeParse(request.query);
     if (!query.success) return send(reply, problem(422, 'invalid query', fieldProblems(query.error)));
     const { cursor, ...filter } = query.data;
@@ -142,40 +162,13 @@ export function createApi(deps: ApiDeps): FastifyInstance {
     }
   });
 
-  app.post<{ Params: { refundId: string; action: string } }>('/v1/refunds/:refundId/:action', async (request, reply) => {
-    const { refundId, action } = request.params;
-    if (!(action in operatorActions)) return send(reply, problem(404, `no operator action "${action}": approve, reject or cancel`));
-    const denied = operatorDenied(deps.operatorToken, request);
-    if (denied) return send(reply, denied);
-    const input = parseJsonBody(request.body);
-    if (!input.ok) return send(reply, problem(400, input.error));
-    const operator = operatorInput.safeParse(input.value ?? {});
-    if (!operator.success) return send(reply, problem(422, 'invalid operator input', fieldProblems(operator.error)));
-    const record = await deps.ledger.get(refundId);
-    if (!record) return send(reply, problem(404, `no refund ${refundId}`));
-    if (operator.data.refundId !== undefined && operator.data.refundId !== refundId) {
-      return send(reply, problem(422, 'invalid operator input', [{ field: 'refundId', problem: `names ${operator.data.refundId}, not ${refundId}` }]));
-    }
-    try {
-      // The run that owns the refund, never the newest run of its workflow id (a later refund of the
-      // same Oen transaction runs under the same id): money-safety rule 7.
-      const progress = await deps.client.workflow
-        .getHandle(record.workflowId, record.runId)
-        .executeUpdate(operatorActions[action as keyof typeof operatorActions], { args: [{ ...operator.data, refundId }] });
-      return { ...progress, workflowId: record.workflowId, uiUrl: uiUrl(record.workflowId) };
-    } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError) return send(reply, problem(409, err.cause?.message ?? err.message));
-      if (err instanceof WorkflowNotFoundError) {
-        return send(reply, problem(409, `cannot ${action}: refund ${refundId} is ${record.status} and its run has ended`));
-      }
-      if (isClosedRunError(err)) return send(reply, problem(409, `cannot ${action}: refund ${refundId} is ${record.status} and its run has ended`));
-      throw err;
-    }
-  });
+  registerDecisionRoutes(app, { ...deps, audit, uiUrl, send });
+  registerResolveRoute(app, { ...deps, audit, uiUrl, send });
+  registerOperatorRoutes(app, { apiKeys, audit, send });
 
-  app.get('/healthz', () => ({ status: 'ok' }));
+  app.get('/healthz', { config: { access: 'public' } }, () => ({ status: 'ok' }));
 
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/readyz', { config: { access: 'public' } }, async (_request, reply) => {
     const checks = await Promise.all([
       check('temporal', () => deps.client.workflowService.getSystemInfo({})),
       check('ledger', () => deps.db.query('SELECT 1')),
@@ -184,7 +177,7 @@ export function createApi(deps: ApiDeps): FastifyInstance {
     return reply.code(failing.length ? 503 : 200).send({ status: failing.length ? 'unavailable' : 'ok', checks });
   });
 
-  app.get('/openapi.json', () => openApiDocument());
+  app.get('/openapi.json', { config: { access: 'viewer' } }, () => openApiDocument(routes));
 
   return app;
 }
@@ -196,27 +189,4 @@ async function check(name: string, probe: () => Promise<unknown>): Promise<{ nam
   } catch (err) {
     return { name, status: 'failing', error: err instanceof Error ? err.message : String(err) };
   }
-}
-
-function operatorDenied(token: string | undefined, request: FastifyRequest): Answer | undefined {
-  if (token === undefined) return problem(503, 'operator endpoints are disabled: OPERATOR_TOKEN is not set on this API');
-  const given = /^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1];
-  if (given === undefined) return problem(401, 'operator endpoints need "Authorization: Bearer <OPERATOR_TOKEN>"');
-  const a = Buffer.from(given);
-  const b = Buffer.from(token);
-  if (a.length !== b.length || !timingSafeEqual(a, b)) return problem(401, 'the bearer token is not this API\'s OPERATOR_TOKEN');
-  return undefined;
-}
-
-function parseJsonBody(body: unknown): { ok: true; value: unknown } | { ok: false; error: string } {
-  if (!Buffer.isBuffer(body) || body.length === 0) return { ok: true, value: undefined };
-  try {
-    return { ok: true, value: JSON.parse(body.toString('utf8')) as unknown };
-  } catch (err) {
-    return { ok: false, error: `the body is not valid JSON: ${err instanceof Error ? err.message : String(err)}` };
-  }
-}
-
-function isClosedRunError(err: unknown): boolean {
-  return err instanceof Error && /already completed|workflow execution already completed/i.test(err.message);
 }

@@ -35,6 +35,8 @@ export const codes = {
   ReconcileMismatch: 'ReconcileMismatch',
   RunEnded: 'RunEnded',
   NotRefundedByOrder: 'NotRefundedByOrder',
+  // A person settled a refund in requires_attention as failed (src/workflows/resolve.ts).
+  ResolvedFailed: 'ResolvedFailed',
 } as const;
 
 export type EngineCode = (typeof codes)[keyof typeof codes];

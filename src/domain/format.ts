@@ -11,3 +11,8 @@ export function formatNtd(amount: number): string {
 export function refundSummary(request: Pick<RefundRequested, 'amount' | 'orderId' | 'provider'>): string {
   return `Refund ${formatNtd(request.amount)} · ${request.orderId} · ${request.provider}`;
 }
+
+/** What a refund refunds, for a person: "Oen transaction P20240412CIK7KPPH", "MWD order 202008170002". */
+export function refundTarget(refund: { provider: 'oen' | 'mwd'; orderId: string; transactionHid?: string | undefined }): string {
+  return refund.provider === 'oen' ? `Oen transaction ${refund.transactionHid ?? '(none)'}` : `MWD order ${refund.orderId}`;
+}

@@ -1,15 +1,22 @@
+import type { Role } from './actor.js';
+import type { DecisionAction, DecisionProof } from './decision-proof.js';
+
 /**
- * An operator's approve, reject or cancel: who decided and why, both optional, for the record, and
- * the refund it is for (the API always names it; a run refuses a decision naming another refund).
- * The API validates it with its schema (src/domain/schemas/operator.ts); a run checks it again with
- * `operatorInputProblems` (an update may come from the Web UI or `temporal workflow update`), both
- * from the limits here.
+ * An operator's approve, reject or cancel as it reaches a run: why (optional), the refund it is for
+ * (the API always names it; a run refuses a decision naming another refund), and the API's signed
+ * proof of who decided (src/domain/decision-proof.ts). The API takes `{ reason?, refundId? }` from the
+ * person (its schema: src/domain/schemas/operator.ts) and adds the proof; a run checks the whole input
+ * again with `operatorInputProblems` (an update may come from the Web UI or `temporal workflow update`).
  */
 export interface OperatorInput {
   refundId?: string;
-  /** Who decided (e.g. an operator's name). */
-  by?: string;
   reason?: string;
+  proof?: DecisionProof;
+  /**
+   * Who decided, in free text: taken only by runs opened before decisions were signed (their
+   * histories carry it); any other run refuses it (src/workflows/decided-by.ts).
+   */
+  by?: string;
 }
 
 export const operatorInputLimits = { refundId: 64, by: 200, reason: 500 } as const;
@@ -17,9 +24,10 @@ export const operatorInputLimits = { refundId: 64, by: 200, reason: 500 } as con
 /** What is wrong with an update's argument, field by field; none for a good one or none given. */
 export function operatorInputProblems(input: unknown): string[] {
   if (input === undefined || input === null) return [];
-  if (typeof input !== 'object' || Array.isArray(input)) return ['input must be an object: {"by": "…", "reason": "…"}'];
+  if (typeof input !== 'object' || Array.isArray(input)) return ['input must be an object: {"reason": "…"}'];
   const problems: string[] = [];
   for (const [field, value] of Object.entries(input)) {
+    if (field === 'proof') continue; // checked whole, against the worker's keys (proofProblem)
     if (!Object.hasOwn(operatorInputLimits, field)) {
       problems.push(`input has a field it does not take: ${field}`);
       continue;
@@ -31,3 +39,25 @@ export function operatorInputProblems(input: unknown): string[] {
   }
   return problems;
 }
+
+/** Who made a decision, as a run recorded it. */
+export interface DecidedBy {
+  id: string;
+  name: string;
+  role?: Role;
+}
+
+/** A decision on a refund as its record keeps it (the ledger's `decisions`, in order). */
+export interface DecisionRecord {
+  action: DecisionAction;
+  by: DecidedBy;
+  /** False for an update the embedded dev mode took from the Web UI or `temporal` without the API's proof. */
+  verified: boolean;
+  at: string;
+  reason?: string;
+  /** For a resolution: what the person showed, and, for Oen, what Oen showed. */
+  evidence?: string;
+}
+
+/** Who an unverified decision is recorded as (embedded dev mode only: ALLOW_UNSIGNED_DECISIONS). */
+export const unverifiedDecider: DecidedBy = { id: 'temporal-update', name: 'someone with access to Temporal (unverified)' };

@@ -2,7 +2,16 @@
 export interface RefundPolicy {
   /** NT$; unset: no refund waits for approval. */
   approvalThreshold?: number;
+  /** NT$; refunds of at least this much need two different approvers. */
+  dualApprovalThreshold?: number;
   approvalTimeoutMs: number;
+  /**
+   * Public keys (hex) of the API keys whose signed decisions a run takes (src/domain/decision-proof.ts).
+   * Absent only in the policies of runs opened before decisions were signed: those take any decision.
+   */
+  decisionVerifyKeys?: readonly string[];
+  /** Whether a decision without the API's proof is taken (recorded as unverified): embedded dev mode only. */
+  acceptUnsignedDecisions?: boolean;
   /** After this long of retrying a provider call, the refund goes to requires_attention. */
   retryWindowMs: number;
 }

@@ -1,7 +1,9 @@
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type SearchAttributePair } from '@temporalio/common';
-import { formatNtd, refundSummary } from './format.js';
+import { formatNtd, refundSummary, refundTarget } from './format.js';
+import { resolveWorkflowId, type Resolution, type ResolveInput } from './resolution.js';
+import type { RefundRecord } from './schemas/refund-record.js';
 import type { RefundRequested } from './schemas/refund-request.js';
-import { OrderIdKey, RefundAmountKey, RefundProviderKey, RefundStatusKey, TransactionHidKey } from './search-attributes.js';
+import { refundAttributes, RefundStatusKey } from './search-attributes.js';
 
 /**
  * How every refund run is started, by a client (the API, tests) or by a parent workflow: under its
@@ -10,13 +12,7 @@ import { OrderIdKey, RefundAmountKey, RefundProviderKey, RefundStatusKey, Transa
  * readable summary, and its search attributes filterable from the first moment.
  */
 export function refundStartOptions(request: RefundRequested) {
-  const typedSearchAttributes: SearchAttributePair[] = [
-    { key: RefundStatusKey, value: 'received' },
-    { key: RefundProviderKey, value: request.provider },
-    { key: OrderIdKey, value: request.orderId },
-    { key: RefundAmountKey, value: request.amount },
-  ];
-  if (request.provider === 'oen') typedSearchAttributes.push({ key: TransactionHidKey, value: request.transactionHid });
+  const typedSearchAttributes: SearchAttributePair[] = [{ key: RefundStatusKey, value: 'received' }, ...refundAttributes(request)];
   return {
     workflowId: refundWorkflowId(request),
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
@@ -53,4 +49,55 @@ export function refundDetails(request: RefundRequested): string {
  */
 export function refundWorkflowId(request: RefundRequested): string {
   return request.provider === 'oen' ? `oen-refund-${request.transactionHid}` : `mwd-refund-${request.refundId}`;
+}
+
+/** The refund a resolution is about, as its starter read it from the ledger. */
+export type RefundToResolve = Pick<RefundRecord, 'refundId' | 'provider' | 'orderId' | 'amount' | 'transactionHid' | 'status'>;
+
+/**
+ * How a resolution run (src/workflows/resolve.ts) is started: on `taskQueue` under
+ * `resolveWorkflowId` — one at a time per refund (a second start while one runs is refused by
+ * Temporal: WorkflowExecutionAlreadyStartedError), and again after one ended (a refusal, or a retry
+ * that ended in requires_attention) — with its summary and details, and the search attributes of
+ * the refund it is about (`refund`, as the starter read it from the ledger), so the Web UI's filters
+ * (`OrderId="…"`, `RefundStatus="…"`) list it beside the refund's own run.
+ * `client.workflow.start('resolveWorkflow', resolveStartOptions(input, refund, taskQueue))`.
+ */
+export function resolveStartOptions(input: ResolveInput, refund: RefundToResolve, taskQueue: string) {
+  const typedSearchAttributes: SearchAttributePair[] = [{ key: RefundStatusKey, value: refund.status }, ...refundAttributes(refund)];
+  return {
+    taskQueue,
+    workflowId: resolveWorkflowId(input.refundId),
+    args: [input] as [ResolveInput],
+    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+    memo: { refundId: input.refundId },
+    staticSummary: resolveSummary(input, refund.provider),
+    staticDetails: resolveDetails(input, refund),
+    typedSearchAttributes,
+  };
+}
+
+/** "Resolve RF-1 as succeeded (Oen)", "Resolve RF-1 by sending it again (Oen)": a resolution run's one line. */
+export function resolveSummary(input: { refundId: string; resolution: Resolution }, provider: 'oen' | 'mwd'): string {
+  const how = 'action' in input.resolution ? 'by sending it again' : `as ${input.resolution.outcome}`;
+  return `Resolve ${input.refundId} ${how} (${provider === 'oen' ? 'Oen' : 'MWD'})`;
+}
+
+/** A resolution run's details in the Web UI (Markdown): the refund, what the person decided, and who asked. */
+export function resolveDetails(input: ResolveInput, refund: RefundToResolve): string {
+  const { resolution, proof } = input;
+  const decided =
+    'action' in resolution
+      ? ['Send it again (Oen shows the transaction still charged: checked first)', ...(resolution.reason ? [`Reason: ${resolution.reason}`] : [])]
+      : [
+          resolution.outcome === 'succeeded' ? `Resolved as succeeded, reference ${resolution.providerReference}` : 'Resolved as failed',
+          `Evidence: ${resolution.evidence}`,
+        ];
+  return [
+    `**Resolve refund ${input.refundId}**`,
+    `Refund: ${formatNtd(refund.amount)} of ${refundTarget(refund)}, order ${refund.orderId}, ${refund.status} when asked`,
+    ...decided,
+    `Asked by: ${proof ? `${proof.actor.name} (${proof.actor.role}), as the API signed it; the run checks the signature` : 'nobody the API signed for'}`,
+  ].join('\n\n');
 }

@@ -1,4 +1,5 @@
 import type { RecordError } from './failures.js';
+import type { DecisionRecord } from './operator.js';
 
 /**
  * A refund's statuses and the one table of the moves between them: who may move a refund from
@@ -30,10 +31,15 @@ export interface TransitionFields {
   providerReference?: string;
   /** Set with a failure; cleared (null) by a status that has none. */
   error?: RecordError | null;
+  /** Decisions this move carries out (approvals, a rejection, a cancel, a resolution): appended to the record's. */
+  decisions?: DecisionRecord[];
 }
 
-/** Who moves a refund: its own run (through the ledger activities), or reconciliation on the provider's evidence. */
-export type MoveWriter = 'run' | 'reconciliation';
+/**
+ * Who moves a refund: its own run (through the ledger activities), reconciliation on the provider's
+ * evidence, or a person's resolution of a refund in requires_attention (src/workflows/resolve.ts).
+ */
+export type MoveWriter = 'run' | 'reconciliation' | 'resolution';
 
 /**
  * Every move a refund may make, and who may make it. `received` is reached only by opening a refund
@@ -57,6 +63,15 @@ export const refundMoves: Readonly<Record<MoveWriter, Partial<Record<RefundStatu
     requires_attention: ['succeeded', 'submitting'],
     // A claim to send again (at most once per refund), or a stale submission taken over.
     submitting: ['requires_attention', 'submitting'],
+  },
+  resolution: {
+    // A person's word (MWD), or one Oen bears out; or the end of the send a person asked for.
+    succeeded: ['requires_attention', 'submitting'],
+    failed: ['requires_attention', 'submitting'],
+    // A person asks for it to be sent again (Oen only, and only while Oen shows it still charged).
+    submitting: ['requires_attention'],
+    // That send ended without proof either way.
+    requires_attention: ['submitting'],
   },
 };
 

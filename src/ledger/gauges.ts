@@ -36,7 +36,7 @@ const oldestSince = (column: string) => `count(*)::int AS count, EXTRACT(EPOCH F
 export async function readLedgerGauges(db: Queryable): Promise<LedgerGauges> {
   const [refunds, inbox, outcomes, report] = await Promise.all([
     db.query<BacklogRow & { status: RefundStatus }>(
-      // Rows from before migration 13 have no status_since: their last update stands in.
+      // Rows from before migration 15 have no status_since: their last update stands in.
       `SELECT status, ${oldestSince('COALESCE(status_since, updated_at)')} FROM refunds WHERE status = ANY($1::text[]) GROUP BY status`,
       [openStatuses],
     ),

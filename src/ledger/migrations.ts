@@ -192,6 +192,61 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
   },
   {
     version: 12,
+    name: 'operator identities and decisions',
+    sql: `
+      -- Named API keys (npx refundflow operator add): only a SHA-256 of the secret part is kept; the
+      -- key itself is printed once. A revoked key stays, so the audit trail's names keep their meaning.
+      CREATE TABLE api_keys (
+        name        text PRIMARY KEY,
+        role        text NOT NULL CHECK (role IN ('viewer', 'operator', 'approver')),
+        key_id      text NOT NULL UNIQUE,
+        secret_hash text NOT NULL,
+        created_by  text NOT NULL,
+        created_at  timestamptz NOT NULL DEFAULT now(),
+        revoked_at  timestamptz,
+        revoked_by  text
+      );
+      -- Who decided what on a refund (approvals, a rejection or cancel, a resolution), as the API
+      -- verified them: appended by the move that carries the decision.
+      ALTER TABLE refunds ADD COLUMN decisions jsonb NOT NULL DEFAULT '[]'::jsonb;
+    `,
+  },
+  {
+    version: 13,
+    name: 'operator audit trail',
+    sql: `
+      -- Every operator action, refused ones included (src/ledger/audit.ts). Append-only: the
+      -- triggers refuse every UPDATE and DELETE, whoever connects.
+      CREATE TABLE operator_audit (
+        id            bigserial PRIMARY KEY,
+        at            timestamptz NOT NULL DEFAULT now(),
+        actor_id      text NOT NULL,
+        actor_name    text NOT NULL,
+        role          text,
+        action        text NOT NULL,
+        refund_id     text,
+        outcome       text NOT NULL CHECK (outcome IN ('done', 'refused')),
+        status_before text,
+        status_after  text,
+        reason        text,
+        detail        jsonb,
+        request_id    text NOT NULL
+      );
+      CREATE INDEX operator_audit_by_refund ON operator_audit (refund_id, id);
+      CREATE INDEX operator_audit_by_actor ON operator_audit (actor_id, id);
+      CREATE FUNCTION operator_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        RAISE EXCEPTION 'operator_audit is append-only: % is not allowed', TG_OP;
+      END;
+      $$;
+      CREATE TRIGGER operator_audit_no_update BEFORE UPDATE OR DELETE ON operator_audit
+        FOR EACH ROW EXECUTE FUNCTION operator_audit_append_only();
+      CREATE TRIGGER operator_audit_no_truncate BEFORE TRUNCATE ON operator_audit
+        FOR EACH STATEMENT EXECUTE FUNCTION operator_audit_append_only();
+    `,
+  },
+  {
+    version: 14,
     name: 'undelivered outcome events',
     sql: `
       -- Outcome events whose delivery failed and has not succeeded since (src/ledger/outcomes.ts):
@@ -207,7 +262,7 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
     `,
   },
   {
-    version: 13,
+    version: 15,
     name: 'refund status since',
     sql: `
       -- When the refund entered its present status: how long it has waited there (src/ledger/gauges.ts,

@@ -2,7 +2,7 @@ import { finalStatuses, mayMove, movesInto, type MoveWriter, type RefundStatus, 
 import type { Queryable } from './database.js';
 import type { RefundRow } from './refunds.js';
 
-/** A row as reconciliation read it: it moves the row only if it is still so (status and version). */
+/** A row as reconciliation or a resolution read it: the move is made only if it is still so (status and version). */
 export interface AsRead {
   status: RefundStatus;
   updatedAt: string;
@@ -11,7 +11,13 @@ export interface AsRead {
 
 export type Move =
   | { by: 'run'; refundId: string; to: RefundStatus; fields?: TransitionFields }
-  | { by: 'reconciliation'; refundId: string; to: RefundStatus; fields?: TransitionFields; asRead: AsRead };
+  | { by: 'reconciliation'; refundId: string; to: RefundStatus; fields?: TransitionFields; asRead: AsRead }
+  /**
+   * A person's resolution: from requires_attention only if the row is still as read (`asRead`); the
+   * end of the send it asked for, from submitting, like a run's move. `confirmed`: the provider
+   * showed the refund (Oen listed it refunded), so reconciliation need not ask again.
+   */
+  | { by: 'resolution'; refundId: string; to: RefundStatus; fields?: TransitionFields; asRead?: AsRead; confirmed?: boolean };
 
 /**
  * "Still as it was read": the row's version (every write bumps it, migration 10) is the one read.
@@ -28,28 +34,37 @@ export function asRead(time: number, version: number): string {
  * undefined when the row was not in a status the move may start from (the caller says why).
  *
  * Every move sets the status, the error (when given), `completed_at` (on a final status) and the
- * reference (kept unless given). Reconciliation's moves also: only from the status it read, if the
- * row is still as read; `confirmed_at` (set on a move to `succeeded`, the provider showed it; cleared
- * otherwise); a move to `submitting` is a claim to send again: counted, so a refund is sent again at
- * most once, it starts a new retry window and clears the reference (one a mismatch left is no
- * success to rely on).
+ * reference (kept unless given), and appends the decisions it carries (who approved, rejected,
+ * cancelled or resolved it). A move with `asRead` (reconciliation's, a resolution's from
+ * requires_attention) is made only from the status read, if the row is still as read. A claim to
+ * send again (reconciliation's or a resolution's move to `submitting`) starts a new retry window
+ * and clears the reference (one a mismatch left is no success to rely on); reconciliation's claim
+ * is counted, so it sends a refund again at most once. `confirmed_at` is reconciliation's (set on
+ * its move to `succeeded`, the provider showed it; cleared by its other moves) and a resolution's
+ * that Oen bore out; a run's moves leave it as it is.
  */
 export async function writeMove(db: Queryable, move: Move): Promise<RefundRow | undefined> {
-  const from = movesInto(move.by, move.to).filter((status) => move.by !== 'reconciliation' || status === move.asRead.status);
+  const read = move.by === 'run' ? undefined : move.asRead;
+  // A resolution's move without a read is the end of the send it asked for: from submitting only.
+  const startsFrom = read?.status ?? (move.by === 'resolution' ? 'submitting' : undefined);
+  const from = movesInto(move.by, move.to).filter((status) => startsFrom === undefined || status === startsFrom);
   const byReconciliation = move.by === 'reconciliation';
+  const claim = move.by !== 'run' && move.to === 'submitting';
   const { rows } = await db.query<RefundRow>(
     `UPDATE refunds SET
        status = $2,
-       provider_reference = CASE WHEN $9::boolean AND $2 = 'submitting' THEN NULL ELSE COALESCE($3, provider_reference) END,
+       provider_reference = CASE WHEN $14::boolean THEN NULL ELSE COALESCE($3, provider_reference) END,
        error_code = CASE WHEN $4::boolean THEN $5 ELSE error_code END,
        error_message = CASE WHEN $4::boolean THEN $6 ELSE error_message END,
        completed_at = CASE WHEN $2 = ANY($8::text[]) THEN now() ELSE NULL END,
-       confirmed_at = CASE WHEN NOT $9::boolean THEN confirmed_at WHEN $2 = 'succeeded' THEN now() ELSE NULL END,
-       reconcile_resubmits = reconcile_resubmits + CASE WHEN $9::boolean AND $2 = 'submitting' THEN 1 ELSE 0 END,
-       retrying_since = CASE WHEN $9::boolean AND $2 = 'submitting' THEN NULL ELSE retrying_since END,
+       confirmed_at = CASE WHEN $15::boolean THEN now() WHEN NOT $9::boolean THEN confirmed_at WHEN $2 = 'succeeded' THEN now() ELSE NULL END,
+       reconcile_resubmits = reconcile_resubmits + CASE WHEN $9::boolean AND $14::boolean THEN 1 ELSE 0 END,
+       retrying_since = CASE WHEN $14::boolean THEN NULL ELSE retrying_since END,
+       decisions = decisions || $12::jsonb,
        updated_at = now()
      WHERE refund_id = $1 AND status = ANY($7::text[])
-       AND (NOT $9::boolean OR (${asRead(10, 11)} AND ($2 <> 'submitting' OR reconcile_resubmits = 0)))
+       AND (NOT $13::boolean OR ${asRead(10, 11)})
+       AND (NOT ($9::boolean AND $14::boolean) OR reconcile_resubmits = 0)
      RETURNING *`,
     [
       move.refundId,
@@ -61,8 +76,12 @@ export async function writeMove(db: Queryable, move: Move): Promise<RefundRow | 
       from,
       finalStatuses,
       byReconciliation,
-      byReconciliation ? move.asRead.updatedAt : null,
-      byReconciliation ? (move.asRead.version ?? null) : null,
+      read?.updatedAt ?? null,
+      read?.version ?? null,
+      JSON.stringify(move.fields?.decisions ?? []),
+      read !== undefined,
+      claim,
+      move.by === 'resolution' && move.confirmed === true,
     ],
   );
   return rows[0];
@@ -70,5 +89,7 @@ export async function writeMove(db: Queryable, move: Move): Promise<RefundRow | 
 
 /** The reason a writer may not make a move at all (not in src/domain/refund-status.ts), or undefined. */
 export function notAMove(by: MoveWriter, from: RefundStatus, to: RefundStatus): string | undefined {
-  return mayMove(by, from, to) ? undefined : `${by === 'run' ? 'a refund run' : 'reconciliation'} does not move a refund from ${from} to ${to}`;
+  return mayMove(by, from, to) ? undefined : `${writerNames[by]} does not move a refund from ${from} to ${to}`;
 }
+
+const writerNames: Record<MoveWriter, string> = { run: 'a refund run', reconciliation: 'reconciliation', resolution: 'a resolution' };

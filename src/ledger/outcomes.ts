@@ -10,7 +10,7 @@ export interface OutcomeDelivery {
 }
 
 /**
- * Outcome events whose delivery failed and has not succeeded since (migration 12): what the API's
+ * Outcome events whose delivery failed and has not succeeded since (migration 14): what the API's
  * /metrics counts as not yet delivered. A delivery that succeeds at its first attempt leaves nothing
  * here; a failed attempt writes its row, the attempt that delivers deletes it.
  */

@@ -3,6 +3,7 @@ import { closedWithoutRefund, finalStatuses, type RefundStatus, type TransitionF
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import type { RefundRequested } from '../domain/schemas/refund-request.js';
 import type { ErrorCode } from '../domain/failures.js';
+import type { DecisionRecord } from '../domain/operator.js';
 import type { Database } from './database.js';
 import { writeMove } from './moves.js';
 
@@ -21,6 +22,7 @@ export interface RefundRow {
   run_id: string | null;
   request_hash: string | null;
   version: number;
+  decisions: DecisionRecord[] | null;
   created_at: Date;
   updated_at: Date;
   completed_at: Date | null;
@@ -43,6 +45,7 @@ export function toRecord(row: RefundRow): RefundRecord {
     workflowId: row.workflow_id,
     ...(row.run_id !== null && { runId: row.run_id }),
     version: row.version,
+    ...(row.decisions && row.decisions.length > 0 && { decisions: row.decisions }),
   };
 }
 
@@ -250,10 +253,11 @@ export class RefundLedger {
   }
 
   /**
-   * Refunds newest first, optionally of one order and/or in one status, a page at a time. `after` is
-   * the `next` cursor of the previous page: stable while new refunds arrive.
+   * Refunds newest first, optionally of one order, in one status and/or last updated before a time
+   * (`updatedBefore`: waiting longer than that), a page at a time. `after` is the `next` cursor of
+   * the previous page: stable while new refunds arrive.
    */
-  async list(filter: { orderId?: string; status?: RefundStatus; limit: number; after?: string }): Promise<{
+  async list(filter: { orderId?: string; status?: RefundStatus; updatedBefore?: Date; limit: number; after?: string }): Promise<{
     refunds: RefundRecord[];
     next?: string;
   }> {
@@ -261,9 +265,17 @@ export class RefundLedger {
     const { rows } = await this.db.query<RefundRow & { created_at_exact: string }>(
       `SELECT *, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at_exact FROM refunds
        WHERE ($1::text IS NULL OR order_id = $1) AND ($2::text IS NULL OR status = $2)
+         AND ($6::timestamptz IS NULL OR updated_at < $6::timestamptz)
          AND ($3::timestamptz IS NULL OR (created_at, refund_id) < ($3::timestamptz, $4::text))
        ORDER BY created_at DESC, refund_id DESC LIMIT $5`,
-      [filter.orderId ?? null, filter.status ?? null, cursor?.createdAt ?? null, cursor?.refundId ?? null, filter.limit + 1],
+      [
+        filter.orderId ?? null,
+        filter.status ?? null,
+        cursor?.createdAt ?? null,
+        cursor?.refundId ?? null,
+        filter.limit + 1,
+        filter.updatedBefore?.toISOString() ?? null,
+      ],
     );
     const page = rows.slice(0, filter.limit).map(toRecord);
     const last = rows.length > filter.limit ? rows[filter.limit - 1] : undefined;

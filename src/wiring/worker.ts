@@ -8,6 +8,7 @@ import { noMetrics, type EngineMetrics } from '../domain/metrics.js';
 import { OutcomeDeliveryLog } from '../ledger/outcomes.js';
 import { ReconciliationLedger } from '../ledger/reconciliation.js';
 import type { RefundLedger } from '../ledger/refunds.js';
+import { ResolutionLedger } from '../ledger/resolution.js';
 import { SubscriptionLedger } from '../ledger/subscriptions.js';
 import type { ProviderClients } from '../providers/index.js';
 import { outcomeTargetFrom, reconcilePolicyFrom, refundPolicyFrom } from './policies.js';
@@ -20,8 +21,9 @@ export interface EngineDeps {
   ledger: RefundLedger;
   providers: ProviderClients;
   metrics?: EngineMetrics;
-  /** Reconciliation's and the subscriptions' ledgers, and the outcome delivery log: the refund ledger's database unless given. */
+  /** Reconciliation's, resolutions' and the subscriptions' ledgers, and the outcome delivery log: the refund ledger's database unless given. */
   reconciliation?: ReconciliationLedger;
+  resolution?: ResolutionLedger;
   subscriptions?: SubscriptionLedger;
   deliveryLog?: OutcomeDeliveryLog;
 }
@@ -51,6 +53,7 @@ export async function createWorker({ config, connection, deps, workflowBundle }:
       ...outcomeTargetFrom(config),
       ...deps,
       reconciliation: deps.reconciliation ?? new ReconciliationLedger(deps.ledger.db),
+      resolution: deps.resolution ?? new ResolutionLedger(deps.ledger.db),
       subscriptions: deps.subscriptions ?? new SubscriptionLedger(deps.ledger.db),
       deliveryLog: deps.deliveryLog ?? new OutcomeDeliveryLog(deps.ledger.db),
     }),

@@ -1,35 +1,63 @@
-import { condition, setHandler } from '@temporalio/workflow';
-import { operatorInputProblems, type OperatorInput } from '../domain/operator.js';
+import { condition, setHandler, workflowInfo } from '@temporalio/workflow';
+import { describeActor, type Role } from '../domain/actor.js';
+import type { RunPolicy } from '../domain/policy.js';
+import { operatorInputProblems, type DecisionRecord, type OperatorInput } from '../domain/operator.js';
+import { decidedBy } from './decided-by.js';
 import { approveUpdate, cancelUpdate, rejectUpdate, statusQuery, type RefundProgress } from './messages.js';
 
 /**
  * A refund run's operator decisions: the status query, and the approve, reject and cancel updates
  * with their validators (which refuse an update before it is accepted: nothing reaches history for a
- * refused one). The run asks `decided()`/`awaitDecision()`, and says when submission starts, after
- * which a cancel is refused.
+ * refused one). A decision is taken only with the API's signed proof of who made it, from someone
+ * whose role allows it (docs/operations.md, "Who may do what"); at or above the policy's
+ * DUAL_APPROVAL_THRESHOLD two different approvers must approve. The run asks
+ * `decided()`/`awaitDecision()`, and says when submission starts, after which a cancel is refused.
  */
-export type Decision = { kind: 'approve' | 'reject' | 'cancel'; input: OperatorInput };
+export type Decision = { kind: 'approve' | 'reject' | 'cancel'; reason?: string; records: DecisionRecord[] };
 
-export function operatorDecisions(refundId: string, progress: RefundProgress) {
+type Kind = Decision['kind'];
+
+const neededRole: Record<Kind, Role> = { approve: 'approver', reject: 'approver', cancel: 'operator' };
+
+export function operatorDecisions(request: { refundId: string; amount: number }, progress: RefundProgress) {
+  const { refundId } = request;
+  let policy: RunPolicy | undefined;
   let decision: Decision | undefined;
   let submissionStarted = false;
+  const approvals: DecisionRecord[] = [];
 
-  setHandler(statusQuery, () => progress, { description: 'Where the refund is: status, provider attempts, last error' });
+  setHandler(statusQuery, () => progress, { description: 'Where the refund is: status, provider attempts, approvals, last error' });
 
-  const undecided = (action: string, operator: unknown) => {
-    const problems = operatorInputProblems(operator);
-    if (problems.length > 0) throw new Error(`cannot ${action}: ${problems.join('; ')}`);
+  const approvalsNeeded = () => (policy?.dualApprovalThreshold !== undefined && request.amount >= policy.dualApprovalThreshold ? 2 : 1);
+
+  /** The decision an update asks for, as the record will keep it; throws why it is refused. */
+  const checked = (kind: Kind, input: unknown): DecisionRecord => {
+    const problems = operatorInputProblems(input);
+    if (problems.length > 0) throw new Error(`cannot ${kind}: ${problems.join('; ')}`);
+    const operator = (input ?? {}) as OperatorInput;
     // A decision names its refund: it reaches this run only if it is this run's (money-safety rule 7).
-    const named = (operator as OperatorInput | undefined)?.refundId;
-    if (named !== undefined && named !== refundId) throw new Error(`cannot ${action}: this run is refund ${refundId}, not ${named}`);
-    if (decision) throw new Error(`cannot ${action}: this refund was already ${decisionPast(decision)}`);
+    if (operator.refundId !== undefined && operator.refundId !== refundId) throw new Error(`cannot ${kind}: this run is refund ${refundId}, not ${operator.refundId}`);
+    if (decision) throw new Error(`cannot ${kind}: this refund was already ${decisionPast(decision.kind, decision.records.at(-1))}`);
+    if (!policy) throw new Error(`cannot ${kind} yet: the run is still opening refund ${refundId}; try again in a moment`);
+    const who = decidedBy(policy, { action: kind, refundId, runId: workflowInfo().runId, proof: operator.proof, details: operator.reason ?? '', now: Date.now(), by: operator.by }, neededRole[kind]);
+    if (kind === 'approve' && approvals.some((approval) => approval.by.id === who.by.id)) {
+      throw new Error(`cannot approve: ${who.by.name} approved already; a refund of at least NT$${policy?.dualApprovalThreshold} needs a second, different approver`);
+    }
+    return { action: kind, ...who, at: new Date().toISOString(), ...(operator.reason && { reason: operator.reason }) };
   };
-  const awaitingApproval = (action: string) => (operator: OperatorInput) => {
-    if (progress.status !== 'awaiting_approval') throw new Error(`cannot ${action}: the refund is ${progress.status}, not awaiting approval`);
-    undecided(action, operator);
+  const awaitingApproval = (kind: Kind) => (input: OperatorInput) => {
+    if (progress.status !== 'awaiting_approval') throw new Error(`cannot ${kind}: the refund is ${progress.status}, not awaiting approval`);
+    checked(kind, input);
   };
-  const decide = (kind: Decision['kind'], until: () => boolean) => async (operator: OperatorInput) => {
-    decision ??= { kind, input: operator ?? {} };
+  /** Takes a decision (validated again: the same state gives the same answer); answers the progress once it has effect. */
+  const decide = (kind: Kind, until: () => boolean) => async (input: OperatorInput) => {
+    const record = checked(kind, input);
+    if (kind === 'approve') {
+      approvals.push(record);
+      progress.approvals = approvals.map(({ by, at }) => ({ by: by.name, at }));
+      if (approvals.length < approvalsNeeded()) return progress;
+    }
+    decision ??= { kind, records: kind === 'approve' ? [...approvals] : [...approvals, record], ...(record.reason && { reason: record.reason }) };
     await condition(until);
     return progress;
   };
@@ -37,29 +65,33 @@ export function operatorDecisions(refundId: string, progress: RefundProgress) {
 
   setHandler(approveUpdate, decide('approve', approvalDecided), {
     validator: awaitingApproval('approve'),
-    description: 'Approve a refund that awaits approval. Input (optional): {"by": "your name", "reason": "…"}',
+    description: 'Approve a refund that awaits approval (approver role; use `npx refundflow approve` or the API, which sign the decision). Input (optional): {"reason": "…"}',
   });
   setHandler(rejectUpdate, decide('reject', approvalDecided), {
     validator: awaitingApproval('reject'),
-    description: 'Reject a refund that awaits approval; it ends cancelled. Input (optional): {"by": "…", "reason": "…"}',
+    description: 'Reject a refund that awaits approval; it ends cancelled (approver role; use `npx refundflow reject` or the API). Input (optional): {"reason": "…"}',
   });
   setHandler(
     cancelUpdate,
     decide('cancel', () => progress.status === 'cancelled' || submissionStarted),
     {
-      description: 'Cancel a refund before it is sent to the provider. Input (optional): {"by": "…", "reason": "…"}',
-      validator: (operator: OperatorInput) => {
+      description: 'Cancel a refund before it is sent to the provider (operator role; use `npx refundflow cancel` or the API). Input (optional): {"reason": "…"}',
+      validator: (input: OperatorInput) => {
         if (progress.status === 'cancelled') throw new Error('cannot cancel: the refund is already cancelled');
         if (submissionStarted) throw new Error(`too late to cancel: the refund is ${progress.status}; submission to the provider has started`);
-        undecided('cancel', operator);
+        checked('cancel', input);
       },
     },
   );
 
   return {
+    /** The run has read its policy: decisions are checked against it from now on. */
+    usePolicy: (runPolicy: RunPolicy): void => {
+      policy = runPolicy;
+    },
     /** The decision made so far, if any. */
     decided: (): Decision | undefined => decision,
-    /** Waits for approve, reject or cancel; undefined when none came within `timeoutMs`. */
+    /** Waits for approve (by as many approvers as needed), reject or cancel; undefined when none came within `timeoutMs`. */
     awaitDecision: async (timeoutMs: number): Promise<Decision | undefined> => {
       await condition(() => decision !== undefined, timeoutMs);
       return decision;
@@ -70,6 +102,7 @@ export function operatorDecisions(refundId: string, progress: RefundProgress) {
      */
     awaitingApproval: (): void => {
       progress.status = 'awaiting_approval';
+      progress.approvalsNeeded = approvalsNeeded();
     },
     /** From now on the provider may act: a cancel is refused (set before the run's next await). */
     submissionStarts: (): void => {
@@ -78,12 +111,14 @@ export function operatorDecisions(refundId: string, progress: RefundProgress) {
   };
 }
 
-/** "rejected by Ann: duplicate order", for the ledger's error and the run's failure. */
-export function decisionMessage({ kind, input }: Decision): string {
-  return `${decisionPast({ kind, input })}${input.reason ? `: ${input.reason}` : ''}`;
+/** "rejected by Ann (approver, key:ann): duplicate order", for the ledger's error and the run's failure. */
+export function decisionMessage({ kind, reason, records }: Decision): string {
+  return `${decisionPast(kind, records.at(-1))}${reason ? `: ${reason}` : ''}`;
 }
 
-function decisionPast({ kind, input }: Decision): string {
+function decisionPast(kind: Kind, record: DecisionRecord | undefined): string {
   const verb = kind === 'approve' ? 'approved' : kind === 'reject' ? 'rejected' : 'cancelled';
-  return `${verb} by ${input.by ?? 'an operator'}`;
+  if (!record) return verb;
+  const { by } = record;
+  return `${verb} by ${by.role ? describeActor({ ...by, role: by.role }) : by.name}`;
 }

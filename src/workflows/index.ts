@@ -4,3 +4,4 @@ export { pingWorkflow } from './ping.js';
 export { reconcileWorkflow } from './reconcile.js';
 export { refundOrderWorkflow } from './refund-order.js';
 export { refundWorkflow } from './refund.js';
+export { resolveWorkflow } from './resolve.js';

@@ -12,6 +12,10 @@ export interface RefundProgress {
   /** Provider attempts recorded so far (the ledger's count as of the run's last step). */
   attempts: number;
   lastError?: { code: string; message: string };
+  /** While awaiting approval: how many different approvers it needs (two at DUAL_APPROVAL_THRESHOLD). */
+  approvalsNeeded?: number;
+  /** The approvals given so far: who and when. */
+  approvals?: { by: string; at: string }[];
 }
 
 export const statusQuery = defineQuery<RefundProgress>('status');

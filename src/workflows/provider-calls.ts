@@ -1,7 +1,9 @@
-import { ApplicationFailure, proxyActivities, type ActivityFailure, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { RunPolicy } from '../domain/policy.js';
 import { providerCallEnd, type ProviderCallEnd } from '../domain/provider-call.js';
+import type { RefundStatus, TransitionFields } from '../domain/refund-status.js';
+import type { RefundRequested } from '../domain/schemas/refund-request.js';
 
 /** The retry policy's backoff: 0.5 s, doubling, at most 30 s between attempts. */
 const BACKOFF = { initialMs: 500, coefficient: 2, maximumMs: 30_000 } as const;
@@ -52,6 +54,30 @@ export function providerCalls(
     },
     ...extra,
   });
+}
+
+/** A refund's end as the ledger will record it: the status, and what the move writes beside it. */
+export type RefundEnd = { status: RefundStatus; fields: TransitionFields };
+
+/**
+ * Sends the refund to its provider (check, then act: src/activities/oen.ts, mwd.ts); the answer, or
+ * how the call ended (src/domain/provider-call.ts), is the refund's end: `succeeded` with the
+ * provider's reference, `failed` only for a documented refusal, otherwise `requires_attention`.
+ * A refund run's submission and a person's retry (src/workflows/resolve.ts) both end here.
+ */
+export async function submitRefund(request: RefundRequested, policy: RunPolicy, summary: string): Promise<RefundEnd> {
+  const { submitOenRefund, submitMwdRefund } = providerCalls(policy, { heartbeatTimeout: '20 seconds', summary }, 'ledger');
+  try {
+    const result =
+      request.provider === 'oen' ? await submitOenRefund(request, policy.retryWindowMs) : await submitMwdRefund(request, policy.retryWindowMs);
+    return result.outcome === 'succeeded'
+      ? { status: 'succeeded', fields: { providerReference: result.providerReference, error: null } }
+      : { status: 'requires_attention', fields: { error: { code: result.code, message: result.reason } } };
+  } catch (err) {
+    if (!(err instanceof ActivityFailure)) throw err;
+    const { status, code, message } = callEnd(err, policy);
+    return { status, fields: { error: { code, message } } };
+  }
 }
 
 /** How a failed provider call ends the refund (src/domain/provider-call.ts decides). */

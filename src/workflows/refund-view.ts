@@ -1,9 +1,9 @@
 import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import { formatNtd, refundSummary } from '../domain/format.js';
+import { formatNtd, refundSummary, refundTarget } from '../domain/format.js';
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import type { RefundRequested } from '../domain/schemas/refund-request.js';
-import { OrderIdKey, RefundAmountKey, RefundProviderKey, RefundStatusKey, TransactionHidKey } from '../domain/search-attributes.js';
+import { refundAttributes, RefundStatusKey } from '../domain/search-attributes.js';
 import type { RefundProgress } from './messages.js';
 
 /**
@@ -18,12 +18,7 @@ export class RefundView {
 
   constructor(private readonly request: RefundRequested) {
     this.progress = { refundId: request.refundId, status: 'received', attempts: 0 };
-    this.attributes = [
-      { key: RefundProviderKey, value: request.provider },
-      { key: OrderIdKey, value: request.orderId },
-      { key: RefundAmountKey, value: request.amount },
-    ];
-    if (request.provider === 'oen') this.attributes.push({ key: TransactionHidKey, value: request.transactionHid });
+    this.attributes = refundAttributes(request);
     this.describe();
   }
 
@@ -49,9 +44,7 @@ export class RefundView {
     const { request, progress } = this;
     const error = progress.lastError ? `\n\n**Last error:** ${progress.lastError.code} — ${progress.lastError.message}` : '';
     setCurrentDetails(
-      `**${refundSummary(request)}** — ${progress.status}\n\nRefund ${request.refundId}` +
-        (request.provider === 'oen' ? ` of Oen transaction ${request.transactionHid}` : ` of MWD order ${request.orderId}`) +
-        error,
+      `**${refundSummary(request)}** — ${progress.status}\n\nRefund ${request.refundId} of ${refundTarget(request)}${error}`,
     );
   }
 }

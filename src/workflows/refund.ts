@@ -1,18 +1,18 @@
-import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, workflowInfo } from '@temporalio/workflow';
 import { refundRequestProblems } from '../domain/guards.js';
 import type { RunPolicy } from '../domain/policy.js';
 import type { RefundStatus, TransitionFields } from '../domain/refund-status.js';
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import type { RefundRequested } from '../domain/schemas/refund-request.js';
 import { decisionMessage, operatorDecisions, type Decision } from './decisions.js';
-import { callEnd, providerCalls } from './provider-calls.js';
+import { submitRefund, type RefundEnd } from './provider-calls.js';
 import { RefundView } from './refund-view.js';
 import { ledgerStep, tellOrderManagement } from './steps.js';
 import { checkInput } from './validation.js';
 import { codes, type RecordError } from '../domain/failures.js';
+import type { DecisionRecord } from '../domain/operator.js';
 
 type Opened = Awaited<ReturnType<ReturnType<typeof ledgerStep>['openRefund']>>['opened'];
-type End = { status: RefundStatus; fields: TransitionFields };
 
 /**
  * One refund, exactly once: validate → open in the ledger → (await an approver's decision) → submit
@@ -22,11 +22,11 @@ type End = { status: RefundStatus; fields: TransitionFields };
 export async function refundWorkflow(input: RefundRequested): Promise<RefundRecord> {
   const request = checkInput(input, refundRequestProblems(input), 'refund request');
   const view = new RefundView(request);
-  const decisions = operatorDecisions(request.refundId, view.progress);
+  const decisions = operatorDecisions(request, view.progress);
   const record = async (status: RefundStatus, fields: TransitionFields = {}) =>
     view.show(await ledgerStep(`Ledger: ${request.refundId} → ${status}`).recordStatus(request.refundId, status, fields));
   /** Records the end, tells order management, and ends the run as the refund ended. */
-  const end = async ({ status, fields }: End) => finish(await record(status, fields), true);
+  const end = async ({ status, fields }: RefundEnd) => finish(await record(status, fields), true);
 
   // Open: not cancellable, so a Temporal Cancel request finds the refund in the ledger to end it.
   const { workflowId, runId } = workflowInfo();
@@ -36,60 +36,49 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
   // A refund id ends once: a second run of a settled one ends as the first did, sending and telling nothing.
   if ('settled' in opened) return finish(view.show(opened.settled), false);
   if (!('opened' in opened)) throw refusedOpen(opened);
+  decisions.usePolicy(policy);
 
-  const stop = await awaitGoAhead(request, policy, decisions, record);
-  if (stop) return CancellationScope.nonCancellable(() => end({ status: 'cancelled', fields: { error: stop } }));
+  const { stop, decided } = await awaitGoAhead(request, policy, decisions, record);
+  if (stop) return CancellationScope.nonCancellable(() => end({ status: 'cancelled', fields: { error: stop, decisions: decided } }));
 
   // From here on the provider may act: a cancel is refused, and a Temporal Cancel request is not
   // obeyed — the run submits, records and tells, whatever is asked of it meanwhile.
   decisions.submissionStarts();
   return CancellationScope.nonCancellable(async () => {
-    await record('submitting');
-    return end(await submit(request, policy, view.providerCallSummary()));
+    await record('submitting', decided.length > 0 ? { decisions: decided } : {});
+    return end(await submitRefund(request, policy, view.providerCallSummary()));
   });
 }
 
 /**
- * Above the approval threshold, waits for an approver. Answers undefined to go ahead, or why the
- * refund ends cancelled: rejected, cancelled by an operator or through Temporal, or not approved in time.
+ * Above the approval threshold, waits for an approver (two, above the dual threshold). Answers the
+ * decisions made (who approved, rejected or cancelled, for the ledger) and, when the refund ends
+ * cancelled, why: rejected, cancelled by an operator or through Temporal, or not approved in time.
  */
 async function awaitGoAhead(
   request: RefundRequested,
   policy: RunPolicy,
   decisions: ReturnType<typeof operatorDecisions>,
   record: (status: RefundStatus) => Promise<RefundRecord>,
-): Promise<RecordError | undefined> {
-  const stopped = (decision: Decision) => ({ code: decision.kind === 'reject' ? codes.Rejected : codes.Cancelled, message: decisionMessage(decision) });
+): Promise<{ stop?: RecordError; decided: DecisionRecord[] }> {
+  const stopped = (decision: Decision) => ({
+    stop: { code: decision.kind === 'reject' ? codes.Rejected : codes.Cancelled, message: decisionMessage(decision) },
+    decided: decision.records,
+  });
   try {
     if (policy.approvalThreshold === undefined || request.amount < policy.approvalThreshold) {
       const decision = decisions.decided();
-      return decision?.kind === 'cancel' ? stopped(decision) : undefined;
+      return decision?.kind === 'cancel' ? stopped(decision) : { decided: [] };
     }
     decisions.awaitingApproval();
     await record('awaiting_approval');
     const decision = await decisions.awaitDecision(policy.approvalTimeoutMs);
-    if (!decision) return { code: codes.ApprovalTimeout, message: `not approved within ${Math.round(policy.approvalTimeoutMs / 1000)} seconds` };
-    return decision.kind === 'approve' ? undefined : stopped(decision);
+    if (!decision) return { stop: { code: codes.ApprovalTimeout, message: `not approved within ${Math.round(policy.approvalTimeoutMs / 1000)} seconds` }, decided: [] };
+    return decision.kind === 'approve' ? { decided: decision.records } : stopped(decision);
   } catch (err) {
     // Temporal's own Cancel before anything was sent: the refund ends cancelled, as the update would.
-    if (isCancellation(err)) return { code: codes.CancelRequested, message: 'cancelled through Temporal (a workflow Cancel request) before it was sent' };
+    if (isCancellation(err)) return { stop: { code: codes.CancelRequested, message: 'cancelled through Temporal (a workflow Cancel request) before it was sent' }, decided: [] };
     throw err;
-  }
-}
-
-/** Sends the refund to its provider; the answer, or how the call ended (src/domain/provider-call.ts), is the refund's end. */
-async function submit(request: RefundRequested, policy: RunPolicy, summary: string): Promise<End> {
-  const { submitOenRefund, submitMwdRefund } = providerCalls(policy, { heartbeatTimeout: '20 seconds', summary }, 'ledger');
-  try {
-    const result =
-      request.provider === 'oen' ? await submitOenRefund(request, policy.retryWindowMs) : await submitMwdRefund(request, policy.retryWindowMs);
-    return result.outcome === 'succeeded'
-      ? { status: 'succeeded', fields: { providerReference: result.providerReference, error: null } }
-      : { status: 'requires_attention', fields: { error: { code: result.code, message: result.reason } } };
-  } catch (err) {
-    if (!(err instanceof ActivityFailure)) throw err;
-    const { status, code, message } = callEnd(err, policy);
-    return { status, fields: { error: { code, message } } };
   }
 }
 

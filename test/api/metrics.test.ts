@@ -15,12 +15,19 @@ const engine = useEngine('api-metrics');
 // Refunds of NT$1,000 and more wait for an operator.
 const api = useApi(engine, { workerEnv: { APPROVAL_THRESHOLD: '1000' } });
 
-async function scrape(url: string): Promise<{ status: number; contentType: string | null; text: string }> {
-  const response = await fetch(`${url}/metrics`);
+/** GET /metrics as Prometheus sends it: with a viewer's credential. */
+async function scrape(url: string, credential = api().keys.viewer): Promise<{ status: number; contentType: string | null; text: string }> {
+  const response = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${credential}` } });
   return { status: response.status, contentType: response.headers.get('content-type'), text: await response.text() };
 }
 
 describe('GET /metrics on the API', () => {
+  it('asks for a credential with the viewer role', async () => {
+    expect((await api().request('GET', '/metrics', { token: null })).status).toBe(401);
+    expect((await api().request('GET', '/metrics', { token: 'rfk_not-a-key' })).status).toBe(401);
+    expect((await scrape(api().url)).status).toBe(200);
+  });
+
   it('counts and times requests by route pattern and status code, never by the URL', async () => {
     expect((await api().request('GET', '/v1/refunds/RF-secret-id-4711')).status).toBe(404);
     expect((await api().request('GET', '/v1/refunds/RF-secret-id-4712')).status).toBe(404);
@@ -63,7 +70,7 @@ describe('GET /metrics on the API', () => {
     expect(sample(text, apiMetricNames.reconciliationFinished)).toBeUndefined();
 
     // Decided: it no longer waits.
-    expect((await api().request('POST', `/v1/refunds/${refundId}/cancel`, { token: OPERATOR_TOKEN, body: { by: 'metrics test' } })).status).toBe(200);
+    expect((await api().request('POST', `/v1/refunds/${refundId}/cancel`, { body: { reason: 'metrics test' } })).status).toBe(200);
     const after = (await scrape(api().url)).text;
     expect(sample(after, apiMetricNames.refunds, { status: 'awaiting_approval' })).toBe(0);
     // Its run closes before the file's worker stops.
@@ -79,7 +86,9 @@ describe('GET /metrics on the API', () => {
       await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
       const port = ledgerIs === 'refuses' ? 1 : (silent.address() as AddressInfo).port;
       const db = postgresDatabase(`postgres://refundflow@127.0.0.1:${port}/refundflow`);
+      // The deprecated OPERATOR_TOKEN is checked without the ledger (a named API key is looked up in it).
       const app = createApi({
+        operatorToken: OPERATOR_TOKEN,
         client: engine().temporal.client,
         db,
         ledger: new RefundLedger(db),
@@ -93,7 +102,7 @@ describe('GET /metrics on the API', () => {
       const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
       try {
         expect((await fetch(`${url}/healthz`)).status).toBe(200);
-        const { status, text } = await scrape(url);
+        const { status, text } = await scrape(url, OPERATOR_TOKEN);
         expect(status).toBe(200);
         expect(sample(text, apiMetricNames.ledgerUp)).toBe(0);
         expect(text).not.toContain(apiMetricNames.refunds);

@@ -2,20 +2,22 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { AddressInfo } from 'node:net';
-import { createApi } from '../../src/api/server.js';
+import { createApi, listQuery } from '../../src/api/server.js';
 import { Signer } from '../../src/webhooks/signing.js';
 import type { FastifyInstance } from 'fastify';
 import { pgliteDatabase, type Database } from '../../src/ledger/database.js';
+import { ApiKeys } from '../../src/ledger/api-keys.js';
 import { EventInbox } from '../../src/ledger/inbox.js';
 import { migrate } from '../../src/ledger/migrations.js';
 import { RefundLedger } from '../../src/ledger/refunds.js';
 import { OPERATOR_TOKEN, newWebhookSecret, oenRefundEvent, useApi } from '../helpers/api.js';
 import { approveUpdate } from '../../src/workflows/messages.js';
+import { newSigningKey, signDecision } from '../../src/domain/decision-proof.js';
 import { useEngine } from '../helpers/engine.js';
 
 const engine = useEngine('api-refunds');
-// Refunds of NT$1,000 and more wait for an operator.
-const api = useApi(engine, { workerEnv: { APPROVAL_THRESHOLD: '1000' } });
+// Refunds of NT$1,000 and more wait for an approver; of NT$5,000 and more, for two.
+const api = useApi(engine, { workerEnv: { APPROVAL_THRESHOLD: '1000', DUAL_APPROVAL_THRESHOLD: '5000' } });
 
 async function statusOf(refundId: string): Promise<unknown> {
   return (await api().request('GET', `/v1/refunds/${refundId}`)).body.status;
@@ -26,7 +28,7 @@ describe('status API', () => {
     expect(await api().request('GET', '/v1/refunds/RF-nope')).toEqual({ status: 404, body: { error: 'no refund RF-nope' } });
   });
 
-  it('GET /v1/refunds lists by order and status, newest first, a page at a time', async () => {
+  it('GET /v1/refunds lists by order, status and time of last update, newest first, a page at a time', async () => {
     const orderId = `ORDER-${randomUUID().slice(0, 8)}`;
     const ids: string[] = [];
     for (let i = 0; i < 3; i += 1) {
@@ -43,15 +45,23 @@ describe('status API', () => {
     expect((second.body.refunds as Array<{ refundId: string; uiUrl: string }>).map((r) => r.refundId)).toEqual([ids[0]]);
     expect(second.body.next).toBeUndefined();
     expect((await api().request('GET', `/v1/refunds?orderId=${orderId}&status=failed`)).body).toEqual({ refunds: [] });
+
+    // Last updated two hours ago: the only one waiting longer than an hour.
+    await engine().db.query(`UPDATE refunds SET updated_at = now() - interval '2 hours' WHERE refund_id = $1`, [ids[1]]);
+    const hourAgo = encodeURIComponent(new Date(Date.now() - 3_600_000).toISOString().replace('Z', '+00:00'));
+    const waiting = await api().request('GET', `/v1/refunds?orderId=${orderId}&updatedBefore=${hourAgo}`);
+    expect(waiting.status).toBe(200);
+    expect((waiting.body.refunds as Array<{ refundId: string }>).map((r) => r.refundId)).toEqual([ids[1]]);
   });
 
   it('GET /v1/refunds: 422 naming each bad parameter', async () => {
-    const answer = await api().request('GET', '/v1/refunds?status=done&limit=0&cursor=garbage&colour=red');
+    const answer = await api().request('GET', '/v1/refunds?status=done&limit=0&cursor=garbage&colour=red&updatedBefore=2026-11-25T07:00:00');
     expect(answer.status).toBe(422);
     expect(answer.body.problems).toEqual(
       expect.arrayContaining([
         { field: 'status', problem: expect.stringMatching(/received/) as unknown },
         { field: 'limit', problem: 'must be at least 1' },
+        { field: 'updatedBefore', problem: 'must be a date and time with its offset, e.g. 2026-11-25T07:00:00Z' },
         { field: '(body)', problem: 'has fields this type does not take: colour' },
       ]),
     );
@@ -77,27 +87,53 @@ describe('operator API', () => {
   }
   const awaiting = async () => (await awaitingEvent()).data.refundId;
 
-  it('refuses without the bearer token, or with a wrong one, saying which', async () => {
+  it('refuses without a credential or with a wrong one (401), and a viewer (403), saying which; each refusal is audited', async () => {
     const refundId = await awaiting();
-    expect(await api().request('POST', `/v1/refunds/${refundId}/approve`)).toEqual({
+    const none = await api().request('POST', `/v1/refunds/${refundId}/approve`, { token: null });
+    expect(none.status).toBe(401);
+    expect(none.body.error).toMatch(/^this endpoint needs "Authorization: Bearer <credential>": a named API key/);
+    expect(await api().request('POST', `/v1/refunds/${refundId}/approve`, { token: 'guess' })).toMatchObject({
       status: 401,
-      body: { error: 'operator endpoints need "Authorization: Bearer <OPERATOR_TOKEN>"' },
+      body: { error: expect.stringMatching(/^the bearer credential is not one this API takes/) as unknown },
     });
-    expect(await api().request('POST', `/v1/refunds/${refundId}/approve`, { token: 'guess' })).toEqual({
+    expect(await api().request('POST', `/v1/refunds/${refundId}/approve`, { token: `${api().keys.approver.slice(0, -4)}AAAA` })).toEqual({
       status: 401,
-      body: { error: "the bearer token is not this API's OPERATOR_TOKEN" },
+      body: { error: 'the API key is not a live key of this engine (unknown or revoked)' },
     });
+    const viewer = await api().request('POST', `/v1/refunds/${refundId}/approve`, { token: api().keys.viewer });
+    expect(viewer.status).toBe(403);
+    expect(viewer.body.error).toMatch(/^viewer-\w+ is viewer; POST \/v1\/refunds\/:refundId\/approve needs the approver role$/);
+    const operator = await api().request('POST', `/v1/refunds/${refundId}/reject`, { token: api().keys.operator });
+    expect(operator.status).toBe(403);
     expect(await statusOf(refundId)).toBe('awaiting_approval');
-    await api().request('POST', `/v1/refunds/${refundId}/cancel`, { token: OPERATOR_TOKEN });
+
+    const trail = await api().request('GET', `/v1/audit?refundId=${refundId}`, { token: api().keys.viewer });
+    expect(trail.status).toBe(200);
+    expect(trail.body.entries).toEqual([
+      expect.objectContaining({ action: 'approve', outcome: 'refused', actor: { id: 'unauthenticated', name: '(no valid credential)' }, detail: { httpStatus: 401 } }),
+      expect.objectContaining({ action: 'approve', outcome: 'refused', detail: { httpStatus: 401 } }),
+      expect.objectContaining({ action: 'approve', outcome: 'refused', detail: { httpStatus: 401 } }),
+      expect.objectContaining({ action: 'approve', outcome: 'refused', actor: expect.objectContaining({ role: 'viewer' }) as unknown, detail: { httpStatus: 403 } }),
+      expect.objectContaining({ action: 'reject', outcome: 'refused', actor: expect.objectContaining({ role: 'operator' }) as unknown, detail: { httpStatus: 403 } }),
+    ]);
+    expect((await api().request('POST', `/v1/refunds/${refundId}/cancel`, { token: api().keys.operator })).status).toBe(200);
+  });
+
+  it('reads need a credential too: 401 without one, 200 for a viewer', async () => {
+    expect((await api().request('GET', '/v1/refunds', { token: null })).status).toBe(401);
+    expect((await api().request('GET', '/v1/refunds/RF-nope', { token: null })).status).toBe(401);
+    expect((await api().request('GET', '/openapi.json', { token: null })).status).toBe(401);
+    expect((await api().request('GET', '/v1/refunds', { token: api().keys.viewer })).status).toBe(200);
+    expect((await api().request('GET', '/healthz', { token: null })).status).toBe(200);
   });
 
   it('approve: the refund goes on and succeeds; a second decision is 409 with the reason', async () => {
     const refundId = await awaiting();
-    const approved = await api().request('POST', `/v1/refunds/${refundId}/approve`, { token: OPERATOR_TOKEN, body: { by: 'alice' } });
+    const approved = await api().request('POST', `/v1/refunds/${refundId}/approve`, {});
     expect(approved.status).toBe(200);
     expect(approved.body).toMatchObject({ refundId, status: expect.stringMatching(/submitting|succeeded/) as unknown });
     await expect.poll(() => statusOf(refundId), { timeout: 30_000 }).toBe('succeeded');
-    const again = await api().request('POST', `/v1/refunds/${refundId}/reject`, { token: OPERATOR_TOKEN, body: { by: 'bob' } });
+    const again = await api().request('POST', `/v1/refunds/${refundId}/reject`, {});
     expect(again.status).toBe(409);
     expect(again.body.error).toMatch(/cannot reject: refund .* is succeeded and its run has ended|cannot reject: the refund is/);
   });
@@ -105,45 +141,120 @@ describe('operator API', () => {
   it('reject and cancel end it cancelled with who and why', async () => {
     const rejected = await awaiting();
     const answer = await api().request('POST', `/v1/refunds/${rejected}/reject`, {
-      token: OPERATOR_TOKEN,
-      body: { by: 'bob', reason: 'duplicate order' },
+      body: { reason: 'duplicate order' },
     });
     expect(answer).toMatchObject({ status: 200, body: { refundId: rejected } });
     await expect.poll(async () => (await api().request('GET', `/v1/refunds/${rejected}`)).body, { timeout: 30_000 }).toMatchObject({
       status: 'cancelled',
-      error: { code: 'Rejected', message: 'rejected by bob: duplicate order' },
+      error: { code: 'Rejected', message: expect.stringMatching(/^rejected by approver-\w+ \(approver, key:approver-\w+\): duplicate order$/) as unknown },
+      decisions: [{ action: 'reject', by: { id: expect.stringMatching(/^key:approver-/) as unknown, name: expect.any(String) as unknown, role: 'approver' }, verified: true, at: expect.any(String) as unknown, reason: 'duplicate order' }],
     });
     const cancelled = await awaiting();
-    const cancel = await api().request('POST', `/v1/refunds/${cancelled}/cancel`, { token: OPERATOR_TOKEN });
+    const cancel = await api().request('POST', `/v1/refunds/${cancelled}/cancel`, { token: api().keys.operator });
     expect(cancel).toMatchObject({ status: 200, body: { status: 'cancelled' } });
   });
 
   it('a decision reaches the refund it names: approving a cancelled refund never approves the next refund of its transaction', async () => {
     // RF-A cancelled; RF-B asked for the same Oen transaction, awaiting approval under the same workflow id.
     const first = await awaitingEvent();
-    expect((await api().request('POST', `/v1/refunds/${first.data.refundId}/cancel`, { token: OPERATOR_TOKEN })).status).toBe(200);
+    expect((await api().request('POST', `/v1/refunds/${first.data.refundId}/cancel`)).status).toBe(200);
     await expect.poll(() => statusOf(first.data.refundId), { timeout: 30_000 }).toBe('cancelled');
     const second = await awaitingEvent({ ...first, id: `evt_${randomUUID()}`, data: { ...first.data, refundId: `RF-${randomUUID()}` } });
 
-    const misdirected = await api().request('POST', `/v1/refunds/${first.data.refundId}/approve`, { token: OPERATOR_TOKEN, body: { by: 'alice' } });
+    const misdirected = await api().request('POST', `/v1/refunds/${first.data.refundId}/approve`, {});
     expect(misdirected.status).toBe(409);
     expect(misdirected.body.error).toMatch(new RegExp(`refund ${first.data.refundId} is cancelled and its run has ended`));
     expect(await statusOf(second.data.refundId)).toBe('awaiting_approval');
 
     // The run itself refuses a decision that names another refund (sent by hand to the workflow id).
     const handle = engine().temporal.client.workflow.getHandle(`oen-refund-${first.data.transactionHid}`);
-    await expect(handle.executeUpdate(approveUpdate, { args: [{ refundId: first.data.refundId, by: 'alice' }] })).rejects.toMatchObject({
+    await expect(handle.executeUpdate(approveUpdate, { args: [{ refundId: first.data.refundId }] })).rejects.toMatchObject({
       cause: { message: `cannot approve: this run is refund ${second.data.refundId}, not ${first.data.refundId}` },
     });
     expect(await statusOf(second.data.refundId)).toBe('awaiting_approval');
-    const named = await api().request('POST', `/v1/refunds/${second.data.refundId}/cancel`, { token: OPERATOR_TOKEN, body: { refundId: first.data.refundId } });
+    const named = await api().request('POST', `/v1/refunds/${second.data.refundId}/cancel`, { body: { refundId: first.data.refundId } });
     expect(named).toMatchObject({ status: 422, body: { problems: [{ field: 'refundId' }] } });
-    expect((await api().request('POST', `/v1/refunds/${second.data.refundId}/cancel`, { token: OPERATOR_TOKEN })).status).toBe(200);
+    expect((await api().request('POST', `/v1/refunds/${second.data.refundId}/cancel`)).status).toBe(200);
+  });
+
+  it('a run refuses a decision without the API\'s proof (sent by hand), with a forged proof, or with a proof taken from another decision', async () => {
+    const event = await awaitingEvent();
+    const { refundId } = event.data;
+    const record = (await api().request('GET', `/v1/refunds/${refundId}`)).body as { workflowId: string; runId: string };
+    const handle = engine().temporal.client.workflow.getHandle(record.workflowId, record.runId);
+    await expect(handle.executeUpdate(approveUpdate, { args: [{ refundId }] })).rejects.toMatchObject({
+      cause: {
+        message: expect.stringMatching(
+          new RegExp(`^cannot approve: the decision carries no proof of who made it .*Use \`npx refundflow approve ${refundId}\` or POST /v1/refunds/${refundId}/approve`),
+        ) as unknown,
+      },
+    });
+    const actor = { id: 'key:mallory', name: 'mallory', role: 'approver', via: 'api-key' } as const;
+    const unsigned = { action: 'approve', refundId, runId: record.runId, actor, requestId: 'r-1', issuedAt: Date.now() } as const;
+    const forged = signDecision(unsigned, '', newSigningKey());
+    await expect(handle.executeUpdate(approveUpdate, { args: [{ refundId, proof: forged }] })).rejects.toMatchObject({
+      cause: { message: expect.stringMatching(/^cannot approve: the proof is not signed by a key this worker trusts/) as unknown },
+    });
+    // A real signature, but for a cancel: it does not prove an approval, nor one with another reason.
+    const cancelProof = signDecision({ ...unsigned, action: 'cancel' }, '', api().signingKey);
+    await expect(handle.executeUpdate(approveUpdate, { args: [{ refundId, proof: cancelProof }] })).rejects.toMatchObject({
+      cause: { message: expect.stringMatching(/^cannot approve: the proof is for cancel, not approve/) as unknown },
+    });
+    const approveProof = signDecision(unsigned, 'looks fine', api().signingKey);
+    await expect(handle.executeUpdate(approveUpdate, { args: [{ refundId, reason: 'something else', proof: approveProof }] })).rejects.toMatchObject({
+      cause: { message: expect.stringMatching(/not signed by a key this worker trusts/) as unknown },
+    });
+    const stale = signDecision({ ...unsigned, issuedAt: Date.now() - 3_600_000 }, '', api().signingKey);
+    await expect(handle.executeUpdate(approveUpdate, { args: [{ refundId, proof: stale }] })).rejects.toMatchObject({
+      cause: { message: expect.stringMatching(/^cannot approve: the proof was signed 3600 s ago/) as unknown },
+    });
+    const viewerProof = signDecision({ ...unsigned, actor: { ...actor, role: 'viewer' } }, '', api().signingKey);
+    await expect(handle.executeUpdate(approveUpdate, { args: [{ refundId, proof: viewerProof }] })).rejects.toMatchObject({
+      cause: { message: 'cannot approve: mallory is viewer; this needs the approver role' },
+    });
+    expect(await statusOf(refundId)).toBe('awaiting_approval');
+    // The same proof the API would send is taken.
+    await handle.executeUpdate(approveUpdate, { args: [{ refundId, reason: 'looks fine', proof: approveProof }] });
+    await expect.poll(() => statusOf(refundId), { timeout: 30_000 }).toBe('succeeded');
+    expect((await api().request('GET', `/v1/refunds/${refundId}`)).body.decisions).toEqual([
+      { action: 'approve', by: { id: 'key:mallory', name: 'mallory', role: 'approver' }, verified: true, at: expect.any(String) as unknown, reason: 'looks fine' },
+    ]);
+  });
+
+  it('four eyes: at DUAL_APPROVAL_THRESHOLD a refund needs two different approvers', async () => {
+    const event = await awaitingEvent(await oenRefundEvent(engine(), { amount: 5000 }));
+    const { refundId } = event.data;
+    const first = await api().request('POST', `/v1/refunds/${refundId}/approve`, { body: { reason: 'customer called' } });
+    expect(first).toMatchObject({ status: 200, body: { status: 'awaiting_approval', approvalsNeeded: 2, approvals: [{ by: expect.stringMatching(/^approver-/) as unknown }] } });
+    const again = await api().request('POST', `/v1/refunds/${refundId}/approve`);
+    expect(again.status).toBe(409);
+    expect(again.body.error).toMatch(/^cannot approve: approver-\w+ approved already; a refund of at least NT\$5000 needs a second, different approver$/);
+    expect(await statusOf(refundId)).toBe('awaiting_approval');
+    const second = await api().request('POST', `/v1/refunds/${refundId}/approve`, { token: api().keys.approver2 });
+    expect(second.status).toBe(200);
+    await expect.poll(() => statusOf(refundId), { timeout: 30_000 }).toBe('succeeded');
+    const record = (await api().request('GET', `/v1/refunds/${refundId}`)).body as { decisions: Array<{ by: { id: string } }> };
+    expect(record.decisions.map((d) => d.by.id)).toEqual([expect.stringMatching(/^key:approver-/), expect.stringMatching(/^key:approver2-/)]);
+    const trail = await api().request('GET', `/v1/audit?refundId=${refundId}`);
+    expect((trail.body.entries as Array<{ outcome: string; statusAfter?: string }>).map((e) => [e.outcome, e.statusAfter])).toEqual([
+      ['done', 'awaiting_approval'],
+      ['refused', 'awaiting_approval'],
+      ['done', expect.stringMatching(/submitting|succeeded/)],
+    ]);
+  });
+
+  it('the deprecated OPERATOR_TOKEN still decides, as an approver named for it', async () => {
+    const refundId = await awaiting();
+    expect((await api().request('POST', `/v1/refunds/${refundId}/reject`, { token: OPERATOR_TOKEN })).status).toBe(200);
+    await expect.poll(async () => (await api().request('GET', `/v1/refunds/${refundId}`)).body.error, { timeout: 30_000 }).toEqual({
+      code: 'Rejected',
+      message: 'rejected by OPERATOR_TOKEN (deprecated) (approver, operator-token)',
+    });
   });
 
   it('a refund id ends once: the same refund in a new event is not started again, and says where it stands', async () => {
     const event = await awaitingEvent();
-    expect((await api().request('POST', `/v1/refunds/${event.data.refundId}/reject`, { token: OPERATOR_TOKEN })).status).toBe(200);
+    expect((await api().request('POST', `/v1/refunds/${event.data.refundId}/reject`)).status).toBe(200);
     await expect.poll(() => statusOf(event.data.refundId), { timeout: 30_000 }).toBe('cancelled');
     const runs = async () => {
       const ids: string[] = [];
@@ -161,27 +272,27 @@ describe('operator API', () => {
     const refundId = await awaiting();
     const notJson = await fetch(`${api().url}/v1/refunds/${refundId}/approve`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${OPERATOR_TOKEN}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${api().keys.approver}`, 'content-type': 'application/json' },
       body: '{"by": alice}',
     });
     expect(notJson.status).toBe(400);
     expect(await notJson.json()).toEqual({ error: expect.stringMatching(/^the body is not valid JSON: /) as unknown });
     expect(await statusOf(refundId)).toBe('awaiting_approval');
-    const bad = await api().request('POST', `/v1/refunds/${refundId}/approve`, { token: OPERATOR_TOKEN, body: { by: 7, note: 'x' } });
+    const bad = await api().request('POST', `/v1/refunds/${refundId}/approve`, { body: { by: 'alice', note: 'x' } });
     expect(bad.status).toBe(422);
     expect(bad.body.problems).toEqual(
       expect.arrayContaining([
-        { field: 'by', problem: expect.any(String) as unknown },
+        { field: 'by', problem: 'is no longer taken: the decision is recorded under the identity you signed in with' },
         { field: '(body)', problem: 'has fields this type does not take: note' },
       ]),
     );
-    expect((await api().request('POST', '/v1/refunds/RF-nope/approve', { token: OPERATOR_TOKEN })).status).toBe(404);
-    expect((await api().request('POST', `/v1/refunds/${refundId}/explode`, { token: OPERATOR_TOKEN })).status).toBe(404);
-    await api().request('POST', `/v1/refunds/${refundId}/cancel`, { token: OPERATOR_TOKEN });
+    expect((await api().request('POST', '/v1/refunds/RF-nope/approve')).status).toBe(404);
+    expect((await api().request('POST', `/v1/refunds/${refundId}/explode`)).status).toBe(404);
+    await api().request('POST', `/v1/refunds/${refundId}/cancel`);
   });
 });
 
-/** An API of its own on `db`, with no operator token, no worker and no dispatcher. */
+/** An API of its own on `db`, with no signing key, no worker and no dispatcher. */
 async function bareApi(db: Database, inbox: EventInbox): Promise<{ app: FastifyInstance; url: string }> {
   const app = createApi({
     client: engine().temporal.client,
@@ -197,17 +308,17 @@ async function bareApi(db: Database, inbox: EventInbox): Promise<{ app: FastifyI
   return { app, url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` };
 }
 
-describe('an API without OPERATOR_TOKEN', () => {
-  it('answers 503 on the operator endpoints, saying why', async () => {
+describe('an API without OPERATOR_SIGNING_KEY', () => {
+  it('answers 503 on the decisions, saying why', async () => {
     const e = engine();
     const { app, url } = await bareApi(e.db, new EventInbox(e.db));
     try {
       const response = await fetch(`${url}/v1/refunds/RF-1/approve`, {
         method: 'POST',
-        headers: { authorization: 'Bearer anything' },
+        headers: { authorization: `Bearer ${api().keys.approver}` },
       });
       expect(response.status).toBe(503);
-      expect(await response.json()).toEqual({ error: 'operator endpoints are disabled: OPERATOR_TOKEN is not set on this API' });
+      expect(await response.json()).toEqual({ error: 'decisions are disabled: OPERATOR_SIGNING_KEY is not set on this API' });
     } finally {
       await app.close();
     }
@@ -232,7 +343,8 @@ describe('a refund accepted whose run has not written the ledger yet', () => {
         answer: { statusCode: 202, body: {} },
         refund: { refundId: data.refundId, requestHash: 'x' },
       });
-      const response = await fetch(`${url}/v1/refunds/RF-INBOX-1`);
+      const { key } = await new ApiKeys(db).add('reader', 'viewer', 'test');
+      const response = await fetch(`${url}/v1/refunds/RF-INBOX-1`, { headers: { authorization: `Bearer ${key}` } });
       expect(response.status).toBe(200);
       expect(await response.json()).toMatchObject({
         ...data,
@@ -272,12 +384,42 @@ describe('health and the API description', () => {
         '/v1/refunds/{refundId}/approve',
         '/v1/refunds/{refundId}/cancel',
         '/v1/refunds/{refundId}/reject',
+        '/v1/refunds/{refundId}/resolve',
+        '/v1/audit',
+        '/v1/operators',
+        '/v1/operators/{name}/revoke',
+        '/openapi.json',
       ].sort(),
     );
-    const paths = body.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    const paths = body.paths as Record<string, Record<string, { responses: Record<string, unknown>; 'x-required-role'?: string; security?: unknown }>>;
     for (const action of ['approve', 'reject', 'cancel']) {
-      expect(Object.keys(paths[`/v1/refunds/{refundId}/${action}`]?.post?.responses ?? {}), action).toEqual(['200', '400', '401', '404', '409', '422', '503']);
+      expect(Object.keys(paths[`/v1/refunds/{refundId}/${action}`]?.post?.responses ?? {}), action).toEqual(['200', '400', '401', '403', '404', '409', '422', '503']);
     }
+    // Each endpoint states the access the API enforces (taken from the routes themselves).
+    const roles = Object.entries(paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => `${method.toUpperCase()} ${path} ${op['x-required-role']}`));
+    expect(roles.sort()).toEqual(
+      [
+        'GET /healthz public',
+        'GET /metrics viewer',
+        'GET /readyz public',
+        'POST /v1/events signed',
+        'GET /v1/refunds viewer',
+        'GET /v1/refunds/{refundId} viewer',
+        'POST /v1/refunds/{refundId}/approve approver',
+        'POST /v1/refunds/{refundId}/reject approver',
+        'POST /v1/refunds/{refundId}/cancel operator',
+        'POST /v1/refunds/{refundId}/resolve operator',
+        'GET /v1/audit viewer',
+        'GET /v1/operators approver',
+        'POST /v1/operators approver',
+        'POST /v1/operators/{name}/revoke approver',
+        'GET /openapi.json viewer',
+      ].sort(),
+    );
+    expect(paths['/v1/events']?.post?.security).toBeUndefined();
+    expect(paths['/v1/refunds']?.get?.security).toEqual([{ bearer: [] }]);
+    const listed = (paths['/v1/refunds'] as unknown as { get: { parameters: Array<{ name: string }> } }).get.parameters.map((p) => p.name);
+    expect(listed.sort()).toEqual(Object.keys(listQuery.shape).sort());
     const text = JSON.stringify(body);
     // The refund amount's rules come from the zod schema itself.
     expect(text).toContain('"transactionHid"');

@@ -85,6 +85,8 @@ beforeAll(async () => {
     PAYLOAD_ENCRYPTION_KEYS: KEYS,
     // Refunds of NT$5,000 and more wait for an operator: the approve test sends it from the UI.
     APPROVAL_THRESHOLD: '5000',
+    // The embedded dev mode: decisions from the Web UI are taken, recorded as unverified.
+    ALLOW_UNSIGNED_DECISIONS: 'true',
     TEMPORAL_UI_PORT: String(uiPort),
     CODEC_SERVER_PORT: String(codecPort),
   });
@@ -232,7 +234,7 @@ describe.skipIf(chromiumMissing)('the Temporal Web UI, in Chromium', () => {
     // The run's updates are listed with their descriptions.
     await page.getByRole('option', { name: /^approve\s+Approve a refund that awaits approval/ }).click();
     await dialog.locator('div[role=textbox]').first().click();
-    await page.keyboard.type('{"by": "ui-operator", "reason": "checked in the browser"}');
+    await page.keyboard.type('{"reason": "checked in the browser"}');
     await page.screenshot({ path: join(ARTIFACTS, 'ui-5-approve-update.png') });
     // A plain click lands on the UI's sticky bar at this size; the button is the target either way.
     await dialog.getByTestId('confirm-modal-button').dispatchEvent('click');
@@ -249,7 +251,7 @@ describe.skipIf(chromiumMissing)('the Temporal Web UI, in Chromium', () => {
     expect(new TextDecoder().decode(args?.payloads?.[0]?.metadata?.encoding ?? new Uint8Array())).toBe('binary/encrypted');
     expect(await client.options.loadedDataConverter.payloadConverter.fromPayload(
       (await client.options.loadedDataConverter.payloadCodecs[0]!.decode(args?.payloads ?? []))[0]!,
-    )).toEqual({ by: 'ui-operator', reason: 'checked in the browser' });
+    )).toEqual({ reason: 'checked in the browser' });
     await page.close();
   });
 });

@@ -5,6 +5,10 @@ import { afterAll, beforeAll } from 'vitest';
 import { startDispatcher, type Dispatcher } from '../../src/api/dispatcher.js';
 import { createApi } from '../../src/api/server.js';
 import { Signer } from '../../src/webhooks/signing.js';
+import type { OidcSettings } from '../../src/api/auth.js';
+import type { Role } from '../../src/domain/actor.js';
+import { newSigningKey, verifyKeyOf } from '../../src/domain/decision-proof.js';
+import { ApiKeys } from '../../src/ledger/api-keys.js';
 import { EventInbox } from '../../src/ledger/inbox.js';
 import { randomHid } from '../../src/sandbox/oen.js';
 import type { Engine } from './engine.js';
@@ -28,9 +32,14 @@ export interface RunningApi {
   secret: string;
   signer: Signer;
   inbox: EventInbox;
+  /** A named API key per role, made in the engine's ledger for this API (`approver2`: a second, different approver). */
+  keys: Record<Role | 'approver2', string>;
+  /** The API's OPERATOR_SIGNING_KEY (the worker checks decisions with its public half). */
+  signingKey: string;
   /** POSTs `event` to /v1/events, signed (unless `headers` replaces the signature) */
   send(event: unknown, options?: { headers?: Record<string, string>; raw?: string; signer?: Signer }): Promise<{ status: number; body: Body }>;
-  request(method: string, path: string, options?: { body?: unknown; token?: string }): Promise<{ status: number; body: Body }>;
+  /** A request with `token` as its bearer credential: by default the approver's key; `null` sends none. */
+  request(method: string, path: string, options?: { body?: unknown; token?: string | null }): Promise<{ status: number; body: Body }>;
 }
 
 /**
@@ -40,7 +49,12 @@ export interface RunningApi {
  */
 export function useApi(
   engine: () => Engine,
-  { workerEnv = {}, operatorToken = OPERATOR_TOKEN, dispatcher = true }: { workerEnv?: Record<string, string>; operatorToken?: string; dispatcher?: boolean } = {},
+  {
+    workerEnv = {},
+    operatorToken = OPERATOR_TOKEN,
+    dispatcher = true,
+    oidc,
+  }: { workerEnv?: Record<string, string>; operatorToken?: string; dispatcher?: boolean; oidc?: OidcSettings } = {},
 ): () => RunningApi {
   let api: RunningApi | undefined;
   let close: (() => Promise<void>) | undefined;
@@ -49,6 +63,13 @@ export function useApi(
     const secret = newWebhookSecret();
     const signer = new Signer(secret);
     const inbox = new EventInbox(e.db);
+    const signingKey = newSigningKey();
+    const apiKeys = new ApiKeys(e.db);
+    const suffix = randomUUID().slice(0, 8);
+    const keys = {} as RunningApi['keys'];
+    for (const [name, role] of [['viewer', 'viewer'], ['operator', 'operator'], ['approver', 'approver'], ['approver2', 'approver']] as const) {
+      keys[name] = (await apiKeys.add(`${name}-${suffix}`, role, 'test')).key;
+    }
     const app = createApi({
       client: e.temporal.client,
       db: e.db,
@@ -59,10 +80,12 @@ export function useApi(
       taskQueue: e.temporal.taskQueue,
       uiBaseUrl: 'http://localhost:8233',
       ...(operatorToken !== undefined && { operatorToken }),
+      ...(oidc !== undefined && { oidc }),
+      signingKey,
     });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    const worker: Worker = await e.worker(workerEnv);
+    const worker: Worker = await e.worker({ OPERATOR_VERIFY_KEYS: verifyKeyOf(signingKey), ...workerEnv });
     const running = worker.run();
     const dispatch: Dispatcher | undefined = dispatcher
       ? startDispatcher({ inbox, ledger: e.ledger, client: e.temporal.client, taskQueue: e.temporal.taskQueue }, { intervalMs: 200 })
@@ -83,6 +106,8 @@ export function useApi(
     };
     api = {
       url,
+      keys,
+      signingKey,
       secret,
       signer,
       inbox,
@@ -94,7 +119,8 @@ export function useApi(
       },
       async request(method, path, options = {}) {
         const headers: Record<string, string> = {};
-        if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+        const token = options.token === undefined ? keys.approver : options.token;
+        if (token !== null) headers.authorization = `Bearer ${token}`;
         if (options.body !== undefined) headers['content-type'] = 'application/json';
         return parse(
           await fetch(`${url}${path}`, { method, headers, ...(options.body !== undefined && { body: JSON.stringify(options.body) }) }),

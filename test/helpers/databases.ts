@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { pgliteDatabase, postgresDatabase, type Database } from '../../src/ledger/database.js';
 import { migrate } from '../../src/ledger/migrations.js';
 import type { OenRefundRequested } from '../../src/domain/schemas/refund-request.js';
@@ -68,6 +68,24 @@ export async function freshDatabase(kind: DatabaseKind): Promise<Database> {
       await db.close();
       await schema.drop();
     },
+  };
+}
+
+/** For a describe block: a fresh ledger database of `kind` (freshDatabase), emptied of `tables` (e.g. "refunds") before each test, closed after. */
+export function useFreshDatabase(kind: DatabaseKind, tables: string): () => Database {
+  let db: Database | undefined;
+  beforeAll(async () => {
+    db = await freshDatabase(kind);
+  });
+  beforeEach(async () => {
+    await db?.exec(`TRUNCATE ${tables}`);
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+  return () => {
+    if (!db) throw new Error('the ledger database runs only inside tests');
+    return db;
   };
 }
 

@@ -9,6 +9,8 @@ import { OenClient } from '../../src/providers/oen/client.js';
 import type { ProviderClients } from '../../src/providers/index.js';
 import { SANDBOX_OEN_MERCHANT_ID, SANDBOX_TOKEN, startSandboxes, type RunningSandboxes } from '../../src/sandbox/index.js';
 import { createWorker, type EngineDeps } from '../../src/wiring/worker.js';
+import { OutcomeReceiver } from '../chaos/processes.js';
+import { newWebhookSecret } from './api.js';
 import { temporalTestContext, type TemporalTestContext } from './temporal.js';
 
 /** HTTP timeout for the engine in tests: a hung sandbox answers "no answer" in 2 s, not 10. */
@@ -78,5 +80,32 @@ export function useEngine(fileTag: string): () => Engine {
   return () => {
     if (!engine) throw new Error('the engine runs only inside tests');
     return engine;
+  };
+}
+
+/**
+ * One worker for all of a file's tests, running from its first test to its end, with a 5 s retry
+ * window and its outcome events sent to a receiver of its own; `env` adds configuration. Answers
+ * the receiver.
+ */
+export function useWorkerWithOutcomes(engine: () => Engine, env: Record<string, string> = {}): () => OutcomeReceiver {
+  let receiver: OutcomeReceiver | undefined;
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  beforeAll(async () => {
+    const secret = newWebhookSecret();
+    receiver = new OutcomeReceiver(secret, 0, Math.random);
+    await receiver.start();
+    worker = await engine().worker({ PROVIDER_RETRY_WINDOW_SECONDS: '5', OUTCOME_WEBHOOK_URL: receiver.url, OUTCOME_WEBHOOK_SECRET: secret, ...env });
+    running = worker.run();
+  });
+  afterAll(async () => {
+    worker?.shutdown();
+    await running;
+    await receiver?.close();
+  });
+  return () => {
+    if (!receiver) throw new Error('the outcome receiver runs only inside tests');
+    return receiver;
   };
 }

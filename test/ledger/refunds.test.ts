@@ -220,6 +220,46 @@ describe.each(kinds)('the refund ledger on %s', (kind) => {
     });
   });
 
+  it('lists refunds last updated before a time, with the other filters, a page at a time', async () => {
+    // Created a minute apart (RF-1 first); last updated at the times given.
+    const refunds = [
+      ['RF-1', 'ORDER-A', '2026-11-25T07:00:00Z'],
+      ['RF-2', 'ORDER-A', '2026-11-25T09:59:59.999Z'],
+      ['RF-3', 'ORDER-B', '2026-11-25T10:00:00Z'],
+      ['RF-4', 'ORDER-B', '2026-11-25T08:00:00Z'],
+      ['RF-5', 'ORDER-B', '2026-11-25T12:00:00Z'],
+    ] as const;
+    for (const [i, [refundId, orderId, updatedAt]] of refunds.entries()) {
+      await ledger.open({ ...oen(refundId, `P2099LIST${i}`), orderId }, 'wf');
+      await db.query(`UPDATE refunds SET created_at = timestamptz '2026-11-25T06:00:00Z' + $2 * interval '1 minute', updated_at = $3 WHERE refund_id = $1`, [
+        refundId,
+        i,
+        updatedAt,
+      ]);
+    }
+    await ledger.transition('RF-4', 'submitting');
+    await db.query(`UPDATE refunds SET updated_at = '2026-11-25T08:00:00Z' WHERE refund_id = 'RF-4'`);
+    const ids = (page: { refunds: Array<{ refundId: string }> }) => page.refunds.map((r) => r.refundId);
+    const tenOClock = new Date('2026-11-25T10:00:00Z');
+
+    // Strictly before: RF-3, updated at exactly that time, is not waiting longer than it.
+    expect(ids(await ledger.list({ updatedBefore: tenOClock, limit: 50 }))).toEqual(['RF-4', 'RF-2', 'RF-1']);
+    expect(ids(await ledger.list({ updatedBefore: tenOClock, status: 'received', limit: 50 }))).toEqual(['RF-2', 'RF-1']);
+    expect(ids(await ledger.list({ updatedBefore: tenOClock, orderId: 'ORDER-B', limit: 50 }))).toEqual(['RF-4']);
+    expect(ids(await ledger.list({ updatedBefore: new Date('2026-11-25T07:00:00Z'), limit: 50 }))).toEqual([]);
+    expect(ids(await ledger.list({ limit: 50 }))).toEqual(['RF-5', 'RF-4', 'RF-3', 'RF-2', 'RF-1']);
+
+    // Paged one at a time, the filter holds on every page and the pages add up to the whole list.
+    const paged: string[] = [];
+    let after: string | undefined;
+    do {
+      const page = await ledger.list({ updatedBefore: tenOClock, limit: 1, ...(after !== undefined && { after }) });
+      paged.push(...ids(page));
+      after = page.next;
+    } while (after !== undefined);
+    expect(paged).toEqual(['RF-4', 'RF-2', 'RF-1']);
+  });
+
   it('migrating again applies nothing', async () => {
     expect(await migrate(db)).toEqual([]);
   });

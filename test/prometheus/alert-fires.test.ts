@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { startRefund } from '../../src/client/refunds.js';
+import { ApiKeys } from '../../src/ledger/api-keys.js';
 import { Signer } from '../../src/webhooks/signing.js';
 import { reconcileWorkflow } from '../../src/workflows/index.js';
 import { newWebhookSecret } from '../helpers/api.js';
@@ -40,11 +41,11 @@ interface PromRule {
 }
 
 /** The real scrape config and rules, made quick and pointed at this test's processes. */
-function prometheusConfig(dir: string, targets: Record<string, string>): string {
+function prometheusConfig(dir: string, targets: Record<string, string>, apiKey: string): string {
   const rules = readRules();
   for (const rule of rules.groups.flatMap((g) => g.rules)) if (rule.for !== undefined) rule.for = '2s';
   writeFileSync(join(dir, 'alerts.yml'), stringify(rules));
-  writeFileSync(join(dir, 'api-key'), 'a-viewer-key-for-tests\n');
+  writeFileSync(join(dir, 'api-key'), `${apiKey}\n`);
   const config = parse(readFileSync(join(PROMETHEUS_DIR, 'prometheus.yml'), 'utf8')) as {
     global: Record<string, string>;
     scrape_configs: Array<{ job_name: string; dns_sd_configs?: unknown; static_configs?: unknown; authorization?: { credentials_file: string } }>;
@@ -79,8 +80,10 @@ describe.skipIf(!postgres || missing)('a real Prometheus on the worker and the A
     try {
       const worker = node('src/worker.ts', { METRICS_ADDRESS: `127.0.0.1:${metricsPort}`, ...sandboxProviderEnv(sandboxes) });
       const api = node('src/api/main.ts', { PORT: String(apiPort), INGEST_WEBHOOK_SECRET: secret });
+      // Prometheus scrapes the API as a viewer: a named API key, made as `npx refundflow operator add` makes one.
+      const { key: viewerKey } = await new ApiKeys(ledger().db).add(`prometheus-${randomUUID().slice(0, 8)}`, 'viewer', 'prometheus test');
       const prometheus = run(PROMETHEUS, [
-        `--config.file=${prometheusConfig(dir, { 'refundflow-worker': `127.0.0.1:${metricsPort}`, 'refundflow-api': `127.0.0.1:${apiPort}` })}`,
+        `--config.file=${prometheusConfig(dir, { 'refundflow-worker': `127.0.0.1:${metricsPort}`, 'refundflow-api': `127.0.0.1:${apiPort}` }, viewerKey)}`,
         `--storage.tsdb.path=${join(dir, 'tsdb')}`,
         `--web.listen-address=127.0.0.1:${prometheusPort}`,
       ], process.env);
@@ -104,10 +107,11 @@ describe.skipIf(!postgres || missing)('a real Prometheus on the worker and the A
       });
       expect(accepted.status).toBe(202);
       const statusOf = async (refundId: string) =>
-        ((await (await fetch(`http://127.0.0.1:${apiPort}/v1/refunds/${refundId}`)).json()) as { status?: string }).status;
+        ((await (await fetch(`http://127.0.0.1:${apiPort}/v1/refunds/${refundId}`, { headers: { authorization: `Bearer ${viewerKey}` } })).json()) as { status?: string })
+          .status;
       await expect.poll(() => statusOf(request.refundId), { timeout: 60_000 }).toBe('requires_attention');
 
-      // Prometheus sees it, and the rule, evaluated after that, holds: it has not waited an hour yet.
+      // Prometheus sees it (so its key was taken), and the rule, evaluated after that, holds: it has not waited an hour yet.
       const seenAt = Date.now();
       await expect
         .poll(async () => (await prom<{ result: Array<{ value: [number, string] }> }>('/api/v1/query?query=refundflow_ledger_refunds{status="requires_attention"}')).result[0]?.value[1], {

@@ -32,12 +32,11 @@ describe('operator input', () => {
   const cases: unknown[] = [
     undefined,
     {},
-    { by: 'Ann', reason: 'ok', refundId: 'R1' },
-    { by: '' },
-    { by: 'x'.repeat(201) },
+    { reason: 'ok', refundId: 'R1' },
+    { refundId: '' },
     { reason: 'x'.repeat(501) },
     { reason: '' },
-    { by: 7 },
+    { refundId: 7 },
     { who: 'Ann' },
     // Keys every object inherits are not fields the input takes.
     { toString: 'x' },
@@ -48,5 +47,14 @@ describe('operator input', () => {
   it.each(cases)('the run’s check and the API’s schema agree on %j', (input) => {
     const schema = input === undefined || operatorInput.safeParse(input).success;
     expect(operatorInputProblems(input).length === 0).toBe(schema);
+  });
+
+  it('the API refuses a free-text "by"; the run’s shape check still reads one (runs opened before decisions were signed carry it)', () => {
+    expect(operatorInput.safeParse({ by: 'Ann' }).error?.issues.map((i) => i.message)).toEqual([
+      'is no longer taken: the decision is recorded under the identity you signed in with',
+    ]);
+    expect(operatorInputProblems({ by: 'Ann' })).toEqual([]);
+    expect(operatorInputProblems({ by: 7 })).toEqual(['by must be a string']);
+    expect(operatorInputProblems({ by: 'x'.repeat(201) })).toEqual(['by must be at most 200 characters']);
   });
 });

@@ -39,8 +39,21 @@ describe('the refund status machine', () => {
     );
   });
 
+  it("a person's resolution makes exactly these moves: from requires_attention, and the end of the send it asked for", () => {
+    expect(all('resolution').sort()).toEqual(
+      [
+        'requires_attention→succeeded',
+        'requires_attention→failed',
+        'requires_attention→submitting',
+        'submitting→succeeded',
+        'submitting→failed',
+        'submitting→requires_attention',
+      ].sort(),
+    );
+  });
+
   it('no writer moves a refund back to received, or out of failed or cancelled (a refund id ends once)', () => {
-    for (const writer of ['run', 'reconciliation'] as const) {
+    for (const writer of ['run', 'reconciliation', 'resolution'] as const) {
       for (const status of refundStatuses) {
         expect(mayMove(writer, status, 'received')).toBe(false);
         for (const ended of ['failed', 'cancelled'] as RefundStatus[]) expect(mayMove(writer, ended, status)).toBe(false);
@@ -50,6 +63,7 @@ describe('the refund status machine', () => {
 
   it('only reconciliation, on the provider’s evidence, moves a succeeded refund (to requires_attention)', () => {
     expect(refundStatuses.filter((to) => mayMove('run', 'succeeded', to))).toEqual([]);
+    expect(refundStatuses.filter((to) => mayMove('resolution', 'succeeded', to))).toEqual([]);
     expect(refundStatuses.filter((to) => mayMove('reconciliation', 'succeeded', to))).toEqual(['requires_attention']);
   });
 

@@ -1,46 +1,24 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Worker } from '@temporalio/worker';
+import { beforeEach, describe, expect, it } from 'vitest';
 
+import { exitCodes } from '../../src/cli/exit-codes.js';
 import { startRefund } from '../../src/client/refunds.js';
 import { reconcileScheduleId, type ReconcileReport } from '../../src/domain/reconcile.js';
 import { refundWorkflowId } from '../../src/domain/refund-start.js';
 import type { OenRefundRequested, RefundRequested } from '../../src/domain/schemas/refund-request.js';
 import type { RefundRecord } from '../../src/domain/schemas/refund-record.js';
-import { EventInbox } from '../../src/ledger/inbox.js';
 import { ReconciliationLedger } from '../../src/ledger/reconciliation.js';
 import type { reconcileWorkflow } from '../../src/workflows/reconcile.js';
-import { OutcomeReceiver } from '../chaos/processes.js';
-import { newWebhookSecret } from '../helpers/api.js';
-import { useEngine } from '../helpers/engine.js';
+import { useEngine, useWorkerWithOutcomes } from '../helpers/engine.js';
+import { throughInbox } from '../helpers/inbox.js';
 import { recordHistory } from '../helpers/histories.js';
 import { admin, sandboxRefunds, seededOenRefund } from '../helpers/sandbox.js';
 
 const engine = useEngine('reconcile');
 
-let receiver: OutcomeReceiver;
-let worker: Worker;
-let running: Promise<void>;
-
-beforeAll(async () => {
-  const secret = newWebhookSecret();
-  receiver = new OutcomeReceiver(secret, 0, Math.random);
-  await receiver.start();
-  worker = await engine().worker({
-    PROVIDER_RETRY_WINDOW_SECONDS: '5',
-    OUTCOME_WEBHOOK_URL: receiver.url,
-    OUTCOME_WEBHOOK_SECRET: secret,
-  });
-  running = worker.run();
-});
-
-afterAll(async () => {
-  worker.shutdown();
-  await running;
-  await receiver.close();
-});
+const receiver = useWorkerWithOutcomes(engine);
 
 beforeEach(async () => {
   await admin(engine().sandboxes.oenUrl, 'PUT', 'faults', {});
@@ -48,20 +26,6 @@ beforeEach(async () => {
 
 async function faults(body: unknown): Promise<void> {
   await admin(engine().sandboxes.oenUrl, 'PUT', 'faults', body);
-}
-
-/** The request as order management sent it, in the event inbox, as the API keeps it. */
-async function throughInbox(request: OenRefundRequested): Promise<void> {
-  const eventId = `evt-${randomUUID()}`;
-  await new EventInbox(engine().db).accept({
-    eventId,
-    type: 'refund.requested',
-    source: 'order-management',
-    bodyHash: eventId,
-    event: { specversion: '1.0', id: eventId, source: 'order-management', type: 'refund.requested', data: request },
-    answer: { statusCode: 202, body: {} },
-    refund: { refundId: request.refundId, requestHash: eventId },
-  });
 }
 
 async function refund(request: OenRefundRequested): Promise<RefundRecord> {
@@ -93,7 +57,7 @@ async function inSubmitting(request: RefundRequested, { since }: { since?: strin
 /** A refund the provider kept answering HTTP 500 until the retry window ran out: requires_attention, nothing refunded. */
 async function refundThatRanOutOfRetries(): Promise<OenRefundRequested> {
   const request = await seededOenRefund(engine().sandboxes.oenUrl, { reason: '客戶取消訂單' });
-  await throughInbox(request);
+  await throughInbox(engine().db, request);
   await faults({ refund: { http500: 1 } });
   const record = await refund(request);
   expect(record).toMatchObject({ status: 'requires_attention', error: { code: 'OenHttp500' } });
@@ -111,7 +75,7 @@ async function listsOf(orderId: string): Promise<number> {
   return timeline.filter((entry) => entry.path.includes(`/order/${encodeURIComponent(orderId)}/transactions`)).length;
 }
 
-const outcomesOf = (refundId: string) => receiver.deliveries.filter((d) => d.refundId === refundId).map((d) => d.type);
+const outcomesOf = (refundId: string) => receiver().deliveries.filter((d) => d.refundId === refundId).map((d) => d.type);
 
 describe('reconcileWorkflow', () => {
   it('resolves a refund that ran out of retries while Oen answered 500, once Oen is back: exactly one refund at Oen', async () => {
@@ -336,7 +300,7 @@ describe('the reconciliation schedule', () => {
 
   it('says plainly when Temporal cannot be reached', async () => {
     const failed = await exec(process.execPath, ['bin/refundflow.mjs', 'schedule', 'install', '--address', '127.0.0.1:1']).catch((err: unknown) => err as { code: number; stderr: string });
-    expect(failed).toMatchObject({ code: 1 });
+    expect(failed).toMatchObject({ code: exitCodes.unreachable.code });
     expect((failed as { stderr: string }).stderr).toMatch(/^cannot reach Temporal at 127\.0\.0\.1:1 .*set --address or TEMPORAL_ADDRESS/m);
   });
 });

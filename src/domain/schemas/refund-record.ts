@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { roles } from '../actor.js';
 import type { ErrorCode } from '../failures.js';
 import { refundStatuses } from '../refund-status.js';
 import { refundIdSchema } from './refund-request.js';
@@ -28,6 +29,19 @@ export const refundRecord = z.object({
   runId: z.string().optional(),
   /** Counts every write of the ledger row: whoever moves it checks it is still as read. */
   version: z.number().int().nonnegative().optional(),
+  /** Who approved, rejected, cancelled or resolved it, in order, as the API verified them. */
+  decisions: z
+    .array(
+      z.object({
+        action: z.enum(['approve', 'reject', 'cancel', 'resolve']),
+        by: z.object({ id: z.string(), name: z.string(), role: z.enum(roles).optional() }),
+        verified: z.boolean(),
+        at: z.iso.datetime(),
+        reason: z.string().optional(),
+        evidence: z.string().optional(),
+      }),
+    )
+    .optional(),
 });
 
 export type RefundRecord = z.infer<typeof refundRecord>;

@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { Option, type Command } from 'commander';
+import { formatNtd } from '../domain/format.js';
+import { randomHid } from '../sandbox/oen.js';
+import { call, type CliContext } from './api.js';
+import { CliError, usageError } from './exit-codes.js';
+import { print } from './output.js';
+
+/** new-key, sandbox seed and schedule install: the commands that do not go through the API. */
+export function toolCommands(program: Command, ctx: () => CliContext): void {
+  program
+    .command('new-key')
+    .description('a new payload encryption key, as a PAYLOAD_ENCRYPTION_KEYS entry (put it first to rotate)')
+    .option('--id <keyId>', 'the key id stored beside each payload (default: today\'s date)')
+    .action((o: { id?: string }) => {
+      const id = o.id ?? new Date().toISOString().slice(0, 10);
+      if (!/^[A-Za-z0-9._-]{1,64}$/.test(id)) throw usageError('--id must be 1-64 of A-Z a-z 0-9 . _ -');
+      const entry = `${id}:${randomBytes(32).toString('base64')}`;
+      print(ctx(), { keyId: id, entry }, () => entry);
+    });
+
+  const sandbox = program.command('sandbox').description('the provider emulators of `npm start`');
+  sandbox
+    .command('seed')
+    .description('add a charged card transaction to the Oen emulator, and print the command that refunds it')
+    .option('--order <orderId>', 'the order (default: a new one)')
+    .option('--amount <NT$>', 'whole NT$', '1000')
+    .addOption(new Option('--oen-url <url>', 'the Oen emulator').env('OEN_SANDBOX_URL').default(`http://127.0.0.1:${process.env.SANDBOX_OEN_PORT ?? '8301'}`))
+    .action(async (o: { order?: string; amount: string; oenUrl: string }) => {
+      const transactionHid = randomHid();
+      const orderId = o.order ?? `DEMO-${transactionHid.slice(-8)}`;
+      const amount = Number(o.amount);
+      await call(
+        `${o.oenUrl.replace(/\/+$/, '')}/__admin/seed`,
+        { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ transactions: [{ id: transactionHid, orderId, amount }] }) },
+        'the Oen emulator',
+      );
+      const command = `npx refundflow refund --order ${orderId} --transaction ${transactionHid} --amount ${amount} --wait`;
+      print(ctx(), { provider: 'oen', orderId, transactionHid, amount, command }, () =>
+        [`seeded Oen transaction ${transactionHid}: order ${orderId}, ${formatNtd(amount)}, card, charged`, `refund it:\n  ${command}`].join('\n'),
+      );
+    });
+
+  const schedule = program.command('schedule').description('the Temporal Schedule that runs reconciliation (docs/reconciliation.md)');
+  schedule
+    .command('install')
+    .description('create the reconciliation schedule on a Temporal cluster, or update its interval (npm start does this for its own server)')
+    .addOption(new Option('--address <host:port>', 'the Temporal frontend').env('TEMPORAL_ADDRESS').default('localhost:7233'))
+    .addOption(new Option('--namespace <namespace>', 'the namespace').env('TEMPORAL_NAMESPACE').default('default'))
+    .addOption(new Option('--task-queue <name>', "the workers' task queue").env('REFUNDS_TASK_QUEUE').default('refunds'))
+    .addOption(new Option('--every <seconds>', 'how often reconciliation runs').env('RECONCILE_INTERVAL_SECONDS').default('900'))
+    .action(async (o: { address: string; namespace: string; taskQueue: string; every: string }) => {
+      const intervalSeconds = Number(o.every);
+      if (!Number.isInteger(intervalSeconds) || intervalSeconds < 60) throw usageError('--every must be whole seconds, at least 60');
+      const client = await temporalClient(o.address, o.namespace);
+      try {
+        const { installReconcileSchedule } = await import('../client/schedule.js');
+        const installed = await installReconcileSchedule(client, { taskQueue: o.taskQueue, intervalSeconds });
+        print(ctx(), installed, () =>
+          [
+            `${installed.kind} schedule ${installed.scheduleId} on ${o.address} (namespace ${o.namespace}): reconcileWorkflow every ${intervalSeconds} s on task queue "${o.taskQueue}"`,
+            `  see it: temporal schedule describe --schedule-id ${installed.scheduleId} --address ${o.address} --namespace ${o.namespace}`,
+          ].join('\n'),
+        );
+      } finally {
+        await client.connection.close();
+      }
+    });
+}
+
+/**
+ * A client of the Temporal frontend at `address`, or a plain error saying it cannot be reached. The
+ * SDK is loaded only here: it would double the start-up time of every other command.
+ */
+async function temporalClient(address: string, namespace: string): Promise<Client> {
+  const { Client, Connection } = await import('@temporalio/client');
+  try {
+    const connection = await Connection.connect({ address, connectTimeout: 5_000 });
+    return new Client({ connection, namespace });
+  } catch (err) {
+    throw new CliError(`cannot reach Temporal at ${address} (${err instanceof Error ? err.message : String(err)}): set --address or TEMPORAL_ADDRESS`, 'unreachable');
+  }
+}

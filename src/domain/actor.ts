@@ -1,0 +1,32 @@
+/**
+ * Who acts on refunds, as the API verified them (docs/operations.md, "Who may do what"): a person
+ * signed in through OIDC, a named API key, or the deprecated shared OPERATOR_TOKEN. Roles nest: an
+ * approver may do what an operator may, an operator what a viewer may.
+ */
+export const roles = ['viewer', 'operator', 'approver'] as const;
+export type Role = (typeof roles)[number];
+
+export type ActorSource = 'oidc' | 'api-key' | 'operator-token';
+
+export interface Actor {
+  /** Stable and unique: `oidc:<issuer's sub>`, `key:<name>`, or `operator-token`. */
+  id: string;
+  /** For people to read: the token's name or e-mail claim, or the key's name. */
+  name: string;
+  role: Role;
+  via: ActorSource;
+}
+
+export function isRole(value: unknown): value is Role {
+  return typeof value === 'string' && (roles as readonly string[]).includes(value);
+}
+
+/** Whether `role` may do what `needed` may. */
+export function hasRole(role: Role, needed: Role): boolean {
+  return roles.indexOf(role) >= roles.indexOf(needed);
+}
+
+/** "alice (approver, key:alice)" for messages and the ledger. */
+export function describeActor(actor: Pick<Actor, 'id' | 'name' | 'role'>): string {
+  return actor.name === actor.id ? `${actor.name} (${actor.role})` : `${actor.name} (${actor.role}, ${actor.id})`;
+}

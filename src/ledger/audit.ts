@@ -1,0 +1,110 @@
+import type { Actor, Role } from '../domain/actor.js';
+import type { Queryable } from './database.js';
+
+/**
+ * The operator audit trail (migration 13): one row per operator action — approve, reject, cancel,
+ * resolve, retry, key made or revoked — done or refused, with who asked (as verified, or what little is
+ * known of an unverified caller), the refund, its status before and after, the reason and the API
+ * request id. Append-only: this module only inserts and reads, and the table's triggers refuse
+ * UPDATE, DELETE and TRUNCATE.
+ */
+export interface AuditEntry {
+  actor: Pick<Actor, 'id' | 'name'> & { role?: Role | undefined };
+  action: string;
+  refundId?: string | undefined;
+  outcome: 'done' | 'refused';
+  statusBefore?: string | undefined;
+  statusAfter?: string | undefined;
+  /** The operator's reason for a decision, or why it was refused. */
+  reason?: string | undefined;
+  /** Anything else worth keeping: the evidence of a resolution, the HTTP status of a refusal. */
+  detail?: Record<string, unknown> | undefined;
+  requestId: string;
+}
+
+export interface AuditRecord extends AuditEntry {
+  id: string;
+  at: string;
+}
+
+export interface AuditFilter {
+  refundId?: string | undefined;
+  /** An actor's id (key:alice, oidc:…) or name. */
+  actor?: string | undefined;
+  since?: Date | undefined;
+  /** The last id of the page before. */
+  after?: string | undefined;
+  limit: number;
+}
+
+interface AuditRow {
+  id: string;
+  at: Date;
+  actor_id: string;
+  actor_name: string;
+  role: Role | null;
+  action: string;
+  refund_id: string | null;
+  outcome: 'done' | 'refused';
+  status_before: string | null;
+  status_after: string | null;
+  reason: string | null;
+  detail: Record<string, unknown> | null;
+  request_id: string;
+}
+
+export class AuditTrail {
+  constructor(private readonly db: Queryable) {}
+
+  async append(entry: AuditEntry): Promise<AuditRecord> {
+    const { rows } = await this.db.query<AuditRow>(
+      `INSERT INTO operator_audit (actor_id, actor_name, role, action, refund_id, outcome, status_before, status_after, reason, detail, request_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *`,
+      [
+        entry.actor.id,
+        entry.actor.name,
+        entry.actor.role ?? null,
+        entry.action,
+        entry.refundId ?? null,
+        entry.outcome,
+        entry.statusBefore ?? null,
+        entry.statusAfter ?? null,
+        entry.reason ?? null,
+        entry.detail === undefined ? null : JSON.stringify(entry.detail),
+        entry.requestId,
+      ],
+    );
+    return toAuditRecord(rows[0]!);
+  }
+
+  /** Oldest first; `next` is the cursor of the following page, when there is one. */
+  async list(filter: AuditFilter): Promise<{ entries: AuditRecord[]; next?: string }> {
+    const { rows } = await this.db.query<AuditRow>(
+      `SELECT * FROM operator_audit
+       WHERE ($1::text IS NULL OR refund_id = $1)
+         AND ($2::text IS NULL OR actor_id = $2 OR actor_name = $2)
+         AND ($3::timestamptz IS NULL OR at >= $3)
+         AND ($4::bigint IS NULL OR id > $4)
+       ORDER BY id LIMIT $5`,
+      [filter.refundId ?? null, filter.actor ?? null, filter.since?.toISOString() ?? null, filter.after ?? null, filter.limit + 1],
+    );
+    const entries = rows.slice(0, filter.limit).map(toAuditRecord);
+    return rows.length > filter.limit ? { entries, next: entries[entries.length - 1]!.id } : { entries };
+  }
+}
+
+function toAuditRecord(row: AuditRow): AuditRecord {
+  return {
+    id: String(row.id),
+    at: row.at.toISOString(),
+    actor: { id: row.actor_id, name: row.actor_name, ...(row.role !== null && { role: row.role }) },
+    action: row.action,
+    ...(row.refund_id !== null && { refundId: row.refund_id }),
+    outcome: row.outcome,
+    ...(row.status_before !== null && { statusBefore: row.status_before }),
+    ...(row.status_after !== null && { statusAfter: row.status_after }),
+    ...(row.reason !== null && { reason: row.reason }),
+    ...(row.detail !== null && { detail: row.detail }),
+    requestId: row.request_id,
+  };
+}

@@ -1,0 +1,193 @@
+import { ActivityFailure, CancellationScope, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { OenEvidence } from '../activities/reconcile.js';
+import { describeActor } from '../domain/actor.js';
+import { codes } from '../domain/failures.js';
+import { formatNtd } from '../domain/format.js';
+import type { DecisionRecord } from '../domain/operator.js';
+import type { RunPolicy } from '../domain/policy.js';
+import type { RefundStatus, TransitionFields } from '../domain/refund-status.js';
+import {
+  describeResolution,
+  oenContradiction,
+  resolutionDetails,
+  resolveInputProblems,
+  type Resolution,
+  type ResolveInput,
+  type ResolveResult,
+} from '../domain/resolution.js';
+import type { RefundRecord } from '../domain/schemas/refund-record.js';
+import { decidedBy } from './decided-by.js';
+import { applicationCause, submitRefund } from './provider-calls.js';
+import { ResolveView } from './resolve-view.js';
+import { ledgerStep, readPolicy, tellOrderManagement } from './steps.js';
+
+type Outcome = Exclude<Resolution, { action: 'retry' }>;
+
+/** A refund being resolved: as read, the decision taken on it, and where the run shows itself. */
+interface Resolving {
+  refund: RefundRecord;
+  decision: DecisionRecord;
+  policy: RunPolicy;
+  view: ResolveView;
+}
+
+/**
+ * Asking Oen: one list of the order, while an operator waits — Oen failing or not answering is an
+ * answer (`unreachable`), not retried; the activity is retried, a few times, only when it fails itself.
+ */
+const oenCheck = (summary: string) =>
+  proxyActivities<Activities>({
+    startToCloseTimeout: '5 minutes',
+    heartbeatTimeout: '1 minute',
+    retry: { initialInterval: '2 seconds', maximumAttempts: 3 },
+    summary,
+  });
+
+/**
+ * A person settles a refund left in requires_attention (docs/engine.md, "resolveWorkflow"): check the
+ * input → read the worker's policy and the refund → check who asked (the API's signed proof; Oen: the
+ * operator role, MWD: approver) → the refund must be in requires_attention → Oen: ask Oen, and act
+ * only on what it bears out (succeeded when it shows the refund; failed, or a retry sent the way a
+ * refund run sends, when it shows the transaction still charged with nothing refunded); MWD, which
+ * cannot be asked: the approver's word, with evidence → record the decision with the move → tell
+ * order management. A refusal changes nothing and completes the run with `{ resolved: false, code }`.
+ */
+export async function resolveWorkflow(input: ResolveInput): Promise<ResolveResult> {
+  const view = new ResolveView(input);
+  const problems = resolveInputProblems(input);
+  if (problems.length > 0) return view.refused('invalid', `Invalid resolution: ${problems.join('; ')}`);
+  const { refundId, resolution } = input;
+
+  const policy = await readPolicy();
+  const refund = await ledgerStep(`Ledger: read refund ${refundId}`).refundToResolve(refundId);
+  if (!refund) return view.refused('not_found', `The ledger has no refund ${refundId}`);
+  view.about(refund);
+  if (refund.provider === 'mwd' && 'action' in resolution) {
+    return view.refused(
+      'invalid',
+      'An MWD refund is never sent again: MWD cannot be asked whether it refunded. Resolve it as succeeded or failed on an approver’s word, with evidence',
+    );
+  }
+
+  let decision: DecisionRecord;
+  try {
+    const details = resolutionDetails(resolution);
+    const who = decidedBy(policy, { action: 'resolve', refundId, proof: input.proof, details, now: Date.now() }, refund.provider === 'mwd' ? 'approver' : 'operator');
+    decision = { action: 'resolve', ...who, at: new Date().toISOString(), reason: describeResolution(resolution) };
+  } catch (err) {
+    return view.refused('forbidden', err instanceof Error ? err.message : String(err));
+  }
+
+  if (refund.status !== 'requires_attention') {
+    return view.refused('not_requires_attention', `Refund ${refundId} is ${refund.status}: only a refund in requires_attention is resolved`, {
+      status: refund.status,
+    });
+  }
+  const resolving: Resolving = { refund, decision, policy, view };
+  if (refund.provider === 'mwd') return onApproversWord(resolving, resolution as Outcome);
+  if ('outcome' in resolution && resolution.outcome === 'succeeded' && resolution.providerReference !== refund.transactionHid) {
+    return view.refused(
+      'invalid',
+      `Oen names a refund by its transaction: the reference of refund ${refundId} is ${refund.transactionHid ?? '(none)'}, not ${resolution.providerReference}`,
+    );
+  }
+  return withOen(resolving, resolution);
+}
+
+/** MWD cannot be asked: the approver's word, with the evidence they give, is the refund's end. */
+async function onApproversWord(resolving: Resolving, resolution: Outcome): Promise<ResolveResult> {
+  return settle(resolving, resolution, resolution.evidence);
+}
+
+/** Oen is asked first; only what it shows settles the refund, or lets it be sent again. */
+async function withOen(resolving: Resolving, resolution: Resolution): Promise<ResolveResult> {
+  const { refund, view } = resolving;
+  view.stage('asking Oen');
+  const found = await askOen(refund);
+  const providerEvidence = found.evidence;
+  if (found.kind === 'unreachable') {
+    return view.refused('provider_unreachable', `Oen could not be asked, so nothing was changed; try again later (${found.evidence})`, { providerEvidence });
+  }
+  const contradiction = oenContradiction(resolution, found.kind, found.evidence);
+  if (contradiction) return view.refused('contradicts_provider', contradiction, { providerEvidence });
+  if ('action' in resolution) return sendAgain(resolving, found);
+  return settle(resolving, resolution, `${resolution.evidence}; ${found.evidence}`, found.evidence);
+}
+
+/** What Oen lists for the refund's transaction: one list of the order's transactions. */
+async function askOen(refund: RefundRecord): Promise<OenEvidence> {
+  const unreachable = (why: string): OenEvidence => ({ refundId: refund.refundId, kind: 'unreachable', evidence: why });
+  try {
+    const [found] = await oenCheck(`Ask Oen about ${refund.refundId}: list order ${refund.orderId}`).inspectOenRefunds([refund]);
+    return found ?? unreachable('Oen was not asked');
+  } catch (err) {
+    if (!(err instanceof ActivityFailure)) throw err;
+    return unreachable(`Oen could not be asked: ${applicationCause(err)?.message ?? err.message}`);
+  }
+}
+
+/**
+ * Succeeded or failed as the person said (and, for Oen, as Oen showed): one move, made only if the
+ * refund is still as read, carrying the decision and its evidence. `oenShowed`: Oen's evidence (an
+ * Oen success is then confirmed at the provider, and reconciliation need not ask again).
+ */
+async function settle(resolving: Resolving, resolution: Outcome, evidence: string, oenShowed?: string): Promise<ResolveResult> {
+  const { decision } = resolving;
+  const fields: TransitionFields =
+    resolution.outcome === 'succeeded'
+      ? { providerReference: resolution.providerReference, error: null }
+      : { error: { code: codes.ResolvedFailed, message: `resolved as failed by ${decidedByName(decision)}: ${evidence}` } };
+  return CancellationScope.nonCancellable(async () => {
+    const moved = await decide(resolving, resolution.outcome, { ...fields, decisions: [{ ...decision, evidence }] }, oenShowed !== undefined);
+    if ('resolved' in moved) return moved;
+    return told(moved, oenShowed);
+  });
+}
+
+/**
+ * A person's retry, once Oen showed the transaction still charged with nothing refunded: the
+ * request order management sent, claimed (requires_attention → submitting) and sent through the
+ * refund runs' own check-then-act submission, its end recorded as a refund run records it.
+ */
+async function sendAgain(resolving: Resolving, found: OenEvidence): Promise<ResolveResult> {
+  const { refund, decision, policy, view } = resolving;
+  const providerEvidence = found.evidence;
+  const retry = await ledgerStep(`Ledger: the request order management sent for ${refund.refundId}`).retryRequest(refund);
+  if ('impossible' in retry) return view.refused('invalid', `Refund ${refund.refundId} cannot be sent again: ${retry.impossible}`, { providerEvidence });
+  return CancellationScope.nonCancellable(async () => {
+    const claimed = await decide(resolving, 'submitting', { error: null, decisions: [{ ...decision, evidence: found.evidence }] }, false);
+    if ('resolved' in claimed) return claimed;
+    const summary = `Oen refund ${refund.transactionHid ?? ''} ${formatNtd(refund.amount)}, sent again for ${decision.by.name}`;
+    const { status, fields } = await submitRefund(retry.request, policy, summary);
+    const ended = await ledgerStep(`Ledger: ${refund.refundId} → ${status}`).recordResolutionEnd(refund.refundId, status, fields);
+    return told(view.show(ended), providerEvidence);
+  });
+}
+
+/** The decision's move, from requires_attention as read: the record as moved, or the refusal when it moved meanwhile. */
+async function decide(
+  { refund, decision, view }: Resolving,
+  to: RefundStatus,
+  fields: TransitionFields & { decisions: DecisionRecord[] },
+  confirmed: boolean,
+): Promise<RefundRecord | ResolveResult> {
+  const before = { refundId: refund.refundId, status: refund.status, updatedAt: refund.updatedAt, ...(refund.version !== undefined && { version: refund.version }) };
+  const decided = await ledgerStep(`Ledger: ${refund.refundId} → ${to}, resolved by ${decision.by.name}`).recordResolution(before, to, fields, confirmed);
+  if (decided.moved) return view.show(decided.record);
+  return view.refused(
+    'changed_meanwhile',
+    `Refund ${refund.refundId} changed while it was being resolved (it is now ${decided.record.status}); nothing was changed by this resolution: look at it again`,
+    { status: decided.record.status },
+  );
+}
+
+/** Order management hears the refund's new end, as from a refund run; the run answers it. */
+async function told(record: RefundRecord, providerEvidence?: string): Promise<ResolveResult> {
+  await tellOrderManagement(record);
+  return { resolved: true, status: record.status, ...(providerEvidence !== undefined && { providerEvidence }) };
+}
+
+function decidedByName({ by }: DecisionRecord): string {
+  return by.role ? describeActor({ ...by, role: by.role }) : by.name;
+}

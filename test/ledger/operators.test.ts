@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiKeys, KeyNameTaken } from '../../src/ledger/api-keys.js';
+import { AuditTrail } from '../../src/ledger/audit.js';
+import type { Database } from '../../src/ledger/database.js';
+import { freshDatabase, postgresAvailable, type DatabaseKind } from '../helpers/databases.js';
+
+const kinds: DatabaseKind[] = (await postgresAvailable()) ? ['pglite', 'postgres'] : ['pglite'];
+
+describe.each(kinds)('named API keys and the audit trail on %s', (kind) => {
+  let db: Database;
+  let keys: ApiKeys;
+  let audit: AuditTrail;
+
+  beforeAll(async () => {
+    db = await freshDatabase(kind);
+    keys = new ApiKeys(db);
+    audit = new AuditTrail(db);
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  it('a key is shown once: the ledger keeps its name, role and a hash, never the key', async () => {
+    const { key, info } = await keys.add('ann', 'approver', 'key:root');
+    expect(key).toMatch(/^rf_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/);
+    expect(info).toMatchObject({ name: 'ann', role: 'approver', createdBy: 'key:root' });
+    expect(await keys.actorFor(key)).toEqual({ id: 'key:ann', name: 'ann', role: 'approver', via: 'api-key' });
+    const { rows } = await db.query<Record<string, unknown>>('SELECT * FROM api_keys');
+    const stored = JSON.stringify(rows);
+    expect(stored).not.toContain(key.slice(16));
+    expect(await keys.list()).toEqual([expect.objectContaining({ name: 'ann', role: 'approver' })]);
+    expect(JSON.stringify(await keys.list())).not.toContain(key.slice(16));
+  });
+
+  it('refuses a wrong secret, an unknown key id and a revoked key; a revoked name stays taken', async () => {
+    const { key } = await keys.add('bob', 'viewer', 'key:ann');
+    expect(await keys.actorFor(`${key.slice(0, -1)}${key.endsWith('A') ? 'B' : 'A'}`)).toBeUndefined();
+    expect(await keys.actorFor(`rf_000000000000_${key.slice(16)}`)).toBeUndefined();
+    expect(await keys.actorFor('not-a-key')).toBeUndefined();
+    expect(await keys.revoke('bob', 'key:ann')).toMatchObject({ name: 'bob', revokedBy: 'key:ann' });
+    expect(await keys.actorFor(key)).toBeUndefined();
+    expect(await keys.revoke('bob', 'key:ann')).toBeUndefined();
+    await expect(keys.add('bob', 'viewer', 'key:ann')).rejects.toThrow(KeyNameTaken);
+    await expect(keys.add('bad name', 'viewer', 'key:ann')).rejects.toThrow(/is not a key name/);
+  });
+
+  it('the audit trail is append-only: UPDATE, DELETE and TRUNCATE are refused whoever asks', async () => {
+    const entry = await audit.append({
+      actor: { id: 'key:ann', name: 'ann', role: 'approver' },
+      action: 'approve',
+      refundId: 'RF-1',
+      outcome: 'done',
+      statusBefore: 'awaiting_approval',
+      statusAfter: 'submitting',
+      reason: 'checked',
+      requestId: 'req-1',
+    });
+    expect(entry).toMatchObject({ id: expect.any(String) as unknown, at: expect.any(String) as unknown, action: 'approve' });
+    await expect(db.query("UPDATE operator_audit SET reason = 'changed'")).rejects.toThrow(/append-only: UPDATE/);
+    await expect(db.query('DELETE FROM operator_audit')).rejects.toThrow(/append-only: DELETE/);
+    await expect(db.query('TRUNCATE operator_audit')).rejects.toThrow(/append-only: TRUNCATE/);
+    expect((await audit.list({ limit: 10 })).entries).toEqual([entry]);
+  });
+
+  it('lists by refund, by actor (id or name) and since a time, a page at a time, oldest first', async () => {
+    const base = { outcome: 'refused' as const, requestId: 'req' };
+    for (let i = 0; i < 5; i++) {
+      await audit.append({ ...base, actor: { id: `key:p${i % 2}`, name: `p${i % 2}` }, action: 'cancel', refundId: `RF-L-${i % 3}` });
+    }
+    expect((await audit.list({ refundId: 'RF-L-0', limit: 10 })).entries.map((e) => e.refundId)).toEqual(['RF-L-0', 'RF-L-0']);
+    expect((await audit.list({ actor: 'p1', limit: 10 })).entries).toHaveLength(2);
+    expect((await audit.list({ actor: 'key:p0', limit: 10 })).entries).toHaveLength(3);
+    const first = await audit.list({ actor: 'p0', limit: 2 });
+    expect(first.entries).toHaveLength(2);
+    const rest = await audit.list({ actor: 'p0', limit: 2, after: first.next });
+    expect(rest).toEqual({ entries: [expect.objectContaining({ refundId: 'RF-L-1' })] });
+    expect((await audit.list({ since: new Date(Date.now() + 60_000), limit: 10 })).entries).toEqual([]);
+  });
+});
