@@ -3,25 +3,11 @@
 // in screenshots) when missing. Once per machine; needs root or passwordless sudo and the Debian
 // package mirror. Where that is impossible the browser test is skipped and says so, unless
 // REQUIRE_BROWSER=1 (as .ci/run sets), which makes it a failure, as REQUIRE_POSTGRES does.
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { aptInstall } from './apt-install.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CJK_FONTS = '/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc';
-
-function asRoot(command, args) {
-  const root = process.getuid?.() === 0;
-  const result = root ? spawnSync(command, args, { stdio: 'inherit' }) : spawnSync('sudo', ['-n', command, ...args], { stdio: 'inherit' });
-  return result.status === 0;
-}
-
-function aptInstall(packages) {
-  const env = ['DEBIAN_FRONTEND=noninteractive'];
-  return (
-    asRoot('env', [...env, 'apt-get', 'update', '-q']) &&
-    asRoot('env', [...env, 'apt-get', 'install', '-y', '-q', '--no-install-recommends', ...packages])
-  );
-}
 
 const missing = [...(existsSync(CHROMIUM) ? [] : ['chromium']), ...(existsSync(CJK_FONTS) ? [] : ['fonts-noto-cjk'])];
 if (missing.length > 0) {

@@ -23,6 +23,7 @@ import {
   portClashProblems,
   publishedPorts,
   referencedVariables,
+  secretVariables,
   serviceEnv,
   type ComposeFile,
   type Env,
@@ -222,6 +223,8 @@ function listenPortProblems(c: ComposeFile): string[] {
     ['sandbox', Number(envOf(c, 'sandbox').SANDBOX_OEN_PORT ?? 8301)],
     ['sandbox', Number(envOf(c, 'sandbox').SANDBOX_MWD_PORT ?? 8302)],
     ['temporal', 7233],
+    ['prometheus', 9090],
+    ['grafana', 3000],
   ];
   return listens
     .filter(([name, port]) => hostPortFor(c, name, port) === undefined)
@@ -294,14 +297,23 @@ describe('docker-compose.yml with .env.example', () => {
 
   it('documents every variable it reads in .env.example, and .env.example sets only those (and COMPOSE_*)', () => {
     const documented = documentedNames(envExampleText);
-    const used = new Set(referencedVariables(composeText).keys());
+    const used = new Set([...referencedVariables(composeText).keys(), ...secretVariables(compose)]);
     expect([...used].filter((name) => !documented.has(name))).toEqual([]);
     expect(Object.keys(exampleEnv).filter((name) => !used.has(name) && !name.startsWith('COMPOSE_'))).toEqual([]);
     expect(Object.entries(exampleEnv).filter(([, value]) => value.includes('$'))).toEqual([]);
   });
 
   it('marks every secret in .env.example as a placeholder to replace', () => {
-    const secrets = ['POSTGRES_PASSWORD', 'REFUNDFLOW_DB_PASSWORD', 'INGEST_WEBHOOK_SECRET', 'OPERATOR_SIGNING_KEY', 'PAYLOAD_ENCRYPTION_KEYS', 'CODEC_SERVER_TOKEN'];
+    const secrets = [
+      'POSTGRES_PASSWORD',
+      'REFUNDFLOW_DB_PASSWORD',
+      'INGEST_WEBHOOK_SECRET',
+      'OPERATOR_SIGNING_KEY',
+      'PAYLOAD_ENCRYPTION_KEYS',
+      'CODEC_SERVER_TOKEN',
+      'GRAFANA_ADMIN_PASSWORD',
+      'PROMETHEUS_API_KEY',
+    ];
     const lines = envExampleText.split('\n');
     for (const name of secrets) {
       const at = lines.findIndex((line) => line.startsWith(`${name}=`));
@@ -333,7 +345,20 @@ describe('docker-compose.yml with .env.example', () => {
   it('has a health check on every long-running service', () => {
     expect(healthcheckProblems(compose)).toEqual([]);
     expect(Object.keys(compose.services).sort()).toEqual(
-      ['api', 'codec-server', 'postgresql', 'reconcile-schedule', 'sandbox', 'temporal', 'temporal-schema', 'temporal-setup', 'temporal-ui', 'worker'].sort(),
+      [
+        'api',
+        'codec-server',
+        'grafana',
+        'postgresql',
+        'prometheus',
+        'reconcile-schedule',
+        'sandbox',
+        'temporal',
+        'temporal-schema',
+        'temporal-setup',
+        'temporal-ui',
+        'worker',
+      ].sort(),
     );
   });
 

@@ -6,12 +6,12 @@ import { temporal } from '@temporalio/proto';
 import { describe, expect, it } from 'vitest';
 import { pingWorkflow } from '../src/workflows/index.js';
 import { startRefund } from '../src/client/refunds.js';
-import { SANDBOX_OEN_MERCHANT_ID, SANDBOX_TOKEN } from '../src/sandbox/index.js';
 import { randomHid } from '../src/sandbox/oen.js';
+import { sample } from './helpers/metrics-text.js';
 import { freePorts } from './helpers/ports.js';
 import { run } from './helpers/process.js';
 import { admin } from './helpers/sandbox.js';
-import { useEngine } from './helpers/engine.js';
+import { sandboxProviderEnv, useEngine } from './helpers/engine.js';
 
 const { EventType, PendingActivityState } = temporal.api.enums.v1;
 
@@ -64,11 +64,7 @@ describe('src/worker.ts as a process', () => {
       REFUNDS_TASK_QUEUE: t.taskQueue,
       DATA_DIR: mkdtempSync(join(tmpdir(), 'refundflow-worker-')),
       METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,
-      OEN_BASE_URL: sandboxes.oenUrl,
-      OEN_TOKEN: SANDBOX_TOKEN,
-      OEN_MERCHANT_ID: SANDBOX_OEN_MERCHANT_ID,
-      MWD_BASE_URL: sandboxes.mwdUrl,
-      MWD_TOKEN: SANDBOX_TOKEN,
+      ...sandboxProviderEnv(sandboxes),
     });
     try {
       await worker.waitForOutput(new RegExp(`metrics: http://127.0.0.1:${metricsPort}/metrics`), 120_000);
@@ -104,13 +100,3 @@ describe('src/worker.ts as a process', () => {
   });
 });
 
-/** The value of one Prometheus sample whose labels include `labels`, or undefined. */
-function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
-  for (const line of text.split('\n')) {
-    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const have = new Map([...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
-    if (Object.entries(labels).every(([k, v]) => have.get(k) === v)) return Number(match[3]);
-  }
-  return undefined;
-}

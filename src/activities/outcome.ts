@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import axios from 'axios';
 import { Signer } from '../webhooks/signing.js';
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
+import type { OutcomeDeliveryLog } from '../ledger/outcomes.js';
 import type { UnconfirmedSubscriptionCancel } from '../ledger/subscriptions.js';
 import { workflowUiUrl } from '../domain/ui.js';
 
@@ -16,6 +17,8 @@ export interface OutcomeTarget {
 
 export interface OutcomeDeps {
   outcomes?: OutcomeTarget;
+  /** Where failed deliveries are kept until they succeed (the API's /metrics counts them); unset: nowhere. */
+  deliveryLog?: OutcomeDeliveryLog;
 }
 
 export const outcomeTypes = {
@@ -35,6 +38,15 @@ export function outcomeDeliveryId(record: Pick<RefundRecord, 'refundId' | 'statu
   return `${record.refundId}.${record.status}.${Date.parse(record.updatedAt)}`;
 }
 
+/** An outcome event to send; `subject` (the refund or subscription id) names it in the delivery log. */
+interface OutcomeEvent {
+  id: string;
+  type: string;
+  time: string;
+  subject: string;
+  data: unknown;
+}
+
 export type DeliveryResult = { delivered: true; deliveryId: string; status: number } | { delivered: false; reason: string };
 
 /** One delivery id per unconfirmed subscription cancel: the subscription and when it was recorded. */
@@ -42,12 +54,25 @@ export function subscriptionDeliveryId(cancel: Pick<UnconfirmedSubscriptionCance
   return `${cancel.subscriptionId}.requires_attention.${Date.parse(cancel.recordedAt)}`;
 }
 
-export function createOutcomeActivities({ outcomes }: OutcomeDeps) {
+export function createOutcomeActivities({ outcomes, deliveryLog }: OutcomeDeps) {
   /**
    * POSTs an outcome as a signed CloudEvent. Any answer but 2xx, or none, fails the attempt, and
-   * Temporal retries it until the receiver takes it: "retried until delivered".
+   * Temporal retries it until the receiver takes it: "retried until delivered". A failed attempt is
+   * noted in the delivery log, and the delivery that follows clears it.
    */
-  const post = async (target: OutcomeTarget, event: { id: string; type: string; time: string; data: unknown }): Promise<DeliveryResult> => {
+  const post = async (target: OutcomeTarget, event: OutcomeEvent): Promise<DeliveryResult> => {
+    let result: DeliveryResult;
+    try {
+      result = await send(target, event);
+    } catch (err) {
+      await deliveryLog?.failed({ deliveryId: event.id, type: event.type, subject: event.subject });
+      throw err;
+    }
+    await deliveryLog?.delivered(event.id);
+    return result;
+  };
+
+  const send = async (target: OutcomeTarget, event: OutcomeEvent): Promise<DeliveryResult> => {
     const body = JSON.stringify({ specversion: '1.0', id: event.id, source: 'refundflow', type: event.type, time: event.time, datacontenttype: 'application/json', data: event.data });
     const response = await axios.post(target.url, body, {
       headers: { 'content-type': 'application/json', ...new Signer(target.secret).sign(event.id, body) },
@@ -73,6 +98,7 @@ export function createOutcomeActivities({ outcomes }: OutcomeDeps) {
         id: outcomeDeliveryId(record),
         type: outcomeTypes[record.status as OutcomeStatus],
         time: record.updatedAt,
+        subject: record.refundId,
         data: { ...record, uiUrl: workflowUiUrl(outcomes.uiBaseUrl, outcomes.namespace, record.workflowId) },
       });
     },
@@ -84,6 +110,7 @@ export function createOutcomeActivities({ outcomes }: OutcomeDeps) {
         id: subscriptionDeliveryId(cancel),
         type: 'subscription.requires_attention',
         time: cancel.recordedAt,
+        subject: cancel.subscriptionId,
         data: { ...cancel, uiUrl: workflowUiUrl(outcomes.uiBaseUrl, outcomes.namespace, cancel.workflowId) },
       });
     },

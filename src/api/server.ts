@@ -19,6 +19,7 @@ import { registerOperatorRoutes } from './operators.js';
 import { registerResolveRoute } from './resolve.js';
 import { problem, type Answer } from './answers.js';
 import { EventIntake, MAX_EVENT_BYTES } from './intake.js';
+import { registerApiMetrics } from './metrics.js';
 import { openApiDocument, type RegisteredRoute } from './openapi.js';
 import type { Signer } from '../webhooks/signing.js';
 
@@ -102,6 +103,7 @@ export function createApi(deps: ApiDeps): FastifyInstance {
     const { access } = route.config ?? {};
     for (const method of [route.method].flat()) if (access && method !== 'HEAD') routes.push({ method, url: route.url, access });
   });
+  registerApiMetrics(app, deps);
 
   app.setErrorHandler(async (err: Error & { statusCode?: number; code?: string }, request, reply) => {
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {

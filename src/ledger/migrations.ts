@@ -245,6 +245,43 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
         FOR EACH STATEMENT EXECUTE FUNCTION operator_audit_append_only();
     `,
   },
+  {
+    version: 14,
+    name: 'undelivered outcome events',
+    sql: `
+      -- Outcome events whose delivery failed and has not succeeded since (src/ledger/outcomes.ts):
+      -- a row per delivery id, written by the attempt that failed, deleted by the one that delivers.
+      CREATE TABLE undelivered_outcomes (
+        delivery_id     text PRIMARY KEY,
+        type            text NOT NULL,
+        subject         text NOT NULL, -- the refund id, or the subscription id
+        failures        integer NOT NULL DEFAULT 1,
+        first_failed_at timestamptz NOT NULL DEFAULT now(),
+        last_failed_at  timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
+  {
+    version: 15,
+    name: 'refund status since',
+    sql: `
+      -- When the refund entered its present status: how long it has waited there (src/ledger/gauges.ts,
+      -- the API's /metrics). updated_at cannot say it: an attempt and reconciliation's evidence move
+      -- it without a change of status. Kept by a trigger, so every writer of status keeps it. Rows
+      -- from before this migration have none; their updated_at stands in.
+      ALTER TABLE refunds ADD COLUMN status_since timestamptz;
+      ALTER TABLE refunds ALTER COLUMN status_since SET DEFAULT now();
+      CREATE FUNCTION refunds_status_since() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.status IS DISTINCT FROM OLD.status THEN
+          NEW.status_since := now();
+        END IF;
+        RETURN NEW;
+      END;
+      $$;
+      CREATE TRIGGER refunds_status_since BEFORE UPDATE OF status ON refunds FOR EACH ROW EXECUTE FUNCTION refunds_status_since();
+    `,
+  },
 ];
 
 export async function migrate(db: Database): Promise<number[]> {

@@ -5,6 +5,7 @@ import { retryMetricsInterceptor } from '../activities/retry-metrics.js';
 import { workerDataConverter } from '../codec/data-converter.js';
 import type { Config } from '../config.js';
 import { noMetrics, type EngineMetrics } from '../domain/metrics.js';
+import { OutcomeDeliveryLog } from '../ledger/outcomes.js';
 import { ReconciliationLedger } from '../ledger/reconciliation.js';
 import type { RefundLedger } from '../ledger/refunds.js';
 import { ResolutionLedger } from '../ledger/resolution.js';
@@ -20,10 +21,11 @@ export interface EngineDeps {
   ledger: RefundLedger;
   providers: ProviderClients;
   metrics?: EngineMetrics;
-  /** Reconciliation's, resolutions' and the subscriptions' ledgers: the refund ledger's database unless given. */
+  /** Reconciliation's, resolutions' and the subscriptions' ledgers, and the outcome delivery log: the refund ledger's database unless given. */
   reconciliation?: ReconciliationLedger;
   resolution?: ResolutionLedger;
   subscriptions?: SubscriptionLedger;
+  deliveryLog?: OutcomeDeliveryLog;
 }
 
 export interface CreateWorkerOptions {
@@ -53,6 +55,7 @@ export async function createWorker({ config, connection, deps, workflowBundle }:
       reconciliation: deps.reconciliation ?? new ReconciliationLedger(deps.ledger.db),
       resolution: deps.resolution ?? new ResolutionLedger(deps.ledger.db),
       subscriptions: deps.subscriptions ?? new SubscriptionLedger(deps.ledger.db),
+      deliveryLog: deps.deliveryLog ?? new OutcomeDeliveryLog(deps.ledger.db),
     }),
     interceptors: { activity: [retryMetricsInterceptor(deps.metrics ?? noMetrics)] },
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,

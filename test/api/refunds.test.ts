@@ -365,6 +365,7 @@ describe('health and the API description', () => {
     expect(Object.keys(body.paths as object).sort()).toEqual(
       [
         '/healthz',
+        '/metrics',
         '/readyz',
         '/v1/events',
         '/v1/refunds',
@@ -388,6 +389,7 @@ describe('health and the API description', () => {
     expect(roles.sort()).toEqual(
       [
         'GET /healthz public',
+        'GET /metrics viewer',
         'GET /readyz public',
         'POST /v1/events signed',
         'GET /v1/refunds viewer',

@@ -173,12 +173,15 @@ export interface Service {
   restart?: string;
   profiles?: string[];
   init?: boolean;
+  secrets?: (string | { source: string; target?: string })[];
 }
 
 export interface ComposeFile {
   name?: string;
   services: Record<string, Service>;
   volumes?: Record<string, unknown>;
+  /** Secrets made from a file, or from a variable of the project's environment (.env). */
+  secrets?: Record<string, { file?: string; environment?: string }>;
 }
 
 /**
@@ -193,6 +196,11 @@ export function loadCompose(text: string, env: Env): ComposeFile {
   const compose = interpolateDeep(withoutExtensions, env, '') as ComposeFile;
   if (compose.services === null || typeof compose.services !== 'object') throw new Error('the compose file has no services');
   return compose;
+}
+
+/** The variables the file's secrets are made from (`secrets: name: environment: VAR`), read from .env like `${VAR}`. */
+export function secretVariables(compose: ComposeFile): string[] {
+  return Object.values(compose.secrets ?? {}).flatMap((secret) => (secret.environment === undefined ? [] : [secret.environment]));
 }
 
 /** A service's environment as its container gets it. A variable without a value would come from the shell of whoever runs compose: refused. */

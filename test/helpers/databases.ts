@@ -3,6 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { pgliteDatabase, postgresDatabase, type Database } from '../../src/ledger/database.js';
 import { migrate } from '../../src/ledger/migrations.js';
+import type { OenRefundRequested } from '../../src/domain/schemas/refund-request.js';
 
 /**
  * The ledger runs on PostgreSQL and on PGlite, and its tests run on both. PostgreSQL is the server at
@@ -36,6 +37,20 @@ export async function postgresAvailable(): Promise<boolean> {
 }
 
 export type DatabaseKind = 'pglite' | 'postgres';
+
+/** What a ledger test runs on: PGlite, and PostgreSQL where it is reachable. */
+export async function ledgerKinds(): Promise<DatabaseKind[]> {
+  return (await postgresAvailable()) ? ['pglite', 'postgres'] : ['pglite'];
+}
+
+/** A ledger test's n-th Oen refund (n below 10): its own refund id, order and transaction. */
+export const oenRequest = (n: number): OenRefundRequested => ({
+  refundId: `RF-${n}`,
+  provider: 'oen',
+  orderId: `ORDER-${n}`,
+  transactionHid: `P2026112900000${n}`,
+  amount: 1000,
+});
 
 /** A migrated, empty ledger database: PGlite in memory, or a PostgreSQL schema of its own. */
 export async function freshDatabase(kind: DatabaseKind): Promise<Database> {

@@ -33,6 +33,17 @@ export function sandboxClients(sandboxes: Pick<RunningSandboxes, 'oenUrl' | 'mwd
   };
 }
 
+/** The environment that points a worker process at the emulators, as `sandboxClients` does in process. */
+export function sandboxProviderEnv(sandboxes: Pick<RunningSandboxes, 'oenUrl' | 'mwdUrl'>): Record<string, string> {
+  return {
+    OEN_BASE_URL: sandboxes.oenUrl,
+    OEN_TOKEN: SANDBOX_TOKEN,
+    OEN_MERCHANT_ID: SANDBOX_OEN_MERCHANT_ID,
+    MWD_BASE_URL: sandboxes.mwdUrl,
+    MWD_TOKEN: SANDBOX_TOKEN,
+  };
+}
+
 /**
  * The whole engine for a test file, from real parts: the suite's Temporal dev server, both sandbox
  * emulators over HTTP, and a PGlite ledger.

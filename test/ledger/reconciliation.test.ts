@@ -4,17 +4,9 @@ import type { MwdRefundRequested, OenRefundRequested } from '../../src/domain/sc
 import type { Database } from '../../src/ledger/database.js';
 import { ReconciliationLedger } from '../../src/ledger/reconciliation.js';
 import { RefundLedger } from '../../src/ledger/refunds.js';
-import { freshDatabase, postgresAvailable, type DatabaseKind } from '../helpers/databases.js';
+import { freshDatabase, ledgerKinds, oenRequest } from '../helpers/databases.js';
 
-const kinds: DatabaseKind[] = (await postgresAvailable()) ? ['pglite', 'postgres'] : ['pglite'];
-
-const oen = (n: number): OenRefundRequested => ({
-  refundId: `RF-${n}`,
-  provider: 'oen',
-  orderId: `ORDER-${n}`,
-  transactionHid: `P2026112900000${n}`,
-  amount: 1000,
-});
+const kinds = await ledgerKinds();
 const mwd = (n: number): MwdRefundRequested => ({ refundId: `RF-MWD-${n}`, provider: 'mwd', orderId: `MWD-${n}`, amount: 550, cardToken: 'tok' });
 
 describe.each(kinds)('the reconciliation ledger on %s', (kind) => {
@@ -43,14 +35,14 @@ describe.each(kinds)('the reconciliation ledger on %s', (kind) => {
   }
 
   it('finds Oen refunds in requires_attention, stuck in submitting, and recently succeeded and not yet confirmed; in refund id order, a page at a time', async () => {
-    await inStatus(oen(1), ['submitting', 'requires_attention']);
-    await inStatus(oen(2), ['submitting']); // recent: still its run's
-    await inStatus(oen(3), ['submitting']);
+    await inStatus(oenRequest(1), ['submitting', 'requires_attention']);
+    await inStatus(oenRequest(2), ['submitting']); // recent: still its run's
+    await inStatus(oenRequest(3), ['submitting']);
     await db.query(`UPDATE refunds SET updated_at = now() - interval '2 hours' WHERE refund_id = 'RF-3'`);
-    await inStatus(oen(4), ['submitting', 'succeeded']);
-    await inStatus(oen(5), ['submitting', 'succeeded']);
+    await inStatus(oenRequest(4), ['submitting', 'succeeded']);
+    await inStatus(oenRequest(5), ['submitting', 'succeeded']);
     await db.query(`UPDATE refunds SET completed_at = now() - interval '10 days' WHERE refund_id = 'RF-5'`); // too old
-    await inStatus(oen(6), ['submitting', 'failed']);
+    await inStatus(oenRequest(6), ['submitting', 'failed']);
     await inStatus(mwd(1), ['submitting', 'requires_attention']);
 
     const filter = { submittingBefore: hoursAgo(1), succeededSince: new Date(Date.now() - 7 * 86_400_000), limit: 2 };
@@ -68,7 +60,7 @@ describe.each(kinds)('the reconciliation ledger on %s', (kind) => {
   });
 
   it('moves a refund only if it is still as it was read; the same move made earlier answers changed', async () => {
-    const read = await inStatus(oen(1), ['submitting', 'requires_attention']);
+    const read = await inStatus(oenRequest(1), ['submitting', 'requires_attention']);
     const applied = await reconciliation.apply(read, 'succeeded', { providerReference: 'P2026112900001', error: null });
     expect(applied).toMatchObject({ changed: true, record: { status: 'succeeded', providerReference: 'P2026112900001' } });
     expect(applied.record.error).toBeUndefined();
@@ -79,14 +71,14 @@ describe.each(kinds)('the reconciliation ledger on %s', (kind) => {
     expect(await reconciliation.oenCandidates({ submittingBefore: now(), succeededSince: hoursAgo(1), limit: 10 })).toEqual([]);
 
     // Its own run moved it meanwhile: left alone.
-    const stale = await inStatus(oen(2), ['submitting']);
+    const stale = await inStatus(oenRequest(2), ['submitting']);
     await refunds.transition('RF-2', 'succeeded', { providerReference: 'x' });
     const refused = await reconciliation.apply(stale, 'requires_attention', { error: { code: 'OenNotRefunded', message: 'm' } });
     expect(refused).toMatchObject({ changed: false, record: { status: 'succeeded' } });
   });
 
   it('a mismatch takes a succeeded refund back to requires_attention; a resubmission claims one from requires_attention; nothing else', async () => {
-    const succeeded = await inStatus(oen(1), ['submitting', 'succeeded']);
+    const succeeded = await inStatus(oenRequest(1), ['submitting', 'succeeded']);
     const mismatch = await reconciliation.apply(succeeded, 'requires_attention', { error: { code: 'ReconcileMismatch', message: 'Oen shows it charged' } });
     expect(mismatch).toMatchObject({ changed: true, record: { status: 'requires_attention', error: { code: 'ReconcileMismatch' } } });
     expect(mismatch.record.completedAt).toBeUndefined();
@@ -107,7 +99,7 @@ describe.each(kinds)('the reconciliation ledger on %s', (kind) => {
   });
 
   it('puts evidence on a refund left in requires_attention once, and only while it is as read', async () => {
-    const read = await inStatus(oen(1), ['submitting', 'requires_attention']);
+    const read = await inStatus(oenRequest(1), ['submitting', 'requires_attention']);
     const error = { code: 'OenStateUnexplained', message: 'Oen shows NT$400 refunded' };
     expect(await reconciliation.attachEvidence(read, error)).toBe(true);
     const after = (await refunds.get('RF-1'))!;
@@ -117,7 +109,7 @@ describe.each(kinds)('the reconciliation ledger on %s', (kind) => {
   });
 
   it('"still as read" sees a write that landed in the same millisecond as the read', async () => {
-    const read = await inStatus(oen(1), ['submitting', 'requires_attention']);
+    const read = await inStatus(oenRequest(1), ['submitting', 'requires_attention']);
     // Another writer changes the row and its last update keeps the very same millisecond.
     await db.query(`UPDATE refunds SET error_message = 'written by its own run', updated_at = $2 WHERE refund_id = $1`, ['RF-1', read.updatedAt]);
     expect((await refunds.get('RF-1'))?.updatedAt).toBe(read.updatedAt);

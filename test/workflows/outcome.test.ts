@@ -64,8 +64,16 @@ describe('outcome events', () => {
         .poll(async () => (await handle.describe()).raw.pendingActivities?.[0]?.attempt ?? 0, { timeout: 30_000 })
         .toBeGreaterThanOrEqual(3);
       expect((await handle.describe()).status.name).toBe('RUNNING');
+      // Each failed attempt is kept in the delivery log (the API's /metrics counts what it holds).
+      const undelivered = () =>
+        engine().db.query<{ type: string; failures: number }>('SELECT type, failures FROM undelivered_outcomes WHERE subject = $1', [request.refundId]);
+      const failing = (await undelivered()).rows;
+      expect(failing).toMatchObject([{ type: 'refund.succeeded' }]);
+      expect(failing[0]?.failures).toBeGreaterThanOrEqual(3);
       const up = await receiver(port, secret);
       await handle.result();
+      // Delivered: the log no longer holds it.
+      expect((await undelivered()).rows).toEqual([]);
       await recordHistory('refundWorkflow.outcome-after-receiver-down', handle);
       return up;
     });
