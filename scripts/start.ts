@@ -233,17 +233,18 @@ async function main(): Promise<void> {
     const cli = `${temporal} workflow`;
     const at = `--address ${address} --namespace ${config.TEMPORAL_NAMESPACE}`;
     if (demo) {
-      // The CLI finds the API and npm start's development secret by itself in the usual set-up;
-      // elsewhere the command says where they are.
+      // The CLI finds the API, npm start's development secret and the developer's key by itself in
+      // the usual set-up; elsewhere the command says where they are (the data directory holds both,
+      // so no secret is put on a command line).
       const apiFlag = config.PORT !== 8080 ? ` --api ${api.url}` : '';
-      const secretFlag = !config.INGEST_WEBHOOK_SECRET && resolve(config.DATA_DIR) !== resolve('.data') ? ` --secret ${webhookSecret}` : '';
+      const dataDir = resolve(config.DATA_DIR) !== resolve('.data') ? `DATA_DIR=${resolve(config.DATA_DIR)} ` : '';
       log(`\nTry it — refund ${formatNtd(demo.amount)} of the sandbox card transaction ${demo.transactionHid} (seeded for this run):`);
       log(
-        `  npx refundflow${apiFlag} refund --order ${demo.orderId} --transaction ${demo.transactionHid} --amount ${demo.amount} ` +
-          `--refund-id ${demo.refundId} --wait${secretFlag}`,
+        `  ${dataDir}npx refundflow${apiFlag} refund --order ${demo.orderId} --transaction ${demo.transactionHid} --amount ${demo.amount} ` +
+          `--refund-id ${demo.refundId} --wait`,
       );
       log('Then look at it here, and in the Web UI (Workflows, filter RefundStatus="succeeded"):');
-      log(`  npx refundflow${apiFlag} status ${demo.refundId}`);
+      log(`  ${dataDir}npx refundflow${apiFlag} status ${demo.refundId}`);
       log(`  ${cli} list ${at} --query 'RefundStatus="succeeded"'`);
     } else {
       log('\nTry it — a workflow that calls an activity on this worker:');

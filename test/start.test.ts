@@ -128,12 +128,12 @@ describe('npm start', () => {
     // The banner's demo, pasted as printed: the CLI sends the signed event, waits, shows the refund
     // succeed; its status command shows it too; the Web UI's own API finds it under
     // RefundStatus="succeeded".
-    const demo = /^ {2}(npx refundflow .* refund .* --wait.*)$/m.exec(first.output())?.[1];
+    const demo = /^ {2}((?:DATA_DIR=\S+ )?npx refundflow .* refund .* --wait.*)$/m.exec(first.output())?.[1];
     expect(demo).toBeDefined();
     const pasted = execFileSync('sh', ['-c', demo ?? 'false'], { encoding: 'utf8' });
     expect(pasted).toMatch(/^accepted: refund RF-DEMO-/m);
     expect(pasted).toMatch(/^RF-DEMO-\S+ {2}succeeded$/m);
-    const status = /^ {2}(npx refundflow .* status RF-DEMO-\S+)$/m.exec(first.output())?.[1];
+    const status = /^ {2}((?:DATA_DIR=\S+ )?npx refundflow .* status RF-DEMO-\S+)$/m.exec(first.output())?.[1];
     const shown = execFileSync('sh', ['-c', status ?? 'false'], { encoding: 'utf8' });
     expect(shown).toMatch(/^RF-DEMO-\S+ {2}succeeded\n {2}provider {3}oen \(transaction P\w+\)/m);
     const demoWorkflowId = /Web UI {5}http:\S+\/workflows\/(\S+)/.exec(shown)?.[1];
