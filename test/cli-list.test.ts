@@ -20,6 +20,11 @@ async function leftForPerson(orderId: string, count: number): Promise<string[]> 
     });
     ids.push(refundId);
   }
+  // Newest first is by creation time: one second apart, so that the order never rests on two
+  // inserts landing in the same clock tick (PGlite's can be that coarse).
+  for (const [i, refundId] of ids.entries()) {
+    await engine().db.query(`UPDATE refunds SET created_at = now() - make_interval(secs => $2) WHERE refund_id = $1`, [refundId, count - i]);
+  }
   return ids;
 }
 
