@@ -20,6 +20,8 @@ export const codes = {
   Cancelled: 'Cancelled',
   CancelRequested: 'CancelRequested',
   ApprovalTimeout: 'ApprovalTimeout',
+  // An operator decision a run refused after taking it (a cancel that came before the run could check it).
+  DecisionRefused: 'DecisionRefused',
   // How a provider call ended without the provider's own failure type.
   ProviderUnavailable: 'ProviderUnavailable',
   ProviderCallEnded: 'ProviderCallEnded',

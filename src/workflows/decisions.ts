@@ -1,4 +1,5 @@
-import { condition, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, condition, setHandler, workflowInfo } from '@temporalio/workflow';
+import { codes } from '../domain/failures.js';
 import { describeActor, type Role } from '../domain/actor.js';
 import type { RunPolicy } from '../domain/policy.js';
 import { operatorInputProblems, type DecisionRecord, type OperatorInput } from '../domain/operator.js';
@@ -24,34 +25,66 @@ export function operatorDecisions(request: { refundId: string; amount: number },
   let policy: RunPolicy | undefined;
   let decision: Decision | undefined;
   let submissionStarted = false;
+  const currentPolicy = (): RunPolicy | undefined => policy;
+  /** Cancels taken before the policy was read, not yet checked. */
+  let unchecked = 0;
   const approvals: DecisionRecord[] = [];
 
   setHandler(statusQuery, () => progress, { description: 'Where the refund is: status, provider attempts, approvals, last error' });
 
   const approvalsNeeded = () => (policy?.dualApprovalThreshold !== undefined && request.amount >= policy.dualApprovalThreshold ? 2 : 1);
 
-  /** The decision an update asks for, as the record will keep it; throws why it is refused. */
-  const checked = (kind: Kind, input: unknown): DecisionRecord => {
+  /** The update's input as the run takes it, if its shape, refund and timing allow; throws why not. */
+  const admissible = (kind: Kind, input: unknown): OperatorInput => {
     const problems = operatorInputProblems(input);
     if (problems.length > 0) throw new Error(`cannot ${kind}: ${problems.join('; ')}`);
     const operator = (input ?? {}) as OperatorInput;
     // A decision names its refund: it reaches this run only if it is this run's (money-safety rule 7).
     if (operator.refundId !== undefined && operator.refundId !== refundId) throw new Error(`cannot ${kind}: this run is refund ${refundId}, not ${operator.refundId}`);
     if (decision) throw new Error(`cannot ${kind}: this refund was already ${decisionPast(decision.kind, decision.records.at(-1))}`);
-    if (!policy) throw new Error(`cannot ${kind} yet: the run is still opening refund ${refundId}; try again in a moment`);
-    const who = decidedBy(policy, { action: kind, refundId, runId: workflowInfo().runId, proof: operator.proof, details: operator.reason ?? '', now: Date.now(), by: operator.by }, neededRole[kind]);
+    return operator;
+  };
+  /** The decision, as the record will keep it, once the run has its policy: who made it, proven; throws why it is refused. */
+  const proven = (kind: Kind, operator: OperatorInput, runPolicy: RunPolicy): DecisionRecord => {
+    const who = decidedBy(runPolicy, { action: kind, refundId, runId: workflowInfo().runId, proof: operator.proof, details: operator.reason ?? '', now: Date.now(), by: operator.by }, neededRole[kind]);
     if (kind === 'approve' && approvals.some((approval) => approval.by.id === who.by.id)) {
-      throw new Error(`cannot approve: ${who.by.name} approved already; a refund of at least NT$${policy?.dualApprovalThreshold} needs a second, different approver`);
+      throw new Error(`cannot approve: ${who.by.name} approved already; a refund of at least NT$${runPolicy.dualApprovalThreshold} needs a second, different approver`);
     }
     return { action: kind, ...who, at: new Date().toISOString(), ...(operator.reason && { reason: operator.reason }) };
   };
+  /** For validators: refuses what the run can tell is wrong now (a cancel before the policy is read is checked by its handler). */
+  const validate = (kind: Kind, input: unknown): void => {
+    const operator = admissible(kind, input);
+    if (policy) proven(kind, operator, policy);
+  };
   const awaitingApproval = (kind: Kind) => (input: OperatorInput) => {
     if (progress.status !== 'awaiting_approval') throw new Error(`cannot ${kind}: the refund is ${progress.status}, not awaiting approval`);
-    checked(kind, input);
+    validate(kind, input);
   };
-  /** Takes a decision (validated again: the same state gives the same answer); answers the progress once it has effect. */
+  /**
+   * Takes a decision (validated again: the same state gives the same answer); answers the progress
+   * once it has effect. A cancel that came before the run read its policy (the refund just received,
+   * or its worker away) waits for it, is checked then, and refused with why if it does not hold:
+   * the run does not go ahead until it has been (`untilChecked`).
+   */
   const decide = (kind: Kind, until: () => boolean) => async (input: OperatorInput) => {
-    const record = checked(kind, input);
+    let record: DecisionRecord;
+    if (policy) {
+      record = proven(kind, admissible(kind, input), policy);
+    } else {
+      unchecked += 1;
+      try {
+        await condition(() => policy !== undefined);
+        if (submissionStarted) throw new Error(`too late to cancel: the refund is ${progress.status}; submission to the provider has started`);
+        const runPolicy = currentPolicy();
+        if (!runPolicy) throw new Error(`cannot ${kind}: the run has no policy`);
+        record = proven(kind, admissible(kind, input), runPolicy);
+      } catch (err) {
+        throw ApplicationFailure.nonRetryable(err instanceof Error ? err.message : String(err), codes.DecisionRefused);
+      } finally {
+        unchecked -= 1;
+      }
+    }
     if (kind === 'approve') {
       approvals.push(record);
       progress.approvals = approvals.map(({ by, at }) => ({ by: by.name, at }));
@@ -79,7 +112,7 @@ export function operatorDecisions(request: { refundId: string; amount: number },
       validator: (input: OperatorInput) => {
         if (progress.status === 'cancelled') throw new Error('cannot cancel: the refund is already cancelled');
         if (submissionStarted) throw new Error(`too late to cancel: the refund is ${progress.status}; submission to the provider has started`);
-        checked('cancel', input);
+        validate('cancel', input);
       },
     },
   );
@@ -89,8 +122,11 @@ export function operatorDecisions(request: { refundId: string; amount: number },
     usePolicy: (runPolicy: RunPolicy): void => {
       policy = runPolicy;
     },
-    /** The decision made so far, if any. */
-    decided: (): Decision | undefined => decision,
+    /** The decision made so far, if any, once every decision taken before the policy was read has been checked. */
+    decided: async (): Promise<Decision | undefined> => {
+      await condition(() => unchecked === 0);
+      return decision;
+    },
     /** Waits for approve (by as many approvers as needed), reject or cancel; undefined when none came within `timeoutMs`. */
     awaitDecision: async (timeoutMs: number): Promise<Decision | undefined> => {
       await condition(() => decision !== undefined, timeoutMs);

@@ -67,7 +67,7 @@ async function awaitGoAhead(
   });
   try {
     if (policy.approvalThreshold === undefined || request.amount < policy.approvalThreshold) {
-      const decision = decisions.decided();
+      const decision = await decisions.decided();
       return decision?.kind === 'cancel' ? stopped(decision) : { decided: [] };
     }
     decisions.awaitingApproval();

@@ -4,6 +4,7 @@ import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common'
 import type { Worker } from '@temporalio/worker';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { startRefund } from '../../src/client/refunds.js';
+import { newSigningKey, signDecision } from '../../src/domain/decision-proof.js';
 import { refundWorkflowId } from '../../src/domain/refund-start.js';
 import type { MwdRefundRequested, OenRefundRequested } from '../../src/domain/schemas/refund-request.js';
 import type { RefundRecord } from '../../src/domain/schemas/refund-record.js';
@@ -557,6 +558,42 @@ describe('approval, rejection and cancellation', () => {
       await expect(handle.executeUpdate(approveUpdate, { args: [{}] })).rejects.toThrow(/already completed/);
     });
     expect(await refundsAt('oen', cancelMe.transactionHid)).toEqual([]);
+  });
+
+  it('a cancel sent while no worker has picked the run up is checked once it has its policy: a signed one cancels, nothing sent; a forged one is refused and the refund goes on', async () => {
+    const signingKey = newSigningKey();
+    const actor = { id: 'key:otto', name: 'otto', role: 'operator', via: 'api-key' } as const;
+    const cancelWith = async (handle: WorkflowHandle<typeof refundWorkflow>, refundId: string, key: string) => {
+      const { runId } = await handle.describe();
+      const proof = signDecision({ action: 'cancel', refundId, runId, actor, requestId: 'r-1', issuedAt: Date.now() }, 'customer withdrew', key);
+      // Settled either way, so that neither answer is left unhandled while the other is awaited.
+      return handle.executeUpdate(cancelUpdate, { args: [{ refundId, reason: 'customer withdrew', proof }] }).then(
+        (progress) => ({ progress }),
+        (err: unknown) => ({ err }),
+      );
+    };
+
+    // No worker yet: the update waits with the start, and reaches the run before it has opened the refund.
+    const kept = await oenRefund({ amount: 999 });
+    const keptHandle = await start(kept);
+    const keptCancel = cancelWith(keptHandle, kept.refundId, signingKey);
+    const forged = await oenRefund({ amount: 999 });
+    const forgedHandle = await start(forged);
+    const forgedCancel = cancelWith(forgedHandle, forged.refundId, newSigningKey());
+    await (await engine().worker({ OPERATOR_SIGNING_KEY: signingKey })).runUntil(async () => {
+      expect(await keptCancel).toMatchObject({ progress: { status: 'cancelled' } });
+      expect(await outcome(keptHandle)).toMatchObject({
+        status: 'cancelled',
+        error: { code: 'Cancelled', message: 'cancelled by otto (operator, key:otto): customer withdrew' },
+        decisions: [{ action: 'cancel', by: { id: 'key:otto', role: 'operator' }, verified: true }],
+      });
+      expect(await forgedCancel).toMatchObject({
+        err: { cause: { message: expect.stringMatching(/^cannot cancel: the proof is not signed by a key this worker trusts/) as unknown } },
+      });
+      expect(await outcome(forgedHandle)).toMatchObject({ status: 'succeeded' });
+    });
+    expect(await refundsAt('oen', kept.transactionHid)).toEqual([]);
+    expect(await refundsAt('oen', forged.transactionHid)).toHaveLength(1);
   });
 
   it('with no decision before the deadline, ends cancelled', async () => {
