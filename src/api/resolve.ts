@@ -13,7 +13,7 @@ import { auditTrailFor, parseJsonBody, signProof, type DecisionRouteDeps } from 
  * POST /v1/refunds/:refundId/resolve (docs/api.md): a person settles a refund in requires_attention.
  * The API checks the body and the caller's role (an MWD outcome is an approver's word; an Oen outcome
  * or a retry, which the engine checks with Oen, an operator's), signs the resolution, and runs it as
- * its own workflow (src/workflows/resolve.ts), whose answer it gives — waiting up to 30 s, then
+ * its own workflow (src/workflows/resolve.ts), whose answer it gives — waiting up to 20 s, then
  * answering 202 with where to watch it. Done or refused, it is a row of the audit trail.
  */
 const evidence = z
@@ -48,7 +48,8 @@ const refusalStatus: Record<ResolveRefusal, number> = {
   provider_unreachable: 503,
 };
 
-const WAIT_FOR_RESULT_MS = 30_000;
+/** Under the CLI's 30 s wait for an answer, so a long resolution is told as running (202), not lost. */
+const WAIT_FOR_RESULT_MS = 20_000;
 
 export function registerResolveRoute(app: FastifyInstance, deps: DecisionRouteDeps & { taskQueue: string }): void {
   app.post<{ Params: { refundId: string } }>('/v1/refunds/:refundId/resolve', { config: { access: 'operator', audit: 'resolve' } }, async (request, reply) => {
