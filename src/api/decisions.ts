@@ -1,7 +1,6 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Role } from '../domain/actor.js';
-import { signDecision, type DecisionAction, type DecisionProof } from '../domain/decision-proof.js';
+import { decisionRole, signDecision, type DecisionAction, type DecisionProof } from '../domain/decision-proof.js';
 import { fieldProblems } from '../domain/schemas/events.js';
 import { operatorInput } from '../domain/schemas/operator.js';
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
@@ -27,13 +26,10 @@ export interface DecisionRouteDeps {
 }
 
 const decisions = {
-  approve: { update: approveUpdate, role: 'approver' },
-  reject: { update: rejectUpdate, role: 'approver' },
-  cancel: { update: cancelUpdate, role: 'operator' },
-} as const satisfies Record<string, { update: unknown; role: Role }>;
-
-/** The role each decision needs, for /openapi.json. */
-export const decisionRoles: Record<keyof typeof decisions, Role> = { approve: 'approver', reject: 'approver', cancel: 'operator' };
+  approve: { update: approveUpdate, role: decisionRole.approve },
+  reject: { update: rejectUpdate, role: decisionRole.reject },
+  cancel: { update: cancelUpdate, role: decisionRole.cancel },
+} as const;
 
 export function registerDecisionRoutes(app: FastifyInstance, deps: DecisionRouteDeps): void {
   for (const [action, { update, role }] of Object.entries(decisions)) {

@@ -1,6 +1,6 @@
 import * as ed25519 from '@noble/ed25519';
 import { sha512 } from '@noble/hashes/sha2.js';
-import { isRole, type Actor } from './actor.js';
+import { isRole, type Actor, type Role } from './actor.js';
 
 // Synchronous signing and checking (a workflow cannot await WebCrypto), in pure JS.
 ed25519.hashes.sha512 = sha512;
@@ -15,6 +15,9 @@ const { bytesToHex, hexToBytes } = ed25519.etc;
  * Pure and deterministic: workflows verify with it.
  */
 export type DecisionAction = 'approve' | 'reject' | 'cancel' | 'resolve';
+
+/** The role a run's own decisions need: the API's routes require it, and the run checks it again. */
+export const decisionRole = { approve: 'approver', reject: 'approver', cancel: 'operator' } as const satisfies Record<Exclude<DecisionAction, 'resolve'>, Role>;
 
 export interface DecisionProof {
   action: DecisionAction;
@@ -59,10 +62,6 @@ export function verifyKeyOf(secretKeyHex: string): string {
 /** A new signing key (hex), from the platform's random source. */
 export function newSigningKey(): string {
   return bytesToHex(ed25519.utils.randomSecretKey());
-}
-
-export function isKeyHex(value: string): boolean {
-  return /^[0-9a-f]{64}$/i.test(value);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { ApplicationFailure, condition, setHandler, workflowInfo } from '@temporalio/workflow';
 import { codes } from '../domain/failures.js';
-import { describeActor, type Role } from '../domain/actor.js';
+import { describeActor } from '../domain/actor.js';
+import { decisionRole } from '../domain/decision-proof.js';
 import type { RunPolicy } from '../domain/policy.js';
 import { operatorInputProblems, type DecisionRecord, type OperatorInput } from '../domain/operator.js';
 import { decidedBy } from './decided-by.js';
@@ -18,7 +19,6 @@ export type Decision = { kind: 'approve' | 'reject' | 'cancel'; reason?: string;
 
 type Kind = Decision['kind'];
 
-const neededRole: Record<Kind, Role> = { approve: 'approver', reject: 'approver', cancel: 'operator' };
 
 export function operatorDecisions(request: { refundId: string; amount: number }, progress: RefundProgress) {
   const { refundId } = request;
@@ -46,7 +46,7 @@ export function operatorDecisions(request: { refundId: string; amount: number },
   };
   /** The decision, as the record will keep it, once the run has its policy: who made it, proven; throws why it is refused. */
   const proven = (kind: Kind, operator: OperatorInput, runPolicy: RunPolicy): DecisionRecord => {
-    const who = decidedBy(runPolicy, { action: kind, refundId, runId: workflowInfo().runId, proof: operator.proof, details: operator.reason ?? '', now: Date.now(), by: operator.by }, neededRole[kind]);
+    const who = decidedBy(runPolicy, { action: kind, refundId, runId: workflowInfo().runId, proof: operator.proof, details: operator.reason ?? '', now: Date.now(), by: operator.by }, decisionRole[kind]);
     if (kind === 'approve' && approvals.some((approval) => approval.by.id === who.by.id)) {
       throw new Error(`cannot approve: ${who.by.name} approved already; a refund of at least NT$${runPolicy.dualApprovalThreshold} needs a second, different approver`);
     }
