@@ -7,11 +7,12 @@
  *
  * Run directly (`npm run temporal:install`) it ensures the binary and prints its path.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { accessSync, constants, mkdirSync, renameSync, rmSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cacheDir, findOnPath, goInstall, isExecutable, secondsSince } from './go-install.js';
+
+export { cacheDir } from './go-install.js';
 
 export const TEMPORAL_CLI_VERSION = '1.5.1';
 const TEMPORAL_CLI_MODULE = `github.com/temporalio/cli/cmd/temporal@v${TEMPORAL_CLI_VERSION}`;
@@ -28,10 +29,6 @@ export class TemporalCliError extends Error {
   override readonly name = 'TemporalCliError';
 }
 
-export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.REFUNDFLOW_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'refundflow');
-}
-
 export function cachedCliPath(env: NodeJS.ProcessEnv = process.env): string {
   return join(cacheDir(env), `temporal-cli-${TEMPORAL_CLI_VERSION}`, 'temporal');
 }
@@ -39,23 +36,6 @@ export function cachedCliPath(env: NodeJS.ProcessEnv = process.env): string {
 /** `temporal --version` prints e.g. "temporal version 1.5.1 (Server 1.29.1, UI 2.41.0)". */
 export function parseCliVersion(output: string): string | undefined {
   return /^temporal version (\d+\.\d+\.\d+)\b/m.exec(output)?.[1];
-}
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function findOnPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
-  return (env.PATH ?? '')
-    .split(delimiter)
-    .filter(Boolean)
-    .map((dir) => join(dir, name))
-    .find(isExecutable);
 }
 
 function versionOf(path: string): string | undefined {
@@ -93,60 +73,24 @@ export async function ensureTemporalCli({ env = process.env, log = console.log }
 
 async function buildTemporalCli(go: string, env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<string> {
   const target = cachedCliPath(env);
-  const buildDir = `${target}.build-${process.pid}`;
-  mkdirSync(buildDir, { recursive: true });
   log(`Building the Temporal CLI v${TEMPORAL_CLI_VERSION} from its Go module into ${target}.`);
   log('This happens once per machine and takes several minutes; later runs reuse it.');
-
   const started = Date.now();
-  let packages = 0;
-  let latest = '';
-  const report = () => {
-    const seconds = Math.round((Date.now() - started) / 1000);
-    log(`  … ${seconds}s, ${packages} packages built${latest ? `, now ${latest}` : ''}`);
-  };
-  const ticker = setInterval(report, 20_000);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      // `go install pkg@version` ignores any go.mod around it; running it in the cache keeps the
-      // clone untouched.
-      const child = spawn(go, ['install', '-v', '-ldflags', RELEASE_LDFLAGS, TEMPORAL_CLI_MODULE], {
-        cwd: buildDir,
-        env: { ...env, GOBIN: buildDir, CGO_ENABLED: '0' },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      const tail: string[] = [];
-      let pending = '';
-      child.stderr.setEncoding('utf8');
-      child.stderr.on('data', (chunk: string) => {
-        const lines = (pending + chunk).split('\n');
-        pending = lines.pop() ?? '';
-        for (const line of lines) {
-          if (!line.startsWith('go: ')) {
-            packages += 1;
-            latest = line;
-          }
-          tail.push(line);
-          if (tail.length > 20) tail.shift();
-        }
-      });
-      child.on('error', reject);
-      child.on('close', (code) => {
-        if (code === 0) resolve();
-        else reject(new TemporalCliError(`go install ${TEMPORAL_CLI_MODULE} failed (exit ${code}):\n${tail.join('\n')}`));
-      });
-    });
-    // Moving the finished binary in as one step means a build cut short never leaves a broken one.
-    renameSync(join(buildDir, 'temporal'), target);
-  } finally {
-    clearInterval(ticker);
-    rmSync(buildDir, { recursive: true, force: true });
-  }
+  await goInstall({
+    go,
+    packages: [TEMPORAL_CLI_MODULE],
+    binaries: { temporal: 'temporal' },
+    targetDir: dirname(target),
+    ldflags: RELEASE_LDFLAGS,
+    env,
+    log,
+    fail: (message) => new TemporalCliError(message),
+  });
   const version = versionOf(target);
   if (version !== TEMPORAL_CLI_VERSION) {
     throw new TemporalCliError(`The Temporal CLI built at ${target} reports version ${version ?? 'unknown'}`);
   }
-  log(`Temporal CLI v${TEMPORAL_CLI_VERSION} built in ${Math.round((Date.now() - started) / 1000)}s: ${target}`);
+  log(`Temporal CLI v${TEMPORAL_CLI_VERSION} built in ${secondsSince(started)}s: ${target}`);
   return target;
 }
 

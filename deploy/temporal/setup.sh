@@ -1,6 +1,8 @@
 #!/bin/sh
-# One-shot, once the Temporal server is healthy (service temporal-setup in docker-compose.yml):
-# the engine's namespace and the search attributes refund runs carry (src/domain/search-attributes.ts).
+# Once the Temporal server answers: the engine's namespace and the search attributes refund runs
+# carry (src/domain/search-attributes.ts), with the Temporal CLI (and jq). Run by `npm run cluster`
+# (scripts/cluster/) and by the compose stack's one-shot temporal-setup service. TLS to the frontend:
+# the CLI's own TEMPORAL_TLS_* variables.
 # Safe to run again: it creates only what is missing, and fails if an attribute exists with another type.
 set -eu
 
