@@ -1,11 +1,12 @@
 /**
- * `npm run chaos [-- --refunds N --seed S --workers W --concurrency C]`: the reliability run of
+ * `npm run chaos [-- --refunds N --seed S --workers W --concurrency C --temporal dev|cluster]`: the reliability run of
  * test/chaos/harness.ts, with its invariant table; exits 1 when an invariant is violated.
  * Needs PostgreSQL (TEST_DATABASE_URL, default this machine's) for the shared ledger.
  */
 import { parseArgs } from 'node:util';
 import { formatReport } from '../test/chaos/invariants.js';
 import { runChaos } from '../test/chaos/harness.js';
+import { parseTemporalKind } from '../test/helpers/temporal-under-test.js';
 
 const { values } = parseArgs({
   options: {
@@ -13,13 +14,14 @@ const { values } = parseArgs({
     seed: { type: 'string', default: String(Date.now() % 1_000_000) },
     workers: { type: 'string', default: '2' },
     concurrency: { type: 'string', default: '16' },
+    temporal: { type: 'string', default: 'dev' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help) {
   console.log(
     [
-      'Usage: npm run chaos [-- --refunds N --seed S --workers W --concurrency C]',
+      'Usage: npm run chaos [-- --refunds N --seed S --workers W --concurrency C --temporal dev|cluster]',
       '',
       'The reliability run (docs/reliability.md): the whole engine as real processes under faults and kills,',
       'then its invariants, refund by refund. Exits 1 when one is violated. Needs PostgreSQL (TEST_DATABASE_URL).',
@@ -28,6 +30,9 @@ if (values.help) {
       '  --seed S          the seed of its random choices (default: from the clock)',
       '  --workers W       worker processes (default 2)',
       '  --concurrency C   senders working at once (default 16)',
+      '  --temporal T      dev: the dev server, restarted midway (default); cluster: the production-shaped',
+      '                    cluster of npm run cluster with mutual TLS, a history host SIGKILLed and the',
+      '                    frontend restarted (built on first use, like npm run cluster)',
     ].join('\n'),
   );
   process.exit(0);
@@ -38,6 +43,7 @@ const report = await runChaos({
   seed: Number(values.seed),
   workers: Number(values.workers),
   concurrency: Number(values.concurrency),
+  temporal: parseTemporalKind(values.temporal),
   drainTimeoutMs: Math.max(300_000, refunds * 600),
   log: (line) => console.log(line),
 });

@@ -11,11 +11,12 @@ import { startApi } from '../../src/api/main.js';
 import { loadConfig } from '../../src/config.js';
 import { pgliteDatabase, type Database } from '../../src/ledger/database.js';
 import { postgresAvailable, usePostgresLedger } from '../helpers/databases.js';
-import { useEngine } from '../helpers/engine.js';
+import { useEngine, type Engine } from '../helpers/engine.js';
 import { freePorts } from '../helpers/ports.js';
 import { run, type RunningProcess } from '../helpers/process.js';
 import { sandboxRefunds } from '../helpers/sandbox.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
+import type { TemporalTarget } from '../helpers/temporal.js';
 
 /**
  * The API process is SIGKILLed after it wrote an event to the inbox and before its workflow was
@@ -25,10 +26,15 @@ import { startTcpProxy } from '../helpers/tcp-proxy.js';
  * runs them, taking the ledger over from the dead one.
  */
 const postgres = await postgresAvailable();
-const engine = useEngine('api-crash');
+/** On the dev server, and on the production-shaped cluster (there with the ledger production uses). */
+const engines: Record<TemporalTarget, () => Engine> = { dev: useEngine('api-crash'), cluster: useEngine('api-crash-cluster', 'cluster') };
 
 const postgresLedger = usePostgresLedger(postgres);
 const kinds: Array<'postgres' | 'pglite'> = postgres ? ['postgres', 'pglite'] : ['pglite'];
+const cases: Array<{ target: TemporalTarget; kind: 'postgres' | 'pglite' }> = [
+  ...kinds.map((kind) => ({ target: 'dev' as const, kind })),
+  ...(postgres ? [{ target: 'cluster' as const, kind: 'postgres' as const }] : []),
+];
 
 function apiProcess(env: Record<string, string>): RunningProcess {
   // The ledger is the one named in `env`: no DATABASE_URL from the environment for the PGlite run.
@@ -36,7 +42,8 @@ function apiProcess(env: Record<string, string>): RunningProcess {
   return run(process.execPath, ['--import', 'tsx', 'src/api/main.ts'], { ...inherited, ...env });
 }
 
-describe.each(kinds)('the API killed between the inbox write and the workflow start, ledger on %s', (kind) => {
+describe.each(cases)('the API killed between the inbox write and the workflow start, Temporal $target, ledger on $kind', ({ target, kind }) => {
+  const engine = engines[target];
   it('starts the workflow from the inbox when it is back: the refund happens, once', async () => {
     const { temporal } = engine();
     const secret = newWebhookSecret();
@@ -54,7 +61,7 @@ describe.each(kinds)('the API killed between the inbox write and the workflow st
     const inboxStatus = async (db?: Database) => (db ? (await new EventInbox(db).get(event.id))?.status : undefined);
 
     // Temporal goes silent after the API connected: the start hangs, and the API is killed then.
-    const first = apiProcess({ ...env, TEMPORAL_ADDRESS: proxy.address });
+    const first = apiProcess({ ...env, ...temporal.env, TEMPORAL_ADDRESS: proxy.address });
     try {
       await first.waitForOutput(/API listening/, 60_000);
       proxy.hold();
@@ -85,7 +92,7 @@ describe.each(kinds)('the API killed between the inbox write and the workflow st
     const worker = await engine().worker({}, { ledger: new RefundLedger(db) });
     const second =
       kind === 'postgres'
-        ? apiProcess({ ...env, TEMPORAL_ADDRESS: temporal.address })
+        ? apiProcess({ ...env, ...temporal.env })
         : await startApi({ config: loadConfig({ ...env, TEMPORAL_ADDRESS: temporal.address, LOG_LEVEL: 'error' }), client: temporal.client, db, webhookSecret: secret, host: '127.0.0.1' });
     try {
       await worker.runUntil(async () => {

@@ -55,7 +55,7 @@ function check(o: {
     sandboxRefunds: o.sandboxRefunds,
     sandboxRequests: o.sandboxRequests ?? [],
     receiver: { deliveries: o.deliveries, refused: 0, badSignatures: 0 },
-    chaos: { workerKills: 0, apiKills: 0, serverRestarts: 0, unplannedExits: o.unplannedExits ?? [] },
+    chaos: { workerKills: 0, apiKills: 0, temporalFaults: [], unplannedExits: o.unplannedExits ?? [] },
   });
 }
 

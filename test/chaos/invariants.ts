@@ -49,7 +49,7 @@ interface Observed {
   /** Every refund request that reached the emulators, refused or not. */
   sandboxRequests: SandboxRefundRequest[];
   receiver: Pick<OutcomeReceiver, 'deliveries' | 'refused' | 'badSignatures'>;
-  chaos: { workerKills: number; apiKills: number; serverRestarts: number; unplannedExits: string[] };
+  chaos: { workerKills: number; apiKills: number; temporalFaults: string[]; unplannedExits: string[] };
 }
 
 const FINAL_WITH_OUTCOME = new Set(['succeeded', 'failed', 'requires_attention', 'cancelled']);
@@ -183,7 +183,7 @@ export function checkInvariants(o: Observed): ChaosReport {
       ['event deliveries', `${deliveries}: 202 ${answers(202)}, 200 (duplicate) ${answers(200)}, other ${deliveries - answers(202) - answers(200)}`],
       ['ledger', `succeeded ${count('succeeded')}, failed ${count('failed')}, requires_attention ${count('requires_attention')}, cancelled ${count('cancelled')}`],
       ['refunds at the sandbox', String(o.sandboxRefunds.length)],
-      ['chaos', `${o.chaos.workerKills} worker SIGKILLs, ${o.chaos.apiKills} API SIGKILL, ${o.chaos.serverRestarts} dev server restart, ${o.chaos.unplannedExits.length} unplanned exits`],
+      ['chaos', `${o.chaos.workerKills} worker SIGKILLs, ${o.chaos.apiKills} API SIGKILL, ${o.chaos.temporalFaults.join(', ') || 'no Temporal fault'}, ${o.chaos.unplannedExits.length} unplanned exits`],
       ...o.chaos.unplannedExits.map((exit): [string, string] => ['unplanned exit (restarted)', exit]),
       ['outcome signatures refused', String(o.receiver.badSignatures)],
       ...(o.scans ? ([['scanned', o.scans.figures]] as Array<[string, string]>) : []),

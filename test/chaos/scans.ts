@@ -1,4 +1,4 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { isLuhnValid } from '../../src/domain/pan.js';
 import type { Queryable } from '../../src/ledger/database.js';
 import type { Invariant } from './invariants.js';
@@ -9,7 +9,7 @@ import type { Invariant } from './invariants.js';
  * 13–19 digit numbers (money-safety rule 4) and for the configuration's secret values.
  */
 export interface ScanSources {
-  temporalAddress: string;
+  temporalConnection: ConnectionOptions;
   db: Queryable;
   /** The worker and API processes' output. */
   logs: string[];
@@ -57,8 +57,8 @@ function readable(value: unknown): unknown {
   return value;
 }
 
-async function histories(address: string): Promise<Array<{ workflowId: string; text: string }>> {
-  const connection = await Connection.connect({ address });
+async function histories(connectionOptions: ConnectionOptions): Promise<Array<{ workflowId: string; text: string }>> {
+  const connection = await Connection.connect(connectionOptions);
   try {
     const client = new Client({ connection });
     const out: Array<{ workflowId: string; text: string }> = [];
@@ -86,7 +86,7 @@ async function ledgerTables(db: Queryable): Promise<Array<{ table: string; text:
 
 export async function scanForLeaks(sources: ScanSources): Promise<{ figures: string; invariants: Invariant[] }> {
   const places = [
-    ...(await histories(sources.temporalAddress)).map(({ workflowId, text }) => ({ place: `history ${workflowId}`, text })),
+    ...(await histories(sources.temporalConnection)).map(({ workflowId, text }) => ({ place: `history ${workflowId}`, text })),
     ...sources.logs.map((text, i) => ({ place: `log ${i + 1}`, text })),
     ...(await ledgerTables(sources.db)).map(({ table, text }) => ({ place: `ledger table ${table}`, text })),
     ...sources.outcomeBodies.map((text, i) => ({ place: `outcome event ${i + 1}`, text })),

@@ -11,7 +11,7 @@ import { SANDBOX_OEN_MERCHANT_ID, SANDBOX_TOKEN, startSandboxes, type RunningSan
 import { createWorker, type EngineDeps } from '../../src/wiring/worker.js';
 import { OutcomeReceiver } from '../chaos/processes.js';
 import { newWebhookSecret } from './api.js';
-import { temporalTestContext, type TemporalTestContext } from './temporal.js';
+import { temporalTestContext, type TemporalTarget, type TemporalTestContext } from './temporal.js';
 
 /** HTTP timeout for the engine in tests: a hung sandbox answers "no answer" in 2 s, not 10. */
 export const TEST_PROVIDER_TIMEOUT_MS = 2_000;
@@ -45,13 +45,13 @@ export function sandboxProviderEnv(sandboxes: Pick<RunningSandboxes, 'oenUrl' | 
 }
 
 /**
- * The whole engine for a test file, from real parts: the suite's Temporal dev server, both sandbox
- * emulators over HTTP, and a PGlite ledger.
+ * The whole engine for a test file, from real parts: the suite's Temporal dev server (or its
+ * cluster, `target`), both sandbox emulators over HTTP, and a PGlite ledger.
  */
-export function useEngine(fileTag: string): () => Engine {
+export function useEngine(fileTag: string, target: TemporalTarget = 'dev'): () => Engine {
   let engine: Engine | undefined;
   beforeAll(async () => {
-    const temporal = await temporalTestContext(fileTag);
+    const temporal = await temporalTestContext(fileTag, target);
     const sandboxes = await startSandboxes({ oenPort: 0, mwdPort: 0 });
     const db = await pgliteDatabase();
     await migrate(db);

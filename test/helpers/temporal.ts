@@ -1,11 +1,23 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
+import { clusterEnv } from './cluster.js';
+
+/**
+ * Which Temporal a test file runs on: the suite's dev server (the CLI's, SQLite, one process), or
+ * its production-shaped cluster (PostgreSQL, five server hosts, mutual TLS on the frontend).
+ */
+export type TemporalTarget = 'dev' | 'cluster';
+export const TEMPORAL_TARGETS: readonly TemporalTarget[] = ['dev', 'cluster'];
 
 export interface TemporalTestContext {
+  target: TemporalTarget;
   address: string;
+  /** What a worker, API or CLI process needs to reach this Temporal (address, and TLS for the cluster). */
+  env: Record<string, string>;
   /** For workers. */
   connection: NativeConnection;
   client: Client;
@@ -16,15 +28,32 @@ export interface TemporalTestContext {
   close(): Promise<void>;
 }
 
-/** Connects to the suite's dev server (test/global-setup.ts) on a task queue of the file's own. */
-export async function temporalTestContext(fileTag: string): Promise<TemporalTestContext> {
-  const address = inject('temporalAddress');
-  const taskQueue = `${fileTag}-${randomUUID()}`;
-  const connection = await NativeConnection.connect({ address });
-  const clientConnection = await Connection.connect({ address });
-  const client = new Client({ connection: clientConnection });
+/** How a client in the test process reaches the target (the cluster: with the suite's client certificate). */
+export function targetConnectionOptions(target: TemporalTarget): { address: string; tls?: { serverNameOverride: string; serverRootCACertificate: Buffer; clientCertPair: { crt: Buffer; key: Buffer } } } {
+  if (target === 'dev') return { address: inject('temporalAddress') };
+  const { address, tls } = inject('cluster');
   return {
     address,
+    tls: {
+      serverNameOverride: tls.serverName,
+      serverRootCACertificate: readFileSync(tls.ca),
+      clientCertPair: { crt: readFileSync(tls.clientCert), key: readFileSync(tls.clientKey) },
+    },
+  };
+}
+
+/** Connects to the suite's dev server or cluster (test/global-setup.ts) on a task queue of the file's own. */
+export async function temporalTestContext(fileTag: string, target: TemporalTarget = 'dev'): Promise<TemporalTestContext> {
+  const options = targetConnectionOptions(target);
+  const { address } = options;
+  const taskQueue = `${fileTag}-${randomUUID()}`;
+  const connection = await NativeConnection.connect(options);
+  const clientConnection = await Connection.connect(options);
+  const client = new Client({ connection: clientConnection });
+  return {
+    target,
+    address,
+    env: target === 'dev' ? { TEMPORAL_ADDRESS: address } : clusterEnv(inject('cluster')),
     connection,
     client,
     taskQueue,

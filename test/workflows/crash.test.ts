@@ -13,21 +13,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pgliteDatabase, type Database } from '../../src/ledger/database.js';
 import { postgresAvailable, usePostgresLedger } from '../helpers/databases.js';
-import { sandboxClients, useEngine } from '../helpers/engine.js';
+import { sandboxClients, useEngine, type Engine } from '../helpers/engine.js';
 import { run } from '../helpers/process.js';
 import { admin, refundRequestCount, sandboxRefunds } from '../helpers/sandbox.js';
+import type { TemporalTarget } from '../helpers/temporal.js';
 
 /**
  * The worker process is SIGKILLed while a provider call is in flight, and another worker takes
- * over, on the same ledger: PostgreSQL shared by the two, and — so a local run without PostgreSQL
+ * over, on the same Temporal — the dev server, and the production-shaped cluster — and ledger: PostgreSQL shared by the two, and — so a local run without PostgreSQL
  * guards these too — the embedded PGlite on disk, which the dead worker held and its successor
  * takes over (as `npm start` after a crash does).
  */
 const postgres = await postgresAvailable();
-const engine = useEngine('crash');
+/** On the dev server, and on the production-shaped cluster (there with the ledger production uses). */
+const engines: Record<TemporalTarget, () => Engine> = { dev: useEngine('crash'), cluster: useEngine('crash-cluster', 'cluster') };
 
 const postgresLedger = usePostgresLedger(postgres);
 const kinds: Array<'postgres' | 'pglite'> = postgres ? ['postgres', 'pglite'] : ['pglite'];
+const cases: Array<{ target: TemporalTarget; kind: 'postgres' | 'pglite' }> = [
+  ...kinds.map((kind) => ({ target: 'dev' as const, kind })),
+  ...(postgres ? [{ target: 'cluster' as const, kind: 'postgres' as const }] : []),
+];
 
 /** Where the killed worker and its successor keep the ledger. */
 interface SharedLedger {
@@ -54,7 +60,7 @@ function sharedLedger(kind: 'postgres' | 'pglite'): SharedLedger {
 }
 
 /** Starts the refund with a worker process, kills it once the provider has the request, finishes with another. */
-async function crashMidCall(kind: 'postgres' | 'pglite', request: OenRefundRequested | MwdRefundRequested, providerUrl: string): Promise<RefundRecord> {
+async function crashMidCall(engine: () => Engine, kind: 'postgres' | 'pglite', request: OenRefundRequested | MwdRefundRequested, providerUrl: string): Promise<RefundRecord> {
   const { temporal, sandboxes } = engine();
   const ledger = sharedLedger(kind);
   const before = await refundRequestCount(providerUrl);
@@ -63,7 +69,7 @@ async function crashMidCall(kind: 'postgres' | 'pglite', request: OenRefundReque
   const workerProcess = run(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
     ...inherited,
     ...ledger.env,
-    TEMPORAL_ADDRESS: temporal.address,
+    ...temporal.env,
     REFUNDS_TASK_QUEUE: temporal.taskQueue,
     OEN_BASE_URL: sandboxes.oenUrl,
     OEN_TOKEN: SANDBOX_TOKEN,
@@ -91,7 +97,8 @@ async function crashMidCall(kind: 'postgres' | 'pglite', request: OenRefundReque
   }
 }
 
-describe.each(kinds)('a worker killed in the middle of a provider call, ledger on %s', (kind) => {
+describe.each(cases)('a worker killed in the middle of a provider call, Temporal $target, ledger on $kind', ({ target, kind }) => {
+  const engine = engines[target];
   it('Oen: the refund it sent is found on the next attempt; exactly one refund', async () => {
     const { sandboxes } = engine();
     const hid = randomHid();
@@ -102,7 +109,7 @@ describe.each(kinds)('a worker killed in the middle of a provider call, ledger o
     const request: OenRefundRequested = { refundId: `RF-${randomUUID()}`, provider: 'oen', orderId, transactionHid: hid, amount: 800 };
     const before = await refundRequestCount(sandboxes.oenUrl);
 
-    const record = await crashMidCall(kind, request, sandboxes.oenUrl);
+    const record = await crashMidCall(engine, kind, request, sandboxes.oenUrl);
 
     expect(record).toMatchObject({ status: 'succeeded', providerReference: hid, attempts: 2 });
     expect((await sandboxRefunds(sandboxes.oenUrl)).filter((r) => r.reference === hid)).toHaveLength(1);
@@ -118,7 +125,7 @@ describe.each(kinds)('a worker killed in the middle of a provider call, ledger o
     const request: MwdRefundRequested = { refundId: `RF-${randomUUID()}`, provider: 'mwd', orderId, amount: 90, cardToken: 'tok' };
     const before = await refundRequestCount(sandboxes.mwdUrl);
 
-    const record = await crashMidCall(kind, request, sandboxes.mwdUrl);
+    const record = await crashMidCall(engine, kind, request, sandboxes.mwdUrl);
 
     expect(record).toMatchObject({ status: 'requires_attention', error: { code: 'MwdOutcomeUnknown' } });
     expect(record.error?.message).toMatch(/attempt 1 of run \S+ sent the refund to MWD and never recorded an answer/);

@@ -1,0 +1,145 @@
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { ensureClusterBinaries } from '../../scripts/cluster/binaries.js';
+import { applySchema, startCluster, type ClusterOptions, type RunningCluster } from '../../scripts/cluster/cluster.js';
+import { makeTestCertificates } from './certificates.js';
+import { freePorts } from './ports.js';
+
+const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const PREFIX = 'rf_cluster_';
+
+/** What the suite's cluster gives every test file (vitest's provide/inject: plain data only). */
+export interface TestClusterInfo {
+  address: string;
+  uiUrl: string;
+  namespace: string;
+  logDir: string;
+  /** Temporal's database (on the suite's PostgreSQL, TEST_DATABASE_URL's server): its membership and shards tables show the hosts. */
+  temporalDatabaseUrl: string;
+  /** The port the browser test's codec server must listen on: the UI server was pointed at it. */
+  codecPort: number;
+  tls: {
+    ca: string;
+    serverName: string;
+    clientCert: string;
+    clientKey: string;
+    /** Signed by a CA the frontend does not trust. */
+    strangerCert: string;
+    strangerKey: string;
+  };
+}
+
+/** The variables (Temporal's envconfig ones) a process needs to reach the suite's cluster with its client certificate. */
+export function clusterEnv(info: TestClusterInfo): Record<string, string> {
+  return {
+    TEMPORAL_ADDRESS: info.address,
+    TEMPORAL_TLS_SERVER_CA_CERT_PATH: info.tls.ca,
+    TEMPORAL_TLS_SERVER_NAME: info.tls.serverName,
+    TEMPORAL_TLS_CLIENT_CERT_PATH: info.tls.clientCert,
+    TEMPORAL_TLS_CLIENT_KEY_PATH: info.tls.clientKey,
+  };
+}
+
+function postgresOf(url: string): ClusterOptions['postgres'] {
+  const parsed = new URL(url);
+  return {
+    host: parsed.hostname,
+    port: Number(parsed.port || 5432),
+    user: decodeURIComponent(parsed.username || 'postgres'),
+    ...(parsed.password && { password: decodeURIComponent(parsed.password) }),
+  };
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Drops the databases of earlier runs whose process is gone (a run cut short leaves its own). */
+async function dropDatabases(which: (name: string) => boolean): Promise<void> {
+  const client = new pg.Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [`${PREFIX}%`]);
+    for (const { datname } of rows.filter((row) => which(row.datname))) {
+      await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * The suite's production-shaped cluster: five server hosts on PostgreSQL with mutual TLS on the
+ * frontend, and the UI server. Its databases are this run's own (named after the process), dropped
+ * at the end.
+ */
+export async function startTestCluster(cliPath: string): Promise<{ info: TestClusterInfo; cluster: RunningCluster; teardown(): Promise<void> }> {
+  const binaries = await ensureClusterBinaries({ log: (line) => console.log(line) });
+  await dropDatabases((name) => {
+    const pid = Number(/^rf_cluster_(\d+)_/.exec(name)?.[1]);
+    return !Number.isInteger(pid) || !processAlive(pid);
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'refundflow-cluster-'));
+  const certs = makeTestCertificates(join(dir, 'certs'));
+  const [frontend, frontendHttp, frontendMembership, history1, history1Membership, history2, history2Membership, matching, matchingMembership, worker, workerMembership, ui, codecPort] =
+    (await freePorts(13)) as [number, number, number, number, number, number, number, number, number, number, number, number, number];
+  const databases = { temporal: `${PREFIX}${process.pid}_temporal`, visibility: `${PREFIX}${process.pid}_visibility` };
+  const options: ClusterOptions = {
+    binaries,
+    cliPath,
+    postgres: postgresOf(ADMIN_URL),
+    databases,
+    ports: { frontend, frontendHttp, frontendMembership, history1, history1Membership, history2, history2Membership, matching, matchingMembership, worker, workerMembership, ui },
+    namespace: 'default',
+    retention: '1d',
+    codecEndpoint: `http://localhost:${codecPort}`,
+    tls: {
+      serverCa: certs.ca,
+      frontendCert: certs.server.cert,
+      frontendKey: certs.server.key,
+      serverName: certs.serverName,
+      clientCa: certs.ca,
+      internalClientCert: certs.client.cert,
+      internalClientKey: certs.client.key,
+    },
+    logDir: join(dir, 'logs'),
+  };
+  await applySchema(options);
+  const cluster = await startCluster(options);
+  const info: TestClusterInfo = {
+    address: cluster.address,
+    uiUrl: cluster.uiUrl,
+    namespace: options.namespace,
+    logDir: options.logDir,
+    temporalDatabaseUrl: Object.assign(new URL(ADMIN_URL), { pathname: `/${databases.temporal}` }).toString(),
+    codecPort,
+    tls: {
+      ca: certs.ca,
+      serverName: certs.serverName,
+      clientCert: certs.client.cert,
+      clientKey: certs.client.key,
+      strangerCert: certs.stranger.cert,
+      strangerKey: certs.stranger.key,
+    },
+  };
+  return {
+    info,
+    cluster,
+    async teardown() {
+      await cluster.stop();
+      await dropDatabases((name) => name === databases.temporal || name === databases.visibility);
+      // The hosts' logs stay with the run's other artifacts, for a failure to be read afterwards.
+      const kept = join('test', 'artifacts', 'cluster-logs');
+      rmSync(kept, { recursive: true, force: true });
+      cpSync(options.logDir, kept, { recursive: true });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
