@@ -40,7 +40,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     // Stop whatever did start before failing, so no server outlives the run.
     if (devServer.status === 'fulfilled') await devServer.value.teardown();
     if (clusterStart.status === 'fulfilled') await clusterStart.value.teardown();
-    throw started.flatMap((s) => (s.status === 'rejected' ? [s.reason] : []))[0];
+    throw started.flatMap((s): unknown[] => (s.status === 'rejected' ? [s.reason] : []))[0];
   }
   const env = devServer.value;
   const cluster = clusterStart.value;
