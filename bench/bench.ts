@@ -3,8 +3,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { startDevServer, type RunningDevServer } from '../scripts/dev-server.js';
-import { ensureTemporalCli, TEMPORAL_CLI_VERSION } from '../scripts/temporal-cli.js';
+import { TEMPORAL_SERVER_VERSION } from '../scripts/cluster/binaries.js';
+import { TEMPORAL_CLI_VERSION } from '../scripts/temporal-cli.js';
 import { Signer } from '../src/webhooks/signing.js';
 import { postgresDatabase } from '../src/ledger/database.js';
 import { migrate } from '../src/ledger/migrations.js';
@@ -15,6 +15,7 @@ import { OutcomeReceiver, Supervised } from '../test/chaos/processes.js';
 import { postgresSchema } from '../test/helpers/databases.js';
 import { freePorts } from '../test/helpers/ports.js';
 import { admin } from '../test/helpers/sandbox.js';
+import { startTemporalUnderTest, type TemporalKind } from '../test/helpers/temporal-under-test.js';
 import { maxInAnyWindow, percentiles, tightestSpan, type Percentiles } from './stats.js';
 
 /**
@@ -36,6 +37,8 @@ export interface BenchOptions {
   /** The rate limit (requests/s per provider) the last phase runs under, across two workers. */
   rateLimit: number;
   limitRefunds: number;
+  /** The dev server (npm start's), or the production-shaped cluster (npm run cluster's, with mutual TLS). */
+  temporal?: TemporalKind;
   command: string;
   log: (line: string) => void;
 }
@@ -68,7 +71,9 @@ export interface PhaseFigures {
 export interface BenchResult {
   at: string;
   command: string;
-  machine: { cores: number; cpu: string; memoryGiB: number; os: string; node: string; temporalCli: string; postgres: string };
+  machine: { cores: number; cpu: string; memoryGiB: number; os: string; node: string; temporalCli: string;
+    /** What Temporal the run ran on. */
+    temporal: string; postgres: string };
   options: Omit<BenchOptions, 'log' | 'command'>;
   burst: PhaseFigures & {
     historyEvents: { mean: number; max: number; min: number };
@@ -156,16 +161,15 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   await migrate(db);
   const postgres = (await db.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version ?? 'unknown';
 
-  const [temporalPort, uiPort, oenPort, mwdPort, apiPort] = (await freePorts(5)) as [number, number, number, number, number];
+  const [oenPort, mwdPort, apiPort] = (await freePorts(3)) as [number, number, number];
   const webhookSecret = `whsec_${Buffer.from(randomUUID()).toString('base64')}`;
   const outcomeSecret = `whsec_${Buffer.from(randomUUID()).toString('base64')}`;
   const receiver = new OutcomeReceiver(outcomeSecret, 0, Math.random);
   await receiver.start();
-  const cliPath = await ensureTemporalCli({ log });
-  const server: RunningDevServer = await startDevServer({ cliPath, dataDir, port: temporalPort, uiPort, namespace: 'default' }, log);
+  const temporal = await startTemporalUnderTest(options.temporal ?? 'dev', dataDir, log);
   const env = {
     ...process.env,
-    TEMPORAL_ADDRESS: server.address,
+    ...temporal.env,
     DATABASE_URL: schema.url,
     OEN_BASE_URL: `http://127.0.0.1:${oenPort}`,
     OEN_TOKEN: 'sandbox',
@@ -205,7 +209,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   };
   const api = new Supervised('api', ['src/api/main.ts'], env, /API listening/);
   let workers: Supervised[] = [];
-  const connection = await Connection.connect({ address: server.address });
+  const connection = await Connection.connect(temporal.connectionOptions());
   const client = new Client({ connection, namespace: 'default' });
 
   try {
@@ -220,7 +224,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     type CpuSnapshot = { parts: Record<string, number>; postgres: Map<number, number> };
     const cpu = (): CpuSnapshot => ({
       parts: {
-        'dev server': cpuSeconds(server.pid),
+        ...Object.fromEntries(Object.entries(temporal.pids()).map(([host, pid]) => [temporal.kind === 'dev' ? host : `Temporal ${host}`, cpuSeconds(pid)])),
         worker: workers.reduce((sum, w) => sum + cpuSeconds(w.pid()), 0),
         API: cpuSeconds(api.pid()),
         sandbox: cpuSeconds(sandbox.pid()),
@@ -492,6 +496,10 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         os: `Linux ${release()}`,
         node: process.version,
         temporalCli: TEMPORAL_CLI_VERSION,
+        temporal:
+          temporal.kind === 'dev'
+            ? `Temporal CLI ${TEMPORAL_CLI_VERSION} dev server (SQLite file)`
+            : `Temporal server ${TEMPORAL_SERVER_VERSION} cluster (5 processes: frontend, 2 history, matching, worker; 8 shards; PostgreSQL; mutual TLS)`,
         postgres,
       },
       options: {
@@ -529,7 +537,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   } finally {
     await Promise.all([...workers, api, sandbox].map((p) => p.stop()));
     await connection.close();
-    await server.stop();
+    await temporal.stop();
     await receiver.close();
     await db.close();
     await schema.drop();

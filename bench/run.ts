@@ -1,10 +1,11 @@
 /**
- * `npm run bench [-- --refunds N --concurrency C --latency-ms L --workers W --paced N --rate-limit R --limit-refunds N]`:
+ * `npm run bench [-- --refunds N --concurrency C --latency-ms L --workers W --paced N --rate-limit R --limit-refunds N --temporal dev|cluster]`:
  * the benchmark of bench/bench.ts. Prints a table and writes bench/results/latest.json.
  * Needs PostgreSQL (TEST_DATABASE_URL, default this machine's) for the ledger the processes share.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { parseTemporalKind } from '../test/helpers/temporal-under-test.js';
 import { runBench, type BenchResult } from './bench.js';
 
 const { values } = parseArgs({
@@ -16,13 +17,14 @@ const { values } = parseArgs({
     paced: { type: 'string' },
     'rate-limit': { type: 'string', default: '20' },
     'limit-refunds': { type: 'string', default: '400' },
+    temporal: { type: 'string', default: 'dev' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help) {
   console.log(
     [
-      'Usage: npm run bench [-- --refunds N --concurrency C --latency-ms L --workers W --paced N --rate-limit R --limit-refunds N]',
+      'Usage: npm run bench [-- --refunds N --concurrency C --latency-ms L --workers W --paced N --rate-limit R --limit-refunds N --temporal dev|cluster]',
       '',
       'The benchmark (docs/performance.md): prints a table and writes bench/results/latest.json.',
       'Needs PostgreSQL (TEST_DATABASE_URL).',
@@ -34,6 +36,8 @@ if (values.help) {
       '  --paced N           refunds sent at half the burst\'s rate (default refunds / 5, between 100 and 2000)',
       '  --rate-limit R      requests/s per provider in the last phase, across two workers (default 20)',
       '  --limit-refunds N   refunds in that phase (default 400)',
+      '  --temporal T        dev: npm start\'s dev server (default); cluster: npm run cluster\'s production-shaped',
+      '                      cluster (5 processes on PostgreSQL, mutual TLS), built on first use',
     ].join('\n'),
   );
   process.exit(0);
@@ -57,6 +61,7 @@ const result = await runBench({
   pacedRefunds: number('paced', values.paced ?? String(Math.max(100, Math.min(2_000, Math.round(refunds / 5)))), 10),
   rateLimit: number('rate-limit', values['rate-limit'], 1),
   limitRefunds: number('limit-refunds', values['limit-refunds'], 10),
+  temporal: parseTemporalKind(values.temporal),
   command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
   log: (line) => console.log(line),
 });
@@ -78,7 +83,7 @@ function table(r: BenchResult): string {
   const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
   const rows: Array<[string, string]> = [
     ['machine', `${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memoryGiB} GiB, ${r.machine.os}, Node ${r.machine.node}`],
-    ['', `Temporal CLI ${r.machine.temporalCli} dev server (SQLite file), PostgreSQL ${r.machine.postgres}`],
+    ['', `${r.machine.temporal}, PostgreSQL ${r.machine.postgres}`],
     ['command', r.command],
     ['burst', `${r.burst.accepted} refunds in ${r.burst.durationS} s: ${r.burst.perSecond} refunds/s (${r.options.concurrency} senders, provider latency ${r.options.latencyMs} ms, ${r.options.workers} worker)`],
     ['ceiling (no-op workflow)', `${r.ceiling.workflows} workflows in ${r.ceiling.durationS} s: ${r.ceiling.perSecond} workflows/s`],
