@@ -3,7 +3,7 @@
 #   worker        node --import tsx src/worker.ts        (npm run worker)
 #   API           node --import tsx src/api/main.ts      (npm run api, the default below)
 #   codec server  node --import tsx src/codec/main.ts    (npm run codec-server)
-#   emulators     node --import tsx scripts/sandbox.ts   (the sandbox, for trying the stack only; SANDBOX_HOST=0.0.0.0)
+#   emulators     node --import tsx src/sandbox/main.ts  (the sandbox, for trying the stack only; SANDBOX_HOST=0.0.0.0)
 # The TypeScript runs through tsx, as in development, so there is no build step; nor is the workflow
 # bundle built here: each container's worker builds it at its first start (src/workflow-bundle.ts).
 # The commands are node itself rather than `npm run`: node is then the process Docker's SIGTERM
