@@ -1,19 +1,41 @@
 # syntax=docker/dockerfile:1
 # One image for the engine's processes; docker-compose.yml gives each its command:
-#   worker        node --import tsx src/worker.ts        (npm run worker)
-#   API           node --import tsx src/api/main.ts      (npm run api, the default below)
-#   codec server  node --import tsx src/codec/main.ts    (npm run codec-server)
-#   emulators     node --import tsx scripts/sandbox.ts   (the sandbox, for trying the stack only; SANDBOX_HOST=0.0.0.0)
-# The TypeScript runs through tsx, as in development, so there is no build step; nor is the workflow
-# bundle built here: each container's worker builds it at its first start (src/workflow-bundle.ts).
-# The commands are node itself rather than `npm run`: node is then the process Docker's SIGTERM
-# reaches (through the init process compose adds), and the worker drains its activities before it
-# stops.
+#   worker        node --max-old-space-size=192 dist/worker.js   (npm run worker, compiled)
+#   API           node dist/api/main.js                          (npm run api, compiled; the default below)
+#   codec server  node dist/codec/main.js                        (npm run codec-server, compiled)
+#   emulators     node dist/sandbox/main.js                      (npm run sandbox, compiled: for trying the stack only; SANDBOX_HOST=0.0.0.0)
+#   CLI           node bin/refundflow.mjs <command>              (npx refundflow: the compiled CLI, as the image has no source)
+# Two stages: the build stage compiles the TypeScript to JavaScript and bundles the workflows of that
+# compiled code (`npm run build`: tsc with tsconfig.build.json into dist/, then
+# src/build-workflows.ts into dist/workflow-bundles/, with and without the failure converter); the
+# runtime stage has the production dependencies and that build, nothing else: no source, no tsx, no
+# TypeScript. Its worker loads the bundle built here and polls at once; it refuses to start when the
+# bundle is not of the code beside it (src/workflow-bundle.ts). The commands are node itself rather
+# than `npm run`: node is then the process Docker's SIGTERM reaches (through the init process compose
+# adds), and the worker drains its activities before it stops.
 #
-# Debian (glibc), not Alpine: the Temporal worker's native core and @swc/core ship glibc builds only.
-ARG NODE_VERSION=20.20
-FROM node:${NODE_VERSION}-bookworm-slim
+# Node 24 ("Krypton"), an LTS line with security fixes until April 2028: the newest Node the
+# Temporal TypeScript SDK's CI runs (Node 20 and 24, the oldest and newest it officially supports, at
+# the time of writing). Node 26 is the newer LTS (since October 2026): move to it once the SDK tests
+# on it. The code still runs on Node 20 (package.json "engines"), which development machines may have.
+# Debian bookworm (glibc), not Alpine: the Temporal worker's native core and @swc/core ship glibc
+# builds only. Both stages on the same base: the build runs on the Node the image runs.
+ARG NODE_VERSION=24
 
+FROM node:${NODE_VERSION}-bookworm-slim AS build
+ENV NPM_CONFIG_UPDATE_NOTIFIER=false \
+    NPM_CONFIG_FUND=false \
+    NPM_CONFIG_AUDIT=false
+WORKDIR /app
+# All dependencies (TypeScript and the rest of the dev dependencies too), then what the build reads.
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/ensure-deps.mjs ./scripts/
+COPY src ./src
+RUN npm run build
+
+FROM node:${NODE_VERSION}-bookworm-slim
 # MALLOC_ARENA_MAX=2: the worker's native threads otherwise each grow a malloc arena, and its memory
 # with them (docs/performance.md).
 ENV NODE_ENV=production \
@@ -21,16 +43,18 @@ ENV NODE_ENV=production \
     NPM_CONFIG_UPDATE_NOTIFIER=false \
     NPM_CONFIG_FUND=false \
     NPM_CONFIG_AUDIT=false
-
 WORKDIR /app
 
-# Dependencies first, so that a change to the source reuses this layer. Runtime dependencies only:
-# tsx, the Temporal SDK (with its workflow bundler) and the rest are all in "dependencies".
+# Dependencies first, so that a change to the source reuses this layer. package.json and
+# package-lock.json stay: the first makes dist/'s .js files ES modules ("type": "module") and gives
+# the CLI its version, the second is part of the bundles' key (the SDK's workflow runtime is in them).
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 
-# The source, owned by root and so read-only to the user the processes run as.
-COPY . .
+# The compiled code with its workflow bundles, and the CLI's entry; owned by root, and so read-only to
+# the user the processes run as.
+COPY --from=build /app/dist ./dist
+COPY bin/refundflow.mjs ./bin/
 
 # The unprivileged user of the node image (uid 1000).
 USER node
@@ -38,4 +62,4 @@ USER node
 # API, codec server, worker metrics (METRICS_ADDRESS). The emulators use 8301 and 8302.
 EXPOSE 8080 8234 9464
 
-CMD ["node", "--import", "tsx", "src/api/main.ts"]
+CMD ["node", "dist/api/main.js"]

@@ -15,7 +15,7 @@ const nodeBuiltins = [...builtinModules, ...builtinModules.map((name) => `node:$
 const workflowFiles = ['src/workflows/**/*.ts', 'test/fixtures/workflow-lint/**/*.ts'];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.data/', 'test/artifacts/', 'test/fixtures/workflow-lint/'] },
+  { ignores: ['node_modules/', '.data/', 'dist/', 'test/artifacts/', 'test/fixtures/workflow-lint/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

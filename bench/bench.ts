@@ -189,7 +189,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   };
   const oenUrl = env.OEN_BASE_URL;
   const mwdUrl = env.MWD_BASE_URL;
-  const sandbox = new Supervised('sandbox', ['scripts/sandbox.ts'], env, /Press Ctrl-C to stop/);
+  const sandbox = new Supervised('sandbox', ['src/sandbox/main.ts'], env, /Press Ctrl-C to stop/);
   const startWorkers = async (count: number, extra: Record<string, string> = {}) => {
     // The worker as `npm run worker` and the image run it: its Node flags, and MALLOC_ARENA_MAX as the
     // Dockerfile sets it. BENCH_WORKER_NODE_OPTIONS adds flags (memory experiments).

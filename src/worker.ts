@@ -16,14 +16,15 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const log = createLogger({ level: config.LOG_LEVEL, name: 'worker' });
   const metrics = installRuntime(config, log);
-  const address = temporalAddress(config);
-  const db = await openLedgerDatabase(config);
-  const connection = await NativeConnection.connect({ address });
-  const deps = { ledger: new RefundLedger(db), providers: createProviderClients(config, defaultSandboxUrls(config), metrics, rateLimitersFrom(config, db)), metrics };
+  // First: a compiled worker whose bundle is missing or stale stops here, before the ledger or Temporal.
   const workflowBundle = await prebuiltWorkflowBundle({
     withFailureConverter: config.PAYLOAD_ENCRYPTION_KEYS !== undefined,
     log: (line) => log.info(line),
   });
+  const address = temporalAddress(config);
+  const db = await openLedgerDatabase(config);
+  const connection = await NativeConnection.connect({ address });
+  const deps = { ledger: new RefundLedger(db), providers: createProviderClients(config, defaultSandboxUrls(config), metrics, rateLimitersFrom(config, db)), metrics };
   const worker = await createWorker({ config, connection, deps, workflowBundle });
   handleShutdownSignals({
     stop: (signal) => {

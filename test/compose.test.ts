@@ -9,6 +9,8 @@ import { ConfigError, loadConfig } from '../src/config.js';
 import { refundSearchAttributes } from '../src/domain/search-attributes.js';
 import {
   commandArgs,
+  compiledCommand,
+  copyOf,
   dependsOnProblems,
   documentedNames,
   execForm,
@@ -17,7 +19,6 @@ import {
   InterpolationError,
   interpolate,
   loadCompose,
-  npmScriptFor,
   parseDockerfile,
   parseDotEnv,
   portClashProblems,
@@ -25,6 +26,7 @@ import {
   referencedVariables,
   secretVariables,
   serviceEnv,
+  stages,
   type ComposeFile,
   type Env,
   type Service,
@@ -55,6 +57,8 @@ const ENGINE = {
 } as const;
 type EngineService = keyof typeof ENGINE;
 const ENGINE_SERVICES = Object.keys(ENGINE) as EngineService[];
+/** Each service built from the Dockerfile that runs a process of the engine, and the npm script that runs it from source. */
+const SCRIPT_OF: Record<EngineService | 'sandbox', string> = { worker: 'worker', api: 'api', 'codec-server': 'codec-server', sandbox: 'sandbox' };
 
 function service(c: ComposeFile, name: string): Service {
   const found = c.services[name];
@@ -231,23 +235,22 @@ function listenPortProblems(c: ComposeFile): string[] {
     .map(([name, port]) => `${name} listens on ${port} but publishes no host port for it`);
 }
 
-/** The engine's services run the Dockerfile's image with an npm script's command (the sandbox: its file). */
+/**
+ * The engine's services (and the sandbox) run the Dockerfile's image, each the compiled file of its
+ * npm script's entry with plain node and the script's other Node flags: the image has no tsx and no
+ * source (test/image.test.ts builds the image's files and runs these commands).
+ */
 function commandProblems(c: ComposeFile): string[] {
   const problems: string[] = [];
-  for (const name of [...ENGINE_SERVICES, 'sandbox']) {
+  for (const [name, scriptName] of Object.entries(SCRIPT_OF)) {
     const s = service(c, name);
     if (s.build !== '.' && (typeof s.build !== 'object' || (s.build.context ?? '.') !== '.')) problems.push(`${name} is not built from the Dockerfile`);
     const args = commandArgs(s) ?? execForm(dockerfile.findLast((i) => i.keyword === 'CMD')) ?? [];
-    const script = npmScriptFor(args, scripts);
-    if (name in ENGINE) {
-      const expected = ENGINE[name as EngineService].entry;
-      if (script === undefined || !(scripts[script] ?? '').includes(expected)) {
-        problems.push(`${name} runs "${args.join(' ')}", which is not the npm script that runs ${expected}`);
-      }
-    } else if (script === undefined) {
-      const file = args.at(-1) ?? '';
-      if (args[0] !== 'node' || !existsSync(join(root, file))) problems.push(`${name} runs "${args.join(' ')}": no npm script, no such file`);
-    }
+    const script = scripts[scriptName] ?? '';
+    const entry = name in ENGINE ? ENGINE[name as EngineService].entry : undefined;
+    if (entry !== undefined && !script.split(/\s+/).includes(entry)) problems.push(`npm run ${scriptName} does not run ${entry}`);
+    const expected = compiledCommand(script);
+    if (args.join(' ') !== expected.join(' ')) problems.push(`${name} runs "${args.join(' ')}", not "${expected.join(' ')}" (npm run ${scriptName}, compiled)`);
   }
   return problems;
 }
@@ -387,7 +390,7 @@ describe('docker-compose.yml with .env.example', () => {
     expect(() => loadConfig(env)).not.toThrow();
   });
 
-  it('runs the engine from the Dockerfile with commands of npm scripts', () => {
+  it('runs the engine from the Dockerfile: the npm scripts\' entry points compiled, with plain node', () => {
     expect(commandProblems(compose)).toEqual([]);
   });
 
@@ -418,32 +421,62 @@ describe('docker-compose.yml with .env.example', () => {
 });
 
 describe('Dockerfile', () => {
-  it('builds on Node 20 with npm ci and runs as a user other than root', () => {
-    const from = dockerfile.filter((i) => i.keyword === 'FROM');
-    expect(from.at(-1)?.args).toMatch(/^node:20(\.|-|$)/);
-    expect(dockerfile.some((i) => i.keyword === 'RUN' && /\bnpm ci\b/.test(i.args))).toBe(true);
-    const lastUser = dockerfile.findLast((i) => i.keyword === 'USER')?.args;
+  const [build, runtime, ...more] = stages(dockerfile);
+  const runs = (stage: typeof build) => (stage?.instructions ?? []).filter((i) => i.keyword === 'RUN').map((i) => i.args);
+
+  it('builds in one stage and runs in another, both on the same Node LTS on Debian slim (glibc), at least Node 22', () => {
+    expect(more).toEqual([]);
+    expect(build?.name).toBe('build');
+    expect(runtime?.image).toBe(build?.image);
+    const major = /^node:(\d+)-bookworm-slim$/.exec(runtime?.image ?? '')?.[1];
+    expect(major, runtime?.image).toBeDefined();
+    // Node 20 reached its end of life in April 2026; LTS lines are the even ones up to 26, every one after.
+    expect(Number(major)).toBeGreaterThanOrEqual(22);
+    expect(Number(major) % 2 === 0 || Number(major) >= 27).toBe(true);
+  });
+
+  it('builds with every dependency and npm run build; runs with the production dependencies only, as a user other than root', () => {
+    expect(runs(build)).toEqual(['npm ci', 'npm run build']);
+    expect(runs(runtime)).toEqual([expect.stringMatching(/^npm ci --omit=dev( |$)/)]);
+    const env = (runtime?.instructions ?? []).filter((i) => i.keyword === 'ENV').map((i) => i.args).join(' ');
+    expect(env).toMatch(/\bNODE_ENV=production\b/);
+    const instructions = runtime?.instructions ?? [];
+    const lastUser = instructions.findLast((i) => i.keyword === 'USER')?.args;
     expect(lastUser).toBeDefined();
     expect(lastUser).not.toMatch(/^(root|0)(:|$)/);
-    const afterUser = dockerfile.slice(dockerfile.findLastIndex((i) => i.keyword === 'USER'));
+    const afterUser = instructions.slice(instructions.findLastIndex((i) => i.keyword === 'USER'));
     expect(afterUser.filter((i) => i.keyword === 'RUN' || i.keyword === 'COPY')).toEqual([]);
   });
 
-  it('starts an npm script that exists', () => {
-    const cmd = execForm(dockerfile.findLast((i) => i.keyword === 'CMD'));
-    expect(cmd, 'CMD in exec form').toBeDefined();
-    expect(npmScriptFor(cmd ?? [], scripts)).toBeDefined();
+  it('copies the build stage\'s dist/ into the runtime stage, and no source', () => {
+    const copies = (runtime?.instructions ?? []).filter((i) => i.keyword === 'COPY').map(copyOf);
+    expect(copies).toContainEqual({ from: 'build', sources: ['/app/dist'], destination: './dist' });
+    const fromContext = copies.filter((copy) => copy.from === undefined).flatMap((copy) => copy.sources);
+    expect(fromContext.filter((source) => /^(src|scripts|test)(\/|$)|\.ts$/.test(source))).toEqual([]);
   });
 
-  it('keeps dependencies, local state, secrets and git out of the build context, but not the source', () => {
+  it('starts the compiled API, as npm run api runs it from source', () => {
+    const cmd = execForm(dockerfile.findLast((i) => i.keyword === 'CMD'));
+    expect(cmd, 'CMD in exec form').toBeDefined();
+    expect(cmd).toEqual(compiledCommand(scripts.api ?? ''));
+  });
+
+  it('keeps dependencies, builds, local state, secrets and git out of the build context, but not what it copies', () => {
     const ignored = read('.dockerignore')
       .split('\n')
       .map((line) => line.trim())
       .filter((line) => line && !line.startsWith('#'));
-    for (const pattern of ['node_modules', '.data', '.git', 'test/artifacts', '.env']) expect(ignored, pattern).toContain(pattern);
-    // scripts/: bin/refundflow.mjs (the schedule job) runs scripts/ensure-deps.mjs, and the worker builds its bundle with scripts/build-workflows.ts.
-    for (const needed of ['src', 'bin', 'scripts', 'deploy', 'package.json', 'package-lock.json', 'tsconfig.json']) {
-      expect(ignored.filter((pattern) => pattern.replace(/^\/|\/$/g, '') === needed), needed).toEqual([]);
+    for (const pattern of ['node_modules', 'dist', '.data', '.git', 'test/artifacts', '.env']) expect(ignored, pattern).toContain(pattern);
+    const copied = dockerfile
+      .filter((i) => i.keyword === 'COPY')
+      .map(copyOf)
+      .filter((copy) => copy.from === undefined)
+      .flatMap((copy) => copy.sources);
+    expect(copied.length).toBeGreaterThan(0);
+    for (const source of copied) {
+      expect(existsSync(join(root, source)), source).toBe(true);
+      const parts = source.split('/').map((_, i, all) => all.slice(0, i + 1).join('/'));
+      expect(ignored.filter((pattern) => parts.includes(pattern.replace(/^\/|\/$/g, ''))), source).toEqual([]);
     }
   });
 });
@@ -534,10 +567,11 @@ describe('the checks above, on broken copies', () => {
     expect(codecWiringProblems(broken(change), exampleEnv).join('\n')).toMatch(problem);
   });
 
-  it('commandProblems finds a command that is no npm script, or another entry point', () => {
-    expect(commandProblems(broken((c) => (service(c, 'api').command = ['npm', 'run', 'no-such-script'])))).toHaveLength(1);
-    expect(commandProblems(broken((c) => (service(c, 'api').command = ['node', '--import', 'tsx', 'src/worker.ts'])))).toHaveLength(1);
-    expect(commandProblems(broken((c) => (service(c, 'sandbox').command = ['node', 'deploy/missing.mjs'])))).toHaveLength(1);
+  it('commandProblems finds tsx, another entry point, a lost Node flag, another build', () => {
+    expect(commandProblems(broken((c) => (service(c, 'api').command = ['node', '--import', 'tsx', 'src/api/main.ts'])))).toHaveLength(1);
+    expect(commandProblems(broken((c) => (service(c, 'api').command = ['node', 'dist/worker.js'])))).toHaveLength(1);
+    expect(commandProblems(broken((c) => (service(c, 'worker').command = ['node', 'dist/worker.js'])))).toHaveLength(1);
+    expect(commandProblems(broken((c) => (service(c, 'sandbox').command = ['npm', 'run', 'sandbox'])))).toHaveLength(1);
     expect(commandProblems(broken((c) => (service(c, 'worker').build = './elsewhere')))).toHaveLength(1);
   });
 

@@ -1,3 +1,4 @@
+import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
@@ -13,8 +14,11 @@ import { SubscriptionLedger } from '../ledger/subscriptions.js';
 import type { ProviderClients } from '../providers/index.js';
 import { outcomeTargetFrom, reconcilePolicyFrom, refundPolicyFrom } from './policies.js';
 
-/** The workflow bundle's entry: every workflow type the worker runs. */
-export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+/**
+ * The workflow bundle's entry: every workflow type the worker runs. index.ts when this runs from
+ * source, index.js when compiled (npm run build): the bundle is made of the code the worker runs.
+ */
+export const workflowsPath = fileURLToPath(new URL(`../workflows/index${extname(import.meta.url)}`, import.meta.url));
 
 /** What the activities work with: the ledger, the provider clients, and where metrics go. */
 export interface EngineDeps {

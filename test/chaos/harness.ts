@@ -92,7 +92,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     SANDBOX_OEN_PORT: String(oenPort),
     SANDBOX_MWD_PORT: String(mwdPort),
   };
-  const sandbox = new Supervised('sandbox', ['scripts/sandbox.ts'], env, /Press Ctrl-C to stop/);
+  const sandbox = new Supervised('sandbox', ['src/sandbox/main.ts'], env, /Press Ctrl-C to stop/);
   const workers = Array.from({ length: options.workers }, (_, i) => new Supervised(`worker-${i + 1}`, ['src/worker.ts'], env, /Worker polling/));
   const api = new Supervised('api', ['src/api/main.ts'], env, /API listening/);
   const oenUrl = env.OEN_BASE_URL;

@@ -383,11 +383,50 @@ export function execForm(instruction: Instruction | undefined): string[] | undef
   return JSON.parse(instruction.args) as string[];
 }
 
-/** The npm script a command runs: `npm run <name>`, or a command that is exactly a script's text. */
-export function npmScriptFor(args: string[], scripts: Record<string, string>): string | undefined {
-  if (args[0] === 'npm' && (args[1] === 'run' || args[1] === 'run-script')) {
-    const name = args.slice(2).find((arg) => !arg.startsWith('-'));
-    return name !== undefined && name in scripts ? name : undefined;
+/** A stage of a multi-stage Dockerfile: from `FROM <image> [AS <name>]` to the next FROM. */
+export interface Stage {
+  image: string;
+  name?: string;
+  instructions: Instruction[];
+}
+
+export function stages(instructions: Instruction[]): Stage[] {
+  const found: Stage[] = [];
+  for (const instruction of instructions) {
+    if (instruction.keyword === 'FROM') {
+      const [image = '', as, name] = instruction.args.split(/\s+/);
+      found.push({ image, ...(as?.toUpperCase() === 'AS' && name !== undefined && { name }), instructions: [] });
+    } else {
+      found.at(-1)?.instructions.push(instruction);
+    }
   }
-  return Object.entries(scripts).find(([, script]) => script.trim().split(/\s+/).join(' ') === args.join(' '))?.[0];
+  return found;
+}
+
+/** A COPY: its sources, its destination, and the stage it copies from (undefined: the build context). */
+export interface Copy {
+  from?: string;
+  sources: string[];
+  destination: string;
+}
+
+export function copyOf(instruction: Instruction): Copy {
+  const words = instruction.args.split(/\s+/);
+  const flags = words.filter((word) => word.startsWith('--'));
+  const paths = words.filter((word) => !word.startsWith('--'));
+  const from = flags.find((flag) => flag.startsWith('--from='))?.slice('--from='.length);
+  return { ...(from !== undefined && { from }), sources: paths.slice(0, -1), destination: paths.at(-1) ?? '' };
+}
+
+/**
+ * The command the image runs for an npm script that runs TypeScript through tsx: plain node with the
+ * script's other flags, on the file tsconfig.build.json compiles its entry to (src/x.ts → dist/x.js).
+ */
+export function compiledCommand(script: string): string[] {
+  const words = script.trim().split(/\s+/);
+  if (words[0] !== 'node') throw new Error(`not a node command: ${script}`);
+  const args = words.filter((word, i) => !(word === '--import' && words[i + 1] === 'tsx') && !(word === 'tsx' && words[i - 1] === '--import'));
+  const entry = args.at(-1) ?? '';
+  if (!/^src\/.+\.ts$/.test(entry)) throw new Error(`no TypeScript entry under src/ in: ${script}`);
+  return [...args.slice(0, -1), entry.replace(/^src\//, 'dist/').replace(/\.ts$/, '.js')];
 }

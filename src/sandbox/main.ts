@@ -2,9 +2,9 @@
  * `npm run sandbox`: the Oen and MWD emulators on their own, until Ctrl-C, for trying the providers'
  * documented requests by hand or pointing a separately run engine at them.
  */
-import { loadConfigOrExit } from '../src/config.js';
-import { SANDBOX_OEN_MERCHANT_ID, SANDBOX_TOKEN, startSandboxes } from '../src/sandbox/index.js';
-import { handleShutdownSignals } from '../src/shutdown.js';
+import { loadConfigOrExit } from '../config.js';
+import { SANDBOX_OEN_MERCHANT_ID, SANDBOX_TOKEN, startSandboxes } from './index.js';
+import { handleShutdownSignals } from '../shutdown.js';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
