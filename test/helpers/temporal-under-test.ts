@@ -119,7 +119,7 @@ export async function startTemporalUnderTest(kind: TemporalKind, dataDir: string
       TEMPORAL_TLS_CLIENT_KEY_PATH: certs.client.key,
     },
     connectionOptions: () => frontendConnectionOptions(cluster.address, clientTls),
-    pids: () => Object.fromEntries(Object.entries(cluster.pids()).filter(([host]) => host !== 'ui')) as Record<string, number>,
+    pids: () => Object.fromEntries(Object.entries(cluster.pids()).filter(([host]) => host !== 'ui')),
     faults: [
       async () => {
         const victim = HISTORY_HOSTS[Math.floor(random() * HISTORY_HOSTS.length)] ?? 'history-1';
