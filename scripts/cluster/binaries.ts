@@ -8,6 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { cacheDir, findOnPath, goInstall, secondsSince } from '../go-install.js';
 
 /**
@@ -148,4 +149,14 @@ export async function ensureClusterBinaries({ env = process.env, log = console.l
     if (!existsSync(path)) throw new ClusterBuildError(`${path} is missing after the build`);
   }
   return paths;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  ensureClusterBinaries().then(
+    (paths) => console.log(`Temporal server v${TEMPORAL_SERVER_VERSION}: ${paths.server}\nTemporal UI server v${TEMPORAL_UI_VERSION}: ${paths.uiServer}`),
+    (err: unknown) => {
+      console.error(err instanceof Error ? err.message : String(err));
+      process.exit(1);
+    },
+  );
 }

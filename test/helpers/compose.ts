@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 
 /**
@@ -166,6 +167,8 @@ export interface Service {
   command?: string | string[];
   entrypoint?: string | string[];
   environment?: Record<string, string | number | boolean | null> | string[];
+  /** .env-style files whose variables the service gets first; `environment` overrides them. */
+  env_file?: string | string[];
   ports?: (string | number | PortMapping)[];
   volumes?: (string | { type?: string; source?: string; target?: string })[];
   healthcheck?: Healthcheck;
@@ -204,8 +207,12 @@ export function secretVariables(compose: ComposeFile): string[] {
 }
 
 /** A service's environment as its container gets it. A variable without a value would come from the shell of whoever runs compose: refused. */
-export function serviceEnv(service: Service, name = 'service'): Env {
+export function serviceEnv(service: Service, name = 'service', readFile: (path: string) => string = (path) => readFileSync(path, 'utf8')): Env {
+  // As Compose: the env_file files' variables first (paths relative to the compose file, here the
+  // repository root), then `environment`.
+  const files = service.env_file === undefined ? [] : Array.isArray(service.env_file) ? service.env_file : [service.env_file];
   const env: Env = {};
+  for (const file of files) Object.assign(env, parseDotEnv(readFile(file)));
   const entries: [string, string | number | boolean | null | undefined][] = Array.isArray(service.environment)
     ? service.environment.map((item) => {
         const at = item.indexOf('=');
