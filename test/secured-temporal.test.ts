@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -31,6 +31,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await server?.close();
+  if (pki) rmSync(pki.dir, { recursive: true, force: true });
 });
 
 /** The test runner's environment without any TEMPORAL_* setting of its own. */

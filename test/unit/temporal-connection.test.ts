@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config.js';
 import { describeTemporalConnection, temporalConnection, type Env } from '../../src/wiring/temporal-connection.js';
 import { makeTestPki, type TestPki } from '../helpers/certificates.js';
@@ -31,6 +31,9 @@ beforeAll(() => {
   pki = makeTestPki();
   dir = mkdtempSync(join(tmpdir(), 'refundflow-connection-'));
   keyLines = pki.read(pki.clientKey).split('\n').filter((line) => line && !line.startsWith('-----'));
+});
+afterAll(() => {
+  for (const path of [pki.dir, dir]) rmSync(path, { recursive: true, force: true });
 });
 
 function refused(env: Env): string {
