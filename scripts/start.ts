@@ -33,7 +33,7 @@ import { prebuiltWorkflowBundle } from '../src/workflow-bundle.js';
 import { installReconcileSchedule } from '../src/client/schedule.js';
 import { createWorker } from '../src/wiring/worker.js';
 import { installRuntime, metricsUrl } from '../src/wiring/runtime.js';
-import { temporalAddress } from '../src/wiring/policies.js';
+import { describeTemporalConnection, temporalConnectionOrExit } from '../src/wiring/temporal-connection.js';
 import { ensureDeveloperKey } from '../src/wiring/developer-key.js';
 import { startDevServer, type RunningDevServer } from './dev-server.js';
 import { ensureTemporalCli, findTemporalCli } from './temporal-cli.js';
@@ -72,6 +72,7 @@ function banner(lines: Array<[string, string]>): string {
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
+  const temporal = temporalConnectionOrExit();
   // The banner is for people; the engine's JSON log lines (API requests, SDK and activity lines) go
   // to a file beside the other state, at LOG_LEVEL.
   const logFile = resolve(config.DATA_DIR, 'refundflow.log');
@@ -96,7 +97,7 @@ async function main(): Promise<void> {
   let server: RunningDevServer | undefined;
   let cliPath: string | undefined;
   if (config.TEMPORAL_ADDRESS) {
-    log(`Using the Temporal server at ${config.TEMPORAL_ADDRESS} (TEMPORAL_ADDRESS); no dev server started.`);
+    log(`Using the Temporal server at ${config.TEMPORAL_ADDRESS} (TEMPORAL_ADDRESS); no dev server started. Connecting: ${temporal.security}.`);
     cliPath = findTemporalCli();
   } else {
     cliPath = await ensureTemporalCli({ log });
@@ -149,8 +150,7 @@ async function main(): Promise<void> {
       providers: createProviderClients(config, sandboxes ?? defaultSandboxUrls(config), metrics, rateLimitersFrom(config, db)),
       metrics,
     };
-    const address = temporalAddress(config);
-    connection = await NativeConnection.connect({ address });
+    connection = await NativeConnection.connect(temporal.nativeConnectionOptions);
     log('Starting the worker…');
     const workflowBundle = await prebuiltWorkflowBundle({ withFailureConverter: config.PAYLOAD_ENCRYPTION_KEYS !== undefined, log });
     worker = await createWorker({ config: engineConfig, connection, deps, workflowBundle });
@@ -168,7 +168,7 @@ async function main(): Promise<void> {
         throw new Error(`Port ${config.CODEC_SERVER_PORT} for the codec server is already in use (set CODEC_SERVER_PORT)`);
       });
     }
-    clientConnection = await Connection.connect({ address });
+    clientConnection = await Connection.connect(temporal.connectionOptions);
     const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: clientDataConverter(config) });
     const schedule = await installReconcileSchedule(client, { taskQueue: config.REFUNDS_TASK_QUEUE, intervalSeconds: config.RECONCILE_INTERVAL_SECONDS });
     api = await startApi({
@@ -182,12 +182,12 @@ async function main(): Promise<void> {
     });
     const generated = `generated for development, kept in ${devSecretsPath(config)}`;
 
-    const temporal = cliPath ?? 'temporal';
+    const temporalCli = cliPath ?? 'temporal';
     log('\nrefundflow is running\n');
     log(
       banner([
         ['Temporal Web UI', server ? server.uiUrl : 'the Web UI of your Temporal server'],
-        ['Temporal server', `${address} (namespace ${config.TEMPORAL_NAMESPACE})`],
+        ['Temporal server', describeTemporalConnection(temporal)],
         ['Worker', `polling task queue "${config.REFUNDS_TASK_QUEUE}"`],
         ['Metrics', metricsUrl(config) ?? 'off (METRICS_ADDRESS=off)'],
         ['Oen', config.OEN_BASE_URL ?? `${sandboxes?.oenUrl} (sandbox emulator)`],
@@ -227,11 +227,11 @@ async function main(): Promise<void> {
               ['Temporal log', server.logFile],
             ] as Array<[string, string]>)
           : []),
-        ['Temporal CLI', temporal],
+        ['Temporal CLI', temporalCli],
       ]),
     );
-    const cli = `${temporal} workflow`;
-    const at = `--address ${address} --namespace ${config.TEMPORAL_NAMESPACE}`;
+    const cli = `${temporalCli} workflow`;
+    const at = `--address ${temporal.address} --namespace ${config.TEMPORAL_NAMESPACE}`;
     if (demo) {
       // The CLI finds the API, npm start's development secret and the developer's key by itself in
       // the usual set-up; elsewhere the command says where they are (the data directory holds both,

@@ -227,8 +227,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
 /** For process entry points: a bad environment ends the process with one line on stderr. */
 export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  return exitOnConfigError(() => loadConfig(env));
+}
+
+/** What `load` returns; its ConfigError ends the process with the error's one line on stderr, exit code 1. */
+export function exitOnConfigError<T>(load: () => T): T {
   try {
-    return loadConfig(env);
+    return load();
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`${err.message}\n`);

@@ -5,15 +5,17 @@ import { openLedgerDatabase, ledgerLocation } from './ledger/index.js';
 import { RefundLedger } from './ledger/refunds.js';
 import { createLogger } from './logging.js';
 import { handleShutdownSignals } from './shutdown.js';
-import { decisionVerifyKeys, temporalAddress } from './wiring/policies.js';
+import { decisionVerifyKeys } from './wiring/policies.js';
 import { createProviderClients, defaultSandboxUrls, rateLimitersFrom } from './wiring/providers.js';
 import { installRuntime, metricsUrl } from './wiring/runtime.js';
+import { describeTemporalConnection, temporalConnectionOrExit } from './wiring/temporal-connection.js';
 import { createWorker } from './wiring/worker.js';
 import { prebuiltWorkflowBundle } from './workflow-bundle.js';
 
 /** `npm run worker`: one worker process on the configured Temporal, ledger and providers. */
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
+  const temporal = temporalConnectionOrExit();
   const log = createLogger({ level: config.LOG_LEVEL, name: 'worker' });
   const metrics = installRuntime(config, log);
   // First: a compiled worker whose bundle is missing or stale stops here, before the ledger or Temporal.
@@ -21,9 +23,9 @@ async function main(): Promise<void> {
     withFailureConverter: config.PAYLOAD_ENCRYPTION_KEYS !== undefined,
     log: (line) => log.info(line),
   });
-  const address = temporalAddress(config);
   const db = await openLedgerDatabase(config);
-  const connection = await NativeConnection.connect({ address });
+  log.info(`Connecting to Temporal at ${describeTemporalConnection(temporal)}`);
+  const connection = await NativeConnection.connect(temporal.nativeConnectionOptions);
   const deps = { ledger: new RefundLedger(db), providers: createProviderClients(config, defaultSandboxUrls(config), metrics, rateLimitersFrom(config, db)), metrics };
   const worker = await createWorker({ config, connection, deps, workflowBundle });
   handleShutdownSignals({
@@ -37,7 +39,7 @@ async function main(): Promise<void> {
     },
   });
   log.info(
-    `Worker polling task queue ${config.REFUNDS_TASK_QUEUE} on ${address} (namespace ${config.TEMPORAL_NAMESPACE}); ` +
+    `Worker polling task queue ${config.REFUNDS_TASK_QUEUE} on ${describeTemporalConnection(temporal)}; ` +
       `ledger: ${ledgerLocation(config)}; metrics: ${metricsUrl(config) ?? 'off (METRICS_ADDRESS=off)'}`,
   );
   if (decisionVerifyKeys(config).length === 0 && !config.ALLOW_UNSIGNED_DECISIONS) {

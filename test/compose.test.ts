@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { refundSearchAttributes } from '../src/domain/search-attributes.js';
+import { temporalConnection } from '../src/wiring/temporal-connection.js';
 import {
   commandArgs,
   compiledCommand,
@@ -235,6 +236,42 @@ function listenPortProblems(c: ComposeFile): string[] {
     .map(([name, port]) => `${name} listens on ${port} but publishes no host port for it`);
 }
 
+/** Temporal's TLS and API key settings, which every process that connects to Temporal passes through. */
+const TEMPORAL_SECURITY_VARIABLES = [
+  'TEMPORAL_API_KEY',
+  'TEMPORAL_TLS',
+  'TEMPORAL_TLS_CLIENT_CERT_PATH',
+  'TEMPORAL_TLS_CLIENT_CERT_DATA',
+  'TEMPORAL_TLS_CLIENT_KEY_PATH',
+  'TEMPORAL_TLS_CLIENT_KEY_DATA',
+  'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
+  'TEMPORAL_TLS_SERVER_CA_CERT_DATA',
+  'TEMPORAL_TLS_SERVER_NAME',
+];
+const TEMPORAL_CLIENTS = ['worker', 'api', 'reconcile-schedule'];
+
+/**
+ * `c` interpolated with `given` values of those settings: each process that connects to Temporal gets
+ * each value as given; and, as .env.example leaves them (empty), src/wiring/temporal-connection.ts
+ * takes its environment as a plain connection.
+ */
+function temporalSecurityProblems(c: ComposeFile, given: Env): string[] {
+  const problems: string[] = [];
+  for (const name of TEMPORAL_CLIENTS) {
+    const env = envOf(c, name);
+    for (const variable of TEMPORAL_SECURITY_VARIABLES) {
+      if (env[variable] !== given[variable]) problems.push(`${name} does not pass ${variable} through`);
+    }
+    try {
+      const plain = temporalConnection(envOf(compose, name));
+      if (plain.security !== 'plain') problems.push(`${name} connects ${plain.security} with .env.example`);
+    } catch (err) {
+      problems.push(`${name}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return problems;
+}
+
 /**
  * The engine's services (and the sandbox) run the Dockerfile's image, each the compiled file of its
  * npm script's entry with plain node and the script's other Node flags: the image has no tsx and no
@@ -331,6 +368,12 @@ describe('docker-compose.yml with .env.example', () => {
 
   it('runs the worker and the API on the Temporal server and PostgreSQL of this file, sharing what they must', () => {
     expect(engineWiringProblems(compose)).toEqual([]);
+  });
+
+  it('passes Temporal\'s TLS and API key settings to every process that connects to it, each optional', () => {
+    const given = Object.fromEntries(TEMPORAL_SECURITY_VARIABLES.map((name) => [name, `given-${name}`]));
+    expect(temporalSecurityProblems(loadCompose(composeText, { ...exampleEnv, ...given }), given)).toEqual([]);
+    expect(TEMPORAL_SECURITY_VARIABLES.filter((name) => referencedVariables(composeText).get(name)?.required !== false)).toEqual([]);
   });
 
   it('connects the ledger as the role, to the database, that deploy/postgres-init.sql creates', () => {
@@ -512,6 +555,14 @@ describe('the checks above, on broken copies', () => {
     ['another namespace', (c: ComposeFile) => (env(c, 'temporal-setup').TEMPORAL_NAMESPACE = 'refunds'), /another namespace/],
   ])('engineWiringProblems finds %s', (_, change, problem) => {
     expect(engineWiringProblems(broken(change)).join('\n')).toMatch(problem);
+  });
+
+  it('temporalSecurityProblems finds a setting a process does not pass through', () => {
+    const given = Object.fromEntries(TEMPORAL_SECURITY_VARIABLES.map((name) => [name, `given-${name}`]));
+    const withValues = loadCompose(composeText, { ...exampleEnv, ...given });
+    const without = structuredClone(withValues);
+    delete env(without, 'reconcile-schedule').TEMPORAL_TLS_CLIENT_KEY_DATA;
+    expect(temporalSecurityProblems(without, given)).toEqual(['reconcile-schedule does not pass TEMPORAL_TLS_CLIENT_KEY_DATA through']);
   });
 
   it('ledgerDatabaseProblems finds another database, password or init script', () => {

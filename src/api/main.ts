@@ -10,7 +10,8 @@ import { ledgerLocation, openLedgerDatabase } from '../ledger/index.js';
 import { RefundLedger } from '../ledger/refunds.js';
 import { createLogger } from '../logging.js';
 import { handleShutdownSignals } from '../shutdown.js';
-import { oidcSettings, temporalAddress } from '../wiring/policies.js';
+import { oidcSettings } from '../wiring/policies.js';
+import { describeTemporalConnection, temporalConnectionOrExit } from '../wiring/temporal-connection.js';
 import { startDispatcher, type Dispatcher } from './dispatcher.js';
 import { createApi } from './server.js';
 import { Signer } from '../webhooks/signing.js';
@@ -87,8 +88,11 @@ async function main(): Promise<void> {
     console.error('INGEST_WEBHOOK_SECRET is required for the API on its own (npm start generates one for development)');
     process.exit(1);
   }
+  const temporal = temporalConnectionOrExit();
+  const log = createLogger({ level: config.LOG_LEVEL, name: 'api' });
   const db = await openLedgerDatabase(config);
-  const connection = await Connection.connect({ address: temporalAddress(config) });
+  log.info(`Connecting to Temporal at ${describeTemporalConnection(temporal)}`);
+  const connection = await Connection.connect(temporal.connectionOptions);
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: clientDataConverter(config) });
   const api = await startApi({
     config,
@@ -96,9 +100,9 @@ async function main(): Promise<void> {
     db,
     webhookSecret: config.INGEST_WEBHOOK_SECRET,
     signingKey: config.OPERATOR_SIGNING_KEY,
+    logger: log,
   });
-  const log = api.logger;
-  log.info(`API listening on ${api.url}; Temporal ${temporalAddress(config)}; ledger: ${ledgerLocation(config)}`);
+  log.info(`API listening on ${api.url}; Temporal ${describeTemporalConnection(temporal)}; ledger: ${ledgerLocation(config)}`);
   await new Promise<void>((resolve) => {
     handleShutdownSignals({
       stop: (signal) => {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
+import type { TemporalConnection } from '../wiring/temporal-connection.js';
 import { Option, type Command } from 'commander';
 import { formatNtd } from '../domain/format.js';
 import { randomHid } from '../sandbox/oen.js';
@@ -46,21 +47,23 @@ export function toolCommands(program: Command, ctx: () => CliContext): void {
   schedule
     .command('install')
     .description('create the reconciliation schedule on a Temporal cluster, or update its interval (npm start does this for its own server)')
-    .addOption(new Option('--address <host:port>', 'the Temporal frontend').env('TEMPORAL_ADDRESS').default('localhost:7233'))
-    .addOption(new Option('--namespace <namespace>', 'the namespace').env('TEMPORAL_NAMESPACE').default('default'))
+    .addOption(new Option('--address <host:port>', 'the Temporal frontend (default: localhost:7233); TLS and API key from TEMPORAL_TLS_*, TEMPORAL_API_KEY (docs/operations.md)').env('TEMPORAL_ADDRESS'))
+    .addOption(new Option('--namespace <namespace>', 'the namespace (default: default)').env('TEMPORAL_NAMESPACE'))
     .addOption(new Option('--task-queue <name>', "the workers' task queue").env('REFUNDS_TASK_QUEUE').default('refunds'))
     .addOption(new Option('--every <seconds>', 'how often reconciliation runs').env('RECONCILE_INTERVAL_SECONDS').default('900'))
-    .action(async (o: { address: string; namespace: string; taskQueue: string; every: string }) => {
+    .action(async (o: { address?: string; namespace?: string; taskQueue: string; every: string }) => {
       const intervalSeconds = Number(o.every);
       if (!Number.isInteger(intervalSeconds) || intervalSeconds < 60) throw usageError('--every must be whole seconds, at least 60');
-      const client = await temporalClient(o.address, o.namespace);
+      const temporal = await temporalSettings({ ...process.env, TEMPORAL_ADDRESS: o.address, TEMPORAL_NAMESPACE: o.namespace });
+      const client = await temporalClient(temporal);
       try {
         const { installReconcileSchedule } = await import('../client/schedule.js');
         const installed = await installReconcileSchedule(client, { taskQueue: o.taskQueue, intervalSeconds });
+        const { describeTemporalConnection } = await import('../wiring/temporal-connection.js');
         print(ctx(), installed, () =>
           [
-            `${installed.kind} schedule ${installed.scheduleId} on ${o.address} (namespace ${o.namespace}): reconcileWorkflow every ${intervalSeconds} s on task queue "${o.taskQueue}"`,
-            `  see it: temporal schedule describe --schedule-id ${installed.scheduleId} --address ${o.address} --namespace ${o.namespace}`,
+            `${installed.kind} schedule ${installed.scheduleId} on ${describeTemporalConnection(temporal)}: reconcileWorkflow every ${intervalSeconds} s on task queue "${o.taskQueue}"`,
+            `  see it: temporal schedule describe --schedule-id ${installed.scheduleId} --address ${temporal.address} --namespace ${temporal.namespace}`,
           ].join('\n'),
         );
       } finally {
@@ -70,15 +73,30 @@ export function toolCommands(program: Command, ctx: () => CliContext): void {
 }
 
 /**
- * A client of the Temporal frontend at `address`, or a plain error saying it cannot be reached. The
- * SDK is loaded only here: it would double the start-up time of every other command.
+ * The connection the options and the environment describe (src/wiring/temporal-connection.ts); a
+ * bad setting is a usage error naming its variable. Loaded only here, like the SDK below: they would
+ * slow down the start of every other command.
  */
-async function temporalClient(address: string, namespace: string): Promise<Client> {
-  const { Client, Connection } = await import('@temporalio/client');
+async function temporalSettings(env: NodeJS.ProcessEnv): Promise<TemporalConnection> {
+  const [{ ConfigError }, { temporalConnection }] = await Promise.all([import('../config.js'), import('../wiring/temporal-connection.js')]);
   try {
-    const connection = await Connection.connect({ address, connectTimeout: 5_000 });
-    return new Client({ connection, namespace });
+    return temporalConnection(env);
   } catch (err) {
-    throw new CliError(`cannot reach Temporal at ${address} (${err instanceof Error ? err.message : String(err)}): set --address or TEMPORAL_ADDRESS`, 'unreachable');
+    if (err instanceof ConfigError) throw usageError(err.message);
+    throw err;
+  }
+}
+
+/** A client of the Temporal frontend, or a plain error saying it cannot be reached. */
+async function temporalClient(temporal: TemporalConnection): Promise<Client> {
+  const [{ Client, Connection }, { describeTemporalConnection }] = await Promise.all([import('@temporalio/client'), import('../wiring/temporal-connection.js')]);
+  try {
+    const connection = await Connection.connect({ ...temporal.connectionOptions, connectTimeout: 5_000 });
+    return new Client({ connection, namespace: temporal.namespace });
+  } catch (err) {
+    throw new CliError(
+      `cannot reach Temporal at ${describeTemporalConnection(temporal)} (${err instanceof Error ? err.message : String(err)}): set --address or TEMPORAL_ADDRESS`,
+      'unreachable',
+    );
   }
 }

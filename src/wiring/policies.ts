@@ -7,13 +7,8 @@ import type { ReconcilePolicy } from '../domain/reconcile.js';
 
 /**
  * Configuration → the settings each part works with: the one place the worker, the API, the CLI and
- * `npm start` turn environment variables into policies and addresses.
+ * `npm start` turn environment variables into policies (how they reach Temporal: temporal-connection.ts).
  */
-
-/** Where an unset TEMPORAL_ADDRESS points: the dev server `npm start` runs. */
-export function temporalAddress(config: Config): string {
-  return config.TEMPORAL_ADDRESS ?? `localhost:${config.TEMPORAL_DEV_PORT}`;
-}
 
 export function refundPolicyFrom(config: Config): RefundPolicy {
   return {

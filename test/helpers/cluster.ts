@@ -87,7 +87,7 @@ export async function startTestCluster(cliPath: string): Promise<{ info: TestClu
     return !Number.isInteger(pid) || !processAlive(pid);
   });
   const dir = mkdtempSync(join(tmpdir(), 'refundflow-cluster-'));
-  const certs = makeTestCertificates(join(dir, 'certs'));
+  const certs = makeTestCertificates();
   const [frontend, frontendHttp, frontendMembership, history1, history1Membership, history2, history2Membership, matching, matchingMembership, worker, workerMembership, ui, codecPort] =
     (await freePorts(13)) as [number, number, number, number, number, number, number, number, number, number, number, number, number];
   const databases = { temporal: `${PREFIX}${process.pid}_temporal`, visibility: `${PREFIX}${process.pid}_visibility` };
@@ -139,7 +139,7 @@ export async function startTestCluster(cliPath: string): Promise<{ info: TestClu
       const kept = join('test', 'artifacts', 'cluster-logs');
       rmSync(kept, { recursive: true, force: true });
       cpSync(options.logDir, kept, { recursive: true });
-      rmSync(dir, { recursive: true, force: true });
+      for (const d of [dir, ...certs.dirs]) rmSync(d, { recursive: true, force: true });
     },
   };
 }

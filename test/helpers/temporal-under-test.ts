@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConnectionOptions } from '@temporalio/client';
 import pg from 'pg';
@@ -77,7 +77,7 @@ export async function startTemporalUnderTest(kind: TemporalKind, dataDir: string
   }
 
   const binaries = await ensureClusterBinaries({ log });
-  const certs = makeTestCertificates(join(dataDir, 'certs'));
+  const certs = makeTestCertificates();
   const tls: ClusterTls = {
     serverCa: certs.ca,
     frontendCert: certs.server.cert,
@@ -141,6 +141,7 @@ export async function startTemporalUnderTest(kind: TemporalKind, dataDir: string
     stop: async () => {
       await cluster.stop();
       await dropDatabases([databases.temporal, databases.visibility]);
+      for (const dir of certs.dirs) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
