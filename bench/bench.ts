@@ -166,7 +166,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const outcomeSecret = `whsec_${Buffer.from(randomUUID()).toString('base64')}`;
   const receiver = new OutcomeReceiver(outcomeSecret, 0, Math.random);
   await receiver.start();
-  const temporal = await startTemporalUnderTest(options.temporal ?? 'dev', dataDir, log);
+  // Alone on the machine's PostgreSQL, the cluster's hosts get npm run cluster's connection pools.
+  const temporal = await startTemporalUnderTest(options.temporal ?? 'dev', dataDir, log, { dbConnections: { store: 8, visibility: 3 } });
   const env = {
     ...process.env,
     ...temporal.env,

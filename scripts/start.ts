@@ -10,8 +10,8 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import proto from '@temporalio/proto'; // CommonJS: Node's ESM loader sees only its default export
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { Client, type Connection } from '@temporalio/client';
+import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { destination } from 'pino';
 import { startApi, type RunningApi } from '../src/api/main.js';
@@ -33,6 +33,7 @@ import { prebuiltWorkflowBundle } from '../src/workflow-bundle.js';
 import { installReconcileSchedule } from '../src/client/schedule.js';
 import { createWorker } from '../src/wiring/worker.js';
 import { installRuntime, metricsUrl } from '../src/wiring/runtime.js';
+import { connectClient, connectNative } from '../src/wiring/temporal-connect.js';
 import { describeTemporalConnection, temporalConnectionOrExit } from '../src/wiring/temporal-connection.js';
 import { ensureDeveloperKey } from '../src/wiring/developer-key.js';
 import { startDevServer, type RunningDevServer } from './dev-server.js';
@@ -150,7 +151,7 @@ async function main(): Promise<void> {
       providers: createProviderClients(config, sandboxes ?? defaultSandboxUrls(config), metrics, rateLimitersFrom(config, db)),
       metrics,
     };
-    connection = await NativeConnection.connect(temporal.nativeConnectionOptions);
+    connection = await connectNative(temporal);
     log('Starting the worker…');
     const workflowBundle = await prebuiltWorkflowBundle({ withFailureConverter: config.PAYLOAD_ENCRYPTION_KEYS !== undefined, log });
     worker = await createWorker({ config: engineConfig, connection, deps, workflowBundle });
@@ -168,7 +169,7 @@ async function main(): Promise<void> {
         throw new Error(`Port ${config.CODEC_SERVER_PORT} for the codec server is already in use (set CODEC_SERVER_PORT)`);
       });
     }
-    clientConnection = await Connection.connect(temporal.connectionOptions);
+    clientConnection = await connectClient(temporal);
     const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: clientDataConverter(config) });
     const schedule = await installReconcileSchedule(client, { taskQueue: config.REFUNDS_TASK_QUEUE, intervalSeconds: config.RECONCILE_INTERVAL_SECONDS });
     api = await startApi({

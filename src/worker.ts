@@ -1,5 +1,4 @@
 import { fileURLToPath } from 'node:url';
-import { NativeConnection } from '@temporalio/worker';
 import { loadConfigOrExit } from './config.js';
 import { openLedgerDatabase, ledgerLocation } from './ledger/index.js';
 import { RefundLedger } from './ledger/refunds.js';
@@ -8,6 +7,7 @@ import { handleShutdownSignals } from './shutdown.js';
 import { decisionVerifyKeys } from './wiring/policies.js';
 import { createProviderClients, defaultSandboxUrls, rateLimitersFrom } from './wiring/providers.js';
 import { installRuntime, metricsUrl } from './wiring/runtime.js';
+import { connectNative } from './wiring/temporal-connect.js';
 import { describeTemporalConnection, temporalConnectionOrExit } from './wiring/temporal-connection.js';
 import { createWorker } from './wiring/worker.js';
 import { prebuiltWorkflowBundle } from './workflow-bundle.js';
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   });
   const db = await openLedgerDatabase(config);
   log.info(`Connecting to Temporal at ${describeTemporalConnection(temporal)}`);
-  const connection = await NativeConnection.connect(temporal.nativeConnectionOptions);
+  const connection = await connectNative(temporal);
   const deps = { ledger: new RefundLedger(db), providers: createProviderClients(config, defaultSandboxUrls(config), metrics, rateLimitersFrom(config, db)), metrics };
   const worker = await createWorker({ config, connection, deps, workflowBundle });
   handleShutdownSignals({

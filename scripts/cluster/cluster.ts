@@ -89,6 +89,11 @@ export interface ClusterOptions {
   uiOrigin?: string;
   tls?: ClusterTls;
   historyShards?: number;
+  /**
+   * Each host's PostgreSQL connections, at most (the store's, visibility's): five hosts hold up to
+   * five times these, and a PostgreSQL server has its max_connections (100 by default) for all.
+   */
+  dbConnections?: { store: number; visibility: number };
   /** Each host's log goes to <logDir>/<host>.log. */
   logDir: string;
   log?: (line: string) => void;
@@ -151,6 +156,15 @@ function postgresEnv(options: ClusterOptions): NodeJS.ProcessEnv {
   };
 }
 
+function connectionLimits({ store, visibility }: { store: number; visibility: number }): NodeJS.ProcessEnv {
+  return {
+    TEMPORAL_DB_MAX_CONNS: String(store),
+    TEMPORAL_DB_MAX_IDLE_CONNS: String(Math.max(1, Math.floor(store / 2))),
+    TEMPORAL_VISIBILITY_DB_MAX_CONNS: String(visibility),
+    TEMPORAL_VISIBILITY_DB_MAX_IDLE_CONNS: String(Math.max(1, Math.floor(visibility / 2))),
+  };
+}
+
 /** The environment the server's config template reads, for one host. */
 export function serverHostEnv(host: ServerHost, options: ClusterOptions): NodeJS.ProcessEnv {
   const { ports, tls } = options;
@@ -158,6 +172,7 @@ export function serverHostEnv(host: ServerHost, options: ClusterOptions): NodeJS
   return {
     ...postgresEnv(options),
     TEMPORAL_HISTORY_SHARDS: String(options.historyShards ?? 8),
+    ...connectionLimits(options.dbConnections ?? { store: 8, visibility: 3 }),
     TEMPORAL_DYNAMIC_CONFIG_FILE: join(deployDir, 'dynamicconfig.yaml'),
     TEMPORAL_BROADCAST_ADDRESS: '127.0.0.1',
     BIND_ON_IP: '127.0.0.1',

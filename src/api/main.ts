@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { clientDataConverter } from '../codec/data-converter.js';
@@ -11,6 +11,7 @@ import { RefundLedger } from '../ledger/refunds.js';
 import { createLogger } from '../logging.js';
 import { handleShutdownSignals } from '../shutdown.js';
 import { oidcSettings } from '../wiring/policies.js';
+import { connectClient } from '../wiring/temporal-connect.js';
 import { describeTemporalConnection, temporalConnectionOrExit } from '../wiring/temporal-connection.js';
 import { startDispatcher, type Dispatcher } from './dispatcher.js';
 import { createApi } from './server.js';
@@ -92,7 +93,7 @@ async function main(): Promise<void> {
   const log = createLogger({ level: config.LOG_LEVEL, name: 'api' });
   const db = await openLedgerDatabase(config);
   log.info(`Connecting to Temporal at ${describeTemporalConnection(temporal)}`);
-  const connection = await Connection.connect(temporal.connectionOptions);
+  const connection = await connectClient(temporal);
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: clientDataConverter(config) });
   const api = await startApi({
     config,

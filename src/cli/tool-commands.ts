@@ -89,13 +89,14 @@ async function temporalSettings(env: NodeJS.ProcessEnv): Promise<TemporalConnect
 
 /** A client of the Temporal frontend, or a plain error saying it cannot be reached. */
 async function temporalClient(temporal: TemporalConnection): Promise<Client> {
-  const [{ Client, Connection }, { describeTemporalConnection }] = await Promise.all([import('@temporalio/client'), import('../wiring/temporal-connection.js')]);
+  const [{ Client, Connection }, { connectionHint, describeTemporalConnection }] = await Promise.all([import('@temporalio/client'), import('../wiring/temporal-connection.js')]);
   try {
     const connection = await Connection.connect({ ...temporal.connectionOptions, connectTimeout: 5_000 });
     return new Client({ connection, namespace: temporal.namespace });
   } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
     throw new CliError(
-      `cannot reach Temporal at ${describeTemporalConnection(temporal)} (${err instanceof Error ? err.message : String(err)}): set --address or TEMPORAL_ADDRESS`,
+      `cannot reach Temporal at ${describeTemporalConnection(temporal)}: ${connectionHint(message, temporal) ?? 'set --address or TEMPORAL_ADDRESS'} (${message})`,
       'unreachable',
     );
   }

@@ -156,6 +156,39 @@ export function describeTemporalConnection(connection: TemporalConnection): stri
   return `${connection.address} (namespace ${connection.namespace}; ${connection.security}${profile})`;
 }
 
+/**
+ * What a failed connection's message most likely means, in terms of the settings; undefined when it
+ * is not clear. The SDK's messages name TLS alerts and certificate errors; each maps to the setting
+ * that fixes it.
+ */
+export function connectionHint(message: string, connection: TemporalConnection): string | undefined {
+  if (/CertificateRequired|certificate required/i.test(message)) {
+    return 'the server asks for a client certificate: set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH (or their _DATA forms)';
+  }
+  // TLS 1.3 ends the handshake before the server has seen a certificate; its refusal then arrives as
+  // the connection closing, with no alert to name.
+  const clientCertificate = connection.security.endsWith('with client certificate');
+  if (connection.security !== 'plain' && !clientCertificate && /connection closed|operation was cancell?ed|broken pipe|connection reset/i.test(message)) {
+    return 'the server closed the connection after the TLS handshake: if it requires mutual TLS, set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH (or their _DATA forms)';
+  }
+  if (/UnknownCA|unknown ca|BadCertificate|bad certificate|CertificateUnknown|certificate unknown|DecryptError/i.test(message)) {
+    return 'the server refused the client certificate: it is not signed by a CA the server trusts';
+  }
+  if (/UnknownIssuer|unable to get local issuer|self.signed/i.test(message)) {
+    return "the server's certificate is not signed by a CA this process trusts: set TEMPORAL_TLS_SERVER_CA_CERT_PATH";
+  }
+  if (/NotValidForName|does not match|hostname mismatch|IP address mismatch/i.test(message)) {
+    return "the server's certificate is for another name: set TEMPORAL_TLS_SERVER_NAME to the name in it";
+  }
+  if (connection.security !== 'plain' && /InvalidContentType|wrong version number|corrupt message|received corrupt/i.test(message)) {
+    return 'the server does not speak TLS there: unset the TEMPORAL_TLS settings, or use its TLS address';
+  }
+  if (connection.security === 'plain' && /frame with invalid size|http2 error|connection reset|broken pipe|h2 protocol error/i.test(message)) {
+    return 'the server may want TLS: set TEMPORAL_TLS=true (and its CA, TEMPORAL_TLS_SERVER_CA_CERT_PATH)';
+  }
+  return undefined;
+}
+
 function securityOf(tls: ConnectionOptions['tls'], apiKey: boolean): TemporalSecurity {
   const clientCertificate = typeof tls === 'object' && tls !== null && tls.clientCertPair !== undefined;
   if (apiKey) return clientCertificate ? 'API key over TLS with client certificate' : 'API key over TLS';

@@ -72,7 +72,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const receiver = new OutcomeReceiver(outcomeSecret, 0.1, random);
   await receiver.start();
 
-  const temporal = await startTemporalUnderTest(options.temporal ?? 'dev', dataDir, log, random);
+  const temporal = await startTemporalUnderTest(options.temporal ?? 'dev', dataDir, log, { random });
   const env = {
     ...process.env,
     ...temporal.env,

@@ -99,6 +99,8 @@ export async function startTestCluster(cliPath: string): Promise<{ info: TestClu
     ports: { frontend, frontendHttp, frontendMembership, history1, history1Membership, history2, history2Membership, matching, matchingMembership, worker, workerMembership, ui },
     namespace: 'default',
     retention: '1d',
+    // Small pools: this cluster shares the machine's PostgreSQL (max_connections 100) with the others and the ledgers.
+    dbConnections: { store: 4, visibility: 2 },
     codecEndpoint: `http://localhost:${codecPort}`,
     tls: {
       serverCa: certs.ca,

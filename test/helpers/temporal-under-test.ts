@@ -52,7 +52,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * cluster with mutual TLS on its frontend (its faults: a history host SIGKILLed and started again,
  * then the frontend restarted).
  */
-export async function startTemporalUnderTest(kind: TemporalKind, dataDir: string, log: (line: string) => void, random: () => number = Math.random): Promise<TemporalUnderTest> {
+export async function startTemporalUnderTest(
+  kind: TemporalKind,
+  dataDir: string,
+  log: (line: string) => void,
+  { random = Math.random, dbConnections = { store: 4, visibility: 2 } }: { random?: () => number; dbConnections?: { store: number; visibility: number } } = {},
+): Promise<TemporalUnderTest> {
   const cliPath = await ensureTemporalCli({ log });
   if (kind === 'dev') {
     const [port, uiPort] = (await freePorts(2)) as [number, number];
@@ -100,6 +105,9 @@ export async function startTemporalUnderTest(kind: TemporalKind, dataDir: string
     ports: { frontend, frontendHttp, frontendMembership, history1, history1Membership, history2, history2Membership, matching, matchingMembership, worker, workerMembership, ui },
     namespace: 'default',
     retention: '1d',
+    // Small pools by default: in npm test this cluster shares the machine's PostgreSQL
+    // (max_connections 100) with the suite's and the ledgers.
+    dbConnections,
     tls,
     logDir: join(dataDir, 'cluster'),
     log,
