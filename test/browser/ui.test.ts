@@ -24,9 +24,12 @@ import {
   chromiumMissing,
   launchChromium,
   listenCodecServer,
+  localStorageText,
   newPage,
+  openRunActions,
   pageText,
   signInAtCodecServer,
+  writeActions,
 } from '../helpers/browser.js';
 import { sandboxClients } from '../helpers/engine.js';
 import { freePorts } from '../helpers/ports.js';
@@ -34,7 +37,8 @@ import { seededOenRefund } from '../helpers/sandbox.js';
 
 /**
  * The operator's view, in a real browser (test/helpers/browser.ts): Chromium drives the dev server's
- * own Web UI, pointed at our codec server as `npm start` points it.
+ * own Web UI, pointed at our codec server as `npm start` points it. The UI server's, as compose runs
+ * it: test/browser/cluster-ui.test.ts.
  */
 const KEYS = `ui-test:${randomBytes(32).toString('base64')}`;
 const CODEC_TOKEN = randomBytes(24).toString('base64url');
@@ -141,6 +145,8 @@ async function signInToCodec(page: Page): Promise<void> {
   await page.locator('textarea').first().fill(codecUrl);
   await page.getByTestId('data-encoder-include-credentials').dispatchEvent('click');
   await page.getByRole('button', { name: 'Apply' }).dispatchEvent('click');
+  // The browser keeps it (test/browser/cluster-ui.test.ts finds none kept with the UI server's setting).
+  await expect.poll(() => localStorageText(page)).toContain(codecUrl.replace('http://', ''));
 }
 
 describe.skipIf(skip)('the Temporal Web UI, in Chromium', () => {
@@ -167,6 +173,9 @@ describe.skipIf(skip)('the Temporal Web UI, in Chromium', () => {
     await expect.poll(() => decodeURIComponent(page.url()), { timeout: 15_000 }).toContain('RefundStatus="succeeded"');
     const row = page.getByRole('link', { name: workflowId });
     await row.waitFor({ timeout: 30_000 });
+    // The dev server's UI offers the write actions the UI server turns off; the same controls are
+    // looked for there (test/browser/cluster-ui.test.ts), so finding none there means something.
+    expect(await writeActions(page)).toMatchObject({ batchActions: 'offered', startWorkflow: 'offered' });
     await page.screenshot({ path: join(ARTIFACTS, 'ui-2-list-filtered.png') });
 
     // 4. Open it: input and result decoded through the codec server.
@@ -180,6 +189,8 @@ describe.skipIf(skip)('the Temporal Web UI, in Chromium', () => {
     // Each step of the timeline says what it did (the summaries are encrypted too, and decoded here).
     expect(text).toContain(`Oen refund ${refund.transactionHid} NT$1,000`);
     await page.screenshot({ path: join(ARTIFACTS, 'ui-3-refund-decoded.png'), fullPage: true });
+    // A closed run's Reset button, once its history has loaded.
+    await expect.poll(async () => (await writeActions(page)).reset, { timeout: 15_000 }).toBe('offered');
 
     // 5. The run's summary and details, its current details (status in words; R refreshes them)…
     await page.getByText('User Metadata', { exact: true }).first().click();
@@ -206,7 +217,9 @@ describe.skipIf(skip)('the Temporal Web UI, in Chromium', () => {
     const page = await newPage(browser);
     await signInToCodec(page);
     await page.goto(refundPage(id));
-    await page.getByRole('button', { name: 'More Actions' }).click();
+    await openRunActions(page);
+    // A running run's Terminate and Reset, as the dev server's UI offers them (Reset once its history has loaded).
+    await expect.poll(() => writeActions(page), { timeout: 15_000 }).toMatchObject({ terminate: 'offered', reset: 'offered', startWorkflow: 'offered' });
     await page.getByTestId('update-button').locator('visible=true').first().click();
     const dialog = page.locator('dialog[open], [role=dialog]').filter({ has: page.getByTestId('update-select') });
     await dialog.getByTestId('update-select-button').locator('visible=true').click();

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { payloadCodecFor } from '../../src/codec/data-converter.js';
 import { createCodecServer } from '../../src/codec/server.js';
@@ -55,4 +55,50 @@ export async function signInAtCodecServer(page: Page, codecUrl: string, token: s
 /** The text of the page and of its frames (the UI renders Markdown details in frames). */
 export async function pageText(page: Page): Promise<string> {
   return (await Promise.all(page.frames().map((f) => f.locator('body').innerText().catch(() => '')))).join('\n');
+}
+
+/** Everything the page's browser context keeps in local storage, where the UI keeps a browser's own codec setting. */
+export async function localStorageText(page: Page): Promise<string> {
+  const { origins } = await page.context().storageState();
+  return JSON.stringify(origins.map((origin) => origin.localStorage));
+}
+
+/** How a page offers an action: a visible control that can be used, one shown but disabled, or none. */
+export type Offer = 'offered' | 'disabled' | 'absent';
+
+async function offerOf(control: Locator): Promise<Offer> {
+  const shown = await control.filter({ visible: true }).all();
+  if (shown.length === 0) return 'absent';
+  for (const one of shown) if (await one.isEnabled()) return 'offered';
+  return 'disabled';
+}
+
+/**
+ * The controls of the UI's write actions that go around the engine, as the UI (2.42) marks them up:
+ * on a run's page, Terminate and Reset in *More Actions* (a closed run has a Reset button instead)
+ * and *Start Workflow Like This One*; on the workflow list, *Start Workflow* (and a row's start
+ * button) and the select-all box that opens the batch actions (Terminate, Cancel, Reset).
+ */
+const writeActionControls = {
+  terminate: (page: Page) => page.getByTestId('terminate-button'),
+  reset: (page: Page) => page.getByTestId('reset-button').or(page.getByRole('button', { name: 'Reset', exact: true })),
+  startWorkflow: (page: Page) =>
+    page.getByTestId('start-workflow-button').or(page.getByRole('button', { name: 'Start Workflow', exact: true })).or(page.locator('button.start-button')),
+  batchActions: (page: Page) => page.getByTestId('batch-actions-checkbox'),
+};
+export type WriteAction = keyof typeof writeActionControls;
+
+/** What the current page offers of each write action (on a run's page, with *More Actions* open: `openRunActions`). */
+export async function writeActions(page: Page): Promise<Record<WriteAction, Offer>> {
+  const offers: Partial<Record<WriteAction, Offer>> = {};
+  for (const [action, control] of Object.entries(writeActionControls)) offers[action as WriteAction] = await offerOf(control(page));
+  return offers as Record<WriteAction, Offer>;
+}
+
+/** Opens a run's *More Actions* menu once the run has loaded (the UI renders the header twice, for narrow and wide screens). */
+export async function openRunActions(page: Page): Promise<void> {
+  const button = page.getByRole('button', { name: 'More Actions' });
+  await button.waitFor({ timeout: 30_000 });
+  if ((await button.getAttribute('aria-expanded')) !== 'true') await button.click();
+  await page.locator('ul#workflow-actions[role=menu]').filter({ visible: true }).waitFor({ timeout: 15_000 });
 }
