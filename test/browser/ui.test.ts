@@ -1,37 +1,45 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startDevServer, type RunningDevServer } from '../../scripts/dev-server.js';
 import { startRefund } from '../../src/client/refunds.js';
-import { clientDataConverter, payloadCodecFor } from '../../src/codec/data-converter.js';
-import { createCodecServer } from '../../src/codec/server.js';
-import { codecAllowedOrigin, loadConfig } from '../../src/config.js';
+import { clientDataConverter } from '../../src/codec/data-converter.js';
+import { loadConfig } from '../../src/config.js';
 import type { OenRefundRequested } from '../../src/domain/schemas/refund-request.js';
 import type { RefundRecord } from '../../src/domain/schemas/refund-record.js';
 import { pgliteDatabase, type Database } from '../../src/ledger/database.js';
 import { migrate } from '../../src/ledger/migrations.js';
 import { RefundLedger } from '../../src/ledger/refunds.js';
 import { startSandboxes, type RunningSandboxes } from '../../src/sandbox/index.js';
-import { randomHid } from '../../src/sandbox/oen.js';
 import { statusQuery } from '../../src/workflows/messages.js';
 import { createWorker } from '../../src/wiring/worker.js';
+import {
+  ARTIFACTS,
+  chromiumMissing,
+  launchChromium,
+  listenCodecServer,
+  localStorageText,
+  newPage,
+  openRunActions,
+  pageText,
+  signInAtCodecServer,
+  writeActions,
+} from '../helpers/browser.js';
 import { sandboxClients } from '../helpers/engine.js';
 import { freePorts } from '../helpers/ports.js';
-import { admin } from '../helpers/sandbox.js';
+import { seededOenRefund } from '../helpers/sandbox.js';
 
 /**
- * The operator's view, in a real browser: Debian's Chromium (installed by scripts/ensure-browser.mjs,
- * npm test's pre-script) drives the dev server's own Web UI, pointed at our codec server as
- * `npm start` points it. Screenshots go to test/artifacts/.
+ * The operator's view, in a real browser (test/helpers/browser.ts): Chromium drives the dev server's
+ * own Web UI, pointed at our codec server as `npm start` points it. The UI server's, as compose runs
+ * it: test/browser/cluster-ui.test.ts.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARTIFACTS = 'test/artifacts';
 const KEYS = `ui-test:${randomBytes(32).toString('base64')}`;
 const CODEC_TOKEN = randomBytes(24).toString('base64url');
 
@@ -51,13 +59,11 @@ let taskQueue: string;
 let refund: OenRefundRequested;
 let workflowId: string;
 let workerFailure: Error | undefined;
+const skip = chromiumMissing();
 
 /** A charged card transaction at the Oen emulator, and the refund request for it. */
-async function oenRefund(amount: number, reason: string): Promise<OenRefundRequested> {
-  const transactionHid = randomHid();
-  const orderId = `UI-${randomUUID().slice(0, 8)}`;
-  await admin(sandboxes.oenUrl, 'POST', 'seed', { transactions: [{ id: transactionHid, orderId, amount }] });
-  return { refundId: `RF-UI-${randomUUID().slice(0, 8)}`, provider: 'oen', orderId, transactionHid, amount, reason };
+function oenRefund(amount: number, reason: string): Promise<OenRefundRequested> {
+  return seededOenRefund(sandboxes.oenUrl, { amount, reason }, { amount });
 }
 
 async function start(request: OenRefundRequested): Promise<string> {
@@ -66,17 +72,8 @@ async function start(request: OenRefundRequested): Promise<string> {
   return started.workflowId;
 }
 
-/** Without Chromium the file is skipped, and says so; CI sets REQUIRE_BROWSER=1, making it a failure. */
-const chromiumMissing = !existsSync(CHROMIUM);
-if (chromiumMissing) {
-  const message = `No Chromium at ${CHROMIUM} (npm test's pre-script, scripts/ensure-browser.mjs, installs Debian's package)`;
-  if (process.env.REQUIRE_BROWSER === '1') throw new Error(`${message}; REQUIRE_BROWSER=1 makes that a failure`);
-  console.warn(`${message}: the browser test is SKIPPED. Set CHROMIUM_PATH to run it.`);
-}
-
 beforeAll(async () => {
-  if (chromiumMissing) return;
-  mkdirSync(ARTIFACTS, { recursive: true });
+  if (skip) return;
   dataDir = mkdtempSync(join(tmpdir(), 'refundflow-ui-'));
   const [port, uiPort, codecPort] = (await freePorts(3)) as [number, number, number];
   const config = loadConfig({
@@ -95,8 +92,7 @@ beforeAll(async () => {
     { cliPath: inject('temporalCliPath'), dataDir, port, uiPort, namespace: 'default', codecEndpoint: codecUrl },
     () => undefined,
   );
-  codecServer = createCodecServer({ codec: payloadCodecFor(config)!, token: CODEC_TOKEN, allowedOrigin: codecAllowedOrigin(config) });
-  await codecServer.listen({ port: codecPort, host: '127.0.0.1' });
+  codecServer = await listenCodecServer(config, CODEC_TOKEN, codecPort);
 
   sandboxes = await startSandboxes({ oenPort: 0, mwdPort: 0 });
   db = await pgliteDatabase();
@@ -116,7 +112,7 @@ beforeAll(async () => {
   const record = await client.workflow.getHandle<() => Promise<RefundRecord>>(workflowId).result();
   expect(record.status).toBe('succeeded');
 
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  browser = await launchChromium();
 }, 180_000);
 
 afterAll(async () => {
@@ -133,23 +129,15 @@ afterAll(async () => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 }, 60_000);
 
-async function newPage(): Promise<Page> {
-  // Tall enough that the codec drawer's buttons sit clear of the UI's sticky top bar.
-  const page = await browser.newPage({ viewport: { width: 1400, height: 1600 } });
-  return page;
-}
-
 const refundPage = (id = workflowId) => `${server.uiUrl}/namespaces/default/workflows/${encodeURIComponent(id)}`;
 
 /**
- * What docs/operations.md asks of an operator once per browser: sign in at the codec server, then
- * set the UI's codec endpoint as this browser's own, with credentials, so the cookie goes along.
+ * What docs/operations.md asks of an operator once per browser on the dev server's UI: sign in at
+ * the codec server, then set the UI's codec endpoint as this browser's own, with credentials, so the
+ * cookie goes along.
  */
 async function signInToCodec(page: Page): Promise<void> {
-  await page.goto(codecUrl);
-  await page.fill('input[name=token]', CODEC_TOKEN);
-  await page.click('button[type=submit]');
-  expect(await page.locator('#status').innerText()).toMatch(/Signed in/);
+  await signInAtCodecServer(page, codecUrl, CODEC_TOKEN);
   await page.goto(`${server.uiUrl}/namespaces/default/workflows`);
   await page.locator('[data-testid^="data-encoder-status"]').click();
   await page.getByRole('button', { name: 'Use Cluster-level setting,' }).click();
@@ -157,16 +145,13 @@ async function signInToCodec(page: Page): Promise<void> {
   await page.locator('textarea').first().fill(codecUrl);
   await page.getByTestId('data-encoder-include-credentials').dispatchEvent('click');
   await page.getByRole('button', { name: 'Apply' }).dispatchEvent('click');
+  // The browser keeps it (test/browser/cluster-ui.test.ts finds none kept with the UI server's setting).
+  await expect.poll(() => localStorageText(page)).toContain(codecUrl.replace('http://', ''));
 }
 
-/** The text of the page and of its frames (the UI renders Markdown details in frames). */
-async function pageText(page: Page): Promise<string> {
-  return (await Promise.all(page.frames().map((f) => f.locator('body').innerText().catch(() => '')))).join('\n');
-}
-
-describe.skipIf(chromiumMissing)('the Temporal Web UI, in Chromium', () => {
+describe.skipIf(skip)('the Temporal Web UI, in Chromium', () => {
   it('without the codec, the refund\'s payloads show only as ciphertext', async () => {
-    const page = await newPage();
+    const page = await newPage(browser);
     await page.goto(refundPage());
     await expect.poll(() => page.locator('body').innerText(), { timeout: 30_000 }).toContain('encryption-key-id');
     const text = await page.locator('body').innerText();
@@ -177,7 +162,7 @@ describe.skipIf(chromiumMissing)('the Temporal Web UI, in Chromium', () => {
   });
 
   it('an operator signs in to the codec server, filters by RefundStatus, opens the refund and reads it decoded', async () => {
-    const page = await newPage();
+    const page = await newPage(browser);
     // 1–2. Sign in at the codec server; the UI's codec setting for this browser.
     await signInToCodec(page);
 
@@ -188,6 +173,9 @@ describe.skipIf(chromiumMissing)('the Temporal Web UI, in Chromium', () => {
     await expect.poll(() => decodeURIComponent(page.url()), { timeout: 15_000 }).toContain('RefundStatus="succeeded"');
     const row = page.getByRole('link', { name: workflowId });
     await row.waitFor({ timeout: 30_000 });
+    // The dev server's UI offers the write actions the UI server turns off; the same controls are
+    // looked for there (test/browser/cluster-ui.test.ts), so finding none there means something.
+    expect(await writeActions(page)).toMatchObject({ batchActions: 'offered', startWorkflow: 'offered' });
     await page.screenshot({ path: join(ARTIFACTS, 'ui-2-list-filtered.png') });
 
     // 4. Open it: input and result decoded through the codec server.
@@ -201,6 +189,8 @@ describe.skipIf(chromiumMissing)('the Temporal Web UI, in Chromium', () => {
     // Each step of the timeline says what it did (the summaries are encrypted too, and decoded here).
     expect(text).toContain(`Oen refund ${refund.transactionHid} NT$1,000`);
     await page.screenshot({ path: join(ARTIFACTS, 'ui-3-refund-decoded.png'), fullPage: true });
+    // A closed run's Reset button, once its history has loaded.
+    await expect.poll(async () => (await writeActions(page)).reset, { timeout: 15_000 }).toBe('offered');
 
     // 5. The run's summary and details, its current details (status in words; R refreshes them)…
     await page.getByText('User Metadata', { exact: true }).first().click();
@@ -224,10 +214,12 @@ describe.skipIf(chromiumMissing)('the Temporal Web UI, in Chromium', () => {
     const handle = client.workflow.getHandle<() => Promise<RefundRecord>>(id);
     await expect.poll(async () => (await handle.query(statusQuery)).status, { timeout: 30_000 }).toBe('awaiting_approval');
 
-    const page = await newPage();
+    const page = await newPage(browser);
     await signInToCodec(page);
     await page.goto(refundPage(id));
-    await page.getByRole('button', { name: 'More Actions' }).click();
+    await openRunActions(page);
+    // A running run's Terminate and Reset, as the dev server's UI offers them (Reset once its history has loaded).
+    await expect.poll(() => writeActions(page), { timeout: 15_000 }).toMatchObject({ terminate: 'offered', reset: 'offered', startWorkflow: 'offered' });
     await page.getByTestId('update-button').locator('visible=true').first().click();
     const dialog = page.locator('dialog[open], [role=dialog]').filter({ has: page.getByTestId('update-select') });
     await dialog.getByTestId('update-select-button').locator('visible=true').click();
