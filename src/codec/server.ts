@@ -167,9 +167,10 @@ export function createCodecServer({ codec, token, allowedOrigin, now = Date.now 
 function signInPage(signedIn: boolean, uiOrigin: string, ownUrl: string, problem?: string): string {
   const body = signedIn
     ? `<p id="status">Signed in: this browser's Web UI can decode payloads for the next 12 hours.</p>
-<p>Once per browser, in the <a href="${escapeHtml(uiOrigin)}">Web UI</a>: open the Codec Server settings (the glasses icon,
+<p>The <a href="${escapeHtml(uiOrigin)}">Web UI</a> of a Temporal UI server set up for it (compose, <code>npm run cluster</code>) needs nothing more.
+With <code>npm start</code>'s dev server, once per browser: open the UI's Codec Server settings (the glasses icon,
 top right), choose <b>Use my browser setting and ignore Cluster-level setting</b>, paste <code>${ownUrl}</code>,
-turn on <b>Include cross-origin credentials</b>, and Apply. (The UI sends this browser's cookie only when the
+turn on <b>Include cross-origin credentials</b>, and Apply. (That UI sends this browser's cookie only when the
 endpoint is its own browser setting.)</p>`
     : `<form method="post" action="/session">
 <label>Codec server token <input type="password" name="token" autocomplete="off" autofocus></label>
