@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { ensureClusterBinaries } from '../../scripts/cluster/binaries.js';
 import { applySchema, startCluster, type ClusterOptions, type RunningCluster } from '../../scripts/cluster/cluster.js';
-import { makeTestCertificates } from './certificates.js';
+import { postgresFromUrl } from '../../scripts/cluster/main.js';
+import { makeTestCertificates, type TestCertificates } from './certificates.js';
 import { freePorts } from './ports.js';
 
 const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -42,16 +43,6 @@ export function clusterEnv(info: TestClusterInfo): Record<string, string> {
   };
 }
 
-function postgresOf(url: string): ClusterOptions['postgres'] {
-  const parsed = new URL(url);
-  return {
-    host: parsed.hostname,
-    port: Number(parsed.port || 5432),
-    user: decodeURIComponent(parsed.username || 'postgres'),
-    ...(parsed.password && { password: decodeURIComponent(parsed.password) }),
-  };
-}
-
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -61,8 +52,8 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/** Drops the databases of earlier runs whose process is gone (a run cut short leaves its own). */
-async function dropDatabases(which: (name: string) => boolean): Promise<void> {
+/** Drops the test clusters' databases (rf_cluster_…) that `which` picks. */
+export async function dropDatabases(which: (name: string) => boolean): Promise<void> {
   const client = new pg.Client({ connectionString: ADMIN_URL });
   await client.connect();
   try {
@@ -76,32 +67,25 @@ async function dropDatabases(which: (name: string) => boolean): Promise<void> {
 }
 
 /**
- * The suite's production-shaped cluster: five server hosts on PostgreSQL with mutual TLS on the
- * frontend, and the UI server. Its databases are this run's own (named after the process), dropped
- * at the end.
+ * A cluster's options for a test or a long run: free ports, this machine's PostgreSQL
+ * (TEST_DATABASE_URL's server), and mutual TLS on the frontend from two new test authorities (the
+ * second's client certificate is one the frontend must refuse). Small connection pools by default:
+ * in npm test the cluster shares the machine's PostgreSQL (max_connections 100) with others and the ledgers.
  */
-export async function startTestCluster(cliPath: string): Promise<{ info: TestClusterInfo; cluster: RunningCluster; teardown(): Promise<void> }> {
-  const binaries = await ensureClusterBinaries({ log: (line) => console.log(line) });
-  await dropDatabases((name) => {
-    const pid = Number(/^rf_cluster_(\d+)_/.exec(name)?.[1]);
-    return !Number.isInteger(pid) || !processAlive(pid);
-  });
-  const dir = mkdtempSync(join(tmpdir(), 'refundflow-cluster-'));
+export async function testClusterOptions({
+  dbConnections = { store: 4, visibility: 2 },
+  ...given
+}: Pick<ClusterOptions, 'binaries' | 'cliPath' | 'databases' | 'logDir' | 'codecEndpoint' | 'dbConnections' | 'log'>): Promise<{ options: ClusterOptions; certs: TestCertificates }> {
   const certs = makeTestCertificates();
-  const [frontend, frontendHttp, frontendMembership, history1, history1Membership, history2, history2Membership, matching, matchingMembership, worker, workerMembership, ui, codecPort] =
-    (await freePorts(13)) as [number, number, number, number, number, number, number, number, number, number, number, number, number];
-  const databases = { temporal: `${PREFIX}${process.pid}_temporal`, visibility: `${PREFIX}${process.pid}_visibility` };
+  const [frontend, frontendHttp, frontendMembership, history1, history1Membership, history2, history2Membership, matching, matchingMembership, worker, workerMembership, ui] =
+    (await freePorts(12)) as [number, number, number, number, number, number, number, number, number, number, number, number];
   const options: ClusterOptions = {
-    binaries,
-    cliPath,
-    postgres: postgresOf(ADMIN_URL),
-    databases,
+    ...given,
+    postgres: postgresFromUrl(ADMIN_URL),
     ports: { frontend, frontendHttp, frontendMembership, history1, history1Membership, history2, history2Membership, matching, matchingMembership, worker, workerMembership, ui },
     namespace: 'default',
     retention: '1d',
-    // Small pools: this cluster shares the machine's PostgreSQL (max_connections 100) with the others and the ledgers.
-    dbConnections: { store: 4, visibility: 2 },
-    codecEndpoint: `http://localhost:${codecPort}`,
+    dbConnections,
     tls: {
       serverCa: certs.ca,
       frontendCert: certs.server.cert,
@@ -111,8 +95,26 @@ export async function startTestCluster(cliPath: string): Promise<{ info: TestClu
       internalClientCert: certs.client.cert,
       internalClientKey: certs.client.key,
     },
-    logDir: join(dir, 'logs'),
   };
+  return { options, certs };
+}
+
+/**
+ * The suite's production-shaped cluster: five server hosts on PostgreSQL with mutual TLS on the
+ * frontend, and the UI server. Its databases are this run's own (named after the process), dropped
+ * at the end.
+ */
+export async function startTestCluster(cliPath: string): Promise<{ info: TestClusterInfo; cluster: RunningCluster; teardown(): Promise<void> }> {
+  const binaries = await ensureClusterBinaries({ log: (line) => console.log(line) });
+  // The databases of earlier suite runs whose process is gone (a run cut short leaves its own).
+  await dropDatabases((name) => {
+    const pid = Number(/^rf_cluster_(\d+)_/.exec(name)?.[1]);
+    return Number.isInteger(pid) && !processAlive(pid);
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'refundflow-cluster-'));
+  const [codecPort] = (await freePorts(1)) as [number];
+  const databases = { temporal: `${PREFIX}${process.pid}_temporal`, visibility: `${PREFIX}${process.pid}_visibility` };
+  const { options, certs } = await testClusterOptions({ binaries, cliPath, databases, logDir: join(dir, 'logs'), codecEndpoint: `http://localhost:${codecPort}` });
   await applySchema(options);
   const cluster = await startCluster(options);
   const info: TestClusterInfo = {

@@ -1,12 +1,11 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConnectionOptions } from '@temporalio/client';
-import pg from 'pg';
 import { ensureClusterBinaries } from '../../scripts/cluster/binaries.js';
-import { applySchema, frontendConnectionOptions, HISTORY_HOSTS, startCluster, type ClusterTls, type RunningCluster } from '../../scripts/cluster/cluster.js';
+import { applySchema, frontendConnectionOptions, HISTORY_HOSTS, startCluster, type RunningCluster } from '../../scripts/cluster/cluster.js';
 import { startDevServer, type RunningDevServer } from '../../scripts/dev-server.js';
 import { ensureTemporalCli } from '../../scripts/temporal-cli.js';
-import { makeTestCertificates } from './certificates.js';
+import { dropDatabases, testClusterOptions } from './cluster.js';
 import { freePorts } from './ports.js';
 
 /** Which Temporal a long run (chaos, benchmark) runs on; see test/helpers/temporal.ts for the suite's. */
@@ -31,18 +30,6 @@ export interface TemporalUnderTest {
   /** The server-side faults, one per call, in order; each answers what it did ('1 dev server restart'). */
   faults: Array<() => Promise<string>>;
   stop(): Promise<void>;
-}
-
-const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-async function dropDatabases(names: string[]): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    for (const name of names) await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  } finally {
-    await client.end();
-  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -82,36 +69,12 @@ export async function startTemporalUnderTest(
   }
 
   const binaries = await ensureClusterBinaries({ log });
-  const certs = makeTestCertificates();
-  const tls: ClusterTls = {
-    serverCa: certs.ca,
-    frontendCert: certs.server.cert,
-    frontendKey: certs.server.key,
-    serverName: certs.serverName,
-    clientCa: certs.ca,
-    internalClientCert: certs.client.cert,
-    internalClientKey: certs.client.key,
-  };
-  const ports = (await freePorts(12)) as [number, number, number, number, number, number, number, number, number, number, number, number];
-  const [frontend, frontendHttp, frontendMembership, history1, history1Membership, history2, history2Membership, matching, matchingMembership, worker, workerMembership, ui] = ports;
-  const suffix = `${process.pid}_${Date.now() % 1_000_000}`;
-  const databases = { temporal: `rf_run_${suffix}_temporal`, visibility: `rf_run_${suffix}_visibility` };
-  const admin = new URL(ADMIN_URL);
-  const options = {
-    binaries,
-    cliPath,
-    postgres: { host: admin.hostname, port: Number(admin.port || 5432), user: decodeURIComponent(admin.username || 'postgres'), ...(admin.password && { password: decodeURIComponent(admin.password) }) },
-    databases,
-    ports: { frontend, frontendHttp, frontendMembership, history1, history1Membership, history2, history2Membership, matching, matchingMembership, worker, workerMembership, ui },
-    namespace: 'default',
-    retention: '1d',
-    // Small pools by default: in npm test this cluster shares the machine's PostgreSQL
-    // (max_connections 100) with the suite's and the ledgers.
-    dbConnections,
-    tls,
-    logDir: join(dataDir, 'cluster'),
-    log,
-  };
+  const suffix = `${process.pid}_run${Date.now() % 1_000_000}`;
+  // Named after this process, so that a later suite drops them if this run is cut short.
+  const databases = { temporal: `rf_cluster_${suffix}_temporal`, visibility: `rf_cluster_${suffix}_visibility` };
+  const { options, certs } = await testClusterOptions({ binaries, cliPath, databases, logDir: join(dataDir, 'cluster'), dbConnections, log });
+  const { tls } = options;
+  if (!tls) throw new Error('the test cluster has TLS');
   mkdirSync(options.logDir, { recursive: true });
   await applySchema(options);
   const cluster: RunningCluster = await startCluster(options);
@@ -148,7 +111,7 @@ export async function startTemporalUnderTest(
     ],
     stop: async () => {
       await cluster.stop();
-      await dropDatabases([databases.temporal, databases.visibility]);
+      await dropDatabases((name) => name === databases.temporal || name === databases.visibility);
       for (const dir of certs.dirs) rmSync(dir, { recursive: true, force: true });
     },
   };
