@@ -12,6 +12,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Connection, type ConnectionOptions } from '@temporalio/client';
@@ -331,7 +332,12 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
 
   try {
     log(`Starting the Temporal server's hosts: ${SERVER_HOSTS.join(', ')} (logs in ${options.logDir})`);
-    for (const host of SERVER_HOSTS) spawnHost(host);
+    // The frontend first: on a new database the first host to start writes the cluster's metadata,
+    // and hosts that start together race to insert it — the losers exit ("duplicate key"). Its gRPC
+    // port opens only after that write, so the others start once it listens.
+    spawnHost('frontend');
+    await waitForListening(options.ports.frontend, 'frontend', options, children);
+    for (const host of SERVER_HOSTS.filter((h) => h !== 'frontend')) spawnHost(host);
     await waitForFrontend(address, options, children);
     log('Setting up the namespace and search attributes (deploy/temporal/setup.sh)');
     await run(
@@ -414,6 +420,27 @@ async function waitForFrontend(address: string, options: ClusterOptions, childre
     }
   }
   throw new ClusterError(`The cluster's frontend ${address} did not answer within 120s: ${last instanceof Error ? last.message : String(last)}; logs in ${options.logDir}`);
+}
+
+async function waitForListening(port: number, host: ClusterHost, options: ClusterOptions, children: Map<ClusterHost, ChildProcess>): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    const child = children.get(host);
+    if (child?.exitCode !== null && child?.exitCode !== undefined) {
+      throw new ClusterError(`The ${host} host exited (code ${child.exitCode}) while the cluster started; see ${join(options.logDir, `${host}.log`)}`);
+    }
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = createConnection({ host: '127.0.0.1', port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    await sleep(300);
+  }
+  throw new ClusterError(`The ${host} host did not listen on ${port} within 120s; see ${join(options.logDir, `${host}.log`)}`);
 }
 
 async function waitForUi(uiUrl: string, children: Map<ClusterHost, ChildProcess>): Promise<void> {
