@@ -263,6 +263,8 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
   const children = new Map<ClusterHost, ChildProcess>();
   const exited = new Map<ClusterHost, Promise<void>>();
   let stopping = false;
+  /** Children killed on purpose (kill, restart, stop): their exit is not news. */
+  const planned = new WeakSet<ChildProcess>();
 
   const spawnHost = (host: ClusterHost) => {
     const logFile = join(options.logDir, `${host}.log`);
@@ -280,7 +282,7 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
       host,
       new Promise((resolve) => {
         child.on('exit', (code, signal) => {
-          if (!stopping && children.get(host) === child) log(`${host} exited (${signal ?? `code ${code}`}); its log: ${logFile}`);
+          if (!stopping && !planned.has(child) && children.get(host) === child) log(`${host} exited (${signal ?? `code ${code}`}); its log: ${logFile}`);
           resolve();
         });
       }),
@@ -306,28 +308,30 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
     throw new ClusterError(`The cluster's frontend ${address} did not serve namespace ${options.namespace} within ${timeoutMs / 1000}s: ${last instanceof Error ? last.message : String(last)}; logs in ${options.logDir}`);
   };
 
-  const kill = async (host: ClusterHost, signal: NodeJS.Signals = 'SIGKILL') => {
+  const send = (host: ClusterHost, signal: NodeJS.Signals): boolean => {
     const child = children.get(host);
-    if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
+    if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return false;
+    planned.add(child);
     try {
       process.kill(-child.pid, signal);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
     }
-    await exited.get(host);
+    return true;
+  };
+
+  /** Sends `signal` and waits for the host to exit; a host a SIGTERM has not stopped in 10 s gets SIGKILL. */
+  const kill = async (host: ClusterHost, signal: NodeJS.Signals = 'SIGKILL') => {
+    if (!send(host, signal)) return;
+    const gone = exited.get(host) ?? Promise.resolve();
+    if (signal !== 'SIGKILL' && (await Promise.race([gone.then(() => true), sleep(10_000).then(() => false)])) === false) send(host, 'SIGKILL');
+    await gone;
   };
 
   const stop = async () => {
     stopping = true;
     // The UI and the frontend first (no new calls), then the hosts behind them.
-    for (const host of ['ui', 'frontend', 'worker', 'matching', ...HISTORY_HOSTS] as const) {
-      const child = children.get(host);
-      if (!child) continue;
-      const gone = exited.get(host);
-      await kill(host, 'SIGTERM');
-      await Promise.race([gone, sleep(10_000)]);
-      await kill(host, 'SIGKILL');
-    }
+    for (const host of ['ui', 'frontend', 'worker', 'matching', ...HISTORY_HOSTS] as const) await kill(host, 'SIGTERM');
   };
 
   try {
