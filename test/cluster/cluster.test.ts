@@ -116,7 +116,7 @@ describe('the cluster frontend, mutual TLS on', () => {
     // One line: where, how it tried, which settings to give — and the SDK's own words after.
     // (The refusal shows as a TLS alert, or — TLS 1.3 — as the connection closing: both name the settings.)
     expect(output).toContain(`Worker failed: cannot connect to Temporal at ${info.address} (namespace default; TLS): the server `);
-    expect(output).toMatch(/^Worker failed: .*: set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH/m);
+    expect(output).toMatch(/^Worker failed: .*set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH/m);
     expect(output).not.toContain(readFileSync(info.tls.clientKey, 'utf8').split('\n')[1]);
   }, 180_000);
 });
