@@ -99,7 +99,8 @@ function lockPgliteDir(dataDir: string): () => void {
   }
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process of this id is alive (EPERM: alive, another user's). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -2,6 +2,7 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { processAlive } from '../../src/ledger/database.js';
 import { ensureClusterBinaries } from '../../scripts/cluster/binaries.js';
 import { applySchema, startCluster, type ClusterOptions, type RunningCluster } from '../../scripts/cluster/cluster.js';
 import { postgresFromUrl } from '../../scripts/cluster/main.js';
@@ -41,15 +42,6 @@ export function clusterEnv(info: TestClusterInfo): Record<string, string> {
     TEMPORAL_TLS_CLIENT_CERT_PATH: info.tls.clientCert,
     TEMPORAL_TLS_CLIENT_KEY_PATH: info.tls.clientKey,
   };
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Drops the test clusters' databases (rf_cluster_…) that `which` picks. */
