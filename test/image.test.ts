@@ -20,6 +20,7 @@ import { freePorts } from './helpers/ports.js';
 import { run, type RunningProcess } from './helpers/process.js';
 import { admin } from './helpers/sandbox.js';
 import { temporalTestContext, type TemporalTestContext } from './helpers/temporal.js';
+import { throughInboxAt } from './helpers/inbox.js';
 
 /**
  * The image, proved without a Docker engine (CI has none): the Dockerfile's stages carried out here,
@@ -166,6 +167,14 @@ describe('the image, built as the Dockerfile builds it', () => {
   it('runs the worker with its compose command and payload keys: it loads the bundle built with its code, polls without bundling, and refunds', async () => {
     const [metricsPort] = await freePorts(1);
     const env = workerEnv(sandboxPorts, { PAYLOAD_ENCRYPTION_KEYS: payloadKeys, METRICS_ADDRESS: `127.0.0.1:${metricsPort}` });
+    const oenUrl = `http://127.0.0.1:${sandboxPorts[0]}`;
+    const transactionHid = randomHid();
+    const orderId = `ORDER-${randomUUID().slice(0, 8)}`;
+    await admin(oenUrl, 'POST', 'seed', { transactions: [{ id: transactionHid, orderId, amount: 1000 }] });
+    const request = { refundId: `RF-${randomUUID()}`, provider: 'oen' as const, orderId, transactionHid, amount: 1000 };
+    // Accepted, as the intake accepts it, before the worker opens its embedded ledger (one process's at a time).
+    if (env.DATA_DIR === undefined) throw new Error('workerEnv names no DATA_DIR');
+    await throughInboxAt(env.DATA_DIR, request);
     const worker = inImage(serviceCommand('worker'), env);
     try {
       await worker.waitForOutput(POLLING(), 60_000);
@@ -174,12 +183,7 @@ describe('the image, built as the Dockerfile builds it', () => {
       expect(worker.output()).not.toContain('Building the workflow bundle');
       expect(await healthCheck('worker', env)).toBe(0);
 
-      const oenUrl = `http://127.0.0.1:${sandboxPorts[0]}`;
-      const transactionHid = randomHid();
-      const orderId = `ORDER-${randomUUID().slice(0, 8)}`;
-      await admin(oenUrl, 'POST', 'seed', { transactions: [{ id: transactionHid, orderId, amount: 1000 }] });
       const client = new Client({ connection: temporal.client.connection, dataConverter: clientDataConverter({ PAYLOAD_ENCRYPTION_KEYS: payloadKeys }) });
-      const request = { refundId: `RF-${randomUUID()}`, provider: 'oen' as const, orderId, transactionHid, amount: 1000 };
       const refund = await startRefund(client, temporal.taskQueue, request);
       if (refund.kind !== 'started') throw new Error(JSON.stringify(refund));
       expect(await client.workflow.getHandle(refund.workflowId).result()).toMatchObject({ status: 'succeeded' });

@@ -6,6 +6,7 @@ import { temporal } from '@temporalio/proto';
 import { describe, expect, it } from 'vitest';
 import { pingWorkflow } from '../src/workflows/index.js';
 import { startRefund } from '../src/client/refunds.js';
+import { throughInboxAt } from './helpers/inbox.js';
 import { randomHid } from '../src/sandbox/oen.js';
 import { sample } from './helpers/metrics-text.js';
 import { freePorts } from './helpers/ports.js';
@@ -58,22 +59,25 @@ describe('src/worker.ts as a process', () => {
   it('serves /metrics: the SDK\'s, and ours (refunds by provider and status, provider call latency, retries by error type)', async () => {
     const { temporal: t, sandboxes } = engine();
     const [metricsPort] = await freePorts(1);
+    const dataDir = mkdtempSync(join(tmpdir(), 'refundflow-worker-'));
+    const transactionHid = randomHid();
+    const orderId = `ORDER-${randomUUID().slice(0, 8)}`;
+    await admin(sandboxes.oenUrl, 'POST', 'seed', { transactions: [{ id: transactionHid, orderId, amount: 1000 }] });
+    const request = { refundId: `RF-${randomUUID()}`, provider: 'oen' as const, orderId, transactionHid, amount: 1000 };
+    // Accepted before the worker process opens its embedded ledger (one process's at a time).
+    await throughInboxAt(dataDir, request);
     const worker = run(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
       ...process.env,
       TEMPORAL_ADDRESS: t.address,
       REFUNDS_TASK_QUEUE: t.taskQueue,
-      DATA_DIR: mkdtempSync(join(tmpdir(), 'refundflow-worker-')),
+      DATA_DIR: dataDir,
       METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,
       ...sandboxProviderEnv(sandboxes),
     });
     try {
       await worker.waitForOutput(new RegExp(`metrics: http://127.0.0.1:${metricsPort}/metrics`), 120_000);
-      const transactionHid = randomHid();
-      const orderId = `ORDER-${randomUUID().slice(0, 8)}`;
-      await admin(sandboxes.oenUrl, 'POST', 'seed', { transactions: [{ id: transactionHid, orderId, amount: 1000 }] });
       // Oen answers F0001 (system error, retried) once before it refunds.
       await admin(sandboxes.oenUrl, 'PUT', 'faults', { refund: { next: ['f0001'] } });
-      const request = { refundId: `RF-${randomUUID()}`, provider: 'oen' as const, orderId, transactionHid, amount: 1000 };
       const started = await startRefund(t.client, t.taskQueue, request);
       if (started.kind !== 'started') throw new Error(JSON.stringify(started));
       expect(await t.client.workflow.getHandle(started.workflowId).result()).toMatchObject({ status: 'succeeded', attempts: 2 });

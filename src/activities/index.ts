@@ -22,7 +22,7 @@ export interface ActivityDeps extends PingDeps, LedgerActivityDeps, OutcomeDeps 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createPingActivities(deps),
-    ...createInputActivities(),
+    ...createInputActivities(deps),
     ...createLedgerActivities(deps),
     ...createOenActivities({ oen: deps.providers.oen, ledger: deps.ledger }),
     ...createMwdActivities({ mwd: deps.providers.mwd, ledger: deps.ledger }),

@@ -2,7 +2,9 @@ import type { RefundPolicy, RunPolicy } from '../domain/policy.js';
 import type { RefundStatus, TransitionFields } from '../domain/refund-status.js';
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import { refundRequested, type RefundRequested } from '../domain/schemas/refund-request.js';
+import type { RequestGate } from '../ledger/acceptance.js';
 import type { OpenResult, RefundLedger } from '../ledger/refunds.js';
+import type { NotRequested } from '../domain/failures.js';
 import type { SubscriptionLedger, UnconfirmedSubscriptionCancel } from '../ledger/subscriptions.js';
 import { noMetrics, type EngineMetrics } from '../domain/metrics.js';
 import { finalErrorTypes, refusalTypes } from '../providers/final-error-types.js';
@@ -11,12 +13,14 @@ import { parsedInput } from './input.js';
 
 export interface LedgerActivityDeps {
   ledger: RefundLedger;
+  /** What lets a run reach a provider: a request the intake accepted (money-safety rule 8). */
+  gate: RequestGate;
   subscriptions: SubscriptionLedger;
   policy: RefundPolicy;
   metrics?: Pick<EngineMetrics, 'refundStatus'>;
 }
 
-export function createLedgerActivities({ ledger, subscriptions, policy, metrics = noMetrics }: LedgerActivityDeps) {
+export function createLedgerActivities({ ledger, gate, subscriptions, policy, metrics = noMetrics }: LedgerActivityDeps) {
   const runPolicy: RunPolicy = { ...policy, failureTypes: { final: finalErrorTypes, refusals: refusalTypes } };
   return {
     /**
@@ -42,11 +46,20 @@ export function createLedgerActivities({ ledger, subscriptions, policy, metrics 
 
     /**
      * A refund run's first step (a local activity): the request validated against its schema (a run
-     * started by hand may carry anything), the run's policy, and the refund opened in the ledger,
-     * owned by this run.
+     * started by hand may carry anything), the run's policy, and, for a request the intake accepted
+     * (the gate: `parentWorkflowId` names the order.cancelled run that started a refund of an order's
+     * transaction), the refund opened in the ledger, owned by this run. A run without one opens
+     * nothing: it is answered `notRequested`, and the audit trail has it.
      */
-    openRefund: async (request: RefundRequested, workflowId: string, runId: string): Promise<{ policy: RunPolicy; opened: OpenResult }> => {
+    openRefund: async (
+      request: RefundRequested,
+      workflowId: string,
+      runId: string,
+      parentWorkflowId?: string,
+    ): Promise<{ policy: RunPolicy; opened: OpenResult | NotRequested }> => {
       const valid = parsedInput(refundRequested, request, 'refund request');
+      const passed = await ledgerCall(() => gate.refund(valid, { workflowId, runId, parentWorkflowId }));
+      if ('notRequested' in passed) return { policy: runPolicy, opened: passed };
       return { policy: runPolicy, opened: await ledgerCall(() => ledger.open(valid, workflowId, runId)) };
     },
   };

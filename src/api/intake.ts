@@ -7,7 +7,7 @@ import type { RefundLedger } from '../ledger/refunds.js';
 import type { Signer } from '../webhooks/signing.js';
 import { problem, type Answer } from './answers.js';
 import { dispatchEvent } from './dispatcher.js';
-import { canonicalJson, sha256 } from './hashing.js';
+import { sha256 } from '../ledger/hashing.js';
 
 /** A body over 256 KiB is refused with 413 (docs/api.md, "POST /v1/events"). */
 export const MAX_EVENT_BYTES = 256 * 1024;
@@ -106,17 +106,7 @@ export class EventIntake {
       uiUrl: this.deps.uiUrl(workflowId),
     };
     const stored = { statusCode: 202, body: accepted };
-    const result = await this.deps.inbox.accept({
-      eventId: event.id,
-      type: event.type,
-      source: event.source,
-      bodyHash: sha256(raw),
-      event,
-      answer: stored,
-      ...(event.type === 'refund.requested' && {
-        refund: { refundId: event.data.refundId, requestHash: sha256(canonicalJson(event.data)) },
-      }),
-    });
+    const result = await this.deps.inbox.accept({ event, bodyHash: sha256(raw), answer: stored });
     switch (result.kind) {
       case 'duplicate':
         return again(result.answer);

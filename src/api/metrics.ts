@@ -18,6 +18,7 @@ export const apiMetricNames = {
   inboxOldestAge: 'refundflow_ledger_inbox_oldest_pending_age_seconds',
   outcomesUndelivered: 'refundflow_ledger_outcomes_undelivered',
   outcomesOldestAge: 'refundflow_ledger_outcomes_oldest_undelivered_age_seconds',
+  notRequestedRuns: 'refundflow_ledger_not_requested_runs',
   reconciliationFinished: 'refundflow_ledger_reconciliation_last_finished_timestamp_seconds',
   reconciliationRefunds: 'refundflow_ledger_reconciliation_last_refunds',
 } as const;
@@ -87,6 +88,10 @@ function ledgerRegistry(gauges: LedgerGauges | undefined): Registry {
   gauge(apiMetricNames.inboxOldestAge, 'Seconds since the oldest of them was accepted (0 when none waits)').set(gauges.inbox.oldestAgeSeconds);
   gauge(apiMetricNames.outcomesUndelivered, 'Outcome events whose delivery failed and has not succeeded since').set(gauges.outcomes.count);
   gauge(apiMetricNames.outcomesOldestAge, 'Seconds since the first failed delivery of the oldest of them (0 when none)').set(gauges.outcomes.oldestAgeSeconds);
+  gauge(
+    apiMetricNames.notRequestedRuns,
+    'Runs stopped at the request gate in the last 24 hours: started through Temporal, not by the intake, for no accepted request (nothing was sent)',
+  ).set(gauges.notRequestedRuns);
 
   if (gauges.reconciliation) {
     const { finishedAt, counts } = gauges.reconciliation;

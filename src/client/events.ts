@@ -1,7 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { InboundEvent } from '../domain/schemas/events.js';
-import { refundWorkflowId } from '../domain/refund-start.js';
+import { orderWorkflowId, refundWorkflowId, subscriptionWorkflowId } from '../domain/refund-start.js';
 import type { cancelSubscriptionWorkflow } from '../workflows/cancel-subscription.js';
 import type { refundOrderWorkflow } from '../workflows/refund-order.js';
 import { startRefund } from './refunds.js';
@@ -17,9 +17,9 @@ export function eventWorkflowId(event: InboundEvent): string {
     case 'refund.requested':
       return refundWorkflowId(event.data);
     case 'order.cancelled':
-      return `order-cancelled-${event.data.orderId}`;
+      return orderWorkflowId(event.data.orderId);
     case 'subscription.cancelled':
-      return `subscription-cancel-${event.data.subscriptionId}`;
+      return subscriptionWorkflowId(event.data.subscriptionId);
   }
 }
 

@@ -30,3 +30,9 @@ export function hasRole(role: Role, needed: Role): boolean {
 export function describeActor(actor: Pick<Actor, 'id' | 'name' | 'role'>): string {
   return actor.name === actor.id ? `${actor.name} (${actor.role})` : `${actor.name} (${actor.role}, ${actor.id})`;
 }
+
+/**
+ * Who the audit trail names for what reached a run through Temporal itself (a run started there, a
+ * Temporal Cancel or Terminate): Temporal does not say which person it was.
+ */
+export const throughTemporal = { id: 'temporal', name: 'through Temporal, person unknown' } as const;

@@ -12,6 +12,8 @@ export const codes = {
   DuplicateRefund: 'DuplicateRefund',
   RefundRequestConflict: 'RefundRequestConflict',
   LedgerRefused: 'LedgerRefused',
+  // A run refundflow's intake did not start: no accepted request stands behind it (money-safety rule 8).
+  NotRequested: 'NotRequested',
   // How a refund run ends when the refund failed or was cancelled (the run's failure type).
   RefundFailed: 'RefundFailed',
   RefundCancelled: 'RefundCancelled',
@@ -45,6 +47,14 @@ export type EngineCode = (typeof codes)[keyof typeof codes];
 
 /** A provider's own failure type, from its rule table. */
 export type ProviderFailureType = `Oen${string}` | `Mwd${string}`;
+
+/**
+ * A run the gate stopped before any provider call (money-safety rule 8): no request accepted by the
+ * intake stands behind it. `notRequested` says why, for the run's failure and the audit trail.
+ */
+export interface NotRequested {
+  notRequested: string;
+}
 
 /** What a refund record's `error.code` holds. */
 export type ErrorCode = EngineCode | ProviderFailureType;

@@ -51,6 +51,16 @@ export function refundWorkflowId(request: RefundRequested): string {
   return request.provider === 'oen' ? `oen-refund-${request.transactionHid}` : `mwd-refund-${request.refundId}`;
 }
 
+/** The run an order.cancelled starts: one per order. */
+export function orderWorkflowId(orderId: string): string {
+  return `order-cancelled-${orderId}`;
+}
+
+/** The run a subscription.cancelled starts: one per subscription. */
+export function subscriptionWorkflowId(subscriptionId: string): string {
+  return `subscription-cancel-${subscriptionId}`;
+}
+
 /** The refund a resolution is about, as its starter read it from the ledger. */
 export type RefundToResolve = Pick<RefundRecord, 'refundId' | 'provider' | 'orderId' | 'amount' | 'transactionHid' | 'status'>;
 

@@ -1,5 +1,7 @@
 import { emptyCounts, reconcileOutcomes, type ReconcileOutcome } from '../domain/reconcile.js';
 import { finalStatuses, refundStatuses, type RefundStatus } from '../domain/refund-status.js';
+import { throughTemporal } from '../domain/actor.js';
+import { notRequestedAction } from './acceptance.js';
 import type { Queryable } from './database.js';
 
 /** The statuses a refund waits in: all but the final ones (requires_attention waits for a person). */
@@ -19,6 +21,8 @@ export interface LedgerGauges {
   inbox: Backlog;
   /** Outcome events whose delivery failed and has not succeeded since; the age counts from the first failure. */
   outcomes: Backlog;
+  /** Runs the request gate stopped in the last 24 hours (src/ledger/acceptance.ts): started through Temporal, not by the intake. */
+  notRequestedRuns: number;
   /** The latest reconciliation report, if any run finished. */
   reconciliation?: { finishedAt: Date; counts: Record<ReconcileOutcome, number> };
 }
@@ -34,7 +38,7 @@ const backlog = (row: BacklogRow | undefined): Backlog => ({ count: row?.count ?
 const oldestSince = (column: string) => `count(*)::int AS count, EXTRACT(EPOCH FROM now() - min(${column}))::float8 AS oldest`;
 
 export async function readLedgerGauges(db: Queryable): Promise<LedgerGauges> {
-  const [refunds, inbox, outcomes, report] = await Promise.all([
+  const [refunds, inbox, outcomes, report, notRequested] = await Promise.all([
     db.query<BacklogRow & { status: RefundStatus }>(
       // Rows from before migration 15 have no status_since: their last update stands in.
       `SELECT status, ${oldestSince('COALESCE(status_since, updated_at)')} FROM refunds WHERE status = ANY($1::text[]) GROUP BY status`,
@@ -45,6 +49,10 @@ export async function readLedgerGauges(db: Queryable): Promise<LedgerGauges> {
     db.query<{ finished_at: Date; counts: unknown }>(
       `SELECT finished_at, report -> 'counts' AS counts FROM reconciliation_reports ORDER BY finished_at DESC LIMIT 1`,
     ),
+    db.query<{ count: number }>(
+      `SELECT count(*)::int AS count FROM operator_audit WHERE actor_id = $1 AND action = $2 AND at > now() - interval '24 hours'`,
+      [throughTemporal.id, notRequestedAction],
+    ),
   ]);
   const byStatus = new Map(refunds.rows.map((row) => [row.status, row]));
   const last = report.rows[0];
@@ -52,6 +60,7 @@ export async function readLedgerGauges(db: Queryable): Promise<LedgerGauges> {
     refunds: openStatuses.map((status) => ({ status, ...backlog(byStatus.get(status)) })),
     inbox: backlog(inbox.rows[0]),
     outcomes: backlog(outcomes.rows[0]),
+    notRequestedRuns: notRequested.rows[0]?.count ?? 0,
     ...(last && { reconciliation: { finishedAt: last.finished_at, counts: reportCounts(last.counts) } }),
   };
 }

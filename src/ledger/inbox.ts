@@ -1,5 +1,6 @@
-import { storable } from '../domain/schemas/events.js';
+import { storable, type InboundEvent } from '../domain/schemas/events.js';
 import type { Database } from './database.js';
+import { acceptedRequestHash } from './hashing.js';
 
 /** What the API answered (or will answer again) for an event: replayed for a duplicate delivery. */
 export interface StoredAnswer {
@@ -81,38 +82,40 @@ function toEntry(row: InboxRow): InboxEntry {
 export class EventInbox {
   constructor(private readonly db: Database) {}
 
-  async accept(
-    entry: Pick<InboxEntry, 'eventId' | 'type' | 'source' | 'bodyHash' | 'event' | 'answer'> & {
-      /** For refund.requested: the refund id, and a hash of its request, to catch the same id with other contents. */
-      refund?: { refundId: string; requestHash: string };
-    },
-  ): Promise<AcceptResult> {
+  /**
+   * Keeps an accepted event (validated, card numbers masked) with the answer given. A refund.requested
+   * also claims its refund id for this request (refund_requests): the record the gate reads before any
+   * run of it reaches a provider (./acceptance.ts), and what catches the same id with other contents.
+   */
+  async accept(entry: { event: InboundEvent; bodyHash: string; answer: StoredAnswer }): Promise<AcceptResult> {
+    const { event } = entry;
+    const refund = event.type === 'refund.requested' ? { refundId: event.data.refundId, requestHash: acceptedRequestHash(event.data) } : undefined;
     try {
       return await this.db.transaction(async (tx) => {
         const inserted = await tx.query(
           `INSERT INTO inbox_events (event_id, type, source, body_hash, event, answer, status)
            VALUES ($1, $2, $3, $4, $5, $6, 'pending') ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
-          [entry.eventId, entry.type, entry.source, entry.bodyHash, JSON.stringify(entry.event), JSON.stringify(entry.answer)],
+          [event.id, event.type, event.source, entry.bodyHash, JSON.stringify(event), JSON.stringify(entry.answer)],
         );
         if (inserted.rows.length === 0) {
-          const { rows } = await tx.query<InboxRow>('SELECT * FROM inbox_events WHERE event_id = $1', [entry.eventId]);
+          const { rows } = await tx.query<InboxRow>('SELECT * FROM inbox_events WHERE event_id = $1', [event.id]);
           const existing = rows[0];
           if (existing?.body_hash === entry.bodyHash) return { kind: 'duplicate', answer: toEntry(existing).answer };
           return { kind: 'eventIdReused' };
         }
-        if (entry.refund) {
+        if (refund) {
           const claimed = await tx.query(
             `INSERT INTO refund_requests (refund_id, event_id, request_hash) VALUES ($1, $2, $3)
              ON CONFLICT (refund_id) DO NOTHING RETURNING refund_id`,
-            [entry.refund.refundId, entry.eventId, entry.refund.requestHash],
+            [refund.refundId, event.id, refund.requestHash],
           );
           if (claimed.rows.length === 0) {
             const { rows } = await tx.query<{ event_id: string; request_hash: string }>(
               'SELECT event_id, request_hash FROM refund_requests WHERE refund_id = $1',
-              [entry.refund.refundId],
+              [refund.refundId],
             );
             const first = rows[0];
-            if (first && first.request_hash !== entry.refund.requestHash) throw new RefundIdConflict(first.event_id);
+            if (first && first.request_hash !== refund.requestHash) throw new RefundIdConflict(first.event_id);
           }
         }
         return { kind: 'accepted' };

@@ -282,6 +282,16 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
       CREATE TRIGGER refunds_status_since BEFORE UPDATE OF status ON refunds FOR EACH ROW EXECUTE FUNCTION refunds_status_since();
     `,
   },
+  {
+    version: 16,
+    name: 'accepted order and subscription events, by subject',
+    sql: `
+      -- The gate (src/ledger/acceptance.ts) finds the accepted event behind an order or subscription
+      -- run by the order or subscription it names.
+      CREATE INDEX inbox_events_orders ON inbox_events ((event -> 'data' ->> 'orderId')) WHERE type = 'order.cancelled';
+      CREATE INDEX inbox_events_subscriptions ON inbox_events ((event -> 'data' ->> 'subscriptionId')) WHERE type = 'subscription.cancelled';
+    `,
+  },
 ];
 
 export async function migrate(db: Database): Promise<number[]> {

@@ -10,6 +10,7 @@ import { OutcomeDeliveryLog } from '../ledger/outcomes.js';
 import { ReconciliationLedger } from '../ledger/reconciliation.js';
 import type { RefundLedger } from '../ledger/refunds.js';
 import { ResolutionLedger } from '../ledger/resolution.js';
+import { RequestGate } from '../ledger/acceptance.js';
 import { SubscriptionLedger } from '../ledger/subscriptions.js';
 import type { ProviderClients } from '../providers/index.js';
 import { outcomeTargetFrom, reconcilePolicyFrom, refundPolicyFrom } from './policies.js';
@@ -25,7 +26,8 @@ export interface EngineDeps {
   ledger: RefundLedger;
   providers: ProviderClients;
   metrics?: EngineMetrics;
-  /** Reconciliation's, resolutions' and the subscriptions' ledgers, and the outcome delivery log: the refund ledger's database unless given. */
+  /** The request gate, reconciliation's, resolutions' and the subscriptions' ledgers, and the outcome delivery log: the refund ledger's database unless given. */
+  gate?: RequestGate;
   reconciliation?: ReconciliationLedger;
   resolution?: ResolutionLedger;
   subscriptions?: SubscriptionLedger;
@@ -56,6 +58,7 @@ export async function createWorker({ config, connection, deps, workflowBundle }:
       reconcile: reconcilePolicyFrom(config),
       ...outcomeTargetFrom(config),
       ...deps,
+      gate: deps.gate ?? new RequestGate(deps.ledger.db),
       reconciliation: deps.reconciliation ?? new ReconciliationLedger(deps.ledger.db),
       resolution: deps.resolution ?? new ResolutionLedger(deps.ledger.db),
       subscriptions: deps.subscriptions ?? new SubscriptionLedger(deps.ledger.db),

@@ -9,7 +9,7 @@ import type { OenRefundRequested } from '../domain/schemas/refund-request.js';
 import { providerCalls } from './provider-calls.js';
 import { refundWorkflow } from './refund.js';
 import { checkEventData, deliveries, ledgerStep, readPolicy, tellOrderManagement } from './steps.js';
-import { checkInput } from './validation.js';
+import { checkInput, notRequestedFailure } from './validation.js';
 import { codes } from '../domain/failures.js';
 
 /**
@@ -22,7 +22,8 @@ import { codes } from '../domain/failures.js';
  */
 export async function refundOrderWorkflow(input: OrderCancelled): Promise<OrderRefundResult> {
   const order = checkInput(input, orderCancelledProblems(input), 'order.cancelled data');
-  await checkEventData('order.cancelled', order);
+  const notRequested = await checkEventData('order.cancelled', order);
+  if (notRequested) throw notRequestedFailure(notRequested);
   const policy = await readPolicy();
   const { listOrderTransactions } = providerCalls(policy, { summary: `Oen list transactions of order ${order.orderId}` });
 

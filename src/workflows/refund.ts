@@ -8,7 +8,7 @@ import { decisionMessage, operatorDecisions, type Decision } from './decisions.j
 import { submitRefund, type RefundEnd } from './provider-calls.js';
 import { RefundView } from './refund-view.js';
 import { ledgerStep, tellOrderManagement } from './steps.js';
-import { checkInput } from './validation.js';
+import { checkInput, notRequestedFailure } from './validation.js';
 import { codes, type RecordError } from '../domain/failures.js';
 import type { DecisionRecord } from '../domain/operator.js';
 
@@ -29,10 +29,11 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
   const end = async ({ status, fields }: RefundEnd) => finish(await record(status, fields), true);
 
   // Open: not cancellable, so a Temporal Cancel request finds the refund in the ledger to end it.
-  const { workflowId, runId } = workflowInfo();
+  const { workflowId, runId, parent } = workflowInfo();
   const { policy, opened } = await CancellationScope.nonCancellable(() =>
-    ledgerStep(`Ledger: open refund ${request.refundId}`).openRefund(request, workflowId, runId),
+    ledgerStep(`Ledger: open refund ${request.refundId}`).openRefund(request, workflowId, runId, parent?.workflowId),
   );
+  if ('notRequested' in opened) throw notRequestedFailure(opened);
   // A refund id ends once: a second run of a settled one ends as the first did, sending and telling nothing.
   if ('settled' in opened) return finish(view.show(opened.settled), false);
   if (!('opened' in opened)) throw refusedOpen(opened);
@@ -96,7 +97,7 @@ async function finish(record: RefundRecord, tell: boolean): Promise<RefundRecord
 }
 
 /** Why the ledger would not let this run open the refund: another run or refund owns it. */
-function refusedOpen(opened: Exclude<Opened, { opened: unknown } | { settled: unknown }>): ApplicationFailure {
+function refusedOpen(opened: Exclude<Opened, { opened: unknown } | { settled: unknown } | { notRequested: string }>): ApplicationFailure {
   if ('conflict' in opened) {
     const existing = opened.conflict;
     return ApplicationFailure.nonRetryable(

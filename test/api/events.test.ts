@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Signer } from '../../src/webhooks/signing.js';
+import type { RefundRequested } from '../../src/domain/schemas/refund-request.js';
 import { newWebhookSecret, oenRefundEvent, useApi } from '../helpers/api.js';
 import { useEngine } from '../helpers/engine.js';
 import { sandboxRefunds } from '../helpers/sandbox.js';
@@ -246,13 +247,9 @@ describe('the inbox', () => {
     const event = await oenRefundEvent(engine());
     // Exactly what the intake writes before it answers, with no start after it.
     await api().inbox.accept({
-      eventId: event.id,
-      type: event.type,
-      source: event.source,
+      event: { id: event.id, source: event.source, type: 'refund.requested', data: event.data as RefundRequested },
       bodyHash: 'x',
-      event: { id: event.id, source: event.source, type: event.type, data: event.data },
       answer: { statusCode: 202, body: {} },
-      refund: { refundId: event.data.refundId, requestHash: 'x' },
     });
     expect(await finalStatus(event.data.refundId)).toBe('succeeded');
     await expect.poll(async () => (await api().inbox.get(event.id))?.status).toBe('started');

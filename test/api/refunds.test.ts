@@ -324,13 +324,9 @@ describe('a refund accepted whose run has not written the ledger yet', () => {
     try {
       const data = { refundId: 'RF-INBOX-1', provider: 'oen', orderId: 'ORDER-1', transactionHid: 'P20261125ABCDEFGH', amount: 300 } as const;
       await inbox.accept({
-        eventId: 'evt_inbox_1',
-        type: 'refund.requested',
-        source: 'test',
-        bodyHash: 'x',
         event: { id: 'evt_inbox_1', source: 'test', type: 'refund.requested', data },
+        bodyHash: 'x',
         answer: { statusCode: 202, body: {} },
-        refund: { refundId: data.refundId, requestHash: 'x' },
       });
       const { key } = await new ApiKeys(db).add('reader', 'viewer', 'test');
       const response = await fetch(`${url}/v1/refunds/RF-INBOX-1`, { headers: { authorization: `Bearer ${key}` } });

@@ -5,7 +5,6 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startRefund } from '../../src/client/refunds.js';
 import { clientDataConverter } from '../../src/codec/data-converter.js';
 import { loadConfig } from '../../src/config.js';
 import type { OenRefundRequested } from '../../src/domain/schemas/refund-request.js';
@@ -32,6 +31,7 @@ import {
 import { sandboxClients } from '../helpers/engine.js';
 import { seededOenRefund } from '../helpers/sandbox.js';
 import { targetConnectionOptions } from '../helpers/temporal.js';
+import { startAccepted } from '../helpers/inbox.js';
 
 /**
  * The Web UI as compose and `npm run cluster` serve it: the standalone UI server in front of the
@@ -63,7 +63,7 @@ let workflowId: string;
 let waitingId: string | undefined;
 
 async function start(request: OenRefundRequested): Promise<string> {
-  const started = await startRefund(client, taskQueue, request);
+  const started = await startAccepted(client, taskQueue, db, request);
   if (started.kind !== 'started') throw new Error(JSON.stringify(started));
   return started.workflowId;
 }

@@ -8,7 +8,6 @@ import type { FastifyInstance } from 'fastify';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startDevServer, type RunningDevServer } from '../../scripts/dev-server.js';
-import { startRefund } from '../../src/client/refunds.js';
 import { clientDataConverter } from '../../src/codec/data-converter.js';
 import { loadConfig } from '../../src/config.js';
 import type { OenRefundRequested } from '../../src/domain/schemas/refund-request.js';
@@ -34,6 +33,7 @@ import {
 import { sandboxClients } from '../helpers/engine.js';
 import { freePorts } from '../helpers/ports.js';
 import { seededOenRefund } from '../helpers/sandbox.js';
+import { startAccepted } from '../helpers/inbox.js';
 
 /**
  * The operator's view, in a real browser (test/helpers/browser.ts): Chromium drives the dev server's
@@ -67,7 +67,7 @@ function oenRefund(amount: number, reason: string): Promise<OenRefundRequested> 
 }
 
 async function start(request: OenRefundRequested): Promise<string> {
-  const started = await startRefund(client, taskQueue, request);
+  const started = await startAccepted(client, taskQueue, db, request);
   if (started.kind !== 'started') throw new Error(JSON.stringify(started));
   return started.workflowId;
 }

@@ -5,7 +5,6 @@ import proto from '@temporalio/proto';
 import { bundleWorkflowCode, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRefund } from '../../src/client/refunds.js';
 import { clientDataConverter, failureConverterPath, payloadCodecFor } from '../../src/codec/data-converter.js';
 import { SESSION_COOKIE, createCodecServer } from '../../src/codec/server.js';
 import { loadConfig } from '../../src/config.js';
@@ -14,6 +13,7 @@ import type { RefundRecord } from '../../src/domain/schemas/refund-record.js';
 import { createWorker, workflowsPath } from '../../src/wiring/worker.js';
 import { useEngine } from '../helpers/engine.js';
 import { seededOenRefund } from '../helpers/sandbox.js';
+import { startAccepted } from '../helpers/inbox.js';
 
 const engine = useEngine('encryption');
 const KEYS = `current:${randomBytes(32).toString('base64')}`;
@@ -59,7 +59,7 @@ const oenRefund = (amount = 1000) => seededOenRefund(engine().sandboxes.oenUrl, 
 /** Runs the refund through the encrypting client; its result (or its failure) and its raw history. */
 async function run(request: OenRefundRequested): Promise<{ outcome: RefundRecord | WorkflowFailedError; history: History }> {
   return (await worker()).runUntil(async () => {
-    const started = await startRefund(encrypting, engine().temporal.taskQueue, request);
+    const started = await startAccepted(encrypting, engine().temporal.taskQueue, engine().db, request);
     if (started.kind !== 'started') throw new Error(`not started: ${JSON.stringify(started)}`);
     const handle = encrypting.workflow.getHandle<() => Promise<RefundRecord>>(started.workflowId);
     const outcome = await handle.result().catch((err: unknown) => {

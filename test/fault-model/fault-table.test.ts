@@ -3,7 +3,6 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRefund } from '../../src/client/refunds.js';
 import type { RefundRecord } from '../../src/domain/schemas/refund-record.js';
 import type { RefundRequested } from '../../src/domain/schemas/refund-request.js';
 import type { SandboxRefund, SandboxRefundRequest } from '../../src/sandbox/server.js';
@@ -15,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { MwdClient } from '../../src/providers/mwd/client.js';
 import { OenClient } from '../../src/providers/oen/client.js';
 import { SANDBOX_OEN_MERCHANT_ID, SANDBOX_TOKEN } from '../../src/sandbox/index.js';
+import { startAccepted } from '../helpers/inbox.js';
 
 /**
  * Every row of the fault model (table.ts) through the whole engine: the real Temporal dev server, the
@@ -72,7 +72,7 @@ async function runRow(row: FaultRow): Promise<{ request: RefundRequested; record
     await admin(url, 'PATCH', 'faults', faults);
   }
   const taskQueue = row.fault === 'refused' ? refusingQueue : engine().temporal.taskQueue;
-  const started = await startRefund(engine().temporal.client, taskQueue, request);
+  const started = await startAccepted(engine().temporal.client, taskQueue, engine().db, request);
   if (started.kind !== 'started') throw new Error(`not started: ${JSON.stringify(started)}`);
   let record: RefundRecord;
   try {

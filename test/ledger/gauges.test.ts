@@ -80,7 +80,11 @@ describe.each(kinds)('the ledger gauges on %s', (kind) => {
   it('counts accepted events whose workflow is not started yet, aged from acceptance', async () => {
     const inbox = new EventInbox(db);
     const accept = (eventId: string) =>
-      inbox.accept({ eventId, type: 'refund.requested', source: 'test', bodyHash: eventId, event: {}, answer: { statusCode: 202, body: {} } });
+      inbox.accept({
+        event: { id: eventId, source: 'test', type: 'subscription.cancelled', data: { provider: 'oen', subscriptionId: eventId } },
+        bodyHash: eventId,
+        answer: { statusCode: 202, body: {} },
+      });
     for (const id of ['evt-1', 'evt-2', 'evt-3']) await accept(id);
     await inbox.markStarted('evt-3');
     await db.query(`UPDATE inbox_events SET received_at = now() - interval '10 minutes' WHERE event_id = 'evt-1'`);

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { startRefund } from '../../src/client/refunds.js';
 import { ApiKeys } from '../../src/ledger/api-keys.js';
 import { Signer } from '../../src/webhooks/signing.js';
 import { reconcileWorkflow } from '../../src/workflows/index.js';
@@ -15,6 +14,7 @@ import { freePorts } from '../helpers/ports.js';
 import { PROMETHEUS, PROMETHEUS_DIR, prometheusMissing, readRules, usedMetricNames } from '../helpers/prometheus.js';
 import { run, type RunningProcess } from '../helpers/process.js';
 import { admin, seededMwdRefund, seededOenRefund } from '../helpers/sandbox.js';
+import { startAccepted } from '../helpers/inbox.js';
 
 /**
  * The real thing, end to end: a worker process and an API process (as docker-compose.yml runs them,
@@ -134,7 +134,7 @@ describe.skipIf(!postgres || missing)('a real Prometheus on the worker and the A
 
       // An Oen refund retried once (F0001) and a reconciliation run: every metric the rules and the dashboard name now exists.
       await admin(sandboxes.oenUrl, 'PUT', 'faults', { refund: { next: ['f0001'] } });
-      const oen = await startRefund(temporal.client, temporal.taskQueue, await seededOenRefund(sandboxes.oenUrl));
+      const oen = await startAccepted(temporal.client, temporal.taskQueue, ledger().db, await seededOenRefund(sandboxes.oenUrl));
       if (oen.kind !== 'started') throw new Error(JSON.stringify(oen));
       expect(await temporal.client.workflow.getHandle(oen.workflowId).result()).toMatchObject({ status: 'succeeded', attempts: 2 });
       await temporal.client.workflow.execute(reconcileWorkflow, { taskQueue: temporal.taskQueue, workflowId: `reconcile-${randomUUID()}`, args: [{}] });

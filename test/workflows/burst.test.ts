@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { tightestSpan } from '../../bench/stats.js';
-import { startRefund } from '../../src/client/refunds.js';
 import { loadConfig } from '../../src/config.js';
 import type { MwdRefundRequested } from '../../src/domain/schemas/refund-request.js';
 import type { RefundRecord } from '../../src/domain/schemas/refund-record.js';
@@ -10,6 +9,7 @@ import type { TimelineEntry } from '../../src/sandbox/server.js';
 import { retryAttemptsWithin } from '../../src/workflows/provider-calls.js';
 import { useEngine } from '../helpers/engine.js';
 import { admin, seededOenRefund } from '../helpers/sandbox.js';
+import { startAccepted } from '../helpers/inbox.js';
 
 const engine = useEngine('burst');
 
@@ -39,7 +39,7 @@ describe('a burst the rate limit spreads over longer than the retry window', () 
     const since = Date.now();
 
     const records = await worker.runUntil(async () => {
-      const started = await Promise.all([...oen, ...mwd].map((r) => startRefund(e.temporal.client, e.temporal.taskQueue, r)));
+      const started = await Promise.all([...oen, ...mwd].map((r) => startAccepted(e.temporal.client, e.temporal.taskQueue, e.db, r)));
       return Promise.all(started.map((s) => e.temporal.client.workflow.getHandle(s.workflowId).result() as Promise<RefundRecord>));
     });
 

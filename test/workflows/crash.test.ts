@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { startRefund } from '../../src/client/refunds.js';
 import { refundWorkflowId } from '../../src/domain/refund-start.js';
-import type { MwdRefundRequested, OenRefundRequested } from '../../src/domain/schemas/refund-request.js';
+import type { MwdRefundRequested, OenRefundRequested, RefundRequested } from '../../src/domain/schemas/refund-request.js';
 import type { RefundRecord } from '../../src/domain/schemas/refund-record.js';
 import { RefundLedger } from '../../src/ledger/refunds.js';
 import { SANDBOX_OEN_MERCHANT_ID, SANDBOX_TOKEN } from '../../src/sandbox/index.js';
@@ -15,6 +15,7 @@ import { pgliteDatabase, type Database } from '../../src/ledger/database.js';
 import { postgresAvailable, usePostgresLedger } from '../helpers/databases.js';
 import { sandboxClients, useEngine, type Engine } from '../helpers/engine.js';
 import { run } from '../helpers/process.js';
+import { throughInbox, throughInboxAt } from '../helpers/inbox.js';
 import { admin, refundRequestCount, sandboxRefunds } from '../helpers/sandbox.js';
 import type { TemporalTarget } from '../helpers/temporal.js';
 
@@ -38,6 +39,8 @@ const cases: Array<{ target: TemporalTarget; kind: 'postgres' | 'pglite' }> = [
 /** Where the killed worker and its successor keep the ledger. */
 interface SharedLedger {
   env: Record<string, string>;
+  /** The request accepted in it, as the intake accepts it, before the worker process opens it. */
+  accept(request: RefundRequested): Promise<void>;
   /** The successor's handle on it, once the killed worker is gone. */
   open(): Promise<Database>;
   close(): Promise<void>;
@@ -45,12 +48,18 @@ interface SharedLedger {
 
 function sharedLedger(kind: 'postgres' | 'pglite'): SharedLedger {
   if (kind === 'postgres') {
-    return { env: { DATABASE_URL: postgresLedger().url }, open: () => Promise.resolve(postgresLedger().db), close: () => Promise.resolve() };
+    return {
+      env: { DATABASE_URL: postgresLedger().url },
+      accept: (request) => throughInbox(postgresLedger().db, request),
+      open: () => Promise.resolve(postgresLedger().db),
+      close: () => Promise.resolve(),
+    };
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'refundflow-crash-'));
   let db: Database | undefined;
   return {
     env: { DATA_DIR: dataDir },
+    accept: (request) => throughInboxAt(dataDir, request),
     open: async () => (db = await pgliteDatabase(join(dataDir, 'ledger'))),
     close: async () => {
       await db?.close();
@@ -64,6 +73,7 @@ async function crashMidCall(engine: () => Engine, kind: 'postgres' | 'pglite', r
   const { temporal, sandboxes } = engine();
   const ledger = sharedLedger(kind);
   const before = await refundRequestCount(providerUrl);
+  await ledger.accept(request);
   // The ledger is the one named here: no DATABASE_URL from the environment for the PGlite runs.
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'DATABASE_URL'));
   const workerProcess = run(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {

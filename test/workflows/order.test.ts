@@ -1,9 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
+import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import { randomHid } from '../../src/sandbox/oen.js';
 import { cancelSubscriptionWorkflow, refundOrderWorkflow } from '../../src/workflows/index.js';
+import { orderWorkflowId, subscriptionWorkflowId } from '../../src/domain/refund-start.js';
+import type { OrderCancelled, SubscriptionCancelled } from '../../src/domain/schemas/order-events.js';
 import { useEngine } from '../helpers/engine.js';
+import { accepted } from '../helpers/inbox.js';
 import { recordHistory } from '../helpers/histories.js';
 import { admin, sandboxRefunds } from '../helpers/sandbox.js';
 import { SubscriptionLedger } from '../../src/ledger/subscriptions.js';
@@ -11,6 +15,33 @@ import { OutcomeReceiver } from '../chaos/processes.js';
 import { newWebhookSecret } from '../helpers/api.js';
 
 const engine = useEngine('order');
+
+/**
+ * Runs an order.cancelled accepted as the intake accepts it, under the workflow id the intake gives it
+ * (again, once an earlier run of it completed, as re-running it by hand would).
+ */
+function cancelOrder(data: OrderCancelled, taskQueue = engine().temporal.taskQueue) {
+  return accepted(engine().db, 'order.cancelled', data).then(() =>
+    engine().temporal.client.workflow.start(refundOrderWorkflow, {
+      taskQueue,
+      workflowId: orderWorkflowId(data.orderId),
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+      args: [data],
+    }),
+  );
+}
+
+/** The same for a subscription.cancelled. */
+function cancelSubscription(data: SubscriptionCancelled) {
+  return accepted(engine().db, 'subscription.cancelled', data).then(() =>
+    engine().temporal.client.workflow.start(cancelSubscriptionWorkflow, {
+      taskQueue: engine().temporal.taskQueue,
+      workflowId: subscriptionWorkflowId(data.subscriptionId),
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+      args: [data],
+    }),
+  );
+}
 
 describe('refundOrderWorkflow (order.cancelled)', () => {
   it('a run started by hand with data its schema refuses fails InvalidInput before it lists, refunds or writes anything', async () => {
@@ -59,15 +90,10 @@ describe('refundOrderWorkflow (order.cancelled)', () => {
       ],
       subscriptions: [{ id: subscriptionId }],
     });
-    const { client, taskQueue } = engine().temporal;
     const worker = await engine().worker();
 
     const result = await worker.runUntil(async () => {
-      const handle = await client.workflow.start(refundOrderWorkflow, {
-        taskQueue,
-        workflowId: `order-${orderId}`,
-        args: [{ orderId, provider: 'oen', reason: '訂單取消', subscriptionId }],
-      });
+      const handle = await cancelOrder({ orderId, provider: 'oen', reason: '訂單取消', subscriptionId });
       const done = await handle.result();
       await recordHistory('refundOrderWorkflow.cards-atm-subscription', handle);
       return done;
@@ -90,9 +116,7 @@ describe('refundOrderWorkflow (order.cancelled)', () => {
     expect(atOen.map((r) => r.reference).sort()).toEqual([card1, card2].sort());
 
     // The same cancellation again refunds nothing more.
-    const again = await (await engine().worker()).runUntil(
-      client.workflow.execute(refundOrderWorkflow, { taskQueue, workflowId: `order-${orderId}-again`, args: [{ orderId, provider: 'oen' }] }),
-    );
+    const again = await (await engine().worker()).runUntil(async () => (await cancelOrder({ orderId, provider: 'oen' })).result());
     expect(again.refunds).toEqual([]);
     expect((await sandboxRefunds(engine().sandboxes.oenUrl)).filter((r) => r.orderId === orderId)).toHaveLength(2);
   });
@@ -111,15 +135,8 @@ describe('refundOrderWorkflow (order.cancelled)', () => {
     // The ledger already holds a live refund of `held` under another refund id, whose run is long
     // gone from Temporal: the child for `held` is refused by the ledger, without a refund record.
     await engine().ledger.open({ refundId: 'RF-OLDER', provider: 'oen', orderId, transactionHid: held, amount: 400 }, 'wf-gone');
-    const { client, taskQueue } = engine().temporal;
 
-    const result = await (await engine().worker()).runUntil(
-      client.workflow.execute(refundOrderWorkflow, {
-        taskQueue,
-        workflowId: `order-${orderId}`,
-        args: [{ orderId, provider: 'oen', subscriptionId }],
-      }),
-    );
+    const result = await (await engine().worker()).runUntil(async () => (await cancelOrder({ orderId, provider: 'oen', subscriptionId })).result());
 
     expect(result.refunds.map((r) => [r.refundId, r.status])).toEqual([[`${orderId}:${free}`, 'succeeded']]);
     expect(result.notRefunded).toEqual([
@@ -149,16 +166,10 @@ describe('refundOrderWorkflow (order.cancelled)', () => {
     await receiver.start();
     try {
       const env = { OUTCOME_WEBHOOK_URL: receiver.url, OUTCOME_WEBHOOK_SECRET: secret };
-      const { client, taskQueue } = engine().temporal;
-      const cancel = (suffix: string) =>
-        client.workflow.execute(refundOrderWorkflow, {
-          taskQueue,
-          workflowId: `order-${orderId}-${suffix}`,
-          args: [{ orderId, provider: 'oen', subscriptionId: unknownSubscription }],
-        });
+      const cancel = async () => (await cancelOrder({ orderId, provider: 'oen', subscriptionId: unknownSubscription })).result();
       const result = await (await engine().worker(env)).runUntil(async () => {
-        const done = await cancel('first');
-        await recordHistory('refundOrderWorkflow.exceptions-kept', client.workflow.getHandle(`order-${orderId}-first`));
+        const done = await cancel();
+        await recordHistory('refundOrderWorkflow.exceptions-kept', engine().temporal.client.workflow.getHandle(orderWorkflowId(orderId)));
         return done;
       });
       expect(result.subscription).toMatchObject({ id: unknownSubscription, status: 'requires_attention' });
@@ -170,7 +181,7 @@ describe('refundOrderWorkflow (order.cancelled)', () => {
         error: { code: 'NotRefundedByOrder', message: expect.stringMatching(/paid by cvs: ATM\/CVS payments must be refunded by a person/) as unknown },
       });
       const [kept] = await new SubscriptionLedger(engine().db).unconfirmed(100).then((all) => all.filter((c) => c.subscriptionId === unknownSubscription));
-      expect(kept).toMatchObject({ orderId, workflowId: `order-${orderId}-first`, reason: expect.stringMatching(/^not cancelled: Oen: bad request · code V0001/) as unknown });
+      expect(kept).toMatchObject({ orderId, workflowId: orderWorkflowId(orderId), reason: expect.stringMatching(/^not cancelled: Oen: bad request · code V0001/) as unknown });
 
       const told = () => receiver.bodies.map((b) => JSON.parse(b) as { type: string; data: { refundId?: string; subscriptionId?: string } });
       await expect
@@ -178,7 +189,7 @@ describe('refundOrderWorkflow (order.cancelled)', () => {
         .toEqual(['refund.requires_attention', 'refund.succeeded', 'subscription.requires_attention']);
 
       // The same cancellation again: nothing new is written, and nothing told twice.
-      await (await engine().worker(env)).runUntil(cancel('again'));
+      await (await engine().worker(env)).runUntil(cancel());
       expect(told().filter((e) => e.data.refundId === `${orderId}:${cvs}` || e.data.subscriptionId === unknownSubscription)).toHaveLength(2);
     } finally {
       await receiver.close();
@@ -206,24 +217,15 @@ describe('cancelSubscriptionWorkflow (subscription.cancelled)', () => {
   it('cancels the subscription, and fails with the provider code for an unknown one', async () => {
     const subscriptionId = `S${randomUUID().slice(0, 12)}`;
     await admin(engine().sandboxes.oenUrl, 'POST', 'seed', { subscriptions: [{ id: subscriptionId }] });
-    const { client, taskQueue } = engine().temporal;
     const worker = await engine().worker();
     await worker.runUntil(async () => {
-      const handle = await client.workflow.start(cancelSubscriptionWorkflow, {
-        taskQueue,
-        workflowId: `subscription-${subscriptionId}`,
-        args: [{ provider: 'oen', subscriptionId, reason: '客戶自行取消' }],
-      });
+      const handle = await cancelSubscription({ provider: 'oen', subscriptionId, reason: '客戶自行取消' });
       const cancelled = await handle.result();
       await recordHistory('cancelSubscriptionWorkflow.cancelled', handle);
       expect(cancelled).toMatchObject({ id: subscriptionId, status: 'cancelled', reason: '客戶自行取消' });
 
-      const unknown = await client.workflow
-        .execute(cancelSubscriptionWorkflow, {
-          taskQueue,
-          workflowId: `subscription-unknown-${randomUUID()}`,
-          args: [{ provider: 'oen', subscriptionId: 'S-NOPE' }],
-        })
+      const unknown = await cancelSubscription({ provider: 'oen', subscriptionId: `S-NOPE-${randomUUID().slice(0, 8)}` })
+        .then(async (handle) => handle.result())
         .catch((err: unknown) => err);
       expect(unknown).toBeInstanceOf(WorkflowFailedError);
       expect(JSON.stringify((unknown as WorkflowFailedError).cause)).toContain('OenV0001');
@@ -234,14 +236,9 @@ describe('cancelSubscriptionWorkflow (subscription.cancelled)', () => {
     const subscriptionId = `S${randomUUID().slice(0, 12)}`;
     await admin(engine().sandboxes.oenUrl, 'POST', 'seed', { subscriptions: [{ id: subscriptionId }] });
     await admin(engine().sandboxes.oenUrl, 'PUT', 'faults', { cancelSubscription: { next: ['commitThenDrop'] } });
-    const { client, taskQueue } = engine().temporal;
     const failure = await (await engine().worker()).runUntil(
-      client.workflow
-        .execute(cancelSubscriptionWorkflow, {
-          taskQueue,
-          workflowId: `subscription-${subscriptionId}`,
-          args: [{ provider: 'oen', subscriptionId }],
-        })
+      cancelSubscription({ provider: 'oen', subscriptionId })
+        .then(async (handle) => handle.result())
         .catch((err: unknown) => err),
     );
     expect(failure).toBeInstanceOf(WorkflowFailedError);

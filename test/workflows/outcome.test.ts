@@ -3,7 +3,6 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { WorkflowFailedError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { Signer } from '../../src/webhooks/signing.js';
-import { startRefund } from '../../src/client/refunds.js';
 import type { OenRefundRequested } from '../../src/domain/schemas/refund-request.js';
 import { randomHid } from '../../src/sandbox/oen.js';
 import { newWebhookSecret } from '../helpers/api.js';
@@ -11,6 +10,7 @@ import { useEngine } from '../helpers/engine.js';
 import { recordHistory } from '../helpers/histories.js';
 import { freePorts } from '../helpers/ports.js';
 import { admin } from '../helpers/sandbox.js';
+import { startAccepted } from '../helpers/inbox.js';
 
 const engine = useEngine('outcome');
 
@@ -57,7 +57,7 @@ describe('outcome events', () => {
     const worker = await outcomeWorker(port, secret);
     const { client, taskQueue } = engine().temporal;
     const { deliveries, server } = await worker.runUntil(async () => {
-      const started = await startRefund(client, taskQueue, request);
+      const started = await startAccepted(client, taskQueue, engine().db, request);
       const handle = client.workflow.getHandle(started.workflowId);
       // Nothing listens: deliveries are refused and retried while the run stays open.
       await expect
@@ -98,7 +98,7 @@ describe('outcome events', () => {
     const worker = await outcomeWorker(port, secret);
     const { client, taskQueue } = engine().temporal;
     const failure: unknown = await worker.runUntil(async () => {
-      const started = await startRefund(client, taskQueue, request);
+      const started = await startAccepted(client, taskQueue, engine().db, request);
       return client.workflow
         .getHandle(started.workflowId)
         .result()
@@ -127,7 +127,7 @@ describe('Temporal’s own Cancel loses nothing, and every end is told', () => {
     });
     const { client, taskQueue } = engine().temporal;
     const failure: unknown = await worker.runUntil(async () => {
-      const started = await startRefund(client, taskQueue, request);
+      const started = await startAccepted(client, taskQueue, engine().db, request);
       const handle = client.workflow.getHandle(started.workflowId);
       await expect.poll(async () => (await engine().ledger.get(request.refundId))?.status, { timeout: 30_000 }).toBe('awaiting_approval');
       await handle.cancel();
@@ -154,7 +154,7 @@ describe('Temporal’s own Cancel loses nothing, and every end is told', () => {
     const worker = await outcomeWorker(port, secret);
     const { client, taskQueue } = engine().temporal;
     const result: unknown = await worker.runUntil(async () => {
-      const started = await startRefund(client, taskQueue, request);
+      const started = await startAccepted(client, taskQueue, engine().db, request);
       const handle = client.workflow.getHandle(started.workflowId);
       await expect
         .poll(async () => (await admin<{ requests: Array<{ reference: string }> }>(engine().sandboxes.oenUrl, 'GET', 'refund-requests')).requests.some((r) => r.reference === request.transactionHid), {

@@ -12,7 +12,7 @@ import type { RefundRecord } from '../../src/domain/schemas/refund-record.js';
 import { ReconciliationLedger } from '../../src/ledger/reconciliation.js';
 import type { reconcileWorkflow } from '../../src/workflows/reconcile.js';
 import { useEngine, useWorkerWithOutcomes } from '../helpers/engine.js';
-import { throughInbox } from '../helpers/inbox.js';
+import { startAccepted, throughInbox } from '../helpers/inbox.js';
 import { recordHistory } from '../helpers/histories.js';
 import { admin, sandboxRefunds, seededOenRefund } from '../helpers/sandbox.js';
 
@@ -30,7 +30,7 @@ async function faults(body: unknown): Promise<void> {
 
 async function refund(request: OenRefundRequested): Promise<RefundRecord> {
   const { client, taskQueue } = engine().temporal;
-  const started = await startRefund(client, taskQueue, request);
+  const started = await startAccepted(client, taskQueue, engine().db, request);
   return client.workflow.getHandle(started.workflowId).result() as Promise<RefundRecord>;
 }
 
@@ -319,7 +319,7 @@ describe('reconcileWorkflow and refunds whose run ended without settling them (t
     // MWD carries the refund out, then never answers: the run is terminated while it waits.
     await admin(engine().sandboxes.mwdUrl, 'PATCH', 'faults', { [`refund@${request.orderId}`]: { next: [{ commit: true, then: 'hang' }] } });
     const { client, taskQueue } = engine().temporal;
-    const started = await startRefund(client, taskQueue, request);
+    const started = await startAccepted(client, taskQueue, engine().db, request);
     await expect
       .poll(async () => (await sandboxRefundsOf('mwd', request.orderId)).length, { timeout: 30_000, interval: 100 })
       .toBe(1);

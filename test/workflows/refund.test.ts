@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
+import { ApplicationFailure, defaultPayloadConverter, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Worker } from '@temporalio/worker';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { startRefund } from '../../src/client/refunds.js';
@@ -14,6 +14,7 @@ import type { refundWorkflow } from '../../src/workflows/refund.js';
 import type { RefundLedger } from '../../src/ledger/refunds.js';
 import { sandboxClients, useEngine } from '../helpers/engine.js';
 import { recordHistory } from '../helpers/histories.js';
+import { startAccepted, throughInbox } from '../helpers/inbox.js';
 import { admin, refundRequestCount, sandboxRefunds, seededMwdRefund, seededOenRefund } from '../helpers/sandbox.js';
 
 const engine = useEngine('refund');
@@ -25,7 +26,7 @@ const oenRefund = (overrides: Partial<OenRefundRequested> = {}, seed: Record<str
 const mwdRefund = (overrides: Partial<MwdRefundRequested> = {}) => seededMwdRefund(engine().sandboxes.mwdUrl, overrides);
 
 async function start(request: OenRefundRequested | MwdRefundRequested): Promise<WorkflowHandle<typeof refundWorkflow>> {
-  const started = await startRefund(engine().temporal.client, engine().temporal.taskQueue, request);
+  const started = await startAccepted(engine().temporal.client, engine().temporal.taskQueue, engine().db, request);
   if (started.kind !== 'started') throw new Error(`not started: ${JSON.stringify(started)}`);
   return engine().temporal.client.workflow.getHandle<typeof refundWorkflow>(started.workflowId);
 }
@@ -288,7 +289,7 @@ describe('one refund per Oen transaction', () => {
     const worker = await engine().worker();
     await worker.runUntil(async () => {
       const handle = await start(first);
-      const again = await startRefund(engine().temporal.client, engine().temporal.taskQueue, second);
+      const again = await startAccepted(engine().temporal.client, engine().temporal.taskQueue, engine().db, second);
       expect(again).toMatchObject({ kind: 'refused', existingRefundId: first.refundId });
       expect(again.kind === 'refused' && again.reason).toContain(first.refundId);
       await outcome(handle);
@@ -300,20 +301,20 @@ describe('one refund per Oen transaction', () => {
     expect(await engine().ledger.get(second.refundId)).toBeUndefined();
   });
 
-  it('a run of the transaction started outside refundflow (no memo) is named as such; an MWD id conflict is a duplicate', async () => {
+  it('a run started outside refundflow under a refund’s workflow id ends NotRequested and does not hold the id: the accepted refund then runs', async () => {
     const request = await oenRefund();
-    const { client, taskQueue } = engine().temporal;
     const mwd = await mwdRefund();
+    const { client, taskQueue } = engine().temporal;
     await (await engine().worker()).runUntil(async () => {
-      await client.workflow.execute<typeof refundWorkflow>('refundWorkflow', { taskQueue, workflowId: `oen-refund-${request.transactionHid}`, args: [request] });
-      const again = await startRefund(client, taskQueue, { ...request, refundId: `RF-${randomUUID()}` });
-      expect(again).toMatchObject({ kind: 'refused', existingRefundId: 'unknown' });
-      expect(again.kind === 'refused' && again.reason).toMatch(
-        new RegExp(`^Oen transaction ${request.transactionHid} already has a run started outside refundflow`),
-      );
-      await client.workflow.execute<typeof refundWorkflow>('refundWorkflow', { taskQueue, workflowId: `mwd-refund-${mwd.refundId}`, args: [mwd] });
-      expect(await startRefund(client, taskQueue, mwd)).toMatchObject({ kind: 'duplicate', runStatus: 'COMPLETED' });
+      for (const byHand of [request, mwd]) {
+        const run = client.workflow.execute<typeof refundWorkflow>('refundWorkflow', { taskQueue, workflowId: refundWorkflowId(byHand), args: [byHand] });
+        await expect(run).rejects.toMatchObject({ cause: { type: 'NotRequested' } });
+        const handle = await start(byHand);
+        await expect(handle.result()).resolves.toMatchObject({ refundId: byHand.refundId, status: 'succeeded' });
+      }
     });
+    expect(await refundsAt('oen', request.transactionHid)).toHaveLength(1);
+    expect(await refundsAt('mwd', mwd.orderId)).toHaveLength(1);
   });
 
   it('after a failed refund, a new run for the transaction is allowed', async () => {
@@ -326,11 +327,21 @@ describe('one refund per Oen transaction', () => {
 });
 
 describe('a second run of one refund never sends it again', () => {
-  /** A run of the request under an id of its own, as `temporal workflow start` without --workflow-id makes. */
+  /**
+   * Another run of the accepted request under its own workflow id, started again by hand whatever
+   * the id's last run did (`temporal workflow start` with an id reuse policy of its choosing, the Web
+   * UI's "start like this"): past the gate, the ledger holds the line.
+   */
   async function runByHand(request: OenRefundRequested | MwdRefundRequested): Promise<RefundRecord> {
     const { client, taskQueue } = engine().temporal;
+    await throughInbox(engine().db, request);
     return (await engine().worker()).runUntil(async () =>
-      client.workflow.execute<typeof refundWorkflow>('refundWorkflow', { taskQueue, workflowId: `by-hand-${randomUUID()}`, args: [request] }),
+      client.workflow.execute<typeof refundWorkflow>('refundWorkflow', {
+        taskQueue,
+        workflowId: refundWorkflowId(request),
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+        args: [request],
+      }),
     );
   }
 

@@ -2,10 +2,10 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { WorkflowHandle } from '@temporalio/client';
 import { describe, expect, inject, it } from 'vitest';
-import { startRefund } from '../../src/client/refunds.js';
 import type { RefundRecord } from '../../src/domain/schemas/refund-record.js';
 import { useEngine } from '../helpers/engine.js';
 import { refundRequestCount, sandboxRefunds, seededMwdRefund, seededOenRefund } from '../helpers/sandbox.js';
+import { startAccepted } from '../helpers/inbox.js';
 
 /**
  * Issue 7, part 6: an operator resets a completed refund with the `temporal` CLI, as from a terminal
@@ -29,7 +29,7 @@ describe('an operator Reset of a completed refund, from the temporal CLI', () =>
     const { temporal } = engine();
     const worker = await engine().worker();
     await worker.runUntil(async () => {
-      const started = await startRefund(temporal.client, temporal.taskQueue, request);
+      const started = await startAccepted(temporal.client, temporal.taskQueue, engine().db, request);
       if (started.kind !== 'started') throw new Error(JSON.stringify(started));
       const first = await temporal.client.workflow.getHandle<() => Promise<RefundRecord>>(started.workflowId).result();
       expect(first.status).toBe('succeeded');

@@ -3,7 +3,6 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 
-import { startRefund } from '../../src/client/refunds.js';
 import type { Actor } from '../../src/domain/actor.js';
 import { newSigningKey, signDecision } from '../../src/domain/decision-proof.js';
 import { unverifiedDecider } from '../../src/domain/operator.js';
@@ -17,7 +16,7 @@ import type { reconcileWorkflow } from '../../src/workflows/reconcile.js';
 import type { resolveWorkflow } from '../../src/workflows/resolve.js';
 import { useEngine, useWorkerWithOutcomes } from '../helpers/engine.js';
 import { recordHistory } from '../helpers/histories.js';
-import { throughInbox } from '../helpers/inbox.js';
+import { startAccepted, throughInbox } from '../helpers/inbox.js';
 import { admin, sandboxRefunds, seededMwdRefund, seededOenRefund } from '../helpers/sandbox.js';
 
 const engine = useEngine('resolve');
@@ -64,7 +63,7 @@ async function refundToResolve(refundId: string): Promise<RefundToResolve> {
 
 async function refundRun(request: RefundRequested): Promise<RefundRecord> {
   const { client, taskQueue } = engine().temporal;
-  const started = await startRefund(client, taskQueue, request);
+  const started = await startAccepted(client, taskQueue, engine().db, request);
   return client.workflow.getHandle(started.workflowId).result() as Promise<RefundRecord>;
 }
 

@@ -14,3 +14,11 @@ export function canonicalJson(value: unknown): string {
       : v,
   );
 }
+
+/**
+ * What an accepted request asks, as a hash: the intake keeps it (refund_requests) and the gate
+ * (./acceptance.ts) compares a run's input with it, so both must hash the same way.
+ */
+export function acceptedRequestHash(data: unknown): string {
+  return sha256(canonicalJson(data));
+}
