@@ -75,6 +75,16 @@ describe('MwdClient against the MWD sandbox, over HTTP', () => {
       expect(await sandboxRefunds(sandboxes().mwdUrl)).toHaveLength(1);
     });
 
+    it('an order may make its own choice: refused while the option carries second refunds out, and the other way round', async () => {
+      await admin(sandboxes().mwdUrl, 'PUT', 'options', { refuseSecondRefund: false });
+      await admin(sandboxes().mwdUrl, 'POST', 'seed', { orders: [{ orderId: '202008170009', cardToken: CARD_TOKEN, amount: 55, refuseSecondRefund: true }] });
+      await client().refund('202008170009', { cardToken: CARD_TOKEN, amount: 55 });
+      expect(await providerFailure(client().refund('202008170009', { cardToken: CARD_TOKEN, amount: 55 }))).toMatchObject({ type: 'MwdRefused' });
+      await client().refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 });
+      await client().refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 });
+      expect((await sandboxRefunds(sandboxes().mwdUrl)).map((r) => r.reference)).toEqual(['202008170009', ORDER, ORDER]);
+    });
+
     it('RtnCode, ResultCode and RetCode: an amount over the original', async () => {
       const over = await providerFailure(client().refund(ORDER, { cardToken: CARD_TOKEN, amount: 56 }));
       expect(over).toMatchObject({ type: 'MwdRefused', kind: 'final' });
@@ -114,6 +124,15 @@ describe('MwdClient against the MWD sandbox, over HTTP', () => {
         kind: 'unknown',
       });
       expect(await sandboxRefunds(sandboxes().mwdUrl)).toHaveLength(1);
+    });
+
+    it('half an answer when there is nothing to cut (nothing done): a length announced and never sent', async () => {
+      await faults({ refund: { next: [{ then: 'truncate' }] } });
+      expect(await providerFailure(client().refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 }))).toMatchObject({
+        type: 'MwdOutcomeUnknown',
+        kind: 'unknown',
+      });
+      expect(await sandboxRefunds(sandboxes().mwdUrl)).toEqual([]);
     });
 
     it('the emulator refuses faults MWD has no such thing as (F0001 is Oen’s)', async () => {
