@@ -94,6 +94,7 @@ describe.concurrent('the fault model: every row over real HTTP, through the whol
       expect(record.error?.code ?? null, record.error?.message).toBe(row.code);
       expect(seen.length, 'refund requests that reached the provider').toBe(row.sends);
       if (row.attempts !== undefined) expect(record.attempts).toBe(row.attempts);
+      if (row.says !== undefined) expect(record.error?.message).toContain(row.says);
       const resentToRefunded = seen.filter((r) => r.alreadyRefunded);
       if (row.known) {
         // The cost the row shows: exactly it, and no more.

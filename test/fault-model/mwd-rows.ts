@@ -40,6 +40,7 @@ const bankAnswerLost = (status: number) => (ids: RowIds): Omit<Fault, 'commit'> 
 
 /** A person decides: MWD cannot be asked, and nothing is sent again. */
 const inDoubt = (code: string) => ({ end: 'requires_attention', sends: 1, code }) as const;
+const bankAsked = { ...inDoubt('MwdNoBankAnswer'), says: "MWD's request to the bank: MerchantTradeNo" } as const;
 const mismatch = inDoubt('MwdRefundMismatch');
 
 /** What MWD's doubtful answers end with: the failure type its status or transport gives. */
@@ -73,12 +74,12 @@ export const mwdRows: FaultRow[] = [
   ),
   // The refund reached the bank and its answer did not come back: the bank may have refunded.
   ...both('mwd', "200, MWD's refusal with its request to the bank and no bank answer", bankAnswerLost(200), {
-    notActed: inDoubt('MwdNoBankAnswer'),
-    acted: inDoubt('MwdNoBankAnswer'),
+    notActed: bankAsked,
+    acted: bankAsked,
   }),
   ...both('mwd', "500, MWD's refusal with its request to the bank and no bank answer", bankAnswerLost(500), {
-    notActed: inDoubt('MwdNoBankAnswer'),
-    acted: inDoubt('MwdNoBankAnswer'),
+    notActed: bankAsked,
+    acted: bankAsked,
   }),
   // MWD's HTTP 500 is MWD saying it did not refund (the design card: retry on 500).
   { provider: 'mwd', call: 'refund', answer: '500, plain text', acted: false, fault: { commit: false, ...http500 }, end: 'succeeded', sends: 2, code: null, why: designCard },
@@ -95,7 +96,7 @@ export const mwdRows: FaultRow[] = [
     code: null,
     why: designCard,
     attempts: 2,
-    known: { resentToRefunded: 1, refunds: 2, operatorSees: 'succeeded after 2 attempts, the first failed MwdHttp500 in the run\'s history: MWD refunded twice' },
+    known: { resentToRefunded: 1, refunds: 2, operatorSees: 'succeeded, attempts 2, no error: nothing on the record says MWD refunded twice' },
   },
   {
     provider: 'mwd',
@@ -109,7 +110,8 @@ export const mwdRows: FaultRow[] = [
     code: 'MwdRefusedAfterResend',
     why: designCard,
     attempts: 2,
-    known: { resentToRefunded: 1, refunds: 1, operatorSees: 'requires_attention: MWD\'s refusal, after an earlier send, with its codes' },
+    says: 'code RtnCode 2001, ResultCode 2001 · HTTP 200 · "原交易已退貨 (already refunded)',
+    known: { resentToRefunded: 1, refunds: 1, operatorSees: "requires_attention, attempts 2, MWD's refusal (already refunded) after an earlier send" },
   },
   // A refusal after a retried 500 may be MWD refusing a second refund: never `failed`.
   {
@@ -127,6 +129,7 @@ export const mwdRows: FaultRow[] = [
     sends: 2,
     code: 'MwdRefusedAfterResend',
     why: designCard,
+    says: 'code RtnCode 2012, ResultCode 2012, RetCode 12 · HTTP 200 · refund of order',
   },
   ...both('mwd', '500 whose body says it refunded', (ids) => ({ then: 'answer', status: 500, body: success(ids, {}) }), {
     notActed: inDoubt('MwdCodesDisagree'),

@@ -60,6 +60,8 @@ export interface FaultRow {
   known?: { resentToRefunded: number; refunds: number; operatorSees: string };
   /** The record's `attempts`, where it is what an operator sees. */
   attempts?: number;
+  /** What the record's error message must say: the evidence an operator reads. */
+  says?: string;
 }
 
 export const json = (body: unknown) => JSON.stringify(body);
