@@ -29,6 +29,15 @@ describe("MWD's request to the bank without the bank's answer", () => {
     expect(parsed.OriRequestParams).toEqual({ ApiVer: '1.0.2', RequestParams: { MerchantTradeNo: 'M1', TradeAmount: '5500' } });
   });
 
+  it('a field of another shape is dropped, never the answer: a success stays readable', () => {
+    const parsed = mwdRefundResponse.parse({ RtnCode: '1000', OriRequestParams: { ApiVer: 1, RequestParams: { TradeAmount: 5500, TradeType: '5' } } });
+    expect(parsed.OriRequestParams).toEqual({ RequestParams: { TradeType: '5' } });
+  });
+
+  it.each([['a string', 'sent'], ['a list', []]])('an OriRequestParams that is %s is still a request to the bank', (_what, value) => {
+    expect(bankAnswerMissing(mwdRefundResponse.parse({ RtnCode: '9999', OriRequestParams: value }))).toBe(true);
+  });
+
   it('masks a card number wherever MWD put one', () => {
     const parsed = mwdRefundResponse.parse({ RtnCode: '9999', OriRequestParams: { RequestParams: { MerchantTradeNo: '4242424242424242' } } });
     expect(parsed.OriRequestParams?.RequestParams?.MerchantTradeNo).toBe('****4242');

@@ -25,9 +25,10 @@ const resultData = z.object({
 /**
  * MWD's request to Taishin pay+: its presence says the refund reached the bank. Kept, as evidence
  * for a person, are the fields that name the trade; free text is masked in case a card number sits
- * in it.
+ * in it. A field of another shape is dropped rather than failing the answer: what matters to the
+ * engine is that the request is there, and a real success must not become unreadable for it.
  */
-const tradeText = z.string().transform(maskPans).optional();
+const tradeText = z.string().transform(maskPans).optional().catch(undefined);
 
 export const mwdBankRequest = z.object({
   ApiVer: tradeText,
@@ -42,7 +43,8 @@ export const mwdBankRequest = z.object({
       TradeType: tradeText,
       OriMerchantTradeNo: tradeText,
     })
-    .optional(),
+    .optional()
+    .catch(undefined),
 });
 
 export type MwdBankRequest = z.infer<typeof mwdBankRequest>;
@@ -50,8 +52,9 @@ export type MwdBankRequest = z.infer<typeof mwdBankRequest>;
 export const mwdRefundResponse = z.object({
   RtnCode: z.string(),
   RtnMessage: z.string().optional(),
-  // null read as absent: MWD's serializer writes null for what it has not got.
-  OriRequestParams: mwdBankRequest.nullish(),
+  // null read as absent: MWD's serializer writes null for what it has not got. Anything else there,
+  // of whatever shape, is a request to the bank.
+  OriRequestParams: mwdBankRequest.nullish().catch({}),
   ResponseParams: z
     .object({
       ResultCode: z.string(),
