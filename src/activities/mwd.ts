@@ -15,6 +15,30 @@ export interface MwdActivityDeps {
 
 const CANNOT_ASK = 'MWD cannot be asked whether the refund happened: check with MWD before anything else is done';
 
+/**
+ * What MWD's failed answer to a send means for the refund, given how many sends of it went before
+ * (the ledger's count): an outcome to record, or `undefined` when the failure is Temporal's to
+ * handle (retried, or final). Pure: test/unit/mwd-answer.test.ts.
+ *
+ * An unknown outcome goes to a person. So does a refusal after an earlier send: that send was
+ * answered HTTP 500 and sent again on the design card's word, but MWD's 500 may have come after it
+ * refunded, and then this refusal can be MWD refusing a second refund of an order it refunded.
+ * MWD cannot be asked, so nothing proves the refund did not happen (money-safety rule 6).
+ */
+export function mwdFailureOutcome(err: Pick<ProviderError, 'kind' | 'refusal' | 'type' | 'message'>, earlierSends: number): ProviderOutcome | undefined {
+  if (err.kind === 'unknown') return { outcome: 'requires_attention', code: err.type, reason: `${err.message}. ${CANNOT_ASK}` };
+  if (err.refusal && earlierSends > 0) {
+    return {
+      outcome: 'requires_attention',
+      code: codes.MwdRefusedAfterResend,
+      reason:
+        `${err.message}, after ${earlierSends} earlier ${earlierSends === 1 ? 'send' : 'sends'} of this refund, answered with a failure and sent again: ` +
+        `had MWD refunded before that answer, this refusal may be MWD refusing a second refund. ${CANNOT_ASK}`,
+    };
+  }
+  return undefined;
+}
+
 export function createMwdActivities({ mwd, ledger }: MwdActivityDeps) {
   /** One attempt: wait for the turn, claim the send, send (submitMwdRefund). */
   const sendMwdRefund = async (request: MwdRefundRequested, context: Context): Promise<ProviderOutcome> => {
@@ -40,6 +64,7 @@ export function createMwdActivities({ mwd, ledger }: MwdActivityDeps) {
         codes.LedgerRefused,
       );
     }
+    const earlierSends = await ledger.noteSend(request.refundId);
     context.heartbeat('sending');
     try {
       const result = await mwd.refund(
@@ -51,10 +76,10 @@ export function createMwdActivities({ mwd, ledger }: MwdActivityDeps) {
       return { outcome: 'succeeded', providerReference: result.serviceTradeNo };
     } catch (err) {
       if (!(err instanceof ProviderError)) throw err;
-      if (err.kind === 'unknown') {
-        return { outcome: 'requires_attention', code: err.type, reason: `${err.message}. ${CANNOT_ASK}` };
-      }
-      await ledger.markAnswered(request.refundId);
+      // An unknown outcome keeps the unanswered-send mark: no attempt or run may send it again.
+      if (err.kind !== 'unknown') await ledger.markAnswered(request.refundId);
+      const outcome = mwdFailureOutcome(err, earlierSends);
+      if (outcome) return outcome;
       throw toApplicationFailure(err);
     }
   };

@@ -34,6 +34,7 @@ export const codes = {
   OenStateUnexplained: 'OenStateUnexplained',
   OenSubscriptionUnconfirmed: 'OenSubscriptionUnconfirmed',
   MwdOutcomeUnknown: 'MwdOutcomeUnknown',
+  MwdRefusedAfterResend: 'MwdRefusedAfterResend',
   // What reconciliation and an order's cancellation leave for a person.
   OenNotRefunded: 'OenNotRefunded',
   ReconcileMismatch: 'ReconcileMismatch',

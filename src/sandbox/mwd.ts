@@ -38,6 +38,8 @@ const seededOrder = z.object({
   cardNumberMasked: z.string().default('438045******2708'),
   paymentType: z.enum(['03', '04']).default('04'),
   refunded: z.boolean().default(false),
+  /** This order's own choice of the `refuseSecondRefund` option, where a test needs both kinds of order at once. */
+  refuseSecondRefund: z.boolean().optional(),
 });
 
 const mwdOptions = z
@@ -170,7 +172,7 @@ export function createMwdSandbox({ token, now = () => new Date() }: MwdSandboxOp
         ResultUrl: 'https%3A//sandbox.invalid/payment/mwd/refund_result',
       };
       const cents = Number(body.data.TradeAmount);
-      if (order.refunded && options.refuseSecondRefund) {
+      if (order.refunded && (order.refuseSecondRefund ?? options.refuseSecondRefund)) {
         return {
           status: 200,
           body: {

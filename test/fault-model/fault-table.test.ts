@@ -9,6 +9,7 @@ import type { SandboxRefund, SandboxRefundRequest } from '../../src/sandbox/serv
 import { useEngine } from '../helpers/engine.js';
 import { freePorts } from '../helpers/ports.js';
 import { admin, seededMwdRefund, seededOenRefund } from '../helpers/sandbox.js';
+import { planOf } from './row.js';
 import { faultTable, renderFaultTable, TABLE_END, TABLE_START, type FaultRow } from './table.js';
 import { randomUUID } from 'node:crypto';
 import { MwdClient } from '../../src/providers/mwd/client.js';
@@ -60,18 +61,16 @@ afterAll(async () => {
 async function runRow(row: FaultRow): Promise<{ request: RefundRequested; record: RefundRecord; seen: SandboxRefundRequest[]; carriedOut: SandboxRefund[] }> {
   const { oenUrl, mwdUrl } = engine().sandboxes;
   const url = row.provider === 'oen' ? oenUrl : mwdUrl;
-  const request = row.provider === 'oen' ? await seededOenRefund(oenUrl) : await seededMwdRefund(mwdUrl);
+  const request = row.provider === 'oen' ? await seededOenRefund(oenUrl, {}, row.seed) : await seededMwdRefund(mwdUrl, {}, row.seed);
   const reference = request.provider === 'oen' ? request.transactionHid : request.orderId;
-  if (row.fault !== 'refused') {
-    const faults =
-      row.call === 'refund'
-        ? { [`refund@${reference}`]: { next: [row.fault] } }
-        : row.call === 'check'
-          ? { [`refund@${reference}`]: { next: ['gateway504AfterCommit'] }, [`listTransactions@${request.orderId}`]: { next: [null, row.fault] } }
-          : { [`listTransactions@${request.orderId}`]: { next: [row.fault] } };
-    await admin(url, 'PATCH', 'faults', faults);
+  const plan = planOf(row, { reference, orderId: request.orderId, amount: request.amount });
+  if (plan !== 'refused') {
+    await admin(url, 'PATCH', 'faults', {
+      ...(plan.refund && { [`refund@${reference}`]: { next: plan.refund } }),
+      ...(plan.list && { [`listTransactions@${request.orderId}`]: { next: plan.list } }),
+    });
   }
-  const taskQueue = row.fault === 'refused' ? refusingQueue : engine().temporal.taskQueue;
+  const taskQueue = plan === 'refused' ? refusingQueue : engine().temporal.taskQueue;
   const started = await startAccepted(engine().temporal.client, taskQueue, engine().db, request);
   if (started.kind !== 'started') throw new Error(`not started: ${JSON.stringify(started)}`);
   let record: RefundRecord;
@@ -92,18 +91,28 @@ describe.concurrent('the fault model: every row over real HTTP, through the whol
     async (_name, row) => {
       const { request, record, seen, carriedOut } = await runRow(row);
       expect(record.status, record.error?.message).toBe(row.end);
-      if (row.code) expect(record.error?.code).toBe(row.code);
+      expect(record.error?.code ?? null, record.error?.message).toBe(row.code);
       expect(seen.length, 'refund requests that reached the provider').toBe(row.sends);
-      // Never refunded twice: no request reaches a transaction or order already refunded.
-      expect(seen.filter((r) => r.alreadyRefunded), 'requests that reached a refunded transaction or order').toEqual([]);
-      expect(carriedOut.length).toBeLessThanOrEqual(1);
-      // failed ⇒ not refunded; succeeded ⇒ refunded once, of our amount.
+      if (row.attempts !== undefined) expect(record.attempts).toBe(row.attempts);
+      if (row.says !== undefined) expect(record.error?.message).toContain(row.says);
+      const resentToRefunded = seen.filter((r) => r.alreadyRefunded);
+      if (row.known) {
+        // The cost the row shows: exactly it, and no more.
+        expect(resentToRefunded.length, 'requests that reached a refunded transaction or order').toBe(row.known.resentToRefunded);
+        expect(carriedOut.length, 'refunds the provider made').toBe(row.known.refunds);
+      } else {
+        // Never refunded twice: no request reaches a transaction or order already refunded.
+        expect(resentToRefunded, 'requests that reached a refunded transaction or order').toEqual([]);
+        expect(carriedOut.length).toBeLessThanOrEqual(1);
+      }
+      // failed ⇒ not refunded; succeeded ⇒ refunded, of our amount (once, unless the row shows otherwise).
       if (record.status === 'failed') expect(carriedOut).toEqual([]);
-      if (record.status === 'succeeded') expect(carriedOut.map((r) => r.amount)).toEqual([request.amount]);
+      if (record.status === 'succeeded') expect(carriedOut.map((r) => r.amount)).toEqual(carriedOut.map(() => request.amount));
+      if (record.status === 'succeeded' && !row.known) expect(carriedOut).toHaveLength(1);
       // What the provider did is what the row says it did.
       expect(carriedOut.length > 0).toBe(row.acted || record.status === 'succeeded');
       // A Retry-After is honoured: the refund is not sent again sooner.
-      const retryAfter = row.fault !== 'refused' ? row.fault.headers?.['Retry-After'] : undefined;
+      const retryAfter = typeof row.fault === 'object' ? row.fault.headers?.['Retry-After'] : undefined;
       if (retryAfter !== undefined && seen.length > 1) {
         expect(Date.parse(seen[1]!.receivedAt) - Date.parse(seen[0]!.receivedAt)).toBeGreaterThanOrEqual(Number(retryAfter) * 1000);
       }
@@ -128,5 +137,32 @@ describe('the fault model in docs/providers.md', () => {
       }
     }
     expect(faultTable.filter((r) => r.provider === 'oen' && r.call === 'check').length).toBeGreaterThan(10);
+  });
+
+  it('has the answers that prove nothing (issue 25), before and after the provider acted wherever both can happen', () => {
+    const needed: Array<['oen' | 'mwd', RegExp, boolean[]]> = [
+      ['mwd', /^200, MWD's refusal with its request to the bank and no bank answer/, [false, true]],
+      ['mwd', /^500, MWD's refusal with its request to the bank and no bank answer/, [false, true]],
+      ['mwd', /success echoing another amount/, [false, true]],
+      ['mwd', /success echoing another OriMerchantTradeNo/, [false, true]],
+      ['mwd', /success echoing TradeType/, [false, true]],
+      ['mwd', /^500, plain text; MWD carries out the resend/, [true]],
+      ['mwd', /^500, plain text; MWD refuses the resend/, [true]],
+      ['oen', /the list shows another amount refunded/, [false, true]],
+      ['oen', /the list shows a status Oen does not document/, [false, true]],
+      ['oen', /the list does not show the transaction/, [false, true]],
+      ['oen', /the list shows an ATM payment/, [false, true]],
+      ['oen', /T0005 to the resend/, [false, true]],
+      ['oen', /V0002/, [false, true]],
+      ['oen', /S0000 showing the transaction still charged/, [false, true]],
+      ['oen', /S0000 showing another amount/, [false, true]],
+      ['oen', /S0000 showing another transaction/, [false, true]],
+      ['oen', /^200, Oen's (A0001|V0001|T0001)/, [false]],
+      ['oen', /^401, Oen's (V0001|T0005)/, [false]],
+    ];
+    for (const [provider, answer, acted] of needed) {
+      const found = faultTable.filter((r) => r.provider === provider && answer.test(r.answer)).map((r) => r.acted);
+      expect([...new Set(found)].sort(), `${provider} ${answer}`).toEqual([...acted].sort());
+    }
   });
 });

@@ -57,11 +57,15 @@ export async function seededOenRefund(
   return { refundId: `RF-${randomUUID()}`, provider: 'oen', orderId, transactionHid, amount: 1000, ...overrides };
 }
 
-/** A fresh NT$550 order at the MWD emulator, and the refund request for it (with its card token, unless overridden). */
-export async function seededMwdRefund(mwdUrl: string, overrides: Partial<MwdRefundRequested> = {}): Promise<MwdRefundRequested> {
+/** A fresh NT$550 order at the MWD emulator (`seed` adds to it), and the refund request for it (with its card token, unless overridden). */
+export async function seededMwdRefund(
+  mwdUrl: string,
+  overrides: Partial<MwdRefundRequested> = {},
+  seed: Record<string, unknown> = {},
+): Promise<MwdRefundRequested> {
   // Unique however many are seeded at once (a millisecond clock and a small random number were not).
   const orderId = overrides.orderId ?? `2026${BigInt(`0x${randomUUID().replaceAll('-', '').slice(0, 15)}`)}`;
   const cardToken = `tok-${randomUUID()}`;
-  await admin(mwdUrl, 'POST', 'seed', { orders: [{ orderId, cardToken, amount: 550 }] });
+  await admin(mwdUrl, 'POST', 'seed', { orders: [{ orderId, cardToken, amount: 550, ...seed }] });
   return { refundId: `RF-${randomUUID()}`, provider: 'mwd', orderId, amount: 550, cardToken, ...overrides };
 }

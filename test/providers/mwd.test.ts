@@ -75,6 +75,16 @@ describe('MwdClient against the MWD sandbox, over HTTP', () => {
       expect(await sandboxRefunds(sandboxes().mwdUrl)).toHaveLength(1);
     });
 
+    it('an order may make its own choice: refused while the option carries second refunds out, and the other way round', async () => {
+      await admin(sandboxes().mwdUrl, 'PUT', 'options', { refuseSecondRefund: false });
+      await admin(sandboxes().mwdUrl, 'POST', 'seed', { orders: [{ orderId: '202008170009', cardToken: CARD_TOKEN, amount: 55, refuseSecondRefund: true }] });
+      await client().refund('202008170009', { cardToken: CARD_TOKEN, amount: 55 });
+      expect(await providerFailure(client().refund('202008170009', { cardToken: CARD_TOKEN, amount: 55 }))).toMatchObject({ type: 'MwdRefused' });
+      await client().refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 });
+      await client().refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 });
+      expect((await sandboxRefunds(sandboxes().mwdUrl)).map((r) => r.reference)).toEqual(['202008170009', ORDER, ORDER]);
+    });
+
     it('RtnCode, ResultCode and RetCode: an amount over the original', async () => {
       const over = await providerFailure(client().refund(ORDER, { cardToken: CARD_TOKEN, amount: 56 }));
       expect(over).toMatchObject({ type: 'MwdRefused', kind: 'final' });
@@ -116,9 +126,59 @@ describe('MwdClient against the MWD sandbox, over HTTP', () => {
       expect(await sandboxRefunds(sandboxes().mwdUrl)).toHaveLength(1);
     });
 
+    it('half an answer when there is nothing to cut (nothing done): a length announced and never sent', async () => {
+      await faults({ refund: { next: [{ then: 'truncate' }] } });
+      expect(await providerFailure(client().refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 }))).toMatchObject({
+        type: 'MwdOutcomeUnknown',
+        kind: 'unknown',
+      });
+      expect(await sandboxRefunds(sandboxes().mwdUrl)).toEqual([]);
+    });
+
     it('the emulator refuses faults MWD has no such thing as (F0001 is Oen’s)', async () => {
       await expect(faults({ refund: { f0001: 0.5 } })).rejects.toThrow(/Unrecognized key: \\"f0001\\"/);
     });
+  });
+});
+
+describe('a refusal after MWD sent the refund to the bank (OriRequestParams) without the bank\'s answer (ResponseParams)', () => {
+  // A card number where MWD has free text, to show none survives into the error.
+  const bankRequest = {
+    ApiVer: '1.0.2',
+    RequestParams: { MerchantTradeNo: `${ORDER}_refund_120757785`, TradeAmount: '5500', CardToken: CARD_TOKEN, TradeType: '5', OriMerchantTradeNo: ORDER, Remark1: '4242424242424242' },
+    CheckSum: 'X',
+  };
+  const lost = (status: number, commit: boolean) => ({
+    commit,
+    then: 'answer',
+    status,
+    body: JSON.stringify({ RtnCode: '9999', RtnMessage: 'timeout at 4000000000002503', OriRequestParams: bankRequest }),
+  });
+
+  it.each([
+    [200, false],
+    [200, true],
+    [500, false],
+    [500, true],
+    [400, true],
+  ])('HTTP %i, the bank had refunded: %s — never a refusal, never retried; what MWD asked the bank is named', async (status, commit) => {
+    await faults({ refund: { next: [lost(status, commit)] } });
+    const err = await providerFailure(client().refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 }));
+    expect(err).toMatchObject({ type: 'MwdNoBankAnswer', kind: 'unknown', refusal: false, details: { httpStatus: status, code: 'RtnCode 9999' } });
+    expect(err.message).toContain(`MerchantTradeNo "${ORDER}_refund_120757785", OriMerchantTradeNo "${ORDER}", TradeType "5", TradeAmount "5500"`);
+    const everything = `${err.message} ${JSON.stringify(err)}`;
+    expect(everything).not.toContain(CARD_TOKEN);
+    expect(findPans(everything)).toEqual([]);
+    expect(await sandboxRefunds(sandboxes().mwdUrl)).toHaveLength(commit ? 1 : 0);
+  });
+
+  it.each([
+    ['with the bank\'s refusal (ResponseParams)', { RtnCode: '2012', OriRequestParams: bankRequest, ResponseParams: { ResultCode: '2012', ResultData: { RetCode: '12' } } }],
+    ['without a request to the bank (the gateway refused)', { RtnCode: '2002' }],
+    ['with OriRequestParams null', { RtnCode: '2002', OriRequestParams: null }],
+  ])('a refusal %s is still final', async (_name, body) => {
+    await faults({ refund: { next: [{ then: 'answer', status: 200, body: JSON.stringify(body) }] } });
+    expect(await providerFailure(client().refund(ORDER, { cardToken: CARD_TOKEN, amount: 55 }))).toMatchObject({ type: 'MwdRefused', kind: 'final' });
   });
 });
 

@@ -13,8 +13,8 @@ import {
 } from '../http.js';
 import type { RateLimiter, Turn } from '../rate-limit.js';
 import { toMwdAmount } from './amount.js';
-import { mwdCodesDisagree, mwdMalformed, mwdRefundMismatch, mwdRefused, mwdServerError, mwdUnexpectedStatus } from './errors.js';
-import { cardLast4, mwdRefundResponse, mwdRefundResult, type MwdRefundResponse, type MwdRefundResult } from './schemas.js';
+import { mwdCodesDisagree, mwdMalformed, mwdNoBankAnswer, mwdRefundMismatch, mwdRefused, mwdServerError, mwdUnexpectedStatus } from './errors.js';
+import { cardLast4, mwdRefundResponse, mwdRefundResult, type MwdBankRequest, type MwdRefundResponse, type MwdRefundResult } from './schemas.js';
 
 export interface MwdClientOptions {
   baseUrl: string;
@@ -71,6 +71,9 @@ export class MwdClient {
     const body = parsed.success ? parsed.data : undefined;
     const verdict = body && codesVerdict(body);
     const details = { httpStatus: status, ...(body && verdict !== 'success' && { code: codesOf(body), providerMessage: messagesOf(body) }) };
+    if (body && verdict === 'refused' && bankAnswerMissing(body)) {
+      throw new ProviderError('mwd', mwdNoBankAnswer, details, `${what}; ${describeBankRequest(body.OriRequestParams)}`);
+    }
     if (verdict === 'refused' && (status === 200 || (status >= 400 && status < 500))) {
       throw new ProviderError('mwd', mwdRefused, details, what);
     }
@@ -122,6 +125,24 @@ export function codesVerdict(body: MwdRefundResponse): 'success' | 'refused' | '
   if (verdicts.every(Boolean)) return 'success';
   if (verdicts.every((v) => !v)) return 'refused';
   return 'disagree';
+}
+
+/**
+ * MWD's refusal that carries its request to the bank (OriRequestParams) but not the bank's answer
+ * (ResponseParams): the refund reached Taishin, whose answer never came back, so the bank may have
+ * refunded. Whatever RtnCode says, that is MWD's own failure, not the bank's refusal.
+ */
+export function bankAnswerMissing(body: Pick<MwdRefundResponse, 'OriRequestParams' | 'ResponseParams'>): boolean {
+  return body.OriRequestParams != null && body.ResponseParams === undefined;
+}
+
+/** What MWD says it asked the bank, for the person who has to ask MWD or Taishin what happened. */
+function describeBankRequest(request: MwdBankRequest | null | undefined): string {
+  const asked = request?.RequestParams ?? {};
+  const fields = (['MerchantTradeNo', 'OriMerchantTradeNo', 'TradeType', 'TradeAmount', 'MerchantTradeDate', 'MerchantTradeTime'] as const)
+    .filter((field) => asked[field] !== undefined)
+    .map((field) => `${field} ${JSON.stringify(asked[field])}`);
+  return `MWD's request to the bank: ${fields.length > 0 ? fields.join(', ') : 'present, without the trade it named'}`;
 }
 
 function codesOf({ RtnCode, ResponseParams }: MwdRefundResponse): string {

@@ -6,8 +6,9 @@ import type { ErrorRule } from '../errors.js';
  * own: HTTP 500, MWD saying it failed (the design card: retry on 500), and a refused connection
  * (nothing was sent). Only an answer in MWD's own format whose codes all agree on a refusal is final.
  * Everything else — 502/503/504 and any status the document does not give, a 200 that is not MWD's
- * format, codes that contradict each other, a success that does not echo our request — may mean the
- * refund happened: a person decides.
+ * format, codes that contradict each other, a success that does not echo our request, a refusal that
+ * shows the request reached the bank without the bank's answer — may mean the refund happened: a
+ * person decides.
  */
 export const mwdRefused: ErrorRule = { type: 'MwdRefused', kind: 'final', meaning: 'refund refused', refusal: true };
 
@@ -32,6 +33,16 @@ export const mwdCodesDisagree: ErrorRule = {
   meaning: 'RtnCode, ResultCode and RetCode contradict each other; the refund may have happened',
 };
 
+/**
+ * A refusal with MWD's request to the bank (OriRequestParams) and without the bank's answer
+ * (ResponseParams), on any status: the bank was asked and may have refunded (the design card).
+ */
+export const mwdNoBankAnswer: ErrorRule = {
+  type: 'MwdNoBankAnswer',
+  kind: 'unknown',
+  meaning: "refused without the bank's answer, after MWD sent the refund to the bank; the bank may have refunded",
+};
+
 /** MWD says it refunded, but not what we asked (another amount, another order, not a refund). */
 export const mwdRefundMismatch: ErrorRule = {
   type: 'MwdRefundMismatch',
@@ -40,4 +51,4 @@ export const mwdRefundMismatch: ErrorRule = {
 };
 
 /** Every fixed rule of MWD's table: the engine's final and refusal types are derived from it (final-error-types.ts). */
-export const mwdRules: readonly ErrorRule[] = [mwdRefused, mwdServerError, mwdMalformed, mwdCodesDisagree, mwdRefundMismatch];
+export const mwdRules: readonly ErrorRule[] = [mwdRefused, mwdServerError, mwdMalformed, mwdCodesDisagree, mwdNoBankAnswer, mwdRefundMismatch];
