@@ -34,6 +34,7 @@ describe.each(kinds)('the ledger gauges on %s', (kind) => {
     );
     expect(gauges.inbox).toEqual({ count: 0, oldestAgeSeconds: 0 });
     expect(gauges.outcomes).toEqual({ count: 0, oldestAgeSeconds: 0 });
+    expect(gauges.notRequestedRuns).toBe(0);
     expect(gauges.reconciliation).toBeUndefined();
   });
 
