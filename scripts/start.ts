@@ -187,7 +187,12 @@ async function main(): Promise<void> {
     log('\nrefundflow is running\n');
     log(
       banner([
-        ['Temporal Web UI', server ? server.uiUrl : 'the Web UI of your Temporal server'],
+        [
+          'Temporal Web UI',
+          server
+            ? `${server.uiUrl} (the dev server's UI: cancel, signal, update, terminate, reset and start are on here, and off in production's)`
+            : 'the Web UI of your Temporal server',
+        ],
         ['Temporal server', describeTemporalConnection(temporal)],
         ['Worker', `polling task queue "${config.REFUNDS_TASK_QUEUE}"`],
         ['Metrics', metricsUrl(config) ?? 'off (METRICS_ADDRESS=off)'],

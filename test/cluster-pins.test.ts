@@ -61,6 +61,11 @@ describe('the compose stack and the cluster run the same Temporal', () => {
     for (const [name, value] of Object.entries(uiSettings())) expect(ui[name], name).toBe(value);
     expect(uiSettings()).toMatchObject({
       TEMPORAL_CODEC_INCLUDE_CREDENTIALS: 'true',
+      TEMPORAL_DISABLE_WRITE_ACTIONS: 'true',
+      TEMPORAL_WORKFLOW_CANCEL_DISABLED: 'true',
+      TEMPORAL_WORKFLOW_SIGNAL_DISABLED: 'true',
+      TEMPORAL_WORKFLOW_UPDATE_DISABLED: 'true',
+      TEMPORAL_ACTIVITY_COMMANDS_DISABLED: 'true',
       TEMPORAL_WORKFLOW_TERMINATE_DISABLED: 'true',
       TEMPORAL_WORKFLOW_RESET_DISABLED: 'true',
       TEMPORAL_BATCH_ACTIONS_DISABLED: 'true',

@@ -60,7 +60,9 @@ describe('npm start', () => {
     await first.waitForOutput(/Press Ctrl-C to stop/, 120_000);
     /** One line of the banner: its label, padding, then the value. */
     const bannerLine = (label: string, value: string) => new RegExp(`^ {2}${label} +${value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'm');
-    expect(first.output()).toMatch(bannerLine('Temporal Web UI', `http://localhost:${uiPort}`));
+    expect(first.output()).toMatch(
+      bannerLine('Temporal Web UI', `http://localhost:${uiPort} (the dev server's UI: cancel, signal, update, terminate, reset and start are on here, and off in production's)`),
+    );
     expect(first.output()).toContain('polling task queue "refunds"');
     expect(first.output()).toMatch(
       bannerLine('Reconciliation', 'every 15 min (Temporal Schedule "refundflow-reconcile", created); refunds Oen shows still charged are left for a person'),

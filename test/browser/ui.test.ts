@@ -28,6 +28,7 @@ import {
   openRunActions,
   pageText,
   signInAtCodecServer,
+  runActionsMenu,
   writeActions,
 } from '../helpers/browser.js';
 import { sandboxClients } from '../helpers/engine.js';
@@ -217,9 +218,12 @@ describe.skipIf(skip)('the Temporal Web UI, in Chromium', () => {
     const page = await newPage(browser);
     await signInToCodec(page);
     await page.goto(refundPage(id));
+    expect(await runActionsMenu(page)).toBe('offered');
     await openRunActions(page);
-    // A running run's Terminate and Reset, as the dev server's UI offers them (Reset once its history has loaded).
-    await expect.poll(() => writeActions(page), { timeout: 15_000 }).toMatchObject({ terminate: 'offered', reset: 'offered', startWorkflow: 'offered' });
+    // A running run's Cancel, Signal, Update, Terminate and Reset, as the dev server's UI offers them (Reset once its history has loaded).
+    await expect
+      .poll(() => writeActions(page), { timeout: 15_000 })
+      .toMatchObject({ cancel: 'offered', signal: 'offered', update: 'offered', terminate: 'offered', reset: 'offered', startWorkflow: 'offered' });
     await page.getByTestId('update-button').locator('visible=true').first().click();
     const dialog = page.locator('dialog[open], [role=dialog]').filter({ has: page.getByTestId('update-select') });
     await dialog.getByTestId('update-select-button').locator('visible=true').click();

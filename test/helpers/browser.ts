@@ -75,11 +75,15 @@ async function offerOf(control: Locator): Promise<Offer> {
 
 /**
  * The controls of the UI's write actions that go around the engine, as the UI (2.42) marks them up:
- * on a run's page, Terminate and Reset in *More Actions* (a closed run has a Reset button instead)
- * and *Start Workflow Like This One*; on the workflow list, *Start Workflow* (and a row's start
- * button) and the select-all box that opens the batch actions (Terminate, Cancel, Reset).
+ * on a run's page, Request Cancellation, and Signal, Update, Terminate and Reset in *More Actions* (a
+ * closed run has a Reset button instead) and *Start Workflow Like This One*; on the workflow list,
+ * *Start Workflow* (and a row's start button) and the select-all box that opens the batch actions
+ * (Terminate, Cancel, Reset).
  */
 const writeActionControls = {
+  cancel: (page: Page) => page.getByRole('button', { name: 'Request Cancellation', exact: true }),
+  signal: (page: Page) => page.getByTestId('signal-button'),
+  update: (page: Page) => page.getByTestId('update-button'),
   terminate: (page: Page) => page.getByTestId('terminate-button'),
   reset: (page: Page) => page.getByTestId('reset-button').or(page.getByRole('button', { name: 'Reset', exact: true })),
   startWorkflow: (page: Page) =>
@@ -93,6 +97,13 @@ export async function writeActions(page: Page): Promise<Record<WriteAction, Offe
   const offers: Partial<Record<WriteAction, Offer>> = {};
   for (const [action, control] of Object.entries(writeActionControls)) offers[action as WriteAction] = await offerOf(control(page));
   return offers as Record<WriteAction, Offer>;
+}
+
+/** How a run's page offers its *More Actions* menu (Signal, Update, Terminate, Reset), once the run has loaded. */
+export async function runActionsMenu(page: Page): Promise<Offer> {
+  const button = page.getByRole('button', { name: 'More Actions' });
+  await button.first().waitFor({ timeout: 30_000 });
+  return offerOf(button);
 }
 
 /** Opens a run's *More Actions* menu once the run has loaded (the UI renders the header twice, for narrow and wide screens). */
