@@ -7,6 +7,7 @@ import { createPingActivities, type PingDeps } from './ping.js';
 import { createReconcileActivities } from './reconcile.js';
 import { createResolveActivities } from './resolve.js';
 import type { ReconcilePolicy } from '../domain/reconcile.js';
+import { AuditTrail } from '../ledger/audit.js';
 import type { ReconciliationLedger } from '../ledger/reconciliation.js';
 import type { ResolutionLedger } from '../ledger/resolution.js';
 import type { ProviderClients } from '../providers/index.js';
@@ -27,7 +28,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createOenActivities({ oen: deps.providers.oen, ledger: deps.ledger }),
     ...createMwdActivities({ mwd: deps.providers.mwd, ledger: deps.ledger }),
     ...createOutcomeActivities(deps),
-    ...createReconcileActivities({ oen: deps.providers.oen, reconciliation: deps.reconciliation, reconcile: deps.reconcile }),
+    ...createReconcileActivities({ oen: deps.providers.oen, reconciliation: deps.reconciliation, reconcile: deps.reconcile, audit: new AuditTrail(deps.ledger.db) }),
     ...createResolveActivities(deps),
   };
 }

@@ -8,6 +8,10 @@ import type { NotRequested } from '../domain/failures.js';
 import type { SubscriptionLedger, UnconfirmedSubscriptionCancel } from '../ledger/subscriptions.js';
 import { noMetrics, type EngineMetrics } from '../domain/metrics.js';
 import { finalErrorTypes, refusalTypes } from '../providers/final-error-types.js';
+import { Context } from '@temporalio/activity';
+import { throughTemporal } from '../domain/actor.js';
+import { codes } from '../domain/failures.js';
+import { AuditTrail } from '../ledger/audit.js';
 import { ledgerCall } from './failures.js';
 import { parsedInput } from './input.js';
 
@@ -22,6 +26,7 @@ export interface LedgerActivityDeps {
 
 export function createLedgerActivities({ ledger, gate, subscriptions, policy, metrics = noMetrics }: LedgerActivityDeps) {
   const runPolicy: RunPolicy = { ...policy, failureTypes: { final: finalErrorTypes, refusals: refusalTypes } };
+  const audit = new AuditTrail(ledger.db);
   return {
     /**
      * What an order.cancelled could not refund, kept for a person (RefundLedger.recordForPerson);
@@ -35,9 +40,26 @@ export function createLedgerActivities({ ledger, gate, subscriptions, policy, me
       cancel: Omit<UnconfirmedSubscriptionCancel, 'recordedAt'>,
     ): Promise<UnconfirmedSubscriptionCancel | undefined> => subscriptions.recordUnconfirmed(cancel),
 
+    /**
+     * A refund run's move. One a Temporal Cancel request made (CancelRequested) is written to the audit
+     * trail too, as done through Temporal by a person unknown: Temporal does not say who sent it.
+     */
     recordStatus: async (refundId: string, status: RefundStatus, fields: TransitionFields = {}): Promise<RefundRecord> => {
       const record = await ledgerCall(() => ledger.transition(refundId, status, fields));
       metrics.refundStatus(record);
+      if (fields.error?.code === codes.CancelRequested) {
+        const run = Context.current().info.workflowExecution;
+        await audit.appendOnce({
+          actor: throughTemporal,
+          action: 'refund.cancel',
+          refundId,
+          outcome: 'done',
+          statusAfter: record.status,
+          reason: fields.error.message,
+          detail: { via: 'a Temporal Cancel request', workflowId: run?.workflowId, runId: run?.runId },
+          requestId: run?.runId ?? refundId,
+        });
+      }
       return record;
     },
 

@@ -12,12 +12,18 @@ import type { OenClient } from '../providers/oen/client.js';
 import type { OenTransaction } from '../providers/oen/schemas.js';
 import { judgeOenTransaction } from './oen.js';
 import { codes } from '../domain/failures.js';
+import { throughTemporal } from '../domain/actor.js';
+import type { AuditTrail } from '../ledger/audit.js';
 
 export interface ReconcileActivityDeps {
   oen: OenClient;
   reconciliation: ReconciliationLedger;
   reconcile: ReconcilePolicy;
+  audit: AuditTrail;
 }
+
+/** Whether a refund's run is still open, and if not, how Temporal says it ended ('terminated', 'completed', …, or 'not found'). */
+export type RunEnd = { open: true } | { open: false; ended: string };
 
 /** What Oen showed for one refund: `charged` is "no refund, still charged". */
 export type OenEvidence =
@@ -66,7 +72,7 @@ export async function requestToSendAgain(reconciliation: Pick<ReconciliationLedg
   return { impossible: 'the original request is not in the ledger (it did not come through the API): a person must send it' };
 }
 
-export function createReconcileActivities({ oen, reconciliation, reconcile }: ReconcileActivityDeps) {
+export function createReconcileActivities({ oen, reconciliation, reconcile, audit }: ReconcileActivityDeps) {
 
   return {
     /** The worker's RECONCILE_* settings (a local activity: read once per run, recorded in history). */
@@ -135,6 +141,35 @@ export function createReconcileActivities({ oen, reconciliation, reconcile }: Re
         if (err instanceof WorkflowNotFoundError) return false;
         throw err;
       }
+    },
+
+    /**
+     * How the refund's run ended, if it did (asked of Temporal as `refundRunOpen` is). A run terminated
+     * through Temporal is written to the audit trail, once per run, as done by a person unknown:
+     * Temporal does not say who terminated it.
+     */
+    refundRunEnd: async (refund: Pick<RefundRecord, 'refundId' | 'workflowId'>): Promise<RunEnd> => {
+      let described;
+      try {
+        described = await Context.current().client.workflow.getHandle(refund.workflowId).describe();
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return { open: false, ended: 'not found' };
+        throw err;
+      }
+      if (described.status.name === 'RUNNING') return { open: true };
+      const ended = described.status.name.toLowerCase();
+      if (ended === 'terminated') {
+        await audit.appendOnce({
+          actor: throughTemporal,
+          action: 'refund.terminate',
+          refundId: refund.refundId,
+          outcome: 'done',
+          reason: `run ${refund.workflowId} (${described.runId}) was terminated through Temporal before it settled the refund`,
+          detail: { via: 'a Temporal Terminate', workflowId: refund.workflowId, runId: described.runId },
+          requestId: described.runId,
+        });
+      }
+      return { open: false, ended };
     },
 
     /** Oen's evidence on a refund left in requires_attention (src/ledger/reconciliation.ts). */

@@ -60,21 +60,22 @@ export class AuditTrail {
     const { rows } = await this.db.query<AuditRow>(
       `INSERT INTO operator_audit (actor_id, actor_name, role, action, refund_id, outcome, status_before, status_after, reason, detail, request_id)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *`,
-      [
-        entry.actor.id,
-        entry.actor.name,
-        entry.actor.role ?? null,
-        entry.action,
-        entry.refundId ?? null,
-        entry.outcome,
-        entry.statusBefore ?? null,
-        entry.statusAfter ?? null,
-        entry.reason ?? null,
-        entry.detail === undefined ? null : JSON.stringify(entry.detail),
-        entry.requestId,
-      ],
+      auditValues(entry),
     );
     return toAuditRecord(rows[0]!);
+  }
+
+  /**
+   * The entry, unless the trail already has one of the same action, refund and request id: for what an
+   * activity records, which may run more than once for one event (a Temporal Cancel, a termination).
+   */
+  async appendOnce(entry: AuditEntry): Promise<void> {
+    await this.db.query(
+      `INSERT INTO operator_audit (actor_id, actor_name, role, action, refund_id, outcome, status_before, status_after, reason, detail, request_id)
+       SELECT $1, $2, $3, $4::text, $5::text, $6, $7, $8, $9, $10::jsonb, $11::text
+       WHERE NOT EXISTS (SELECT 1 FROM operator_audit WHERE action = $4::text AND refund_id IS NOT DISTINCT FROM $5::text AND request_id = $11::text)`,
+      auditValues(entry),
+    );
   }
 
   /** Oldest first; `next` is the cursor of the following page, when there is one. */
@@ -91,6 +92,22 @@ export class AuditTrail {
     const entries = rows.slice(0, filter.limit).map(toAuditRecord);
     return rows.length > filter.limit ? { entries, next: entries[entries.length - 1]!.id } : { entries };
   }
+}
+
+function auditValues(entry: AuditEntry): unknown[] {
+  return [
+    entry.actor.id,
+    entry.actor.name,
+    entry.actor.role ?? null,
+    entry.action,
+    entry.refundId ?? null,
+    entry.outcome,
+    entry.statusBefore ?? null,
+    entry.statusAfter ?? null,
+    entry.reason ?? null,
+    entry.detail === undefined ? null : JSON.stringify(entry.detail),
+    entry.requestId,
+  ];
 }
 
 function toAuditRecord(row: AuditRow): AuditRecord {

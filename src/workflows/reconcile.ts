@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, continueAsNew, log, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, continueAsNew, log, patched, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { OenEvidence } from '../activities/reconcile.js';
 import {
@@ -199,11 +199,16 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
    * made → requires_attention, since no documented refusal ended it (`failed` is never a guess).
    */
   async function settleRunEnded(record: RefundRecord, unansweredBy: string | undefined): Promise<void> {
-    if (await ledger.refundRunOpen(record.workflowId)) {
+    // Runs from before how a run ended was asked (and their recorded histories) ask only whether it is open.
+    const run = patched('run-end-named') ? await ledger.refundRunEnd(record) : { open: await ledger.refundRunOpen(record.workflowId), ended: '' };
+    if (run.open) {
       count('still_running');
       return;
     }
-    const gone = `its run ${record.workflowId} ended without settling it`;
+    const gone =
+      'ended' in run && run.ended === 'terminated'
+        ? `its run ${record.workflowId} was terminated through Temporal (person unknown) without settling it`
+        : `its run ${record.workflowId} ended without settling it`;
     if (record.status !== 'submitting') {
       const evidence = `${gone}, before the refund was sent: nothing was sent`;
       return move(record, 'cancelled', 'run_ended', evidence, { error: { code: codes.RunEnded, message: evidence } });

@@ -78,7 +78,7 @@ async function awaitGoAhead(
     return decision.kind === 'approve' ? { decided: decision.records } : stopped(decision);
   } catch (err) {
     // Temporal's own Cancel before anything was sent: the refund ends cancelled, as the update would.
-    if (isCancellation(err)) return { stop: { code: codes.CancelRequested, message: 'cancelled through Temporal (a workflow Cancel request) before it was sent' }, decided: [] };
+    if (isCancellation(err)) return { stop: { code: codes.CancelRequested, message: 'cancelled through Temporal (a workflow Cancel request), person unknown, before it was sent' }, decided: [] };
     throw err;
   }
 }

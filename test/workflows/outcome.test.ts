@@ -11,6 +11,8 @@ import { recordHistory } from '../helpers/histories.js';
 import { freePorts } from '../helpers/ports.js';
 import { admin } from '../helpers/sandbox.js';
 import { startAccepted } from '../helpers/inbox.js';
+import { AuditTrail } from '../../src/ledger/audit.js';
+import { refundWorkflowId } from '../../src/domain/refund-start.js';
 
 const engine = useEngine('outcome');
 
@@ -138,7 +140,21 @@ describe('Temporal’s own Cancel loses nothing, and every end is told', () => {
     server.close();
     expect(failure).toBeInstanceOf(WorkflowFailedError);
     expect((failure as WorkflowFailedError).cause).toMatchObject({ type: 'RefundCancelled' });
-    expect(await engine().ledger.get(request.refundId)).toMatchObject({ status: 'cancelled', error: { code: 'CancelRequested' } });
+    expect(await engine().ledger.get(request.refundId)).toMatchObject({
+      status: 'cancelled',
+      error: { code: 'CancelRequested', message: expect.stringContaining('through Temporal (a workflow Cancel request), person unknown') as unknown },
+    });
+    // The audit trail has it once, as done through Temporal by a person unknown, naming the run.
+    const { entries } = await new AuditTrail(engine().db).list({ refundId: request.refundId, limit: 10 });
+    expect(entries).toEqual([
+      expect.objectContaining({
+        actor: { id: 'temporal', name: 'through Temporal, person unknown' },
+        action: 'refund.cancel',
+        outcome: 'done',
+        statusAfter: 'cancelled',
+        detail: expect.objectContaining({ workflowId: refundWorkflowId(request), runId: expect.any(String) as unknown }) as unknown,
+      }),
+    ]);
     expect(deliveries.map((d) => [d.event.type, d.event.data.status, d.verified])).toEqual([['refund.cancelled', 'cancelled', true]]);
     const { requests } = await admin<{ requests: Array<{ reference: string }> }>(engine().sandboxes.oenUrl, 'GET', 'refund-requests');
     expect(requests.filter((r) => r.reference === request.transactionHid)).toEqual([]);

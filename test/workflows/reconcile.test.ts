@@ -9,6 +9,7 @@ import { reconcileScheduleId, type ReconcileReport } from '../../src/domain/reco
 import { refundWorkflowId } from '../../src/domain/refund-start.js';
 import type { OenRefundRequested, RefundRequested } from '../../src/domain/schemas/refund-request.js';
 import type { RefundRecord } from '../../src/domain/schemas/refund-record.js';
+import { AuditTrail } from '../../src/ledger/audit.js';
 import { ReconciliationLedger } from '../../src/ledger/reconciliation.js';
 import type { reconcileWorkflow } from '../../src/workflows/reconcile.js';
 import { useEngine, useWorkerWithOutcomes } from '../helpers/engine.js';
@@ -327,7 +328,20 @@ describe('reconcileWorkflow and refunds whose run ended without settling them (t
     await age(request.refundId);
 
     const report = await reconcile();
-    expect(await engine().ledger.get(request.refundId)).toMatchObject({ status: 'requires_attention', error: { code: 'MwdOutcomeUnknown' } });
+    expect(await engine().ledger.get(request.refundId)).toMatchObject({
+      status: 'requires_attention',
+      error: { code: 'MwdOutcomeUnknown', message: expect.stringContaining('was terminated through Temporal (person unknown)') as unknown },
+    });
+    // The termination is in the audit trail once, as done through Temporal by a person unknown, naming the run, however often it is looked at.
+    await reconcile();
+    const terminated = (await new AuditTrail(engine().db).list({ refundId: request.refundId, limit: 10 })).entries.filter((e) => e.action === 'refund.terminate');
+    expect(terminated).toEqual([
+      expect.objectContaining({
+        actor: { id: 'temporal', name: 'through Temporal, person unknown' },
+        outcome: 'done',
+        detail: { via: 'a Temporal Terminate', workflowId: started.workflowId, runId: started.kind === 'started' ? started.runId : '' },
+      }),
+    ]);
     expect(report.changed.find((c) => c.refundId === request.refundId)).toMatchObject({ outcome: 'run_ended', from: 'submitting', to: 'requires_attention' });
     await expect.poll(() => outcomesOf(request.refundId), { timeout: 30_000 }).toEqual(['refund.requires_attention']);
     const { requests } = await admin<{ requests: Array<{ reference: string }> }>(engine().sandboxes.mwdUrl, 'GET', 'refund-requests');
