@@ -63,6 +63,25 @@ export function createLedgerActivities({ ledger, gate, subscriptions, policy, me
       return record;
     },
 
+    /**
+     * A Temporal Cancel request that came once the refund was being sent, and was not obeyed (the run
+     * settled the refund): in the audit trail as refused, through Temporal, by a person unknown.
+     */
+    noteCancelNotObeyed: async (refundId: string, statusAfter: RefundStatus): Promise<void> => {
+      const run = Context.current().info.workflowExecution;
+      await audit.appendOnce({
+        actor: throughTemporal,
+        action: 'refund.cancel',
+        refundId,
+        outcome: 'refused',
+        statusBefore: 'submitting',
+        statusAfter,
+        reason: 'a Temporal Cancel request came while the refund was being sent: not obeyed, the run settled the refund',
+        detail: { via: 'a Temporal Cancel request', workflowId: run?.workflowId, runId: run?.runId },
+        requestId: run?.runId ?? refundId,
+      });
+    },
+
     /** The worker's settings and the providers' failure types, read by a run once (a local activity: recorded in history). */
     refundPolicy: (): Promise<RunPolicy> => Promise.resolve(runPolicy),
 

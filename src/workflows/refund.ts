@@ -1,4 +1,4 @@
-import { ApplicationFailure, CancellationScope, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
 import { refundRequestProblems } from '../domain/guards.js';
 import type { RunPolicy } from '../domain/policy.js';
 import type { RefundStatus, TransitionFields } from '../domain/refund-status.js';
@@ -45,9 +45,15 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
   // From here on the provider may act: a cancel is refused, and a Temporal Cancel request is not
   // obeyed — the run submits, records and tells, whatever is asked of it meanwhile.
   decisions.submissionStarts();
+  const run = CancellationScope.current();
   return CancellationScope.nonCancellable(async () => {
     await record('submitting', decided.length > 0 ? { decisions: decided } : {});
-    return end(await submitRefund(request, policy, view.providerCallSummary()));
+    const ended = await submitRefund(request, policy, view.providerCallSummary());
+    // Recorded histories from before this note replay without it.
+    if (run.consideredCancelled && patched('audit-cancel-not-obeyed')) {
+      await ledgerStep(`Audit: a Temporal Cancel of ${request.refundId} not obeyed`).noteCancelNotObeyed(request.refundId, ended.status);
+    }
+    return end(ended);
   });
 }
 

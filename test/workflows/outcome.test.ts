@@ -183,6 +183,17 @@ describe('Temporal’s own Cancel loses nothing, and every end is told', () => {
     });
     server.close();
     expect(result).toMatchObject({ refundId: request.refundId, status: 'succeeded' });
+    const { entries } = await new AuditTrail(engine().db).list({ refundId: request.refundId, limit: 10 });
+    expect(entries).toEqual([
+      expect.objectContaining({
+        actor: { id: 'temporal', name: 'through Temporal, person unknown' },
+        action: 'refund.cancel',
+        outcome: 'refused',
+        statusBefore: 'submitting',
+        statusAfter: 'succeeded',
+        detail: expect.objectContaining({ workflowId: refundWorkflowId(request) }) as unknown,
+      }),
+    ]);
     expect(await engine().ledger.get(request.refundId)).toMatchObject({ status: 'succeeded' });
     expect(deliveries.map((d) => d.event.type)).toEqual(['refund.succeeded']);
   });
