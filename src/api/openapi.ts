@@ -49,9 +49,10 @@ export interface RegisteredRoute {
 const accessText: Record<Access, string> = {
   public: 'No credential.',
   signed: 'No bearer credential: the Standard Webhooks signature authenticates the sender.',
-  viewer: 'Role: viewer (or operator, approver).',
-  operator: 'Role: operator (or approver).',
-  approver: 'Role: approver.',
+  viewer: 'Role: viewer (or operator, approver, admin).',
+  operator: 'Role: operator (or approver, admin).',
+  approver: 'Role: approver (or admin).',
+  admin: 'Role: admin.',
 };
 
 export function openApiDocument(routes: readonly RegisteredRoute[]): Record<string, unknown> {
@@ -87,7 +88,7 @@ function describeEndpoints(): Record<string, unknown> {
     responses: {
       200: {
         description: 'the refund after the decision (awaiting_approval with one approval of two, at DUAL_APPROVAL_THRESHOLD)',
-        content: json(z.object({ refundId: z.string(), status: z.string(), attempts: z.number(), approvalsNeeded: z.number().optional(), approvals: z.array(z.object({ by: z.string(), at: z.string() })).optional() })),
+        content: json(z.object({ refundId: z.string(), status: z.string(), attempts: z.number(), approvalsNeeded: z.number().optional(), approvals: z.array(z.object({ by: z.string(), at: z.string(), person: z.string().optional() })).optional() })),
       },
       400: problemAnswer('the body is not JSON'),
       404: problemAnswer('no such refund'),
@@ -183,10 +184,22 @@ function describeEndpoints(): Record<string, unknown> {
           summary: 'Make a named API key; the answer holds the key, shown this once',
           requestBody: { required: true, content: json(newKeyBody) },
           responses: {
-            201: { description: 'the key and its name, role and key id' },
+            201: { description: 'the key and its name, role, person and key id' },
+            202: { description: 'with DUAL_APPROVAL_THRESHOLD set: the grant, `pending`; a second admin confirms it and is shown the key' },
             400: problemAnswer('the body is not JSON'),
             409: problemAnswer('a key of that name exists (revoked keys keep their names)'),
             422: problemAnswer('the body does not match the schema, field by field'),
+          },
+        },
+      },
+      '/v1/operators/{name}/confirm': {
+        post: {
+          summary: 'Confirm a grant another admin proposed (with DUAL_APPROVAL_THRESHOLD set); the answer holds the key, shown this once',
+          parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            200: { description: 'the key and its name, role, person and key id' },
+            404: problemAnswer('no grant of that name waits for confirmation'),
+            409: problemAnswer('the caller proposed the grant: a second person confirms it'),
           },
         },
       },

@@ -14,8 +14,8 @@ export interface RefundProgress {
   lastError?: { code: string; message: string };
   /** While awaiting approval: how many different approvers it needs (two at DUAL_APPROVAL_THRESHOLD). */
   approvalsNeeded?: number;
-  /** The approvals given so far: who and when. */
-  approvals?: { by: string; at: string }[];
+  /** The approvals given so far: who (the credential's name, and its person where it names one) and when. */
+  approvals?: { by: string; at: string; person?: string }[];
 }
 
 export const statusQuery = defineQuery<RefundProgress>('status');

@@ -1,0 +1,47 @@
+import type { DecidedBy } from './operator.js';
+
+/**
+ * Four eyes are two people (money-safety rule 8; docs/operations.md, "Who may do what"). A decision
+ * counts as the people who could have made it: the credential's person (an OIDC subject, a key's
+ * person) and, for a key, the other person who was shown it when it was made — the granter, or the
+ * one who confirmed the grant — since they could present it too. Two decisions are two people only
+ * when those sets do not meet. A credential that names no person (the shared OPERATOR_TOKEN, an
+ * update without the API's proof) is nobody in particular: it can never be one of two.
+ * Pure and deterministic: refund and resolve runs count with it.
+ */
+export interface CountedDecision {
+  by: DecidedBy;
+  verified: boolean;
+}
+
+/** The people behind a decision, or undefined when it names no one. */
+export function peopleBehind({ by, verified }: CountedDecision): string[] | undefined {
+  if (!verified) return undefined;
+  const person = by.person ?? personOfLegacyId(by.id);
+  if (person === undefined) return undefined;
+  return by.heldBy !== undefined && by.heldBy !== person ? [person, by.heldBy] : [person];
+}
+
+/**
+ * Why `next` is not a second person beside `earlier` (decisions already counted), or undefined.
+ * `earlier` holds only decisions that name someone: every one was checked by this before it counted.
+ */
+export function secondPersonProblem(earlier: readonly CountedDecision[], next: CountedDecision): string | undefined {
+  const people = peopleBehind(next);
+  if (!people) {
+    const why = next.verified ? 'the shared OPERATOR_TOKEN names no person' : 'an update without the API\'s signed proof names no person';
+    return `${next.by.name} cannot be one of two approvers: ${why}; approve with a named key or an OIDC sign-in`;
+  }
+  for (const before of earlier) {
+    if (before.by.id === next.by.id) return `${next.by.name} approved already`;
+    const shared = people.find((person) => peopleBehind(before)?.includes(person));
+    if (shared !== undefined) return `${next.by.name} counts as ${shared}, who approved already (as ${before.by.name})`;
+  }
+  return undefined;
+}
+
+/** Decisions recorded before keys had persons: a key's person was its name, an OIDC identity's its subject. */
+function personOfLegacyId(id: string): string | undefined {
+  const match = /^(key|oidc):(.+)$/.exec(id);
+  return match?.[2];
+}
