@@ -21,6 +21,8 @@ export interface DecisionRouteDeps {
   ledger: RefundLedger;
   audit: AuditTrail;
   signingKey?: string | undefined;
+  /** DUAL_APPROVAL_THRESHOLD: a resolution of a refund of at least this much is asked for by two people. */
+  dualApprovalThreshold?: number | undefined;
   uiUrl: (workflowId: string) => string;
   send: (reply: FastifyReply, answer: Answer) => FastifyReply;
 }

@@ -175,7 +175,9 @@ export function operatorCommands(program: Command, ctx: () => CliContext): void 
         body: JSON.stringify(body),
       });
       print(c, answer, () =>
-        status === 202
+        answer.resolution === 'awaiting_second_person'
+          ? `resolving ${refundId} takes two people: a second one asks for the same resolution (the same command) to carry it out: ${String(answer.uiUrl)}`
+          : status === 202
           ? `resolution of ${refundId} still running (waiting for the provider): ${String(answer.uiUrl)}; follow it with \`refundflow status ${refundId} --wait\``
           : [`resolved: refund ${refundId} is now ${String(answer.status)}`, ...(typeof answer.providerEvidence === 'string' ? [`  provider: ${answer.providerEvidence}`] : [])].join('\n'),
       );

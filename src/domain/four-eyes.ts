@@ -23,19 +23,19 @@ export function peopleBehind({ by, verified }: CountedDecision): string[] | unde
 }
 
 /**
- * Why `next` is not a second person beside `earlier` (decisions already counted), or undefined.
- * `earlier` holds only decisions that name someone: every one was checked by this before it counted.
+ * Why `next` is not a second person beside `earlier` (decisions already counted, which each `did`),
+ * or undefined. `earlier` holds only decisions that name someone: each was checked by this first.
  */
-export function secondPersonProblem(earlier: readonly CountedDecision[], next: CountedDecision): string | undefined {
+export function secondPersonProblem(earlier: readonly CountedDecision[], next: CountedDecision, did = 'approved'): string | undefined {
   const people = peopleBehind(next);
   if (!people) {
     const why = next.verified ? 'the shared OPERATOR_TOKEN names no person' : 'an update without the API\'s signed proof names no person';
-    return `${next.by.name} cannot be one of two approvers: ${why}; approve with a named key or an OIDC sign-in`;
+    return `${next.by.name} cannot be one of two people: ${why}; use a named key or an OIDC sign-in`;
   }
   for (const before of earlier) {
-    if (before.by.id === next.by.id) return `${next.by.name} approved already`;
+    if (before.by.id === next.by.id) return `${next.by.name} ${did} already`;
     const shared = people.find((person) => peopleBehind(before)?.includes(person));
-    if (shared !== undefined) return `${next.by.name} counts as ${shared}, who approved already (as ${before.by.name})`;
+    if (shared !== undefined) return `${next.by.name} counts as ${shared}, who ${did} already (as ${before.by.name})`;
   }
   return undefined;
 }

@@ -9,7 +9,7 @@ import { ApiKeys } from '../../src/ledger/api-keys.js';
 import { approveUpdate } from '../../src/workflows/messages.js';
 import { OPERATOR_TOKEN, oenRefundEvent, useApi } from '../helpers/api.js';
 import { useEngine } from '../helpers/engine.js';
-import { sandboxRefunds } from '../helpers/sandbox.js';
+import { admin, sandboxRefunds } from '../helpers/sandbox.js';
 
 /**
  * Four eyes are two people (money-safety rule 8): each way one person could be counted twice toward
@@ -135,7 +135,7 @@ describe('one person cannot be both approvers of a refund at DUAL_APPROVAL_THRES
     const tokenFirst = await approve(refund.refundId, OPERATOR_TOKEN);
     expect(tokenFirst.status).toBe(409);
     expect(tokenFirst.body.error).toBe(
-      'cannot approve: OPERATOR_TOKEN (deprecated) cannot be one of two approvers: the shared OPERATOR_TOKEN names no person; approve with a named key or an OIDC sign-in; ' +
+      'cannot approve: OPERATOR_TOKEN (deprecated) cannot be one of two people: the shared OPERATOR_TOKEN names no person; use a named key or an OIDC sign-in; ' +
         'a refund of at least NT$5000 needs two approvers who are different people',
     );
     expect((await approve(refund.refundId, api().keys.approver)).body.status).toBe('awaiting_approval');
@@ -169,7 +169,7 @@ describe('one person cannot be both approvers of a refund at DUAL_APPROVAL_THRES
     const refund = await awaiting();
     const { workflowId, runId } = (await api().request('GET', `/v1/refunds/${refund.refundId}`)).body as { workflowId: string; runId: string };
     const handle = engine().temporal.client.workflow.getHandle(workflowId, runId);
-    const unsigned = /^cannot approve: someone with access to Temporal \(unverified\) cannot be one of two approvers: an update without the API's signed proof names no person/;
+    const unsigned = /^cannot approve: someone with access to Temporal \(unverified\) cannot be one of two people: an update without the API's signed proof names no person/;
     await expect(handle.executeUpdate(approveUpdate, { args: [{ refundId: refund.refundId }] })).rejects.toMatchObject({ cause: { message: expect.stringMatching(unsigned) as unknown } });
     expect((await approve(refund.refundId, api().keys.approver)).body.status).toBe('awaiting_approval');
     await expect(handle.executeUpdate(approveUpdate, { args: [{ refundId: refund.refundId }] })).rejects.toMatchObject({ cause: { message: expect.stringMatching(unsigned) as unknown } });
@@ -204,5 +204,62 @@ describe('one person cannot be both approvers of a refund at DUAL_APPROVAL_THRES
     const trail = (await api().request('GET', `/v1/audit?refundId=${refund.refundId}`)).body.entries as Array<{ detail?: { person?: string; approvals?: Array<{ person?: string }> } }>;
     expect(trail.map((e) => e.detail?.person)).toEqual([ann, bob]);
     expect(trail[1]!.detail!.approvals!.map((a) => a.person)).toEqual([ann, bob]);
+  });
+});
+
+describe('one person cannot settle a refund at DUAL_APPROVAL_THRESHOLD through resolve', () => {
+  /** An MWD refund of NT$5,000, approved by two people, that MWD carried out while a gateway answered 504: requires_attention. */
+  async function mwdInDoubt() {
+    const orderId = `2026${Date.now()}${Math.floor(Math.random() * 1000)}`;
+    const cardToken = `tok-${randomUUID()}`;
+    await admin(engine().sandboxes.mwdUrl, 'POST', 'seed', { orders: [{ orderId, cardToken, amount: 5000 }] });
+    await admin(engine().sandboxes.mwdUrl, 'PUT', 'faults', { [`refund@${orderId}`]: { next: ['gateway504AfterCommit'] } });
+    const data = { refundId: `RF-${randomUUID()}`, provider: 'mwd', orderId, amount: 5000, cardToken };
+    expect((await api().send({ specversion: '1.0', id: `evt_${randomUUID()}`, source: 'order-management', type: 'refund.requested', data })).status).toBe(202);
+    await expect.poll(() => statusOf(data.refundId), { timeout: 30_000 }).toBe('awaiting_approval');
+    await approve(data.refundId, api().keys.approver);
+    await approve(data.refundId, api().keys.approver2);
+    await expect.poll(() => statusOf(data.refundId), { timeout: 30_000 }).toBe('requires_attention');
+    return data.refundId;
+  }
+  const succeeded = { outcome: 'succeeded', providerReference: 'MWD-REF-9', evidence: 'MWD merchant portal lists the refund' };
+  const resolve = (refundId: string, token: string, body: unknown = succeeded) => api().request('POST', `/v1/refunds/${refundId}/resolve`, { token, body });
+
+  it('the first person\'s resolution waits for a second; the same person again, with another key, or with OPERATOR_TOKEN is not a second; another person settles it', async () => {
+    const refundId = await mwdInDoubt();
+    const first = await resolve(refundId, api().keys.approver);
+    expect(first).toMatchObject({ status: 202, body: { refundId, resolution: 'awaiting_second_person', workflowId: `resolve:${refundId}` } });
+    expect(await statusOf(refundId)).toBe('requires_attention');
+
+    const again = await resolve(refundId, api().keys.approver);
+    expect(again.status).toBe(409);
+    expect(again.body.error).toMatch(/^cannot confirm: approver-\w+ asked for it already; resolving a refund of at least NT\$5000 takes two different people$/);
+    const person = await personOf(api().keys.approver);
+    const name = `second-key-${randomUUID().slice(0, 6)}`;
+    await api().request('POST', '/v1/operators', { token: api().keys.admin, body: { name, role: 'approver', person } });
+    const secondKey = (await api().request('POST', `/v1/operators/${name}/confirm`, { token: api().keys.admin2 })).body.key as string;
+    const sameperson = await resolve(refundId, secondKey);
+    expect(sameperson.status).toBe(409);
+    expect(sameperson.body.error).toMatch(new RegExp(`^cannot confirm: ${name} counts as ${person}, who asked for it already`));
+    const token = await resolve(refundId, OPERATOR_TOKEN);
+    expect(token.status).toBe(409);
+    expect(token.body.error).toMatch(/^cannot resolve refund \S+: OPERATOR_TOKEN \(deprecated\) cannot be one of two people/);
+    const other = await resolve(refundId, api().keys.approver2, { outcome: 'failed', evidence: 'something else' });
+    expect(other.status).toBe(409);
+    expect(other.body.error).toMatch(/^cannot confirm: the resolution waiting resolves it as succeeded \(reference MWD-REF-9\): a second person asks for the same one/);
+    expect(await statusOf(refundId)).toBe('requires_attention');
+
+    const second = await resolve(refundId, api().keys.approver2);
+    expect(second).toMatchObject({ status: 200, body: { refundId, status: 'succeeded' } });
+    const record = (await api().request('GET', `/v1/refunds/${refundId}`)).body as { decisions: Array<{ action: string; by: { person?: string } }> };
+    expect(record.decisions.filter((d) => d.action === 'resolve').map((d) => d.by.person)).toEqual([person, await personOf(api().keys.approver2)]);
+  });
+
+  it('OPERATOR_TOKEN cannot start one', async () => {
+    const refundId = await mwdInDoubt();
+    const token = await resolve(refundId, OPERATOR_TOKEN);
+    expect(token.status).toBe(409);
+    expect(token.body.error).toMatch(/^cannot resolve refund \S+: OPERATOR_TOKEN \(deprecated\) cannot be one of two people: the shared OPERATOR_TOKEN names no person/);
+    expect(await statusOf(refundId)).toBe('requires_attention');
   });
 });

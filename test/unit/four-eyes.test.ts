@@ -27,8 +27,8 @@ describe('four eyes count people', () => {
     ['two keys of one person', [key('ann', 'ann')], key('ann-2', 'ann'), 'ann-2 counts as ann, who approved already (as ann)'],
     ['an OIDC identity and a key of its subject', [oidc('00u1')], key('ann', '00u1'), 'ann counts as 00u1, who approved already (as Person 00u1)'],
     ['a key shown to the first approver', [key('root', 'root')], key('bob', 'bob', 'root'), 'bob counts as root, who approved already (as root)'],
-    ['OPERATOR_TOKEN', [key('ann', 'ann')], token, /^OPERATOR_TOKEN \(deprecated\) cannot be one of two approvers: the shared OPERATOR_TOKEN names no person/],
-    ['an unsigned update', [], unsigned, /cannot be one of two approvers: an update without the API's signed proof names no person/],
+    ['OPERATOR_TOKEN', [key('ann', 'ann')], token, /^OPERATOR_TOKEN \(deprecated\) cannot be one of two people: the shared OPERATOR_TOKEN names no person/],
+    ['an unsigned update', [], unsigned, /cannot be one of two people: an update without the API's signed proof names no person/],
   ] as const)('%s', (_what, earlier, next, problem) => {
     const found = secondPersonProblem(earlier, next);
     if (problem === undefined || typeof problem === 'string') expect(found).toBe(problem);
