@@ -14,12 +14,17 @@ export interface CountedDecision {
   verified: boolean;
 }
 
-/** The people behind a decision, or undefined when it names no one. */
+/**
+ * The people behind a decision, or undefined when it names no one. Compared without case: "Ann" and
+ * "ann" counted as one refuses at worst a second approval, while counted as two they would let one
+ * person's grant under another spelling of their name pass as someone else.
+ */
 export function peopleBehind({ by, verified }: CountedDecision): string[] | undefined {
   if (!verified) return undefined;
-  const person = by.person ?? personOfLegacyId(by.id);
+  const person = (by.person ?? personOfLegacyId(by.id))?.toLowerCase();
   if (person === undefined) return undefined;
-  return by.heldBy !== undefined && by.heldBy !== person ? [person, by.heldBy] : [person];
+  const heldBy = by.heldBy?.toLowerCase();
+  return heldBy !== undefined && heldBy !== person ? [person, heldBy] : [person];
 }
 
 /**

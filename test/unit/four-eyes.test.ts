@@ -25,6 +25,7 @@ describe('four eyes count people', () => {
     ['two people', [key('ann', 'ann')], key('bob', 'bob'), undefined],
     ['the same key', [key('ann', 'ann')], key('ann', 'ann'), 'ann approved already'],
     ['two keys of one person', [key('ann', 'ann')], key('ann-2', 'ann'), 'ann-2 counts as ann, who approved already (as ann)'],
+    ['one person under two spellings', [key('ann', 'ann')], key('ann-3', 'Ann', 'carl'), 'ann-3 counts as ann, who approved already (as ann)'],
     ['an OIDC identity and a key of its subject', [oidc('00u1')], key('ann', '00u1'), 'ann counts as 00u1, who approved already (as Person 00u1)'],
     ['a key shown to the first approver', [key('root', 'root')], key('bob', 'bob', 'root'), 'bob counts as root, who approved already (as root)'],
     ['OPERATOR_TOKEN', [key('ann', 'ann')], token, /^OPERATOR_TOKEN \(deprecated\) cannot be one of two people: the shared OPERATOR_TOKEN names no person/],
