@@ -1,4 +1,4 @@
-import { ApplicationFailure, condition, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, condition, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import { codes } from '../domain/failures.js';
 import { describeActor } from '../domain/actor.js';
 import { decisionRole } from '../domain/decision-proof.js';
@@ -19,6 +19,9 @@ import { approveUpdate, cancelUpdate, rejectUpdate, statusQuery, type RefundProg
 export type Decision = { kind: 'approve' | 'reject' | 'cancel'; reason?: string; records: DecisionRecord[] };
 
 type Kind = Decision['kind'];
+
+/** Marks approvals taken since four eyes count people (histories from before replay as they ran). */
+const COUNT_PEOPLE_PATCH = 'four-eyes-count-people';
 
 
 export function operatorDecisions(request: { refundId: string; amount: number }, progress: RefundProgress) {
@@ -45,11 +48,16 @@ export function operatorDecisions(request: { refundId: string; amount: number },
     if (decision) throw new Error(`cannot ${kind}: this refund was already ${decisionPast(decision.kind, decision.records.at(-1))}`);
     return operator;
   };
-  /** The decision, as the record will keep it, once the run has its policy: who made it, proven; throws why it is refused. */
-  const proven = (kind: Kind, operator: OperatorInput, runPolicy: RunPolicy): DecisionRecord => {
+  /**
+   * The decision, as the record will keep it, once the run has its policy: who made it, proven; throws
+   * why it is refused. `countPeople` false: an approval a run took before four eyes counted people,
+   * replayed as it was taken then (the same credential twice was all it refused).
+   */
+  const proven = (kind: Kind, operator: OperatorInput, runPolicy: RunPolicy, countPeople = true): DecisionRecord => {
     const who = decidedBy(runPolicy, { action: kind, refundId, runId: workflowInfo().runId, proof: operator.proof, details: operator.reason ?? '', now: Date.now(), by: operator.by }, decisionRole[kind]);
     // The last gate of four eyes: whatever reached the run through Temporal, one person counts once.
-    const notSecond = kind === 'approve' && approvalsNeeded() > 1 ? secondPersonProblem(approvals, who) : undefined;
+    const sameCredential = () => (approvals.some((approval) => approval.by.id === who.by.id) ? `${who.by.name} approved already` : undefined);
+    const notSecond = kind === 'approve' && approvalsNeeded() > 1 ? (countPeople ? secondPersonProblem(approvals, who) : sameCredential()) : undefined;
     if (notSecond) throw new Error(`cannot approve: ${notSecond}; a refund of at least NT$${runPolicy.dualApprovalThreshold} needs two approvers who are different people`);
     return { action: kind, ...who, at: new Date().toISOString(), ...(operator.reason && { reason: operator.reason }) };
   };
@@ -71,7 +79,7 @@ export function operatorDecisions(request: { refundId: string; amount: number },
   const decide = (kind: Kind, until: () => boolean) => async (input: OperatorInput) => {
     let record: DecisionRecord;
     if (policy) {
-      record = proven(kind, admissible(kind, input), policy);
+      record = proven(kind, admissible(kind, input), policy, kind !== 'approve' || patched(COUNT_PEOPLE_PATCH));
     } else {
       unchecked += 1;
       try {

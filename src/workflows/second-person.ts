@@ -1,4 +1,4 @@
-import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, condition, patched, setHandler } from '@temporalio/workflow';
 import type { Role } from '../domain/actor.js';
 import { codes } from '../domain/failures.js';
 import { secondPersonProblem } from '../domain/four-eyes.js';
@@ -7,6 +7,8 @@ import type { RunPolicy } from '../domain/policy.js';
 import { describeResolution, resolutionDetails, resolveInputProblems, type ResolveInput } from '../domain/resolution.js';
 import { decidedBy } from './decided-by.js';
 import { confirmResolutionUpdate } from './messages.js';
+
+const TWO_PEOPLE_PATCH = 'resolve-two-people';
 
 /**
  * A resolution of a refund of at least DUAL_APPROVAL_THRESHOLD is made by two people (money-safety
@@ -80,7 +82,8 @@ export function secondPerson(input: ResolveInput) {
       const { decision, policy, amount, needed } = asked;
       const twoNeeded = policy.dualApprovalThreshold !== undefined && amount >= policy.dualApprovalThreshold;
       first = { decision, policy, needed, twoNeeded };
-      if (!twoNeeded) return { second: [] };
+      // A run that was under way before resolutions took two people replays as it ran.
+      if (!twoNeeded || !patched(TWO_PEOPLE_PATCH)) return { second: [] };
       const nobody = secondPersonProblem([], decision);
       if (nobody) return { code: 'forbidden', refused: `Resolving a refund of at least NT$${policy.dualApprovalThreshold} takes two people: ${nobody}` };
       asked.waiting(`asked by ${decision.by.name}; waiting for a second person to ask for the same resolution`);

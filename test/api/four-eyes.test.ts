@@ -9,6 +9,7 @@ import { ApiKeys } from '../../src/ledger/api-keys.js';
 import { approveUpdate } from '../../src/workflows/messages.js';
 import { OPERATOR_TOKEN, oenRefundEvent, useApi } from '../helpers/api.js';
 import { useEngine } from '../helpers/engine.js';
+import { recordHistory } from '../helpers/histories.js';
 import { admin, sandboxRefunds } from '../helpers/sandbox.js';
 
 /**
@@ -204,6 +205,7 @@ describe('one person cannot be both approvers of a refund at DUAL_APPROVAL_THRES
     const trail = (await api().request('GET', `/v1/audit?refundId=${refund.refundId}`)).body.entries as Array<{ detail?: { person?: string; approvals?: Array<{ person?: string }> } }>;
     expect(trail.map((e) => e.detail?.person)).toEqual([ann, bob]);
     expect(trail[1]!.detail!.approvals!.map((a) => a.person)).toEqual([ann, bob]);
+    await recordHistory('refundWorkflow.dual-approval', engine().temporal.client.workflow.getHandle(`oen-refund-${refund.transactionHid}`));
   });
 });
 
@@ -253,6 +255,7 @@ describe('one person cannot settle a refund at DUAL_APPROVAL_THRESHOLD through r
     expect(second).toMatchObject({ status: 200, body: { refundId, status: 'succeeded' } });
     const record = (await api().request('GET', `/v1/refunds/${refundId}`)).body as { decisions: Array<{ action: string; by: { person?: string } }> };
     expect(record.decisions.filter((d) => d.action === 'resolve').map((d) => d.by.person)).toEqual([person, await personOf(api().keys.approver2)]);
+    await recordHistory('resolveWorkflow.mwd-dual', engine().temporal.client.workflow.getHandle(`resolve:${refundId}`));
   });
 
   it('OPERATOR_TOKEN cannot start one', async () => {
