@@ -96,7 +96,8 @@ export function registerResolveRoute(app: FastifyInstance, deps: DecisionRouteDe
       started = true;
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      if (!twoPeople) return refuse(problem(409, `a resolution of refund ${refundId} is already running (${options.workflowId}); wait for it`), record.status, asked);
+      // A run under way: this may be the second person it waits for. The run judges, whatever this
+      // API's own DUAL_APPROVAL_THRESHOLD says (it refuses when it needs no one else).
       handle = deps.client.workflow.getHandle(options.workflowId);
       try {
         await handle.executeUpdate(confirmResolutionUpdate, { args: [{ refundId, resolution, proof }] });

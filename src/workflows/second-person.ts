@@ -33,10 +33,10 @@ export function secondPerson(input: ResolveInput) {
   };
   /** The second decision, as the record will keep it; throws why it is refused. */
   const check = (asked: ResolveInput): DecisionRecord => {
+    if (!first) throw new Error('cannot confirm: the first decision has not been checked yet');
+    if (!first.twoNeeded) throw new Error(`a resolution of refund ${input.refundId} is already running (it needs one person); wait for it`);
     const problem = shapeProblem(asked);
     if (problem) throw new Error(`cannot confirm: ${problem}`);
-    if (!first) throw new Error('cannot confirm: the first decision has not been checked yet');
-    if (!first.twoNeeded) throw new Error(`cannot confirm: resolving refund ${input.refundId} needs one person`);
     if (confirmation) throw new Error(`cannot confirm: ${confirmation.by.name} confirmed it already`);
     const details = resolutionDetails(asked.resolution);
     const who = decidedBy(first.policy, { action: 'resolve', refundId: input.refundId, proof: asked.proof, details, now: Date.now() }, first.needed);
