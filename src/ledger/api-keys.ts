@@ -83,7 +83,7 @@ export class ApiKeys {
     const secret = randomBytes(32).toString('base64url');
     const { rows } = await this.db.query<KeyRow>(
       `UPDATE api_keys SET secret_hash = $2, revealed_to = $3, confirmed_by = $4, confirmed_at = now()
-       WHERE name = $1 AND secret_hash IS NULL AND revoked_at IS NULL AND granted_by_person IS DISTINCT FROM $3 RETURNING *`,
+       WHERE name = $1 AND secret_hash IS NULL AND revoked_at IS NULL AND lower(granted_by_person) IS DISTINCT FROM lower($3) RETURNING *`,
       [name, hashOf(secret), confirmer.person ?? null, confirmer.id],
     );
     if (rows[0]) return { key: `rf_${rows[0].key_id}_${secret}`, info: toInfo(rows[0]) };

@@ -59,6 +59,7 @@ describe.each(kinds)('named API keys and the audit trail on %s', (kind) => {
     const proposed = await keys.propose('dora', 'approver', 'dora', { id: 'key:root', person: 'root' });
     expect(proposed).toMatchObject({ name: 'dora', person: 'dora', pending: true });
     expect(await keys.confirm('dora', { id: 'key:root-2', person: 'root' })).toEqual({ refused: 'same_person' });
+    expect(await keys.confirm('dora', { id: 'key:root-3', person: 'Root' })).toEqual({ refused: 'same_person' });
     expect(await keys.confirm('nobody', { id: 'key:eve', person: 'eve' })).toEqual({ refused: 'not_waiting' });
     const confirmed = await keys.confirm('dora', { id: 'key:eve', person: 'eve' });
     if (!('key' in confirmed)) throw new Error(`not confirmed: ${confirmed.refused}`);
