@@ -5,6 +5,8 @@ import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OidcSettings } from '../../src/api/auth.js';
 import { signDecision } from '../../src/domain/decision-proof.js';
+import { resolveStartOptions } from '../../src/domain/refund-start.js';
+import type { Resolution } from '../../src/domain/resolution.js';
 import { ApiKeys } from '../../src/ledger/api-keys.js';
 import { approveUpdate } from '../../src/workflows/messages.js';
 import { OPERATOR_TOKEN, oenRefundEvent, useApi } from '../helpers/api.js';
@@ -256,6 +258,18 @@ describe('one person cannot settle a refund at DUAL_APPROVAL_THRESHOLD through r
     const record = (await api().request('GET', `/v1/refunds/${refundId}`)).body as { decisions: Array<{ action: string; by: { person?: string } }> };
     expect(record.decisions.filter((d) => d.action === 'resolve').map((d) => d.by.person)).toEqual([person, await personOf(api().keys.approver2)]);
     await recordHistory('resolveWorkflow.mwd-dual', engine().temporal.client.workflow.getHandle(`resolve:${refundId}`));
+  });
+
+  it('an unsigned resolution (dev mode takes them from the Web UI or temporal) is no one: refused, nothing changed', async () => {
+    const refundId = await mwdInDoubt();
+    const record = await engine().ledger.get(refundId);
+    const handle = await engine().temporal.client.workflow.start('resolveWorkflow', resolveStartOptions({ refundId, resolution: succeeded as Resolution }, record!, engine().temporal.taskQueue));
+    expect(await handle.result()).toMatchObject({
+      resolved: false,
+      code: 'forbidden',
+      refused: expect.stringMatching(/^Resolving a refund of at least NT\$5000 takes two people: someone with access to Temporal \(unverified\) cannot be one of two people/) as unknown,
+    });
+    expect(await statusOf(refundId)).toBe('requires_attention');
   });
 
   it('OPERATOR_TOKEN cannot start one', async () => {
