@@ -159,7 +159,10 @@ function describeEndpoints(): Record<string, unknown> {
           requestBody: { required: true, content: { 'application/json': { schema: { oneOf: [schema(outcomeBody), schema(retryBody)] } } } },
           responses: {
             200: { description: 'settled: the refund\'s status now, and what the provider showed', content: json(z.object({ refundId: z.string(), status: z.string(), providerEvidence: z.string().optional(), workflowId: z.string(), uiUrl: z.string() })) },
-            202: { description: 'still running after 20 s (a retry waiting for the provider): watch it at uiUrl', content: json(z.object({ refundId: z.string(), resolution: z.literal('running'), workflowId: z.string(), uiUrl: z.string() })) },
+            202: {
+              description: 'still running after 20 s (a retry waiting for the provider): watch it at uiUrl; or, at DUAL_APPROVAL_THRESHOLD, the first of two people: awaiting_second_person (another person sends the same body)',
+              content: json(z.object({ refundId: z.string(), resolution: z.enum(['running', 'awaiting_second_person']), workflowId: z.string(), uiUrl: z.string() })),
+            },
             400: problemAnswer('the body is not JSON'),
             404: problemAnswer('no such refund'),
             409: problemAnswer('the refund is not in requires_attention, changed meanwhile, a resolution already runs, an MWD retry, or Oen shows otherwise (providerEvidence says what)'),
