@@ -211,10 +211,10 @@ async function main(): Promise<void> {
         [
           'Decisions',
           engineConfig.ALLOW_UNSIGNED_DECISIONS
-            ? 'signed by the API; approve/reject/cancel sent from the Web UI or temporal CLI are also taken, recorded as unverified (embedded dev mode; ALLOW_UNSIGNED_DECISIONS=false refuses them)'
+            ? 'signed by the API; approve/reject/cancel sent from the Web UI or temporal CLI are also taken, recorded as unverified, never as one of the two people DUAL_APPROVAL_THRESHOLD needs (embedded dev mode; ALLOW_UNSIGNED_DECISIONS=false refuses them)'
             : 'only through the API or npx refundflow (signed); updates sent from the Web UI or temporal CLI are refused',
         ],
-        ...(config.OPERATOR_TOKEN ? ([['OPERATOR_TOKEN', 'deprecated: still accepted as an approver for this release; use named keys (npx refundflow operator add)']] as Array<[string, string]>) : []),
+        ...(config.OPERATOR_TOKEN ? ([['OPERATOR_TOKEN', 'deprecated: still accepted as an approver for this release, never as one of two people; use named keys (npx refundflow operator add)']] as Array<[string, string]>) : []),
         [
           'Payload encryption',
           codec

@@ -37,6 +37,7 @@ describe('the prebuilt workflow bundle', () => {
       './src/domain/decision-proof.ts',
       './src/domain/failures.ts',
       './src/domain/format.ts',
+      './src/domain/four-eyes.ts',
       './src/domain/guards.ts',
       './src/domain/operator.ts',
       './src/domain/order.ts',
@@ -58,6 +59,7 @@ describe('the prebuilt workflow bundle', () => {
       './src/workflows/refund.ts',
       './src/workflows/resolve-view.ts',
       './src/workflows/resolve.ts',
+      './src/workflows/second-person.ts',
       './src/workflows/steps.ts',
       './src/workflows/validation.ts',
     ]);
@@ -65,7 +67,8 @@ describe('the prebuilt workflow bundle', () => {
     const packages = new Set(modules.filter((m) => m.includes('node_modules/')).map((m) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(m)?.[1]));
     expect([...packages].filter((p) => !p?.startsWith('@temporalio/')).sort()).toEqual(['@noble/ed25519', '@noble/hashes', 'long', 'ms', 'nexus-rpc']);
     // With zod it was 2.97 MB (119 modules, 19 of them zod's); without, 1.85 MB; the decision check
-    // (@noble/ed25519 and its SHA-512) adds 0.33 MB. The SDK itself is most of it.
-    expect(code.length).toBeLessThan(2_300_000);
+    // (@noble/ed25519 and its SHA-512) adds 0.33 MB. The SDK itself is most of it. Our own workflow
+    // code grows by kilobytes (four eyes' counting: 2.30 MB); a package pulled in would add far more.
+    expect(code.length).toBeLessThan(2_400_000);
   });
 });

@@ -77,7 +77,8 @@ export class Authenticator {
     if (typeof payload.sub !== 'string' || payload.sub === '') return { ok: false, statusCode: 401, message: 'the OIDC token names no subject (sub)' };
     const name = [payload.name, payload.preferred_username, payload.email, payload.sub].find((v): v is string => typeof v === 'string' && v !== '')!;
     const role = highestRole(claimAt(payload, oidc.rolesClaim));
-    return { ok: true, caller: { id: `oidc:${payload.sub}`, name, via: 'oidc', ...(role && { role }) } };
+    // The person is the subject: a key given to this person names the same subject (four eyes count people).
+    return { ok: true, caller: { id: `oidc:${payload.sub}`, name, via: 'oidc', person: payload.sub, ...(role && { role }) } };
   }
 }
 

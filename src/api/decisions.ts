@@ -21,6 +21,8 @@ export interface DecisionRouteDeps {
   ledger: RefundLedger;
   audit: AuditTrail;
   signingKey?: string | undefined;
+  /** DUAL_APPROVAL_THRESHOLD: a resolution of a refund of at least this much is asked for by two people. */
+  dualApprovalThreshold?: number | undefined;
   uiUrl: (workflowId: string) => string;
   send: (reply: FastifyReply, answer: Answer) => FastifyReply;
 }
@@ -55,7 +57,9 @@ export function registerDecisionRoutes(app: FastifyInstance, deps: DecisionRoute
         const progress = await deps.client.workflow
           .getHandle(record.workflowId, record.runId)
           .executeUpdate(update, { args: [{ refundId, ...(reason !== undefined && { reason }), proof }] });
-        await trail.done({ statusBefore: record.status, statusAfter: progress.status, reason });
+        // Which people approved so far, as the run counted them: the trail says who the four eyes were.
+        const people = action === 'approve' ? { detail: { person: callerOf(request).person, approvals: progress.approvals } } : {};
+        await trail.done({ statusBefore: record.status, statusAfter: progress.status, reason, ...people });
         return { ...progress, workflowId: record.workflowId, uiUrl: deps.uiUrl(record.workflowId) };
       } catch (err) {
         if (err instanceof WorkflowUpdateFailedError) return refuse(problem(409, err.cause?.message ?? err.message), record.status);
@@ -70,9 +74,10 @@ export function registerDecisionRoutes(app: FastifyInstance, deps: DecisionRoute
 
 /** The API's signed word that `request`'s caller decided `action` on `record` (with `details`). */
 export function signProof(signingKey: string, request: FastifyRequest, action: DecisionAction, record: Pick<RefundRecord, 'refundId' | 'runId'>, details: string): DecisionProof {
-  const { id, name, role, via } = callerOf(request);
+  const { id, name, role, via, person, heldBy } = callerOf(request);
+  const actor = { id, name, role, via, ...(person !== undefined && { person }), ...(heldBy !== undefined && { heldBy }) };
   return signDecision(
-    { action, refundId: record.refundId, ...(record.runId !== undefined && action !== 'resolve' && { runId: record.runId }), actor: { id, name, role, via }, requestId: request.id, issuedAt: Date.now() },
+    { action, refundId: record.refundId, ...(record.runId !== undefined && action !== 'resolve' && { runId: record.runId }), actor, requestId: request.id, issuedAt: Date.now() },
     details,
     signingKey,
   );

@@ -56,6 +56,7 @@ export async function startApi(options: {
     taskQueue: config.REFUNDS_TASK_QUEUE,
     uiBaseUrl: uiBaseUrl(config),
     ...(config.OPERATOR_TOKEN !== undefined && { operatorToken: config.OPERATOR_TOKEN }),
+    ...(config.DUAL_APPROVAL_THRESHOLD !== undefined && { dualApprovalThreshold: config.DUAL_APPROVAL_THRESHOLD }),
     ...(options.signingKey !== undefined && { signingKey: options.signingKey }),
     ...(oidcSettings(config) && { oidc: oidcSettings(config) }),
   });

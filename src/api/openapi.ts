@@ -49,9 +49,10 @@ export interface RegisteredRoute {
 const accessText: Record<Access, string> = {
   public: 'No credential.',
   signed: 'No bearer credential: the Standard Webhooks signature authenticates the sender.',
-  viewer: 'Role: viewer (or operator, approver).',
-  operator: 'Role: operator (or approver).',
-  approver: 'Role: approver.',
+  viewer: 'Role: viewer (or operator, approver, admin).',
+  operator: 'Role: operator (or approver, admin).',
+  approver: 'Role: approver (or admin).',
+  admin: 'Role: admin.',
 };
 
 export function openApiDocument(routes: readonly RegisteredRoute[]): Record<string, unknown> {
@@ -87,7 +88,7 @@ function describeEndpoints(): Record<string, unknown> {
     responses: {
       200: {
         description: 'the refund after the decision (awaiting_approval with one approval of two, at DUAL_APPROVAL_THRESHOLD)',
-        content: json(z.object({ refundId: z.string(), status: z.string(), attempts: z.number(), approvalsNeeded: z.number().optional(), approvals: z.array(z.object({ by: z.string(), at: z.string() })).optional() })),
+        content: json(z.object({ refundId: z.string(), status: z.string(), attempts: z.number(), approvalsNeeded: z.number().optional(), approvals: z.array(z.object({ by: z.string(), at: z.string(), person: z.string().optional() })).optional() })),
       },
       400: problemAnswer('the body is not JSON'),
       404: problemAnswer('no such refund'),
@@ -158,7 +159,10 @@ function describeEndpoints(): Record<string, unknown> {
           requestBody: { required: true, content: { 'application/json': { schema: { oneOf: [schema(outcomeBody), schema(retryBody)] } } } },
           responses: {
             200: { description: 'settled: the refund\'s status now, and what the provider showed', content: json(z.object({ refundId: z.string(), status: z.string(), providerEvidence: z.string().optional(), workflowId: z.string(), uiUrl: z.string() })) },
-            202: { description: 'still running after 20 s (a retry waiting for the provider): watch it at uiUrl', content: json(z.object({ refundId: z.string(), resolution: z.literal('running'), workflowId: z.string(), uiUrl: z.string() })) },
+            202: {
+              description: 'still running after 20 s (a retry waiting for the provider): watch it at uiUrl; or, at DUAL_APPROVAL_THRESHOLD, the first of two people: awaiting_second_person (another person sends the same body)',
+              content: json(z.object({ refundId: z.string(), resolution: z.enum(['running', 'awaiting_second_person']), workflowId: z.string(), uiUrl: z.string() })),
+            },
             400: problemAnswer('the body is not JSON'),
             404: problemAnswer('no such refund'),
             409: problemAnswer('the refund is not in requires_attention, changed meanwhile, a resolution already runs, an MWD retry, or Oen shows otherwise (providerEvidence says what)'),
@@ -183,10 +187,22 @@ function describeEndpoints(): Record<string, unknown> {
           summary: 'Make a named API key; the answer holds the key, shown this once',
           requestBody: { required: true, content: json(newKeyBody) },
           responses: {
-            201: { description: 'the key and its name, role and key id' },
+            201: { description: 'the key and its name, role, person and key id' },
+            202: { description: 'with DUAL_APPROVAL_THRESHOLD set: the grant, `pending`; a second admin confirms it and is shown the key' },
             400: problemAnswer('the body is not JSON'),
             409: problemAnswer('a key of that name exists (revoked keys keep their names)'),
             422: problemAnswer('the body does not match the schema, field by field'),
+          },
+        },
+      },
+      '/v1/operators/{name}/confirm': {
+        post: {
+          summary: 'Confirm a grant another admin proposed (with DUAL_APPROVAL_THRESHOLD set); the answer holds the key, shown this once',
+          parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            200: { description: 'the key and its name, role, person and key id' },
+            404: problemAnswer('no grant of that name waits for confirmation'),
+            409: problemAnswer('the caller proposed the grant: a second person confirms it'),
           },
         },
       },

@@ -1,10 +1,12 @@
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { hasRole } from '../domain/actor.js';
+import { secondPersonProblem } from '../domain/four-eyes.js';
 import { resolveStartOptions } from '../domain/refund-start.js';
 import { resolutionDetails, resolutionLimits, type Resolution, type ResolveRefusal, type ResolveResult } from '../domain/resolution.js';
 import { fieldProblems } from '../domain/schemas/events.js';
+import { confirmResolutionUpdate } from '../workflows/messages.js';
 import { callerOf } from './access.js';
 import { problem, type Answer } from './answers.js';
 import { auditTrailFor, parseJsonBody, signProof, type DecisionRouteDeps } from './decisions.js';
@@ -46,6 +48,7 @@ const refusalStatus: Record<ResolveRefusal, number> = {
   changed_meanwhile: 409,
   contradicts_provider: 409,
   provider_unreachable: 503,
+  not_confirmed: 409,
 };
 
 /** Under the CLI's 30 s wait for an answer, so a long resolution is told as running (202), not lost. */
@@ -77,22 +80,43 @@ export function registerResolveRoute(app: FastifyInstance, deps: DecisionRouteDe
     if (record.status !== 'requires_attention') {
       return refuse(problem(409, `cannot resolve refund ${refundId}: it is ${record.status}; only a refund in requires_attention is resolved`), record.status, asked);
     }
+    // At DUAL_APPROVAL_THRESHOLD the first person's run waits for a second, who asks for the same
+    // resolution: the run counts the two (src/workflows/second-person.ts). A credential that names no
+    // one is refused here already.
+    const twoPeople = deps.dualApprovalThreshold !== undefined && record.amount >= deps.dualApprovalThreshold;
+    const nobody = twoPeople ? secondPersonProblem([], { by: { id: caller.id, name: caller.name, ...(caller.person !== undefined && { person: caller.person }) }, verified: true }) : undefined;
+    if (nobody) return refuse(problem(409, `cannot resolve refund ${refundId}: ${nobody}; resolving a refund of at least NT$${deps.dualApprovalThreshold} takes two people`), record.status, asked);
     const proof = signProof(deps.signingKey, request, 'resolve', record, resolutionDetails(resolution));
     const options = resolveStartOptions({ refundId, resolution, proof }, record, deps.taskQueue);
     const where = { workflowId: options.workflowId, uiUrl: deps.uiUrl(options.workflowId) };
-    let result: ResolveResult | undefined;
+    let handle: WorkflowHandle;
+    let started = false;
     try {
-      const handle = await deps.client.workflow.start('resolveWorkflow', options);
-      result = await Promise.race([
-        handle.result() as Promise<ResolveResult>,
-        new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), WAIT_FOR_RESULT_MS).unref()),
-      ]);
+      handle = await deps.client.workflow.start('resolveWorkflow', options);
+      started = true;
     } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        return refuse(problem(409, `a resolution of refund ${refundId} is already running (${options.workflowId}); wait for it`), record.status, asked);
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      // A run under way: this may be the second person it waits for. The run judges, whatever this
+      // API's own DUAL_APPROVAL_THRESHOLD says (it refuses when it needs no one else).
+      handle = deps.client.workflow.getHandle(options.workflowId);
+      try {
+        await handle.executeUpdate(confirmResolutionUpdate, { args: [{ refundId, resolution, proof }] });
+      } catch (refused) {
+        if (refused instanceof WorkflowUpdateFailedError) return refuse(problem(409, refused.cause?.message ?? refused.message), record.status, asked);
+        if (refused instanceof WorkflowNotFoundError || (refused instanceof Error && /already completed/i.test(refused.message))) {
+          return refuse(problem(409, `the resolution of refund ${refundId} that waited for a second person has ended; ask again`), record.status, asked);
+        }
+        throw refused;
       }
-      throw err;
     }
+    if (twoPeople && started) {
+      await trail.done({ statusBefore: record.status, statusAfter: record.status, reason: reasonOf(resolution), detail: { ...asked, person: caller.person, waitingFor: 'a second person' } });
+      return reply.code(202).send({ refundId, resolution: 'awaiting_second_person', ...where });
+    }
+    const result = await Promise.race([
+      handle.result() as Promise<ResolveResult>,
+      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), WAIT_FOR_RESULT_MS).unref()),
+    ]);
     if (!result) {
       await trail.done({ statusBefore: record.status, statusAfter: 'submitting', reason: reasonOf(resolution), detail: { ...asked, running: true } });
       return reply.code(202).send({ refundId, resolution: 'running', ...where });

@@ -37,6 +37,11 @@ export interface ApiDeps {
   operatorToken?: string;
   /** OIDC sign-in; unset: named API keys only. */
   oidc?: OidcSettings;
+  /**
+   * DUAL_APPROVAL_THRESHOLD (NT$): set, four eyes are on — a key is granted by two people, and a
+   * resolution of a refund of at least this much is made by two (docs/operations.md, "Who may do what").
+   */
+  dualApprovalThreshold?: number;
   /** OPERATOR_SIGNING_KEY: signs the decisions the API sends to runs. Unset: decisions answer 503. */
   signingKey?: string;
   /**
@@ -164,7 +169,7 @@ export function createApi(deps: ApiDeps): FastifyInstance {
 
   registerDecisionRoutes(app, { ...deps, audit, uiUrl, send });
   registerResolveRoute(app, { ...deps, audit, uiUrl, send });
-  registerOperatorRoutes(app, { apiKeys, audit, send });
+  registerOperatorRoutes(app, { apiKeys, audit, send, grantsByTwo: deps.dualApprovalThreshold !== undefined });
 
   app.get('/healthz', { config: { access: 'public' } }, () => ({ status: 'ok' }));
 

@@ -27,7 +27,7 @@ export function decisionCommands(program: Command, ctx: () => CliContext): void 
         const approvals = Array.isArray(body.approvals) ? body.approvals.length : 0;
         print(c, body, () =>
           waiting
-            ? `${action}: refund ${refundId} has ${approvals} of ${String(body.approvalsNeeded)} approvals; it needs another, different approver`
+            ? `${action}: refund ${refundId} has ${approvals} of ${String(body.approvalsNeeded)} approvals; it needs an approver who is another person`
             : `${action}: refund ${refundId} is now ${String(body.status)}`,
         );
       });

@@ -11,9 +11,10 @@ import { usageError } from './exit-codes.js';
 import { print } from './output.js';
 
 /**
- * Who may do what, and what they did (docs/operations.md): `operator add | list | revoke` (named API
- * keys; through the API as an approver, or — to make the first key of a deployment — straight into
- * the PostgreSQL ledger with --database-url / DATABASE_URL), `audit`, `resolve`, and `signing-key`.
+ * Who may do what, and what they did (docs/operations.md): `operator add | confirm | list | revoke`
+ * (named API keys; through the API as an admin — `confirm` is the second person of a grant when four
+ * eyes are on — or, to make the first key of a deployment, straight into the PostgreSQL ledger with
+ * --database-url / DATABASE_URL), `audit`, `resolve`, and `signing-key`.
  */
 /** A key as the API and the ledger describe it. */
 type KeyInfo = ApiKeyInfo;
@@ -37,12 +38,22 @@ function ledgerActor() {
 }
 
 function describeKey(k: KeyInfo): string {
-  const state = k.revokedAt ? `revoked ${k.revokedAt} by ${k.revokedBy ?? '?'}` : 'live';
-  return `${k.name.padEnd(20)} ${k.role.padEnd(9)} rf_${k.keyId}_…  made ${k.createdAt} by ${k.createdBy}; ${state}`;
+  const state = k.revokedAt ? `revoked ${k.revokedAt} by ${k.revokedBy ?? '?'}` : k.pending ? 'waiting for a second admin: operator confirm' : 'live';
+  const confirmed = k.confirmedBy !== undefined ? `, confirmed by ${k.confirmedBy}` : '';
+  return `${k.name.padEnd(20)} ${k.role.padEnd(9)} ${k.person.padEnd(20)} rf_${k.keyId}_…  made ${k.createdAt} by ${k.createdBy}${confirmed}; ${state}`;
+}
+
+/** A key just made (shown this once), or a grant that waits for a second admin. */
+function printKey(c: CliContext, made: KeyInfo & { key?: string }): void {
+  print(c, made, () =>
+    made.key === undefined
+      ? `granted ${made.name} (${made.role}) to ${made.person}; a second admin confirms it (npx refundflow operator confirm ${made.name}) and is shown the key`
+      : [`made the key of ${made.name} (${made.role}, ${made.person}); it is shown this once, keep it in a secret store:`, `  ${made.key}`, 'give it to them as REFUNDFLOW_TOKEN or in a file for --token-file'].join('\n'),
+  );
 }
 
 export function operatorCommands(program: Command, ctx: () => CliContext): void {
-  const operator = program.command('operator').description('named API keys: who may call the API, with which role (viewer, operator, approver)');
+  const operator = program.command('operator').description('named API keys: who may call the API, with which role (viewer, operator, approver, admin), for which person');
   const databaseUrl = () => new Option('--database-url <url>', 'write the PostgreSQL ledger directly instead of going through the API (a deployment\'s first key)').env('DATABASE_URL');
 
   operator
@@ -50,26 +61,34 @@ export function operatorCommands(program: Command, ctx: () => CliContext): void 
     .description('make a named API key; prints the key once (only its hash is kept)')
     .argument('<name>', 'a person or service: letters, digits, . _ @ -')
     .addOption(new Option('--role <role>', 'what the key may do').choices([...roles]).makeOptionMandatory())
+    .option('--person <person>', 'whose key it is (default: the name); where OIDC is used, their OIDC subject, so a key and a sign-in of one person count as one')
     .addOption(databaseUrl())
-    .action(async (name: string, o: { role: Role; databaseUrl?: string }) => {
+    .action(async (name: string, o: { role: Role; person?: string; databaseUrl?: string }) => {
       const c = ctx();
       let made: KeyInfo & { key: string };
       if (o.databaseUrl) {
         made = await withLedger(o.databaseUrl, async ({ keys, audit }) => {
           const actor = ledgerActor();
-          const { key, info } = await keys.add(name, o.role, actor.id).catch((err: unknown) => {
+          const { key, info } = await keys.add(name, o.role, actor.id, { person: o.person }).catch((err: unknown) => {
             throw usageError(err instanceof Error ? err.message : String(err));
           });
-          await audit.append({ actor, action: 'operator.add', outcome: 'done', detail: { name, role: o.role, keyId: info.keyId, via: 'ledger' }, requestId: randomUUID() });
+          await audit.append({ actor, action: 'operator.add', outcome: 'done', detail: { name, role: o.role, person: info.person, keyId: info.keyId, via: 'ledger' }, requestId: randomUUID() });
           return { ...info, key };
         });
       } else {
-        const { body } = await callApi(c, 'POST', '/v1/operators', { use: 'required', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, role: o.role }) });
-        made = body as unknown as KeyInfo & { key: string };
+        const body = { name, role: o.role, ...(o.person !== undefined && { person: o.person }) };
+        made = (await callApi(c, 'POST', '/v1/operators', { use: 'required', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).body as unknown as KeyInfo & { key: string };
       }
-      print(c, made, () =>
-        [`made the key of ${made.name} (${made.role}); it is shown this once, keep it in a secret store:`, `  ${made.key}`, 'give it to them as REFUNDFLOW_TOKEN or in a file for --token-file'].join('\n'),
-      );
+      printKey(c, made);
+    });
+
+  operator
+    .command('confirm')
+    .description('confirm a grant another admin proposed (with DUAL_APPROVAL_THRESHOLD set); prints the key once, for you to hand to its person')
+    .argument('<name>')
+    .action(async (name: string) => {
+      const c = ctx();
+      printKey(c, (await callApi(c, 'POST', `/v1/operators/${encodeURIComponent(name)}/confirm`, { use: 'required' })).body as unknown as KeyInfo & { key: string });
     });
 
   operator
@@ -156,7 +175,9 @@ export function operatorCommands(program: Command, ctx: () => CliContext): void 
         body: JSON.stringify(body),
       });
       print(c, answer, () =>
-        status === 202
+        answer.resolution === 'awaiting_second_person'
+          ? `resolving ${refundId} takes two people: a second one asks for the same resolution (the same command) to carry it out: ${String(answer.uiUrl)}`
+          : status === 202
           ? `resolution of ${refundId} still running (waiting for the provider): ${String(answer.uiUrl)}; follow it with \`refundflow status ${refundId} --wait\``
           : [`resolved: refund ${refundId} is now ${String(answer.status)}`, ...(typeof answer.providerEvidence === 'string' ? [`  provider: ${answer.providerEvidence}`] : [])].join('\n'),
       );

@@ -1,9 +1,10 @@
 /**
  * Who acts on refunds, as the API verified them (docs/operations.md, "Who may do what"): a person
  * signed in through OIDC, a named API key, or the deprecated shared OPERATOR_TOKEN. Roles nest: an
- * approver may do what an operator may, an operator what a viewer may.
+ * admin (who manages keys) may do what an approver may, an approver what an operator may, an
+ * operator what a viewer may.
  */
-export const roles = ['viewer', 'operator', 'approver'] as const;
+export const roles = ['viewer', 'operator', 'approver', 'admin'] as const;
 export type Role = (typeof roles)[number];
 
 export type ActorSource = 'oidc' | 'api-key' | 'operator-token';
@@ -15,6 +16,13 @@ export interface Actor {
   name: string;
   role: Role;
   via: ActorSource;
+  /**
+   * The person the credential belongs to (src/domain/four-eyes.ts): an OIDC identity's subject, a
+   * key's person. None for OPERATOR_TOKEN, which anyone holding it may present.
+   */
+  person?: string;
+  /** Another person who was shown the key when it was made (its granter, or the one who confirmed the grant). */
+  heldBy?: string;
 }
 
 export function isRole(value: unknown): value is Role {

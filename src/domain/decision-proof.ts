@@ -44,7 +44,9 @@ export type UnsignedProof = Omit<DecisionProof, 'signature'>;
  */
 export function decisionStatement(proof: UnsignedProof, details: string): Uint8Array {
   const { action, refundId, runId, actor, requestId, issuedAt } = proof;
-  const fields = ['refundflow-decision/v1', action, refundId, runId ?? '', actor.id, actor.name, actor.role, actor.via, requestId, issuedAt, details];
+  // The person fields come last and only when present, so a proof signed before they existed reads as it was signed.
+  const people = actor.person === undefined ? [] : [actor.person, actor.heldBy ?? ''];
+  const fields = ['refundflow-decision/v1', action, refundId, runId ?? '', actor.id, actor.name, actor.role, actor.via, requestId, issuedAt, details, ...people];
   return new TextEncoder().encode(fields.map((field) => JSON.stringify(field)).join('\n'));
 }
 
@@ -108,6 +110,8 @@ function isProofShaped(proof: unknown): proof is DecisionProof {
     typeof actor.id === 'string' &&
     typeof actor.name === 'string' &&
     isRole(actor.role) &&
-    (actor.via === 'oidc' || actor.via === 'api-key' || actor.via === 'operator-token')
+    (actor.via === 'oidc' || actor.via === 'api-key' || actor.via === 'operator-token') &&
+    (actor.person === undefined || typeof actor.person === 'string') &&
+    (actor.heldBy === undefined || typeof actor.heldBy === 'string')
   );
 }

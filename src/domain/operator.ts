@@ -45,6 +45,9 @@ export interface DecidedBy {
   id: string;
   name: string;
   role?: Role;
+  /** The person whose credential it was, and another person shown that key (src/domain/four-eyes.ts). */
+  person?: string;
+  heldBy?: string;
 }
 
 /** A decision on a refund as its record keeps it (the ledger's `decisions`, in order). */

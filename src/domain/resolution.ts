@@ -34,7 +34,9 @@ export type ResolveResult =
  * - `not_requires_attention`: the refund is not in requires_attention (`status` says where it is);
  * - `changed_meanwhile`: the refund moved while the run looked at it (reconciliation, or another run);
  * - `contradicts_provider`: Oen shows otherwise (`providerEvidence` says what);
- * - `provider_unreachable`: Oen could not be asked.
+ * - `provider_unreachable`: Oen could not be asked;
+ * - `not_confirmed`: a refund at DUAL_APPROVAL_THRESHOLD, and no second person asked for the same
+ *   resolution in time (src/workflows/second-person.ts).
  */
 export const resolveRefusals = [
   'invalid',
@@ -44,6 +46,7 @@ export const resolveRefusals = [
   'changed_meanwhile',
   'contradicts_provider',
   'provider_unreachable',
+  'not_confirmed',
 ] as const;
 export type ResolveRefusal = (typeof resolveRefusals)[number];
 

@@ -292,6 +292,28 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
       CREATE INDEX inbox_events_subscriptions ON inbox_events ((event -> 'data' ->> 'subscriptionId')) WHERE type = 'subscription.cancelled';
     `,
   },
+  {
+    version: 17,
+    name: 'keys belong to people',
+    sql: `
+      -- Four eyes count people, not keys (src/domain/four-eyes.ts). A key belongs to a person (an OIDC
+      -- subject where OIDC is used); keys made before had none: each is its name's, as their
+      -- decisions were counted. revealed_to: the other person the key was shown to when it was made
+      -- (its granter, or the one who confirmed the grant), who could present it too; unknown (NULL)
+      -- for older keys and for keys written straight into the ledger.
+      ALTER TABLE api_keys ADD COLUMN person text;
+      UPDATE api_keys SET person = name;
+      ALTER TABLE api_keys ALTER COLUMN person SET NOT NULL;
+      ALTER TABLE api_keys ADD COLUMN revealed_to text;
+      -- A grant waiting for a second person's confirmation (dual approval on) has no secret yet.
+      ALTER TABLE api_keys ADD COLUMN granted_by_person text;
+      ALTER TABLE api_keys ADD COLUMN confirmed_by text;
+      ALTER TABLE api_keys ADD COLUMN confirmed_at timestamptz;
+      ALTER TABLE api_keys ALTER COLUMN secret_hash DROP NOT NULL;
+      ALTER TABLE api_keys DROP CONSTRAINT api_keys_role_check;
+      ALTER TABLE api_keys ADD CONSTRAINT api_keys_role_check CHECK (role IN ('viewer', 'operator', 'approver', 'admin'));
+    `,
+  },
 ];
 
 export async function migrate(db: Database): Promise<number[]> {

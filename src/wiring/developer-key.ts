@@ -16,7 +16,8 @@ export async function ensureDeveloperKey(db: Database, config: Pick<Config, 'DAT
   const taken = new Set((await keys.list()).map((key) => key.name));
   let name = 'developer';
   for (let n = 2; taken.has(name); n++) name = `developer-${n}`;
-  const { key } = await keys.add(name, 'approver', 'npm start (embedded development mode)');
+  // Every developer key (a new one replaces a lost one) is the one developer's: four eyes count them once.
+  const { key } = await keys.add(name, 'approver', 'npm start (embedded development mode)', { person: 'developer' });
   saveDeveloperKey(config, key);
   return { key, made: true };
 }

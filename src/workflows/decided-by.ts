@@ -1,4 +1,4 @@
-import { hasRole, type Role } from '../domain/actor.js';
+import { hasRole, type Actor, type Role } from '../domain/actor.js';
 import { proofProblem, type DecisionAction } from '../domain/decision-proof.js';
 import type { RunPolicy } from '../domain/policy.js';
 import { unverifiedDecider, type DecidedBy } from '../domain/operator.js';
@@ -27,7 +27,7 @@ export function decidedBy(
         'an update or run started from the Web UI or the temporal CLI carries no proof of who sent it',
     );
   }
-  const { id, name, role } = (decision.proof as { actor: { id: string; name: string; role: Role } }).actor;
+  const { id, name, role, person, heldBy } = (decision.proof as { actor: Actor }).actor;
   if (!hasRole(role, needed)) throw new Error(`cannot ${action}: ${name} is ${role}; this needs the ${needed} role`);
-  return { by: { id, name, role }, verified: true };
+  return { by: { id, name, role, ...(person !== undefined && { person }), ...(heldBy !== undefined && { heldBy }) }, verified: true };
 }

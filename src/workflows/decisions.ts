@@ -1,7 +1,8 @@
-import { ApplicationFailure, condition, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, condition, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import { codes } from '../domain/failures.js';
 import { describeActor } from '../domain/actor.js';
 import { decisionRole } from '../domain/decision-proof.js';
+import { secondPersonProblem } from '../domain/four-eyes.js';
 import type { RunPolicy } from '../domain/policy.js';
 import { operatorInputProblems, type DecisionRecord, type OperatorInput } from '../domain/operator.js';
 import { decidedBy } from './decided-by.js';
@@ -12,12 +13,15 @@ import { approveUpdate, cancelUpdate, rejectUpdate, statusQuery, type RefundProg
  * with their validators (which refuse an update before it is accepted: nothing reaches history for a
  * refused one). A decision is taken only with the API's signed proof of who made it, from someone
  * whose role allows it (docs/operations.md, "Who may do what"); at or above the policy's
- * DUAL_APPROVAL_THRESHOLD two different approvers must approve. The run asks
+ * DUAL_APPROVAL_THRESHOLD two approvers who are two different people must approve (four-eyes.ts). The run asks
  * `decided()`/`awaitDecision()`, and says when submission starts, after which a cancel is refused.
  */
 export type Decision = { kind: 'approve' | 'reject' | 'cancel'; reason?: string; records: DecisionRecord[] };
 
 type Kind = Decision['kind'];
+
+/** Marks approvals taken since four eyes count people (histories from before replay as they ran). */
+const COUNT_PEOPLE_PATCH = 'four-eyes-count-people';
 
 
 export function operatorDecisions(request: { refundId: string; amount: number }, progress: RefundProgress) {
@@ -44,12 +48,17 @@ export function operatorDecisions(request: { refundId: string; amount: number },
     if (decision) throw new Error(`cannot ${kind}: this refund was already ${decisionPast(decision.kind, decision.records.at(-1))}`);
     return operator;
   };
-  /** The decision, as the record will keep it, once the run has its policy: who made it, proven; throws why it is refused. */
-  const proven = (kind: Kind, operator: OperatorInput, runPolicy: RunPolicy): DecisionRecord => {
+  /**
+   * The decision, as the record will keep it, once the run has its policy: who made it, proven; throws
+   * why it is refused. `countPeople` false: an approval a run took before four eyes counted people,
+   * replayed as it was taken then (the same credential twice was all it refused).
+   */
+  const proven = (kind: Kind, operator: OperatorInput, runPolicy: RunPolicy, countPeople = true): DecisionRecord => {
     const who = decidedBy(runPolicy, { action: kind, refundId, runId: workflowInfo().runId, proof: operator.proof, details: operator.reason ?? '', now: Date.now(), by: operator.by }, decisionRole[kind]);
-    if (kind === 'approve' && approvals.some((approval) => approval.by.id === who.by.id)) {
-      throw new Error(`cannot approve: ${who.by.name} approved already; a refund of at least NT$${runPolicy.dualApprovalThreshold} needs a second, different approver`);
-    }
+    // The last gate of four eyes: whatever reached the run through Temporal, one person counts once.
+    const sameCredential = () => (approvals.some((approval) => approval.by.id === who.by.id) ? `${who.by.name} approved already` : undefined);
+    const notSecond = kind === 'approve' && approvalsNeeded() > 1 ? (countPeople ? secondPersonProblem(approvals, who) : sameCredential()) : undefined;
+    if (notSecond) throw new Error(`cannot approve: ${notSecond}; a refund of at least NT$${runPolicy.dualApprovalThreshold} needs two approvers who are different people`);
     return { action: kind, ...who, at: new Date().toISOString(), ...(operator.reason && { reason: operator.reason }) };
   };
   /** For validators: refuses what the run can tell is wrong now (a cancel before the policy is read is checked by its handler). */
@@ -70,7 +79,7 @@ export function operatorDecisions(request: { refundId: string; amount: number },
   const decide = (kind: Kind, until: () => boolean) => async (input: OperatorInput) => {
     let record: DecisionRecord;
     if (policy) {
-      record = proven(kind, admissible(kind, input), policy);
+      record = proven(kind, admissible(kind, input), policy, kind !== 'approve' || patched(COUNT_PEOPLE_PATCH));
     } else {
       unchecked += 1;
       try {
@@ -87,7 +96,7 @@ export function operatorDecisions(request: { refundId: string; amount: number },
     }
     if (kind === 'approve') {
       approvals.push(record);
-      progress.approvals = approvals.map(({ by, at }) => ({ by: by.name, at }));
+      progress.approvals = approvals.map(({ by, at }) => ({ by: by.name, at, ...(by.person !== undefined && { person: by.person }) }));
       if (approvals.length < approvalsNeeded()) return progress;
     }
     decision ??= { kind, records: kind === 'approve' ? [...approvals] : [...approvals, record], ...(record.reason && { reason: record.reason }) };

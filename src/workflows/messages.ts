@@ -1,5 +1,6 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { OperatorInput } from '../domain/operator.js';
+import type { ResolveInput } from '../domain/resolution.js';
 import type { RefundStatus } from '../domain/refund-status.js';
 
 /**
@@ -14,8 +15,8 @@ export interface RefundProgress {
   lastError?: { code: string; message: string };
   /** While awaiting approval: how many different approvers it needs (two at DUAL_APPROVAL_THRESHOLD). */
   approvalsNeeded?: number;
-  /** The approvals given so far: who and when. */
-  approvals?: { by: string; at: string }[];
+  /** The approvals given so far: who (the credential's name, and its person where it names one) and when. */
+  approvals?: { by: string; at: string; person?: string }[];
 }
 
 export const statusQuery = defineQuery<RefundProgress>('status');
@@ -25,3 +26,8 @@ export const approveUpdate = defineUpdate<RefundProgress, [OperatorInput]>('appr
 export const rejectUpdate = defineUpdate<RefundProgress, [OperatorInput]>('reject');
 /** Allowed until submission to the provider starts; it ends cancelled. */
 export const cancelUpdate = defineUpdate<RefundProgress, [OperatorInput]>('cancel');
+/**
+ * To a resolution run of a refund at DUAL_APPROVAL_THRESHOLD: a second person asks for the same
+ * resolution (src/workflows/second-person.ts); answers their name once the run counts them.
+ */
+export const confirmResolutionUpdate = defineUpdate<string, [ResolveInput]>('confirmResolution');

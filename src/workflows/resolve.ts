@@ -20,14 +20,16 @@ import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import { decidedBy } from './decided-by.js';
 import { applicationCause, submitRefund } from './provider-calls.js';
 import { ResolveView } from './resolve-view.js';
+import { secondPerson } from './second-person.js';
 import { ledgerStep, readPolicy, tellOrderManagement } from './steps.js';
 
 type Outcome = Exclude<Resolution, { action: 'retry' }>;
 
-/** A refund being resolved: as read, the decision taken on it, and where the run shows itself. */
+/** A refund being resolved: as read, the decision taken on it (and a second person's, at DUAL_APPROVAL_THRESHOLD), and where the run shows itself. */
 interface Resolving {
   refund: RefundRecord;
   decision: DecisionRecord;
+  second: DecisionRecord[];
   policy: RunPolicy;
   view: ResolveView;
 }
@@ -55,6 +57,7 @@ const oenCheck = (summary: string) =>
  */
 export async function resolveWorkflow(input: ResolveInput): Promise<ResolveResult> {
   const view = new ResolveView(input);
+  const twoPeople = secondPerson(input);
   const problems = resolveInputProblems(input);
   if (problems.length > 0) return view.refused('invalid', `Invalid resolution: ${problems.join('; ')}`);
   const { refundId, resolution } = input;
@@ -71,9 +74,10 @@ export async function resolveWorkflow(input: ResolveInput): Promise<ResolveResul
   }
 
   let decision: DecisionRecord;
+  const needed = refund.provider === 'mwd' ? 'approver' : 'operator';
   try {
     const details = resolutionDetails(resolution);
-    const who = decidedBy(policy, { action: 'resolve', refundId, proof: input.proof, details, now: Date.now() }, refund.provider === 'mwd' ? 'approver' : 'operator');
+    const who = decidedBy(policy, { action: 'resolve', refundId, proof: input.proof, details, now: Date.now() }, needed);
     decision = { action: 'resolve', ...who, at: new Date().toISOString(), reason: describeResolution(resolution) };
   } catch (err) {
     return view.refused('forbidden', err instanceof Error ? err.message : String(err));
@@ -84,7 +88,9 @@ export async function resolveWorkflow(input: ResolveInput): Promise<ResolveResul
       status: refund.status,
     });
   }
-  const resolving: Resolving = { refund, decision, policy, view };
+  const confirmed = await twoPeople.confirmed({ decision, policy, amount: refund.amount, needed, waiting: (text) => view.stage(text) });
+  if ('refused' in confirmed) return view.refused(confirmed.code, confirmed.refused);
+  const resolving: Resolving = { refund, decision, second: confirmed.second, policy, view };
   if (refund.provider === 'mwd') return onApproversWord(resolving, resolution as Outcome);
   if ('outcome' in resolution && resolution.outcome === 'succeeded' && resolution.providerReference !== refund.transactionHid) {
     return view.refused(
@@ -139,7 +145,7 @@ async function settle(resolving: Resolving, resolution: Outcome, evidence: strin
       ? { providerReference: resolution.providerReference, error: null }
       : { error: { code: codes.ResolvedFailed, message: `resolved as failed by ${decidedByName(decision)}: ${evidence}` } };
   return CancellationScope.nonCancellable(async () => {
-    const moved = await decide(resolving, resolution.outcome, { ...fields, decisions: [{ ...decision, evidence }] }, oenShowed !== undefined);
+    const moved = await decide(resolving, resolution.outcome, { ...fields, decisions: [decision, ...resolving.second].map((d) => ({ ...d, evidence })) }, oenShowed !== undefined);
     if ('resolved' in moved) return moved;
     return told(moved, oenShowed);
   });
@@ -156,7 +162,7 @@ async function sendAgain(resolving: Resolving, found: OenEvidence): Promise<Reso
   const retry = await ledgerStep(`Ledger: the request order management sent for ${refund.refundId}`).retryRequest(refund);
   if ('impossible' in retry) return view.refused('invalid', `Refund ${refund.refundId} cannot be sent again: ${retry.impossible}`, { providerEvidence });
   return CancellationScope.nonCancellable(async () => {
-    const claimed = await decide(resolving, 'submitting', { error: null, decisions: [{ ...decision, evidence: found.evidence }] }, false);
+    const claimed = await decide(resolving, 'submitting', { error: null, decisions: [decision, ...resolving.second].map((d) => ({ ...d, evidence: found.evidence })) }, false);
     if ('resolved' in claimed) return claimed;
     const summary = `Oen refund ${refund.transactionHid ?? ''} ${formatNtd(refund.amount)}, sent again for ${decision.by.name}`;
     const { status, fields } = await submitRefund(retry.request, policy, summary);

@@ -138,7 +138,7 @@ describe('OIDC sign-in', () => {
     });
     expect(await call(url, 'GET', '/v1/refunds', await op.token('nobody'))).toEqual({
       status: 403,
-      body: { error: 'No Roles is signed in but holds none of the roles viewer, operator, approver; GET /v1/refunds needs viewer' },
+      body: { error: 'No Roles is signed in but holds none of the roles viewer, operator, approver, admin; GET /v1/refunds needs viewer' },
     });
     const trail = await call(url, 'GET', '/v1/audit?actor=oidc:victor', await op.token('alice'));
     expect(trail.body.entries).toEqual([expect.objectContaining({ action: 'approve', refundId: 'RF-OIDC-2', outcome: 'refused', detail: { httpStatus: 403 } })]);

@@ -226,7 +226,7 @@ describe('operator API', () => {
     expect(first).toMatchObject({ status: 200, body: { status: 'awaiting_approval', approvalsNeeded: 2, approvals: [{ by: expect.stringMatching(/^approver-/) as unknown }] } });
     const again = await api().request('POST', `/v1/refunds/${refundId}/approve`);
     expect(again.status).toBe(409);
-    expect(again.body.error).toMatch(/^cannot approve: approver-\w+ approved already; a refund of at least NT\$5000 needs a second, different approver$/);
+    expect(again.body.error).toMatch(/^cannot approve: approver-\w+ approved already; a refund of at least NT\$5000 needs two approvers who are different people$/);
     expect(await statusOf(refundId)).toBe('awaiting_approval');
     const second = await api().request('POST', `/v1/refunds/${refundId}/approve`, { token: api().keys.approver2 });
     expect(second.status).toBe(200);
@@ -372,6 +372,7 @@ describe('health and the API description', () => {
         '/v1/refunds/{refundId}/resolve',
         '/v1/audit',
         '/v1/operators',
+        '/v1/operators/{name}/confirm',
         '/v1/operators/{name}/revoke',
         '/openapi.json',
       ].sort(),
@@ -395,9 +396,10 @@ describe('health and the API description', () => {
         'POST /v1/refunds/{refundId}/cancel operator',
         'POST /v1/refunds/{refundId}/resolve operator',
         'GET /v1/audit viewer',
-        'GET /v1/operators approver',
-        'POST /v1/operators approver',
-        'POST /v1/operators/{name}/revoke approver',
+        'GET /v1/operators admin',
+        'POST /v1/operators admin',
+        'POST /v1/operators/{name}/confirm admin',
+        'POST /v1/operators/{name}/revoke admin',
         'GET /openapi.json viewer',
       ].sort(),
     );

@@ -65,7 +65,7 @@ describe('resolve an Oen refund: the engine asks Oen first', () => {
     const record = (await api().request('GET', `/v1/refunds/${request.refundId}`)).body as Body & { decisions: Array<Record<string, unknown>> };
     expect(record).toMatchObject({ status: 'succeeded', providerReference: request.transactionHid });
     expect(record.decisions).toEqual([
-      expect.objectContaining({ action: 'resolve', by: { id: expect.stringMatching(/^key:operator-/) as unknown, name: expect.any(String) as unknown, role: 'operator' }, verified: true }),
+      expect.objectContaining({ action: 'resolve', by: { id: expect.stringMatching(/^key:operator-/) as unknown, name: expect.any(String) as unknown, role: 'operator', person: expect.stringMatching(/^operator-/) as unknown }, verified: true }),
     ]);
 
     const again = await resolve(request.refundId, { action: 'retry' }, api().keys.operator);

@@ -51,8 +51,8 @@ export interface RunningApi {
   secret: string;
   signer: Signer;
   inbox: EventInbox;
-  /** A named API key per role, made in the engine's ledger for this API (`approver2`: a second, different approver). */
-  keys: Record<Role | 'approver2', string>;
+  /** A named API key per role, made in the engine's ledger for this API (`approver2`, `admin2`: a second, different person). */
+  keys: Record<Role | 'approver2' | 'admin2', string>;
   /** The API's OPERATOR_SIGNING_KEY (the worker checks decisions with its public half). */
   signingKey: string;
   /** POSTs `event` to /v1/events, signed (unless `headers` replaces the signature) */
@@ -86,7 +86,8 @@ export function useApi(
     const apiKeys = new ApiKeys(e.db);
     const suffix = randomUUID().slice(0, 8);
     const keys = {} as RunningApi['keys'];
-    for (const [name, role] of [['viewer', 'viewer'], ['operator', 'operator'], ['approver', 'approver'], ['approver2', 'approver']] as const) {
+    const made = [['viewer', 'viewer'], ['operator', 'operator'], ['approver', 'approver'], ['approver2', 'approver'], ['admin', 'admin'], ['admin2', 'admin']] as const;
+    for (const [name, role] of made) {
       keys[name] = (await apiKeys.add(`${name}-${suffix}`, role, 'test')).key;
     }
     const app = createApi({
@@ -100,6 +101,8 @@ export function useApi(
       uiBaseUrl: 'http://localhost:8233',
       ...(operatorToken !== undefined && { operatorToken }),
       ...(oidc !== undefined && { oidc }),
+      // One deployment's settings: the API takes the workers' DUAL_APPROVAL_THRESHOLD too.
+      ...(workerEnv.DUAL_APPROVAL_THRESHOLD !== undefined && { dualApprovalThreshold: Number(workerEnv.DUAL_APPROVAL_THRESHOLD) }),
       signingKey,
     });
     await app.listen({ port: 0, host: '127.0.0.1' });

@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeys, KeyNameTaken } from '../../src/ledger/api-keys.js';
 import { AuditTrail } from '../../src/ledger/audit.js';
-import type { Database } from '../../src/ledger/database.js';
+import { pgliteDatabase, type Database } from '../../src/ledger/database.js';
+import { migrate, migrations } from '../../src/ledger/migrations.js';
 import { freshDatabase, postgresAvailable, type DatabaseKind } from '../helpers/databases.js';
 
 const kinds: DatabaseKind[] = (await postgresAvailable()) ? ['pglite', 'postgres'] : ['pglite'];
@@ -23,8 +25,9 @@ describe.each(kinds)('named API keys and the audit trail on %s', (kind) => {
   it('a key is shown once: the ledger keeps its name, role and a hash, never the key', async () => {
     const { key, info } = await keys.add('ann', 'approver', 'key:root');
     expect(key).toMatch(/^rf_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/);
-    expect(info).toMatchObject({ name: 'ann', role: 'approver', createdBy: 'key:root' });
-    expect(await keys.actorFor(key)).toEqual({ id: 'key:ann', name: 'ann', role: 'approver', via: 'api-key' });
+    expect(info).toMatchObject({ name: 'ann', role: 'approver', person: 'ann', createdBy: 'key:root' });
+    // Made by a bare id (a write straight into the ledger): no one else counts as holding it.
+    expect(await keys.actorFor(key)).toEqual({ id: 'key:ann', name: 'ann', role: 'approver', via: 'api-key', person: 'ann' });
     const { rows } = await db.query<Record<string, unknown>>('SELECT * FROM api_keys');
     const stored = JSON.stringify(rows);
     expect(stored).not.toContain(key.slice(16));
@@ -42,6 +45,28 @@ describe.each(kinds)('named API keys and the audit trail on %s', (kind) => {
     expect(await keys.revoke('bob', 'key:ann')).toBeUndefined();
     await expect(keys.add('bob', 'viewer', 'key:ann')).rejects.toThrow(KeyNameTaken);
     await expect(keys.add('bad name', 'viewer', 'key:ann')).rejects.toThrow(/is not a key name/);
+  });
+
+  it('a key belongs to a person; one made and shown by another person is held by them too', async () => {
+    const { key } = await keys.add('ann-laptop', 'approver', { id: 'key:root', person: 'root' }, { person: 'ann' });
+    expect(await keys.actorFor(key)).toEqual({ id: 'key:ann-laptop', name: 'ann-laptop', role: 'approver', via: 'api-key', person: 'ann', heldBy: 'root' });
+    const own = await keys.add('root-2', 'admin', { id: 'key:root', person: 'root' }, { person: 'root' });
+    expect(await keys.actorFor(own.key)).toEqual({ id: 'key:root-2', name: 'root-2', role: 'admin', via: 'api-key', person: 'root' });
+    await expect(keys.add('carl', 'viewer', 'key:root', { person: 'has space' })).rejects.toThrow(/is not a person/);
+  });
+
+  it('a grant by two: no key until a second person confirms it, who is shown it and holds it', async () => {
+    const proposed = await keys.propose('dora', 'approver', 'dora', { id: 'key:root', person: 'root' });
+    expect(proposed).toMatchObject({ name: 'dora', person: 'dora', pending: true });
+    expect(await keys.confirm('dora', { id: 'key:root-2', person: 'root' })).toEqual({ refused: 'same_person' });
+    expect(await keys.confirm('dora', { id: 'key:root-3', person: 'Root' })).toEqual({ refused: 'same_person' });
+    expect(await keys.confirm('nobody', { id: 'key:eve', person: 'eve' })).toEqual({ refused: 'not_waiting' });
+    const confirmed = await keys.confirm('dora', { id: 'key:eve', person: 'eve' });
+    if (!('key' in confirmed)) throw new Error(`not confirmed: ${confirmed.refused}`);
+    expect(confirmed.info).toMatchObject({ name: 'dora', confirmedBy: 'key:eve' });
+    expect(confirmed.info.pending).toBeUndefined();
+    expect(await keys.actorFor(confirmed.key)).toEqual({ id: 'key:dora', name: 'dora', role: 'approver', via: 'api-key', person: 'dora', heldBy: 'eve' });
+    expect(await keys.confirm('dora', { id: 'key:fay', person: 'fay' })).toEqual({ refused: 'not_waiting' });
   });
 
   it('the audit trail is append-only: UPDATE, DELETE and TRUNCATE are refused whoever asks', async () => {
@@ -75,5 +100,27 @@ describe.each(kinds)('named API keys and the audit trail on %s', (kind) => {
     const rest = await audit.list({ actor: 'p0', limit: 2, after: first.next });
     expect(rest).toEqual({ entries: [expect.objectContaining({ refundId: 'RF-L-1' })] });
     expect((await audit.list({ since: new Date(Date.now() + 60_000), limit: 10 })).entries).toEqual([]);
+  });
+});
+
+describe('keys made before keys had persons', () => {
+  it('keep working after the migration, each its name\'s person', async () => {
+    const db = await pgliteDatabase();
+    try {
+      await db.exec('CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())');
+      for (const m of migrations.filter((m) => m.version <= 15)) {
+        await db.exec(m.sql);
+        await db.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+      }
+      // As the engine before it made them: no person.
+      const secret = 'a'.repeat(43);
+      await db.query("INSERT INTO api_keys (name, role, key_id, secret_hash, created_by) VALUES ('old-ann', 'approver', '0123456789ab', $1, 'key:root')", [
+        createHash('sha256').update(secret).digest('hex'),
+      ]);
+      expect(await migrate(db)).toEqual(migrations.filter((m) => m.version > 15).map((m) => m.version));
+      expect(await new ApiKeys(db).actorFor(`rf_0123456789ab_${secret}`)).toEqual({ id: 'key:old-ann', name: 'old-ann', role: 'approver', via: 'api-key', person: 'old-ann' });
+    } finally {
+      await db.close();
+    }
   });
 });

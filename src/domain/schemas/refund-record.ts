@@ -34,7 +34,8 @@ export const refundRecord = z.object({
     .array(
       z.object({
         action: z.enum(['approve', 'reject', 'cancel', 'resolve']),
-        by: z.object({ id: z.string(), name: z.string(), role: z.enum(roles).optional() }),
+        /** `person`: whose credential it was; `heldBy`: another person shown that key when it was made (four eyes counts both). */
+        by: z.object({ id: z.string(), name: z.string(), role: z.enum(roles).optional(), person: z.string().optional(), heldBy: z.string().optional() }),
         verified: z.boolean(),
         at: z.iso.datetime(),
         reason: z.string().optional(),
