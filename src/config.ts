@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { asymmetricJwsAlgorithms } from './domain/oidc.js';
 
 /**
  * The environment variables of the public contract (README.md, "Configuration"), plus the
@@ -108,6 +109,12 @@ const rawSchema = z.object({
   OIDC_AUDIENCE: nonEmpty.optional(),
   OIDC_ROLES_CLAIM: z.string().regex(/^[A-Za-z0-9_:/-]+(\.[A-Za-z0-9_:/-]+)*$/, 'must be a claim name or a dotted path').default('roles'),
   OIDC_JWKS_URL: httpUrl.optional(),
+  /** The signature algorithms taken on OIDC tokens, to narrow them to the issuer's; never none or HS*. */
+  OIDC_ALGORITHMS: z
+    .string()
+    .transform((value) => value.split(',').map((alg) => alg.trim()).filter((alg) => alg !== ''))
+    .pipe(z.array(z.enum(asymmetricJwsAlgorithms, { error: `must be asymmetric signature algorithms, comma-separated (${asymmetricJwsAlgorithms.join(', ')}); none and HS* are never taken` })).min(1, 'must name at least one algorithm'))
+    .optional(),
   OIDC_CLOCK_SKEW_SECONDS: z.coerce.number().int('must be whole seconds').min(0, 'must be 0 or more').max(600, 'must be at most 600').default(60),
   OUTCOME_WEBHOOK_URL: httpUrl.optional(),
   OUTCOME_WEBHOOK_SECRET: webhookSecret.optional(),
