@@ -1,13 +1,14 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { hasRole } from '../domain/actor.js';
+import { signDecision, type DecisionProof } from '../domain/decision-proof.js';
 import { resolveStartOptions } from '../domain/refund-start.js';
-import { resolutionDetails, resolutionLimits, type Resolution, type ResolveRefusal, type ResolveResult } from '../domain/resolution.js';
+import { resolutionDetails, resolutionLimits, resolveWorkflowId, type Resolution, type ResolveRefusal, type ResolveResult } from '../domain/resolution.js';
 import { fieldProblems } from '../domain/schemas/events.js';
 import { callerOf } from './access.js';
 import { problem, type Answer } from './answers.js';
-import { auditTrailFor, parseJsonBody, signProof, type DecisionRouteDeps } from './decisions.js';
+import { auditTrailFor, parseJsonBody, type DecisionRouteDeps } from './decisions.js';
 
 /**
  * POST /v1/refunds/:refundId/resolve (docs/api.md): a person settles a refund in requires_attention.
@@ -77,7 +78,7 @@ export function registerResolveRoute(app: FastifyInstance, deps: DecisionRouteDe
     if (record.status !== 'requires_attention') {
       return refuse(problem(409, `cannot resolve refund ${refundId}: it is ${record.status}; only a refund in requires_attention is resolved`), record.status, asked);
     }
-    const proof = signProof(deps.signingKey, request, 'resolve', record, resolutionDetails(resolution));
+    const proof = signResolution(deps.signingKey, request, refundId, resolutionDetails(resolution));
     const options = resolveStartOptions({ refundId, resolution, proof }, record, deps.taskQueue);
     const where = { workflowId: options.workflowId, uiUrl: deps.uiUrl(options.workflowId) };
     let result: ResolveResult | undefined;
@@ -105,6 +106,17 @@ export function registerResolveRoute(app: FastifyInstance, deps: DecisionRouteDe
     await trail.done({ statusBefore: record.status, statusAfter: result.status, reason: reasonOf(resolution), detail: { ...asked, ...shown } });
     return { refundId, status: result.status, ...shown, ...where };
   });
+}
+
+/**
+ * The API's signed word for one resolution: it names the resolution's workflow, and the run of it
+ * that presents it first claims it in the ledger, so the proof — readable in that run's input — is
+ * good for that run only (src/workflows/resolve.ts).
+ */
+function signResolution(signingKey: string, request: FastifyRequest, refundId: string, details: string): DecisionProof {
+  const { id, name, role, via } = callerOf(request);
+  const unsigned = { action: 'resolve' as const, refundId, workflowId: resolveWorkflowId(refundId), actor: { id, name, role, via }, requestId: request.id, issuedAt: Date.now() };
+  return signDecision(unsigned, details, signingKey);
 }
 
 function describe(resolution: Resolution): string {

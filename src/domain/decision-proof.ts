@@ -24,6 +24,12 @@ export interface DecisionProof {
   refundId: string;
   /** The run the decision is for; a resolution, which starts its own run, names none. */
   runId?: string;
+  /**
+   * A resolution's: the workflow it is for (`resolve:<refundId>`); the first run of it to present the
+   * proof claims it in the ledger, and no other run may use it (src/activities/resolve.ts). Signed only
+   * when present, so the other decisions' statements, and their recorded histories, are as they were.
+   */
+  workflowId?: string;
   actor: Actor;
   /** The API request it came with (the audit trail's request id). */
   requestId: string;
@@ -43,8 +49,11 @@ export type UnsignedProof = Omit<DecisionProof, 'signature'>;
  * the next), then `details` — what was decided (the reason; for a resolution its outcome and evidence).
  */
 export function decisionStatement(proof: UnsignedProof, details: string): Uint8Array {
-  const { action, refundId, runId, actor, requestId, issuedAt } = proof;
-  const fields = ['refundflow-decision/v1', action, refundId, runId ?? '', actor.id, actor.name, actor.role, actor.via, requestId, issuedAt, details];
+  const { action, refundId, runId, workflowId, actor, requestId, issuedAt } = proof;
+  const fields = [
+    'refundflow-decision/v1', action, refundId, runId ?? '', actor.id, actor.name, actor.role, actor.via, requestId, issuedAt, details,
+    ...(workflowId !== undefined ? [workflowId] : []),
+  ];
   return new TextEncoder().encode(fields.map((field) => JSON.stringify(field)).join('\n'));
 }
 
@@ -99,6 +108,7 @@ function isProofShaped(proof: unknown): proof is DecisionProof {
     typeof p.action === 'string' &&
     typeof p.refundId === 'string' &&
     (p.runId === undefined || typeof p.runId === 'string') &&
+    (p.workflowId === undefined || typeof p.workflowId === 'string') &&
     typeof p.requestId === 'string' &&
     typeof p.issuedAt === 'number' &&
     typeof p.signature === 'string' &&

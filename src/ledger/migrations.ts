@@ -282,6 +282,23 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
       CREATE TRIGGER refunds_status_since BEFORE UPDATE OF status ON refunds FOR EACH ROW EXECUTE FUNCTION refunds_status_since();
     `,
   },
+  {
+    version: 16,
+    name: 'decision proofs used',
+    sql: `
+      -- A signed resolution is single use (src/ledger/resolution.ts): the first run to present it
+      -- claims it here, by its signature, before it changes anything; any other run presenting it —
+      -- a copy of the input started again through Temporal — is refused, naming this one.
+      CREATE TABLE decision_proofs_used (
+        signature   text PRIMARY KEY,
+        action      text NOT NULL,
+        refund_id   text NOT NULL,
+        workflow_id text NOT NULL,
+        run_id      text NOT NULL,
+        used_at     timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
 ];
 
 export async function migrate(db: Database): Promise<number[]> {
