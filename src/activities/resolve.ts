@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
+import { decisionStatement, type DecisionProof } from '../domain/decision-proof.js';
 import { noMetrics, type EngineMetrics } from '../domain/metrics.js';
 import type { DecisionRecord } from '../domain/operator.js';
 import type { RefundStatus, TransitionFields } from '../domain/refund-status.js';
@@ -32,12 +34,14 @@ export function createResolveActivities({ resolution, reconciliation, metrics = 
      * Temporal, not from workflow code: a replay of the run's history (under whatever id the replayer
      * gives it) takes this step's answer as it was recorded.
      */
-    claimDecisionProof: async (proof: { signature: string; action: string; refundId: string; workflowId?: string }): Promise<ProofClaimAnswer> => {
+    claimDecisionProof: async (proof: DecisionProof, details: string): Promise<ProofClaimAnswer> => {
       const run = Context.current().info.workflowExecution;
       if (!run) throw new Error('a decision proof is claimed by a workflow run, and this activity has none');
       const { workflowId, runId } = run;
       if (proof.workflowId !== workflowId) return { claimed: false, problem: `the proof is for workflow ${proof.workflowId ?? '(none)'}, not ${workflowId}` };
-      const claim = await ledgerCall(() => resolution.claimProof({ ...proof, workflowId, runId }));
+      const statementSha256 = createHash('sha256').update(decisionStatement(proof, details)).digest('hex');
+      const use = { statementSha256, action: proof.action, refundId: proof.refundId, workflowId, runId };
+      const claim = await ledgerCall(() => resolution.claimProof(use));
       if (claim.claimed) return claim;
       const { usedBy } = claim;
       return { claimed: false, problem: `this signed resolution was used already, by run ${usedBy.runId} of ${usedBy.workflowId} at ${usedBy.at}: a signed resolution is used once` };

@@ -287,15 +287,16 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
     name: 'decision proofs used',
     sql: `
       -- A signed resolution is single use (src/ledger/resolution.ts): the first run to present it
-      -- claims it here, by its signature, before it changes anything; any other run presenting it —
-      -- a copy of the input started again through Temporal — is refused, naming this one.
+      -- claims it here, by the SHA-256 of the statement it signs (not of the signature, which could be
+      -- re-encoded), before it changes anything; any other run presenting it — a copy of the input
+      -- started again through Temporal — is refused, naming this one.
       CREATE TABLE decision_proofs_used (
-        signature   text PRIMARY KEY,
-        action      text NOT NULL,
-        refund_id   text NOT NULL,
-        workflow_id text NOT NULL,
-        run_id      text NOT NULL,
-        used_at     timestamptz NOT NULL DEFAULT now()
+        statement_sha256 text PRIMARY KEY,
+        action           text NOT NULL,
+        refund_id        text NOT NULL,
+        workflow_id      text NOT NULL,
+        run_id           text NOT NULL,
+        used_at          timestamptz NOT NULL DEFAULT now()
       );
     `,
   },

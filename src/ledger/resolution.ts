@@ -11,7 +11,8 @@ export type Decided = { moved: true; record: RefundRecord } | { moved: false; re
 export type ProofClaim = { claimed: true } | { claimed: false; usedBy: { workflowId: string; runId: string; at: string } };
 
 export interface ProofUse {
-  signature: string;
+  /** Hex SHA-256 of the signed statement (decisionStatement): the proof's identity. */
+  statementSha256: string;
   action: string;
   refundId: string;
   workflowId: string;
@@ -37,17 +38,17 @@ export class ResolutionLedger {
   /**
    * Claims a signed decision for the run presenting it, before the run acts on it: the first run
    * claims it; the same run again (a retried step) still holds it; any other run is told which run
-   * used it. One row per signature, so two runs presenting one proof at once cannot both hold it.
+   * used it. One row per proof, so two runs presenting one proof at once cannot both hold it.
    */
   async claimProof(use: ProofUse): Promise<ProofClaim> {
     await this.db.query(
-      `INSERT INTO decision_proofs_used (signature, action, refund_id, workflow_id, run_id) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (signature) DO NOTHING`,
-      [use.signature.toLowerCase(), use.action, use.refundId, use.workflowId, use.runId],
+      `INSERT INTO decision_proofs_used (statement_sha256, action, refund_id, workflow_id, run_id) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (statement_sha256) DO NOTHING`,
+      [use.statementSha256, use.action, use.refundId, use.workflowId, use.runId],
     );
     const { rows } = await this.db.query<{ workflow_id: string; run_id: string; used_at: Date | string }>(
-      'SELECT workflow_id, run_id, used_at FROM decision_proofs_used WHERE signature = $1',
-      [use.signature.toLowerCase()],
+      'SELECT workflow_id, run_id, used_at FROM decision_proofs_used WHERE statement_sha256 = $1',
+      [use.statementSha256],
     );
     const [row] = rows;
     if (!row) throw new LedgerError(`the claim of a ${use.action} proof for ${use.refundId} was not kept`);

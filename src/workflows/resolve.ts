@@ -71,9 +71,9 @@ export async function resolveWorkflow(input: ResolveInput): Promise<ResolveResul
     );
   }
 
+  const details = resolutionDetails(resolution);
   let decision: DecisionRecord;
   try {
-    const details = resolutionDetails(resolution);
     const who = decidedBy(policy, { action: 'resolve', refundId, proof: input.proof, details, now: Date.now() }, refund.provider === 'mwd' ? 'approver' : 'operator');
     decision = { action: 'resolve', ...who, at: new Date().toISOString(), reason: describeResolution(resolution) };
   } catch (err) {
@@ -83,13 +83,7 @@ export async function resolveWorkflow(input: ResolveInput): Promise<ResolveResul
   // neither settle the refund a second time nor do later what its person was told was not done.
   // (Runs from before proofs were single use replay as they ran.)
   if (decision.verified && patched('resolve-proof-single-use')) {
-    const { signature, workflowId } = input.proof as DecisionProof;
-    const claim = await ledgerStep(`Ledger: claim ${decision.by.name}'s signed resolution for this run`).claimDecisionProof({
-      signature,
-      action: 'resolve',
-      refundId,
-      ...(workflowId !== undefined && { workflowId }),
-    });
+    const claim = await ledgerStep(`Ledger: claim ${decision.by.name}'s signed resolution for this run`).claimDecisionProof(input.proof as DecisionProof, details);
     if (!claim.claimed) {
       return view.refused('forbidden', `cannot resolve: ${claim.problem}. Resolve it again with \`npx refundflow resolve ${refundId}\` or POST /v1/refunds/${refundId}/resolve`);
     }
