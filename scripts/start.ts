@@ -72,7 +72,7 @@ function banner(lines: Array<[string, string]>): string {
 }
 
 async function main(): Promise<void> {
-  const config = loadConfigOrExit();
+  const config = loadConfigOrExit(process.env, { npmStart: true });
   const temporal = temporalConnectionOrExit();
   // The banner is for people; the engine's JSON log lines (API requests, SDK and activity lines) go
   // to a file beside the other state, at LOG_LEVEL.

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { outsideDevelopmentProblems, plainHttpGuarded } from './config-outside-development.js';
+import { asymmetricJwsAlgorithms } from './domain/oidc.js';
 
 /**
  * The environment variables of the public contract (README.md, "Configuration"), plus the
@@ -85,7 +87,16 @@ const rawSchema = z.object({
   PORT: port.default(8080),
   INGEST_WEBHOOK_SECRET: webhookSecret.optional(),
   /** Deprecated (one release): a shared bearer token that acts as an approver named OPERATOR_TOKEN. */
-  OPERATOR_TOKEN: nonEmpty.optional(),
+  OPERATOR_TOKEN: z.string().min(32, 'must be at least 32 characters (openssl rand -hex 32 makes one)').optional(),
+  /**
+   * The URL variables allowed to be plain http:// outside development, by name (comma-separated):
+   * the sandbox emulators, a receiver on the same host or behind a TLS-terminating sidecar.
+   */
+  ALLOW_PLAIN_HTTP: z
+    .string()
+    .transform((value) => value.split(',').map((name) => name.trim()).filter((name) => name !== ''))
+    .pipe(z.array(z.enum(plainHttpGuarded, { error: `must name variables among ${plainHttpGuarded.join(', ')}, comma-separated` })))
+    .optional(),
   /**
    * The API's Ed25519 key (64 hex digits) that signs each operator decision it sends to a run; the
    * workers check the signature with its public half (OPERATOR_VERIFY_KEYS, or derived from this key
@@ -108,6 +119,12 @@ const rawSchema = z.object({
   OIDC_AUDIENCE: nonEmpty.optional(),
   OIDC_ROLES_CLAIM: z.string().regex(/^[A-Za-z0-9_:/-]+(\.[A-Za-z0-9_:/-]+)*$/, 'must be a claim name or a dotted path').default('roles'),
   OIDC_JWKS_URL: httpUrl.optional(),
+  /** The signature algorithms taken on OIDC tokens, to narrow them to the issuer's; never none or HS*. */
+  OIDC_ALGORITHMS: z
+    .string()
+    .transform((value) => value.split(',').map((alg) => alg.trim()).filter((alg) => alg !== ''))
+    .pipe(z.array(z.enum(asymmetricJwsAlgorithms, { error: `must be asymmetric signature algorithms, comma-separated (${asymmetricJwsAlgorithms.join(', ')}); none and HS* are never taken` })).min(1, 'must name at least one algorithm'))
+    .optional(),
   OIDC_CLOCK_SKEW_SECONDS: z.coerce.number().int('must be whole seconds').min(0, 'must be 0 or more').max(600, 'must be at most 600').default(60),
   OUTCOME_WEBHOOK_URL: httpUrl.optional(),
   OUTCOME_WEBHOOK_SECRET: webhookSecret.optional(),
@@ -209,25 +226,39 @@ export class ConfigError extends Error {
 }
 
 /**
+ * Who is loading the configuration: `npm start` (scripts/start.ts), which is development when it
+ * runs its own Temporal dev server (TEMPORAL_ADDRESS unset); every other process is not.
+ */
+export interface LoadOptions {
+  npmStart?: boolean;
+}
+
+/**
  * Parses the environment. Empty strings count as unset, as a shell `FOO=` usually means "no value".
  * The error message is one line that names the variable and what is wrong, never its value, since
- * several of these variables are secrets.
+ * several of these variables are secrets. Outside development the public example secrets and
+ * unnamed plain http:// URLs are refused too (src/config-outside-development.ts).
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, { npmStart = false }: LoadOptions = {}): Config {
   const present = Object.fromEntries(
     Object.keys(rawSchema.shape)
       .map((name) => [name, env[name]] as const)
       .filter(([, value]) => value !== undefined && value !== ''),
   );
   const parsed = configSchema.safeParse(present);
-  if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`);
-  throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`);
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+  }
+  const development = npmStart && parsed.data.TEMPORAL_ADDRESS === undefined;
+  const problems = development ? [] : outsideDevelopmentProblems(parsed.data);
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.map(([name, problem]) => `${name} ${problem}`).join('; ')}`);
+  return parsed.data;
 }
 
 /** For process entry points: a bad environment ends the process with one line on stderr. */
-export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
-  return exitOnConfigError(() => loadConfig(env));
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Config {
+  return exitOnConfigError(() => loadConfig(env, options));
 }
 
 /** What `load` returns; its ConfigError ends the process with the error's one line on stderr, exit code 1. */

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -6,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
+import { newSigningKey, verifyKeyOf } from '../src/domain/decision-proof.js';
 import { refundSearchAttributes } from '../src/domain/search-attributes.js';
 import { temporalConnection } from '../src/wiring/temporal-connection.js';
 import {
@@ -46,7 +48,20 @@ const read = (path: string) => readFileSync(join(root, path), 'utf8');
 const composeText = read('docker-compose.yml');
 const envExampleText = read('.env.example');
 const exampleEnv = parseDotEnv(envExampleText);
-const compose = loadCompose(composeText, exampleEnv);
+/**
+ * .env.example with its example secrets replaced by new ones, as its first lines tell a person to do
+ * before `docker compose up`: the engine refuses the public examples (src/config-outside-development.ts).
+ */
+const signingKey = newSigningKey();
+const deployedEnv: Env = {
+  ...exampleEnv,
+  INGEST_WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}`,
+  OPERATOR_SIGNING_KEY: signingKey,
+  OPERATOR_VERIFY_KEYS: verifyKeyOf(signingKey),
+  PAYLOAD_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+  CODEC_SERVER_TOKEN: randomBytes(24).toString('hex'),
+};
+const compose = loadCompose(composeText, deployedEnv);
 const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
 const dockerfile = parseDockerfile(read('Dockerfile'));
 
@@ -362,8 +377,19 @@ describe('docker-compose.yml with .env.example', () => {
     }
   });
 
-  it.each(ENGINE_SERVICES)('gives %s an environment that src/config.ts and its entry point accept', (name) => {
+  it.each(ENGINE_SERVICES)('gives %s an environment that src/config.ts and its entry point accept, once the example secrets are replaced', (name) => {
     expect(configProblems(compose).filter((p) => p.startsWith(`${name}:`))).toEqual([]);
+  });
+
+  it('as shipped, stops each engine service on the example secrets it is given, naming them; the sandbox URLs pass as ALLOW_PLAIN_HTTP names them', () => {
+    const problems = configProblems(loadCompose(composeText, exampleEnv));
+    const named = (service: string) => problems.filter((p) => p.startsWith(`${service}:`)).join('\n');
+    expect(named('worker')).toMatch(/OPERATOR_VERIFY_KEYS is the public example.*PAYLOAD_ENCRYPTION_KEYS is the public example/);
+    expect(named('worker')).not.toMatch(/BASE_URL/);
+    expect(named('api')).toMatch(/INGEST_WEBHOOK_SECRET is the public example.*OPERATOR_SIGNING_KEY is the public example.*PAYLOAD_ENCRYPTION_KEYS is the public example/);
+    expect(named('codec-server')).toMatch(/PAYLOAD_ENCRYPTION_KEYS is the public example.*CODEC_SERVER_TOKEN is the public example/);
+    expect(exampleEnv.ALLOW_PLAIN_HTTP).toBe('OEN_BASE_URL,MWD_BASE_URL');
+    expect(configProblems(loadCompose(composeText, { ...deployedEnv, ALLOW_PLAIN_HTTP: '' })).join('\n')).toMatch(/worker: .*OEN_BASE_URL must be an https:\/\/ URL.*MWD_BASE_URL must be an https:\/\/ URL/);
   });
 
   it('runs the worker and the API on the Temporal server and PostgreSQL of this file, sharing what they must', () => {

@@ -47,8 +47,8 @@ describe('loadConfig', () => {
       MWD_TOKEN: 'mwd-token',
       PORT: '9090',
       INGEST_WEBHOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
-      OPERATOR_TOKEN: 'operator',
-      OUTCOME_WEBHOOK_URL: 'http://order-management.internal/refund-outcomes',
+      OPERATOR_TOKEN: 'a-deprecated-shared-token-of-32-chars',
+      OUTCOME_WEBHOOK_URL: 'https://order-management.internal/refund-outcomes',
       OUTCOME_WEBHOOK_SECRET: 'whsec_c2VjcmV0',
     };
     expect(loadConfig(env)).toMatchObject({ ...env, PORT: 9090 });

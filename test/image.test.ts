@@ -104,6 +104,7 @@ function workerEnv(sandboxPorts: [number, number], extra: Env = {}): Env {
     OEN_MERCHANT_ID: SANDBOX_OEN_MERCHANT_ID,
     MWD_BASE_URL: `http://127.0.0.1:${sandboxPorts[1]}`,
     MWD_TOKEN: SANDBOX_TOKEN,
+    ALLOW_PLAIN_HTTP: 'OEN_BASE_URL,MWD_BASE_URL',
     ...extra,
   };
 }

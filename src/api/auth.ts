@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { hasRole, isRole, roles, type Actor, type Role } from '../domain/actor.js';
+import { asymmetricJwsAlgorithms, isAccessTokenType } from '../domain/oidc.js';
 import { looksLikeApiKey, type ApiKeys } from '../ledger/api-keys.js';
 
 /**
@@ -16,7 +17,12 @@ export interface OidcSettings {
   clockSkewSeconds: number;
   /** Unset: read from the issuer's /.well-known/openid-configuration. */
   jwksUrl?: string | undefined;
+  /** The signature algorithms taken (OIDC_ALGORITHMS); unset: every asymmetric one. */
+  algorithms?: readonly string[] | undefined;
 }
+
+/** The issuer's keys could not be had (no answer, not 200, not a key set): the API cannot judge a token now. */
+class KeysUnavailable extends Error {}
 
 /** Who presented a credential the API accepted; `role` is missing when they hold none of ours. */
 export type Caller = Omit<Actor, 'role'> & { role?: Role };
@@ -27,7 +33,7 @@ export type Authentication =
   | { ok: false; statusCode: 401 | 503; message: string };
 
 export class Authenticator {
-  private jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
+  private jwks: JWTVerifyGetKey | undefined;
 
   constructor(
     private readonly options: { apiKeys: ApiKeys; oidc?: OidcSettings | undefined; operatorToken?: string | undefined },
@@ -59,20 +65,30 @@ export class Authenticator {
   }
 
   private async verifyJwt(token: string, oidc: OidcSettings): Promise<Authentication> {
-    let keys: ReturnType<typeof createRemoteJWKSet>;
+    let keys: JWTVerifyGetKey;
     try {
-      keys = this.jwks ??= createRemoteJWKSet(new URL(oidc.jwksUrl ?? (await discoverJwksUrl(oidc.issuer))));
+      keys = this.jwks ??= issuerKeys(new URL(oidc.jwksUrl ?? (await discoverJwksUrl(oidc.issuer))));
     } catch (err) {
       return { ok: false, statusCode: 503, message: `cannot verify OIDC tokens now: ${messageOf(err)}` };
     }
     let payload: JWTPayload;
+    let typ: unknown;
     try {
-      ({ payload } = await jwtVerify(token, keys, { issuer: oidc.issuer, audience: oidc.audience, clockTolerance: oidc.clockSkewSeconds }));
+      ({ payload, protectedHeader: { typ } } = await jwtVerify(token, keys, {
+        issuer: oidc.issuer,
+        audience: oidc.audience,
+        clockTolerance: oidc.clockSkewSeconds,
+        algorithms: [...(oidc.algorithms ?? asymmetricJwsAlgorithms)],
+        requiredClaims: ['exp'],
+      }));
     } catch (err) {
-      if (err instanceof joseErrors.JWKSTimeout || (err instanceof Error && !(err instanceof joseErrors.JOSEError))) {
+      if (err instanceof KeysUnavailable || err instanceof joseErrors.JWKSTimeout || (err instanceof Error && !(err instanceof joseErrors.JOSEError))) {
         return { ok: false, statusCode: 503, message: `cannot verify OIDC tokens now: the issuer's keys could not be fetched (${messageOf(err)})` };
       }
       return { ok: false, statusCode: 401, message: `the OIDC token was refused: ${jwtProblem(err, oidc)}` };
+    }
+    if (!isAccessTokenType(typ)) {
+      return { ok: false, statusCode: 401, message: `the OIDC token was refused: its typ is ${typ === undefined ? 'missing' : JSON.stringify(typ)}, not an access token's (at+jwt or JWT)` };
     }
     if (typeof payload.sub !== 'string' || payload.sub === '') return { ok: false, statusCode: 401, message: 'the OIDC token names no subject (sub)' };
     const name = [payload.name, payload.preferred_username, payload.email, payload.sub].find((v): v is string => typeof v === 'string' && v !== '')!;
@@ -80,6 +96,24 @@ export class Authenticator {
     // The person is the subject: a key given to this person names the same subject (four eyes count people).
     return { ok: true, caller: { id: `oidc:${payload.sub}`, name, via: 'oidc', person: payload.sub, ...(role && { role }) } };
   }
+}
+
+/**
+ * The issuer's published keys, fetched and cached by jose. A key set that cannot be had — no answer,
+ * an answer other than 200, a body that is not a key set — is the issuer's trouble, not the
+ * token's: it becomes KeysUnavailable (503), where jose would say a JOSEError like any bad token's.
+ * A key set without the token's key still says the token is not the issuer's (401).
+ */
+function issuerKeys(url: URL): JWTVerifyGetKey {
+  const remote = createRemoteJWKSet(url);
+  return async (header, token) => {
+    try {
+      return await remote(header, token);
+    } catch (err) {
+      if (err instanceof joseErrors.JWKSNoMatchingKey || err instanceof joseErrors.JWKSMultipleMatchingKeys) throw err;
+      throw new KeysUnavailable(`${url.href}: ${messageOf(err)}`);
+    }
+  };
 }
 
 /** Why `caller` may not do what needs `needed` (403), or undefined. */
@@ -110,7 +144,9 @@ function highestRole(claim: unknown): Role | undefined {
 
 function jwtProblem(err: unknown, oidc: OidcSettings): string {
   if (err instanceof joseErrors.JWTExpired) return 'it has expired';
+  if (err instanceof joseErrors.JOSEAlgNotAllowed) return `it is signed with an algorithm this API does not take (it takes ${(oidc.algorithms ?? asymmetricJwsAlgorithms).join(', ')})`;
   if (err instanceof joseErrors.JWTClaimValidationFailed) {
+    if (err.claim === 'exp' && err.reason === 'missing') return 'it has no expiry (exp)';
     if (err.claim === 'iss') return `it was not issued by ${oidc.issuer}`;
     if (err.claim === 'aud') return `it is not for this API (audience ${oidc.audience})`;
     if (err.claim === 'nbf' || err.claim === 'iat') return 'it is not valid yet';

@@ -4,6 +4,7 @@ import { decisionRole, signDecision, type DecisionAction, type DecisionProof } f
 import { fieldProblems } from '../domain/schemas/events.js';
 import { operatorInput } from '../domain/schemas/operator.js';
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
+import { resolveWorkflowId } from '../domain/resolution.js';
 import type { AuditEntry, AuditTrail } from '../ledger/audit.js';
 import type { RefundLedger } from '../ledger/refunds.js';
 import { approveUpdate, cancelUpdate, rejectUpdate } from '../workflows/messages.js';
@@ -77,7 +78,16 @@ export function signProof(signingKey: string, request: FastifyRequest, action: D
   const { id, name, role, via, person, heldBy } = callerOf(request);
   const actor = { id, name, role, via, ...(person !== undefined && { person }), ...(heldBy !== undefined && { heldBy }) };
   return signDecision(
-    { action, refundId: record.refundId, ...(record.runId !== undefined && action !== 'resolve' && { runId: record.runId }), actor, requestId: request.id, issuedAt: Date.now() },
+    {
+      action,
+      refundId: record.refundId,
+      ...(record.runId !== undefined && action !== 'resolve' && { runId: record.runId }),
+      // A resolution names the run it is for, which claims it once (src/ledger/resolution.ts).
+      ...(action === 'resolve' && { workflowId: resolveWorkflowId(record.refundId) }),
+      actor,
+      requestId: request.id,
+      issuedAt: Date.now(),
+    },
     details,
     signingKey,
   );

@@ -24,6 +24,12 @@ export interface DecisionProof {
   refundId: string;
   /** The run the decision is for; a resolution, which starts its own run, names none. */
   runId?: string;
+  /**
+   * A resolution's: the workflow it is for (`resolve:<refundId>`); the first run of it to present the
+   * proof claims it in the ledger, and no other run may use it (src/activities/resolve.ts). Signed only
+   * when present, so the other decisions' statements, and their recorded histories, are as they were.
+   */
+  workflowId?: string;
   actor: Actor;
   /** The API request it came with (the audit trail's request id). */
   requestId: string;
@@ -43,10 +49,15 @@ export type UnsignedProof = Omit<DecisionProof, 'signature'>;
  * the next), then `details` — what was decided (the reason; for a resolution its outcome and evidence).
  */
 export function decisionStatement(proof: UnsignedProof, details: string): Uint8Array {
-  const { action, refundId, runId, actor, requestId, issuedAt } = proof;
-  // The person fields come last and only when present, so a proof signed before they existed reads as it was signed.
+  const { action, refundId, runId, workflowId, actor, requestId, issuedAt } = proof;
+  // The person fields, then the workflow, come last and only when present, so a proof signed before
+  // either existed reads as it was signed (the tails differ in length: two fields, one, or three).
   const people = actor.person === undefined ? [] : [actor.person, actor.heldBy ?? ''];
-  const fields = ['refundflow-decision/v1', action, refundId, runId ?? '', actor.id, actor.name, actor.role, actor.via, requestId, issuedAt, details, ...people];
+  const fields = [
+    'refundflow-decision/v1', action, refundId, runId ?? '', actor.id, actor.name, actor.role, actor.via, requestId, issuedAt, details,
+    ...people,
+    ...(workflowId !== undefined ? [workflowId] : []),
+  ];
   return new TextEncoder().encode(fields.map((field) => JSON.stringify(field)).join('\n'));
 }
 
@@ -101,6 +112,7 @@ function isProofShaped(proof: unknown): proof is DecisionProof {
     typeof p.action === 'string' &&
     typeof p.refundId === 'string' &&
     (p.runId === undefined || typeof p.runId === 'string') &&
+    (p.workflowId === undefined || typeof p.workflowId === 'string') &&
     typeof p.requestId === 'string' &&
     typeof p.issuedAt === 'number' &&
     typeof p.signature === 'string' &&

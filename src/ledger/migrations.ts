@@ -314,6 +314,24 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
       ALTER TABLE api_keys ADD CONSTRAINT api_keys_role_check CHECK (role IN ('viewer', 'operator', 'approver', 'admin'));
     `,
   },
+  {
+    version: 18,
+    name: 'decision proofs used',
+    sql: `
+      -- A signed resolution is single use (src/ledger/resolution.ts): the first run to present it
+      -- claims it here, by the SHA-256 of the statement it signs (not of the signature, which could be
+      -- re-encoded), before it changes anything; any other run presenting it — a copy of the input
+      -- started again through Temporal — is refused, naming this one.
+      CREATE TABLE decision_proofs_used (
+        statement_sha256 text PRIMARY KEY,
+        action           text NOT NULL,
+        refund_id        text NOT NULL,
+        workflow_id      text NOT NULL,
+        run_id           text NOT NULL,
+        used_at          timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
 ];
 
 export async function migrate(db: Database): Promise<number[]> {

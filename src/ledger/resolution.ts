@@ -7,6 +7,18 @@ import { LedgerError, RefundLedger, toRecord } from './refunds.js';
 
 export type Decided = { moved: true; record: RefundRecord } | { moved: false; record: RefundRecord };
 
+/** A proof presented by a run: whose it is now — this run's, or the run that used it first. */
+export type ProofClaim = { claimed: true } | { claimed: false; usedBy: { workflowId: string; runId: string; at: string } };
+
+export interface ProofUse {
+  /** Hex SHA-256 of the signed statement (decisionStatement): the proof's identity. */
+  statementSha256: string;
+  action: string;
+  refundId: string;
+  workflowId: string;
+  runId: string;
+}
+
 /**
  * The ledger side of a person's resolution of a refund in requires_attention
  * (src/workflows/resolve.ts): its moves, written by `writeMove` as the writer `resolution`
@@ -21,6 +33,27 @@ export class ResolutionLedger {
 
   async get(refundId: string): Promise<RefundRecord | undefined> {
     return this.refunds.get(refundId);
+  }
+
+  /**
+   * Claims a signed decision for the run presenting it, before the run acts on it: the first run
+   * claims it; the same run again (a retried step) still holds it; any other run is told which run
+   * used it. One row per proof, so two runs presenting one proof at once cannot both hold it.
+   */
+  async claimProof(use: ProofUse): Promise<ProofClaim> {
+    await this.db.query(
+      `INSERT INTO decision_proofs_used (statement_sha256, action, refund_id, workflow_id, run_id) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (statement_sha256) DO NOTHING`,
+      [use.statementSha256, use.action, use.refundId, use.workflowId, use.runId],
+    );
+    const { rows } = await this.db.query<{ workflow_id: string; run_id: string; used_at: Date | string }>(
+      'SELECT workflow_id, run_id, used_at FROM decision_proofs_used WHERE statement_sha256 = $1',
+      [use.statementSha256],
+    );
+    const [row] = rows;
+    if (!row) throw new LedgerError(`the claim of a ${use.action} proof for ${use.refundId} was not kept`);
+    if (row.workflow_id === use.workflowId && row.run_id === use.runId) return { claimed: true };
+    return { claimed: false, usedBy: { workflowId: row.workflow_id, runId: row.run_id, at: new Date(row.used_at).toISOString() } };
   }
 
   /**

@@ -36,6 +36,7 @@ export function oidcSettings(config: Config): OidcSettings | undefined {
     rolesClaim: config.OIDC_ROLES_CLAIM,
     clockSkewSeconds: config.OIDC_CLOCK_SKEW_SECONDS,
     jwksUrl: config.OIDC_JWKS_URL,
+    algorithms: config.OIDC_ALGORITHMS,
   };
 }
 

@@ -1,9 +1,10 @@
-import { ActivityFailure, CancellationScope, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, CancellationScope, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { OenEvidence } from '../activities/reconcile.js';
 import { describeActor } from '../domain/actor.js';
 import { codes } from '../domain/failures.js';
 import { formatNtd } from '../domain/format.js';
+import type { DecisionProof } from '../domain/decision-proof.js';
 import type { DecisionRecord } from '../domain/operator.js';
 import type { RunPolicy } from '../domain/policy.js';
 import type { RefundStatus, TransitionFields } from '../domain/refund-status.js';
@@ -73,14 +74,23 @@ export async function resolveWorkflow(input: ResolveInput): Promise<ResolveResul
     );
   }
 
+  const details = resolutionDetails(resolution);
   let decision: DecisionRecord;
   const needed = refund.provider === 'mwd' ? 'approver' : 'operator';
   try {
-    const details = resolutionDetails(resolution);
     const who = decidedBy(policy, { action: 'resolve', refundId, proof: input.proof, details, now: Date.now() }, needed);
     decision = { action: 'resolve', ...who, at: new Date().toISOString(), reason: describeResolution(resolution) };
   } catch (err) {
     return view.refused('forbidden', err instanceof Error ? err.message : String(err));
+  }
+  // A copy of this run's input started again through Temporal, within the proof's lifetime, must
+  // neither settle the refund a second time nor do later what its person was told was not done.
+  // (Runs from before proofs were single use replay as they ran.)
+  if (decision.verified && patched('resolve-proof-single-use')) {
+    const claim = await ledgerStep(`Ledger: claim ${decision.by.name}'s signed resolution for this run`).claimDecisionProof(input.proof as DecisionProof, details);
+    if (!claim.claimed) {
+      return view.refused('forbidden', `cannot resolve: ${claim.problem}. Resolve it again with \`npx refundflow resolve ${refundId}\` or POST /v1/refunds/${refundId}/resolve`);
+    }
   }
 
   if (refund.status !== 'requires_attention') {

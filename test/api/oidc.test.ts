@@ -1,7 +1,9 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { createHmac, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
+import { SignJWT, type JWTPayload } from 'jose';
 import Provider from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { OidcSettings } from '../../src/api/auth.js';
@@ -63,6 +65,8 @@ async function openIdProvider(port: number, audience: string) {
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   return {
     issuer,
+    /** The issuer's own signing key: for tokens the provider would never issue, signed as it signs. */
+    privateKey,
     async token(client: string): Promise<string> {
       const response = await fetch(`${issuer}/token`, {
         method: 'POST',
@@ -84,6 +88,8 @@ let connection: Connection;
 let app: FastifyInstance;
 let url: string;
 let unreachable: { app: FastifyInstance; url: string };
+let failingJwks: { app: FastifyInstance; url: string };
+let jwksServer: Server;
 
 async function apiWith(oidc: OidcSettings) {
   const api = apiOn(db, new Client({ connection }), { signingKey: newSigningKey(), oidc });
@@ -101,11 +107,18 @@ beforeAll(async () => {
   connection = Connection.lazy({ address: inject('temporalAddress') });
   ({ app, url } = await apiWith({ issuer: op.issuer, audience: AUDIENCE, rolesClaim: 'roles', clockSkewSeconds: 0 }));
   unreachable = await apiWith({ issuer: `http://127.0.0.1:${closedPort}`, audience: AUDIENCE, rolesClaim: 'roles', clockSkewSeconds: 0 });
+  // A key set endpoint that is there but failing, as an issuer's is during an outage.
+  jwksServer = createServer((_request, response) => response.writeHead(500, { 'content-type': 'text/html' }).end('<h1>Internal Server Error</h1>'));
+  await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
+  const jwksUrl = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks`;
+  failingJwks = await apiWith({ issuer: op.issuer, audience: AUDIENCE, rolesClaim: 'roles', clockSkewSeconds: 0, jwksUrl });
 });
 
 afterAll(async () => {
   await app?.close();
   await unreachable?.app.close();
+  await failingJwks?.app.close();
+  await new Promise((resolve) => (jwksServer ? jwksServer.close(resolve) : resolve(undefined)));
   await op?.close();
   await other?.close();
   await connection?.close();
@@ -169,9 +182,65 @@ describe('OIDC sign-in', () => {
     expect(await call(url, 'GET', '/v1/refunds', tampered)).toEqual({ status: 401, body: { error: "the OIDC token was refused: its signature is not from the issuer's keys" } });
   });
 
+  it("503, not 401, when the issuer's key set answers 500: the API cannot judge the token, the token is not at fault", async () => {
+    const answer = await call(failingJwks.url, 'GET', '/v1/refunds', await op.token('alice'));
+    expect(answer.status).toBe(503);
+    expect(answer.body.error).toMatch(/^cannot verify OIDC tokens now: the issuer's keys could not be fetched \(http:\/\/127\.0\.0\.1:\d+\/jwks: /);
+  });
+
   it('503, not 401, when the issuer cannot be reached to fetch its keys', async () => {
     const answer = await call(unreachable.url, 'GET', '/v1/refunds', await op.token('alice'));
     expect(answer.status).toBe(503);
     expect(answer.body.error).toMatch(/^cannot verify OIDC tokens now: /);
+  });
+});
+
+/** A token of alice's claims as the issuer would sign them, with `header` and `claims` changed. */
+async function forged(header: { alg: string; typ?: string }, claims: JWTPayload, key: KeyObject = op.privateKey): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  const jwt = new SignJWT({ iss: op.issuer, aud: AUDIENCE, sub: 'alice', name: 'Alice Chen', roles: ['approver'], iat: now, exp: now + 600, ...claims });
+  return jwt.setProtectedHeader({ ...header, kid: 'test-key' }).sign(key);
+}
+
+const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+const refusedBecause = (why: string) => ({ status: 401, body: { error: `the OIDC token was refused: ${why}` } });
+const algorithmRefused = refusedBecause('it is signed with an algorithm this API does not take (it takes RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA, Ed25519)');
+
+describe('OIDC tokens the API refuses, though the issuer\'s key or claims are on them', () => {
+  it('alg none: no signature at all, on claims a real token carries', async () => {
+    const [, payload] = (await op.token('alice')).split('.');
+    expect(await call(url, 'GET', '/v1/refunds', `${encode({ alg: 'none', typ: 'at+jwt', kid: 'test-key' })}.${payload}.`)).toEqual(algorithmRefused);
+  });
+
+  it('HS256 keyed with the issuer\'s public key, which everyone can fetch', async () => {
+    const publicPem = (await (await fetch(`${op.issuer}/jwks`)).text());
+    const header = encode({ alg: 'HS256', typ: 'at+jwt', kid: 'test-key' });
+    const [, payload] = (await op.token('alice')).split('.');
+    const signature = createHmac('sha256', publicPem).update(`${header}.${payload}`).digest('base64url');
+    expect(await call(url, 'GET', '/v1/refunds', `${header}.${payload}.${signature}`)).toEqual(algorithmRefused);
+  });
+
+  it('a token without exp, signed with the issuer\'s key: one that never expires is never taken', async () => {
+    const token = await forged({ alg: 'RS256', typ: 'at+jwt' }, { exp: undefined });
+    expect(await call(url, 'GET', '/v1/refunds', token)).toEqual(refusedBecause('it has no expiry (exp)'));
+  });
+
+  it('a typ other than an access token\'s, or none; at+jwt and JWT are taken (RFC 9068, and what Keycloak and Entra ID send)', async () => {
+    expect(await call(url, 'GET', '/v1/refunds', await forged({ alg: 'RS256', typ: 'logout+jwt' }, {}))).toEqual(
+      refusedBecause('its typ is "logout+jwt", not an access token\'s (at+jwt or JWT)'),
+    );
+    expect(await call(url, 'GET', '/v1/refunds', await forged({ alg: 'RS256' }, {}))).toEqual(refusedBecause('its typ is missing, not an access token\'s (at+jwt or JWT)'));
+    for (const typ of ['at+jwt', 'application/at+jwt', 'JWT']) {
+      expect((await call(url, 'GET', '/v1/refunds', await forged({ alg: 'RS256', typ }, {}))).status).toBe(200);
+    }
+  });
+
+  it('OIDC_ALGORITHMS narrows the list: an RS256 token is refused by an API that takes ES256 only', async () => {
+    const { app: narrow, url: narrowUrl } = await apiWith({ issuer: op.issuer, audience: AUDIENCE, rolesClaim: 'roles', clockSkewSeconds: 0, algorithms: ['ES256'] });
+    try {
+      expect(await call(narrowUrl, 'GET', '/v1/refunds', await op.token('alice'))).toEqual(refusedBecause('it is signed with an algorithm this API does not take (it takes ES256)'));
+    } finally {
+      await narrow.close();
+    }
   });
 });

@@ -84,6 +84,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     MWD_TOKEN: mwdToken,
     OUTCOME_WEBHOOK_URL: receiver.url,
     OUTCOME_WEBHOOK_SECRET: outcomeSecret,
+    // The emulators and the receiver listen on loopback without TLS.
+    ALLOW_PLAIN_HTTP: 'OEN_BASE_URL,MWD_BASE_URL,OUTCOME_WEBHOOK_URL',
     INGEST_WEBHOOK_SECRET: webhookSecret,
     PORT: String(apiPort),
     METRICS_ADDRESS: 'off',

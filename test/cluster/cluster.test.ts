@@ -13,6 +13,7 @@ import { randomHid } from '../../src/sandbox/oen.js';
 import { Signer } from '../../src/webhooks/signing.js';
 import { OutcomeReceiver } from '../chaos/processes.js';
 import { newWebhookSecret } from '../helpers/api.js';
+import { TEST_PLAIN_HTTP } from '../helpers/engine.js';
 import { clusterEnv } from '../helpers/cluster.js';
 import { postgresAvailable, usePostgresLedger } from '../helpers/databases.js';
 import { freePorts } from '../helpers/ports.js';
@@ -154,6 +155,7 @@ describe.skipIf(!postgres)('the engine on the cluster, as compose runs it', () =
       MWD_TOKEN: SANDBOX_TOKEN,
       OUTCOME_WEBHOOK_URL: receiver.url,
       OUTCOME_WEBHOOK_SECRET: outcomeSecret,
+      ALLOW_PLAIN_HTTP: TEST_PLAIN_HTTP,
       OPERATOR_VERIFY_KEYS: verifyKeyOf(signingKey),
       OPERATOR_SIGNING_KEY: signingKey,
       INGEST_WEBHOOK_SECRET: ingestSecret,

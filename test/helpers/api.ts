@@ -18,7 +18,8 @@ import { randomHid } from '../../src/sandbox/oen.js';
 import type { Engine } from './engine.js';
 import { admin } from './sandbox.js';
 
-export const OPERATOR_TOKEN = 'operator-token-for-tests';
+/** As long as the configuration requires of OPERATOR_TOKEN (32 characters). */
+export const OPERATOR_TOKEN = 'operator-token-for-tests-32-chars';
 
 /** The API alone on `db` (no worker, no dispatcher, `options` on top), for what it answers by itself; not listening yet. */
 export function apiOn(db: Database, client: Client, options: Partial<ApiDeps> = {}): FastifyInstance {

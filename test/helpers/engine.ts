@@ -41,8 +41,12 @@ export function sandboxProviderEnv(sandboxes: Pick<RunningSandboxes, 'oenUrl' | 
     OEN_MERCHANT_ID: SANDBOX_OEN_MERCHANT_ID,
     MWD_BASE_URL: sandboxes.mwdUrl,
     MWD_TOKEN: SANDBOX_TOKEN,
+    ALLOW_PLAIN_HTTP: TEST_PLAIN_HTTP,
   };
 }
+
+/** The emulators and the tests' outcome receivers listen on loopback without TLS: named, as a deployment would name them. */
+export const TEST_PLAIN_HTTP = 'OEN_BASE_URL,MWD_BASE_URL,OUTCOME_WEBHOOK_URL';
 
 /**
  * The whole engine for a test file, from real parts: the suite's Temporal dev server (or its
@@ -65,7 +69,7 @@ export function useEngine(fileTag: string, target: TemporalTarget = 'dev'): () =
       providers,
       worker: (env = {}, deps = {}) =>
         createWorker({
-          config: loadConfig({ TEMPORAL_ADDRESS: temporal.address, REFUNDS_TASK_QUEUE: temporal.taskQueue, ...env }),
+          config: loadConfig({ TEMPORAL_ADDRESS: temporal.address, REFUNDS_TASK_QUEUE: temporal.taskQueue, ALLOW_PLAIN_HTTP: TEST_PLAIN_HTTP, ...env }),
           connection: temporal.connection,
           workflowBundle: temporal.workflowBundle,
           deps: { ledger, providers, ...deps },

@@ -21,6 +21,7 @@ describe('provider clients built from the configuration', () => {
       OEN_MERCHANT_ID: 'not-the-sandbox-merchant',
       MWD_BASE_URL: sandboxes().mwdUrl,
       MWD_TOKEN: 'a-real-looking-token',
+      ALLOW_PLAIN_HTTP: 'OEN_BASE_URL,MWD_BASE_URL',
     });
     const { oen, mwd } = createProviderClients(config, { oenUrl: 'http://127.0.0.1:9', mwdUrl: 'http://127.0.0.1:9' });
     // The emulator's merchant is `oentech`: the configured one reaches it, and is refused.

@@ -86,6 +86,7 @@ async function crashMidCall(engine: () => Engine, kind: 'postgres' | 'pglite', r
     OEN_MERCHANT_ID: SANDBOX_OEN_MERCHANT_ID,
     MWD_BASE_URL: sandboxes.mwdUrl,
     MWD_TOKEN: SANDBOX_TOKEN,
+    ALLOW_PLAIN_HTTP: 'OEN_BASE_URL,MWD_BASE_URL',
     METRICS_ADDRESS: 'off',
   });
   try {

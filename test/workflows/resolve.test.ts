@@ -44,7 +44,8 @@ function signed(
   actor: Actor = people.otto,
   { key = signingKey, issuedAt = Date.now(), forRefund = refundId }: { key?: string; issuedAt?: number; forRefund?: string } = {},
 ): ResolveInput {
-  const proof = signDecision({ action: 'resolve', refundId: forRefund, actor, requestId: `req-${randomUUID()}`, issuedAt }, resolutionDetails(resolution), key);
+  const unsigned = { action: 'resolve' as const, refundId: forRefund, workflowId: resolveWorkflowId(forRefund), actor, requestId: `req-${randomUUID()}`, issuedAt };
+  const proof = signDecision(unsigned, resolutionDetails(resolution), key);
   return { refundId, resolution, proof };
 }
 
@@ -163,6 +164,7 @@ describe('resolveWorkflow: Oen, on what Oen shows', () => {
     expect(steps).toEqual([
       "Read the worker's refund policy (approval threshold, retry window)",
       `Ledger: read refund ${request.refundId}`,
+      "Ledger: claim otto's signed resolution for this run",
       `Ask Oen about ${request.refundId}: list order ${request.orderId}`,
       `Ledger: ${request.refundId} → succeeded, resolved by otto`,
       `Tell order management: refund.succeeded for ${request.refundId}`,

@@ -1,12 +1,14 @@
 import { z } from 'zod';
+import { pathSegmentId } from './path-segment.js';
+import { orderId } from './refund-request.js';
 
 /** The `data` of an `order.cancelled` event (docs/api.md, "POST /v1/events"). */
 export const orderCancelled = z
   .object({
-    orderId: z.string().min(1, 'must not be empty').max(128, 'must be at most 128 characters'),
+    orderId,
     provider: z.literal('oen', { error: 'must be "oen": only Oen orders can be listed and refunded whole' }),
     reason: z.string().max(500, 'must be at most 500 characters').optional(),
-    subscriptionId: z.string().min(1, 'must not be empty').optional(),
+    subscriptionId: pathSegmentId().optional(),
   })
   .strict();
 
@@ -16,7 +18,7 @@ export type OrderCancelled = z.infer<typeof orderCancelled>;
 export const subscriptionCancelled = z
   .object({
     provider: z.literal('oen', { error: 'must be "oen"' }),
-    subscriptionId: z.string().min(1, 'must not be empty'),
+    subscriptionId: pathSegmentId(),
     merchantId: z.string().min(1, 'must not be empty').optional(),
     reason: z.string().max(500, 'must be at most 500 characters').optional(),
   })

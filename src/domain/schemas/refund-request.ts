@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pathSegmentId } from './path-segment.js';
 
 /**
  * The `data` of a `refund.requested` event (docs/api.md, "POST /v1/events"): the public contract
@@ -13,7 +14,8 @@ export const refundIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1–64 characters of A–Z, a–z, 0–9, ".", "_", ":" or "-"');
 
-const orderId = z.string().min(1, 'must not be empty').max(128, 'must be at most 128 characters');
+/** Goes into MWD's refund URL and Oen's transaction list URL as a path segment. */
+export const orderId = pathSegmentId(128);
 const amount = z
   .number({ error: 'must be a number' })
   .int('must be a whole number of NT$')
