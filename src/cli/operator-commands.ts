@@ -129,7 +129,7 @@ export function operatorCommands(program: Command, ctx: () => CliContext): void 
     .command('audit')
     .description('the operator audit trail, oldest first: every action, done or refused')
     .option('--refund <refundId>', 'one refund\'s')
-    .option('--actor <idOrName>', 'one person\'s or service\'s (key:ann, oidc:…, or a name)')
+    .option('--actor <id>', 'one person\'s or service\'s: an id (key:ann, oidc:…, temporal) or a key\'s name (ann)')
     .option('--since <durationOrTime>', 'from this long ago (90m, 2d) or this time (2026-11-29T08:00:00Z)')
     .option('--all', 'every page, not only the first', false)
     .action(async (o: { refund?: string; actor?: string; since?: string; all: boolean }) => {

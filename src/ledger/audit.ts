@@ -29,7 +29,10 @@ export interface AuditRecord extends AuditEntry {
 
 export interface AuditFilter {
   refundId?: string | undefined;
-  /** An actor's id (key:alice, oidc:…) or name. */
+  /**
+   * An actor's id (key:alice, oidc:…, temporal), or a key's name (alice for key:alice: an admin chose
+   * it). Never a display name: an OIDC token names its holder as it likes.
+   */
   actor?: string | undefined;
   since?: Date | undefined;
   /** The last id of the page before. */
@@ -83,7 +86,7 @@ export class AuditTrail {
     const { rows } = await this.db.query<AuditRow>(
       `SELECT * FROM operator_audit
        WHERE ($1::text IS NULL OR refund_id = $1)
-         AND ($2::text IS NULL OR actor_id = $2 OR actor_name = $2)
+         AND ($2::text IS NULL OR actor_id = $2 OR actor_id = 'key:' || $2)
          AND ($3::timestamptz IS NULL OR at >= $3)
          AND ($4::bigint IS NULL OR id > $4)
        ORDER BY id LIMIT $5`,

@@ -87,11 +87,14 @@ describe.each(kinds)('named API keys and the audit trail on %s', (kind) => {
     expect((await audit.list({ limit: 10 })).entries).toEqual([entry]);
   });
 
-  it('lists by refund, by actor (id or name) and since a time, a page at a time, oldest first', async () => {
+  it('lists by refund, by actor (id, or a key’s name) and since a time, a page at a time, oldest first', async () => {
     const base = { outcome: 'refused' as const, requestId: 'req' };
     for (let i = 0; i < 5; i++) {
       await audit.append({ ...base, actor: { id: `key:p${i % 2}`, name: `p${i % 2}` }, action: 'cancel', refundId: `RF-L-${i % 3}` });
     }
+    // A display name comes from the caller's token: someone signed in as "p1" is not key p1.
+    await audit.append({ ...base, actor: { id: 'oidc:someone-else', name: 'p1' }, action: 'cancel', refundId: 'RF-L-9' });
+    expect((await audit.list({ actor: 'oidc:someone-else', limit: 10 })).entries.map((e) => e.refundId)).toEqual(['RF-L-9']);
     expect((await audit.list({ refundId: 'RF-L-0', limit: 10 })).entries.map((e) => e.refundId)).toEqual(['RF-L-0', 'RF-L-0']);
     expect((await audit.list({ actor: 'p1', limit: 10 })).entries).toHaveLength(2);
     expect((await audit.list({ actor: 'key:p0', limit: 10 })).entries).toHaveLength(3);
