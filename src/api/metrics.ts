@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Queryable } from '../ledger/database.js';
+import type { UnauthenticatedAnswer } from './access.js';
 import { readLedgerGauges, type LedgerGauges } from '../ledger/gauges.js';
 
 /**
@@ -10,6 +11,7 @@ import { readLedgerGauges, type LedgerGauges } from '../ledger/gauges.js';
  */
 export const apiMetricNames = {
   requests: 'refundflow_api_requests_total',
+  unauthenticatedRefusals: 'refundflow_api_unauthenticated_refusals_total',
   requestDuration: 'refundflow_api_request_duration_seconds',
   ledgerUp: 'refundflow_ledger_up',
   refunds: 'refundflow_ledger_refunds',
@@ -35,8 +37,14 @@ const LEDGER_READ_TIMEOUT_MS = 5_000;
  * Serves `GET /metrics` on the API's port, and counts and times every request by method, route
  * pattern (`/v1/refunds/:refundId`) and status code.
  */
-export function registerApiMetrics(app: FastifyInstance, deps: { db: Queryable }): void {
+export function registerApiMetrics(app: FastifyInstance, deps: { db: Queryable }): { unauthenticatedRefusal: (answer: UnauthenticatedAnswer) => void } {
   const http = new Registry();
+  const refusals = new Counter({
+    name: apiMetricNames.unauthenticatedRefusals,
+    help: 'Calls refused for want of a valid credential, by answer: 401 (and audited, for an action), or 429 once their source passed its limit (not audited)',
+    labelNames: ['answer'] as const,
+    registers: [http],
+  });
   const labelNames = ['method', 'route', 'status_code'] as const;
   const requests = new Counter({ name: apiMetricNames.requests, help: 'HTTP requests answered, by method, route pattern and status code', labelNames, registers: [http] });
   const duration = new Histogram({
@@ -66,6 +74,7 @@ export function registerApiMetrics(app: FastifyInstance, deps: { db: Queryable }
     const text = await Registry.merge([http, ledgerRegistry(gauges)]).metrics();
     return reply.type(http.contentType).send(text);
   });
+  return { unauthenticatedRefusal: (answer) => refusals.inc({ answer }) };
 }
 
 /**

@@ -12,7 +12,8 @@ import type { EventInbox } from '../ledger/inbox.js';
 import { InvalidCursorError, type RefundLedger } from '../ledger/refunds.js';
 import { ApiKeys } from '../ledger/api-keys.js';
 import { AuditTrail } from '../ledger/audit.js';
-import { guardRoutes } from './access.js';
+import { guardRoutes, type UnauthenticatedAnswer } from './access.js';
+import { RefusalLimit } from './refusal-limit.js';
 import { Authenticator, type OidcSettings } from './auth.js';
 import { registerDecisionRoutes } from './decisions.js';
 import { registerOperatorRoutes } from './operators.js';
@@ -42,6 +43,8 @@ export interface ApiDeps {
    * resolution of a refund of at least this much is made by two (docs/operations.md, "Who may do what").
    */
   dualApprovalThreshold?: number;
+  /** Calls without a valid credential refused per source and minute before the rest are 429 and not audited (default ./refusal-limit.ts). */
+  refusalsPerMinute?: number;
   /** OPERATOR_SIGNING_KEY: signs the decisions the API sends to runs. Unset: decisions answer 503. */
   signingKey?: string;
   /**
@@ -102,13 +105,16 @@ export function createApi(deps: ApiDeps): FastifyInstance {
   const withUi = (record: RefundRecord) => ({ ...record, uiUrl: uiUrl(record.workflowId) });
   const apiKeys = new ApiKeys(deps.db);
   const audit = new AuditTrail(deps.db);
-  guardRoutes(app, new Authenticator({ apiKeys, oidc: deps.oidc, operatorToken: deps.operatorToken }), audit);
+  let counted: (answer: UnauthenticatedAnswer) => void = () => undefined;
+  guardRoutes(app, new Authenticator({ apiKeys, oidc: deps.oidc, operatorToken: deps.operatorToken }), audit, new RefusalLimit(deps.refusalsPerMinute), (answer) =>
+    counted(answer),
+  );
   const routes: RegisteredRoute[] = [];
   app.addHook('onRoute', (route) => {
     const { access } = route.config ?? {};
     for (const method of [route.method].flat()) if (access && method !== 'HEAD') routes.push({ method, url: route.url, access });
   });
-  registerApiMetrics(app, deps);
+  counted = registerApiMetrics(app, deps).unauthenticatedRefusal;
 
   app.setErrorHandler(async (err: Error & { statusCode?: number; code?: string }, request, reply) => {
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
