@@ -11,7 +11,7 @@ import { finalErrorTypes, refusalTypes } from '../providers/final-error-types.js
 import { Context } from '@temporalio/activity';
 import { throughTemporal } from '../domain/actor.js';
 import { codes } from '../domain/failures.js';
-import { AuditTrail } from '../ledger/audit.js';
+import { AuditTrail, type AuditEntry } from '../ledger/audit.js';
 import { ledgerCall } from './failures.js';
 import { parsedInput } from './input.js';
 
@@ -27,6 +27,18 @@ export interface LedgerActivityDeps {
 export function createLedgerActivities({ ledger, gate, subscriptions, policy, metrics = noMetrics }: LedgerActivityDeps) {
   const runPolicy: RunPolicy = { ...policy, failureTypes: { final: finalErrorTypes, refusals: refusalTypes } };
   const audit = new AuditTrail(ledger.db);
+  /** A Temporal Cancel request this run met, in the audit trail once: through Temporal, by a person unknown, naming the run. */
+  const auditTemporalCancel = (refundId: string, what: Pick<AuditEntry, 'outcome' | 'statusBefore' | 'statusAfter' | 'reason'>): Promise<void> => {
+    const run = Context.current().info.workflowExecution;
+    return audit.appendOnce({
+      actor: throughTemporal,
+      action: 'refund.cancel',
+      refundId,
+      ...what,
+      detail: { via: 'a Temporal Cancel request', workflowId: run?.workflowId, runId: run?.runId },
+      requestId: run?.runId ?? refundId,
+    });
+  };
   return {
     /**
      * What an order.cancelled could not refund, kept for a person (RefundLedger.recordForPerson);
@@ -47,19 +59,7 @@ export function createLedgerActivities({ ledger, gate, subscriptions, policy, me
     recordStatus: async (refundId: string, status: RefundStatus, fields: TransitionFields = {}): Promise<RefundRecord> => {
       const record = await ledgerCall(() => ledger.transition(refundId, status, fields));
       metrics.refundStatus(record);
-      if (fields.error?.code === codes.CancelRequested) {
-        const run = Context.current().info.workflowExecution;
-        await audit.appendOnce({
-          actor: throughTemporal,
-          action: 'refund.cancel',
-          refundId,
-          outcome: 'done',
-          statusAfter: record.status,
-          reason: fields.error.message,
-          detail: { via: 'a Temporal Cancel request', workflowId: run?.workflowId, runId: run?.runId },
-          requestId: run?.runId ?? refundId,
-        });
-      }
+      if (fields.error?.code === codes.CancelRequested) await auditTemporalCancel(refundId, { outcome: 'done', statusAfter: record.status, reason: fields.error.message });
       return record;
     },
 
@@ -67,20 +67,13 @@ export function createLedgerActivities({ ledger, gate, subscriptions, policy, me
      * A Temporal Cancel request that came once the refund was being sent, and was not obeyed (the run
      * settled the refund): in the audit trail as refused, through Temporal, by a person unknown.
      */
-    noteCancelNotObeyed: async (refundId: string, statusAfter: RefundStatus): Promise<void> => {
-      const run = Context.current().info.workflowExecution;
-      await audit.appendOnce({
-        actor: throughTemporal,
-        action: 'refund.cancel',
-        refundId,
+    noteCancelNotObeyed: (refundId: string, statusAfter: RefundStatus): Promise<void> =>
+      auditTemporalCancel(refundId, {
         outcome: 'refused',
         statusBefore: 'submitting',
         statusAfter,
         reason: 'a Temporal Cancel request came while the refund was being sent: not obeyed, the run settled the refund',
-        detail: { via: 'a Temporal Cancel request', workflowId: run?.workflowId, runId: run?.runId },
-        requestId: run?.runId ?? refundId,
-      });
-    },
+      }),
 
     /** The worker's settings and the providers' failure types, read by a run once (a local activity: recorded in history). */
     refundPolicy: (): Promise<RunPolicy> => Promise.resolve(runPolicy),

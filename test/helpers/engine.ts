@@ -1,6 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
 import type { Worker } from '@temporalio/worker';
 import { loadConfig } from '../../src/config.js';
+import { refundWorkflowId } from '../../src/domain/refund-start.js';
+import type { MwdRefundRequested } from '../../src/domain/schemas/refund-request.js';
 import { pgliteDatabase, type Database } from '../../src/ledger/database.js';
 import { migrate } from '../../src/ledger/migrations.js';
 import { RefundLedger } from '../../src/ledger/refunds.js';
@@ -112,4 +115,13 @@ export function useWorkerWithOutcomes(engine: () => Engine, env: Record<string, 
     if (!receiver) throw new Error('the outcome receiver runs only inside tests');
     return receiver;
   };
+}
+
+/** An MWD refund the engine's ledger holds in requires_attention, with no run of its own: for what a resolution does before MWD would matter. */
+export async function mwdInLedger(engine: Engine): Promise<MwdRefundRequested> {
+  const request: MwdRefundRequested = { refundId: `RF-${randomUUID()}`, provider: 'mwd', orderId: `MWD-${randomUUID().slice(0, 8)}`, amount: 550, cardToken: 'tok' };
+  await engine.ledger.open(request, refundWorkflowId(request));
+  await engine.ledger.transition(request.refundId, 'submitting');
+  await engine.ledger.transition(request.refundId, 'requires_attention', { error: { code: 'MwdOutcomeUnknown', message: 'sent, never answered' } });
+  return request;
 }

@@ -3,12 +3,12 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/domain/actor.js';
 import { newSigningKey, signDecision } from '../../src/domain/decision-proof.js';
 import { startRefund } from '../../src/client/refunds.js';
-import { refundWorkflowId, resolveStartOptions } from '../../src/domain/refund-start.js';
+import { resolveStartOptions } from '../../src/domain/refund-start.js';
 import { resolutionDetails, resolveWorkflowId, type Resolution, type ResolveInput, type ResolveResult } from '../../src/domain/resolution.js';
-import type { MwdRefundRequested, OenRefundRequested } from '../../src/domain/schemas/refund-request.js';
+import type { OenRefundRequested } from '../../src/domain/schemas/refund-request.js';
 import { ReconciliationLedger } from '../../src/ledger/reconciliation.js';
 import type { resolveWorkflow } from '../../src/workflows/resolve.js';
-import { useEngine, useWorkerWithOutcomes } from '../helpers/engine.js';
+import { mwdInLedger, useEngine, useWorkerWithOutcomes } from '../helpers/engine.js';
 import { throughInbox } from '../helpers/inbox.js';
 import { admin, seededOenRefund } from '../helpers/sandbox.js';
 
@@ -38,16 +38,6 @@ async function run(input: ResolveInput, workflowId?: string): Promise<{ runId: s
   const options = resolveStartOptions(input, refund, taskQueue);
   const handle = await client.workflow.start<typeof resolveWorkflow>('resolveWorkflow', { ...options, ...(workflowId !== undefined && { workflowId }) });
   return { runId: handle.firstExecutionRunId, result: await handle.result() };
-}
-
-/** An MWD refund the ledger holds in requires_attention. */
-async function mwdInLedger(): Promise<MwdRefundRequested> {
-  const request: MwdRefundRequested = { refundId: `RF-${randomUUID()}`, provider: 'mwd', orderId: `MWD-${randomUUID().slice(0, 8)}`, amount: 550, cardToken: 'tok' };
-  const { ledger } = engine();
-  await ledger.open(request, refundWorkflowId(request));
-  await ledger.transition(request.refundId, 'submitting');
-  await ledger.transition(request.refundId, 'requires_attention', { error: { code: 'MwdOutcomeUnknown', message: 'sent, never answered' } });
-  return request;
 }
 
 /** Oen answered every send with HTTP 500 until the retry window ran out: requires_attention, still charged at Oen. */
@@ -81,7 +71,7 @@ describe('a signed resolution is used once, by the run it names', () => {
   });
 
   it('refused when presented again after it settled the refund, even once the refund is back in requires_attention', async () => {
-    const request = await mwdInLedger();
+    const request = await mwdInLedger(engine());
     const input = signed(request.refundId, { outcome: 'succeeded', providerReference: 'MWD-REF-1', evidence: 'MWD merchant portal' });
     const first = await run(input);
     expect(first.result).toEqual({ resolved: true, status: 'succeeded' });
@@ -95,7 +85,7 @@ describe('a signed resolution is used once, by the run it names', () => {
   });
 
   it('refused in a run of another workflow than the one it names, and when it names none', async () => {
-    const request = await mwdInLedger();
+    const request = await mwdInLedger(engine());
     const word: Resolution = { outcome: 'failed', evidence: 'MWD support: no refund on this order' };
     const elsewhere = await run(signed(request.refundId, word), `copied-${randomUUID()}`);
     expect(elsewhere.result).toMatchObject({ resolved: false, code: 'forbidden', refused: expect.stringContaining(`the proof is for workflow ${resolveWorkflowId(request.refundId)}, not copied-`) as unknown });

@@ -7,14 +7,14 @@ import type { Actor } from '../../src/domain/actor.js';
 import { newSigningKey, signDecision } from '../../src/domain/decision-proof.js';
 import { unverifiedDecider } from '../../src/domain/operator.js';
 import type { ReconcileReport } from '../../src/domain/reconcile.js';
-import { refundWorkflowId, resolveStartOptions, type RefundToResolve } from '../../src/domain/refund-start.js';
+import { resolveStartOptions, type RefundToResolve } from '../../src/domain/refund-start.js';
 import { resolutionDetails, resolveWorkflowId, type Resolution, type ResolveInput, type ResolveResult } from '../../src/domain/resolution.js';
 import type { RefundRecord } from '../../src/domain/schemas/refund-record.js';
-import type { MwdRefundRequested, OenRefundRequested, RefundRequested } from '../../src/domain/schemas/refund-request.js';
+import type { OenRefundRequested, RefundRequested } from '../../src/domain/schemas/refund-request.js';
 import { RefundStatusKey } from '../../src/domain/search-attributes.js';
 import type { reconcileWorkflow } from '../../src/workflows/reconcile.js';
 import type { resolveWorkflow } from '../../src/workflows/resolve.js';
-import { useEngine, useWorkerWithOutcomes } from '../helpers/engine.js';
+import { mwdInLedger, useEngine, useWorkerWithOutcomes } from '../helpers/engine.js';
 import { recordHistory } from '../helpers/histories.js';
 import { startAccepted, throughInbox } from '../helpers/inbox.js';
 import { admin, sandboxRefunds, seededMwdRefund, seededOenRefund } from '../helpers/sandbox.js';
@@ -89,16 +89,6 @@ async function oenActed(): Promise<OenRefundRequested> {
   expect(await refundRun(request)).toMatchObject({ status: 'requires_attention' });
   await oenFaults({});
   expect(await oenRefundsOf(request.transactionHid)).toHaveLength(1);
-  return request;
-}
-
-/** An MWD refund the ledger holds in requires_attention (no run of its own): for what happens before MWD would matter. */
-async function mwdInLedger(): Promise<MwdRefundRequested> {
-  const request: MwdRefundRequested = { refundId: `RF-${randomUUID()}`, provider: 'mwd', orderId: `MWD-${randomUUID().slice(0, 8)}`, amount: 550, cardToken: 'tok' };
-  const { ledger } = engine();
-  await ledger.open(request, refundWorkflowId(request));
-  await ledger.transition(request.refundId, 'submitting');
-  await ledger.transition(request.refundId, 'requires_attention', { error: { code: 'MwdOutcomeUnknown', message: 'sent, never answered' } });
   return request;
 }
 
@@ -290,7 +280,7 @@ describe('resolveWorkflow: who may resolve', () => {
   const word: Resolution = { outcome: 'failed', evidence: 'MWD support: no refund' };
 
   it('refuses a resolution without the API’s proof, with a forged, stale or misdirected one, or from a viewer; nothing changes', async () => {
-    const request = await mwdInLedger();
+    const request = await mwdInLedger(engine());
     const { refundId } = request;
     const refusals = [
       await resolve({ refundId, resolution: word }, { history: 'refused-forbidden' }),
@@ -313,7 +303,7 @@ describe('resolveWorkflow: who may resolve', () => {
   });
 
   it('takes an unsigned resolution only where the worker accepts unsigned decisions (embedded dev mode), recorded as unverified', async () => {
-    const request = await mwdInLedger();
+    const request = await mwdInLedger(engine());
     const taskQueue = `${engine().temporal.taskQueue}-unsigned`;
     const devWorker = await engine().worker({ REFUNDS_TASK_QUEUE: taskQueue, ALLOW_UNSIGNED_DECISIONS: 'true' });
     const result = await devWorker.runUntil(resolve({ refundId: request.refundId, resolution: word }, { taskQueue }));
@@ -322,7 +312,7 @@ describe('resolveWorkflow: who may resolve', () => {
   });
 
   it('refuses a refund not in requires_attention, one the ledger does not have, and input it cannot read', async () => {
-    const request = await mwdInLedger();
+    const request = await mwdInLedger(engine());
     await engine().ledger.transition(request.refundId, 'failed', { error: { code: 'MwdRefused', message: 'refused' } });
     expect(await resolve(signed(request.refundId, word, people.ann))).toEqual({
       resolved: false,
@@ -336,7 +326,7 @@ describe('resolveWorkflow: who may resolve', () => {
   });
 
   it('one resolution at a time per refund: Temporal refuses a second start while one runs', async () => {
-    const request = await mwdInLedger();
+    const request = await mwdInLedger(engine());
     const { client, taskQueue } = engine().temporal;
     const input = signed(request.refundId, word, people.ann);
     const refund = await refundToResolve(request.refundId);
