@@ -253,6 +253,20 @@ export class RefundLedger {
   }
 
   /**
+   * Whether a new refund of an Oen transaction may follow `earlierRefundId`, whose run under the
+   * transaction's workflow id has completed: only when the ledger shows that refund of this
+   * transaction closed without a refund (failed, cancelled, resolved failed) and no other refund of
+   * it live, succeeded or with a person. Never on the run's word: a run completes in requires_attention too.
+   */
+  async mayFollow(transactionHid: string, earlierRefundId: string): Promise<boolean> {
+    const { rows } = await this.db.query<{ closed: boolean }>(
+      `SELECT (status = ANY($3::text[])) AS closed FROM refunds WHERE refund_id = $1 AND provider = 'oen' AND transaction_hid = $2`,
+      [earlierRefundId, transactionHid, closedWithoutRefund],
+    );
+    return rows[0]?.closed === true && (await this.liveRefundOfTransaction(transactionHid)) === undefined;
+  }
+
+  /**
    * Refunds newest first, optionally of one order, in one status and/or last updated before a time
    * (`updatedBefore`: waiting longer than that), a page at a time. `after` is the `next` cursor of
    * the previous page: stable while new refunds arrive.

@@ -99,6 +99,32 @@ describe.each(kinds)('the refund ledger on %s', (kind) => {
     expect(await ledger.open(oen('RF-4', 'P20990101OTHER001'), 'wf')).toMatchObject({ opened: { refundId: 'RF-4', status: 'received' } });
   });
 
+  it('a new refund of an Oen transaction may follow an earlier one only when the ledger closed that one without a refund', async () => {
+    const hid = (refundId: string) => `P2099${refundId.replace('-', '')}`;
+    const ends = [
+      ['RF-R', 'received', false],
+      ['RF-S', 'submitting', false],
+      ['RF-OK', 'succeeded', false],
+      ['RF-A', 'requires_attention', false],
+      ['RF-F', 'failed', true],
+      ['RF-C', 'cancelled', true],
+    ] as const;
+    for (const [refundId, status, follows] of ends) {
+      await ledger.open(oen(refundId, hid(refundId)), 'wf');
+      if (status !== 'received' && status !== 'cancelled') await ledger.transition(refundId, 'submitting');
+      if (status !== 'received' && status !== 'submitting') {
+        await ledger.transition(refundId, status, status === 'succeeded' ? { providerReference: 'x' } : { error: { code: 'OenT0001', message: 'x' } });
+      }
+      expect(await ledger.mayFollow(hid(refundId), refundId), status).toBe(follows);
+    }
+    // Another transaction's refund, or one the ledger never had, is no reason to follow.
+    expect(await ledger.mayFollow(hid('RF-R'), 'RF-F')).toBe(false);
+    expect(await ledger.mayFollow(hid('RF-X'), 'RF-X')).toBe(false);
+    // A failed refund followed by a live one: a third may not follow the failed one.
+    await ledger.open(oen('RF-F2', hid('RF-F')), 'wf');
+    expect(await ledger.mayFollow(hid('RF-F'), 'RF-F')).toBe(false);
+  });
+
   it('a refund id ends once: failed, cancelled, succeeded or handed to a person, it is never opened again', async () => {
     const ends = [
       ['RF-F', 'failed'],
