@@ -228,15 +228,19 @@ export class RefundLedger {
   }
 
   /**
-   * The provider answered the send. A success keeps its reference in the row at once, before the
+   * The provider answered `sender`'s send. A success keeps its reference in the row at once, before the
    * activity's result reaches Temporal: an attempt that follows one whose result was lost finds the
-   * refund done there, rather than a cleared mark and a reason to send again.
+   * refund done there, rather than a cleared mark and a reason to send again. Written only while the
+   * send mark is `sender`'s: a late answer of an old attempt neither clears nor writes onto a row another
+   * sender holds (false, nothing written).
    */
-  async markAnswered(refundId: string, providerReference?: string): Promise<void> {
-    await this.db.query('UPDATE refunds SET unanswered_send = NULL, provider_reference = COALESCE($2, provider_reference) WHERE refund_id = $1', [
-      refundId,
-      providerReference ?? null,
-    ]);
+  async markAnswered(refundId: string, sender: string, providerReference?: string): Promise<boolean> {
+    const { rows } = await this.db.query<{ refund_id: string }>(
+      `UPDATE refunds SET unanswered_send = NULL, provider_reference = COALESCE($3, provider_reference)
+       WHERE refund_id = $1 AND unanswered_send = $2 RETURNING refund_id`,
+      [refundId, sender, providerReference ?? null],
+    );
+    return rows.length > 0;
   }
 
   async get(refundId: string): Promise<RefundRecord | undefined> {

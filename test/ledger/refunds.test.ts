@@ -195,11 +195,26 @@ describe.each(kinds)('the refund ledger on %s', (kind) => {
     await ledger.open(mwd, 'wf');
     await ledger.transition('RF-MWD-1', 'submitting');
     expect(await ledger.markSending('RF-MWD-1', 'attempt 1 of run A')).toEqual({ claimed: true });
-    await ledger.markAnswered('RF-MWD-1');
+    await ledger.markAnswered('RF-MWD-1', 'attempt 1 of run A');
     expect(await ledger.markSending('RF-MWD-1', 'attempt 2 of run A')).toEqual({ claimed: true });
     // attempt 2 died between sending and hearing back: the next attempt, and a new run's first, see it
     expect(await ledger.markSending('RF-MWD-1', 'attempt 3 of run A')).toMatchObject({ claimed: false, unansweredBy: 'attempt 2 of run A' });
     expect(await ledger.markSending('RF-MWD-1', 'attempt 1 of run B')).toMatchObject({ claimed: false, unansweredBy: 'attempt 2 of run A' });
+  });
+
+  it("writes an answer only onto the row its sender's mark holds: a late answer of an old attempt writes nothing", async () => {
+    await ledger.open(mwd, 'wf');
+    await ledger.transition('RF-MWD-1', 'submitting');
+    expect(await ledger.markSending('RF-MWD-1', 'attempt 1 of run A')).toEqual({ claimed: true });
+    await ledger.markAnswered('RF-MWD-1', 'attempt 1 of run A');
+    expect(await ledger.markSending('RF-MWD-1', 'attempt 2 of run A')).toEqual({ claimed: true });
+    // Attempt 1 answered again, late (its activity kept running after Temporal gave up on it).
+    const late = await ledger.markAnswered('RF-MWD-1', 'attempt 1 of run A', 'MW202611250000000009');
+    expect(await ledger.get('RF-MWD-1')).not.toHaveProperty('providerReference');
+    expect(late).toBe(false);
+    expect(await ledger.markSending('RF-MWD-1', 'attempt 1 of run B')).toMatchObject({ claimed: false, unansweredBy: 'attempt 2 of run A' });
+    expect(await ledger.markAnswered('RF-MWD-1', 'attempt 2 of run A', 'MW202611250000000010')).toBe(true);
+    expect(await ledger.get('RF-MWD-1')).toMatchObject({ providerReference: 'MW202611250000000010' });
   });
 
   it('gives no send once the success is recorded, or to a refund not being submitted', async () => {
@@ -207,7 +222,7 @@ describe.each(kinds)('the refund ledger on %s', (kind) => {
     expect(await ledger.markSending('RF-MWD-1', 'attempt 1 of run A')).toMatchObject({ claimed: false, record: { status: 'received' } });
     await ledger.transition('RF-MWD-1', 'submitting');
     expect(await ledger.markSending('RF-MWD-1', 'attempt 1 of run A')).toEqual({ claimed: true });
-    await ledger.markAnswered('RF-MWD-1', 'MW202611250000000001');
+    await ledger.markAnswered('RF-MWD-1', 'attempt 1 of run A', 'MW202611250000000001');
     // a timed-out attempt that checked the ledger before that answer came asks only now
     const late = await ledger.markSending('RF-MWD-1', 'attempt 1 of run A');
     expect(late).toMatchObject({ claimed: false, record: { status: 'submitting', providerReference: 'MW202611250000000001' } });

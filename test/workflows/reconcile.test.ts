@@ -358,7 +358,8 @@ describe('reconcileWorkflow and refunds whose run ended without settling them (t
     await inSubmitting(answered, { since: '2 hours' });
     const recorded = await mwdRequest();
     await inSubmitting(recorded);
-    await ledger.markAnswered(recorded.refundId, 'MW2026112900000001');
+    await ledger.markSending(recorded.refundId, 'attempt 1 of run R');
+    await ledger.markAnswered(recorded.refundId, 'attempt 1 of run R', 'MW2026112900000001');
     await age(recorded.refundId);
 
     const report = await reconcile({}, 'run-ended');
