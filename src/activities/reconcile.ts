@@ -191,8 +191,8 @@ export function createReconcileActivities({ oen, reconciliation, reconcile, audi
       if (resolution) {
         return { impossible: `${resolution.by.name} resolved it (${resolution.reason ?? 'a resolution'}): reconciliation never sends a resolved refund again; a person decides` };
       }
-      if (record.error?.code === codes.ReconcileMismatch) {
-        return { impossible: 'the ledger had recorded it as succeeded (a mismatch): a person decides before anything is sent' };
+      if (record.error?.code === codes.ReconcileMismatch || record.error?.code === codes.FailedButRefunded) {
+        return { impossible: `the ledger had recorded it as ${record.error.code === codes.ReconcileMismatch ? 'succeeded' : 'failed'} (a mismatch): a person decides before anything is sent` };
       }
       if ((await reconciliation.resubmits(record.refundId)) > 0) {
         return { impossible: 'reconciliation sent it again once already, without a success: a person decides' };

@@ -311,6 +311,11 @@ export class RefundLedger {
   }
 }
 
+/** The database refused a write because another refund holds the Oen transaction (one refund per transaction). */
+export function transactionHeld(err: unknown): boolean {
+  return isUniqueViolation(err, ONE_PER_TRANSACTION);
+}
+
 function isUniqueViolation(err: unknown, constraint: string): boolean {
   const e = err as { code?: string; constraint?: string; message?: string };
   return e.code === UNIQUE_VIOLATION && (e.constraint === constraint || (e.message ?? '').includes(constraint));

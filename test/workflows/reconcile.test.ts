@@ -214,6 +214,47 @@ describe('reconcileWorkflow', () => {
     expect(outcomesOf(request.refundId)).toEqual(['refund.requires_attention']);
   });
 
+  it('a recent failed refund Oen shows refunded after all goes to a person (FailedButRefunded), counted as a mismatch; one still charged, or followed by a later refund, is left as it is', async () => {
+    const { ledger } = engine();
+    const failed = async (request: OenRefundRequested) => {
+      await inSubmitting(request);
+      await ledger.transition(request.refundId, 'failed', { error: { code: 'OenT0001', message: 'the transaction failed' } });
+    };
+    // Oen refused, then carried the refund out late: Oen lists it refunded, the ledger says failed.
+    const late = await seededOenRefund(engine().sandboxes.oenUrl, {}, { status: 'refunded', refundAmount: 1000 });
+    await failed(late);
+    const charged = await seededOenRefund(engine().sandboxes.oenUrl);
+    await failed(charged);
+    // Asked again under a new refund id, which succeeded: Oen's refund is that one's, not the failed one's.
+    const followed = await seededOenRefund(engine().sandboxes.oenUrl, {}, { status: 'refunded', refundAmount: 1000 });
+    await failed(followed);
+    const again = { ...followed, refundId: `RF-${randomUUID()}` };
+    await inSubmitting(again);
+    await ledger.transition(again.refundId, 'succeeded', { providerReference: again.transactionHid });
+
+    const report = await reconcile({ resubmit: true });
+
+    expect(report.changed.find((c) => c.refundId === late.refundId)).toMatchObject({ outcome: 'mismatch', from: 'failed', to: 'requires_attention' });
+    expect(report.counts.mismatch).toBeGreaterThanOrEqual(1);
+    const record = await ledger.get(late.refundId);
+    expect(record).toMatchObject({ status: 'requires_attention', error: { code: 'FailedButRefunded' } });
+    expect(record?.error?.message).toMatch(/ledger recorded this refund as failed \(OenT0001\), but Oen lists .* refunded/);
+    expect(outcomesOf(late.refundId)).toEqual(['refund.requires_attention']);
+    for (const left of [charged, followed]) {
+      expect(report.changed.find((c) => c.refundId === left.refundId)).toBeUndefined();
+      expect(await ledger.get(left.refundId)).toMatchObject({ status: 'failed', error: { code: 'OenT0001' } });
+    }
+    expect(report.notes.find((n) => n.refundId === followed.refundId)).toBeUndefined();
+
+    // A later run leaves it with the person, though Oen shows it refunded: order management was told it failed.
+    const next = await reconcile({ resubmit: true });
+    expect(next.notes.find((n) => n.refundId === late.refundId)).toMatchObject({ outcome: 'left_for_person', status: 'requires_attention' });
+    expect(await ledger.get(late.refundId)).toMatchObject({ status: 'requires_attention', error: { code: 'FailedButRefunded' } });
+    expect(outcomesOf(late.refundId)).toEqual(['refund.requires_attention']);
+    expect(await refundsOf(late.transactionHid)).toEqual([]);
+    expect(await refundsOf(charged.transactionHid)).toEqual([]);
+  });
+
   it('a refund stuck in submitting past the threshold is settled on Oen\'s evidence; a recent one is left to its run', async () => {
     const stuck = await seededOenRefund(engine().sandboxes.oenUrl);
     const ledger = engine().ledger;
