@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import { noMetrics, type EngineMetrics } from '../domain/metrics.js';
 import type { DecisionRecord } from '../domain/operator.js';
 import type { RefundStatus, TransitionFields } from '../domain/refund-status.js';
@@ -36,7 +37,8 @@ export function createResolveActivities({ resolution, reconciliation, metrics = 
       fields: TransitionFields & { decisions: DecisionRecord[] },
       confirmed: boolean,
     ): Promise<Decided> => {
-      const decided = await ledgerCall(() => resolution.decide(before, to, fields, confirmed));
+      const claimant = to === 'submitting' ? Context.current().info.workflowExecution : undefined;
+      const decided = await ledgerCall(() => resolution.decide(before, to, fields, confirmed, claimant));
       if (decided.moved) metrics.refundStatus(decided.record);
       return decided;
     },

@@ -292,6 +292,14 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
       CREATE INDEX inbox_events_subscriptions ON inbox_events ((event -> 'data' ->> 'subscriptionId')) WHERE type = 'subscription.cancelled';
     `,
   },
+  {
+    // 17 and 18 are other branches' (merged in any order: migrate applies what is missing, in this order).
+    version: 20,
+    name: 'refunds_claimant',
+    // Who holds a refund in submitting: the run that claimed it (its own, a reconciliation's, a
+    // resolution's), so another writer moves it only once that run is closed.
+    sql: `ALTER TABLE refunds ADD COLUMN claimed_by_workflow text, ADD COLUMN claimed_by_run text`,
+  },
 ];
 
 export async function migrate(db: Database): Promise<number[]> {

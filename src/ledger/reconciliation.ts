@@ -2,7 +2,7 @@ import type { ReconcileReport } from '../domain/reconcile.js';
 import type { RefundStatus, TransitionFields } from '../domain/refund-status.js';
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import type { Database } from './database.js';
-import { asRead, notAMove, writeMove } from './moves.js';
+import { asRead, notAMove, writeMove, type Claimant } from './moves.js';
 import { RefundLedger, toRecord, transactionHeld, type RefundRow } from './refunds.js';
 
 export type ApplyResult = { changed: true; record: RefundRecord } | { changed: false; record: RefundRecord };
@@ -70,12 +70,17 @@ export class ReconciliationLedger {
    * already made (an earlier attempt of this step) answers changed, with the record as it stands —
    * except a claim to send again, which only one claimant ever gets.
    */
-  async apply(before: Pick<RefundRecord, 'refundId' | 'status' | 'updatedAt' | 'version'>, to: RefundStatus, fields: TransitionFields = {}): Promise<ApplyResult> {
+  async apply(
+    before: Pick<RefundRecord, 'refundId' | 'status' | 'updatedAt' | 'version'>,
+    to: RefundStatus,
+    fields: TransitionFields = {},
+    claimant?: Claimant,
+  ): Promise<ApplyResult> {
     const refused = notAMove('reconciliation', before.status, to);
     if (refused) throw new Error(refused);
     // A failed refund taken back to a person while a new refund of its transaction opened meanwhile:
     // the database refuses the second holder; that refund's run owns the transaction now.
-    const row = await writeMove(this.db, { by: 'reconciliation', refundId: before.refundId, to, fields, asRead: before }).catch((err: unknown) => {
+    const row = await writeMove(this.db, { by: 'reconciliation', refundId: before.refundId, to, fields, asRead: before, claimant }).catch((err: unknown) => {
       if (transactionHeld(err)) return undefined;
       throw err;
     });
@@ -107,6 +112,11 @@ export class ReconciliationLedger {
   /** The provider showed these succeeded refunds refunded: they are not looked at again. */
   async markConfirmed(refundIds: string[]): Promise<void> {
     await this.db.query(`UPDATE refunds SET confirmed_at = now() WHERE refund_id = ANY($1::text[]) AND status = 'succeeded'`, [refundIds]);
+  }
+
+  /** The run that last claimed the refund (RefundLedger.claimant). */
+  async claimant(refundId: string): Promise<Claimant | undefined> {
+    return this.refunds.claimant(refundId);
   }
 
   /** How many times reconciliation claimed this refund to send it again (at most once). */

@@ -5,7 +5,7 @@ import type { RefundRequested } from '../domain/schemas/refund-request.js';
 import type { ErrorCode } from '../domain/failures.js';
 import type { DecisionRecord } from '../domain/operator.js';
 import type { Database } from './database.js';
-import { writeMove } from './moves.js';
+import { writeMove, type Claimant } from './moves.js';
 
 export interface RefundRow {
   refund_id: string;
@@ -168,8 +168,8 @@ export class RefundLedger {
    * A refund run's move (src/domain/refund-status.ts), written by `writeMove`. Writing the status it already
    * has changes nothing; any other move is refused with the current status in the message.
    */
-  async transition(refundId: string, to: RefundStatus, fields: TransitionFields = {}): Promise<RefundRecord> {
-    const row = await writeMove(this.db, { by: 'run', refundId, to, fields });
+  async transition(refundId: string, to: RefundStatus, fields: TransitionFields = {}, claimant?: Claimant): Promise<RefundRecord> {
+    const row = await writeMove(this.db, { by: 'run', refundId, to, fields, claimant });
     if (row) return toRecord(row);
     const current = await this.mustGet(refundId);
     if (current.status === to) return current;
@@ -241,6 +241,16 @@ export class RefundLedger {
       [refundId, sender, providerReference ?? null],
     );
     return rows.length > 0;
+  }
+
+  /** The run that last claimed the refund (moved it to submitting), if the ledger knows it (not before migration 20). */
+  async claimant(refundId: string): Promise<Claimant | undefined> {
+    const { rows } = await this.db.query<{ workflow_id: string | null; run_id: string | null }>(
+      'SELECT claimed_by_workflow AS workflow_id, claimed_by_run AS run_id FROM refunds WHERE refund_id = $1',
+      [refundId],
+    );
+    const row = rows[0];
+    return row?.workflow_id != null && row.run_id != null ? { workflowId: row.workflow_id, runId: row.run_id } : undefined;
   }
 
   async get(refundId: string): Promise<RefundRecord | undefined> {

@@ -2,7 +2,7 @@ import type { DecisionRecord } from '../domain/operator.js';
 import type { RefundStatus, TransitionFields } from '../domain/refund-status.js';
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import type { Database } from './database.js';
-import { notAMove, writeMove } from './moves.js';
+import { notAMove, writeMove, type Claimant } from './moves.js';
 import { LedgerError, RefundLedger, toRecord } from './refunds.js';
 
 export type Decided = { moved: true; record: RefundRecord } | { moved: false; record: RefundRecord };
@@ -35,10 +35,11 @@ export class ResolutionLedger {
     to: RefundStatus,
     fields: TransitionFields & { decisions: DecisionRecord[] },
     confirmed = false,
+    claimant?: Claimant,
   ): Promise<Decided> {
     const refused = notAMove('resolution', before.status, to);
     if (refused) throw new LedgerError(refused);
-    const row = await writeMove(this.db, { by: 'resolution', refundId: before.refundId, to, fields, asRead: before, confirmed });
+    const row = await writeMove(this.db, { by: 'resolution', refundId: before.refundId, to, fields, asRead: before, confirmed, claimant });
     if (row) return { moved: true, record: toRecord(row) };
     const record = await this.refunds.get(before.refundId);
     if (!record) throw new LedgerError(`No refund ${before.refundId} in the ledger`);

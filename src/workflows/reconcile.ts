@@ -158,8 +158,8 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
 
   async function settle(record: RefundRecord, found: OenEvidence): Promise<void> {
     // A refund long in submitting may only be queued behind a burst: while its run is open, it is the run's.
-    if (record.status === 'submitting' && (await ledger.refundRunOpen(record.workflowId))) {
-      return note(record, 'still_running', `its run ${record.workflowId} is still open; left to it`);
+    if (record.status === 'submitting' && (await ledger.refundRunOpen(record.workflowId, record.refundId))) {
+      return note(record, 'still_running', `its run ${record.workflowId}, or the run that claimed it, is still open; left to it`);
     }
     if (found.kind === 'unreachable') return note(record, 'provider_unreachable', found.evidence);
     if (record.status === 'failed') return recheckFailed(record, found);

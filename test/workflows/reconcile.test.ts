@@ -11,6 +11,7 @@ import type { OenRefundRequested, RefundRequested } from '../../src/domain/schem
 import type { RefundRecord } from '../../src/domain/schemas/refund-record.js';
 import { AuditTrail } from '../../src/ledger/audit.js';
 import { ReconciliationLedger } from '../../src/ledger/reconciliation.js';
+import { ResolutionLedger } from '../../src/ledger/resolution.js';
 import type { reconcileWorkflow } from '../../src/workflows/reconcile.js';
 import { useEngine, useWorkerWithOutcomes } from '../helpers/engine.js';
 import { startAccepted, throughInbox } from '../helpers/inbox.js';
@@ -287,6 +288,36 @@ describe('reconcileWorkflow', () => {
     } finally {
       await run.terminate('test over');
     }
+  });
+
+  it('a refund a resolution claimed is left to that run while it is open, though the refund\'s own run ended long ago', async () => {
+    const request = await refundThatRanOutOfRetries();
+    const { ledger, db } = engine();
+    // Its own run's claim named that run.
+    expect((await ledger.claimant(request.refundId))?.workflowId).toBe(refundWorkflowId(request));
+    // The resolution's run, sending it again: open, on a task queue no worker polls (as one waiting for Oen's rate limit would be).
+    const { client } = engine().temporal;
+    const resolving = await client.workflow.start('resolveWorkflow', { taskQueue: `nobody-${randomUUID()}`, workflowId: `resolve:${request.refundId}`, args: [] });
+    try {
+      const before = await ledger.get(request.refundId);
+      if (!before) throw new Error('no record');
+      const decision = { action: 'resolve' as const, by: { id: 'key:operator-1', name: 'Operator One' }, verified: true, at: new Date().toISOString() };
+      const claimant = { workflowId: resolving.workflowId, runId: resolving.firstExecutionRunId };
+      expect(await new ResolutionLedger(db).decide(before, 'submitting', { error: null, decisions: [decision] }, false, claimant)).toMatchObject({ moved: true });
+      await db.query(`UPDATE refunds SET updated_at = now() - interval '2 hours' WHERE refund_id = $1`, [request.refundId]);
+
+      const report = await reconcile({ resubmit: true, submittingAfterSeconds: 3600 });
+      expect(report.notes.find((n) => n.refundId === request.refundId)).toMatchObject({ outcome: 'still_running', status: 'submitting' });
+      expect(await ledger.get(request.refundId)).toMatchObject({ status: 'submitting' });
+      expect(await refundsOf(request.transactionHid)).toEqual([]);
+      expect(await ledger.claimant(request.refundId)).toEqual(claimant);
+    } finally {
+      await resolving.terminate('test over');
+    }
+    // Once that run is closed, reconciliation settles it on Oen's evidence (it was resolved: a person decides).
+    const after = await reconcile({ resubmit: true, submittingAfterSeconds: 0 });
+    expect(after.changed.find((c) => c.refundId === request.refundId)).toMatchObject({ outcome: 'left_for_person', from: 'submitting', to: 'requires_attention' });
+    expect(await refundsOf(request.transactionHid)).toEqual([]);
   });
 
   it('an Oen that cannot be asked changes nothing; MWD refunds in doubt are listed', async () => {
