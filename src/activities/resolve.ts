@@ -45,7 +45,7 @@ export function createResolveActivities({ resolution, reconciliation, metrics = 
 
     /** How the send a person asked for ended (ResolutionLedger.end). */
     recordResolutionEnd: async (refundId: string, to: RefundStatus, fields: TransitionFields): Promise<RefundRecord> => {
-      const record = await ledgerCall(() => resolution.end(refundId, to, fields));
+      const record = await ledgerCall(() => resolution.end(refundId, to, fields, Context.current().info.workflowExecution?.workflowId));
       metrics.refundStatus(record);
       return record;
     },

@@ -27,6 +27,11 @@ export type Move = (
 ) & {
   /** A move to submitting records its claimant: reconciliation looks at that run before it moves the refund. */
   claimant?: Claimant | undefined;
+  /**
+   * The end of a claimed send, made only while the claim is this workflow's (or names nobody, a row
+   * claimed before claims were kept): a run another writer took the refund over from moves nothing.
+   */
+  heldBy?: string | undefined;
 };
 
 /**
@@ -77,6 +82,7 @@ export async function writeMove(db: Queryable, move: Move): Promise<RefundRow | 
      WHERE refund_id = $1 AND status = ANY($7::text[])
        AND (NOT $13::boolean OR ${asRead(10, 11)})
        AND (NOT ($9::boolean AND $14::boolean) OR reconcile_resubmits = 0)
+       AND ($18::text IS NULL OR claimed_by_workflow IS NULL OR claimed_by_workflow = $18)
      RETURNING *`,
     [
       move.refundId,
@@ -96,6 +102,7 @@ export async function writeMove(db: Queryable, move: Move): Promise<RefundRow | 
       move.by === 'resolution' && move.confirmed === true,
       move.claimant?.workflowId ?? null,
       move.claimant?.runId ?? null,
+      move.heldBy ?? null,
     ],
   );
   return rows[0];

@@ -51,10 +51,11 @@ export class ResolutionLedger {
 
   /**
    * How the send a resolution asked for ended (from submitting), recorded as a refund run records
-   * its end: the same status again changes nothing; any other move is refused with the status.
+   * its end: the same status again changes nothing; any other move is refused with the status. With
+   * `heldBy` (the resolution's workflow id), only while the claim is still that resolution's.
    */
-  async end(refundId: string, to: RefundStatus, fields: TransitionFields): Promise<RefundRecord> {
-    const row = await writeMove(this.db, { by: 'resolution', refundId, to, fields });
+  async end(refundId: string, to: RefundStatus, fields: TransitionFields, heldBy?: string): Promise<RefundRecord> {
+    const row = await writeMove(this.db, { by: 'resolution', refundId, to, fields, heldBy });
     if (row) return toRecord(row);
     const current = await this.refunds.get(refundId);
     if (current?.status === to) return current;
