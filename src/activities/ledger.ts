@@ -57,7 +57,9 @@ export function createLedgerActivities({ ledger, gate, subscriptions, policy, me
      * trail too, as done through Temporal by a person unknown: Temporal does not say who sent it.
      */
     recordStatus: async (refundId: string, status: RefundStatus, fields: TransitionFields = {}): Promise<RefundRecord> => {
-      const record = await ledgerCall(() => ledger.transition(refundId, status, fields));
+      // A claim names the run that makes it: reconciliation leaves the refund to that run while it is open.
+      const claimant = status === 'submitting' ? Context.current().info.workflowExecution : undefined;
+      const record = await ledgerCall(() => ledger.transition(refundId, status, fields, claimant));
       metrics.refundStatus(record);
       if (fields.error?.code === codes.CancelRequested) await auditTemporalCancel(refundId, { outcome: 'done', statusAfter: record.status, reason: fields.error.message });
       return record;

@@ -47,7 +47,8 @@ export function createMwdActivities({ mwd, ledger }: MwdActivityDeps) {
     // while the mark was written, rarely, is waited for again after it.)
     const waitingForMwd = () => context.heartbeat('waiting for the MWD rate limit');
     const turn = await mwd.takeTurn({ signal: context.cancellationSignal, onWait: waitingForMwd });
-    const claim = await ledgerCall(() => ledger.markSending(request.refundId, senderName(context.info)));
+    const sender = senderName(context.info);
+    const claim = await ledgerCall(() => ledger.markSending(request.refundId, sender));
     if (!claim.claimed) {
       // Whatever happened since the check above (a timed-out attempt still running beside its retry).
       const settledSince = settledOutcome(claim.record);
@@ -72,12 +73,19 @@ export function createMwdActivities({ mwd, ledger }: MwdActivityDeps) {
         { cardToken: request.cardToken, amount: request.amount },
         { signal: context.cancellationSignal, onWait: waitingForMwd, turn },
       );
-      await ledger.markAnswered(request.refundId, result.serviceTradeNo);
+      if (!(await ledger.markAnswered(request.refundId, sender, result.serviceTradeNo))) {
+        // Another sender holds the row since this send was marked: a second send may be at MWD too.
+        return {
+          outcome: 'requires_attention',
+          code: codes.MwdOutcomeUnknown,
+          reason: `MWD refunded this send (${result.serviceTradeNo}), but ${sender}'s send mark was no longer the row's: another send of it may have reached MWD. ${CANNOT_ASK}`,
+        };
+      }
       return { outcome: 'succeeded', providerReference: result.serviceTradeNo };
     } catch (err) {
       if (!(err instanceof ProviderError)) throw err;
       // An unknown outcome keeps the unanswered-send mark: no attempt or run may send it again.
-      if (err.kind !== 'unknown') await ledger.markAnswered(request.refundId);
+      if (err.kind !== 'unknown') await ledger.markAnswered(request.refundId, sender);
       const outcome = mwdFailureOutcome(err, earlierSends);
       if (outcome) return outcome;
       throw toApplicationFailure(err);

@@ -72,6 +72,21 @@ export async function requestToSendAgain(reconciliation: Pick<ReconciliationLedg
   return { impossible: 'the original request is not in the ledger (it did not come through the API): a person must send it' };
 }
 
+/**
+ * Whether the newest run of `workflowId` is open: a workflow id has one open run at most, and after a
+ * Reset it is not the run the ledger names. (A newer run of another refund of the same Oen transaction
+ * cannot be open while this refund is live: the ledger refuses it.)
+ */
+async function workflowOpen(workflowId: string): Promise<boolean> {
+  try {
+    const { status } = await Context.current().client.workflow.getHandle(workflowId).describe();
+    return status.name === 'RUNNING';
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
+}
+
 export function createReconcileActivities({ oen, reconciliation, reconcile, audit }: ReconcileActivityDeps) {
 
   return {
@@ -124,23 +139,19 @@ export function createReconcileActivities({ oen, reconciliation, reconcile, audi
       before: Pick<RefundRecord, 'refundId' | 'status' | 'updatedAt' | 'version'>,
       to: RefundStatus,
       fields: TransitionFields = {},
-    ): Promise<ApplyResult> => reconciliation.apply(before, to, fields),
+    ): Promise<ApplyResult> => reconciliation.apply(before, to, fields, to === 'submitting' ? Context.current().info.workflowExecution : undefined),
 
     /**
-     * Whether the refund's own run is still open (a refund long in submitting may only be waiting for
-     * its turn behind a burst): asked of Temporal with the worker's own client.
+     * Whether a run that may be sending the refund is still open (a refund long in submitting may only be
+     * waiting for its turn behind a burst): the refund's own run, and, given `refundId`, the run that
+     * claimed it (a resolution's or another reconciliation's, sending it again). Asked of Temporal
+     * with the worker's own client.
      */
-    refundRunOpen: async (workflowId: string): Promise<boolean> => {
-      // The newest run of the id: a workflow id has one open run at most, and after a Reset it is not
-      // the run the ledger names. (A newer run of another refund of the same Oen transaction cannot be
-      // open while this refund is live: the ledger refuses it.)
-      try {
-        const { status } = await Context.current().client.workflow.getHandle(workflowId).describe();
-        return status.name === 'RUNNING';
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) return false;
-        throw err;
-      }
+    refundRunOpen: async (workflowId: string, refundId?: string): Promise<boolean> => {
+      const claimant = refundId === undefined ? undefined : await reconciliation.claimant(refundId);
+      const runs = claimant && claimant.workflowId !== workflowId ? [workflowId, claimant.workflowId] : [workflowId];
+      for (const id of runs) if (await workflowOpen(id)) return true;
+      return false;
     },
 
     /**
@@ -191,8 +202,8 @@ export function createReconcileActivities({ oen, reconciliation, reconcile, audi
       if (resolution) {
         return { impossible: `${resolution.by.name} resolved it (${resolution.reason ?? 'a resolution'}): reconciliation never sends a resolved refund again; a person decides` };
       }
-      if (record.error?.code === codes.ReconcileMismatch) {
-        return { impossible: 'the ledger had recorded it as succeeded (a mismatch): a person decides before anything is sent' };
+      if (record.error?.code === codes.ReconcileMismatch || record.error?.code === codes.FailedButRefunded) {
+        return { impossible: `the ledger had recorded it as ${record.error.code === codes.ReconcileMismatch ? 'succeeded' : 'failed'} (a mismatch): a person decides before anything is sent` };
       }
       if ((await reconciliation.resubmits(record.refundId)) > 0) {
         return { impossible: 'reconciliation sent it again once already, without a success: a person decides' };

@@ -87,7 +87,9 @@ export async function dispatchEvent(
   }
   let started: EventStart;
   try {
-    started = await withTimeout(startEventWorkflow(deps.client, deps.taskQueue, event), timeoutMs);
+    // A refund that follows one closed without a refund is let on by the ledger, not by Temporal's history.
+    const mayFollow = (request: { transactionHid: string }, earlier: string) => deps.ledger.mayFollow(request.transactionHid, earlier);
+    started = await withTimeout(startEventWorkflow(deps.client, deps.taskQueue, event, mayFollow), timeoutMs);
   } catch (err) {
     const error = err instanceof Error ? err.message : String(err);
     await deps.inbox.markFailed(event.id, error, 1_000);

@@ -105,7 +105,7 @@ function ledgerRegistry(gauges: LedgerGauges | undefined): Registry {
   if (gauges.reconciliation) {
     const { finishedAt, counts } = gauges.reconciliation;
     gauge(apiMetricNames.reconciliationFinished, 'When the latest reconciliation run finished (Unix seconds)').set(finishedAt.getTime() / 1000);
-    const refundsSeen = gauge(apiMetricNames.reconciliationRefunds, 'Refunds the latest reconciliation run counted, by outcome (mismatch: succeeded in the ledger, not at Oen)', ['outcome']);
+    const refundsSeen = gauge(apiMetricNames.reconciliationRefunds, 'Refunds the latest reconciliation run counted, by outcome (mismatch: succeeded in the ledger, not at Oen; or failed in the ledger, refunded at Oen)', ['outcome']);
     for (const [outcome, count] of Object.entries(counts)) refundsSeen.set({ outcome }, count);
   }
   return registry;

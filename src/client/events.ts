@@ -4,7 +4,7 @@ import type { InboundEvent } from '../domain/schemas/events.js';
 import { orderWorkflowId, refundWorkflowId, subscriptionWorkflowId } from '../domain/refund-start.js';
 import type { cancelSubscriptionWorkflow } from '../workflows/cancel-subscription.js';
 import type { refundOrderWorkflow } from '../workflows/refund-order.js';
-import { startRefund } from './refunds.js';
+import { startRefund, type MayFollow } from './refunds.js';
 
 export type EventStart =
   | { kind: 'started' | 'duplicate'; workflowId: string }
@@ -25,11 +25,12 @@ export function eventWorkflowId(event: InboundEvent): string {
 
 /**
  * Starts the event's workflow. Starting again is safe: a run already there for the same thing is
- * `duplicate`. Like refunds, an order or subscription run may be started again only after it failed.
+ * `duplicate`. Like refunds, an order or subscription run may be started again only after it failed;
+ * a refund also after an earlier refund of its Oen transaction that `mayFollow` (see startRefund).
  */
-export async function startEventWorkflow(client: Client, taskQueue: string, event: InboundEvent): Promise<EventStart> {
+export async function startEventWorkflow(client: Client, taskQueue: string, event: InboundEvent, mayFollow?: MayFollow): Promise<EventStart> {
   if (event.type === 'refund.requested') {
-    const started = await startRefund(client, taskQueue, event.data);
+    const started = await startRefund(client, taskQueue, event.data, mayFollow);
     if (started.kind === 'refused') return started;
     return { kind: started.kind, workflowId: started.workflowId };
   }

@@ -1,5 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { refundRequested, type RefundRequested } from '../domain/schemas/refund-request.js';
+import { WorkflowIdReusePolicy } from '@temporalio/common';
+import { refundRequested, type OenRefundRequested, type RefundRequested } from '../domain/schemas/refund-request.js';
 import { refundStartOptions } from '../domain/refund-start.js';
 import type { refundWorkflow } from '../workflows/refund.js';
 
@@ -11,32 +12,53 @@ export type StartRefundResult =
   | { kind: 'refused'; workflowId: string; existingRefundId: string; reason: string };
 
 /**
- * Starts the refund's run (see refundStartOptions). Where Temporal refuses a second run for the
- * id, the answer says what the existing run is for.
+ * Whether a new refund of an Oen transaction may follow the earlier refund whose run completed under
+ * the transaction's workflow id: the ledger's word (RefundLedger.mayFollow), never the run's.
  */
-export async function startRefund(client: Client, taskQueue: string, input: RefundRequested): Promise<StartRefundResult> {
+export type MayFollow = (request: OenRefundRequested, earlierRefundId: string) => Promise<boolean>;
+
+/**
+ * Starts the refund's run (see refundStartOptions). Where Temporal refuses a second run for the
+ * id, the answer says what the existing run is for. A completed run of another refund of the same
+ * Oen transaction is followed only when `mayFollow` says the ledger closed that refund without a
+ * refund (failed, cancelled, or resolved failed): Temporal's reuse policy alone would refuse it for as
+ * long as the old run's history is kept, and a failed refund may be asked again (rule 6).
+ */
+export async function startRefund(client: Client, taskQueue: string, input: RefundRequested, mayFollow?: MayFollow): Promise<StartRefundResult> {
   const request = refundRequested.parse(input);
   const options = refundStartOptions(request);
   const { workflowId } = options;
+  const start = async (reuse: WorkflowIdReusePolicy = options.workflowIdReusePolicy) => {
+    const handle = await client.workflow.start<typeof refundWorkflow>('refundWorkflow', { ...options, workflowIdReusePolicy: reuse, taskQueue, args: [request] });
+    return { kind: 'started' as const, workflowId, runId: handle.firstExecutionRunId };
+  };
   try {
-    const handle = await client.workflow.start<typeof refundWorkflow>('refundWorkflow', { ...options, taskQueue, args: [request] });
-    return { kind: 'started', workflowId, runId: handle.firstExecutionRunId };
+    return await start();
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    const existing = await client.workflow.getHandle(workflowId).describe();
-    const runStatus = existing.status.name;
-    // An MWD run's id is its refund id: the run there is this refund's.
-    if (request.provider === 'mwd') return { kind: 'duplicate', workflowId, runStatus };
-    const memoRefundId = existing.memo?.refundId;
-    if (memoRefundId === request.refundId) return { kind: 'duplicate', workflowId, runStatus };
-    const owner = typeof memoRefundId === 'string' ? `refund ${memoRefundId}` : 'a run started outside refundflow (no refund id in its memo)';
-    return {
-      kind: 'refused',
-      workflowId,
-      existingRefundId: typeof memoRefundId === 'string' ? memoRefundId : 'unknown',
-      reason:
-        `Oen transaction ${request.transactionHid} already has ${owner} (its run ${workflowId} is ${runStatus.toLowerCase()}); ` +
-        'Oen allows one refund per transaction',
-    };
   }
+  const existing = await client.workflow.getHandle(workflowId).describe();
+  const runStatus = existing.status.name;
+  // An MWD run's id is its refund id: the run there is this refund's.
+  if (request.provider === 'mwd') return { kind: 'duplicate', workflowId, runStatus };
+  const memoRefundId = existing.memo?.refundId;
+  if (memoRefundId === request.refundId) return { kind: 'duplicate', workflowId, runStatus };
+  if (runStatus === 'COMPLETED' && typeof memoRefundId === 'string' && mayFollow && (await mayFollow(request, memoRefundId))) {
+    try {
+      // Only a closed run is followed: with the conflict policy FAIL, a run opened meanwhile refuses this start.
+      return await start(WorkflowIdReusePolicy.ALLOW_DUPLICATE);
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      return startRefund(client, taskQueue, request);
+    }
+  }
+  const owner = typeof memoRefundId === 'string' ? `refund ${memoRefundId}` : 'a run started outside refundflow (no refund id in its memo)';
+  return {
+    kind: 'refused',
+    workflowId,
+    existingRefundId: typeof memoRefundId === 'string' ? memoRefundId : 'unknown',
+    reason:
+      `Oen transaction ${request.transactionHid} already has ${owner} (its run ${workflowId} is ${runStatus.toLowerCase()}); ` +
+      'Oen allows one refund per transaction',
+  };
 }

@@ -38,6 +38,8 @@ export const codes = {
   // What reconciliation and an order's cancellation leave for a person.
   OenNotRefunded: 'OenNotRefunded',
   ReconcileMismatch: 'ReconcileMismatch',
+  // A refund the ledger held as failed that Oen shows refunded (late): order management was told it failed.
+  FailedButRefunded: 'FailedButRefunded',
   RunEnded: 'RunEnded',
   NotRefundedByOrder: 'NotRefundedByOrder',
   // A person settled a refund in requires_attention as failed (src/workflows/resolve.ts).

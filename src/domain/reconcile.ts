@@ -19,9 +19,9 @@ export interface ReconcilePolicy {
 
 /** Each way a refund can come out of a run, counted in the report. */
 export const reconcileOutcomes = [
-  /** succeeded in the ledger, and Oen shows it refunded */
+  /** the ledger bears Oen out: succeeded, and Oen shows it refunded; or recently failed, and Oen shows it still charged */
   'confirmed',
-  /** succeeded in the ledger, but Oen does not show it: now requires_attention */
+  /** succeeded in the ledger, but Oen does not show it; or failed in the ledger, and Oen shows it refunded (late): now requires_attention */
   'mismatch',
   /** requires_attention or stale submitting, and Oen shows our refund: now succeeded */
   'resolved',

@@ -59,8 +59,9 @@ export const refundMoves: Readonly<Record<MoveWriter, Partial<Record<RefundStatu
     cancelled: ['received', 'awaiting_approval'],
     // Oen shows the refund: a stuck submission, or one a person was to look at, settles.
     succeeded: ['submitting', 'requires_attention'],
-    // Oen does not show a refund the ledger holds as succeeded, or a submission stays unsettled.
-    requires_attention: ['succeeded', 'submitting'],
+    // Oen does not show a refund the ledger holds as succeeded, or shows one it holds as failed (a
+    // late refund); or a submission stays unsettled.
+    requires_attention: ['succeeded', 'failed', 'submitting'],
     // A claim to send again (at most once per refund), or a stale submission taken over.
     submitting: ['requires_attention', 'submitting'],
   },

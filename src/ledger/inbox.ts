@@ -174,11 +174,14 @@ export class EventInbox {
     );
   }
 
-  /** The request (the `data` of its event) first accepted for a refund id. */
+  /**
+   * The request (the `data` of its event) first accepted for a refund id, unless its start was refused
+   * (another refund owns the Oen transaction): a refused request is no refund, and no read says `received`.
+   */
   async refundRequest(refundId: string): Promise<{ eventId: string; data: unknown; receivedAt: string } | undefined> {
     const { rows } = await this.db.query<{ event_id: string; data: unknown; received_at: Date }>(
       `SELECT r.event_id, e.event -> 'data' AS data, r.received_at
-       FROM refund_requests r JOIN inbox_events e ON e.event_id = r.event_id WHERE r.refund_id = $1`,
+       FROM refund_requests r JOIN inbox_events e ON e.event_id = r.event_id WHERE r.refund_id = $1 AND e.status <> 'refused'`,
       [refundId],
     );
     const row = rows[0];

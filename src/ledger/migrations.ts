@@ -332,6 +332,13 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
       );
     `,
   },
+  {
+    version: 19,
+    name: 'refund claimants',
+    // Who holds a refund in submitting: the run that claimed it (its own, a reconciliation's, a
+    // resolution's), so another writer moves it only once that run is closed.
+    sql: `ALTER TABLE refunds ADD COLUMN claimed_by_workflow text, ADD COLUMN claimed_by_run text`,
+  },
 ];
 
 export async function migrate(db: Database): Promise<number[]> {

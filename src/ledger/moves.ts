@@ -9,7 +9,13 @@ export interface AsRead {
   version?: number | undefined;
 }
 
-export type Move =
+/** The run that claims a refund (moves it to submitting), as Temporal names it. */
+export interface Claimant {
+  workflowId: string;
+  runId: string;
+}
+
+export type Move = (
   | { by: 'run'; refundId: string; to: RefundStatus; fields?: TransitionFields }
   | { by: 'reconciliation'; refundId: string; to: RefundStatus; fields?: TransitionFields; asRead: AsRead }
   /**
@@ -17,7 +23,16 @@ export type Move =
    * end of the send it asked for, from submitting, like a run's move. `confirmed`: the provider
    * showed the refund (Oen listed it refunded), so reconciliation need not ask again.
    */
-  | { by: 'resolution'; refundId: string; to: RefundStatus; fields?: TransitionFields; asRead?: AsRead; confirmed?: boolean };
+  | { by: 'resolution'; refundId: string; to: RefundStatus; fields?: TransitionFields; asRead?: AsRead; confirmed?: boolean }
+) & {
+  /** A move to submitting records its claimant: reconciliation looks at that run before it moves the refund. */
+  claimant?: Claimant | undefined;
+  /**
+   * The end of a claimed send, made only while the claim is this workflow's (or names nobody, a row
+   * claimed before claims were kept): a run another writer took the refund over from moves nothing.
+   */
+  heldBy?: string | undefined;
+};
 
 /**
  * "Still as it was read": the row's version (every write bumps it, migration 10) is the one read.
@@ -61,10 +76,13 @@ export async function writeMove(db: Queryable, move: Move): Promise<RefundRow | 
        reconcile_resubmits = reconcile_resubmits + CASE WHEN $9::boolean AND $14::boolean THEN 1 ELSE 0 END,
        retrying_since = CASE WHEN $14::boolean THEN NULL ELSE retrying_since END,
        decisions = decisions || $12::jsonb,
+       claimed_by_workflow = CASE WHEN $2 = 'submitting' AND $16::text IS NOT NULL THEN $16 ELSE claimed_by_workflow END,
+       claimed_by_run = CASE WHEN $2 = 'submitting' AND $16::text IS NOT NULL THEN $17 ELSE claimed_by_run END,
        updated_at = now()
      WHERE refund_id = $1 AND status = ANY($7::text[])
        AND (NOT $13::boolean OR ${asRead(10, 11)})
        AND (NOT ($9::boolean AND $14::boolean) OR reconcile_resubmits = 0)
+       AND ($18::text IS NULL OR claimed_by_workflow IS NULL OR claimed_by_workflow = $18)
      RETURNING *`,
     [
       move.refundId,
@@ -82,6 +100,9 @@ export async function writeMove(db: Queryable, move: Move): Promise<RefundRow | 
       read !== undefined,
       claim,
       move.by === 'resolution' && move.confirmed === true,
+      move.claimant?.workflowId ?? null,
+      move.claimant?.runId ?? null,
+      move.heldBy ?? null,
     ],
   );
   return rows[0];

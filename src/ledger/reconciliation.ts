@@ -2,8 +2,8 @@ import type { ReconcileReport } from '../domain/reconcile.js';
 import type { RefundStatus, TransitionFields } from '../domain/refund-status.js';
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import type { Database } from './database.js';
-import { asRead, notAMove, writeMove } from './moves.js';
-import { RefundLedger, toRecord, type RefundRow } from './refunds.js';
+import { asRead, notAMove, writeMove, type Claimant } from './moves.js';
+import { RefundLedger, toRecord, transactionHeld, type RefundRow } from './refunds.js';
 
 export type ApplyResult = { changed: true; record: RefundRecord } | { changed: false; record: RefundRecord };
 
@@ -17,7 +17,9 @@ export class ReconciliationLedger {
   /**
    * Oen refunds to look at, a page at a time in refund id order: in requires_attention; in
    * submitting since before `submittingBefore`; succeeded since `succeededSince` and not yet
-   * confirmed at the provider.
+   * confirmed at the provider; failed since `succeededSince` (a refund Oen carried out late is a
+   * refund the ledger says never happened), unless a later refund of the transaction was asked for —
+   * Oen's list then may show that one, and says nothing about this.
    */
   async oenCandidates(filter: { submittingBefore: Date; succeededSince: Date; after?: string; limit: number }): Promise<RefundRecord[]> {
     const { rows } = await this.db.query<RefundRow>(
@@ -25,7 +27,10 @@ export class ReconciliationLedger {
        WHERE provider = 'oen' AND ($1::text IS NULL OR refund_id > $1)
          AND (status = 'requires_attention'
               OR (status = 'submitting' AND updated_at < $2)
-              OR (status = 'succeeded' AND completed_at >= $3 AND confirmed_at IS NULL))
+              OR (status = 'succeeded' AND completed_at >= $3 AND confirmed_at IS NULL)
+              OR (status = 'failed' AND completed_at >= $3 AND NOT EXISTS (
+                    SELECT 1 FROM refunds later WHERE later.provider = 'oen' AND later.transaction_hid = refunds.transaction_hid
+                      AND later.refund_id <> refunds.refund_id AND later.created_at >= refunds.created_at)))
        ORDER BY refund_id LIMIT $4`,
       [filter.after ?? null, filter.submittingBefore, filter.succeededSince, filter.limit],
     );
@@ -65,10 +70,20 @@ export class ReconciliationLedger {
    * already made (an earlier attempt of this step) answers changed, with the record as it stands —
    * except a claim to send again, which only one claimant ever gets.
    */
-  async apply(before: Pick<RefundRecord, 'refundId' | 'status' | 'updatedAt' | 'version'>, to: RefundStatus, fields: TransitionFields = {}): Promise<ApplyResult> {
+  async apply(
+    before: Pick<RefundRecord, 'refundId' | 'status' | 'updatedAt' | 'version'>,
+    to: RefundStatus,
+    fields: TransitionFields = {},
+    claimant?: Claimant,
+  ): Promise<ApplyResult> {
     const refused = notAMove('reconciliation', before.status, to);
     if (refused) throw new Error(refused);
-    const row = await writeMove(this.db, { by: 'reconciliation', refundId: before.refundId, to, fields, asRead: before });
+    // A failed refund taken back to a person while a new refund of its transaction opened meanwhile:
+    // the database refuses the second holder; that refund's run owns the transaction now.
+    const row = await writeMove(this.db, { by: 'reconciliation', refundId: before.refundId, to, fields, asRead: before, claimant }).catch((err: unknown) => {
+      if (transactionHeld(err)) return undefined;
+      throw err;
+    });
     const record = await this.refunds.get(before.refundId);
     if (!record) throw new Error(`No refund ${before.refundId} in the ledger`);
     if (row) return { changed: true, record };
@@ -97,6 +112,11 @@ export class ReconciliationLedger {
   /** The provider showed these succeeded refunds refunded: they are not looked at again. */
   async markConfirmed(refundIds: string[]): Promise<void> {
     await this.db.query(`UPDATE refunds SET confirmed_at = now() WHERE refund_id = ANY($1::text[]) AND status = 'succeeded'`, [refundIds]);
+  }
+
+  /** The run that last claimed the refund (RefundLedger.claimant). */
+  async claimant(refundId: string): Promise<Claimant | undefined> {
+    return this.refunds.claimant(refundId);
   }
 
   /** How many times reconciliation claimed this refund to send it again (at most once). */

@@ -5,7 +5,7 @@ import type { RefundRequested } from '../domain/schemas/refund-request.js';
 import type { ErrorCode } from '../domain/failures.js';
 import type { DecisionRecord } from '../domain/operator.js';
 import type { Database } from './database.js';
-import { writeMove } from './moves.js';
+import { writeMove, type Claimant } from './moves.js';
 
 export interface RefundRow {
   refund_id: string;
@@ -168,8 +168,8 @@ export class RefundLedger {
    * A refund run's move (src/domain/refund-status.ts), written by `writeMove`. Writing the status it already
    * has changes nothing; any other move is refused with the current status in the message.
    */
-  async transition(refundId: string, to: RefundStatus, fields: TransitionFields = {}): Promise<RefundRecord> {
-    const row = await writeMove(this.db, { by: 'run', refundId, to, fields });
+  async transition(refundId: string, to: RefundStatus, fields: TransitionFields = {}, claimant?: Claimant): Promise<RefundRecord> {
+    const row = await writeMove(this.db, { by: 'run', refundId, to, fields, claimant });
     if (row) return toRecord(row);
     const current = await this.mustGet(refundId);
     if (current.status === to) return current;
@@ -228,15 +228,29 @@ export class RefundLedger {
   }
 
   /**
-   * The provider answered the send. A success keeps its reference in the row at once, before the
+   * The provider answered `sender`'s send. A success keeps its reference in the row at once, before the
    * activity's result reaches Temporal: an attempt that follows one whose result was lost finds the
-   * refund done there, rather than a cleared mark and a reason to send again.
+   * refund done there, rather than a cleared mark and a reason to send again. Written only while the
+   * send mark is `sender`'s: a late answer of an old attempt neither clears nor writes onto a row another
+   * sender holds (false, nothing written).
    */
-  async markAnswered(refundId: string, providerReference?: string): Promise<void> {
-    await this.db.query('UPDATE refunds SET unanswered_send = NULL, provider_reference = COALESCE($2, provider_reference) WHERE refund_id = $1', [
-      refundId,
-      providerReference ?? null,
-    ]);
+  async markAnswered(refundId: string, sender: string, providerReference?: string): Promise<boolean> {
+    const { rows } = await this.db.query<{ refund_id: string }>(
+      `UPDATE refunds SET unanswered_send = NULL, provider_reference = COALESCE($3, provider_reference)
+       WHERE refund_id = $1 AND unanswered_send = $2 RETURNING refund_id`,
+      [refundId, sender, providerReference ?? null],
+    );
+    return rows.length > 0;
+  }
+
+  /** The run that last claimed the refund (moved it to submitting), if the ledger knows it (not before migration 19). */
+  async claimant(refundId: string): Promise<Claimant | undefined> {
+    const { rows } = await this.db.query<{ workflow_id: string | null; run_id: string | null }>(
+      'SELECT claimed_by_workflow AS workflow_id, claimed_by_run AS run_id FROM refunds WHERE refund_id = $1',
+      [refundId],
+    );
+    const row = rows[0];
+    return row?.workflow_id != null && row.run_id != null ? { workflowId: row.workflow_id, runId: row.run_id } : undefined;
   }
 
   async get(refundId: string): Promise<RefundRecord | undefined> {
@@ -250,6 +264,20 @@ export class RefundLedger {
       [transactionHid, closedWithoutRefund],
     );
     return rows[0] && toRecord(rows[0]);
+  }
+
+  /**
+   * Whether a new refund of an Oen transaction may follow `earlierRefundId`, whose run under the
+   * transaction's workflow id has completed: only when the ledger shows that refund of this
+   * transaction closed without a refund (failed, cancelled, resolved failed) and no other refund of
+   * it live, succeeded or with a person. Never on the run's word: a run completes in requires_attention too.
+   */
+  async mayFollow(transactionHid: string, earlierRefundId: string): Promise<boolean> {
+    const { rows } = await this.db.query<{ closed: boolean }>(
+      `SELECT (status = ANY($3::text[])) AS closed FROM refunds WHERE refund_id = $1 AND provider = 'oen' AND transaction_hid = $2`,
+      [earlierRefundId, transactionHid, closedWithoutRefund],
+    );
+    return rows[0]?.closed === true && (await this.liveRefundOfTransaction(transactionHid)) === undefined;
   }
 
   /**
@@ -291,6 +319,11 @@ export class RefundLedger {
     if (!rows[0]) throw new LedgerError(`No refund ${refundId} in the ledger`);
     return rows[0];
   }
+}
+
+/** The database refused a write because another refund holds the Oen transaction (one refund per transaction). */
+export function transactionHeld(err: unknown): boolean {
+  return isUniqueViolation(err, ONE_PER_TRANSACTION);
 }
 
 function isUniqueViolation(err: unknown, constraint: string): boolean {

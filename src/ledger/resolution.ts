@@ -2,7 +2,7 @@ import type { DecisionRecord } from '../domain/operator.js';
 import type { RefundStatus, TransitionFields } from '../domain/refund-status.js';
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import type { Database } from './database.js';
-import { notAMove, writeMove } from './moves.js';
+import { notAMove, writeMove, type Claimant } from './moves.js';
 import { LedgerError, RefundLedger, toRecord } from './refunds.js';
 
 export type Decided = { moved: true; record: RefundRecord } | { moved: false; record: RefundRecord };
@@ -68,10 +68,11 @@ export class ResolutionLedger {
     to: RefundStatus,
     fields: TransitionFields & { decisions: DecisionRecord[] },
     confirmed = false,
+    claimant?: Claimant,
   ): Promise<Decided> {
     const refused = notAMove('resolution', before.status, to);
     if (refused) throw new LedgerError(refused);
-    const row = await writeMove(this.db, { by: 'resolution', refundId: before.refundId, to, fields, asRead: before, confirmed });
+    const row = await writeMove(this.db, { by: 'resolution', refundId: before.refundId, to, fields, asRead: before, confirmed, claimant });
     if (row) return { moved: true, record: toRecord(row) };
     const record = await this.refunds.get(before.refundId);
     if (!record) throw new LedgerError(`No refund ${before.refundId} in the ledger`);
@@ -83,10 +84,11 @@ export class ResolutionLedger {
 
   /**
    * How the send a resolution asked for ended (from submitting), recorded as a refund run records
-   * its end: the same status again changes nothing; any other move is refused with the status.
+   * its end: the same status again changes nothing; any other move is refused with the status. With
+   * `heldBy` (the resolution's workflow id), only while the claim is still that resolution's.
    */
-  async end(refundId: string, to: RefundStatus, fields: TransitionFields): Promise<RefundRecord> {
-    const row = await writeMove(this.db, { by: 'resolution', refundId, to, fields });
+  async end(refundId: string, to: RefundStatus, fields: TransitionFields, heldBy?: string): Promise<RefundRecord> {
+    const row = await writeMove(this.db, { by: 'resolution', refundId, to, fields, heldBy });
     if (row) return toRecord(row);
     const current = await this.refunds.get(refundId);
     if (current?.status === to) return current;

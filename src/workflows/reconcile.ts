@@ -158,10 +158,11 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
 
   async function settle(record: RefundRecord, found: OenEvidence): Promise<void> {
     // A refund long in submitting may only be queued behind a burst: while its run is open, it is the run's.
-    if (record.status === 'submitting' && (await ledger.refundRunOpen(record.workflowId))) {
-      return note(record, 'still_running', `its run ${record.workflowId} is still open; left to it`);
+    if (record.status === 'submitting' && (await ledger.refundRunOpen(record.workflowId, record.refundId))) {
+      return note(record, 'still_running', `its run ${record.workflowId}, or the run that claimed it, is still open; left to it`);
     }
     if (found.kind === 'unreachable') return note(record, 'provider_unreachable', found.evidence);
+    if (record.status === 'failed') return recheckFailed(record, found);
     if (record.status === 'succeeded') {
       if (found.kind === 'refunded') {
         count('confirmed');
@@ -172,6 +173,8 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
       });
     }
     if (found.kind === 'refunded') {
+      // Order management was told it failed, and may have asked again or refunded another way: a person decides.
+      if (record.error?.code === codes.FailedButRefunded) return note(record, 'left_for_person', found.evidence);
       return move(record, 'succeeded', 'resolved', found.evidence, { providerReference: record.transactionHid ?? '', error: null });
     }
     if (found.kind === 'unexplained') {
@@ -189,6 +192,31 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
       return move(record, 'requires_attention', 'left_for_person', found.evidence, { error: { code: codes.OenNotRefunded, message: why } });
     }
     return note(record, 'left_for_person', why);
+  }
+
+  /**
+   * A recent Oen refund that ended failed: `failed` says Oen did not refund (rule 6), and a failed
+   * refund may be asked again. Oen showing it refunded after all (a late refund) takes it back to a
+   * person, FailedButRefunded — a mismatch, counted and alerted like a success Oen does not show, and
+   * never settled by reconciliation itself; a state nobody can explain goes to a person with the
+   * evidence. Still charged with nothing refunded bears the ledger out.
+   */
+  async function recheckFailed(record: RefundRecord, found: Exclude<OenEvidence, { kind: 'unreachable' }>): Promise<void> {
+    if (found.kind === 'charged') {
+      count('confirmed');
+      return;
+    }
+    if (found.kind === 'unexplained') {
+      return move(record, 'requires_attention', 'unexplained', found.evidence, {
+        error: { code: codes.OenStateUnexplained, message: `the ledger recorded this refund as failed (${record.error?.code ?? 'no code'}), but ${found.evidence}` },
+      });
+    }
+    return move(record, 'requires_attention', 'mismatch', found.evidence, {
+      error: {
+        code: codes.FailedButRefunded,
+        message: `the ledger recorded this refund as failed (${record.error?.code ?? 'no code'}), but ${found.evidence}: Oen refunded it after all`,
+      },
+    });
   }
 
   /**

@@ -242,6 +242,28 @@ describe('POST /v1/events: refused, with the reason, and stored', () => {
   });
 });
 
+describe('POST /v1/events: a new refund of an Oen transaction', () => {
+  it('follows one that ended failed; never one that succeeded, and a refused start leaves no refund to read', async () => {
+    const seeded = await oenRefundEvent(engine());
+    const first = { ...seeded, data: { ...seeded.data, amount: 1001 } };
+    expect((await api().send(first)).status).toBe(202);
+    // NT$1,001 of a NT$1,000 transaction: Oen refuses it before acting (V0001), and the run completes failed.
+    expect(await finalStatus(first.data.refundId)).toBe('failed');
+    const second = { ...first, id: `evt_${randomUUID()}`, data: { ...first.data, refundId: `RF-${randomUUID()}`, amount: 1000 } };
+    expect((await api().send(second)).status).toBe(202);
+    expect(await finalStatus(second.data.refundId)).toBe('succeeded');
+    expect(await refundsOf(first.data.transactionHid)).toHaveLength(1);
+
+    // A third refund id the intake's own check missed (two requests at once): accepted into the inbox,
+    // its start is refused (the earlier refund succeeded), and no read says it was received.
+    const third = { id: `evt_${randomUUID()}`, source: 'order-management', type: 'refund.requested' as const, data: { ...(second.data as RefundRequested), refundId: `RF-${randomUUID()}` } };
+    await api().inbox.accept({ event: third, bodyHash: 'x', answer: { statusCode: 202, body: {} } });
+    await expect.poll(async () => (await api().inbox.get(third.id))?.status, { timeout: 30_000 }).toBe('refused');
+    expect(await api().request('GET', `/v1/refunds/${third.data.refundId}`)).toEqual({ status: 404, body: { error: `no refund ${third.data.refundId}` } });
+    expect(await refundsOf(first.data.transactionHid)).toHaveLength(1);
+  });
+});
+
 describe('the inbox', () => {
   it('an event written to the inbox whose workflow was never started (the API stopped in between) is started by the dispatcher, once', async () => {
     const event = await oenRefundEvent(engine());

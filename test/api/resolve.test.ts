@@ -86,6 +86,18 @@ describe('resolve an Oen refund: the engine asks Oen first', () => {
     expect(await oenRefundsOf(request.transactionHid)).toEqual([]);
     expect((await api().request('GET', `/v1/refunds/${request.refundId}`)).body).toMatchObject({ status: 'failed', error: { code: 'ResolvedFailed' } });
   });
+
+  it('a refund resolved failed may be asked again under a new refund id: 202, and one refund at Oen, under the same workflow id', async () => {
+    const request = await oenNotActed();
+    const failed = await resolve(request.refundId, { outcome: 'failed', evidence: 'Oen lists it still charged (ticket 4412)' }, api().keys.operator);
+    expect(failed).toMatchObject({ status: 200, body: { status: 'failed' } });
+    // The first run completed (it ended in requires_attention): Temporal's reuse policy alone would refuse the next one.
+    const again = { ...request, refundId: `RF-${randomUUID()}` };
+    await sendAndWait(again, 'succeeded');
+    expect((await api().request('GET', `/v1/refunds/${again.refundId}`)).body).toMatchObject({ status: 'succeeded', workflowId: `oen-refund-${request.transactionHid}` });
+    expect(await oenRefundsOf(request.transactionHid)).toHaveLength(1);
+    expect((await api().request('GET', `/v1/refunds/${request.refundId}`)).body).toMatchObject({ status: 'failed' });
+  });
 });
 
 describe('resolve an MWD refund: an approver’s word, with evidence', () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { emptyCounts, evidenceError, type ReconcileReport } from '../../src/domain/reconcile.js';
+import { codes } from '../../src/domain/failures.js';
 import type { MwdRefundRequested, OenRefundRequested } from '../../src/domain/schemas/refund-request.js';
 import type { Database } from '../../src/ledger/database.js';
 import { ReconciliationLedger } from '../../src/ledger/reconciliation.js';
@@ -34,7 +35,7 @@ describe.each(kinds)('the reconciliation ledger on %s', (kind) => {
     return (await refunds.get(request.refundId))!;
   }
 
-  it('finds Oen refunds in requires_attention, stuck in submitting, and recently succeeded and not yet confirmed; in refund id order, a page at a time', async () => {
+  it('finds Oen refunds in requires_attention, stuck in submitting, recently succeeded and not yet confirmed, and recently failed and not asked again; in refund id order, a page at a time', async () => {
     await inStatus(oenRequest(1), ['submitting', 'requires_attention']);
     await inStatus(oenRequest(2), ['submitting']); // recent: still its run's
     await inStatus(oenRequest(3), ['submitting']);
@@ -43,20 +44,35 @@ describe.each(kinds)('the reconciliation ledger on %s', (kind) => {
     await inStatus(oenRequest(5), ['submitting', 'succeeded']);
     await db.query(`UPDATE refunds SET completed_at = now() - interval '10 days' WHERE refund_id = 'RF-5'`); // too old
     await inStatus(oenRequest(6), ['submitting', 'failed']);
+    // Failed, then asked again under a new refund id: Oen's list would show that one's refund.
+    await inStatus(oenRequest(7), ['submitting', 'failed']);
+    await refunds.open({ ...oenRequest(7), refundId: 'RF-8' }, 'wf');
+    await inStatus(oenRequest(9), ['submitting', 'failed']);
+    await db.query(`UPDATE refunds SET completed_at = now() - interval '10 days' WHERE refund_id = 'RF-9'`); // too old
     await inStatus(mwd(1), ['submitting', 'requires_attention']);
 
     const filter = { submittingBefore: hoursAgo(1), succeededSince: new Date(Date.now() - 7 * 86_400_000), limit: 2 };
     const first = await reconciliation.oenCandidates(filter);
     expect(first.map((r) => r.refundId)).toEqual(['RF-1', 'RF-3']);
     const second = await reconciliation.oenCandidates({ ...filter, after: 'RF-3' });
-    expect(second.map((r) => r.refundId)).toEqual(['RF-4']);
+    expect(second.map((r) => r.refundId)).toEqual(['RF-4', 'RF-6']);
 
     await reconciliation.markConfirmed(['RF-4']);
-    expect((await reconciliation.oenCandidates({ ...filter, limit: 10 })).map((r) => r.refundId)).toEqual(['RF-1', 'RF-3']);
+    expect((await reconciliation.oenCandidates({ ...filter, limit: 10 })).map((r) => r.refundId)).toEqual(['RF-1', 'RF-3', 'RF-6']);
 
     const unresolved = await reconciliation.mwdUnresolved({ submittingBefore: hoursAgo(1), limit: 10 });
     expect(unresolved.total).toBe(1);
     expect(unresolved.refunds.map((r) => r.refundId)).toEqual(['RF-MWD-1']);
+  });
+
+  it('takes a failed refund Oen shows refunded back to a person, unless a new refund of its transaction opened meanwhile', async () => {
+    const late = await inStatus(oenRequest(1), ['submitting', 'failed']);
+    const error = { code: codes.FailedButRefunded, message: 'Oen refunded it after all' };
+    expect(await reconciliation.apply(late, 'requires_attention', { error })).toMatchObject({ changed: true, record: { status: 'requires_attention', error } });
+    const raced = await inStatus(oenRequest(2), ['submitting', 'failed']);
+    await refunds.open({ ...oenRequest(2), refundId: 'RF-2b' }, 'wf');
+    // The database refuses a second holder of the transaction: the new refund's run owns it.
+    expect(await reconciliation.apply(raced, 'requires_attention', { error })).toMatchObject({ changed: false, record: { status: 'failed' } });
   });
 
   it('moves a refund only if it is still as it was read; the same move made earlier answers changed', async () => {

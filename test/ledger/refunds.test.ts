@@ -99,6 +99,32 @@ describe.each(kinds)('the refund ledger on %s', (kind) => {
     expect(await ledger.open(oen('RF-4', 'P20990101OTHER001'), 'wf')).toMatchObject({ opened: { refundId: 'RF-4', status: 'received' } });
   });
 
+  it('a new refund of an Oen transaction may follow an earlier one only when the ledger closed that one without a refund', async () => {
+    const hid = (refundId: string) => `P2099${refundId.replace('-', '')}`;
+    const ends = [
+      ['RF-R', 'received', false],
+      ['RF-S', 'submitting', false],
+      ['RF-OK', 'succeeded', false],
+      ['RF-A', 'requires_attention', false],
+      ['RF-F', 'failed', true],
+      ['RF-C', 'cancelled', true],
+    ] as const;
+    for (const [refundId, status, follows] of ends) {
+      await ledger.open(oen(refundId, hid(refundId)), 'wf');
+      if (status !== 'received' && status !== 'cancelled') await ledger.transition(refundId, 'submitting');
+      if (status !== 'received' && status !== 'submitting') {
+        await ledger.transition(refundId, status, status === 'succeeded' ? { providerReference: 'x' } : { error: { code: 'OenT0001', message: 'x' } });
+      }
+      expect(await ledger.mayFollow(hid(refundId), refundId), status).toBe(follows);
+    }
+    // Another transaction's refund, or one the ledger never had, is no reason to follow.
+    expect(await ledger.mayFollow(hid('RF-R'), 'RF-F')).toBe(false);
+    expect(await ledger.mayFollow(hid('RF-X'), 'RF-X')).toBe(false);
+    // A failed refund followed by a live one: a third may not follow the failed one.
+    await ledger.open(oen('RF-F2', hid('RF-F')), 'wf');
+    expect(await ledger.mayFollow(hid('RF-F'), 'RF-F')).toBe(false);
+  });
+
   it('a refund id ends once: failed, cancelled, succeeded or handed to a person, it is never opened again', async () => {
     const ends = [
       ['RF-F', 'failed'],
@@ -169,11 +195,26 @@ describe.each(kinds)('the refund ledger on %s', (kind) => {
     await ledger.open(mwd, 'wf');
     await ledger.transition('RF-MWD-1', 'submitting');
     expect(await ledger.markSending('RF-MWD-1', 'attempt 1 of run A')).toEqual({ claimed: true });
-    await ledger.markAnswered('RF-MWD-1');
+    await ledger.markAnswered('RF-MWD-1', 'attempt 1 of run A');
     expect(await ledger.markSending('RF-MWD-1', 'attempt 2 of run A')).toEqual({ claimed: true });
     // attempt 2 died between sending and hearing back: the next attempt, and a new run's first, see it
     expect(await ledger.markSending('RF-MWD-1', 'attempt 3 of run A')).toMatchObject({ claimed: false, unansweredBy: 'attempt 2 of run A' });
     expect(await ledger.markSending('RF-MWD-1', 'attempt 1 of run B')).toMatchObject({ claimed: false, unansweredBy: 'attempt 2 of run A' });
+  });
+
+  it("writes an answer only onto the row its sender's mark holds: a late answer of an old attempt writes nothing", async () => {
+    await ledger.open(mwd, 'wf');
+    await ledger.transition('RF-MWD-1', 'submitting');
+    expect(await ledger.markSending('RF-MWD-1', 'attempt 1 of run A')).toEqual({ claimed: true });
+    await ledger.markAnswered('RF-MWD-1', 'attempt 1 of run A');
+    expect(await ledger.markSending('RF-MWD-1', 'attempt 2 of run A')).toEqual({ claimed: true });
+    // Attempt 1 answered again, late (its activity kept running after Temporal gave up on it).
+    const late = await ledger.markAnswered('RF-MWD-1', 'attempt 1 of run A', 'MW202611250000000009');
+    expect(await ledger.get('RF-MWD-1')).not.toHaveProperty('providerReference');
+    expect(late).toBe(false);
+    expect(await ledger.markSending('RF-MWD-1', 'attempt 1 of run B')).toMatchObject({ claimed: false, unansweredBy: 'attempt 2 of run A' });
+    expect(await ledger.markAnswered('RF-MWD-1', 'attempt 2 of run A', 'MW202611250000000010')).toBe(true);
+    expect(await ledger.get('RF-MWD-1')).toMatchObject({ providerReference: 'MW202611250000000010' });
   });
 
   it('gives no send once the success is recorded, or to a refund not being submitted', async () => {
@@ -181,7 +222,7 @@ describe.each(kinds)('the refund ledger on %s', (kind) => {
     expect(await ledger.markSending('RF-MWD-1', 'attempt 1 of run A')).toMatchObject({ claimed: false, record: { status: 'received' } });
     await ledger.transition('RF-MWD-1', 'submitting');
     expect(await ledger.markSending('RF-MWD-1', 'attempt 1 of run A')).toEqual({ claimed: true });
-    await ledger.markAnswered('RF-MWD-1', 'MW202611250000000001');
+    await ledger.markAnswered('RF-MWD-1', 'attempt 1 of run A', 'MW202611250000000001');
     // a timed-out attempt that checked the ledger before that answer came asks only now
     const late = await ledger.markSending('RF-MWD-1', 'attempt 1 of run A');
     expect(late).toMatchObject({ claimed: false, record: { status: 'submitting', providerReference: 'MW202611250000000001' } });

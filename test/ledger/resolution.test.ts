@@ -82,6 +82,26 @@ describe.each(kinds)('the resolution ledger on %s', (kind) => {
     await expect(resolution().end('RF-1', 'succeeded', {})).rejects.toThrow(new LedgerError('Refund RF-1 is requires_attention; a resolution cannot record it succeeded'));
   });
 
+  it('ends only the send it claimed: a refund reconciliation took over since (the resolution run was closed) is not moved by that resolution', async () => {
+    const read = await needingAPerson(2);
+    const claimant = { workflowId: 'resolve:RF-2', runId: 'run-of-the-resolution' };
+    const claimed = await resolution().decide(read, 'submitting', { error: null, decisions: [decision('2026-11-29T08:00:00.000Z', 'Oen lists it charged')] }, false, claimant);
+    expect(claimed).toMatchObject({ moved: true });
+    const takenOver = await new ReconciliationLedger(database()).apply(claimed.record, 'submitting', { error: null }, { workflowId: 'refundflow-reconcile-1', runId: 'r1' });
+    expect(takenOver).toMatchObject({ changed: true });
+    await expect(resolution().end('RF-2', 'succeeded', { providerReference: 'P20261129000002' }, 'resolve:RF-2')).rejects.toThrow(
+      new LedgerError('Refund RF-2 is submitting; a resolution cannot record it succeeded'),
+    );
+    expect(await refunds().get('RF-2')).toMatchObject({ status: 'submitting' });
+    expect(await refunds().claimant('RF-2')).toEqual({ workflowId: 'refundflow-reconcile-1', runId: 'r1' });
+    // The resolution's own claim had named it: its end is recorded while the claim is still its own.
+    const mine = await needingAPerson(3);
+    const own = { workflowId: 'resolve:RF-3', runId: 'run-3' };
+    await resolution().decide(mine, 'submitting', { error: null, decisions: [decision('2026-11-29T08:00:00.000Z', 'Oen lists it charged')] }, false, own);
+    expect(await refunds().claimant('RF-3')).toEqual(own);
+    expect(await resolution().end('RF-3', 'succeeded', { providerReference: 'P20261129000003' }, 'resolve:RF-3')).toMatchObject({ status: 'succeeded' });
+  });
+
   it('makes no move a resolution may not make', async () => {
     const read = await needingAPerson(1);
     await expect(resolution().decide({ ...read, status: 'succeeded' }, 'failed', { decisions: [] })).rejects.toThrow(/a resolution does not move a refund from succeeded to failed/);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { closedWithoutRefund, finalStatuses, mayMove, refundStatuses, type refundMoves, type RefundStatus } from '../../src/domain/refund-status.js';
+import { closedWithoutRefund, finalStatuses, mayMove, refundStatuses, type refundMoves } from '../../src/domain/refund-status.js';
 
 // The status machine: one table of moves (src/domain/refund-status.ts), checked without a database.
 const all = (writer: keyof typeof refundMoves) =>
@@ -32,6 +32,7 @@ describe('the refund status machine', () => {
         'submitting→succeeded',
         'requires_attention→succeeded',
         'succeeded→requires_attention',
+        'failed→requires_attention',
         'submitting→requires_attention',
         'requires_attention→submitting',
         'submitting→submitting',
@@ -52,13 +53,17 @@ describe('the refund status machine', () => {
     );
   });
 
-  it('no writer moves a refund back to received, or out of failed or cancelled (a refund id ends once)', () => {
+  it('no writer moves a refund back to received, or out of cancelled; out of failed only reconciliation, to a person (a refund id ends once: nothing sends it again)', () => {
     for (const writer of ['run', 'reconciliation', 'resolution'] as const) {
       for (const status of refundStatuses) {
         expect(mayMove(writer, status, 'received')).toBe(false);
-        for (const ended of ['failed', 'cancelled'] as RefundStatus[]) expect(mayMove(writer, ended, status)).toBe(false);
+        expect(mayMove(writer, 'cancelled', status)).toBe(false);
       }
     }
+    expect(refundStatuses.filter((to) => mayMove('run', 'failed', to))).toEqual([]);
+    expect(refundStatuses.filter((to) => mayMove('resolution', 'failed', to))).toEqual([]);
+    // Oen shows a refund the ledger holds as failed (a late refund): a person must know.
+    expect(refundStatuses.filter((to) => mayMove('reconciliation', 'failed', to))).toEqual(['requires_attention']);
   });
 
   it('only reconciliation, on the provider’s evidence, moves a succeeded refund (to requires_attention)', () => {

@@ -11,6 +11,7 @@ import type { OenRefundRequested, RefundRequested } from '../../src/domain/schem
 import type { RefundRecord } from '../../src/domain/schemas/refund-record.js';
 import { AuditTrail } from '../../src/ledger/audit.js';
 import { ReconciliationLedger } from '../../src/ledger/reconciliation.js';
+import { ResolutionLedger } from '../../src/ledger/resolution.js';
 import type { reconcileWorkflow } from '../../src/workflows/reconcile.js';
 import { useEngine, useWorkerWithOutcomes } from '../helpers/engine.js';
 import { startAccepted, throughInbox } from '../helpers/inbox.js';
@@ -214,6 +215,47 @@ describe('reconcileWorkflow', () => {
     expect(outcomesOf(request.refundId)).toEqual(['refund.requires_attention']);
   });
 
+  it('a recent failed refund Oen shows refunded after all goes to a person (FailedButRefunded), counted as a mismatch; one still charged, or followed by a later refund, is left as it is', async () => {
+    const { ledger } = engine();
+    const failed = async (request: OenRefundRequested) => {
+      await inSubmitting(request);
+      await ledger.transition(request.refundId, 'failed', { error: { code: 'OenT0001', message: 'the transaction failed' } });
+    };
+    // Oen refused, then carried the refund out late: Oen lists it refunded, the ledger says failed.
+    const late = await seededOenRefund(engine().sandboxes.oenUrl, {}, { status: 'refunded', refundAmount: 1000 });
+    await failed(late);
+    const charged = await seededOenRefund(engine().sandboxes.oenUrl);
+    await failed(charged);
+    // Asked again under a new refund id, which succeeded: Oen's refund is that one's, not the failed one's.
+    const followed = await seededOenRefund(engine().sandboxes.oenUrl, {}, { status: 'refunded', refundAmount: 1000 });
+    await failed(followed);
+    const again = { ...followed, refundId: `RF-${randomUUID()}` };
+    await inSubmitting(again);
+    await ledger.transition(again.refundId, 'succeeded', { providerReference: again.transactionHid });
+
+    const report = await reconcile({ resubmit: true });
+
+    expect(report.changed.find((c) => c.refundId === late.refundId)).toMatchObject({ outcome: 'mismatch', from: 'failed', to: 'requires_attention' });
+    expect(report.counts.mismatch).toBeGreaterThanOrEqual(1);
+    const record = await ledger.get(late.refundId);
+    expect(record).toMatchObject({ status: 'requires_attention', error: { code: 'FailedButRefunded' } });
+    expect(record?.error?.message).toMatch(/ledger recorded this refund as failed \(OenT0001\), but Oen lists .* refunded/);
+    expect(outcomesOf(late.refundId)).toEqual(['refund.requires_attention']);
+    for (const left of [charged, followed]) {
+      expect(report.changed.find((c) => c.refundId === left.refundId)).toBeUndefined();
+      expect(await ledger.get(left.refundId)).toMatchObject({ status: 'failed', error: { code: 'OenT0001' } });
+    }
+    expect(report.notes.find((n) => n.refundId === followed.refundId)).toBeUndefined();
+
+    // A later run leaves it with the person, though Oen shows it refunded: order management was told it failed.
+    const next = await reconcile({ resubmit: true });
+    expect(next.notes.find((n) => n.refundId === late.refundId)).toMatchObject({ outcome: 'left_for_person', status: 'requires_attention' });
+    expect(await ledger.get(late.refundId)).toMatchObject({ status: 'requires_attention', error: { code: 'FailedButRefunded' } });
+    expect(outcomesOf(late.refundId)).toEqual(['refund.requires_attention']);
+    expect(await refundsOf(late.transactionHid)).toEqual([]);
+    expect(await refundsOf(charged.transactionHid)).toEqual([]);
+  });
+
   it('a refund stuck in submitting past the threshold is settled on Oen\'s evidence; a recent one is left to its run', async () => {
     const stuck = await seededOenRefund(engine().sandboxes.oenUrl);
     const ledger = engine().ledger;
@@ -246,6 +288,36 @@ describe('reconcileWorkflow', () => {
     } finally {
       await run.terminate('test over');
     }
+  });
+
+  it('a refund a resolution claimed is left to that run while it is open, though the refund\'s own run ended long ago', async () => {
+    const request = await refundThatRanOutOfRetries();
+    const { ledger, db } = engine();
+    // Its own run's claim named that run.
+    expect((await ledger.claimant(request.refundId))?.workflowId).toBe(refundWorkflowId(request));
+    // The resolution's run, sending it again: open, on a task queue no worker polls (as one waiting for Oen's rate limit would be).
+    const { client } = engine().temporal;
+    const resolving = await client.workflow.start('resolveWorkflow', { taskQueue: `nobody-${randomUUID()}`, workflowId: `resolve:${request.refundId}`, args: [] });
+    try {
+      const before = await ledger.get(request.refundId);
+      if (!before) throw new Error('no record');
+      const decision = { action: 'resolve' as const, by: { id: 'key:operator-1', name: 'Operator One' }, verified: true, at: new Date().toISOString() };
+      const claimant = { workflowId: resolving.workflowId, runId: resolving.firstExecutionRunId };
+      expect(await new ResolutionLedger(db).decide(before, 'submitting', { error: null, decisions: [decision] }, false, claimant)).toMatchObject({ moved: true });
+      await db.query(`UPDATE refunds SET updated_at = now() - interval '2 hours' WHERE refund_id = $1`, [request.refundId]);
+
+      const report = await reconcile({ resubmit: true, submittingAfterSeconds: 3600 });
+      expect(report.notes.find((n) => n.refundId === request.refundId)).toMatchObject({ outcome: 'still_running', status: 'submitting' });
+      expect(await ledger.get(request.refundId)).toMatchObject({ status: 'submitting' });
+      expect(await refundsOf(request.transactionHid)).toEqual([]);
+      expect(await ledger.claimant(request.refundId)).toEqual(claimant);
+    } finally {
+      await resolving.terminate('test over');
+    }
+    // Once that run is closed, reconciliation settles it on Oen's evidence (it was resolved: a person decides).
+    const after = await reconcile({ resubmit: true, submittingAfterSeconds: 0 });
+    expect(after.changed.find((c) => c.refundId === request.refundId)).toMatchObject({ outcome: 'left_for_person', from: 'submitting', to: 'requires_attention' });
+    expect(await refundsOf(request.transactionHid)).toEqual([]);
   });
 
   it('an Oen that cannot be asked changes nothing; MWD refunds in doubt are listed', async () => {
@@ -358,7 +430,8 @@ describe('reconcileWorkflow and refunds whose run ended without settling them (t
     await inSubmitting(answered, { since: '2 hours' });
     const recorded = await mwdRequest();
     await inSubmitting(recorded);
-    await ledger.markAnswered(recorded.refundId, 'MW2026112900000001');
+    await ledger.markSending(recorded.refundId, 'attempt 1 of run R');
+    await ledger.markAnswered(recorded.refundId, 'attempt 1 of run R', 'MW2026112900000001');
     await age(recorded.refundId);
 
     const report = await reconcile({}, 'run-ended');

@@ -439,11 +439,12 @@ describe('a second run of one refund never sends it again', () => {
     let died = false;
     const dying = Object.create(ledger) as RefundLedger;
     dying.markAnswered = async (...args: Parameters<RefundLedger['markAnswered']>) => {
-      await ledger.markAnswered(...args);
+      const written = await ledger.markAnswered(...args);
       if (!died) {
         died = true;
         throw new Error('the worker died before reporting the answer');
       }
+      return written;
     };
     const record = await run(request, { worker: await engine().worker({}, { ledger: dying }) });
     expect(died).toBe(true);
