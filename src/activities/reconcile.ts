@@ -155,11 +155,14 @@ export function createReconcileActivities({ oen, reconciliation, reconcile, audi
     },
 
     /**
-     * How the refund's run ended, if it did (asked of Temporal as `refundRunOpen` is). A run terminated
-     * through Temporal is written to the audit trail, once per run, as done by a person unknown:
-     * Temporal does not say who terminated it.
+     * How the refund's run ended, if it did (asked of Temporal as `refundRunOpen` is); open while the
+     * run that claimed the refund (a resolution's, a reconciliation's) is. A run terminated through
+     * Temporal is written to the audit trail, once per run, as done by a person unknown: Temporal does
+     * not say who terminated it.
      */
     refundRunEnd: async (refund: Pick<RefundRecord, 'refundId' | 'workflowId'>): Promise<RunEnd> => {
+      const claimant = await reconciliation.claimant(refund.refundId);
+      if (claimant && claimant.workflowId !== refund.workflowId && (await workflowOpen(claimant.workflowId))) return { open: true };
       let described;
       try {
         described = await Context.current().client.workflow.getHandle(refund.workflowId).describe();
