@@ -73,18 +73,25 @@ export async function requestToSendAgain(reconciliation: Pick<ReconciliationLedg
 }
 
 /**
- * Whether the newest run of `workflowId` is open: a workflow id has one open run at most, and after a
- * Reset it is not the run the ledger names. (A newer run of another refund of the same Oen transaction
- * cannot be open while this refund is live: the ledger refuses it.)
+ * The newest run of `workflowId` (a workflow id has one open run at most, and after a Reset it is not
+ * the run the ledger names): its status and run id, or undefined when Temporal has none.
  */
-async function workflowOpen(workflowId: string): Promise<boolean> {
+async function newestRun(workflowId: string): Promise<{ status: string; runId: string } | undefined> {
   try {
-    const { status } = await Context.current().client.workflow.getHandle(workflowId).describe();
-    return status.name === 'RUNNING';
+    const { status, runId } = await Context.current().client.workflow.getHandle(workflowId).describe();
+    return { status: status.name, runId };
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return false;
+    if (err instanceof WorkflowNotFoundError) return undefined;
     throw err;
   }
+}
+
+/**
+ * Whether the newest run of `workflowId` is open. (A newer run of another refund of the same Oen
+ * transaction cannot be open while this refund is live: the ledger refuses it.)
+ */
+async function workflowOpen(workflowId: string): Promise<boolean> {
+  return (await newestRun(workflowId))?.status === 'RUNNING';
 }
 
 export function createReconcileActivities({ oen, reconciliation, reconcile, audit }: ReconcileActivityDeps) {
@@ -163,24 +170,19 @@ export function createReconcileActivities({ oen, reconciliation, reconcile, audi
     refundRunEnd: async (refund: Pick<RefundRecord, 'refundId' | 'workflowId'>): Promise<RunEnd> => {
       const claimant = await reconciliation.claimant(refund.refundId);
       if (claimant && claimant.workflowId !== refund.workflowId && (await workflowOpen(claimant.workflowId))) return { open: true };
-      let described;
-      try {
-        described = await Context.current().client.workflow.getHandle(refund.workflowId).describe();
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) return { open: false, ended: 'not found' };
-        throw err;
-      }
-      if (described.status.name === 'RUNNING') return { open: true };
-      const ended = described.status.name.toLowerCase();
+      const run = await newestRun(refund.workflowId);
+      if (!run) return { open: false, ended: 'not found' };
+      if (run.status === 'RUNNING') return { open: true };
+      const ended = run.status.toLowerCase();
       if (ended === 'terminated') {
         await audit.appendOnce({
           actor: throughTemporal,
           action: 'refund.terminate',
           refundId: refund.refundId,
           outcome: 'done',
-          reason: `run ${refund.workflowId} (${described.runId}) was terminated through Temporal before it settled the refund`,
-          detail: { via: 'a Temporal Terminate', workflowId: refund.workflowId, runId: described.runId },
-          requestId: described.runId,
+          reason: `run ${refund.workflowId} (${run.runId}) was terminated through Temporal before it settled the refund`,
+          detail: { via: 'a Temporal Terminate', workflowId: refund.workflowId, runId: run.runId },
+          requestId: run.runId,
         });
       }
       return { open: false, ended };

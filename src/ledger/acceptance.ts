@@ -52,7 +52,8 @@ export class RequestGate {
       return this.refuse(workflowType, run, `the intake runs the ${type} of ${subject} as ${expected}, not as ${run.workflowId}`);
     }
     const found = await this.acceptedEvents(type, data);
-    const same = found.find((e) => acceptedRequestHash(e.data) === acceptedRequestHash(data));
+    const asked = acceptedRequestHash(data);
+    const same = found.find((e) => acceptedRequestHash(e.data) === asked);
     if (same) return { accepted: { eventId: same.event_id } };
     const why = found.length === 0 ? `the intake accepted no ${type} for ${subject}` : `the ${type} accepted for ${subject} (event ${found[0]!.event_id}) says something else`;
     return this.refuse(workflowType, run, why);
