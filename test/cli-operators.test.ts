@@ -46,7 +46,15 @@ describe('refundflow operator', () => {
     const all = JSON.parse((await cli(['audit', '--all', '--json'], { env: as('viewer') })).stdout) as { entries: Array<{ action: string; outcome: string; detail?: { name?: string } }> };
     const mine = all.entries.filter((e) => e.action.startsWith('operator.'));
     expect(mine.map((e) => [e.action, e.outcome])).toEqual(
-      expect.arrayContaining([['operator.add', 'done'], ['operator.confirm', 'refused'], ['operator.confirm', 'done'], ['operator.add', 'refused'], ['operator.revoke', 'done']]),
+      expect.arrayContaining([
+        ['operator.add', 'attempted'],
+        ['operator.add', 'done'],
+        ['operator.confirm', 'refused'],
+        ['operator.confirm', 'done'],
+        ['operator.add', 'refused'],
+        ['operator.revoke', 'attempted'],
+        ['operator.revoke', 'done'],
+      ]),
     );
   });
 
@@ -56,8 +64,11 @@ describe('refundflow operator', () => {
     expect(made.code).toBe(0);
     const answer = JSON.parse(made.stdout) as { name: string; role: string; key: string };
     expect(answer).toMatchObject({ name: 'first-admin', role: 'admin', person: 'first-admin', key: expect.stringMatching(/^rf_/) as unknown });
-    const { rows } = await ledger().db.query<{ actor_id: string; action: string }>('SELECT actor_id, action FROM operator_audit');
-    expect(rows).toEqual([{ actor_id: expect.stringMatching(/^cli:/) as unknown, action: 'operator.add' }]);
+    const { rows } = await ledger().db.query<{ actor_id: string; action: string; outcome: string }>('SELECT actor_id, action, outcome FROM operator_audit ORDER BY id');
+    expect(rows).toEqual([
+      { actor_id: expect.stringMatching(/^cli:/) as unknown, action: 'operator.add', outcome: 'attempted' },
+      { actor_id: expect.stringMatching(/^cli:/) as unknown, action: 'operator.add', outcome: 'done' },
+    ]);
     expect((await cli(['operator', 'list', '--database-url', ledger().url])).stdout).toMatch(/^first-admin +admin +first-admin /m);
   });
 });
@@ -75,8 +86,10 @@ describe('refundflow approve with four eyes, audit, resolve, signing-key', () =>
     expect((await cli(['approve', refundId], { env: as('approver2') })).stdout).toMatch(new RegExp(`^approve: refund ${refundId} is now (submitting|succeeded)`));
     const trail = await cli(['audit', '--refund', refundId], { env: as('viewer') });
     expect(trail.stdout.trim().split('\n').map((line) => line.split(/ +/).slice(1, 3))).toEqual([
+      ['attempted', 'approve'],
       ['done', 'approve'],
       ['refused', 'approve'],
+      ['attempted', 'approve'],
       ['done', 'approve'],
     ]);
     expect(trail.stdout).toMatch(/: customer called$/m);

@@ -14,7 +14,8 @@ import { problem, type Answer } from './answers.js';
 /**
  * Approve, reject and cancel (docs/api.md): the API checks the caller's role, signs the decision
  * with its key (src/domain/decision-proof.ts) and sends it to the run that owns the refund, which
- * checks the signature again. Every attempt, done or refused, is written to the audit trail.
+ * checks the signature again. The audit trail has the attempt before the run is asked, then how it
+ * ended (auditTrailFor).
  */
 /** What the routes that carry a person's decision to a run need (these and resolve.ts's). */
 export interface DecisionRouteDeps {
@@ -52,6 +53,8 @@ export function registerDecisionRoutes(app: FastifyInstance, deps: DecisionRoute
       }
       const { reason } = body.data;
       const proof = signProof(deps.signingKey, request, action as DecisionAction, record, reason ?? '');
+      const { person } = callerOf(request);
+      await trail.attempt({ statusBefore: record.status, reason, ...(person !== undefined && { detail: { person } }) });
       try {
         // The run that owns the refund, never the newest run of its workflow id (a later refund of the
         // same Oen transaction runs under the same id): money-safety rule 7.
@@ -59,7 +62,7 @@ export function registerDecisionRoutes(app: FastifyInstance, deps: DecisionRoute
           .getHandle(record.workflowId, record.runId)
           .executeUpdate(update, { args: [{ refundId, ...(reason !== undefined && { reason }), proof }] });
         // Which people approved so far, as the run counted them: the trail says who the four eyes were.
-        const people = action === 'approve' ? { detail: { person: callerOf(request).person, approvals: progress.approvals } } : {};
+        const people = action === 'approve' ? { detail: { person, approvals: progress.approvals } } : {};
         await trail.done({ statusBefore: record.status, statusAfter: progress.status, reason, ...people });
         return { ...progress, workflowId: record.workflowId, uiUrl: deps.uiUrl(record.workflowId) };
       } catch (err) {
@@ -93,21 +96,42 @@ export function signProof(signingKey: string, request: FastifyRequest, action: D
   );
 }
 
-/** Writes what became of one operator request to the audit trail, and answers the answer. */
+/**
+ * One operator request in the audit trail (src/ledger/audit.ts). `attempt` before the action is carried
+ * out: it throws AuditUnavailable (answered 503) when the row cannot be written, and the route does
+ * nothing. Then `done`, `pending` or `refused`: an outcome that cannot be written once the action was
+ * carried out is logged, not answered as an error — the action happened, and its attempted row stands.
+ * A request refused before anything was tried is one `refused` row.
+ */
 export function auditTrailFor(audit: AuditTrail, request: FastifyRequest, action: string, refundId?: string) {
   const caller = callerOf(request);
   const base = { actor: { id: caller.id, name: caller.name, role: caller.role }, action, refundId, requestId: request.id };
+  let attempted = false;
+  const outcome = async (entry: Omit<AuditEntry, keyof typeof base>): Promise<void> => {
+    try {
+      await audit.append({ ...base, ...entry });
+    } catch (err) {
+      if (!attempted) throw err;
+      request.log.error({ err, action, refundId }, `${action} was carried out but its outcome (${entry.outcome}) is not in the audit trail; its attempted row is`);
+    }
+  };
   return {
-    done: async (entry: Pick<AuditEntry, 'statusBefore' | 'statusAfter' | 'reason' | 'detail'>) => {
-      await audit.append({ ...base, ...entry, outcome: 'done' });
+    attempt: async (entry: Pick<AuditEntry, 'statusBefore' | 'reason' | 'detail'> = {}): Promise<void> => {
+      await audit.attempt({ ...base, ...entry });
+      attempted = true;
     },
+    done: (entry: AuditFields) => outcome({ ...entry, outcome: 'done' }),
+    /** Carried out, not ended: a resolution answered 202 (running, or waiting for a second person). */
+    pending: (entry: AuditFields) => outcome({ ...entry, outcome: 'pending' }),
     refused: async (answer: Answer, statusBefore?: string, detail?: Record<string, unknown>): Promise<Answer> => {
       const reason = (answer.body as { error?: string }).error;
-      await audit.append({ ...base, outcome: 'refused', statusBefore, statusAfter: statusBefore, reason, detail: { httpStatus: answer.statusCode, ...detail } });
+      await outcome({ outcome: 'refused', statusBefore, statusAfter: statusBefore, reason, detail: { httpStatus: answer.statusCode, ...detail } });
       return answer;
     },
   };
 }
+
+type AuditFields = Pick<AuditEntry, 'statusBefore' | 'statusAfter' | 'reason' | 'detail'>;
 
 export function parseJsonBody(body: unknown): { ok: true; value: unknown } | { ok: false; error: string } {
   if (!Buffer.isBuffer(body) || body.length === 0) return { ok: true, value: undefined };

@@ -173,7 +173,7 @@ function describeEndpoints(): Record<string, unknown> {
       },
       '/v1/audit': {
         get: {
-          summary: 'The operator audit trail, oldest first, paged: every action, done or refused',
+          summary: 'The operator audit trail, oldest first, paged: every action, attempted, then done, pending or refused',
           parameters: Object.keys(auditQuery.shape).map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } })),
           responses: {
             200: { description: 'a page; `next` is the cursor of the following one', content: json(z.object({ entries: z.array(z.record(z.string(), z.unknown())), next: z.string().optional() })) },

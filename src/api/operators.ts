@@ -49,6 +49,7 @@ export function registerOperatorRoutes(
     const body = newKeyBody.safeParse(input.value ?? {});
     if (!body.success) return deps.send(reply, await trail.refused(problem(422, 'invalid key request', fieldProblems(body.error))));
     const { name, role, person = name } = body.data;
+    await trail.attempt({ detail: { name, role, person } });
     try {
       if (deps.grantsByTwo) {
         const info = await deps.apiKeys.propose(name, role, person, maker(request));
@@ -67,6 +68,7 @@ export function registerOperatorRoutes(
   app.post<{ Params: { name: string } }>('/v1/operators/:name/confirm', { config: { access: 'admin', audit: 'operator.confirm' } }, async (request, reply) => {
     const { name } = request.params;
     const trail = auditTrailFor(deps.audit, request, 'operator.confirm');
+    await trail.attempt({ detail: { name } });
     const confirmed = await deps.apiKeys.confirm(name, maker(request));
     if ('refused' in confirmed) {
       const answer =
@@ -83,6 +85,7 @@ export function registerOperatorRoutes(
   app.post<{ Params: { name: string } }>('/v1/operators/:name/revoke', { config: { access: 'admin', audit: 'operator.revoke' } }, async (request, reply) => {
     const { name } = request.params;
     const trail = auditTrailFor(deps.audit, request, 'operator.revoke');
+    await trail.attempt({ detail: { name } });
     const revoked = await deps.apiKeys.revoke(name, callerOf(request).id);
     if (!revoked) return deps.send(reply, await trail.refused(problem(404, `no live key named ${name}`), undefined, { name }));
     await trail.done({ detail: { name, role: revoked.role, person: revoked.person, keyId: revoked.keyId } });

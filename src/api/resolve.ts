@@ -16,7 +16,8 @@ import { auditTrailFor, parseJsonBody, signProof, type DecisionRouteDeps } from 
  * The API checks the body and the caller's role (an MWD outcome is an approver's word; an Oen outcome
  * or a retry, which the engine checks with Oen, an operator's), signs the resolution, and runs it as
  * its own workflow (src/workflows/resolve.ts), whose answer it gives — waiting up to 20 s, then
- * answering 202 with where to watch it. Done or refused, it is a row of the audit trail.
+ * answering 202 with where to watch it. The audit trail has the attempt before the run is started or
+ * asked, then `done`, `refused`, or `pending` for a 202: what the run did is its record's and its own.
  */
 const evidence = z
   .string()
@@ -91,6 +92,7 @@ export function registerResolveRoute(app: FastifyInstance, deps: DecisionRouteDe
     const where = { workflowId: options.workflowId, uiUrl: deps.uiUrl(options.workflowId) };
     let handle: WorkflowHandle;
     let started = false;
+    await trail.attempt({ statusBefore: record.status, reason: reasonOf(resolution), detail: asked });
     try {
       handle = await deps.client.workflow.start('resolveWorkflow', options);
       started = true;
@@ -110,7 +112,7 @@ export function registerResolveRoute(app: FastifyInstance, deps: DecisionRouteDe
       }
     }
     if (twoPeople && started) {
-      await trail.done({ statusBefore: record.status, statusAfter: record.status, reason: reasonOf(resolution), detail: { ...asked, person: caller.person, waitingFor: 'a second person' } });
+      await trail.pending({ statusBefore: record.status, statusAfter: record.status, reason: reasonOf(resolution), detail: { ...asked, person: caller.person, waitingFor: 'a second person', ...where } });
       return reply.code(202).send({ refundId, resolution: 'awaiting_second_person', ...where });
     }
     const result = await Promise.race([
@@ -118,7 +120,7 @@ export function registerResolveRoute(app: FastifyInstance, deps: DecisionRouteDe
       new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), WAIT_FOR_RESULT_MS).unref()),
     ]);
     if (!result) {
-      await trail.done({ statusBefore: record.status, statusAfter: 'submitting', reason: reasonOf(resolution), detail: { ...asked, running: true } });
+      await trail.pending({ statusBefore: record.status, reason: reasonOf(resolution), detail: { ...asked, running: true, ...where } });
       return reply.code(202).send({ refundId, resolution: 'running', ...where });
     }
     const shown = result.providerEvidence !== undefined ? { providerEvidence: result.providerEvidence } : {};

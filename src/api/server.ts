@@ -11,7 +11,7 @@ import type { Database } from '../ledger/database.js';
 import type { EventInbox } from '../ledger/inbox.js';
 import { InvalidCursorError, type RefundLedger } from '../ledger/refunds.js';
 import { ApiKeys } from '../ledger/api-keys.js';
-import { AuditTrail } from '../ledger/audit.js';
+import { AuditTrail, AuditUnavailable } from '../ledger/audit.js';
 import { guardRoutes, type UnauthenticatedAnswer } from './access.js';
 import { RefusalLimit } from './refusal-limit.js';
 import { Authenticator, type OidcSettings } from './auth.js';
@@ -125,6 +125,8 @@ export function createApi(deps: ApiDeps): FastifyInstance {
     }
     if (err.statusCode !== undefined && err.statusCode < 500) return send(reply, problem(err.statusCode, err.message));
     request.log.error(err);
+    // An operator action whose attempted row could not be written was not carried out: say so.
+    if (err instanceof AuditUnavailable) return send(reply, problem(503, err.message));
     return send(reply, problem(500, 'internal error; the request was not completed'));
   });
   app.setNotFoundHandler((request, reply) => send(reply, problem(404, `no route ${request.method} ${request.url.split('?')[0]}`)));

@@ -69,10 +69,14 @@ export function operatorCommands(program: Command, ctx: () => CliContext): void 
       if (o.databaseUrl) {
         made = await withLedger(o.databaseUrl, async ({ keys, audit }) => {
           const actor = ledgerActor();
-          const { key, info } = await keys.add(name, o.role, actor.id, { person: o.person }).catch((err: unknown) => {
-            throw usageError(err instanceof Error ? err.message : String(err));
+          const entry = { actor, action: 'operator.add', requestId: randomUUID() };
+          await audit.attempt({ ...entry, detail: { name, role: o.role, person: o.person ?? name, via: 'ledger' } });
+          const { key, info } = await keys.add(name, o.role, actor.id, { person: o.person }).catch(async (err: unknown) => {
+            const reason = err instanceof Error ? err.message : String(err);
+            await audit.append({ ...entry, outcome: 'refused', reason, detail: { name, via: 'ledger' } });
+            throw usageError(reason);
           });
-          await audit.append({ actor, action: 'operator.add', outcome: 'done', detail: { name, role: o.role, person: info.person, keyId: info.keyId, via: 'ledger' }, requestId: randomUUID() });
+          await audit.append({ ...entry, outcome: 'done', detail: { name, role: o.role, person: info.person, keyId: info.keyId, via: 'ledger' } });
           return { ...info, key };
         });
       } else {
@@ -114,9 +118,14 @@ export function operatorCommands(program: Command, ctx: () => CliContext): void 
       if (o.databaseUrl) {
         revoked = await withLedger(o.databaseUrl, async ({ keys, audit }) => {
           const actor = ledgerActor();
+          const entry = { actor, action: 'operator.revoke', requestId: randomUUID() };
+          await audit.attempt({ ...entry, detail: { name, via: 'ledger' } });
           const done = await keys.revoke(name, actor.id);
-          if (!done) throw usageError(`no live key named ${name}`);
-          await audit.append({ actor, action: 'operator.revoke', outcome: 'done', detail: { name, role: done.role, keyId: done.keyId, via: 'ledger' }, requestId: randomUUID() });
+          if (!done) {
+            await audit.append({ ...entry, outcome: 'refused', reason: `no live key named ${name}`, detail: { name, via: 'ledger' } });
+            throw usageError(`no live key named ${name}`);
+          }
+          await audit.append({ ...entry, outcome: 'done', detail: { name, role: done.role, keyId: done.keyId, via: 'ledger' } });
           return done;
         });
       } else {
@@ -127,7 +136,7 @@ export function operatorCommands(program: Command, ctx: () => CliContext): void 
 
   program
     .command('audit')
-    .description('the operator audit trail, oldest first: every action, done or refused')
+    .description('the operator audit trail, oldest first: every action, attempted, then done, pending or refused')
     .option('--refund <refundId>', 'one refund\'s')
     .option('--actor <id>', 'one person\'s or service\'s: an id (key:ann, oidc:…, temporal) or a key\'s name (ann)')
     .option('--since <durationOrTime>', 'from this long ago (90m, 2d) or this time (2026-11-29T08:00:00Z)')
@@ -218,7 +227,8 @@ interface AuditLine {
 function describeEntry(entry: Record<string, unknown>): string {
   const e = entry as unknown as AuditLine;
   const who = `${e.actor.name}${e.actor.role ? ` (${e.actor.role})` : ''}`;
-  const moved = e.statusBefore !== undefined ? ` ${e.statusBefore} → ${e.statusAfter ?? e.statusBefore}` : '';
+  // An attempt (and a pending resolution) has no status after: it says what it was tried on.
+  const moved = e.statusBefore === undefined ? '' : e.statusAfter === undefined ? ` while ${e.statusBefore}` : ` ${e.statusBefore} → ${e.statusAfter}`;
   const why = e.reason !== undefined ? `: ${e.reason}` : '';
-  return `${e.at}  ${e.outcome.padEnd(7)} ${e.action.padEnd(15)} ${e.refundId ?? '-'}  by ${who}${moved}${why}`;
+  return `${e.at}  ${e.outcome.padEnd(9)} ${e.action.padEnd(15)} ${e.refundId ?? '-'}  by ${who}${moved}${why}`;
 }

@@ -2,17 +2,31 @@ import type { Actor, Role } from '../domain/actor.js';
 import type { Queryable } from './database.js';
 
 /**
- * The operator audit trail (migration 13): one row per operator action — approve, reject, cancel,
- * resolve, retry, key made or revoked — done or refused, with who asked (as verified, or what little is
- * known of an unverified caller), the refund, its status before and after, the reason and the API
- * request id. Append-only: this module only inserts and reads, and the table's triggers refuse
- * UPDATE, DELETE and TRUNCATE.
+ * The operator audit trail (migration 13): the operator actions — approve, reject, cancel, resolve,
+ * retry, key made, confirmed or revoked — with who asked (as verified, or what little is known of an
+ * unverified caller), the refund, its status before and after, the reason and the API request id.
+ * An action is written twice (migration 20): `attempted` before it is carried out — and it is not
+ * carried out when that row cannot be written (`attempt` throws AuditUnavailable) — then how it ended:
+ * `done`, `refused`, or `pending` (a resolution answered 202: running, or waiting for a second person).
+ * A request refused before anything was tried (no credential, a bad body) is one `refused` row.
+ * Append-only: this module only inserts and reads; the table's triggers refuse UPDATE, DELETE and
+ * TRUNCATE, and the runtime role may only INSERT and SELECT it.
  */
+export type AuditOutcome = 'attempted' | 'done' | 'refused' | 'pending';
+
+/** The audit trail could not be written, so the action it was to record was not carried out. */
+export class AuditUnavailable extends Error {
+  constructor(action: string, cause: unknown) {
+    super(`the audit trail cannot be written (${cause instanceof Error ? cause.message : String(cause)}): ${action} was not carried out; try again`, { cause });
+    this.name = 'AuditUnavailable';
+  }
+}
+
 export interface AuditEntry {
   actor: Pick<Actor, 'id' | 'name'> & { role?: Role | undefined };
   action: string;
   refundId?: string | undefined;
-  outcome: 'done' | 'refused';
+  outcome: AuditOutcome;
   statusBefore?: string | undefined;
   statusAfter?: string | undefined;
   /** The operator's reason for a decision, or why it was refused. */
@@ -48,7 +62,7 @@ interface AuditRow {
   role: Role | null;
   action: string;
   refund_id: string | null;
-  outcome: 'done' | 'refused';
+  outcome: AuditOutcome;
   status_before: string | null;
   status_after: string | null;
   reason: string | null;
@@ -69,14 +83,26 @@ export class AuditTrail {
   }
 
   /**
-   * The entry, unless the trail already has one of the same action, refund and request id: for what an
+   * The row that must stand before `entry`'s action is carried out: its outcome `attempted`. Throws
+   * AuditUnavailable when it cannot be written; the caller then does nothing.
+   */
+  async attempt(entry: Omit<AuditEntry, 'outcome'>): Promise<void> {
+    try {
+      await this.append({ ...entry, outcome: 'attempted' });
+    } catch (err) {
+      throw new AuditUnavailable(entry.action, err);
+    }
+  }
+
+  /**
+   * The entry, unless the trail already has one of the same action, outcome, refund and request id: for what an
    * activity records, which may run more than once for one event (a Temporal Cancel, a termination).
    */
   async appendOnce(entry: AuditEntry): Promise<void> {
     await this.db.query(
       `INSERT INTO operator_audit (actor_id, actor_name, role, action, refund_id, outcome, status_before, status_after, reason, detail, request_id)
-       SELECT $1, $2, $3, $4::text, $5::text, $6, $7, $8, $9, $10::jsonb, $11::text
-       WHERE NOT EXISTS (SELECT 1 FROM operator_audit WHERE action = $4::text AND refund_id IS NOT DISTINCT FROM $5::text AND request_id = $11::text)`,
+       SELECT $1, $2, $3, $4::text, $5::text, $6::text, $7, $8, $9, $10::jsonb, $11::text
+       WHERE NOT EXISTS (SELECT 1 FROM operator_audit WHERE action = $4::text AND outcome = $6::text AND refund_id IS NOT DISTINCT FROM $5::text AND request_id = $11::text)`,
       auditValues(entry),
     );
   }

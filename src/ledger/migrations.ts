@@ -339,6 +339,16 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
     // resolution's), so another writer moves it only once that run is closed.
     sql: `ALTER TABLE refunds ADD COLUMN claimed_by_workflow text, ADD COLUMN claimed_by_run text`,
   },
+  {
+    version: 20,
+    name: 'audited before carried out',
+    sql: `
+      -- An operator action is written before it is carried out (attempted), then how it ended: done,
+      -- refused, or pending (a resolution answered 202, still running or waiting for a second person).
+      ALTER TABLE operator_audit DROP CONSTRAINT operator_audit_outcome_check;
+      ALTER TABLE operator_audit ADD CONSTRAINT operator_audit_outcome_check CHECK (outcome IN ('attempted', 'done', 'refused', 'pending'));
+    `,
+  },
 ];
 
 export async function migrate(db: Database): Promise<number[]> {

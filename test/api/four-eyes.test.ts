@@ -116,7 +116,9 @@ describe('one person cannot be both approvers of a refund at DUAL_APPROVAL_THRES
     await notSent(refund);
     const trail = (await api().request('GET', `/v1/audit?actor=key:${(await keyOf(admin)).name}`, { token: api().keys.viewer })).body.entries as Array<{ action: string; outcome: string; detail?: Record<string, unknown> }>;
     expect(trail.filter((e) => e.action.startsWith('operator.') && e.detail?.name === name).map((e) => [e.action, e.outcome])).toEqual([
+      ['operator.add', 'attempted'],
       ['operator.add', 'done'],
+      ['operator.confirm', 'attempted'],
       ['operator.confirm', 'refused'],
     ]);
   });
@@ -204,9 +206,14 @@ describe('one person cannot be both approvers of a refund at DUAL_APPROVAL_THRES
     await expect.poll(() => statusOf(refund.refundId), { timeout: 30_000 }).toBe('succeeded');
     const record = (await api().request('GET', `/v1/refunds/${refund.refundId}`)).body as { decisions: Array<{ by: { person?: string } }> };
     expect(record.decisions.map((d) => d.by.person)).toEqual([ann, bob]);
-    const trail = (await api().request('GET', `/v1/audit?refundId=${refund.refundId}`)).body.entries as Array<{ detail?: { person?: string; approvals?: Array<{ person?: string }> } }>;
-    expect(trail.map((e) => e.detail?.person)).toEqual([ann, bob]);
-    expect(trail[1]!.detail!.approvals!.map((a) => a.person)).toEqual([ann, bob]);
+    const trail = (await api().request('GET', `/v1/audit?refundId=${refund.refundId}`)).body.entries as Array<{ outcome: string; detail?: { person?: string; approvals?: Array<{ person?: string }> } }>;
+    expect(trail.map((e) => [e.outcome, e.detail?.person])).toEqual([
+      ['attempted', ann],
+      ['done', ann],
+      ['attempted', bob],
+      ['done', bob],
+    ]);
+    expect(trail[3]!.detail!.approvals!.map((a) => a.person)).toEqual([ann, bob]);
     await recordHistory('refundWorkflow.dual-approval', engine().temporal.client.workflow.getHandle(`oen-refund-${refund.transactionHid}`));
   });
 });
@@ -257,6 +264,16 @@ describe('one person cannot settle a refund at DUAL_APPROVAL_THRESHOLD through r
     expect(second).toMatchObject({ status: 200, body: { refundId, status: 'succeeded' } });
     const record = (await api().request('GET', `/v1/refunds/${refundId}`)).body as { decisions: Array<{ action: string; by: { person?: string } }> };
     expect(record.decisions.filter((d) => d.action === 'resolve').map((d) => d.by.person)).toEqual([person, await personOf(api().keys.approver2)]);
+    // The first person's 202 is pending in the audit trail, not done; each ask the run judged was attempted first.
+    const trail = (await api().request('GET', `/v1/audit?refundId=${refundId}`, { token: api().keys.viewer })).body.entries as Array<{ action: string; outcome: string }>;
+    expect(trail.filter((e) => e.action === 'resolve').map((e) => e.outcome)).toEqual([
+      ...['attempted', 'pending'],
+      ...['attempted', 'refused'],
+      ...['attempted', 'refused'],
+      'refused',
+      ...['attempted', 'refused'],
+      ...['attempted', 'done'],
+    ]);
     await recordHistory('resolveWorkflow.mwd-dual', engine().temporal.client.workflow.getHandle(`resolve:${refundId}`));
   });
 

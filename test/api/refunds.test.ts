@@ -85,6 +85,36 @@ describe('operator API', () => {
   }
   const awaiting = async () => (await awaitingEvent()).data.refundId;
 
+  it('a decision whose attempted row cannot be written is not carried out: 503, the run is not asked', async () => {
+    const refundId = await awaiting();
+    // The ledger refuses this refund's attempted rows, as a full disk or a lost connection would.
+    await engine().db.exec(`
+      CREATE FUNCTION test_refuse_attempts() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'the audit disk is full'; END; $$;
+      CREATE TRIGGER test_refuse_attempts BEFORE INSERT ON operator_audit FOR EACH ROW
+        WHEN (NEW.outcome = 'attempted' AND NEW.refund_id = '${refundId}') EXECUTE FUNCTION test_refuse_attempts();`);
+    try {
+      const refused = await api().request('POST', `/v1/refunds/${refundId}/reject`, { body: { reason: 'customer changed their mind' } });
+      expect(refused).toEqual({
+        status: 503,
+        body: { error: expect.stringMatching(/^the audit trail cannot be written \(.*the audit disk is full\): reject was not carried out; try again$/) as unknown },
+      });
+    } finally {
+      await engine().db.exec('DROP TRIGGER test_refuse_attempts ON operator_audit; DROP FUNCTION test_refuse_attempts();');
+    }
+    // The run was never asked: the refund still waits, with no decision, and the trail has no row of it.
+    const record = (await api().request('GET', `/v1/refunds/${refundId}`)).body as { status: string; decisions?: unknown[] };
+    expect(record.status).toBe('awaiting_approval');
+    expect(record.decisions ?? []).toEqual([]);
+    expect((await api().request('GET', `/v1/audit?refundId=${refundId}`)).body.entries).toEqual([]);
+    // With the trail writable again the same decision goes through, attempted then done.
+    expect((await api().request('POST', `/v1/refunds/${refundId}/reject`, { body: { reason: 'customer changed their mind' } })).status).toBe(200);
+    const trail = (await api().request('GET', `/v1/audit?refundId=${refundId}`)).body.entries as Array<{ action: string; outcome: string; statusBefore?: string }>;
+    expect(trail.map((e) => [e.action, e.outcome, e.statusBefore])).toEqual([
+      ['reject', 'attempted', 'awaiting_approval'],
+      ['reject', 'done', 'awaiting_approval'],
+    ]);
+  });
+
   it('refuses without a credential or with a wrong one (401), and a viewer (403), saying which; each refusal is audited', async () => {
     const refundId = await awaiting();
     const none = await api().request('POST', `/v1/refunds/${refundId}/approve`, { token: null });
@@ -234,9 +264,13 @@ describe('operator API', () => {
     const record = (await api().request('GET', `/v1/refunds/${refundId}`)).body as { decisions: Array<{ by: { id: string } }> };
     expect(record.decisions.map((d) => d.by.id)).toEqual([expect.stringMatching(/^key:approver-/), expect.stringMatching(/^key:approver2-/)]);
     const trail = await api().request('GET', `/v1/audit?refundId=${refundId}`);
+    // Each decision is attempted before its run is asked, then done or refused by the run.
     expect((trail.body.entries as Array<{ outcome: string; statusAfter?: string }>).map((e) => [e.outcome, e.statusAfter])).toEqual([
+      ['attempted', undefined],
       ['done', 'awaiting_approval'],
+      ['attempted', undefined],
       ['refused', 'awaiting_approval'],
+      ['attempted', undefined],
       ['done', expect.stringMatching(/submitting|succeeded/)],
     ]);
   });

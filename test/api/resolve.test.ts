@@ -73,7 +73,9 @@ describe('resolve an Oen refund: the engine asks Oen first', () => {
     expect(await oenRefundsOf(request.transactionHid)).toHaveLength(1);
 
     expect((await auditOf(request.refundId)).map((e) => [e.action, e.outcome, e.statusAfter, (e.detail as { code?: string } | undefined)?.code])).toEqual([
+      ['resolve', 'attempted', undefined, undefined],
       ['resolve', 'refused', 'requires_attention', 'contradicts_provider'],
+      ['resolve', 'attempted', undefined, undefined],
       ['resolve', 'done', 'succeeded', undefined],
       ['resolve', 'refused', 'succeeded', undefined],
     ]);
@@ -123,6 +125,7 @@ describe('resolve an MWD refund: an approver’s word, with evidence', () => {
       ['refused', 'operator'],
       ['refused', 'approver'],
       ['refused', 'approver'],
+      ['attempted', 'approver'],
       ['done', 'approver'],
     ]);
   });

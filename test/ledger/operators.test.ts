@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeys, KeyNameTaken } from '../../src/ledger/api-keys.js';
-import { AuditTrail } from '../../src/ledger/audit.js';
+import { AuditTrail, AuditUnavailable } from '../../src/ledger/audit.js';
 import { pgliteDatabase, type Database } from '../../src/ledger/database.js';
 import { migrate, migrations } from '../../src/ledger/migrations.js';
 import { freshDatabase, postgresAvailable, type DatabaseKind } from '../helpers/databases.js';
@@ -85,6 +85,19 @@ describe.each(kinds)('named API keys and the audit trail on %s', (kind) => {
     await expect(db.query('DELETE FROM operator_audit')).rejects.toThrow(/append-only: DELETE/);
     await expect(db.query('TRUNCATE operator_audit')).rejects.toThrow(/append-only: TRUNCATE/);
     expect((await audit.list({ limit: 10 })).entries).toEqual([entry]);
+  });
+
+  it('an attempt is written before its action, and one that cannot be written says the action was not carried out', async () => {
+    const entry = { actor: { id: 'key:ann', name: 'ann', role: 'approver' as const }, action: 'approve', refundId: 'RF-A', statusBefore: 'awaiting_approval', requestId: 'req-a' };
+    await audit.attempt(entry);
+    await audit.append({ ...entry, outcome: 'pending' });
+    expect((await audit.list({ refundId: 'RF-A', limit: 10 })).entries.map((e) => e.outcome)).toEqual(['attempted', 'pending']);
+    await expect(db.query("INSERT INTO operator_audit (actor_id, actor_name, action, outcome, request_id) VALUES ('key:ann', 'ann', 'approve', 'maybe', 'req-b')")).rejects.toThrow(
+      /operator_audit_outcome_check/,
+    );
+    const broken = new AuditTrail({ query: () => Promise.reject(new Error('connection terminated')) } as unknown as Database);
+    await expect(broken.attempt(entry)).rejects.toBeInstanceOf(AuditUnavailable);
+    await expect(broken.attempt(entry)).rejects.toThrow('the audit trail cannot be written (connection terminated): approve was not carried out; try again');
   });
 
   it('lists by refund, by actor (id, or a key’s name) and since a time, a page at a time, oldest first', async () => {
