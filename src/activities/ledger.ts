@@ -8,6 +8,9 @@ import type { SubscriptionLedger, UnconfirmedSubscriptionCancel } from '../ledge
 import { noMetrics, type EngineMetrics } from '../domain/metrics.js';
 import { finalErrorTypes, refusalTypes } from '../providers/final-error-types.js';
 import { Context } from '@temporalio/activity';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { mayFollowRun } from '../domain/refund-start.js';
+import type { OenRefundRequested } from '../domain/schemas/refund-request.js';
 import { throughTemporal } from '../domain/actor.js';
 import { codes, type NotRequested } from '../domain/failures.js';
 import { AuditTrail, type AuditEntry } from '../ledger/audit.js';
@@ -75,6 +78,21 @@ export function createLedgerActivities({ ledger, gate, subscriptions, policy, me
         statusAfter,
         reason: 'a Temporal Cancel request came while the refund was being sent: not obeyed, the run settled the refund',
       }),
+
+    /**
+     * Whether an order's refund of a transaction may follow the run already under the transaction's
+     * workflow id: the rule a client's start follows (mayFollowRun) — a completed run of a refund the
+     * ledger closed without a refund (failed, cancelled, resolved failed) — read from Temporal here.
+     */
+    mayFollowRefundRun: async (workflowId: string, request: OenRefundRequested): Promise<boolean> => {
+      try {
+        const { status, memo } = await Context.current().client.workflow.getHandle(workflowId).describe();
+        return await mayFollowRun({ status: status.name, memo }, request, (r, earlier) => ledgerCall(() => ledger.mayFollow(r.transactionHid, earlier)));
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return false;
+        throw err;
+      }
+    },
 
     /** The worker's settings and the providers' failure types, read by a run once (a local activity: recorded in history). */
     refundPolicy: (): Promise<RunPolicy> => Promise.resolve(runPolicy),

@@ -1,7 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
-import { refundRequested, type OenRefundRequested, type RefundRequested } from '../domain/schemas/refund-request.js';
-import { refundStartOptions } from '../domain/refund-start.js';
+import { refundRequested, type RefundRequested } from '../domain/schemas/refund-request.js';
+import { mayFollowRun, refundStartOptions, type MayFollow } from '../domain/refund-start.js';
 import type { refundWorkflow } from '../workflows/refund.js';
 
 export type StartRefundResult =
@@ -11,11 +11,7 @@ export type StartRefundResult =
   /** Another refund id owns this Oen transaction: one refund per transaction, ever. */
   | { kind: 'refused'; workflowId: string; existingRefundId: string; reason: string };
 
-/**
- * Whether a new refund of an Oen transaction may follow the earlier refund whose run completed under
- * the transaction's workflow id: the ledger's word (RefundLedger.mayFollow), never the run's.
- */
-export type MayFollow = (request: OenRefundRequested, earlierRefundId: string) => Promise<boolean>;
+export type { MayFollow } from '../domain/refund-start.js';
 
 /**
  * Starts the refund's run (see refundStartOptions). Where Temporal refuses a second run for the
@@ -43,7 +39,7 @@ export async function startRefund(client: Client, taskQueue: string, input: Refu
   if (request.provider === 'mwd') return { kind: 'duplicate', workflowId, runStatus };
   const memoRefundId = existing.memo?.refundId;
   if (memoRefundId === request.refundId) return { kind: 'duplicate', workflowId, runStatus };
-  if (runStatus === 'COMPLETED' && typeof memoRefundId === 'string' && mayFollow && (await mayFollow(request, memoRefundId))) {
+  if (mayFollow && (await mayFollowRun({ status: runStatus, memo: existing.memo }, request, mayFollow))) {
     try {
       // Only a closed run is followed: with the conflict policy FAIL, a run opened meanwhile refuses this start.
       return await start(WorkflowIdReusePolicy.ALLOW_DUPLICATE);

@@ -2,7 +2,7 @@ import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type SearchAttributePa
 import { formatNtd, refundSummary, refundTarget } from './format.js';
 import { resolveWorkflowId, type Resolution, type ResolveInput } from './resolution.js';
 import type { RefundRecord } from './schemas/refund-record.js';
-import type { RefundRequested } from './schemas/refund-request.js';
+import type { OenRefundRequested, RefundRequested } from './schemas/refund-request.js';
 import { refundAttributes, RefundStatusKey } from './search-attributes.js';
 
 /**
@@ -40,6 +40,22 @@ export function refundDetails(request: RefundRequested): string {
     `Provider: ${provider}`,
     ...(request.reason ? [`Reason: ${request.reason}`] : []),
   ].join('\n\n');
+}
+
+/**
+ * Whether a new refund of an Oen transaction may follow the earlier refund whose run completed under
+ * the transaction's workflow id: the ledger's word (RefundLedger.mayFollow), never the run's.
+ */
+export type MayFollow = (request: OenRefundRequested, earlierRefundId: string) => Promise<boolean>;
+
+/**
+ * The rule both a client start and an order's child start follow: a run of `request`'s Oen
+ * transaction that is completed, and names in its memo an earlier refund the ledger closed without a
+ * refund (`mayFollow`), may be followed by a new run of that workflow id.
+ */
+export async function mayFollowRun(run: { status: string; memo?: Record<string, unknown> | undefined }, request: OenRefundRequested, mayFollow: MayFollow): Promise<boolean> {
+  const earlier = run.memo?.refundId;
+  return run.status === 'COMPLETED' && typeof earlier === 'string' && earlier !== request.refundId && (await mayFollow(request, earlier));
 }
 
 /**

@@ -1,5 +1,16 @@
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, ParentClosePolicy, startChild, workflowInfo } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  ChildWorkflowFailure,
+  ParentClosePolicy,
+  patched,
+  proxyActivities,
+  startChild,
+  workflowInfo,
+  type ChildWorkflowHandle,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
 import { isRefundRecord, orderCancelledProblems } from '../domain/guards.js';
 import { notACardPayment, orderRefundId, type NotRefunded, type OrderRefundResult } from '../domain/order.js';
 import { refundStartOptions } from '../domain/refund-start.js';
@@ -43,18 +54,9 @@ export async function refundOrderWorkflow(input: OrderCancelled): Promise<OrderR
     }
     // Each child validates its request in its first step; one that cannot be formed ends without a record, reported below.
     const request = transactionRefund(order, t);
-    try {
-      const child = await startChild(refundWorkflow, {
-        ...refundStartOptions(request),
-        args: [request],
-        // Each refund runs to its end even if this order's run is terminated.
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-      });
-      children.push(child.result().catch((err: unknown) => recordOfFailedRefund(t.id, err)));
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      notRefunded.push({ transactionHid: t.id, status: 'skipped', reason: 'a refund run for this transaction already exists' });
-    }
+    const child = await startRefundChild(request);
+    if (child) children.push(child.result().catch((err: unknown) => recordOfFailedRefund(t.id, err)));
+    else notRefunded.push({ transactionHid: t.id, status: 'skipped', reason: 'a refund run for this transaction already exists' });
   }
 
   const settled = await Promise.all(children);
@@ -93,6 +95,41 @@ export async function refundOrderWorkflow(input: OrderCancelled): Promise<OrderR
   }
   return result;
 }
+
+/**
+ * The transaction's refund run, as a child that runs to its end even if this order's run is
+ * terminated; undefined when the transaction's workflow id has a run this one may not follow. A
+ * completed run of an earlier refund the ledger closed without a refund (resolved failed) is followed,
+ * as a client's start follows it (startRefund): Temporal's reuse policy alone refuses it for as long
+ * as its history is kept. (Runs from before this replay as they ran.)
+ */
+async function startRefundChild(request: OenRefundRequested): Promise<ChildWorkflowHandle<typeof refundWorkflow> | undefined> {
+  const options = { ...refundStartOptions(request), args: [request] as [OenRefundRequested], parentClosePolicy: ParentClosePolicy.ABANDON };
+  try {
+    return await startChild(refundWorkflow, options);
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+  if (!patched('order-child-follows-closed-refund')) return undefined;
+  try {
+    const summary = `May ${request.refundId} follow the closed refund run of ${request.transactionHid}?`;
+    if (!(await followCheck(summary).mayFollowRefundRun(options.workflowId, request))) return undefined;
+  } catch (err) {
+    // Temporal or the ledger not answering: the transaction is reported skipped, as before.
+    if (!(err instanceof ActivityFailure)) throw err;
+    return undefined;
+  }
+  try {
+    // Only a closed run is followed: with the conflict policy FAIL, a run opened meanwhile refuses this start.
+    return await startChild(refundWorkflow, { ...options, workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    return undefined;
+  }
+}
+
+/** Temporal and the ledger asked whether a closed refund run may be followed: a few tries, then the transaction is reported skipped. */
+const followCheck = (summary: string) => proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 5 }, summary });
 
 /** The refund of one transaction of the order, in full: `<orderId>:<transactionHid>`. */
 function transactionRefund(order: OrderCancelled, t: { id: string; amount: number }): OenRefundRequested {

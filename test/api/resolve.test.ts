@@ -100,6 +100,18 @@ describe('resolve an Oen refund: the engine asks Oen first', () => {
     expect(await oenRefundsOf(request.transactionHid)).toHaveLength(1);
     expect((await api().request('GET', `/v1/refunds/${request.refundId}`)).body).toMatchObject({ status: 'failed' });
   });
+
+  it('an order.cancelled after a refund of its transaction was resolved failed refunds the transaction: its run follows the closed one', async () => {
+    const request = await oenNotActed();
+    expect(await resolve(request.refundId, { outcome: 'failed', evidence: 'Oen lists it still charged (ticket 4413)' }, api().keys.operator)).toMatchObject({ status: 200 });
+    const event = { specversion: '1.0', id: `evt_${randomUUID()}`, source: 'order-management', type: 'order.cancelled', data: { orderId: request.orderId, provider: 'oen' } };
+    expect((await api().send(event)).status).toBe(202);
+    const orderRefund = `${request.orderId}:${request.transactionHid}`;
+    await expect.poll(async () => (await api().request('GET', `/v1/refunds/${orderRefund}`)).body.status, { timeout: 60_000 }).toBe('succeeded');
+    expect(await oenRefundsOf(request.transactionHid)).toHaveLength(1);
+    const order = await engine().temporal.client.workflow.getHandle(`order-cancelled-${request.orderId}`).result();
+    expect(order).toMatchObject({ refunds: [expect.objectContaining({ refundId: orderRefund, status: 'succeeded' })], notRefunded: [] });
+  });
 });
 
 describe('resolve an MWD refund: an approver’s word, with evidence', () => {
