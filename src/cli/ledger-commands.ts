@@ -33,7 +33,8 @@ export function ledgerCommands(program: Command, ctx: () => CliContext): void {
         const applied = await migrate(db, { runtimeRole }).catch((err: unknown) => {
           if (err instanceof LedgerMigrationError) throw new CliError(`${ownerVariable}'s ${err.message}`);
           if (err instanceof RuntimeRoleError) throw new CliError(err.message);
-          throw err;
+          const { host, pathname } = new URL(ownerUrl);
+          throw new CliError(`cannot migrate the ledger at ${host}${pathname} (${ownerVariable}): ${err instanceof Error ? err.message : String(err)}`);
         });
         const latest = migrations.at(-1)?.version;
         print(c, { applied, latest, ...(runtimeRole !== undefined && { granted: runtimeRole }) }, () =>
