@@ -149,25 +149,44 @@ function engineWiringProblems(c: ComposeFile): string[] {
   return problems;
 }
 
-/** The DATABASE_URL names the role, password and database that deploy/postgres-init.sql creates. */
+/**
+ * The ledger's URLs name the roles, passwords and database deploy/postgres-init.sql creates
+ * (docs/operations.md, "The ledger's two roles"): the worker's and the API's DATABASE_URL — and the
+ * one ledger-migrate grants — the runtime role, which does not own the database; ledger-migrate's
+ * LEDGER_MIGRATION_URL the owner. No other service holds a URL of the owner's.
+ */
 function ledgerDatabaseProblems(c: ComposeFile, initSql: string): string[] {
   const problems: string[] = [];
-  const url = new URL(envOf(c, 'worker').DATABASE_URL ?? 'postgres://missing');
   const postgres = service(c, 'postgresql');
   const mount = (postgres.volumes ?? []).map(String).find((v) => v.includes('/docker-entrypoint-initdb.d/'));
   if (mount?.split(':')[0] !== './deploy/postgres-init.sql') problems.push('postgresql does not run deploy/postgres-init.sql at initialisation');
-  const role = /CREATE ROLE (\w+) LOGIN PASSWORD :'(\w+)'/.exec(initSql);
+  // psql variable → the container's environment variable it is read from; role → that variable.
+  const readFrom = new Map([...initSql.matchAll(/\\getenv (\w+) (\w+)/g)].map((m) => [m[1], m[2]]));
+  const passwordVariable = new Map([...initSql.matchAll(/CREATE ROLE (\w+) LOGIN PASSWORD :'(\w+)'/g)].map((m) => [m[1] as string, readFrom.get(m[2])]));
   const database = /CREATE DATABASE (\w+) OWNER (\w+)/.exec(initSql);
-  const passwordVariable = /\\getenv (\w+) (\w+)/.exec(initSql);
-  if (!role || !database || !passwordVariable) return [...problems, 'deploy/postgres-init.sql creates no ledger role and database'];
-  if (url.username !== role[1]) problems.push(`DATABASE_URL connects as ${url.username}, the init script creates ${role[1]}`);
-  if (url.pathname.slice(1) !== database[1]) problems.push(`DATABASE_URL names database ${url.pathname.slice(1)}, the init script creates ${database[1]}`);
-  if (database[2] !== role[1]) problems.push('the ledger database is not owned by the ledger role');
-  const password = envOf(c, 'postgresql')[passwordVariable[2] ?? ''];
-  if (password === undefined || decodeURIComponent(url.password) !== password) {
-    problems.push(`DATABASE_URL's password is not the ${passwordVariable[2]} the init script gives the role`);
+  if (passwordVariable.size === 0 || !database) return [...problems, 'deploy/postgres-init.sql creates no ledger roles and database'];
+  const [, name, owner] = database as unknown as [string, string, string];
+  const runtime = [...passwordVariable.keys()].filter((role) => role !== owner);
+  if (!passwordVariable.has(owner)) problems.push(`the ledger database's owner ${owner} is not a role the init script creates`);
+  if (runtime.length !== 1) problems.push(`the init script creates ${runtime.length} roles beside the owner, not one runtime role`);
+  const check = (where: string, text: string | undefined, role: string | undefined) => {
+    const url = new URL(text ?? 'postgres://missing');
+    if (url.username !== role) problems.push(`${where} connects as ${url.username}, the init script's ${role === owner ? 'owner' : 'runtime role'} is ${role}`);
+    if (url.pathname.slice(1) !== name) problems.push(`${where} names database ${url.pathname.slice(1)}, the init script creates ${name}`);
+    const variable = passwordVariable.get(url.username);
+    const password = variable === undefined ? undefined : envOf(c, 'postgresql')[variable];
+    if (password === undefined || decodeURIComponent(url.password) !== password) {
+      problems.push(`${where}'s password is not the ${variable ?? '(no variable)'} the init script gives ${url.username}`);
+    }
+    if (url.hostname !== 'postgresql' || (url.port || '5432') !== '5432') problems.push(`${where} does not point at the postgresql service`);
+  };
+  for (const name of ['worker', 'api', 'ledger-migrate']) check(`${name}: DATABASE_URL`, envOf(c, name).DATABASE_URL, runtime[0]);
+  check('ledger-migrate: LEDGER_MIGRATION_URL', envOf(c, 'ledger-migrate').LEDGER_MIGRATION_URL, owner);
+  for (const other of Object.keys(c.services).filter((n) => n !== 'ledger-migrate')) {
+    if (Object.values(envOf(c, other)).some((value) => new RegExp(`//${owner}[:@]`).test(String(value)))) {
+      problems.push(`${other} holds a URL of the ledger's owner ${owner}: only ledger-migrate may (the owner could alter the audit trail)`);
+    }
   }
-  if (url.hostname !== 'postgresql' || (url.port || '5432') !== '5432') problems.push('DATABASE_URL does not point at the postgresql service');
   return problems;
 }
 
@@ -362,6 +381,7 @@ describe('docker-compose.yml with .env.example', () => {
     const secrets = [
       'POSTGRES_PASSWORD',
       'REFUNDFLOW_DB_PASSWORD',
+      'REFUNDFLOW_RUNTIME_DB_PASSWORD',
       'INGEST_WEBHOOK_SECRET',
       'OPERATOR_SIGNING_KEY',
       'PAYLOAD_ENCRYPTION_KEYS',
@@ -402,8 +422,19 @@ describe('docker-compose.yml with .env.example', () => {
     expect(TEMPORAL_SECURITY_VARIABLES.filter((name) => referencedVariables(composeText).get(name)?.required !== false)).toEqual([]);
   });
 
-  it('connects the ledger as the role, to the database, that deploy/postgres-init.sql creates', () => {
+  it('connects the worker and the API to the ledger as the runtime role deploy/postgres-init.sql creates; only ledger-migrate as its owner', () => {
     expect(ledgerDatabaseProblems(compose, read('deploy/postgres-init.sql'))).toEqual([]);
+  });
+
+  it('migrates the ledger as its owner once PostgreSQL is up, with the CLI the image carries, before the worker and the API start', () => {
+    const job = service(compose, 'ledger-migrate');
+    expect(job.build).toBe('.');
+    expect(job.restart).toBe('no');
+    expect(commandArgs(job)).toEqual(['node', 'bin/refundflow.mjs', 'ledger', 'migrate']);
+    expect(job.depends_on).toMatchObject({ postgresql: { condition: 'service_healthy' } });
+    for (const name of ['worker', 'api']) {
+      expect(service(compose, name).depends_on, name).toMatchObject({ 'ledger-migrate': { condition: 'service_completed_successfully' } });
+    }
   });
 
   it('registers the refund search attributes of src/domain/search-attributes.ts', () => {
@@ -421,6 +452,7 @@ describe('docker-compose.yml with .env.example', () => {
         'api',
         'codec-server',
         'grafana',
+        'ledger-migrate',
         'postgresql',
         'prometheus',
         'reconcile-schedule',
@@ -591,13 +623,23 @@ describe('the checks above, on broken copies', () => {
     expect(temporalSecurityProblems(without, given)).toEqual(['reconcile-schedule does not pass TEMPORAL_TLS_CLIENT_KEY_DATA through']);
   });
 
-  it('ledgerDatabaseProblems finds another database, password or init script', () => {
+  it('ledgerDatabaseProblems finds another database, password or init script, and the owner where the runtime role belongs', () => {
     const sql = read('deploy/postgres-init.sql');
-    expect(ledgerDatabaseProblems(broken((c) => (env(c, 'worker').DATABASE_URL = 'postgres://refundflow:x@postgresql:5432/ledger')), sql).join('\n')).toMatch(
-      /database ledger/,
+    const runtimeUrl = envOf(compose, 'worker').DATABASE_URL ?? '';
+    expect(ledgerDatabaseProblems(broken((c) => (env(c, 'worker').DATABASE_URL = runtimeUrl.replace(/\/refundflow$/, '/ledger'))), sql).join('\n')).toMatch(
+      /worker: DATABASE_URL names database ledger/,
     );
-    expect(ledgerDatabaseProblems(broken((c) => (env(c, 'postgresql').REFUNDFLOW_DB_PASSWORD = 'other')), sql).join('\n')).toMatch(/password/);
-    expect(ledgerDatabaseProblems(compose, sql.replace('CREATE ROLE refundflow', 'CREATE ROLE ledger')).join('\n')).toMatch(/connects as refundflow/);
+    expect(ledgerDatabaseProblems(broken((c) => (env(c, 'postgresql').REFUNDFLOW_RUNTIME_DB_PASSWORD = 'other')), sql).join('\n')).toMatch(/worker: DATABASE_URL's password/);
+    expect(ledgerDatabaseProblems(broken((c) => (env(c, 'postgresql').REFUNDFLOW_DB_PASSWORD = 'other')), sql).join('\n')).toMatch(/LEDGER_MIGRATION_URL's password/);
+    expect(ledgerDatabaseProblems(compose, sql.replace('CREATE ROLE refundflow_runtime', 'CREATE ROLE ledger_runtime')).join('\n')).toMatch(
+      /worker: DATABASE_URL connects as refundflow_runtime, the init script's runtime role is ledger_runtime/,
+    );
+    const asOwner = broken((c) => (env(c, 'api').DATABASE_URL = envOf(c, 'ledger-migrate').LEDGER_MIGRATION_URL ?? ''));
+    expect(ledgerDatabaseProblems(asOwner, sql)).toEqual([
+      "api: DATABASE_URL connects as refundflow, the init script's runtime role is refundflow_runtime",
+      "api holds a URL of the ledger's owner refundflow: only ledger-migrate may (the owner could alter the audit trail)",
+    ]);
+    expect(ledgerDatabaseProblems(compose, sql.replace(/^CREATE ROLE refundflow_runtime.*$/m, '')).join('\n')).toMatch(/creates 0 roles beside the owner/);
     expect(ledgerDatabaseProblems(broken((c) => (service(c, 'postgresql').volumes = [])), sql).join('\n')).toMatch(/init/);
   });
 

@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { context } from './api.js';
 import { bulkCommand } from './bulk-command.js';
 import { decisionCommands } from './decision-commands.js';
+import { ledgerCommands } from './ledger-commands.js';
 import { CliError, exitCodeHelp } from './exit-codes.js';
 import { listCommand } from './list-command.js';
 import { operatorCommands } from './operator-commands.js';
@@ -61,6 +62,7 @@ export function buildCli(json = false): Command {
   operatorCommands(program, ctx);
   toolCommands(program, ctx);
   bulkCommand(program, ctx);
+  ledgerCommands(program, ctx);
   return program;
 }
 

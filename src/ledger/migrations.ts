@@ -1,10 +1,17 @@
-import type { Database } from './database.js';
+import type { Database, Queryable } from './database.js';
+import { grantRuntime } from './grants.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
 
 /**
  * Versioned migrations, applied in order, each once, in a transaction. Add new ones at the end;
- * never edit one that has shipped.
+ * never edit one that has shipped. A new table needs its runtime privileges in src/ledger/grants.ts.
  */
-export const migrations: ReadonlyArray<{ version: number; name: string; sql: string }> = [
+export const migrations: readonly Migration[] = [
   {
     version: 1,
     name: 'refunds',
@@ -351,19 +358,93 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
   },
 ];
 
-export async function migrate(db: Database): Promise<number[]> {
-  return db.transaction(async (tx) => {
-    // Several processes may start at once against one PostgreSQL: one migrates, the others wait.
-    await tx.query('SELECT pg_advisory_xact_lock(824111)');
-    await tx.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-      version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-    const { rows } = await tx.query<{ version: number }>('SELECT version FROM schema_migrations');
-    const applied = new Set(rows.map((row) => row.version));
-    const pending = migrations.filter((m) => !applied.has(m.version));
-    for (const migration of pending) {
-      await tx.exec(migration.sql);
-      await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
-    }
-    return pending.map((m) => m.version);
-  });
+/** What to run when the connected role may not migrate: the owner's one-shot migration. */
+const migrateAsOwner =
+  'migrate as the ledger\'s owner: `npx refundflow ledger migrate` with LEDGER_MIGRATION_URL set to the owner\'s URL ' +
+  '(docker compose: the ledger-migrate service; docs/operations.md, "The ledger\'s two roles")';
+
+/** The ledger has migrations pending that the connected role may not apply, or may not even read which. */
+export class LedgerMigrationError extends Error {
+  override readonly name = 'LedgerMigrationError';
+}
+
+const privilegeRefused = (err: unknown) => (err as { code?: unknown } | null)?.code === '42501';
+/** " (pending: 20 name, 21 name)", or a range when a new ledger has them all to come. */
+function pendingText(pending: readonly Migration[]): string {
+  if (pending.length === 0) return '';
+  const which = pending.length > 3 ? `${pending[0]?.version}–${pending.at(-1)?.version}` : pending.map((m) => `${m.version} ${m.name}`).join(', ');
+  return ` (pending: ${which})`;
+}
+
+/**
+ * The migrations not yet applied, found without writing anything (no CREATE, no lock): a process
+ * whose role may only use the ledger (the runtime role) starts when there are none.
+ */
+export async function pendingMigrations(db: Queryable): Promise<Migration[]> {
+  const { rows } = await db.query<{ present: boolean; role: string }>("SELECT to_regclass('schema_migrations') IS NOT NULL AS present, current_user AS role");
+  const [state] = rows;
+  if (!state?.present) return [...migrations];
+  try {
+    const applied = new Set((await db.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((row) => row.version));
+    return migrations.filter((m) => !applied.has(m.version));
+  } catch (err) {
+    if (!privilegeRefused(err)) throw err;
+    throw new LedgerMigrationError(`role "${state.role}" may not read the ledger (schema_migrations): it was not granted the engine's privileges; ${migrateAsOwner}, which grants them to DATABASE_URL's role`);
+  }
+}
+
+/**
+ * What a process does with its ledger at start: nothing when it is up to date (so the runtime role
+ * starts), else `migrate` — which a role that does not own the ledger may not do: it is told to run
+ * the owner's migration first.
+ */
+export async function migrateIfPending(db: Database): Promise<number[]> {
+  return (await pendingMigrations(db)).length === 0 ? [] : migrate(db);
+}
+
+export interface MigrateOptions {
+  /** The runtime role to grant the engine's privileges (src/ledger/grants.ts), after migrating. */
+  runtimeRole?: string | undefined;
+}
+
+/**
+ * Applies the pending migrations in one transaction, then, given a runtime role, grants it what the
+ * engine needs (again each time: a new table is covered). Only the ledger's owner (or a role acting
+ * as it) may apply migrations, so the tables keep one owner and the runtime role never comes to own
+ * one; any other role gets a LedgerMigrationError saying what to run.
+ */
+export async function migrate(db: Database, options: MigrateOptions = {}): Promise<number[]> {
+  let role = 'the connected role';
+  let pending: Migration[] = [...migrations];
+  try {
+    return await db.transaction(async (tx) => {
+      // Several processes may start at once against one PostgreSQL: one migrates, the others wait.
+      await tx.query('SELECT pg_advisory_xact_lock(824111)');
+      const { rows } = await tx.query<{ role: string; owner: string | null; acts_as_owner: boolean | null }>(
+        `SELECT current_user AS role, pg_get_userbyid(c.relowner) AS owner, pg_has_role(current_user, c.relowner, 'USAGE') AS acts_as_owner
+         FROM (SELECT to_regclass('schema_migrations') AS oid) AS t LEFT JOIN pg_class c ON c.oid = t.oid`,
+      );
+      const [state] = rows;
+      role = `"${state?.role ?? '?'}"`;
+      if (state?.owner === null) {
+        await tx.query(`CREATE TABLE schema_migrations (
+          version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+      }
+      const applied = new Set((await tx.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((row) => row.version));
+      pending = migrations.filter((m) => !applied.has(m.version));
+      if ((pending.length > 0 || options.runtimeRole !== undefined) && state?.acts_as_owner === false) {
+        throw new LedgerMigrationError(`role ${role} does not own the ledger (its owner is "${state.owner ?? '?'}"), so it may not migrate it${pendingText(pending)}; ${migrateAsOwner}`);
+      }
+      for (const migration of pending) {
+        await tx.exec(migration.sql);
+        await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
+      }
+      if (options.runtimeRole !== undefined) await grantRuntime(tx, options.runtimeRole);
+      return pending.map((m) => m.version);
+    });
+  } catch (err) {
+    if (!privilegeRefused(err)) throw err;
+    const why = err instanceof Error ? err.message : String(err);
+    throw new LedgerMigrationError(`role ${role} may not migrate the ledger${pendingText(pending)}: ${why}; ${migrateAsOwner}`);
+  }
 }
