@@ -109,7 +109,7 @@ describe('resolve an Oen refund: the engine asks Oen first', () => {
     const orderRefund = `${request.orderId}:${request.transactionHid}`;
     await expect.poll(async () => (await api().request('GET', `/v1/refunds/${orderRefund}`)).body.status, { timeout: 60_000 }).toBe('succeeded');
     expect(await oenRefundsOf(request.transactionHid)).toHaveLength(1);
-    const order = await engine().temporal.client.workflow.getHandle(`order-cancelled-${request.orderId}`).result();
+    const order: unknown = await engine().temporal.client.workflow.getHandle(`order-cancelled-${request.orderId}`).result();
     expect(order).toMatchObject({ refunds: [expect.objectContaining({ refundId: orderRefund, status: 'succeeded' })], notRefunded: [] });
   });
 });
