@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +17,7 @@ import { ResolutionLedger } from '../../src/ledger/resolution.js';
 import { SubscriptionLedger } from '../../src/ledger/subscriptions.js';
 import { SharedRateLimiter } from '../../src/providers/rate-limit.js';
 import { oenRequest, postgresAvailable, TEST_DATABASE_URL } from '../helpers/databases.js';
+import { runCli, type CliRun } from '../helpers/cli.js';
 import { accepted } from '../helpers/inbox.js';
 
 /**
@@ -46,25 +46,9 @@ describe('the runtime role\'s privileges cover every ledger table', () => {
   });
 });
 
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** `npx refundflow …` in its own process, with `env` as its only ledger settings. */
 function refundflow(args: string[], env: Record<string, string>): Promise<CliRun> {
-  const fullEnv: Record<string, string | undefined> = { ...process.env, DATABASE_URL: undefined, LEDGER_MIGRATION_URL: undefined, ...env };
-  for (const [name, value] of Object.entries(fullEnv)) if (value === undefined) delete fullEnv[name];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/refundflow.mjs', ...args], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  return runCli(args, { ...process.env, DATABASE_URL: undefined, LEDGER_MIGRATION_URL: undefined, ...env });
 }
 
 /** The code of the error `work` fails with (42501: insufficient privilege), and its message. */
