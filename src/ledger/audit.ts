@@ -14,10 +14,13 @@ import type { Queryable } from './database.js';
  */
 export type AuditOutcome = 'attempted' | 'done' | 'refused' | 'pending';
 
-/** The audit trail could not be written, so the action it was to record was not carried out. */
+/**
+ * The audit trail could not be written, so the action it was to record was not carried out. The
+ * message is for the caller; why the ledger refused is its `cause`, for the log, not the answer.
+ */
 export class AuditUnavailable extends Error {
   constructor(action: string, cause: unknown) {
-    super(`the audit trail cannot be written (${cause instanceof Error ? cause.message : String(cause)}): ${action} was not carried out; try again`, { cause });
+    super(`the audit trail cannot be written: ${action} was not carried out; try again`, { cause });
     this.name = 'AuditUnavailable';
   }
 }

@@ -94,10 +94,7 @@ describe('operator API', () => {
         WHEN (NEW.outcome = 'attempted' AND NEW.refund_id = '${refundId}') EXECUTE FUNCTION test_refuse_attempts();`);
     try {
       const refused = await api().request('POST', `/v1/refunds/${refundId}/reject`, { body: { reason: 'customer changed their mind' } });
-      expect(refused).toEqual({
-        status: 503,
-        body: { error: expect.stringMatching(/^the audit trail cannot be written \(.*the audit disk is full\): reject was not carried out; try again$/) as unknown },
-      });
+      expect(refused).toEqual({ status: 503, body: { error: 'the audit trail cannot be written: reject was not carried out; try again' } });
     } finally {
       await engine().db.exec('DROP TRIGGER test_refuse_attempts ON operator_audit; DROP FUNCTION test_refuse_attempts();');
     }
