@@ -9,7 +9,7 @@ import { Signer } from '../src/webhooks/signing.js';
 import { postgresDatabase } from '../src/ledger/database.js';
 import { migrate } from '../src/ledger/migrations.js';
 import { SANDBOX_OEN_MERCHANT_ID } from '../src/sandbox/index.js';
-import { randomHid } from '../src/sandbox/oen.js';
+import { randomHid } from '../src/providers/oen/hid.js';
 import type { TimelineEntry } from '../src/sandbox/server.js';
 import { OutcomeReceiver, Supervised } from '../test/chaos/processes.js';
 import { postgresSchema } from '../test/helpers/databases.js';

@@ -22,7 +22,7 @@ import { codecAllowedOrigin, loadConfigOrExit } from '../src/config.js';
 import { formatNtd } from '../src/domain/format.js';
 import type { OenRefundRequested } from '../src/domain/schemas/refund-request.js';
 import { SANDBOX_TOKEN, startSandboxes, type RunningSandboxes } from '../src/sandbox/index.js';
-import { randomHid } from '../src/sandbox/oen.js';
+import { randomHid } from '../src/providers/oen/hid.js';
 import { handleShutdownSignals } from '../src/shutdown.js';
 import type { Database } from '../src/ledger/database.js';
 import { ledgerLocation, openLedgerDatabase } from '../src/ledger/index.js';

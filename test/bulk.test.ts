@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bulkEventId, parseCsvText, parseJsonl } from '../src/cli/bulk.js';
 import type { BulkSummary } from '../src/cli/bulk-report.js';
-import { randomHid } from '../src/sandbox/oen.js';
+import { randomHid } from '../src/providers/oen/hid.js';
 import { useApi } from './helpers/api.js';
 import { useEngine } from './helpers/engine.js';
 import { freePorts } from './helpers/ports.js';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { exitCodes } from '../src/cli/exit-codes.js';
 import { loadConfig } from '../src/config.js';
-import { randomHid } from '../src/sandbox/oen.js';
+import { randomHid } from '../src/providers/oen/hid.js';
 import { useApi } from './helpers/api.js';
 import { useCli } from './helpers/cli.js';
 import { postgresAvailable, usePostgresLedger } from './helpers/databases.js';

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
-import { randomHid } from '../src/sandbox/oen.js';
+import { randomHid } from '../src/providers/oen/hid.js';
 import { exitCodes } from '../src/cli/exit-codes.js';
 import { useApi } from './helpers/api.js';
 import { useCli } from './helpers/cli.js';

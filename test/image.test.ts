@@ -12,7 +12,7 @@ import { startRefund } from '../src/client/refunds.js';
 import { clientDataConverter } from '../src/codec/data-converter.js';
 import { reconcileScheduleId } from '../src/domain/reconcile.js';
 import { SANDBOX_OEN_MERCHANT_ID, SANDBOX_TOKEN } from '../src/sandbox/index.js';
-import { randomHid } from '../src/sandbox/oen.js';
+import { randomHid } from '../src/providers/oen/hid.js';
 import { newWebhookSecret } from './helpers/api.js';
 import { commandArgs, healthcheckTest, loadCompose, parseDockerfile, parseDotEnv, stages, type Env } from './helpers/compose.js';
 import { carryOutStage, type BuiltStage } from './helpers/image.js';

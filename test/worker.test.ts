@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { pingWorkflow } from '../src/workflows/index.js';
 import { startRefund } from '../src/client/refunds.js';
 import { throughInboxAt } from './helpers/inbox.js';
-import { randomHid } from '../src/sandbox/oen.js';
+import { randomHid } from '../src/providers/oen/hid.js';
 import { sample } from './helpers/metrics-text.js';
 import { freePorts } from './helpers/ports.js';
 import { run } from './helpers/process.js';

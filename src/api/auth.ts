@@ -1,25 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { hasRole, isRole, roles, type Actor, type Role } from '../domain/actor.js';
-import { asymmetricJwsAlgorithms, isAccessTokenType } from '../domain/oidc.js';
+import { asymmetricJwsAlgorithms, isAccessTokenType, type OidcSettings } from '../domain/oidc.js';
 import { looksLikeApiKey, type ApiKeys } from '../ledger/api-keys.js';
-
-/**
- * Who is calling the API (docs/operations.md, "Who may do what"): a bearer credential is an OIDC
- * JWT (verified against the issuer's published keys), a named API key (checked against the ledger),
- * or — for one release — the shared OPERATOR_TOKEN.
- */
-export interface OidcSettings {
-  issuer: string;
-  audience: string;
-  /** Where the roles are in the token: a claim name, or a dotted path (realm_access.roles). */
-  rolesClaim: string;
-  clockSkewSeconds: number;
-  /** Unset: read from the issuer's /.well-known/openid-configuration. */
-  jwksUrl?: string | undefined;
-  /** The signature algorithms taken (OIDC_ALGORITHMS); unset: every asymmetric one. */
-  algorithms?: readonly string[] | undefined;
-}
 
 /** The issuer's keys could not be had (no answer, not 200, not a key set): the API cannot judge a token now. */
 class KeysUnavailable extends Error {}
@@ -32,6 +15,11 @@ export type Authentication =
   /** 401: no credential, or one that proves nothing; 503: the OpenID provider's keys cannot be had. */
   | { ok: false; statusCode: 401 | 503; message: string };
 
+/**
+ * Who is calling the API (docs/operations.md, "Who may do what"): a bearer credential is an OIDC
+ * JWT (verified against the issuer's published keys), a named API key (checked against the ledger),
+ * or — for one release — the shared OPERATOR_TOKEN.
+ */
 export class Authenticator {
   private jwks: JWTVerifyGetKey | undefined;
 

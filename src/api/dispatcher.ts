@@ -2,7 +2,17 @@ import { startEventWorkflow, type EventStart } from '../client/events.js';
 import { inboundEvent, type InboundEvent } from '../domain/schemas/events.js';
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import { problem, type Answer } from './answers.js';
-import type { IntakeDeps } from './intake.js';
+import type { Client } from '@temporalio/client';
+import type { EventInbox } from '../ledger/inbox.js';
+import type { RefundLedger } from '../ledger/refunds.js';
+
+/** What starting an inboxed event's workflow takes: the intake's and the dispatcher's own. */
+export interface DispatchDeps {
+  inbox: EventInbox;
+  ledger: RefundLedger;
+  client: Client;
+  taskQueue: string;
+}
 
 export interface Dispatcher {
   /** One pass over the inbox: starts what is due. Resolves with how many events it handled. */
@@ -16,7 +26,7 @@ export interface Dispatcher {
  * several API processes share the work, and one that dies leaves its claims to the others.
  */
 export function startDispatcher(
-  deps: Pick<IntakeDeps, 'inbox' | 'ledger' | 'client' | 'taskQueue'>,
+  deps: DispatchDeps,
   { intervalMs = 1_000, batch = 20, leaseMs = 30_000, onError = (err: unknown) => console.error('inbox dispatcher:', err) } = {},
 ): Dispatcher {
   let stopped = false;
@@ -74,7 +84,7 @@ export type DispatchOutcome =
  * crash between the start and the mark only costs a second, duplicate start.
  */
 export async function dispatchEvent(
-  deps: Pick<IntakeDeps, 'inbox' | 'ledger' | 'client' | 'taskQueue'>,
+  deps: DispatchDeps,
   event: InboundEvent,
   timeoutMs: number,
 ): Promise<DispatchOutcome> {

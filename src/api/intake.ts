@@ -1,12 +1,10 @@
-import type { Client } from '@temporalio/client';
 import { eventWorkflowId } from '../client/events.js';
 import { parseInboundEvent, withCardNumbersMasked, type FieldProblem, type InboundEvent } from '../domain/schemas/events.js';
 import { maskPans } from '../domain/pan.js';
-import type { EventInbox, StoredAnswer } from '../ledger/inbox.js';
-import type { RefundLedger } from '../ledger/refunds.js';
+import type { StoredAnswer } from '../ledger/inbox.js';
 import type { Signer } from '../webhooks/signing.js';
 import { problem, type Answer } from './answers.js';
-import { dispatchEvent } from './dispatcher.js';
+import { dispatchEvent, type DispatchDeps } from './dispatcher.js';
 import { sha256 } from '../ledger/hashing.js';
 
 /** A body over 256 KiB is refused with 413 (docs/api.md, "POST /v1/events"). */
@@ -14,12 +12,8 @@ export const MAX_EVENT_BYTES = 256 * 1024;
 /** How much of a rejected body is kept (card numbers masked). */
 export const KEPT_BODY_BYTES = 16 * 1024;
 
-export interface IntakeDeps {
-  inbox: EventInbox;
-  ledger: RefundLedger;
+export interface IntakeDeps extends DispatchDeps {
   signer: Signer;
-  client: Client;
-  taskQueue: string;
   uiUrl: (workflowId: string) => string;
   /** How long the answer waits for the workflow start before leaving it to the dispatcher. */
   startTimeoutMs?: number;

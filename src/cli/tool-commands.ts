@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { TemporalConnection } from '../wiring/temporal-connection.js';
 import { Option, type Command } from 'commander';
 import { formatNtd } from '../domain/format.js';
-import { randomHid } from '../sandbox/oen.js';
+import { randomHid } from '../providers/oen/hid.js';
 import { call, type CliContext } from './api.js';
 import { CliError, usageError } from './exit-codes.js';
 import { print } from './output.js';

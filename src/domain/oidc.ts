@@ -22,3 +22,16 @@ export const accessTokenTypes = ['at+jwt', 'application/at+jwt', 'jwt'] as const
 export function isAccessTokenType(typ: unknown): boolean {
   return typeof typ === 'string' && (accessTokenTypes as readonly string[]).includes(typ.toLowerCase());
 }
+
+/** How the API verifies OIDC access tokens (OIDC_* settings; src/wiring/policies.ts reads them from the configuration). */
+export interface OidcSettings {
+  issuer: string;
+  audience: string;
+  /** Where the roles are in the token: a claim name, or a dotted path (realm_access.roles). */
+  rolesClaim: string;
+  clockSkewSeconds: number;
+  /** Unset: read from the issuer's /.well-known/openid-configuration. */
+  jwksUrl?: string | undefined;
+  /** The signature algorithms taken (OIDC_ALGORITHMS); unset: every asymmetric one. */
+  algorithms?: readonly string[] | undefined;
+}

@@ -1,6 +1,6 @@
 import { finalStatuses, mayMove, movesInto, type MoveWriter, type RefundStatus, type TransitionFields } from '../domain/refund-status.js';
 import type { Queryable } from './database.js';
-import type { RefundRow } from './refunds.js';
+import type { RefundRow } from './refund-row.js';
 
 /** A row as reconciliation or a resolution read it: the move is made only if it is still so (status and version). */
 export interface AsRead {

@@ -3,7 +3,8 @@ import type { RefundStatus, TransitionFields } from '../domain/refund-status.js'
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import type { Database } from './database.js';
 import { asRead, notAMove, writeMove, type Claimant } from './moves.js';
-import { RefundLedger, toRecord, transactionHeld, type RefundRow } from './refunds.js';
+import { toRecord, type RefundRow } from './refund-row.js';
+import { RefundLedger, transactionHeld } from './refunds.js';
 
 export type ApplyResult = { changed: true; record: RefundRecord } | { changed: false; record: RefundRecord };
 

@@ -3,7 +3,8 @@ import type { RefundStatus, TransitionFields } from '../domain/refund-status.js'
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import type { Database } from './database.js';
 import { notAMove, writeMove, type Claimant } from './moves.js';
-import { LedgerError, RefundLedger, toRecord } from './refunds.js';
+import { toRecord } from './refund-row.js';
+import { LedgerError, RefundLedger } from './refunds.js';
 
 export type Decided = { moved: true; record: RefundRecord } | { moved: false; record: RefundRecord };
 

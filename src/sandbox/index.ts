@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { createMwdSandbox } from './mwd.js';
 import { createOenSandbox } from './oen.js';
 
-import { SANDBOX_OEN_MERCHANT_ID, SANDBOX_TOKEN } from './defaults.js';
+import { SANDBOX_OEN_MERCHANT_ID, SANDBOX_TOKEN } from '../providers/sandbox-credentials.js';
 
 export { SANDBOX_OEN_MERCHANT_ID, SANDBOX_TOKEN };
 

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { Faults, type Fault } from './faults.js';
@@ -292,8 +291,3 @@ export function createOenSandbox({ token, merchantId = 'oentech', now = () => ne
   return { app, core };
 }
 
-/** A random HID in Oen's shape (P + date + 8 characters), for seeding tests. */
-export function randomHid(date = new Date()): string {
-  const day = date.toISOString().slice(0, 10).replaceAll('-', '');
-  return `P${day}${randomBytes(6).toString('base64url').toUpperCase().replace(/[^A-Z0-9]/g, 'X').slice(0, 8)}`;
-}

@@ -1,5 +1,5 @@
 import type { OutcomeTarget } from '../activities/outcome.js';
-import type { OidcSettings } from '../api/auth.js';
+import type { OidcSettings } from '../domain/oidc.js';
 import { uiBaseUrl, type Config } from '../config.js';
 import { verifyKeyOf } from '../domain/decision-proof.js';
 import type { RefundPolicy } from '../domain/policy.js';

@@ -5,7 +5,7 @@ import type { ProviderClients } from '../providers/index.js';
 import { MwdClient } from '../providers/mwd/client.js';
 import { OenClient } from '../providers/oen/client.js';
 import { SharedRateLimiter, unlimited, type RateLimiter } from '../providers/rate-limit.js';
-import { SANDBOX_OEN_MERCHANT_ID, SANDBOX_TOKEN } from '../sandbox/defaults.js';
+import { SANDBOX_OEN_MERCHANT_ID, SANDBOX_TOKEN } from '../providers/sandbox-credentials.js';
 
 /** Where the emulators listen when a provider's URL is not configured. */
 export interface SandboxUrls {

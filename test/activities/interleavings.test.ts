@@ -15,7 +15,7 @@ import { ProviderError } from '../../src/providers/errors.js';
 import type { MwdClient } from '../../src/providers/mwd/client.js';
 import type { OenClient } from '../../src/providers/oen/client.js';
 import { startSandboxes, type RunningSandboxes } from '../../src/sandbox/index.js';
-import { randomHid } from '../../src/sandbox/oen.js';
+import { randomHid } from '../../src/providers/oen/hid.js';
 import { freshDatabase, postgresAvailable } from '../helpers/databases.js';
 import { sandboxClients } from '../helpers/engine.js';
 

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OidcSettings } from '../../src/api/auth.js';
+import type { OidcSettings } from '../../src/domain/oidc.js';
 import { signDecision } from '../../src/domain/decision-proof.js';
 import { resolveStartOptions } from '../../src/domain/refund-start.js';
 import type { Resolution } from '../../src/domain/resolution.js';

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { SignJWT, type JWTPayload } from 'jose';
 import Provider from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { OidcSettings } from '../../src/api/auth.js';
+import type { OidcSettings } from '../../src/domain/oidc.js';
 import { newSigningKey } from '../../src/domain/decision-proof.js';
 import { pgliteDatabase, type Database } from '../../src/ledger/database.js';
 import { migrate } from '../../src/ledger/migrations.js';

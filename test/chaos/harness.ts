@@ -7,7 +7,7 @@ import { postgresDatabase, type Database } from '../../src/ledger/database.js';
 import { migrate } from '../../src/ledger/migrations.js';
 import { SANDBOX_OEN_MERCHANT_ID } from '../../src/sandbox/index.js';
 import type { SandboxRefundRequest } from '../../src/sandbox/server.js';
-import { randomHid } from '../../src/sandbox/oen.js';
+import { randomHid } from '../../src/providers/oen/hid.js';
 import { postgresSchema } from '../helpers/databases.js';
 import { freePorts } from '../helpers/ports.js';
 import { admin, sandboxRefunds } from '../helpers/sandbox.js';

@@ -9,7 +9,7 @@ import { clientDataConverter } from '../../src/codec/data-converter.js';
 import { loadConfig } from '../../src/config.js';
 import { newSigningKey, verifyKeyOf } from '../../src/domain/decision-proof.js';
 import { SANDBOX_OEN_MERCHANT_ID, SANDBOX_TOKEN, startSandboxes, type RunningSandboxes } from '../../src/sandbox/index.js';
-import { randomHid } from '../../src/sandbox/oen.js';
+import { randomHid } from '../../src/providers/oen/hid.js';
 import { Signer } from '../../src/webhooks/signing.js';
 import { OutcomeReceiver } from '../chaos/processes.js';
 import { newWebhookSecret } from '../helpers/api.js';

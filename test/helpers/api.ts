@@ -9,12 +9,12 @@ import { createApi, type ApiDeps } from '../../src/api/server.js';
 import type { Database } from '../../src/ledger/database.js';
 import { RefundLedger } from '../../src/ledger/refunds.js';
 import { Signer } from '../../src/webhooks/signing.js';
-import type { OidcSettings } from '../../src/api/auth.js';
+import type { OidcSettings } from '../../src/domain/oidc.js';
 import type { Role } from '../../src/domain/actor.js';
 import { newSigningKey, verifyKeyOf } from '../../src/domain/decision-proof.js';
 import { ApiKeys } from '../../src/ledger/api-keys.js';
 import { EventInbox } from '../../src/ledger/inbox.js';
-import { randomHid } from '../../src/sandbox/oen.js';
+import { randomHid } from '../../src/providers/oen/hid.js';
 import type { Engine } from './engine.js';
 import { admin } from './sandbox.js';
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import type { MwdRefundRequested, OenRefundRequested } from '../../src/domain/schemas/refund-request.js';
 import { startSandboxes, type RunningSandboxes } from '../../src/sandbox/index.js';
-import { randomHid } from '../../src/sandbox/oen.js';
+import { randomHid } from '../../src/providers/oen/hid.js';
 import type { SandboxRefund } from '../../src/sandbox/server.js';
 
 /** Both emulators on free ports for this test file, reset to the documents' seed before each test. */

@@ -6,7 +6,7 @@ import type { MwdRefundRequested, OenRefundRequested, RefundRequested } from '..
 import type { RefundRecord } from '../../src/domain/schemas/refund-record.js';
 import { RefundLedger } from '../../src/ledger/refunds.js';
 import { SANDBOX_OEN_MERCHANT_ID, SANDBOX_TOKEN } from '../../src/sandbox/index.js';
-import { randomHid } from '../../src/sandbox/oen.js';
+import { randomHid } from '../../src/providers/oen/hid.js';
 import type { refundWorkflow } from '../../src/workflows/refund.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
-import { randomHid } from '../../src/sandbox/oen.js';
+import { randomHid } from '../../src/providers/oen/hid.js';
 import { cancelSubscriptionWorkflow, refundOrderWorkflow } from '../../src/workflows/index.js';
 import { orderWorkflowId, subscriptionWorkflowId } from '../../src/domain/refund-start.js';
 import type { OrderCancelled, SubscriptionCancelled } from '../../src/domain/schemas/order-events.js';

@@ -4,7 +4,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { Signer } from '../../src/webhooks/signing.js';
 import type { OenRefundRequested } from '../../src/domain/schemas/refund-request.js';
-import { randomHid } from '../../src/sandbox/oen.js';
+import { randomHid } from '../../src/providers/oen/hid.js';
 import { newWebhookSecret } from '../helpers/api.js';
 import { useEngine } from '../helpers/engine.js';
 import { recordHistory } from '../helpers/histories.js';
