@@ -1,16 +1,31 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+import { EXCLUDED, PROJECTS } from './test/projects.js';
+
+/** Each project's global setup; the others start nothing for the run (test/projects.ts says what each holds). */
+const GLOBAL_SETUP: Partial<Record<keyof typeof PROJECTS, string[]>> = {
+  // One Temporal dev server and one workflow bundle for the engine project's files; each file runs
+  // its own worker on its own task queue.
+  engine: ['test/global-setup/engine.ts'],
+  // The production-shaped cluster (and the same bundle, built once when both projects run).
+  cluster: ['test/global-setup/cluster.ts'],
+};
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    // One Temporal dev server and one workflow bundle for the whole suite (test/global-setup.ts);
-    // each test file runs its own worker on its own task queue.
-    globalSetup: ['test/global-setup.ts'],
     setupFiles: ['test/setup-file.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    // .ci/run reads the JSON report to print the "N passed, N failed" line CI counts.
+    // .ci/run reads the JSON report to print the "N passed, N failed" line CI counts, and the slowest files.
     reporters: ['default', ['json', { outputFile: 'test/artifacts/vitest-results.json' }]],
+    projects: Object.entries(PROJECTS).map(([name, include]) => ({
+      extends: true as const,
+      test: {
+        name,
+        include: [...include],
+        exclude: [...configDefaults.exclude, ...(EXCLUDED[name as keyof typeof PROJECTS] ?? [])],
+        globalSetup: GLOBAL_SETUP[name as keyof typeof PROJECTS] ?? [],
+      },
+    })),
   },
 });

@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { depsUpToDate } from '../scripts/ensure-deps.mjs';
+import { PROJECTS } from './projects.js';
 
 const exec = promisify(execFile);
 const scripts = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts;
@@ -24,7 +25,7 @@ describe('npm scripts on a fresh clone', () => {
     const needing = Object.keys(scripts).filter((name) => !isHook(name) && needsDependencies(scripts[name] ?? ''));
     // Not vacuous: the scripts the README and docs tell people to run are all among them.
     expect(needing).toEqual(
-      expect.arrayContaining(['start', 'test', 'sandbox', 'worker', 'api', 'codec-server', 'chaos', 'bench', 'docs:fault-table', 'temporal:install', 'lint', 'typecheck']),
+      expect.arrayContaining(['start', 'test', 'test:unit', 'test:engine', 'test:cluster', 'sandbox', 'worker', 'api', 'codec-server', 'chaos', 'bench', 'docs:fault-table', 'temporal:install', 'lint', 'typecheck']),
     );
     const missing = needing.filter((name) => commands(scripts[`pre${name}`] ?? '')[0] !== ENSURE_DEPS);
     expect(missing, `scripts without "pre<name>": "${ENSURE_DEPS}" first`).toEqual([]);
@@ -33,6 +34,40 @@ describe('npm scripts on a fresh clone', () => {
   it('the pre-scripts themselves run without the dependencies', () => {
     const hooks = Object.keys(scripts).filter(isHook);
     expect(hooks.filter((name) => needsDependencies(scripts[name] ?? ''))).toEqual([]);
+  });
+});
+
+describe('the tiers (test/projects.ts, vitest.config.ts)', () => {
+  /** Every test file under test/, as vitest names it (absolute). */
+  const testFiles = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) return entry.name === 'fixtures' || entry.name === 'artifacts' ? [] : testFiles(path);
+      return entry.name.endsWith('.test.ts') ? [path] : [];
+    });
+
+  it('puts every test file in exactly one project, as vitest itself resolves the projects\' includes', async () => {
+    // `vitest list --filesOnly` resolves the includes without running a global setup or a test.
+    const { stdout } = await exec(process.execPath, ['node_modules/vitest/vitest.mjs', 'list', '--filesOnly', '--json'], { maxBuffer: 16 * 1024 * 1024 });
+    const listed = JSON.parse(stdout) as Array<{ file: string; projectName: string }>;
+    const projectsOf = new Map<string, string[]>();
+    for (const { file, projectName } of listed) projectsOf.set(file, [...(projectsOf.get(file) ?? []), projectName]);
+    const files = testFiles(join(process.cwd(), 'test'));
+    expect(files.length).toBeGreaterThan(80);
+    const wrong = files.filter((file) => projectsOf.get(file)?.length !== 1).map((file) => `${file}: ${projectsOf.get(file)?.join(', ') ?? 'in no project'}`);
+    expect(wrong, 'test files in no project or in more than one').toEqual([]);
+    expect(new Set(listed.map((l) => l.projectName))).toEqual(new Set(Object.keys(PROJECTS)));
+  }, 60_000);
+
+  it('npm test runs lint, the type check and every project; test:unit, test:engine and test:cluster run their tiers', () => {
+    expect(commands(scripts.test ?? '')).toEqual(['npm run lint', 'npm run typecheck', 'vitest run']);
+    expect(scripts['test:unit']).toBe('vitest run --project unit');
+    expect(scripts['test:engine']).toBe("vitest run --project 'engine*'");
+    expect(scripts['test:cluster']).toBe("vitest run --project 'cluster*'");
+    // The patterns pick the tiers' projects and no other.
+    const picked = (pattern: string) => Object.keys(PROJECTS).filter((name) => new RegExp(`^${pattern.replace('*', '.*')}$`).test(name));
+    expect(picked('engine*')).toEqual(['engine-own', 'engine']);
+    expect(picked('cluster*')).toEqual(['cluster', 'cluster-own']);
   });
 });
 

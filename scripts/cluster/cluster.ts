@@ -8,7 +8,7 @@
  * Every file it runs with is the compose stack's too: the server configuration template
  * (deploy/temporal/config/refundflow.yaml), its dynamic config, the schema and setup scripts and the
  * UI server's settings (deploy/temporal/ui.env). `npm run cluster` (scripts/cluster/main.ts), the
- * suite's cluster (test/global-setup.ts), the chaos run and the benchmark start it through here.
+ * suite's cluster (test/global-setup/cluster.ts), the chaos run and the benchmark start it through here.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';

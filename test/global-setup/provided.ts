@@ -1,0 +1,73 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import type { TestClusterInfo } from '../helpers/cluster.js';
+import { workflowsPath } from '../../src/wiring/worker.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The dev server's (test/global-setup/engine.ts; the engine project's files). */
+    temporalAddress: string;
+    temporalCliPath: string;
+    /** Built once per run, shared by the engine and the cluster projects. */
+    workflowBundlePath: string;
+    /** The production-shaped cluster (test/helpers/cluster.ts, test/global-setup/cluster.ts): PostgreSQL, five hosts, mutual TLS, the UI server. */
+    cluster: TestClusterInfo;
+  }
+}
+
+interface SharedBundle {
+  built: Promise<string>;
+  users: number;
+  dir: string;
+}
+
+/**
+ * The projects' global setups run one after another in vitest's main process, each through its own
+ * module runner: the bundle one run needs is kept on globalThis so that a run of both the engine and
+ * the cluster projects builds it once, and removed when the last of them is torn down.
+ */
+const KEY = Symbol.for('refundflow.test.workflowBundle');
+const holder = globalThis as { [KEY]?: SharedBundle };
+
+/** The workflow bundle's path for this run, building it the first time; the returned release removes it after its last user. */
+export async function sharedWorkflowBundle(): Promise<{ path: string; release(): void }> {
+  let shared = holder[KEY];
+  if (!shared) {
+    const dir = mkdtempSync(join(tmpdir(), 'refundflow-bundle-'));
+    const built = bundleWorkflowCode({ workflowsPath, logger: quietLogger }).then(({ code }) => {
+      const path = join(dir, 'workflows.js');
+      writeFileSync(path, code);
+      return path;
+    });
+    shared = holder[KEY] = { built, users: 0, dir };
+  }
+  const current = shared;
+  current.users += 1;
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    current.users -= 1;
+    if (current.users === 0) {
+      rmSync(current.dir, { recursive: true, force: true });
+      if (holder[KEY] === current) delete holder[KEY];
+    }
+  };
+  try {
+    return { path: await current.built, release };
+  } catch (err) {
+    release();
+    throw err;
+  }
+}
+
+const quietLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string) => console.warn(message),
+  error: (message: string) => console.error(message),
+};
