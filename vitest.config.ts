@@ -16,8 +16,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    // .ci/run reads the JSON report to print the "N passed, N failed" line CI counts, and the slowest files.
-    reporters: ['default', ['json', { outputFile: 'test/artifacts/vitest-results.json' }]],
+    // .ci/run reads the JSON report to print the "N passed, N failed" line CI counts, and each file's
+    // time (test/reporters/file-times.ts, hooks and import included) to print the slowest.
+    reporters: ['default', ['json', { outputFile: 'test/artifacts/vitest-results.json' }], './test/reporters/file-times.ts'],
     projects: Object.entries(PROJECTS).map(([name, include]) => ({
       extends: true as const,
       test: {

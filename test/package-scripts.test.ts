@@ -71,6 +71,32 @@ describe('the tiers (test/projects.ts, vitest.config.ts)', () => {
   });
 });
 
+describe('scripts/test-summary.mjs, the end of .ci/run', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'refundflow-summary-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const report = { numTotalTests: 41, numPassedTests: 40, numFailedTests: 0, numPendingTests: 1, numTodoTests: 0, success: true, testResults: [] };
+  const times = Array.from({ length: 20 }, (_, i) => ({ file: `test/f${i}.test.ts`, project: i % 2 ? 'engine' : 'unit', ms: (i + 1) * 1_000, testsMs: i * 1_000, state: 'passed' }));
+
+  it('prints the 15 slowest files with their times, slowest first, and the "N passed, N failed" line last', async () => {
+    writeFileSync(join(dir, 'vitest-results.json'), JSON.stringify(report));
+    writeFileSync(join(dir, 'vitest-file-times.json'), JSON.stringify(times));
+    const { stdout } = await exec(process.execPath, ['scripts/test-summary.mjs', join(dir, 'vitest-results.json')]);
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines.at(-1)).toBe('40 passed, 0 failed, 1 skipped');
+    const rows = lines.filter((line) => /^\s+[\d.]+ s {2}/.test(line));
+    expect(rows).toHaveLength(15);
+    expect(rows[0]).toMatch(/^\s+20\.0 s {2}engine\s+test\/f19\.test\.ts$/);
+    expect(rows[14]).toMatch(/^\s+6\.0 s {2}engine\s+test\/f5\.test\.ts$/);
+  });
+
+  it('fails the run when a test failed, still printing the line', async () => {
+    writeFileSync(join(dir, 'vitest-results.json'), JSON.stringify({ ...report, numPassedTests: 39, numFailedTests: 1, success: false }));
+    const failed = await exec(process.execPath, ['scripts/test-summary.mjs', join(dir, 'vitest-results.json')]).catch((err: { code: number; stdout: string }) => err);
+    expect('code' in failed && failed.code).toBe(1);
+    expect(failed.stdout.trimEnd().split('\n').at(-1)).toBe('39 passed, 1 failed, 1 skipped');
+  });
+});
+
 describe('scripts/ensure-deps.mjs and npx refundflow', () => {
   const root = mkdtempSync(join(tmpdir(), 'refundflow-fresh-'));
   afterAll(() => rmSync(root, { recursive: true, force: true }));
