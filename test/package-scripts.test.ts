@@ -25,7 +25,7 @@ describe('npm scripts on a fresh clone', () => {
     const needing = Object.keys(scripts).filter((name) => !isHook(name) && needsDependencies(scripts[name] ?? ''));
     // Not vacuous: the scripts the README and docs tell people to run are all among them.
     expect(needing).toEqual(
-      expect.arrayContaining(['start', 'test', 'test:unit', 'test:engine', 'test:cluster', 'sandbox', 'worker', 'api', 'codec-server', 'chaos', 'bench', 'docs:fault-table', 'temporal:install', 'lint', 'typecheck']),
+      expect.arrayContaining(['start', 'test', 'test:unit', 'test:engine', 'test:cluster', 'fuzz', 'sandbox', 'worker', 'api', 'codec-server', 'chaos', 'bench', 'docs:fault-table', 'temporal:install', 'lint', 'typecheck']),
     );
     const missing = needing.filter((name) => commands(scripts[`pre${name}`] ?? '')[0] !== ENSURE_DEPS);
     expect(missing, `scripts without "pre<name>": "${ENSURE_DEPS}" first`).toEqual([]);
@@ -64,6 +64,8 @@ describe('the tiers (test/projects.ts, vitest.config.ts)', () => {
     expect(scripts['test:unit']).toBe('vitest run --project unit');
     expect(scripts['test:engine']).toBe("vitest run --project 'engine*'");
     expect(scripts['test:cluster']).toBe("vitest run --project 'cluster*'");
+    // The fuzz test sends 2,000 requests in the suite, 10,000 in npm run fuzz.
+    expect(scripts.fuzz).toBe('FUZZ_RUNS=10000 vitest run --project engine test/api/fuzz.test.ts');
     // The patterns pick the tiers' projects and no other.
     const picked = (pattern: string) => Object.keys(PROJECTS).filter((name) => new RegExp(`^${pattern.replace('*', '.*')}$`).test(name));
     expect(picked('engine*')).toEqual(['engine-own', 'engine']);
