@@ -44,6 +44,7 @@ export const PROJECTS = {
     'test/sandbox/standalone.test.ts',
     'test/sandbox/timeline.test.ts',
     'test/secured-temporal.test.ts',
+    'test/watchdog.test.ts',
     'test/workflow-bundle.test.ts',
   ],
   engine: [

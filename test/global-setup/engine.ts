@@ -2,7 +2,8 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { TestProject } from 'vitest/node';
 import { ensureTemporalCli } from '../../scripts/temporal-cli.js';
 import { refundSearchAttributes } from '../../src/domain/search-attributes.js';
-import { sharedWorkflowBundle } from './provided.js';
+import { tieToThisProcess } from '../../scripts/watchdog.js';
+import { childPids, sharedWorkflowBundle } from './provided.js';
 
 /**
  * The engine project's global setup: one real Temporal dev server (the pinned CLI's, with the refund
@@ -28,6 +29,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
     throw started.flatMap((s): unknown[] => (s.status === 'rejected' ? [s.reason] : []))[0];
   }
   const env = devServer.value;
+  // A run killed before its teardown (SIGTERM or Ctrl-C, on which vitest exits at once, or SIGKILL)
+  // takes the dev server with it (scripts/watchdog.ts); the SDK does not say its pid, so it is found
+  // among this process's children by its port.
+  const port = env.address.split(':').at(-1) ?? '';
+  const untie = childPids((args) => args.includes('start-dev') && args.includes(port)).map((pid) => tieToThisProcess(pid));
 
   project.provide('temporalAddress', env.address);
   project.provide('temporalCliPath', cliPath);
@@ -35,6 +41,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   return async () => {
     await env.teardown();
+    for (const u of untie) u();
     bundle.value.release();
   };
 }
