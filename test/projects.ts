@@ -5,7 +5,7 @@
  * `npm test -- FILE` starts what FILE needs and nothing else.
  *
  * - unit: no server, no Temporal, no PostgreSQL: the domain, the provider rules, parsers, the status
- *   machine, the checks of documents and configuration. `npm run test:unit`.
+ *   machine, the checks of documents (the fault table's among them) and configuration. `npm run test:unit`.
  * - engine-own: files that start servers or processes of their own (the emulators, PostgreSQL and
  *   PGlite ledgers, the API, the CLI, a Temporal of their own) but not the suite's Temporal; no
  *   global setup. With `engine`, `npm run test:engine`.
@@ -25,6 +25,7 @@ export const PROJECTS = {
     'test/compose-observability.test.ts',
     'test/config.test.ts',
     'test/config-outside-development.test.ts',
+    'test/fault-model/document.test.ts',
     'test/lint.test.ts',
     'test/package-scripts.test.ts',
     'test/providers/pan.test.ts',
@@ -55,7 +56,7 @@ export const PROJECTS = {
     'test/cli-*.test.ts',
     'test/codec/encryption.test.ts',
     'test/doors/**/*.test.ts',
-    'test/fault-model/**/*.test.ts',
+    'test/fault-model/fault-table.test.ts',
     'test/image.test.ts',
     'test/logging.test.ts',
     'test/prometheus/alert-fires.test.ts',
