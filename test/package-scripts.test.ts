@@ -31,6 +31,15 @@ describe('npm scripts on a fresh clone', () => {
     expect(missing, `scripts without "pre<name>": "${ENSURE_DEPS}" first`).toEqual([]);
   });
 
+  it('the scripts that supervise servers end in `exec`, so that the signal npm relays reaches the supervisor', () => {
+    // npm relays a SIGTERM or SIGINT it gets to the shell running the script; the shell dies of it
+    // and its child, not told, runs on with its servers (a `npm test` SIGTERMed ran the whole suite
+    // on in the background). With `exec` the supervisor is that process, gets the signal itself, and
+    // stops its servers (scripts/watchdog.ts for those it cannot stop in time).
+    const supervising = ['test', 'test:unit', 'test:engine', 'test:cluster', 'fuzz', 'cluster', 'chaos', 'bench'];
+    expect(supervising.filter((name) => !/^(\w+=\S+ )?exec /.test(commands(scripts[name] ?? '').at(-1) ?? ''))).toEqual([]);
+  });
+
   it('the pre-scripts themselves run without the dependencies', () => {
     const hooks = Object.keys(scripts).filter(isHook);
     expect(hooks.filter((name) => needsDependencies(scripts[name] ?? ''))).toEqual([]);
@@ -60,12 +69,12 @@ describe('the tiers (test/projects.ts, vitest.config.ts)', () => {
   }, 60_000);
 
   it('npm test runs lint, the type check and every project; test:unit, test:engine and test:cluster run their tiers', () => {
-    expect(commands(scripts.test ?? '')).toEqual(['npm run lint', 'npm run typecheck', 'vitest run']);
-    expect(scripts['test:unit']).toBe('vitest run --project unit');
-    expect(scripts['test:engine']).toBe("vitest run --project 'engine*'");
-    expect(scripts['test:cluster']).toBe("vitest run --project 'cluster*'");
+    expect(commands(scripts.test ?? '')).toEqual(['npm run lint', 'npm run typecheck', 'exec vitest run']);
+    expect(scripts['test:unit']).toBe('exec vitest run --project unit');
+    expect(scripts['test:engine']).toBe("exec vitest run --project 'engine*'");
+    expect(scripts['test:cluster']).toBe("exec vitest run --project 'cluster*'");
     // The fuzz test sends 2,000 requests in the suite, 10,000 in npm run fuzz.
-    expect(scripts.fuzz).toBe('FUZZ_RUNS=10000 vitest run --project engine test/api/fuzz.test.ts');
+    expect(scripts.fuzz).toBe('FUZZ_RUNS=10000 exec vitest run --project engine test/api/fuzz.test.ts');
     // The patterns pick the tiers' projects and no other.
     const picked = (pattern: string) => Object.keys(PROJECTS).filter((name) => new RegExp(`^${pattern.replace('*', '.*')}$`).test(name));
     expect(picked('engine*')).toEqual(['engine-own', 'engine']);
