@@ -5,9 +5,9 @@ import { EXCLUDED, PROJECTS } from './test/projects.js';
 const GLOBAL_SETUP: Partial<Record<keyof typeof PROJECTS, string[]>> = {
   // One Temporal dev server and one workflow bundle for the engine project's files; each file runs
   // its own worker on its own task queue.
-  engine: ['test/global-setup/engine.ts'],
-  // The production-shaped cluster (and the same bundle, built once when both projects run).
-  cluster: ['test/global-setup/cluster.ts'],
+  engine: ['test/global-setup/dev-server.ts', 'test/global-setup/bundle.ts'],
+  // The production-shaped cluster, and the same bundle (built once when both projects run).
+  cluster: ['test/global-setup/cluster.ts', 'test/global-setup/bundle.ts'],
 };
 
 export default defineConfig({

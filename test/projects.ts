@@ -9,7 +9,8 @@
  * - engine-own: files that start servers or processes of their own (the emulators, PostgreSQL and
  *   PGlite ledgers, the API, the CLI, a Temporal of their own) but not the suite's Temporal; no
  *   global setup. With `engine`, `npm run test:engine`.
- * - engine: the suite's Temporal dev server and the workflow bundle (test/global-setup/engine.ts).
+ * - engine: the suite's Temporal dev server and the workflow bundle (test/global-setup/dev-server.ts,
+ *   test/global-setup/bundle.ts).
  * - cluster: the suite's production-shaped cluster on PostgreSQL, and the bundle
  *   (test/global-setup/cluster.ts). With `cluster-own`, `npm run test:cluster`.
  * - cluster-own: files that need the cluster's binaries or start a cluster of their own (the chaos
@@ -35,6 +36,7 @@ export const PROJECTS = {
   'engine-own': [
     'test/activities/**/*.test.ts',
     'test/compose.test.ts',
+    'test/killed-run.test.ts',
     'test/ledger/**/*.test.ts',
     'test/ports.test.ts',
     'test/prometheus/promtool.test.ts',

@@ -2,15 +2,16 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import type { TestProject } from 'vitest/node';
 import type { TestClusterInfo } from '../helpers/cluster.js';
 import { workflowsPath } from '../../src/wiring/worker.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    /** The dev server's (test/global-setup/engine.ts; the engine project's files). */
+    /** The dev server's (test/global-setup/dev-server.ts; the engine project's files). */
     temporalAddress: string;
     temporalCliPath: string;
-    /** Built once per run, shared by the engine and the cluster projects. */
+    /** Built once per run (test/global-setup/bundle.ts), shared by the engine and the cluster projects. */
     workflowBundlePath: string;
     /** The production-shaped cluster (test/helpers/cluster.ts, test/global-setup/cluster.ts): PostgreSQL, five hosts, mutual TLS, the UI server. */
     cluster: TestClusterInfo;
@@ -31,8 +32,8 @@ interface SharedBundle {
 const KEY = Symbol.for('refundflow.test.workflowBundle');
 const holder = globalThis as { [KEY]?: SharedBundle };
 
-/** The workflow bundle's path for this run, building it the first time; the returned release removes it after its last user. */
-export async function sharedWorkflowBundle(): Promise<{ path: string; release(): void }> {
+/** Starts building this run's bundle, once; test/global-setup/bundle.ts waits for it. */
+function build(): SharedBundle {
   let shared = holder[KEY];
   if (!shared) {
     const dir = mkdtempSync(join(tmpdir(), 'refundflow-bundle-'));
@@ -41,9 +42,25 @@ export async function sharedWorkflowBundle(): Promise<{ path: string; release():
       writeFileSync(path, code);
       return path;
     });
+    // Awaited by bundle.ts; a failure started early is reported there, not as an unhandled rejection.
+    built.catch(() => undefined);
     shared = holder[KEY] = { built, users: 0, dir };
   }
-  const current = shared;
+  return shared;
+}
+
+/**
+ * Starts the bundle's build now, when the project's global setups include bundle.ts: called first
+ * by the setups that start a Temporal, so that the build runs while the server starts rather than
+ * after it (a project's global setups run one after the other).
+ */
+export function prebuildBundleFor(project: TestProject): void {
+  if ([project.config.globalSetup].flat().some((file) => file.endsWith('/global-setup/bundle.ts'))) build();
+}
+
+/** The workflow bundle's path for this run, building it if nothing started it; the returned release removes it after its last user. */
+export async function sharedWorkflowBundle(): Promise<{ path: string; release(): void }> {
+  const current = build();
   current.users += 1;
   let released = false;
   const release = () => {
