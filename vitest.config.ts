@@ -8,7 +8,16 @@ const GLOBAL_SETUP: Partial<Record<keyof typeof PROJECTS, string[]>> = {
   engine: ['test/global-setup/dev-server.ts', 'test/global-setup/bundle.ts'],
   // The production-shaped cluster, and the same bundle (built once when both projects run).
   cluster: ['test/global-setup/cluster.ts', 'test/global-setup/bundle.ts'],
+  // ESLint and the type check, started at the beginning of the run, beside the tests.
+  checks: ['test/global-setup/checks.ts'],
 };
+
+/**
+ * The checks project's files only read what its global setup's ESLint and tsc left: they run in a
+ * group of their own after every other file (vitest runs groups one after the other), so that
+ * they never hold a worker while the checks are still going.
+ */
+const GROUP_ORDER: Partial<Record<keyof typeof PROJECTS, number>> = { checks: 1 };
 
 export default defineConfig({
   test: {
@@ -26,6 +35,7 @@ export default defineConfig({
         include: [...include],
         exclude: [...configDefaults.exclude, ...(EXCLUDED[name as keyof typeof PROJECTS] ?? [])],
         globalSetup: GLOBAL_SETUP[name as keyof typeof PROJECTS] ?? [],
+        sequence: { groupOrder: GROUP_ORDER[name as keyof typeof PROJECTS] ?? 0 },
       },
     })),
   },

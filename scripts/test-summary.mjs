@@ -28,7 +28,7 @@ function fileTimes() {
 const times = fileTimes().sort((a, b) => b.ms - a.ms);
 if (times.length > 0) {
   const total = times.reduce((sum, t) => sum + t.ms, 0);
-  console.log(`\nThe ${Math.min(SLOWEST, times.length)} slowest test files (of ${times.length}; ${(total / 1000).toFixed(0)} s of file time in all, files run side by side):`);
+  console.log(`\nThe ${Math.min(SLOWEST, times.length)} slowest test files (of ${times.length}; ${(total / 1000).toFixed(0)} s of file time in all):`);
   const width = Math.max(...times.slice(0, SLOWEST).map((t) => t.project.length));
   for (const { file: f, project, ms } of times.slice(0, SLOWEST)) {
     console.log(`  ${(ms / 1000).toFixed(1).padStart(6)} s  ${project.padEnd(width)}  ${f}`);

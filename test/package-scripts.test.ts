@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { depsUpToDate } from '../scripts/ensure-deps.mjs';
+import { CHECKS } from './global-setup/checks.js';
 import { PROJECTS } from './projects.js';
 
 const exec = promisify(execFile);
@@ -68,8 +69,12 @@ describe('the tiers (test/projects.ts, vitest.config.ts)', () => {
     expect(new Set(listed.map((l) => l.projectName))).toEqual(new Set(Object.keys(PROJECTS)));
   }, 60_000);
 
-  it('npm test runs lint, the type check and every project; test:unit, test:engine and test:cluster run their tiers', () => {
-    expect(commands(scripts.test ?? '')).toEqual(['npm run lint', 'npm run typecheck', 'exec vitest run']);
+  it('npm test runs every project, lint and the type check among them (the checks project); test:unit, test:engine and test:cluster run their tiers', () => {
+    expect(commands(scripts.test ?? '')).toEqual(['exec vitest run']);
+    // The checks project runs what npm run lint and npm run typecheck run.
+    expect(scripts.lint).toBe('eslint .');
+    expect(scripts.typecheck).toBe('tsc --noEmit');
+    expect(CHECKS).toEqual({ eslint: ['node_modules/eslint/bin/eslint.js', '.'], tsc: ['node_modules/typescript/bin/tsc', '--noEmit'] });
     expect(scripts['test:unit']).toBe('exec vitest run --project unit');
     expect(scripts['test:engine']).toBe("exec vitest run --project 'engine*'");
     expect(scripts['test:cluster']).toBe("exec vitest run --project 'cluster*'");

@@ -4,6 +4,10 @@
  * files use; vitest runs a project's global setup only when one of its files is in the run, so
  * `npm test -- FILE` starts what FILE needs and nothing else.
  *
+ * - checks: `npm run lint` and `npm run typecheck`, started by its global setup
+ *   (test/global-setup/checks.ts) at the beginning of the run so that in `npm test` they run beside
+ *   the tests rather than before all of them; its files read their results at the end. In no tier's
+ *   script: on their own they are `npm run lint` and `npm run typecheck`.
  * - unit: no server, no Temporal, no PostgreSQL: the domain, the provider rules, parsers, the status
  *   machine, the checks of documents (the fault table's among them) and configuration. `npm run test:unit`.
  * - engine-own: files that start servers or processes of their own (the emulators, PostgreSQL and
@@ -17,6 +21,7 @@
  *   run); no global setup.
  */
 export const PROJECTS = {
+  checks: ['test/checks/**/*.test.ts'],
   unit: [
     'test/unit/**/*.test.ts',
     'test/bench.test.ts',

@@ -15,6 +15,8 @@ declare module 'vitest' {
     workflowBundlePath: string;
     /** The production-shaped cluster (test/helpers/cluster.ts, test/global-setup/cluster.ts): PostgreSQL, five hosts, mutual TLS, the UI server. */
     cluster: TestClusterInfo;
+    /** Where the checks project's ESLint and type check leave their results (test/global-setup/checks.ts). */
+    checksDir: string;
   }
 }
 
