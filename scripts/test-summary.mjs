@@ -1,7 +1,10 @@
-// Prints the plain "N passed, N failed" line from vitest's JSON report (CI counts the tests that
-// ran from it). Exits non-zero when the report is missing or shows no test at all.
+// Prints the 15 slowest test files with their times, then the plain "N passed, N failed" line from
+// vitest's JSON report, last (CI counts the tests that ran from it). Exits non-zero when the report
+// is missing or shows no test at all.
 import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 
+const SLOWEST = 15;
 const file = process.argv[2] ?? 'test/artifacts/vitest-results.json';
 if (!existsSync(file)) {
   console.log('0 passed, 0 failed');
@@ -9,6 +12,30 @@ if (!existsSync(file)) {
   process.exit(1);
 }
 const report = JSON.parse(readFileSync(file, 'utf8'));
+
+/**
+ * Each file's time: from test/reporters/file-times.ts's file beside the report (import and hooks
+ * included), or, without it, the JSON report's first test start to last test end.
+ */
+function fileTimes() {
+  const timesFile = join(dirname(file), 'vitest-file-times.json');
+  if (existsSync(timesFile)) {
+    return JSON.parse(readFileSync(timesFile, 'utf8')).map(({ file: f, project, ms }) => ({ file: f, project, ms }));
+  }
+  return report.testResults.map((r) => ({ file: relative(process.cwd(), r.name), project: '', ms: Math.round(r.endTime - r.startTime) }));
+}
+
+const times = fileTimes().sort((a, b) => b.ms - a.ms);
+if (times.length > 0) {
+  const total = times.reduce((sum, t) => sum + t.ms, 0);
+  console.log(`\nThe ${Math.min(SLOWEST, times.length)} slowest test files (of ${times.length}; ${(total / 1000).toFixed(0)} s of file time in all):`);
+  const width = Math.max(...times.slice(0, SLOWEST).map((t) => t.project.length));
+  for (const { file: f, project, ms } of times.slice(0, SLOWEST)) {
+    console.log(`  ${(ms / 1000).toFixed(1).padStart(6)} s  ${project.padEnd(width)}  ${f}`);
+  }
+  console.log('');
+}
+
 const skipped = report.numPendingTests + report.numTodoTests;
 console.log(`${report.numPassedTests} passed, ${report.numFailedTests} failed${skipped ? `, ${skipped} skipped` : ''}`);
 if (report.numTotalTests === 0 || report.numFailedTests > 0 || report.success === false) process.exit(1);

@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { depsUpToDate } from '../scripts/ensure-deps.mjs';
+import { CHECKS } from './global-setup/checks.js';
+import { PROJECTS } from './projects.js';
 
 const exec = promisify(execFile);
 const scripts = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts;
@@ -24,15 +26,90 @@ describe('npm scripts on a fresh clone', () => {
     const needing = Object.keys(scripts).filter((name) => !isHook(name) && needsDependencies(scripts[name] ?? ''));
     // Not vacuous: the scripts the README and docs tell people to run are all among them.
     expect(needing).toEqual(
-      expect.arrayContaining(['start', 'test', 'sandbox', 'worker', 'api', 'codec-server', 'chaos', 'bench', 'docs:fault-table', 'temporal:install', 'lint', 'typecheck']),
+      expect.arrayContaining(['start', 'test', 'test:unit', 'test:engine', 'test:cluster', 'fuzz', 'sandbox', 'worker', 'api', 'codec-server', 'chaos', 'bench', 'docs:fault-table', 'temporal:install', 'lint', 'typecheck']),
     );
     const missing = needing.filter((name) => commands(scripts[`pre${name}`] ?? '')[0] !== ENSURE_DEPS);
     expect(missing, `scripts without "pre<name>": "${ENSURE_DEPS}" first`).toEqual([]);
   });
 
+  it('the scripts that supervise servers end in `exec`, so that the signal npm relays reaches the supervisor', () => {
+    // npm relays a SIGTERM or SIGINT it gets to the shell running the script; the shell dies of it
+    // and its child, not told, runs on with its servers (a `npm test` SIGTERMed ran the whole suite
+    // on in the background). With `exec` the supervisor is that process, gets the signal itself, and
+    // stops its servers (scripts/watchdog.ts for those it cannot stop in time).
+    const supervising = ['test', 'test:unit', 'test:engine', 'test:cluster', 'fuzz', 'cluster', 'chaos', 'bench'];
+    expect(supervising.filter((name) => !/^(\w+=\S+ )?exec /.test(commands(scripts[name] ?? '').at(-1) ?? ''))).toEqual([]);
+  });
+
   it('the pre-scripts themselves run without the dependencies', () => {
     const hooks = Object.keys(scripts).filter(isHook);
     expect(hooks.filter((name) => needsDependencies(scripts[name] ?? ''))).toEqual([]);
+  });
+});
+
+describe('the tiers (test/projects.ts, vitest.config.ts)', () => {
+  /** Every test file under test/, as vitest names it (absolute). */
+  const testFiles = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) return entry.name === 'fixtures' || entry.name === 'artifacts' ? [] : testFiles(path);
+      return entry.name.endsWith('.test.ts') ? [path] : [];
+    });
+
+  it('puts every test file in exactly one project, as vitest itself resolves the projects\' includes', async () => {
+    // `vitest list --filesOnly` resolves the includes without running a global setup or a test.
+    const { stdout } = await exec(process.execPath, ['node_modules/vitest/vitest.mjs', 'list', '--filesOnly', '--json'], { maxBuffer: 16 * 1024 * 1024 });
+    const listed = JSON.parse(stdout) as Array<{ file: string; projectName: string }>;
+    const projectsOf = new Map<string, string[]>();
+    for (const { file, projectName } of listed) projectsOf.set(file, [...(projectsOf.get(file) ?? []), projectName]);
+    const files = testFiles(join(process.cwd(), 'test'));
+    expect(files.length).toBeGreaterThan(80);
+    const wrong = files.filter((file) => projectsOf.get(file)?.length !== 1).map((file) => `${file}: ${projectsOf.get(file)?.join(', ') ?? 'in no project'}`);
+    expect(wrong, 'test files in no project or in more than one').toEqual([]);
+    expect(new Set(listed.map((l) => l.projectName))).toEqual(new Set(Object.keys(PROJECTS)));
+  }, 60_000);
+
+  it('npm test runs every project, lint and the type check among them (the checks project); test:unit, test:engine and test:cluster run their tiers', () => {
+    expect(commands(scripts.test ?? '')).toEqual(['exec vitest run']);
+    // The checks project runs what npm run lint and npm run typecheck run.
+    expect(scripts.lint).toBe('eslint .');
+    expect(scripts.typecheck).toBe('tsc --noEmit');
+    expect(CHECKS).toEqual({ eslint: ['node_modules/eslint/bin/eslint.js', '.'], tsc: ['node_modules/typescript/bin/tsc', '--noEmit'] });
+    expect(scripts['test:unit']).toBe('exec vitest run --project unit');
+    expect(scripts['test:engine']).toBe("exec vitest run --project 'engine*'");
+    expect(scripts['test:cluster']).toBe("exec vitest run --project 'cluster*'");
+    // The fuzz test sends 2,000 requests in the suite, 10,000 in npm run fuzz.
+    expect(scripts.fuzz).toBe('FUZZ_RUNS=10000 exec vitest run --project engine test/api/fuzz.test.ts');
+    // The patterns pick the tiers' projects and no other.
+    const picked = (pattern: string) => Object.keys(PROJECTS).filter((name) => new RegExp(`^${pattern.replace('*', '.*')}$`).test(name));
+    expect(picked('engine*')).toEqual(['engine-own', 'engine']);
+    expect(picked('cluster*')).toEqual(['cluster', 'cluster-own']);
+  });
+});
+
+describe('scripts/test-summary.mjs, the end of .ci/run', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'refundflow-summary-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const report = { numTotalTests: 41, numPassedTests: 40, numFailedTests: 0, numPendingTests: 1, numTodoTests: 0, success: true, testResults: [] };
+  const times = Array.from({ length: 20 }, (_, i) => ({ file: `test/f${i}.test.ts`, project: i % 2 ? 'engine' : 'unit', ms: (i + 1) * 1_000, testsMs: i * 1_000, state: 'passed' }));
+
+  it('prints the 15 slowest files with their times, slowest first, and the "N passed, N failed" line last', async () => {
+    writeFileSync(join(dir, 'vitest-results.json'), JSON.stringify(report));
+    writeFileSync(join(dir, 'vitest-file-times.json'), JSON.stringify(times));
+    const { stdout } = await exec(process.execPath, ['scripts/test-summary.mjs', join(dir, 'vitest-results.json')]);
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines.at(-1)).toBe('40 passed, 0 failed, 1 skipped');
+    const rows = lines.filter((line) => /^\s+[\d.]+ s {2}/.test(line));
+    expect(rows).toHaveLength(15);
+    expect(rows[0]).toMatch(/^\s+20\.0 s {2}engine\s+test\/f19\.test\.ts$/);
+    expect(rows[14]).toMatch(/^\s+6\.0 s {2}engine\s+test\/f5\.test\.ts$/);
+  });
+
+  it('fails the run when a test failed, still printing the line', async () => {
+    writeFileSync(join(dir, 'vitest-results.json'), JSON.stringify({ ...report, numPassedTests: 39, numFailedTests: 1, success: false }));
+    const failed = await exec(process.execPath, ['scripts/test-summary.mjs', join(dir, 'vitest-results.json')]).catch((err: { code: number; stdout: string }) => err);
+    expect('code' in failed && failed.code).toBe(1);
+    expect(failed.stdout.trimEnd().split('\n').at(-1)).toBe('39 passed, 1 failed, 1 skipped');
   });
 });
 

@@ -13,6 +13,12 @@ Runtime.install({
 });
 enableTestLogs();
 
+// vitest's main process exits at once on SIGTERM or Ctrl-C, without stopping its workers; a worker
+// in the middle of a file ran on, orphaned, with the processes its test started. Its IPC channel to
+// vitest closes when vitest goes, however it goes: the worker stops then, and what it started,
+// tied to it (scripts/watchdog.ts), goes with it.
+process.once('disconnect', () => process.exit(1));
+
 beforeEach((context) => {
   const end = startTestLogs();
   context.onTestFinished(({ task }) => end(task.result?.state === 'fail'));

@@ -8,7 +8,7 @@
  * Every file it runs with is the compose stack's too: the server configuration template
  * (deploy/temporal/config/refundflow.yaml), its dynamic config, the schema and setup scripts and the
  * UI server's settings (deploy/temporal/ui.env). `npm run cluster` (scripts/cluster/main.ts), the
- * suite's cluster (test/global-setup.ts), the chaos run and the benchmark start it through here.
+ * suite's cluster (test/global-setup/cluster.ts), the chaos run and the benchmark start it through here.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { Connection, type ConnectionOptions } from '@temporalio/client';
 import { refundSearchAttributes } from '../../src/domain/search-attributes.js';
 import type { ClusterBinaries } from './binaries.js';
+import { tieToThisProcess } from '../watchdog.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 export const deployDir = join(root, 'deploy', 'temporal');
@@ -274,14 +275,18 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
         ? [options.binaries.uiServer, ['--root', options.binaries.uiRoot, '--env', 'docker', 'start'], uiEnv(options)]
         : [options.binaries.server, serverArgs(host), serverHostEnv(host, options)];
     // Its own process group, so that a Ctrl-C in the terminal reaches npm run cluster alone, which
-    // then stops every host in order.
+    // then stops every host in order; tied to this process (scripts/watchdog.ts), so that a
+    // supervisor killed before it could — npm run cluster, the suite's global setup, the chaos run,
+    // the benchmark — takes its hosts with it instead of leaving them on their ports.
     const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', out, out], detached: true });
     closeSync(out);
+    const untie = child.pid === undefined ? () => undefined : tieToThisProcess(child.pid);
     children.set(host, child);
     exited.set(
       host,
       new Promise((resolve) => {
         child.on('exit', (code, signal) => {
+          untie();
           if (!stopping && !planned.has(child) && children.get(host) === child) log(`${host} exited (${signal ?? `code ${code}`}); its log: ${logFile}`);
           resolve();
         });

@@ -22,7 +22,7 @@ import { admin, refundRequestCount, sandboxRefunds } from '../helpers/sandbox.js
 import { targetConnectionOptions } from '../helpers/temporal.js';
 
 /**
- * The suite's production-shaped cluster (test/helpers/cluster.ts, started by test/global-setup.ts):
+ * The suite's production-shaped cluster (test/helpers/cluster.ts, started by test/global-setup/cluster.ts):
  * what it is made of, that its frontend takes only clients with a certificate its CA signed, and the
  * engine's whole path on it as compose runs it — a worker process and an API process on a PostgreSQL
  * ledger, payloads encrypted, decisions signed.

@@ -42,7 +42,7 @@ export function targetConnectionOptions(target: TemporalTarget): { address: stri
   };
 }
 
-/** Connects to the suite's dev server or cluster (test/global-setup.ts) on a task queue of the file's own. */
+/** Connects to the suite's dev server or cluster (test/global-setup/dev-server.ts, test/global-setup/cluster.ts) on a task queue of the file's own. */
 export async function temporalTestContext(fileTag: string, target: TemporalTarget = 'dev'): Promise<TemporalTestContext> {
   const options = targetConnectionOptions(target);
   const { address } = options;

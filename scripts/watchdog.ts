@@ -1,0 +1,73 @@
+/**
+ * Ties child processes to the process that started them: when this process ends — by a signal, a
+ * crash, process.exit, SIGKILL — the processes tied to it are sent SIGTERM (their whole process
+ * group when they lead one), and SIGKILL 10 s later if they are still there.
+ *
+ * The servers we start for a run (the cluster's hosts and UI server, the dev server) are in process
+ * groups of their own, so that a Ctrl-C reaches their supervisor alone and it stops them in order;
+ * but then nothing stopped them when the supervisor itself was killed, and they kept their ports.
+ * Here one small `sh` per supervisor, in a group of its own, holds the read end of a pipe whose only
+ * write end is the supervisor's: the kernel closes it however the supervisor ends, and the watchdog,
+ * reading end-of-file, stops what is still tied. A supervisor that stops its children itself (the
+ * normal way) unties each as it exits, and the watchdog then has nothing to do.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
+
+/** Seconds a tied process gets between SIGTERM and SIGKILL. */
+export const WATCHDOG_GRACE_SECONDS = 10;
+
+/**
+ * Lines on stdin: "123" ties pid 123, "-123" unties it. At end of input: SIGTERM to each tied group
+ * (or, if the pid leads none, the process), wait up to the grace for them to go, then SIGKILL.
+ * Linux: a process's state is read from /proc.
+ */
+const WATCHDOG_SCRIPT = `
+pids=' '
+while IFS= read -r line; do
+  case $line in
+    -*) pids=$(printf '%s' "$pids" | sed "s/ \${line#-} / /g") ;;
+    *[!0-9]*|'') ;;
+    *) pids="$pids$line " ;;
+  esac
+done
+send() { for pid in $pids; do kill -$1 -$pid 2>/dev/null || kill -$1 $pid 2>/dev/null; done; }
+# A zombie (its parent gone, not yet reaped) holds no port: it counts as gone.
+alive() { for pid in $pids; do state=$(sed 's/.*) //' /proc/$pid/stat 2>/dev/null | cut -c1); [ -n "$state" ] && [ "$state" != Z ] && return 0; done; return 1; }
+alive || exit 0
+send TERM
+i=0
+while [ $i -lt ${WATCHDOG_GRACE_SECONDS * 10} ] && alive; do sleep 0.1; i=$((i + 1)); done
+alive && send KILL
+exit 0
+`;
+
+let watchdog: ChildProcess | undefined;
+
+function started(): ChildProcess {
+  if (watchdog?.stdin?.writable) return watchdog;
+  // Its own process group: the Ctrl-C that reaches the supervisor's group must not stop the watchdog
+  // before it has done its work. It must not keep this process alive either.
+  const child = spawn('sh', ['-c', WATCHDOG_SCRIPT], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+  child.unref();
+  (child.stdin as Socket | null)?.unref();
+  child.stdin?.on('error', () => undefined);
+  watchdog = child;
+  return child;
+}
+
+/**
+ * Ties `pid` (and its process group, if it leads one) to this process; the returned function unties
+ * it, for a child that has exited (so that a later process given the same pid is never signalled).
+ */
+export function tieToThisProcess(pid: number): () => void {
+  if (!Number.isInteger(pid) || pid <= 0) return () => undefined;
+  const dog = started();
+  dog.stdin?.write(`${pid}\n`);
+  let tied = true;
+  return () => {
+    if (!tied) return;
+    tied = false;
+    if (dog.stdin?.writable) dog.stdin.write(`-${pid}\n`);
+  };
+}
