@@ -18,8 +18,22 @@ export interface Database extends Queryable {
   close(): Promise<void>;
 }
 
-export function postgresDatabase(connectionString: string): Database {
+/**
+ * A PostgreSQL ledger over a pool of 10 connections. A connection PostgreSQL ends while it is idle
+ * (a restart, an administrator's terminate, a network cut) is reported to `onConnectionLost` — one
+ * line on stderr by default — and replaced by the next query; it must never end the process, as an
+ * 'error' no one listens to would. A query on a lost connection fails as that query's error.
+ */
+export function postgresDatabase(
+  connectionString: string,
+  onConnectionLost: (err: Error) => void = (err) => console.error(`ledger: a PostgreSQL connection was lost (${err.message}); the next query opens another`),
+): Database {
   const pool = new pg.Pool({ connectionString, max: 10 });
+  // Each connection's own listener reports it, also once the pool has let go of it while it closes
+  // (pool.end()); the pool passes an idle connection's error on to its own listeners as well, where
+  // it was reported already.
+  pool.on('connect', (client) => client.on('error', onConnectionLost));
+  pool.on('error', () => undefined);
   const over = (target: pg.Pool | pg.PoolClient): Queryable => ({
     query: async <Row>(sql: string, params?: unknown[]) => ({ rows: (await target.query(sql, params)).rows as Row[] }),
     exec: async (sql: string) => {
