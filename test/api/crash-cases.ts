@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { startApi } from '../../src/api/main.js';
 import { loadConfig } from '../../src/config.js';
 import { pgliteDatabase, type Database } from '../../src/ledger/database.js';
-import { postgresAvailable, usePostgresLedger } from '../helpers/databases.js';
+import { crashCasesOn, postgresAvailable, usePostgresLedger } from '../helpers/databases.js';
 import { useEngine, type Engine } from '../helpers/engine.js';
 import { freePorts } from '../helpers/ports.js';
 import { run, type RunningProcess } from '../helpers/process.js';
@@ -28,15 +28,6 @@ import type { TemporalTarget } from '../helpers/temporal.js';
 const postgres = await postgresAvailable();
 
 const postgresLedger = usePostgresLedger(postgres);
-const kinds: Array<'postgres' | 'pglite'> = postgres ? ['postgres', 'pglite'] : ['pglite'];
-/**
- * The cases on one Temporal: on the dev server with the ledger on PostgreSQL and on PGlite, on the
- * production-shaped cluster with the ledger production uses (PostgreSQL) only.
- */
-function casesOn(target: TemporalTarget): Array<{ target: TemporalTarget; kind: 'postgres' | 'pglite' }> {
-  if (target === 'dev') return kinds.map((kind) => ({ target, kind }));
-  return postgres ? [{ target, kind: 'postgres' }] : [];
-}
 
 function apiProcess(env: Record<string, string>): RunningProcess {
   // The ledger is the one named in `env`: no DATABASE_URL from the environment for the PGlite run.
@@ -51,7 +42,7 @@ function apiProcess(env: Record<string, string>): RunningProcess {
  */
 export function describeApiCrash(target: TemporalTarget): void {
   const engine: () => Engine = useEngine(target === 'dev' ? 'api-crash' : 'api-crash-cluster', target);
-  describe.each(casesOn(target))('the API killed between the inbox write and the workflow start, Temporal $target, ledger on $kind', ({ kind }) => {
+  describe.each(crashCasesOn(target, postgres))('the API killed between the inbox write and the workflow start, Temporal $target, ledger on $kind', ({ kind }) => {
     it('starts the workflow from the inbox when it is back: the refund happens, once', async () => {
       const { temporal } = engine();
       const secret = newWebhookSecret();

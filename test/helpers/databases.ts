@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { pgliteDatabase, postgresDatabase, type Database } from '../../src/ledger/database.js';
 import { migrate } from '../../src/ledger/migrations.js';
 import type { OenRefundRequested } from '../../src/domain/schemas/refund-request.js';
+import type { TemporalTarget } from './temporal.js';
 
 /**
  * The ledger runs on PostgreSQL and on PGlite, and its tests run on both. PostgreSQL is the server at
@@ -41,6 +42,16 @@ export type DatabaseKind = 'pglite' | 'postgres';
 /** What a ledger test runs on: PGlite, and PostgreSQL where it is reachable. */
 export async function ledgerKinds(): Promise<DatabaseKind[]> {
   return (await postgresAvailable()) ? ['pglite', 'postgres'] : ['pglite'];
+}
+
+/**
+ * The ledgers a process-crash case runs on, per Temporal: on the dev server PostgreSQL (where
+ * reachable) and the embedded PGlite on disk; on the production-shaped cluster only the ledger
+ * production uses, PostgreSQL.
+ */
+export function crashCasesOn(target: TemporalTarget, postgres: boolean): Array<{ target: TemporalTarget; kind: DatabaseKind }> {
+  if (target === 'dev') return (postgres ? (['postgres', 'pglite'] as const) : (['pglite'] as const)).map((kind) => ({ target, kind }));
+  return postgres ? [{ target, kind: 'postgres' }] : [];
 }
 
 /** A ledger test's n-th Oen refund (n below 10): its own refund id, order and transaction. */

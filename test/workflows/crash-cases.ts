@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pgliteDatabase, type Database } from '../../src/ledger/database.js';
-import { postgresAvailable, usePostgresLedger } from '../helpers/databases.js';
+import { crashCasesOn, postgresAvailable, usePostgresLedger } from '../helpers/databases.js';
 import { sandboxClients, useEngine, type Engine } from '../helpers/engine.js';
 import { run } from '../helpers/process.js';
 import { throughInbox, throughInboxAt } from '../helpers/inbox.js';
@@ -28,15 +28,6 @@ import type { TemporalTarget } from '../helpers/temporal.js';
 const postgres = await postgresAvailable();
 
 const postgresLedger = usePostgresLedger(postgres);
-const kinds: Array<'postgres' | 'pglite'> = postgres ? ['postgres', 'pglite'] : ['pglite'];
-/**
- * The cases on one Temporal: on the dev server with the ledger on PostgreSQL and on PGlite, on the
- * production-shaped cluster with the ledger production uses (PostgreSQL) only.
- */
-function casesOn(target: TemporalTarget): Array<{ target: TemporalTarget; kind: 'postgres' | 'pglite' }> {
-  if (target === 'dev') return kinds.map((kind) => ({ target, kind }));
-  return postgres ? [{ target, kind: 'postgres' }] : [];
-}
 
 /** Where the killed worker and its successor keep the ledger. */
 interface SharedLedger {
@@ -117,7 +108,7 @@ async function crashMidCall(engine: () => Engine, kind: 'postgres' | 'pglite', r
  */
 export function describeWorkerCrash(target: TemporalTarget): void {
   const engine: () => Engine = useEngine(target === 'dev' ? 'crash' : 'crash-cluster', target);
-  describe.each(casesOn(target))('a worker killed in the middle of a provider call, Temporal $target, ledger on $kind', ({ kind }) => {
+  describe.each(crashCasesOn(target, postgres))('a worker killed in the middle of a provider call, Temporal $target, ledger on $kind', ({ kind }) => {
     it('Oen: the refund it sent is found on the next attempt; exactly one refund', async () => {
       const { sandboxes } = engine();
       const hid = randomHid();
