@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { SearchAttributeType } from '@temporalio/common';
 import { refundSearchAttributes } from '../src/domain/search-attributes.js';
-import { tieToThisProcess } from './watchdog.js';
+import { tieChild } from './watchdog.js';
 
 const cliTypeNames: Partial<Record<SearchAttributeType, string>> = { KEYWORD: 'Keyword', INT: 'Int' };
 
@@ -168,8 +168,7 @@ export async function startDevServer(options: DevServerOptions, log: (line: stri
   const killOnExit = () => signalGroup(pid, 'SIGKILL');
   process.once('exit', killOnExit);
   // And when this process is killed without an 'exit' (SIGKILL, or a signal no handler takes).
-  const untie = tieToThisProcess(pid);
-  child.once('exit', untie);
+  tieChild(child);
 
   const address = `localhost:${port}`;
   const uiUrl = `http://localhost:${uiPort}`;

@@ -71,3 +71,12 @@ export function tieToThisProcess(pid: number): () => void {
     if (dog.stdin?.writable) dog.stdin.write(`-${pid}\n`);
   };
 }
+
+/**
+ * Ties a child this process spawned to it until the child exits (then unties it, so its pid, once
+ * reused, is never signalled): what every supervisor of a server or a check does with its children.
+ */
+export function tieChild(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  child.once('exit', tieToThisProcess(child.pid));
+}

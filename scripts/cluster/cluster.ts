@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { Connection, type ConnectionOptions } from '@temporalio/client';
 import { refundSearchAttributes } from '../../src/domain/search-attributes.js';
 import type { ClusterBinaries } from './binaries.js';
-import { tieToThisProcess } from '../watchdog.js';
+import { tieChild } from '../watchdog.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 export const deployDir = join(root, 'deploy', 'temporal');
@@ -280,13 +280,12 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
     // the benchmark — takes its hosts with it instead of leaving them on their ports.
     const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', out, out], detached: true });
     closeSync(out);
-    const untie = child.pid === undefined ? () => undefined : tieToThisProcess(child.pid);
+    tieChild(child);
     children.set(host, child);
     exited.set(
       host,
       new Promise((resolve) => {
         child.on('exit', (code, signal) => {
-          untie();
           if (!stopping && !planned.has(child) && children.get(host) === child) log(`${host} exited (${signal ?? `code ${code}`}); its log: ${logFile}`);
           resolve();
         });

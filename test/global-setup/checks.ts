@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { tieToThisProcess } from '../../scripts/watchdog.js';
+import { tieChild } from '../../scripts/watchdog.js';
 
 /** What `npm run lint` and `npm run typecheck` run (test/package-scripts.test.ts holds them to it). */
 export const CHECKS = {
@@ -28,13 +28,12 @@ export default function setup(project: TestProject): () => void {
   const dir = mkdtempSync(join(tmpdir(), 'refundflow-checks-'));
   const children = Object.entries(CHECKS).map(([name, args]) => {
     const child = spawn('nice', ['-n', '10', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const untie = child.pid === undefined ? () => undefined : tieToThisProcess(child.pid);
+    tieChild(child);
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     child.on('error', (err) => writeFileSync(join(dir, `${name}.json`), JSON.stringify({ code: null, output: String(err) } satisfies CheckResult)));
     child.on('close', (code) => {
-      untie();
       writeFileSync(join(dir, `${name}.json`), JSON.stringify({ code, output } satisfies CheckResult));
     });
     return child;

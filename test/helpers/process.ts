@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { tieToThisProcess } from '../../scripts/watchdog.js';
+import { tieChild } from '../../scripts/watchdog.js';
 import { testProcessOutput } from './test-logs.js';
 
 export interface RunningProcess {
@@ -22,7 +22,7 @@ export interface RunningProcess {
 export function run(command: string, args: string[], env: NodeJS.ProcessEnv, cwd = process.cwd()): RunningProcess {
   const child = spawn(command, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   // A test process killed before its hooks stop this one takes it with it (scripts/watchdog.ts).
-  if (child.pid !== undefined) child.once('exit', tieToThisProcess(child.pid));
+  tieChild(child);
   let output = '';
   const listeners = new Set<() => void>();
   const append = (chunk: Buffer) => {
