@@ -376,6 +376,12 @@ function pendingText(pending: readonly Migration[]): string {
   return ` (pending: ${which})`;
 }
 
+/** The migrations schema_migrations does not list. */
+async function notApplied(db: Queryable): Promise<Migration[]> {
+  const applied = new Set((await db.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((row) => row.version));
+  return migrations.filter((m) => !applied.has(m.version));
+}
+
 /**
  * The migrations not yet applied, found without writing anything (no CREATE, no lock): a process
  * whose role may only use the ledger (the runtime role) starts when there are none.
@@ -385,8 +391,7 @@ export async function pendingMigrations(db: Queryable): Promise<Migration[]> {
   const [state] = rows;
   if (!state?.present) return [...migrations];
   try {
-    const applied = new Set((await db.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((row) => row.version));
-    return migrations.filter((m) => !applied.has(m.version));
+    return await notApplied(db);
   } catch (err) {
     if (!privilegeRefused(err)) throw err;
     throw new LedgerMigrationError(`role "${state.role}" may not read the ledger (schema_migrations): it was not granted the engine's privileges; ${migrateAsOwner}, which grants them to DATABASE_URL's role`);
@@ -430,8 +435,7 @@ export async function migrate(db: Database, options: MigrateOptions = {}): Promi
         await tx.query(`CREATE TABLE schema_migrations (
           version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
       }
-      const applied = new Set((await tx.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((row) => row.version));
-      pending = migrations.filter((m) => !applied.has(m.version));
+      pending = await notApplied(tx);
       if ((pending.length > 0 || options.runtimeRole !== undefined) && state?.acts_as_owner === false) {
         throw new LedgerMigrationError(`role ${role} does not own the ledger (its owner is "${state.owner ?? '?'}"), so it may not migrate it${pendingText(pending)}; ${migrateAsOwner}`);
       }
