@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { WorkflowFailedError, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { ApplicationFailure, WorkflowIdReusePolicy } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { orderWorkflowId, refundStartOptions, subscriptionWorkflowId } from '../../src/domain/refund-start.js';
+import { orderWorkflowId, refundStartOptions, refundWorkflowId, subscriptionWorkflowId } from '../../src/domain/refund-start.js';
 import { apiMetricNames } from '../../src/api/metrics.js';
 import { codes } from '../../src/domain/failures.js';
 import type { RefundRequested } from '../../src/domain/schemas/refund-request.js';
@@ -188,6 +188,9 @@ describe.skipIf(!postgres)('runs started straight through Temporal, for no reque
     const request = await seededOenRefund(sandboxes.oenUrl);
     await sendEvent('refund.requested', request);
     await expect.poll(async () => (await refunds.get(request.refundId))?.status, { timeout: 60_000 }).toBe('succeeded');
+    // The run goes on after the ledger says succeeded (it tells order management): a new run of its
+    // workflow id can be started only once it has closed.
+    await engine().temporal.client.workflow.getHandle(refundWorkflowId(request)).result();
     const requestsBefore = await providerRequests();
     const { handle } = await refundRun({ ...request, amount: request.amount - 1 }, WorkflowIdReusePolicy.ALLOW_DUPLICATE);
     const failure = await failureOf(handle);
