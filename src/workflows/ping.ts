@@ -1,13 +1,10 @@
 import { proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
 import { pingInputProblems } from '../domain/guards.js';
 import type { PingInput, PingResult } from '../domain/schemas/ping.js';
+import { profiles, type PingActivities } from './activity-options.js';
 import { checkInput } from './validation.js';
 
-const { ping } = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { maximumAttempts: 3 },
-});
+const { ping } = proxyActivities<PingActivities>(profiles.ping);
 
 /** One no-op activity: the smallest round trip through the engine (the activity validates its input). */
 export async function pingWorkflow(input: PingInput = {}): Promise<PingResult> {

@@ -1,59 +1,21 @@
 import { ActivityFailure, ApplicationFailure, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
 import type { RunPolicy } from '../domain/policy.js';
 import { providerCallEnd, type ProviderCallEnd } from '../domain/provider-call.js';
 import type { RefundStatus, TransitionFields } from '../domain/refund-status.js';
 import type { RefundRequested } from '../domain/schemas/refund-request.js';
-
-/** The retry policy's backoff: 0.5 s, doubling, at most 30 s between attempts. */
-const BACKOFF = { initialMs: 500, coefficient: 2, maximumMs: 30_000 } as const;
+import { profiles, type ProviderActivities } from './activity-options.js';
 
 /**
- * How many attempts the retry window holds: the first, and every retry whose backoff, added up, still
- * falls within the window (5 s: 4 attempts; 600 s: 25). Time spent waiting is not counted: waiting for
- * a rate-limit turn, or in the task queue behind a burst, is not the provider failing.
- */
-export function retryAttemptsWithin(windowMs: number): number {
-  let attempts = 1;
-  let waited = 0;
-  for (let backoff: number = BACKOFF.initialMs; ; backoff = Math.min(backoff * BACKOFF.coefficient, BACKOFF.maximumMs)) {
-    if (waited + backoff > windowMs) return attempts;
-    waited += backoff;
-    attempts += 1;
-  }
-}
-
-/**
- * Activities that call a provider: retried with exponential backoff while the failure is transient,
- * never when it is final, within the retry window, after which the caller decides (a refund goes to
- * requires_attention). No schedule-to-close timeout: a refund queued behind a burst, or waiting for
- * its turn under the provider's rate limit, waits as long as it takes (heartbeating), and only the
- * provider's own failures use up the window.
- *
- * `window: 'ledger'` (the refund submissions): the activity keeps the window in the ledger, from the
- * refund's first transient provider failure (withinRetryWindow, src/activities/failures.ts), and
- * Temporal retries without a limit; an attempt lost to a worker that died costs nothing. Otherwise
- * the window is the attempts its backoff holds (`retryAttemptsWithin`).
+ * A proxy of the provider calls, with their options (profiles.provider, src/workflows/activity-options.ts):
+ * retried while the failure is transient, within the policy's retry window. `summary` names the call
+ * in the Web UI.
  */
 export function providerCalls(
   policy: Pick<RunPolicy, 'retryWindowMs' | 'failureTypes'>,
   extra: Pick<ActivityOptions, 'heartbeatTimeout' | 'summary'> = {},
   window: 'attempts' | 'ledger' = 'attempts',
 ) {
-  return proxyActivities<Activities>({
-    // An attempt may wait long for its rate-limit turns; the heartbeat (every request, every second
-    // of waiting) is what tells a dead worker from a waiting one.
-    startToCloseTimeout: '1 hour',
-    heartbeatTimeout: '20 seconds',
-    retry: {
-      initialInterval: BACKOFF.initialMs,
-      backoffCoefficient: BACKOFF.coefficient,
-      maximumInterval: BACKOFF.maximumMs,
-      ...(window === 'attempts' && { maximumAttempts: retryAttemptsWithin(policy.retryWindowMs) }),
-      nonRetryableErrorTypes: [...policy.failureTypes.final],
-    },
-    ...extra,
-  });
+  return proxyActivities<ProviderActivities>({ ...profiles.provider(policy, window), ...extra });
 }
 
 /** A refund's end as the ledger will record it: the status, and what the move writes beside it. */
@@ -66,7 +28,7 @@ export type RefundEnd = { status: RefundStatus; fields: TransitionFields };
  * A refund run's submission and a person's retry (src/workflows/resolve.ts) both end here.
  */
 export async function submitRefund(request: RefundRequested, policy: RunPolicy, summary: string): Promise<RefundEnd> {
-  const { submitOenRefund, submitMwdRefund } = providerCalls(policy, { heartbeatTimeout: '20 seconds', summary }, 'ledger');
+  const { submitOenRefund, submitMwdRefund } = providerCalls(policy, { summary }, 'ledger');
   try {
     const result =
       request.provider === 'oen' ? await submitOenRefund(request, policy.retryWindowMs) : await submitMwdRefund(request, policy.retryWindowMs);

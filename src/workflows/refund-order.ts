@@ -10,13 +10,13 @@ import {
   workflowInfo,
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
 import { isRefundRecord, orderCancelledProblems } from '../domain/guards.js';
 import { notACardPayment, orderRefundId, type NotRefunded, type OrderRefundResult } from '../domain/order.js';
 import { refundStartOptions } from '../domain/refund-start.js';
 import type { OrderCancelled } from '../domain/schemas/order-events.js';
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import type { OenRefundRequested } from '../domain/schemas/refund-request.js';
+import { profiles, type InspectionActivities } from './activity-options.js';
 import { providerCalls } from './provider-calls.js';
 import { refundWorkflow } from './refund.js';
 import { checkEventData, deliveries, ledgerStep, readPolicy, tellOrderManagement } from './steps.js';
@@ -129,7 +129,7 @@ async function startRefundChild(request: OenRefundRequested): Promise<ChildWorkf
 }
 
 /** Temporal and the ledger asked whether a closed refund run may be followed: a few tries, then the transaction is reported skipped. */
-const followCheck = (summary: string) => proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 5 }, summary });
+const followCheck = (summary: string) => proxyActivities<InspectionActivities>({ ...profiles.inspection.refundRun, summary });
 
 /** The refund of one transaction of the order, in full: `<orderId>:<transactionHid>`. */
 function transactionRefund(order: OrderCancelled, t: { id: string; amount: number }): OenRefundRequested {

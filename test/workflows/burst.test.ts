@@ -6,20 +6,11 @@ import type { MwdRefundRequested } from '../../src/domain/schemas/refund-request
 import type { RefundRecord } from '../../src/domain/schemas/refund-record.js';
 import { createProviderClients, rateLimitersFrom } from '../../src/wiring/providers.js';
 import type { TimelineEntry } from '../../src/sandbox/server.js';
-import { retryAttemptsWithin } from '../../src/workflows/provider-calls.js';
 import { useEngine } from '../helpers/engine.js';
 import { admin, seededOenRefund } from '../helpers/sandbox.js';
 import { startAccepted } from '../helpers/inbox.js';
 
 const engine = useEngine('burst');
-
-describe('the retry window', () => {
-  it('for calls with no refund row, is the attempts the backoff fits in it', () => {
-    expect(retryAttemptsWithin(5_000)).toBe(4); // 0.5 + 1 + 2 s of backoff
-    expect(retryAttemptsWithin(600_000)).toBe(25); // 31.5 s, then 18 × 30 s
-    expect(retryAttemptsWithin(0)).toBe(1);
-  });
-});
 
 describe('a burst the rate limit spreads over longer than the retry window', () => {
   it('every refund succeeds, and neither provider sees more than its limit in any second (within the event loop\'s lag)', async () => {
