@@ -4,7 +4,7 @@ import type { RunPolicy } from '../domain/policy.js';
 import type { RefundStatus, TransitionFields } from '../domain/refund-status.js';
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import type { RefundRequested } from '../domain/schemas/refund-request.js';
-import { decisionMessage, operatorDecisions, type Decision } from './decisions.js';
+import { decisionMessage, OperatorDecisions, type Decision } from './decisions.js';
 import { submitRefund, type RefundEnd } from './provider-calls.js';
 import { RefundView } from './refund-view.js';
 import { ledgerStep, tellOrderManagement } from './steps.js';
@@ -22,7 +22,7 @@ type Opened = Awaited<ReturnType<ReturnType<typeof ledgerStep>['openRefund']>>['
 export async function refundWorkflow(input: RefundRequested): Promise<RefundRecord> {
   const request = checkInput(input, refundRequestProblems(input), 'refund request');
   const view = new RefundView(request);
-  const decisions = operatorDecisions(request, view.progress);
+  const decisions = new OperatorDecisions(request, view.progress);
   const record = async (status: RefundStatus, fields: TransitionFields = {}) =>
     view.show(await ledgerStep(`Ledger: ${request.refundId} → ${status}`).recordStatus(request.refundId, status, fields));
   /** Records the end, tells order management, and ends the run as the refund ended. */
@@ -65,7 +65,7 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
 async function awaitGoAhead(
   request: RefundRequested,
   policy: RunPolicy,
-  decisions: ReturnType<typeof operatorDecisions>,
+  decisions: OperatorDecisions,
   record: (status: RefundStatus) => Promise<RefundRecord>,
 ): Promise<{ stop?: RecordError; decided: DecisionRecord[] }> {
   const stopped = (decision: Decision) => ({
