@@ -5,7 +5,7 @@ import { fieldProblems } from '../domain/schemas/events.js';
 import { operatorInput } from '../domain/schemas/operator.js';
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import { resolveWorkflowId } from '../domain/resolution.js';
-import type { AuditEntry, AuditTrail } from '../ledger/audit.js';
+import { AuditedAction, type AuditFields, type AuditTrail } from '../ledger/audit.js';
 import type { RefundLedger } from '../ledger/refunds.js';
 import { approveUpdate, cancelUpdate, rejectUpdate } from '../workflows/messages.js';
 import { callerOf } from './access.js';
@@ -97,41 +97,27 @@ export function signProof(signingKey: string, request: FastifyRequest, action: D
 }
 
 /**
- * One operator request in the audit trail (src/ledger/audit.ts). `attempt` before the action is carried
- * out: it throws AuditUnavailable (answered 503) when the row cannot be written, and the route does
- * nothing. Then `done`, `pending` or `refused`: an outcome that cannot be written once the action was
- * carried out is logged, not answered as an error — the action happened, and its attempted row stands.
- * A request refused before anything was tried is one `refused` row.
+ * One operator request in the audit trail (AuditedAction, src/ledger/audit.ts): `attempt` before the
+ * action is carried out (AuditUnavailable is answered 503, and the route does nothing), then `done`,
+ * `pending` or `refused`; an outcome lost after the attempt is logged with the request. `refused`
+ * takes the answer the caller gets, and keeps its error and HTTP status.
  */
 export function auditTrailFor(audit: AuditTrail, request: FastifyRequest, action: string, refundId?: string) {
   const caller = callerOf(request);
-  const base = { actor: { id: caller.id, name: caller.name, role: caller.role }, action, refundId, requestId: request.id };
-  let attempted = false;
-  const outcome = async (entry: Omit<AuditEntry, keyof typeof base>): Promise<void> => {
-    try {
-      await audit.append({ ...base, ...entry });
-    } catch (err) {
-      if (!attempted) throw err;
-      request.log.error({ err, action, refundId }, `${action} was carried out but its outcome (${entry.outcome}) is not in the audit trail; its attempted row is`);
-    }
-  };
+  const trail = new AuditedAction(audit, { actor: { id: caller.id, name: caller.name, role: caller.role }, action, refundId, requestId: request.id }, (err, outcome) =>
+    request.log.error({ err, action, refundId }, `${action} was carried out but its outcome (${outcome}) is not in the audit trail; its attempted row is`),
+  );
   return {
-    attempt: async (entry: Pick<AuditEntry, 'statusBefore' | 'reason' | 'detail'> = {}): Promise<void> => {
-      await audit.attempt({ ...base, ...entry });
-      attempted = true;
-    },
-    done: (entry: AuditFields) => outcome({ ...entry, outcome: 'done' }),
-    /** Carried out, not ended: a resolution answered 202 (running, or waiting for a second person). */
-    pending: (entry: AuditFields) => outcome({ ...entry, outcome: 'pending' }),
+    attempt: (fields: Pick<AuditFields, 'statusBefore' | 'reason' | 'detail'> = {}) => trail.attempt(fields),
+    done: (fields: AuditFields) => trail.done(fields),
+    pending: (fields: AuditFields) => trail.pending(fields),
     refused: async (answer: Answer, statusBefore?: string, detail?: Record<string, unknown>): Promise<Answer> => {
       const reason = (answer.body as { error?: string }).error;
-      await outcome({ outcome: 'refused', statusBefore, statusAfter: statusBefore, reason, detail: { httpStatus: answer.statusCode, ...detail } });
+      await trail.refused({ statusBefore, statusAfter: statusBefore, reason, detail: { httpStatus: answer.statusCode, ...detail } });
       return answer;
     },
   };
 }
-
-type AuditFields = Pick<AuditEntry, 'statusBefore' | 'statusAfter' | 'reason' | 'detail'>;
 
 export function parseJsonBody(body: unknown): { ok: true; value: unknown } | { ok: false; error: string } {
   if (!Buffer.isBuffer(body) || body.length === 0) return { ok: true, value: undefined };

@@ -3,7 +3,7 @@ import { userInfo } from 'node:os';
 import { Argument, Option, type Command } from 'commander';
 import { roles, type Role } from '../domain/actor.js';
 import type { ApiKeyInfo, ApiKeys } from '../ledger/api-keys.js';
-import type { AuditTrail } from '../ledger/audit.js';
+import { AuditedAction, AuditTrail } from '../ledger/audit.js';
 import { newSigningKey, verifyKeyOf } from '../domain/decision-proof.js';
 import { callApi, type CliContext } from './api.js';
 import { parseDuration } from './durations.js';
@@ -22,7 +22,7 @@ type KeyInfo = ApiKeyInfo;
 /** The ledger itself, for a deployment's first key: PostgreSQL only (npm start's PGlite is its own process's). */
 async function withLedger<T>(databaseUrl: string, work: (deps: { keys: ApiKeys; audit: AuditTrail }) => Promise<T>): Promise<T> {
   if (!/^postgres(ql)?:\/\//.test(databaseUrl)) throw usageError('--database-url must be a PostgreSQL URL (postgres://…); with npm start\'s embedded ledger, go through its API instead');
-  const [{ openLedgerDatabase }, { ApiKeys }, { AuditTrail }] = await Promise.all([import('../ledger/index.js'), import('../ledger/api-keys.js'), import('../ledger/audit.js')]);
+  const [{ openLedgerDatabase }, { ApiKeys }] = await Promise.all([import('../ledger/index.js'), import('../ledger/api-keys.js')]);
   const db = await openLedgerDatabase({ DATABASE_URL: databaseUrl, DATA_DIR: '.data' });
   try {
     return await work({ keys: new ApiKeys(db), audit: new AuditTrail(db) });
@@ -31,10 +31,16 @@ async function withLedger<T>(databaseUrl: string, work: (deps: { keys: ApiKeys; 
   }
 }
 
-/** Who a direct ledger write is recorded as: the machine's user, for the audit trail. */
-function ledgerActor() {
-  const name = `${userInfo().username} (refundflow CLI, straight to the ledger)`;
-  return { id: `cli:${userInfo().username}`, name };
+/**
+ * A direct ledger write in the audit trail (AuditedAction), recorded as the machine's user; an
+ * outcome lost after its attempt is said on stderr.
+ */
+function ledgerAction(audit: AuditTrail, name: string) {
+  const actor = { id: `cli:${userInfo().username}`, name: `${userInfo().username} (refundflow CLI, straight to the ledger)` };
+  const action = new AuditedAction(audit, { actor, action: name, requestId: randomUUID() }, (err, outcome) =>
+    process.stderr.write(`${name} was carried out but its outcome (${outcome}) is not in the audit trail (its attempted row is): ${err instanceof Error ? err.message : String(err)}\n`),
+  );
+  return { actor, action };
 }
 
 function describeKey(k: KeyInfo): string {
@@ -68,15 +74,14 @@ export function operatorCommands(program: Command, ctx: () => CliContext): void 
       let made: KeyInfo & { key: string };
       if (o.databaseUrl) {
         made = await withLedger(o.databaseUrl, async ({ keys, audit }) => {
-          const actor = ledgerActor();
-          const entry = { actor, action: 'operator.add', requestId: randomUUID() };
-          await audit.attempt({ ...entry, detail: { name, role: o.role, person: o.person ?? name, via: 'ledger' } });
+          const { actor, action } = ledgerAction(audit, 'operator.add');
+          await action.attempt({ detail: { name, role: o.role, person: o.person ?? name, via: 'ledger' } });
           const { key, info } = await keys.add(name, o.role, actor.id, { person: o.person }).catch(async (err: unknown) => {
             const reason = err instanceof Error ? err.message : String(err);
-            await audit.append({ ...entry, outcome: 'refused', reason, detail: { name, via: 'ledger' } });
+            await action.refused({ reason, detail: { name, via: 'ledger' } });
             throw usageError(reason);
           });
-          await audit.append({ ...entry, outcome: 'done', detail: { name, role: o.role, person: info.person, keyId: info.keyId, via: 'ledger' } });
+          await action.done({ detail: { name, role: o.role, person: info.person, keyId: info.keyId, via: 'ledger' } });
           return { ...info, key };
         });
       } else {
@@ -117,15 +122,14 @@ export function operatorCommands(program: Command, ctx: () => CliContext): void 
       let revoked: KeyInfo;
       if (o.databaseUrl) {
         revoked = await withLedger(o.databaseUrl, async ({ keys, audit }) => {
-          const actor = ledgerActor();
-          const entry = { actor, action: 'operator.revoke', requestId: randomUUID() };
-          await audit.attempt({ ...entry, detail: { name, via: 'ledger' } });
+          const { actor, action } = ledgerAction(audit, 'operator.revoke');
+          await action.attempt({ detail: { name, via: 'ledger' } });
           const done = await keys.revoke(name, actor.id);
           if (!done) {
-            await audit.append({ ...entry, outcome: 'refused', reason: `no live key named ${name}`, detail: { name, via: 'ledger' } });
+            await action.refused({ reason: `no live key named ${name}`, detail: { name, via: 'ledger' } });
             throw usageError(`no live key named ${name}`);
           }
-          await audit.append({ ...entry, outcome: 'done', detail: { name, role: done.role, keyId: done.keyId, via: 'ledger' } });
+          await action.done({ detail: { name, role: done.role, keyId: done.keyId, via: 'ledger' } });
           return done;
         });
       } else {

@@ -126,6 +126,53 @@ export class AuditTrail {
   }
 }
 
+/** What an action's row says beside who, what and which request (AuditedAction's `base`). */
+export type AuditFields = Pick<AuditEntry, 'statusBefore' | 'statusAfter' | 'reason' | 'detail'>;
+
+/**
+ * One operator action in the trail, the API's and the CLI's alike: `attempt` before it is carried out
+ * (throws AuditUnavailable when the row cannot be written, and the caller does nothing), then how it
+ * ended: `done`, `pending` (carried out, not ended: a resolution answered 202) or `refused`. An
+ * outcome that cannot be written once the action was attempted goes to `lost` (to be logged), not
+ * thrown: the action happened, and its attempted row stands. A request refused before anything was
+ * tried is one `refused` row, which throws when it cannot be written.
+ */
+export class AuditedAction {
+  private attempted = false;
+
+  constructor(
+    private readonly trail: AuditTrail,
+    private readonly base: Pick<AuditEntry, 'actor' | 'action' | 'refundId' | 'requestId'>,
+    private readonly lost: (err: unknown, outcome: AuditOutcome) => void,
+  ) {}
+
+  async attempt(fields: Omit<AuditFields, 'statusAfter'> = {}): Promise<void> {
+    await this.trail.attempt({ ...this.base, ...fields });
+    this.attempted = true;
+  }
+
+  done(fields: AuditFields = {}): Promise<void> {
+    return this.outcome('done', fields);
+  }
+
+  pending(fields: AuditFields = {}): Promise<void> {
+    return this.outcome('pending', fields);
+  }
+
+  refused(fields: AuditFields = {}): Promise<void> {
+    return this.outcome('refused', fields);
+  }
+
+  private async outcome(outcome: Exclude<AuditOutcome, 'attempted'>, fields: AuditFields): Promise<void> {
+    try {
+      await this.trail.append({ ...this.base, ...fields, outcome });
+    } catch (err) {
+      if (!this.attempted) throw err;
+      this.lost(err, outcome);
+    }
+  }
+}
+
 function auditValues(entry: AuditEntry): unknown[] {
   return [
     entry.actor.id,
