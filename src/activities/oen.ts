@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { formatNtd } from '../domain/format.js';
 import { notACardPayment } from '../domain/order.js';
 import type { OenRefundRequested } from '../domain/schemas/refund-request.js';
 import type { ProviderOutcome } from '../domain/provider-call.js';
@@ -41,7 +42,7 @@ export function judgeOenTransaction(transactions: OenTransaction[], request: Oen
     if (t.refundAmount === request.amount) return { kind: 'refunded' };
     return {
       kind: 'unexplained',
-      reason: `Oen shows NT$${t.refundAmount} refunded on ${t.id} (status ${t.status}), but this refund is NT$${request.amount}`,
+      reason: `Oen shows ${formatNtd(t.refundAmount)} refunded on ${t.id} (status ${t.status}), but this refund is ${formatNtd(request.amount)}`,
     };
   }
   if (t.status === 'charged') return { kind: 'charged' };

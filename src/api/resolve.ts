@@ -2,6 +2,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUp
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { hasRole } from '../domain/actor.js';
+import { formatNtd } from '../domain/format.js';
 import { secondPersonProblem } from '../domain/four-eyes.js';
 import { resolveStartOptions } from '../domain/refund-start.js';
 import { resolutionDetails, resolutionLimits, type Resolution, type ResolveRefusal, type ResolveResult } from '../domain/resolution.js';
@@ -86,7 +87,7 @@ export function registerResolveRoute(app: FastifyInstance, deps: DecisionRouteDe
     // one is refused here already.
     const twoPeople = deps.dualApprovalThreshold !== undefined && record.amount >= deps.dualApprovalThreshold;
     const nobody = twoPeople ? secondPersonProblem([], { by: { id: caller.id, name: caller.name, ...(caller.person !== undefined && { person: caller.person }) }, verified: true }) : undefined;
-    if (nobody) return refuse(problem(409, `cannot resolve refund ${refundId}: ${nobody}; resolving a refund of at least NT$${deps.dualApprovalThreshold} takes two people`), record.status, asked);
+    if (nobody) return refuse(problem(409, `cannot resolve refund ${refundId}: ${nobody}; resolving a refund of at least ${formatNtd(deps.dualApprovalThreshold ?? 0)} takes two people`), record.status, asked);
     const proof = signProof(deps.signingKey, request, 'resolve', record, resolutionDetails(resolution));
     const options = resolveStartOptions({ refundId, resolution, proof }, record, deps.taskQueue);
     const where = { workflowId: options.workflowId, uiUrl: deps.uiUrl(options.workflowId) };

@@ -1,4 +1,4 @@
-import type { Role } from './actor.js';
+import { describeActor, type Role } from './actor.js';
 import type { DecisionAction, DecisionProof } from './decision-proof.js';
 
 /**
@@ -48,6 +48,11 @@ export interface DecidedBy {
   /** The person whose credential it was, and another person shown that key (src/domain/four-eyes.ts). */
   person?: string;
   heldBy?: string;
+}
+
+/** Who decided, in words: "Ann (approver, key:ann)" where the record has their role, else their name. */
+export function describeDecider(by: DecidedBy): string {
+  return by.role ? describeActor({ ...by, role: by.role }) : by.name;
 }
 
 /** A decision on a refund as its record keeps it (the ledger's `decisions`, in order). */

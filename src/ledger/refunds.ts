@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { formatNtd } from '../domain/format.js';
 import { closedWithoutRefund, finalStatuses, type RefundStatus, type TransitionFields } from '../domain/refund-status.js';
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import type { RefundRequested } from '../domain/schemas/refund-request.js';
@@ -18,7 +19,7 @@ export function requestHash(request: RefundRequested): string {
 /** "NT$1,000 of Oen transaction P… (order O-1)": a request, named for a person. */
 function describeRequest(r: Pick<RefundRecord, 'provider' | 'orderId' | 'amount' | 'transactionHid'>, otherCardToken = false): string {
   const what = r.provider === 'oen' ? `Oen transaction ${r.transactionHid ?? '?'} (order ${r.orderId})` : `MWD order ${r.orderId}`;
-  return `NT$${r.amount} of ${what}${otherCardToken ? ', another card token' : ''}`;
+  return `${formatNtd(r.amount)} of ${what}${otherCardToken ? ', another card token' : ''}`;
 }
 
 export class LedgerError extends Error {

@@ -1,10 +1,10 @@
 import { ApplicationFailure, condition, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import { codes } from '../domain/failures.js';
-import { describeActor } from '../domain/actor.js';
 import { decisionRole } from '../domain/decision-proof.js';
 import { secondPersonProblem } from '../domain/four-eyes.js';
+import { formatNtd } from '../domain/format.js';
 import type { RunPolicy } from '../domain/policy.js';
-import { operatorInputProblems, type DecisionRecord, type OperatorInput } from '../domain/operator.js';
+import { describeDecider, operatorInputProblems, type DecisionRecord, type OperatorInput } from '../domain/operator.js';
 import { decidedBy } from './decided-by.js';
 import { approveUpdate, cancelUpdate, rejectUpdate, statusQuery, type RefundProgress } from './messages.js';
 
@@ -118,7 +118,7 @@ export class OperatorDecisions {
     // The last gate of four eyes: whatever reached the run through Temporal, one person counts once.
     const sameCredential = () => (approvals.some((approval) => approval.by.id === who.by.id) ? `${who.by.name} approved already` : undefined);
     const notSecond = kind === 'approve' && this.approvalsNeeded() > 1 ? (countPeople ? secondPersonProblem(approvals, who) : sameCredential()) : undefined;
-    if (notSecond) throw new Error(`cannot approve: ${notSecond}; a refund of at least NT$${policy.dualApprovalThreshold} needs two approvers who are different people`);
+    if (notSecond) throw new Error(`cannot approve: ${notSecond}; a refund of at least ${formatNtd(policy.dualApprovalThreshold ?? 0)} needs two approvers who are different people`);
     return { action: kind, ...who, at: new Date().toISOString(), ...(operator.reason && { reason: operator.reason }) };
   }
 
@@ -180,7 +180,5 @@ export function decisionMessage({ kind, reason, records }: Decision): string {
 
 function decisionPast(kind: Kind, record: DecisionRecord | undefined): string {
   const verb = kind === 'approve' ? 'approved' : kind === 'reject' ? 'rejected' : 'cancelled';
-  if (!record) return verb;
-  const { by } = record;
-  return `${verb} by ${by.role ? describeActor({ ...by, role: by.role }) : by.name}`;
+  return record ? `${verb} by ${describeDecider(record.by)}` : verb;
 }

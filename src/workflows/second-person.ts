@@ -1,6 +1,7 @@
 import { ApplicationFailure, condition, patched, setHandler } from '@temporalio/workflow';
 import type { Role } from '../domain/actor.js';
 import { codes } from '../domain/failures.js';
+import { formatNtd } from '../domain/format.js';
 import { secondPersonProblem } from '../domain/four-eyes.js';
 import type { DecisionRecord } from '../domain/operator.js';
 import type { RunPolicy } from '../domain/policy.js';
@@ -41,7 +42,7 @@ export function secondPerson(input: ResolveInput) {
     const details = resolutionDetails(asked.resolution);
     const who = decidedBy(first.policy, { action: 'resolve', refundId: input.refundId, proof: asked.proof, details, now: Date.now() }, first.needed);
     const notSecond = secondPersonProblem([first.decision], who, 'asked for it');
-    if (notSecond) throw new Error(`cannot confirm: ${notSecond}; resolving a refund of at least NT$${first.policy.dualApprovalThreshold} takes two different people`);
+    if (notSecond) throw new Error(`cannot confirm: ${notSecond}; resolving a refund of at least ${formatNtd(first.policy.dualApprovalThreshold ?? 0)} takes two different people`);
     return { action: 'resolve', ...who, at: new Date().toISOString(), reason: describeResolution(asked.resolution) };
   };
 
@@ -85,7 +86,7 @@ export function secondPerson(input: ResolveInput) {
       // A run that was under way before resolutions took two people replays as it ran.
       if (!twoNeeded || !patched(TWO_PEOPLE_PATCH)) return { second: [] };
       const nobody = secondPersonProblem([], decision);
-      if (nobody) return { code: 'forbidden', refused: `Resolving a refund of at least NT$${policy.dualApprovalThreshold} takes two people: ${nobody}` };
+      if (nobody) return { code: 'forbidden', refused: `Resolving a refund of at least ${formatNtd(policy.dualApprovalThreshold ?? 0)} takes two people: ${nobody}` };
       asked.waiting(`asked by ${decision.by.name}; waiting for a second person to ask for the same resolution`);
       if (await condition(() => confirmation !== undefined, policy.approvalTimeoutMs)) return { second: [confirmation!] };
       return { code: 'not_confirmed', refused: `No second person asked for the same resolution within ${Math.round(policy.approvalTimeoutMs / 1000)} s; nothing was changed` };

@@ -141,7 +141,7 @@ describe('one person cannot be both approvers of a refund at DUAL_APPROVAL_THRES
     expect(tokenFirst.status).toBe(409);
     expect(tokenFirst.body.error).toBe(
       'cannot approve: OPERATOR_TOKEN (deprecated) cannot be one of two people: the shared OPERATOR_TOKEN names no person; use a named key or an OIDC sign-in; ' +
-        'a refund of at least NT$5000 needs two approvers who are different people',
+        'a refund of at least NT$5,000 needs two approvers who are different people',
     );
     expect((await approve(refund.refundId, api().keys.approver)).body.status).toBe('awaiting_approval');
     expect((await approve(refund.refundId, OPERATOR_TOKEN)).status).toBe(409);
@@ -193,7 +193,7 @@ describe('one person cannot be both approvers of a refund at DUAL_APPROVAL_THRES
       );
     await handle.executeUpdate(approveUpdate, { args: [{ refundId: refund.refundId, proof: proofFor('pat-1') }] });
     await expect(handle.executeUpdate(approveUpdate, { args: [{ refundId: refund.refundId, proof: proofFor('pat-2') }] })).rejects.toMatchObject({
-      cause: { message: 'cannot approve: pat-2 counts as pat, who approved already (as pat-1); a refund of at least NT$5000 needs two approvers who are different people' },
+      cause: { message: 'cannot approve: pat-2 counts as pat, who approved already (as pat-1); a refund of at least NT$5,000 needs two approvers who are different people' },
     });
     await notSent(refund);
   });
@@ -244,7 +244,7 @@ describe('one person cannot settle a refund at DUAL_APPROVAL_THRESHOLD through r
 
     const again = await resolve(refundId, api().keys.approver);
     expect(again.status).toBe(409);
-    expect(again.body.error).toMatch(/^cannot confirm: approver-\w+ asked for it already; resolving a refund of at least NT\$5000 takes two different people$/);
+    expect(again.body.error).toMatch(/^cannot confirm: approver-\w+ asked for it already; resolving a refund of at least NT\$5,000 takes two different people$/);
     const person = await personOf(api().keys.approver);
     const name = `second-key-${randomUUID().slice(0, 6)}`;
     await api().request('POST', '/v1/operators', { token: api().keys.admin, body: { name, role: 'approver', person } });
@@ -284,7 +284,7 @@ describe('one person cannot settle a refund at DUAL_APPROVAL_THRESHOLD through r
     expect(await handle.result()).toMatchObject({
       resolved: false,
       code: 'forbidden',
-      refused: expect.stringMatching(/^Resolving a refund of at least NT\$5000 takes two people: someone with access to Temporal \(unverified\) cannot be one of two people/) as unknown,
+      refused: expect.stringMatching(/^Resolving a refund of at least NT\$5,000 takes two people: someone with access to Temporal \(unverified\) cannot be one of two people/) as unknown,
     });
     expect(await statusOf(refundId)).toBe('requires_attention');
   });

@@ -253,7 +253,7 @@ describe('operator API', () => {
     expect(first).toMatchObject({ status: 200, body: { status: 'awaiting_approval', approvalsNeeded: 2, approvals: [{ by: expect.stringMatching(/^approver-/) as unknown }] } });
     const again = await api().request('POST', `/v1/refunds/${refundId}/approve`);
     expect(again.status).toBe(409);
-    expect(again.body.error).toMatch(/^cannot approve: approver-\w+ approved already; a refund of at least NT\$5000 needs two approvers who are different people$/);
+    expect(again.body.error).toMatch(/^cannot approve: approver-\w+ approved already; a refund of at least NT\$5,000 needs two approvers who are different people$/);
     expect(await statusOf(refundId)).toBe('awaiting_approval');
     const second = await api().request('POST', `/v1/refunds/${refundId}/approve`, { token: api().keys.approver2 });
     expect(second.status).toBe(200);

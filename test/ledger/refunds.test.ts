@@ -151,7 +151,7 @@ describe.each(kinds)('the refund ledger on %s', (kind) => {
     const otherAmount = await ledger.open({ ...oen('RF-1'), amount: 900 }, 'wf', 'run-2');
     expect(otherAmount).toMatchObject({ differs: { refundId: 'RF-1', status: 'received', runId: 'run-1' } });
     expect('differs' in otherAmount && otherAmount.reason).toBe(
-      'refund RF-1 is received for NT$1000 of Oen transaction P20240412CIK7KPPH (order ORDER00001), but this run asks NT$900 of Oen transaction P20240412CIK7KPPH (order ORDER00001)',
+      'refund RF-1 is received for NT$1,000 of Oen transaction P20240412CIK7KPPH (order ORDER00001), but this run asks NT$900 of Oen transaction P20240412CIK7KPPH (order ORDER00001)',
     );
     expect(await ledger.open({ ...oen('RF-1'), orderId: 'ORDER-2' }, 'wf')).toHaveProperty('differs');
     await ledger.open(mwd, 'wf-mwd');

@@ -390,7 +390,7 @@ describe('a second run of one refund never sends it again', () => {
     await worker.runUntil(async () => {
       const handle = await start(other);
       await expect(handle.result()).rejects.toMatchObject({
-        cause: { type: 'RefundRequestConflict', message: expect.stringMatching(/is received for NT\$1000 of Oen transaction .* but this run asks NT\$900/) as unknown },
+        cause: { type: 'RefundRequestConflict', message: expect.stringMatching(/is received for NT\$1,000 of Oen transaction .* but this run asks NT\$900/) as unknown },
       });
     });
     expect((await refundRequests('oen')) - before).toBe(0);
