@@ -1,6 +1,7 @@
 import { eventWorkflowId } from '../client/events.js';
 import { parseInboundEvent, withCardNumbersMasked, type FieldProblem, type InboundEvent } from '../domain/schemas/events.js';
 import { maskPans } from '../domain/pan.js';
+import { oneRefundPerTransaction } from '../domain/refund-start.js';
 import type { StoredAnswer } from '../ledger/inbox.js';
 import type { Signer } from '../webhooks/signing.js';
 import { problem, type Answer } from './answers.js';
@@ -126,10 +127,7 @@ export class EventIntake {
     if (event.type !== 'refund.requested' || event.data.provider !== 'oen') return undefined;
     const existing = await this.deps.ledger.liveRefundOfTransaction(event.data.transactionHid);
     if (!existing || existing.refundId === event.data.refundId) return undefined;
-    return (
-      `Oen transaction ${event.data.transactionHid} already has refund ${existing.refundId} (${existing.status}); ` +
-      'Oen allows one refund per transaction'
-    );
+    return oneRefundPerTransaction(event.data.transactionHid, existing);
   }
 
   private async startNow(event: InboundEvent, stored: StoredAnswer): Promise<Answer> {

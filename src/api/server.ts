@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { fieldProblems } from '../domain/schemas/events.js';
 import { refundRequested } from '../domain/schemas/refund-request.js';
 import { refundStatus, type RefundRecord } from '../domain/schemas/refund-record.js';
-import { refundWorkflowId } from '../domain/refund-start.js';
+import { receivedRecord } from '../domain/refund-start.js';
 import { workflowUiUrl } from '../domain/ui.js';
 import type { Database } from '../ledger/database.js';
 import type { EventInbox } from '../ledger/inbox.js';
@@ -144,21 +144,7 @@ export function createApi(deps: ApiDeps): FastifyInstance {
     // Accepted, but its run has not written the ledger yet.
     const requested = await deps.inbox.refundRequest(refundId);
     if (requested) {
-      const data = refundRequested.parse(requested.data);
-      const workflowId = refundWorkflowId(data);
-      return {
-        refundId,
-        provider: data.provider,
-        orderId: data.orderId,
-        ...(data.provider === 'oen' && { transactionHid: data.transactionHid }),
-        amount: data.amount,
-        status: 'received',
-        attempts: 0,
-        createdAt: requested.receivedAt,
-        updatedAt: requested.receivedAt,
-        workflowId,
-        uiUrl: uiUrl(workflowId),
-      };
+      return withUi(receivedRecord(refundRequested.parse(requested.data), requested.receivedAt));
     }
     return send(reply, problem(404, `no refund ${refundId}`));
   });

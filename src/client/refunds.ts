@@ -1,7 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { refundRequested, type RefundRequested } from '../domain/schemas/refund-request.js';
-import { mayFollowRun, refundStartOptions, type MayFollow } from '../domain/refund-start.js';
+import { mayFollowRun, oneRefundPerTransaction, refundStartOptions, type MayFollow } from '../domain/refund-start.js';
 import type { refundWorkflow } from '../workflows/refund.js';
 
 export type StartRefundResult =
@@ -53,8 +53,6 @@ export async function startRefund(client: Client, taskQueue: string, input: Refu
     kind: 'refused',
     workflowId,
     existingRefundId: typeof memoRefundId === 'string' ? memoRefundId : 'unknown',
-    reason:
-      `Oen transaction ${request.transactionHid} already has ${owner} (its run ${workflowId} is ${runStatus.toLowerCase()}); ` +
-      'Oen allows one refund per transaction',
+    reason: oneRefundPerTransaction(request.transactionHid, `${owner} (its run ${workflowId} is ${runStatus.toLowerCase()})`),
   };
 }

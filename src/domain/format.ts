@@ -12,6 +12,16 @@ export function refundSummary(request: Pick<RefundRequested, 'amount' | 'orderId
   return `Refund ${formatNtd(request.amount)} · ${request.orderId} · ${request.provider}`;
 }
 
+/**
+ * How a refund's provider call reads in the Web UI: "Oen refund P20240412CIK7KPPH NT$1,000", "MWD
+ * refund order 202008170002 NT$55" (a run's submission; a resend adds why).
+ */
+export function providerCallSummary(refund: { provider: 'oen' | 'mwd'; orderId: string; amount: number; transactionHid?: string | undefined }): string {
+  return refund.provider === 'oen'
+    ? `Oen refund ${refund.transactionHid ?? '(none)'} ${formatNtd(refund.amount)}`
+    : `MWD refund order ${refund.orderId} ${formatNtd(refund.amount)}`;
+}
+
 /** What a refund refunds, for a person: "Oen transaction P20240412CIK7KPPH", "MWD order 202008170002". */
 export function refundTarget(refund: { provider: 'oen' | 'mwd'; orderId: string; transactionHid?: string | undefined }): string {
   return refund.provider === 'oen' ? `Oen transaction ${refund.transactionHid ?? '(none)'}` : `MWD order ${refund.orderId}`;

@@ -67,6 +67,35 @@ export function refundWorkflowId(request: RefundRequested): string {
   return request.provider === 'oen' ? `oen-refund-${request.transactionHid}` : `mwd-refund-${request.refundId}`;
 }
 
+/**
+ * The record of a refund the intake accepted at `receivedAt` whose run has not opened it in the ledger
+ * yet: `received`, under the workflow id its run gets.
+ */
+export function receivedRecord(request: RefundRequested, receivedAt: string): RefundRecord {
+  return {
+    refundId: request.refundId,
+    provider: request.provider,
+    orderId: request.orderId,
+    ...(request.provider === 'oen' && { transactionHid: request.transactionHid }),
+    amount: request.amount,
+    status: 'received',
+    attempts: 0,
+    createdAt: receivedAt,
+    updatedAt: receivedAt,
+    workflowId: refundWorkflowId(request),
+  };
+}
+
+/**
+ * Why a second refund of an Oen transaction is refused (money-safety rule 1), naming what holds the
+ * transaction: "Oen transaction P… already has refund RF-1 (succeeded); Oen allows one refund per
+ * transaction". The intake, a refund run and a client's start each refuse with it.
+ */
+export function oneRefundPerTransaction(transactionHid: string, holder: { refundId: string; status: string } | string): string {
+  const held = typeof holder === 'string' ? holder : `refund ${holder.refundId} (${holder.status})`;
+  return `Oen transaction ${transactionHid} already has ${held}; Oen allows one refund per transaction`;
+}
+
 /** The run an order.cancelled starts: one per order. */
 export function orderWorkflowId(orderId: string): string {
   return `order-cancelled-${orderId}`;

@@ -62,14 +62,7 @@ export class RefundLedger {
     const transactionHid = request.provider === 'oen' ? request.transactionHid : null;
     const hash = requestHash(request);
     try {
-      const { rows } = await this.db.query<RefundRow>(
-        `INSERT INTO refunds (refund_id, provider, order_id, transaction_hid, amount, status, workflow_id, run_id, request_hash)
-         VALUES ($1, $2, $3, $4, $5, 'received', $6, $7, $8)
-         ON CONFLICT (refund_id) DO NOTHING
-         RETURNING *`,
-        [request.refundId, request.provider, request.orderId, transactionHid, request.amount, workflowId, runId ?? null, hash],
-      );
-      const row = rows[0];
+      const row = await this.insert(request, workflowId, { status: 'received', runId });
       if (row) return { opened: toRecord(row) };
       const existing = await this.mustGetRow(request.refundId);
       const record = toRecord(existing);
@@ -106,20 +99,44 @@ export class RefundLedger {
    * an earlier order.cancelled's) or another refund holds the Oen transaction: that one is the record.
    */
   async recordForPerson(request: RefundRequested, workflowId: string, error: { code: string; message: string }): Promise<RefundRecord | undefined> {
-    const transactionHid = request.provider === 'oen' ? request.transactionHid : null;
     try {
-      const { rows } = await this.db.query<RefundRow>(
-        `INSERT INTO refunds (refund_id, provider, order_id, transaction_hid, amount, status, workflow_id, request_hash, error_code, error_message)
-         VALUES ($1, $2, $3, $4, $5, 'requires_attention', $6, $7, $8, $9)
-         ON CONFLICT (refund_id) DO NOTHING
-         RETURNING *`,
-        [request.refundId, request.provider, request.orderId, transactionHid, request.amount, workflowId, requestHash(request), error.code, error.message],
-      );
-      return rows[0] && toRecord(rows[0]);
+      const row = await this.insert(request, workflowId, { status: 'requires_attention', error });
+      return row && toRecord(row);
     } catch (err) {
       if (isUniqueViolation(err, ONE_PER_TRANSACTION)) return undefined;
       throw err;
     }
+  }
+
+  /**
+   * The row of a refund new to the ledger, from its request: `received` (opened by its run) or
+   * `requires_attention` (kept for a person); nothing, and undefined, when the refund id has a row.
+   */
+  private async insert(
+    request: RefundRequested,
+    workflowId: string,
+    row: { status: 'received'; runId: string | undefined } | { status: 'requires_attention'; error: { code: string; message: string } },
+  ): Promise<RefundRow | undefined> {
+    const { rows } = await this.db.query<RefundRow>(
+      `INSERT INTO refunds (refund_id, provider, order_id, transaction_hid, amount, status, workflow_id, run_id, request_hash, error_code, error_message)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+       ON CONFLICT (refund_id) DO NOTHING
+       RETURNING *`,
+      [
+        request.refundId,
+        request.provider,
+        request.orderId,
+        request.provider === 'oen' ? request.transactionHid : null,
+        request.amount,
+        row.status,
+        workflowId,
+        'runId' in row ? (row.runId ?? null) : null,
+        requestHash(request),
+        'error' in row ? row.error.code : null,
+        'error' in row ? row.error.message : null,
+      ],
+    );
+    return rows[0];
   }
 
   /**

@@ -1,6 +1,6 @@
 import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import { formatNtd, refundSummary, refundTarget } from '../domain/format.js';
+import { refundSummary, refundTarget } from '../domain/format.js';
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import type { RefundRequested } from '../domain/schemas/refund-request.js';
 import { refundAttributes, RefundStatusKey } from '../domain/search-attributes.js';
@@ -30,14 +30,6 @@ export class RefundView {
     upsertSearchAttributes([...this.attributes, { key: RefundStatusKey, value: record.status }]);
     this.describe();
     return record;
-  }
-
-  /** How the provider call reads in the Web UI: "Oen refund P20240412CIK7KPPH NT$1,000". */
-  providerCallSummary(): string {
-    const { request } = this;
-    return request.provider === 'oen'
-      ? `Oen refund ${request.transactionHid} ${formatNtd(request.amount)}`
-      : `MWD refund order ${request.orderId} ${formatNtd(request.amount)}`;
   }
 
   private describe(): void {

@@ -1,5 +1,7 @@
 import { ApplicationFailure, CancellationScope, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
+import { providerCallSummary } from '../domain/format.js';
 import { refundRequestProblems } from '../domain/guards.js';
+import { oneRefundPerTransaction } from '../domain/refund-start.js';
 import type { RunPolicy } from '../domain/policy.js';
 import type { RefundStatus, TransitionFields } from '../domain/refund-status.js';
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
@@ -48,7 +50,7 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
   const run = CancellationScope.current();
   return CancellationScope.nonCancellable(async () => {
     await record('submitting', decided.length > 0 ? { decisions: decided } : {});
-    const ended = await submitRefund(request, policy, view.providerCallSummary());
+    const ended = await submitRefund(request, policy, providerCallSummary(request));
     // Recorded histories from before this note replay without it.
     if (run.consideredCancelled && patched('audit-cancel-not-obeyed')) {
       await ledgerStep(`Audit: a Temporal Cancel of ${request.refundId} not obeyed`).noteCancelNotObeyed(request.refundId, ended.status);
@@ -107,8 +109,7 @@ function refusedOpen(opened: Exclude<Opened, { opened: unknown } | { settled: un
   if ('conflict' in opened) {
     const existing = opened.conflict;
     return ApplicationFailure.nonRetryable(
-      `Refused: Oen transaction ${existing.transactionHid} already has refund ${existing.refundId} (${existing.status}); ` +
-        'Oen allows one refund per transaction',
+      `Refused: ${oneRefundPerTransaction(existing.transactionHid ?? '(none)', existing)}`,
       codes.DuplicateRefund,
       { existingRefundId: existing.refundId, existingStatus: existing.status },
     );
