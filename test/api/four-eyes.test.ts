@@ -83,7 +83,7 @@ const personOf = async (key: string) => (await keyOf(key)).person;
 
 const refusedAsSamePerson = (answer: { status: number; body: { error?: string } }, person: string) => {
   expect(answer.status).toBe(409);
-  expect(answer.body.error).toMatch(new RegExp(`^cannot approve: .+ counts as ${person}, who approved already \\(as .+\\); a refund of at least NT\\$5000 needs two approvers who are different people$`));
+  expect(answer.body.error).toMatch(new RegExp(`^cannot approve: .+ counts as ${person}, who approved already \\(as .+\\); a refund of at least NT\\$5,000 needs two approvers who are different people$`));
 };
 
 describe('one person cannot be both approvers of a refund at DUAL_APPROVAL_THRESHOLD', () => {
