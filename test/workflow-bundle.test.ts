@@ -46,6 +46,7 @@ describe('the prebuilt workflow bundle', () => {
       './src/domain/refund-start.ts',
       './src/domain/resolution.ts',
       './src/domain/search-attributes.ts',
+      './src/workflows/activity-options.ts',
       './src/workflows/cancel-subscription.ts',
       './src/workflows/decided-by.ts',
       './src/workflows/decisions.ts',
