@@ -1,6 +1,5 @@
 import { ActivityFailure, ApplicationFailure, continueAsNew, log, patched, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { OenEvidence } from '../activities/reconcile.js';
 import {
   emptyCounts,
   evidenceError,
@@ -10,6 +9,7 @@ import {
   type ReconcileReport,
 } from '../domain/reconcile.js';
 import { formatNtd } from '../domain/format.js';
+import type { OenShows } from '../domain/oen-shows.js';
 import type { ProviderOutcome } from '../domain/provider-call.js';
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import type { RefundStatus, TransitionFields } from '../domain/refund-status.js';
@@ -156,7 +156,7 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
     return changed(record, done, to === 'succeeded' ? 'resubmitted' : 'resubmit_unresolved', `${evidence}; sent again: ${sentAgain}`);
   }
 
-  async function settle(record: RefundRecord, found: OenEvidence): Promise<void> {
+  async function settle(record: RefundRecord, found: OenShows): Promise<void> {
     // A refund long in submitting may only be queued behind a burst: while its run is open, it is the run's.
     if (record.status === 'submitting' && (await ledger.refundRunOpen(record.workflowId, record.refundId))) {
       return note(record, 'still_running', `its run ${record.workflowId}, or the run that claimed it, is still open; left to it`);
@@ -201,7 +201,7 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
    * never settled by reconciliation itself; a state nobody can explain goes to a person with the
    * evidence. Still charged with nothing refunded bears the ledger out.
    */
-  async function recheckFailed(record: RefundRecord, found: Exclude<OenEvidence, { kind: 'unreachable' }>): Promise<void> {
+  async function recheckFailed(record: RefundRecord, found: Exclude<OenShows, { kind: 'unreachable' }>): Promise<void> {
     if (found.kind === 'charged') {
       count('confirmed');
       return;
@@ -254,7 +254,7 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
     const page = await ledger.reconcileCandidates({ policy, ...(after !== undefined && { after }), limit: PAGE_SIZE });
     if (page.length === 0) break;
     after = page[page.length - 1]?.refundId;
-    let evidence: OenEvidence[];
+    let evidence: Array<OenShows & { refundId: string }>;
     try {
       evidence = await inspectOenRefunds(page);
     } catch (err) {
