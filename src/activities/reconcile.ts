@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { OenShows } from '../domain/oen-shows.js';
 import type { ReconcilePolicy, ReconcileReport, Resubmission } from '../domain/reconcile.js';
+import { notToSendAgain, type RunEnd } from '../domain/reconcile-decision.js';
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import type { RefundStatus, TransitionFields } from '../domain/refund-status.js';
 import type { ApplyResult, ReconciliationLedger } from '../ledger/reconciliation.js';
@@ -9,7 +10,6 @@ import { ProviderError } from '../providers/errors.js';
 import type { OenClient } from '../providers/oen/client.js';
 import type { OenTransaction } from '../providers/oen/schemas.js';
 import { oenShows } from '../providers/oen/shows.js';
-import { codes } from '../domain/failures.js';
 import { throughTemporal } from '../domain/actor.js';
 import type { AuditTrail } from '../ledger/audit.js';
 
@@ -19,9 +19,6 @@ export interface ReconcileActivityDeps {
   reconcile: ReconcilePolicy;
   audit: AuditTrail;
 }
-
-/** Whether a refund's run is still open, and if not, how Temporal says it ended ('terminated', 'completed', …, or 'not found'). */
-export type RunEnd = { open: true } | { open: false; ended: string };
 
 /**
  * The newest run of `workflowId` (a workflow id has one open run at most, and after a Reset it is not
@@ -154,18 +151,12 @@ export function createReconcileActivities({ oen, reconciliation, reconcile, audi
 
     /**
      * The request to send again (ReconciliationLedger.requestToSendAgain). None for a refund a person
-     * resolved (the person decides what happens to it, not reconciliation), for a mismatch (the ledger
-     * believed the money had moved: a person looks first), nor for a refund reconciliation already
-     * sent again once.
+     * resolved, nor after a mismatch (notToSendAgain), nor for a refund reconciliation already sent
+     * again once.
      */
     resubmissionRequest: async (record: RefundRecord): Promise<Resubmission> => {
-      const resolution = record.decisions?.find((decision) => decision.action === 'resolve');
-      if (resolution) {
-        return { impossible: `${resolution.by.name} resolved it (${resolution.reason ?? 'a resolution'}): reconciliation never sends a resolved refund again; a person decides` };
-      }
-      if (record.error?.code === codes.ReconcileMismatch || record.error?.code === codes.FailedButRefunded) {
-        return { impossible: `the ledger had recorded it as ${record.error.code === codes.ReconcileMismatch ? 'succeeded' : 'failed'} (a mismatch): a person decides before anything is sent` };
-      }
+      const why = notToSendAgain(record);
+      if (why !== undefined) return { impossible: why };
       if ((await reconciliation.resubmits(record.refundId)) > 0) {
         return { impossible: 'reconciliation sent it again once already, without a success: a person decides' };
       }

@@ -2,7 +2,7 @@
  * What Oen shows about one refund's transaction, with the evidence in words: the one answer to
  * "what does Oen show?" that a refund's check-then-act, reconciliation and a person's resolution
  * all read. Judged from Oen's list by `oenShows` (src/providers/oen/shows.ts); it lives here because
- * the domain's decisions read it (src/domain/resolution.ts) and the domain
+ * the domain's decisions read it (src/domain/reconcile-decision.ts, resolution.ts) and the domain
  * imports no provider.
  *
  * It crosses workflow history (the answer of `inspectOenRefunds`): its kinds and field keep their
