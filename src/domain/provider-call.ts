@@ -4,7 +4,7 @@ import { codes, errorCode, type ErrorCode, type RecordError } from './failures.j
 
 /**
  * How a provider call ends for a refund. Pure: the workflows decide a refund's end with
- * `providerCallEnd`, and its unit tests (test/domain/provider-call.test.ts) run without a server.
+ * `providerCallEnd`, and its unit tests (test/unit/provider-call.test.ts) run without a server.
  */
 
 /** What a provider activity concludes. Provider refusals are not outcomes: they fail the activity. */
