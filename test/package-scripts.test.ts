@@ -118,7 +118,8 @@ describe('scripts/ensure-deps.mjs and npx refundflow', () => {
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   /**
-   * A clone in miniature, without node_modules: the real bin/refundflow.mjs and scripts/ensure-deps.mjs,
+   * A clone in miniature, without node_modules: the real bin/refundflow.mjs and scripts/ensure-deps.mjs
+   * (with the files it reads; no engines, so any Node will do: test/node-runtime.test.ts has the rest),
    * a lockfile whose one dependency is a local stand-in for tsx (so npm ci needs no network), and a
    * src/cli/main.ts that says it ran. The stand-in's `register()` lets Node load that .ts file as tsx would.
    */
@@ -126,7 +127,7 @@ describe('scripts/ensure-deps.mjs and npx refundflow', () => {
     const dir = join(root, 'clone');
     for (const sub of ['bin', 'scripts', 'src/cli', 'vendor/tsx/esm']) mkdirSync(join(dir, sub), { recursive: true });
     copyFileSync('bin/refundflow.mjs', join(dir, 'bin/refundflow.mjs'));
-    copyFileSync('scripts/ensure-deps.mjs', join(dir, 'scripts/ensure-deps.mjs'));
+    for (const file of ['ensure-deps.mjs', 'node-runtime.mjs', 'cache-dir.mjs']) copyFileSync(join('scripts', file), join(dir, 'scripts', file));
     writeFileSync(join(dir, 'src/cli/main.ts'), "console.log(`the CLI ran: ${process.argv.slice(2).join(' ')}`);\n");
     writeFileSync(
       join(dir, 'vendor/tsx/package.json'),
