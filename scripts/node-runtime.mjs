@@ -104,7 +104,7 @@ export function ensureNodeRuntime({ env = process.env, log = (line) => console.e
     });
     if (pack.status !== 0) {
       const reason = (pack.stderr ?? '').split('\n').find((line) => /npm (error|ERR!)/.test(line)) ?? pack.error?.message ?? `exit ${pack.status}`;
-      throw new NodeRuntimeError(`npm pack ${spec} failed (${reason.trim()}): ${HOW_TO_GET_NODE}.`);
+      throw new NodeRuntimeError(`npm pack ${spec} failed (${reason.trim()}): run again when the npm registry answers, or ${HOW_TO_GET_NODE}.`);
     }
     const [packed] = JSON.parse(pack.stdout);
     if (packed?.integrity !== NODE_INTEGRITY) {
@@ -117,12 +117,14 @@ export function ensureNodeRuntime({ env = process.env, log = (line) => console.e
     if (version !== `v${NODE_RUNTIME_VERSION}`) {
       throw new NodeRuntimeError(`The Node.js unpacked from ${spec} does not run here (it answered ${version ?? 'nothing'} to --version): ${HOW_TO_GET_NODE}.`);
     }
-    rmSync(target, { recursive: true, force: true });
-    try {
-      renameSync(unpacked, target);
-    } catch (err) {
-      // Another process installed it meanwhile.
-      if (!cachedRuntime(env)) throw err;
+    // Another process may have installed it meanwhile: then that one stays, as it may be running.
+    if (!cachedRuntime(env)) {
+      rmSync(target, { recursive: true, force: true });
+      try {
+        renameSync(unpacked, target);
+      } catch (err) {
+        if (!cachedRuntime(env)) throw err;
+      }
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
