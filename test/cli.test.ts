@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { randomHid } from '../src/providers/oen/hid.js';
 import { exitCodes } from '../src/cli/exit-codes.js';
+import { workflowListUiUrl } from '../src/domain/ui.js';
 import { useApi } from './helpers/api.js';
 import { useCli } from './helpers/cli.js';
 import { useEngine } from './helpers/engine.js';
@@ -211,7 +212,10 @@ describe('npx refundflow', () => {
       code: 'MwdOutcomeUnknown',
       message: 'no answer',
     });
-    expect((await cli(['status', attentionId])).code).toBe(exitCodes.requiresAttention.code);
+    const attention = await cli(['status', attentionId]);
+    expect(attention.code).toBe(exitCodes.requiresAttention.code);
+    // Under it, the Web UI's list of every refund that needs a person, in the Web UI of the refund's own link.
+    expect(attention.stdout).toContain(`\nWeb UI, every refund in requires_attention ("Needs a person"): ${workflowListUiUrl('http://localhost:8233', 'default', 'RefundStatus="requires_attention"')}\n`);
     expect((await cli(['status', attentionId, '--wait'])).code).toBe(exitCodes.requiresAttention.code);
   });
 

@@ -58,6 +58,7 @@ export const PROJECTS = {
   ],
   engine: [
     'test/api/**/*.test.ts',
+    'test/browser/refunds-view.test.ts',
     'test/browser/ui.test.ts',
     'test/bulk.test.ts',
     'test/cli.test.ts',
