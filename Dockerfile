@@ -17,7 +17,8 @@
 # Node 24 ("Krypton"), an LTS line with security fixes until April 2028: the newest Node the
 # Temporal TypeScript SDK's CI runs (Node 20 and 24, the oldest and newest it officially supports, at
 # the time of writing). Node 26 is the newer LTS (since October 2026): move to it once the SDK tests
-# on it. The code still runs on Node 20 (package.json "engines"), which development machines may have.
+# on it. package.json's "engines" says the same (>=24), and CI runs the suite on Node 24 too
+# (scripts/node-runtime.mjs, NODE_RUNTIME_VERSION: move both with this line).
 # Debian bookworm (glibc), not Alpine: the Temporal worker's native core and @swc/core ship glibc
 # builds only. Both stages on the same base: the build runs on the Node the image runs.
 ARG NODE_VERSION=24
@@ -31,7 +32,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
-COPY scripts/ensure-deps.mjs ./scripts/
+# npm run build's pre-script, and the two files it reads.
+COPY scripts/ensure-deps.mjs scripts/node-runtime.mjs scripts/cache-dir.mjs ./scripts/
 COPY src ./src
 RUN npm run build
 

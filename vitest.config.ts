@@ -25,9 +25,10 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    // .ci/run reads the JSON report to print the "N passed, N failed" line CI counts, and each file's
-    // time (test/reporters/file-times.ts, hooks and import included) to print the slowest.
-    reporters: ['default', ['json', { outputFile: 'test/artifacts/vitest-results.json' }], './test/reporters/file-times.ts'],
+    // .ci/run reads the JSON report to print the "N passed, N failed" line CI counts, each file's
+    // time (test/reporters/file-times.ts, hooks and import included) to print the slowest, and the
+    // Node that ran the suite (test/reporters/run-node.ts).
+    reporters: ['default', ['json', { outputFile: 'test/artifacts/vitest-results.json' }], './test/reporters/file-times.ts', './test/reporters/run-node.ts'],
     projects: Object.entries(PROJECTS).map(([name, include]) => ({
       extends: true as const,
       test: {

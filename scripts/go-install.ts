@@ -6,13 +6,9 @@
  */
 import { spawn } from 'node:child_process';
 import { accessSync, constants, mkdirSync, renameSync, rmSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
-/** ~/.cache/refundflow (or REFUNDFLOW_CACHE_DIR / XDG_CACHE_HOME): every clone on the machine shares it. */
-export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.REFUNDFLOW_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'refundflow');
-}
+export { cacheDir } from './cache-dir.mjs';
 
 export function isExecutable(path: string): boolean {
   try {

@@ -1,6 +1,6 @@
-// Prints the 15 slowest test files with their times, then the plain "N passed, N failed" line from
-// vitest's JSON report, last (CI counts the tests that ran from it). Exits non-zero when the report
-// is missing or shows no test at all.
+// Prints the 15 slowest test files with their times, the Node that ran the suite, then the plain
+// "N passed, N failed" line from vitest's JSON report, last (CI counts the tests that ran from it).
+// Exits non-zero when the report is missing or shows no test at all.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 
@@ -34,6 +34,13 @@ if (times.length > 0) {
     console.log(`  ${(ms / 1000).toFixed(1).padStart(6)} s  ${project.padEnd(width)}  ${f}`);
   }
   console.log('');
+}
+
+// Which Node ran the suite (test/reporters/run-node.ts), from the file beside the report.
+const nodeFile = join(dirname(file), 'vitest-node.json');
+if (existsSync(nodeFile)) {
+  const node = JSON.parse(readFileSync(nodeFile, 'utf8'));
+  console.log(`The suite ran on Node ${node.version} (${node.execPath}).`);
 }
 
 const skipped = report.numPendingTests + report.numTodoTests;

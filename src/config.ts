@@ -3,7 +3,7 @@ import { outsideDevelopmentProblems, plainHttpGuarded } from './config-outside-d
 import { asymmetricJwsAlgorithms } from './domain/oidc.js';
 
 /**
- * The environment variables of the public contract (README.md, "Configuration"), plus the
+ * The environment variables of the public contract (docs/configuration.md), plus the
  * ports and data directory of the embedded development set-up. Every process validates its
  * environment here once, at start, so a bad value stops it before it touches anything.
  */

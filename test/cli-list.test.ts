@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { exitCodes } from '../src/cli/exit-codes.js';
+import { workflowListUiUrl } from '../src/domain/ui.js';
 import { useApi } from './helpers/api.js';
 import { useCli } from './helpers/cli.js';
 import { useEngine } from './helpers/engine.js';
@@ -41,6 +42,8 @@ describe('refundflow list', () => {
     const all = await cli(['list', '--status', 'requires_attention', '--all', '--limit', '1']);
     expect(all).toMatchObject({ code: 0, stderr: '' });
     const lines = all.stdout.trimEnd().split('\n');
+    // After the last page, the Web UI's list of every refund in requires_attention (the API's Web UI, namespace default).
+    expect(lines.pop()).toBe(`Web UI, every refund in requires_attention ("Needs a person"): ${workflowListUiUrl('http://localhost:8233', 'default', 'RefundStatus="requires_attention"')}`);
     expect(lines).toHaveLength(total);
     for (const line of lines) expect(line).toMatch(/^RF-\S+ +requires_attention +NT\$\d+ +\S+ +ORDER-\S+ +MwdOutcomeUnknown$/);
     // Newest first, both orders.

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { randomHid } from '../src/providers/oen/hid.js';
 import { exitCodes } from '../src/cli/exit-codes.js';
+import { workflowListUiUrl } from '../src/domain/ui.js';
 import { useApi } from './helpers/api.js';
 import { useCli } from './helpers/cli.js';
 import { useEngine } from './helpers/engine.js';
@@ -37,14 +38,15 @@ describe('npx refundflow', () => {
       expect(help.code, command).toBe(0);
       expect(help.stdout, command).toMatch(new RegExp(`Usage: refundflow ${command}`));
     }
-    // The README's table gives the same default.
+    // docs/cli.md's table gives the same default.
     expect((await cli(['refund', '--help'])).stdout.replace(/\s+/g, ' ')).toContain(
       '--timeout <duration> with --wait: give up after this long (90s, 15m, 1h, 2d), exit code 4 (default: 2m)',
     );
-    expect(readFileSync('README.md', 'utf8')).toContain('for at most `--timeout` (default 2m;');
-    // The exit codes, from the one table: in README's and on every --help that ends with them.
-    const readmeCli = readFileSync('README.md', 'utf8').split(/^## /m).find((section) => section.startsWith('The CLI')) ?? '';
-    expect([...readmeCli.matchAll(/^\| `(\d+)` \|/gm)].map((m) => Number(m[1]))).toEqual(Object.values(exitCodes).map((e) => e.code));
+    const cliDoc = readFileSync('docs/cli.md', 'utf8');
+    expect(cliDoc).toContain('for at most `--timeout` (default 2m;');
+    // The exit codes, from the one table: in docs/cli.md's and on every --help that ends with them.
+    const exitCodesDoc = cliDoc.split(/^## /m).find((section) => section.startsWith('Exit codes')) ?? '';
+    expect([...exitCodesDoc.matchAll(/^\| `(\d+)` \|/gm)].map((m) => Number(m[1]))).toEqual(Object.values(exitCodes).map((e) => e.code));
     for (const help of [await cli(['--help']), await cli(['status', '--help']), await cli(['refund', '--help'])]) {
       for (const { code, meaning } of Object.values(exitCodes)) expect(help.stdout).toContain(`${String(code).padStart(3)}  ${meaning}`);
     }
@@ -210,7 +212,10 @@ describe('npx refundflow', () => {
       code: 'MwdOutcomeUnknown',
       message: 'no answer',
     });
-    expect((await cli(['status', attentionId])).code).toBe(exitCodes.requiresAttention.code);
+    const attention = await cli(['status', attentionId]);
+    expect(attention.code).toBe(exitCodes.requiresAttention.code);
+    // Under it, the Web UI's list of every refund that needs a person, in the Web UI of the refund's own link.
+    expect(attention.stdout).toContain(`\nWeb UI, every refund in requires_attention ("Needs a person"): ${workflowListUiUrl('http://localhost:8233', 'default', 'RefundStatus="requires_attention"')}\n`);
     expect((await cli(['status', attentionId, '--wait'])).code).toBe(exitCodes.requiresAttention.code);
   });
 

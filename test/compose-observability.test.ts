@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import { apiMetricNames } from '../src/api/metrics.js';
 import { metricNames } from '../src/metrics.js';
 import { commandArgs, documentedNames, healthcheckTest, loadCompose, parseDotEnv, serviceEnv, type ComposeFile, type Service } from './helpers/compose.js';
-import { alertRules, dashboardExprs, dashboardFiles, metricNamesIn, readDashboard, type DashboardPanel } from './helpers/prometheus.js';
+import { alertRules, annotationQueries, dashboardExprs, dashboardFiles, metricNamesIn, readDashboard, type DashboardPanel } from './helpers/prometheus.js';
 
 /**
  * The "observability" profile of docker-compose.yml, checked without a Docker engine (as
@@ -180,7 +180,7 @@ function metricProblems(dashboards: Dashboard[], exprs: string[]): string[] {
 
 // ---- The tests ----------------------------------------------------------------------------------
 
-const ruleExprs = () => alertRules().map((rule) => rule.expr);
+const ruleExprs = () => alertRules().flatMap((rule) => [rule.expr, ...annotationQueries(rule)]);
 
 describe('the observability profile of docker-compose.yml', () => {
   it('runs Prometheus and Grafana only with the profile, from pinned images, with nothing else waiting for them', () => {

@@ -93,12 +93,14 @@ describe('scripts/test-summary.mjs, the end of .ci/run', () => {
   const report = { numTotalTests: 41, numPassedTests: 40, numFailedTests: 0, numPendingTests: 1, numTodoTests: 0, success: true, testResults: [] };
   const times = Array.from({ length: 20 }, (_, i) => ({ file: `test/f${i}.test.ts`, project: i % 2 ? 'engine' : 'unit', ms: (i + 1) * 1_000, testsMs: i * 1_000, state: 'passed' }));
 
-  it('prints the 15 slowest files with their times, slowest first, and the "N passed, N failed" line last', async () => {
+  it('prints the 15 slowest files with their times, slowest first, the Node that ran the suite, and the "N passed, N failed" line last', async () => {
     writeFileSync(join(dir, 'vitest-results.json'), JSON.stringify(report));
     writeFileSync(join(dir, 'vitest-file-times.json'), JSON.stringify(times));
+    writeFileSync(join(dir, 'vitest-node.json'), JSON.stringify({ version: 'v24.22.3', execPath: '/cache/node-24.22.3/bin/node' }));
     const { stdout } = await exec(process.execPath, ['scripts/test-summary.mjs', join(dir, 'vitest-results.json')]);
     const lines = stdout.trimEnd().split('\n');
     expect(lines.at(-1)).toBe('40 passed, 0 failed, 1 skipped');
+    expect(lines.at(-2)).toBe('The suite ran on Node v24.22.3 (/cache/node-24.22.3/bin/node).');
     const rows = lines.filter((line) => /^\s+[\d.]+ s {2}/.test(line));
     expect(rows).toHaveLength(15);
     expect(rows[0]).toMatch(/^\s+20\.0 s {2}engine\s+test\/f19\.test\.ts$/);
@@ -118,7 +120,8 @@ describe('scripts/ensure-deps.mjs and npx refundflow', () => {
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   /**
-   * A clone in miniature, without node_modules: the real bin/refundflow.mjs and scripts/ensure-deps.mjs,
+   * A clone in miniature, without node_modules: the real bin/refundflow.mjs and scripts/ensure-deps.mjs
+   * (with the files it reads; no engines, so any Node will do: test/node-runtime.test.ts has the rest),
    * a lockfile whose one dependency is a local stand-in for tsx (so npm ci needs no network), and a
    * src/cli/main.ts that says it ran. The stand-in's `register()` lets Node load that .ts file as tsx would.
    */
@@ -126,7 +129,7 @@ describe('scripts/ensure-deps.mjs and npx refundflow', () => {
     const dir = join(root, 'clone');
     for (const sub of ['bin', 'scripts', 'src/cli', 'vendor/tsx/esm']) mkdirSync(join(dir, sub), { recursive: true });
     copyFileSync('bin/refundflow.mjs', join(dir, 'bin/refundflow.mjs'));
-    copyFileSync('scripts/ensure-deps.mjs', join(dir, 'scripts/ensure-deps.mjs'));
+    for (const file of ['ensure-deps.mjs', 'node-runtime.mjs', 'cache-dir.mjs']) copyFileSync(join('scripts', file), join(dir, 'scripts', file));
     writeFileSync(join(dir, 'src/cli/main.ts'), "console.log(`the CLI ran: ${process.argv.slice(2).join(' ')}`);\n");
     writeFileSync(
       join(dir, 'vendor/tsx/package.json'),

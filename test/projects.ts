@@ -43,6 +43,7 @@ export const PROJECTS = {
     'test/compose.test.ts',
     'test/killed-run.test.ts',
     'test/ledger/**/*.test.ts',
+    'test/node-runtime.test.ts',
     'test/ports.test.ts',
     'test/prometheus/promtool.test.ts',
     'test/providers/clients-from-config.test.ts',
@@ -57,6 +58,7 @@ export const PROJECTS = {
   ],
   engine: [
     'test/api/**/*.test.ts',
+    'test/browser/refunds-view.test.ts',
     'test/browser/ui.test.ts',
     'test/bulk.test.ts',
     'test/cli.test.ts',

@@ -25,7 +25,8 @@ export const deployDir = join(root, 'deploy', 'temporal');
 
 /** The server's hosts and the UI server, as `npm run cluster` names them. */
 export const HISTORY_HOSTS = ['history-1', 'history-2'] as const;
-export type ServerHost = 'frontend' | 'matching' | 'worker' | (typeof HISTORY_HOSTS)[number];
+export type HistoryHost = (typeof HISTORY_HOSTS)[number];
+export type ServerHost = 'frontend' | 'matching' | 'worker' | HistoryHost;
 export type ClusterHost = ServerHost | 'ui';
 export const SERVER_HOSTS: readonly ServerHost[] = ['frontend', ...HISTORY_HOSTS, 'matching', 'worker'];
 
@@ -113,6 +114,8 @@ export interface RunningCluster {
   restart(host: ClusterHost): Promise<void>;
   /** Wait until the frontend answers and the namespace is served. */
   waitUntilServing(timeoutMs?: number): Promise<void>;
+  /** Each host that exited without being told to (not by kill, restart or stop), and how, so far. */
+  unplannedExits(): string[];
   stop(): Promise<void>;
 }
 
@@ -132,6 +135,9 @@ export function uiSettings(): Record<string, string> {
   }
   return settings;
 }
+
+/** The history shards of a cluster whose options do not say (compose's default too). */
+export const DEFAULT_HISTORY_SHARDS = 8;
 
 /** The search attributes as deploy/temporal/setup.sh takes them (Name=Type pairs; compose lists the same). */
 export function searchAttributePairs(): string {
@@ -167,13 +173,18 @@ function connectionLimits({ store, visibility }: { store: number; visibility: nu
   };
 }
 
+/** A history host's gRPC and membership ports. */
+export function historyHostPorts(ports: ClusterPorts, host: HistoryHost): { grpc: number; membership: number } {
+  return host === 'history-2' ? { grpc: ports.history2, membership: ports.history2Membership } : { grpc: ports.history1, membership: ports.history1Membership };
+}
+
 /** The environment the server's config template reads, for one host. */
 export function serverHostEnv(host: ServerHost, options: ClusterOptions): NodeJS.ProcessEnv {
   const { ports, tls } = options;
-  const history = host === 'history-2' ? { grpc: ports.history2, membership: ports.history2Membership } : { grpc: ports.history1, membership: ports.history1Membership };
+  const history = historyHostPorts(ports, host === 'history-2' ? 'history-2' : 'history-1');
   return {
     ...postgresEnv(options),
-    TEMPORAL_HISTORY_SHARDS: String(options.historyShards ?? 8),
+    TEMPORAL_HISTORY_SHARDS: String(options.historyShards ?? DEFAULT_HISTORY_SHARDS),
     ...connectionLimits(options.dbConnections ?? { store: 8, visibility: 3 }),
     TEMPORAL_DYNAMIC_CONFIG_FILE: join(deployDir, 'dynamicconfig.yaml'),
     TEMPORAL_BROADCAST_ADDRESS: '127.0.0.1',
@@ -266,6 +277,7 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
   let stopping = false;
   /** Children killed on purpose (kill, restart, stop): their exit is not news. */
   const planned = new WeakSet<ChildProcess>();
+  const unplannedExits: string[] = [];
 
   const spawnHost = (host: ClusterHost) => {
     const logFile = join(options.logDir, `${host}.log`);
@@ -286,7 +298,11 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
       host,
       new Promise((resolve) => {
         child.on('exit', (code, signal) => {
-          if (!stopping && !planned.has(child) && children.get(host) === child) log(`${host} exited (${signal ?? `code ${code}`}); its log: ${logFile}`);
+          if (!stopping && !planned.has(child) && children.get(host) === child) {
+            const exit = `${host} exited (${signal ?? `code ${code}`}); its log: ${logFile}`;
+            unplannedExits.push(exit);
+            log(exit);
+          }
           resolve();
         });
       }),
@@ -381,6 +397,7 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
       if (host === 'ui') await waitForUi(uiUrl, children);
     },
     waitUntilServing,
+    unplannedExits: () => [...unplannedExits],
     stop,
   };
 }

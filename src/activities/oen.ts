@@ -1,7 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { formatNtd } from '../domain/format.js';
-import { notACardPayment } from '../domain/order.js';
+import type { OenShows } from '../domain/oen-shows.js';
 import type { OenRefundRequested } from '../domain/schemas/refund-request.js';
 import type { ProviderOutcome } from '../domain/provider-call.js';
 import type { RefundLedger } from '../ledger/refunds.js';
@@ -9,6 +8,7 @@ import { ProviderError } from '../providers/errors.js';
 import { oenRefusals } from '../providers/oen/errors.js';
 import type { OenClient } from '../providers/oen/client.js';
 import type { OenSubscription, OenTransaction } from '../providers/oen/schemas.js';
+import { oenShows } from '../providers/oen/shows.js';
 import { settledInLedger, toApplicationFailure, withinRetryWindow } from './failures.js';
 import { codes } from '../domain/failures.js';
 
@@ -17,47 +17,15 @@ export interface OenActivityDeps {
   ledger: RefundLedger;
 }
 
-/** What Oen's own record of a transaction proves about our refund. */
-export type OenJudgement =
-  | { kind: 'refunded' }
-  | { kind: 'charged' }
-  /** A state we cannot explain: a person must decide. */
-  | { kind: 'unexplained'; reason: string };
-
-/** What a check found: Oen's judgement, or a list that could not be read with no hope of reading it by asking again (unauthorised, no such order). */
-export type OenVerdict = OenJudgement | { kind: 'unchecked'; reason: string };
-
 /**
- * `afterRefund`: judging Oen's answer to our own refund, which Oen carried out whatever the payment
- * method says (or does not say); before sending, only a card payment may be refunded.
+ * What Oen shows, as it settles the refund; undefined for "still charged". Oen's reference is the HID.
+ * `before`: what came before the check (the answer that made it necessary), for the record.
  */
-export function judgeOenTransaction(transactions: OenTransaction[], request: OenRefundRequested, afterRefund = false): OenJudgement {
-  const t = transactions.find((candidate) => candidate.id === request.transactionHid);
-  if (!t) {
-    return { kind: 'unexplained', reason: `Oen does not list transaction ${request.transactionHid} under order ${request.orderId}` };
-  }
-  const notCard = afterRefund ? undefined : notACardPayment(t);
-  if (notCard !== undefined) return { kind: 'unexplained', reason: notCard };
-  if (t.status === 'refunded' || t.refundAmount > 0) {
-    if (t.refundAmount === request.amount) return { kind: 'refunded' };
-    return {
-      kind: 'unexplained',
-      reason: `Oen shows ${formatNtd(t.refundAmount)} refunded on ${t.id} (status ${t.status}), but this refund is ${formatNtd(request.amount)}`,
-    };
-  }
-  if (t.status === 'charged') return { kind: 'charged' };
-  return { kind: 'unexplained', reason: `Oen shows transaction ${t.id} as "${t.status}"` };
-}
-
-/**
- * A verdict that settles the refund; undefined for "still charged". Oen's reference is the HID.
- * `evidence`: what came before the check (the answer that made it necessary), for the record.
- */
-function outcomeOf(verdict: OenVerdict, hid: string, note: string, evidence?: string): ProviderOutcome | undefined {
-  if (verdict.kind === 'refunded') return { outcome: 'succeeded', providerReference: hid, note };
-  if (verdict.kind === 'charged') return undefined;
-  const reason = evidence ? `${evidence}; then ${verdict.reason}` : verdict.reason;
-  return { outcome: 'requires_attention', code: verdict.kind === 'unchecked' ? codes.OenCheckFailed : codes.OenStateUnexplained, reason };
+function outcomeOf(shows: OenShows, hid: string, note: string, before?: string): ProviderOutcome | undefined {
+  if (shows.kind === 'refunded') return { outcome: 'succeeded', providerReference: hid, note };
+  if (shows.kind === 'charged') return undefined;
+  const reason = before ? `${before}; then ${shows.evidence}` : shows.evidence;
+  return { outcome: 'requires_attention', code: shows.kind === 'unreachable' ? codes.OenCheckFailed : codes.OenStateUnexplained, reason };
 }
 
 /** Provider failures become Temporal failures; anything else is a bug and stays as it is. */
@@ -79,18 +47,18 @@ export function createOenActivities({ oen, ledger }: OenActivityDeps) {
    * window; one that can never be read (unauthorised, no such order) is a check that could not be
    * made — never a reason to call the refund failed.
    */
-  const check = async (request: OenRefundRequested, signal: AbortSignal): Promise<OenVerdict> => {
+  const check = async (request: OenRefundRequested, signal: AbortSignal): Promise<OenShows> => {
     try {
       const transactions = await oen.listTransactions(request.orderId, {
         signal,
         onRequest: () => Context.current().heartbeat('checking'),
         onWait: waitingForOen,
       });
-      return judgeOenTransaction(transactions, request);
+      return oenShows(transactions, request, { cardPaymentsOnly: true });
     } catch (err) {
       if (!(err instanceof ProviderError)) throw err;
       if (err.kind !== 'final') throw toApplicationFailure(err, `checking transaction ${request.transactionHid} at Oen: ${err.message}`);
-      return { kind: 'unchecked', reason: `Oen's transaction list could not be read: ${err.message}` };
+      return { kind: 'unreachable', evidence: `Oen's transaction list could not be read: ${err.message}` };
     }
   };
 
@@ -116,7 +84,7 @@ export function createOenActivities({ oen, ledger }: OenActivityDeps) {
         { signal, onWait: waitingForOen },
       );
       return (
-        outcomeOf(judgeOenTransaction([refunded], request, true), hid, 'refunded') ?? {
+        outcomeOf(oenShows([refunded], request), hid, 'refunded') ?? {
           outcome: 'requires_attention',
           code: codes.OenStateUnexplained,
           reason: `Oen accepted the refund but shows ${hid} as "${refunded.status}"`,

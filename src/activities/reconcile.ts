@@ -1,17 +1,15 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import type { ReconcilePolicy, ReconcileReport } from '../domain/reconcile.js';
-import { orderRefundId } from '../domain/order.js';
-import { formatNtd } from '../domain/format.js';
-import { oenRefundRequested, type OenRefundRequested } from '../domain/schemas/refund-request.js';
+import type { OenShows } from '../domain/oen-shows.js';
+import type { ReconcilePolicy, ReconcileReport, Resubmission } from '../domain/reconcile.js';
+import { notToSendAgain, type RunEnd } from '../domain/reconcile-decision.js';
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import type { RefundStatus, TransitionFields } from '../domain/refund-status.js';
 import type { ApplyResult, ReconciliationLedger } from '../ledger/reconciliation.js';
 import { ProviderError } from '../providers/errors.js';
 import type { OenClient } from '../providers/oen/client.js';
 import type { OenTransaction } from '../providers/oen/schemas.js';
-import { judgeOenTransaction } from './oen.js';
-import { codes } from '../domain/failures.js';
+import { oenShows } from '../providers/oen/shows.js';
 import { throughTemporal } from '../domain/actor.js';
 import type { AuditTrail } from '../ledger/audit.js';
 
@@ -20,56 +18,6 @@ export interface ReconcileActivityDeps {
   reconciliation: ReconciliationLedger;
   reconcile: ReconcilePolicy;
   audit: AuditTrail;
-}
-
-/** Whether a refund's run is still open, and if not, how Temporal says it ended ('terminated', 'completed', …, or 'not found'). */
-export type RunEnd = { open: true } | { open: false; ended: string };
-
-/** What Oen showed for one refund: `charged` is "no refund, still charged". */
-export type OenEvidence =
-  | { refundId: string; kind: 'refunded' | 'charged' | 'unexplained'; evidence: string }
-  /** Oen could not be asked about this refund's order (it kept failing, or did not answer). */
-  | { refundId: string; kind: 'unreachable'; evidence: string };
-
-/** A refund handed back for resubmission: the request to send, or why there is none. */
-export type Resubmission = { request: OenRefundRequested } | { impossible: string };
-
-/** One line a person can read: what Oen lists for the transaction. */
-export function describeOenTransaction(t: OenTransaction): string {
-  const refunded = t.refundAmount > 0 ? `, ${formatNtd(t.refundAmount)} refunded${t.refundedAt ? ` at ${t.refundedAt}` : ''}` : ', nothing refunded';
-  return `Oen lists ${t.id} under order ${t.orderId}: status "${t.status}", ${formatNtd(t.amount)} charged${refunded}`;
-}
-
-/** Judges Oen's list for one refund of ours, with the evidence in words. */
-export function oenEvidence(record: RefundRecord, transactions: OenTransaction[]): OenEvidence {
-  const request = { transactionHid: record.transactionHid ?? '', orderId: record.orderId, amount: record.amount } as OenRefundRequested;
-  // Only the refund's state matters here: the payment method was checked before the first send,
-  // and is checked again before any resubmission.
-  const verdict = judgeOenTransaction(transactions, request, true);
-  const listed = transactions.find((t) => t.id === record.transactionHid);
-  const evidence = verdict.kind === 'unexplained' ? verdict.reason : listed ? describeOenTransaction(listed) : '';
-  return { refundId: record.refundId, kind: verdict.kind, evidence };
-}
-
-/**
- * The request to send an Oen refund again: the one order management sent (from the event inbox,
- * reason, merchant and product details included), or, for a refund an order.cancelled event
- * started, the full refund of the transaction it names. A refund started by hand from a Temporal
- * client has none (docs/reconciliation.md, "Sending again, safely").
- */
-export async function requestToSendAgain(reconciliation: Pick<ReconciliationLedger, 'originalRequest'>, record: RefundRecord): Promise<Resubmission> {
-  const original = await reconciliation.originalRequest(record.refundId);
-  if (original !== undefined) {
-    const parsed = oenRefundRequested.safeParse(original);
-    if (parsed.success) return { request: parsed.data };
-    return { impossible: 'the request order management sent cannot be read back as an Oen refund' };
-  }
-  if (record.transactionHid && record.refundId === orderRefundId(record.orderId, record.transactionHid)) {
-    return {
-      request: { refundId: record.refundId, provider: 'oen', orderId: record.orderId, transactionHid: record.transactionHid, amount: record.amount },
-    };
-  }
-  return { impossible: 'the original request is not in the ledger (it did not come through the API): a person must send it' };
 }
 
 /**
@@ -115,11 +63,11 @@ export function createReconcileActivities({ oen, reconciliation, reconcile, audi
      * Asks Oen about a page of refunds: one list of transactions per order (under OEN_RATE_LIMIT),
      * each order on its own — an order Oen cannot list makes its refunds `unreachable`, not the page.
      */
-    inspectOenRefunds: async (records: RefundRecord[]): Promise<OenEvidence[]> => {
+    inspectOenRefunds: async (records: RefundRecord[]): Promise<Array<OenShows & { refundId: string }>> => {
       const context = Context.current();
       const byOrder = new Map<string, RefundRecord[]>();
       for (const record of records) byOrder.set(record.orderId, [...(byOrder.get(record.orderId) ?? []), record]);
-      const evidence: OenEvidence[] = [];
+      const evidence: Array<OenShows & { refundId: string }> = [];
       for (const [orderId, refunds] of byOrder) {
         context.heartbeat(`listing order ${orderId}`);
         let transactions: OenTransaction[];
@@ -136,7 +84,11 @@ export function createReconcileActivities({ oen, reconciliation, reconcile, audi
           }
           continue;
         }
-        for (const record of refunds) evidence.push(oenEvidence(record, transactions));
+        // Only the refund's state matters here: the payment method was checked before the first send,
+        // and is checked again before any send again.
+        for (const { refundId, transactionHid, orderId, amount } of refunds) {
+          evidence.push({ refundId, ...oenShows(transactions, { transactionHid: transactionHid ?? '', orderId, amount }) });
+        }
       }
       return evidence;
     },
@@ -198,22 +150,17 @@ export function createReconcileActivities({ oen, reconciliation, reconcile, audi
     },
 
     /**
-     * The request to send again (requestToSendAgain). None for a refund a person resolved (the
-     * person decides what happens to it, not reconciliation), for a mismatch (the ledger believed
-     * the money had moved: a person looks first), nor for a refund reconciliation already sent again once.
+     * The request to send again (ReconciliationLedger.requestToSendAgain). None for a refund a person
+     * resolved, nor after a mismatch (notToSendAgain), nor for a refund reconciliation already sent
+     * again once.
      */
     resubmissionRequest: async (record: RefundRecord): Promise<Resubmission> => {
-      const resolution = record.decisions?.find((decision) => decision.action === 'resolve');
-      if (resolution) {
-        return { impossible: `${resolution.by.name} resolved it (${resolution.reason ?? 'a resolution'}): reconciliation never sends a resolved refund again; a person decides` };
-      }
-      if (record.error?.code === codes.ReconcileMismatch || record.error?.code === codes.FailedButRefunded) {
-        return { impossible: `the ledger had recorded it as ${record.error.code === codes.ReconcileMismatch ? 'succeeded' : 'failed'} (a mismatch): a person decides before anything is sent` };
-      }
+      const why = notToSendAgain(record);
+      if (why !== undefined) return { impossible: why };
       if ((await reconciliation.resubmits(record.refundId)) > 0) {
         return { impossible: 'reconciliation sent it again once already, without a success: a person decides' };
       }
-      return requestToSendAgain(reconciliation, record);
+      return reconciliation.requestToSendAgain(record);
     },
 
     /** The next page of refunds a run may have left behind (src/ledger/reconciliation.ts, runEndedCandidates). */

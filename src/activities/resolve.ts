@@ -3,18 +3,18 @@ import { Context } from '@temporalio/activity';
 import { decisionStatement, type DecisionProof } from '../domain/decision-proof.js';
 import { noMetrics, type EngineMetrics } from '../domain/metrics.js';
 import type { DecisionRecord } from '../domain/operator.js';
+import type { Resubmission } from '../domain/reconcile.js';
 import type { RefundStatus, TransitionFields } from '../domain/refund-status.js';
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import type { ReconciliationLedger } from '../ledger/reconciliation.js';
 import type { Decided, ResolutionLedger } from '../ledger/resolution.js';
 import { ledgerCall } from './failures.js';
-import { requestToSendAgain, type Resubmission } from './reconcile.js';
 
 export type ProofClaimAnswer = { claimed: true } | { claimed: false; problem: string };
 
 export interface ResolveActivityDeps {
   resolution: ResolutionLedger;
-  reconciliation: Pick<ReconciliationLedger, 'originalRequest'>;
+  reconciliation: Pick<ReconciliationLedger, 'requestToSendAgain'>;
   metrics?: Pick<EngineMetrics, 'refundStatus'>;
 }
 
@@ -47,8 +47,8 @@ export function createResolveActivities({ resolution, reconciliation, metrics = 
       return { claimed: false, problem: `this signed resolution was used already, by run ${usedBy.runId} of ${usedBy.workflowId} at ${usedBy.at}: a signed resolution is used once` };
     },
 
-    /** What a person's retry sends: the request order management sent (requestToSendAgain), or why there is none. */
-    retryRequest: async (record: RefundRecord): Promise<Resubmission> => requestToSendAgain(reconciliation, record),
+    /** What a person's retry sends: the request order management sent (ReconciliationLedger.requestToSendAgain), or why there is none. */
+    retryRequest: async (record: RefundRecord): Promise<Resubmission> => reconciliation.requestToSendAgain(record),
 
     /**
      * The person's decision carried out, from requires_attention, if the refund is still as the run

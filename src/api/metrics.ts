@@ -3,6 +3,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Queryable } from '../ledger/database.js';
 import type { UnauthenticatedAnswer } from './access.js';
 import { readLedgerGauges, type LedgerGauges } from '../ledger/gauges.js';
+import { webUiViews, workflowListUiUrl } from '../domain/ui.js';
 
 /**
  * The API's Prometheus metrics (docs/observability.md): its own requests, and what the ledger holds
@@ -23,6 +24,7 @@ export const apiMetricNames = {
   notRequestedRuns: 'refundflow_ledger_not_requested_runs',
   reconciliationFinished: 'refundflow_ledger_reconciliation_last_finished_timestamp_seconds',
   reconciliationRefunds: 'refundflow_ledger_reconciliation_last_refunds',
+  webUiView: 'refundflow_web_ui_view_info',
 } as const;
 
 const METRICS_PATH = '/metrics';
@@ -37,8 +39,19 @@ const LEDGER_READ_TIMEOUT_MS = 5_000;
  * Serves `GET /metrics` on the API's port, and counts and times every request by method, route
  * pattern (`/v1/refunds/:refundId`) and status code.
  */
-export function registerApiMetrics(app: FastifyInstance, deps: { db: Queryable }): { unauthenticatedRefusal: (answer: UnauthenticatedAnswer) => void } {
+export function registerApiMetrics(
+  app: FastifyInstance,
+  deps: { db: Queryable; uiBaseUrl: string; namespace: string },
+): { unauthenticatedRefusal: (answer: UnauthenticatedAnswer) => void } {
   const http = new Registry();
+  // The alerts' links (deploy/prometheus/alerts.yml): each saved view's list, in this API's Web UI and namespace.
+  const views = new Gauge({
+    name: apiMetricNames.webUiView,
+    help: 'Always 1: the Web UI list link of each saved view (docs/operations.md), in the url label, from TEMPORAL_UI_URL and TEMPORAL_NAMESPACE',
+    labelNames: ['view', 'url'] as const,
+    registers: [http],
+  });
+  for (const view of webUiViews) views.set({ view: view.name, url: workflowListUiUrl(deps.uiBaseUrl, deps.namespace, view.query) }, 1);
   const refusals = new Counter({
     name: apiMetricNames.unauthenticatedRefusals,
     help: 'Calls refused for want of a valid credential, by answer: 401 (and audited, for an action), or 429 once their source passed its limit (not audited)',

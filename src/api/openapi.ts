@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { cloudEvent, eventDataSchemas } from '../domain/schemas/events.js';
 import { refundRecord } from '../domain/schemas/refund-record.js';
 import { operatorInput } from '../domain/schemas/operator.js';
+import { SIGNATURE_TOLERANCE_SECONDS } from '../webhooks/signing.js';
 import type { Access } from './access.js';
 import { auditQuery, newKeyBody } from './operators.js';
 import { outcomeBody, retryBody } from './resolve.js';
@@ -55,8 +56,16 @@ const accessText: Record<Access, string> = {
   admin: 'Role: admin.',
 };
 
-export function openApiDocument(routes: readonly RegisteredRoute[]): Record<string, unknown> {
+/**
+ * The document for the routes the API registered. `serverUrl`: where the API is reached, for
+ * `servers` (the API gives its listening address); without one the document has no `servers`, which
+ * OpenAPI reads as "where this document was fetched from".
+ */
+export function openApiDocument(routes: readonly RegisteredRoute[], serverUrl?: string): Record<string, unknown> {
   const document = describeEndpoints();
+  if (serverUrl !== undefined) {
+    document.servers = [{ url: serverUrl, description: 'the address this API listens on, as seen from its own host; behind a proxy or load balancer, use the address its clients reach' }];
+  }
   const paths = document.paths as Record<string, Record<string, Record<string, unknown>>>;
   for (const route of routes) {
     const path = route.url.replace(/:(\w+)/g, '{$1}');
@@ -73,6 +82,28 @@ export function openApiDocument(routes: readonly RegisteredRoute[]): Record<stri
   }
   return document;
 }
+
+/** POST /v1/events's signature, per header (src/webhooks/signing.ts checks it). */
+const signatureHeaders = [
+  {
+    name: 'webhook-id',
+    description: 'This delivery\'s id, unique per message; the first part of what is signed.',
+    example: 'evt_123',
+  },
+  {
+    name: 'webhook-timestamp',
+    description: `When the body was signed, in whole Unix seconds; the second part of what is signed. Refused when more than ${SIGNATURE_TOLERANCE_SECONDS} s away from the API's clock, either way: sign each delivery when it is sent.`,
+    schema: { type: 'string', pattern: '^[0-9]+$' },
+    example: '1795590937',
+  },
+  {
+    name: 'webhook-signature',
+    description:
+      '`v1,` then the base64 of the HMAC-SHA256 of `<webhook-id>.<webhook-timestamp>.<body>` (the body\'s exact bytes as sent), keyed with the bytes of INGEST_WEBHOOK_SECRET: the base64 after its `whsec_`. ' +
+      'Several may be sent, separated by spaces (while the sender rotates its secret); one that matches is enough.',
+    example: 'v1,K6pZ5bU8n0rH0VQ2Xq3c8mZ1s6t1gq0u9yVx8m3pJfM=',
+  },
+].map(({ schema: headerSchema, ...header }) => ({ ...header, in: 'header', required: true, schema: headerSchema ?? { type: 'string' } }));
 
 function describeEndpoints(): Record<string, unknown> {
   const eventSchema = {
@@ -113,12 +144,10 @@ function describeEndpoints(): Record<string, unknown> {
       '/v1/events': {
         post: {
           summary: 'Send an event (CloudEvents 1.0, structured JSON, signed per Standard Webhooks)',
-          parameters: ['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((name) => ({
-            name,
-            in: 'header',
-            required: true,
-            schema: { type: 'string' },
-          })),
+          description:
+            'The headers sign the body per Standard Webhooks (https://www.standardwebhooks.com) with INGEST_WEBHOOK_SECRET; a request whose signature does not check is refused with 401 and kept with the rejected events. ' +
+            'A repeated event is known by the CloudEvent `id` in the body, not by `webhook-id`.',
+          parameters: signatureHeaders,
           requestBody: { required: true, content: { 'application/json': { schema: eventSchema }, 'application/cloudevents+json': { schema: eventSchema } } },
           responses: {
             202: { description: 'accepted: written to the inbox; its workflow is started', content: json(acceptedBody) },
@@ -213,7 +242,7 @@ function describeEndpoints(): Record<string, unknown> {
           responses: { 200: { description: 'the key as revoked' }, 404: problemAnswer('no live key of that name') },
         },
       },
-      '/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },
+      '/openapi.json': { get: { summary: 'This document: what the API takes and answers, no data of its own', responses: { 200: { description: 'OpenAPI 3.1' } } } },
       '/healthz': { get: { summary: 'The process is up', responses: { 200: { description: 'ok' } } } },
       '/metrics': { get: { summary: 'Prometheus metrics: requests by route, and the ledger\'s backlogs (docs/observability.md)', responses: { 200: { description: 'text/plain; version=0.0.4' } } } },
       '/readyz': { get: { summary: 'Temporal and the ledger answer', responses: { 200: { description: 'ready' }, 503: { description: 'a dependency is failing' } } } },

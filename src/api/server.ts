@@ -177,9 +177,21 @@ export function createApi(deps: ApiDeps): FastifyInstance {
     return reply.code(failing.length ? 503 : 200).send({ status: failing.length ? 'unavailable' : 'ok', checks });
   });
 
-  app.get('/openapi.json', { config: { access: 'viewer' } }, () => openApiDocument(routes));
+  // Public, like the health checks: it describes what the API takes and answers and holds no data
+  // (the same is in the repository). Made once, at the first request, when every route is registered
+  // and the API listens: an unauthenticated caller costs no more than /healthz's.
+  let document: Record<string, unknown> | undefined;
+  app.get('/openapi.json', { config: { access: 'public' } }, () => (document ??= openApiDocument(routes, listeningUrl(app))));
 
   return app;
+}
+
+/** The address the API listens on, as a URL (a wildcard address as localhost); undefined when it does not listen (inject). */
+function listeningUrl(app: FastifyInstance): string | undefined {
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') return undefined;
+  const host = address.address === '0.0.0.0' || address.address === '::' ? 'localhost' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
 }
 
 async function check(name: string, probe: () => Promise<unknown>): Promise<{ name: string; status: 'ok' | 'failing'; error?: string }> {

@@ -3,6 +3,7 @@ import { refundStatuses } from '../domain/refund-status.js';
 import { callApi, type CliContext } from './api.js';
 import { formatDuration, parseDuration } from './durations.js';
 import { print, refundLine, type RefundView } from './output.js';
+import { webUiViewLines } from './web-ui-links.js';
 
 interface ListOptions {
   order?: string;
@@ -52,6 +53,8 @@ export function listCommand(program: Command, ctx: () => CliContext): void {
       };
       let cursor = o.cursor;
       let shown = 0;
+      // With --all, the Web UI links come after the last page: one refund of each status seen is enough.
+      const seen = new Map<string, RefundView>();
       do {
         const query = new URLSearchParams({ ...filter, ...(cursor !== undefined && { cursor }) });
         const { body } = await callApi(c, 'GET', `/v1/refunds?${query.toString()}`, { use: 'optional' });
@@ -62,14 +65,17 @@ export function listCommand(program: Command, ctx: () => CliContext): void {
           print(c, body, () =>
             [
               ...(refunds.length === 0 ? [`no refunds${describeFilter(o)}`] : refunds.map(refundLine)),
+              ...webUiViewLines(refunds),
               ...(next !== undefined ? [`… more: the next page is --cursor ${next} (or --all for every page)`] : []),
             ].join('\n'),
           );
           return;
         }
         for (const refund of refunds) console.log(c.json ? JSON.stringify(refund) : refundLine(refund));
+        for (const refund of refunds) if (!seen.has(refund.status)) seen.set(refund.status, refund);
         cursor = next;
       } while (cursor !== undefined);
       if (shown === 0 && !c.json) console.log(`no refunds${describeFilter(o)}`);
+      if (!c.json) for (const line of webUiViewLines([...seen.values()])) console.log(line);
     });
 }

@@ -7,6 +7,7 @@ import { webhookSecret } from './credentials.js';
 import { formatDuration, parseDuration } from './durations.js';
 import { CliError, exitCodeHelp, exitCodeOfStatus, usageError } from './exit-codes.js';
 import { describeRefund, print, type RefundView } from './output.js';
+import { webUiViewLines } from './web-ui-links.js';
 
 /** Where `--wait` stops: the engine is done, or has handed the refund to a person. */
 const waitEndsAt: readonly RefundStatus[] = [...finalStatuses, 'requires_attention'];
@@ -61,7 +62,7 @@ async function waitForEnd(ctx: CliContext, refundId: string, timeoutMs: number):
 
 /** Prints one refund, and ends with the exit code its status means. */
 function report(ctx: CliContext, record: RefundView): void {
-  print(ctx, record, () => describeRefund(record));
+  print(ctx, record, () => [describeRefund(record), ...webUiViewLines([record])].join('\n'));
   process.exitCode = exitCodeOfStatus(record.status);
 }
 

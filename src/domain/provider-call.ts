@@ -1,9 +1,10 @@
 import type { ProviderFailureTypes } from './policy.js';
+import type { RefundStatus, TransitionFields } from './refund-status.js';
 import { codes, errorCode, type ErrorCode, type RecordError } from './failures.js';
 
 /**
  * How a provider call ends for a refund. Pure: the workflows decide a refund's end with
- * `providerCallEnd`, and its unit tests (test/domain/provider-call.test.ts) run without a server.
+ * `providerCallEnd`, and its unit tests (test/unit/provider-call.test.ts) run without a server.
  */
 
 /** What a provider activity concludes. Provider refusals are not outcomes: they fail the activity. */
@@ -19,6 +20,13 @@ export interface CallFailure {
   message: string;
   details?: readonly unknown[] | null | undefined;
 }
+
+/**
+ * A refund's end as the ledger will record it: the status, and what the move writes beside it.
+ * `note`: what the provider's success said of itself (Oen: "refunded", "Oen already showed this
+ * refund; none was sent", "reconciled after …"), for a report.
+ */
+export type RefundEnd = { status: RefundStatus; fields: TransitionFields; note?: string };
 
 export interface ProviderCallEnd extends RecordError {
   status: 'failed' | 'requires_attention';

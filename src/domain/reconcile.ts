@@ -1,4 +1,5 @@
 import type { RefundRecord } from './schemas/refund-record.js';
+import type { OenRefundRequested } from './schemas/refund-request.js';
 import type { RefundStatus } from './refund-status.js';
 import { codes } from './failures.js';
 
@@ -80,6 +81,9 @@ export interface ReconcileReport {
   /** MWD refunds in requires_attention or stuck in submitting: MWD cannot be asked. */
   mwdUnresolved: Array<Pick<RefundRecord, 'refundId' | 'orderId' | 'amount' | 'status' | 'updatedAt'> & { reason?: string }>;
 }
+
+/** A refund to send again (reconciliation's, or a person's retry): the request to send, or why there is none. */
+export type Resubmission = { request: OenRefundRequested } | { impossible: string };
 
 const FIRST = '; first handed to a person as ';
 

@@ -1,4 +1,5 @@
 import type { DecisionProof } from './decision-proof.js';
+import type { OenShows } from './oen-shows.js';
 import type { RefundStatus } from './refund-status.js';
 
 /**
@@ -82,20 +83,17 @@ export function resolveInputProblems(input: unknown): string[] {
   return problems;
 }
 
-/** What Oen shows of a refund's transaction (src/activities/reconcile.ts, oenEvidence). */
-export type OenShows = 'refunded' | 'charged' | 'unexplained';
-
 /**
- * Why what Oen shows contradicts a person's resolution of an Oen refund; undefined when it bears it
- * out. `succeeded` needs Oen to show our refund; `failed` and a retry need the transaction still
- * charged with nothing refunded (money-safety rule 6: `failed` only where the provider provably did
- * not refund; rule 2: sent again only when Oen shows no refund). `evidence`: Oen's, in words.
+ * Why what Oen shows (Oen was asked, and answered) contradicts a person's resolution of an Oen
+ * refund; undefined when it bears it out. `succeeded` needs Oen to show our refund; `failed` and a
+ * retry need the transaction still charged with nothing refunded (money-safety rule 6: `failed` only
+ * where the provider provably did not refund; rule 2: sent again only when Oen shows no refund).
  */
-export function oenContradiction(resolution: Resolution, shows: OenShows, evidence: string): string | undefined {
-  const needs: OenShows = 'outcome' in resolution && resolution.outcome === 'succeeded' ? 'refunded' : 'charged';
-  if (shows === needs) return undefined;
-  if (shows === 'refunded') return `Oen shows it refunded: resolve it as succeeded (${evidence})`;
-  if (shows === 'charged') return `Oen shows the transaction still charged with nothing refunded, so it is not resolved as succeeded: resolve it as failed, or send it again (${evidence})`;
+export function oenContradiction(resolution: Resolution, { kind, evidence }: Exclude<OenShows, { kind: 'unreachable' }>): string | undefined {
+  const needs = 'outcome' in resolution && resolution.outcome === 'succeeded' ? 'refunded' : 'charged';
+  if (kind === needs) return undefined;
+  if (kind === 'refunded') return `Oen shows it refunded: resolve it as succeeded (${evidence})`;
+  if (kind === 'charged') return `Oen shows the transaction still charged with nothing refunded, so it is not resolved as succeeded: resolve it as failed, or send it again (${evidence})`;
   const asked = 'action' in resolution ? 'sent again' : `resolved as ${resolution.outcome}`;
   return `Oen shows neither this refund nor the transaction still charged with nothing refunded, so it is not ${asked}: ${evidence}`;
 }

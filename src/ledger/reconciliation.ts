@@ -1,6 +1,8 @@
-import type { ReconcileReport } from '../domain/reconcile.js';
+import { orderRefundId } from '../domain/order.js';
+import type { ReconcileReport, Resubmission } from '../domain/reconcile.js';
 import type { RefundStatus, TransitionFields } from '../domain/refund-status.js';
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
+import { oenRefundRequested } from '../domain/schemas/refund-request.js';
 import type { Database } from './database.js';
 import { asRead, notAMove, writeMove, type Claimant } from './moves.js';
 import { toRecord, type RefundRow } from './refund-row.js';
@@ -127,12 +129,33 @@ export class ReconciliationLedger {
   }
 
   /** The `data` of the event that first asked for this refund, if it came through the API. */
-  async originalRequest(refundId: string): Promise<unknown> {
+  private async originalRequest(refundId: string): Promise<unknown> {
     const { rows } = await this.db.query<{ data: unknown }>(
       `SELECT e.event -> 'data' AS data FROM refund_requests r JOIN inbox_events e ON e.event_id = r.event_id WHERE r.refund_id = $1`,
       [refundId],
     );
     return rows[0]?.data;
+  }
+
+  /**
+   * The request to send an Oen refund again: the one order management sent (from the event inbox,
+   * reason, merchant and product details included), or, for a refund an order.cancelled event
+   * started, the full refund of the transaction it names. A refund started by hand from a Temporal
+   * client has none (docs/reconciliation.md, "Sending again, safely").
+   */
+  async requestToSendAgain(record: Pick<RefundRecord, 'refundId' | 'orderId' | 'transactionHid' | 'amount'>): Promise<Resubmission> {
+    const original = await this.originalRequest(record.refundId);
+    if (original !== undefined) {
+      const parsed = oenRefundRequested.safeParse(original);
+      if (parsed.success) return { request: parsed.data };
+      return { impossible: 'the request order management sent cannot be read back as an Oen refund' };
+    }
+    if (record.transactionHid && record.refundId === orderRefundId(record.orderId, record.transactionHid)) {
+      return {
+        request: { refundId: record.refundId, provider: 'oen', orderId: record.orderId, transactionHid: record.transactionHid, amount: record.amount },
+      };
+    }
+    return { impossible: 'the original request is not in the ledger (it did not come through the API): a person must send it' };
   }
 
   async saveReport(report: ReconcileReport): Promise<void> {

@@ -8,7 +8,8 @@ import { Webhook, WebhookVerificationError } from 'standardwebhooks';
  */
 
 export const SIGNATURE_HEADERS = ['webhook-id', 'webhook-timestamp', 'webhook-signature'] as const;
-const TOLERANCE_SECONDS = 5 * 60;
+/** How far a `webhook-timestamp` may be from this machine's clock, either way. */
+export const SIGNATURE_TOLERANCE_SECONDS = 5 * 60;
 
 export type SignatureCheck = { ok: true; webhookId: string } | { ok: false; reason: string };
 
@@ -47,12 +48,12 @@ export class Signer {
       return { ok: false, reason: 'webhook-timestamp must be the signing time in whole Unix seconds' };
     }
     const skew = timestamp - Math.floor(Date.now() / 1000);
-    if (Math.abs(skew) > TOLERANCE_SECONDS) {
+    if (Math.abs(skew) > SIGNATURE_TOLERANCE_SECONDS) {
       const direction = skew < 0 ? 'behind' : 'ahead of';
       return {
         ok: false,
         reason:
-          `webhook-timestamp is ${Math.abs(skew)} seconds ${direction} our clock; at most ${TOLERANCE_SECONDS} are accepted. ` +
+          `webhook-timestamp is ${Math.abs(skew)} seconds ${direction} our clock; at most ${SIGNATURE_TOLERANCE_SECONDS} are accepted. ` +
           'Sign each delivery when it is sent, and check the sender clock',
       };
     }

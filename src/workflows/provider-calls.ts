@@ -1,7 +1,6 @@
 import { ActivityFailure, ApplicationFailure, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { RunPolicy } from '../domain/policy.js';
-import { providerCallEnd, type ProviderCallEnd } from '../domain/provider-call.js';
-import type { RefundStatus, TransitionFields } from '../domain/refund-status.js';
+import { providerCallEnd, type ProviderCallEnd, type RefundEnd } from '../domain/provider-call.js';
 import type { RefundRequested } from '../domain/schemas/refund-request.js';
 import { profiles, type ProviderActivities } from './activity-options.js';
 
@@ -12,20 +11,18 @@ import { profiles, type ProviderActivities } from './activity-options.js';
  */
 export function providerCalls(
   policy: Pick<RunPolicy, 'retryWindowMs' | 'failureTypes'>,
-  extra: Pick<ActivityOptions, 'heartbeatTimeout' | 'summary'> = {},
+  named: Pick<ActivityOptions, 'summary'> = {},
   window: 'attempts' | 'ledger' = 'attempts',
 ) {
-  return proxyActivities<ProviderActivities>({ ...profiles.provider(policy, window), ...extra });
+  return proxyActivities<ProviderActivities>({ ...profiles.provider(policy, window), ...named });
 }
-
-/** A refund's end as the ledger will record it: the status, and what the move writes beside it. */
-export type RefundEnd = { status: RefundStatus; fields: TransitionFields };
 
 /**
  * Sends the refund to its provider (check, then act: src/activities/oen.ts, mwd.ts); the answer, or
  * how the call ended (src/domain/provider-call.ts), is the refund's end: `succeeded` with the
  * provider's reference, `failed` only for a documented refusal, otherwise `requires_attention`.
- * A refund run's submission and a person's retry (src/workflows/resolve.ts) both end here.
+ * A refund run's submission, a person's retry (src/workflows/resolve.ts) and reconciliation's send
+ * again (src/workflows/reconcile.ts) all end here.
  */
 export async function submitRefund(request: RefundRequested, policy: RunPolicy, summary: string): Promise<RefundEnd> {
   const { submitOenRefund, submitMwdRefund } = providerCalls(policy, { summary }, 'ledger');
@@ -33,7 +30,7 @@ export async function submitRefund(request: RefundRequested, policy: RunPolicy, 
     const result =
       request.provider === 'oen' ? await submitOenRefund(request, policy.retryWindowMs) : await submitMwdRefund(request, policy.retryWindowMs);
     return result.outcome === 'succeeded'
-      ? { status: 'succeeded', fields: { providerReference: result.providerReference, error: null } }
+      ? { status: 'succeeded', fields: { providerReference: result.providerReference, error: null }, ...(result.note !== undefined && { note: result.note }) }
       : { status: 'requires_attention', fields: { error: { code: result.code, message: result.reason } } };
   } catch (err) {
     if (!(err instanceof ActivityFailure)) throw err;

@@ -7,7 +7,8 @@ import type { RefundStatus, TransitionFields } from '../domain/refund-status.js'
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import type { RefundRequested } from '../domain/schemas/refund-request.js';
 import { decisionMessage, OperatorDecisions, type Decision } from './decisions.js';
-import { submitRefund, type RefundEnd } from './provider-calls.js';
+import type { RefundEnd } from '../domain/provider-call.js';
+import { submitRefund } from './provider-calls.js';
 import { RefundView } from './refund-view.js';
 import { ledgerStep, tellOrderManagement } from './steps.js';
 import { checkInput, notRequestedFailure } from './validation.js';

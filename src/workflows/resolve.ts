@@ -1,9 +1,9 @@
 import { ActivityFailure, CancellationScope, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { OenEvidence } from '../activities/reconcile.js';
 import { describeActor } from '../domain/actor.js';
 import { codes } from '../domain/failures.js';
 import { formatNtd } from '../domain/format.js';
+import type { OenShows } from '../domain/oen-shows.js';
 import type { DecisionProof } from '../domain/decision-proof.js';
 import type { DecisionRecord } from '../domain/operator.js';
 import type { RunPolicy } from '../domain/policy.js';
@@ -125,15 +125,15 @@ async function withOen(resolving: Resolving, resolution: Resolution): Promise<Re
   if (found.kind === 'unreachable') {
     return view.refused('provider_unreachable', `Oen could not be asked, so nothing was changed; try again later (${found.evidence})`, { providerEvidence });
   }
-  const contradiction = oenContradiction(resolution, found.kind, found.evidence);
+  const contradiction = oenContradiction(resolution, found);
   if (contradiction) return view.refused('contradicts_provider', contradiction, { providerEvidence });
   if ('action' in resolution) return sendAgain(resolving, found);
   return settle(resolving, resolution, `${resolution.evidence}; ${found.evidence}`, found.evidence);
 }
 
 /** What Oen lists for the refund's transaction: one list of the order's transactions. */
-async function askOen(refund: RefundRecord): Promise<OenEvidence> {
-  const unreachable = (why: string): OenEvidence => ({ refundId: refund.refundId, kind: 'unreachable', evidence: why });
+async function askOen(refund: RefundRecord): Promise<OenShows> {
+  const unreachable = (why: string): OenShows => ({ kind: 'unreachable', evidence: why });
   try {
     const [found] = await oenCheck(`Ask Oen about ${refund.refundId}: list order ${refund.orderId}`).inspectOenRefunds([refund]);
     return found ?? unreachable('Oen was not asked');
@@ -166,7 +166,7 @@ async function settle(resolving: Resolving, resolution: Outcome, evidence: strin
  * request order management sent, claimed (requires_attention → submitting) and sent through the
  * refund runs' own check-then-act submission, its end recorded as a refund run records it.
  */
-async function sendAgain(resolving: Resolving, found: OenEvidence): Promise<ResolveResult> {
+async function sendAgain(resolving: Resolving, found: OenShows): Promise<ResolveResult> {
   const { refund, decision, policy, view } = resolving;
   const providerEvidence = found.evidence;
   const retry = await ledgerStep(`Ledger: the request order management sent for ${refund.refundId}`).retryRequest(refund);

@@ -7,7 +7,8 @@ import { postgresDatabase } from '../../src/ledger/database.js';
 import { EventInbox } from '../../src/ledger/inbox.js';
 import { RefundLedger } from '../../src/ledger/refunds.js';
 import { Signer } from '../../src/webhooks/signing.js';
-import { OPERATOR_TOKEN, newWebhookSecret, oenRefundEvent, useApi } from '../helpers/api.js';
+import { webUiViews, workflowListUiUrl } from '../../src/domain/ui.js';
+import { OPERATOR_TOKEN, apiOn, newWebhookSecret, oenRefundEvent, useApi } from '../helpers/api.js';
 import { useEngine } from '../helpers/engine.js';
 import { sample } from '../helpers/metrics-text.js';
 
@@ -75,6 +76,22 @@ describe('GET /metrics on the API', () => {
     expect(sample(after, apiMetricNames.refunds, { status: 'awaiting_approval' })).toBe(0);
     // Its run closes before the file's worker stops.
     await expect.poll(async () => (await engine().temporal.client.workflow.getHandle(workflowId).describe()).status.name, { timeout: 30_000 }).toBe('FAILED');
+  });
+
+  it("serves each saved view's Web UI list link, for the alerts' annotations, in the Web UI and namespace it is configured with", async () => {
+    const app = apiOn(engine().db, engine().temporal.client, { operatorToken: OPERATOR_TOKEN, uiBaseUrl: 'https://temporal.example.com/ui/', namespace: 'refunds prod' });
+    try {
+      const response = await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${OPERATOR_TOKEN}` } });
+      expect(response.statusCode).toBe(200);
+      expect(webUiViews.map((view) => view.name)).toEqual(expect.arrayContaining(['Needs a person', 'Awaiting approval']));
+      for (const view of webUiViews) {
+        const url = workflowListUiUrl('https://temporal.example.com/ui', 'refunds prod', view.query);
+        expect(url).toMatch(/^https:\/\/temporal\.example\.com\/ui\/namespaces\/refunds%20prod\/workflows\?query=/);
+        expect(sample(response.body, apiMetricNames.webUiView, { view: view.name, url }), view.name).toBe(1);
+      }
+    } finally {
+      await app.close();
+    }
   });
 
   // A PostgreSQL ledger that refuses the connection (port 1), and one that accepts it and never answers.

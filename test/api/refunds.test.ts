@@ -144,12 +144,16 @@ describe('operator API', () => {
     expect((await api().request('POST', `/v1/refunds/${refundId}/cancel`, { token: api().keys.operator })).status).toBe(200);
   });
 
-  it('reads need a credential too: 401 without one, 200 for a viewer', async () => {
+  it('reads need a credential too: 401 without one, 200 for a viewer; the health checks and /openapi.json (no data) need none', async () => {
     expect((await api().request('GET', '/v1/refunds', { token: null })).status).toBe(401);
     expect((await api().request('GET', '/v1/refunds/RF-nope', { token: null })).status).toBe(401);
-    expect((await api().request('GET', '/openapi.json', { token: null })).status).toBe(401);
     expect((await api().request('GET', '/v1/refunds', { token: api().keys.viewer })).status).toBe(200);
     expect((await api().request('GET', '/healthz', { token: null })).status).toBe(200);
+    const openapi = await api().request('GET', '/openapi.json', { token: null });
+    expect(openapi.status).toBe(200);
+    expect(openapi.body.openapi).toBe('3.1.0');
+    // A credential that proves nothing does not make it refuse.
+    expect((await api().request('GET', '/openapi.json', { token: 'rf_nope_nope' })).status).toBe(200);
   });
 
   it('approve: the refund goes on and succeeds; a second decision is 409 with the reason', async () => {
@@ -385,10 +389,11 @@ describe('health and the API description', () => {
     });
   });
 
-  it('/openapi.json describes every endpoint, with the event schemas the intake enforces', async () => {
+  it('/openapi.json describes every endpoint, with the event schemas the intake enforces, and names the address the API listens on', async () => {
     const { status, body } = await api().request('GET', '/openapi.json');
     expect(status).toBe(200);
     expect(body.openapi).toBe('3.1.0');
+    expect((body.servers as Array<{ url: string }>).map((server) => server.url)).toEqual([api().url]);
     expect(Object.keys(body.paths as object).sort()).toEqual(
       [
         '/healthz',
@@ -431,7 +436,7 @@ describe('health and the API description', () => {
         'POST /v1/operators admin',
         'POST /v1/operators/{name}/confirm admin',
         'POST /v1/operators/{name}/revoke admin',
-        'GET /openapi.json viewer',
+        'GET /openapi.json public',
       ].sort(),
     );
     expect(paths['/v1/events']?.post?.security).toBeUndefined();

@@ -246,6 +246,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         workerKills: workers.reduce((n, w) => n + w.kills, 0),
         apiKills: api.kills,
         temporalFaults,
+        temporalProblems: temporal.problems(),
         unplannedExits: [...workers, api, sandbox].flatMap((p) => p.unplannedExits),
       },
     });

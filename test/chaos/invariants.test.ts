@@ -46,6 +46,7 @@ function check(o: {
   sandboxRequests?: SandboxRefundRequest[];
   deliveries: ReturnType<typeof delivery>[];
   unplannedExits?: string[];
+  temporalProblems?: string[];
 }) {
   return checkInvariants({
     options: { refunds: o.refunds.length, seed: 1, workers: 1, concurrency: 1 },
@@ -55,7 +56,7 @@ function check(o: {
     sandboxRefunds: o.sandboxRefunds,
     sandboxRequests: o.sandboxRequests ?? [],
     receiver: { deliveries: o.deliveries, refused: 0, badSignatures: 0 },
-    chaos: { workerKills: 0, apiKills: 0, temporalFaults: [], unplannedExits: o.unplannedExits ?? [] },
+    chaos: { workerKills: 0, apiKills: 0, temporalFaults: [], temporalProblems: o.temporalProblems ?? [], unplannedExits: o.unplannedExits ?? [] },
   });
 }
 
@@ -86,6 +87,17 @@ describe('checkInvariants', () => {
     expect(text).toMatch(/2 unplanned exits/);
     expect(text).toMatch(/unplanned exit \(restarted\) +worker-2 exited with code 1; last line: Error: connect ECONNREFUSED/);
     expect(text).toMatch(/unplanned exit \(restarted\) +api was killed by SIGSEGV/);
+  });
+
+  it('fails the run on a Temporal host that exited on its own, or a killed history host not seen back', () => {
+    const problems = [
+      "the cluster's matching exited (code 1); its log: /tmp/x/matching.log",
+      'history-2 was SIGKILLed and started again, and 120 s later the cluster\'s tables show no shard owned by its new process',
+    ];
+    const report = check({ refunds: [], ledger: [], sandboxRefunds: [], deliveries: [], temporalProblems: problems });
+    expect(report.ok).toBe(false);
+    expect(violations(report, 'Temporal came back whole from each fault, and no host of it exited on its own')).toEqual(problems);
+    expect(formatReport(report)).toMatch(/FAIL {2}Temporal came back whole[\s\S]*matching exited \(code 1\)[\s\S]*INVARIANTS VIOLATED\.$/);
   });
 
   it('catches a reference refunded twice, and a ledger that says succeeded for it', () => {

@@ -49,7 +49,11 @@ interface Observed {
   /** Every refund request that reached the emulators, refused or not. */
   sandboxRequests: SandboxRefundRequest[];
   receiver: Pick<OutcomeReceiver, 'deliveries' | 'refused' | 'badSignatures'>;
-  chaos: { workerKills: number; apiKills: number; temporalFaults: string[]; unplannedExits: string[] };
+  /**
+   * temporalFaults: what each server-side fault did and saw; temporalProblems: a Temporal host that
+   * exited on its own, or one killed and not seen back (in the membership, owning shards).
+   */
+  chaos: { workerKills: number; apiKills: number; temporalFaults: string[]; temporalProblems: string[]; unplannedExits: string[] };
 }
 
 const FINAL_WITH_OUTCOME = new Set(['succeeded', 'failed', 'requires_attention', 'cancelled']);
@@ -170,6 +174,11 @@ export function checkInvariants(o: Observed): ChaosReport {
       figure: `${expectingOutcome - outcomeProblems.length} of ${expectingOutcome}; ${o.receiver.deliveries.length} deliveries taken, ` +
         `${o.receiver.refused} refused (503) and sent again`,
       violations: outcomeProblems,
+    },
+    {
+      name: 'Temporal came back whole from each fault, and no host of it exited on its own',
+      figure: `${o.chaos.temporalFaults.length} faults, ${o.chaos.temporalProblems.length} problems`,
+      violations: o.chaos.temporalProblems,
     },
     ...(o.scans?.invariants ?? []),
   ];

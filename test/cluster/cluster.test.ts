@@ -14,6 +14,7 @@ import { Signer } from '../../src/webhooks/signing.js';
 import { OutcomeReceiver } from '../chaos/processes.js';
 import { newWebhookSecret } from '../helpers/api.js';
 import { TEST_PLAIN_HTTP } from '../helpers/engine.js';
+import { shardOwners } from '../../scripts/cluster/history-hosts.js';
 import { clusterEnv } from '../helpers/cluster.js';
 import { postgresAvailable, usePostgresLedger } from '../helpers/databases.js';
 import { freePorts } from '../helpers/ports.js';
@@ -54,12 +55,17 @@ describe('the cluster', () => {
         { role: 3, hosts: '1' },
         { role: 4, hosts: '1' },
       ]);
-      const shards = await db.query<{ n: string }>('SELECT count(*)::text AS n FROM shards');
-      expect(Number(shards.rows[0]?.n)).toBeGreaterThanOrEqual(8);
+      // Every shard owned, and, once the ring has settled, by the two history hosts: their owners
+      // as the chaos run reads them ("<gRPC address>-<sequence>-<process uuid>").
+      const owners = await shardOwners(db);
+      expect(owners.map((s) => s.shardId)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+      const ownerHosts = async () => new Set((await shardOwners(db)).map((s) => /^(127\.0\.0\.1:\d+)-\d+-[0-9a-f-]{36}$/.exec(s.owner)?.[1] ?? `unreadable: ${s.owner}`));
+      await expect.poll(async () => [...(await ownerHosts())].sort(), { timeout: 60_000, interval: 1_000 }).toHaveLength(2);
+      expect([...(await ownerHosts())].every((h) => /^127\.0\.0\.1:\d+$/.test(h))).toBe(true);
     } finally {
       await db.end();
     }
-  });
+  }, 90_000);
 
   it('serves the refund search attributes on SQL visibility, in the namespace it created', async () => {
     const connection = await Connection.connect(targetConnectionOptions('cluster'));

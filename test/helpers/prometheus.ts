@@ -91,8 +91,13 @@ export function dashboardExprs(): string[] {
   return dashboardFiles().flatMap((file) => readDashboard(file).panels.flatMap((panel) => (panel.targets ?? []).map((target) => target.expr ?? '')));
 }
 
-/** Every refundflow and Temporal SDK metric the alert rules and the dashboards read, once each. */
+/** The PromQL queries an alert's annotations run (`{{ with query `…` }}`), e.g. for its Web UI link. */
+export function annotationQueries(rule: AlertRule): string[] {
+  return Object.values(rule.annotations ?? {}).flatMap((text) => [...text.matchAll(/\bquery\s+`([^`]*)`/g)].map((match) => match[1] ?? ''));
+}
+
+/** Every refundflow and Temporal SDK metric the alert rules (their annotations too) and the dashboards read, once each. */
 export function usedMetricNames(): string[] {
-  const exprs = [...alertRules().map((rule) => rule.expr), ...dashboardExprs()];
+  const exprs = [...alertRules().flatMap((rule) => [rule.expr, ...annotationQueries(rule)]), ...dashboardExprs()];
   return [...new Set(exprs.flatMap(metricNamesIn))].sort();
 }

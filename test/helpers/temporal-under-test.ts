@@ -2,7 +2,8 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConnectionOptions } from '@temporalio/client';
 import { ensureClusterBinaries } from '../../scripts/cluster/binaries.js';
-import { applySchema, frontendConnectionOptions, HISTORY_HOSTS, startCluster, type RunningCluster } from '../../scripts/cluster/cluster.js';
+import { applySchema, DEFAULT_HISTORY_SHARDS, frontendConnectionOptions, HISTORY_HOSTS, historyHostPorts, startCluster, type ClusterOptions, type HistoryHost, type RunningCluster } from '../../scripts/cluster/cluster.js';
+import { observeHistoryHost, type HistoryHostView } from '../../scripts/cluster/history-hosts.js';
 import { startDevServer, type RunningDevServer } from '../../scripts/dev-server.js';
 import { ensureTemporalCli } from '../../scripts/temporal-cli.js';
 import { dropDatabases, testClusterOptions } from './cluster.js';
@@ -27,8 +28,10 @@ export interface TemporalUnderTest {
   connectionOptions(): ConnectionOptions;
   /** The server's process ids, for CPU figures: by host. */
   pids(): Record<string, number>;
-  /** The server-side faults, one per call, in order; each answers what it did ('1 dev server restart'). */
+  /** The server-side faults, one per call, in order; each answers what it did and saw ('1 dev server restart'). */
   faults: Array<() => Promise<string>>;
+  /** What went wrong on Temporal's side so far: a host that exited on its own, a killed host not seen back. */
+  problems(): string[];
   stop(): Promise<void>;
 }
 
@@ -56,6 +59,7 @@ export async function startTemporalUnderTest(
       env: { TEMPORAL_ADDRESS: server.address },
       connectionOptions: () => ({ address: server.address }),
       pids: () => ({ 'dev server': server.pid }),
+      problems: () => [],
       faults: [
         async () => {
           log('chaos: restarting the Temporal dev server');
@@ -78,6 +82,7 @@ export async function startTemporalUnderTest(
   mkdirSync(options.logDir, { recursive: true });
   await applySchema(options);
   const cluster: RunningCluster = await startCluster(options);
+  const problems: string[] = [];
   const clientTls = { ...tls };
   return {
     kind,
@@ -94,12 +99,17 @@ export async function startTemporalUnderTest(
     faults: [
       async () => {
         const victim = HISTORY_HOSTS[Math.floor(random() * HISTORY_HOSTS.length)] ?? 'history-1';
+        const before = await observeHistoryHost(temporalStore(options), historyHostPorts(options.ports, victim));
         log(`chaos: SIGKILL to the ${victim} host`);
         await cluster.kill(victim);
+        // The outage: long enough for the other history host to take the victim's shards.
         await sleep(5_000);
         log(`chaos: starting the ${victim} host again`);
         await cluster.restart(victim);
-        return '1 history host SIGKILL';
+        const back = await waitForHistoryHost(options, victim, before, 120_000);
+        if (back.problem) problems.push(back.problem);
+        log(`chaos: ${back.observed}`);
+        return back.observed;
       },
       async () => {
         log('chaos: restarting the frontend');
@@ -109,10 +119,49 @@ export async function startTemporalUnderTest(
         return '1 frontend restart';
       },
     ],
+    problems: () => [...problems, ...cluster.unplannedExits().map((exit) => `the cluster's ${exit}`)],
     stop: async () => {
       await cluster.stop();
       await dropDatabases((name) => name === databases.temporal || name === databases.visibility);
       for (const dir of certs.dirs) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Waits until a restarted history host is seen back: a membership record of a new process, and at
+ * least one shard whose owner is that new process (owners before the kill do not count). Answers
+ * what it saw, and a problem when it did not see both within `timeoutMs`.
+ */
+async function waitForHistoryHost(
+  options: ClusterOptions,
+  host: HistoryHost,
+  before: HistoryHostView,
+  timeoutMs: number,
+): Promise<{ observed: string; problem?: string }> {
+  const started = Date.now();
+  const oldSessions = new Set(before.sessions);
+  const oldOwners = new Set(before.shards.map((s) => s.owner));
+  let inMembership = false;
+  let shards: number[] = [];
+  while (Date.now() - started < timeoutMs) {
+    const view = await observeHistoryHost(temporalStore(options), historyHostPorts(options.ports, host));
+    inMembership = view.sessions.some((id) => !oldSessions.has(id));
+    shards = view.shards.filter((s) => !oldOwners.has(s.owner)).map((s) => s.shardId);
+    if (inMembership && shards.length > 0) {
+      const seconds = Math.round((Date.now() - started) / 100) / 10;
+      return { observed: `${host} SIGKILLed, back in the membership owning ${shards.length} of ${options.historyShards ?? DEFAULT_HISTORY_SHARDS} shards ${seconds} s after its restart` };
+    }
+    await sleep(1_000);
+  }
+  const missing = [inMembership ? '' : 'no membership record of its new process', shards.length > 0 ? '' : 'no shard owned by its new process'].filter(Boolean).join(' and ');
+  return {
+    observed: `${host} SIGKILLed, not seen back`,
+    problem: `${host} was SIGKILLed and started again, and ${timeoutMs / 1000} s later the cluster's tables show ${missing}`,
+  };
+}
+
+/** The cluster's store database (its membership and shards tables), as a PostgreSQL client connects. */
+function temporalStore(options: ClusterOptions) {
+  return { ...options.postgres, database: options.databases.temporal };
 }

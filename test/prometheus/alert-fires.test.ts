@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { workflowListUiUrl } from '../../src/domain/ui.js';
 import { ApiKeys } from '../../src/ledger/api-keys.js';
 import { Signer } from '../../src/webhooks/signing.js';
 import { reconcileWorkflow } from '../../src/workflows/index.js';
@@ -23,6 +24,9 @@ import { startAccepted } from '../helpers/inbox.js';
  * evaluation interval, each job pointed at this test's processes, and every rule's `for` cut to 2 s
  * (its expression, labels and annotations as they are).
  */
+
+/** The Web UI the API links to, and so the alerts' links. */
+const WEB_UI = 'https://temporal.example.com/ui';
 
 const postgres = await postgresAvailable();
 const missing = prometheusMissing();
@@ -64,7 +68,7 @@ function prometheusConfig(dir: string, targets: Record<string, string>, apiKey: 
 }
 
 describe.skipIf(!postgres || missing)('a real Prometheus on the worker and the API', () => {
-  it('fires RefundRequiresAttention for a refund left in requires_attention past its threshold, and knows every metric the rules and the dashboard name', async () => {
+  it('fires RefundRequiresAttention, with its Web UI link, for a refund left in requires_attention past its threshold, and knows every metric the rules and the dashboard name', async () => {
     const { temporal, sandboxes } = engine();
     const [metricsPort, apiPort, prometheusPort] = await freePorts(3);
     const dir = mkdtempSync(join(tmpdir(), 'refundflow-prometheus-'));
@@ -79,7 +83,7 @@ describe.skipIf(!postgres || missing)('a real Prometheus on the worker and the A
     };
     try {
       const worker = node('src/worker.ts', { METRICS_ADDRESS: `127.0.0.1:${metricsPort}`, ...sandboxProviderEnv(sandboxes) });
-      const api = node('src/api/main.ts', { PORT: String(apiPort), INGEST_WEBHOOK_SECRET: secret });
+      const api = node('src/api/main.ts', { PORT: String(apiPort), INGEST_WEBHOOK_SECRET: secret, TEMPORAL_UI_URL: WEB_UI });
       // Prometheus scrapes the API as a viewer: a named API key, made as `npx refundflow operator add` makes one.
       const { key: viewerKey } = await new ApiKeys(ledger().db).add(`prometheus-${randomUUID().slice(0, 8)}`, 'viewer', 'prometheus test');
       const prometheus = run(PROMETHEUS, [
@@ -131,6 +135,8 @@ describe.skipIf(!postgres || missing)('a real Prometheus on the worker and the A
       expect(firing?.labels).toMatchObject({ alertname: 'RefundRequiresAttention', severity: 'warning', status: 'requires_attention' });
       expect(firing?.annotations.summary).toMatch(/^A refund has waited 2h 0m \d+s in requires_attention for a person$/);
       expect(firing?.annotations.runbook).toBe('docs/observability.md#refundrequiresattention');
+      // Its Web UI link: the saved view's list, in the Web UI the API links to (its TEMPORAL_UI_URL).
+      expect(firing?.annotations.web_ui).toBe(workflowListUiUrl(WEB_UI, 'default', 'RefundStatus="requires_attention"'));
 
       // An Oen refund retried once (F0001) and a reconciliation run: every metric the rules and the dashboard name now exists.
       await admin(sandboxes.oenUrl, 'PUT', 'faults', { refund: { next: ['f0001'] } });

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { alertRules, PROMETHEUS_DIR, prometheusMissing, promtool, readRules, ruleTestFiles, RULES_FILE } from '../helpers/prometheus.js';
+import { apiMetricNames } from '../../src/api/metrics.js';
+import { webUiViews, workflowListUiUrl } from '../../src/domain/ui.js';
+import { alertRules, annotationQueries, PROMETHEUS_DIR, prometheusMissing, promtool, readRules, ruleTestFiles, RULES_FILE } from '../helpers/prometheus.js';
 
 /**
  * deploy/prometheus/ checked by promtool, Debian's: the rules and the scrape config are valid, and
@@ -12,7 +14,7 @@ import { alertRules, PROMETHEUS_DIR, prometheusMissing, promtool, readRules, rul
  */
 
 interface RuleTest {
-  alert_rule_test?: Array<{ alertname: string; exp_alerts: unknown[] }>;
+  alert_rule_test?: Array<{ alertname: string; exp_alerts: Array<{ exp_annotations?: Record<string, string> }> }>;
 }
 
 const missing = prometheusMissing();
@@ -79,5 +81,27 @@ describe.skipIf(missing)('deploy/prometheus with promtool', () => {
     const wrong = await promtool(['test', 'rules', join(dir, 'tests', 'alerts.test.yml')]);
     expect(wrong.code).not.toBe(0);
     expect(wrong.output).toContain('FAILED');
+  });
+});
+
+describe("the alerts' Web UI links", () => {
+  it("name a saved view the API serves a link for, and the rule tests expect that view's list link", () => {
+    const linked = alertRules().filter((rule) => rule.annotations?.web_ui !== undefined);
+    expect(linked.map((rule) => rule.alert)).toEqual(['RefundRequiresAttention', 'RefundAwaitingApprovalTooLong', 'RefundSubmissionStuck']);
+    const expected = ruleTestFiles()
+      .flatMap((file) => (parse(readFileSync(file, 'utf8')) as { tests: RuleTest[] }).tests.flatMap((t) => t.alert_rule_test ?? []))
+      .flatMap(({ alertname, exp_alerts }) => exp_alerts.map((alert) => ({ alertname, link: alert.exp_annotations?.web_ui })));
+    for (const rule of linked) {
+      const [query, ...more] = annotationQueries(rule);
+      expect(more, rule.alert).toEqual([]);
+      const view = webUiViews.find((v) => query === `${apiMetricNames.webUiView}{view="${v.name}"}`);
+      if (!view) throw new Error(`${rule.alert}'s web_ui asks for no saved view: ${query}`);
+      expect(rule.annotations?.web_ui).toContain(`filter the Web UI's list with ${view.query}{{ end }}`);
+      // Where a rule test serves the link (from a Web UI at temporal.example.com:8233, namespace refunds), the alert carries it.
+      for (const { link } of expected.filter((e) => e.alertname === rule.alert && e.link?.startsWith('http'))) {
+        expect(link).toBe(workflowListUiUrl('http://temporal.example.com:8233', 'refunds', view.query));
+      }
+    }
+    expect(expected.filter((e) => e.link?.startsWith('http')).length).toBeGreaterThanOrEqual(2);
   });
 });

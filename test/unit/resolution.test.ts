@@ -37,7 +37,7 @@ describe('what Oen’s evidence allows of a resolution', () => {
   const succeeded: Resolution = { outcome: 'succeeded', providerReference: 'P1', evidence: 'e' };
   const failed: Resolution = { outcome: 'failed', evidence: 'e' };
   const retry: Resolution = { action: 'retry' };
-  const verdict = (resolution: Resolution, shows: 'refunded' | 'charged' | 'unexplained') => oenContradiction(resolution, shows, 'Oen lists …');
+  const verdict = (resolution: Resolution, kind: 'refunded' | 'charged' | 'unexplained') => oenContradiction(resolution, { kind, evidence: 'Oen lists …' });
 
   it('succeeded only when Oen shows the refund; failed and a retry only when it shows the transaction still charged, nothing refunded', () => {
     expect(verdict(succeeded, 'refunded')).toBeUndefined();
