@@ -1,11 +1,11 @@
 import { ActivityFailure, ApplicationFailure, continueAsNew, log, patched, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
-import { formatNtd } from '../domain/format.js';
+import { providerCallSummary } from '../domain/format.js';
 import type { OenShows } from '../domain/oen-shows.js';
 import type { RunPolicy } from '../domain/policy.js';
 import { emptyCounts, REPORT_LIST_LIMIT, type ReconcileOutcome, type ReconcilePolicy, type ReconcileReport } from '../domain/reconcile.js';
 import { leftForPerson, reconcileAction, runEndedAction, sentAgain, type ReconcileAction, type RunEnd } from '../domain/reconcile-decision.js';
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
+import { profiles, type DeliveryActivities, type InspectionActivities, type LedgerActivities, type PolicyActivities } from './activity-options.js';
 import { applicationCause, submitRefund } from './provider-calls.js';
 import { readPolicy } from './steps.js';
 
@@ -23,24 +23,14 @@ const RUN_ENDED_PAGES = 10;
 /** A run continues as new past this many history events (Temporal suggests it sooner on a big history). */
 const HISTORY_LIMIT = 10_000;
 
-const ledger = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
-});
-
+const ledger = proxyLocalActivities<LedgerActivities>(profiles.ledger);
+const { reconcilePolicy } = proxyLocalActivities<PolicyActivities>(profiles.policy);
+/** Temporal (and the ledger) asked about a refund's run, as local activities retried like the ledger's. */
+const runs = proxyLocalActivities<Pick<InspectionActivities, 'refundRunOpen' | 'refundRunEnd'>>(profiles.ledger);
 /** One list per order, each order on its own; a page that fails as a whole counts its refunds unreachable. */
-const { inspectOenRefunds } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '5 seconds', maximumAttempts: 3 },
-  summary: 'Ask Oen about a page of refunds',
-});
-
+const { inspectOenRefunds } = proxyActivities<InspectionActivities>({ ...profiles.inspection.oenPage, summary: 'Ask Oen about a page of refunds' });
 /** Outcome events, retried until the receiver takes them (the same delivery ids as any other outcome). */
-const { deliverOutcome } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '5 minutes' },
-});
+const { deliverOutcome } = proxyActivities<DeliveryActivities>(profiles.delivery.untilDelivered);
 
 /**
  * Reconciliation (docs/reconciliation.md): the ledger against what Oen shows, a page of Oen refunds
@@ -50,7 +40,7 @@ const { deliverOutcome } = proxyActivities<Activities>({
  * is the result and is kept in the ledger; every refund whose status changed gets its outcome event.
  */
 export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<ReconcileReport> {
-  const policy: ReconcilePolicy = input.resume?.report.policy ?? { ...(await ledger.reconcilePolicy()), ...input.policy };
+  const policy: ReconcilePolicy = input.resume?.report.policy ?? { ...(await reconcilePolicy()), ...input.policy };
   const run = new Reconciliation(input.resume?.report ?? newReport(policy));
   const { report } = run;
   let after = input.resume?.after;
@@ -64,7 +54,7 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
     for (const record of page) {
       const shows = shown.get(record.refundId) ?? { kind: 'unreachable', evidence: 'Oen was not asked about it' };
       // A refund long in submitting may only be queued behind a burst: while its run is open, it is the run's.
-      const runOpen = record.status === 'submitting' && (await ledger.refundRunOpen(record.workflowId, record.refundId));
+      const runOpen = record.status === 'submitting' && (await runs.refundRunOpen(record.workflowId, record.refundId));
       const action = reconcileAction(record, shows, policy, runOpen);
       if (action.act === 'count' && action.confirm) confirmed.push(record.refundId);
       await run.settle(record, action);
@@ -124,8 +114,8 @@ async function askOen(page: RefundRecord[]): Promise<Map<string, OenShows>> {
 
 /** How the refund's run ended, if it did. Runs from before that was asked (and their recorded histories) ask only whether it is open. */
 async function runEnd(record: RefundRecord): Promise<RunEnd> {
-  if (patched('run-end-named')) return ledger.refundRunEnd(record);
-  return (await ledger.refundRunOpen(record.workflowId)) ? { open: true } : { open: false, ended: '' };
+  if (patched('run-end-named')) return runs.refundRunEnd(record);
+  return (await runs.refundRunOpen(record.workflowId)) ? { open: true } : { open: false, ended: '' };
 }
 
 /**
@@ -185,7 +175,7 @@ class Reconciliation {
       );
     }
     this.runPolicy ??= await readPolicy();
-    const end = await submitRefund(resubmission.request, this.runPolicy, `Oen refund ${record.transactionHid ?? ''} ${formatNtd(record.amount)}, sent again by reconciliation`);
+    const end = await submitRefund(resubmission.request, this.runPolicy, `${providerCallSummary(record)}, sent again by reconciliation`);
     let done: RefundRecord;
     try {
       done = await ledger.recordStatus(record.refundId, end.status, end.fields);

@@ -1,11 +1,9 @@
 import { ActivityFailure, CancellationScope, patched, proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
-import { describeActor } from '../domain/actor.js';
 import { codes } from '../domain/failures.js';
-import { formatNtd } from '../domain/format.js';
+import { providerCallSummary } from '../domain/format.js';
 import type { OenShows } from '../domain/oen-shows.js';
 import type { DecisionProof } from '../domain/decision-proof.js';
-import type { DecisionRecord } from '../domain/operator.js';
+import { describeDecider, type DecisionRecord } from '../domain/operator.js';
 import type { RunPolicy } from '../domain/policy.js';
 import type { RefundStatus, TransitionFields } from '../domain/refund-status.js';
 import {
@@ -18,6 +16,7 @@ import {
   type ResolveResult,
 } from '../domain/resolution.js';
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
+import { profiles, type InspectionActivities } from './activity-options.js';
 import { decidedBy } from './decided-by.js';
 import { applicationCause, submitRefund } from './provider-calls.js';
 import { ResolveView } from './resolve-view.js';
@@ -39,13 +38,7 @@ interface Resolving {
  * Asking Oen: one list of the order, while an operator waits — Oen failing or not answering is an
  * answer (`unreachable`), not retried; the activity is retried, a few times, only when it fails itself.
  */
-const oenCheck = (summary: string) =>
-  proxyActivities<Activities>({
-    startToCloseTimeout: '5 minutes',
-    heartbeatTimeout: '1 minute',
-    retry: { initialInterval: '2 seconds', maximumAttempts: 3 },
-    summary,
-  });
+const oenCheck = (summary: string) => proxyActivities<InspectionActivities>({ ...profiles.inspection.oenRefund, summary });
 
 /**
  * A person settles a refund left in requires_attention (docs/engine.md, "resolveWorkflow"): check the
@@ -153,7 +146,7 @@ async function settle(resolving: Resolving, resolution: Outcome, evidence: strin
   const fields: TransitionFields =
     resolution.outcome === 'succeeded'
       ? { providerReference: resolution.providerReference, error: null }
-      : { error: { code: codes.ResolvedFailed, message: `resolved as failed by ${decidedByName(decision)}: ${evidence}` } };
+      : { error: { code: codes.ResolvedFailed, message: `resolved as failed by ${describeDecider(decision.by)}: ${evidence}` } };
   return CancellationScope.nonCancellable(async () => {
     const moved = await decide(resolving, resolution.outcome, { ...fields, decisions: [decision, ...resolving.second].map((d) => ({ ...d, evidence })) }, oenShowed !== undefined);
     if ('resolved' in moved) return moved;
@@ -174,7 +167,7 @@ async function sendAgain(resolving: Resolving, found: OenShows): Promise<Resolve
   return CancellationScope.nonCancellable(async () => {
     const claimed = await decide(resolving, 'submitting', { error: null, decisions: [decision, ...resolving.second].map((d) => ({ ...d, evidence: found.evidence })) }, false);
     if ('resolved' in claimed) return claimed;
-    const summary = `Oen refund ${refund.transactionHid ?? ''} ${formatNtd(refund.amount)}, sent again for ${decision.by.name}`;
+    const summary = `${providerCallSummary(refund)}, sent again for ${decision.by.name}`;
     const { status, fields } = await submitRefund(retry.request, policy, summary);
     const ended = await ledgerStep(`Ledger: ${refund.refundId} → ${status}`).recordResolutionEnd(refund.refundId, status, fields);
     return told(view.show(ended), providerEvidence);
@@ -204,6 +197,3 @@ async function told(record: RefundRecord, providerEvidence?: string): Promise<Re
   return { resolved: true, status: record.status, ...(providerEvidence !== undefined && { providerEvidence }) };
 }
 
-function decidedByName({ by }: DecisionRecord): string {
-  return by.role ? describeActor({ ...by, role: by.role }) : by.name;
-}
