@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
+import { httpUrl } from '../config.js';
 import { networkCause } from './bulk.js';
 import { noCredential, resolveCredential, type Credential, type CredentialFlags } from './credentials.js';
 import { CliError } from './exit-codes.js';
+import { badValue } from './flags.js';
 
 /** How long the CLI waits for any one answer before it says the API did not answer. */
 const ANSWER_WITHIN_MS = 30_000;
@@ -14,9 +16,12 @@ export interface CliContext {
   credentialFlags: CredentialFlags;
 }
 
-/** The global options, as `context(program)` reads them once a command runs. */
+/** The global options, as `context(program)` reads them once a command runs; a bad --api is a usage error naming where it came from. */
 export function context(program: Command): CliContext {
   const o = program.opts<{ api: string; json: boolean; token?: string; tokenFile?: string }>();
+  if (!httpUrl.safeParse(o.api).success) {
+    throw badValue(program.getOptionValueSource('api') === 'env' ? 'REFUNDFLOW_API_URL' : '--api', 'must be an http:// or https:// URL, e.g. http://localhost:8080', o.api);
+  }
   return {
     api: o.api.replace(/\/+$/, ''),
     json: o.json,
@@ -72,13 +77,15 @@ export async function callApi(
   }
 }
 
-/** An HTTP call to `what` (the API unless named): its JSON answer, or a CliError. */
-export async function call(url: string, init: RequestInit = {}, what = 'the API'): Promise<Answer> {
+/**
+ * An HTTP call to `what` (the API unless named, with the flag that says where it is): its JSON
+ * answer, or a CliError.
+ */
+export async function call(url: string, init: RequestInit = {}, { what, where } = { what: 'the API', where: '--api or REFUNDFLOW_API_URL' }): Promise<Answer> {
   let response: Response;
   try {
     response = await fetch(url, { ...init, signal: AbortSignal.timeout(ANSWER_WITHIN_MS) });
   } catch (err) {
-    const where = what === 'the API' ? '--api or REFUNDFLOW_API_URL' : '--oen-url';
     const cause = err instanceof DOMException && err.name === 'TimeoutError' ? `no answer within ${ANSWER_WITHIN_MS / 1000}s` : networkCause(err);
     throw new CliError(`cannot reach ${what} at ${new URL(url).origin} (${cause}): is \`npm start\` running? (${where})`, 'unreachable');
   }

@@ -4,7 +4,7 @@ import { context } from './api.js';
 import { bulkCommand } from './bulk-command.js';
 import { decisionCommands } from './decision-commands.js';
 import { ledgerCommands } from './ledger-commands.js';
-import { CliError, exitCodeHelp } from './exit-codes.js';
+import { CliError, exitCodeHelp, usageError } from './exit-codes.js';
 import { listCommand } from './list-command.js';
 import { operatorCommands } from './operator-commands.js';
 import { printError } from './output.js';
@@ -33,7 +33,7 @@ function wantsJson(argv: readonly string[]): boolean {
   return (end === -1 ? args : args.slice(0, end)).includes('--json');
 }
 
-export function buildCli(json = false): Command {
+export function buildCli(): Command {
   const program = new Command('refundflow')
     .description('Send refunds to a running refundflow API, and watch and steer them.')
     .version(version, '-V, --version', 'the version of refundflow')
@@ -41,19 +41,12 @@ export function buildCli(json = false): Command {
     .option('--json', 'machine-readable output; errors as one JSON line on stderr: {"error", "exitCode", …}', false)
     .option('--token-file <path>', 'read the operator credential from this file (- : from stdin); also REFUNDFLOW_TOKEN_FILE')
     .option('--token <credential>', 'the operator credential itself (prefer --token-file or REFUNDFLOW_TOKEN)')
-    // Every command inherits these: its usage errors come back here as CommanderErrors, and with
-    // --json nothing but the JSON error is written.
+    // Every command inherits these: its usage errors come back here as CommanderErrors and are
+    // said once, by `failed`: the error and "see --help", never the help itself (commander writes
+    // nothing to stderr but errors and the help it shows for one). --help asked for goes to stdout.
     .exitOverride()
-    .configureOutput({
-      outputError: (message, write) => {
-        if (!json) write(message);
-      },
-      writeErr: (text) => {
-        if (!json) process.stderr.write(text);
-      },
-    })
+    .configureOutput({ outputError: () => undefined, writeErr: () => undefined })
     .configureHelp({ showGlobalOptions: true })
-    .showHelpAfterError()
     .addHelpText('after', `\n${credentialHelp}\n\n${exitCodeHelp()}`);
   const ctx = () => context(program);
   refundCommands(program, ctx);
@@ -66,14 +59,28 @@ export function buildCli(json = false): Command {
   return program;
 }
 
+/** The command the words of `args` name (`sandbox` for `refundflow --json sandbox`), the program itself when none. */
+function commandIn(program: Command, args: readonly string[]): Command {
+  let command = program;
+  for (const word of args) {
+    command = command.commands.find((c) => c.name() === word || c.aliases().includes(word)) ?? command;
+  }
+  return command;
+}
+
 /** The exit code `err` ends the process with, having said why on stderr. */
-function failed(err: unknown, json: boolean): number {
+function failed(err: unknown, program: Command, json: boolean): number {
   if (err instanceof CommanderError) {
     // --help and --version end here too, having printed what was asked.
     if (err.exitCode === 0) return 0;
-    const usage = new CliError(err.message.replace(/^error: /, ''), 'usage');
-    // Without --json, commander has already said it, with the help after it.
-    if (json) printError(true, usage);
+    // A command that takes a subcommand was given none (`refundflow sandbox`): commander would show
+    // its help; the CLI names the commands instead.
+    const usage =
+      err.code === 'commander.help'
+        ? usageError(missingCommand(commandIn(program, process.argv.slice(2))))
+        : // "error: unknown option '--bogus'\n(Did you mean --status?)" → one line, as the CLI's own usage errors read.
+          usageError(err.message.replace(/^error: /, '').replace(/\.?\n\((.*)\)$/s, (_, hint: string) => ` (${hint.charAt(0).toLowerCase()}${hint.slice(1)})`));
+    printError(json, usage);
     return usage.exitCode;
   }
   const cliError = err instanceof CliError ? err : new CliError(err instanceof Error ? err.message : String(err));
@@ -81,9 +88,18 @@ function failed(err: unknown, json: boolean): number {
   return cliError.exitCode;
 }
 
+/** "refundflow sandbox needs a command: seed". */
+function missingCommand(command: Command): string {
+  const path: string[] = [];
+  for (let c: Command | null = command; c; c = c.parent) path.unshift(c.name());
+  const names = command.commands.map((c) => c.name()).filter((name) => name !== 'help');
+  return `${path.join(' ')} needs a command: ${names.join(', ')}`;
+}
+
 const json = wantsJson(process.argv);
+const program = buildCli();
 try {
-  await buildCli(json).parseAsync(process.argv);
+  await program.parseAsync(process.argv);
 } catch (err) {
-  process.exitCode = failed(err, json);
+  process.exitCode = failed(err, program, json);
 }
