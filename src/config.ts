@@ -22,7 +22,8 @@ export const hostPort = z
 /** An http:// or https:// URL (the providers', the outcome receiver's; the CLI's --api). */
 export const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 
-const postgresUrl = z.url({
+/** A PostgreSQL URL (DATABASE_URL; the CLI's --database-url and --migration-url). */
+export const postgresUrl = z.url({
   protocol: /^postgres(ql)?$/,
   error: 'must be a PostgreSQL URL, e.g. postgres://user@host:5432/refunds',
 });

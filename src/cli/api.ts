@@ -10,23 +10,32 @@ const ANSWER_WITHIN_MS = 30_000;
 
 /** What every command knows from the global options. */
 export interface CliContext {
-  /** The API's base URL, without a trailing slash. */
+  /** The API's base URL as given, without a trailing slash: read it through `apiUrl`, which checks it. */
   api: string;
+  /** Where `api` came from, for a message about it: the flag, the variable, or the default. */
+  apiFrom: string;
   json: boolean;
   credentialFlags: CredentialFlags;
 }
 
-/** The global options, as `context(program)` reads them once a command runs; a bad --api is a usage error naming where it came from. */
+/** The global options, as `context(program)` reads them once a command runs. */
 export function context(program: Command): CliContext {
   const o = program.opts<{ api: string; json: boolean; token?: string; tokenFile?: string }>();
-  if (!httpUrl.safeParse(o.api).success) {
-    throw badValue(program.getOptionValueSource('api') === 'env' ? 'REFUNDFLOW_API_URL' : '--api', 'must be an http:// or https:// URL, e.g. http://localhost:8080', o.api);
-  }
   return {
     api: o.api.replace(/\/+$/, ''),
+    apiFrom: program.getOptionValueSource('api') === 'env' ? 'REFUNDFLOW_API_URL' : '--api',
     json: o.json,
     credentialFlags: { ...(o.token !== undefined && { token: o.token }), ...(o.tokenFile !== undefined && { tokenFile: o.tokenFile }) },
   };
+}
+
+/**
+ * The API's base URL, for a command that calls it: one that is not an http(s) URL is a usage error
+ * naming where it came from (a command that does not call the API never looks).
+ */
+export function apiUrl(ctx: CliContext): string {
+  if (!httpUrl.safeParse(ctx.api).success) throw badValue(ctx.apiFrom, 'must be an http:// or https:// URL, e.g. http://localhost:8080', ctx.api);
+  return ctx.api;
 }
 
 export interface Answer {
@@ -65,7 +74,7 @@ export async function callApi(
 ): Promise<Answer> {
   const sent = await credentialFor(ctx, use);
   try {
-    return await call(`${ctx.api}${path}`, {
+    return await call(`${apiUrl(ctx)}${path}`, {
       method,
       headers: { ...headers, ...(sent && { authorization: `Bearer ${sent.value}` }) },
       ...(body !== undefined && { body }),

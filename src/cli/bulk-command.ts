@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import type { CliContext } from './api.js';
+import { apiUrl, type CliContext } from './api.js';
 import { bulkSummary, describeBulk, progressLine } from './bulk-report.js';
 import { BulkFileError, readBulkFile, sendBulk, type BulkLine, type LineResult } from './bulk.js';
 import { webhookSecret } from './credentials.js';
@@ -22,7 +22,9 @@ export function bulkCommand(program: Command, ctx: () => CliContext): void {
     .option('--rate <events/s>', 'send at most this many events per second (default: as fast as the API answers)', checkedBy('--rate', rateSchema, decimal))
     .action(async (file: string, o: { secret?: string; concurrency: number; rate?: number }) => {
       const c = ctx();
+      const api = apiUrl(c);
       const { concurrency, rate } = o;
+      const secret = webhookSecret(o.secret);
       let lines: BulkLine[];
       try {
         lines = readBulkFile(file);
@@ -30,7 +32,6 @@ export function bulkCommand(program: Command, ctx: () => CliContext): void {
         if (err instanceof BulkFileError) throw new CliError(err.message);
         throw new CliError(`${file}: ${err instanceof Error ? err.message : String(err)}`);
       }
-      const secret = webhookSecret(o.secret);
       const stop = new AbortController();
       const onInterrupt = () => {
         if (stop.signal.aborted) process.exit(exitCodes.interrupted.code);
@@ -42,7 +43,7 @@ export function bulkCommand(program: Command, ctx: () => CliContext): void {
       const started = Date.now();
       let results: LineResult[];
       try {
-        results = await sendBulk(lines, { apiUrl: c.api, secret, concurrency, ...(rate !== undefined && { rate }), signal: stop.signal, onProgress: progress.update });
+        results = await sendBulk(lines, { apiUrl: api, secret, concurrency, ...(rate !== undefined && { rate }), signal: stop.signal, onProgress: progress.update });
       } finally {
         progress.end();
         process.off('SIGINT', onInterrupt);

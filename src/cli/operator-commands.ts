@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { Argument, Option, type Command } from 'commander';
+import { postgresUrl } from '../config.js';
 import { roles, type Role } from '../domain/actor.js';
 import type { ApiKeyInfo, ApiKeys } from '../ledger/api-keys.js';
 import type { AuditTrail } from '../ledger/audit.js';
@@ -58,7 +59,10 @@ function printKey(c: CliContext, made: KeyInfo & { key?: string }): void {
 
 export function operatorCommands(program: Command, ctx: () => CliContext): void {
   const operator = program.command('operator').description('named API keys: who may call the API, with which role (viewer, operator, approver, admin), for which person');
-  const databaseUrl = () => new Option('--database-url <url>', 'write the PostgreSQL ledger directly instead of going through the API (a deployment\'s first key)').env('DATABASE_URL');
+  const databaseUrl = () =>
+    new Option('--database-url <url>', 'write the PostgreSQL ledger directly instead of going through the API (a deployment\'s first key)')
+      .env('DATABASE_URL')
+      .argParser(checkedBy('--database-url', postgresUrl));
 
   operator
     .command('add')
