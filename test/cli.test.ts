@@ -15,8 +15,9 @@ import { freePorts } from './helpers/ports.js';
 import { admin, sandboxRefunds } from './helpers/sandbox.js';
 
 const engine = useEngine('cli');
-// Refunds of NT$5,000 and more wait for an operator, so approve, reject and cancel have something to act on.
-const api = useApi(engine, { workerEnv: { APPROVAL_THRESHOLD: '5000' } });
+// Refunds of NT$5,000 and more wait for an operator, so approve, reject and cancel have something to
+// act on; a provider that keeps failing hands its refund to a person after 5 s.
+const api = useApi(engine, { workerEnv: { APPROVAL_THRESHOLD: '5000', PROVIDER_RETRY_WINDOW_SECONDS: '5' } });
 
 const exec = promisify(execFile);
 const cli = useCli(api);
@@ -239,6 +240,25 @@ describe('npx refundflow', () => {
     );
     expect(attention.stdout).not.toMatch(/will be sent again/);
     expect((await cli(['status', attentionId, '--wait'])).code).toBe(exitCodes.requiresAttention.code);
+  });
+
+  it('status of a refund Oen kept failing: one plain sentence of what moves it, never that it will be sent again', async () => {
+    const { orderId, hid } = await seeded(1000);
+    // A 500 without Oen's answer each time: checked, Oen shows no refund, sent again, until the window passes.
+    await admin(engine().sandboxes.oenUrl, 'PATCH', 'faults', { [`refund@${hid}`]: { http500: 1 } });
+    const refundId = `RF-${randomUUID().slice(0, 8)}`;
+    const sent = await cli(['refund', '--order', orderId, '--transaction', hid, '--amount', '1000', '--refund-id', refundId, '--wait']);
+    expect(sent.code).toBe(exitCodes.requiresAttention.code);
+    const shown = await cli(['status', refundId]);
+    expect(shown.code).toBe(exitCodes.requiresAttention.code);
+    expect(shown.stdout).toMatch(/^ {2}error {6}\S+ — the provider still failed after retrying for 5s: /m);
+    expect(shown.stdout).toMatch(
+      new RegExp(
+        `^ {2}next {7}nothing more is sent to Oen until a person settles it: \`npx refundflow resolve ${refundId} succeeded --reference R --evidence E\` or \`… failed --evidence E\`, or \`… retry\` to send it again if Oen shows it still charged$`,
+        'm',
+      ),
+    );
+    expect(shown.stdout).not.toMatch(/will be sent again/);
   });
 
   it('--wait --timeout: a refund that does not end in time exits 4, saying where it stands', async () => {
