@@ -4,7 +4,7 @@ import type { TemporalConnection } from '../wiring/temporal-connection.js';
 import { Option, type Command } from 'commander';
 import { hostPort, httpUrl, nonEmpty, reconcileIntervalSeconds } from '../config.js';
 import { formatNtd } from '../domain/format.js';
-import { oenRefundRequested, orderId } from '../domain/schemas/refund-request.js';
+import { orderId, refundAmount } from '../domain/schemas/refund-request.js';
 import { demoCommand, mwdDemo, oenDemo } from '../providers/sandbox-demo.js';
 import { call, type CliContext } from './api.js';
 import { CliError, usageError } from './exit-codes.js';
@@ -37,7 +37,7 @@ export function toolCommands(program: Command, ctx: () => CliContext): void {
     .description('add a charged card payment to an emulator (Oen: a transaction; MWD: an order and its card token), and print the command that refunds it')
     .addOption(new Option('--provider <provider>', 'the emulator').choices(providers).argParser(oneOf('--provider', providers)).default('oen'))
     .option('--order <orderId>', 'the order (default: a new one)', checkedBy('--order', orderId))
-    .option('--amount <NT$>', 'whole NT$ charged', checkedBy('--amount', oenRefundRequested.shape.amount, decimal), 1000)
+    .option('--amount <NT$>', 'whole NT$ charged', checkedBy('--amount', refundAmount, decimal), 1000)
     .addOption(emulatorUrl('--oen-url', 'OEN_SANDBOX_URL', process.env.SANDBOX_OEN_PORT ?? '8301'))
     .addOption(emulatorUrl('--mwd-url', 'MWD_SANDBOX_URL', process.env.SANDBOX_MWD_PORT ?? '8302'))
     .action(async (o: { provider: (typeof providers)[number]; order?: string; amount: number; oenUrl: string; mwdUrl: string }) => {
