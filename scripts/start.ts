@@ -4,7 +4,7 @@
  * Without TEMPORAL_ADDRESS it starts the pinned Temporal dev server (built on first use) with its
  * Web UI; without OEN_BASE_URL / MWD_BASE_URL, the sandbox emulators of the providers. Then it runs
  * the worker on the refunds task queue and the API (with development secrets unless they are set),
- * and prints where everything is, with a demo refund to paste.
+ * and prints where everything is, with a demo refund of each sandbox emulator to paste.
  * Ctrl-C stops the worker first (in-flight activities get their grace time), then the server.
  */
 import { mkdirSync } from 'node:fs';
@@ -20,9 +20,8 @@ import { clientDataConverter, payloadCodecFor } from '../src/codec/data-converte
 import { createCodecServer } from '../src/codec/server.js';
 import { codecAllowedOrigin, loadConfigOrExit } from '../src/config.js';
 import { formatNtd } from '../src/domain/format.js';
-import type { OenRefundRequested } from '../src/domain/schemas/refund-request.js';
 import { SANDBOX_TOKEN, startSandboxes, type RunningSandboxes } from '../src/sandbox/index.js';
-import { randomHid } from '../src/providers/oen/hid.js';
+import { demoCommand, mwdDemo, oenDemo, type SandboxDemo } from '../src/providers/sandbox-demo.js';
 import { handleShutdownSignals } from '../src/shutdown.js';
 import type { Database } from '../src/ledger/database.js';
 import { ledgerLocation, openLedgerDatabase } from '../src/ledger/index.js';
@@ -59,11 +58,13 @@ async function waitForPoller(connection: NativeConnection, namespace: string, ta
   if (!stopRequested) log(`Warning: the server has not seen the worker poll "${taskQueue}" after 30s.`);
 }
 
-function seedDemoTransaction(sandboxes: RunningSandboxes): OenRefundRequested {
-  const transactionHid = randomHid();
-  const orderId = `DEMO-${transactionHid.slice(-8)}`;
-  sandboxes.oen.core.seed({ transactions: [{ id: transactionHid, orderId, amount: 1000 }] });
-  return { refundId: `RF-${orderId}`, provider: 'oen', orderId, transactionHid, amount: 1000, reason: 'demo refund' };
+/** A demo refund of each emulator this run serves, seeded for this run so that no earlier run has refunded it. */
+function seedDemos(sandboxes: RunningSandboxes, config: { OEN_BASE_URL?: string | undefined; MWD_BASE_URL?: string | undefined }): SandboxDemo[] {
+  const demos: SandboxDemo[] = [];
+  if (!config.OEN_BASE_URL) demos.push(oenDemo(1000));
+  if (!config.MWD_BASE_URL) demos.push(mwdDemo(1000));
+  for (const demo of demos) (demo.provider === 'oen' ? sandboxes.oen : sandboxes.mwd).core.seed(demo.seed);
+  return demos;
 }
 
 function banner(lines: Array<[string, string]>): string {
@@ -133,8 +134,8 @@ async function main(): Promise<void> {
         mwdToken: config.MWD_TOKEN ?? SANDBOX_TOKEN,
       });
     }
-    // A card transaction of the Oen emulator that no earlier run has refunded, for the banner's demo.
-    const demo = !config.OEN_BASE_URL && sandboxes ? seedDemoTransaction(sandboxes) : undefined;
+    // A card payment in each emulator that no earlier run has refunded, for the banner's demos.
+    const demos = sandboxes ? seedDemos(sandboxes, config) : [];
     db = await openLedgerDatabase(config);
     // Decisions: the API signs them, the worker checks them; npm start's own Temporal keeps decisions
     // sent from the Web UI too, as unverified (the banner says so), unless ALLOW_UNSIGNED_DECISIONS is set.
@@ -238,19 +239,25 @@ async function main(): Promise<void> {
     );
     const cli = `${temporalCli} workflow`;
     const at = `--address ${temporal.address} --namespace ${config.TEMPORAL_NAMESPACE}`;
-    if (demo) {
+    const [first] = demos;
+    if (first) {
       // The CLI finds the API, npm start's development secret and the developer's key by itself in
       // the usual set-up; elsewhere the command says where they are (the data directory holds both,
       // so no secret is put on a command line).
       const apiFlag = config.PORT !== 8080 ? ` --api ${api.url}` : '';
       const dataDir = resolve(config.DATA_DIR) !== resolve('.data') ? `DATA_DIR=${resolve(config.DATA_DIR)} ` : '';
-      log(`\nTry it — refund ${formatNtd(demo.amount)} of the sandbox card transaction ${demo.transactionHid} (seeded for this run):`);
-      log(
-        `  ${dataDir}npx refundflow${apiFlag} refund --order ${demo.orderId} --transaction ${demo.transactionHid} --amount ${demo.amount} ` +
-          `--refund-id ${demo.refundId} --wait`,
-      );
-      log('Then look at it here, and in the Web UI (Workflows, filter RefundStatus="succeeded"):');
-      log(`  ${dataDir}npx refundflow${apiFlag} status ${demo.refundId}`);
+      const refundflow = `${dataDir}npx refundflow${apiFlag}`;
+      log('\nTry it — refunds seeded for this run in the sandbox emulators:');
+      for (const demo of demos) {
+        const { request } = demo;
+        const what =
+          request.provider === 'oen' ? `the Oen card transaction ${request.transactionHid}` : `the MWD order ${request.orderId} (paid by card)`;
+        log(`  # refund ${formatNtd(request.amount)} of ${what}`);
+        log(`  ${refundflow} ${demoCommand(demo)}`);
+      }
+      log(`Then look at ${demos.length > 1 ? 'them' : 'it'} here, and in the Web UI (Workflows, filter RefundStatus="succeeded"):`);
+      if (demos.length > 1) log(`  ${refundflow} list`);
+      log(`  ${refundflow} status ${first.request.refundId}`);
       log(`  ${cli} list ${at} --query 'RefundStatus="succeeded"'`);
     } else {
       log('\nTry it — a workflow that calls an activity on this worker:');

@@ -14,18 +14,22 @@ const port = z.coerce
   .min(1, 'must be a port between 1 and 65535')
   .max(65535, 'must be a port between 1 and 65535');
 
-const hostPort = z
+/** host:port of a Temporal frontend (TEMPORAL_ADDRESS; the CLI's schedule install --address). */
+export const hostPort = z
   .string()
   .regex(/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$/, 'must be host:port, e.g. temporal.internal:7233');
 
-const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+/** An http:// or https:// URL (the providers', the outcome receiver's; the CLI's --api). */
+export const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 
-const postgresUrl = z.url({
+/** A PostgreSQL URL (DATABASE_URL; the CLI's --database-url and --migration-url). */
+export const postgresUrl = z.url({
   protocol: /^postgres(ql)?$/,
   error: 'must be a PostgreSQL URL, e.g. postgres://user@host:5432/refunds',
 });
 
-const nonEmpty = z.string().min(1, 'must not be empty');
+/** Any text but the empty one (names: a namespace, a task queue). */
+export const nonEmpty = z.string().min(1, 'must not be empty');
 
 /** `keyId:base64` entries, comma-separated; each key is 32 bytes (AES-256-GCM). */
 const payloadKeys = z.string().superRefine((value, ctx) => {
@@ -70,7 +74,11 @@ const hexKey = z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex digits (an 
 
 const booleanFlag = z.enum(['true', 'false'], { error: 'must be true or false' }).transform((v) => v === 'true');
 
-const webhookSecret = z
+/** How often reconciliation runs (RECONCILE_INTERVAL_SECONDS; the CLI's schedule install --every). */
+export const reconcileIntervalSeconds = z.coerce.number({ error: 'must be whole seconds' }).int('must be whole seconds').min(60, 'must be at least 60');
+
+/** A Standard Webhooks secret (the API's INGEST_WEBHOOK_SECRET; the CLI's --secret). */
+export const webhookSecret = z
   .string()
   .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'must be a Standard Webhooks secret: "whsec_" followed by base64');
 
@@ -161,7 +169,7 @@ const rawSchema = z.object({
    * many days back succeeded refunds are confirmed; whether a refund Oen shows still charged is sent
    * again (`true`) or left for a person (`false`).
    */
-  RECONCILE_INTERVAL_SECONDS: z.coerce.number().int('must be whole seconds').min(60, 'must be at least 60').default(900),
+  RECONCILE_INTERVAL_SECONDS: reconcileIntervalSeconds.default(900),
   RECONCILE_SUBMITTING_AFTER_SECONDS: z.coerce.number().int('must be whole seconds').positive('must be positive').default(3600),
   RECONCILE_SUCCEEDED_DAYS: z.coerce.number().int('must be whole days').min(0, 'must be 0 or more').default(7),
   RECONCILE_RESUBMIT: booleanFlag.default(false),

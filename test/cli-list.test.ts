@@ -41,11 +41,16 @@ describe('refundflow list', () => {
 
     const all = await cli(['list', '--status', 'requires_attention', '--all', '--limit', '1']);
     expect(all).toMatchObject({ code: 0, stderr: '' });
-    const lines = all.stdout.trimEnd().split('\n');
-    // After the last page, the Web UI's list of every refund in requires_attention (the API's Web UI, namespace default).
+    // One header row, however many pages, then one line per refund with its provider; after the last
+    // page, the Web UI's list of every refund in requires_attention (the API's Web UI, namespace default).
+    const [header, ...lines] = all.stdout.trimEnd().split('\n');
+    expect(header).toMatch(/^REFUND +STATUS +PROVIDER +AMOUNT +UPDATED +ORDER +ERROR$/);
     expect(lines.pop()).toBe(`Web UI, every refund in requires_attention ("Needs a person"): ${workflowListUiUrl('http://localhost:8233', 'default', 'RefundStatus="requires_attention"')}`);
     expect(lines).toHaveLength(total);
-    for (const line of lines) expect(line).toMatch(/^RF-\S+ +requires_attention +NT\$\d+ +\S+ +ORDER-\S+ +MwdOutcomeUnknown$/);
+    for (const line of lines) expect(line).toMatch(/^RF-\S+ +requires_attention +mwd +NT\$\d+ +\S+ +ORDER-\S+ +MwdOutcomeUnknown$/);
+    // The columns line up under the header.
+    const at = (line: string, title: string) => line.indexOf(title);
+    expect(lines[0]?.indexOf('mwd')).toBe(at(header ?? '', 'PROVIDER'));
     // Newest first, both orders.
     expect(listed(all.stdout).slice(0, 3)).toEqual([second[0], first[1], first[0]]);
 

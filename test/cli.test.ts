@@ -13,11 +13,12 @@ import { useApi } from './helpers/api.js';
 import { useCli } from './helpers/cli.js';
 import { useEngine } from './helpers/engine.js';
 import { freePorts } from './helpers/ports.js';
-import { admin } from './helpers/sandbox.js';
+import { admin, sandboxRefunds } from './helpers/sandbox.js';
 
 const engine = useEngine('cli');
-// Refunds of NT$5,000 and more wait for an operator, so approve, reject and cancel have something to act on.
-const api = useApi(engine, { workerEnv: { APPROVAL_THRESHOLD: '5000' } });
+// Refunds of NT$5,000 and more wait for an operator, so approve, reject and cancel have something to
+// act on; a provider that keeps failing hands its refund to a person after 5 s.
+const api = useApi(engine, { workerEnv: { APPROVAL_THRESHOLD: '5000', PROVIDER_RETRY_WINDOW_SECONDS: '5' } });
 
 const exec = promisify(execFile);
 const cli = useCli(api);
@@ -70,7 +71,7 @@ describe('npx refundflow', () => {
     expect(JSON.parse(status.stdout)).toMatchObject({ refundId, status: 'succeeded', transactionHid: hid, amount: 1000 });
 
     const listed = await cli(['list', '--order', orderId]);
-    expect(listed.stdout).toMatch(new RegExp(`^${refundId} +succeeded +NT\\$1,000 `));
+    expect(listed.stdout).toMatch(new RegExp(`^REFUND +STATUS +PROVIDER +AMOUNT +UPDATED +ORDER +ERROR\n${refundId} +succeeded +oen +NT\\$1,000 +\\S+ +${orderId}\n$`));
     expect((await cli(['list', '--order', 'ORDER-none'])).stdout).toBe('no refunds for order ORDER-none\n');
   });
 
@@ -91,14 +92,23 @@ describe('npx refundflow', () => {
     }
   });
 
-  it('sandbox seed adds a transaction and prints the command that refunds it', async () => {
-    const seededOut = await cli(['sandbox', 'seed', '--amount', '700', '--oen-url', engine().sandboxes.oenUrl]);
-    expect(seededOut.code).toBe(0);
-    const command = /^ {2}npx refundflow (refund .*)$/m.exec(seededOut.stdout)?.[1];
-    expect(command).toMatch(/^refund --order DEMO-\w+ --transaction P\w+ --amount 700 --wait$/);
-    const refunded = await cli((command ?? '').split(' '));
-    expect(refunded.code).toBe(0);
-    expect(refunded.stdout).toMatch(/ {2}succeeded\n/);
+  it('sandbox seed adds a charged payment to either emulator and prints the command that refunds it; the command does', async () => {
+    const { oenUrl, mwdUrl } = engine().sandboxes;
+    for (const [provider, target, emulator] of [
+      ['oen', '--transaction P\\w+', oenUrl],
+      ['mwd', '--card-token [\\w-]+_\\d{16}', mwdUrl],
+    ] as const) {
+      const seededOut = await cli(['sandbox', 'seed', '--provider', provider, '--amount', '700', '--oen-url', oenUrl, '--mwd-url', mwdUrl]);
+      expect(seededOut, provider).toMatchObject({ code: 0, stderr: '' });
+      const command = /^ {2}npx refundflow (refund .*)$/m.exec(seededOut.stdout)?.[1];
+      expect(command, provider).toMatch(new RegExp(`^refund --provider ${provider} --order DEMO-[\\w-]+ ${target} --amount 700 --refund-id RF-DEMO-[\\w-]+ --wait$`));
+      const refunded = await cli((command ?? '').split(' '));
+      expect(refunded.code, provider).toBe(0);
+      expect(refunded.stdout, provider).toMatch(new RegExp(`^RF-DEMO-[\\w-]+ {2}succeeded\n {2}provider {3}${provider}`, 'm'));
+      // The emulator carried the refund out, for the order it seeded.
+      const orderId = /--order (\S+)/.exec(command ?? '')?.[1];
+      expect((await sandboxRefunds(emulator)).filter((r) => r.orderId === orderId).map((r) => r.amount), provider).toEqual([700]);
+    }
   });
 
   it('new-key prints a PAYLOAD_ENCRYPTION_KEYS entry the configuration accepts, a different key each time', async () => {
@@ -108,16 +118,25 @@ describe('npx refundflow', () => {
     expect(entry).toMatch(/^k-2026:[A-Za-z0-9+/]{43}=$/);
     expect(loadConfig({ PAYLOAD_ENCRYPTION_KEYS: entry }).PAYLOAD_ENCRYPTION_KEYS).toBe(entry);
     expect((await cli(['new-key', '--id', 'k-2026'])).stdout.trim()).not.toBe(entry);
-    expect(await cli(['new-key', '--id', 'a b'])).toMatchObject({ code: exitCodes.usage.code, stderr: '--id must be 1-64 of A-Z a-z 0-9 . _ -\n' });
+    expect(await cli(['new-key', '--id', 'a b'])).toMatchObject({ code: exitCodes.usage.code, stderr: '--id must be 1-64 of A-Z a-z 0-9 . _ - (got "a b"); see --help\n' });
   });
 
   it('says plainly what went wrong, with the exit code for each way', async () => {
     const unknown = await cli(['status', 'RF-nope']);
     expect(unknown).toEqual({ code: exitCodes.refused.code, stdout: '', stderr: '404: no refund RF-nope\n' });
 
-    const invalid = await cli(['refund', '--order', 'O-1', '--transaction', 'P1', '--amount', '10.5']);
-    expect(invalid.code).toBe(exitCodes.refused.code);
-    expect(invalid.stderr).toMatch(/^422: the event does not match the contract \(1 problem\)\n {2}data.amount: must be a whole number of NT\$/);
+    // A bad flag is found before anything is sent, with the API's own rule, and named (every flag:
+    // test/unit/cli-flags.test.ts): the error and "see --help", not the help.
+    expect(await cli(['refund', '--order', 'O-1', '--transaction', 'P1', '--amount', '12.5'])).toEqual({
+      code: exitCodes.usage.code,
+      stdout: '',
+      stderr: '--amount must be a whole number of NT$ (got 12.5); see --help\n',
+    });
+    expect(await cli(['refund', '--order', 'O-1', '--amount', '10'])).toEqual({
+      code: exitCodes.usage.code,
+      stdout: '',
+      stderr: '--transaction is required with --provider oen: the transaction HID (P2024…); see --help\n',
+    });
 
     const wrongSecret = await cli(['refund', '--order', 'O-1', '--transaction', 'P1', '--amount', '10'], {
       env: { INGEST_WEBHOOK_SECRET: `whsec_${Buffer.from('not the secret, 24 bytes').toString('base64')}` },
@@ -136,13 +155,14 @@ describe('npx refundflow', () => {
     expect(down.code).toBe(exitCodes.unreachable.code);
     expect(down.stderr).toMatch(new RegExp(`^cannot reach the API at http://127.0.0.1:${nobody} \\(ECONNREFUSED\\): is \`npm start\` running\\?`));
 
-    for (const usage of [['status'], ['list', '--bogus'], ['list', '--status', 'done'], ['list', '--older-than', '5'], ['list', '--limit', '0'], ['frobnicate']]) {
+    for (const usage of [['status'], ['list', '--bogus'], ['list', '--status', 'done'], ['list', '--older-than', '5'], ['list', '--limit', '0'], ['frobnicate'], ['sandbox']]) {
       const run = await cli(usage);
       expect(run.code, usage.join(' ')).toBe(exitCodes.usage.code);
-      expect(run.stderr, usage.join(' ')).toMatch(/^error: /);
+      expect(run.stdout, usage.join(' ')).toBe('');
+      expect(run.stderr, usage.join(' ')).toMatch(/^[^\n]+; see --help\n$/);
     }
-    expect(await cli(['status', 'RF-1', '--timeout', '1s'])).toMatchObject({ code: exitCodes.usage.code, stderr: '--timeout applies only with --wait\n' });
-    expect(await cli(['refund', '--order', 'O-1', '--amount', '10'], { env: { INGEST_WEBHOOK_SECRET: undefined, DATA_DIR: emptyDir() } })).toMatchObject({
+    expect(await cli(['status', 'RF-1', '--timeout', '1s'])).toMatchObject({ code: exitCodes.usage.code, stderr: '--timeout applies only with --wait; see --help\n' });
+    expect(await cli(['refund', '--order', 'O-1', '--transaction', 'P1', '--amount', '10'], { env: { INGEST_WEBHOOK_SECRET: undefined, DATA_DIR: emptyDir() } })).toMatchObject({
       code: exitCodes.usage.code,
       stderr: expect.stringMatching(/^no webhook secret: / ) as unknown,
     });
@@ -159,10 +179,8 @@ describe('npx refundflow', () => {
     };
     expect(await json(['status', 'RF-nope'])).toEqual({ error: 'no refund RF-nope', exitCode: exitCodes.refused.code, httpStatus: 404 });
     expect(await json(['refund', '--order', 'O-1', '--transaction', 'P1', '--amount', '10.5'])).toEqual({
-      error: 'the event does not match the contract (1 problem)',
-      exitCode: exitCodes.refused.code,
-      httpStatus: 422,
-      problems: [{ field: 'data.amount', problem: expect.stringMatching(/^must be a whole number of NT\$/) as unknown }],
+      error: '--amount must be a whole number of NT$ (got 10.5)',
+      exitCode: exitCodes.usage.code,
     });
     expect(await json(['approve', 'RF-nope'], { OPERATOR_TOKEN: 'guess' })).toEqual({
       error: 'the bearer credential is not one this API takes: a named API key (npx refundflow operator add), or the deprecated OPERATOR_TOKEN',
@@ -178,10 +196,11 @@ describe('npx refundflow', () => {
     // Usage errors too, whether commander or the command finds them.
     expect(await json(['list', '--bogus'])).toEqual({ error: "unknown option '--bogus'", exitCode: exitCodes.usage.code });
     expect(await json(['list', '--older-than', '5'])).toEqual({
-      error: "option '--older-than <duration>' argument '5' is invalid. give a whole number and a unit: 90s, 15m, 1h, 2d (or 1h30m)",
+      error: '--older-than must be a whole number and a unit, e.g. 90s, 15m, 1h, 2d or 1h30m (got 5)',
       exitCode: exitCodes.usage.code,
     });
-    expect(await json(['new-key', '--id', 'a b'])).toEqual({ error: '--id must be 1-64 of A-Z a-z 0-9 . _ -', exitCode: exitCodes.usage.code });
+    expect(await json(['new-key', '--id', 'a b'])).toEqual({ error: '--id must be 1-64 of A-Z a-z 0-9 . _ - (got "a b")', exitCode: exitCodes.usage.code });
+    expect(await json(['sandbox'])).toEqual({ error: 'refundflow sandbox needs a command: seed', exitCode: exitCodes.usage.code });
   });
 
   it('status and refund --wait: the exit code says how the refund stands', async () => {
@@ -201,6 +220,10 @@ describe('npx refundflow', () => {
     const waiting = await cli(['--json', 'status', waitingId]);
     expect(waiting.code).toBe(exitCodes.inProgress.code);
     expect(JSON.parse(waiting.stdout)).toMatchObject({ refundId: waitingId, status: 'awaiting_approval' });
+    // Without --json, status names the command that moves it.
+    expect((await cli(['status', waitingId])).stdout).toMatch(
+      new RegExp(`^ {2}next {7}an approver decides: \`npx refundflow approve ${waitingId}\` sends it, \`npx refundflow reject ${waitingId}\` ends it cancelled$`, 'm'),
+    );
     expect((await cli(['reject', waitingId, '--reason', 'test'])).code).toBe(0);
     const cancelled = await cli(['status', waitingId, '--wait']);
     expect(cancelled.code).toBe(exitCodes.cancelled.code);
@@ -214,9 +237,32 @@ describe('npx refundflow', () => {
     });
     const attention = await cli(['status', attentionId]);
     expect(attention.code).toBe(exitCodes.requiresAttention.code);
+    expect(attention.stdout).toMatch(
+      new RegExp(`^ {2}next {7}nothing more is sent to MWD until a person settles it, on an approver's word: \`npx refundflow resolve ${attentionId} succeeded --reference R --evidence E\` or \`… failed --evidence E\`$`, 'm'),
+    );
+    expect(attention.stdout).not.toMatch(/will be sent again/);
     // Under it, the Web UI's list of every refund that needs a person, in the Web UI of the refund's own link.
     expect(attention.stdout).toContain(`\nWeb UI, every refund in requires_attention ("Needs a person"): ${workflowListUiUrl('http://localhost:8233', 'default', 'RefundStatus="requires_attention"')}\n`);
     expect((await cli(['status', attentionId, '--wait'])).code).toBe(exitCodes.requiresAttention.code);
+  });
+
+  it('status of a refund Oen kept failing: one plain sentence of what moves it, never that it will be sent again', async () => {
+    const { orderId, hid } = await seeded(1000);
+    // A 500 without Oen's answer each time: checked, Oen shows no refund, sent again, until the window passes.
+    await admin(engine().sandboxes.oenUrl, 'PATCH', 'faults', { [`refund@${hid}`]: { http500: 1 } });
+    const refundId = `RF-${randomUUID().slice(0, 8)}`;
+    const sent = await cli(['refund', '--order', orderId, '--transaction', hid, '--amount', '1000', '--refund-id', refundId, '--wait']);
+    expect(sent.code).toBe(exitCodes.requiresAttention.code);
+    const shown = await cli(['status', refundId]);
+    expect(shown.code).toBe(exitCodes.requiresAttention.code);
+    expect(shown.stdout).toMatch(/^ {2}error {6}\S+ — the provider still failed after retrying for 5s: /m);
+    expect(shown.stdout).toMatch(
+      new RegExp(
+        `^ {2}next {7}nothing more is sent to Oen until a person settles it: \`npx refundflow resolve ${refundId} succeeded --reference R --evidence E\` or \`… failed --evidence E\`, or \`… retry\` to send it again if Oen shows it still charged$`,
+        'm',
+      ),
+    );
+    expect(shown.stdout).not.toMatch(/will be sent again/);
   });
 
   it('--wait --timeout: a refund that does not end in time exits 4, saying where it stands', async () => {

@@ -127,14 +127,16 @@ describe('npm start', () => {
       await connection.close();
     }
 
-    // The banner's demo, pasted as printed: the CLI sends the signed event, waits, shows the refund
-    // succeed; its status command shows it too; the Web UI's own API finds it under
-    // RefundStatus="succeeded".
-    const demo = /^ {2}((?:DATA_DIR=\S+ )?npx refundflow .* refund .* --wait.*)$/m.exec(first.output())?.[1];
-    expect(demo).toBeDefined();
-    const pasted = execFileSync('sh', ['-c', demo ?? 'false'], { encoding: 'utf8' });
-    expect(pasted).toMatch(/^accepted: refund RF-DEMO-/m);
-    expect(pasted).toMatch(/^RF-DEMO-\S+ {2}succeeded$/m);
+    // The banner's demos, one per emulator, pasted as printed: the CLI sends the signed event,
+    // waits, shows the refund succeed at the Oen emulator and at the MWD one; its status command
+    // shows it too; the Web UI's own API finds it under RefundStatus="succeeded".
+    const demos = [...first.output().matchAll(/^ {2}((?:DATA_DIR=\S+ )?npx refundflow .* refund --provider (oen|mwd) .* --wait)$/gm)];
+    expect(demos.map((m) => m[2])).toEqual(['oen', 'mwd']);
+    for (const [, demo, provider] of demos) {
+      const pasted = execFileSync('sh', ['-c', demo ?? 'false'], { encoding: 'utf8' });
+      expect(pasted, provider).toMatch(/^accepted: refund RF-DEMO-/m);
+      expect(pasted, provider).toMatch(new RegExp(`^RF-DEMO-\\S+ {2}succeeded\n {2}provider {3}${provider}`, 'm'));
+    }
     const status = /^ {2}((?:DATA_DIR=\S+ )?npx refundflow .* status RF-DEMO-\S+)$/m.exec(first.output())?.[1];
     const shown = execFileSync('sh', ['-c', status ?? 'false'], { encoding: 'utf8' });
     expect(shown).toMatch(/^RF-DEMO-\S+ {2}succeeded\n {2}provider {3}oen \(transaction P\w+\)/m);
@@ -152,7 +154,7 @@ describe('npm start', () => {
     // The worker's /metrics counts the refunds, and the API logged its requests to the printed file.
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     expect(metrics).toMatch(/^refundflow_refunds_total\{provider="oen",status="succeeded"\} 1$/m);
-    expect(metrics).toMatch(/^refundflow_refunds_total\{provider="mwd",status="succeeded"\} 1$/m);
+    expect(metrics).toMatch(/^refundflow_refunds_total\{provider="mwd",status="succeeded"\} 2$/m);
     const logLines = readFileSync(join(dataDir, 'refundflow.log'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(logLines.some((l) => l.name === 'api' && l.msg === 'request completed')).toBe(true);
     expect(readFileSync(join(dataDir, 'refundflow.log'), 'utf8')).not.toContain(String(secret));

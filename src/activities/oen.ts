@@ -112,7 +112,7 @@ export function createOenActivities({ oen, ledger }: OenActivityDeps) {
         };
       }
       // The outcome was unknown and Oen shows no refund: sending again is safe, on the next attempt.
-      throw toApplicationFailure(err, `${err.message}; Oen shows no refund of ${hid}, so it will be sent again`);
+      throw toApplicationFailure(err, `${err.message}; Oen shows no refund of ${hid}, so sending it again is safe`);
     }
   };
 

@@ -1,8 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
-import { roles } from '../domain/actor.js';
 import { fieldProblems } from '../domain/schemas/events.js';
-import { KEY_NAME, KeyNameTaken, PERSON, type ApiKeys } from '../ledger/api-keys.js';
+import { auditQuery, newKeyBody } from '../domain/schemas/operators.js';
+import { KeyNameTaken, type ApiKeys } from '../ledger/api-keys.js';
 import type { AuditTrail } from '../ledger/audit.js';
 import { callerOf } from './access.js';
 import { problem, type Answer } from './answers.js';
@@ -14,23 +13,8 @@ import { auditTrailFor, parseJsonBody } from './decisions.js';
  * a grant is made by two people: one proposes it, another confirms it and is shown the key — so no
  * one alone makes a key, for themself or in a colleague's name (docs/operations.md, "Who may do what").
  */
-export const newKeyBody = z
-  .object({
-    name: z.string().regex(KEY_NAME, "1–64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit"),
-    role: z.enum(roles),
-    person: z.string().regex(PERSON, 'the person the key is for: their OIDC subject where OIDC is used, else a name (1–255 printable characters, no spaces)').optional(),
-  })
-  .strict();
-
-export const auditQuery = z
-  .object({
-    refundId: z.string().min(1, 'must not be empty').optional(),
-    actor: z.string().min(1, 'must not be empty').optional(),
-    since: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time, e.g. 2026-11-29T08:00:00Z' }).optional(),
-    limit: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(500, 'must be at most 500').default(100),
-    cursor: z.string().regex(/^\d+$/, 'is not a cursor this API gave').optional(),
-  })
-  .strict();
+// The request shapes live with the other public shapes (src/domain/schemas/); /openapi.json takes them from here.
+export { auditQuery, newKeyBody };
 
 export function registerOperatorRoutes(
   app: FastifyInstance,

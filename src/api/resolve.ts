@@ -1,16 +1,19 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import { hasRole } from '../domain/actor.js';
 import { formatNtd } from '../domain/format.js';
 import { secondPersonProblem } from '../domain/four-eyes.js';
 import { resolveStartOptions } from '../domain/refund-start.js';
-import { resolutionDetails, resolutionLimits, type Resolution, type ResolveRefusal, type ResolveResult } from '../domain/resolution.js';
+import { resolutionDetails, type Resolution, type ResolveRefusal, type ResolveResult } from '../domain/resolution.js';
 import { fieldProblems } from '../domain/schemas/events.js';
+import { outcomeBody, retryBody } from '../domain/schemas/resolution.js';
 import { confirmResolutionUpdate } from '../workflows/messages.js';
 import { callerOf } from './access.js';
 import { problem, type Answer } from './answers.js';
 import { auditTrailFor, parseJsonBody, signProof, type DecisionRouteDeps } from './decisions.js';
+
+// The bodies' schemas live with the other public shapes (src/domain/schemas/); /openapi.json takes them from here.
+export { outcomeBody, retryBody };
 
 /**
  * POST /v1/refunds/:refundId/resolve (docs/api.md): a person settles a refund in requires_attention.
@@ -20,27 +23,6 @@ import { auditTrailFor, parseJsonBody, signProof, type DecisionRouteDeps } from 
  * answering 202 with where to watch it. The audit trail has the attempt before the run is started or
  * asked, then `done`, `refused`, or `pending` for a 202: what the run did is its record's and its own.
  */
-const evidence = z
-  .string()
-  .trim()
-  .min(1, 'is required: what shows how the refund ended (a provider screen, a statement line, a ticket)')
-  .max(resolutionLimits.evidence, `must be at most ${resolutionLimits.evidence} characters`);
-
-export const outcomeBody = z.discriminatedUnion('outcome', [
-  z
-    .object({
-      outcome: z.literal('succeeded'),
-      providerReference: z.string().trim().min(1, 'is required').max(resolutionLimits.providerReference, `must be at most ${resolutionLimits.providerReference} characters`),
-      evidence,
-    })
-    .strict(),
-  z.object({ outcome: z.literal('failed'), evidence }).strict(),
-]);
-
-export const retryBody = z
-  .object({ action: z.literal('retry'), reason: z.string().max(resolutionLimits.reason, `must be at most ${resolutionLimits.reason} characters`).optional() })
-  .strict();
-
 /** The HTTP answer for each refusal of a resolution run. */
 const refusalStatus: Record<ResolveRefusal, number> = {
   invalid: 422,

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import { fieldProblems } from '../domain/schemas/events.js';
 import { refundRequested } from '../domain/schemas/refund-request.js';
-import { refundStatus, type RefundRecord } from '../domain/schemas/refund-record.js';
+import { listQuery } from '../domain/schemas/queries.js';
+import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import { receivedRecord } from '../domain/refund-start.js';
 import { workflowUiUrl } from '../domain/ui.js';
 import type { Database } from '../ledger/database.js';
@@ -73,20 +73,6 @@ class RequestLog extends LogController {
     else reply.log.info(line, 'request completed');
   }
 }
-
-export const listQuery = z
-  .object({
-    orderId: z.string().min(1, 'must not be empty').optional(),
-    status: refundStatus.optional(),
-    /** Only refunds last updated before this time: those waiting longer than that (`refundflow list --older-than`). */
-    updatedBefore: z.iso
-      .datetime({ offset: true, error: 'must be a date and time with its offset, e.g. 2026-11-25T07:00:00Z' })
-      .transform((time) => new Date(time))
-      .optional(),
-    limit: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(200, 'must be at most 200').default(50),
-    cursor: z.string().min(1, 'must not be empty').optional(),
-  })
-  .strict();
 
 /** The HTTP API (docs/api.md). */
 export function createApi(deps: ApiDeps): FastifyInstance {

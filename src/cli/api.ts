@@ -1,15 +1,19 @@
 import type { Command } from 'commander';
+import { httpUrl } from '../config.js';
 import { networkCause } from './bulk.js';
 import { noCredential, resolveCredential, type Credential, type CredentialFlags } from './credentials.js';
 import { CliError } from './exit-codes.js';
+import { badValue } from './flags.js';
 
 /** How long the CLI waits for any one answer before it says the API did not answer. */
 const ANSWER_WITHIN_MS = 30_000;
 
 /** What every command knows from the global options. */
 export interface CliContext {
-  /** The API's base URL, without a trailing slash. */
+  /** The API's base URL as given, without a trailing slash: read it through `apiUrl`, which checks it. */
   api: string;
+  /** Where `api` came from, for a message about it: the flag, the variable, or the default. */
+  apiFrom: string;
   json: boolean;
   credentialFlags: CredentialFlags;
 }
@@ -19,9 +23,19 @@ export function context(program: Command): CliContext {
   const o = program.opts<{ api: string; json: boolean; token?: string; tokenFile?: string }>();
   return {
     api: o.api.replace(/\/+$/, ''),
+    apiFrom: program.getOptionValueSource('api') === 'env' ? 'REFUNDFLOW_API_URL' : '--api',
     json: o.json,
     credentialFlags: { ...(o.token !== undefined && { token: o.token }), ...(o.tokenFile !== undefined && { tokenFile: o.tokenFile }) },
   };
+}
+
+/**
+ * The API's base URL, for a command that calls it: one that is not an http(s) URL is a usage error
+ * naming where it came from (a command that does not call the API never looks).
+ */
+export function apiUrl(ctx: CliContext): string {
+  if (!httpUrl.safeParse(ctx.api).success) throw badValue(ctx.apiFrom, 'must be an http:// or https:// URL, e.g. http://localhost:8080', ctx.api);
+  return ctx.api;
 }
 
 export interface Answer {
@@ -60,7 +74,7 @@ export async function callApi(
 ): Promise<Answer> {
   const sent = await credentialFor(ctx, use);
   try {
-    return await call(`${ctx.api}${path}`, {
+    return await call(`${apiUrl(ctx)}${path}`, {
       method,
       headers: { ...headers, ...(sent && { authorization: `Bearer ${sent.value}` }) },
       ...(body !== undefined && { body }),
@@ -72,13 +86,15 @@ export async function callApi(
   }
 }
 
-/** An HTTP call to `what` (the API unless named): its JSON answer, or a CliError. */
-export async function call(url: string, init: RequestInit = {}, what = 'the API'): Promise<Answer> {
+/**
+ * An HTTP call to `what` (the API unless named, with the flag that says where it is): its JSON
+ * answer, or a CliError.
+ */
+export async function call(url: string, init: RequestInit = {}, { what, where } = { what: 'the API', where: '--api or REFUNDFLOW_API_URL' }): Promise<Answer> {
   let response: Response;
   try {
     response = await fetch(url, { ...init, signal: AbortSignal.timeout(ANSWER_WITHIN_MS) });
   } catch (err) {
-    const where = what === 'the API' ? '--api or REFUNDFLOW_API_URL' : '--oen-url';
     const cause = err instanceof DOMException && err.name === 'TimeoutError' ? `no answer within ${ANSWER_WITHIN_MS / 1000}s` : networkCause(err);
     throw new CliError(`cannot reach ${what} at ${new URL(url).origin} (${cause}): is \`npm start\` running? (${where})`, 'unreachable');
   }

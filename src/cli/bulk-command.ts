@@ -1,10 +1,16 @@
 import type { Command } from 'commander';
-import type { CliContext } from './api.js';
+import { z } from 'zod';
+import { apiUrl, type CliContext } from './api.js';
 import { bulkSummary, describeBulk, progressLine } from './bulk-report.js';
 import { BulkFileError, readBulkFile, sendBulk, type BulkLine, type LineResult } from './bulk.js';
 import { webhookSecret } from './credentials.js';
-import { CliError, exitCodes, usageError } from './exit-codes.js';
+import { CliError, exitCodes } from './exit-codes.js';
+import { checkedBy, decimal } from './flags.js';
 import { print } from './output.js';
+
+// The sender's own limits (the API has no say in them).
+const concurrencySchema = z.number({ error: 'must be a number' }).int('must be a whole number from 1 to 64').min(1, 'must be a whole number from 1 to 64').max(64, 'must be a whole number from 1 to 64');
+const rateSchema = z.number({ error: 'must be a number' }).positive('must be a positive number of events per second');
 
 export function bulkCommand(program: Command, ctx: () => CliContext): void {
   program
@@ -12,14 +18,13 @@ export function bulkCommand(program: Command, ctx: () => CliContext): void {
     .description('send one refund.requested or order.cancelled event per line of a .csv or .jsonl file (docs/bulk.md); safe to interrupt and run again')
     .argument('<file>', 'a .csv file with a header row, or a .jsonl file with one JSON object per line')
     .option('--secret <whsec_…>', 'the webhook secret (default: INGEST_WEBHOOK_SECRET, or npm start’s development one)')
-    .option('--concurrency <n>', 'events in flight at once', '8')
-    .option('--rate <events/s>', 'send at most this many events per second (default: as fast as the API answers)')
-    .action(async (file: string, o: { secret?: string; concurrency: string; rate?: string }) => {
+    .option('--concurrency <n>', 'events in flight at once, 1-64', checkedBy('--concurrency', concurrencySchema, decimal), 8)
+    .option('--rate <events/s>', 'send at most this many events per second (default: as fast as the API answers)', checkedBy('--rate', rateSchema, decimal))
+    .action(async (file: string, o: { secret?: string; concurrency: number; rate?: number }) => {
       const c = ctx();
-      const concurrency = Number(o.concurrency);
-      if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw usageError('--concurrency must be a whole number from 1 to 64');
-      const rate = o.rate === undefined ? undefined : Number(o.rate);
-      if (rate !== undefined && !(rate > 0)) throw usageError('--rate must be a positive number of events per second');
+      const api = apiUrl(c);
+      const { concurrency, rate } = o;
+      const secret = webhookSecret(o.secret);
       let lines: BulkLine[];
       try {
         lines = readBulkFile(file);
@@ -27,7 +32,6 @@ export function bulkCommand(program: Command, ctx: () => CliContext): void {
         if (err instanceof BulkFileError) throw new CliError(err.message);
         throw new CliError(`${file}: ${err instanceof Error ? err.message : String(err)}`);
       }
-      const secret = webhookSecret(o.secret);
       const stop = new AbortController();
       const onInterrupt = () => {
         if (stop.signal.aborted) process.exit(exitCodes.interrupted.code);
@@ -39,7 +43,7 @@ export function bulkCommand(program: Command, ctx: () => CliContext): void {
       const started = Date.now();
       let results: LineResult[];
       try {
-        results = await sendBulk(lines, { apiUrl: c.api, secret, concurrency, ...(rate !== undefined && { rate }), signal: stop.signal, onProgress: progress.update });
+        results = await sendBulk(lines, { apiUrl: api, secret, concurrency, ...(rate !== undefined && { rate }), signal: stop.signal, onProgress: progress.update });
       } finally {
         progress.end();
         process.off('SIGINT', onInterrupt);

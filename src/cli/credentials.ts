@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { webhookSecret as webhookSecretSchema } from '../config.js';
 import { readDevSecrets } from '../dev-secrets.js';
 import { usageError, type CliError } from './exit-codes.js';
 
@@ -50,12 +51,22 @@ export function noCredential(): CliError {
   );
 }
 
-/** The Standard Webhooks secret events are signed with: `--secret`, `INGEST_WEBHOOK_SECRET`, or npm start's. */
+/**
+ * The Standard Webhooks secret events are signed with: `--secret`, `INGEST_WEBHOOK_SECRET`, or
+ * npm start's; one that is not a secret's shape is a usage error naming where it came from (never its value).
+ */
 export function webhookSecret(given: string | undefined, env: Env = process.env): string {
-  const secret = given ?? variable(env, 'INGEST_WEBHOOK_SECRET') ?? readDevSecrets({ DATA_DIR: env.DATA_DIR ?? '.data' })?.ingestWebhookSecret;
+  const [secret, from] =
+    given !== undefined
+      ? [given, '--secret']
+      : variable(env, 'INGEST_WEBHOOK_SECRET') !== undefined
+        ? [variable(env, 'INGEST_WEBHOOK_SECRET'), 'INGEST_WEBHOOK_SECRET']
+        : [readDevSecrets({ DATA_DIR: env.DATA_DIR ?? '.data' })?.ingestWebhookSecret, "npm start's .data/dev-secrets.json"];
   if (!secret) {
     throw usageError('no webhook secret: pass --secret, set INGEST_WEBHOOK_SECRET, or run this where `npm start` keeps .data/dev-secrets.json');
   }
+  const checked = webhookSecretSchema.safeParse(secret);
+  if (!checked.success) throw usageError(`${from} ${checked.error.issues[0]?.message ?? 'is not a webhook secret'}`);
   return secret;
 }
 

@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
+import { operatorInput } from '../domain/schemas/operator.js';
+import { refundIdSchema } from '../domain/schemas/refund-request.js';
 import { callApi, type CliContext } from './api.js';
+import { checkedBy } from './flags.js';
 import { print } from './output.js';
 
 const decisions = [
@@ -14,8 +17,8 @@ export function decisionCommands(program: Command, ctx: () => CliContext): void 
     program
       .command(action)
       .description(`${description} (needs the operator credential: --token-file, REFUNDFLOW_TOKEN…)`)
-      .argument('<refundId>')
-      .option('--reason <text>', 'why, for the record')
+      .argument('<refundId>', 'the refund', checkedBy('<refundId>', refundIdSchema))
+      .option('--reason <text>', 'why, for the record', checkedBy('--reason', operatorInput.shape.reason))
       .action(async (refundId: string, o: { reason?: string }) => {
         const c = ctx();
         const { body } = await callApi(c, 'POST', `/v1/refunds/${encodeURIComponent(refundId)}/${action}`, {

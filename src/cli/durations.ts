@@ -1,6 +1,11 @@
-import { InvalidArgumentError } from 'commander';
+import { badValue } from './flags.js';
 
 const unitMs = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** Why a text is not a duration, as `--timeout must be …` says it. */
+export class DurationError extends Error {
+  override readonly name = 'DurationError';
+}
 
 /**
  * A duration as people write it: a whole number and a unit, `90s`, `15m`, `1h`, `2d`, or several
@@ -9,11 +14,23 @@ const unitMs = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 export function parseDuration(text: string): number {
   const parts = [...text.matchAll(/(\d+)([smhd])/g)];
   if (!/^(\d+[smhd])+$/.test(text) || parts.length === 0) {
-    throw new InvalidArgumentError('give a whole number and a unit: 90s, 15m, 1h, 2d (or 1h30m)');
+    throw new DurationError('must be a whole number and a unit, e.g. 90s, 15m, 1h, 2d or 1h30m');
   }
   const ms = parts.reduce((sum, [, n, unit]) => sum + Number(n) * unitMs[unit as keyof typeof unitMs], 0);
-  if (ms <= 0) throw new InvalidArgumentError('must be longer than 0s');
+  if (ms <= 0) throw new DurationError('must be longer than 0s');
   return ms;
+}
+
+/** The parser of a duration flag: a usage error naming `flag` when the text is not one. */
+export function durationFlag(flag: string): (text: string) => number {
+  return (text) => {
+    try {
+      return parseDuration(text);
+    } catch (err) {
+      if (err instanceof DurationError) throw badValue(flag, err.message, text);
+      throw err;
+    }
+  };
 }
 
 /** `90s` → "1m30s": the shortest way to write `ms` (rounded down to seconds) in the units parseDuration reads. */

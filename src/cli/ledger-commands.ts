@@ -1,6 +1,8 @@
 import { Option, type Command } from 'commander';
 import type { CliContext } from './api.js';
+import { postgresUrl } from '../config.js';
 import { CliError, usageError } from './exit-codes.js';
+import { checkedBy } from './flags.js';
 import { print } from './output.js';
 
 /**
@@ -14,8 +16,16 @@ export function ledgerCommands(program: Command, ctx: () => CliContext): void {
   ledger
     .command('migrate')
     .description("apply the ledger's pending migrations as its owner, then grant DATABASE_URL's role (the API's, the worker's) exactly what the engine needs")
-    .addOption(new Option('--migration-url <url>', "the ledger owner's PostgreSQL URL: it applies the migrations and makes the grants").env('LEDGER_MIGRATION_URL'))
-    .addOption(new Option('--database-url <url>', 'the URL the API and the worker use: its role is the one granted (unset, or the same role: one role, no grants)').env('DATABASE_URL'))
+    .addOption(
+      new Option('--migration-url <url>', "the ledger owner's PostgreSQL URL: it applies the migrations and makes the grants")
+        .env('LEDGER_MIGRATION_URL')
+        .argParser(checkedBy('--migration-url', postgresUrl)),
+    )
+    .addOption(
+      new Option('--database-url <url>', 'the URL the API and the worker use: its role is the one granted (unset, or the same role: one role, no grants)')
+        .env('DATABASE_URL')
+        .argParser(checkedBy('--database-url', postgresUrl)),
+    )
     .action(async (o: { migrationUrl?: string; databaseUrl?: string }) => {
       const c = ctx();
       const ownerUrl = o.migrationUrl ?? o.databaseUrl;

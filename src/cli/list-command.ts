@@ -1,8 +1,10 @@
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { refundStatuses } from '../domain/refund-status.js';
+import { listQuery } from '../domain/schemas/queries.js';
 import { callApi, type CliContext } from './api.js';
-import { formatDuration, parseDuration } from './durations.js';
-import { print, refundLine, type RefundView } from './output.js';
+import { durationFlag, formatDuration } from './durations.js';
+import { checkedBy, decimal, oneOf } from './flags.js';
+import { listHeader, print, refundLine, type RefundView } from './output.js';
 import { webUiViewLines } from './web-ui-links.js';
 
 interface ListOptions {
@@ -12,12 +14,6 @@ interface ListOptions {
   limit: number;
   cursor?: string;
   all: boolean;
-}
-
-function pageSize(text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number, at least 1');
-  return n;
 }
 
 /** "for order O in status S last updated more than 1h ago": the filters, for the empty answer. */
@@ -33,13 +29,15 @@ export function listCommand(program: Command, ctx: () => CliContext): void {
   program
     .command('list')
     .description('refunds, newest first: all orders, or one; a page at a time (--cursor), or every page (--all)')
-    .option('--order <orderId>', 'only this order')
-    .addOption(new Option('--status <status>', 'only refunds in this status').choices(refundStatuses))
+    .option('--order <orderId>', 'only this order', checkedBy('--order', listQuery.shape.orderId))
+    .addOption(new Option('--status <status>', 'only refunds in this status').choices(refundStatuses).argParser(oneOf('--status', refundStatuses)))
     .addOption(
-      new Option('--older-than <duration>', 'only refunds last updated longer ago than this (90s, 15m, 1h, 2d), by this machine’s clock').argParser(parseDuration),
+      new Option('--older-than <duration>', 'only refunds last updated longer ago than this (90s, 15m, 1h, 2d), by this machine’s clock').argParser(
+        durationFlag('--older-than'),
+      ),
     )
-    .option('--limit <n>', 'refunds per page (the API takes at most 200)', pageSize, 50)
-    .option('--cursor <cursor>', 'start at this page: the cursor the previous page printed')
+    .option('--limit <n>', 'refunds per page, 1-200', checkedBy('--limit', listQuery.shape.limit, decimal), 50)
+    .option('--cursor <cursor>', 'start at this page: the cursor the previous page printed', checkedBy('--cursor', listQuery.shape.cursor))
     .option('--all', 'follow the pages to the end, printing each as it comes (with --json: one refund per line)', false)
     .action(async (o: ListOptions) => {
       const c = ctx();
@@ -64,13 +62,14 @@ export function listCommand(program: Command, ctx: () => CliContext): void {
         if (!o.all) {
           print(c, body, () =>
             [
-              ...(refunds.length === 0 ? [`no refunds${describeFilter(o)}`] : refunds.map(refundLine)),
+              ...(refunds.length === 0 ? [`no refunds${describeFilter(o)}`] : [listHeader(), ...refunds.map(refundLine)]),
               ...webUiViewLines(refunds),
               ...(next !== undefined ? [`… more: the next page is --cursor ${next} (or --all for every page)`] : []),
             ].join('\n'),
           );
           return;
         }
+        if (!c.json && shown === refunds.length && refunds.length > 0) console.log(listHeader());
         for (const refund of refunds) console.log(c.json ? JSON.stringify(refund) : refundLine(refund));
         for (const refund of refunds) if (!seen.has(refund.status)) seen.set(refund.status, refund);
         cursor = next;

@@ -1,13 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { Argument, Option, type Command } from 'commander';
+import { postgresUrl } from '../config.js';
 import { roles, type Role } from '../domain/actor.js';
 import type { ApiKeyInfo, ApiKeys } from '../ledger/api-keys.js';
 import { AuditedAction, AuditTrail } from '../ledger/audit.js';
 import { newSigningKey, verifyKeyOf } from '../domain/decision-proof.js';
+import { auditQuery, newKeyBody } from '../domain/schemas/operators.js';
+import { outcomeBody, retryBody } from '../domain/schemas/resolution.js';
+import { refundIdSchema } from '../domain/schemas/refund-request.js';
 import { callApi, type CliContext } from './api.js';
-import { parseDuration } from './durations.js';
+import { DurationError, parseDuration } from './durations.js';
 import { usageError } from './exit-codes.js';
+import { badValue, checkedBy, checkRequest, oneOf } from './flags.js';
 import { print } from './output.js';
 
 /**
@@ -60,14 +65,21 @@ function printKey(c: CliContext, made: KeyInfo & { key?: string }): void {
 
 export function operatorCommands(program: Command, ctx: () => CliContext): void {
   const operator = program.command('operator').description('named API keys: who may call the API, with which role (viewer, operator, approver, admin), for which person');
-  const databaseUrl = () => new Option('--database-url <url>', 'write the PostgreSQL ledger directly instead of going through the API (a deployment\'s first key)').env('DATABASE_URL');
+  const databaseUrl = () =>
+    new Option('--database-url <url>', 'write the PostgreSQL ledger directly instead of going through the API (a deployment\'s first key)')
+      .env('DATABASE_URL')
+      .argParser(checkedBy('--database-url', postgresUrl));
 
   operator
     .command('add')
     .description('make a named API key; prints the key once (only its hash is kept)')
-    .argument('<name>', 'a person or service: letters, digits, . _ @ -')
-    .addOption(new Option('--role <role>', 'what the key may do').choices([...roles]).makeOptionMandatory())
-    .option('--person <person>', 'whose key it is (default: the name); where OIDC is used, their OIDC subject, so a key and a sign-in of one person count as one')
+    .argument('<name>', 'a person or service: letters, digits, . _ @ -', keyName)
+    .addOption(new Option('--role <role>', 'what the key may do').choices(roles).argParser(oneOf('--role', roles)).makeOptionMandatory())
+    .option(
+      '--person <person>',
+      'whose key it is (default: the name); where OIDC is used, their OIDC subject, so a key and a sign-in of one person count as one',
+      checkedBy('--person', newKeyBody.shape.person),
+    )
     .addOption(databaseUrl())
     .action(async (name: string, o: { role: Role; person?: string; databaseUrl?: string }) => {
       const c = ctx();
@@ -94,7 +106,7 @@ export function operatorCommands(program: Command, ctx: () => CliContext): void 
   operator
     .command('confirm')
     .description('confirm a grant another admin proposed (with DUAL_APPROVAL_THRESHOLD set); prints the key once, for you to hand to its person')
-    .argument('<name>')
+    .argument('<name>', 'the key', keyName)
     .action(async (name: string) => {
       const c = ctx();
       printKey(c, (await callApi(c, 'POST', `/v1/operators/${encodeURIComponent(name)}/confirm`, { use: 'required' })).body as unknown as KeyInfo & { key: string });
@@ -115,7 +127,7 @@ export function operatorCommands(program: Command, ctx: () => CliContext): void 
   operator
     .command('revoke')
     .description('revoke a named API key: the API refuses it from now on')
-    .argument('<name>')
+    .argument('<name>', 'the key', keyName)
     .addOption(databaseUrl())
     .action(async (name: string, o: { databaseUrl?: string }) => {
       const c = ctx();
@@ -141,16 +153,16 @@ export function operatorCommands(program: Command, ctx: () => CliContext): void 
   program
     .command('audit')
     .description('the operator audit trail, oldest first: every action, attempted, then done, pending or refused')
-    .option('--refund <refundId>', 'one refund\'s')
-    .option('--actor <id>', 'one person\'s or service\'s: an id (key:ann, oidc:…, temporal) or a key\'s name (ann)')
-    .option('--since <durationOrTime>', 'from this long ago (90m, 2d) or this time (2026-11-29T08:00:00Z)')
+    .option('--refund <refundId>', 'one refund\'s', checkedBy('--refund', auditQuery.shape.refundId))
+    .option('--actor <id>', 'one person\'s or service\'s: an id (key:ann, oidc:…, temporal) or a key\'s name (ann)', checkedBy('--actor', auditQuery.shape.actor))
+    .option('--since <durationOrTime>', 'from this long ago (90m, 2d) or this time (2026-11-29T08:00:00Z)', sinceTime)
     .option('--all', 'every page, not only the first', false)
     .action(async (o: { refund?: string; actor?: string; since?: string; all: boolean }) => {
       const c = ctx();
       const query = new URLSearchParams({
         ...(o.refund !== undefined && { refundId: o.refund }),
         ...(o.actor !== undefined && { actor: o.actor }),
-        ...(o.since !== undefined && { since: sinceTime(o.since) }),
+        ...(o.since !== undefined && { since: o.since }),
       });
       const entries: Array<Record<string, unknown>> = [];
       let cursor: string | undefined;
@@ -169,19 +181,14 @@ export function operatorCommands(program: Command, ctx: () => CliContext): void 
   program
     .command('resolve')
     .description('settle a refund in requires_attention: "succeeded" or "failed" with --evidence (Oen: the engine asks Oen first; MWD: an approver\'s word), or "retry" (Oen only: sent again only if Oen shows it still charged)')
-    .argument('<refundId>')
-    .addArgument(new Argument('<how>', 'succeeded, failed or retry').choices(['succeeded', 'failed', 'retry']))
+    .argument('<refundId>', 'the refund', checkedBy('<refundId>', refundIdSchema))
+    .addArgument(new Argument('<how>', 'succeeded, failed or retry').choices(resolutions).argParser(oneOf('<how>', resolutions)))
     .option('--reference <providerReference>', 'succeeded: the provider\'s reference of the refund (Oen: the transaction HID)')
     .option('--evidence <text>', 'succeeded, failed: what shows it (a provider screen, a statement line, a ticket)')
     .option('--reason <text>', 'retry: why, for the record')
-    .action(async (refundId: string, how: 'succeeded' | 'failed' | 'retry', o: { reference?: string; evidence?: string; reason?: string }) => {
+    .action(async (refundId: string, how: (typeof resolutions)[number], o: { reference?: string; evidence?: string; reason?: string }) => {
+      const body = resolutionBody(how, o);
       const c = ctx();
-      if (how === 'succeeded' && o.reference === undefined) throw usageError('resolve … succeeded needs --reference (the provider\'s reference of the refund)');
-      if (how !== 'retry' && o.evidence === undefined) throw usageError(`resolve … ${how} needs --evidence: what shows it`);
-      const body =
-        how === 'retry'
-          ? { action: 'retry', ...(o.reason !== undefined && { reason: o.reason }) }
-          : { outcome: how, ...(how === 'succeeded' && { providerReference: o.reference }), evidence: o.evidence };
       const { status, body: answer } = await callApi(c, 'POST', `/v1/refunds/${encodeURIComponent(refundId)}/resolve`, {
         use: 'required',
         headers: { 'content-type': 'application/json' },
@@ -208,12 +215,35 @@ export function operatorCommands(program: Command, ctx: () => CliContext): void 
     });
 }
 
+const resolutions = ['succeeded', 'failed', 'retry'] as const;
+
+/**
+ * The body `resolve` sends, checked against the API's schemas (outcomeBody, retryBody): a flag the
+ * resolution does not take, or one it needs and lacks, is a usage error naming it.
+ */
+function resolutionBody(how: (typeof resolutions)[number], o: { reference?: string; evidence?: string; reason?: string }): object {
+  const takes = { succeeded: ['reference', 'evidence'], failed: ['evidence'], retry: ['reason'] }[how];
+  for (const [key, flag] of [['reference', '--reference'], ['evidence', '--evidence'], ['reason', '--reason']] as const) {
+    if (o[key] !== undefined && !takes.includes(key)) throw usageError(`${flag} does not go with resolve … ${how} (it takes ${takes.map((k) => `--${k}`).join(', ')})`);
+  }
+  if (how === 'retry') return checkRequest(retryBody, { action: 'retry', ...(o.reason !== undefined && { reason: o.reason }) }, { reason: '--reason' });
+  return checkRequest(
+    outcomeBody,
+    { outcome: how, ...(how === 'succeeded' && { providerReference: o.reference }), evidence: o.evidence },
+    { providerReference: '--reference', evidence: '--evidence' },
+  );
+}
+
+const keyName = checkedBy('<name>', newKeyBody.shape.name);
+
+/** --since: a time as the API takes it (auditQuery), or a duration back from now. */
 function sinceTime(text: string): string {
-  if (/^\d{4}-\d{2}-\d{2}T/.test(text)) return text;
+  if (/^\d{4}-\d{2}-\d{2}T/.test(text)) return checkedBy('--since', auditQuery.shape.since.unwrap())(text);
   try {
     return new Date(Date.now() - parseDuration(text)).toISOString();
   } catch (err) {
-    throw usageError(`--since: ${err instanceof Error ? err.message : String(err)}, or an ISO 8601 time`);
+    if (err instanceof DurationError) throw badValue('--since', `${err.message}, or an ISO 8601 time (2026-11-29T08:00:00Z)`, text);
+    throw err;
   }
 }
 

@@ -11,10 +11,17 @@ export function print(ctx: Pick<CliContext, 'json'>, value: unknown, human: () =
   console.log(ctx.json ? JSON.stringify(value, null, 2) : human());
 }
 
-/** What ended a command, on stderr: the message for people, or with --json one line `{ error, exitCode, …details }`. */
+/**
+ * What ended a command, on stderr: the message for people (a usage error ends with "; see --help",
+ * never the help itself), or with --json one line `{ error, exitCode, …details }`.
+ */
 export function printError(json: boolean, err: CliError): void {
   if (json) {
     console.error(JSON.stringify({ error: err.message, exitCode: err.exitCode, ...err.details }));
+    return;
+  }
+  if (err.reason === 'usage') {
+    console.error(`${err.message}; see --help`);
     return;
   }
   const { httpStatus, problems, credentialFrom } = err.details as {
@@ -41,11 +48,55 @@ export function describeRefund(r: RefundView): string {
     ['error', r.error ? `${r.error.code} — ${r.error.message}` : undefined],
     ['updated', r.updatedAt],
     ['Web UI', r.uiUrl],
+    ['next', nextStep(r)],
   ];
   return [`${r.refundId}  ${r.status}`, ...rows.filter(([, v]) => v !== undefined).map(([k, v]) => `  ${k.padEnd(9)}  ${v}`)].join('\n');
 }
 
-/** One line of `list`: id, status, amount, last update, order, and the error code when there is one. */
+/**
+ * What moves a refund that waits for a person, in one plain sentence with the command to paste:
+ * an approver's decision, or a settlement of a refund in requires_attention (nothing is sent to the
+ * provider on its own then: retry is Oen's only, and only while Oen shows it still charged).
+ */
+export function nextStep(r: Pick<RefundView, 'refundId' | 'status' | 'provider'>): string | undefined {
+  const cli = 'npx refundflow';
+  if (r.status === 'awaiting_approval') {
+    return `an approver decides: \`${cli} approve ${r.refundId}\` sends it, \`${cli} reject ${r.refundId}\` ends it cancelled`;
+  }
+  if (r.status !== 'requires_attention') return undefined;
+  const settle = `\`${cli} resolve ${r.refundId} succeeded --reference R --evidence E\` or \`… failed --evidence E\``;
+  return r.provider === 'oen'
+    ? `nothing more is sent to Oen until a person settles it: ${settle}, or \`… retry\` to send it again if Oen shows it still charged`
+    : `nothing more is sent to MWD until a person settles it, on an approver's word: ${settle}`;
+}
+
+/** The columns of `list`, for its header row and each refund's line; fixed widths, so that pages printed as they come line up. */
+const listColumns: ReadonlyArray<{ title: string; width: number; right?: boolean; value: (r: RefundView) => string }> = [
+  { title: 'REFUND', width: 24, value: (r) => r.refundId },
+  { title: 'STATUS', width: 18, value: (r) => r.status },
+  { title: 'PROVIDER', width: 8, value: (r) => r.provider },
+  { title: 'AMOUNT', width: 12, right: true, value: (r) => formatNtd(r.amount) },
+  { title: 'UPDATED', width: 24, value: (r) => r.updatedAt },
+  { title: 'ORDER', width: 20, value: (r) => r.orderId },
+  { title: 'ERROR', width: 0, value: (r) => r.error?.code ?? '' },
+];
+
+function listRow(cells: string[]): string {
+  return cells
+    .map((cell, i) => {
+      const column = listColumns[i];
+      return column?.right ? cell.padStart(column.width) : cell.padEnd(column?.width ?? 0);
+    })
+    .join('  ')
+    .trimEnd();
+}
+
+/** The header row of `list`. */
+export function listHeader(): string {
+  return listRow(listColumns.map((c) => c.title));
+}
+
+/** One line of `list`: id, status, provider, amount, last update, order, and the error code when there is one. */
 export function refundLine(r: RefundView): string {
-  return [r.refundId.padEnd(24), r.status.padEnd(18), formatNtd(r.amount).padStart(12), ` ${r.updatedAt}`, ` ${r.orderId}`, ...(r.error ? [` ${r.error.code}`] : [])].join(' ');
+  return listRow(listColumns.map((c) => c.value(r)));
 }

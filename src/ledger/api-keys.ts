@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isRole, type Actor, type Role } from '../domain/actor.js';
+import { KEY_NAME, PERSON } from '../domain/schemas/operators.js';
 import type { Queryable } from './database.js';
 
 /**
@@ -47,10 +48,6 @@ interface KeyRow {
   revoked_by: string | null;
 }
 
-/** Names people and services can be given: letters, digits and . _ @ - (an e-mail address fits). */
-export const KEY_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
-/** A person: an OIDC subject (printable ASCII, at most 255) or a name like a key's. */
-export const PERSON = /^[\x21-\x7e]{1,255}$/;
 const KEY_FORMAT = /^rf_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
 
 export class KeyNameTaken extends Error {}

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { AddressInfo } from 'node:net';
-import { listQuery } from '../../src/api/server.js';
+import { listQuery } from '../../src/domain/schemas/queries.js';
 import type { FastifyInstance } from 'fastify';
 import { pgliteDatabase, type Database } from '../../src/ledger/database.js';
 import { ApiKeys } from '../../src/ledger/api-keys.js';

@@ -16,7 +16,8 @@ export const refundIdSchema = z
 
 /** Goes into MWD's refund URL and Oen's transaction list URL as a path segment. */
 export const orderId = pathSegmentId(128);
-const amount = z
+/** Whole NT$, as every refund (and the sandbox's demo charges) is counted. */
+export const refundAmount = z
   .number({ error: 'must be a number' })
   .int('must be a whole number of NT$')
   .positive('must be a positive number of NT$')
@@ -57,7 +58,7 @@ export const oenRefundRequested = z
     refundId: refundIdSchema,
     provider: z.literal('oen'),
     orderId,
-    amount,
+    amount: refundAmount,
     reason,
     transactionHid: z.string().regex(/^[A-Za-z0-9]{1,64}$/, 'must be an Oen transaction HID, e.g. P20240412CIK7KPPH'),
     merchantId,
@@ -71,7 +72,7 @@ export const mwdRefundRequested = z
     refundId: refundIdSchema,
     provider: z.literal('mwd'),
     orderId,
-    amount,
+    amount: refundAmount,
     reason,
     cardToken: z.string().min(1, 'must not be empty').max(256),
   })
