@@ -34,7 +34,7 @@ describe('oenShows', () => {
   it('refunded by another amount, a status nobody documents, or not listed: unexplained, saying what', () => {
     expect(oenShows([transaction({ status: 'refunded', refundAmount: 400 })], refund)).toEqual({
       kind: 'unexplained',
-      evidence: 'Oen shows NT$400 refunded on P1 (status refunded), but this refund is NT$1000',
+      evidence: 'Oen shows NT$400 refunded on P1 (status refunded), but this refund is NT$1,000',
     });
     expect(oenShows([transaction({ status: 'charged', refundAmount: 400 })], refund).kind).toBe('unexplained');
     expect(oenShows([transaction({ status: 'pending' })], refund)).toEqual({ kind: 'unexplained', evidence: 'Oen shows transaction P1 as "pending"' });
