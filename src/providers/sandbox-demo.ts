@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { MwdRefundRequested, OenRefundRequested } from '../domain/schemas/refund-request.js';
+import { isLuhnValid } from '../domain/pan.js';
 import { randomHid } from './oen/hid.js';
 
 /**
@@ -28,7 +29,10 @@ export function oenDemo(amount: number, orderId?: string): SandboxDemo {
  * document's example): order `DEMO-MWD-<8 characters>` unless `orderId` is given.
  */
 export function mwdDemo(amount: number, orderId?: string): SandboxDemo {
-  const digits = Array.from(randomBytes(16), (byte) => String(byte % 10)).join('');
+  // Never a number that passes the Luhn check: a token must not look like a card number to the
+  // engine's redaction and scans, or to a person reading the banner.
+  const random = Array.from(randomBytes(16), (byte) => String(byte % 10)).join('');
+  const digits = isLuhnValid(random) ? `${random.slice(0, 15)}${(Number(random[15]) + 1) % 10}` : random;
   const cardToken = `${randomUUID()}_${digits}`;
   const order = orderId ?? `DEMO-MWD-${randomBytes(6).toString('base64url').toUpperCase().replace(/[^A-Z0-9]/g, 'X').slice(0, 8)}`;
   return {
