@@ -96,7 +96,7 @@ export async function startTemporalUnderTest(
         const victim = HISTORY_HOSTS[Math.floor(random() * HISTORY_HOSTS.length)] ?? 'history-1';
         log(`chaos: SIGKILL to the ${victim} host`);
         await cluster.kill(victim);
-        await sleep(5_000);
+        await sleep(5_000); // how long the host stays down: the outage itself, not a wait
         log(`chaos: starting the ${victim} host again`);
         await cluster.restart(victim);
         return '1 history host SIGKILL';
