@@ -75,7 +75,7 @@ describe('GET /metrics on the API', () => {
     expect(sample(after, apiMetricNames.refunds, { status: 'awaiting_approval' })).toBe(0);
     // Its run closes before the file's worker stops.
     await expect.poll(async () => (await engine().temporal.client.workflow.getHandle(workflowId).describe()).status.name, { timeout: 30_000 }).toBe('FAILED');
-  });
+  }, 90_000);
 
   // A PostgreSQL ledger that refuses the connection (port 1), and one that accepts it and never answers.
   it.each(['refuses', 'never answers'] as const)(
