@@ -87,7 +87,7 @@ describe('npx refundflow', () => {
       expect(decided.stdout, action).toMatch(new RegExp(`^${action}: refund ${refundId} is now `));
       await expect.poll(async () => (await api().request('GET', `/v1/refunds/${refundId}`)).body.status, { timeout: 30_000 }).toBe(final);
     }
-  });
+  }, 240_000);
 
   it('sandbox seed adds a transaction and prints the command that refunds it', async () => {
     const seededOut = await cli(['sandbox', 'seed', '--amount', '700', '--oen-url', engine().sandboxes.oenUrl]);
