@@ -23,5 +23,5 @@ describe.skipIf(!postgres)('chaos, short', () => {
     const figure = (label: string) => report.figures.find(([l]) => l === label)?.[1] ?? '';
     expect(figure('chaos')).toMatch(/^[1-9]\d* worker SIGKILLs, 1 API SIGKILL, 1 history host SIGKILL, 1 frontend restart/);
     expect(report.invariants.find((i) => i.name.startsWith('every accepted refund settled'))?.figure).toBe('60 of 60 accepted');
-  }, 600_000);
+  }, 1_500_000);
 });
