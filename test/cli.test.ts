@@ -90,7 +90,7 @@ describe('npx refundflow', () => {
       expect(decided.stdout, action).toMatch(new RegExp(`^${action}: refund ${refundId} is now `));
       await expect.poll(async () => (await api().request('GET', `/v1/refunds/${refundId}`)).body.status, { timeout: 30_000 }).toBe(final);
     }
-  });
+  }, 240_000);
 
   it('sandbox seed adds a charged payment to either emulator and prints the command that refunds it; the command does', async () => {
     const { oenUrl, mwdUrl } = engine().sandboxes;

@@ -163,7 +163,7 @@ describe('the image, built as the Dockerfile builds it', () => {
     const ready = { sandbox: /Press Ctrl-C to stop/, api: /API listening/, 'codec-server': /Codec server on/ };
     await Promise.all(Object.entries(ready).map(([name, line]) => inImage(serviceCommand(name), envs[name] ?? {}).waitForOutput(line, 60_000)));
     for (const name of Object.keys(ready)) expect(await healthCheck(name, envs[name] ?? {}), name).toBe(0);
-  });
+  }, 90_000);
 
   it('runs the worker with its compose command and payload keys: it loads the bundle built with its code, polls without bundling, and refunds', async () => {
     const [metricsPort] = await freePorts(1);
@@ -193,7 +193,7 @@ describe('the image, built as the Dockerfile builds it', () => {
       expect(await worker.exited).toBe(0);
     }
     expect(worker.output()).not.toContain('Building the workflow bundle');
-  });
+  }, 120_000);
 
   it('replays the recorded histories on the bundle without the failure converter, the one its compiled code names', async () => {
     const naming = inImage(

@@ -106,7 +106,7 @@ describe('the processes connect with the settings', () => {
       worker.signalGroup('SIGKILL');
       await worker.exited;
     }
-  });
+  }, 120_000);
 
   it('refundflow schedule install sends the API key, and never prints it', async () => {
     const since = server.calls.length;

@@ -11,7 +11,8 @@ Runtime.install({
   logger: new DefaultLogger('WARN', runtimeLogLine),
   telemetryOptions: { logging: { forward: {}, filter: { core: 'WARN', other: 'ERROR' } } },
 });
-enableTestLogs();
+// The Runtime in use now, if any: one shut down when its last worker stopped handed its lines over then.
+enableTestLogs(() => Runtime._instance?.flushLogs());
 
 // vitest's main process exits at once on SIGTERM or Ctrl-C, without stopping its workers; a worker
 // in the middle of a file ran on, orphaned, with the processes its test started. Its IPC channel to
@@ -29,7 +30,7 @@ beforeEach((context) => {
 // eslint-disable-next-line no-empty-pattern
 aroundAll(async (runSuite, {}, file) => {
   await runSuite();
-  await endFileLogs(file);
+  endFileLogs(file);
 });
 
 /** The line DefaultLogger writes to stderr (without colours), collected instead. */

@@ -180,7 +180,7 @@ describe('npm start', () => {
     }
     await stopWithCtrlC(second, 'Temporal dev server stopped.');
     expect(processesMentioning(dataDir)).toEqual([]);
-  }, 300_000);
+  }, 330_000);
 
   it('with TEMPORAL_ADDRESS set, starts no server and runs the worker against the one given', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'refundflow-start-'));

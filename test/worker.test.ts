@@ -54,7 +54,7 @@ describe('src/worker.ts as a process', () => {
     const successor = await engine().worker();
     const result = await successor.runUntil(handle.result());
     expect(result.message).toBe('in flight');
-  });
+  }, 180_000);
 
   it('serves /metrics: the SDK\'s, and ours (refunds by provider and status, provider call latency, retries by error type)', async () => {
     const { temporal: t, sandboxes } = engine();
@@ -101,6 +101,6 @@ describe('src/worker.ts as a process', () => {
       worker.child.kill('SIGTERM');
       await worker.exited;
     }
-  });
+  }, 180_000);
 });
 

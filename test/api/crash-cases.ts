@@ -56,6 +56,7 @@ export function describeApiCrash(target: TemporalTarget): void {
         PORT: String(port),
       };
       const event = await oenRefundEvent(engine());
+      const workflowId = `oen-refund-${event.data.transactionHid}`;
       // PGlite: read only while no API process holds it.
       const inboxStatus = async (db?: Database) => (db ? (await new EventInbox(db).get(event.id))?.status : undefined);
 
@@ -73,9 +74,12 @@ export function describeApiCrash(target: TemporalTarget): void {
         if (kind === 'postgres') {
           await expect.poll(() => inboxStatus(postgresLedger().db), { timeout: 10_000, interval: 50 }).toBe('pending');
         } else {
-          // The ledger is the API process's own until it dies: give the intake time to write the event
-          // (the inbox is checked to hold it, pending, once the process is gone).
-          await new Promise((resolve) => setTimeout(resolve, 3_000));
+          // The ledger is the API process's own until it dies. The intake asks Temporal to start the
+          // workflow only once the inbox holds the event: that request, held at the proxy, says it is
+          // written (the inbox is checked to hold it, pending, once the process is gone).
+          await expect
+            .poll(() => proxy.heldFromClientIncludes(workflowId), { timeout: 30_000, interval: 50, message: `the API asked Temporal to start ${workflowId}` })
+            .toBe(true);
         }
         first.signalGroup('SIGKILL');
         await first.exited;
@@ -84,7 +88,7 @@ export function describeApiCrash(target: TemporalTarget): void {
         first.signalGroup('SIGKILL');
         await proxy.close();
       }
-      expect(await temporal.client.workflow.getHandle(`oen-refund-${event.data.transactionHid}`).describe().catch(() => 'no run')).toBe('no run');
+      expect(await temporal.client.workflow.getHandle(workflowId).describe().catch(() => 'no run')).toBe('no run');
 
       const db = kind === 'postgres' ? postgresLedger().db : await pgliteDatabase(join(dataDir, 'ledger'));
       if (kind === 'pglite') expect(await inboxStatus(db)).toBe('pending');
@@ -97,7 +101,7 @@ export function describeApiCrash(target: TemporalTarget): void {
         await worker.runUntil(async () => {
           if ('waitForOutput' in second) await second.waitForOutput(/API listening/, 60_000);
           await expect.poll(() => inboxStatus(db), { timeout: 30_000 }).toBe('started');
-          const record: unknown = await temporal.client.workflow.getHandle(`oen-refund-${event.data.transactionHid}`).result();
+          const record: unknown = await temporal.client.workflow.getHandle(workflowId).result();
           expect(record).toMatchObject({ refundId: event.data.refundId, status: 'succeeded' });
           // The sender's retry of the same event is answered as a duplicate.
           const body = JSON.stringify(event);
@@ -120,6 +124,6 @@ export function describeApiCrash(target: TemporalTarget): void {
       }
       const refunds = (await sandboxRefunds(engine().sandboxes.oenUrl)).filter((r) => r.reference === event.data.transactionHid);
       expect(refunds).toHaveLength(1);
-    }, 180_000);
+    }, 240_000);
   });
 }

@@ -261,7 +261,7 @@ describe('POST /v1/events: a new refund of an Oen transaction', () => {
     await expect.poll(async () => (await api().inbox.get(third.id))?.status, { timeout: 30_000 }).toBe('refused');
     expect(await api().request('GET', `/v1/refunds/${third.data.refundId}`)).toEqual({ status: 404, body: { error: `no refund ${third.data.refundId}` } });
     expect(await refundsOf(first.data.transactionHid)).toHaveLength(1);
-  });
+  }, 120_000);
 });
 
 describe('the inbox', () => {

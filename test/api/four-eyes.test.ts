@@ -149,7 +149,7 @@ describe('one person cannot be both approvers of a refund at DUAL_APPROVAL_THRES
     const small = await awaiting(1000);
     expect((await approve(small.refundId, OPERATOR_TOKEN)).status).toBe(200);
     await expect.poll(() => statusOf(small.refundId), { timeout: 30_000 }).toBe('succeeded');
-  });
+  }, 120_000);
 
   it('an OIDC sign-in and a key of the same person count once: the key\'s person is the OIDC subject', async () => {
     const refund = await awaiting();
@@ -215,7 +215,7 @@ describe('one person cannot be both approvers of a refund at DUAL_APPROVAL_THRES
     ]);
     expect(trail[3]!.detail!.approvals!.map((a) => a.person)).toEqual([ann, bob]);
     await recordHistory('refundWorkflow.dual-approval', engine().temporal.client.workflow.getHandle(`oen-refund-${refund.transactionHid}`));
-  });
+  }, 90_000);
 });
 
 describe('one person cannot settle a refund at DUAL_APPROVAL_THRESHOLD through resolve', () => {
@@ -275,7 +275,7 @@ describe('one person cannot settle a refund at DUAL_APPROVAL_THRESHOLD through r
       ...['attempted', 'done'],
     ]);
     await recordHistory('resolveWorkflow.mwd-dual', engine().temporal.client.workflow.getHandle(`resolve:${refundId}`));
-  });
+  }, 90_000);
 
   it('an unsigned resolution (dev mode takes them from the Web UI or temporal) is no one: refused, nothing changed', async () => {
     const refundId = await mwdInDoubt();
@@ -287,7 +287,7 @@ describe('one person cannot settle a refund at DUAL_APPROVAL_THRESHOLD through r
       refused: expect.stringMatching(/^Resolving a refund of at least NT\$5,000 takes two people: someone with access to Temporal \(unverified\) cannot be one of two people/) as unknown,
     });
     expect(await statusOf(refundId)).toBe('requires_attention');
-  });
+  }, 90_000);
 
   it('OPERATOR_TOKEN cannot start one', async () => {
     const refundId = await mwdInDoubt();
@@ -295,5 +295,5 @@ describe('one person cannot settle a refund at DUAL_APPROVAL_THRESHOLD through r
     expect(token.status).toBe(409);
     expect(token.body.error).toMatch(/^cannot resolve refund \S+: OPERATOR_TOKEN \(deprecated\) cannot be one of two people: the shared OPERATOR_TOKEN names no person/);
     expect(await statusOf(refundId)).toBe('requires_attention');
-  });
+  }, 90_000);
 });

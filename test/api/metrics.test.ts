@@ -76,7 +76,7 @@ describe('GET /metrics on the API', () => {
     expect(sample(after, apiMetricNames.refunds, { status: 'awaiting_approval' })).toBe(0);
     // Its run closes before the file's worker stops.
     await expect.poll(async () => (await engine().temporal.client.workflow.getHandle(workflowId).describe()).status.name, { timeout: 30_000 }).toBe('FAILED');
-  });
+  }, 90_000);
 
   it("serves each saved view's Web UI list link, for the alerts' annotations, in the Web UI and namespace it is configured with", async () => {
     const app = apiOn(engine().db, engine().temporal.client, { operatorToken: OPERATOR_TOKEN, uiBaseUrl: 'https://temporal.example.com/ui/', namespace: 'refunds prod' });

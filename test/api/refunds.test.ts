@@ -50,7 +50,7 @@ describe('status API', () => {
     const waiting = await api().request('GET', `/v1/refunds?orderId=${orderId}&updatedBefore=${hourAgo}`);
     expect(waiting.status).toBe(200);
     expect((waiting.body.refunds as Array<{ refundId: string }>).map((r) => r.refundId)).toEqual([ids[1]]);
-  });
+  }, 120_000);
 
   it('GET /v1/refunds: 422 naming each bad parameter', async () => {
     const answer = await api().request('GET', '/v1/refunds?status=done&limit=0&cursor=garbage&colour=red&updatedBefore=2026-11-25T07:00:00');
@@ -165,7 +165,7 @@ describe('operator API', () => {
     const again = await api().request('POST', `/v1/refunds/${refundId}/reject`, {});
     expect(again.status).toBe(409);
     expect(again.body.error).toMatch(/cannot reject: refund .* is succeeded and its run has ended|cannot reject: the refund is/);
-  });
+  }, 90_000);
 
   it('reject and cancel end it cancelled with who and why', async () => {
     const rejected = await awaiting();
@@ -181,7 +181,7 @@ describe('operator API', () => {
     const cancelled = await awaiting();
     const cancel = await api().request('POST', `/v1/refunds/${cancelled}/cancel`, { token: api().keys.operator });
     expect(cancel).toMatchObject({ status: 200, body: { status: 'cancelled' } });
-  });
+  }, 120_000);
 
   it('a decision reaches the refund it names: approving a cancelled refund never approves the next refund of its transaction', async () => {
     // RF-A cancelled; RF-B asked for the same Oen transaction, awaiting approval under the same workflow id.
@@ -204,7 +204,7 @@ describe('operator API', () => {
     const named = await api().request('POST', `/v1/refunds/${second.data.refundId}/cancel`, { body: { refundId: first.data.refundId } });
     expect(named).toMatchObject({ status: 422, body: { problems: [{ field: 'refundId' }] } });
     expect((await api().request('POST', `/v1/refunds/${second.data.refundId}/cancel`)).status).toBe(200);
-  });
+  }, 120_000);
 
   it('a run refuses a decision without the API\'s proof (sent by hand), with a forged proof, or with a proof taken from another decision', async () => {
     const event = await awaitingEvent();
@@ -248,7 +248,7 @@ describe('operator API', () => {
     expect((await api().request('GET', `/v1/refunds/${refundId}`)).body.decisions).toEqual([
       { action: 'approve', by: { id: 'key:mallory', name: 'mallory', role: 'approver' }, verified: true, at: expect.any(String) as unknown, reason: 'looks fine' },
     ]);
-  });
+  }, 90_000);
 
   it('four eyes: at DUAL_APPROVAL_THRESHOLD a refund needs two different approvers', async () => {
     const event = await awaitingEvent(await oenRefundEvent(engine(), { amount: 5000 }));
@@ -274,7 +274,7 @@ describe('operator API', () => {
       ['attempted', undefined],
       ['done', expect.stringMatching(/submitting|succeeded/)],
     ]);
-  });
+  }, 90_000);
 
   it('the deprecated OPERATOR_TOKEN still decides, as an approver named for it', async () => {
     const refundId = await awaiting();
@@ -283,7 +283,7 @@ describe('operator API', () => {
       code: 'Rejected',
       message: 'rejected by OPERATOR_TOKEN (deprecated) (approver, operator-token)',
     });
-  });
+  }, 90_000);
 
   it('a refund id ends once: the same refund in a new event is not started again, and says where it stands', async () => {
     const event = await awaitingEvent();
@@ -299,7 +299,7 @@ describe('operator API', () => {
     expect(again).toMatchObject({ status: 200, body: { refunds: [{ refundId: event.data.refundId, status: 'cancelled' }] } });
     expect(await runs()).toEqual(before);
     expect(await statusOf(event.data.refundId)).toBe('cancelled');
-  });
+  }, 90_000);
 
   it('400 for a body that is not JSON, 422 for malformed input, 404 for an unknown refund or action', async () => {
     const refundId = await awaiting();

@@ -79,7 +79,7 @@ describe('resolve an Oen refund: the engine asks Oen first', () => {
       ['resolve', 'done', 'succeeded', undefined],
       ['resolve', 'refused', 'succeeded', undefined],
     ]);
-  });
+  }, 90_000);
 
   it('failed is taken when Oen shows the transaction still charged, with nothing sent', async () => {
     const request = await oenNotActed();
@@ -87,7 +87,7 @@ describe('resolve an Oen refund: the engine asks Oen first', () => {
     expect(failed).toMatchObject({ status: 200, body: { status: 'failed', providerEvidence: expect.stringMatching(/nothing refunded/) as unknown } });
     expect(await oenRefundsOf(request.transactionHid)).toEqual([]);
     expect((await api().request('GET', `/v1/refunds/${request.refundId}`)).body).toMatchObject({ status: 'failed', error: { code: 'ResolvedFailed' } });
-  });
+  }, 90_000);
 
   it('a refund resolved failed may be asked again under a new refund id: 202, and one refund at Oen, under the same workflow id', async () => {
     const request = await oenNotActed();
@@ -99,7 +99,7 @@ describe('resolve an Oen refund: the engine asks Oen first', () => {
     expect((await api().request('GET', `/v1/refunds/${again.refundId}`)).body).toMatchObject({ status: 'succeeded', workflowId: `oen-refund-${request.transactionHid}` });
     expect(await oenRefundsOf(request.transactionHid)).toHaveLength(1);
     expect((await api().request('GET', `/v1/refunds/${request.refundId}`)).body).toMatchObject({ status: 'failed' });
-  });
+  }, 150_000);
 
   it('an order.cancelled after a refund of its transaction was resolved failed refunds the transaction: its run follows the closed one', async () => {
     const request = await oenNotActed();
@@ -111,7 +111,7 @@ describe('resolve an Oen refund: the engine asks Oen first', () => {
     expect(await oenRefundsOf(request.transactionHid)).toHaveLength(1);
     const order: unknown = await engine().temporal.client.workflow.getHandle(`order-cancelled-${request.orderId}`).result();
     expect(order).toMatchObject({ refunds: [expect.objectContaining({ refundId: orderRefund, status: 'succeeded' })], notRefunded: [] });
-  });
+  }, 150_000);
 });
 
 describe('resolve an MWD refund: an approver’s word, with evidence', () => {
@@ -140,7 +140,7 @@ describe('resolve an MWD refund: an approver’s word, with evidence', () => {
       ['attempted', 'approver'],
       ['done', 'approver'],
     ]);
-  });
+  }, 90_000);
 
   it('a viewer is 403 and no credential 401, both audited; an unknown refund is 404', async () => {
     const body = { outcome: 'failed', evidence: 'x' };

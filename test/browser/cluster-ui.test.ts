@@ -192,7 +192,7 @@ describe.skipIf(skip)("the cluster's UI server, in Chromium", () => {
     await openRunActions(page);
     expect(await writeActions(page)).toMatchObject({ terminate: 'absent', reset: 'disabled', startWorkflow: 'disabled' });
     await page.close();
-  });
+  }, 120_000);
 
   it("a running refund's page offers no action that changes it: Request Cancellation and the actions menu are disabled", async () => {
     const waiting = await seededOenRefund(sandboxes.oenUrl, { amount: 6000, reason: 'waits for an approver' }, { amount: 6000 });
@@ -215,7 +215,7 @@ describe.skipIf(skip)("the cluster's UI server, in Chromium", () => {
     });
     await page.screenshot({ path: join(ARTIFACTS, 'cluster-ui-2-actions-off.png'), fullPage: true });
     await page.close();
-  });
+  }, 120_000);
 
   it('the workflow list has no batch actions and no Start Workflow, and the start page sends the browser back', async () => {
     const page = await signedInPage();
@@ -227,5 +227,5 @@ describe.skipIf(skip)("the cluster's UI server, in Chromium", () => {
     await page.goto(`${listPage()}/start-workflow`);
     await expect.poll(() => new URL(page.url()).pathname, { timeout: 15_000 }).toBe(`/namespaces/${cluster.namespace}/workflows`);
     await page.close();
-  });
+  }, 90_000);
 });

@@ -207,7 +207,7 @@ describe.skipIf(skip)('the Temporal Web UI, in Chromium', () => {
     await page.getByText('Search Attributes', { exact: true }).first().click();
     await expect.poll(() => page.locator('body').innerText(), { timeout: 15_000 }).toMatch(/RefundStatus[\s\S]{0,40}succeeded/);
     await page.close();
-  });
+  }, 150_000);
 
   it('an operator approves a waiting refund from the UI (Send an Update), and it goes on to succeed', async () => {
     const waiting = await oenRefund(6000, 'large refund, approved in the browser');
@@ -249,5 +249,5 @@ describe.skipIf(skip)('the Temporal Web UI, in Chromium', () => {
       (await client.options.loadedDataConverter.payloadCodecs[0]!.decode(args?.payloads ?? []))[0]!,
     )).toEqual({ reason: 'checked in the browser' });
     await page.close();
-  });
+  }, 180_000);
 });

@@ -25,5 +25,5 @@ describe.skipIf(!postgres)('chaos, short', () => {
     // (a host not seen back, or one that exited on its own, is a violation above).
     expect(figure('chaos')).toMatch(/^[1-9]\d* worker SIGKILLs, 1 API SIGKILL, history-[12] SIGKILLed, back in the membership owning [1-8] of 8 shards [\d.]+ s after its restart, 1 frontend restart/);
     expect(report.invariants.find((i) => i.name.startsWith('every accepted refund settled'))?.figure).toBe('60 of 60 accepted');
-  }, 600_000);
+  }, 1_500_000);
 });

@@ -138,11 +138,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     let sent = 0;
     const chaos = (async () => {
       while (!stopChaos) {
-        await sleep(between(2_000, 6_000));
+        await sleep(between(2_000, 6_000)); // the time between kills: the chaos itself, not a wait
         if (stopChaos) break;
         const victim = workers[between(0, workers.length)];
         await victim?.kill();
-        await sleep(between(200, 1_500));
+        await sleep(between(200, 1_500)); // how long the killed worker stays down: the outage itself
         await Promise.all([...workers, api, sandbox].map((p) => p.ensureRunning().catch(() => undefined)));
       }
     })();
@@ -175,7 +175,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           r.answers.push(0);
           return;
         }
-        await sleep(between(100, 500));
+        await sleep(between(100, 500)); // a sender's pause before it sends again, as a real one's
       }
     };
     const sendOne = async (r: SentRefund) => {

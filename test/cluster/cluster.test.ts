@@ -225,5 +225,5 @@ describe.skipIf(!postgres)('the engine on the cluster, as compose runs it', () =
     } finally {
       await connection.close();
     }
-  }, 120_000);
+  }, 150_000);
 });

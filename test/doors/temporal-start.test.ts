@@ -57,8 +57,8 @@ beforeAll(async () => {
   const worker = run(process.execPath, ['--import', 'tsx', 'src/worker.ts'], { ...shared, ...sandboxProviderEnv(sandboxes), METRICS_ADDRESS: `127.0.0.1:${metricsPort}` });
   const api = run(process.execPath, ['--import', 'tsx', 'src/api/main.ts'], { ...shared, PORT: String(apiPort), INGEST_WEBHOOK_SECRET: secret });
   processes = { apiUrl: `http://127.0.0.1:${apiPort}`, secret, viewerKey: '', children: [worker, api], dataDir };
-  await worker.waitForOutput(/Worker polling/, 120_000);
-  await api.waitForOutput(/API listening/, 60_000);
+  // Both start at once: waited for together, the slower one's deadline is the hook's.
+  await Promise.all([worker.waitForOutput(/Worker polling/, 120_000), api.waitForOutput(/API listening/, 60_000)]);
   processes.viewerKey = (await new ApiKeys(ledger().db).add(`viewer-${randomUUID().slice(0, 8)}`, 'viewer', 'temporal door test')).key;
 }, 180_000);
 
@@ -160,7 +160,7 @@ describe.skipIf(!postgres)('runs started straight through Temporal, for no reque
     await sendEvent('order.cancelled', { orderId: order.orderId, provider: 'oen' });
     await expect.poll(async () => (await refunds.get(request.refundId))?.status, { timeout: 60_000 }).toBe('succeeded');
     await expect.poll(async () => (await refunds.get(`${order.orderId}:${order.transactionHid}`))?.status, { timeout: 60_000 }).toBe('succeeded');
-  });
+  }, 150_000);
 
   it.each(doorCases)('$name ends NotRequested before any provider call, audited and counted', async ({ start }) => {
     const audit = new AuditTrail(ledger().db);
@@ -198,7 +198,7 @@ describe.skipIf(!postgres)('runs started straight through Temporal, for no reque
     expect(failure.message).toContain('was accepted with other contents');
     expect(await providerRequests()).toBe(requestsBefore);
     expect(await refunds.get(request.refundId)).toMatchObject({ status: 'succeeded', amount: request.amount });
-  });
+  }, 90_000);
 
   it('a run under a workflow id of its own choosing, as `temporal workflow start` without --workflow-id makes, is refused too', async () => {
     const { client, taskQueue } = engine().temporal;

@@ -26,12 +26,16 @@ export function prometheusMissing(): boolean {
   return true;
 }
 
-/** Runs promtool; its exit code and everything it printed. */
+/** How long one promtool run may take (it takes about a second); a test's timeout covers its runs. */
+export const PROMTOOL_TIMEOUT_MS = 30_000;
+
+/** Runs promtool; its exit code and everything it printed, or that it was stopped for taking too long. */
 export function promtool(args: string[]): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
-    execFile(PROMTOOL, args, { timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(PROMTOOL, args, { timeout: PROMTOOL_TIMEOUT_MS }, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
-      resolve({ code, output: `${stdout}${stderr}` });
+      const stopped = err?.killed ? `\npromtool ${args.join(' ')} was stopped after ${PROMTOOL_TIMEOUT_MS} ms` : '';
+      resolve({ code, output: `${stdout}${stderr}${stopped}` });
     });
   });
 }

@@ -103,7 +103,7 @@ export async function startTemporalUnderTest(
         log(`chaos: SIGKILL to the ${victim} host`);
         await cluster.kill(victim);
         // The outage: long enough for the other history host to take the victim's shards.
-        await sleep(5_000);
+        await sleep(5_000); // how long the host stays down: the outage itself, not a wait
         log(`chaos: starting the ${victim} host again`);
         await cluster.restart(victim);
         const back = await waitForHistoryHost(options, victim, before, 120_000);

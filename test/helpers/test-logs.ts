@@ -16,21 +16,21 @@ type Entry = string | (() => string);
 
 /** The most of one process's output printed, from its end. */
 const PROCESS_OUTPUT_TAIL = 50_000;
-/**
- * How long the Runtime may take to hand a log line over: it holds each line 100 ms to sort them,
- * and checks every 100 ms. Waited for before printing, so a failure's last lines are not missed.
- */
-const RUNTIME_LOG_LAG_MS = 250;
-
 const printAll = process.env.TEST_LOGS === 'all';
 let enabled = false;
+/**
+ * Hands over the log lines the Temporal Runtime still holds: it keeps each line 100 ms to sort
+ * them, so a failure's last lines would otherwise come after they are printed. Set by
+ * enableTestLogs.
+ */
+let flushRuntimeLogs: () => void = () => undefined;
 /** The tests running now: when each started, and what it collected. */
 const running = new Set<{ since: number; entries: Entry[] }>();
 let outside: Entry[] = [];
 
 /**
  * `at` is when the entry was made (ms since the epoch): a Runtime log line arrives late (see
- * RUNTIME_LOG_LAG_MS), and one made before a test started is not that test's but the file's.
+ * flushRuntimeLogs), and one made before a test started is not that test's but the file's.
  */
 function collect(entry: Entry, at = Date.now()): void {
   let taken = false;
@@ -42,16 +42,20 @@ function collect(entry: Entry, at = Date.now()): void {
   if (!taken) outside.push(entry);
 }
 
-async function print(entries: Entry[], heading: string): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, RUNTIME_LOG_LAG_MS));
+function print(entries: Entry[], heading: string): void {
+  // The lines the Runtime holds join `entries` now. A line of the SDK core still on its way (the
+  // core sends its lines every 10 ms) comes once the test is over: it is printed with the file's.
+  flushRuntimeLogs();
   if (entries.length === 0) return;
   const text = entries.map((entry) => (typeof entry === 'string' ? entry : entry())).join('\n');
   // console, not process.stderr: vitest shows it under the test (or file) it belongs to.
   console.error(`${heading}\n${text}`);
 }
 
-export function enableTestLogs(): void {
+/** `flush` hands over the log lines the Temporal Runtime still holds (Runtime.flushLogs). */
+export function enableTestLogs(flush: () => void): void {
   enabled = true;
+  flushRuntimeLogs = flush;
 }
 
 /** A log line made at `at` (ms since the epoch); straight to stderr when collection is off (outside vitest). */
@@ -72,11 +76,11 @@ export function testProcessOutput(description: string, output: () => string): vo
 }
 
 /** Starts collecting for a test; the returned function ends it, printing what came if it failed. */
-export function startTestLogs(): (failed: boolean) => Promise<void> {
+export function startTestLogs(): (failed: boolean) => void {
   const test = { since: Date.now(), entries: [] as Entry[] };
   running.add(test);
-  return async (failed) => {
-    if (failed || printAll) await print(test.entries, 'Logs and process output of this test:');
+  return (failed) => {
+    if (failed || printAll) print(test.entries, 'Logs and process output of this test:');
     running.delete(test);
   };
 }
@@ -87,7 +91,7 @@ function hasFailed(task: RunnerTask): boolean {
 }
 
 /** At the end of a file: prints what came outside its tests if anything in it failed. */
-export async function endFileLogs(file: RunnerTask): Promise<void> {
-  if (hasFailed(file) || printAll) await print(outside, 'Logs and process output of this file outside its tests (hooks, between tests):');
+export function endFileLogs(file: RunnerTask): void {
+  if (hasFailed(file) || printAll) print(outside, 'Logs and process output of this file outside its tests (hooks, between tests):');
   outside = [];
 }

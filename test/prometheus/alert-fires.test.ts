@@ -92,9 +92,12 @@ describe.skipIf(!postgres || missing)('a real Prometheus on the worker and the A
         `--web.listen-address=127.0.0.1:${prometheusPort}`,
       ], process.env);
       started.push(prometheus);
-      await worker.waitForOutput(new RegExp(`metrics: http://127.0.0.1:${metricsPort}/metrics`), 120_000);
-      await api.waitForOutput(/API listening/, 60_000);
-      await prometheus.waitForOutput(/Server is ready to receive web requests/, 60_000);
+      // The three start at once: waited for together.
+      await Promise.all([
+        worker.waitForOutput(new RegExp(`metrics: http://127.0.0.1:${metricsPort}/metrics`), 120_000),
+        api.waitForOutput(/API listening/, 60_000),
+        prometheus.waitForOutput(/Server is ready to receive web requests/, 60_000),
+      ]);
       const promUrl = `http://127.0.0.1:${prometheusPort}`;
       const prom = async <T>(path: string): Promise<T> => ((await (await fetch(`${promUrl}${path}`)).json()) as { data: T }).data;
       const alerts = async () => (await prom<{ alerts: PromAlert[] }>('/api/v1/alerts')).alerts.filter((a) => a.labels.alertname === 'RefundRequiresAttention');
@@ -113,7 +116,7 @@ describe.skipIf(!postgres || missing)('a real Prometheus on the worker and the A
       const statusOf = async (refundId: string) =>
         ((await (await fetch(`http://127.0.0.1:${apiPort}/v1/refunds/${refundId}`, { headers: { authorization: `Bearer ${viewerKey}` } })).json()) as { status?: string })
           .status;
-      await expect.poll(() => statusOf(request.refundId), { timeout: 60_000 }).toBe('requires_attention');
+      await expect.poll(() => statusOf(request.refundId), { timeout: 30_000 }).toBe('requires_attention');
 
       // Prometheus sees it (so its key was taken), and the rule, evaluated after that, holds: it has not waited an hour yet.
       const seenAt = Date.now();
@@ -130,7 +133,7 @@ describe.skipIf(!postgres || missing)('a real Prometheus on the worker and the A
 
       // Rather than wait the rule's hour: the refund entered requires_attention two hours ago.
       await ledger().db.query(`UPDATE refunds SET status_since = now() - interval '2 hours' WHERE refund_id = $1`, [request.refundId]);
-      await expect.poll(async () => (await alerts()).map((a) => a.state), { timeout: 60_000 }).toEqual(['firing']);
+      await expect.poll(async () => (await alerts()).map((a) => a.state), { timeout: 30_000 }).toEqual(['firing']);
       const [firing] = await alerts();
       expect(firing?.labels).toMatchObject({ alertname: 'RefundRequiresAttention', severity: 'warning', status: 'requires_attention' });
       expect(firing?.annotations.summary).toMatch(/^A refund has waited 2h 0m \d+s in requires_attention for a person$/);
@@ -160,5 +163,5 @@ describe.skipIf(!postgres || missing)('a real Prometheus on the worker and the A
       for (const child of started) child.signalGroup('SIGTERM');
       await Promise.all(started.map((child) => child.exited));
     }
-  });
+  }, 300_000);
 });

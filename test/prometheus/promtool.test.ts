@@ -81,7 +81,7 @@ describe.skipIf(missing)('deploy/prometheus with promtool', () => {
     const wrong = await promtool(['test', 'rules', join(dir, 'tests', 'alerts.test.yml')]);
     expect(wrong.code).not.toBe(0);
     expect(wrong.output).toContain('FAILED');
-  });
+  }, 90_000);
 });
 
 describe("the alerts' Web UI links", () => {

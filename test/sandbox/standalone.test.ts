@@ -52,5 +52,5 @@ describe('npm run sandbox', () => {
       await sandbox.exited;
     }
     expect(sandbox.output()).toContain('Stopping the sandbox emulators.');
-  });
+  }, 90_000);
 });

@@ -125,7 +125,7 @@ export function describeWorkerCrash(target: TemporalTarget): void {
       expect((await sandboxRefunds(sandboxes.oenUrl)).filter((r) => r.reference === hid)).toHaveLength(1);
       expect((await refundRequestCount(sandboxes.oenUrl)) - before).toBe(1);
       await admin(sandboxes.oenUrl, 'PUT', 'faults', {});
-    }, 120_000);
+    }, 210_000);
 
     it('MWD: the next attempt cannot know, so it hands the refund to a person; exactly one refund', async () => {
       const { sandboxes } = engine();
@@ -142,6 +142,6 @@ export function describeWorkerCrash(target: TemporalTarget): void {
       expect((await sandboxRefunds(sandboxes.mwdUrl)).filter((r) => r.reference === orderId)).toHaveLength(1);
       expect((await refundRequestCount(sandboxes.mwdUrl)) - before).toBe(1);
       await admin(sandboxes.mwdUrl, 'PUT', 'faults', {});
-    }, 120_000);
+    }, 210_000);
   });
 }

@@ -418,7 +418,7 @@ describe('reconcileWorkflow and refunds whose run ended without settling them (t
     await expect.poll(() => outcomesOf(request.refundId), { timeout: 30_000 }).toEqual(['refund.requires_attention']);
     const { requests } = await admin<{ requests: Array<{ reference: string }> }>(engine().sandboxes.mwdUrl, 'GET', 'refund-requests');
     expect(requests.filter((r) => r.reference === request.orderId)).toHaveLength(1);
-  });
+  }, 90_000);
 
   it('refunds whose run ended before sending are cancelled and told; an MWD one whose sends were all answered goes to a person; a recorded success succeeds', async () => {
     const { ledger } = engine();
@@ -444,7 +444,7 @@ describe('reconcileWorkflow and refunds whose run ended without settling them (t
     await expect.poll(() => outcomesOf(received.refundId), { timeout: 30_000 }).toEqual(['refund.cancelled']);
     await expect.poll(() => outcomesOf(recorded.refundId), { timeout: 30_000 }).toEqual(['refund.succeeded']);
     expect(await refundsOf(received.transactionHid)).toEqual([]);
-  });
+  }, 90_000);
 
   it('leaves a refund whose run is still open to it', async () => {
     const request = await seededOenRefund(engine().sandboxes.oenUrl);
