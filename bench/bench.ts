@@ -71,9 +71,17 @@ export interface PhaseFigures {
 export interface BenchResult {
   at: string;
   command: string;
-  machine: { cores: number; cpu: string; memoryGiB: number; os: string; node: string; temporalCli: string;
+  machine: {
+    cores: number;
+    cpu: string;
+    memoryGiB: number;
+    os: string;
+    node: string;
+    temporalCli: string;
     /** What Temporal the run ran on. */
-    temporal: string; postgres: string };
+    temporal: string;
+    postgres: string;
+  };
   options: Omit<BenchOptions, 'log' | 'command'>;
   burst: PhaseFigures & {
     historyEvents: { mean: number; max: number; min: number };
@@ -364,7 +372,10 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     /** Latencies and throughput of one phase, from the driver's, the emulators' and Temporal's clocks (one machine). */
     const figures = async (refunds: BenchRefund[], since: number): Promise<{ phase: PhaseFigures; historyLengths: number[] }> => {
       const accepted = refunds.filter((r) => r.acceptedAt !== undefined && r.workflowId !== undefined);
-      const byWorkflow = await closed(`WorkflowType = 'refundWorkflow' AND ExecutionStatus = 'Completed' AND StartTime >= '${new Date(since - 1000).toISOString()}'`, accepted.length);
+      const byWorkflow = await closed(
+        `WorkflowType = 'refundWorkflow' AND ExecutionStatus = 'Completed' AND StartTime >= '${new Date(since - 1000).toISOString()}'`,
+        accepted.length,
+      );
       const { oen, mwd } = await timelines(since);
       const bySegment = new Map<string, TimelineEntry[]>();
       for (const entry of [...oen, ...mwd]) {

@@ -33,10 +33,10 @@ if (values.help) {
       '  --concurrency C     senders in the burst, starters for the ceiling (default 50)',
       '  --latency-ms L      added by the emulators before every answer (default 50)',
       '  --workers W         worker processes (default 1)',
-      '  --paced N           refunds sent at half the burst\'s rate (default refunds / 5, between 100 and 2000)',
+      "  --paced N           refunds sent at half the burst's rate (default refunds / 5, between 100 and 2000)",
       '  --rate-limit R      requests/s per provider in the last phase, across two workers (default 20)',
       '  --limit-refunds N   refunds in that phase (default 400)',
-      '  --temporal T        dev: npm start\'s dev server (default); cluster: npm run cluster\'s production-shaped',
+      "  --temporal T        dev: npm start's dev server (default); cluster: npm run cluster's production-shaped",
       '                      cluster (5 processes on PostgreSQL, mutual TLS), built on first use',
     ].join('\n'),
   );
@@ -85,7 +85,10 @@ function table(r: BenchResult): string {
     ['machine', `${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memoryGiB} GiB, ${r.machine.os}, Node ${r.machine.node}`],
     ['', `${r.machine.temporal}, PostgreSQL ${r.machine.postgres}`],
     ['command', r.command],
-    ['burst', `${r.burst.accepted} refunds in ${r.burst.durationS} s: ${r.burst.perSecond} refunds/s (${r.options.concurrency} senders, provider latency ${r.options.latencyMs} ms, ${r.options.workers} worker)`],
+    [
+      'burst',
+      `${r.burst.accepted} refunds in ${r.burst.durationS} s: ${r.burst.perSecond} refunds/s (${r.options.concurrency} senders, provider latency ${r.options.latencyMs} ms, ${r.options.workers} worker)`,
+    ],
     ['ceiling (no-op workflow)', `${r.ceiling.workflows} workflows in ${r.ceiling.durationS} s: ${r.ceiling.perSecond} workflows/s`],
     ['ratio', `${Math.round(r.ratio * 100)} % of the ceiling (target ≥ 80 %: ${verdict(r.ratio >= 0.8)})`],
     ['burst: accepted → provider', ms(r.burst.acceptedToProviderMs)],
@@ -94,8 +97,14 @@ function table(r: BenchResult): string {
     ['paced: accepted → provider', ms(r.paced.acceptedToProviderMs)],
     ['paced: provider → complete', ms(r.paced.providerToCompleteMs)],
     ['paced: engine-added (both)', `${ms(r.paced.engineAddedMs)} (target p99 ≤ 250 ms: ${verdict(r.paced.engineAddedMs.p99 <= 250)})`],
-    ['history events per refund', `mean ${r.burst.historyEvents.mean}, min ${r.burst.historyEvents.min}, max ${r.burst.historyEvents.max} (target ≤ 20: ${verdict(r.burst.historyEvents.max <= 20)})`],
-    ['peak RSS during the burst', `worker ${r.burst.peakRssMb.worker} MB (target ≤ 400 MB: ${verdict(r.burst.peakRssMb.worker <= 400)}), API ${r.burst.peakRssMb.api} MB`],
+    [
+      'history events per refund',
+      `mean ${r.burst.historyEvents.mean}, min ${r.burst.historyEvents.min}, max ${r.burst.historyEvents.max} (target ≤ 20: ${verdict(r.burst.historyEvents.max <= 20)})`,
+    ],
+    [
+      'peak RSS during the burst',
+      `worker ${r.burst.peakRssMb.worker} MB (target ≤ 400 MB: ${verdict(r.burst.peakRssMb.worker <= 400)}), API ${r.burst.peakRssMb.api} MB`,
+    ],
     ['CPU during the burst', cpuLine(r.burst.cpuSeconds, r.burst.durationS, r.machine.cores)],
     ['CPU during the ceiling', cpuLine(r.ceiling.cpuSeconds, r.ceiling.durationS, r.machine.cores)],
     [

@@ -13,7 +13,6 @@ function asRoot(command, args) {
 export function aptInstall(packages) {
   const env = ['DEBIAN_FRONTEND=noninteractive'];
   return (
-    asRoot('env', [...env, 'apt-get', 'update', '-q']) &&
-    asRoot('env', [...env, 'apt-get', 'install', '-y', '-q', '--no-install-recommends', ...packages])
+    asRoot('env', [...env, 'apt-get', 'update', '-q']) && asRoot('env', [...env, 'apt-get', 'install', '-y', '-q', '--no-install-recommends', ...packages])
   );
 }

@@ -107,13 +107,7 @@ function stopLeftover(pidFile: string, log: (line: string) => void): void {
   signalGroup(pid, 'SIGKILL');
 }
 
-async function waitUntilReady(
-  child: ChildProcess,
-  address: string,
-  uiUrl: string,
-  namespace: string,
-  logFile: string,
-): Promise<void> {
+async function waitUntilReady(child: ChildProcess, address: string, uiUrl: string, namespace: string, logFile: string): Promise<void> {
   const deadline = Date.now() + 60_000;
   let exited: number | null | undefined;
   child.once('exit', (code) => (exited = code));

@@ -87,7 +87,9 @@ export function ensureNodeRuntime({ env = process.env, log = (line) => console.e
   const cached = cachedRuntime(env);
   if (cached) return cached;
   if (platform !== NODE_PACKAGE.platform || arch !== NODE_PACKAGE.arch) {
-    throw new NodeRuntimeError(`The npm registry's Node package this project pins is for ${NODE_PACKAGE.platform}-${NODE_PACKAGE.arch}, and this is ${platform}-${arch}: ${HOW_TO_GET_NODE}.`);
+    throw new NodeRuntimeError(
+      `The npm registry's Node package this project pins is for ${NODE_PACKAGE.platform}-${NODE_PACKAGE.arch}, and this is ${platform}-${arch}: ${HOW_TO_GET_NODE}.`,
+    );
   }
   const target = nodeRuntimeDir(env);
   log(`Fetching Node.js ${NODE_RUNTIME_VERSION} (npm package ${NODE_PACKAGE.name}) from the npm registry into ${target}: once per machine.`);
@@ -108,7 +110,9 @@ export function ensureNodeRuntime({ env = process.env, log = (line) => console.e
     }
     const [packed] = JSON.parse(pack.stdout);
     if (packed?.integrity !== NODE_INTEGRITY) {
-      throw new NodeRuntimeError(`${spec} from the npm registry is not the tarball this project pinned (integrity ${packed?.integrity ?? 'unknown'}, expected ${NODE_INTEGRITY}): refusing to run it.`);
+      throw new NodeRuntimeError(
+        `${spec} from the npm registry is not the tarball this project pinned (integrity ${packed?.integrity ?? 'unknown'}, expected ${NODE_INTEGRITY}): refusing to run it.`,
+      );
     }
     const untar = spawnSync('tar', ['-xzf', join(work, packed.filename), '-C', work], { encoding: 'utf8' });
     if (untar.status !== 0) throw new NodeRuntimeError(`tar could not unpack ${packed.filename}: ${untar.stderr || untar.error?.message}`);

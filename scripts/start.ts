@@ -215,7 +215,14 @@ async function main(): Promise<void> {
             ? 'signed by the API; approve/reject/cancel sent from the Web UI or temporal CLI are also taken, recorded as unverified, never as one of the two people DUAL_APPROVAL_THRESHOLD needs (embedded dev mode; ALLOW_UNSIGNED_DECISIONS=false refuses them)'
             : 'only through the API or npx refundflow (signed); updates sent from the Web UI or temporal CLI are refused',
         ],
-        ...(config.OPERATOR_TOKEN ? ([['OPERATOR_TOKEN', 'deprecated: still accepted as an approver for this release, never as one of two people; use named keys (npx refundflow operator add)']] as Array<[string, string]>) : []),
+        ...(config.OPERATOR_TOKEN
+          ? ([
+              [
+                'OPERATOR_TOKEN',
+                'deprecated: still accepted as an approver for this release, never as one of two people; use named keys (npx refundflow operator add)',
+              ],
+            ] as Array<[string, string]>)
+          : []),
         [
           'Payload encryption',
           codec
@@ -250,8 +257,7 @@ async function main(): Promise<void> {
       log('\nTry it — refunds seeded for this run in the sandbox emulators:');
       for (const demo of demos) {
         const { request } = demo;
-        const what =
-          request.provider === 'oen' ? `the Oen card transaction ${request.transactionHid}` : `the MWD order ${request.orderId} (paid by card)`;
+        const what = request.provider === 'oen' ? `the Oen card transaction ${request.transactionHid}` : `the MWD order ${request.orderId} (paid by card)`;
         log(`  # refund ${formatNtd(request.amount)} of ${what}`);
         log(`  ${refundflow} ${demoCommand(demo)}`);
       }

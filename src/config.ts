@@ -15,9 +15,7 @@ const port = z.coerce
   .max(65535, 'must be a port between 1 and 65535');
 
 /** host:port of a Temporal frontend (TEMPORAL_ADDRESS; the CLI's schedule install --address). */
-export const hostPort = z
-  .string()
-  .regex(/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$/, 'must be host:port, e.g. temporal.internal:7233');
+export const hostPort = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$/, 'must be host:port, e.g. temporal.internal:7233');
 
 /** An http:// or https:// URL (the providers', the outcome receiver's; the CLI's --api). */
 export const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
@@ -49,9 +47,7 @@ const payloadKeys = z.string().superRefine((value, ctx) => {
   }
 });
 
-const listenAddress = z
-  .string()
-  .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be host:port to listen on, e.g. 0.0.0.0:9464');
+const listenAddress = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be host:port to listen on, e.g. 0.0.0.0:9464');
 
 /** The worker's tuning defaults, measured with `npm run bench` (docs/performance.md). */
 export const WORKER_DEFAULTS = { maxCachedWorkflows: 1000, maxConcurrentWorkflowTasks: 40, maxConcurrentActivities: 100 } as const;
@@ -78,9 +74,7 @@ const booleanFlag = z.enum(['true', 'false'], { error: 'must be true or false' }
 export const reconcileIntervalSeconds = z.coerce.number({ error: 'must be whole seconds' }).int('must be whole seconds').min(60, 'must be at least 60');
 
 /** A Standard Webhooks secret (the API's INGEST_WEBHOOK_SECRET; the CLI's --secret). */
-export const webhookSecret = z
-  .string()
-  .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'must be a Standard Webhooks secret: "whsec_" followed by base64');
+export const webhookSecret = z.string().regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'must be a Standard Webhooks secret: "whsec_" followed by base64');
 
 const rawSchema = z.object({
   TEMPORAL_ADDRESS: hostPort.optional(),
@@ -102,7 +96,12 @@ const rawSchema = z.object({
    */
   ALLOW_PLAIN_HTTP: z
     .string()
-    .transform((value) => value.split(',').map((name) => name.trim()).filter((name) => name !== ''))
+    .transform((value) =>
+      value
+        .split(',')
+        .map((name) => name.trim())
+        .filter((name) => name !== ''),
+    )
     .pipe(z.array(z.enum(plainHttpGuarded, { error: `must name variables among ${plainHttpGuarded.join(', ')}, comma-separated` })))
     .optional(),
   /**
@@ -114,7 +113,12 @@ const rawSchema = z.object({
   /** Public keys (64 hex digits each, comma-separated: rotation) a worker accepts decisions signed by. */
   OPERATOR_VERIFY_KEYS: z
     .string()
-    .transform((value) => value.split(',').map((key) => key.trim()).filter((key) => key !== ''))
+    .transform((value) =>
+      value
+        .split(',')
+        .map((key) => key.trim())
+        .filter((key) => key !== ''),
+    )
     .pipe(z.array(hexKey).min(1, 'must name at least one key'))
     .optional(),
   /**
@@ -125,13 +129,29 @@ const rawSchema = z.object({
   /** OIDC sign-in: bearer JWTs from this issuer, for this audience, with roles in OIDC_ROLES_CLAIM. */
   OIDC_ISSUER: httpUrl.optional(),
   OIDC_AUDIENCE: nonEmpty.optional(),
-  OIDC_ROLES_CLAIM: z.string().regex(/^[A-Za-z0-9_:/-]+(\.[A-Za-z0-9_:/-]+)*$/, 'must be a claim name or a dotted path').default('roles'),
+  OIDC_ROLES_CLAIM: z
+    .string()
+    .regex(/^[A-Za-z0-9_:/-]+(\.[A-Za-z0-9_:/-]+)*$/, 'must be a claim name or a dotted path')
+    .default('roles'),
   OIDC_JWKS_URL: httpUrl.optional(),
   /** The signature algorithms taken on OIDC tokens, to narrow them to the issuer's; never none or HS*. */
   OIDC_ALGORITHMS: z
     .string()
-    .transform((value) => value.split(',').map((alg) => alg.trim()).filter((alg) => alg !== ''))
-    .pipe(z.array(z.enum(asymmetricJwsAlgorithms, { error: `must be asymmetric signature algorithms, comma-separated (${asymmetricJwsAlgorithms.join(', ')}); none and HS* are never taken` })).min(1, 'must name at least one algorithm'))
+    .transform((value) =>
+      value
+        .split(',')
+        .map((alg) => alg.trim())
+        .filter((alg) => alg !== ''),
+    )
+    .pipe(
+      z
+        .array(
+          z.enum(asymmetricJwsAlgorithms, {
+            error: `must be asymmetric signature algorithms, comma-separated (${asymmetricJwsAlgorithms.join(', ')}); none and HS* are never taken`,
+          }),
+        )
+        .min(1, 'must name at least one algorithm'),
+    )
     .optional(),
   OIDC_CLOCK_SKEW_SECONDS: z.coerce.number().int('must be whole seconds').min(0, 'must be 0 or more').max(600, 'must be at most 600').default(60),
   OUTCOME_WEBHOOK_URL: httpUrl.optional(),
@@ -143,7 +163,11 @@ const rawSchema = z.object({
   /** Refunds of at least this many NT$ need two different approvers (at least APPROVAL_THRESHOLD). */
   DUAL_APPROVAL_THRESHOLD: z.coerce.number().int('must be a whole number of NT$').positive('must be a positive number of NT$').optional(),
   /** How long a refund waits for approval before it ends cancelled. */
-  APPROVAL_TIMEOUT_SECONDS: z.coerce.number().int('must be whole seconds').positive('must be positive').default(72 * 3600),
+  APPROVAL_TIMEOUT_SECONDS: z.coerce
+    .number()
+    .int('must be whole seconds')
+    .positive('must be positive')
+    .default(72 * 3600),
   /** How long a provider call is retried before the refund goes to requires_attention. */
   PROVIDER_RETRY_WINDOW_SECONDS: z.coerce.number().int('must be whole seconds').min(5, 'must be at least 5').default(600),
   /**
@@ -162,7 +186,11 @@ const rawSchema = z.object({
     .int('must be a whole number')
     .min(2, 'must be at least 2')
     .default(WORKER_DEFAULTS.maxConcurrentWorkflowTasks),
-  WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').default(WORKER_DEFAULTS.maxConcurrentActivities),
+  WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce
+    .number()
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .default(WORKER_DEFAULTS.maxConcurrentActivities),
   /**
    * Reconciliation (docs/reconciliation.md): how often the schedule runs it; after how long a refund
    * still `submitting` is looked at (if its run is no longer open); how
@@ -187,7 +215,10 @@ const rawSchema = z.object({
   METRICS_ADDRESS: z.union([z.literal('off'), listenAddress]).default('127.0.0.1:9464'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace'], { error: 'must be one of fatal, error, warn, info, debug, trace' }).default('info'),
   /** Where `npm run sandbox` listens: loopback by default; 0.0.0.0 in a container (docker-compose.yml). */
-  SANDBOX_HOST: z.string().regex(/^[A-Za-z0-9.:-]+$/, 'must be a host name or IP address').default('127.0.0.1'),
+  SANDBOX_HOST: z
+    .string()
+    .regex(/^[A-Za-z0-9.:-]+$/, 'must be a host name or IP address')
+    .default('127.0.0.1'),
   SANDBOX_OEN_PORT: port.default(8301),
   SANDBOX_MWD_PORT: port.default(8302),
   TEMPORAL_DEV_PORT: port.default(7233),
@@ -214,7 +245,11 @@ const configSchema = rawSchema.superRefine((raw, ctx) => {
     }
   }
   if (raw.DUAL_APPROVAL_THRESHOLD !== undefined && raw.APPROVAL_THRESHOLD !== undefined && raw.DUAL_APPROVAL_THRESHOLD < raw.APPROVAL_THRESHOLD) {
-    ctx.addIssue({ code: 'custom', path: ['DUAL_APPROVAL_THRESHOLD'], message: 'must be at least APPROVAL_THRESHOLD (a refund needing two approvers must wait for approval)' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['DUAL_APPROVAL_THRESHOLD'],
+      message: 'must be at least APPROVAL_THRESHOLD (a refund needing two approvers must wait for approval)',
+    });
   }
   // A refund's run retries its provider call for the retry window: reconciliation must not take a
   // refund that may still be in its own run's hands.
@@ -222,7 +257,7 @@ const configSchema = rawSchema.superRefine((raw, ctx) => {
     ctx.addIssue({
       code: 'custom',
       path: ['RECONCILE_SUBMITTING_AFTER_SECONDS'],
-      message: 'must be more than PROVIDER_RETRY_WINDOW_SECONDS + 60 (a refund still in its run\'s retries is not reconciliation\'s)',
+      message: "must be more than PROVIDER_RETRY_WINDOW_SECONDS + 60 (a refund still in its run's retries is not reconciliation's)",
     });
   }
 });

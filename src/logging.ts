@@ -111,9 +111,7 @@ export function maskText(text: string): string {
     .replace(jsonMember, (match, start: string, name: string, value: string, end: string) =>
       value !== '' && isSecretKey(name) ? `${start}${REDACTED}${end}` : match,
     )
-    .replace(nameValue, (match, before: string, name: string, value: string) =>
-      value !== '' && isSecretKey(name) ? `${before}${name}=${REDACTED}` : match,
-    )
+    .replace(nameValue, (match, before: string, name: string, value: string) => (value !== '' && isSecretKey(name) ? `${before}${name}=${REDACTED}` : match))
     .replace(nameColonValue, (match, before: string, name: string, colon: string, value: string) =>
       value !== REDACTED && isSecretKey(name) ? `${before}${name}${colon}${REDACTED}` : match,
     );

@@ -1,7 +1,6 @@
 import type { MetricMeter } from '@temporalio/common';
 import type { EngineMetrics } from './domain/metrics.js';
 
-
 /** The names as Prometheus shows them (counters get `_total`, the histogram its buckets). */
 export const metricNames = {
   providerCallLatency: 'refundflow_provider_call_latency',

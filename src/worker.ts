@@ -26,7 +26,11 @@ async function main(): Promise<void> {
   const db = await openLedgerDatabase(config);
   log.info(`Connecting to Temporal at ${describeTemporalConnection(temporal)}`);
   const connection = await connectNative(temporal);
-  const deps = { ledger: new RefundLedger(db), providers: createProviderClients(config, defaultSandboxUrls(config), metrics, rateLimitersFrom(config, db)), metrics };
+  const deps = {
+    ledger: new RefundLedger(db),
+    providers: createProviderClients(config, defaultSandboxUrls(config), metrics, rateLimitersFrom(config, db)),
+    metrics,
+  };
   const worker = await createWorker({ config, connection, deps, workflowBundle });
   handleShutdownSignals({
     stop: (signal) => {
@@ -43,7 +47,9 @@ async function main(): Promise<void> {
       `ledger: ${ledgerLocation(config)}; metrics: ${metricsUrl(config) ?? 'off (METRICS_ADDRESS=off)'}`,
   );
   if (decisionVerifyKeys(config).length === 0 && !config.ALLOW_UNSIGNED_DECISIONS) {
-    log.warn('OPERATOR_VERIFY_KEYS is not set: refund runs refuse every approve, reject, cancel and resolution (give it the public half of the API\'s OPERATOR_SIGNING_KEY; npx refundflow signing-key)');
+    log.warn(
+      "OPERATOR_VERIFY_KEYS is not set: refund runs refuse every approve, reject, cancel and resolution (give it the public half of the API's OPERATOR_SIGNING_KEY; npx refundflow signing-key)",
+    );
   }
   await worker.run();
   await connection.close();

@@ -120,9 +120,9 @@ describe('npx refundflow bulk', () => {
 
     // Paced so it can be interrupted halfway: Ctrl-C once about 200 lines are answered.
     const first = bulk(file, ['--rate', '50', '--concurrency', '4']);
-    await expect.poll(() => /(\d+)\/500/.exec(first.stderr().split('\n').filter(Boolean).at(-1) ?? '')?.[1] ?? '0', { timeout: 30_000 }).toSatisfy(
-      (done: string) => Number(done) >= 200,
-    );
+    await expect
+      .poll(() => /(\d+)\/500/.exec(first.stderr().split('\n').filter(Boolean).at(-1) ?? '')?.[1] ?? '0', { timeout: 30_000 })
+      .toSatisfy((done: string) => Number(done) >= 200);
     first.child.kill('SIGINT');
     const stopped = await first.done();
     expect(stopped.code).toBe(130);
@@ -135,15 +135,27 @@ describe('npx refundflow bulk', () => {
 
     const again = await bulk(file, ['--concurrency', '8']).done();
     expect(again.code).toBe(0);
-    expect(again.summary).toMatchObject({ lines: 500, interrupted: false, rejected: 0, notSent: 0, accepted: stopped.summary.notSent, duplicate: stopped.summary.accepted });
+    expect(again.summary).toMatchObject({
+      lines: 500,
+      interrupted: false,
+      rejected: 0,
+      notSent: 0,
+      accepted: stopped.summary.notSent,
+      duplicate: stopped.summary.accepted,
+    });
     expect(again.stderr).toMatch(/500\/500 100% · [\d.]+ events\/s · accepted \d+, duplicate \d+, rejected 0/);
 
     // Every refund done, each exactly once at its provider.
     await expect
-      .poll(async () => (await engine().db.query<{ n: number }>(`SELECT count(*)::int AS n FROM refunds WHERE refund_id LIKE $1 AND status = 'succeeded'`, [`RF-${tag}-%`])).rows[0]?.n, {
-        timeout: 120_000,
-        interval: 1_000,
-      })
+      .poll(
+        async () =>
+          (await engine().db.query<{ n: number }>(`SELECT count(*)::int AS n FROM refunds WHERE refund_id LIKE $1 AND status = 'succeeded'`, [`RF-${tag}-%`]))
+            .rows[0]?.n,
+        {
+          timeout: 120_000,
+          interval: 1_000,
+        },
+      )
       .toBe(500);
     const counts = await refundsAtSandbox(references);
     expect(counts.size).toBe(500);
@@ -183,9 +195,14 @@ describe('npx refundflow bulk', () => {
     expect(negative).toBe('amount must be a positive number of NT$');
     expect(badType).toMatch(/^type must be refund.requested or order.cancelled/);
     await expect
-      .poll(async () => (await engine().db.query<{ n: number }>(`SELECT count(*)::int AS n FROM refunds WHERE refund_id LIKE $1 AND status = 'succeeded'`, [`RF-${tag}-%`])).rows[0]?.n, {
-        timeout: 60_000,
-      })
+      .poll(
+        async () =>
+          (await engine().db.query<{ n: number }>(`SELECT count(*)::int AS n FROM refunds WHERE refund_id LIKE $1 AND status = 'succeeded'`, [`RF-${tag}-%`]))
+            .rows[0]?.n,
+        {
+          timeout: 60_000,
+        },
+      )
       .toBe(4);
     const again = await bulk(file).done();
     expect(again.summary).toMatchObject({ accepted: 0, duplicate: 5, rejected: 3 });
@@ -213,7 +230,9 @@ describe('npx refundflow bulk', () => {
 
   it('says plainly when the file cannot be read', async () => {
     const missing = await new Promise<{ code: number; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, ['bin/refundflow.mjs', 'bulk', join(dir, 'nope.csv')], { env: { ...process.env, INGEST_WEBHOOK_SECRET: api().secret } });
+      const child = spawn(process.execPath, ['bin/refundflow.mjs', 'bulk', join(dir, 'nope.csv')], {
+        env: { ...process.env, INGEST_WEBHOOK_SECRET: api().secret },
+      });
       let stderr = '';
       child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
       child.on('exit', (code) => resolve({ code: code ?? -1, stderr }));

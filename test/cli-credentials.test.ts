@@ -65,7 +65,12 @@ describe('the operator credential', () => {
       [['--token-file', file('two', 'one\ntwo\n')], {}, undefined, /^--token-file .*two: must hold the credential alone, on one line$/],
       [['--token-file', '-'], {}, '', /^--token-file - \(stdin\): the credential is empty$/],
       [['--token', OPERATOR_TOKEN, '--token-file', '-'], {}, OPERATOR_TOKEN, /^give --token or --token-file, not both$/],
-      [[], { REFUNDFLOW_TOKEN: OPERATOR_TOKEN, REFUNDFLOW_TOKEN_FILE: join(dir, 'right') }, undefined, /^REFUNDFLOW_TOKEN and REFUNDFLOW_TOKEN_FILE are both set/],
+      [
+        [],
+        { REFUNDFLOW_TOKEN: OPERATOR_TOKEN, REFUNDFLOW_TOKEN_FILE: join(dir, 'right') },
+        undefined,
+        /^REFUNDFLOW_TOKEN and REFUNDFLOW_TOKEN_FILE are both set/,
+      ],
     ];
     for (const [args, env, input, message] of cases) {
       const run = await approveWith(args, env, input);
@@ -77,7 +82,11 @@ describe('the operator credential', () => {
   describe('sent on every API call it has one for, reads included; never with an event', () => {
     const seen: Array<{ method: string; url: string; authorization?: string }> = [];
     const recorder = createServer((request, response) => {
-      seen.push({ method: request.method ?? '', url: request.url ?? '', ...(request.headers.authorization !== undefined && { authorization: request.headers.authorization }) });
+      seen.push({
+        method: request.method ?? '',
+        url: request.url ?? '',
+        ...(request.headers.authorization !== undefined && { authorization: request.headers.authorization }),
+      });
       response.writeHead(request.method === 'POST' ? 202 : 200, { 'content-type': 'application/json' });
       response.end(request.url?.startsWith('/v1/refunds?') ? '{"refunds":[]}' : '{"refundId":"RF-1","status":"succeeded","refunds":[]}');
     });
@@ -93,7 +102,13 @@ describe('the operator credential', () => {
         cli(args, { env: { ...bare, REFUNDFLOW_API_URL: url, ...env }, ...(input !== undefined && { input }) });
       expect((await viaRecorder(['list', '--token-file', '-'], {}, 'from-stdin\n')).code).toBe(0);
       expect((await viaRecorder(['status', 'RF-1'], { REFUNDFLOW_TOKEN: 'from-env' })).code).toBe(0);
-      expect((await viaRecorder(['refund', '--order', 'O-1', '--transaction', 'P1', '--amount', '10', '--refund-id', 'RF-1', '--wait'], { REFUNDFLOW_TOKEN: 'from-env' })).code).toBe(0);
+      expect(
+        (
+          await viaRecorder(['refund', '--order', 'O-1', '--transaction', 'P1', '--amount', '10', '--refund-id', 'RF-1', '--wait'], {
+            REFUNDFLOW_TOKEN: 'from-env',
+          })
+        ).code,
+      ).toBe(0);
       expect((await viaRecorder(['list'], {})).code).toBe(0);
       expect(seen).toEqual([
         { method: 'GET', url: '/v1/refunds?limit=50', authorization: 'Bearer from-stdin' },

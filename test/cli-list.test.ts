@@ -45,7 +45,9 @@ describe('refundflow list', () => {
     // page, the Web UI's list of every refund in requires_attention (the API's Web UI, namespace default).
     const [header, ...lines] = all.stdout.trimEnd().split('\n');
     expect(header).toMatch(/^REFUND +STATUS +PROVIDER +AMOUNT +UPDATED +ORDER +ERROR$/);
-    expect(lines.pop()).toBe(`Web UI, every refund in requires_attention ("Needs a person"): ${workflowListUiUrl('http://localhost:8233', 'default', 'RefundStatus="requires_attention"')}`);
+    expect(lines.pop()).toBe(
+      `Web UI, every refund in requires_attention ("Needs a person"): ${workflowListUiUrl('http://localhost:8233', 'default', 'RefundStatus="requires_attention"')}`,
+    );
     expect(lines).toHaveLength(total);
     for (const line of lines) expect(line).toMatch(/^RF-\S+ +requires_attention +mwd +NT\$\d+ +\S+ +ORDER-\S+ +MwdOutcomeUnknown$/);
     // The columns line up under the header.
@@ -56,9 +58,16 @@ describe('refundflow list', () => {
 
     // With --json: one refund per line, as the API gives it.
     const json = await cli(['--json', 'list', '--status', 'requires_attention', '--all', '--limit', '2']);
-    const refunds = json.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as { refundId: string; status: string; uiUrl: string });
+    const refunds = json.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { refundId: string; status: string; uiUrl: string });
     expect(refunds.map((r) => r.refundId)).toEqual(listed(all.stdout));
-    expect(refunds[0]).toMatchObject({ status: 'requires_attention', error: { code: 'MwdOutcomeUnknown' }, uiUrl: expect.stringContaining('mwd-refund-') as unknown });
+    expect(refunds[0]).toMatchObject({
+      status: 'requires_attention',
+      error: { code: 'MwdOutcomeUnknown' },
+      uiUrl: expect.stringContaining('mwd-refund-') as unknown,
+    });
   });
 
   it('one page at a time: each page prints the cursor of the next, and --cursor continues from it', async () => {

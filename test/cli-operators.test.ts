@@ -20,7 +20,10 @@ describe('refundflow operator', () => {
   it('add grants a key (four eyes on: a second admin confirms it and is shown it once) that works at once; list never shows it; revoke refuses it from then on; a viewer or approver may do none of it', async () => {
     const name = `ann-${randomUUID().slice(0, 6)}`;
     const added = await cli(['operator', 'add', name, '--role', 'viewer', '--person', 'ann'], { env: as('admin') });
-    expect(added).toMatchObject({ code: 0, stdout: `granted ${name} (viewer) to ann; a second admin confirms it (npx refundflow operator confirm ${name}) and is shown the key\n` });
+    expect(added).toMatchObject({
+      code: 0,
+      stdout: `granted ${name} (viewer) to ann; a second admin confirms it (npx refundflow operator confirm ${name}) and is shown the key\n`,
+    });
     expect((await cli(['operator', 'confirm', name], { env: as('admin') })).stderr).toMatch(`409: admin-`);
     const confirmed = await cli(['operator', 'confirm', name], { env: as('admin2') });
     expect(confirmed.code).toBe(0);
@@ -36,14 +39,21 @@ describe('refundflow operator', () => {
       code: exitCodes.refused.code,
       stderr: expect.stringMatching(/^403: viewer-\w+ is viewer; POST \/v1\/operators needs the admin role/) as unknown,
     });
-    expect((await cli(['operator', 'add', 'mallory', '--role', 'approver'], { env: as('approver') })).stderr).toMatch(/^403: approver-\w+ is approver; POST \/v1\/operators needs the admin role/);
+    expect((await cli(['operator', 'add', 'mallory', '--role', 'approver'], { env: as('approver') })).stderr).toMatch(
+      /^403: approver-\w+ is approver; POST \/v1\/operators needs the admin role/,
+    );
     expect((await cli(['operator', 'add', 'x', '--role', 'king'], { env: as('admin') })).code).toBe(exitCodes.usage.code);
 
     expect((await cli(['operator', 'revoke', name], { env: as('admin') })).stdout).toMatch(`revoked the key of ${name} (viewer)`);
     const refused = await cli(['list', '--status', 'succeeded'], { env: { OPERATOR_TOKEN: undefined, REFUNDFLOW_TOKEN: key } });
-    expect(refused).toMatchObject({ code: exitCodes.refused.code, stderr: expect.stringMatching(/^401: the API key is not a live key of this engine \(unknown or revoked\)/) as unknown });
+    expect(refused).toMatchObject({
+      code: exitCodes.refused.code,
+      stderr: expect.stringMatching(/^401: the API key is not a live key of this engine \(unknown or revoked\)/) as unknown,
+    });
 
-    const all = JSON.parse((await cli(['audit', '--all', '--json'], { env: as('viewer') })).stdout) as { entries: Array<{ action: string; outcome: string; detail?: { name?: string } }> };
+    const all = JSON.parse((await cli(['audit', '--all', '--json'], { env: as('viewer') })).stdout) as {
+      entries: Array<{ action: string; outcome: string; detail?: { name?: string } }>;
+    };
     const mine = all.entries.filter((e) => e.action.startsWith('operator.'));
     expect(mine.map((e) => [e.action, e.outcome])).toEqual(
       expect.arrayContaining([
@@ -59,12 +69,16 @@ describe('refundflow operator', () => {
   });
 
   const ledger = usePostgresLedger(pg);
-  it.runIf(pg)('add --database-url makes a deployment\'s first key straight in the PostgreSQL ledger, audited as the machine\'s user', async () => {
-    const made = await cli(['operator', 'add', 'first-admin', '--role', 'admin', '--database-url', ledger().url, '--json'], { env: { OPERATOR_TOKEN: undefined } });
+  it.runIf(pg)("add --database-url makes a deployment's first key straight in the PostgreSQL ledger, audited as the machine's user", async () => {
+    const made = await cli(['operator', 'add', 'first-admin', '--role', 'admin', '--database-url', ledger().url, '--json'], {
+      env: { OPERATOR_TOKEN: undefined },
+    });
     expect(made.code).toBe(0);
     const answer = JSON.parse(made.stdout) as { name: string; role: string; key: string };
     expect(answer).toMatchObject({ name: 'first-admin', role: 'admin', person: 'first-admin', key: expect.stringMatching(/^rf_/) as unknown });
-    const { rows } = await ledger().db.query<{ actor_id: string; action: string; outcome: string }>('SELECT actor_id, action, outcome FROM operator_audit ORDER BY id');
+    const { rows } = await ledger().db.query<{ actor_id: string; action: string; outcome: string }>(
+      'SELECT actor_id, action, outcome FROM operator_audit ORDER BY id',
+    );
     expect(rows).toEqual([
       { actor_id: expect.stringMatching(/^cli:/) as unknown, action: 'operator.add', outcome: 'attempted' },
       { actor_id: expect.stringMatching(/^cli:/) as unknown, action: 'operator.add', outcome: 'done' },
@@ -83,9 +97,16 @@ describe('refundflow approve with four eyes, audit, resolve, signing-key', () =>
       `approve: refund ${refundId} has 1 of 2 approvals; it needs an approver who is another person\n`,
     );
     expect((await cli(['approve', refundId], { env: as('operator') })).code).toBe(exitCodes.refused.code);
-    expect((await cli(['approve', refundId], { env: as('approver2') })).stdout).toMatch(new RegExp(`^approve: refund ${refundId} is now (submitting|succeeded)`));
+    expect((await cli(['approve', refundId], { env: as('approver2') })).stdout).toMatch(
+      new RegExp(`^approve: refund ${refundId} is now (submitting|succeeded)`),
+    );
     const trail = await cli(['audit', '--refund', refundId], { env: as('viewer') });
-    expect(trail.stdout.trim().split('\n').map((line) => line.split(/ +/).slice(1, 3))).toEqual([
+    expect(
+      trail.stdout
+        .trim()
+        .split('\n')
+        .map((line) => line.split(/ +/).slice(1, 3)),
+    ).toEqual([
       ['attempted', 'approve'],
       ['done', 'approve'],
       ['refused', 'approve'],
@@ -95,13 +116,28 @@ describe('refundflow approve with four eyes, audit, resolve, signing-key', () =>
     expect(trail.stdout).toMatch(/: customer called$/m);
   });
 
-  it('resolve settles an MWD refund on an approver\'s word with evidence; without --evidence it is a usage error', async () => {
+  it("resolve settles an MWD refund on an approver's word with evidence; without --evidence it is a usage error", async () => {
     const request = await seededMwdRefund(engine().sandboxes.mwdUrl);
     await admin(engine().sandboxes.mwdUrl, 'PUT', 'faults', { [`refund@${request.orderId}`]: { next: ['gateway504AfterCommit'] } });
-    const sent = await cli(['refund', '--provider', 'mwd', '--order', request.orderId, '--card-token', request.cardToken, '--amount', '550', '--refund-id', request.refundId, '--wait']);
+    const sent = await cli([
+      'refund',
+      '--provider',
+      'mwd',
+      '--order',
+      request.orderId,
+      '--card-token',
+      request.cardToken,
+      '--amount',
+      '550',
+      '--refund-id',
+      request.refundId,
+      '--wait',
+    ]);
     expect(sent.code).toBe(exitCodes.requiresAttention.code);
     expect((await cli(['resolve', request.refundId, 'succeeded', '--reference', 'MWD-1'], { env: as('approver') })).code).toBe(exitCodes.usage.code);
-    const resolved = await cli(['resolve', request.refundId, 'succeeded', '--reference', 'MWD-1', '--evidence', 'MWD portal shows the refund'], { env: as('approver') });
+    const resolved = await cli(['resolve', request.refundId, 'succeeded', '--reference', 'MWD-1', '--evidence', 'MWD portal shows the refund'], {
+      env: as('approver'),
+    });
     expect(resolved).toMatchObject({ code: 0, stdout: `resolved: refund ${request.refundId} is now succeeded\n` });
     expect((await cli(['status', request.refundId], { env: as('viewer') })).code).toBe(0);
   });
@@ -110,7 +146,10 @@ describe('refundflow approve with four eyes, audit, resolve, signing-key', () =>
     const out = await cli(['signing-key']);
     const signing = /^OPERATOR_SIGNING_KEY=(\w+)$/m.exec(out.stdout)?.[1];
     const verify = /^OPERATOR_VERIFY_KEYS=(\w+)$/m.exec(out.stdout)?.[1];
-    expect(loadConfig({ OPERATOR_SIGNING_KEY: signing, OPERATOR_VERIFY_KEYS: verify })).toMatchObject({ OPERATOR_SIGNING_KEY: signing, OPERATOR_VERIFY_KEYS: [verify] });
+    expect(loadConfig({ OPERATOR_SIGNING_KEY: signing, OPERATOR_VERIFY_KEYS: verify })).toMatchObject({
+      OPERATOR_SIGNING_KEY: signing,
+      OPERATOR_VERIFY_KEYS: [verify],
+    });
   });
 });
 

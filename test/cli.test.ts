@@ -64,14 +64,20 @@ describe('npx refundflow', () => {
     const sent = await cli(['refund', '--order', orderId, '--transaction', hid, '--amount', '1000', '--refund-id', refundId, '--wait']);
     expect(sent.stderr).toBe('');
     expect(sent.code).toBe(0);
-    expect(sent.stdout).toMatch(new RegExp(`^accepted: refund ${refundId}\\n  Web UI  http://localhost:8233/namespaces/default/workflows/oen-refund-${hid}\\n`));
-    expect(sent.stdout).toMatch(new RegExp(`^${refundId}  succeeded\\n  provider   oen \\(transaction ${hid}\\)\\n  order      ${orderId}\\n  amount     NT\\$1,000`, 'm'));
+    expect(sent.stdout).toMatch(
+      new RegExp(`^accepted: refund ${refundId}\\n  Web UI  http://localhost:8233/namespaces/default/workflows/oen-refund-${hid}\\n`),
+    );
+    expect(sent.stdout).toMatch(
+      new RegExp(`^${refundId}  succeeded\\n  provider   oen \\(transaction ${hid}\\)\\n  order      ${orderId}\\n  amount     NT\\$1,000`, 'm'),
+    );
 
     const status = await cli(['--json', 'status', refundId]);
     expect(JSON.parse(status.stdout)).toMatchObject({ refundId, status: 'succeeded', transactionHid: hid, amount: 1000 });
 
     const listed = await cli(['list', '--order', orderId]);
-    expect(listed.stdout).toMatch(new RegExp(`^REFUND +STATUS +PROVIDER +AMOUNT +UPDATED +ORDER +ERROR\n${refundId} +succeeded +oen +NT\\$1,000 +\\S+ +${orderId}\n$`));
+    expect(listed.stdout).toMatch(
+      new RegExp(`^REFUND +STATUS +PROVIDER +AMOUNT +UPDATED +ORDER +ERROR\n${refundId} +succeeded +oen +NT\\$1,000 +\\S+ +${orderId}\n$`),
+    );
     expect((await cli(['list', '--order', 'ORDER-none'])).stdout).toBe('no refunds for order ORDER-none\n');
   });
 
@@ -101,13 +107,18 @@ describe('npx refundflow', () => {
       const seededOut = await cli(['sandbox', 'seed', '--provider', provider, '--amount', '700', '--oen-url', oenUrl, '--mwd-url', mwdUrl]);
       expect(seededOut, provider).toMatchObject({ code: 0, stderr: '' });
       const command = /^ {2}npx refundflow (refund .*)$/m.exec(seededOut.stdout)?.[1];
-      expect(command, provider).toMatch(new RegExp(`^refund --provider ${provider} --order DEMO-[\\w-]+ ${target} --amount 700 --refund-id RF-DEMO-[\\w-]+ --wait$`));
+      expect(command, provider).toMatch(
+        new RegExp(`^refund --provider ${provider} --order DEMO-[\\w-]+ ${target} --amount 700 --refund-id RF-DEMO-[\\w-]+ --wait$`),
+      );
       const refunded = await cli((command ?? '').split(' '));
       expect(refunded.code, provider).toBe(0);
       expect(refunded.stdout, provider).toMatch(new RegExp(`^RF-DEMO-[\\w-]+ {2}succeeded\n {2}provider {3}${provider}`, 'm'));
       // The emulator carried the refund out, for the order it seeded.
       const orderId = /--order (\S+)/.exec(command ?? '')?.[1];
-      expect((await sandboxRefunds(emulator)).filter((r) => r.orderId === orderId).map((r) => r.amount), provider).toEqual([700]);
+      expect(
+        (await sandboxRefunds(emulator)).filter((r) => r.orderId === orderId).map((r) => r.amount),
+        provider,
+      ).toEqual([700]);
     }
   });
 
@@ -118,7 +129,10 @@ describe('npx refundflow', () => {
     expect(entry).toMatch(/^k-2026:[A-Za-z0-9+/]{43}=$/);
     expect(loadConfig({ PAYLOAD_ENCRYPTION_KEYS: entry }).PAYLOAD_ENCRYPTION_KEYS).toBe(entry);
     expect((await cli(['new-key', '--id', 'k-2026'])).stdout.trim()).not.toBe(entry);
-    expect(await cli(['new-key', '--id', 'a b'])).toMatchObject({ code: exitCodes.usage.code, stderr: '--id must be 1-64 of A-Z a-z 0-9 . _ - (got "a b"); see --help\n' });
+    expect(await cli(['new-key', '--id', 'a b'])).toMatchObject({
+      code: exitCodes.usage.code,
+      stderr: '--id must be 1-64 of A-Z a-z 0-9 . _ - (got "a b"); see --help\n',
+    });
   });
 
   it('says plainly what went wrong, with the exit code for each way', async () => {
@@ -147,7 +161,8 @@ describe('npx refundflow', () => {
     const wrongToken = await cli(['approve', 'RF-nope'], { env: { OPERATOR_TOKEN: 'guess' } });
     expect(wrongToken).toMatchObject({
       code: exitCodes.refused.code,
-      stderr: "401: the bearer credential is not one this API takes: a named API key (npx refundflow operator add), or the deprecated OPERATOR_TOKEN\n  (the credential sent came from OPERATOR_TOKEN)\n",
+      stderr:
+        '401: the bearer credential is not one this API takes: a named API key (npx refundflow operator add), or the deprecated OPERATOR_TOKEN\n  (the credential sent came from OPERATOR_TOKEN)\n',
     });
 
     const nobody = (await freePorts(1))[0] ?? 0;
@@ -155,16 +170,29 @@ describe('npx refundflow', () => {
     expect(down.code).toBe(exitCodes.unreachable.code);
     expect(down.stderr).toMatch(new RegExp(`^cannot reach the API at http://127.0.0.1:${nobody} \\(ECONNREFUSED\\): is \`npm start\` running\\?`));
 
-    for (const usage of [['status'], ['list', '--bogus'], ['list', '--status', 'done'], ['list', '--older-than', '5'], ['list', '--limit', '0'], ['frobnicate'], ['sandbox']]) {
+    for (const usage of [
+      ['status'],
+      ['list', '--bogus'],
+      ['list', '--status', 'done'],
+      ['list', '--older-than', '5'],
+      ['list', '--limit', '0'],
+      ['frobnicate'],
+      ['sandbox'],
+    ]) {
       const run = await cli(usage);
       expect(run.code, usage.join(' ')).toBe(exitCodes.usage.code);
       expect(run.stdout, usage.join(' ')).toBe('');
       expect(run.stderr, usage.join(' ')).toMatch(/^[^\n]+; see --help\n$/);
     }
-    expect(await cli(['status', 'RF-1', '--timeout', '1s'])).toMatchObject({ code: exitCodes.usage.code, stderr: '--timeout applies only with --wait; see --help\n' });
-    expect(await cli(['refund', '--order', 'O-1', '--transaction', 'P1', '--amount', '10'], { env: { INGEST_WEBHOOK_SECRET: undefined, DATA_DIR: emptyDir() } })).toMatchObject({
+    expect(await cli(['status', 'RF-1', '--timeout', '1s'])).toMatchObject({
       code: exitCodes.usage.code,
-      stderr: expect.stringMatching(/^no webhook secret: / ) as unknown,
+      stderr: '--timeout applies only with --wait; see --help\n',
+    });
+    expect(
+      await cli(['refund', '--order', 'O-1', '--transaction', 'P1', '--amount', '10'], { env: { INGEST_WEBHOOK_SECRET: undefined, DATA_DIR: emptyDir() } }),
+    ).toMatchObject({
+      code: exitCodes.usage.code,
+      stderr: expect.stringMatching(/^no webhook secret: /) as unknown,
     });
   });
 
@@ -222,7 +250,10 @@ describe('npx refundflow', () => {
     expect(JSON.parse(waiting.stdout)).toMatchObject({ refundId: waitingId, status: 'awaiting_approval' });
     // Without --json, status names the command that moves it.
     expect((await cli(['status', waitingId])).stdout).toMatch(
-      new RegExp(`^ {2}next {7}an approver decides: \`npx refundflow approve ${waitingId}\` sends it, \`npx refundflow reject ${waitingId}\` ends it cancelled$`, 'm'),
+      new RegExp(
+        `^ {2}next {7}an approver decides: \`npx refundflow approve ${waitingId}\` sends it, \`npx refundflow reject ${waitingId}\` ends it cancelled$`,
+        'm',
+      ),
     );
     expect((await cli(['reject', waitingId, '--reason', 'test'])).code).toBe(0);
     const cancelled = await cli(['status', waitingId, '--wait']);
@@ -231,18 +262,27 @@ describe('npx refundflow', () => {
 
     // Left for a person (12).
     const attentionId = `RF-${randomUUID().slice(0, 8)}`;
-    await engine().ledger.recordForPerson({ refundId: attentionId, provider: 'mwd', orderId: 'O-ATT', amount: 5, cardToken: 't' }, `mwd-refund-${attentionId}`, {
-      code: 'MwdOutcomeUnknown',
-      message: 'no answer',
-    });
+    await engine().ledger.recordForPerson(
+      { refundId: attentionId, provider: 'mwd', orderId: 'O-ATT', amount: 5, cardToken: 't' },
+      `mwd-refund-${attentionId}`,
+      {
+        code: 'MwdOutcomeUnknown',
+        message: 'no answer',
+      },
+    );
     const attention = await cli(['status', attentionId]);
     expect(attention.code).toBe(exitCodes.requiresAttention.code);
     expect(attention.stdout).toMatch(
-      new RegExp(`^ {2}next {7}nothing more is sent to MWD until a person settles it, on an approver's word: \`npx refundflow resolve ${attentionId} succeeded --reference R --evidence E\` or \`… failed --evidence E\`$`, 'm'),
+      new RegExp(
+        `^ {2}next {7}nothing more is sent to MWD until a person settles it, on an approver's word: \`npx refundflow resolve ${attentionId} succeeded --reference R --evidence E\` or \`… failed --evidence E\`$`,
+        'm',
+      ),
     );
     expect(attention.stdout).not.toMatch(/will be sent again/);
     // Under it, the Web UI's list of every refund that needs a person, in the Web UI of the refund's own link.
-    expect(attention.stdout).toContain(`\nWeb UI, every refund in requires_attention ("Needs a person"): ${workflowListUiUrl('http://localhost:8233', 'default', 'RefundStatus="requires_attention"')}\n`);
+    expect(attention.stdout).toContain(
+      `\nWeb UI, every refund in requires_attention ("Needs a person"): ${workflowListUiUrl('http://localhost:8233', 'default', 'RefundStatus="requires_attention"')}\n`,
+    );
     expect((await cli(['status', attentionId, '--wait'])).code).toBe(exitCodes.requiresAttention.code);
   });
 

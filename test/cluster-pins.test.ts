@@ -38,14 +38,19 @@ describe('the compose stack and the cluster run the same Temporal', () => {
       ui: TEMPORAL_UI_VERSION,
       cli: TEMPORAL_CLI_VERSION,
     });
-    expect(dockerfile).toContain('go install "go.temporal.io/server/cmd/server@v${TEMPORAL_SERVER_VERSION}" "go.temporal.io/server/cmd/tools/sql@v${TEMPORAL_SERVER_VERSION}"');
+    expect(dockerfile).toContain(
+      'go install "go.temporal.io/server/cmd/server@v${TEMPORAL_SERVER_VERSION}" "go.temporal.io/server/cmd/tools/sql@v${TEMPORAL_SERVER_VERSION}"',
+    );
     expect(dockerfile).toContain('go install "github.com/temporalio/ui-server/v2/cmd/server@v${TEMPORAL_UI_VERSION}"');
     expect(dockerfile).toMatch(/^COPY deploy\/temporal\/ \/app\/deploy\/temporal\/$/m);
     for (const name of temporalServices) {
       expect(compose.services[name]?.build, name).toEqual({ context: '.', dockerfile: 'deploy/temporal/Dockerfile' });
     }
     // Nothing the image copies is kept out of its build context.
-    const ignored = readFileSync('.dockerignore', 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    const ignored = readFileSync('.dockerignore', 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
     expect(ignored.filter((pattern) => /^(deploy|deploy\/temporal)(\/|$)/.test(pattern))).toEqual([]);
   });
 
@@ -74,7 +79,7 @@ describe('the compose stack and the cluster run the same Temporal', () => {
     expect(serviceEnv(compose.services['temporal-setup'] ?? {}, 'temporal-setup').REFUND_SEARCH_ATTRIBUTES).toBe(searchAttributePairs());
   });
 
-  it('the server renders the template with compose\'s environment: all services on 0.0.0.0, PostgreSQL for both stores, 8 shards', () => {
+  it("the server renders the template with compose's environment: all services on 0.0.0.0, PostgreSQL for both stores, 8 shards", () => {
     const config = render(serviceEnv(compose.services.temporal ?? {}, 'temporal')) as {
       persistence: { numHistoryShards: number; datastores: Record<string, { sql: { pluginName: string; databaseName: string; connectAddr: string } }> };
       services: Record<string, { rpc: { bindOnIP: string; grpcPort: number } }>;
@@ -89,14 +94,38 @@ describe('the compose stack and the cluster run the same Temporal', () => {
     expect(config.services.frontend?.rpc.grpcPort).toBe(7233);
   });
 
-  it('and with the cluster\'s, per host: the second history host on its own ports; with TLS, the frontend\'s certificates', () => {
+  it("and with the cluster's, per host: the second history host on its own ports; with TLS, the frontend's certificates", () => {
     const options = {
       postgres: { host: '127.0.0.1', port: 5432, user: 'postgres' },
       databases: { temporal: 't', visibility: 'v' },
-      ports: { frontend: 1, frontendHttp: 2, frontendMembership: 3, history1: 4, history1Membership: 5, history2: 6, history2Membership: 7, matching: 8, matchingMembership: 9, worker: 10, workerMembership: 11, ui: 12 },
-      tls: { serverCa: '/ca.pem', frontendCert: '/f.pem', frontendKey: '/f.key', serverName: 'frontend.test', clientCa: '/ca.pem', internalClientCert: '/c.pem', internalClientKey: '/c.key' },
+      ports: {
+        frontend: 1,
+        frontendHttp: 2,
+        frontendMembership: 3,
+        history1: 4,
+        history1Membership: 5,
+        history2: 6,
+        history2Membership: 7,
+        matching: 8,
+        matchingMembership: 9,
+        worker: 10,
+        workerMembership: 11,
+        ui: 12,
+      },
+      tls: {
+        serverCa: '/ca.pem',
+        frontendCert: '/f.pem',
+        frontendKey: '/f.key',
+        serverName: 'frontend.test',
+        clientCa: '/ca.pem',
+        internalClientCert: '/c.pem',
+        internalClientKey: '/c.key',
+      },
     } as unknown as ClusterOptions;
-    type Rendered = { services: Record<string, { rpc: { grpcPort: number; membershipPort: number } }>; global: { tls: { frontend: { server: { certFile: string; requireClientAuth: boolean; clientCaFiles: string[] } }; systemWorker: { certFile: string } } } };
+    type Rendered = {
+      services: Record<string, { rpc: { grpcPort: number; membershipPort: number } }>;
+      global: { tls: { frontend: { server: { certFile: string; requireClientAuth: boolean; clientCaFiles: string[] } }; systemWorker: { certFile: string } } };
+    };
     const second = render(serverHostEnv('history-2', options)) as unknown as Rendered;
     expect(second.services.history?.rpc).toMatchObject({ grpcPort: 6, membershipPort: 7 });
     expect(second.global.tls.frontend.server).toMatchObject({ certFile: '/f.pem', requireClientAuth: true, clientCaFiles: ['/ca.pem'] });

@@ -48,8 +48,9 @@ interface Files {
 const files = (): Files => ({
   prometheus: parse(read('deploy/prometheus/prometheus.yml')) as PrometheusConfig,
   datasources: (parse(read('deploy/grafana/provisioning/datasources/prometheus.yml')) as { datasources: Datasource[] }).datasources,
-  dashboardPath: (parse(read('deploy/grafana/provisioning/dashboards/refundflow.yml')) as { providers: Array<{ options: { path: string } }> }).providers[0]?.options
-    .path ?? '',
+  dashboardPath:
+    (parse(read('deploy/grafana/provisioning/dashboards/refundflow.yml')) as { providers: Array<{ options: { path: string } }> }).providers[0]?.options.path ??
+    '',
   dashboards: dashboardFiles().map(readDashboard),
 });
 
@@ -122,7 +123,8 @@ function prometheusProblems(c: ComposeFile, f: Files): string[] {
     }
   }
   for (const job of f.prometheus.scrape_configs) {
-    for (const name of job.dns_sd_configs?.flatMap((sd) => sd.names) ?? []) if (!c.services[name]) problems.push(`${job.job_name} scrapes ${name}, not a service`);
+    for (const name of job.dns_sd_configs?.flatMap((sd) => sd.names) ?? [])
+      if (!c.services[name]) problems.push(`${job.job_name} scrapes ${name}, not a service`);
   }
 
   const api = f.prometheus.scrape_configs.find((job) => job.dns_sd_configs?.some((sd) => sd.names.includes('api')));
@@ -130,7 +132,8 @@ function prometheusProblems(c: ComposeFile, f: Files): string[] {
   if (api?.authorization?.type !== 'Bearer' || secret === undefined) return [...problems, 'the API job sends no Bearer credential from a secret'];
   if (!(prometheus.secrets ?? []).some((s) => (typeof s === 'string' ? s : s.source) === secret)) problems.push(`prometheus is not given the secret ${secret}`);
   const variable = c.secrets?.[secret]?.environment;
-  if (variable === undefined || !documentedNames(read('.env.example')).has(variable)) problems.push(`the secret ${secret} comes from no variable of .env.example`);
+  if (variable === undefined || !documentedNames(read('.env.example')).has(variable))
+    problems.push(`the secret ${secret} comes from no variable of .env.example`);
 
   const health = healthUrl(prometheus);
   if (health?.port !== '9090' || health.pathname !== '/-/ready') problems.push(`prometheus's health check asks ${health?.href}`);
@@ -143,7 +146,8 @@ function grafanaProblems(c: ComposeFile, f: Files): string[] {
   const grafana = service(c, 'grafana');
   if (mountTarget(grafana, './deploy/grafana/provisioning') !== '/etc/grafana/provisioning') problems.push('grafana does not mount its provisioning');
   const dashboards = mountTarget(grafana, './deploy/grafana/dashboards');
-  if (dashboards === undefined || dashboards !== f.dashboardPath) problems.push(`the dashboards are mounted at ${dashboards}, provisioned from ${f.dashboardPath}`);
+  if (dashboards === undefined || dashboards !== f.dashboardPath)
+    problems.push(`the dashboards are mounted at ${dashboards}, provisioned from ${f.dashboardPath}`);
   const home = serviceEnv(grafana).GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH ?? '';
   if (dashboards === undefined || !home.startsWith(`${dashboards}/`) || !existsSync(join('deploy/grafana/dashboards', home.slice(dashboards.length + 1)))) {
     problems.push(`the home dashboard ${home} is not one of deploy/grafana/dashboards`);
@@ -221,10 +225,14 @@ describe('docs/observability.md', () => {
   it('names every metric the engine exports and every alert rule', () => {
     const names = [...Object.values(metricNames), ...Object.values(apiMetricNames)];
     expect(names.filter((name) => !docs.includes(`\`${name}`))).toEqual([]);
-    expect(alertRules().filter((rule) => !docs.includes(`### ${rule.alert}`)).map((rule) => rule.alert)).toEqual([]);
+    expect(
+      alertRules()
+        .filter((rule) => !docs.includes(`### ${rule.alert}`))
+        .map((rule) => rule.alert),
+    ).toEqual([]);
   });
 
-  it('links every rule\'s runbook to its section', () => {
+  it("links every rule's runbook to its section", () => {
     for (const rule of alertRules()) expect(rule.annotations?.runbook, rule.alert).toBe(`docs/observability.md#${rule.alert.toLowerCase()}`);
   });
 });

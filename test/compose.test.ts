@@ -126,7 +126,10 @@ function engineWiringProblems(c: ComposeFile): string[] {
   const problems: string[] = [];
   const worker = envOf(c, 'worker');
   const api = envOf(c, 'api');
-  for (const [name, env] of [['worker', worker], ['api', api]] as const) {
+  for (const [name, env] of [
+    ['worker', worker],
+    ['api', api],
+  ] as const) {
     for (const variable of ['TEMPORAL_ADDRESS', 'DATABASE_URL'] as const) {
       const value = env[variable];
       if (!value) {
@@ -209,7 +212,10 @@ function sandboxProblems(c: ComposeFile, env: Env): string[] {
   const problems: string[] = [];
   const worker = envOf(c, 'worker');
   const sandbox = envOf(c, 'sandbox');
-  for (const [provider, portVariable] of [['OEN', 'SANDBOX_OEN_PORT'], ['MWD', 'SANDBOX_MWD_PORT']] as const) {
+  for (const [provider, portVariable] of [
+    ['OEN', 'SANDBOX_OEN_PORT'],
+    ['MWD', 'SANDBOX_MWD_PORT'],
+  ] as const) {
     const { host, port } = hostOf(worker[`${provider}_BASE_URL`] ?? '');
     if (host !== 'sandbox' || port !== sandbox[portVariable]) {
       problems.push(`worker: ${provider}_BASE_URL is not the sandbox's ${portVariable} (${sandbox[portVariable]})`);
@@ -406,17 +412,21 @@ describe('docker-compose.yml with .env.example', () => {
     const named = (service: string) => problems.filter((p) => p.startsWith(`${service}:`)).join('\n');
     expect(named('worker')).toMatch(/OPERATOR_VERIFY_KEYS is the public example.*PAYLOAD_ENCRYPTION_KEYS is the public example/);
     expect(named('worker')).not.toMatch(/BASE_URL/);
-    expect(named('api')).toMatch(/INGEST_WEBHOOK_SECRET is the public example.*OPERATOR_SIGNING_KEY is the public example.*PAYLOAD_ENCRYPTION_KEYS is the public example/);
+    expect(named('api')).toMatch(
+      /INGEST_WEBHOOK_SECRET is the public example.*OPERATOR_SIGNING_KEY is the public example.*PAYLOAD_ENCRYPTION_KEYS is the public example/,
+    );
     expect(named('codec-server')).toMatch(/PAYLOAD_ENCRYPTION_KEYS is the public example.*CODEC_SERVER_TOKEN is the public example/);
     expect(exampleEnv.ALLOW_PLAIN_HTTP).toBe('OEN_BASE_URL,MWD_BASE_URL');
-    expect(configProblems(loadCompose(composeText, { ...deployedEnv, ALLOW_PLAIN_HTTP: '' })).join('\n')).toMatch(/worker: .*OEN_BASE_URL must be an https:\/\/ URL.*MWD_BASE_URL must be an https:\/\/ URL/);
+    expect(configProblems(loadCompose(composeText, { ...deployedEnv, ALLOW_PLAIN_HTTP: '' })).join('\n')).toMatch(
+      /worker: .*OEN_BASE_URL must be an https:\/\/ URL.*MWD_BASE_URL must be an https:\/\/ URL/,
+    );
   });
 
   it('runs the worker and the API on the Temporal server and PostgreSQL of this file, sharing what they must', () => {
     expect(engineWiringProblems(compose)).toEqual([]);
   });
 
-  it('passes Temporal\'s TLS and API key settings to every process that connects to it, each optional', () => {
+  it("passes Temporal's TLS and API key settings to every process that connects to it, each optional", () => {
     const given = Object.fromEntries(TEMPORAL_SECURITY_VARIABLES.map((name) => [name, `given-${name}`]));
     expect(temporalSecurityProblems(loadCompose(composeText, { ...exampleEnv, ...given }), given)).toEqual([]);
     expect(TEMPORAL_SECURITY_VARIABLES.filter((name) => referencedVariables(composeText).get(name)?.required !== false)).toEqual([]);
@@ -491,7 +501,7 @@ describe('docker-compose.yml with .env.example', () => {
     expect(() => loadConfig(env)).not.toThrow();
   });
 
-  it('runs the engine from the Dockerfile: the npm scripts\' entry points compiled, with plain node', () => {
+  it("runs the engine from the Dockerfile: the npm scripts' entry points compiled, with plain node", () => {
     expect(commandProblems(compose)).toEqual([]);
   });
 
@@ -539,7 +549,10 @@ describe('Dockerfile', () => {
   it('builds with every dependency and npm run build; runs with the production dependencies only, as a user other than root', () => {
     expect(runs(build)).toEqual(['npm ci', 'npm run build']);
     expect(runs(runtime)).toEqual([expect.stringMatching(/^npm ci --omit=dev( |$)/)]);
-    const env = (runtime?.instructions ?? []).filter((i) => i.keyword === 'ENV').map((i) => i.args).join(' ');
+    const env = (runtime?.instructions ?? [])
+      .filter((i) => i.keyword === 'ENV')
+      .map((i) => i.args)
+      .join(' ');
     expect(env).toMatch(/\bNODE_ENV=production\b/);
     const instructions = runtime?.instructions ?? [];
     const lastUser = instructions.findLast((i) => i.keyword === 'USER')?.args;
@@ -549,7 +562,7 @@ describe('Dockerfile', () => {
     expect(afterUser.filter((i) => i.keyword === 'RUN' || i.keyword === 'COPY')).toEqual([]);
   });
 
-  it('copies the build stage\'s dist/ into the runtime stage, and no source', () => {
+  it("copies the build stage's dist/ into the runtime stage, and no source", () => {
     const copies = (runtime?.instructions ?? []).filter((i) => i.keyword === 'COPY').map(copyOf);
     expect(copies).toContainEqual({ from: 'build', sources: ['/app/dist'], destination: './dist' });
     const fromContext = copies.filter((copy) => copy.from === undefined).flatMap((copy) => copy.sources);
@@ -577,7 +590,10 @@ describe('Dockerfile', () => {
     for (const source of copied) {
       expect(existsSync(join(root, source)), source).toBe(true);
       const parts = source.split('/').map((_, i, all) => all.slice(0, i + 1).join('/'));
-      expect(ignored.filter((pattern) => parts.includes(pattern.replace(/^\/|\/$/g, ''))), source).toEqual([]);
+      expect(
+        ignored.filter((pattern) => parts.includes(pattern.replace(/^\/|\/$/g, ''))),
+        source,
+      ).toEqual([]);
     }
   });
 });
@@ -626,11 +642,24 @@ describe('the checks above, on broken copies', () => {
   it('ledgerDatabaseProblems finds another database, password or init script, and the owner where the runtime role belongs', () => {
     const sql = read('deploy/postgres-init.sql');
     const runtimeUrl = envOf(compose, 'worker').DATABASE_URL ?? '';
-    expect(ledgerDatabaseProblems(broken((c) => (env(c, 'worker').DATABASE_URL = runtimeUrl.replace(/\/refundflow$/, '/ledger'))), sql).join('\n')).toMatch(
-      /worker: DATABASE_URL names database ledger/,
-    );
-    expect(ledgerDatabaseProblems(broken((c) => (env(c, 'postgresql').REFUNDFLOW_RUNTIME_DB_PASSWORD = 'other')), sql).join('\n')).toMatch(/worker: DATABASE_URL's password/);
-    expect(ledgerDatabaseProblems(broken((c) => (env(c, 'postgresql').REFUNDFLOW_DB_PASSWORD = 'other')), sql).join('\n')).toMatch(/LEDGER_MIGRATION_URL's password/);
+    expect(
+      ledgerDatabaseProblems(
+        broken((c) => (env(c, 'worker').DATABASE_URL = runtimeUrl.replace(/\/refundflow$/, '/ledger'))),
+        sql,
+      ).join('\n'),
+    ).toMatch(/worker: DATABASE_URL names database ledger/);
+    expect(
+      ledgerDatabaseProblems(
+        broken((c) => (env(c, 'postgresql').REFUNDFLOW_RUNTIME_DB_PASSWORD = 'other')),
+        sql,
+      ).join('\n'),
+    ).toMatch(/worker: DATABASE_URL's password/);
+    expect(
+      ledgerDatabaseProblems(
+        broken((c) => (env(c, 'postgresql').REFUNDFLOW_DB_PASSWORD = 'other')),
+        sql,
+      ).join('\n'),
+    ).toMatch(/LEDGER_MIGRATION_URL's password/);
     expect(ledgerDatabaseProblems(compose, sql.replace('CREATE ROLE refundflow_runtime', 'CREATE ROLE ledger_runtime')).join('\n')).toMatch(
       /worker: DATABASE_URL connects as refundflow_runtime, the init script's runtime role is ledger_runtime/,
     );
@@ -640,18 +669,35 @@ describe('the checks above, on broken copies', () => {
       "api holds a URL of the ledger's owner refundflow: only ledger-migrate may (the owner could alter the audit trail)",
     ]);
     expect(ledgerDatabaseProblems(compose, sql.replace(/^CREATE ROLE refundflow_runtime.*$/m, '')).join('\n')).toMatch(/creates 0 roles beside the owner/);
-    expect(ledgerDatabaseProblems(broken((c) => (service(c, 'postgresql').volumes = [])), sql).join('\n')).toMatch(/init/);
+    expect(
+      ledgerDatabaseProblems(
+        broken((c) => (service(c, 'postgresql').volumes = [])),
+        sql,
+      ).join('\n'),
+    ).toMatch(/init/);
   });
 
   it('searchAttributeProblems finds a missing or mistyped attribute', () => {
     const without = (list: string) => broken((c) => (env(c, 'temporal-setup').REFUND_SEARCH_ATTRIBUTES = list));
     expect(searchAttributeProblems(without('RefundStatus=Keyword RefundProvider=Keyword OrderId=Keyword TransactionHid=Keyword'))).toHaveLength(1);
-    expect(searchAttributeProblems(without('RefundStatus=Keyword RefundProvider=Keyword OrderId=Keyword TransactionHid=Keyword RefundAmount=Keyword'))).toHaveLength(1);
+    expect(
+      searchAttributeProblems(without('RefundStatus=Keyword RefundProvider=Keyword OrderId=Keyword TransactionHid=Keyword RefundAmount=Keyword')),
+    ).toHaveLength(1);
   });
 
   it('sandboxProblems finds a wrong port, token or a profile left off', () => {
-    expect(sandboxProblems(broken((c) => (env(c, 'worker').OEN_BASE_URL = 'http://sandbox:9999')), exampleEnv).join('\n')).toMatch(/OEN_BASE_URL/);
-    expect(sandboxProblems(broken((c) => (env(c, 'sandbox').MWD_TOKEN = 'other')), exampleEnv).join('\n')).toMatch(/MWD_TOKEN/);
+    expect(
+      sandboxProblems(
+        broken((c) => (env(c, 'worker').OEN_BASE_URL = 'http://sandbox:9999')),
+        exampleEnv,
+      ).join('\n'),
+    ).toMatch(/OEN_BASE_URL/);
+    expect(
+      sandboxProblems(
+        broken((c) => (env(c, 'sandbox').MWD_TOKEN = 'other')),
+        exampleEnv,
+      ).join('\n'),
+    ).toMatch(/MWD_TOKEN/);
     expect(sandboxProblems(compose, { ...exampleEnv, COMPOSE_PROFILES: '' }).join('\n')).toMatch(/profile sandbox/);
   });
 
@@ -677,7 +723,11 @@ describe('the checks above, on broken copies', () => {
   });
 
   it.each([
-    ['the codec endpoint on another port', (c: ComposeFile) => (env(c, 'temporal-ui').TEMPORAL_CODEC_ENDPOINT = 'http://localhost:8235'), /TEMPORAL_CODEC_ENDPOINT/],
+    [
+      'the codec endpoint on another port',
+      (c: ComposeFile) => (env(c, 'temporal-ui').TEMPORAL_CODEC_ENDPOINT = 'http://localhost:8235'),
+      /TEMPORAL_CODEC_ENDPOINT/,
+    ],
     ['the codec server published elsewhere', (c: ComposeFile) => (service(c, 'codec-server').ports = ['127.0.0.1:9234:8234']), /TEMPORAL_CODEC_ENDPOINT/],
     ['another allowed origin', (c: ComposeFile) => (env(c, 'codec-server').CODEC_ALLOWED_ORIGIN = 'http://localhost:8080'), /CODEC_ALLOWED_ORIGIN/],
     ['the UI published elsewhere', (c: ComposeFile) => (service(c, 'temporal-ui').ports = ['127.0.0.1:8088:8080']), /CODEC_ALLOWED_ORIGIN/],

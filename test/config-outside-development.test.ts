@@ -15,7 +15,14 @@ const example = Object.fromEntries(
   [...readFileSync('.env.example', 'utf8').matchAll(/^#? ?([A-Z][A-Z0-9_]*)=(.+)$/gm)].map((m) => [m[1] as string, m[2] as string]),
 );
 
-const exampleSecrets = ['INGEST_WEBHOOK_SECRET', 'OUTCOME_WEBHOOK_SECRET', 'OPERATOR_SIGNING_KEY', 'OPERATOR_VERIFY_KEYS', 'PAYLOAD_ENCRYPTION_KEYS', 'CODEC_SERVER_TOKEN'];
+const exampleSecrets = [
+  'INGEST_WEBHOOK_SECRET',
+  'OUTCOME_WEBHOOK_SECRET',
+  'OPERATOR_SIGNING_KEY',
+  'OPERATOR_VERIFY_KEYS',
+  'PAYLOAD_ENCRYPTION_KEYS',
+  'CODEC_SERVER_TOKEN',
+];
 
 /** The one line a refusal is, checked for not repeating `values`. */
 function refusal(env: Record<string, string>, options?: { npmStart?: boolean }): string {
@@ -40,7 +47,9 @@ describe('the public example secrets of .env.example', () => {
 
   it('the example payload key is refused under any key id, and beside a real key', () => {
     const key = (example.PAYLOAD_ENCRYPTION_KEYS as string).split(':')[1] as string;
-    expect(refusal({ PAYLOAD_ENCRYPTION_KEYS: `new:${Buffer.alloc(32, 7).toString('base64')},old:${key}` })).toMatch(/PAYLOAD_ENCRYPTION_KEYS is the public example/);
+    expect(refusal({ PAYLOAD_ENCRYPTION_KEYS: `new:${Buffer.alloc(32, 7).toString('base64')},old:${key}` })).toMatch(
+      /PAYLOAD_ENCRYPTION_KEYS is the public example/,
+    );
   });
 
   it('.env.example as shipped names every example secret in one line', () => {
@@ -59,12 +68,16 @@ describe('plain http:// URLs', () => {
       `Invalid configuration: ${name} must be an https:// URL (plain http:// is readable and changeable on the way); to allow it, name it in ALLOW_PLAIN_HTTP`,
     );
     expect(() => loadConfig({ ...env, ALLOW_PLAIN_HTTP: name })).not.toThrow();
-    expect(refusal({ ...env, ALLOW_PLAIN_HTTP: plainHttpGuarded.filter((other) => other !== name).join(',') })).toMatch(new RegExp(`${name} must be an https:// URL`));
+    expect(refusal({ ...env, ALLOW_PLAIN_HTTP: plainHttpGuarded.filter((other) => other !== name).join(',') })).toMatch(
+      new RegExp(`${name} must be an https:// URL`),
+    );
     expect(() => loadConfig({ ...env, [name]: url(name).replace('http:', 'https:') })).not.toThrow();
   });
 
   it('ALLOW_PLAIN_HTTP takes only the guarded variables', () => {
-    expect(refusal({ ALLOW_PLAIN_HTTP: 'OEN_BASE_URL,DATABASE_URL' })).toMatch(/^Invalid configuration: ALLOW_PLAIN_HTTP\.1 must name variables among OEN_BASE_URL, MWD_BASE_URL, OUTCOME_WEBHOOK_URL, OIDC_ISSUER, OIDC_JWKS_URL/);
+    expect(refusal({ ALLOW_PLAIN_HTTP: 'OEN_BASE_URL,DATABASE_URL' })).toMatch(
+      /^Invalid configuration: ALLOW_PLAIN_HTTP\.1 must name variables among OEN_BASE_URL, MWD_BASE_URL, OUTCOME_WEBHOOK_URL, OIDC_ISSUER, OIDC_JWKS_URL/,
+    );
   });
 });
 
@@ -78,14 +91,21 @@ describe('OPERATOR_TOKEN', () => {
 });
 
 describe('development: npm start on its own dev server', () => {
-  const laptop = { INGEST_WEBHOOK_SECRET: example.INGEST_WEBHOOK_SECRET as string, OEN_BASE_URL: 'http://127.0.0.1:8301', OEN_TOKEN: 't', OEN_MERCHANT_ID: 'm' };
+  const laptop = {
+    INGEST_WEBHOOK_SECRET: example.INGEST_WEBHOOK_SECRET as string,
+    OEN_BASE_URL: 'http://127.0.0.1:8301',
+    OEN_TOKEN: 't',
+    OEN_MERCHANT_ID: 'm',
+  };
 
   it('takes the example secrets and plain http, as npm start always has', () => {
     expect(loadConfig(laptop, { npmStart: true })).toMatchObject({ OEN_BASE_URL: 'http://127.0.0.1:8301' });
   });
 
   it('npm start on a given Temporal (TEMPORAL_ADDRESS) is held to the rules', () => {
-    expect(refusal({ ...laptop, TEMPORAL_ADDRESS: 'temporal.internal:7233' }, { npmStart: true })).toMatch(/INGEST_WEBHOOK_SECRET is the public example.*; OEN_BASE_URL must be an https:\/\/ URL/);
+    expect(refusal({ ...laptop, TEMPORAL_ADDRESS: 'temporal.internal:7233' }, { npmStart: true })).toMatch(
+      /INGEST_WEBHOOK_SECRET is the public example.*; OEN_BASE_URL must be an https:\/\/ URL/,
+    );
   });
 });
 
@@ -107,7 +127,9 @@ describe('a process started outside development with such a setting', () => {
     expect(result.stderr.trim()).toBe('Invalid configuration: OPERATOR_TOKEN must be at least 32 characters (openssl rand -hex 32 makes one)');
     const example2 = start('src/api/main.ts', { INGEST_WEBHOOK_SECRET: example.INGEST_WEBHOOK_SECRET as string });
     expect(example2.status).toBe(1);
-    expect(example2.stderr.trim()).toBe('Invalid configuration: INGEST_WEBHOOK_SECRET is the public example from .env.example, known to everyone: replace it (echo "whsec_$(openssl rand -base64 32)")');
+    expect(example2.stderr.trim()).toBe(
+      'Invalid configuration: INGEST_WEBHOOK_SECRET is the public example from .env.example, known to everyone: replace it (echo "whsec_$(openssl rand -base64 32)")',
+    );
     expect(example2.stderr).not.toContain(example.INGEST_WEBHOOK_SECRET);
   });
 });

@@ -137,11 +137,18 @@ describe('the image, built as the Dockerfile builds it', () => {
       .filter((file) => !file.startsWith('workflow-bundles/'))
       .flatMap((file) => {
         const code = readFileSync(join(image.dir, 'dist', file), 'utf8');
-        return [...code.matchAll(/(?:\bfrom\s+|\bimport\s*\(\s*|\brequire\s*\(\s*|^import\s+)['"]([^'"]+)['"]/gm)].map((m) => ({ file, specifier: m[1] ?? '' }));
+        return [...code.matchAll(/(?:\bfrom\s+|\bimport\s*\(\s*|\brequire\s*\(\s*|^import\s+)['"]([^'"]+)['"]/gm)].map((m) => ({
+          file,
+          specifier: m[1] ?? '',
+        }));
       })
       .filter(({ specifier }) => !specifier.startsWith('.') && !specifier.startsWith('node:'));
     expect(imported.length).toBeGreaterThan(0);
-    const packageOf = (specifier: string) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+    const packageOf = (specifier: string) =>
+      specifier
+        .split('/')
+        .slice(0, specifier.startsWith('@') ? 2 : 1)
+        .join('/');
     expect(imported.filter(({ specifier }) => !allowed.has(packageOf(specifier)))).toEqual([]);
   });
 
@@ -197,7 +204,12 @@ describe('the image, built as the Dockerfile builds it', () => {
 
   it('replays the recorded histories on the bundle without the failure converter, the one its compiled code names', async () => {
     const naming = inImage(
-      ['node', '--input-type=module', '-e', "const b = await import('./dist/workflow-bundle.js'); console.log(`${b.prebuiltBundleDir}/${b.bundleFileName(b.bundleKey(false))}`)"],
+      [
+        'node',
+        '--input-type=module',
+        '-e',
+        "const b = await import('./dist/workflow-bundle.js'); console.log(`${b.prebuiltBundleDir}/${b.bundleFileName(b.bundleKey(false))}`)",
+      ],
       {},
     );
     expect(await naming.exited).toBe(0);
@@ -214,13 +226,15 @@ describe('the image, built as the Dockerfile builds it', () => {
     expect(failed).toEqual([]);
   });
 
-  it('refuses to start on a bundle that is not its code\'s, or none, and builds none', async () => {
+  it("refuses to start on a bundle that is not its code's, or none, and builds none", async () => {
     const copy = join(scratch, 'changed');
     cpSync(image.dir, copy, { recursive: true, verbatimSymlinks: true });
     appendFileSync(join(copy, 'dist/workflows/refund.js'), '\n// changed after the build\n');
     const stale = inImage(serviceCommand('worker'), workerEnv(sandboxPorts), copy);
     expect(await stale.exited).toBe(1);
-    expect(stale.output()).toMatch(/Worker failed: The workflow bundles in .* were not built from this code: .*run npm run build again rather than run stale workflow code/);
+    expect(stale.output()).toMatch(
+      /Worker failed: The workflow bundles in .* were not built from this code: .*run npm run build again rather than run stale workflow code/,
+    );
     rmSync(join(copy, 'dist/workflow-bundles'), { recursive: true });
     const none = inImage(serviceCommand('worker'), workerEnv(sandboxPorts), copy);
     expect(await none.exited).toBe(1);
@@ -228,12 +242,17 @@ describe('the image, built as the Dockerfile builds it', () => {
     expect(stale.output() + none.output()).not.toContain('Building the workflow bundle');
   });
 
-  it('runs the CLI without tsx: --version through bin/refundflow.mjs and npx, and the reconcile-schedule job\'s command', async () => {
+  it("runs the CLI without tsx: --version through bin/refundflow.mjs and npx, and the reconcile-schedule job's command", async () => {
     const version = inImage(['node', 'bin/refundflow.mjs', '--version'], {});
     expect(await version.exited).toBe(0);
     expect(version.output().trim()).toBe(packageJson.version);
 
-    const npx = run('npx', ['refundflow', '--version'], { PATH: process.env.PATH, HOME: mkdtempSync(join(scratch, 'home-')), ...image.env, npm_config_offline: 'true' }, image.dir);
+    const npx = run(
+      'npx',
+      ['refundflow', '--version'],
+      { PATH: process.env.PATH, HOME: mkdtempSync(join(scratch, 'home-')), ...image.env, npm_config_offline: 'true' },
+      image.dir,
+    );
     expect(await npx.exited).toBe(0);
     expect(npx.output().trim().split('\n').at(-1)).toBe(packageJson.version);
 

@@ -106,13 +106,17 @@ describe('the layers of src/ (eslint/layers.mjs)', () => {
   });
 
   it('place every file of src/ in a layer', async () => {
-    expect(await layerErrors('src/new-thing.ts', 'export const x = 1;')).toEqual(['src/new-thing is in no layer: give it one in eslint/layers.mjs (docs/engine.md, "Layers").']);
+    expect(await layerErrors('src/new-thing.ts', 'export const x = 1;')).toEqual([
+      'src/new-thing is in no layer: give it one in eslint/layers.mjs (docs/engine.md, "Layers").',
+    ]);
   });
 });
 
 /** Every module of src/ and the modules of src/ it imports, types included: the import graph. */
 function importGraph(): Map<string, string[]> {
-  const files = readdirSync('src', { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => join('src', f));
+  const files = readdirSync('src', { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => join('src', f));
   return new Map(
     files.map((file) => {
       const imported = ts

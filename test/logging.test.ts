@@ -206,7 +206,8 @@ describe('createLogger: secrets', () => {
     expect(colon?.msg).toBe('PAYLOAD_ENCRYPTION_KEYS: [redacted] and status: succeeded');
     expect(json?.msg).toBe('provider echoed {"cardToken":"[redacted]","orderId":"O-1"}');
     expect(nested?.raw).toBe('{"auth":{"jwt":"[redacted]"},"keyId":"k1"}');
-    for (const secret of ['supersecret-25', 'tok-26', 'dXNlcjpwdy0yNw', 'a2V5LTI4', 'ctok-29', 'jwt-30', 'a2V5LTMx', 'a2V5LTMy']) expect(log.text()).not.toContain(secret);
+    for (const secret of ['supersecret-25', 'tok-26', 'dXNlcjpwdy0yNw', 'a2V5LTI4', 'ctok-29', 'jwt-30', 'a2V5LTMx', 'a2V5LTMy'])
+      expect(log.text()).not.toContain(secret);
   });
 
   it('takes more names for secrets: pwd, pass, auth, jwt, and any key but a key id', () => {
@@ -295,7 +296,12 @@ describe('the API with a logger, over HTTP', () => {
       expect(list.status).toBe(422); // token is no parameter of the list
       const event = await fetch(`${url}/v1/events`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'webhook-id': 'evt_log', 'webhook-timestamp': '1', 'webhook-signature': 'v1,c2lnbmF0dXJlLTIyLXNpZ25hdHVyZQ==' },
+        headers: {
+          'content-type': 'application/json',
+          'webhook-id': 'evt_log',
+          'webhook-timestamp': '1',
+          'webhook-signature': 'v1,c2lnbmF0dXJlLTIyLXNpZ25hdHVyZQ==',
+        },
         body: JSON.stringify({ id: 'evt_log', type: 'refund.requested', data: { reason: `${bodyMarker} card ${PAN_DASHED}` } }),
       });
       expect(event.status).toBe(401);

@@ -80,7 +80,11 @@ describe('a clone on a Node older than its engines allow', () => {
   const ensureDepsOf = (dir: string, running: { version: string; execPath: string }) =>
     exec(
       process.execPath,
-      ['--input-type=module', '-e', `const { ensureDeps } = await import(${JSON.stringify(join(dir, 'scripts/ensure-deps.mjs'))}); console.log(ensureDeps(undefined, { running: ${JSON.stringify(running)} }) ?? '')`],
+      [
+        '--input-type=module',
+        '-e',
+        `const { ensureDeps } = await import(${JSON.stringify(join(dir, 'scripts/ensure-deps.mjs'))}); console.log(ensureDeps(undefined, { running: ${JSON.stringify(running)} }) ?? '')`,
+      ],
       { env: { ...env, npm_config_offline: 'true' } },
     );
 

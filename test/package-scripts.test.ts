@@ -26,7 +26,24 @@ describe('npm scripts on a fresh clone', () => {
     const needing = Object.keys(scripts).filter((name) => !isHook(name) && needsDependencies(scripts[name] ?? ''));
     // Not vacuous: the scripts the README and docs tell people to run are all among them.
     expect(needing).toEqual(
-      expect.arrayContaining(['start', 'test', 'test:unit', 'test:engine', 'test:cluster', 'fuzz', 'sandbox', 'worker', 'api', 'codec-server', 'chaos', 'bench', 'docs:fault-table', 'temporal:install', 'lint', 'typecheck']),
+      expect.arrayContaining([
+        'start',
+        'test',
+        'test:unit',
+        'test:engine',
+        'test:cluster',
+        'fuzz',
+        'sandbox',
+        'worker',
+        'api',
+        'codec-server',
+        'chaos',
+        'bench',
+        'docs:fault-table',
+        'temporal:install',
+        'lint',
+        'typecheck',
+      ]),
     );
     const missing = needing.filter((name) => commands(scripts[`pre${name}`] ?? '')[0] !== ENSURE_DEPS);
     expect(missing, `scripts without "pre<name>": "${ENSURE_DEPS}" first`).toEqual([]);
@@ -56,7 +73,7 @@ describe('the tiers (test/projects.ts, vitest.config.ts)', () => {
       return entry.name.endsWith('.test.ts') ? [path] : [];
     });
 
-  it('puts every test file in exactly one project, as vitest itself resolves the projects\' includes', async () => {
+  it("puts every test file in exactly one project, as vitest itself resolves the projects' includes", async () => {
     // `vitest list --filesOnly` resolves the includes without running a global setup or a test.
     const { stdout } = await exec(process.execPath, ['node_modules/vitest/vitest.mjs', 'list', '--filesOnly', '--json'], { maxBuffer: 16 * 1024 * 1024 });
     const listed = JSON.parse(stdout) as Array<{ file: string; projectName: string }>;
@@ -91,7 +108,13 @@ describe('scripts/test-summary.mjs, the end of .ci/run', () => {
   const dir = mkdtempSync(join(tmpdir(), 'refundflow-summary-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const report = { numTotalTests: 41, numPassedTests: 40, numFailedTests: 0, numPendingTests: 1, numTodoTests: 0, success: true, testResults: [] };
-  const times = Array.from({ length: 20 }, (_, i) => ({ file: `test/f${i}.test.ts`, project: i % 2 ? 'engine' : 'unit', ms: (i + 1) * 1_000, testsMs: i * 1_000, state: 'passed' }));
+  const times = Array.from({ length: 20 }, (_, i) => ({
+    file: `test/f${i}.test.ts`,
+    project: i % 2 ? 'engine' : 'unit',
+    ms: (i + 1) * 1_000,
+    testsMs: i * 1_000,
+    state: 'passed',
+  }));
 
   it('prints the 15 slowest files with their times, slowest first, the Node that ran the suite, and the "N passed, N failed" line last', async () => {
     writeFileSync(join(dir, 'vitest-results.json'), JSON.stringify(report));
@@ -109,7 +132,9 @@ describe('scripts/test-summary.mjs, the end of .ci/run', () => {
 
   it('fails the run when a test failed, still printing the line', async () => {
     writeFileSync(join(dir, 'vitest-results.json'), JSON.stringify({ ...report, numPassedTests: 39, numFailedTests: 1, success: false }));
-    const failed = await exec(process.execPath, ['scripts/test-summary.mjs', join(dir, 'vitest-results.json')]).catch((err: { code: number; stdout: string }) => err);
+    const failed = await exec(process.execPath, ['scripts/test-summary.mjs', join(dir, 'vitest-results.json')]).catch(
+      (err: { code: number; stdout: string }) => err,
+    );
     expect('code' in failed && failed.code).toBe(1);
     expect(failed.stdout.trimEnd().split('\n').at(-1)).toBe('39 passed, 1 failed, 1 skipped');
   });
@@ -142,7 +167,7 @@ describe('scripts/ensure-deps.mjs and npx refundflow', () => {
     writeFileSync(
       join(dir, 'vendor/tsx/esm/hooks.js'),
       "import { readFile } from 'node:fs/promises';\n" +
-        "export async function load(url, context, next) {\n" +
+        'export async function load(url, context, next) {\n' +
         "  if (url.endsWith('.ts')) return { format: 'module', source: await readFile(new URL(url), 'utf8'), shortCircuit: true };\n" +
         '  return next(url, context);\n}\n',
     );

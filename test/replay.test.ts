@@ -4,7 +4,9 @@ import { Worker } from '@temporalio/worker';
 import { describe, expect, inject, it } from 'vitest';
 
 const dir = new URL('histories/', import.meta.url);
-const files = readdirSync(dir).filter((name) => name.endsWith('.json')).sort();
+const files = readdirSync(dir)
+  .filter((name) => name.endsWith('.json'))
+  .sort();
 
 /**
  * Determinism guard: histories recorded from real runs (test/helpers/histories.ts) must replay
@@ -13,13 +15,13 @@ const files = readdirSync(dir).filter((name) => name.endsWith('.json')).sort();
 describe('replaying recorded workflow histories', () => {
   it('has a recorded history of every workflow type', () => {
     const types = files.map((name) => name.split('.')[0]);
-    expect(new Set(types)).toEqual(new Set(['cancelSubscriptionWorkflow', 'pingWorkflow', 'reconcileWorkflow', 'refundOrderWorkflow', 'refundWorkflow', 'resolveWorkflow']));
+    expect(new Set(types)).toEqual(
+      new Set(['cancelSubscriptionWorkflow', 'pingWorkflow', 'reconcileWorkflow', 'refundOrderWorkflow', 'refundWorkflow', 'resolveWorkflow']),
+    );
   });
 
   it.each(files)('%s replays without nondeterminism', async (file) => {
     const history = historyFromJSON(JSON.parse(readFileSync(new URL(file, dir), 'utf8')));
-    await expect(
-      Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, file),
-    ).resolves.toBeUndefined();
+    await expect(Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, file)).resolves.toBeUndefined();
   });
 });

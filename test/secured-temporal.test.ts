@@ -36,7 +36,9 @@ afterAll(async () => {
 
 /** The test runner's environment without any TEMPORAL_* setting of its own. */
 function cleanEnv(extra: Env): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(Object.entries({ ...process.env, ...extra }).filter(([name, value]) => value !== undefined && (!name.startsWith('TEMPORAL_') || name in extra)));
+  const env = Object.fromEntries(
+    Object.entries({ ...process.env, ...extra }).filter(([name, value]) => value !== undefined && (!name.startsWith('TEMPORAL_') || name in extra)),
+  );
   return env;
 }
 
@@ -47,7 +49,7 @@ const mutual = (): Env => ({ ...trusting(), TEMPORAL_TLS_CLIENT_CERT_PATH: pki.c
 const callsSince = (since: number) => server.calls.slice(since);
 
 describe('connecting with the settings: what the server sees', () => {
-  it('Connection (the API, npm start\'s client, the CLI): the client certificate, the CA trusted, the server name asked for', async () => {
+  it("Connection (the API, npm start's client, the CLI): the client certificate, the CA trusted, the server name asked for", async () => {
     const since = server.calls.length;
     const connection = await Connection.connect({ ...temporalConnection(mutual()).connectionOptions, connectTimeout: 15_000 });
     await connection.close();
@@ -96,7 +98,13 @@ describe('the processes connect with the settings', () => {
     const worker = run(
       process.execPath,
       ['--import', 'tsx', 'src/worker.ts'],
-      cleanEnv({ ...mutual(), TEMPORAL_TLS_CLIENT_KEY_PATH: undefined, TEMPORAL_TLS_CLIENT_KEY_DATA: key, DATA_DIR: mkdtempSync(join(tmpdir(), 'refundflow-worker-')), METRICS_ADDRESS: 'off' }),
+      cleanEnv({
+        ...mutual(),
+        TEMPORAL_TLS_CLIENT_KEY_PATH: undefined,
+        TEMPORAL_TLS_CLIENT_KEY_DATA: key,
+        DATA_DIR: mkdtempSync(join(tmpdir(), 'refundflow-worker-')),
+        METRICS_ADDRESS: 'off',
+      }),
     );
     try {
       await expect.poll(() => callsSince(since).find((call) => call.clientName === pki.clientName), { timeout: 90_000 }).toBeDefined();
@@ -110,7 +118,9 @@ describe('the processes connect with the settings', () => {
 
   it('refundflow schedule install sends the API key, and never prints it', async () => {
     const since = server.calls.length;
-    const failed = await exec(process.execPath, ['bin/refundflow.mjs', 'schedule', 'install'], { env: cleanEnv({ ...trusting(), TEMPORAL_API_KEY: API_KEY }) }).then(
+    const failed = await exec(process.execPath, ['bin/refundflow.mjs', 'schedule', 'install'], {
+      env: cleanEnv({ ...trusting(), TEMPORAL_API_KEY: API_KEY }),
+    }).then(
       () => undefined,
       (err: unknown) => err as { code: number; stdout: string; stderr: string },
     );
@@ -124,12 +134,21 @@ describe('the processes connect with the settings', () => {
 describe('a bad setting stops each entry point with one line naming the variable', () => {
   const entryPoints = [
     { name: 'the worker (npm run worker)', args: ['--import', 'tsx', 'src/worker.ts'], exitCode: 1, extraEnv: {} },
-    { name: 'the API (npm run api)', args: ['--import', 'tsx', 'src/api/main.ts'], exitCode: 1, extraEnv: { INGEST_WEBHOOK_SECRET: 'whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=' } },
+    {
+      name: 'the API (npm run api)',
+      args: ['--import', 'tsx', 'src/api/main.ts'],
+      exitCode: 1,
+      extraEnv: { INGEST_WEBHOOK_SECRET: 'whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=' },
+    },
     { name: 'npm start, before it starts anything', args: ['--import', 'tsx', 'scripts/start.ts'], exitCode: 1, extraEnv: {} },
     { name: 'refundflow schedule install (a usage error)', args: ['bin/refundflow.mjs', 'schedule', 'install'], exitCode: exitCodes.usage.code, extraEnv: {} },
   ];
   const settings: Array<{ what: string; env: () => Env; says: RegExp }> = [
-    { what: 'a client certificate without its key', env: () => ({ TEMPORAL_ADDRESS: '127.0.0.1:1', TEMPORAL_TLS_CLIENT_CERT_PATH: pki.clientCert }), says: /TEMPORAL_TLS_CLIENT_CERT_PATH gives a client certificate without its key/ },
+    {
+      what: 'a client certificate without its key',
+      env: () => ({ TEMPORAL_ADDRESS: '127.0.0.1:1', TEMPORAL_TLS_CLIENT_CERT_PATH: pki.clientCert }),
+      says: /TEMPORAL_TLS_CLIENT_CERT_PATH gives a client certificate without its key/,
+    },
     { what: 'an API key without TEMPORAL_ADDRESS', env: () => ({ TEMPORAL_API_KEY: API_KEY }), says: /TEMPORAL_ADDRESS is required with TEMPORAL_API_KEY/ },
   ];
   const cases = entryPoints.flatMap((entry) => settings.map((setting) => ({ ...entry, ...setting })));

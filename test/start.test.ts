@@ -61,7 +61,10 @@ describe('npm start', () => {
     /** One line of the banner: its label, padding, then the value. */
     const bannerLine = (label: string, value: string) => new RegExp(`^ {2}${label} +${value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'm');
     expect(first.output()).toMatch(
-      bannerLine('Temporal Web UI', `http://localhost:${uiPort} (the dev server's UI: cancel, signal, update, terminate, reset and start are on here, and off in production's)`),
+      bannerLine(
+        'Temporal Web UI',
+        `http://localhost:${uiPort} (the dev server's UI: cancel, signal, update, terminate, reset and start are on here, and off in production's)`,
+      ),
     );
     expect(first.output()).toContain('polling task queue "refunds"');
     expect(first.output()).toMatch(
@@ -106,8 +109,11 @@ describe('npm start', () => {
     // development mode also keeps for the CLI; the Web UI's decisions are taken unverified, as it says.
     const key = /Operator key +(rf_\S+) \(the developer, an approver; made now, kept in /.exec(first.output())?.[1];
     expect(key).toBeDefined();
-    expect(first.output()).toMatch(bannerLine('Decisions', 'signed by the API; approve/reject/cancel sent from the Web UI or temporal CLI are also taken, recorded as unverified'));
-    const read = (path: string, credential = key) => fetch(`http://localhost:${apiPort}${path}`, { headers: credential ? { authorization: `Bearer ${credential}` } : {} });
+    expect(first.output()).toMatch(
+      bannerLine('Decisions', 'signed by the API; approve/reject/cancel sent from the Web UI or temporal CLI are also taken, recorded as unverified'),
+    );
+    const read = (path: string, credential = key) =>
+      fetch(`http://localhost:${apiPort}${path}`, { headers: credential ? { authorization: `Bearer ${credential}` } : {} });
     expect((await read(`/v1/refunds/${event.data.refundId}`, '')).status).toBe(401);
     await expect
       .poll(async () => ((await (await read(`/v1/refunds/${event.data.refundId}`)).json()) as { status: string }).status, { timeout: 30_000 })
@@ -144,18 +150,24 @@ describe('npm start', () => {
     expect(demoWorkflowId).toMatch(/^oen-refund-P/);
     const query = encodeURIComponent('RefundStatus="succeeded"');
     await expect
-      .poll(async () => {
-        const listed = await fetch(`http://localhost:${uiPort}/api/v1/namespaces/default/workflows?query=${query}`);
-        const { executions } = (await listed.json()) as { executions?: Array<{ execution: { workflowId: string } }> };
-        return executions?.map((e) => e.execution.workflowId);
-      }, { timeout: 10_000 })
+      .poll(
+        async () => {
+          const listed = await fetch(`http://localhost:${uiPort}/api/v1/namespaces/default/workflows?query=${query}`);
+          const { executions } = (await listed.json()) as { executions?: Array<{ execution: { workflowId: string } }> };
+          return executions?.map((e) => e.execution.workflowId);
+        },
+        { timeout: 10_000 },
+      )
       .toContain(demoWorkflowId);
 
     // The worker's /metrics counts the refunds, and the API logged its requests to the printed file.
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     expect(metrics).toMatch(/^refundflow_refunds_total\{provider="oen",status="succeeded"\} 1$/m);
     expect(metrics).toMatch(/^refundflow_refunds_total\{provider="mwd",status="succeeded"\} 2$/m);
-    const logLines = readFileSync(join(dataDir, 'refundflow.log'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const logLines = readFileSync(join(dataDir, 'refundflow.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(logLines.some((l) => l.name === 'api' && l.msg === 'request completed')).toBe(true);
     expect(readFileSync(join(dataDir, 'refundflow.log'), 'utf8')).not.toContain(String(secret));
     expect(readFileSync(join(dataDir, 'refundflow.log'), 'utf8')).not.toContain(String(key).slice(16));

@@ -17,7 +17,9 @@ function groupMembers(pgid: number): number[] {
     .filter((e) => /^\d+$/.test(e))
     .flatMap((e) => {
       try {
-        const fields = readFileSync(`/proc/${e}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+        const fields = readFileSync(`/proc/${e}/stat`, 'utf8')
+          .replace(/^.*\) /s, '')
+          .split(' ');
         return Number(fields[2]) === pgid && fields[0] !== 'Z' ? [Number(e)] : [];
       } catch {
         return [];
@@ -61,18 +63,22 @@ describe('children tied to their supervisor (scripts/watchdog.ts)', () => {
     ['SIGTERM', (c: ChildProcess) => c.kill('SIGTERM')],
     ['SIGINT', (c: ChildProcess) => c.kill('SIGINT')],
     ['process.exit', (c: ChildProcess) => c.stdin?.write('exit\n')],
-  ] as const)('the supervisor ended by %s: its tied children, and a tied group with everything in it, are stopped; an untied one is not', async (_how, end) => {
-    const { child, pids } = await supervisor();
-    const members = groupMembers(pids.group);
-    expect(members.length).toBe(2); // the group's sh and its sleep
-    expect(alive(pids.plain)).toBe(true);
+  ] as const)(
+    'the supervisor ended by %s: its tied children, and a tied group with everything in it, are stopped; an untied one is not',
+    async (_how, end) => {
+      const { child, pids } = await supervisor();
+      const members = groupMembers(pids.group);
+      expect(members.length).toBe(2); // the group's sh and its sleep
+      expect(alive(pids.plain)).toBe(true);
 
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    end(child);
-    await exited;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      end(child);
+      await exited;
 
-    await expect.poll(() => [...members, pids.plain].filter(alive), { timeout: 5_000, interval: 100 }).toEqual([]);
-    expect(alive(pids.untied)).toBe(true);
-    process.kill(pids.untied, 'SIGKILL');
-  }, 30_000);
+      await expect.poll(() => [...members, pids.plain].filter(alive), { timeout: 5_000, interval: 100 }).toEqual([]);
+      expect(alive(pids.untied)).toBe(true);
+      process.kill(pids.untied, 'SIGKILL');
+    },
+    30_000,
+  );
 });

@@ -56,7 +56,7 @@ describe('src/worker.ts as a process', () => {
     expect(result.message).toBe('in flight');
   }, 180_000);
 
-  it('serves /metrics: the SDK\'s, and ours (refunds by provider and status, provider call latency, retries by error type)', async () => {
+  it("serves /metrics: the SDK's, and ours (refunds by provider and status, provider call latency, retries by error type)", async () => {
     const { temporal: t, sandboxes } = engine();
     const [metricsPort] = await freePorts(1);
     const dataDir = mkdtempSync(join(tmpdir(), 'refundflow-worker-'));
@@ -92,7 +92,9 @@ describe('src/worker.ts as a process', () => {
       // Two refund calls, the first answered F0001 (with HTTP 500), and the list calls around them, each timed.
       expect(sample(text, 'refundflow_provider_call_latency_count', { provider: 'oen', operation: 'refund', outcome: '500' })).toBe(1);
       expect(sample(text, 'refundflow_provider_call_latency_count', { provider: 'oen', operation: 'refund', outcome: '200' })).toBe(1);
-      expect(sample(text, 'refundflow_provider_call_latency_count', { provider: 'oen', operation: 'list_transactions', outcome: '200' })).toBeGreaterThanOrEqual(2);
+      expect(
+        sample(text, 'refundflow_provider_call_latency_count', { provider: 'oen', operation: 'list_transactions', outcome: '200' }),
+      ).toBeGreaterThanOrEqual(2);
       expect(text).toMatch(/^refundflow_provider_call_latency_bucket\{.*le="/m);
       // And the SDK's own, from the same endpoint.
       expect(text).toMatch(/^temporal_activity_execution_latency_count\{/m);
@@ -103,4 +105,3 @@ describe('src/worker.ts as a process', () => {
     }
   }, 180_000);
 });
-

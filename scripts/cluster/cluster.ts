@@ -263,7 +263,12 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv, logFile: s
 /** Creates Temporal's databases when missing and brings their schemas up to date (deploy/temporal/schema.sh). */
 export async function applySchema(options: ClusterOptions): Promise<void> {
   mkdirSync(options.logDir, { recursive: true });
-  await run('sh', [join(deployDir, 'schema.sh')], { ...postgresEnv(options), TEMPORAL_SCHEMA_DIR: options.binaries.schemaDir, SQL_TOOL: options.binaries.sqlTool }, join(options.logDir, 'schema.log'));
+  await run(
+    'sh',
+    [join(deployDir, 'schema.sh')],
+    { ...postgresEnv(options), TEMPORAL_SCHEMA_DIR: options.binaries.schemaDir, SQL_TOOL: options.binaries.sqlTool },
+    join(options.logDir, 'schema.log'),
+  );
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -325,7 +330,9 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
         await sleep(500);
       }
     }
-    throw new ClusterError(`The cluster's frontend ${address} did not serve namespace ${options.namespace} within ${timeoutMs / 1000}s: ${last instanceof Error ? last.message : String(last)}; logs in ${options.logDir}`);
+    throw new ClusterError(
+      `The cluster's frontend ${address} did not serve namespace ${options.namespace} within ${timeoutMs / 1000}s: ${last instanceof Error ? last.message : String(last)}; logs in ${options.logDir}`,
+    );
   };
 
   const send = (host: ClusterHost, signal: NodeJS.Signals): boolean => {
@@ -410,7 +417,8 @@ export function frontendConnectionOptions(address: string, tls: ClusterTls | und
     tls: {
       serverNameOverride: tls.serverName,
       serverRootCACertificate: readFileSync(tls.serverCa),
-      ...(tls.internalClientCert && tls.internalClientKey && { clientCertPair: { crt: readFileSync(tls.internalClientCert), key: readFileSync(tls.internalClientKey) } }),
+      ...(tls.internalClientCert &&
+        tls.internalClientKey && { clientCertPair: { crt: readFileSync(tls.internalClientCert), key: readFileSync(tls.internalClientKey) } }),
     },
   };
 }
@@ -429,7 +437,8 @@ async function waitForFrontend(address: string, options: ClusterOptions, childre
   let last: unknown;
   while (Date.now() < deadline) {
     for (const [host, child] of children) {
-      if (child.exitCode !== null) throw new ClusterError(`The ${host} host exited (code ${child.exitCode}) while the cluster started; see ${join(options.logDir, `${host}.log`)}`);
+      if (child.exitCode !== null)
+        throw new ClusterError(`The ${host} host exited (code ${child.exitCode}) while the cluster started; see ${join(options.logDir, `${host}.log`)}`);
     }
     try {
       const connection = await Connection.connect({ ...frontendConnectionOptions(address, options.tls), connectTimeout: 2_000 });
@@ -444,7 +453,9 @@ async function waitForFrontend(address: string, options: ClusterOptions, childre
       await sleep(500);
     }
   }
-  throw new ClusterError(`The cluster's frontend ${address} did not answer within 120s: ${last instanceof Error ? last.message : String(last)}; logs in ${options.logDir}`);
+  throw new ClusterError(
+    `The cluster's frontend ${address} did not answer within 120s: ${last instanceof Error ? last.message : String(last)}; logs in ${options.logDir}`,
+  );
 }
 
 async function waitForListening(port: number, host: ClusterHost, options: ClusterOptions, children: Map<ClusterHost, ChildProcess>): Promise<void> {

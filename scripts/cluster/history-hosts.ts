@@ -40,7 +40,9 @@ export async function observeHistoryHost(database: pg.ClientConfig, { grpc, memb
 
 /** Every shard and its owner as its row says ('' where the row is not in protobuf's encoding). */
 export async function shardOwners(client: pg.ClientBase): Promise<Array<{ shardId: number; owner: string }>> {
-  const { rows } = await client.query<{ shard_id: number; data: Buffer; data_encoding: string }>('SELECT shard_id, data, data_encoding FROM shards ORDER BY shard_id');
+  const { rows } = await client.query<{ shard_id: number; data: Buffer; data_encoding: string }>(
+    'SELECT shard_id, data, data_encoding FROM shards ORDER BY shard_id',
+  );
   return rows.map((s) => ({ shardId: s.shard_id, owner: s.data_encoding.toLowerCase() === 'proto3' ? shardOwner(s.data) : '' }));
 }
 

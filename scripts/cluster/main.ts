@@ -48,7 +48,9 @@ async function checkPorts(ports: ClusterPorts): Promise<void> {
   const taken: string[] = [];
   for (const [name, port] of Object.entries(ports) as Array<[string, number]>) if (await portTaken(port)) taken.push(`${port} (${name})`);
   if (taken.length > 0) {
-    throw new Error(`Port${taken.length > 1 ? 's' : ''} ${taken.join(', ')} already in use: is another cluster, or npm start's dev server (7233, 8233), running? Stop it first.`);
+    throw new Error(
+      `Port${taken.length > 1 ? 's' : ''} ${taken.join(', ')} already in use: is another cluster, or npm start's dev server (7233, 8233), running? Stop it first.`,
+    );
   }
 }
 
@@ -97,7 +99,10 @@ async function main(): Promise<void> {
   const rows: Array<[string, string]> = [
     ['Temporal server', `v${TEMPORAL_SERVER_VERSION} on PostgreSQL (databases temporal, temporal_visibility; SQL visibility; 8 history shards)`],
     ['Frontend', `${cluster.address} (pid ${pids.frontend})`],
-    ...HISTORY_HOSTS.map((host, i): [string, string] => [`History host ${i + 1}`, `127.0.0.1:${i === 0 ? DEFAULT_PORTS.history1 : DEFAULT_PORTS.history2} (pid ${pids[host]})`]),
+    ...HISTORY_HOSTS.map((host, i): [string, string] => [
+      `History host ${i + 1}`,
+      `127.0.0.1:${i === 0 ? DEFAULT_PORTS.history1 : DEFAULT_PORTS.history2} (pid ${pids[host]})`,
+    ]),
     ['Matching', `127.0.0.1:${DEFAULT_PORTS.matching} (pid ${pids.matching})`],
     ['Internal worker', `127.0.0.1:${DEFAULT_PORTS.worker} (pid ${pids.worker})`],
     ['Web UI', `${cluster.uiUrl} (UI server v${TEMPORAL_UI_VERSION}; terminate, reset, start and batch actions off)`],

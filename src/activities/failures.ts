@@ -56,7 +56,7 @@ export function settledOutcome(current: RefundRecord | undefined): ProviderOutco
     return {
       outcome: 'succeeded',
       providerReference: current.providerReference,
-      note: 'an earlier attempt recorded the provider\'s success in the ledger; nothing was sent again',
+      note: "an earlier attempt recorded the provider's success in the ledger; nothing was sent again",
     };
   }
   if (current?.status === 'requires_attention') {

@@ -28,7 +28,12 @@ export function createActivities(deps: ActivityDeps) {
     ...createOenActivities({ oen: deps.providers.oen, ledger: deps.ledger }),
     ...createMwdActivities({ mwd: deps.providers.mwd, ledger: deps.ledger }),
     ...createOutcomeActivities(deps),
-    ...createReconcileActivities({ oen: deps.providers.oen, reconciliation: deps.reconciliation, reconcile: deps.reconcile, audit: new AuditTrail(deps.ledger.db) }),
+    ...createReconcileActivities({
+      oen: deps.providers.oen,
+      reconciliation: deps.reconciliation,
+      reconcile: deps.reconcile,
+      audit: new AuditTrail(deps.ledger.db),
+    }),
     ...createResolveActivities(deps),
   };
 }

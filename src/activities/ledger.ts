@@ -63,7 +63,8 @@ export function createLedgerActivities({ ledger, gate, subscriptions, policy, me
       const claimant = status === 'submitting' ? Context.current().info.workflowExecution : undefined;
       const record = await ledgerCall(() => ledger.transition(refundId, status, fields, claimant));
       metrics.refundStatus(record);
-      if (fields.error?.code === codes.CancelRequested) await auditTemporalCancel(refundId, { outcome: 'done', statusAfter: record.status, reason: fields.error.message });
+      if (fields.error?.code === codes.CancelRequested)
+        await auditTemporalCancel(refundId, { outcome: 'done', statusAfter: record.status, reason: fields.error.message });
       return record;
     },
 

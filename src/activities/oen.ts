@@ -171,4 +171,3 @@ export function createOenActivities({ oen, ledger }: OenActivityDeps) {
     },
   };
 }
-

@@ -73,7 +73,15 @@ export function createOutcomeActivities({ outcomes, deliveryLog }: OutcomeDeps) 
   };
 
   const send = async (target: OutcomeTarget, event: OutcomeEvent): Promise<DeliveryResult> => {
-    const body = JSON.stringify({ specversion: '1.0', id: event.id, source: 'refundflow', type: event.type, time: event.time, datacontenttype: 'application/json', data: event.data });
+    const body = JSON.stringify({
+      specversion: '1.0',
+      id: event.id,
+      source: 'refundflow',
+      type: event.type,
+      time: event.time,
+      datacontenttype: 'application/json',
+      data: event.data,
+    });
     const response = await axios.post(target.url, body, {
       headers: { 'content-type': 'application/json', ...new Signer(target.secret).sign(event.id, body) },
       timeout: 10_000,

@@ -43,7 +43,6 @@ async function workflowOpen(workflowId: string): Promise<boolean> {
 }
 
 export function createReconcileActivities({ oen, reconciliation, reconcile, audit }: ReconcileActivityDeps) {
-
   return {
     /** The worker's RECONCILE_* settings (a local activity: read once per run, recorded in history). */
     reconcilePolicy: (): Promise<ReconcilePolicy> => Promise.resolve(reconcile),
@@ -141,8 +140,10 @@ export function createReconcileActivities({ oen, reconciliation, reconcile, audi
     },
 
     /** Oen's evidence on a refund left in requires_attention (src/ledger/reconciliation.ts). */
-    attachReconcileEvidence: async (before: Pick<RefundRecord, 'refundId' | 'updatedAt' | 'version'>, error: { code: string; message: string }): Promise<boolean> =>
-      reconciliation.attachEvidence(before, error),
+    attachReconcileEvidence: async (
+      before: Pick<RefundRecord, 'refundId' | 'updatedAt' | 'version'>,
+      error: { code: string; message: string },
+    ): Promise<boolean> => reconciliation.attachEvidence(before, error),
 
     /** Succeeded refunds Oen showed refunded: not asked about again. */
     confirmRefunds: async (refundIds: string[]): Promise<void> => {

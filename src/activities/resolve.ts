@@ -44,7 +44,10 @@ export function createResolveActivities({ resolution, reconciliation, metrics = 
       const claim = await ledgerCall(() => resolution.claimProof(use));
       if (claim.claimed) return claim;
       const { usedBy } = claim;
-      return { claimed: false, problem: `this signed resolution was used already, by run ${usedBy.runId} of ${usedBy.workflowId} at ${usedBy.at}: a signed resolution is used once` };
+      return {
+        claimed: false,
+        problem: `this signed resolution was used already, by run ${usedBy.runId} of ${usedBy.workflowId} at ${usedBy.at}: a signed resolution is used once`,
+      };
     },
 
     /** What a person's retry sends: the request order management sent (ReconciliationLedger.requestToSendAgain), or why there is none. */

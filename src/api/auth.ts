@@ -23,9 +23,7 @@ export type Authentication =
 export class Authenticator {
   private jwks: JWTVerifyGetKey | undefined;
 
-  constructor(
-    private readonly options: { apiKeys: ApiKeys; oidc?: OidcSettings | undefined; operatorToken?: string | undefined },
-  ) {}
+  constructor(private readonly options: { apiKeys: ApiKeys; oidc?: OidcSettings | undefined; operatorToken?: string | undefined }) {}
 
   /** The schemes this API takes, for its 401 messages and /openapi.json. */
   describe(): string {
@@ -62,7 +60,10 @@ export class Authenticator {
     let payload: JWTPayload;
     let typ: unknown;
     try {
-      ({ payload, protectedHeader: { typ } } = await jwtVerify(token, keys, {
+      ({
+        payload,
+        protectedHeader: { typ },
+      } = await jwtVerify(token, keys, {
         issuer: oidc.issuer,
         audience: oidc.audience,
         clockTolerance: oidc.clockSkewSeconds,
@@ -76,7 +77,11 @@ export class Authenticator {
       return { ok: false, statusCode: 401, message: `the OIDC token was refused: ${jwtProblem(err, oidc)}` };
     }
     if (!isAccessTokenType(typ)) {
-      return { ok: false, statusCode: 401, message: `the OIDC token was refused: its typ is ${typ === undefined ? 'missing' : JSON.stringify(typ)}, not an access token's (at+jwt or JWT)` };
+      return {
+        ok: false,
+        statusCode: 401,
+        message: `the OIDC token was refused: its typ is ${typ === undefined ? 'missing' : JSON.stringify(typ)}, not an access token's (at+jwt or JWT)`,
+      };
     }
     if (typeof payload.sub !== 'string' || payload.sub === '') return { ok: false, statusCode: 401, message: 'the OIDC token names no subject (sub)' };
     const name = [payload.name, payload.preferred_username, payload.email, payload.sub].find((v): v is string => typeof v === 'string' && v !== '')!;
@@ -132,7 +137,8 @@ function highestRole(claim: unknown): Role | undefined {
 
 function jwtProblem(err: unknown, oidc: OidcSettings): string {
   if (err instanceof joseErrors.JWTExpired) return 'it has expired';
-  if (err instanceof joseErrors.JOSEAlgNotAllowed) return `it is signed with an algorithm this API does not take (it takes ${(oidc.algorithms ?? asymmetricJwsAlgorithms).join(', ')})`;
+  if (err instanceof joseErrors.JOSEAlgNotAllowed)
+    return `it is signed with an algorithm this API does not take (it takes ${(oidc.algorithms ?? asymmetricJwsAlgorithms).join(', ')})`;
   if (err instanceof joseErrors.JWTClaimValidationFailed) {
     if (err.claim === 'exp' && err.reason === 'missing') return 'it has no expiry (exp)';
     if (err.claim === 'iss') return `it was not issued by ${oidc.issuer}`;
@@ -140,7 +146,8 @@ function jwtProblem(err: unknown, oidc: OidcSettings): string {
     if (err.claim === 'nbf' || err.claim === 'iat') return 'it is not valid yet';
     return `its ${err.claim} claim is not acceptable`;
   }
-  if (err instanceof joseErrors.JWSSignatureVerificationFailed || err instanceof joseErrors.JWKSNoMatchingKey) return 'its signature is not from the issuer\'s keys';
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed || err instanceof joseErrors.JWKSNoMatchingKey)
+    return "its signature is not from the issuer's keys";
   return messageOf(err);
 }
 

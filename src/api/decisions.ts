@@ -77,7 +77,13 @@ export function registerDecisionRoutes(app: FastifyInstance, deps: DecisionRoute
 }
 
 /** The API's signed word that `request`'s caller decided `action` on `record` (with `details`). */
-export function signProof(signingKey: string, request: FastifyRequest, action: DecisionAction, record: Pick<RefundRecord, 'refundId' | 'runId'>, details: string): DecisionProof {
+export function signProof(
+  signingKey: string,
+  request: FastifyRequest,
+  action: DecisionAction,
+  record: Pick<RefundRecord, 'refundId' | 'runId'>,
+  details: string,
+): DecisionProof {
   const { id, name, role, via, person, heldBy } = callerOf(request);
   const actor = { id, name, role, via, ...(person !== undefined && { person }), ...(heldBy !== undefined && { heldBy }) };
   return signDecision(
@@ -104,8 +110,11 @@ export function signProof(signingKey: string, request: FastifyRequest, action: D
  */
 export function auditTrailFor(audit: AuditTrail, request: FastifyRequest, action: string, refundId?: string) {
   const caller = callerOf(request);
-  const trail = new AuditedAction(audit, { actor: { id: caller.id, name: caller.name, role: caller.role }, action, refundId, requestId: request.id }, (err, outcome) =>
-    request.log.error({ err, action, refundId }, `${action} was carried out but its outcome (${outcome}) is not in the audit trail; its attempted row is`),
+  const trail = new AuditedAction(
+    audit,
+    { actor: { id: caller.id, name: caller.name, role: caller.role }, action, refundId, requestId: request.id },
+    (err, outcome) =>
+      request.log.error({ err, action, refundId }, `${action} was carried out but its outcome (${outcome}) is not in the audit trail; its attempted row is`),
   );
   return {
     attempt: (fields: Pick<AuditFields, 'statusBefore' | 'reason' | 'detail'> = {}) => trail.attempt(fields),

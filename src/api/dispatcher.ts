@@ -83,11 +83,7 @@ export type DispatchOutcome =
  * or re-sent event asks); otherwise starting twice is harmless (deterministic workflow ids), so a
  * crash between the start and the mark only costs a second, duplicate start.
  */
-export async function dispatchEvent(
-  deps: DispatchDeps,
-  event: InboundEvent,
-  timeoutMs: number,
-): Promise<DispatchOutcome> {
+export async function dispatchEvent(deps: DispatchDeps, event: InboundEvent, timeoutMs: number): Promise<DispatchOutcome> {
   if (event.type === 'refund.requested') {
     const record = await deps.ledger.get(event.data.refundId);
     if (record) {

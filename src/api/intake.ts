@@ -93,10 +93,7 @@ export class EventIntake {
     const workflowId = eventWorkflowId(event);
     const accepted: AcceptedBody = {
       eventId: event.id,
-      refunds:
-        event.type === 'refund.requested'
-          ? [{ refundId: event.data.refundId, status: 'received', workflowId, uiUrl: this.deps.uiUrl(workflowId) }]
-          : [],
+      refunds: event.type === 'refund.requested' ? [{ refundId: event.data.refundId, status: 'received', workflowId, uiUrl: this.deps.uiUrl(workflowId) }] : [],
       workflowId,
       uiUrl: this.deps.uiUrl(workflowId),
     };

@@ -61,9 +61,12 @@ export async function startApi(options: {
     ...(oidcSettings(config) && { oidc: oidcSettings(config) }),
   });
   if (config.OPERATOR_TOKEN) {
-    logger.warn('OPERATOR_TOKEN is deprecated and will be removed in the next release: it still acts as an approver named "OPERATOR_TOKEN (deprecated)"; give each person or service a named key (npx refundflow operator add) or sign in through OIDC');
+    logger.warn(
+      'OPERATOR_TOKEN is deprecated and will be removed in the next release: it still acts as an approver named "OPERATOR_TOKEN (deprecated)"; give each person or service a named key (npx refundflow operator add) or sign in through OIDC',
+    );
   }
-  if (!options.signingKey) logger.warn('OPERATOR_SIGNING_KEY is not set: approve, reject, cancel and resolve answer 503 (npx refundflow signing-key makes a key pair)');
+  if (!options.signingKey)
+    logger.warn('OPERATOR_SIGNING_KEY is not set: approve, reject, cancel and resolve answer 503 (npx refundflow signing-key makes a key pair)');
   try {
     await app.listen({ port: config.PORT, host: options.host ?? '0.0.0.0' });
   } catch (err) {

@@ -59,10 +59,15 @@ export function registerApiMetrics(
     registers: [http],
   });
   const labelNames = ['method', 'route', 'status_code'] as const;
-  const requests = new Counter({ name: apiMetricNames.requests, help: 'HTTP requests answered, by method, route pattern and status code', labelNames, registers: [http] });
+  const requests = new Counter({
+    name: apiMetricNames.requests,
+    help: 'HTTP requests answered, by method, route pattern and status code',
+    labelNames,
+    registers: [http],
+  });
   const duration = new Histogram({
     name: apiMetricNames.requestDuration,
-    help: 'Seconds from a request\'s arrival to its answer, by method, route pattern and status code',
+    help: "Seconds from a request's arrival to its answer, by method, route pattern and status code",
     labelNames,
     registers: [http],
   });
@@ -96,11 +101,16 @@ export function registerApiMetrics(
  */
 function ledgerRegistry(gauges: LedgerGauges | undefined): Registry {
   const registry = new Registry();
-  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) => new Gauge<L>({ name, help, labelNames, registers: [registry] });
-  gauge(apiMetricNames.ledgerUp, '1 when this scrape read the ledger; 0 when it could not (the other refundflow_ledger_ gauges are then absent)').set(gauges ? 1 : 0);
+  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
+    new Gauge<L>({ name, help, labelNames, registers: [registry] });
+  gauge(apiMetricNames.ledgerUp, '1 when this scrape read the ledger; 0 when it could not (the other refundflow_ledger_ gauges are then absent)').set(
+    gauges ? 1 : 0,
+  );
   if (!gauges) return registry;
 
-  const refunds = gauge(apiMetricNames.refunds, 'Refunds in each status that is not final: received, awaiting_approval, submitting, requires_attention', ['status']);
+  const refunds = gauge(apiMetricNames.refunds, 'Refunds in each status that is not final: received, awaiting_approval, submitting, requires_attention', [
+    'status',
+  ]);
   const refundsAge = gauge(apiMetricNames.refundsOldestAge, 'Seconds the refund longest in each status has been in it (0 when none is)', ['status']);
   for (const { status, count, oldestAgeSeconds } of gauges.refunds) {
     refunds.set({ status }, count);
@@ -118,7 +128,11 @@ function ledgerRegistry(gauges: LedgerGauges | undefined): Registry {
   if (gauges.reconciliation) {
     const { finishedAt, counts } = gauges.reconciliation;
     gauge(apiMetricNames.reconciliationFinished, 'When the latest reconciliation run finished (Unix seconds)').set(finishedAt.getTime() / 1000);
-    const refundsSeen = gauge(apiMetricNames.reconciliationRefunds, 'Refunds the latest reconciliation run counted, by outcome (mismatch: succeeded in the ledger, not at Oen; or failed in the ledger, refunded at Oen)', ['outcome']);
+    const refundsSeen = gauge(
+      apiMetricNames.reconciliationRefunds,
+      'Refunds the latest reconciliation run counted, by outcome (mismatch: succeeded in the ledger, not at Oen; or failed in the ledger, refunded at Oen)',
+      ['outcome'],
+    );
     for (const [outcome, count] of Object.entries(counts)) refundsSeen.set({ outcome }, count);
   }
   return registry;

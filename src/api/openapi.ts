@@ -28,7 +28,7 @@ const refundView = refundRecord.extend({ uiUrl: z.string() });
 
 /** GET /v1/refunds's query (`listQuery` in server.ts validates it; a test holds the two to the same names). */
 export const listParameters = {
-  orderId: 'only this order\'s refunds',
+  orderId: "only this order's refunds",
   status: 'only refunds in this status',
   updatedBefore: 'only refunds last updated before this time (RFC 3339 with its offset, e.g. 2026-11-25T07:00:00Z): those waiting longer than that',
   limit: 'at most this many, 1-200 (default 50)',
@@ -64,7 +64,12 @@ const accessText: Record<Access, string> = {
 export function openApiDocument(routes: readonly RegisteredRoute[], serverUrl?: string): Record<string, unknown> {
   const document = describeEndpoints();
   if (serverUrl !== undefined) {
-    document.servers = [{ url: serverUrl, description: 'the address this API listens on, as seen from its own host; behind a proxy or load balancer, use the address its clients reach' }];
+    document.servers = [
+      {
+        url: serverUrl,
+        description: 'the address this API listens on, as seen from its own host; behind a proxy or load balancer, use the address its clients reach',
+      },
+    ];
   }
   const paths = document.paths as Record<string, Record<string, Record<string, unknown>>>;
   for (const route of routes) {
@@ -87,7 +92,7 @@ export function openApiDocument(routes: readonly RegisteredRoute[], serverUrl?: 
 const signatureHeaders = [
   {
     name: 'webhook-id',
-    description: 'This delivery\'s id, unique per message; the first part of what is signed.',
+    description: "This delivery's id, unique per message; the first part of what is signed.",
     example: 'evt_123',
   },
   {
@@ -99,7 +104,7 @@ const signatureHeaders = [
   {
     name: 'webhook-signature',
     description:
-      '`v1,` then the base64 of the HMAC-SHA256 of `<webhook-id>.<webhook-timestamp>.<body>` (the body\'s exact bytes as sent), keyed with the bytes of INGEST_WEBHOOK_SECRET: the base64 after its `whsec_`. ' +
+      "`v1,` then the base64 of the HMAC-SHA256 of `<webhook-id>.<webhook-timestamp>.<body>` (the body's exact bytes as sent), keyed with the bytes of INGEST_WEBHOOK_SECRET: the base64 after its `whsec_`. " +
       'Several may be sent, separated by spaces (while the sender rotates its secret); one that matches is enough.',
     example: 'v1,K6pZ5bU8n0rH0VQ2Xq3c8mZ1s6t1gq0u9yVx8m3pJfM=',
   },
@@ -108,7 +113,10 @@ const signatureHeaders = [
 function describeEndpoints(): Record<string, unknown> {
   const eventSchema = {
     oneOf: Object.entries(eventDataSchemas).map(([type, data]) => ({
-      allOf: [schema(cloudEvent.omit({ data: true, type: true })), { type: 'object', properties: { type: { const: type }, data: schema(data) }, required: ['type', 'data'] }],
+      allOf: [
+        schema(cloudEvent.omit({ data: true, type: true })),
+        { type: 'object', properties: { type: { const: type }, data: schema(data) }, required: ['type', 'data'] },
+      ],
     })),
   };
   const refundIdParam = { name: 'refundId', in: 'path', required: true, schema: { type: 'string' } };
@@ -119,7 +127,15 @@ function describeEndpoints(): Record<string, unknown> {
     responses: {
       200: {
         description: 'the refund after the decision (awaiting_approval with one approval of two, at DUAL_APPROVAL_THRESHOLD)',
-        content: json(z.object({ refundId: z.string(), status: z.string(), attempts: z.number(), approvalsNeeded: z.number().optional(), approvals: z.array(z.object({ by: z.string(), at: z.string(), person: z.string().optional() })).optional() })),
+        content: json(
+          z.object({
+            refundId: z.string(),
+            status: z.string(),
+            attempts: z.number(),
+            approvalsNeeded: z.number().optional(),
+            approvals: z.array(z.object({ by: z.string(), at: z.string(), person: z.string().optional() })).optional(),
+          }),
+        ),
       },
       400: problemAnswer('the body is not JSON'),
       404: problemAnswer('no such refund'),
@@ -170,9 +186,18 @@ function describeEndpoints(): Record<string, unknown> {
       '/v1/refunds': {
         get: {
           summary: 'Refunds, newest first, paged',
-          parameters: Object.entries(listParameters).map(([name, description]) => ({ name, in: 'query', required: false, description, schema: { type: 'string' } })),
+          parameters: Object.entries(listParameters).map(([name, description]) => ({
+            name,
+            in: 'query',
+            required: false,
+            description,
+            schema: { type: 'string' },
+          })),
           responses: {
-            200: { description: 'a page; `next` is the cursor of the following one', content: json(z.object({ refunds: z.array(refundView), next: z.string().optional() })) },
+            200: {
+              description: 'a page; `next` is the cursor of the following one',
+              content: json(z.object({ refunds: z.array(refundView), next: z.string().optional() })),
+            },
             422: problemAnswer('invalid query, field by field'),
           },
         },
@@ -183,18 +208,28 @@ function describeEndpoints(): Record<string, unknown> {
       '/v1/refunds/{refundId}/resolve': {
         post: {
           summary:
-            'Settle a refund in requires_attention: succeeded or failed with evidence (Oen: checked with Oen first; MWD: an approver\'s word), or, for Oen only, send it again if Oen shows it still charged. Runs as its own workflow.',
+            "Settle a refund in requires_attention: succeeded or failed with evidence (Oen: checked with Oen first; MWD: an approver's word), or, for Oen only, send it again if Oen shows it still charged. Runs as its own workflow.",
           parameters: [refundIdParam],
           requestBody: { required: true, content: { 'application/json': { schema: { oneOf: [schema(outcomeBody), schema(retryBody)] } } } },
           responses: {
-            200: { description: 'settled: the refund\'s status now, and what the provider showed', content: json(z.object({ refundId: z.string(), status: z.string(), providerEvidence: z.string().optional(), workflowId: z.string(), uiUrl: z.string() })) },
+            200: {
+              description: "settled: the refund's status now, and what the provider showed",
+              content: json(
+                z.object({ refundId: z.string(), status: z.string(), providerEvidence: z.string().optional(), workflowId: z.string(), uiUrl: z.string() }),
+              ),
+            },
             202: {
-              description: 'still running after 20 s (a retry waiting for the provider): watch it at uiUrl; or, at DUAL_APPROVAL_THRESHOLD, the first of two people: awaiting_second_person (another person sends the same body)',
-              content: json(z.object({ refundId: z.string(), resolution: z.enum(['running', 'awaiting_second_person']), workflowId: z.string(), uiUrl: z.string() })),
+              description:
+                'still running after 20 s (a retry waiting for the provider): watch it at uiUrl; or, at DUAL_APPROVAL_THRESHOLD, the first of two people: awaiting_second_person (another person sends the same body)',
+              content: json(
+                z.object({ refundId: z.string(), resolution: z.enum(['running', 'awaiting_second_person']), workflowId: z.string(), uiUrl: z.string() }),
+              ),
             },
             400: problemAnswer('the body is not JSON'),
             404: problemAnswer('no such refund'),
-            409: problemAnswer('the refund is not in requires_attention, changed meanwhile, a resolution already runs, an MWD retry, or Oen shows otherwise (providerEvidence says what)'),
+            409: problemAnswer(
+              'the refund is not in requires_attention, changed meanwhile, a resolution already runs, an MWD retry, or Oen shows otherwise (providerEvidence says what)',
+            ),
             422: problemAnswer('the body does not match the schema, field by field'),
             503: problemAnswer('Oen cannot be asked now, or OPERATOR_SIGNING_KEY is not set on this API'),
           },
@@ -205,7 +240,10 @@ function describeEndpoints(): Record<string, unknown> {
           summary: 'The operator audit trail, oldest first, paged: every action, attempted, then done, pending or refused',
           parameters: Object.keys(auditQuery.shape).map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } })),
           responses: {
-            200: { description: 'a page; `next` is the cursor of the following one', content: json(z.object({ entries: z.array(z.record(z.string(), z.unknown())), next: z.string().optional() })) },
+            200: {
+              description: 'a page; `next` is the cursor of the following one',
+              content: json(z.object({ entries: z.array(z.record(z.string(), z.unknown())), next: z.string().optional() })),
+            },
             422: problemAnswer('invalid query, field by field'),
           },
         },
@@ -242,10 +280,19 @@ function describeEndpoints(): Record<string, unknown> {
           responses: { 200: { description: 'the key as revoked' }, 404: problemAnswer('no live key of that name') },
         },
       },
-      '/openapi.json': { get: { summary: 'This document: what the API takes and answers, no data of its own', responses: { 200: { description: 'OpenAPI 3.1' } } } },
+      '/openapi.json': {
+        get: { summary: 'This document: what the API takes and answers, no data of its own', responses: { 200: { description: 'OpenAPI 3.1' } } },
+      },
       '/healthz': { get: { summary: 'The process is up', responses: { 200: { description: 'ok' } } } },
-      '/metrics': { get: { summary: 'Prometheus metrics: requests by route, and the ledger\'s backlogs (docs/observability.md)', responses: { 200: { description: 'text/plain; version=0.0.4' } } } },
-      '/readyz': { get: { summary: 'Temporal and the ledger answer', responses: { 200: { description: 'ready' }, 503: { description: 'a dependency is failing' } } } },
+      '/metrics': {
+        get: {
+          summary: "Prometheus metrics: requests by route, and the ledger's backlogs (docs/observability.md)",
+          responses: { 200: { description: 'text/plain; version=0.0.4' } },
+        },
+      },
+      '/readyz': {
+        get: { summary: 'Temporal and the ledger answer', responses: { 200: { description: 'ready' }, 503: { description: 'a dependency is failing' } } },
+      },
     },
   };
 }

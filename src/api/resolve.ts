@@ -55,21 +55,46 @@ export function registerResolveRoute(app: FastifyInstance, deps: DecisionRouteDe
     if (!record) return refuse(problem(404, `no refund ${refundId}`));
     const asked = { resolution: describe(resolution) };
     if (record.provider === 'mwd' && 'action' in resolution) {
-      return refuse(problem(409, `cannot retry refund ${refundId}: MWD cannot be asked whether it refunded, so nothing is sent again; resolve it as succeeded or failed with evidence (an approver)`), record.status, asked);
+      return refuse(
+        problem(
+          409,
+          `cannot retry refund ${refundId}: MWD cannot be asked whether it refunded, so nothing is sent again; resolve it as succeeded or failed with evidence (an approver)`,
+        ),
+        record.status,
+        asked,
+      );
     }
     const caller = callerOf(request);
     if (record.provider === 'mwd' && !hasRole(caller.role, 'approver')) {
-      return refuse(problem(403, `${caller.name} is ${caller.role}; resolving an MWD refund is an approver's word (MWD cannot be asked)`), record.status, asked);
+      return refuse(
+        problem(403, `${caller.name} is ${caller.role}; resolving an MWD refund is an approver's word (MWD cannot be asked)`),
+        record.status,
+        asked,
+      );
     }
     if (record.status !== 'requires_attention') {
-      return refuse(problem(409, `cannot resolve refund ${refundId}: it is ${record.status}; only a refund in requires_attention is resolved`), record.status, asked);
+      return refuse(
+        problem(409, `cannot resolve refund ${refundId}: it is ${record.status}; only a refund in requires_attention is resolved`),
+        record.status,
+        asked,
+      );
     }
     // At DUAL_APPROVAL_THRESHOLD the first person's run waits for a second, who asks for the same
     // resolution: the run counts the two (src/workflows/second-person.ts). A credential that names no
     // one is refused here already.
     const twoPeople = deps.dualApprovalThreshold !== undefined && record.amount >= deps.dualApprovalThreshold;
-    const nobody = twoPeople ? secondPersonProblem([], { by: { id: caller.id, name: caller.name, ...(caller.person !== undefined && { person: caller.person }) }, verified: true }) : undefined;
-    if (nobody) return refuse(problem(409, `cannot resolve refund ${refundId}: ${nobody}; resolving a refund of at least ${formatNtd(deps.dualApprovalThreshold ?? 0)} takes two people`), record.status, asked);
+    const nobody = twoPeople
+      ? secondPersonProblem([], { by: { id: caller.id, name: caller.name, ...(caller.person !== undefined && { person: caller.person }) }, verified: true })
+      : undefined;
+    if (nobody)
+      return refuse(
+        problem(
+          409,
+          `cannot resolve refund ${refundId}: ${nobody}; resolving a refund of at least ${formatNtd(deps.dualApprovalThreshold ?? 0)} takes two people`,
+        ),
+        record.status,
+        asked,
+      );
     const proof = signProof(deps.signingKey, request, 'resolve', record, resolutionDetails(resolution));
     const options = resolveStartOptions({ refundId, resolution, proof }, record, deps.taskQueue);
     const where = { workflowId: options.workflowId, uiUrl: deps.uiUrl(options.workflowId) };
@@ -95,7 +120,12 @@ export function registerResolveRoute(app: FastifyInstance, deps: DecisionRouteDe
       }
     }
     if (twoPeople && started) {
-      await trail.pending({ statusBefore: record.status, statusAfter: record.status, reason: reasonOf(resolution), detail: { ...asked, person: caller.person, waitingFor: 'a second person', ...where } });
+      await trail.pending({
+        statusBefore: record.status,
+        statusAfter: record.status,
+        reason: reasonOf(resolution),
+        detail: { ...asked, person: caller.person, waitingFor: 'a second person', ...where },
+      });
       return reply.code(202).send({ refundId, resolution: 'awaiting_second_person', ...where });
     }
     const result = await Promise.race([

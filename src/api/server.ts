@@ -93,8 +93,12 @@ export function createApi(deps: ApiDeps): FastifyInstance {
   const apiKeys = new ApiKeys(deps.db);
   const audit = new AuditTrail(deps.db);
   let counted: (answer: UnauthenticatedAnswer) => void = () => undefined;
-  guardRoutes(app, new Authenticator({ apiKeys, oidc: deps.oidc, operatorToken: deps.operatorToken }), audit, new RefusalLimit(deps.refusalsPerMinute), (answer) =>
-    counted(answer),
+  guardRoutes(
+    app,
+    new Authenticator({ apiKeys, oidc: deps.oidc, operatorToken: deps.operatorToken }),
+    audit,
+    new RefusalLimit(deps.refusalsPerMinute),
+    (answer) => counted(answer),
   );
   const routes: RegisteredRoute[] = [];
   app.addHook('onRoute', (route) => {

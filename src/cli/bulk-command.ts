@@ -9,7 +9,11 @@ import { checkedBy, decimal } from './flags.js';
 import { print } from './output.js';
 
 // The sender's own limits (the API has no say in them).
-const concurrencySchema = z.number({ error: 'must be a number' }).int('must be a whole number from 1 to 64').min(1, 'must be a whole number from 1 to 64').max(64, 'must be a whole number from 1 to 64');
+const concurrencySchema = z
+  .number({ error: 'must be a number' })
+  .int('must be a whole number from 1 to 64')
+  .min(1, 'must be a whole number from 1 to 64')
+  .max(64, 'must be a whole number from 1 to 64');
 const rateSchema = z.number({ error: 'must be a number' }).positive('must be a positive number of events per second');
 
 export function bulkCommand(program: Command, ctx: () => CliContext): void {
@@ -43,7 +47,14 @@ export function bulkCommand(program: Command, ctx: () => CliContext): void {
       const started = Date.now();
       let results: LineResult[];
       try {
-        results = await sendBulk(lines, { apiUrl: api, secret, concurrency, ...(rate !== undefined && { rate }), signal: stop.signal, onProgress: progress.update });
+        results = await sendBulk(lines, {
+          apiUrl: api,
+          secret,
+          concurrency,
+          ...(rate !== undefined && { rate }),
+          signal: stop.signal,
+          onProgress: progress.update,
+        });
       } finally {
         progress.end();
         process.off('SIGINT', onInterrupt);

@@ -15,12 +15,21 @@ export const bulkEventTypes = ['refund.requested', 'order.cancelled'] as const;
 type BulkEventType = (typeof bulkEventTypes)[number];
 
 /** One line of the file: the event it becomes, or why it cannot become one. */
-export type BulkLine =
-  | { line: number; eventId: string; type: BulkEventType; body: string; refundId?: string }
-  | { line: number; problem: string };
+export type BulkLine = { line: number; eventId: string; type: BulkEventType; body: string; refundId?: string } | { line: number; problem: string };
 
 /** The columns a CSV file may have; `type` is optional (default refund.requested), empty cells are absent. */
-export const CSV_COLUMNS = ['type', 'refundId', 'provider', 'orderId', 'transactionHid', 'amount', 'reason', 'cardToken', 'merchantId', 'subscriptionId'] as const;
+export const CSV_COLUMNS = [
+  'type',
+  'refundId',
+  'provider',
+  'orderId',
+  'transactionHid',
+  'amount',
+  'reason',
+  'cardToken',
+  'merchantId',
+  'subscriptionId',
+] as const;
 const NUMERIC = new Set(['amount']);
 
 /** Keys in a stable order, so the same contents always hash the same. */
@@ -38,7 +47,10 @@ function canonical(value: unknown): string {
 
 /** The event id of a line: its type and data, hashed. The same line, in any file, on any run: the same id. */
 export function bulkEventId(type: string, data: unknown): string {
-  return `bulk_${createHash('sha256').update(`${type}\n${canonical(data)}`).digest('hex').slice(0, 40)}`;
+  return `bulk_${createHash('sha256')
+    .update(`${type}\n${canonical(data)}`)
+    .digest('hex')
+    .slice(0, 40)}`;
 }
 
 /** Turns one line's fields into its signed-ready event, checked against the API's own schema. */

@@ -12,7 +12,7 @@ import { usageError, type CliError } from './exit-codes.js';
 
 /** A value as the message shows it: empty or spaced values quoted, long ones cut, card numbers masked. */
 export function shown(value: unknown): string {
-  const text = maskPans(typeof value === 'string' ? value : JSON.stringify(value) ?? String(value));
+  const text = maskPans(typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value)));
   const cut = text.length > 40 ? `${text.slice(0, 37)}…` : text;
   return cut === '' || /\s/.test(cut) ? JSON.stringify(cut) : cut;
 }

@@ -29,7 +29,7 @@ export function ledgerCommands(program: Command, ctx: () => CliContext): void {
     .action(async (o: { migrationUrl?: string; databaseUrl?: string }) => {
       const c = ctx();
       const ownerUrl = o.migrationUrl ?? o.databaseUrl;
-      if (ownerUrl === undefined) throw usageError('set LEDGER_MIGRATION_URL (or --migration-url) to the ledger owner\'s PostgreSQL URL');
+      if (ownerUrl === undefined) throw usageError("set LEDGER_MIGRATION_URL (or --migration-url) to the ledger owner's PostgreSQL URL");
       // Without LEDGER_MIGRATION_URL, DATABASE_URL is the owner: one role, as npm start and simple set-ups have it.
       const ownerVariable = o.migrationUrl === undefined ? 'DATABASE_URL' : 'LEDGER_MIGRATION_URL';
       const runtimeRole = runtimeRoleOf([ownerVariable, ownerUrl], o.migrationUrl === undefined ? undefined : o.databaseUrl);
@@ -49,7 +49,9 @@ export function ledgerCommands(program: Command, ctx: () => CliContext): void {
         const latest = migrations.at(-1)?.version;
         print(c, { applied, latest, ...(runtimeRole !== undefined && { granted: runtimeRole }) }, () =>
           [
-            applied.length === 0 ? `the ledger is up to date (migration ${latest})` : `applied ledger migrations ${applied.join(', ')}; the ledger is at migration ${latest}`,
+            applied.length === 0
+              ? `the ledger is up to date (migration ${latest})`
+              : `applied ledger migrations ${applied.join(', ')}; the ledger is at migration ${latest}`,
             runtimeRole === undefined
               ? 'no runtime role to grant: DATABASE_URL is the owner itself (or unset)'
               : `granted "${runtimeRole}" the engine's privileges (the audit trail: INSERT and SELECT only)`,
@@ -70,6 +72,6 @@ function runtimeRoleOf([ownerVariable, ownerUrl]: [string, string], databaseUrl:
   const owner = user(ownerVariable, ownerUrl);
   if (databaseUrl === undefined) return undefined;
   const runtime = user('DATABASE_URL', databaseUrl);
-  if (runtime === '') throw usageError('DATABASE_URL names no user: the role it names is the one granted the engine\'s privileges');
+  if (runtime === '') throw usageError("DATABASE_URL names no user: the role it names is the one granted the engine's privileges");
   return runtime === owner ? undefined : runtime;
 }

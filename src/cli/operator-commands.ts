@@ -26,7 +26,8 @@ type KeyInfo = ApiKeyInfo;
 
 /** The ledger itself, for a deployment's first key: PostgreSQL only (npm start's PGlite is its own process's). */
 async function withLedger<T>(databaseUrl: string, work: (deps: { keys: ApiKeys; audit: AuditTrail }) => Promise<T>): Promise<T> {
-  if (!/^postgres(ql)?:\/\//.test(databaseUrl)) throw usageError('--database-url must be a PostgreSQL URL (postgres://…); with npm start\'s embedded ledger, go through its API instead');
+  if (!/^postgres(ql)?:\/\//.test(databaseUrl))
+    throw usageError("--database-url must be a PostgreSQL URL (postgres://…); with npm start's embedded ledger, go through its API instead");
   const [{ openLedgerDatabase }, { ApiKeys }] = await Promise.all([import('../ledger/index.js'), import('../ledger/api-keys.js')]);
   const db = await openLedgerDatabase({ DATABASE_URL: databaseUrl, DATA_DIR: '.data' });
   try {
@@ -43,7 +44,9 @@ async function withLedger<T>(databaseUrl: string, work: (deps: { keys: ApiKeys; 
 function ledgerAction(audit: AuditTrail, name: string) {
   const actor = { id: `cli:${userInfo().username}`, name: `${userInfo().username} (refundflow CLI, straight to the ledger)` };
   const action = new AuditedAction(audit, { actor, action: name, requestId: randomUUID() }, (err, outcome) =>
-    process.stderr.write(`${name} was carried out but its outcome (${outcome}) is not in the audit trail (its attempted row is): ${err instanceof Error ? err.message : String(err)}\n`),
+    process.stderr.write(
+      `${name} was carried out but its outcome (${outcome}) is not in the audit trail (its attempted row is): ${err instanceof Error ? err.message : String(err)}\n`,
+    ),
   );
   return { actor, action };
 }
@@ -59,14 +62,20 @@ function printKey(c: CliContext, made: KeyInfo & { key?: string }): void {
   print(c, made, () =>
     made.key === undefined
       ? `granted ${made.name} (${made.role}) to ${made.person}; a second admin confirms it (npx refundflow operator confirm ${made.name}) and is shown the key`
-      : [`made the key of ${made.name} (${made.role}, ${made.person}); it is shown this once, keep it in a secret store:`, `  ${made.key}`, 'give it to them as REFUNDFLOW_TOKEN or in a file for --token-file'].join('\n'),
+      : [
+          `made the key of ${made.name} (${made.role}, ${made.person}); it is shown this once, keep it in a secret store:`,
+          `  ${made.key}`,
+          'give it to them as REFUNDFLOW_TOKEN or in a file for --token-file',
+        ].join('\n'),
   );
 }
 
 export function operatorCommands(program: Command, ctx: () => CliContext): void {
-  const operator = program.command('operator').description('named API keys: who may call the API, with which role (viewer, operator, approver, admin), for which person');
+  const operator = program
+    .command('operator')
+    .description('named API keys: who may call the API, with which role (viewer, operator, approver, admin), for which person');
   const databaseUrl = () =>
-    new Option('--database-url <url>', 'write the PostgreSQL ledger directly instead of going through the API (a deployment\'s first key)')
+    new Option('--database-url <url>', "write the PostgreSQL ledger directly instead of going through the API (a deployment's first key)")
       .env('DATABASE_URL')
       .argParser(checkedBy('--database-url', postgresUrl));
 
@@ -98,7 +107,8 @@ export function operatorCommands(program: Command, ctx: () => CliContext): void 
         });
       } else {
         const body = { name, role: o.role, ...(o.person !== undefined && { person: o.person }) };
-        made = (await callApi(c, 'POST', '/v1/operators', { use: 'required', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).body as unknown as KeyInfo & { key: string };
+        made = (await callApi(c, 'POST', '/v1/operators', { use: 'required', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }))
+          .body as unknown as KeyInfo & { key: string };
       }
       printKey(c, made);
     });
@@ -109,7 +119,10 @@ export function operatorCommands(program: Command, ctx: () => CliContext): void 
     .argument('<name>', 'the key', keyName)
     .action(async (name: string) => {
       const c = ctx();
-      printKey(c, (await callApi(c, 'POST', `/v1/operators/${encodeURIComponent(name)}/confirm`, { use: 'required' })).body as unknown as KeyInfo & { key: string });
+      printKey(
+        c,
+        (await callApi(c, 'POST', `/v1/operators/${encodeURIComponent(name)}/confirm`, { use: 'required' })).body as unknown as KeyInfo & { key: string },
+      );
     });
 
   operator
@@ -153,8 +166,8 @@ export function operatorCommands(program: Command, ctx: () => CliContext): void 
   program
     .command('audit')
     .description('the operator audit trail, oldest first: every action, attempted, then done, pending or refused')
-    .option('--refund <refundId>', 'one refund\'s', checkedBy('--refund', auditQuery.shape.refundId))
-    .option('--actor <id>', 'one person\'s or service\'s: an id (key:ann, oidc:…, temporal) or a key\'s name (ann)', checkedBy('--actor', auditQuery.shape.actor))
+    .option('--refund <refundId>', "one refund's", checkedBy('--refund', auditQuery.shape.refundId))
+    .option('--actor <id>', "one person's or service's: an id (key:ann, oidc:…, temporal) or a key's name (ann)", checkedBy('--actor', auditQuery.shape.actor))
     .option('--since <durationOrTime>', 'from this long ago (90m, 2d) or this time (2026-11-29T08:00:00Z)', sinceTime)
     .option('--all', 'every page, not only the first', false)
     .action(async (o: { refund?: string; actor?: string; since?: string; all: boolean }) => {
@@ -180,10 +193,12 @@ export function operatorCommands(program: Command, ctx: () => CliContext): void 
 
   program
     .command('resolve')
-    .description('settle a refund in requires_attention: "succeeded" or "failed" with --evidence (Oen: the engine asks Oen first; MWD: an approver\'s word), or "retry" (Oen only: sent again only if Oen shows it still charged)')
+    .description(
+      'settle a refund in requires_attention: "succeeded" or "failed" with --evidence (Oen: the engine asks Oen first; MWD: an approver\'s word), or "retry" (Oen only: sent again only if Oen shows it still charged)',
+    )
     .argument('<refundId>', 'the refund', checkedBy('<refundId>', refundIdSchema))
     .addArgument(new Argument('<how>', 'succeeded, failed or retry').choices(resolutions).argParser(oneOf('<how>', resolutions)))
-    .option('--reference <providerReference>', 'succeeded: the provider\'s reference of the refund (Oen: the transaction HID)')
+    .option('--reference <providerReference>', "succeeded: the provider's reference of the refund (Oen: the transaction HID)")
     .option('--evidence <text>', 'succeeded, failed: what shows it (a provider screen, a statement line, a ticket)')
     .option('--reason <text>', 'retry: why, for the record')
     .action(async (refundId: string, how: (typeof resolutions)[number], o: { reference?: string; evidence?: string; reason?: string }) => {
@@ -198,8 +213,11 @@ export function operatorCommands(program: Command, ctx: () => CliContext): void 
         answer.resolution === 'awaiting_second_person'
           ? `resolving ${refundId} takes two people: a second one asks for the same resolution (the same command) to carry it out: ${String(answer.uiUrl)}`
           : status === 202
-          ? `resolution of ${refundId} still running (waiting for the provider): ${String(answer.uiUrl)}; follow it with \`refundflow status ${refundId} --wait\``
-          : [`resolved: refund ${refundId} is now ${String(answer.status)}`, ...(typeof answer.providerEvidence === 'string' ? [`  provider: ${answer.providerEvidence}`] : [])].join('\n'),
+            ? `resolution of ${refundId} still running (waiting for the provider): ${String(answer.uiUrl)}; follow it with \`refundflow status ${refundId} --wait\``
+            : [
+                `resolved: refund ${refundId} is now ${String(answer.status)}`,
+                ...(typeof answer.providerEvidence === 'string' ? [`  provider: ${answer.providerEvidence}`] : []),
+              ].join('\n'),
       );
     });
 
@@ -210,7 +228,11 @@ export function operatorCommands(program: Command, ctx: () => CliContext): void 
       const signingKey = newSigningKey();
       const verifyKey = verifyKeyOf(signingKey);
       print(ctx(), { OPERATOR_SIGNING_KEY: signingKey, OPERATOR_VERIFY_KEYS: verifyKey }, () =>
-        [`OPERATOR_SIGNING_KEY=${signingKey}`, `OPERATOR_VERIFY_KEYS=${verifyKey}`, '# the first is the API\'s secret; to rotate, put the new public key before the old in OPERATOR_VERIFY_KEYS first'].join('\n'),
+        [
+          `OPERATOR_SIGNING_KEY=${signingKey}`,
+          `OPERATOR_VERIFY_KEYS=${verifyKey}`,
+          "# the first is the API's secret; to rotate, put the new public key before the old in OPERATOR_VERIFY_KEYS first",
+        ].join('\n'),
       );
     });
 }
@@ -223,8 +245,13 @@ const resolutions = ['succeeded', 'failed', 'retry'] as const;
  */
 function resolutionBody(how: (typeof resolutions)[number], o: { reference?: string; evidence?: string; reason?: string }): object {
   const takes = { succeeded: ['reference', 'evidence'], failed: ['evidence'], retry: ['reason'] }[how];
-  for (const [key, flag] of [['reference', '--reference'], ['evidence', '--evidence'], ['reason', '--reason']] as const) {
-    if (o[key] !== undefined && !takes.includes(key)) throw usageError(`${flag} does not go with resolve … ${how} (it takes ${takes.map((k) => `--${k}`).join(', ')})`);
+  for (const [key, flag] of [
+    ['reference', '--reference'],
+    ['evidence', '--evidence'],
+    ['reason', '--reason'],
+  ] as const) {
+    if (o[key] !== undefined && !takes.includes(key))
+      throw usageError(`${flag} does not go with resolve … ${how} (it takes ${takes.map((k) => `--${k}`).join(', ')})`);
   }
   if (how === 'retry') return checkRequest(retryBody, { action: 'retry', ...(o.reason !== undefined && { reason: o.reason }) }, { reason: '--reason' });
   return checkRequest(

@@ -71,7 +71,9 @@ export function cliErrorOf(err: unknown, program: Command, args: readonly string
     // its help; the CLI names the commands instead.
     if (err.code === 'commander.help') return usageError(missingCommand(commandIn(program, args)));
     // "error: unknown option '--bogus'\n(Did you mean --status?)" → one line, as the CLI's own usage errors read.
-    return usageError(err.message.replace(/^error: /, '').replace(/\.?\n\((.*)\)$/s, (_, hint: string) => ` (${hint.charAt(0).toLowerCase()}${hint.slice(1)})`));
+    return usageError(
+      err.message.replace(/^error: /, '').replace(/\.?\n\((.*)\)$/s, (_, hint: string) => ` (${hint.charAt(0).toLowerCase()}${hint.slice(1)})`),
+    );
   }
   return err instanceof CliError ? err : new CliError(err instanceof Error ? err.message : String(err));
 }

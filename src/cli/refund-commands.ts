@@ -27,9 +27,10 @@ const waitOptions = (command: Command): Command =>
     )
     .addHelpText('after', `\n${exitCodeHelp()}`)
     .addOption(
-      new Option('--timeout <duration>', `with --wait: give up after this long (90s, 15m, 1h, 2d), exit code 4 (default: ${formatDuration(DEFAULT_WAIT_MS)})`).argParser(
-        durationFlag('--timeout'),
-      ),
+      new Option(
+        '--timeout <duration>',
+        `with --wait: give up after this long (90s, 15m, 1h, 2d), exit code 4 (default: ${formatDuration(DEFAULT_WAIT_MS)})`,
+      ).argParser(durationFlag('--timeout')),
     );
 
 /** --wait's limit, or undefined without --wait; --timeout alone is a usage error. */
@@ -118,7 +119,10 @@ function refundData(o: RefundFlags, refundId: string) {
     refundFlags,
     {
       typed: o.amount === undefined ? {} : { amount: o.amount },
-      required: { transactionHid: 'is required with --provider oen: the transaction HID (P2024…)', cardToken: 'is required with --provider mwd: the card token' },
+      required: {
+        transactionHid: 'is required with --provider oen: the transaction HID (P2024…)',
+        cardToken: 'is required with --provider mwd: the card token',
+      },
     },
   );
 }

@@ -18,7 +18,7 @@ export function toolCommands(program: Command, ctx: () => CliContext): void {
   program
     .command('new-key')
     .description('a new payload encryption key, as a PAYLOAD_ENCRYPTION_KEYS entry (put it first to rotate)')
-    .option('--id <keyId>', 'the key id stored beside each payload (default: today\'s date)')
+    .option('--id <keyId>', "the key id stored beside each payload (default: today's date)")
     .action((o: { id?: string }) => {
       const id = o.id ?? new Date().toISOString().slice(0, 10);
       if (!/^[A-Za-z0-9._-]{1,64}$/.test(id)) throw badValue('--id', 'must be 1-64 of A-Z a-z 0-9 . _ -', id);
@@ -62,12 +62,19 @@ export function toolCommands(program: Command, ctx: () => CliContext): void {
     .command('install')
     .description('create the reconciliation schedule on a Temporal cluster, or update its interval (npm start does this for its own server)')
     .addOption(
-      new Option('--address <host:port>', 'the Temporal frontend (default: localhost:7233); TLS and API key from TEMPORAL_TLS_*, TEMPORAL_API_KEY (docs/operations.md)')
+      new Option(
+        '--address <host:port>',
+        'the Temporal frontend (default: localhost:7233); TLS and API key from TEMPORAL_TLS_*, TEMPORAL_API_KEY (docs/operations.md)',
+      )
         .env('TEMPORAL_ADDRESS')
         .argParser(checkedBy('--address', hostPort)),
     )
-    .addOption(new Option('--namespace <namespace>', 'the namespace (default: default)').env('TEMPORAL_NAMESPACE').argParser(checkedBy('--namespace', nonEmpty)))
-    .addOption(new Option('--task-queue <name>', "the workers' task queue").env('REFUNDS_TASK_QUEUE').default('refunds').argParser(checkedBy('--task-queue', nonEmpty)))
+    .addOption(
+      new Option('--namespace <namespace>', 'the namespace (default: default)').env('TEMPORAL_NAMESPACE').argParser(checkedBy('--namespace', nonEmpty)),
+    )
+    .addOption(
+      new Option('--task-queue <name>', "the workers' task queue").env('REFUNDS_TASK_QUEUE').default('refunds').argParser(checkedBy('--task-queue', nonEmpty)),
+    )
     .addOption(
       new Option('--every <seconds>', 'how often reconciliation runs, in whole seconds (at least 60)')
         .env('RECONCILE_INTERVAL_SECONDS')
@@ -111,7 +118,10 @@ async function temporalSettings(env: NodeJS.ProcessEnv): Promise<TemporalConnect
 
 /** A client of the Temporal frontend, or a plain error saying it cannot be reached. */
 async function temporalClient(temporal: TemporalConnection): Promise<Client> {
-  const [{ Client, Connection }, { connectionHint, describeTemporalConnection }] = await Promise.all([import('@temporalio/client'), import('../wiring/temporal-connection.js')]);
+  const [{ Client, Connection }, { connectionHint, describeTemporalConnection }] = await Promise.all([
+    import('@temporalio/client'),
+    import('../wiring/temporal-connection.js'),
+  ]);
   try {
     const connection = await Connection.connect({ ...temporal.connectionOptions, connectTimeout: 5_000 });
     return new Client({ connection, namespace: temporal.namespace });

@@ -25,7 +25,12 @@ export async function startRefund(client: Client, taskQueue: string, input: Refu
   const options = refundStartOptions(request);
   const { workflowId } = options;
   const start = async (reuse: WorkflowIdReusePolicy = options.workflowIdReusePolicy) => {
-    const handle = await client.workflow.start<typeof refundWorkflow>('refundWorkflow', { ...options, workflowIdReusePolicy: reuse, taskQueue, args: [request] });
+    const handle = await client.workflow.start<typeof refundWorkflow>('refundWorkflow', {
+      ...options,
+      workflowIdReusePolicy: reuse,
+      taskQueue,
+      args: [request],
+    });
     return { kind: 'started' as const, workflowId, runId: handle.firstExecutionRunId };
   };
   try {

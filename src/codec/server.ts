@@ -95,8 +95,7 @@ export function createCodecServer({ codec, token, allowedOrigin, now = Date.now 
   };
 
   // By route, not by URL: `/decode?x` is the same route.
-  const converts = (request: FastifyRequest) =>
-    request.method === 'POST' && (request.routeOptions.url === '/decode' || request.routeOptions.url === '/encode');
+  const converts = (request: FastifyRequest) => request.method === 'POST' && (request.routeOptions.url === '/decode' || request.routeOptions.url === '/encode');
 
   /** A browser call from anywhere but the UI gets no CORS answer, so its page cannot read ours. */
   app.addHook('onRequest', async (request, reply) => {
@@ -106,16 +105,13 @@ export function createCodecServer({ codec, token, allowedOrigin, now = Date.now 
     if (origin !== allowedOrigin) {
       return reply.code(403).send({ error: `origin ${origin} is not allowed; this codec server answers ${allowedOrigin}` });
     }
-    reply
-      .header('Access-Control-Allow-Origin', allowedOrigin)
-      .header('Access-Control-Allow-Credentials', 'true')
-      .header('Vary', 'Origin');
+    reply.header('Access-Control-Allow-Origin', allowedOrigin).header('Access-Control-Allow-Credentials', 'true').header('Vary', 'Origin');
   });
 
   /** Before the body is read: a caller without the token makes the server parse nothing. */
   app.addHook('onRequest', async (request, reply) => {
     if (converts(request) && !authorized(request)) {
-      return reply.code(401).send({ error: 'a bearer token (or the sign-in cookie from this server\'s page) is required' });
+      return reply.code(401).send({ error: "a bearer token (or the sign-in cookie from this server's page) is required" });
     }
   });
 
@@ -145,14 +141,15 @@ export function createCodecServer({ codec, token, allowedOrigin, now = Date.now 
   /** This server as the browser reaches it: the address the UI's codec setting needs. */
   const ownUrl = (request: FastifyRequest) => escapeHtml(`${request.protocol}://${request.host}`);
 
-  app.get('/', async (request, reply) =>
-    reply.type('text/html; charset=utf-8').send(signInPage(authorized(request), allowedOrigin, ownUrl(request))),
-  );
+  app.get('/', async (request, reply) => reply.type('text/html; charset=utf-8').send(signInPage(authorized(request), allowedOrigin, ownUrl(request))));
 
   app.post('/session', async (request, reply) => {
     const given = (request.body as { token?: unknown } | undefined)?.token;
     if (typeof given !== 'string' || !sameSecret(given, token)) {
-      return reply.code(401).type('text/html; charset=utf-8').send(signInPage(false, allowedOrigin, ownUrl(request), 'That is not the codec server token.'));
+      return reply
+        .code(401)
+        .type('text/html; charset=utf-8')
+        .send(signInPage(false, allowedOrigin, ownUrl(request), 'That is not the codec server token.'));
     }
     const session = sessionValue(token, now() + SESSION_MAX_AGE_SECONDS * 1000);
     const secure = request.protocol === 'https' ? '; Secure' : '';

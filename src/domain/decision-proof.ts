@@ -54,7 +54,17 @@ export function decisionStatement(proof: UnsignedProof, details: string): Uint8A
   // either existed reads as it was signed (the tails differ in length: two fields, one, or three).
   const people = actor.person === undefined ? [] : [actor.person, actor.heldBy ?? ''];
   const fields = [
-    'refundflow-decision/v1', action, refundId, runId ?? '', actor.id, actor.name, actor.role, actor.via, requestId, issuedAt, details,
+    'refundflow-decision/v1',
+    action,
+    refundId,
+    runId ?? '',
+    actor.id,
+    actor.name,
+    actor.role,
+    actor.via,
+    requestId,
+    issuedAt,
+    details,
     ...people,
     ...(workflowId !== undefined ? [workflowId] : []),
   ];
@@ -91,7 +101,8 @@ export function proofProblem(
   if (proof.refundId !== expected.refundId) return `the proof is for refund ${proof.refundId}, not ${expected.refundId}`;
   if (expected.runId !== undefined && proof.runId !== expected.runId) return `the proof is for run ${proof.runId ?? '(none)'}, not this run`;
   const age = expected.now - proof.issuedAt;
-  if (age > PROOF_LIFETIME_MS || age < -PROOF_LIFETIME_MS) return `the proof was signed ${Math.round(age / 1000)} s ago; it is good for ${PROOF_LIFETIME_MS / 1000} s`;
+  if (age > PROOF_LIFETIME_MS || age < -PROOF_LIFETIME_MS)
+    return `the proof was signed ${Math.round(age / 1000)} s ago; it is good for ${PROOF_LIFETIME_MS / 1000} s`;
   const { signature, ...unsigned } = proof;
   const statement = decisionStatement(unsigned, expected.details);
   const signed = verifyKeys.some((key) => {

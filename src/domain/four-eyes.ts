@@ -34,7 +34,7 @@ export function peopleBehind({ by, verified }: CountedDecision): string[] | unde
 export function secondPersonProblem(earlier: readonly CountedDecision[], next: CountedDecision, did = 'approved'): string | undefined {
   const people = peopleBehind(next);
   if (!people) {
-    const why = next.verified ? 'the shared OPERATOR_TOKEN names no person' : 'an update without the API\'s signed proof names no person';
+    const why = next.verified ? 'the shared OPERATOR_TOKEN names no person' : "an update without the API's signed proof names no person";
     return `${next.by.name} cannot be one of two people: ${why}; use a named key or an OIDC sign-in`;
   }
   for (const before of earlier) {

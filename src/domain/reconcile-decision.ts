@@ -120,7 +120,11 @@ export type RunEnd = { open: true } | { open: false; ended: string };
  * refusal, or none was made → requires_attention, since no documented refusal ended it (`failed` is
  * never a guess).
  */
-export function runEndedAction(record: Pick<RefundRecord, 'status' | 'workflowId' | 'providerReference'>, run: RunEnd, unansweredBy: string | undefined): ReconcileAction {
+export function runEndedAction(
+  record: Pick<RefundRecord, 'status' | 'workflowId' | 'providerReference'>,
+  run: RunEnd,
+  unansweredBy: string | undefined,
+): ReconcileAction {
   if (run.open) return { act: 'count', outcome: 'still_running' };
   const gone =
     run.ended === 'terminated'
@@ -131,10 +135,22 @@ export function runEndedAction(record: Pick<RefundRecord, 'status' | 'workflowId
     return { act: 'move', to: 'cancelled', outcome: 'run_ended', evidence, fields: { error: { code: codes.RunEnded, message: evidence } } };
   }
   if (record.providerReference) {
-    return { act: 'move', to: 'succeeded', outcome: 'run_ended', evidence: `${gone}; MWD's success (${record.providerReference}) was recorded before it ended`, fields: { error: null } };
+    return {
+      act: 'move',
+      to: 'succeeded',
+      outcome: 'run_ended',
+      evidence: `${gone}; MWD's success (${record.providerReference}) was recorded before it ended`,
+      fields: { error: null },
+    };
   }
   const [code, evidence] = unansweredBy
-    ? [codes.MwdOutcomeUnknown, `${gone}: ${unansweredBy} sent the refund to MWD and never recorded an answer. MWD cannot be asked whether the refund happened: check with MWD`]
-    : [codes.RunEnded, `${gone}, while it was being submitted: no send was left unanswered (each was answered with a failure, or none was made), so MWD should show no refund; check with MWD`];
+    ? [
+        codes.MwdOutcomeUnknown,
+        `${gone}: ${unansweredBy} sent the refund to MWD and never recorded an answer. MWD cannot be asked whether the refund happened: check with MWD`,
+      ]
+    : [
+        codes.RunEnded,
+        `${gone}, while it was being submitted: no send was left unanswered (each was answered with a failure, or none was made), so MWD should show no refund; check with MWD`,
+      ];
   return moveToPerson('run_ended', evidence, code, evidence);
 }

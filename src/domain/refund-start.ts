@@ -53,7 +53,11 @@ export type MayFollow = (request: OenRefundRequested, earlierRefundId: string) =
  * transaction that is completed, and names in its memo an earlier refund the ledger closed without a
  * refund (`mayFollow`), may be followed by a new run of that workflow id.
  */
-export async function mayFollowRun(run: { status: string; memo?: Record<string, unknown> | undefined }, request: OenRefundRequested, mayFollow: MayFollow): Promise<boolean> {
+export async function mayFollowRun(
+  run: { status: string; memo?: Record<string, unknown> | undefined },
+  request: OenRefundRequested,
+  mayFollow: MayFollow,
+): Promise<boolean> {
   const earlier = run.memo?.refundId;
   return run.status === 'COMPLETED' && typeof earlier === 'string' && earlier !== request.refundId && (await mayFollow(request, earlier));
 }

@@ -8,15 +8,7 @@ import type { DecisionRecord } from './operator.js';
  * docs/engine.md, "Who writes what".
  */
 
-export const refundStatuses = [
-  'received',
-  'awaiting_approval',
-  'submitting',
-  'succeeded',
-  'failed',
-  'requires_attention',
-  'cancelled',
-] as const;
+export const refundStatuses = ['received', 'awaiting_approval', 'submitting', 'succeeded', 'failed', 'requires_attention', 'cancelled'] as const;
 
 export type RefundStatus = (typeof refundStatuses)[number];
 

@@ -9,9 +9,7 @@ import type { RefundStatus } from './refund-status.js';
  * Oen only, asks for it to be sent again, which happens only if Oen shows the transaction still charged.
  */
 export type Resolution =
-  | { outcome: 'succeeded'; providerReference: string; evidence: string }
-  | { outcome: 'failed'; evidence: string }
-  | { action: 'retry'; reason?: string };
+  { outcome: 'succeeded'; providerReference: string; evidence: string } | { outcome: 'failed'; evidence: string } | { action: 'retry'; reason?: string };
 
 /** What a resolution run is given: the refund, the resolution, and the API's proof of who asked. */
 export interface ResolveInput {
@@ -66,7 +64,10 @@ export function resolveInputProblems(input: unknown): string[] {
   if (!isObject(resolution)) return [...problems, 'resolution: must be an object: {"outcome": …} or {"action": "retry"}'];
   if ('action' in resolution) {
     if (resolution.action !== 'retry') problems.push('resolution.action: must be "retry"');
-    problems.push(...unknownFields(resolution, ['action', 'reason'], 'resolution.'), ...textProblems(resolution, 'reason', resolutionLimits.reason, false, 'resolution.'));
+    problems.push(
+      ...unknownFields(resolution, ['action', 'reason'], 'resolution.'),
+      ...textProblems(resolution, 'reason', resolutionLimits.reason, false, 'resolution.'),
+    );
     return problems;
   }
   if (resolution.outcome === 'succeeded') {
@@ -93,7 +94,8 @@ export function oenContradiction(resolution: Resolution, { kind, evidence }: Exc
   const needs = 'outcome' in resolution && resolution.outcome === 'succeeded' ? 'refunded' : 'charged';
   if (kind === needs) return undefined;
   if (kind === 'refunded') return `Oen shows it refunded: resolve it as succeeded (${evidence})`;
-  if (kind === 'charged') return `Oen shows the transaction still charged with nothing refunded, so it is not resolved as succeeded: resolve it as failed, or send it again (${evidence})`;
+  if (kind === 'charged')
+    return `Oen shows the transaction still charged with nothing refunded, so it is not resolved as succeeded: resolve it as failed, or send it again (${evidence})`;
   const asked = 'action' in resolution ? 'sent again' : `resolved as ${resolution.outcome}`;
   return `Oen shows neither this refund nor the transaction still charged with nothing refunded, so it is not ${asked}: ${evidence}`;
 }

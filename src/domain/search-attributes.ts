@@ -16,7 +16,12 @@ export const refundSearchAttributes = [RefundStatusKey, RefundProviderKey, Order
  * A refund's search attributes but its status (which changes as it goes): what every run about the
  * refund carries — its own run, and a person's resolution of it — so one filter finds them all.
  */
-export function refundAttributes(refund: { provider: 'oen' | 'mwd'; orderId: string; amount: number; transactionHid?: string | undefined }): SearchAttributePair[] {
+export function refundAttributes(refund: {
+  provider: 'oen' | 'mwd';
+  orderId: string;
+  amount: number;
+  transactionHid?: string | undefined;
+}): SearchAttributePair[] {
   const pairs: SearchAttributePair[] = [
     { key: RefundProviderKey, value: refund.provider },
     { key: OrderIdKey, value: refund.orderId },

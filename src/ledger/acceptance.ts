@@ -47,7 +47,11 @@ export class RequestGate {
     const [workflowType, subject, expected] =
       type === 'order.cancelled'
         ? ['refundOrderWorkflow', `order ${(data as OrderCancelled).orderId}`, orderWorkflowId((data as OrderCancelled).orderId)]
-        : ['cancelSubscriptionWorkflow', `subscription ${(data as SubscriptionCancelled).subscriptionId}`, subscriptionWorkflowId((data as SubscriptionCancelled).subscriptionId)];
+        : [
+            'cancelSubscriptionWorkflow',
+            `subscription ${(data as SubscriptionCancelled).subscriptionId}`,
+            subscriptionWorkflowId((data as SubscriptionCancelled).subscriptionId),
+          ];
     if (run.workflowId !== expected) {
       return this.refuse(workflowType, run, `the intake runs the ${type} of ${subject} as ${expected}, not as ${run.workflowId}`);
     }
@@ -55,7 +59,10 @@ export class RequestGate {
     const asked = acceptedRequestHash(data);
     const same = found.find((e) => acceptedRequestHash(e.data) === asked);
     if (same) return { accepted: { eventId: same.event_id } };
-    const why = found.length === 0 ? `the intake accepted no ${type} for ${subject}` : `the ${type} accepted for ${subject} (event ${found[0]!.event_id}) says something else`;
+    const why =
+      found.length === 0
+        ? `the intake accepted no ${type} for ${subject}`
+        : `the ${type} accepted for ${subject} (event ${found[0]!.event_id}) says something else`;
     return this.refuse(workflowType, run, why);
   }
 
@@ -114,7 +121,12 @@ export class RequestGate {
       refundId,
       outcome: 'refused',
       reason: notRequested,
-      detail: { workflowType, workflowId: run.workflowId, runId: run.runId, ...(run.parentWorkflowId !== undefined && { parentWorkflowId: run.parentWorkflowId }) },
+      detail: {
+        workflowType,
+        workflowId: run.workflowId,
+        runId: run.runId,
+        ...(run.parentWorkflowId !== undefined && { parentWorkflowId: run.parentWorkflowId }),
+      },
       requestId: run.runId,
     });
     return { notRequested };

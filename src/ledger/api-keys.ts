@@ -95,10 +95,10 @@ export class ApiKeys {
 
   /** Revokes `name`'s key (or grant): answers it as revoked, or undefined when there is no such key (or it was revoked already). */
   async revoke(name: string, revokedBy: string): Promise<ApiKeyInfo | undefined> {
-    const { rows } = await this.db.query<KeyRow>(
-      'UPDATE api_keys SET revoked_at = now(), revoked_by = $2 WHERE name = $1 AND revoked_at IS NULL RETURNING *',
-      [name, revokedBy],
-    );
+    const { rows } = await this.db.query<KeyRow>('UPDATE api_keys SET revoked_at = now(), revoked_by = $2 WHERE name = $1 AND revoked_at IS NULL RETURNING *', [
+      name,
+      revokedBy,
+    ]);
     return rows[0] && toInfo(rows[0]);
   }
 
@@ -111,10 +111,23 @@ export class ApiKeys {
     if (!row?.secret_hash || !isRole(row.role)) return undefined;
     const given = Buffer.from(hashOf(parts[2]!), 'hex');
     if (!timingSafeEqual(given, Buffer.from(row.secret_hash, 'hex'))) return undefined;
-    return { id: `key:${row.name}`, name: row.name, role: row.role, via: 'api-key', person: row.person, ...(row.revealed_to !== null && row.revealed_to !== row.person && { heldBy: row.revealed_to }) };
+    return {
+      id: `key:${row.name}`,
+      name: row.name,
+      role: row.role,
+      via: 'api-key',
+      person: row.person,
+      ...(row.revealed_to !== null && row.revealed_to !== row.person && { heldBy: row.revealed_to }),
+    };
   }
 
-  private async insert(name: string, role: Role, person: string, maker: KeyMaker, key: { secretHash?: string; revealedTo?: string | undefined }): Promise<KeyRow> {
+  private async insert(
+    name: string,
+    role: Role,
+    person: string,
+    maker: KeyMaker,
+    key: { secretHash?: string; revealedTo?: string | undefined },
+  ): Promise<KeyRow> {
     if (!KEY_NAME.test(name)) throw new Error(`"${name}" is not a key name: 1–64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit`);
     if (!PERSON.test(person)) throw new Error(`"${person}" is not a person: 1–255 printable characters, no spaces (an OIDC subject, or a name)`);
     const { rows } = await this.db.query<KeyRow>(

@@ -49,10 +49,10 @@ export async function readLedgerGauges(db: Queryable): Promise<LedgerGauges> {
     db.query<{ finished_at: Date; counts: unknown }>(
       `SELECT finished_at, report -> 'counts' AS counts FROM reconciliation_reports ORDER BY finished_at DESC LIMIT 1`,
     ),
-    db.query<{ count: number }>(
-      `SELECT count(*)::int AS count FROM operator_audit WHERE actor_id = $1 AND action = $2 AND at > now() - interval '24 hours'`,
-      [throughTemporal.id, notRequestedAction],
-    ),
+    db.query<{ count: number }>(`SELECT count(*)::int AS count FROM operator_audit WHERE actor_id = $1 AND action = $2 AND at > now() - interval '24 hours'`, [
+      throughTemporal.id,
+      notRequestedAction,
+    ]),
   ]);
   const byStatus = new Map(refunds.rows.map((row) => [row.status, row]));
   const last = report.rows[0];

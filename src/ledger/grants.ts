@@ -48,7 +48,10 @@ export async function grantRuntime(tx: Queryable, role: string): Promise<void> {
   const { rows: found } = await tx.query<{ rolsuper: boolean }>('SELECT rolsuper FROM pg_roles WHERE rolname = $1', [role]);
   const [runtime] = found;
   if (!runtime) throw new RuntimeRoleError(`the runtime role "${role}" does not exist: create it first (docs/operations.md, "The ledger's two roles")`);
-  if (runtime.rolsuper) throw new RuntimeRoleError(`the runtime role "${role}" is a superuser, which no grant binds: the engine needs a role of its own (docs/operations.md, "The ledger's two roles")`);
+  if (runtime.rolsuper)
+    throw new RuntimeRoleError(
+      `the runtime role "${role}" is a superuser, which no grant binds: the engine needs a role of its own (docs/operations.md, "The ledger's two roles")`,
+    );
   const { rows: owned } = await tx.query<{ relname: string; owner: string }>(
     `SELECT c.relname, pg_get_userbyid(c.relowner) AS owner FROM pg_class c
      WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r' AND c.relname = ANY($2::text[]) AND pg_has_role($1::name, c.relowner, 'USAGE')
@@ -64,7 +67,7 @@ export async function grantRuntime(tx: Queryable, role: string): Promise<void> {
   const { rows: schemas } = await tx.query<{ schema: string }>('SELECT current_schema() AS schema');
   const schema = ident(schemas[0]?.schema ?? 'public');
   const grantee = ident(role);
-  const { rows: usage } = await tx.query<{ granted: boolean }>('SELECT has_schema_privilege($1::name, current_schema(), \'USAGE\') AS granted', [role]);
+  const { rows: usage } = await tx.query<{ granted: boolean }>("SELECT has_schema_privilege($1::name, current_schema(), 'USAGE') AS granted", [role]);
   if (!usage[0]?.granted) await tx.query(`GRANT USAGE ON SCHEMA ${schema} TO ${grantee}`);
   for (const table of tables) {
     await tx.query(`REVOKE ALL ON TABLE ${schema}.${table} FROM ${grantee}`);

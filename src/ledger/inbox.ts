@@ -199,7 +199,9 @@ export class EventInbox {
       [
         request.statusCode,
         storable(request.reason),
-        request.problems === undefined ? null : JSON.stringify(request.problems, (_key, value: unknown) => (typeof value === 'string' ? storable(value) : value)),
+        request.problems === undefined
+          ? null
+          : JSON.stringify(request.problems, (_key, value: unknown) => (typeof value === 'string' ? storable(value) : value)),
         request.eventId === undefined ? null : storable(request.eventId),
         request.eventType === undefined ? null : storable(request.eventType),
         request.bodyHash,

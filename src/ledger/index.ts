@@ -15,9 +15,7 @@ export interface LedgerLocation {
  * run (docs/operations.md, "The ledger's two roles"). A single role that owns the ledger migrates it.
  */
 export async function openLedgerDatabase(config: LedgerLocation): Promise<Database> {
-  const db = config.DATABASE_URL
-    ? postgresDatabase(config.DATABASE_URL)
-    : await pgliteDatabase(join(resolve(config.DATA_DIR), 'ledger'));
+  const db = config.DATABASE_URL ? postgresDatabase(config.DATABASE_URL) : await pgliteDatabase(join(resolve(config.DATA_DIR), 'ledger'));
   try {
     await migrateIfPending(db);
   } catch (err) {

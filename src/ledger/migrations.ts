@@ -360,7 +360,7 @@ export const migrations: readonly Migration[] = [
 
 /** What to run when the connected role may not migrate: the owner's one-shot migration. */
 const migrateAsOwner =
-  'migrate as the ledger\'s owner: `npx refundflow ledger migrate` with LEDGER_MIGRATION_URL set to the owner\'s URL ' +
+  "migrate as the ledger's owner: `npx refundflow ledger migrate` with LEDGER_MIGRATION_URL set to the owner's URL " +
   '(docker compose: the ledger-migrate service; docs/operations.md, "The ledger\'s two roles")';
 
 /** The ledger has migrations pending that the connected role may not apply, or may not even read which. */
@@ -394,7 +394,9 @@ export async function pendingMigrations(db: Queryable): Promise<Migration[]> {
     return await notApplied(db);
   } catch (err) {
     if (!privilegeRefused(err)) throw err;
-    throw new LedgerMigrationError(`role "${state.role}" may not read the ledger (schema_migrations): it was not granted the engine's privileges; ${migrateAsOwner}, which grants them to DATABASE_URL's role`);
+    throw new LedgerMigrationError(
+      `role "${state.role}" may not read the ledger (schema_migrations): it was not granted the engine's privileges; ${migrateAsOwner}, which grants them to DATABASE_URL's role`,
+    );
   }
 }
 
@@ -437,7 +439,9 @@ export async function migrate(db: Database, options: MigrateOptions = {}): Promi
       }
       pending = await notApplied(tx);
       if ((pending.length > 0 || options.runtimeRole !== undefined) && state?.acts_as_owner === false) {
-        throw new LedgerMigrationError(`role ${role} does not own the ledger (its owner is "${state.owner ?? '?'}"), so it may not migrate it${pendingText(pending)}; ${migrateAsOwner}`);
+        throw new LedgerMigrationError(
+          `role ${role} does not own the ledger (its owner is "${state.owner ?? '?'}"), so it may not migrate it${pendingText(pending)}; ${migrateAsOwner}`,
+        );
       }
       for (const migration of pending) {
         await tx.exec(migration.sql);

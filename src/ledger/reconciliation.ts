@@ -168,10 +168,9 @@ export class ReconciliationLedger {
 
   /** The latest reports, newest first. */
   async reports(limit: number): Promise<ReconcileReport[]> {
-    const { rows } = await this.db.query<{ report: ReconcileReport | string }>(
-      'SELECT report FROM reconciliation_reports ORDER BY finished_at DESC LIMIT $1',
-      [limit],
-    );
+    const { rows } = await this.db.query<{ report: ReconcileReport | string }>('SELECT report FROM reconciliation_reports ORDER BY finished_at DESC LIMIT $1', [
+      limit,
+    ]);
     return rows.map((row) => (typeof row.report === 'string' ? (JSON.parse(row.report) as ReconcileReport) : row.report));
   }
 }

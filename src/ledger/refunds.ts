@@ -73,9 +73,7 @@ export class RefundLedger {
         const sameFields = describeRequest(record) === describeRequest(asked);
         return {
           differs: record,
-          reason:
-            `refund ${request.refundId} is ${record.status} for ${describeRequest(record)}, ` +
-            `but this run asks ${describeRequest(asked, sameFields)}`,
+          reason: `refund ${request.refundId} is ${record.status} for ${describeRequest(record)}, ` + `but this run asks ${describeRequest(asked, sameFields)}`,
         };
       }
       if (runId !== undefined && existing.run_id !== runId) {
@@ -153,10 +151,7 @@ export class RefundLedger {
 
   /** The provider attempt now under way (Temporal's attempt number); never goes backwards. */
   async recordAttempt(refundId: string, attempt: number): Promise<void> {
-    await this.db.query('UPDATE refunds SET attempts = GREATEST(attempts, $2), updated_at = now() WHERE refund_id = $1', [
-      refundId,
-      attempt,
-    ]);
+    await this.db.query('UPDATE refunds SET attempts = GREATEST(attempts, $2), updated_at = now() WHERE refund_id = $1', [refundId, attempt]);
   }
 
   /**
@@ -190,9 +185,7 @@ export class RefundLedger {
    */
   async markSending(refundId: string, sender: string): Promise<SendClaim> {
     return this.db.transaction(async (tx) => {
-      const { rows } = await tx.query<RefundRow & { unanswered_send: string | null }>('SELECT * FROM refunds WHERE refund_id = $1 FOR UPDATE', [
-        refundId,
-      ]);
+      const { rows } = await tx.query<RefundRow & { unanswered_send: string | null }>('SELECT * FROM refunds WHERE refund_id = $1 FOR UPDATE', [refundId]);
       const row = rows[0];
       if (!row) throw new LedgerError(`No refund ${refundId} in the ledger`);
       if (row.unanswered_send !== null) return { claimed: false, record: toRecord(row), unansweredBy: row.unanswered_send };

@@ -28,6 +28,12 @@ export class SubscriptionLedger {
       'SELECT * FROM unconfirmed_subscription_cancels ORDER BY created_at DESC LIMIT $1',
       [limit],
     );
-    return rows.map((r) => ({ subscriptionId: r.subscription_id, orderId: r.order_id, reason: r.reason, workflowId: r.workflow_id, recordedAt: r.created_at.toISOString() }));
+    return rows.map((r) => ({
+      subscriptionId: r.subscription_id,
+      orderId: r.order_id,
+      reason: r.reason,
+      workflowId: r.workflow_id,
+      recordedAt: r.created_at.toISOString(),
+    }));
   }
 }

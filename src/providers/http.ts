@@ -121,11 +121,7 @@ export async function send(
 }
 
 /** Transport rules shared by both providers' tables. */
-export function transportRule(
-  provider: 'Oen' | 'Mwd',
-  failure: TransportFailure,
-  mutating: boolean,
-): ErrorRule {
+export function transportRule(provider: 'Oen' | 'Mwd', failure: TransportFailure, mutating: boolean): ErrorRule {
   if (failure.sent === false) {
     return { type: `${provider}ConnectionFailed`, kind: 'retryable', meaning: 'could not connect; the request was not sent' };
   }

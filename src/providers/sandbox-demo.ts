@@ -34,7 +34,13 @@ export function mwdDemo(amount: number, orderId?: string): SandboxDemo {
   const random = Array.from(randomBytes(16), (byte) => String(byte % 10)).join('');
   const digits = isLuhnValid(random) ? `${random.slice(0, 15)}${(Number(random[15]) + 1) % 10}` : random;
   const cardToken = `${randomUUID()}_${digits}`;
-  const order = orderId ?? `DEMO-MWD-${randomBytes(6).toString('base64url').toUpperCase().replace(/[^A-Z0-9]/g, 'X').slice(0, 8)}`;
+  const order =
+    orderId ??
+    `DEMO-MWD-${randomBytes(6)
+      .toString('base64url')
+      .toUpperCase()
+      .replace(/[^A-Z0-9]/g, 'X')
+      .slice(0, 8)}`;
   return {
     provider: 'mwd',
     seed: { orders: [{ orderId: order, cardToken, amount }] },

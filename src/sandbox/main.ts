@@ -27,11 +27,11 @@ async function main(): Promise<void> {
 
   console.log(`Oen sandbox   ${sandboxes.oenUrl}   token "${oenToken}", merchantId "${SANDBOX_OEN_MERCHANT_ID}"`);
   console.log(`MWD sandbox   ${sandboxes.mwdUrl}   token "${mwdToken}"`);
-  console.log('\nSeeded with the documents\' examples: Oen order ORDER00001 (transaction P20240412CIK7KPPH, NT$1,000,');
+  console.log("\nSeeded with the documents' examples: Oen order ORDER00001 (transaction P20240412CIK7KPPH, NT$1,000,");
   console.log('card 4242 4242 4242 4242), subscription S202404112CYPRJPZ; MWD order 202008170002 (NT$55).');
   console.log('Admin (either emulator): GET /__admin/state, POST /__admin/seed, GET /__admin/refunds,');
   console.log('GET /__admin/requests, GET /__admin/timeline, GET|PUT /__admin/faults, POST /__admin/reset. See docs/sandbox.md.');
-  console.log('\nTry the Oen document\'s refund example:');
+  console.log("\nTry the Oen document's refund example:");
   console.log(
     `  curl --location '${sandboxes.oenUrl}/refunds/P20240412CIK7KPPH' --header 'Content-Type: application/json' ` +
       `--header 'Authorization: Bearer ${oenToken}' --data '{"merchantId": "${SANDBOX_OEN_MERCHANT_ID}", "amount": 1000, "reason": "客戶取消訂單"}'`,

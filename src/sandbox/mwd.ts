@@ -141,117 +141,124 @@ export function createMwdSandbox({ token, now = () => new Date() }: MwdSandboxOp
       result: 'not processed',
     };
     refundRequests.push(entry);
-    const fault = await answerWithFaults(core, 'refund', request, reply, () => {
-      entry.result = 'refused';
-      const body = refundBody.safeParse(request.body);
-      if (!body.success) {
-        const fields = body.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
-        return { status: 400, body: { RtnCode: '1001', RtnMessage: `參數錯誤 (invalid parameters): ${fields}` } };
-      }
-      const { orderId } = request.params;
-      const order = orders.get(orderId);
-      if (!order) return gatewayRefusal('2002', '查無訂單 (order not found)');
-      if (order.cardToken !== body.data.CardToken) return gatewayRefusal('2003', 'CardToken 不符 (card token does not match)');
+    const fault = await answerWithFaults(
+      core,
+      'refund',
+      request,
+      reply,
+      () => {
+        entry.result = 'refused';
+        const body = refundBody.safeParse(request.body);
+        if (!body.success) {
+          const fields = body.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+          return { status: 400, body: { RtnCode: '1001', RtnMessage: `參數錯誤 (invalid parameters): ${fields}` } };
+        }
+        const { orderId } = request.params;
+        const order = orders.get(orderId);
+        if (!order) return gatewayRefusal('2002', '查無訂單 (order not found)');
+        if (order.cardToken !== body.data.CardToken) return gatewayRefusal('2003', 'CardToken 不符 (card token does not match)');
 
-      const at = now();
-      const date = at.toISOString().slice(0, 10).replaceAll('-', '');
-      const time = at.toISOString().slice(11, 19).replaceAll(':', '');
-      const merchantTradeNo = `${orderId}_refund_${time}${String(at.getMilliseconds()).padStart(3, '0')}`;
-      const requestParams = {
-        MerchantTradeNo: merchantTradeNo,
-        MerchantTradeDate: date,
-        MerchantTradeTime: time,
-        TradeAmount: body.data.TradeAmount,
-        CardToken: body.data.CardToken,
-        TradeType: '5',
-        OriMerchantTradeNo: orderId,
-        Remark1: null,
-        Remark2: null,
-        Remark3: null,
-        Item: null,
-        ResultUrl: 'https%3A//sandbox.invalid/payment/mwd/refund_result',
-      };
-      const cents = Number(body.data.TradeAmount);
-      if (order.refunded && (order.refuseSecondRefund ?? options.refuseSecondRefund)) {
+        const at = now();
+        const date = at.toISOString().slice(0, 10).replaceAll('-', '');
+        const time = at.toISOString().slice(11, 19).replaceAll(':', '');
+        const merchantTradeNo = `${orderId}_refund_${time}${String(at.getMilliseconds()).padStart(3, '0')}`;
+        const requestParams = {
+          MerchantTradeNo: merchantTradeNo,
+          MerchantTradeDate: date,
+          MerchantTradeTime: time,
+          TradeAmount: body.data.TradeAmount,
+          CardToken: body.data.CardToken,
+          TradeType: '5',
+          OriMerchantTradeNo: orderId,
+          Remark1: null,
+          Remark2: null,
+          Remark3: null,
+          Item: null,
+          ResultUrl: 'https%3A//sandbox.invalid/payment/mwd/refund_result',
+        };
+        const cents = Number(body.data.TradeAmount);
+        if (order.refunded && (order.refuseSecondRefund ?? options.refuseSecondRefund)) {
+          return {
+            status: 200,
+            body: {
+              RtnCode: '2001',
+              RtnMessage: '原交易已退貨 (already refunded)',
+              ResponseParams: { ResultCode: '2001', ResultMessage: '原交易已退貨 (already refunded)' },
+              TimeStamp: String(Math.floor(at.getTime() / 1000)),
+              Random: digits(16),
+              CheckSum: checksum(),
+            },
+          };
+        }
+        const overAmount = cents <= 0 || cents > order.amount * 100;
+        const resultCode = overAmount ? '2012' : '1000';
+        const resultMessage = overAmount ? '退貨金額超過原交易金額 (amount over the original)' : '交易成功';
+        const retCode = overAmount ? '12' : '00';
+        const retMsg = overAmount ? resultMessage : '';
+        const success = !overAmount;
+        tradeSequence += 1;
+        const serviceTradeNo = `MW${date}${String(tradeSequence).padStart(10, '0')}`;
+        if (success) {
+          entry.result = 'refunded';
+          order.refunded = true;
+          refunds.push({
+            provider: 'mwd',
+            reference: orderId,
+            orderId,
+            amount: cents / 100,
+            providerReference: serviceTradeNo,
+            refundedAt: at.toISOString(),
+          });
+        }
         return {
           status: 200,
           body: {
-            RtnCode: '2001',
-            RtnMessage: '原交易已退貨 (already refunded)',
-            ResponseParams: { ResultCode: '2001', ResultMessage: '原交易已退貨 (already refunded)' },
+            RtnCode: resultCode,
+            RtnMessage: resultMessage,
+            OriRequestParams: {
+              ApiVer: '1.0.2',
+              ApposId: APPOS_ID,
+              RequestParams: requestParams,
+              Random: digits(16),
+              TimeStamp: String(Math.floor(at.getTime() / 1000)),
+              CheckSum: checksum(),
+            },
+            ResponseParams: {
+              ResultCode: resultCode,
+              ResultMessage: resultMessage,
+              ResultData: {
+                MemberId: '16301262_01061',
+                AvailableAmount: '0',
+                PaymentType: order.paymentType,
+                ApposId: APPOS_ID,
+                MerchantTradeNo: merchantTradeNo,
+                MerchantTradeDate: date,
+                MerchantTradeTime: time,
+                CardToken: body.data.CardToken,
+                TradeAmount: body.data.TradeAmount,
+                OriMerchantTradeNo: orderId,
+                RetCode: retCode,
+                RetMsg: retMsg,
+                ServiceTradeNo: serviceTradeNo,
+                ServiceTradeDate: date,
+                ServiceTradeTime: time,
+                TradeType: '5',
+                Install: { InstallPeriod: '0', InstallDownPay: '0', InstallPay: '0', InstallDownPayFee: '', InstallPayFee: '' },
+                Redeem: { RedeemPt: '0', RedeemAmt: '0', PostRedeemPt: '0' },
+                Item: '',
+                AuthIdResp: digits(6),
+                CardNumber: order.cardNumberMasked,
+                GatewayBankNo: '812',
+              },
+            },
             TimeStamp: String(Math.floor(at.getTime() / 1000)),
             Random: digits(16),
             CheckSum: checksum(),
           },
         };
-      }
-      const overAmount = cents <= 0 || cents > order.amount * 100;
-      const resultCode = overAmount ? '2012' : '1000';
-      const resultMessage = overAmount ? '退貨金額超過原交易金額 (amount over the original)' : '交易成功';
-      const retCode = overAmount ? '12' : '00';
-      const retMsg = overAmount ? resultMessage : '';
-      const success = !overAmount;
-      tradeSequence += 1;
-      const serviceTradeNo = `MW${date}${String(tradeSequence).padStart(10, '0')}`;
-      if (success) {
-        entry.result = 'refunded';
-        order.refunded = true;
-        refunds.push({
-          provider: 'mwd',
-          reference: orderId,
-          orderId,
-          amount: cents / 100,
-          providerReference: serviceTradeNo,
-          refundedAt: at.toISOString(),
-        });
-      }
-      return {
-        status: 200,
-        body: {
-          RtnCode: resultCode,
-          RtnMessage: resultMessage,
-          OriRequestParams: {
-            ApiVer: '1.0.2',
-            ApposId: APPOS_ID,
-            RequestParams: requestParams,
-            Random: digits(16),
-            TimeStamp: String(Math.floor(at.getTime() / 1000)),
-            CheckSum: checksum(),
-          },
-          ResponseParams: {
-            ResultCode: resultCode,
-            ResultMessage: resultMessage,
-            ResultData: {
-              MemberId: '16301262_01061',
-              AvailableAmount: '0',
-              PaymentType: order.paymentType,
-              ApposId: APPOS_ID,
-              MerchantTradeNo: merchantTradeNo,
-              MerchantTradeDate: date,
-              MerchantTradeTime: time,
-              CardToken: body.data.CardToken,
-              TradeAmount: body.data.TradeAmount,
-              OriMerchantTradeNo: orderId,
-              RetCode: retCode,
-              RetMsg: retMsg,
-              ServiceTradeNo: serviceTradeNo,
-              ServiceTradeDate: date,
-              ServiceTradeTime: time,
-              TradeType: '5',
-              Install: { InstallPeriod: '0', InstallDownPay: '0', InstallPay: '0', InstallDownPayFee: '', InstallPayFee: '' },
-              Redeem: { RedeemPt: '0', RedeemAmt: '0', PostRedeemPt: '0' },
-              Item: '',
-              AuthIdResp: digits(6),
-              CardNumber: order.cardNumberMasked,
-              GatewayBankNo: '812',
-            },
-          },
-          TimeStamp: String(Math.floor(at.getTime() / 1000)),
-          Random: digits(16),
-          CheckSum: checksum(),
-        },
-      };
-    }, request.params.orderId);
+      },
+      request.params.orderId,
+    );
     if (fault !== undefined) entry.fault = fault;
   });
 

@@ -40,7 +40,10 @@ const seededTransaction = z.object({
   fee: z.number().int().nonnegative().default(30),
   action: z.string().default('onetime'),
   method: z.enum(['card', 'atm', 'cvs']).default('card'),
-  cardNum: z.string().regex(/^\d{13,19}$/).default('4242424242424242'),
+  cardNum: z
+    .string()
+    .regex(/^\d{13,19}$/)
+    .default('4242424242424242'),
   cardType: z.string().default('Visa'),
   cardName: z.string().default('王小明'),
   status: z.string().default('charged'),
@@ -83,9 +86,7 @@ export const oenDocumentSeed: z.input<typeof oenSeed> = {
       createdAt: '2024-04-12T07:54:46.755Z',
     },
   ],
-  subscriptions: [
-    { id: 'S202404112CYPRJPZ', period: 1, startedAt: '2024-04-11T10:31:46.640Z', createdAt: '2024-04-11T10:31:46.640Z' },
-  ],
+  subscriptions: [{ id: 'S202404112CYPRJPZ', period: 1, startedAt: '2024-04-11T10:31:46.640Z', createdAt: '2024-04-11T10:31:46.640Z' }],
 };
 
 const refundBody = z.object({
@@ -214,23 +215,31 @@ export function createOenSandbox({ token, merchantId = 'oentech', now = () => ne
     return false;
   };
 
-  app.get<{ Params: { orderId: string }; Querystring: { pageToken?: string } }>(
-    '/order/:orderId/transactions',
-    async (request, reply) => {
-      if (!(await authorised(request, reply))) return;
-      await answerWithFaults(core, 'listTransactions', request, reply, () => {
+  app.get<{ Params: { orderId: string }; Querystring: { pageToken?: string } }>('/order/:orderId/transactions', async (request, reply) => {
+    if (!(await authorised(request, reply))) return;
+    await answerWithFaults(
+      core,
+      'listTransactions',
+      request,
+      reply,
+      () => {
         const all = [...transactions.values()].filter((t) => t.orderId === request.params.orderId);
         let offset = 0;
         if (request.query.pageToken) {
-          offset = Number(Buffer.from(request.query.pageToken, 'base64url').toString('utf8').replace(/^offset:/, ''));
+          offset = Number(
+            Buffer.from(request.query.pageToken, 'base64url')
+              .toString('utf8')
+              .replace(/^offset:/, ''),
+          );
           if (!Number.isInteger(offset) || offset < 0) return fail(400, 'V0001', 'invalid pageToken');
         }
         const page = all.slice(offset, offset + PAGE_SIZE);
         const next = offset + PAGE_SIZE < all.length ? Buffer.from(`offset:${offset + PAGE_SIZE}`).toString('base64url') : undefined;
         return ok(present({ transactions: page.map(transactionView), pageToken: next }));
-      }, request.params.orderId);
-    },
-  );
+      },
+      request.params.orderId,
+    );
+  });
 
   app.post<{ Params: { transactionHid: string } }>('/refunds/:transactionHid', async (request, reply) => {
     if (!(await authorised(request, reply))) return;
@@ -266,28 +275,41 @@ export function createOenSandbox({ token, merchantId = 'oentech', now = () => ne
       refunds.push({ provider: 'oen', reference: t.id, orderId: t.orderId, amount, providerReference: t.id, refundedAt });
       return ok(transactionView(t));
     };
-    const fault = await answerWithFaults(core, 'refund', request, reply, () => {
-      const answer = refund();
-      entry.result = answer.status === 200 ? 'refunded' : 'refused';
-      return answer;
-    }, hid);
+    const fault = await answerWithFaults(
+      core,
+      'refund',
+      request,
+      reply,
+      () => {
+        const answer = refund();
+        entry.result = answer.status === 200 ? 'refunded' : 'refused';
+        return answer;
+      },
+      hid,
+    );
     if (fault !== undefined) entry.fault = fault;
   });
 
   app.put<{ Params: { subscriptionId: string } }>('/subscriptions/:subscriptionId', async (request, reply) => {
     if (!(await authorised(request, reply))) return;
-    await answerWithFaults(core, 'cancelSubscription', request, reply, () => {
-      const body = cancelBody.safeParse(request.body);
-      if (!body.success) return fail(400, 'V0001', validationMessage(body.error));
-      if (body.data.merchantId !== merchantId) return fail(400, 'V0001', 'merchantId does not match the token');
-      const s = subscriptions.get(request.params.subscriptionId);
-      if (!s) return fail(400, 'V0001', 'subscription not found');
-      if (s.status !== 'active') return fail(400, 'V0002', `subscription is ${s.status}`);
-      Object.assign(s, { status: 'cancelled', cancelledAt: now().toISOString(), reason: body.data.reason });
-      return ok(present({ ...s }));
-    }, request.params.subscriptionId);
+    await answerWithFaults(
+      core,
+      'cancelSubscription',
+      request,
+      reply,
+      () => {
+        const body = cancelBody.safeParse(request.body);
+        if (!body.success) return fail(400, 'V0001', validationMessage(body.error));
+        if (body.data.merchantId !== merchantId) return fail(400, 'V0001', 'merchantId does not match the token');
+        const s = subscriptions.get(request.params.subscriptionId);
+        if (!s) return fail(400, 'V0001', 'subscription not found');
+        if (s.status !== 'active') return fail(400, 'V0002', `subscription is ${s.status}`);
+        Object.assign(s, { status: 'cancelled', cancelledAt: now().toISOString(), reason: body.data.reason });
+        return ok(present({ ...s }));
+      },
+      request.params.subscriptionId,
+    );
   });
 
   return { app, core };
 }
-

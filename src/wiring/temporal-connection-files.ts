@@ -35,7 +35,10 @@ export function configFile(given: Env, env: Env, problems: string[]): ProfileFil
   const path = given.TEMPORAL_CONFIG_FILE;
   const chosen = given.TEMPORAL_PROFILE;
   if (path === undefined && chosen === undefined) return undefined;
-  const fileLabel = path === undefined ? 'TEMPORAL_PROFILE: the default Temporal config file (temporalio/temporal.toml under $XDG_CONFIG_HOME or ~/.config)' : 'TEMPORAL_CONFIG_FILE';
+  const fileLabel =
+    path === undefined
+      ? 'TEMPORAL_PROFILE: the default Temporal config file (temporalio/temporal.toml under $XDG_CONFIG_HOME or ~/.config)'
+      : 'TEMPORAL_CONFIG_FILE';
   let config: ClientConfig;
   try {
     if (path === undefined) {
@@ -79,7 +82,11 @@ function fileProblem(err: unknown): string {
 
 /** A TOML profile of the wrong shape (a number for a string): the SDK would fail later, less plainly. */
 function profileShapeProblem(profile: ClientConfigProfile): string | undefined {
-  for (const [key, value] of [['address', profile.address], ['namespace', profile.namespace], ['api_key', profile.apiKey]] as const) {
+  for (const [key, value] of [
+    ['address', profile.address],
+    ['namespace', profile.namespace],
+    ['api_key', profile.apiKey],
+  ] as const) {
     if (value !== undefined && typeof value !== 'string') return `has ${key} that is not a string`;
   }
   if (profile.tls !== undefined && (typeof profile.tls !== 'object' || Array.isArray(profile.tls))) return 'has tls that is not a table';
@@ -139,7 +146,11 @@ function readNamedFile(path: string, variable: string, problems: string[]): Uint
     return readFileSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    problems.push(code === 'ENOENT' || code === 'ENOTDIR' ? `${variable} names a file that does not exist` : `${variable} names a file that cannot be read (${code ?? 'error'})`);
+    problems.push(
+      code === 'ENOENT' || code === 'ENOTDIR'
+        ? `${variable} names a file that does not exist`
+        : `${variable} names a file that cannot be read (${code ?? 'error'})`,
+    );
     return undefined;
   }
 }

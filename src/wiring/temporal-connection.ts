@@ -86,14 +86,17 @@ export function temporalConnection(env: Env): TemporalConnection {
 function variableProblems(given: Env, addressGiven: boolean): string[] {
   const problems: string[] = [];
   for (const name of Object.keys(given)) {
-    if (name.startsWith('TEMPORAL_TLS') && !TLS_VARIABLES.has(name)) problems.push(`${name} is not one of Temporal's TLS settings (docs/operations.md lists them)`);
+    if (name.startsWith('TEMPORAL_TLS') && !TLS_VARIABLES.has(name))
+      problems.push(`${name} is not one of Temporal's TLS settings (docs/operations.md lists them)`);
   }
   for (const name of ['TEMPORAL_TLS', 'TEMPORAL_TLS_DISABLE_HOST_VERIFICATION']) {
     const value = given[name];
     if (value !== undefined && !BOOLEAN_VALUES.includes(value)) problems.push(`${name} must be true or false`);
   }
   if (given.TEMPORAL_TLS_DISABLE_HOST_VERIFICATION === 'true' || given.TEMPORAL_TLS_DISABLE_HOST_VERIFICATION === '1') {
-    problems.push('TEMPORAL_TLS_DISABLE_HOST_VERIFICATION is not supported by the Temporal TypeScript SDK: give the name in the server\'s certificate as TEMPORAL_TLS_SERVER_NAME instead');
+    problems.push(
+      "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION is not supported by the Temporal TypeScript SDK: give the name in the server's certificate as TEMPORAL_TLS_SERVER_NAME instead",
+    );
   }
   for (const item of PEM_ITEMS) {
     if (given[`${item.variable}_PATH`] && given[`${item.variable}_DATA`]) {
@@ -126,11 +129,14 @@ function profileProblems(profile: ClientConfigProfile, given: Env, file: Profile
   const tlsOff = tls?.disabled === true;
   if (tlsOff) {
     for (const item of PEM_ITEMS) if (tls[item.field]) problems.push(`${tlsOffBy(given, file)}, but ${where(item)} gives a ${item.what}`);
-    if (tls.serverName) problems.push(`${tlsOffBy(given, file)}, but ${given.TEMPORAL_TLS_SERVER_NAME ? 'TEMPORAL_TLS_SERVER_NAME' : `${file?.label} server_name`} is set`);
+    if (tls.serverName)
+      problems.push(`${tlsOffBy(given, file)}, but ${given.TEMPORAL_TLS_SERVER_NAME ? 'TEMPORAL_TLS_SERVER_NAME' : `${file?.label} server_name`} is set`);
     if (profile.apiKey) problems.push(`${apiKeySource(given, file)} is sent only over TLS, but ${tlsOffBy(given, file)}`);
   }
   if (profile.apiKey && Object.keys(profile.grpcMeta ?? {}).some((header) => header.toLowerCase() === 'authorization')) {
-    problems.push(`${apiKeySource(given, file)} and an authorization gRPC header (TEMPORAL_GRPC_META_AUTHORIZATION or grpc_meta) both set the Authorization header: give one`);
+    problems.push(
+      `${apiKeySource(given, file)} and an authorization gRPC header (TEMPORAL_GRPC_META_AUTHORIZATION or grpc_meta) both set the Authorization header: give one`,
+    );
   }
   if (file && file.profile.namespace !== undefined && given.TEMPORAL_NAMESPACE === undefined) {
     problems.push(`TEMPORAL_NAMESPACE is required: ${file.label} names a namespace, and the engine takes its namespace from TEMPORAL_NAMESPACE alone`);
@@ -203,7 +209,9 @@ const invalid = (problems: string[]) => new ConfigError(`Invalid configuration: 
  * TEMPORAL_* variables and applies them over the profile the way Temporal's other tools do.
  */
 function mergedProfile(given: Env, file: ProfileFile | undefined): ClientConfigProfile {
-  const overrideEnvVars = Object.fromEntries(Object.entries(given).filter(([name]) => name !== 'TEMPORAL_CONFIG_FILE' && name !== 'TEMPORAL_PROFILE')) as Record<string, string>;
+  const overrideEnvVars = Object.fromEntries(
+    Object.entries(given).filter(([name]) => name !== 'TEMPORAL_CONFIG_FILE' && name !== 'TEMPORAL_PROFILE'),
+  ) as Record<string, string>;
   if (file === undefined) return loadClientConfigProfile({ disableFile: true, overrideEnvVars });
   const configSource = { data: clientConfigToToml({ profiles: { [file.name]: file.profile } }) };
   return loadClientConfigProfile({ configSource, profile: file.name, overrideEnvVars });
@@ -216,5 +224,7 @@ function sourceOf(item: PemItem, given: Env, file: ProfileFile | undefined): str
   return `${file?.label ?? 'the config file'} ${item.toml}${source && 'path' in source ? '_path' : '_data'}`;
 }
 
-const tlsOffBy = (given: Env, file: ProfileFile | undefined) => (given.TEMPORAL_TLS !== undefined ? 'TEMPORAL_TLS is false' : `${file?.label ?? 'the config file'} has tls.disabled`);
-const apiKeySource = (given: Env, file: ProfileFile | undefined) => (given.TEMPORAL_API_KEY !== undefined ? 'TEMPORAL_API_KEY' : `${file?.label ?? 'the config file'} api_key`);
+const tlsOffBy = (given: Env, file: ProfileFile | undefined) =>
+  given.TEMPORAL_TLS !== undefined ? 'TEMPORAL_TLS is false' : `${file?.label ?? 'the config file'} has tls.disabled`;
+const apiKeySource = (given: Env, file: ProfileFile | undefined) =>
+  given.TEMPORAL_API_KEY !== undefined ? 'TEMPORAL_API_KEY' : `${file?.label ?? 'the config file'} api_key`;

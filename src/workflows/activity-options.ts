@@ -130,9 +130,17 @@ export const profiles = {
 
   inspection: {
     /** One refund's order listed at Oen while a person waits for the answer (a resolution). */
-    oenRefund: { startToCloseTimeout: '5 minutes', heartbeatTimeout: '1 minute', retry: { initialInterval: '2 seconds', ...inspectionRetry } } satisfies ActivityOptions,
+    oenRefund: {
+      startToCloseTimeout: '5 minutes',
+      heartbeatTimeout: '1 minute',
+      retry: { initialInterval: '2 seconds', ...inspectionRetry },
+    } satisfies ActivityOptions,
     /** A page of refunds, one Oen list per order, heartbeating per order (reconciliation). */
-    oenPage: { startToCloseTimeout: '30 minutes', heartbeatTimeout: '1 minute', retry: { initialInterval: '5 seconds', ...inspectionRetry } } satisfies ActivityOptions,
+    oenPage: {
+      startToCloseTimeout: '30 minutes',
+      heartbeatTimeout: '1 minute',
+      retry: { initialInterval: '5 seconds', ...inspectionRetry },
+    } satisfies ActivityOptions,
     /** Temporal and the ledger asked about a refund's run: a few tries, then the caller goes on without the answer. */
     refundRun: { startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 5 } } satisfies ActivityOptions,
   },

@@ -20,7 +20,11 @@ export function decidedBy(
   if (keys === undefined) return { by: { id: unverifiedDecider.id, name: decision.by ?? 'an operator' }, verified: false };
   if (decision.by !== undefined) throw new Error(`cannot ${action}: "by" is no longer taken: a decision is recorded under the identity the API verified`);
   if (decision.proof === undefined && policy.acceptUnsignedDecisions) return { by: unverifiedDecider, verified: false };
-  const problem = proofProblem(decision.proof, { action, refundId, details: decision.details, now: decision.now, ...(decision.runId !== undefined && { runId: decision.runId }) }, keys);
+  const problem = proofProblem(
+    decision.proof,
+    { action, refundId, details: decision.details, now: decision.now, ...(decision.runId !== undefined && { runId: decision.runId }) },
+    keys,
+  );
   if (problem) {
     throw new Error(
       `cannot ${action}: ${problem}. Use \`npx refundflow ${action} ${refundId}\` or POST /v1/refunds/${refundId}/${action}; ` +

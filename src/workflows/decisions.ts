@@ -42,14 +42,17 @@ export class OperatorDecisions {
     const approvalDecided = () => progress.status !== 'awaiting_approval';
     setHandler(approveUpdate, (input: OperatorInput) => this.decide('approve', input, approvalDecided), {
       validator: (input: OperatorInput) => this.validateAwaitingApproval('approve', input),
-      description: 'Approve a refund that awaits approval (approver role; use `npx refundflow approve` or the API, which sign the decision). Input (optional): {"reason": "…"}',
+      description:
+        'Approve a refund that awaits approval (approver role; use `npx refundflow approve` or the API, which sign the decision). Input (optional): {"reason": "…"}',
     });
     setHandler(rejectUpdate, (input: OperatorInput) => this.decide('reject', input, approvalDecided), {
       validator: (input: OperatorInput) => this.validateAwaitingApproval('reject', input),
-      description: 'Reject a refund that awaits approval; it ends cancelled (approver role; use `npx refundflow reject` or the API). Input (optional): {"reason": "…"}',
+      description:
+        'Reject a refund that awaits approval; it ends cancelled (approver role; use `npx refundflow reject` or the API). Input (optional): {"reason": "…"}',
     });
     setHandler(cancelUpdate, (input: OperatorInput) => this.decide('cancel', input, () => progress.status === 'cancelled' || this.submissionStarted), {
-      description: 'Cancel a refund before it is sent to the provider (operator role; use `npx refundflow cancel` or the API). Input (optional): {"reason": "…"}',
+      description:
+        'Cancel a refund before it is sent to the provider (operator role; use `npx refundflow cancel` or the API). Input (optional): {"reason": "…"}',
       validator: (input: OperatorInput) => {
         if (progress.status === 'cancelled') throw new Error('cannot cancel: the refund is already cancelled');
         if (this.submissionStarted) throw new Error(`too late to cancel: the refund is ${progress.status}; submission to the provider has started`);
@@ -101,7 +104,8 @@ export class OperatorDecisions {
     if (problems.length > 0) throw new Error(`cannot ${kind}: ${problems.join('; ')}`);
     const operator = (input ?? {}) as OperatorInput;
     // A decision names its refund: it reaches this run only if it is this run's (money-safety rule 7).
-    if (operator.refundId !== undefined && operator.refundId !== refundId) throw new Error(`cannot ${kind}: this run is refund ${refundId}, not ${operator.refundId}`);
+    if (operator.refundId !== undefined && operator.refundId !== refundId)
+      throw new Error(`cannot ${kind}: this run is refund ${refundId}, not ${operator.refundId}`);
     if (this.decision) throw new Error(`cannot ${kind}: this refund was already ${decisionPast(this.decision.kind, this.decision.records.at(-1))}`);
     return operator;
   }
@@ -113,12 +117,23 @@ export class OperatorDecisions {
    */
   private proven(kind: Kind, operator: OperatorInput, policy: RunPolicy, countPeople = true): DecisionRecord {
     const { approvals } = this;
-    const asked = { action: kind, refundId: this.request.refundId, runId: workflowInfo().runId, proof: operator.proof, details: operator.reason ?? '', now: Date.now(), by: operator.by };
+    const asked = {
+      action: kind,
+      refundId: this.request.refundId,
+      runId: workflowInfo().runId,
+      proof: operator.proof,
+      details: operator.reason ?? '',
+      now: Date.now(),
+      by: operator.by,
+    };
     const who = decidedBy(policy, asked, decisionRole[kind]);
     // The last gate of four eyes: whatever reached the run through Temporal, one person counts once.
     const sameCredential = () => (approvals.some((approval) => approval.by.id === who.by.id) ? `${who.by.name} approved already` : undefined);
     const notSecond = kind === 'approve' && this.approvalsNeeded() > 1 ? (countPeople ? secondPersonProblem(approvals, who) : sameCredential()) : undefined;
-    if (notSecond) throw new Error(`cannot approve: ${notSecond}; a refund of at least ${formatNtd(policy.dualApprovalThreshold ?? 0)} needs two approvers who are different people`);
+    if (notSecond)
+      throw new Error(
+        `cannot approve: ${notSecond}; a refund of at least ${formatNtd(policy.dualApprovalThreshold ?? 0)} needs two approvers who are different people`,
+      );
     return { action: kind, ...who, at: new Date().toISOString(), ...(operator.reason && { reason: operator.reason }) };
   }
 

@@ -27,8 +27,7 @@ export function providerCalls(
 export async function submitRefund(request: RefundRequested, policy: RunPolicy, summary: string): Promise<RefundEnd> {
   const { submitOenRefund, submitMwdRefund } = providerCalls(policy, { summary }, 'ledger');
   try {
-    const result =
-      request.provider === 'oen' ? await submitOenRefund(request, policy.retryWindowMs) : await submitMwdRefund(request, policy.retryWindowMs);
+    const result = request.provider === 'oen' ? await submitOenRefund(request, policy.retryWindowMs) : await submitMwdRefund(request, policy.retryWindowMs);
     return result.outcome === 'succeeded'
       ? { status: 'succeeded', fields: { providerReference: result.providerReference, error: null }, ...(result.note !== undefined && { note: result.note }) }
       : { status: 'requires_attention', fields: { error: { code: result.code, message: result.reason } } };

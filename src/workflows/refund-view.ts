@@ -35,8 +35,6 @@ export class RefundView {
   private describe(): void {
     const { request, progress } = this;
     const error = progress.lastError ? `\n\n**Last error:** ${progress.lastError.code} — ${progress.lastError.message}` : '';
-    setCurrentDetails(
-      `**${refundSummary(request)}** — ${progress.status}\n\nRefund ${request.refundId} of ${refundTarget(request)}${error}`,
-    );
+    setCurrentDetails(`**${refundSummary(request)}** — ${progress.status}\n\nRefund ${request.refundId} of ${refundTarget(request)}${error}`);
   }
 }

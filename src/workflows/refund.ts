@@ -83,11 +83,16 @@ async function awaitGoAhead(
     decisions.awaitingApproval();
     await record('awaiting_approval');
     const decision = await decisions.awaitDecision(policy.approvalTimeoutMs);
-    if (!decision) return { stop: { code: codes.ApprovalTimeout, message: `not approved within ${Math.round(policy.approvalTimeoutMs / 1000)} seconds` }, decided: [] };
+    if (!decision)
+      return { stop: { code: codes.ApprovalTimeout, message: `not approved within ${Math.round(policy.approvalTimeoutMs / 1000)} seconds` }, decided: [] };
     return decision.kind === 'approve' ? { decided: decision.records } : stopped(decision);
   } catch (err) {
     // Temporal's own Cancel before anything was sent: the refund ends cancelled, as the update would.
-    if (isCancellation(err)) return { stop: { code: codes.CancelRequested, message: 'cancelled through Temporal (a workflow Cancel request), person unknown, before it was sent' }, decided: [] };
+    if (isCancellation(err))
+      return {
+        stop: { code: codes.CancelRequested, message: 'cancelled through Temporal (a workflow Cancel request), person unknown, before it was sent' },
+        decided: [],
+      };
     throw err;
   }
 }
@@ -109,11 +114,10 @@ async function finish(record: RefundRecord, tell: boolean): Promise<RefundRecord
 function refusedOpen(opened: Exclude<Opened, { opened: unknown } | { settled: unknown } | { notRequested: string }>): ApplicationFailure {
   if ('conflict' in opened) {
     const existing = opened.conflict;
-    return ApplicationFailure.nonRetryable(
-      `Refused: ${oneRefundPerTransaction(existing.transactionHid ?? '(none)', existing)}`,
-      codes.DuplicateRefund,
-      { existingRefundId: existing.refundId, existingStatus: existing.status },
-    );
+    return ApplicationFailure.nonRetryable(`Refused: ${oneRefundPerTransaction(existing.transactionHid ?? '(none)', existing)}`, codes.DuplicateRefund, {
+      existingRefundId: existing.refundId,
+      existingStatus: existing.status,
+    });
   }
   if ('inFlight' in opened) {
     const existing = opened.inFlight;

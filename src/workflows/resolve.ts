@@ -80,9 +80,15 @@ export async function resolveWorkflow(input: ResolveInput): Promise<ResolveResul
   // neither settle the refund a second time nor do later what its person was told was not done.
   // (Runs from before proofs were single use replay as they ran.)
   if (decision.verified && patched('resolve-proof-single-use')) {
-    const claim = await ledgerStep(`Ledger: claim ${decision.by.name}'s signed resolution for this run`).claimDecisionProof(input.proof as DecisionProof, details);
+    const claim = await ledgerStep(`Ledger: claim ${decision.by.name}'s signed resolution for this run`).claimDecisionProof(
+      input.proof as DecisionProof,
+      details,
+    );
     if (!claim.claimed) {
-      return view.refused('forbidden', `cannot resolve: ${claim.problem}. Resolve it again with \`npx refundflow resolve ${refundId}\` or POST /v1/refunds/${refundId}/resolve`);
+      return view.refused(
+        'forbidden',
+        `cannot resolve: ${claim.problem}. Resolve it again with \`npx refundflow resolve ${refundId}\` or POST /v1/refunds/${refundId}/resolve`,
+      );
     }
   }
 
@@ -148,7 +154,12 @@ async function settle(resolving: Resolving, resolution: Outcome, evidence: strin
       ? { providerReference: resolution.providerReference, error: null }
       : { error: { code: codes.ResolvedFailed, message: `resolved as failed by ${describeDecider(decision.by)}: ${evidence}` } };
   return CancellationScope.nonCancellable(async () => {
-    const moved = await decide(resolving, resolution.outcome, { ...fields, decisions: [decision, ...resolving.second].map((d) => ({ ...d, evidence })) }, oenShowed !== undefined);
+    const moved = await decide(
+      resolving,
+      resolution.outcome,
+      { ...fields, decisions: [decision, ...resolving.second].map((d) => ({ ...d, evidence })) },
+      oenShowed !== undefined,
+    );
     if ('resolved' in moved) return moved;
     return told(moved, oenShowed);
   });
@@ -165,7 +176,12 @@ async function sendAgain(resolving: Resolving, found: OenShows): Promise<Resolve
   const retry = await ledgerStep(`Ledger: the request order management sent for ${refund.refundId}`).retryRequest(refund);
   if ('impossible' in retry) return view.refused('invalid', `Refund ${refund.refundId} cannot be sent again: ${retry.impossible}`, { providerEvidence });
   return CancellationScope.nonCancellable(async () => {
-    const claimed = await decide(resolving, 'submitting', { error: null, decisions: [decision, ...resolving.second].map((d) => ({ ...d, evidence: found.evidence })) }, false);
+    const claimed = await decide(
+      resolving,
+      'submitting',
+      { error: null, decisions: [decision, ...resolving.second].map((d) => ({ ...d, evidence: found.evidence })) },
+      false,
+    );
     if ('resolved' in claimed) return claimed;
     const summary = `${providerCallSummary(refund)}, sent again for ${decision.by.name}`;
     const { status, fields } = await submitRefund(retry.request, policy, summary);
@@ -181,7 +197,12 @@ async function decide(
   fields: TransitionFields & { decisions: DecisionRecord[] },
   confirmed: boolean,
 ): Promise<RefundRecord | ResolveResult> {
-  const before = { refundId: refund.refundId, status: refund.status, updatedAt: refund.updatedAt, ...(refund.version !== undefined && { version: refund.version }) };
+  const before = {
+    refundId: refund.refundId,
+    status: refund.status,
+    updatedAt: refund.updatedAt,
+    ...(refund.version !== undefined && { version: refund.version }),
+  };
   const decided = await ledgerStep(`Ledger: ${refund.refundId} → ${to}, resolved by ${decision.by.name}`).recordResolution(before, to, fields, confirmed);
   if (decided.moved) return view.show(decided.record);
   return view.refused(
@@ -196,4 +217,3 @@ async function told(record: RefundRecord, providerEvidence?: string): Promise<Re
   await tellOrderManagement(record);
   return { resolved: true, status: record.status, ...(providerEvidence !== undefined && { providerEvidence }) };
 }
-

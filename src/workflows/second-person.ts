@@ -42,7 +42,10 @@ export function secondPerson(input: ResolveInput) {
     const details = resolutionDetails(asked.resolution);
     const who = decidedBy(first.policy, { action: 'resolve', refundId: input.refundId, proof: asked.proof, details, now: Date.now() }, first.needed);
     const notSecond = secondPersonProblem([first.decision], who, 'asked for it');
-    if (notSecond) throw new Error(`cannot confirm: ${notSecond}; resolving a refund of at least ${formatNtd(first.policy.dualApprovalThreshold ?? 0)} takes two different people`);
+    if (notSecond)
+      throw new Error(
+        `cannot confirm: ${notSecond}; resolving a refund of at least ${formatNtd(first.policy.dualApprovalThreshold ?? 0)} takes two different people`,
+      );
     return { action: 'resolve', ...who, at: new Date().toISOString(), reason: describeResolution(asked.resolution) };
   };
 
@@ -62,7 +65,8 @@ export function secondPerson(input: ResolveInput) {
         if (first) check(asked);
         else if (shapeProblem(asked)) throw new Error(`cannot confirm: ${shapeProblem(asked)}`);
       },
-      description: 'A second person asks for the same resolution of a refund at DUAL_APPROVAL_THRESHOLD (use `npx refundflow resolve` or the API, which sign it)',
+      description:
+        'A second person asks for the same resolution of a refund at DUAL_APPROVAL_THRESHOLD (use `npx refundflow resolve` or the API, which sign it)',
     },
   );
 
@@ -86,10 +90,14 @@ export function secondPerson(input: ResolveInput) {
       // A run that was under way before resolutions took two people replays as it ran.
       if (!twoNeeded || !patched(TWO_PEOPLE_PATCH)) return { second: [] };
       const nobody = secondPersonProblem([], decision);
-      if (nobody) return { code: 'forbidden', refused: `Resolving a refund of at least ${formatNtd(policy.dualApprovalThreshold ?? 0)} takes two people: ${nobody}` };
+      if (nobody)
+        return { code: 'forbidden', refused: `Resolving a refund of at least ${formatNtd(policy.dualApprovalThreshold ?? 0)} takes two people: ${nobody}` };
       asked.waiting(`asked by ${decision.by.name}; waiting for a second person to ask for the same resolution`);
       if (await condition(() => confirmation !== undefined, policy.approvalTimeoutMs)) return { second: [confirmation!] };
-      return { code: 'not_confirmed', refused: `No second person asked for the same resolution within ${Math.round(policy.approvalTimeoutMs / 1000)} s; nothing was changed` };
+      return {
+        code: 'not_confirmed',
+        refused: `No second person asked for the same resolution within ${Math.round(policy.approvalTimeoutMs / 1000)} s; nothing was changed`,
+      };
     },
   };
 }

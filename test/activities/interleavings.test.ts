@@ -140,12 +140,7 @@ function steppedLedger(ledger: RefundLedger, world: World): RefundLedger {
  * A provider refund as a step at the emulator (the fault drawn for it set just before), then its
  * answer's arrival as a gate of its own: another attempt may act between the two.
  */
-async function providerRefund<T>(
-  world: World,
-  emulator: RunningSandboxes['oen'] | RunningSandboxes['mwd'],
-  label: string,
-  send: () => Promise<T>,
-): Promise<T> {
+async function providerRefund<T>(world: World, emulator: RunningSandboxes['oen'] | RunningSandboxes['mwd'], label: string, send: () => Promise<T>): Promise<T> {
   const fault = world.nextFault();
   const answered = await world.step(`${label} (${fault})`, async () => {
     emulator.core.faults.set(fault === 'none' ? {} : { refund: { next: [fault] } });
@@ -279,7 +274,13 @@ async function runAttempts(
   for (;;) {
     await world.quiet();
     if (kept !== undefined && attempts.every((a) => a.done && a.ending !== undefined)) break;
-    if (world.s.count() === 0) throw new Error(`stuck: no step left to take, yet the attempts have not ended\n${world.s.report().map((t) => t.label).join('\n')}`);
+    if (world.s.count() === 0)
+      throw new Error(
+        `stuck: no step left to take, yet the attempts have not ended\n${world.s
+          .report()
+          .map((t) => t.label)
+          .join('\n')}`,
+      );
     await world.s.waitNext(1);
   }
   if (kept === undefined) throw new Error('no attempt was kept');

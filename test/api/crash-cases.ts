@@ -42,88 +42,102 @@ function apiProcess(env: Record<string, string>): RunningProcess {
  */
 export function describeApiCrash(target: TemporalTarget): void {
   const engine: () => Engine = useEngine(target === 'dev' ? 'api-crash' : 'api-crash-cluster', target);
-  describe.each(crashCasesOn(target, postgres))('the API killed between the inbox write and the workflow start, Temporal $target, ledger on $kind', ({ kind }) => {
-    it('starts the workflow from the inbox when it is back: the refund happens, once', async () => {
-      const { temporal } = engine();
-      const secret = newWebhookSecret();
-      const [port] = await freePorts(1);
-      const proxy = await startTcpProxy(temporal.address);
-      const dataDir = mkdtempSync(join(tmpdir(), 'refundflow-api-crash-'));
-      const env = {
-        ...(kind === 'postgres' ? { DATABASE_URL: postgresLedger().url } : { DATA_DIR: dataDir }),
-        REFUNDS_TASK_QUEUE: temporal.taskQueue,
-        INGEST_WEBHOOK_SECRET: secret,
-        PORT: String(port),
-      };
-      const event = await oenRefundEvent(engine());
-      const workflowId = `oen-refund-${event.data.transactionHid}`;
-      // PGlite: read only while no API process holds it.
-      const inboxStatus = async (db?: Database) => (db ? (await new EventInbox(db).get(event.id))?.status : undefined);
+  describe.each(crashCasesOn(target, postgres))(
+    'the API killed between the inbox write and the workflow start, Temporal $target, ledger on $kind',
+    ({ kind }) => {
+      it('starts the workflow from the inbox when it is back: the refund happens, once', async () => {
+        const { temporal } = engine();
+        const secret = newWebhookSecret();
+        const [port] = await freePorts(1);
+        const proxy = await startTcpProxy(temporal.address);
+        const dataDir = mkdtempSync(join(tmpdir(), 'refundflow-api-crash-'));
+        const env = {
+          ...(kind === 'postgres' ? { DATABASE_URL: postgresLedger().url } : { DATA_DIR: dataDir }),
+          REFUNDS_TASK_QUEUE: temporal.taskQueue,
+          INGEST_WEBHOOK_SECRET: secret,
+          PORT: String(port),
+        };
+        const event = await oenRefundEvent(engine());
+        const workflowId = `oen-refund-${event.data.transactionHid}`;
+        // PGlite: read only while no API process holds it.
+        const inboxStatus = async (db?: Database) => (db ? (await new EventInbox(db).get(event.id))?.status : undefined);
 
-      // Temporal goes silent after the API connected: the start hangs, and the API is killed then.
-      const first = apiProcess({ ...env, ...temporal.env, TEMPORAL_ADDRESS: proxy.address });
-      try {
-        await first.waitForOutput(/API listening/, 60_000);
-        proxy.hold();
-        const body = JSON.stringify(event);
-        const sent = fetch(`http://127.0.0.1:${port}/v1/events`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', ...new Signer(secret).sign(event.id, body) },
-          body,
-        }).catch((err: unknown) => err);
-        if (kind === 'postgres') {
-          await expect.poll(() => inboxStatus(postgresLedger().db), { timeout: 10_000, interval: 50 }).toBe('pending');
-        } else {
-          // The ledger is the API process's own until it dies. The intake asks Temporal to start the
-          // workflow only once the inbox holds the event: that request, held at the proxy, says it is
-          // written (the inbox is checked to hold it, pending, once the process is gone).
-          await expect
-            .poll(() => proxy.heldFromClientIncludes(workflowId), { timeout: 30_000, interval: 50, message: `the API asked Temporal to start ${workflowId}` })
-            .toBe(true);
-        }
-        first.signalGroup('SIGKILL');
-        await first.exited;
-        expect(await sent).toBeInstanceOf(Error); // the sender never got an answer, and will send again
-      } finally {
-        first.signalGroup('SIGKILL');
-        await proxy.close();
-      }
-      expect(await temporal.client.workflow.getHandle(workflowId).describe().catch(() => 'no run')).toBe('no run');
-
-      const db = kind === 'postgres' ? postgresLedger().db : await pgliteDatabase(join(dataDir, 'ledger'));
-      if (kind === 'pglite') expect(await inboxStatus(db)).toBe('pending');
-      const worker = await engine().worker({}, { ledger: new RefundLedger(db) });
-      const second =
-        kind === 'postgres'
-          ? apiProcess({ ...env, ...temporal.env })
-          : await startApi({ config: loadConfig({ ...env, TEMPORAL_ADDRESS: temporal.address, LOG_LEVEL: 'error' }), client: temporal.client, db, webhookSecret: secret, host: '127.0.0.1' });
-      try {
-        await worker.runUntil(async () => {
-          if ('waitForOutput' in second) await second.waitForOutput(/API listening/, 60_000);
-          await expect.poll(() => inboxStatus(db), { timeout: 30_000 }).toBe('started');
-          const record: unknown = await temporal.client.workflow.getHandle(workflowId).result();
-          expect(record).toMatchObject({ refundId: event.data.refundId, status: 'succeeded' });
-          // The sender's retry of the same event is answered as a duplicate.
+        // Temporal goes silent after the API connected: the start hangs, and the API is killed then.
+        const first = apiProcess({ ...env, ...temporal.env, TEMPORAL_ADDRESS: proxy.address });
+        try {
+          await first.waitForOutput(/API listening/, 60_000);
+          proxy.hold();
           const body = JSON.stringify(event);
-          const retried = await fetch(`http://127.0.0.1:${port}/v1/events`, {
+          const sent = fetch(`http://127.0.0.1:${port}/v1/events`, {
             method: 'POST',
-            headers: { 'content-type': 'application/json', ...new Signer(secret).sign(`${event.id}-${randomUUID()}`, body) },
+            headers: { 'content-type': 'application/json', ...new Signer(secret).sign(event.id, body) },
             body,
-          });
-          expect(retried.status).toBe(200);
-        });
-      } finally {
-        if ('signalGroup' in second) {
-          second.signalGroup('SIGTERM');
-          await second.exited;
-        } else {
-          await second.close();
+          }).catch((err: unknown) => err);
+          if (kind === 'postgres') {
+            await expect.poll(() => inboxStatus(postgresLedger().db), { timeout: 10_000, interval: 50 }).toBe('pending');
+          } else {
+            // The ledger is the API process's own until it dies. The intake asks Temporal to start the
+            // workflow only once the inbox holds the event: that request, held at the proxy, says it is
+            // written (the inbox is checked to hold it, pending, once the process is gone).
+            await expect
+              .poll(() => proxy.heldFromClientIncludes(workflowId), { timeout: 30_000, interval: 50, message: `the API asked Temporal to start ${workflowId}` })
+              .toBe(true);
+          }
+          first.signalGroup('SIGKILL');
+          await first.exited;
+          expect(await sent).toBeInstanceOf(Error); // the sender never got an answer, and will send again
+        } finally {
+          first.signalGroup('SIGKILL');
+          await proxy.close();
         }
-        if (kind === 'pglite') await db.close();
-        rmSync(dataDir, { recursive: true, force: true });
-      }
-      const refunds = (await sandboxRefunds(engine().sandboxes.oenUrl)).filter((r) => r.reference === event.data.transactionHid);
-      expect(refunds).toHaveLength(1);
-    }, 240_000);
-  });
+        expect(
+          await temporal.client.workflow
+            .getHandle(workflowId)
+            .describe()
+            .catch(() => 'no run'),
+        ).toBe('no run');
+
+        const db = kind === 'postgres' ? postgresLedger().db : await pgliteDatabase(join(dataDir, 'ledger'));
+        if (kind === 'pglite') expect(await inboxStatus(db)).toBe('pending');
+        const worker = await engine().worker({}, { ledger: new RefundLedger(db) });
+        const second =
+          kind === 'postgres'
+            ? apiProcess({ ...env, ...temporal.env })
+            : await startApi({
+                config: loadConfig({ ...env, TEMPORAL_ADDRESS: temporal.address, LOG_LEVEL: 'error' }),
+                client: temporal.client,
+                db,
+                webhookSecret: secret,
+                host: '127.0.0.1',
+              });
+        try {
+          await worker.runUntil(async () => {
+            if ('waitForOutput' in second) await second.waitForOutput(/API listening/, 60_000);
+            await expect.poll(() => inboxStatus(db), { timeout: 30_000 }).toBe('started');
+            const record: unknown = await temporal.client.workflow.getHandle(workflowId).result();
+            expect(record).toMatchObject({ refundId: event.data.refundId, status: 'succeeded' });
+            // The sender's retry of the same event is answered as a duplicate.
+            const body = JSON.stringify(event);
+            const retried = await fetch(`http://127.0.0.1:${port}/v1/events`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', ...new Signer(secret).sign(`${event.id}-${randomUUID()}`, body) },
+              body,
+            });
+            expect(retried.status).toBe(200);
+          });
+        } finally {
+          if ('signalGroup' in second) {
+            second.signalGroup('SIGTERM');
+            await second.exited;
+          } else {
+            await second.close();
+          }
+          if (kind === 'pglite') await db.close();
+          rmSync(dataDir, { recursive: true, force: true });
+        }
+        const refunds = (await sandboxRefunds(engine().sandboxes.oenUrl)).filter((r) => r.reference === event.data.transactionHid);
+        expect(refunds).toHaveLength(1);
+      }, 240_000);
+    },
+  );
 }

@@ -167,7 +167,11 @@ describe('POST /v1/events: refused, with the reason, and stored', () => {
           { field: 'data.transactionHid', problem: /./ },
         ],
       ],
-      ['a field the type does not take', { ...base, data: { ...base.data, cardNumber: '4242424242424242' } }, [{ field: 'data', problem: /does not take: cardNumber/ }]],
+      [
+        'a field the type does not take',
+        { ...base, data: { ...base.data, cardNumber: '4242424242424242' } },
+        [{ field: 'data', problem: /does not take: cardNumber/ }],
+      ],
       ['not an object', [1, 2], [{ field: '(body)', problem: /JSON object/ }]],
     ];
     for (const [name, event, problems] of cases) {
@@ -256,7 +260,12 @@ describe('POST /v1/events: a new refund of an Oen transaction', () => {
 
     // A third refund id the intake's own check missed (two requests at once): accepted into the inbox,
     // its start is refused (the earlier refund succeeded), and no read says it was received.
-    const third = { id: `evt_${randomUUID()}`, source: 'order-management', type: 'refund.requested' as const, data: { ...(second.data as RefundRequested), refundId: `RF-${randomUUID()}` } };
+    const third = {
+      id: `evt_${randomUUID()}`,
+      source: 'order-management',
+      type: 'refund.requested' as const,
+      data: { ...(second.data as RefundRequested), refundId: `RF-${randomUUID()}` },
+    };
     await api().inbox.accept({ event: third, bodyHash: 'x', answer: { statusCode: 202, body: {} } });
     await expect.poll(async () => (await api().inbox.get(third.id))?.status, { timeout: 30_000 }).toBe('refused');
     expect(await api().request('GET', `/v1/refunds/${third.data.refundId}`)).toEqual({ status: 404, body: { error: `no refund ${third.data.refundId}` } });

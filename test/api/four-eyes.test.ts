@@ -83,20 +83,27 @@ const personOf = async (key: string) => (await keyOf(key)).person;
 
 const refusedAsSamePerson = (answer: { status: number; body: { error?: string } }, person: string) => {
   expect(answer.status).toBe(409);
-  expect(answer.body.error).toMatch(new RegExp(`^cannot approve: .+ counts as ${person}, who approved already \\(as .+\\); a refund of at least NT\\$5,000 needs two approvers who are different people$`));
+  expect(answer.body.error).toMatch(
+    new RegExp(
+      `^cannot approve: .+ counts as ${person}, who approved already \\(as .+\\); a refund of at least NT\\$5,000 needs two approvers who are different people$`,
+    ),
+  );
 };
 
 describe('one person cannot be both approvers of a refund at DUAL_APPROVAL_THRESHOLD', () => {
   it('an approver cannot make a key for themself: managing keys is the admin role', async () => {
     const refund = await awaiting();
     expect((await approve(refund.refundId, api().keys.approver)).body.status).toBe('awaiting_approval');
-    const minted = await api().request('POST', '/v1/operators', { token: api().keys.approver, body: { name: `me-again-${randomUUID().slice(0, 6)}`, role: 'approver' } });
+    const minted = await api().request('POST', '/v1/operators', {
+      token: api().keys.approver,
+      body: { name: `me-again-${randomUUID().slice(0, 6)}`, role: 'approver' },
+    });
     expect(minted.status).toBe(403);
     expect(minted.body.error).toMatch(/^approver-\w+ is approver; POST \/v1\/operators needs the admin role$/);
     await notSent(refund);
   });
 
-  it('an admin granting a key, in their own name or a colleague\'s, is never shown it: a second admin confirms the grant and is the one shown the key, which then counts as them too', async () => {
+  it("an admin granting a key, in their own name or a colleague's, is never shown it: a second admin confirms the grant and is the one shown the key, which then counts as them too", async () => {
     const refund = await awaiting();
     const admin = api().keys.admin;
     expect((await approve(refund.refundId, api().keys.admin2)).body.status).toBe('awaiting_approval');
@@ -114,7 +121,11 @@ describe('one person cannot be both approvers of a refund at DUAL_APPROVAL_THRES
     // The confirmer already approved: the key they were shown counts as them.
     refusedAsSamePerson(await approve(refund.refundId, confirmed.body.key as string), await personOf(api().keys.admin2));
     await notSent(refund);
-    const trail = (await api().request('GET', `/v1/audit?actor=key:${(await keyOf(admin)).name}`, { token: api().keys.viewer })).body.entries as Array<{ action: string; outcome: string; detail?: Record<string, unknown> }>;
+    const trail = (await api().request('GET', `/v1/audit?actor=key:${(await keyOf(admin)).name}`, { token: api().keys.viewer })).body.entries as Array<{
+      action: string;
+      outcome: string;
+      detail?: Record<string, unknown>;
+    }>;
     expect(trail.filter((e) => e.action.startsWith('operator.') && e.detail?.name === name).map((e) => [e.action, e.outcome])).toEqual([
       ['operator.add', 'attempted'],
       ['operator.add', 'done'],
@@ -151,7 +162,7 @@ describe('one person cannot be both approvers of a refund at DUAL_APPROVAL_THRES
     await expect.poll(() => statusOf(small.refundId), { timeout: 30_000 }).toBe('succeeded');
   }, 120_000);
 
-  it('an OIDC sign-in and a key of the same person count once: the key\'s person is the OIDC subject', async () => {
+  it("an OIDC sign-in and a key of the same person count once: the key's person is the OIDC subject", async () => {
     const refund = await awaiting();
     const sub = `00u${randomUUID().slice(0, 8)}`;
     // Made in the ledger as an admin's grant for that person would make it.
@@ -174,10 +185,15 @@ describe('one person cannot be both approvers of a refund at DUAL_APPROVAL_THRES
     const refund = await awaiting();
     const { workflowId, runId } = (await api().request('GET', `/v1/refunds/${refund.refundId}`)).body as { workflowId: string; runId: string };
     const handle = engine().temporal.client.workflow.getHandle(workflowId, runId);
-    const unsigned = /^cannot approve: someone with access to Temporal \(unverified\) cannot be one of two people: an update without the API's signed proof names no person/;
-    await expect(handle.executeUpdate(approveUpdate, { args: [{ refundId: refund.refundId }] })).rejects.toMatchObject({ cause: { message: expect.stringMatching(unsigned) as unknown } });
+    const unsigned =
+      /^cannot approve: someone with access to Temporal \(unverified\) cannot be one of two people: an update without the API's signed proof names no person/;
+    await expect(handle.executeUpdate(approveUpdate, { args: [{ refundId: refund.refundId }] })).rejects.toMatchObject({
+      cause: { message: expect.stringMatching(unsigned) as unknown },
+    });
     expect((await approve(refund.refundId, api().keys.approver)).body.status).toBe('awaiting_approval');
-    await expect(handle.executeUpdate(approveUpdate, { args: [{ refundId: refund.refundId }] })).rejects.toMatchObject({ cause: { message: expect.stringMatching(unsigned) as unknown } });
+    await expect(handle.executeUpdate(approveUpdate, { args: [{ refundId: refund.refundId }] })).rejects.toMatchObject({
+      cause: { message: expect.stringMatching(unsigned) as unknown },
+    });
     await notSent(refund);
   });
 
@@ -187,13 +203,23 @@ describe('one person cannot be both approvers of a refund at DUAL_APPROVAL_THRES
     const handle = engine().temporal.client.workflow.getHandle(workflowId, runId);
     const proofFor = (keyName: string) =>
       signDecision(
-        { action: 'approve', refundId: refund.refundId, runId, actor: { id: `key:${keyName}`, name: keyName, role: 'approver', via: 'api-key', person: 'pat' }, requestId: randomUUID(), issuedAt: Date.now() },
+        {
+          action: 'approve',
+          refundId: refund.refundId,
+          runId,
+          actor: { id: `key:${keyName}`, name: keyName, role: 'approver', via: 'api-key', person: 'pat' },
+          requestId: randomUUID(),
+          issuedAt: Date.now(),
+        },
         '',
         api().signingKey,
       );
     await handle.executeUpdate(approveUpdate, { args: [{ refundId: refund.refundId, proof: proofFor('pat-1') }] });
     await expect(handle.executeUpdate(approveUpdate, { args: [{ refundId: refund.refundId, proof: proofFor('pat-2') }] })).rejects.toMatchObject({
-      cause: { message: 'cannot approve: pat-2 counts as pat, who approved already (as pat-1); a refund of at least NT$5,000 needs two approvers who are different people' },
+      cause: {
+        message:
+          'cannot approve: pat-2 counts as pat, who approved already (as pat-1); a refund of at least NT$5,000 needs two approvers who are different people',
+      },
     });
     await notSent(refund);
   });
@@ -206,7 +232,10 @@ describe('one person cannot be both approvers of a refund at DUAL_APPROVAL_THRES
     await expect.poll(() => statusOf(refund.refundId), { timeout: 30_000 }).toBe('succeeded');
     const record = (await api().request('GET', `/v1/refunds/${refund.refundId}`)).body as { decisions: Array<{ by: { person?: string } }> };
     expect(record.decisions.map((d) => d.by.person)).toEqual([ann, bob]);
-    const trail = (await api().request('GET', `/v1/audit?refundId=${refund.refundId}`)).body.entries as Array<{ outcome: string; detail?: { person?: string; approvals?: Array<{ person?: string }> } }>;
+    const trail = (await api().request('GET', `/v1/audit?refundId=${refund.refundId}`)).body.entries as Array<{
+      outcome: string;
+      detail?: { person?: string; approvals?: Array<{ person?: string }> };
+    }>;
     expect(trail.map((e) => [e.outcome, e.detail?.person])).toEqual([
       ['attempted', ann],
       ['done', ann],
@@ -236,7 +265,7 @@ describe('one person cannot settle a refund at DUAL_APPROVAL_THRESHOLD through r
   const succeeded = { outcome: 'succeeded', providerReference: 'MWD-REF-9', evidence: 'MWD merchant portal lists the refund' };
   const resolve = (refundId: string, token: string, body: unknown = succeeded) => api().request('POST', `/v1/refunds/${refundId}/resolve`, { token, body });
 
-  it('the first person\'s resolution waits for a second; the same person again, with another key, or with OPERATOR_TOKEN is not a second; another person settles it', async () => {
+  it("the first person's resolution waits for a second; the same person again, with another key, or with OPERATOR_TOKEN is not a second; another person settles it", async () => {
     const refundId = await mwdInDoubt();
     const first = await resolve(refundId, api().keys.approver);
     expect(first).toMatchObject({ status: 202, body: { refundId, resolution: 'awaiting_second_person', workflowId: `resolve:${refundId}` } });
@@ -244,7 +273,9 @@ describe('one person cannot settle a refund at DUAL_APPROVAL_THRESHOLD through r
 
     const again = await resolve(refundId, api().keys.approver);
     expect(again.status).toBe(409);
-    expect(again.body.error).toMatch(/^cannot confirm: approver-\w+ asked for it already; resolving a refund of at least NT\$5,000 takes two different people$/);
+    expect(again.body.error).toMatch(
+      /^cannot confirm: approver-\w+ asked for it already; resolving a refund of at least NT\$5,000 takes two different people$/,
+    );
     const person = await personOf(api().keys.approver);
     const name = `second-key-${randomUUID().slice(0, 6)}`;
     await api().request('POST', '/v1/operators', { token: api().keys.admin, body: { name, role: 'approver', person } });
@@ -257,7 +288,9 @@ describe('one person cannot settle a refund at DUAL_APPROVAL_THRESHOLD through r
     expect(token.body.error).toMatch(/^cannot resolve refund \S+: OPERATOR_TOKEN \(deprecated\) cannot be one of two people/);
     const other = await resolve(refundId, api().keys.approver2, { outcome: 'failed', evidence: 'something else' });
     expect(other.status).toBe(409);
-    expect(other.body.error).toMatch(/^cannot confirm: the resolution waiting resolves it as succeeded \(reference MWD-REF-9\): a second person asks for the same one/);
+    expect(other.body.error).toMatch(
+      /^cannot confirm: the resolution waiting resolves it as succeeded \(reference MWD-REF-9\): a second person asks for the same one/,
+    );
     expect(await statusOf(refundId)).toBe('requires_attention');
 
     const second = await resolve(refundId, api().keys.approver2);
@@ -265,7 +298,10 @@ describe('one person cannot settle a refund at DUAL_APPROVAL_THRESHOLD through r
     const record = (await api().request('GET', `/v1/refunds/${refundId}`)).body as { decisions: Array<{ action: string; by: { person?: string } }> };
     expect(record.decisions.filter((d) => d.action === 'resolve').map((d) => d.by.person)).toEqual([person, await personOf(api().keys.approver2)]);
     // The first person's 202 is pending in the audit trail, not done; each ask the run judged was attempted first.
-    const trail = (await api().request('GET', `/v1/audit?refundId=${refundId}`, { token: api().keys.viewer })).body.entries as Array<{ action: string; outcome: string }>;
+    const trail = (await api().request('GET', `/v1/audit?refundId=${refundId}`, { token: api().keys.viewer })).body.entries as Array<{
+      action: string;
+      outcome: string;
+    }>;
     expect(trail.filter((e) => e.action === 'resolve').map((e) => e.outcome)).toEqual([
       ...['attempted', 'pending'],
       ...['attempted', 'refused'],
@@ -280,11 +316,16 @@ describe('one person cannot settle a refund at DUAL_APPROVAL_THRESHOLD through r
   it('an unsigned resolution (dev mode takes them from the Web UI or temporal) is no one: refused, nothing changed', async () => {
     const refundId = await mwdInDoubt();
     const record = await engine().ledger.get(refundId);
-    const handle = await engine().temporal.client.workflow.start('resolveWorkflow', resolveStartOptions({ refundId, resolution: succeeded as Resolution }, record!, engine().temporal.taskQueue));
+    const handle = await engine().temporal.client.workflow.start(
+      'resolveWorkflow',
+      resolveStartOptions({ refundId, resolution: succeeded as Resolution }, record!, engine().temporal.taskQueue),
+    );
     expect(await handle.result()).toMatchObject({
       resolved: false,
       code: 'forbidden',
-      refused: expect.stringMatching(/^Resolving a refund of at least NT\$5,000 takes two people: someone with access to Temporal \(unverified\) cannot be one of two people/) as unknown,
+      refused: expect.stringMatching(
+        /^Resolving a refund of at least NT\$5,000 takes two people: someone with access to Temporal \(unverified\) cannot be one of two people/,
+      ) as unknown,
     });
     expect(await statusOf(refundId)).toBe('requires_attention');
   }, 90_000);
@@ -293,7 +334,9 @@ describe('one person cannot settle a refund at DUAL_APPROVAL_THRESHOLD through r
     const refundId = await mwdInDoubt();
     const token = await resolve(refundId, OPERATOR_TOKEN);
     expect(token.status).toBe(409);
-    expect(token.body.error).toMatch(/^cannot resolve refund \S+: OPERATOR_TOKEN \(deprecated\) cannot be one of two people: the shared OPERATOR_TOKEN names no person/);
+    expect(token.body.error).toMatch(
+      /^cannot resolve refund \S+: OPERATOR_TOKEN \(deprecated\) cannot be one of two people: the shared OPERATOR_TOKEN names no person/,
+    );
     expect(await statusOf(refundId)).toBe('requires_attention');
   }, 90_000);
 });

@@ -64,8 +64,7 @@ describe('POST /v1/events, fuzzed', () => {
   it(`${RUNS} generated requests: no 5xx, the API stays up, every refusal stored`, async () => {
     const { url, signer } = api();
     const other = new Signer(newWebhookSecret());
-    const rejectedRows = async () =>
-      Number((await engine().db.query<{ n: string }>('SELECT count(*) AS n FROM rejected_requests')).rows[0]?.n);
+    const rejectedRows = async () => Number((await engine().db.query<{ n: string }>('SELECT count(*) AS n FROM rejected_requests')).rows[0]?.n);
     const before = await rejectedRows();
     let refused = 0;
     const statuses = new Map<number, number>();
@@ -74,13 +73,23 @@ describe('POST /v1/events, fuzzed', () => {
         const id = `fuzz-${randomUUID()}`;
         const now = Date.now();
         const headers: Record<string, string> =
-          how === 'valid' ? signer.sign(id, text)
-          : how === 'other-secret' ? other.sign(id, text)
-          : how === 'stale' ? signer.sign(id, text, new Date(now - 6 * 60_000))
-          : how === 'future' ? signer.sign(id, text, new Date(now + 6 * 60_000))
-          : how === 'replayed' ? signer.sign(id, `${text} `)
-          : how === 'garbage' ? { 'webhook-id': id, 'webhook-timestamp': garbage.replace(/[^\x20-\x7e]/g, '') || 'x', 'webhook-signature': `v1,${Buffer.from(garbage).toString('base64')}` }
-          : {};
+          how === 'valid'
+            ? signer.sign(id, text)
+            : how === 'other-secret'
+              ? other.sign(id, text)
+              : how === 'stale'
+                ? signer.sign(id, text, new Date(now - 6 * 60_000))
+                : how === 'future'
+                  ? signer.sign(id, text, new Date(now + 6 * 60_000))
+                  : how === 'replayed'
+                    ? signer.sign(id, `${text} `)
+                    : how === 'garbage'
+                      ? {
+                          'webhook-id': id,
+                          'webhook-timestamp': garbage.replace(/[^\x20-\x7e]/g, '') || 'x',
+                          'webhook-signature': `v1,${Buffer.from(garbage).toString('base64')}`,
+                        }
+                      : {};
         const response = await fetch(`${url}/v1/events`, { method: 'POST', headers: { ...(type && { 'content-type': type }), ...headers }, body: text });
         await response.arrayBuffer();
         statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
@@ -99,10 +108,16 @@ describe('POST /v1/events, fuzzed', () => {
   it('the counterexamples it found answer 4xx and are stored: NUL characters, a lone surrogate, a JSON null', async () => {
     const nul = await api().send({ id: 'evt-nul', type: 'refund.requested' }, { raw: '\u0000' });
     expect(nul.status).toBe(400);
-    const inField = await api().send({ id: 'evt-nul-2' }, {
-      raw: JSON.stringify({ specversion: '1.0', id: 'evt-nul-2', source: 'fuzz', type: 'refund.requested', data: { refundId: 'RF-1', reason: 'a\u0000b' } }),
+    const inField = await api().send(
+      { id: 'evt-nul-2' },
+      {
+        raw: JSON.stringify({ specversion: '1.0', id: 'evt-nul-2', source: 'fuzz', type: 'refund.requested', data: { refundId: 'RF-1', reason: 'a\u0000b' } }),
+      },
+    );
+    expect(inField).toMatchObject({
+      status: 422,
+      body: { problems: [{ field: 'data.reason', problem: 'must not contain the NUL character (U+0000) or a lone surrogate' }] },
     });
-    expect(inField).toMatchObject({ status: 422, body: { problems: [{ field: 'data.reason', problem: 'must not contain the NUL character (U+0000) or a lone surrogate' }] } });
     const surrogate = await api().send(await oenRefundEvent(engine(), { reason: 'x\ud800y' }));
     expect(surrogate).toMatchObject({ status: 422, body: { problems: [{ field: 'data.reason' }] } });
     expect((await api().send({ id: 'evt-null' }, { raw: 'null' })).status).toBe(422);

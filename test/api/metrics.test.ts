@@ -79,7 +79,11 @@ describe('GET /metrics on the API', () => {
   }, 90_000);
 
   it("serves each saved view's Web UI list link, for the alerts' annotations, in the Web UI and namespace it is configured with", async () => {
-    const app = apiOn(engine().db, engine().temporal.client, { operatorToken: OPERATOR_TOKEN, uiBaseUrl: 'https://temporal.example.com/ui/', namespace: 'refunds prod' });
+    const app = apiOn(engine().db, engine().temporal.client, {
+      operatorToken: OPERATOR_TOKEN,
+      uiBaseUrl: 'https://temporal.example.com/ui/',
+      namespace: 'refunds prod',
+    });
     try {
       const response = await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${OPERATOR_TOKEN}` } });
       expect(response.statusCode).toBe(200);

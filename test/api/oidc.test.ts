@@ -70,7 +70,10 @@ async function openIdProvider(port: number, audience: string) {
     async token(client: string): Promise<string> {
       const response = await fetch(`${issuer}/token`, {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${client}:${client}-secret`).toString('base64')}` },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${client}:${client}-secret`).toString('base64')}`,
+        },
         body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'api' }),
       });
       const body = (await response.json()) as { access_token?: string; error_description?: string };
@@ -138,7 +141,12 @@ describe('OIDC sign-in', () => {
     expect(await call(url, 'POST', '/v1/refunds/RF-OIDC-1/approve', alice)).toEqual({ status: 404, body: { error: 'no refund RF-OIDC-1' } });
     const trail = await call(url, 'GET', '/v1/audit?refundId=RF-OIDC-1', alice);
     expect(trail.body.entries).toEqual([
-      expect.objectContaining({ actor: { id: 'oidc:alice', name: 'Alice Chen', role: 'approver' }, action: 'approve', outcome: 'refused', reason: 'no refund RF-OIDC-1' }),
+      expect.objectContaining({
+        actor: { id: 'oidc:alice', name: 'Alice Chen', role: 'approver' },
+        action: 'approve',
+        outcome: 'refused',
+        reason: 'no refund RF-OIDC-1',
+      }),
     ]);
   });
 
@@ -154,7 +162,9 @@ describe('OIDC sign-in', () => {
       body: { error: 'No Roles is signed in but holds none of the roles viewer, operator, approver, admin; GET /v1/refunds needs viewer' },
     });
     const trail = await call(url, 'GET', '/v1/audit?actor=oidc:victor', await op.token('alice'));
-    expect(trail.body.entries).toEqual([expect.objectContaining({ action: 'approve', refundId: 'RF-OIDC-2', outcome: 'refused', detail: { httpStatus: 403 } })]);
+    expect(trail.body.entries).toEqual([
+      expect.objectContaining({ action: 'approve', refundId: 'RF-OIDC-2', outcome: 'refused', detail: { httpStatus: 403 } }),
+    ]);
   });
 
   it('401 for a token of another issuer, an expired one, one for another audience, and a tampered one', async () => {
@@ -165,9 +175,11 @@ describe('OIDC sign-in', () => {
     });
     const brief = await op.token('brief');
     expect((await call(url, 'GET', '/v1/refunds', brief)).status).toBe(200);
-    await expect.poll(async () => (await call(url, 'GET', '/v1/refunds', brief)).body, { timeout: 10_000, interval: 500 }).toEqual({
-      error: 'the OIDC token was refused: it has expired',
-    });
+    await expect
+      .poll(async () => (await call(url, 'GET', '/v1/refunds', brief)).body, { timeout: 10_000, interval: 500 })
+      .toEqual({
+        error: 'the OIDC token was refused: it has expired',
+      });
     const { app: strict, url: strictUrl } = await apiWith({ issuer: op.issuer, audience: 'another-api', rolesClaim: 'roles', clockSkewSeconds: 0 });
     try {
       expect(await call(strictUrl, 'GET', '/v1/refunds', await op.token('alice'))).toEqual({
@@ -179,7 +191,10 @@ describe('OIDC sign-in', () => {
     }
     const [header, payload] = (await op.token('alice')).split('.');
     const tampered = `${header}.${payload}.${Buffer.from('not the signature').toString('base64url')}`;
-    expect(await call(url, 'GET', '/v1/refunds', tampered)).toEqual({ status: 401, body: { error: "the OIDC token was refused: its signature is not from the issuer's keys" } });
+    expect(await call(url, 'GET', '/v1/refunds', tampered)).toEqual({
+      status: 401,
+      body: { error: "the OIDC token was refused: its signature is not from the issuer's keys" },
+    });
   });
 
   it("503, not 401, when the issuer's key set answers 500: the API cannot judge the token, the token is not at fault", async () => {
@@ -204,41 +219,53 @@ async function forged(header: { alg: string; typ?: string }, claims: JWTPayload,
 
 const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const refusedBecause = (why: string) => ({ status: 401, body: { error: `the OIDC token was refused: ${why}` } });
-const algorithmRefused = refusedBecause('it is signed with an algorithm this API does not take (it takes RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA, Ed25519)');
+const algorithmRefused = refusedBecause(
+  'it is signed with an algorithm this API does not take (it takes RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA, Ed25519)',
+);
 
-describe('OIDC tokens the API refuses, though the issuer\'s key or claims are on them', () => {
+describe("OIDC tokens the API refuses, though the issuer's key or claims are on them", () => {
   it('alg none: no signature at all, on claims a real token carries', async () => {
     const [, payload] = (await op.token('alice')).split('.');
     expect(await call(url, 'GET', '/v1/refunds', `${encode({ alg: 'none', typ: 'at+jwt', kid: 'test-key' })}.${payload}.`)).toEqual(algorithmRefused);
   });
 
-  it('HS256 keyed with the issuer\'s public key, which everyone can fetch', async () => {
-    const publicPem = (await (await fetch(`${op.issuer}/jwks`)).text());
+  it("HS256 keyed with the issuer's public key, which everyone can fetch", async () => {
+    const publicPem = await (await fetch(`${op.issuer}/jwks`)).text();
     const header = encode({ alg: 'HS256', typ: 'at+jwt', kid: 'test-key' });
     const [, payload] = (await op.token('alice')).split('.');
     const signature = createHmac('sha256', publicPem).update(`${header}.${payload}`).digest('base64url');
     expect(await call(url, 'GET', '/v1/refunds', `${header}.${payload}.${signature}`)).toEqual(algorithmRefused);
   });
 
-  it('a token without exp, signed with the issuer\'s key: one that never expires is never taken', async () => {
+  it("a token without exp, signed with the issuer's key: one that never expires is never taken", async () => {
     const token = await forged({ alg: 'RS256', typ: 'at+jwt' }, { exp: undefined });
     expect(await call(url, 'GET', '/v1/refunds', token)).toEqual(refusedBecause('it has no expiry (exp)'));
   });
 
-  it('a typ other than an access token\'s, or none; at+jwt and JWT are taken (RFC 9068, and what Keycloak and Entra ID send)', async () => {
+  it("a typ other than an access token's, or none; at+jwt and JWT are taken (RFC 9068, and what Keycloak and Entra ID send)", async () => {
     expect(await call(url, 'GET', '/v1/refunds', await forged({ alg: 'RS256', typ: 'logout+jwt' }, {}))).toEqual(
       refusedBecause('its typ is "logout+jwt", not an access token\'s (at+jwt or JWT)'),
     );
-    expect(await call(url, 'GET', '/v1/refunds', await forged({ alg: 'RS256' }, {}))).toEqual(refusedBecause('its typ is missing, not an access token\'s (at+jwt or JWT)'));
+    expect(await call(url, 'GET', '/v1/refunds', await forged({ alg: 'RS256' }, {}))).toEqual(
+      refusedBecause("its typ is missing, not an access token's (at+jwt or JWT)"),
+    );
     for (const typ of ['at+jwt', 'application/at+jwt', 'JWT']) {
       expect((await call(url, 'GET', '/v1/refunds', await forged({ alg: 'RS256', typ }, {}))).status).toBe(200);
     }
   });
 
   it('OIDC_ALGORITHMS narrows the list: an RS256 token is refused by an API that takes ES256 only', async () => {
-    const { app: narrow, url: narrowUrl } = await apiWith({ issuer: op.issuer, audience: AUDIENCE, rolesClaim: 'roles', clockSkewSeconds: 0, algorithms: ['ES256'] });
+    const { app: narrow, url: narrowUrl } = await apiWith({
+      issuer: op.issuer,
+      audience: AUDIENCE,
+      rolesClaim: 'roles',
+      clockSkewSeconds: 0,
+      algorithms: ['ES256'],
+    });
     try {
-      expect(await call(narrowUrl, 'GET', '/v1/refunds', await op.token('alice'))).toEqual(refusedBecause('it is signed with an algorithm this API does not take (it takes ES256)'));
+      expect(await call(narrowUrl, 'GET', '/v1/refunds', await op.token('alice'))).toEqual(
+        refusedBecause('it is signed with an algorithm this API does not take (it takes ES256)'),
+      );
     } finally {
       await narrow.close();
     }

@@ -105,7 +105,11 @@ describe('operator API', () => {
     expect((await api().request('GET', `/v1/audit?refundId=${refundId}`)).body.entries).toEqual([]);
     // With the trail writable again the same decision goes through, attempted then done.
     expect((await api().request('POST', `/v1/refunds/${refundId}/reject`, { body: { reason: 'customer changed their mind' } })).status).toBe(200);
-    const trail = (await api().request('GET', `/v1/audit?refundId=${refundId}`)).body.entries as Array<{ action: string; outcome: string; statusBefore?: string }>;
+    const trail = (await api().request('GET', `/v1/audit?refundId=${refundId}`)).body.entries as Array<{
+      action: string;
+      outcome: string;
+      statusBefore?: string;
+    }>;
     expect(trail.map((e) => [e.action, e.outcome, e.statusBefore])).toEqual([
       ['reject', 'attempted', 'awaiting_approval'],
       ['reject', 'done', 'awaiting_approval'],
@@ -135,11 +139,26 @@ describe('operator API', () => {
     const trail = await api().request('GET', `/v1/audit?refundId=${refundId}`, { token: api().keys.viewer });
     expect(trail.status).toBe(200);
     expect(trail.body.entries).toEqual([
-      expect.objectContaining({ action: 'approve', outcome: 'refused', actor: { id: 'unauthenticated', name: '(no valid credential)' }, detail: { httpStatus: 401 } }),
+      expect.objectContaining({
+        action: 'approve',
+        outcome: 'refused',
+        actor: { id: 'unauthenticated', name: '(no valid credential)' },
+        detail: { httpStatus: 401 },
+      }),
       expect.objectContaining({ action: 'approve', outcome: 'refused', detail: { httpStatus: 401 } }),
       expect.objectContaining({ action: 'approve', outcome: 'refused', detail: { httpStatus: 401 } }),
-      expect.objectContaining({ action: 'approve', outcome: 'refused', actor: expect.objectContaining({ role: 'viewer' }) as unknown, detail: { httpStatus: 403 } }),
-      expect.objectContaining({ action: 'reject', outcome: 'refused', actor: expect.objectContaining({ role: 'operator' }) as unknown, detail: { httpStatus: 403 } }),
+      expect.objectContaining({
+        action: 'approve',
+        outcome: 'refused',
+        actor: expect.objectContaining({ role: 'viewer' }) as unknown,
+        detail: { httpStatus: 403 },
+      }),
+      expect.objectContaining({
+        action: 'reject',
+        outcome: 'refused',
+        actor: expect.objectContaining({ role: 'operator' }) as unknown,
+        detail: { httpStatus: 403 },
+      }),
     ]);
     expect((await api().request('POST', `/v1/refunds/${refundId}/cancel`, { token: api().keys.operator })).status).toBe(200);
   });
@@ -173,11 +192,21 @@ describe('operator API', () => {
       body: { reason: 'duplicate order' },
     });
     expect(answer).toMatchObject({ status: 200, body: { refundId: rejected } });
-    await expect.poll(async () => (await api().request('GET', `/v1/refunds/${rejected}`)).body, { timeout: 30_000 }).toMatchObject({
-      status: 'cancelled',
-      error: { code: 'Rejected', message: expect.stringMatching(/^rejected by approver-\w+ \(approver, key:approver-\w+\): duplicate order$/) as unknown },
-      decisions: [{ action: 'reject', by: { id: expect.stringMatching(/^key:approver-/) as unknown, name: expect.any(String) as unknown, role: 'approver' }, verified: true, at: expect.any(String) as unknown, reason: 'duplicate order' }],
-    });
+    await expect
+      .poll(async () => (await api().request('GET', `/v1/refunds/${rejected}`)).body, { timeout: 30_000 })
+      .toMatchObject({
+        status: 'cancelled',
+        error: { code: 'Rejected', message: expect.stringMatching(/^rejected by approver-\w+ \(approver, key:approver-\w+\): duplicate order$/) as unknown },
+        decisions: [
+          {
+            action: 'reject',
+            by: { id: expect.stringMatching(/^key:approver-/) as unknown, name: expect.any(String) as unknown, role: 'approver' },
+            verified: true,
+            at: expect.any(String) as unknown,
+            reason: 'duplicate order',
+          },
+        ],
+      });
     const cancelled = await awaiting();
     const cancel = await api().request('POST', `/v1/refunds/${cancelled}/cancel`, { token: api().keys.operator });
     expect(cancel).toMatchObject({ status: 200, body: { status: 'cancelled' } });
@@ -206,7 +235,7 @@ describe('operator API', () => {
     expect((await api().request('POST', `/v1/refunds/${second.data.refundId}/cancel`)).status).toBe(200);
   }, 120_000);
 
-  it('a run refuses a decision without the API\'s proof (sent by hand), with a forged proof, or with a proof taken from another decision', async () => {
+  it("a run refuses a decision without the API's proof (sent by hand), with a forged proof, or with a proof taken from another decision", async () => {
     const event = await awaitingEvent();
     const { refundId } = event.data;
     const record = (await api().request('GET', `/v1/refunds/${refundId}`)).body as { workflowId: string; runId: string };
@@ -214,7 +243,9 @@ describe('operator API', () => {
     await expect(handle.executeUpdate(approveUpdate, { args: [{ refundId }] })).rejects.toMatchObject({
       cause: {
         message: expect.stringMatching(
-          new RegExp(`^cannot approve: the decision carries no proof of who made it .*Use \`npx refundflow approve ${refundId}\` or POST /v1/refunds/${refundId}/approve`),
+          new RegExp(
+            `^cannot approve: the decision carries no proof of who made it .*Use \`npx refundflow approve ${refundId}\` or POST /v1/refunds/${refundId}/approve`,
+          ),
         ) as unknown,
       },
     });
@@ -246,7 +277,13 @@ describe('operator API', () => {
     await handle.executeUpdate(approveUpdate, { args: [{ refundId, reason: 'looks fine', proof: approveProof }] });
     await expect.poll(() => statusOf(refundId), { timeout: 30_000 }).toBe('succeeded');
     expect((await api().request('GET', `/v1/refunds/${refundId}`)).body.decisions).toEqual([
-      { action: 'approve', by: { id: 'key:mallory', name: 'mallory', role: 'approver' }, verified: true, at: expect.any(String) as unknown, reason: 'looks fine' },
+      {
+        action: 'approve',
+        by: { id: 'key:mallory', name: 'mallory', role: 'approver' },
+        verified: true,
+        at: expect.any(String) as unknown,
+        reason: 'looks fine',
+      },
     ]);
   }, 90_000);
 
@@ -254,10 +291,15 @@ describe('operator API', () => {
     const event = await awaitingEvent(await oenRefundEvent(engine(), { amount: 5000 }));
     const { refundId } = event.data;
     const first = await api().request('POST', `/v1/refunds/${refundId}/approve`, { body: { reason: 'customer called' } });
-    expect(first).toMatchObject({ status: 200, body: { status: 'awaiting_approval', approvalsNeeded: 2, approvals: [{ by: expect.stringMatching(/^approver-/) as unknown }] } });
+    expect(first).toMatchObject({
+      status: 200,
+      body: { status: 'awaiting_approval', approvalsNeeded: 2, approvals: [{ by: expect.stringMatching(/^approver-/) as unknown }] },
+    });
     const again = await api().request('POST', `/v1/refunds/${refundId}/approve`);
     expect(again.status).toBe(409);
-    expect(again.body.error).toMatch(/^cannot approve: approver-\w+ approved already; a refund of at least NT\$5,000 needs two approvers who are different people$/);
+    expect(again.body.error).toMatch(
+      /^cannot approve: approver-\w+ approved already; a refund of at least NT\$5,000 needs two approvers who are different people$/,
+    );
     expect(await statusOf(refundId)).toBe('awaiting_approval');
     const second = await api().request('POST', `/v1/refunds/${refundId}/approve`, { token: api().keys.approver2 });
     expect(second.status).toBe(200);
@@ -279,10 +321,12 @@ describe('operator API', () => {
   it('the deprecated OPERATOR_TOKEN still decides, as an approver named for it', async () => {
     const refundId = await awaiting();
     expect((await api().request('POST', `/v1/refunds/${refundId}/reject`, { token: OPERATOR_TOKEN })).status).toBe(200);
-    await expect.poll(async () => (await api().request('GET', `/v1/refunds/${refundId}`)).body.error, { timeout: 30_000 }).toEqual({
-      code: 'Rejected',
-      message: 'rejected by OPERATOR_TOKEN (deprecated) (approver, operator-token)',
-    });
+    await expect
+      .poll(async () => (await api().request('GET', `/v1/refunds/${refundId}`)).body.error, { timeout: 30_000 })
+      .toEqual({
+        code: 'Rejected',
+        message: 'rejected by OPERATOR_TOKEN (deprecated) (approver, operator-token)',
+      });
   }, 90_000);
 
   it('a refund id ends once: the same refund in a new event is not started again, and says where it stands', async () => {
@@ -385,7 +429,13 @@ describe('health and the API description', () => {
     expect(await api().request('GET', '/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
     expect(await api().request('GET', '/readyz')).toEqual({
       status: 200,
-      body: { status: 'ok', checks: [{ name: 'temporal', status: 'ok' }, { name: 'ledger', status: 'ok' }] },
+      body: {
+        status: 'ok',
+        checks: [
+          { name: 'temporal', status: 'ok' },
+          { name: 'ledger', status: 'ok' },
+        ],
+      },
     });
   });
 
@@ -415,10 +465,21 @@ describe('health and the API description', () => {
     );
     const paths = body.paths as Record<string, Record<string, { responses: Record<string, unknown>; 'x-required-role'?: string; security?: unknown }>>;
     for (const action of ['approve', 'reject', 'cancel']) {
-      expect(Object.keys(paths[`/v1/refunds/{refundId}/${action}`]?.post?.responses ?? {}), action).toEqual(['200', '400', '401', '403', '404', '409', '422', '503']);
+      expect(Object.keys(paths[`/v1/refunds/{refundId}/${action}`]?.post?.responses ?? {}), action).toEqual([
+        '200',
+        '400',
+        '401',
+        '403',
+        '404',
+        '409',
+        '422',
+        '503',
+      ]);
     }
     // Each endpoint states the access the API enforces (taken from the routes themselves).
-    const roles = Object.entries(paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => `${method.toUpperCase()} ${path} ${op['x-required-role']}`));
+    const roles = Object.entries(paths).flatMap(([path, ops]) =>
+      Object.entries(ops).map(([method, op]) => `${method.toUpperCase()} ${path} ${op['x-required-role']}`),
+    );
     expect(roles.sort()).toEqual(
       [
         'GET /healthz public',
@@ -454,7 +515,10 @@ describe('health and the API description', () => {
     const { body } = await api().request('GET', '/openapi.json');
     const paths = body.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>;
     const documented = (heading: string) => {
-      const section = readFileSync('docs/api.md', 'utf8').split(/^## /m).find((s) => s.startsWith(heading)) ?? '';
+      const section =
+        readFileSync('docs/api.md', 'utf8')
+          .split(/^## /m)
+          .find((s) => s.startsWith(heading)) ?? '';
       return [...section.matchAll(/^\| `(\d{3})` \|/gm)].map((m) => m[1]).sort();
     };
     const described = (path: string) => Object.keys(paths[path]?.post?.responses ?? {}).sort();

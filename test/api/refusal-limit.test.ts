@@ -43,7 +43,8 @@ const approveWith = (credential: string) => fetch(`${url}/v1/refunds/RF-FLOOD/ap
 async function refusalsOnMetrics(): Promise<Record<string, number>> {
   const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${viewerKey}` } })).text();
   const counts: Record<string, number> = {};
-  for (const match of text.matchAll(new RegExp(`^${apiMetricNames.unauthenticatedRefusals}\\{answer="(\\d+)"\\} (\\d+)$`, 'gm'))) counts[match[1]!] = Number(match[2]);
+  for (const match of text.matchAll(new RegExp(`^${apiMetricNames.unauthenticatedRefusals}\\{answer="(\\d+)"\\} (\\d+)$`, 'gm')))
+    counts[match[1]!] = Number(match[2]);
   return counts;
 }
 
@@ -56,7 +57,9 @@ describe('refusals of calls without a valid credential, per source', () => {
       statuses.push(response.status);
       if (response.status === 429) {
         retryAfter = response.headers.get('retry-after');
-        expect(((await response.json()) as { error: string }).error).toMatch(/^too many calls without a valid credential from 127\.0\.0\.1; try again in \d+ s$/);
+        expect(((await response.json()) as { error: string }).error).toMatch(
+          /^too many calls without a valid credential from 127\.0\.0\.1; try again in \d+ s$/,
+        );
       }
     }
     expect(statuses).toEqual([...Array<number>(LIMIT).fill(401), ...Array<number>(4).fill(429)]);

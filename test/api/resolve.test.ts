@@ -49,7 +49,11 @@ const auditOf = async (refundId: string) => (await api().request('GET', `/v1/aud
 describe('resolve an Oen refund: the engine asks Oen first', () => {
   it('a success Oen does not show is refused (409) with Oen’s evidence; a retry sends it once, as Oen shows it still charged; a second resolve is 409', async () => {
     const request = await oenNotActed();
-    const contradicted = await resolve(request.refundId, { outcome: 'succeeded', providerReference: request.transactionHid, evidence: 'the customer says it arrived' }, api().keys.operator);
+    const contradicted = await resolve(
+      request.refundId,
+      { outcome: 'succeeded', providerReference: request.transactionHid, evidence: 'the customer says it arrived' },
+      api().keys.operator,
+    );
     expect(contradicted.status).toBe(409);
     expect(contradicted.body).toMatchObject({
       code: 'contradicts_provider',
@@ -65,11 +69,23 @@ describe('resolve an Oen refund: the engine asks Oen first', () => {
     const record = (await api().request('GET', `/v1/refunds/${request.refundId}`)).body as Body & { decisions: Array<Record<string, unknown>> };
     expect(record).toMatchObject({ status: 'succeeded', providerReference: request.transactionHid });
     expect(record.decisions).toEqual([
-      expect.objectContaining({ action: 'resolve', by: { id: expect.stringMatching(/^key:operator-/) as unknown, name: expect.any(String) as unknown, role: 'operator', person: expect.stringMatching(/^operator-/) as unknown }, verified: true }),
+      expect.objectContaining({
+        action: 'resolve',
+        by: {
+          id: expect.stringMatching(/^key:operator-/) as unknown,
+          name: expect.any(String) as unknown,
+          role: 'operator',
+          person: expect.stringMatching(/^operator-/) as unknown,
+        },
+        verified: true,
+      }),
     ]);
 
     const again = await resolve(request.refundId, { action: 'retry' }, api().keys.operator);
-    expect(again).toEqual({ status: 409, body: { error: `cannot resolve refund ${request.refundId}: it is succeeded; only a refund in requires_attention is resolved` } });
+    expect(again).toEqual({
+      status: 409,
+      body: { error: `cannot resolve refund ${request.refundId}: it is succeeded; only a refund in requires_attention is resolved` },
+    });
     expect(await oenRefundsOf(request.transactionHid)).toHaveLength(1);
 
     expect((await auditOf(request.refundId)).map((e) => [e.action, e.outcome, e.statusAfter, (e.detail as { code?: string } | undefined)?.code])).toEqual([
@@ -83,7 +99,11 @@ describe('resolve an Oen refund: the engine asks Oen first', () => {
 
   it('failed is taken when Oen shows the transaction still charged, with nothing sent', async () => {
     const request = await oenNotActed();
-    const failed = await resolve(request.refundId, { outcome: 'failed', evidence: 'the order was refunded by bank transfer instead (ticket 4411)' }, api().keys.operator);
+    const failed = await resolve(
+      request.refundId,
+      { outcome: 'failed', evidence: 'the order was refunded by bank transfer instead (ticket 4411)' },
+      api().keys.operator,
+    );
     expect(failed).toMatchObject({ status: 200, body: { status: 'failed', providerEvidence: expect.stringMatching(/nothing refunded/) as unknown } });
     expect(await oenRefundsOf(request.transactionHid)).toEqual([]);
     expect((await api().request('GET', `/v1/refunds/${request.refundId}`)).body).toMatchObject({ status: 'failed', error: { code: 'ResolvedFailed' } });
@@ -96,15 +116,26 @@ describe('resolve an Oen refund: the engine asks Oen first', () => {
     // The first run completed (it ended in requires_attention): Temporal's reuse policy alone would refuse the next one.
     const again = { ...request, refundId: `RF-${randomUUID()}` };
     await sendAndWait(again, 'succeeded');
-    expect((await api().request('GET', `/v1/refunds/${again.refundId}`)).body).toMatchObject({ status: 'succeeded', workflowId: `oen-refund-${request.transactionHid}` });
+    expect((await api().request('GET', `/v1/refunds/${again.refundId}`)).body).toMatchObject({
+      status: 'succeeded',
+      workflowId: `oen-refund-${request.transactionHid}`,
+    });
     expect(await oenRefundsOf(request.transactionHid)).toHaveLength(1);
     expect((await api().request('GET', `/v1/refunds/${request.refundId}`)).body).toMatchObject({ status: 'failed' });
   }, 150_000);
 
   it('an order.cancelled after a refund of its transaction was resolved failed refunds the transaction: its run follows the closed one', async () => {
     const request = await oenNotActed();
-    expect(await resolve(request.refundId, { outcome: 'failed', evidence: 'Oen lists it still charged (ticket 4413)' }, api().keys.operator)).toMatchObject({ status: 200 });
-    const event = { specversion: '1.0', id: `evt_${randomUUID()}`, source: 'order-management', type: 'order.cancelled', data: { orderId: request.orderId, provider: 'oen' } };
+    expect(await resolve(request.refundId, { outcome: 'failed', evidence: 'Oen lists it still charged (ticket 4413)' }, api().keys.operator)).toMatchObject({
+      status: 200,
+    });
+    const event = {
+      specversion: '1.0',
+      id: `evt_${randomUUID()}`,
+      source: 'order-management',
+      type: 'order.cancelled',
+      data: { orderId: request.orderId, provider: 'oen' },
+    };
     expect((await api().send(event)).status).toBe(202);
     const orderRefund = `${request.orderId}:${request.transactionHid}`;
     await expect.poll(async () => (await api().request('GET', `/v1/refunds/${orderRefund}`)).body.status, { timeout: 60_000 }).toBe('succeeded');
@@ -117,7 +148,11 @@ describe('resolve an Oen refund: the engine asks Oen first', () => {
 describe('resolve an MWD refund: an approver’s word, with evidence', () => {
   it('refuses an operator (403), a retry (409), no evidence (422); takes an approver’s success with evidence', async () => {
     const request = await mwdInDoubt();
-    const operator = await resolve(request.refundId, { outcome: 'succeeded', providerReference: 'MWD-REF-1', evidence: 'MWD back office' }, api().keys.operator);
+    const operator = await resolve(
+      request.refundId,
+      { outcome: 'succeeded', providerReference: 'MWD-REF-1', evidence: 'MWD back office' },
+      api().keys.operator,
+    );
     expect(operator.status).toBe(403);
     expect(operator.body.error).toMatch(/is operator; resolving an MWD refund is an approver's word/);
     const retry = await resolve(request.refundId, { action: 'retry' });
@@ -126,12 +161,22 @@ describe('resolve an MWD refund: an approver’s word, with evidence', () => {
     const bare = await resolve(request.refundId, { outcome: 'succeeded', providerReference: 'MWD-REF-1', evidence: '  ' });
     expect(bare).toMatchObject({ status: 422, body: { problems: [{ field: 'evidence', problem: expect.stringMatching(/^is required/) as unknown }] } });
 
-    const done = await resolve(request.refundId, { outcome: 'succeeded', providerReference: 'MWD-REF-1', evidence: 'MWD merchant portal lists the refund of order on 29 Nov' });
+    const done = await resolve(request.refundId, {
+      outcome: 'succeeded',
+      providerReference: 'MWD-REF-1',
+      evidence: 'MWD merchant portal lists the refund of order on 29 Nov',
+    });
     expect(done).toMatchObject({ status: 200, body: { refundId: request.refundId, status: 'succeeded' } });
     expect((await api().request('GET', `/v1/refunds/${request.refundId}`)).body).toMatchObject({
       status: 'succeeded',
       providerReference: 'MWD-REF-1',
-      decisions: [expect.objectContaining({ action: 'resolve', by: expect.objectContaining({ role: 'approver' }) as unknown, evidence: expect.stringMatching(/MWD merchant portal/) as unknown })],
+      decisions: [
+        expect.objectContaining({
+          action: 'resolve',
+          by: expect.objectContaining({ role: 'approver' }) as unknown,
+          evidence: expect.stringMatching(/MWD merchant portal/) as unknown,
+        }),
+      ],
     });
     expect((await auditOf(request.refundId)).map((e) => [e.outcome, (e.actor as { role?: string }).role])).toEqual([
       ['refused', 'operator'],

@@ -90,7 +90,12 @@ beforeAll(async () => {
   const [port, uiPort] = (await freePorts(2)) as [number, number];
   taskQueue = `ui-view-${randomUUID()}`;
   // Refunds of NT$5,000 and more wait for an approver.
-  const config = loadConfig({ TEMPORAL_ADDRESS: `localhost:${port}`, REFUNDS_TASK_QUEUE: taskQueue, APPROVAL_THRESHOLD: '5000', TEMPORAL_UI_PORT: String(uiPort) });
+  const config = loadConfig({
+    TEMPORAL_ADDRESS: `localhost:${port}`,
+    REFUNDS_TASK_QUEUE: taskQueue,
+    APPROVAL_THRESHOLD: '5000',
+    TEMPORAL_UI_PORT: String(uiPort),
+  });
   // A dev server of this file's own: its list holds this file's runs and no others.
   server = await startDevServer({ cliPath: inject('temporalCliPath'), dataDir, port, uiPort, namespace: NAMESPACE }, () => undefined);
   sandboxes = await startSandboxes({ oenPort: 0, mwdPort: 0 });
@@ -177,7 +182,7 @@ const expectedRow = (status: RefundStatus) => {
 describe.skipIf(skip)('the refunds view in the Web UI, in Chromium', () => {
   let page: Page;
 
-  it('Configure Columns: the refund columns added (and Run ID removed) show each refund\'s status, amount, provider and order', async () => {
+  it("Configure Columns: the refund columns added (and Run ID removed) show each refund's status, amount, provider and order", async () => {
     // Wide enough for the list's nine columns.
     page = await browser.newPage({ viewport: { width: 2400, height: 900 } });
     await page.goto(listPage());
@@ -200,13 +205,18 @@ describe.skipIf(skip)('the refunds view in the Web UI, in Chromium', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'ui-view-2-refund-columns.png') });
 
     // Kept by this browser, per namespace, under the key the doc names; a reload keeps them.
-    expect((await stored(page, 'namespace-workflow-table-columns'))[NAMESPACE]).toEqual(['Status', 'Workflow ID', 'Type', 'Start', 'End', ...ADD].map((label) => ({ label })));
+    expect((await stored(page, 'namespace-workflow-table-columns'))[NAMESPACE]).toEqual(
+      ['Status', 'Workflow ID', 'Type', 'Start', 'End', ...ADD].map((label) => ({ label })),
+    );
     await page.reload();
     expect(Object.keys((await rowsWhenListed(page, 4))[0] ?? {})).toEqual(['Status', 'Workflow ID', 'Type', 'Start', 'End', ...ADD]);
   });
 
   it("the list links of the alerts and the CLI show only their refunds: 'Needs a person', 'Awaiting approval'", async () => {
-    for (const [name, status] of [['Needs a person', 'requires_attention'], ['Awaiting approval', 'awaiting_approval']] as const) {
+    for (const [name, status] of [
+      ['Needs a person', 'requires_attention'],
+      ['Awaiting approval', 'awaiting_approval'],
+    ] as const) {
       await page.goto(workflowListUiUrl(server.uiUrl, NAMESPACE, view(name).query));
       const rows = await rowsWhenListed(page, 1);
       expect(byWorkflowId(rows), name).toEqual(Object.fromEntries([expectedRow(status)]));
@@ -219,7 +229,9 @@ describe.skipIf(skip)('the refunds view in the Web UI, in Chromium', () => {
     await page.goto(workflowListUiUrl(server.uiUrl, NAMESPACE, needsAPerson.query, needsAPerson.name));
     // The UI saved it and took the name off the address.
     await expect.poll(() => new URL(page.url()).searchParams.has('savedQuery'), { timeout: 15_000 }).toBe(false);
-    expect((await stored(page, 'saved-workflow-queries'))[NAMESPACE]).toEqual([expect.objectContaining({ name: needsAPerson.name, query: needsAPerson.query, type: 'user' })]);
+    expect((await stored(page, 'saved-workflow-queries'))[NAMESPACE]).toEqual([
+      expect.objectContaining({ name: needsAPerson.name, query: needsAPerson.query, type: 'user' }),
+    ]);
 
     await page.goto(listPage());
     expect((await rowsWhenListed(page, 4)).length).toBe(4);

@@ -89,10 +89,7 @@ beforeAll(async () => {
     CODEC_SERVER_PORT: String(codecPort),
   });
   codecUrl = `http://localhost:${codecPort}`;
-  server = await startDevServer(
-    { cliPath: inject('temporalCliPath'), dataDir, port, uiPort, namespace: 'default', codecEndpoint: codecUrl },
-    () => undefined,
-  );
+  server = await startDevServer({ cliPath: inject('temporalCliPath'), dataDir, port, uiPort, namespace: 'default', codecEndpoint: codecUrl }, () => undefined);
   codecServer = await listenCodecServer(config, CODEC_TOKEN, codecPort);
 
   sandboxes = await startSandboxes({ oenPort: 0, mwdPort: 0 });
@@ -151,7 +148,7 @@ async function signInToCodec(page: Page): Promise<void> {
 }
 
 describe.skipIf(skip)('the Temporal Web UI, in Chromium', () => {
-  it('without the codec, the refund\'s payloads show only as ciphertext', async () => {
+  it("without the codec, the refund's payloads show only as ciphertext", async () => {
     const page = await newPage(browser);
     await page.goto(refundPage());
     await expect.poll(() => page.locator('body').innerText(), { timeout: 30_000 }).toContain('encryption-key-id');
@@ -245,9 +242,11 @@ describe.skipIf(skip)('the Temporal Web UI, in Chromium', () => {
     expect(accepted?.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name).toBe('approve');
     // The UI encoded the operator's input through the codec server: it is stored encrypted too.
     expect(new TextDecoder().decode(args?.payloads?.[0]?.metadata?.encoding ?? new Uint8Array())).toBe('binary/encrypted');
-    expect(await client.options.loadedDataConverter.payloadConverter.fromPayload(
-      (await client.options.loadedDataConverter.payloadCodecs[0]!.decode(args?.payloads ?? []))[0]!,
-    )).toEqual({ reason: 'checked in the browser' });
+    expect(
+      await client.options.loadedDataConverter.payloadConverter.fromPayload(
+        (await client.options.loadedDataConverter.payloadCodecs[0]!.decode(args?.payloads ?? []))[0]!,
+      ),
+    ).toEqual({ reason: 'checked in the browser' });
     await page.close();
   }, 180_000);
 });

@@ -23,7 +23,9 @@ describe.skipIf(!postgres)('chaos, short', () => {
     const figure = (label: string) => report.figures.find(([l]) => l === label)?.[1] ?? '';
     // What the faults saw: the killed history host back in the membership and owning shards again
     // (a host not seen back, or one that exited on its own, is a violation above).
-    expect(figure('chaos')).toMatch(/^[1-9]\d* worker SIGKILLs, 1 API SIGKILL, history-[12] SIGKILLed, back in the membership owning [1-8] of 8 shards [\d.]+ s after its restart, 1 frontend restart/);
+    expect(figure('chaos')).toMatch(
+      /^[1-9]\d* worker SIGKILLs, 1 API SIGKILL, history-[12] SIGKILLed, back in the membership owning [1-8] of 8 shards [\d.]+ s after its restart, 1 frontend restart/,
+    );
     expect(report.invariants.find((i) => i.name.startsWith('every accepted refund settled'))?.figure).toBe('60 of 60 accepted');
   }, 1_500_000);
 });

@@ -131,8 +131,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     // MWD's document does not say it refuses a second refund: here it carries one out, so a double
     // send is a double refund, as it may be in reality.
     await admin(mwdUrl, 'PUT', 'options', { refuseSecondRefund: false });
-    log(`chaos: ${refunds.length} refunds (${refunds.filter((r) => r.provider === 'oen').length} Oen, ` +
-      `${refunds.filter((r) => r.provider === 'mwd').length} MWD), seed ${options.seed}, ${options.workers} workers`);
+    log(
+      `chaos: ${refunds.length} refunds (${refunds.filter((r) => r.provider === 'oen').length} Oen, ` +
+        `${refunds.filter((r) => r.provider === 'mwd').length} MWD), seed ${options.seed}, ${options.workers} workers`,
+    );
 
     // Chaos: workers killed at random while the run lasts; anything that left on its own is restarted.
     let sent = 0;
@@ -182,7 +184,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const eventId = `evt-${r.refundId}`;
       const data =
         r.provider === 'oen'
-          ? { refundId: r.refundId, provider: 'oen', orderId: r.orderId, transactionHid: r.reference, amount: r.amount, reason: reasons.get(r.refundId) ?? 'chaos' }
+          ? {
+              refundId: r.refundId,
+              provider: 'oen',
+              orderId: r.orderId,
+              transactionHid: r.reference,
+              amount: r.amount,
+              reason: reasons.get(r.refundId) ?? 'chaos',
+            }
           : { refundId: r.refundId, provider: 'mwd', orderId: r.orderId, amount: r.amount, cardToken, reason: reasons.get(r.refundId) ?? 'chaos' };
       const body = JSON.stringify({ specversion: '1.0', id: eventId, source: 'chaos', type: 'refund.requested', data });
       // 1–3 deliveries of one event; a third of the time, all at once.

@@ -78,10 +78,7 @@ describe('checkInvariants', () => {
   });
 
   it('names each process that exited on its own, how, and its last line', () => {
-    const exits = [
-      unplannedExit('worker-2', 1, '{"msg":"Worker polling"}\nError: connect ECONNREFUSED 127.0.0.1:7233\n'),
-      unplannedExit('api', 'SIGSEGV', ''),
-    ];
+    const exits = [unplannedExit('worker-2', 1, '{"msg":"Worker polling"}\nError: connect ECONNREFUSED 127.0.0.1:7233\n'), unplannedExit('api', 'SIGSEGV', '')];
     expect(exits).toEqual(['worker-2 exited with code 1; last line: Error: connect ECONNREFUSED 127.0.0.1:7233', 'api was killed by SIGSEGV']);
     const text = formatReport(check({ refunds: [], ledger: [], sandboxRefunds: [], deliveries: [], unplannedExits: exits }));
     expect(text).toMatch(/2 unplanned exits/);
@@ -92,7 +89,7 @@ describe('checkInvariants', () => {
   it('fails the run on a Temporal host that exited on its own, or a killed history host not seen back', () => {
     const problems = [
       "the cluster's matching exited (code 1); its log: /tmp/x/matching.log",
-      'history-2 was SIGKILLed and started again, and 120 s later the cluster\'s tables show no shard owned by its new process',
+      "history-2 was SIGKILLed and started again, and 120 s later the cluster's tables show no shard owned by its new process",
     ];
     const report = check({ refunds: [], ledger: [], sandboxRefunds: [], deliveries: [], temporalProblems: problems });
     expect(report.ok).toBe(false);
@@ -101,7 +98,12 @@ describe('checkInvariants', () => {
   });
 
   it('catches a reference refunded twice, and a ledger that says succeeded for it', () => {
-    const report = check({ refunds: [sent(1, 'mwd')], ledger: [row(1, 'succeeded')], sandboxRefunds: [atSandbox(1, 'mwd'), atSandbox(1, 'mwd')], deliveries: [delivery(1)] });
+    const report = check({
+      refunds: [sent(1, 'mwd')],
+      ledger: [row(1, 'succeeded')],
+      sandboxRefunds: [atSandbox(1, 'mwd'), atSandbox(1, 'mwd')],
+      deliveries: [delivery(1)],
+    });
     expect(violations(report, 'no transaction refunded twice')).toEqual(['mwd:REF-1 refunded 2 times']);
     expect(violations(report, 'the ledger equals the sandbox')).toEqual(['RF-1: succeeded in the ledger, 2 refund(s) at the provider']);
     expect(formatReport(report)).toMatch(/FAIL {2}no transaction refunded twice[\s\S]*INVARIANTS VIOLATED\.$/);
@@ -114,13 +116,24 @@ describe('checkInvariants', () => {
       sandboxRefunds: [],
       deliveries: [delivery(3, 'requires_attention')],
     });
-    expect(violations(report, 'every accepted refund settled')).toEqual(['RF-1: accepted, not in the ledger', 'RF-2: submitting', 'RF-3: requires_attention without a reason']);
+    expect(violations(report, 'every accepted refund settled')).toEqual([
+      'RF-1: accepted, not in the ledger',
+      'RF-2: submitting',
+      'RF-3: requires_attention without a reason',
+    ]);
   });
 
   it('catches a failed refund the provider did carry out, and a refund nobody asked for', () => {
     const failed = { ...row(1, 'failed', 'MWD: refund refused · already refunded'), error_code: 'MwdRefused' };
-    const report = check({ refunds: [sent(1), sent(2)], ledger: [failed, row(2, 'cancelled')], sandboxRefunds: [atSandbox(1), atSandbox(2), atSandbox(9)], deliveries: [delivery(1, 'failed')] });
-    expect(violations(report, 'failed ⇒ not refunded')).toEqual(['RF-1: failed (MwdRefused: MWD: refund refused · already refunded), refunded at the provider']);
+    const report = check({
+      refunds: [sent(1), sent(2)],
+      ledger: [failed, row(2, 'cancelled')],
+      sandboxRefunds: [atSandbox(1), atSandbox(2), atSandbox(9)],
+      deliveries: [delivery(1, 'failed')],
+    });
+    expect(violations(report, 'failed ⇒ not refunded')).toEqual([
+      'RF-1: failed (MwdRefused: MWD: refund refused · already refunded), refunded at the provider',
+    ]);
     expect(violations(report, 'the ledger equals the sandbox')).toEqual([
       'RF-1 (oen): failed in the ledger (MwdRefused: MWD: refund refused · already refunded), refunded at the provider',
       'RF-2 (oen): cancelled in the ledger, refunded at the provider',
@@ -145,17 +158,33 @@ describe('checkInvariants', () => {
       sandboxRefunds: [],
       deliveries: [delivery(1, 'succeeded')],
     });
-    expect(violations(report, 'every end told once')).toEqual(['RF-1: requires_attention in the ledger, told refund.succeeded', 'RF-2: cancelled, 0 distinct outcome events']);
+    expect(violations(report, 'every end told once')).toEqual([
+      'RF-1: requires_attention in the ledger, told refund.succeeded',
+      'RF-2: cancelled, 0 distinct outcome events',
+    ]);
   });
 
   it('catches a refund request that reached a transaction already refunded, even one the emulator refused', () => {
-    const report = check({ refunds: [sent(1)], ledger: [row(1, 'succeeded')], sandboxRefunds: [atSandbox(1)], sandboxRequests: [request(1), request(1, true)], deliveries: [delivery(1)] });
-    expect(violations(report, 'no refund request after the refund')).toEqual(['oen:REF-1: a refund request at 2026-11-25T00:00:00Z after it was refunded (refused)']);
+    const report = check({
+      refunds: [sent(1)],
+      ledger: [row(1, 'succeeded')],
+      sandboxRefunds: [atSandbox(1)],
+      sandboxRequests: [request(1), request(1, true)],
+      deliveries: [delivery(1)],
+    });
+    expect(violations(report, 'no refund request after the refund')).toEqual([
+      'oen:REF-1: a refund request at 2026-11-25T00:00:00Z after it was refunded (refused)',
+    ]);
   });
 
   it('catches an engine that refunds nothing: too few refunds succeeded', () => {
     const refunds = Array.from({ length: 10 }, (_, i) => sent(i));
-    const report = check({ refunds, ledger: refunds.map((_, i) => row(i, 'requires_attention', 'no')), sandboxRefunds: [], deliveries: refunds.map((_, i) => delivery(i, 'requires_attention')) });
+    const report = check({
+      refunds,
+      ledger: refunds.map((_, i) => row(i, 'requires_attention', 'no')),
+      sandboxRefunds: [],
+      deliveries: refunds.map((_, i) => delivery(i, 'requires_attention')),
+    });
     expect(violations(report, 'at least 80 % of the refunds succeeded')).toEqual(['only 0 of 10 succeeded']);
   });
 });

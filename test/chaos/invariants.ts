@@ -70,7 +70,8 @@ export const SUCCEEDED_FLOOR = 0.8;
 export function checkInvariants(o: Observed): ChaosReport {
   const ledger = new Map(o.ledger.map((row) => [row.refund_id, row]));
   const atProvider = new Map<string, SandboxRefund[]>();
-  for (const refund of o.sandboxRefunds) atProvider.set(`${refund.provider}:${refund.reference}`, [...(atProvider.get(`${refund.provider}:${refund.reference}`) ?? []), refund]);
+  for (const refund of o.sandboxRefunds)
+    atProvider.set(`${refund.provider}:${refund.reference}`, [...(atProvider.get(`${refund.provider}:${refund.reference}`) ?? []), refund]);
   const accepted = o.refunds.filter((r) => r.answers.some((status) => status === 202 || status === 200));
   const ours = new Set(o.refunds.map((r) => `${r.provider}:${r.reference}`));
 
@@ -115,7 +116,10 @@ export function checkInvariants(o: Observed): ChaosReport {
   // Why the Oen ones went to a person, by error code, most first: the report keeps the reasons.
   const byCode = new Map<string, number>();
   for (const row of oenAttention) byCode.set(row.error_code ?? '(none)', (byCode.get(row.error_code ?? '(none)') ?? 0) + 1);
-  const oenCodes = [...byCode].sort((a, b) => b[1] - a[1]).map(([code, n]) => `${code} ${n}`).join(', ');
+  const oenCodes = [...byCode]
+    .sort((a, b) => b[1] - a[1])
+    .map(([code, n]) => `${code} ${n}`)
+    .join(', ');
   const failedButRefunded = o.ledger
     .filter((row) => row.status === 'failed' && refundedAtProvider(row))
     .map((row) => `${row.refund_id}: failed (${row.error_code ?? ''}: ${row.error_message ?? ''}), refunded at the provider`);
@@ -163,7 +167,8 @@ export function checkInvariants(o: Observed): ChaosReport {
     },
     {
       name: 'the ledger equals the sandbox, refund by refund',
-      figure: `${o.refunds.length - mismatched.length} of ${o.refunds.length} agree; ${strangers.length} unknown refunds at the sandbox; ` +
+      figure:
+        `${o.refunds.length - mismatched.length} of ${o.refunds.length} agree; ${strangers.length} unknown refunds at the sandbox; ` +
         `requires_attention: ${attentionRefunded} refunded at the provider, ${attention.length - attentionRefunded} not ` +
         `(Oen, checked at the emulator: ${oenAttentionRefunded} refunded, ${oenAttention.length - oenAttentionRefunded} not` +
         `${oenCodes ? `; by code: ${oenCodes}` : ''})`,
@@ -171,7 +176,8 @@ export function checkInvariants(o: Observed): ChaosReport {
     },
     {
       name: 'every end told once, as the ledger has it (refund.<status>, cancelled included)',
-      figure: `${expectingOutcome - outcomeProblems.length} of ${expectingOutcome}; ${o.receiver.deliveries.length} deliveries taken, ` +
+      figure:
+        `${expectingOutcome - outcomeProblems.length} of ${expectingOutcome}; ${o.receiver.deliveries.length} deliveries taken, ` +
         `${o.receiver.refused} refused (503) and sent again`,
       violations: outcomeProblems,
     },
@@ -188,11 +194,20 @@ export function checkInvariants(o: Observed): ChaosReport {
     options: o.options,
     durationMs: o.durationMs,
     figures: [
-      ['refunds asked for', `${o.refunds.length} (Oen ${o.refunds.filter((r) => r.provider === 'oen').length}, MWD ${o.refunds.filter((r) => r.provider === 'mwd').length})`],
+      [
+        'refunds asked for',
+        `${o.refunds.length} (Oen ${o.refunds.filter((r) => r.provider === 'oen').length}, MWD ${o.refunds.filter((r) => r.provider === 'mwd').length})`,
+      ],
       ['event deliveries', `${deliveries}: 202 ${answers(202)}, 200 (duplicate) ${answers(200)}, other ${deliveries - answers(202) - answers(200)}`],
-      ['ledger', `succeeded ${count('succeeded')}, failed ${count('failed')}, requires_attention ${count('requires_attention')}, cancelled ${count('cancelled')}`],
+      [
+        'ledger',
+        `succeeded ${count('succeeded')}, failed ${count('failed')}, requires_attention ${count('requires_attention')}, cancelled ${count('cancelled')}`,
+      ],
       ['refunds at the sandbox', String(o.sandboxRefunds.length)],
-      ['chaos', `${o.chaos.workerKills} worker SIGKILLs, ${o.chaos.apiKills} API SIGKILL, ${o.chaos.temporalFaults.join(', ') || 'no Temporal fault'}, ${o.chaos.unplannedExits.length} unplanned exits`],
+      [
+        'chaos',
+        `${o.chaos.workerKills} worker SIGKILLs, ${o.chaos.apiKills} API SIGKILL, ${o.chaos.temporalFaults.join(', ') || 'no Temporal fault'}, ${o.chaos.unplannedExits.length} unplanned exits`,
+      ],
       ...o.chaos.unplannedExits.map((exit): [string, string] => ['unplanned exit (restarted)', exit]),
       ['outcome signatures refused', String(o.receiver.badSignatures)],
       ...(o.scans ? ([['scanned', o.scans.figures]] as Array<[string, string]>) : []),

@@ -95,17 +95,21 @@ export async function scanForLeaks(sources: ScanSources): Promise<{ figures: str
   const logLines = sources.logs.reduce((n, text) => n + text.split('\n').length, 0);
   const figure = `${count('history')} histories, ${logLines} log lines, ${count('ledger')} ledger tables, ${count('outcome')} outcome events`;
 
-  const cards = places.flatMap(({ place, text }) =>
-    cardNumberMatches(text).map(({ digits, context }) => `${place}: ${digits.length} digits in …${context}…`),
-  );
+  const cards = places.flatMap(({ place, text }) => cardNumberMatches(text).map(({ digits, context }) => `${place}: ${digits.length} digits in …${context}…`));
   const secrets = places.flatMap(({ place, text }) =>
-    sources.secrets.filter((secret) => text.includes(secret)).map((secret) => `${place}: a configured secret (${secret.length} characters, starts ${secret.slice(0, 4)}…)`),
+    sources.secrets
+      .filter((secret) => text.includes(secret))
+      .map((secret) => `${place}: a configured secret (${secret.length} characters, starts ${secret.slice(0, 4)}…)`),
   );
   return {
     figures: figure,
     invariants: [
       { name: 'no card number at rest', figure: `${cards.length} in ${figure}`, violations: cards },
-      { name: 'no configured secret in logs, histories, ledger or events', figure: `${secrets.length} of ${sources.secrets.length} secrets found`, violations: secrets },
+      {
+        name: 'no configured secret in logs, histories, ledger or events',
+        figure: `${secrets.length} of ${sources.secrets.length} secrets found`,
+        violations: secrets,
+      },
     ],
   };
 }

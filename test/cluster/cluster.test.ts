@@ -37,7 +37,10 @@ describe('the cluster', () => {
     expect(Object.keys(pids).sort()).toEqual(['frontend', 'history-1', 'history-2', 'matching', 'ui', 'worker']);
     expect(new Set(Object.values(pids)).size).toBe(6);
     const services = Object.fromEntries(
-      Object.entries(pids).map(([host, pid]) => [host, /--service (\w+)/.exec(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' '))?.[1] ?? 'none']),
+      Object.entries(pids).map(([host, pid]) => [
+        host,
+        /--service (\w+)/.exec(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' '))?.[1] ?? 'none',
+      ]),
     );
     expect(services).toEqual({ frontend: 'frontend', 'history-1': 'history', 'history-2': 'history', matching: 'matching', worker: 'worker', ui: 'none' });
 
@@ -59,7 +62,8 @@ describe('the cluster', () => {
       // as the chaos run reads them ("<gRPC address>-<sequence>-<process uuid>").
       const owners = await shardOwners(db);
       expect(owners.map((s) => s.shardId)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
-      const ownerHosts = async () => new Set((await shardOwners(db)).map((s) => /^(127\.0\.0\.1:\d+)-\d+-[0-9a-f-]{36}$/.exec(s.owner)?.[1] ?? `unreadable: ${s.owner}`));
+      const ownerHosts = async () =>
+        new Set((await shardOwners(db)).map((s) => /^(127\.0\.0\.1:\d+)-\d+-[0-9a-f-]{36}$/.exec(s.owner)?.[1] ?? `unreadable: ${s.owner}`));
       await expect.poll(async () => [...(await ownerHosts())].sort(), { timeout: 60_000, interval: 1_000 }).toHaveLength(2);
       expect([...(await ownerHosts())].every((h) => /^127\.0\.0\.1:\d+$/.test(h))).toBe(true);
     } finally {
@@ -105,7 +109,13 @@ describe('the cluster frontend, mutual TLS on', () => {
   });
 
   it('the worker process connects with the right certificate, and stops with a clear message without one', async () => {
-    const env: NodeJS.ProcessEnv = { ...process.env, ...clusterEnv(info), REFUNDS_TASK_QUEUE: `mtls-${randomUUID()}`, METRICS_ADDRESS: 'off', DATA_DIR: mkdtempSync(join(tmpdir(), 'refundflow-mtls-')) };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...clusterEnv(info),
+      REFUNDS_TASK_QUEUE: `mtls-${randomUUID()}`,
+      METRICS_ADDRESS: 'off',
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'refundflow-mtls-')),
+    };
     delete env.DATABASE_URL;
     const withCert = run(process.execPath, ['--import', 'tsx', 'src/worker.ts'], env);
     try {
@@ -193,12 +203,16 @@ describe.skipIf(!postgres)('the engine on the cluster, as compose runs it', () =
       data: { refundId, provider: 'oen', orderId, transactionHid, amount: 1200, reason: 'cluster end to end' },
     };
     const body = JSON.stringify(event);
-    const send = (id: string) => fetch(`${apiUrl}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...new Signer(ingestSecret).sign(id, body) }, body });
+    const send = (id: string) =>
+      fetch(`${apiUrl}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...new Signer(ingestSecret).sign(id, body) }, body });
     const before = await refundRequestCount(sandboxes.oenUrl);
 
     expect((await send(event.id)).status).toBe(202);
     await expect
-      .poll(async () => (await ledger().db.query<{ status: string }>('SELECT status FROM refunds WHERE refund_id = $1', [refundId])).rows[0]?.status, { timeout: 60_000, interval: 500 })
+      .poll(async () => (await ledger().db.query<{ status: string }>('SELECT status FROM refunds WHERE refund_id = $1', [refundId])).rows[0]?.status, {
+        timeout: 60_000,
+        interval: 500,
+      })
       .toBe('succeeded');
     await expect.poll(() => receiver.deliveries.filter((d) => d.refundId === refundId).map((d) => d.type), { timeout: 30_000 }).toEqual(['refund.succeeded']);
     // The sender's retry of the same event changes nothing.
@@ -210,7 +224,11 @@ describe.skipIf(!postgres)('the engine on the cluster, as compose runs it', () =
     const connection = await Connection.connect(targetConnectionOptions('cluster'));
     try {
       // Its memo and payloads are encrypted: read with the engine's keys.
-      const client = new Client({ connection, namespace: info.namespace, dataConverter: clientDataConverter(loadConfig({ PAYLOAD_ENCRYPTION_KEYS: encryptionKeys })) });
+      const client = new Client({
+        connection,
+        namespace: info.namespace,
+        dataConverter: clientDataConverter(loadConfig({ PAYLOAD_ENCRYPTION_KEYS: encryptionKeys })),
+      });
       const query = `RefundStatus = "succeeded" AND TransactionHid = "${transactionHid}"`;
       await expect
         .poll(

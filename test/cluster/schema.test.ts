@@ -46,13 +46,17 @@ afterAll(async () => {
 });
 
 describe.skipIf(!postgres)('deploy/temporal/schema.sh', () => {
-  it('upgrades an older schema to the module\'s latest, and leaves an up-to-date one and its data as they are', async () => {
+  it("upgrades an older schema to the module's latest, and leaves an up-to-date one and its data as they are", async () => {
     // An older server's schema: the SQL tool's own steps, stopped at 1.5.
     const sqlTool = (...args: string[]) =>
-      execFileSync(binaries.sqlTool, ['--plugin', 'postgres12', '--ep', options.postgres.host, '-p', String(options.postgres.port), '-u', options.postgres.user, ...args], {
-        env: { ...process.env, SQL_PASSWORD: options.postgres.password ?? '' },
-        stdio: 'pipe',
-      });
+      execFileSync(
+        binaries.sqlTool,
+        ['--plugin', 'postgres12', '--ep', options.postgres.host, '-p', String(options.postgres.port), '-u', options.postgres.user, ...args],
+        {
+          env: { ...process.env, SQL_PASSWORD: options.postgres.password ?? '' },
+          stdio: 'pipe',
+        },
+      );
     sqlTool('--db', databases.temporal, 'create');
     sqlTool('--db', databases.temporal, 'setup-schema', '-v', '0.0');
     sqlTool('--db', databases.temporal, 'update-schema', '-d', join(binaries.schemaDir, 'temporal', 'versioned'), '-v', '1.5');

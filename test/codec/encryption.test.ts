@@ -173,7 +173,9 @@ describe('payload encryption on a real dev server', () => {
       // Checked before the body is read, and by route: a query string or a broken body changes nothing.
       const unread = await fetch(`${codecUrl}/decode?via=query`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{not json' });
       expect(unread.status).toBe(401);
-      expect((await fetch(`${codecUrl}/decode?x=1`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(encrypted) })).status).toBe(401);
+      expect(
+        (await fetch(`${codecUrl}/decode?x=1`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(encrypted) })).status,
+      ).toBe(401);
       expect((await decode({ Authorization: `Bearer ${TOKEN}x` })).status).toBe(401);
       expect((await decode({ Authorization: TOKEN })).status).toBe(401);
       const other = await decode({ Authorization: `Bearer ${TOKEN}`, Origin: 'http://evil.example' });
@@ -181,7 +183,7 @@ describe('payload encryption on a real dev server', () => {
       expect(other.headers.get('access-control-allow-origin')).toBeNull();
     });
 
-    it('answers the UI origin\'s preflight, and no other origin\'s', async () => {
+    it("answers the UI origin's preflight, and no other origin's", async () => {
       const preflight = (origin: string) =>
         fetch(`${codecUrl}/decode`, {
           method: 'OPTIONS',
@@ -226,7 +228,12 @@ describe('payload encryption on a real dev server', () => {
 
     it('a session cookie stops working when it expires, whatever the browser keeps', async () => {
       let clock = Date.now();
-      const server = createCodecServer({ codec: payloadCodecFor({ PAYLOAD_ENCRYPTION_KEYS: KEYS })!, token: TOKEN, allowedOrigin: UI_ORIGIN, now: () => clock });
+      const server = createCodecServer({
+        codec: payloadCodecFor({ PAYLOAD_ENCRYPTION_KEYS: KEYS })!,
+        token: TOKEN,
+        allowedOrigin: UI_ORIGIN,
+        now: () => clock,
+      });
       try {
         const signedIn = await server.inject({
           method: 'POST',

@@ -54,7 +54,11 @@ beforeAll(async () => {
   const secret = newWebhookSecret();
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'DATABASE_URL'));
   const shared = { ...inherited, ...temporal.env, REFUNDS_TASK_QUEUE: temporal.taskQueue, DATABASE_URL: ledger().url, DATA_DIR: dataDir };
-  const worker = run(process.execPath, ['--import', 'tsx', 'src/worker.ts'], { ...shared, ...sandboxProviderEnv(sandboxes), METRICS_ADDRESS: `127.0.0.1:${metricsPort}` });
+  const worker = run(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+    ...shared,
+    ...sandboxProviderEnv(sandboxes),
+    METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,
+  });
   const api = run(process.execPath, ['--import', 'tsx', 'src/api/main.ts'], { ...shared, PORT: String(apiPort), INGEST_WEBHOOK_SECRET: secret });
   processes = { apiUrl: `http://127.0.0.1:${apiPort}`, secret, viewerKey: '', children: [worker, api], dataDir };
   // Both start at once: waited for together, the slower one's deadline is the hook's.
@@ -72,7 +76,9 @@ afterAll(async () => {
 async function providerRequests(): Promise<number> {
   const { sandboxes } = engine();
   const counts = await Promise.all(
-    [sandboxes.oenUrl, sandboxes.mwdUrl].map(async (url) => Object.values((await admin<{ requests: Record<string, number> }>(url, 'GET', 'requests')).requests)),
+    [sandboxes.oenUrl, sandboxes.mwdUrl].map(async (url) =>
+      Object.values((await admin<{ requests: Record<string, number> }>(url, 'GET', 'requests')).requests),
+    ),
   );
   return counts.flat().reduce((sum, n) => sum + n, 0);
 }
@@ -99,7 +105,11 @@ async function sendEvent(type: string, data: unknown): Promise<void> {
   const { apiUrl, secret } = started();
   const id = `evt_${randomUUID()}`;
   const body = JSON.stringify({ specversion: '1.0', id, source: 'order-management', type, data });
-  const response = await fetch(`${apiUrl}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...new Signer(secret).sign(id, body) }, body });
+  const response = await fetch(`${apiUrl}/v1/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...new Signer(secret).sign(id, body) },
+    body,
+  });
   expect(response.status).toBe(202);
 }
 
@@ -112,7 +122,12 @@ interface DoorCase {
 const refundRun = async (request: RefundRequested, reuse?: WorkflowIdReusePolicy) => {
   const { client, taskQueue } = engine().temporal;
   const options = refundStartOptions(request);
-  const handle = await client.workflow.start('refundWorkflow', { ...options, ...(reuse !== undefined && { workflowIdReusePolicy: reuse }), taskQueue, args: [request] });
+  const handle = await client.workflow.start('refundWorkflow', {
+    ...options,
+    ...(reuse !== undefined && { workflowIdReusePolicy: reuse }),
+    taskQueue,
+    args: [request],
+  });
   return { handle, refundId: request.refundId };
 };
 
@@ -131,7 +146,9 @@ const doorCases: DoorCase[] = [
     start: async () => {
       const { orderId } = await seededOenRefund(engine().sandboxes.oenUrl);
       const { client, taskQueue } = engine().temporal;
-      return { handle: await client.workflow.start('refundOrderWorkflow', { taskQueue, workflowId: orderWorkflowId(orderId), args: [{ orderId, provider: 'oen' }] }) };
+      return {
+        handle: await client.workflow.start('refundOrderWorkflow', { taskQueue, workflowId: orderWorkflowId(orderId), args: [{ orderId, provider: 'oen' }] }),
+      };
     },
   },
   {

@@ -13,9 +13,32 @@ describe('the fault model in docs/providers.md', () => {
   });
 
   it('covers each answer the issue names, for both providers', () => {
-    const answers = (provider: 'oen' | 'mwd') => faultTable.filter((r) => r.provider === provider).map((r) => r.answer).join('\n');
+    const answers = (provider: 'oen' | 'mwd') =>
+      faultTable
+        .filter((r) => r.provider === provider)
+        .map((r) => r.answer)
+        .join('\n');
     for (const provider of ['oen', 'mwd'] as const) {
-      for (const needed of [/^200, an HTML page/m, /^200, an empty body/m, /JSON cut short/, /^302/m, /^400/m, /^401/m, /^403/m, /^404/m, /^408/m, /^409/m, /^429 with Retry-After/m, /^500, plain text/m, /^502, an HTML/m, /^503, an HTML/m, /^504, an HTML/m, /connection refused/, /connection reset/, /no answer until the timeout/]) {
+      for (const needed of [
+        /^200, an HTML page/m,
+        /^200, an empty body/m,
+        /JSON cut short/,
+        /^302/m,
+        /^400/m,
+        /^401/m,
+        /^403/m,
+        /^404/m,
+        /^408/m,
+        /^409/m,
+        /^429 with Retry-After/m,
+        /^500, plain text/m,
+        /^502, an HTML/m,
+        /^503, an HTML/m,
+        /^504, an HTML/m,
+        /connection refused/,
+        /connection reset/,
+        /no answer until the timeout/,
+      ]) {
         expect(answers(provider)).toMatch(needed);
       }
     }

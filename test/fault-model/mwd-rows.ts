@@ -27,16 +27,25 @@ const success = (ids: RowIds, fields: Record<string, string>) =>
     ResponseParams: {
       ResultCode: '1000',
       ResultMessage: '交易成功',
-      ResultData: { RetCode: '00', ServiceTradeNo: 'MW2026000000001', TradeType: '5', TradeAmount: String(ids.amount * 100), OriMerchantTradeNo: ids.orderId, ...fields },
+      ResultData: {
+        RetCode: '00',
+        ServiceTradeNo: 'MW2026000000001',
+        TradeType: '5',
+        TradeAmount: String(ids.amount * 100),
+        OriMerchantTradeNo: ids.orderId,
+        ...fields,
+      },
     },
   });
 
 /** MWD failed after sending the refund to the bank: its request is there, the bank's answer is not. */
-const bankAnswerLost = (status: number) => (ids: RowIds): Omit<Fault, 'commit'> => ({
-  then: 'answer',
-  status,
-  body: json({ RtnCode: '9999', RtnMessage: '系統錯誤 (system error)', OriRequestParams: bankRequest(ids), TimeStamp: '1597637234' }),
-});
+const bankAnswerLost =
+  (status: number) =>
+  (ids: RowIds): Omit<Fault, 'commit'> => ({
+    then: 'answer',
+    status,
+    body: json({ RtnCode: '9999', RtnMessage: '系統錯誤 (system error)', OriRequestParams: bankRequest(ids), TimeStamp: '1597637234' }),
+  });
 
 /** A person decides: MWD cannot be asked, and nothing is sent again. */
 const inDoubt = (code: string) => ({ end: 'requires_attention', sends: 1, code }) as const;
@@ -56,22 +65,24 @@ export const mwdRows: FaultRow[] = [
   ...(
     [
       ["200, MWD's refusal (RtnCode 2002, no order)", 200, { RtnCode: '2002', RtnMessage: '查無訂單' }],
-      ["200, MWD's refusal (RtnCode, ResultCode and RetCode agree)", 200, { RtnCode: '2012', ResponseParams: { ResultCode: '2012', ResultData: { RetCode: '12' } } }],
+      [
+        "200, MWD's refusal (RtnCode, ResultCode and RetCode agree)",
+        200,
+        { RtnCode: '2012', ResponseParams: { ResultCode: '2012', ResultData: { RetCode: '12' } } },
+      ],
       ["400, MWD's refusal (RtnCode 1001)", 400, { RtnCode: '1001', RtnMessage: '參數錯誤' }],
       ["401, MWD's refusal (RtnCode 401)", 401, { RtnCode: '401', RtnMessage: 'Unauthorized' }],
     ] as const
-  ).map(
-    ([answer, status, body]): FaultRow => ({
-      provider: 'mwd',
-      call: 'refund',
-      answer,
-      acted: false,
-      fault: { commit: false, then: 'answer', status, body: json(body) },
-      end: 'failed',
-      sends: 1,
-      code: 'MwdRefused',
-    }),
-  ),
+  ).map(([answer, status, body]): FaultRow => ({
+    provider: 'mwd',
+    call: 'refund',
+    answer,
+    acted: false,
+    fault: { commit: false, then: 'answer', status, body: json(body) },
+    end: 'failed',
+    sends: 1,
+    code: 'MwdRefused',
+  })),
   // The refund reached the bank and its answer did not come back: the bank may have refunded.
   ...both('mwd', "200, MWD's refusal with its request to the bank and no bank answer", bankAnswerLost(200), {
     notActed: bankAsked,
@@ -82,8 +93,28 @@ export const mwdRows: FaultRow[] = [
     acted: bankAsked,
   }),
   // MWD's HTTP 500 is MWD saying it did not refund (the design card: retry on 500).
-  { provider: 'mwd', call: 'refund', answer: '500, plain text', acted: false, fault: { commit: false, ...http500 }, end: 'succeeded', sends: 2, code: null, why: designCard },
-  { provider: 'mwd', call: 'refund', answer: "500, MWD's refusal", acted: false, fault: { commit: false, then: 'answer', status: 500, body: json({ RtnCode: '9999', RtnMessage: '系統錯誤' }) }, end: 'succeeded', sends: 2, code: null, why: designCard },
+  {
+    provider: 'mwd',
+    call: 'refund',
+    answer: '500, plain text',
+    acted: false,
+    fault: { commit: false, ...http500 },
+    end: 'succeeded',
+    sends: 2,
+    code: null,
+    why: designCard,
+  },
+  {
+    provider: 'mwd',
+    call: 'refund',
+    answer: "500, MWD's refusal",
+    acted: false,
+    fault: { commit: false, then: 'answer', status: 500, body: json({ RtnCode: '9999', RtnMessage: '系統錯誤' }) },
+    end: 'succeeded',
+    sends: 2,
+    code: null,
+    why: designCard,
+  },
   // The same 500 after MWD refunded cannot be told apart: the resend reaches a refunded order.
   {
     provider: 'mwd',
@@ -135,29 +166,65 @@ export const mwdRows: FaultRow[] = [
     notActed: inDoubt('MwdCodesDisagree'),
     acted: inDoubt('MwdCodesDisagree'),
   }),
-  ...both('mwd', '200, JSON cut short', { then: 'answer', status: 200, body: truncatedMwd }, {
-    notActed: inDoubt('MwdMalformedResponse'),
-    acted: inDoubt('MwdMalformedResponse'),
-  }),
-  ...both('mwd', '200, RtnCode refused but RetCode 00', { then: 'answer', status: 200, body: json({ RtnCode: '2001', ResponseParams: { ResultCode: '2001', ResultData: { RetCode: '00', ServiceTradeNo: 'MW1' } } }) }, {
-    notActed: inDoubt('MwdCodesDisagree'),
-    acted: inDoubt('MwdCodesDisagree'),
-  }),
-  ...both('mwd', '200, RtnCode 1000 but ResultCode refused', { then: 'answer', status: 200, body: json({ RtnCode: '1000', ResponseParams: { ResultCode: '2001' } }) }, {
-    notActed: inDoubt('MwdCodesDisagree'),
-    acted: inDoubt('MwdCodesDisagree'),
-  }),
+  ...both(
+    'mwd',
+    '200, JSON cut short',
+    { then: 'answer', status: 200, body: truncatedMwd },
+    {
+      notActed: inDoubt('MwdMalformedResponse'),
+      acted: inDoubt('MwdMalformedResponse'),
+    },
+  ),
+  ...both(
+    'mwd',
+    '200, RtnCode refused but RetCode 00',
+    {
+      then: 'answer',
+      status: 200,
+      body: json({ RtnCode: '2001', ResponseParams: { ResultCode: '2001', ResultData: { RetCode: '00', ServiceTradeNo: 'MW1' } } }),
+    },
+    {
+      notActed: inDoubt('MwdCodesDisagree'),
+      acted: inDoubt('MwdCodesDisagree'),
+    },
+  ),
+  ...both(
+    'mwd',
+    '200, RtnCode 1000 but ResultCode refused',
+    { then: 'answer', status: 200, body: json({ RtnCode: '1000', ResponseParams: { ResultCode: '2001' } }) },
+    {
+      notActed: inDoubt('MwdCodesDisagree'),
+      acted: inDoubt('MwdCodesDisagree'),
+    },
+  ),
   // A success that is not our refund: money may have moved, not as asked.
-  ...both('mwd', '200, success echoing another amount', (ids) => ({ then: 'answer', status: 200, body: success(ids, { TradeAmount: '100' }) }), { notActed: mismatch, acted: mismatch }),
-  ...both('mwd', '200, success echoing another OriMerchantTradeNo', (ids) => ({ then: 'answer', status: 200, body: success(ids, { OriMerchantTradeNo: '209912310001' }) }), {
+  ...both('mwd', '200, success echoing another amount', (ids) => ({ then: 'answer', status: 200, body: success(ids, { TradeAmount: '100' }) }), {
     notActed: mismatch,
     acted: mismatch,
   }),
+  ...both(
+    'mwd',
+    '200, success echoing another OriMerchantTradeNo',
+    (ids) => ({ then: 'answer', status: 200, body: success(ids, { OriMerchantTradeNo: '209912310001' }) }),
+    {
+      notActed: mismatch,
+      acted: mismatch,
+    },
+  ),
   ...both('mwd', '200, success echoing TradeType 6 (cancel refund)', (ids) => ({ then: 'answer', status: 200, body: success(ids, { TradeType: '6' }) }), {
     notActed: mismatch,
     acted: mismatch,
   }),
   ...doubtful.flatMap(([answer, fault]) => both('mwd', answer, fault, { notActed: inDoubt(doubtfulCode(fault)), acted: inDoubt(doubtfulCode(fault)) })),
   // Nothing was sent: asked again within the retry window, then a person decides.
-  { provider: 'mwd', call: 'refund', answer: 'connection refused, every time', acted: false, fault: 'refused', end: 'requires_attention', sends: 0, code: 'MwdConnectionFailed' },
+  {
+    provider: 'mwd',
+    call: 'refund',
+    answer: 'connection refused, every time',
+    acted: false,
+    fault: 'refused',
+    end: 'requires_attention',
+    sends: 0,
+    code: 'MwdConnectionFailed',
+  },
 ];

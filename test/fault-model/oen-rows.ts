@@ -25,7 +25,7 @@ const list = (transactions: unknown[]): Fault => ({ commit: false, ...ok({ trans
 
 /** A list late to show a refund Oen made: the transaction still charged. */
 const stale = (ids: RowIds) => list([transaction(ids, {})]);
-const lateList = 'Oen\'s list late to show the first refund';
+const lateList = "Oen's list late to show the first refund";
 
 const refused = (status: number, code: string, end: 'failed' | 'requires_attention' = 'failed'): FaultRow => ({
   provider: 'oen',
@@ -59,14 +59,29 @@ const oenRefundRows: FaultRow[] = [
     notActed: unexplained,
     acted: unexplained,
   }),
-  ...both('oen', '200, S0000 showing another transaction refunded', (ids) => ok(transaction({ ...ids, reference: 'P20260101OTHERTXN' }, { status: 'refunded', refundAmount: ids.amount })), {
-    notActed: unexplained,
-    acted: unexplained,
-  }),
+  ...both(
+    'oen',
+    '200, S0000 showing another transaction refunded',
+    (ids) => ok(transaction({ ...ids, reference: 'P20260101OTHERTXN' }, { status: 'refunded', refundAmount: ids.amount })),
+    {
+      notActed: unexplained,
+      acted: unexplained,
+    },
+  ),
   ...both('oen', '200, JSON cut short', { then: 'answer', status: 200, body: truncatedOen }, { notActed: retried, acted: once }),
   ...both('oen', '400, a code Oen does not document', { then: 'answer', status: 400, body: oenCode('X9999', 'new') }, { notActed: retried, acted: once }),
-  ...both('oen', "502 with Oen's V0001 (a status Oen does not give it)", { then: 'answer', status: 502, body: oenCode('V0001') }, { notActed: retried, acted: once }),
-  ...both('oen', '500, plain text', { then: 'answer', status: 500, body: 'Internal Server Error', contentType: 'text/plain' }, { notActed: retried, acted: once }),
+  ...both(
+    'oen',
+    "502 with Oen's V0001 (a status Oen does not give it)",
+    { then: 'answer', status: 502, body: oenCode('V0001') },
+    { notActed: retried, acted: once },
+  ),
+  ...both(
+    'oen',
+    '500, plain text',
+    { then: 'answer', status: 500, body: 'Internal Server Error', contentType: 'text/plain' },
+    { notActed: retried, acted: once },
+  ),
   // Oen is asked after every answer that proves nothing: sent again only when it shows no refund.
   ...doubtful.flatMap(([answer, fault]) => both('oen', answer, fault, { notActed: retried, acted: once })),
   // A refusal after an earlier send proves nothing of that send: Oen is asked before `failed`.
@@ -105,7 +120,16 @@ const oenRefundRows: FaultRow[] = [
     why: 'the list showed no refund; after the V0002 it did',
     known: { resentToRefunded: 1, refunds: 1, operatorSees: 'succeeded: the check after the V0002 found the first refund' },
   },
-  { provider: 'oen', call: 'refund', answer: 'connection refused, every time', acted: false, fault: 'refused', end: 'requires_attention', sends: 0, code: 'OenConnectionFailed' },
+  {
+    provider: 'oen',
+    call: 'refund',
+    answer: 'connection refused, every time',
+    acted: false,
+    fault: 'refused',
+    end: 'requires_attention',
+    sends: 0,
+    code: 'OenConnectionFailed',
+  },
 ];
 
 /** What Oen's list may show after a doubtful send that is neither our refund nor the transaction still charged. */
@@ -133,13 +157,27 @@ const oenCheckRows: FaultRow[] = [
   ).flatMap(([answer, fault]): FaultRow[] => [
     // A list that cannot improve by asking again: the check cannot be made, and a person decides.
     { provider: 'oen', call: 'check', answer, acted: true, fault: { ...fault, commit: false }, end: 'requires_attention', sends: 1, code: 'OenCheckFailed' },
-    { provider: 'oen', call: 'check before sending', answer, acted: false, fault: { ...fault, commit: false }, end: 'requires_attention', sends: 0, code: 'OenCheckFailed' },
+    {
+      provider: 'oen',
+      call: 'check before sending',
+      answer,
+      acted: false,
+      fault: { ...fault, commit: false },
+      end: 'requires_attention',
+      sends: 0,
+      code: 'OenCheckFailed',
+    },
   ]),
   // Neither refunded of our amount nor still charged: nothing proves either way, a person decides.
   ...unexplainedLists.flatMap(([answer, shown]) =>
-    [false, true].map(
-      (acted): FaultRow => ({ provider: 'oen', call: 'check', answer, acted, plan: (ids) => ({ refund: [gateway504(acted)], list: [null, shown(ids)] }), ...unexplained }),
-    ),
+    [false, true].map((acted): FaultRow => ({
+      provider: 'oen',
+      call: 'check',
+      answer,
+      acted,
+      plan: (ids) => ({ refund: [gateway504(acted)], list: [null, shown(ids)] }),
+      ...unexplained,
+    })),
   ),
 ];
 

@@ -24,7 +24,9 @@ const endWords: Record<End, string> = { succeeded: 'succeeded', failed: '**faile
 function describeEnd(row: FaultRow): string {
   const sent = row.sends === 0 ? 'nothing sent' : row.sends === 1 ? 'sent once' : `sent ${row.sends} times${row.why ? ` (${row.why})` : ''}`;
   const retried = row.end === 'succeeded' && row.sends > 1 ? 'retried, then ' : '';
-  const known = row.known ? `; **${row.known.resentToRefunded} resent to a refunded ${row.provider === 'oen' ? 'transaction' : 'order'}**, an operator sees ${row.known.operatorSees}` : '';
+  const known = row.known
+    ? `; **${row.known.resentToRefunded} resent to a refunded ${row.provider === 'oen' ? 'transaction' : 'order'}**, an operator sees ${row.known.operatorSees}`
+    : '';
   return `${retried}${endWords[row.end]}${row.code ? ` (${row.code})` : ''}, ${sent}${known}`;
 }
 
@@ -34,7 +36,8 @@ export function renderFaultTable(): string {
     '| provider | call | answer | provider acted | end |',
     '|---|---|---|---|---|',
     ...faultTable.map(
-      (row) => `| ${row.provider === 'oen' ? 'Oen' : 'MWD'} | ${row.call} | ${row.answer.replaceAll('|', '\\|')} | ${row.acted ? 'yes' : 'no'} | ${describeEnd(row)} |`,
+      (row) =>
+        `| ${row.provider === 'oen' ? 'Oen' : 'MWD'} | ${row.call} | ${row.answer.replaceAll('|', '\\|')} | ${row.acted ? 'yes' : 'no'} | ${describeEnd(row)} |`,
     ),
   ];
   return `${lines.join('\n')}\n`;

@@ -23,7 +23,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // among this process's children by its port.
   const port = env.address.split(':').at(-1) ?? '';
   const pids = childPids((args) => args.includes('start-dev') && args.some((arg) => arg === port || arg.endsWith(`=${port}`)));
-  if (pids.length === 0) console.warn(`The dev server on port ${port} was not found among this process's children: a run killed before its teardown leaves it running.`);
+  if (pids.length === 0)
+    console.warn(`The dev server on port ${port} was not found among this process's children: a run killed before its teardown leaves it running.`);
   const untie = pids.map((pid) => tieToThisProcess(pid));
 
   project.provide('temporalAddress', env.address);

@@ -101,7 +101,11 @@ export function childPids(matches: (args: string[]) => boolean): number[] {
     if (!/^\d+$/.test(entry)) return [];
     try {
       // The parent's pid is the second field after the command's name, which is in parentheses.
-      const ppid = Number(readFileSync(`/proc/${entry}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]);
+      const ppid = Number(
+        readFileSync(`/proc/${entry}/stat`, 'utf8')
+          .replace(/^.*\) /s, '')
+          .split(' ')[1],
+      );
       if (ppid !== process.pid) return [];
       const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean);
       return matches(args) ? [Number(entry)] : [];

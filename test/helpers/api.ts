@@ -87,7 +87,14 @@ export function useApi(
     const apiKeys = new ApiKeys(e.db);
     const suffix = randomUUID().slice(0, 8);
     const keys = {} as RunningApi['keys'];
-    const made = [['viewer', 'viewer'], ['operator', 'operator'], ['approver', 'approver'], ['approver2', 'approver'], ['admin', 'admin'], ['admin2', 'admin']] as const;
+    const made = [
+      ['viewer', 'viewer'],
+      ['operator', 'operator'],
+      ['approver', 'approver'],
+      ['approver2', 'approver'],
+      ['admin', 'admin'],
+      ['admin2', 'admin'],
+    ] as const;
     for (const [name, role] of made) {
       keys[name] = (await apiKeys.add(`${name}-${suffix}`, role, 'test')).key;
     }
@@ -145,9 +152,7 @@ export function useApi(
         const token = options.token === undefined ? keys.approver : options.token;
         if (token !== null) headers.authorization = `Bearer ${token}`;
         if (options.body !== undefined) headers['content-type'] = 'application/json';
-        return parse(
-          await fetch(`${url}${path}`, { method, headers, ...(options.body !== undefined && { body: JSON.stringify(options.body) }) }),
-        );
+        return parse(await fetch(`${url}${path}`, { method, headers, ...(options.body !== undefined && { body: JSON.stringify(options.body) }) }));
       },
     };
   });

@@ -54,7 +54,16 @@ export async function signInAtCodecServer(page: Page, codecUrl: string, token: s
 
 /** The text of the page and of its frames (the UI renders Markdown details in frames). */
 export async function pageText(page: Page): Promise<string> {
-  return (await Promise.all(page.frames().map((f) => f.locator('body').innerText().catch(() => '')))).join('\n');
+  return (
+    await Promise.all(
+      page.frames().map((f) =>
+        f
+          .locator('body')
+          .innerText()
+          .catch(() => ''),
+      ),
+    )
+  ).join('\n');
 }
 
 /** Everything the page's browser context keeps in local storage, where the UI keeps a browser's own codec setting. */
@@ -87,7 +96,10 @@ const writeActionControls = {
   terminate: (page: Page) => page.getByTestId('terminate-button'),
   reset: (page: Page) => page.getByTestId('reset-button').or(page.getByRole('button', { name: 'Reset', exact: true })),
   startWorkflow: (page: Page) =>
-    page.getByTestId('start-workflow-button').or(page.getByRole('button', { name: 'Start Workflow', exact: true })).or(page.locator('button.start-button')),
+    page
+      .getByTestId('start-workflow-button')
+      .or(page.getByRole('button', { name: 'Start Workflow', exact: true }))
+      .or(page.locator('button.start-button')),
   batchActions: (page: Page) => page.getByTestId('batch-actions-checkbox'),
 };
 export type WriteAction = keyof typeof writeActionControls;

@@ -67,14 +67,42 @@ export async function dropDatabases(which: (name: string) => boolean): Promise<v
 export async function testClusterOptions({
   dbConnections = { store: 4, visibility: 2 },
   ...given
-}: Pick<ClusterOptions, 'binaries' | 'cliPath' | 'databases' | 'logDir' | 'codecEndpoint' | 'dbConnections' | 'log'>): Promise<{ options: ClusterOptions; certs: TestCertificates }> {
+}: Pick<ClusterOptions, 'binaries' | 'cliPath' | 'databases' | 'logDir' | 'codecEndpoint' | 'dbConnections' | 'log'>): Promise<{
+  options: ClusterOptions;
+  certs: TestCertificates;
+}> {
   const certs = makeTestCertificates();
-  const [frontend, frontendHttp, frontendMembership, history1, history1Membership, history2, history2Membership, matching, matchingMembership, worker, workerMembership, ui] =
-    (await freePorts(12)) as [number, number, number, number, number, number, number, number, number, number, number, number];
+  const [
+    frontend,
+    frontendHttp,
+    frontendMembership,
+    history1,
+    history1Membership,
+    history2,
+    history2Membership,
+    matching,
+    matchingMembership,
+    worker,
+    workerMembership,
+    ui,
+  ] = (await freePorts(12)) as [number, number, number, number, number, number, number, number, number, number, number, number];
   const options: ClusterOptions = {
     ...given,
     postgres: postgresFromUrl(ADMIN_URL),
-    ports: { frontend, frontendHttp, frontendMembership, history1, history1Membership, history2, history2Membership, matching, matchingMembership, worker, workerMembership, ui },
+    ports: {
+      frontend,
+      frontendHttp,
+      frontendMembership,
+      history1,
+      history1Membership,
+      history2,
+      history2Membership,
+      matching,
+      matchingMembership,
+      worker,
+      workerMembership,
+      ui,
+    },
     namespace: 'default',
     retention: '1d',
     dbConnections,
@@ -106,7 +134,13 @@ export async function startTestCluster(cliPath: string): Promise<{ info: TestClu
   const dir = mkdtempSync(join(tmpdir(), 'refundflow-cluster-'));
   const [codecPort] = (await freePorts(1)) as [number];
   const databases = { temporal: `${PREFIX}${process.pid}_temporal`, visibility: `${PREFIX}${process.pid}_visibility` };
-  const { options, certs } = await testClusterOptions({ binaries, cliPath, databases, logDir: join(dir, 'logs'), codecEndpoint: `http://localhost:${codecPort}` });
+  const { options, certs } = await testClusterOptions({
+    binaries,
+    cliPath,
+    databases,
+    logDir: join(dir, 'logs'),
+    codecEndpoint: `http://localhost:${codecPort}`,
+  });
   await applySchema(options);
   const cluster = await startCluster(options);
   const info: TestClusterInfo = {

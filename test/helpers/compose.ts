@@ -131,9 +131,7 @@ function interpolateDeep(node: unknown, env: Env, where: string): unknown {
   if (typeof node === 'string') return interpolate(node, env, where);
   if (Array.isArray(node)) return node.map((item, index) => interpolateDeep(item, env, `${where}[${index}]`));
   if (node !== null && typeof node === 'object') {
-    return Object.fromEntries(
-      Object.entries(node).map(([key, value]) => [key, interpolateDeep(value, env, where ? `${where}.${key}` : key)]),
-    );
+    return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, interpolateDeep(value, env, where ? `${where}.${key}` : key)]));
   }
   return node;
 }

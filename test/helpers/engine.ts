@@ -119,7 +119,13 @@ export function useWorkerWithOutcomes(engine: () => Engine, env: Record<string, 
 
 /** An MWD refund the engine's ledger holds in requires_attention, with no run of its own: for what a resolution does before MWD would matter. */
 export async function mwdInLedger(engine: Engine): Promise<MwdRefundRequested> {
-  const request: MwdRefundRequested = { refundId: `RF-${randomUUID()}`, provider: 'mwd', orderId: `MWD-${randomUUID().slice(0, 8)}`, amount: 550, cardToken: 'tok' };
+  const request: MwdRefundRequested = {
+    refundId: `RF-${randomUUID()}`,
+    provider: 'mwd',
+    orderId: `MWD-${randomUUID().slice(0, 8)}`,
+    amount: 550,
+    cardToken: 'tok',
+  };
   await engine.ledger.open(request, refundWorkflowId(request));
   await engine.ledger.transition(request.refundId, 'submitting');
   await engine.ledger.transition(request.refundId, 'requires_attention', { error: { code: 'MwdOutcomeUnknown', message: 'sent, never answered' } });

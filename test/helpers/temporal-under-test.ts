@@ -2,7 +2,17 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConnectionOptions } from '@temporalio/client';
 import { ensureClusterBinaries } from '../../scripts/cluster/binaries.js';
-import { applySchema, DEFAULT_HISTORY_SHARDS, frontendConnectionOptions, HISTORY_HOSTS, historyHostPorts, startCluster, type ClusterOptions, type HistoryHost, type RunningCluster } from '../../scripts/cluster/cluster.js';
+import {
+  applySchema,
+  DEFAULT_HISTORY_SHARDS,
+  frontendConnectionOptions,
+  HISTORY_HOSTS,
+  historyHostPorts,
+  startCluster,
+  type ClusterOptions,
+  type HistoryHost,
+  type RunningCluster,
+} from '../../scripts/cluster/cluster.js';
 import { observeHistoryHost, type HistoryHostView } from '../../scripts/cluster/history-hosts.js';
 import { startDevServer, type RunningDevServer } from '../../scripts/dev-server.js';
 import { ensureTemporalCli } from '../../scripts/temporal-cli.js';
@@ -150,11 +160,15 @@ async function waitForHistoryHost(
     shards = view.shards.filter((s) => !oldOwners.has(s.owner)).map((s) => s.shardId);
     if (inMembership && shards.length > 0) {
       const seconds = Math.round((Date.now() - started) / 100) / 10;
-      return { observed: `${host} SIGKILLed, back in the membership owning ${shards.length} of ${options.historyShards ?? DEFAULT_HISTORY_SHARDS} shards ${seconds} s after its restart` };
+      return {
+        observed: `${host} SIGKILLed, back in the membership owning ${shards.length} of ${options.historyShards ?? DEFAULT_HISTORY_SHARDS} shards ${seconds} s after its restart`,
+      };
     }
     await sleep(1_000);
   }
-  const missing = [inMembership ? '' : 'no membership record of its new process', shards.length > 0 ? '' : 'no shard owned by its new process'].filter(Boolean).join(' and ');
+  const missing = [inMembership ? '' : 'no membership record of its new process', shards.length > 0 ? '' : 'no shard owned by its new process']
+    .filter(Boolean)
+    .join(' and ');
   return {
     observed: `${host} SIGKILLed, not seen back`,
     problem: `${host} was SIGKILLed and started again, and ${timeoutMs / 1000} s later the cluster's tables show ${missing}`,

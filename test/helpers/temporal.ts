@@ -29,7 +29,10 @@ export interface TemporalTestContext {
 }
 
 /** How a client in the test process reaches the target (the cluster: with the suite's client certificate). */
-export function targetConnectionOptions(target: TemporalTarget): { address: string; tls?: { serverNameOverride: string; serverRootCACertificate: Buffer; clientCertPair: { crt: Buffer; key: Buffer } } } {
+export function targetConnectionOptions(target: TemporalTarget): {
+  address: string;
+  tls?: { serverNameOverride: string; serverRootCACertificate: Buffer; clientCertPair: { crt: Buffer; key: Buffer } };
+} {
   if (target === 'dev') return { address: inject('temporalAddress') };
   const { address, tls } = inject('cluster');
   return {
@@ -65,4 +68,3 @@ export async function temporalTestContext(fileTag: string, target: TemporalTarge
     },
   };
 }
-

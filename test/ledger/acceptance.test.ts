@@ -103,7 +103,9 @@ describe.each(kinds)('the request gate on %s', (kind) => {
     const child = oenRefund({ orderId: order.orderId });
     const request = { ...child, refundId: orderRefundId(order.orderId, child.transactionHid), reason: order.reason };
     const own = runOf(refundWorkflowId(request), orderWorkflowId(order.orderId));
-    expect(await gate.refund(request, own)).toEqual({ notRequested: expect.stringContaining(`accepted no order.cancelled for order ${order.orderId}`) as unknown });
+    expect(await gate.refund(request, own)).toEqual({
+      notRequested: expect.stringContaining(`accepted no order.cancelled for order ${order.orderId}`) as unknown,
+    });
     const eventId = await accepted(db, 'order.cancelled', order);
     expect(await gate.refund(request, own)).toEqual({ accepted: { eventId } });
     expect(await gate.refund(request, runOf(refundWorkflowId(request), 'order-cancelled-ELSEWHERE'))).toEqual({

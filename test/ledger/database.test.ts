@@ -12,9 +12,7 @@ describe('the embedded PGlite ledger is one process’s database', () => {
   it('refuses a second opener of the same directory, saying what to do; reopens once closed', async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'refundflow-pglite-')), 'ledger');
     const first = await pgliteDatabase(dir);
-    await expect(pgliteDatabase(dir)).rejects.toThrow(
-      new RegExp(`open in process ${process.pid} .*set DATABASE_URL to a PostgreSQL server`),
-    );
+    await expect(pgliteDatabase(dir)).rejects.toThrow(new RegExp(`open in process ${process.pid} .*set DATABASE_URL to a PostgreSQL server`));
     await first.close();
     expect(existsSync(`${dir}.lock`)).toBe(false);
     const again = await pgliteDatabase(dir);
@@ -46,7 +44,9 @@ describe.runIf(await postgresAvailable())('a PostgreSQL ledger whose connections
       // Four connections open, then idle in the pool, then ended by the server: four queries asked
       // at once of an empty pool each get a connection of their own (the count below checks it).
       await Promise.all([1, 2, 3, 4].map(() => db.query('SELECT 1')));
-      const { rows } = await admin.query<{ ended: boolean }>('SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE application_name = $1', [name]);
+      const { rows } = await admin.query<{ ended: boolean }>('SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE application_name = $1', [
+        name,
+      ]);
       expect(rows).toHaveLength(4);
       await expect.poll(() => lost.length).toBe(4);
       expect(lost[0]).toMatch(/terminating connection due to administrator command/);

@@ -88,17 +88,26 @@ describe.each(kinds)('named API keys and the audit trail on %s', (kind) => {
   });
 
   it('an attempt is written before its action, and one that cannot be written says the action was not carried out', async () => {
-    const entry = { actor: { id: 'key:ann', name: 'ann', role: 'approver' as const }, action: 'approve', refundId: 'RF-A', statusBefore: 'awaiting_approval', requestId: 'req-a' };
+    const entry = {
+      actor: { id: 'key:ann', name: 'ann', role: 'approver' as const },
+      action: 'approve',
+      refundId: 'RF-A',
+      statusBefore: 'awaiting_approval',
+      requestId: 'req-a',
+    };
     await audit.attempt(entry);
     await audit.append({ ...entry, outcome: 'pending' });
     expect((await audit.list({ refundId: 'RF-A', limit: 10 })).entries.map((e) => e.outcome)).toEqual(['attempted', 'pending']);
-    await expect(db.query("INSERT INTO operator_audit (actor_id, actor_name, action, outcome, request_id) VALUES ('key:ann', 'ann', 'approve', 'maybe', 'req-b')")).rejects.toThrow(
-      /operator_audit_outcome_check/,
-    );
+    await expect(
+      db.query("INSERT INTO operator_audit (actor_id, actor_name, action, outcome, request_id) VALUES ('key:ann', 'ann', 'approve', 'maybe', 'req-b')"),
+    ).rejects.toThrow(/operator_audit_outcome_check/);
     const broken = new AuditTrail({ query: () => Promise.reject(new Error('connection terminated')) } as unknown as Database);
     await expect(broken.attempt(entry)).rejects.toBeInstanceOf(AuditUnavailable);
     const refused = await broken.attempt(entry).catch((err: unknown) => err as Error);
-    expect(refused).toMatchObject({ message: 'the audit trail cannot be written: approve was not carried out; try again', cause: new Error('connection terminated') });
+    expect(refused).toMatchObject({
+      message: 'the audit trail cannot be written: approve was not carried out; try again',
+      cause: new Error('connection terminated'),
+    });
   });
 
   it('lists by refund, by actor (id, or a key’s name) and since a time, a page at a time, oldest first', async () => {
@@ -121,7 +130,7 @@ describe.each(kinds)('named API keys and the audit trail on %s', (kind) => {
 });
 
 describe('keys made before keys had persons', () => {
-  it('keep working after the migration, each its name\'s person', async () => {
+  it("keep working after the migration, each its name's person", async () => {
     const db = await pgliteDatabase();
     try {
       await db.exec('CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())');
@@ -135,7 +144,13 @@ describe('keys made before keys had persons', () => {
         createHash('sha256').update(secret).digest('hex'),
       ]);
       expect(await migrate(db)).toEqual(migrations.filter((m) => m.version > 15).map((m) => m.version));
-      expect(await new ApiKeys(db).actorFor(`rf_0123456789ab_${secret}`)).toEqual({ id: 'key:old-ann', name: 'old-ann', role: 'approver', via: 'api-key', person: 'old-ann' });
+      expect(await new ApiKeys(db).actorFor(`rf_0123456789ab_${secret}`)).toEqual({
+        id: 'key:old-ann',
+        name: 'old-ann',
+        role: 'approver',
+        via: 'api-key',
+        person: 'old-ann',
+      });
     } finally {
       await db.close();
     }

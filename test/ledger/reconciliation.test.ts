@@ -133,7 +133,9 @@ describe.each(kinds)('the reconciliation ledger on %s', (kind) => {
     expect(await reconciliation.attachEvidence(read, { code: 'OenStateUnexplained', message: 'x' })).toBe(false);
     // A record read before versions were kept (no version) still compares the millisecond.
     const current = (await refunds.get('RF-1'))!;
-    expect(await reconciliation.attachEvidence({ refundId: current.refundId, updatedAt: current.updatedAt }, { code: 'OenStateUnexplained', message: 'x' })).toBe(true);
+    expect(
+      await reconciliation.attachEvidence({ refundId: current.refundId, updatedAt: current.updatedAt }, { code: 'OenStateUnexplained', message: 'x' }),
+    ).toBe(true);
   });
 
   it('keeps reports, newest first', async () => {
@@ -159,7 +161,7 @@ describe.each(kinds)('the reconciliation ledger on %s', (kind) => {
 });
 
 describe('evidenceError', () => {
-  it('puts Oen\'s evidence first and keeps the first reason once, however many runs attach evidence', () => {
+  it("puts Oen's evidence first and keeps the first reason once, however many runs attach evidence", () => {
     const first = evidenceError('Oen shows NT$400 refunded', { code: 'OenHttp500', message: 'still failed' });
     expect(first).toEqual({ code: 'OenStateUnexplained', message: 'Oen shows NT$400 refunded; first handed to a person as OenHttp500: still failed' });
     expect(evidenceError('Oen shows NT$300 refunded', first)).toEqual({

@@ -35,7 +35,7 @@ describe.each(kinds)('the refund ledger on %s', (kind) => {
     await db.close();
   });
 
-  it('keeps how long a refund\'s provider calls have been failing, from the first failure', async () => {
+  it("keeps how long a refund's provider calls have been failing, from the first failure", async () => {
     await ledger.open(oen('RF-1'), 'wf-1');
     await ledger.transition('RF-1', 'submitting');
     const first = await ledger.noteTransientFailure('RF-1');

@@ -8,7 +8,13 @@ import { postgresAvailable, useFreshDatabase, type DatabaseKind } from '../helpe
 
 const kinds: DatabaseKind[] = (await postgresAvailable()) ? ['pglite', 'postgres'] : ['pglite'];
 
-const oen = (n: number): OenRefundRequested => ({ refundId: `RF-${n}`, provider: 'oen', orderId: `ORDER-${n}`, transactionHid: `P2026112900000${n}`, amount: 1000 });
+const oen = (n: number): OenRefundRequested => ({
+  refundId: `RF-${n}`,
+  provider: 'oen',
+  orderId: `ORDER-${n}`,
+  transactionHid: `P2026112900000${n}`,
+  amount: 1000,
+});
 const decision = (at: string, evidence = 'Oen lists it refunded'): DecisionRecord => ({
   action: 'resolve',
   by: { id: 'key:ann', name: 'ann', role: 'operator' },
@@ -53,12 +59,17 @@ describe.each(kinds)('the resolution ledger on %s', (kind) => {
   it('moves nothing that changed since it was read (reconciliation wrote evidence, or settled it)', async () => {
     const read = await needingAPerson(1);
     await new ReconciliationLedger(database()).attachEvidence(read, { code: 'OenStateUnexplained', message: 'Oen shows NT$400 refunded' });
-    const refused = await resolution().decide(read, 'failed', { error: { code: 'ResolvedFailed', message: 'm' }, decisions: [decision('2026-11-29T08:00:00.000Z')] });
+    const refused = await resolution().decide(read, 'failed', {
+      error: { code: 'ResolvedFailed', message: 'm' },
+      decisions: [decision('2026-11-29T08:00:00.000Z')],
+    });
     expect(refused).toMatchObject({ moved: false, record: { status: 'requires_attention', error: { code: 'OenStateUnexplained' } } });
     expect((await refunds().get('RF-1'))?.decisions).toBeUndefined();
     // A person's settlement of an MWD refund leaves confirmed_at alone: nobody asked the provider.
     const again = (await refunds().get('RF-1'))!;
-    expect(await resolution().decide(again, 'failed', { error: { code: 'ResolvedFailed', message: 'm' }, decisions: [decision('2026-11-29T08:02:00.000Z')] })).toMatchObject({
+    expect(
+      await resolution().decide(again, 'failed', { error: { code: 'ResolvedFailed', message: 'm' }, decisions: [decision('2026-11-29T08:02:00.000Z')] }),
+    ).toMatchObject({
       moved: true,
       record: { status: 'failed', error: { code: 'ResolvedFailed' } },
     });
@@ -79,15 +90,28 @@ describe.each(kinds)('the resolution ledger on %s', (kind) => {
     const ended = await resolution().end('RF-1', 'requires_attention', { error: { code: 'OenHttp500', message: 'still failing' } });
     expect(ended).toMatchObject({ status: 'requires_attention', error: { code: 'OenHttp500' }, decisions: [{ action: 'resolve' }] });
     expect(await resolution().end('RF-1', 'requires_attention', {})).toMatchObject({ status: 'requires_attention', updatedAt: ended.updatedAt });
-    await expect(resolution().end('RF-1', 'succeeded', {})).rejects.toThrow(new LedgerError('Refund RF-1 is requires_attention; a resolution cannot record it succeeded'));
+    await expect(resolution().end('RF-1', 'succeeded', {})).rejects.toThrow(
+      new LedgerError('Refund RF-1 is requires_attention; a resolution cannot record it succeeded'),
+    );
   });
 
   it('ends only the send it claimed: a refund reconciliation took over since (the resolution run was closed) is not moved by that resolution', async () => {
     const read = await needingAPerson(2);
     const claimant = { workflowId: 'resolve:RF-2', runId: 'run-of-the-resolution' };
-    const claimed = await resolution().decide(read, 'submitting', { error: null, decisions: [decision('2026-11-29T08:00:00.000Z', 'Oen lists it charged')] }, false, claimant);
+    const claimed = await resolution().decide(
+      read,
+      'submitting',
+      { error: null, decisions: [decision('2026-11-29T08:00:00.000Z', 'Oen lists it charged')] },
+      false,
+      claimant,
+    );
     expect(claimed).toMatchObject({ moved: true });
-    const takenOver = await new ReconciliationLedger(database()).apply(claimed.record, 'submitting', { error: null }, { workflowId: 'refundflow-reconcile-1', runId: 'r1' });
+    const takenOver = await new ReconciliationLedger(database()).apply(
+      claimed.record,
+      'submitting',
+      { error: null },
+      { workflowId: 'refundflow-reconcile-1', runId: 'r1' },
+    );
     expect(takenOver).toMatchObject({ changed: true });
     await expect(resolution().end('RF-2', 'succeeded', { providerReference: 'P20261129000002' }, 'resolve:RF-2')).rejects.toThrow(
       new LedgerError('Refund RF-2 is submitting; a resolution cannot record it succeeded'),
@@ -104,7 +128,9 @@ describe.each(kinds)('the resolution ledger on %s', (kind) => {
 
   it('makes no move a resolution may not make', async () => {
     const read = await needingAPerson(1);
-    await expect(resolution().decide({ ...read, status: 'succeeded' }, 'failed', { decisions: [] })).rejects.toThrow(/a resolution does not move a refund from succeeded to failed/);
+    await expect(resolution().decide({ ...read, status: 'succeeded' }, 'failed', { decisions: [] })).rejects.toThrow(
+      /a resolution does not move a refund from succeeded to failed/,
+    );
     await expect(resolution().decide(read, 'cancelled', { decisions: [] })).rejects.toThrow(/from requires_attention to cancelled/);
     expect((await refunds().get('RF-1'))?.status).toBe('requires_attention');
   });

@@ -31,7 +31,7 @@ import { accepted } from '../helpers/inbox.js';
 
 const available = await postgresAvailable();
 
-describe('the runtime role\'s privileges cover every ledger table', () => {
+describe("the runtime role's privileges cover every ledger table", () => {
   it('src/ledger/grants.ts names each table the migrations make, and no other', async () => {
     const db = await pgliteDatabase();
     try {
@@ -133,26 +133,41 @@ describe.runIf(available)('a ledger with an owner and a runtime role, on Postgre
     expect(rows).toEqual([{ tableowner: ownerRole }]);
   });
 
-  it('the runtime role holds exactly src/ledger/grants.ts\'s privileges on each table: no TRUNCATE, REFERENCES or TRIGGER anywhere', async () => {
+  it("the runtime role holds exactly src/ledger/grants.ts's privileges on each table: no TRUNCATE, REFERENCES or TRIGGER anywhere", async () => {
     const all = ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'];
     for (const [table, granted] of Object.entries(runtimePrivileges)) {
       const { rows } = await owner.query<{ privilege: string; held: boolean }>(
         'SELECT p AS privilege, has_table_privilege($1::name, $2::regclass, p) AS held FROM unnest($3::text[]) AS p',
         [runtimeRole, table, all],
       );
-      expect(rows.filter((row) => row.held).map((row) => row.privilege), table).toEqual(all.filter((p) => (granted as readonly string[]).includes(p)));
+      expect(
+        rows.filter((row) => row.held).map((row) => row.privilege),
+        table,
+      ).toEqual(all.filter((p) => (granted as readonly string[]).includes(p)));
     }
     expect(runtimePrivileges.operator_audit).toEqual(['SELECT', 'INSERT']);
   });
 
   it('as the runtime role, the audit trail takes new entries and reads them', async () => {
     const audit = new AuditTrail(runtime);
-    const entry = await audit.append({ actor: { id: 'key:ann', name: 'ann', role: 'approver' }, action: 'approve', refundId: 'RF-A1', outcome: 'done', requestId: 'req-a1' });
+    const entry = await audit.append({
+      actor: { id: 'key:ann', name: 'ann', role: 'approver' },
+      action: 'approve',
+      refundId: 'RF-A1',
+      outcome: 'done',
+      requestId: 'req-a1',
+    });
     expect((await audit.list({ refundId: 'RF-A1', limit: 10 })).entries).toEqual([entry]);
   });
 
   it('as the runtime role, UPDATE, DELETE and TRUNCATE of the audit trail are refused for want of the privilege; the owner meets the trigger', async () => {
-    await new AuditTrail(runtime).append({ actor: { id: 'key:ann', name: 'ann' }, action: 'cancel', refundId: 'RF-A2', outcome: 'refused', requestId: 'req-a2' });
+    await new AuditTrail(runtime).append({
+      actor: { id: 'key:ann', name: 'ann' },
+      action: 'cancel',
+      refundId: 'RF-A2',
+      outcome: 'refused',
+      requestId: 'req-a2',
+    });
     for (const sql of ["UPDATE operator_audit SET reason = 'rewritten'", 'DELETE FROM operator_audit', 'TRUNCATE operator_audit']) {
       const asRuntime = await refusal(() => runtime.query(sql));
       expect(asRuntime, sql).toEqual({ code: INSUFFICIENT_PRIVILEGE, message: 'permission denied for table operator_audit' });
@@ -216,17 +231,42 @@ describe.runIf(available)('a ledger with an owner and a runtime role, on Postgre
       await outcomes.failed({ deliveryId: 'd-1', type: 'refund.succeeded', subject: request.refundId });
       await outcomes.delivered('d-1');
       const reconciliation = new ReconciliationLedger(db);
-      const report = { workflowId: 'refundflow-reconcile', runId: 'r-1', startedAt: '2026-11-29T08:00:00.000Z', finishedAt: '2026-11-29T08:00:01.000Z', policy: { submittingAfterSeconds: 3600, succeededWithinDays: 7, resubmit: false }, examined: 1, counts: { ...emptyCounts(), confirmed: 1 }, changed: [], notes: [], mwdUnresolved: [] };
+      const report = {
+        workflowId: 'refundflow-reconcile',
+        runId: 'r-1',
+        startedAt: '2026-11-29T08:00:00.000Z',
+        finishedAt: '2026-11-29T08:00:01.000Z',
+        policy: { submittingAfterSeconds: 3600, succeededWithinDays: 7, resubmit: false },
+        examined: 1,
+        counts: { ...emptyCounts(), confirmed: 1 },
+        changed: [],
+        notes: [],
+        mwdUnresolved: [],
+      };
       await reconciliation.saveReport(report);
       await reconciliation.saveReport(report);
       await reconciliation.markConfirmed([request.refundId]);
       await new SubscriptionLedger(db).recordUnconfirmed({ subscriptionId: 'SUB-1', orderId: 'ORDER-1', reason: 'no answer', workflowId: 'wf-sub' });
-      expect(await new ResolutionLedger(db).claimProof({ statementSha256: 'a'.repeat(64), action: 'resolve', refundId: request.refundId, workflowId: 'resolve:RF-1', runId: 'run-r' })).toEqual({ claimed: true });
+      expect(
+        await new ResolutionLedger(db).claimProof({
+          statementSha256: 'a'.repeat(64),
+          action: 'resolve',
+          refundId: request.refundId,
+          workflowId: 'resolve:RF-1',
+          runId: 'run-r',
+        }),
+      ).toEqual({ claimed: true });
       // Operators: a key made, used and revoked, each audited; the API's gauges.
       const keys = new ApiKeys(db);
       const { key } = await keys.add('first-admin', 'admin', 'cli:ops');
       expect(await keys.actorFor(key)).toMatchObject({ name: 'first-admin', role: 'admin' });
-      await new AuditTrail(db).append({ actor: { id: 'cli:ops', name: 'ops' }, action: 'operator.add', outcome: 'done', detail: { name: 'first-admin' }, requestId: 'req-k1' });
+      await new AuditTrail(db).append({
+        actor: { id: 'cli:ops', name: 'ops' },
+        action: 'operator.add',
+        outcome: 'done',
+        detail: { name: 'first-admin' },
+        requestId: 'req-k1',
+      });
       expect(await keys.revoke('first-admin', 'cli:ops')).toMatchObject({ name: 'first-admin' });
       expect((await readLedgerGauges(db)).reconciliation?.counts.confirmed).toBe(1);
       // But not what the privileges leave out: a refund row cannot be deleted, a used proof not freed.
@@ -238,14 +278,14 @@ describe.runIf(available)('a ledger with an owner and a runtime role, on Postgre
     }
   });
 
-  it('with a migration pending, the runtime role stops at start, naming what to run; the owner\'s migration lets it start again', async () => {
+  it("with a migration pending, the runtime role stops at start, naming what to run; the owner's migration lets it start again", async () => {
     const latest = migrations.at(-1)!;
     await owner.query('DELETE FROM schema_migrations WHERE version = $1', [latest.version]);
     try {
       const stopped = await refusal(() => openLedgerDatabase({ DATABASE_URL: runtimeUrl, DATA_DIR: '.data-unused' }));
       expect(stopped.message).toBe(
         `DATABASE_URL's role "${runtimeRole}" does not own the ledger (its owner is "${ownerRole}"), so it may not migrate it (pending: ${latest.version} ${latest.name}); ` +
-          'migrate as the ledger\'s owner: `npx refundflow ledger migrate` with LEDGER_MIGRATION_URL set to the owner\'s URL (docker compose: the ledger-migrate service; docs/operations.md, "The ledger\'s two roles")',
+          "migrate as the ledger's owner: `npx refundflow ledger migrate` with LEDGER_MIGRATION_URL set to the owner's URL (docker compose: the ledger-migrate service; docs/operations.md, \"The ledger's two roles\")",
       );
       // A process: the CLI's straight-to-the-ledger commands open it the same way.
       const cli = await refundflow(['operator', 'list', '--database-url', runtimeUrl], {});
@@ -259,10 +299,14 @@ describe.runIf(available)('a ledger with an owner and a runtime role, on Postgre
     await (await openLedgerDatabase({ DATABASE_URL: runtimeUrl, DATA_DIR: '.data-unused' })).close();
   });
 
-  it('with nothing granted, the runtime role stops at start, told to run the owner\'s migration, which grants it again', async () => {
+  it("with nothing granted, the runtime role stops at start, told to run the owner's migration, which grants it again", async () => {
     await owner.query(`REVOKE ALL ON ALL TABLES IN SCHEMA public FROM ${runtimeRole}`);
     const stopped = await refusal(() => openLedgerDatabase({ DATABASE_URL: runtimeUrl, DATA_DIR: '.data-unused' }));
-    expect(stopped.message).toMatch(new RegExp(`^DATABASE_URL's role "${runtimeRole}" may not read the ledger \\(schema_migrations\\): it was not granted the engine's privileges; migrate as the ledger's owner: \`npx refundflow ledger migrate\``));
+    expect(stopped.message).toMatch(
+      new RegExp(
+        `^DATABASE_URL's role "${runtimeRole}" may not read the ledger \\(schema_migrations\\): it was not granted the engine's privileges; migrate as the ledger's owner: \`npx refundflow ledger migrate\``,
+      ),
+    );
     const again = await refundflow(['ledger', 'migrate'], { LEDGER_MIGRATION_URL: ownerUrl, DATABASE_URL: runtimeUrl });
     expect(again).toMatchObject({ code: 0, stderr: '' });
     expect(again.stdout).toContain(`the ledger is up to date (migration ${migrations.at(-1)?.version})`);

@@ -86,11 +86,15 @@ describe.skipIf(!postgres || missing)('a real Prometheus on the worker and the A
       const api = node('src/api/main.ts', { PORT: String(apiPort), INGEST_WEBHOOK_SECRET: secret, TEMPORAL_UI_URL: WEB_UI });
       // Prometheus scrapes the API as a viewer: a named API key, made as `npx refundflow operator add` makes one.
       const { key: viewerKey } = await new ApiKeys(ledger().db).add(`prometheus-${randomUUID().slice(0, 8)}`, 'viewer', 'prometheus test');
-      const prometheus = run(PROMETHEUS, [
-        `--config.file=${prometheusConfig(dir, { 'refundflow-worker': `127.0.0.1:${metricsPort}`, 'refundflow-api': `127.0.0.1:${apiPort}` }, viewerKey)}`,
-        `--storage.tsdb.path=${join(dir, 'tsdb')}`,
-        `--web.listen-address=127.0.0.1:${prometheusPort}`,
-      ], process.env);
+      const prometheus = run(
+        PROMETHEUS,
+        [
+          `--config.file=${prometheusConfig(dir, { 'refundflow-worker': `127.0.0.1:${metricsPort}`, 'refundflow-api': `127.0.0.1:${apiPort}` }, viewerKey)}`,
+          `--storage.tsdb.path=${join(dir, 'tsdb')}`,
+          `--web.listen-address=127.0.0.1:${prometheusPort}`,
+        ],
+        process.env,
+      );
       started.push(prometheus);
       // The three start at once: waited for together.
       await Promise.all([
@@ -114,19 +118,29 @@ describe.skipIf(!postgres || missing)('a real Prometheus on the worker and the A
       });
       expect(accepted.status).toBe(202);
       const statusOf = async (refundId: string) =>
-        ((await (await fetch(`http://127.0.0.1:${apiPort}/v1/refunds/${refundId}`, { headers: { authorization: `Bearer ${viewerKey}` } })).json()) as { status?: string })
-          .status;
+        (
+          (await (await fetch(`http://127.0.0.1:${apiPort}/v1/refunds/${refundId}`, { headers: { authorization: `Bearer ${viewerKey}` } })).json()) as {
+            status?: string;
+          }
+        ).status;
       await expect.poll(() => statusOf(request.refundId), { timeout: 30_000 }).toBe('requires_attention');
 
       // Prometheus sees it (so its key was taken), and the rule, evaluated after that, holds: it has not waited an hour yet.
       const seenAt = Date.now();
       await expect
-        .poll(async () => (await prom<{ result: Array<{ value: [number, string] }> }>('/api/v1/query?query=refundflow_ledger_refunds{status="requires_attention"}')).result[0]?.value[1], {
-          timeout: 30_000,
-        })
+        .poll(
+          async () =>
+            (await prom<{ result: Array<{ value: [number, string] }> }>('/api/v1/query?query=refundflow_ledger_refunds{status="requires_attention"}')).result[0]
+              ?.value[1],
+          {
+            timeout: 30_000,
+          },
+        )
         .toBe('1');
       const rule = async () =>
-        (await prom<{ groups: Array<{ rules: PromRule[] }> }>('/api/v1/rules')).groups.flatMap((g) => g.rules).find((r) => r.name === 'RefundRequiresAttention');
+        (await prom<{ groups: Array<{ rules: PromRule[] }> }>('/api/v1/rules')).groups
+          .flatMap((g) => g.rules)
+          .find((r) => r.name === 'RefundRequiresAttention');
       await expect.poll(async () => Date.parse((await rule())?.lastEvaluation ?? '') > seenAt + 1_000, { timeout: 30_000 }).toBe(true);
       expect((await rule())?.state).toBe('inactive');
       expect(await alerts()).toEqual([]);

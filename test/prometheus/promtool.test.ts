@@ -55,8 +55,14 @@ describe.skipIf(missing)('deploy/prometheus with promtool', () => {
     const cases = files.flatMap((file) => (parse(readFileSync(file, 'utf8')) as { tests: RuleTest[] }).tests.flatMap((t) => t.alert_rule_test ?? []));
     for (const { alert } of alertRules()) {
       const mine = cases.filter((c) => c.alertname === alert);
-      expect(mine.some((c) => c.exp_alerts.length > 0), `${alert} fires in a test`).toBe(true);
-      expect(mine.some((c) => c.exp_alerts.length === 0), `${alert} stays quiet in a test`).toBe(true);
+      expect(
+        mine.some((c) => c.exp_alerts.length > 0),
+        `${alert} fires in a test`,
+      ).toBe(true);
+      expect(
+        mine.some((c) => c.exp_alerts.length === 0),
+        `${alert} stays quiet in a test`,
+      ).toBe(true);
     }
   });
 
@@ -74,7 +80,10 @@ describe.skipIf(missing)('deploy/prometheus with promtool', () => {
     // The real rules, and a test that expects the requires_attention alert a minute early.
     copyFileSync(RULES_FILE, join(dir, 'alerts.yml'));
     const tests = readFileSync(join(PROMETHEUS_DIR, 'tests', 'alerts.test.yml'), 'utf8');
-    const early = tests.replace(/- eval_time: 16m\n(\s+)alertname: RefundRequiresAttention\n(\s+)exp_alerts:\n(\s+)- /, '- eval_time: 15m\n$1alertname: RefundRequiresAttention\n$2exp_alerts:\n$3- ');
+    const early = tests.replace(
+      /- eval_time: 16m\n(\s+)alertname: RefundRequiresAttention\n(\s+)exp_alerts:\n(\s+)- /,
+      '- eval_time: 15m\n$1alertname: RefundRequiresAttention\n$2exp_alerts:\n$3- ',
+    );
     expect(early).not.toBe(tests);
     mkdirSync(join(dir, 'tests'));
     writeFileSync(join(dir, 'tests', 'alerts.test.yml'), early);

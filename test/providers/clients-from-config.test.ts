@@ -26,8 +26,9 @@ describe('provider clients built from the configuration', () => {
     const { oen, mwd } = createProviderClients(config, { oenUrl: 'http://127.0.0.1:9', mwdUrl: 'http://127.0.0.1:9' });
     // The emulator's merchant is `oentech`: the configured one reaches it, and is refused.
     await expect(oen.refund('P20240412CIK7KPPH', { amount: 1000 })).rejects.toMatchObject({ type: 'OenV0001' });
-    await expect(
-      mwd.refund('202008170002', { cardToken: '45dec174-3f16-471b-8cd2-d79ee9cf9ac2_0176352482860745', amount: 55 }),
-    ).rejects.toMatchObject({ type: 'MwdRefused', details: { httpStatus: 401 } });
+    await expect(mwd.refund('202008170002', { cardToken: '45dec174-3f16-471b-8cd2-d79ee9cf9ac2_0176352482860745', amount: 55 })).rejects.toMatchObject({
+      type: 'MwdRefused',
+      details: { httpStatus: 401 },
+    });
   });
 });

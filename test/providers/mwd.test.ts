@@ -21,7 +21,6 @@ function client(overrides: { token?: string | TokenProvider; timeoutMs?: number;
   });
 }
 
-
 async function faults(body: unknown): Promise<void> {
   await admin(sandboxes().mwdUrl, 'PUT', 'faults', body);
 }
@@ -141,11 +140,18 @@ describe('MwdClient against the MWD sandbox, over HTTP', () => {
   });
 });
 
-describe('a refusal after MWD sent the refund to the bank (OriRequestParams) without the bank\'s answer (ResponseParams)', () => {
+describe("a refusal after MWD sent the refund to the bank (OriRequestParams) without the bank's answer (ResponseParams)", () => {
   // A card number where MWD has free text, to show none survives into the error.
   const bankRequest = {
     ApiVer: '1.0.2',
-    RequestParams: { MerchantTradeNo: `${ORDER}_refund_120757785`, TradeAmount: '5500', CardToken: CARD_TOKEN, TradeType: '5', OriMerchantTradeNo: ORDER, Remark1: '4242424242424242' },
+    RequestParams: {
+      MerchantTradeNo: `${ORDER}_refund_120757785`,
+      TradeAmount: '5500',
+      CardToken: CARD_TOKEN,
+      TradeType: '5',
+      OriMerchantTradeNo: ORDER,
+      Remark1: '4242424242424242',
+    },
     CheckSum: 'X',
   };
   const lost = (status: number, commit: boolean) => ({
@@ -173,7 +179,10 @@ describe('a refusal after MWD sent the refund to the bank (OriRequestParams) wit
   });
 
   it.each([
-    ['with the bank\'s refusal (ResponseParams)', { RtnCode: '2012', OriRequestParams: bankRequest, ResponseParams: { ResultCode: '2012', ResultData: { RetCode: '12' } } }],
+    [
+      "with the bank's refusal (ResponseParams)",
+      { RtnCode: '2012', OriRequestParams: bankRequest, ResponseParams: { ResultCode: '2012', ResultData: { RetCode: '12' } } },
+    ],
     ['without a request to the bank (the gateway refused)', { RtnCode: '2002' }],
     ['with OriRequestParams null', { RtnCode: '2002', OriRequestParams: null }],
   ])('a refusal %s is still final', async (_name, body) => {
@@ -225,7 +234,10 @@ describe('MwdClient and answers MWD does not document', () => {
   const success = (fields: Record<string, string>) =>
     JSON.stringify({
       RtnCode: '1000',
-      ResponseParams: { ResultCode: '1000', ResultData: { RetCode: '00', ServiceTradeNo: 'MW1', TradeAmount: '5500', TradeType: '5', OriMerchantTradeNo: ORDER, ...fields } },
+      ResponseParams: {
+        ResultCode: '1000',
+        ResultData: { RetCode: '00', ServiceTradeNo: 'MW1', TradeAmount: '5500', TradeType: '5', OriMerchantTradeNo: ORDER, ...fields },
+      },
     });
 
   it.each([

@@ -23,7 +23,6 @@ function client(overrides: { token?: string; timeoutMs?: number; baseUrl?: strin
   });
 }
 
-
 async function seed(body: unknown): Promise<void> {
   await admin(sandboxes().oenUrl, 'POST', 'seed', body);
 }

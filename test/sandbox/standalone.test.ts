@@ -32,7 +32,13 @@ describe('npm run sandbox', () => {
       const list = await documentCurl(['--location', `${base}/order/ORDER00001/transactions`, ...headers]);
       expect(list).toMatchObject({ status: 200, body: { code: 'S0000', data: { transactions: [{ id: 'P20240412CIK7KPPH', amount: 1000 }] } } });
 
-      const refund = ['--location', `${base}/refunds/P20240412CIK7KPPH`, ...headers, '--data', '{\n    "merchantId": "oentech",\n    "amount": 1000,\n    "reason": "客戶取消訂單"\n}'];
+      const refund = [
+        '--location',
+        `${base}/refunds/P20240412CIK7KPPH`,
+        ...headers,
+        '--data',
+        '{\n    "merchantId": "oentech",\n    "amount": 1000,\n    "reason": "客戶取消訂單"\n}',
+      ];
       expect(await documentCurl(refund)).toMatchObject({
         status: 200,
         body: { code: 'S0000', data: { id: 'P20240412CIK7KPPH', status: 'refunded', refundAmount: 1000, note: '客戶取消訂單' } },
@@ -40,8 +46,13 @@ describe('npm run sandbox', () => {
       expect(await documentCurl(refund)).toMatchObject({ status: 400, body: { code: 'V0002' } });
 
       const cancel = await documentCurl([
-        '--location', '--request', 'PUT', `${base}/subscriptions/S202404112CYPRJPZ`, ...headers,
-        '--data', '{\n    "merchantId": "oentech",\n    "reason": "客戶自行取消"\n}',
+        '--location',
+        '--request',
+        'PUT',
+        `${base}/subscriptions/S202404112CYPRJPZ`,
+        ...headers,
+        '--data',
+        '{\n    "merchantId": "oentech",\n    "reason": "客戶自行取消"\n}',
       ]);
       expect(cancel).toMatchObject({ status: 200, body: { code: 'S0000', data: { id: 'S202404112CYPRJPZ', status: 'cancelled' } } });
 

@@ -4,7 +4,7 @@ import { Timeline, type TimelineEntry } from '../../src/sandbox/server.js';
 import { sandboxClients } from '../helpers/engine.js';
 import { admin, seededMwdRefund, seededOenRefund, useSandboxes } from '../helpers/sandbox.js';
 
-describe('the emulators\' request timeline', () => {
+describe("the emulators' request timeline", () => {
   const sandboxes = useSandboxes();
 
   it('records each request with its arrival and the moment its answer left; a dropped one has no answer', async () => {

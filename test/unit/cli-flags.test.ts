@@ -25,14 +25,20 @@ const cases: Record<string, Array<{ args: string[]; says: string | RegExp; reaso
   ],
   'refund --order': [
     { args: [...nowhere, 'refund', '--transaction', 'P1', '--amount', '10'], says: '--order is required' },
-    { args: [...nowhere, 'refund', '--order', '..', '--transaction', 'P1', '--amount', '10'], says: '--order must not be "." or ".." (it would name another path at the provider) (got ..)' },
+    {
+      args: [...nowhere, 'refund', '--order', '..', '--transaction', 'P1', '--amount', '10'],
+      says: '--order must not be "." or ".." (it would name another path at the provider) (got ..)',
+    },
     { args: [...nowhere, 'refund', '--order', '', '--transaction', 'P1', '--amount', '10'], says: '--order must not be empty (got "")' },
   ],
   'refund --amount': [
     { args: [...nowhere, 'refund', '--order', 'O-1', '--transaction', 'P1', '--amount', '12.5'], says: '--amount must be a whole number of NT$ (got 12.5)' },
     { args: [...nowhere, 'refund', '--order', 'O-1', '--transaction', 'P1', '--amount', '0'], says: '--amount must be a positive number of NT$ (got 0)' },
     { args: [...nowhere, 'refund', '--order', 'O-1', '--transaction', 'P1', '--amount', '1e3'], says: '--amount must be a number (got 1e3)' },
-    { args: [...nowhere, 'refund', '--order', 'O-1', '--transaction', 'P1', '--amount', '100000001'], says: '--amount must be at most NT$100,000,000 (got 100000001)' },
+    {
+      args: [...nowhere, 'refund', '--order', 'O-1', '--transaction', 'P1', '--amount', '100000001'],
+      says: '--amount must be at most NT$100,000,000 (got 100000001)',
+    },
     { args: [...nowhere, 'refund', '--order', 'O-1', '--transaction', 'P1'], says: '--amount is required' },
   ],
   'refund --provider': [{ args: refund('--provider', 'paypal'), says: '--provider must be one of oen, mwd (got paypal)' }],
@@ -42,7 +48,10 @@ const cases: Record<string, Array<{ args: string[]; says: string | RegExp; reaso
     { args: mwdRefund('--transaction', 'P1'), says: '--transaction is for --provider oen; a refund with --provider mwd names its --card-token' },
   ],
   'refund --card-token': [
-    { args: [...nowhere, 'refund', '--provider', 'mwd', '--order', 'O-1', '--amount', '10'], says: '--card-token is required with --provider mwd: the card token' },
+    {
+      args: [...nowhere, 'refund', '--provider', 'mwd', '--order', 'O-1', '--amount', '10'],
+      says: '--card-token is required with --provider mwd: the card token',
+    },
     { args: mwdRefund('--card-token', ''), says: '--card-token must not be empty (got "")' },
     { args: refund('--card-token', 'tok'), says: '--card-token is for --provider mwd; a refund with --provider oen names its --transaction' },
   ],
@@ -79,9 +88,21 @@ const cases: Record<string, Array<{ args: string[]; says: string | RegExp; reaso
     { args: [...nowhere, 'operator', 'add', 'ann', '--role', 'king'], says: '--role must be one of viewer, operator, approver, admin (got king)' },
     { args: [...nowhere, 'operator', 'add', 'ann'], says: "required option '--role <role>' not specified" },
   ],
-  'operator add --person': [{ args: [...nowhere, 'operator', 'add', 'ann', '--role', 'viewer', '--person', 'Ann Smith'], says: /^--person must name the person the key is for: .* \(got "Ann Smith"\)$/ }],
-  'operator add --database-url': [{ args: ['operator', 'add', 'ann', '--role', 'admin', '--database-url', 'mysql://x/y'], says: /^--database-url must be a PostgreSQL URL, e.g\. postgres:\/\/.* \(got mysql:\/\/x\/y\)$/ }],
-  'operator add <name>': [{ args: [...nowhere, 'operator', 'add', '_ann', '--role', 'viewer'], says: /^<name> must be 1–64 letters, digits, .* \(got _ann\)$/ }],
+  'operator add --person': [
+    {
+      args: [...nowhere, 'operator', 'add', 'ann', '--role', 'viewer', '--person', 'Ann Smith'],
+      says: /^--person must name the person the key is for: .* \(got "Ann Smith"\)$/,
+    },
+  ],
+  'operator add --database-url': [
+    {
+      args: ['operator', 'add', 'ann', '--role', 'admin', '--database-url', 'mysql://x/y'],
+      says: /^--database-url must be a PostgreSQL URL, e.g\. postgres:\/\/.* \(got mysql:\/\/x\/y\)$/,
+    },
+  ],
+  'operator add <name>': [
+    { args: [...nowhere, 'operator', 'add', '_ann', '--role', 'viewer'], says: /^<name> must be 1–64 letters, digits, .* \(got _ann\)$/ },
+  ],
   'operator confirm <name>': [{ args: [...nowhere, 'operator', 'confirm', 'a b'], says: /^<name> must be 1–64 letters/ }],
   'operator list --database-url': [{ args: ['operator', 'list', '--database-url', 'file.db'], says: /^--database-url must be a PostgreSQL URL/ }],
   'operator revoke --database-url': [{ args: ['operator', 'revoke', 'ann', '--database-url', 'file.db'], says: /^--database-url must be a PostgreSQL URL/ }],
@@ -89,13 +110,22 @@ const cases: Record<string, Array<{ args: string[]; says: string | RegExp; reaso
   'audit --refund': [{ args: [...nowhere, 'audit', '--refund', ''], says: '--refund must not be empty (got "")' }],
   'audit --actor': [{ args: [...nowhere, 'audit', '--actor', ''], says: '--actor must not be empty (got "")' }],
   'audit --since': [
-    { args: [...nowhere, 'audit', '--since', 'yesterday'], says: /^--since must be a whole number and a unit, .*, or an ISO 8601 time \(2026-11-29T08:00:00Z\) \(got yesterday\)$/ },
-    { args: [...nowhere, 'audit', '--since', '2026-11-29T08:00:00'], says: '--since must be an ISO 8601 time, e.g. 2026-11-29T08:00:00Z (got 2026-11-29T08:00:00)' },
+    {
+      args: [...nowhere, 'audit', '--since', 'yesterday'],
+      says: /^--since must be a whole number and a unit, .*, or an ISO 8601 time \(2026-11-29T08:00:00Z\) \(got yesterday\)$/,
+    },
+    {
+      args: [...nowhere, 'audit', '--since', '2026-11-29T08:00:00'],
+      says: '--since must be an ISO 8601 time, e.g. 2026-11-29T08:00:00Z (got 2026-11-29T08:00:00)',
+    },
   ],
   'resolve --reference': [
     { args: [...nowhere, 'resolve', 'RF-1', 'succeeded', '--evidence', 'portal'], says: '--reference is required' },
     { args: [...nowhere, 'resolve', 'RF-1', 'succeeded', '--reference', ' ', '--evidence', 'portal'], says: '--reference is required (got " ")' },
-    { args: [...nowhere, 'resolve', 'RF-1', 'failed', '--reference', 'P1', '--evidence', 'portal'], says: '--reference does not go with resolve … failed (it takes --evidence)' },
+    {
+      args: [...nowhere, 'resolve', 'RF-1', 'failed', '--reference', 'P1', '--evidence', 'portal'],
+      says: '--reference does not go with resolve … failed (it takes --evidence)',
+    },
   ],
   'resolve --evidence': [
     { args: [...nowhere, 'resolve', 'RF-1', 'failed'], says: '--evidence is required' },
@@ -104,7 +134,10 @@ const cases: Record<string, Array<{ args: string[]; says: string | RegExp; reaso
   ],
   'resolve --reason': [
     { args: [...nowhere, 'resolve', 'RF-1', 'retry', '--reason', long], says: /^--reason must be at most 500 characters/ },
-    { args: [...nowhere, 'resolve', 'RF-1', 'failed', '--evidence', 'portal', '--reason', 'why'], says: '--reason does not go with resolve … failed (it takes --evidence)' },
+    {
+      args: [...nowhere, 'resolve', 'RF-1', 'failed', '--evidence', 'portal', '--reason', 'why'],
+      says: '--reason does not go with resolve … failed (it takes --evidence)',
+    },
   ],
   'resolve <refundId>': [{ args: [...nowhere, 'resolve', 'RF 1', 'retry'], says: /^<refundId> must be 1–64 characters/ }],
   'resolve <how>': [{ args: [...nowhere, 'resolve', 'RF-1', 'refunded'], says: '<how> must be one of succeeded, failed, retry (got refunded)' }],
@@ -114,17 +147,28 @@ const cases: Record<string, Array<{ args: string[]; says: string | RegExp; reaso
   'sandbox seed --amount': [{ args: ['sandbox', 'seed', '--amount', '-5'], says: '--amount must be a positive number of NT$ (got -5)' }],
   'sandbox seed --oen-url': [{ args: ['sandbox', 'seed', '--oen-url', '127.0.0.1:8301'], says: '--oen-url must be an http(s) URL (got 127.0.0.1:8301)' }],
   'sandbox seed --mwd-url': [{ args: ['sandbox', 'seed', '--provider', 'mwd', '--mwd-url', 'mwd'], says: '--mwd-url must be an http(s) URL (got mwd)' }],
-  'schedule install --address': [{ args: ['schedule', 'install', '--address', 'http://temporal:7233'], says: /^--address must be host:port, e\.g\. temporal\.internal:7233 \(got http:\/\/temporal:7233\)$/ }],
+  'schedule install --address': [
+    {
+      args: ['schedule', 'install', '--address', 'http://temporal:7233'],
+      says: /^--address must be host:port, e\.g\. temporal\.internal:7233 \(got http:\/\/temporal:7233\)$/,
+    },
+  ],
   'schedule install --namespace': [{ args: ['schedule', 'install', '--namespace', ''], says: '--namespace must not be empty (got "")' }],
   'schedule install --task-queue': [{ args: ['schedule', 'install', '--task-queue', ''], says: '--task-queue must not be empty (got "")' }],
   'schedule install --every': [
     { args: ['schedule', 'install', '--every', '30'], says: '--every must be at least 60 (got 30)' },
     { args: ['schedule', 'install', '--every', '15m'], says: '--every must be whole seconds (got 15m)' },
   ],
-  'bulk --secret': [{ args: [...nowhere, 'bulk', 'refunds.csv', '--secret', 'whsec_!'], says: '--secret must be a Standard Webhooks secret: "whsec_" followed by base64' }],
-  'bulk --concurrency': [{ args: [...nowhere, 'bulk', 'refunds.csv', '--concurrency', '65'], says: '--concurrency must be a whole number from 1 to 64 (got 65)' }],
+  'bulk --secret': [
+    { args: [...nowhere, 'bulk', 'refunds.csv', '--secret', 'whsec_!'], says: '--secret must be a Standard Webhooks secret: "whsec_" followed by base64' },
+  ],
+  'bulk --concurrency': [
+    { args: [...nowhere, 'bulk', 'refunds.csv', '--concurrency', '65'], says: '--concurrency must be a whole number from 1 to 64 (got 65)' },
+  ],
   'bulk --rate': [{ args: [...nowhere, 'bulk', 'refunds.csv', '--rate', '0'], says: '--rate must be a positive number of events per second (got 0)' }],
-  'bulk <file>': [{ args: [...nowhere, 'bulk', '/nonexistent/refunds.csv', '--secret', secret], says: /cannot read .*refunds\.csv: ENOENT/, reason: 'refused' }],
+  'bulk <file>': [
+    { args: [...nowhere, 'bulk', '/nonexistent/refunds.csv', '--secret', secret], says: /cannot read .*refunds\.csv: ENOENT/, reason: 'refused' },
+  ],
   'ledger migrate --migration-url': [{ args: ['ledger', 'migrate', '--migration-url', 'postgres'], says: /^--migration-url must be a PostgreSQL URL/ }],
   'ledger migrate --database-url': [{ args: ['ledger', 'migrate', '--database-url', 'sqlite:x'], says: /^--database-url must be a PostgreSQL URL/ }],
 };

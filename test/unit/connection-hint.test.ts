@@ -6,7 +6,12 @@ import { makeTestPki } from '../helpers/certificates.js';
 describe('connectionHint', () => {
   const pki = makeTestPki();
   const tls = temporalConnection({ TEMPORAL_ADDRESS: 'temporal.test:7233', TEMPORAL_TLS_SERVER_CA_CERT_PATH: pki.caCert });
-  const mtls = temporalConnection({ TEMPORAL_ADDRESS: 'temporal.test:7233', TEMPORAL_TLS_SERVER_CA_CERT_PATH: pki.caCert, TEMPORAL_TLS_CLIENT_CERT_PATH: pki.clientCert, TEMPORAL_TLS_CLIENT_KEY_PATH: pki.clientKey });
+  const mtls = temporalConnection({
+    TEMPORAL_ADDRESS: 'temporal.test:7233',
+    TEMPORAL_TLS_SERVER_CA_CERT_PATH: pki.caCert,
+    TEMPORAL_TLS_CLIENT_CERT_PATH: pki.clientCert,
+    TEMPORAL_TLS_CLIENT_KEY_PATH: pki.clientKey,
+  });
   const plain = temporalConnection({ TEMPORAL_ADDRESS: 'temporal.test:7233' });
   const sdk = (inner: string) => `Failed to call GetSystemInfo: code: 'Unknown error', message: "transport error", source: ${inner}`;
 

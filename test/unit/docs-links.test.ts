@@ -9,7 +9,12 @@ import { describe, expect, it } from 'vitest';
  */
 
 const ROOT = process.cwd();
-const DOCS = ['README.md', ...readdirSync('docs').filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`)];
+const DOCS = [
+  'README.md',
+  ...readdirSync('docs')
+    .filter((name) => name.endsWith('.md'))
+    .map((name) => `docs/${name}`),
+];
 
 /** The file with fenced code blocks blanked (their `# comment` lines are not headings, their brackets not links). */
 function prose(markdown: string): string {
@@ -33,7 +38,10 @@ function anchors(markdown: string): Set<string> {
   const result = new Set<string>();
   for (const [, text] of prose(markdown).matchAll(/^#{1,6}\s+(.+?)\s*#*\s*$/gm)) {
     const plain = (text ?? '').replace(/\[([^\]]*)\]\([^)]*\)/g, '$1');
-    const slug = plain.toLowerCase().replace(/[^\p{L}\p{N}\p{M}\s_-]/gu, '').replace(/\s/g, '-');
+    const slug = plain
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\p{M}\s_-]/gu, '')
+      .replace(/\s/g, '-');
     const count = seen.get(slug) ?? 0;
     seen.set(slug, count + 1);
     result.add(count === 0 ? slug : `${slug}-${count}`);
@@ -86,11 +94,8 @@ describe('the links of README.md and docs/*.md', () => {
     expect(problem('docs/README.md', 'engine.md#where-things-are')).toBeUndefined();
     expect(problem('README.md', 'https://temporal.io')).toBeUndefined();
     expect(links('see [a](a.md) and `[b](b.md)`\n```\n[c](c.md)\n```\n')).toEqual(['a.md']);
-    expect([...anchors("## The ledger's two roles\n## Production: Temporal (`npm run cluster`, compose)\n## Tests\n## Tests\n```sh\n# a comment\n```")]).toEqual([
-      'the-ledgers-two-roles',
-      'production-temporal-npm-run-cluster-compose',
-      'tests',
-      'tests-1',
-    ]);
+    expect([
+      ...anchors("## The ledger's two roles\n## Production: Temporal (`npm run cluster`, compose)\n## Tests\n## Tests\n```sh\n# a comment\n```"),
+    ]).toEqual(['the-ledgers-two-roles', 'production-temporal-npm-run-cluster-compose', 'tests', 'tests-1']);
   });
 });

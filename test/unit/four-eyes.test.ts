@@ -14,7 +14,7 @@ describe('four eyes count people', () => {
     ['a key: its person', key('ann-2', 'ann'), ['ann']],
     ['a key shown to another person when made: both', key('ann-2', 'ann', 'root'), ['ann', 'root']],
     ['an OIDC identity: its subject', oidc('00u1'), ['00u1']],
-    ['a decision recorded before persons: a key\'s name', { by: { id: 'key:bob', name: 'bob' }, verified: true }, ['bob']],
+    ["a decision recorded before persons: a key's name", { by: { id: 'key:bob', name: 'bob' }, verified: true }, ['bob']],
     ['OPERATOR_TOKEN: no one', token, undefined],
     ['an unsigned update: no one', unsigned, undefined],
   ] as const)('%s', (_what, decision, people) => {

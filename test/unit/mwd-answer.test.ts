@@ -13,8 +13,8 @@ describe("MWD's request to the bank without the bank's answer", () => {
   it.each([
     ['a refusal with OriRequestParams, without ResponseParams', { RtnCode: '9999', OriRequestParams: request }, true],
     ['an empty OriRequestParams still says the bank was asked', { RtnCode: '9999', OriRequestParams: {} }, true],
-    ['with the bank\'s answer', { RtnCode: '2012', OriRequestParams: request, ResponseParams: { ResultCode: '2012' } }, false],
-    ['the gateway\'s own refusal (no OriRequestParams)', { RtnCode: '2002' }, false],
+    ["with the bank's answer", { RtnCode: '2012', OriRequestParams: request, ResponseParams: { ResultCode: '2012' } }, false],
+    ["the gateway's own refusal (no OriRequestParams)", { RtnCode: '2002' }, false],
     ['OriRequestParams null, as a serializer writes what it has not got', { RtnCode: '2002', OriRequestParams: null }, false],
   ] as const)('%s: %s', (_what, body, missing) => {
     const parsed = mwdRefundResponse.parse(body);
@@ -24,7 +24,12 @@ describe("MWD's request to the bank without the bank's answer", () => {
   it('keeps what names the trade and drops the CardToken echoed in it', () => {
     const parsed = mwdRefundResponse.parse({
       RtnCode: '9999',
-      OriRequestParams: { ApiVer: '1.0.2', CheckSum: 'C', Random: 'R', RequestParams: { MerchantTradeNo: 'M1', CardToken: 'tok-secret', TradeAmount: '5500', Remark1: null, ResultUrl: 'u' } },
+      OriRequestParams: {
+        ApiVer: '1.0.2',
+        CheckSum: 'C',
+        Random: 'R',
+        RequestParams: { MerchantTradeNo: 'M1', CardToken: 'tok-secret', TradeAmount: '5500', Remark1: null, ResultUrl: 'u' },
+      },
     });
     expect(parsed.OriRequestParams).toEqual({ ApiVer: '1.0.2', RequestParams: { MerchantTradeNo: 'M1', TradeAmount: '5500' } });
   });
@@ -34,7 +39,10 @@ describe("MWD's request to the bank without the bank's answer", () => {
     expect(parsed.OriRequestParams).toEqual({ RequestParams: { TradeType: '5' } });
   });
 
-  it.each([['a string', 'sent'], ['a list', []]])('an OriRequestParams that is %s is still a request to the bank', (_what, value) => {
+  it.each([
+    ['a string', 'sent'],
+    ['a list', []],
+  ])('an OriRequestParams that is %s is still a request to the bank', (_what, value) => {
     expect(bankAnswerMissing(mwdRefundResponse.parse({ RtnCode: '9999', OriRequestParams: value }))).toBe(true);
   });
 

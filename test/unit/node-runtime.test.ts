@@ -3,7 +3,15 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ensureNodeRuntime, minimumNode, NODE_RUNTIME_VERSION, nodeFor, NodeRuntimeError, nodeVersionProblem, versionAtLeast } from '../../scripts/node-runtime.mjs';
+import {
+  ensureNodeRuntime,
+  minimumNode,
+  NODE_RUNTIME_VERSION,
+  nodeFor,
+  NodeRuntimeError,
+  nodeVersionProblem,
+  versionAtLeast,
+} from '../../scripts/node-runtime.mjs';
 
 /** Which Node the project runs on, and what it says on an older one (scripts/node-runtime.mjs); nothing here fetches a Node. */
 
@@ -24,7 +32,9 @@ describe('the version check', () => {
     expect(nodeVersionProblem({ version: 'v20.20.2', execPath: '/usr/bin/node', minimum: '24.0.0' })).toBe(
       'refundflow needs Node.js 24 or newer (package.json "engines"), and this is Node v20.20.2 (/usr/bin/node).',
     );
-    expect(nodeVersionProblem({ version: 'v22.22.0', execPath: '/opt/node/bin/node', minimum: '24.0.0' })).toMatch(/needs Node\.js 24 or newer.*Node v22\.22\.0 \(\/opt\/node\/bin\/node\)/);
+    expect(nodeVersionProblem({ version: 'v22.22.0', execPath: '/opt/node/bin/node', minimum: '24.0.0' })).toMatch(
+      /needs Node\.js 24 or newer.*Node v22\.22\.0 \(\/opt\/node\/bin\/node\)/,
+    );
     // A minimum with a minor version is stated in full.
     expect(nodeVersionProblem({ version: 'v24.0.0', execPath: 'node', minimum: '24.1.0' })).toMatch(/needs Node\.js 24\.1\.0 or newer/);
     for (const version of ['v24.0.0', 'v24.22.3', 'v25.0.0', 'v26.12.1']) {
@@ -40,7 +50,7 @@ describe('the version check', () => {
     expect(() => versionAtLeast('latest', '24.0.0')).toThrow(NodeRuntimeError);
   });
 
-  it('reads the minimum from package.json\'s engines.node (>=x[.y[.z]]), and refuses a range it cannot read', () => {
+  it("reads the minimum from package.json's engines.node (>=x[.y[.z]]), and refuses a range it cannot read", () => {
     expect(minimumNode(process.cwd())).toBe('24.0.0');
     expect(minimumNode(project({ node: '>= 24.1' }))).toBe('24.1.0');
     expect(minimumNode(project())).toBeUndefined();
@@ -52,7 +62,7 @@ describe('the Node the project runs on', () => {
   const packageJson = JSON.parse(readFileSync('package.json', 'utf8')) as { engines: { node: string } };
   const major = (version: string) => Number(/^v?(\d+)\./.exec(version)?.[1]);
 
-  it('is one line throughout: engines\' minimum, the Node CI runs the suite on, and the image\'s', () => {
+  it("is one line throughout: engines' minimum, the Node CI runs the suite on, and the image's", () => {
     const minimum = minimumNode(process.cwd()) ?? '';
     expect(packageJson.engines.node).toBe('>=24');
     expect(versionAtLeast(NODE_RUNTIME_VERSION, minimum)).toBe(true);
@@ -107,6 +117,10 @@ describe('on a Node older than engines allows', () => {
     expect(run.stdout).toBe('');
     const lines = run.stderr.trimEnd().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(new RegExp(`^refundflow needs Node\\.js 99 or newer \\(package\\.json "engines"\\), and this is Node ${process.version.replaceAll('.', '\\.')} \\(.+\\)\\. .*install Node\\.js 24 LTS`));
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^refundflow needs Node\\.js 99 or newer \\(package\\.json "engines"\\), and this is Node ${process.version.replaceAll('.', '\\.')} \\(.+\\)\\. .*install Node\\.js 24 LTS`,
+      ),
+    );
   });
 });

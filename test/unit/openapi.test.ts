@@ -21,8 +21,10 @@ const operation = (document: Record<string, unknown>, path: string, method: stri
   (document.paths as Record<string, Record<string, Operation>>)[path]?.[method] ?? {};
 
 describe('/openapi.json', () => {
-  it('names the API\'s address in servers when it has one, and has no servers otherwise', () => {
-    expect(openApiDocument(routes, 'http://localhost:8080').servers).toEqual([{ url: 'http://localhost:8080', description: expect.stringMatching(/listens on/) as unknown }]);
+  it("names the API's address in servers when it has one, and has no servers otherwise", () => {
+    expect(openApiDocument(routes, 'http://localhost:8080').servers).toEqual([
+      { url: 'http://localhost:8080', description: expect.stringMatching(/listens on/) as unknown },
+    ]);
     expect(openApiDocument(routes)).not.toHaveProperty('servers');
   });
 
@@ -47,7 +49,7 @@ describe('/openapi.json', () => {
     expect(headers['webhook-timestamp']?.description).toMatch(/whole Unix seconds.*more than 300 s away/);
     expect(headers['webhook-timestamp']?.schema.pattern).toBe('^[0-9]+$');
     expect(headers['webhook-signature']?.description).toContain(
-      '`v1,` then the base64 of the HMAC-SHA256 of `<webhook-id>.<webhook-timestamp>.<body>` (the body\'s exact bytes as sent), keyed with the bytes of INGEST_WEBHOOK_SECRET: the base64 after its `whsec_`.',
+      "`v1,` then the base64 of the HMAC-SHA256 of `<webhook-id>.<webhook-timestamp>.<body>` (the body's exact bytes as sent), keyed with the bytes of INGEST_WEBHOOK_SECRET: the base64 after its `whsec_`.",
     );
 
     // Followed to the letter by a sender with no Standard Webhooks library, the recipe signs a body the API takes.

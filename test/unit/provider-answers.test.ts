@@ -13,9 +13,12 @@ describe('the Oen error table', () => {
   });
 
   it('flags every refusal code but V0002 as a refusal (V0002 is checked at Oen first)', () => {
-    expect(Object.entries(oenRefusals).filter(([, rule]) => rule.refusal).map(([code]) => code).sort()).toEqual([
-      'A0001', 'T0001', 'T0002', 'T0003', 'T0004', 'T0005', 'V0001',
-    ]);
+    expect(
+      Object.entries(oenRefusals)
+        .filter(([, rule]) => rule.refusal)
+        .map(([code]) => code)
+        .sort(),
+    ).toEqual(['A0001', 'T0001', 'T0002', 'T0003', 'T0004', 'T0005', 'V0001']);
   });
 
   it.each([

@@ -53,7 +53,9 @@ describe('providerCallEnd', () => {
 function exportedRules(module: Record<string, unknown>): ErrorRule[] {
   const isRule = (value: unknown): value is ErrorRule =>
     typeof value === 'object' && value !== null && typeof (value as ErrorRule).type === 'string' && typeof (value as ErrorRule).kind === 'string';
-  return Object.values(module).flatMap((value) => (isRule(value) ? [value] : typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.values(value).filter(isRule) : []));
+  return Object.values(module).flatMap((value) =>
+    isRule(value) ? [value] : typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.values(value).filter(isRule) : [],
+  );
 }
 
 describe('the providers’ failure types', () => {

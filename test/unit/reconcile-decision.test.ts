@@ -119,7 +119,10 @@ describe('reconcileAction: a recent failure', () => {
       outcome: 'mismatch',
       evidence: refunded.evidence,
       fields: {
-        error: { code: 'FailedButRefunded', message: `the ledger recorded this refund as failed (OenT0001), but ${refunded.evidence}: Oen refunded it after all` },
+        error: {
+          code: 'FailedButRefunded',
+          message: `the ledger recorded this refund as failed (OenT0001), but ${refunded.evidence}: Oen refunded it after all`,
+        },
       },
     });
   });
@@ -136,10 +139,18 @@ describe('reconcileAction: a recent failure', () => {
 });
 
 describe('sending again', () => {
-  const person: DecisionRecord = { action: 'resolve', by: { id: 'key-alice', name: 'alice' }, verified: true, at: '2026-11-29T08:00:00Z', reason: 'sent again' };
+  const person: DecisionRecord = {
+    action: 'resolve',
+    by: { id: 'key-alice', name: 'alice' },
+    verified: true,
+    at: '2026-11-29T08:00:00Z',
+    reason: 'sent again',
+  };
 
   it('never a refund a person resolved, nor one after a mismatch; otherwise it may be', () => {
-    expect(notToSendAgain({ decisions: [person] })).toBe('alice resolved it (sent again): reconciliation never sends a resolved refund again; a person decides');
+    expect(notToSendAgain({ decisions: [person] })).toBe(
+      'alice resolved it (sent again): reconciliation never sends a resolved refund again; a person decides',
+    );
     expect(notToSendAgain({ error: { code: 'ReconcileMismatch', message: 'm' } })).toBe(
       'the ledger had recorded it as succeeded (a mismatch): a person decides before anything is sent',
     );
@@ -159,7 +170,10 @@ describe('sending again', () => {
   });
 
   it('its end, for the report: resubmitted only on a success; otherwise what the provider said', () => {
-    expect(sentAgain('E', { status: 'succeeded', fields: { providerReference: 'P1', error: null } })).toEqual({ outcome: 'resubmitted', evidence: 'E; sent again: refunded' });
+    expect(sentAgain('E', { status: 'succeeded', fields: { providerReference: 'P1', error: null } })).toEqual({
+      outcome: 'resubmitted',
+      evidence: 'E; sent again: refunded',
+    });
     expect(sentAgain('E', { status: 'succeeded', fields: {}, note: 'Oen already showed this refund; none was sent' })).toEqual({
       outcome: 'resubmitted',
       evidence: 'E; sent again: Oen already showed this refund; none was sent',
@@ -168,12 +182,18 @@ describe('sending again', () => {
       outcome: 'resubmit_unresolved',
       evidence: 'E; sent again: OenT0001 — refused',
     });
-    expect(sentAgain('E', { status: 'requires_attention', fields: { error: { code: 'OenHttp500', message: 'still failing' } } }).outcome).toBe('resubmit_unresolved');
+    expect(sentAgain('E', { status: 'requires_attention', fields: { error: { code: 'OenHttp500', message: 'still failing' } } }).outcome).toBe(
+      'resubmit_unresolved',
+    );
   });
 });
 
 describe('runEndedAction: a refund whose run ended without settling it', () => {
-  const row = (status: RefundStatus, providerReference?: string) => ({ status, workflowId: 'mwd-refund-RF-1', ...(providerReference && { providerReference }) });
+  const row = (status: RefundStatus, providerReference?: string) => ({
+    status,
+    workflowId: 'mwd-refund-RF-1',
+    ...(providerReference && { providerReference }),
+  });
   const terminated = { open: false, ended: 'terminated' } as const;
 
   it('its run (or the run that claimed it) still open: left to it, counted', () => {
@@ -181,7 +201,8 @@ describe('runEndedAction: a refund whose run ended without settling it', () => {
   });
 
   it.each(['received', 'awaiting_approval'] as const)('%s: nothing was sent, so cancelled', (status) => {
-    const evidence = 'its run mwd-refund-RF-1 was terminated through Temporal (person unknown) without settling it, before the refund was sent: nothing was sent';
+    const evidence =
+      'its run mwd-refund-RF-1 was terminated through Temporal (person unknown) without settling it, before the refund was sent: nothing was sent';
     expect(runEndedAction(row(status), terminated, undefined)).toEqual({
       act: 'move',
       to: 'cancelled',

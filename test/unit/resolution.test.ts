@@ -4,7 +4,9 @@ import { describeResolution, oenContradiction, resolveInputProblems, resolutionL
 // What a resolution run checks of its input, and what Oen's evidence allows of a resolution: pure, without a server.
 describe('a resolution run’s input', () => {
   it('takes each kind of resolution, with or without a proof (the proof is checked against the worker’s keys)', () => {
-    expect(resolveInputProblems({ refundId: 'RF-1', resolution: { outcome: 'succeeded', providerReference: 'P1', evidence: 'back office shows it' } })).toEqual([]);
+    expect(resolveInputProblems({ refundId: 'RF-1', resolution: { outcome: 'succeeded', providerReference: 'P1', evidence: 'back office shows it' } })).toEqual(
+      [],
+    );
     expect(resolveInputProblems({ refundId: 'RF-1', resolution: { outcome: 'failed', evidence: 'card closed' }, proof: { any: 'thing' } })).toEqual([]);
     expect(resolveInputProblems({ refundId: 'RF-1', resolution: { action: 'retry' } })).toEqual([]);
     expect(resolveInputProblems({ refundId: 'RF-1', resolution: { action: 'retry', reason: 'customer asked' } })).toEqual([]);
@@ -21,10 +23,12 @@ describe('a resolution run’s input', () => {
       'resolution.providerReference: is required',
       'resolution.evidence: must not be empty',
     ]);
-    expect(resolveInputProblems({ refundId: 'RF-1', resolution: { outcome: 'failed', evidence: 'x'.repeat(resolutionLimits.evidence + 1), providerReference: 'P' } })).toEqual([
-      'resolution.providerReference: is not a field it takes',
-      `resolution.evidence: must be at most ${resolutionLimits.evidence} characters`,
-    ]);
+    expect(
+      resolveInputProblems({
+        refundId: 'RF-1',
+        resolution: { outcome: 'failed', evidence: 'x'.repeat(resolutionLimits.evidence + 1), providerReference: 'P' },
+      }),
+    ).toEqual(['resolution.providerReference: is not a field it takes', `resolution.evidence: must be at most ${resolutionLimits.evidence} characters`]);
     expect(resolveInputProblems({ refundId: 'RF-1', resolution: { action: 'resend', reason: 7 } })).toEqual([
       'resolution.action: must be "retry"',
       'resolution.reason: must be a string',
@@ -51,7 +55,9 @@ describe('what Oen’s evidence allows of a resolution', () => {
     );
     expect(verdict(failed, 'refunded')).toBe('Oen shows it refunded: resolve it as succeeded (Oen lists …)');
     expect(verdict(retry, 'refunded')).toBe('Oen shows it refunded: resolve it as succeeded (Oen lists …)');
-    expect(verdict(succeeded, 'unexplained')).toMatch(/^Oen shows neither this refund nor the transaction still charged .*, so it is not resolved as succeeded: Oen lists …$/);
+    expect(verdict(succeeded, 'unexplained')).toMatch(
+      /^Oen shows neither this refund nor the transaction still charged .*, so it is not resolved as succeeded: Oen lists …$/,
+    );
     expect(verdict(failed, 'unexplained')).toMatch(/so it is not resolved as failed: /);
     expect(verdict(retry, 'unexplained')).toMatch(/so it is not sent again: /);
   });

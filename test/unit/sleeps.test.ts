@@ -68,8 +68,16 @@ const ALLOWED: Array<{ file: string; line: string; why: string }> = [
   },
   { file: 'test/helpers/temporal-under-test.ts', line: 'const sleep = (ms: number)', why: 'the outage below is made of it' },
   { file: 'test/helpers/temporal-under-test.ts', line: 'await sleep(5_000);', why: 'how long the killed history host stays down: the fault under test' },
-  { file: 'test/browser/refunds-view.test.ts', line: 'setTimeout(resolve, 250)', why: "the poll interval of the set-up's wait (until), bounded by its 60 s deadline" },
-  { file: 'test/helpers/temporal-under-test.ts', line: 'await sleep(1_000);', why: "the poll interval of the wait for the restarted history host in the cluster's tables, bounded by its deadline" },
+  {
+    file: 'test/browser/refunds-view.test.ts',
+    line: 'setTimeout(resolve, 250)',
+    why: "the poll interval of the set-up's wait (until), bounded by its 60 s deadline",
+  },
+  {
+    file: 'test/helpers/temporal-under-test.ts',
+    line: 'await sleep(1_000);',
+    why: "the poll interval of the wait for the restarted history host in the cluster's tables, bounded by its deadline",
+  },
   { file: 'test/chaos/harness.ts', line: 'const sleep = (ms: number)', why: 'the chaos below is made of it' },
   { file: 'test/chaos/harness.ts', line: 'await sleep(between(2_000, 6_000));', why: 'the time between worker kills: the chaos under test' },
   { file: 'test/chaos/harness.ts', line: 'await sleep(between(200, 1_500));', why: 'how long a killed worker stays down: the outage under test' },
@@ -81,7 +89,9 @@ const ALLOWED: Array<{ file: string; line: string; why: string }> = [
 
 describe('sleeps in the tests', () => {
   const self = relative(process.cwd(), new URL(import.meta.url).pathname);
-  const files = testSources(join(process.cwd(), 'test')).map((path) => relative(process.cwd(), path)).filter((file) => file !== self);
+  const files = testSources(join(process.cwd(), 'test'))
+    .map((path) => relative(process.cwd(), path))
+    .filter((file) => file !== self);
   const timers = files.flatMap((file) => timersIn(file, readFileSync(file, 'utf8')));
   const allows = (entry: (typeof ALLOWED)[number], timer: Timer) => timer.file === entry.file && timer.text.includes(entry.line);
 

@@ -16,7 +16,7 @@ describe('Web UI links', () => {
     );
   });
 
-  it('a list link that saves its view carries the name as the UI\'s Share link does', () => {
+  it("a list link that saves its view carries the name as the UI's Share link does", () => {
     const url = new URL(workflowListUiUrl('http://localhost:8233', 'default', 'RefundStatus="awaiting_approval"', 'Awaiting approval'));
     expect(url.searchParams.get('query')).toBe('RefundStatus="awaiting_approval"');
     expect(url.searchParams.get('savedQuery')).toBe('Awaiting approval');
@@ -24,7 +24,10 @@ describe('Web UI links', () => {
   });
 
   it("the list beside a run's page: same UI, same namespace; nothing for a URL that is not a run's page", () => {
-    for (const [base, namespace] of [['http://localhost:8233', 'default'], ['https://ops.example.com/temporal/', 'refunds prod']] as const) {
+    for (const [base, namespace] of [
+      ['http://localhost:8233', 'default'],
+      ['https://ops.example.com/temporal/', 'refunds prod'],
+    ] as const) {
       const run = workflowUiUrl(base, namespace, 'resolve:RF-1/x');
       expect(workflowListUiUrlBeside(run, 'RefundStatus="submitting"')).toBe(workflowListUiUrl(base, namespace, 'RefundStatus="submitting"'));
     }

@@ -18,7 +18,9 @@ describe('formatNtd', () => {
 
 describe('providerCallSummary', () => {
   it('names the Oen transaction, or the MWD order, and the amount', () => {
-    expect(providerCallSummary({ provider: 'oen', orderId: 'ORDER00001', transactionHid: 'P20240412CIK7KPPH', amount: 1000 })).toBe('Oen refund P20240412CIK7KPPH NT$1,000');
+    expect(providerCallSummary({ provider: 'oen', orderId: 'ORDER00001', transactionHid: 'P20240412CIK7KPPH', amount: 1000 })).toBe(
+      'Oen refund P20240412CIK7KPPH NT$1,000',
+    );
     expect(providerCallSummary({ provider: 'mwd', orderId: '202008170002', amount: 55 })).toBe('MWD refund order 202008170002 NT$55');
   });
 });
@@ -26,14 +28,20 @@ describe('providerCallSummary', () => {
 describe('describeDecider', () => {
   it('names the role and the credential where the record has the role, else the name alone', () => {
     expect(describeDecider({ id: 'key:ann', name: 'ann', role: 'approver' })).toBe('ann (approver, key:ann)');
-    expect(describeDecider({ id: 'temporal-update', name: 'someone with access to Temporal (unverified)' })).toBe('someone with access to Temporal (unverified)');
+    expect(describeDecider({ id: 'temporal-update', name: 'someone with access to Temporal (unverified)' })).toBe(
+      'someone with access to Temporal (unverified)',
+    );
   });
 });
 
 describe('oneRefundPerTransaction', () => {
   it('names the refund that holds the transaction, or what else does', () => {
-    expect(oneRefundPerTransaction('P1', { refundId: 'RF-1', status: 'succeeded' })).toBe('Oen transaction P1 already has refund RF-1 (succeeded); Oen allows one refund per transaction');
-    expect(oneRefundPerTransaction('P1', 'a run started outside refundflow')).toBe('Oen transaction P1 already has a run started outside refundflow; Oen allows one refund per transaction');
+    expect(oneRefundPerTransaction('P1', { refundId: 'RF-1', status: 'succeeded' })).toBe(
+      'Oen transaction P1 already has refund RF-1 (succeeded); Oen allows one refund per transaction',
+    );
+    expect(oneRefundPerTransaction('P1', 'a run started outside refundflow')).toBe(
+      'Oen transaction P1 already has a run started outside refundflow; Oen allows one refund per transaction',
+    );
   });
 });
 

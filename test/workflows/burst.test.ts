@@ -13,7 +13,7 @@ import { startAccepted } from '../helpers/inbox.js';
 const engine = useEngine('burst');
 
 describe('a burst the rate limit spreads over longer than the retry window', () => {
-  it('every refund succeeds, and neither provider sees more than its limit in any second (within the event loop\'s lag)', async () => {
+  it("every refund succeeds, and neither provider sees more than its limit in any second (within the event loop's lag)", async () => {
     const e = engine();
     // 5 requests/s per provider and a 5 s retry window: 12 Oen refunds (list + refund: 24 requests,
     // about 5 s) and 12 MWD refunds, all at once. While the window was a schedule-to-close timeout,

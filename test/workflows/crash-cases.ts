@@ -62,7 +62,12 @@ function sharedLedger(kind: 'postgres' | 'pglite'): SharedLedger {
 }
 
 /** Starts the refund with a worker process, kills it once the provider has the request, finishes with another. */
-async function crashMidCall(engine: () => Engine, kind: 'postgres' | 'pglite', request: OenRefundRequested | MwdRefundRequested, providerUrl: string): Promise<RefundRecord> {
+async function crashMidCall(
+  engine: () => Engine,
+  kind: 'postgres' | 'pglite',
+  request: OenRefundRequested | MwdRefundRequested,
+  providerUrl: string,
+): Promise<RefundRecord> {
   const { temporal, sandboxes } = engine();
   const ledger = sharedLedger(kind);
   const before = await refundRequestCount(providerUrl);

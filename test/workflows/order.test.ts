@@ -60,14 +60,22 @@ describe('refundOrderWorkflow (order.cancelled)', () => {
         started(`order-bad-${orderId}`, [{ orderId, provider: 'oen', reason: 'x'.repeat(501) }]),
         started(`order-bad2-${orderId}`, [{ orderId, provider: 'oen', note: 'hi' }]),
         client.workflow
-          .execute(cancelSubscriptionWorkflow, { taskQueue, workflowId: `sub-bad-${orderId}`, args: [{ provider: 'oen', subscriptionId: 'S1', reason: 'x'.repeat(501) }] })
+          .execute(cancelSubscriptionWorkflow, {
+            taskQueue,
+            workflowId: `sub-bad-${orderId}`,
+            args: [{ provider: 'oen', subscriptionId: 'S1', reason: 'x'.repeat(501) }],
+          })
           .then(
             () => undefined,
             (err: unknown) => err,
           ),
       ]),
     );
-    for (const [err, field] of [[tooLong, /reason: must be at most 500 characters/], [unknownKey, /note/], [subscription, /reason: must be at most 500/]] as const) {
+    for (const [err, field] of [
+      [tooLong, /reason: must be at most 500 characters/],
+      [unknownKey, /note/],
+      [subscription, /reason: must be at most 500/],
+    ] as const) {
       expect(err).toBeInstanceOf(WorkflowFailedError);
       const cause = (err as WorkflowFailedError).cause as { cause?: { type?: string; message?: string } } | undefined;
       const failure = cause?.cause ?? (cause as { type?: string; message?: string });
@@ -167,7 +175,9 @@ describe('refundOrderWorkflow (order.cancelled)', () => {
     try {
       const env = { OUTCOME_WEBHOOK_URL: receiver.url, OUTCOME_WEBHOOK_SECRET: secret };
       const cancel = async () => (await cancelOrder({ orderId, provider: 'oen', subscriptionId: unknownSubscription })).result();
-      const result = await (await engine().worker(env)).runUntil(async () => {
+      const result = await (
+        await engine().worker(env)
+      ).runUntil(async () => {
         const done = await cancel();
         await recordHistory('refundOrderWorkflow.exceptions-kept', engine().temporal.client.workflow.getHandle(orderWorkflowId(orderId)));
         return done;
@@ -181,11 +191,22 @@ describe('refundOrderWorkflow (order.cancelled)', () => {
         error: { code: 'NotRefundedByOrder', message: expect.stringMatching(/paid by cvs: ATM\/CVS payments must be refunded by a person/) as unknown },
       });
       const [kept] = await new SubscriptionLedger(engine().db).unconfirmed(100).then((all) => all.filter((c) => c.subscriptionId === unknownSubscription));
-      expect(kept).toMatchObject({ orderId, workflowId: orderWorkflowId(orderId), reason: expect.stringMatching(/^not cancelled: Oen: bad request · code V0001/) as unknown });
+      expect(kept).toMatchObject({
+        orderId,
+        workflowId: orderWorkflowId(orderId),
+        reason: expect.stringMatching(/^not cancelled: Oen: bad request · code V0001/) as unknown,
+      });
 
       const told = () => receiver.bodies.map((b) => JSON.parse(b) as { type: string; data: { refundId?: string; subscriptionId?: string } });
       await expect
-        .poll(() => told().filter((e) => e.data.refundId?.startsWith(orderId) || e.data.subscriptionId === unknownSubscription).map((e) => e.type).sort(), { timeout: 30_000 })
+        .poll(
+          () =>
+            told()
+              .filter((e) => e.data.refundId?.startsWith(orderId) || e.data.subscriptionId === unknownSubscription)
+              .map((e) => e.type)
+              .sort(),
+          { timeout: 30_000 },
+        )
         .toEqual(['refund.requires_attention', 'refund.succeeded', 'subscription.requires_attention']);
 
       // The same cancellation again: nothing new is written, and nothing told twice.
@@ -236,7 +257,9 @@ describe('cancelSubscriptionWorkflow (subscription.cancelled)', () => {
     const subscriptionId = `S${randomUUID().slice(0, 12)}`;
     await admin(engine().sandboxes.oenUrl, 'POST', 'seed', { subscriptions: [{ id: subscriptionId }] });
     await admin(engine().sandboxes.oenUrl, 'PUT', 'faults', { cancelSubscription: { next: ['commitThenDrop'] } });
-    const failure = await (await engine().worker()).runUntil(
+    const failure = await (
+      await engine().worker()
+    ).runUntil(
       cancelSubscription({ provider: 'oen', subscriptionId })
         .then(async (handle) => handle.result())
         .catch((err: unknown) => err),

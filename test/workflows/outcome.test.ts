@@ -62,9 +62,7 @@ describe('outcome events', () => {
       const started = await startAccepted(client, taskQueue, engine().db, request);
       const handle = client.workflow.getHandle(started.workflowId);
       // Nothing listens: deliveries are refused and retried while the run stays open.
-      await expect
-        .poll(async () => (await handle.describe()).raw.pendingActivities?.[0]?.attempt ?? 0, { timeout: 30_000 })
-        .toBeGreaterThanOrEqual(3);
+      await expect.poll(async () => (await handle.describe()).raw.pendingActivities?.[0]?.attempt ?? 0, { timeout: 30_000 }).toBeGreaterThanOrEqual(3);
       expect((await handle.describe()).status.name).toBe('RUNNING');
       // Each failed attempt is kept in the delivery log (the API's /metrics counts what it holds).
       const undelivered = () =>
@@ -173,10 +171,16 @@ describe('Temporal’s own Cancel loses nothing, and every end is told', () => {
       const started = await startAccepted(client, taskQueue, engine().db, request);
       const handle = client.workflow.getHandle(started.workflowId);
       await expect
-        .poll(async () => (await admin<{ requests: Array<{ reference: string }> }>(engine().sandboxes.oenUrl, 'GET', 'refund-requests')).requests.some((r) => r.reference === request.transactionHid), {
-          timeout: 30_000,
-          interval: 100,
-        })
+        .poll(
+          async () =>
+            (await admin<{ requests: Array<{ reference: string }> }>(engine().sandboxes.oenUrl, 'GET', 'refund-requests')).requests.some(
+              (r) => r.reference === request.transactionHid,
+            ),
+          {
+            timeout: 30_000,
+            interval: 100,
+          },
+        )
         .toBe(true);
       await handle.cancel();
       return (await handle.result()) as unknown;

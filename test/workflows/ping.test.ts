@@ -72,8 +72,6 @@ describe('the dev server the suite runs on', () => {
       TransactionHid: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
       RefundAmount: IndexedValueType.INDEXED_VALUE_TYPE_INT,
     });
-    expect(refundSearchAttributes.map((key) => key.name).sort()).toEqual(
-      ['OrderId', 'RefundAmount', 'RefundProvider', 'RefundStatus', 'TransactionHid'],
-    );
+    expect(refundSearchAttributes.map((key) => key.name).sort()).toEqual(['OrderId', 'RefundAmount', 'RefundProvider', 'RefundStatus', 'TransactionHid']);
   });
 });

@@ -77,7 +77,10 @@ async function listsOf(orderId: string): Promise<number> {
   return timeline.filter((entry) => entry.path.includes(`/order/${encodeURIComponent(orderId)}/transactions`)).length;
 }
 
-const outcomesOf = (refundId: string) => receiver().deliveries.filter((d) => d.refundId === refundId).map((d) => d.type);
+const outcomesOf = (refundId: string) =>
+  receiver()
+    .deliveries.filter((d) => d.refundId === refundId)
+    .map((d) => d.type);
 
 describe('reconcileWorkflow', () => {
   it('resolves a refund that ran out of retries while Oen answered 500, once Oen is back: exactly one refund at Oen', async () => {
@@ -165,7 +168,7 @@ describe('reconcileWorkflow', () => {
     expect(await refundsOf(request.transactionHid)).toHaveLength(1);
   });
 
-  it('a refund in requires_attention that Oen shows in a state nobody can explain keeps Oen\'s evidence on the record', async () => {
+  it("a refund in requires_attention that Oen shows in a state nobody can explain keeps Oen's evidence on the record", async () => {
     const request = await seededOenRefund(engine().sandboxes.oenUrl);
     await faults({ refund: { http500: 1 } });
     expect(await refund(request)).toMatchObject({ status: 'requires_attention', error: { code: 'OenHttp500' } });
@@ -181,7 +184,9 @@ describe('reconcileWorkflow', () => {
     expect(report.changed.find((c) => c.refundId === request.refundId)).toBeUndefined();
     const record = await engine().ledger.get(request.refundId);
     expect(record).toMatchObject({ status: 'requires_attention', error: { code: 'OenStateUnexplained' } });
-    expect(record?.error?.message).toMatch(/^Oen shows NT\$400 refunded on .*; first handed to a person as OenHttp500: the provider still failed after retrying/);
+    expect(record?.error?.message).toMatch(
+      /^Oen shows NT\$400 refunded on .*; first handed to a person as OenHttp500: the provider still failed after retrying/,
+    );
     expect(outcomesOf(request.refundId)).toEqual(['refund.requires_attention']);
     expect(await refundsOf(request.transactionHid)).toEqual([]);
     // The next run finds the same: the record is not written again.
@@ -256,7 +261,7 @@ describe('reconcileWorkflow', () => {
     expect(await refundsOf(charged.transactionHid)).toEqual([]);
   });
 
-  it('a refund stuck in submitting past the threshold is settled on Oen\'s evidence; a recent one is left to its run', async () => {
+  it("a refund stuck in submitting past the threshold is settled on Oen's evidence; a recent one is left to its run", async () => {
     const stuck = await seededOenRefund(engine().sandboxes.oenUrl);
     const ledger = engine().ledger;
     await inSubmitting(stuck, { since: '2 hours' });
@@ -265,7 +270,11 @@ describe('reconcileWorkflow', () => {
 
     const report = await reconcile({ resubmit: false, submittingAfterSeconds: 3600 });
 
-    expect(report.changed.find((c) => c.refundId === stuck.refundId)).toMatchObject({ outcome: 'left_for_person', from: 'submitting', to: 'requires_attention' });
+    expect(report.changed.find((c) => c.refundId === stuck.refundId)).toMatchObject({
+      outcome: 'left_for_person',
+      from: 'submitting',
+      to: 'requires_attention',
+    });
     expect((await ledger.get(stuck.refundId))?.error?.code).toBe('OenNotRefunded');
     expect(report.changed.find((c) => c.refundId === recent.refundId)).toBeUndefined();
     expect(report.notes.find((n) => n.refundId === recent.refundId)).toBeUndefined();
@@ -290,20 +299,26 @@ describe('reconcileWorkflow', () => {
     }
   });
 
-  it('a refund a resolution claimed is left to that run while it is open, though the refund\'s own run ended long ago', async () => {
+  it("a refund a resolution claimed is left to that run while it is open, though the refund's own run ended long ago", async () => {
     const request = await refundThatRanOutOfRetries();
     const { ledger, db } = engine();
     // Its own run's claim named that run.
     expect((await ledger.claimant(request.refundId))?.workflowId).toBe(refundWorkflowId(request));
     // The resolution's run, sending it again: open, on a task queue no worker polls (as one waiting for Oen's rate limit would be).
     const { client } = engine().temporal;
-    const resolving = await client.workflow.start('resolveWorkflow', { taskQueue: `nobody-${randomUUID()}`, workflowId: `resolve:${request.refundId}`, args: [] });
+    const resolving = await client.workflow.start('resolveWorkflow', {
+      taskQueue: `nobody-${randomUUID()}`,
+      workflowId: `resolve:${request.refundId}`,
+      args: [],
+    });
     try {
       const before = await ledger.get(request.refundId);
       if (!before) throw new Error('no record');
       const decision = { action: 'resolve' as const, by: { id: 'key:operator-1', name: 'Operator One' }, verified: true, at: new Date().toISOString() };
       const claimant = { workflowId: resolving.workflowId, runId: resolving.firstExecutionRunId };
-      expect(await new ResolutionLedger(db).decide(before, 'submitting', { error: null, decisions: [decision] }, false, claimant)).toMatchObject({ moved: true });
+      expect(await new ResolutionLedger(db).decide(before, 'submitting', { error: null, decisions: [decision] }, false, claimant)).toMatchObject({
+        moved: true,
+      });
       await db.query(`UPDATE refunds SET updated_at = now() - interval '2 hours' WHERE refund_id = $1`, [request.refundId]);
 
       const report = await reconcile({ resubmit: true, submittingAfterSeconds: 3600 });
@@ -316,7 +331,11 @@ describe('reconcileWorkflow', () => {
     }
     // Once that run is closed, reconciliation settles it on Oen's evidence (it was resolved: a person decides).
     const after = await reconcile({ resubmit: true, submittingAfterSeconds: 0 });
-    expect(after.changed.find((c) => c.refundId === request.refundId)).toMatchObject({ outcome: 'left_for_person', from: 'submitting', to: 'requires_attention' });
+    expect(after.changed.find((c) => c.refundId === request.refundId)).toMatchObject({
+      outcome: 'left_for_person',
+      from: 'submitting',
+      to: 'requires_attention',
+    });
     expect(await refundsOf(request.transactionHid)).toEqual([]);
   });
 
@@ -334,7 +353,10 @@ describe('reconcileWorkflow', () => {
     expect(report.changed.find((c) => c.refundId === request.refundId)).toBeUndefined();
     expect((await ledger.get(request.refundId))?.status).toBe('requires_attention');
     expect(await refundsOf(request.transactionHid)).toEqual([]);
-    expect(report.mwdUnresolved.find((m) => m.refundId === mwd.refundId)).toMatchObject({ status: 'requires_attention', reason: 'MwdNoAnswer: sent, no answer' });
+    expect(report.mwdUnresolved.find((m) => m.refundId === mwd.refundId)).toMatchObject({
+      status: 'requires_attention',
+      reason: 'MwdNoAnswer: sent, no answer',
+    });
     expect(report.counts.mwd_unresolved).toBeGreaterThanOrEqual(1);
   });
 });
@@ -342,7 +364,17 @@ describe('reconcileWorkflow', () => {
 describe('the reconciliation schedule', () => {
   const exec = promisify(execFile);
   const install = (every: string) =>
-    exec(process.execPath, ['bin/refundflow.mjs', 'schedule', 'install', '--address', engine().temporal.address, '--task-queue', engine().temporal.taskQueue, '--every', every]);
+    exec(process.execPath, [
+      'bin/refundflow.mjs',
+      'schedule',
+      'install',
+      '--address',
+      engine().temporal.address,
+      '--task-queue',
+      engine().temporal.taskQueue,
+      '--every',
+      every,
+    ]);
 
   it('refundflow schedule install creates it on the cluster, installing again updates it, and what it starts reconciles', async () => {
     const { client, taskQueue } = engine().temporal;
@@ -356,9 +388,7 @@ describe('the reconciliation schedule', () => {
       expect(described.spec.intervals?.map((i) => i.every)).toEqual([300_000]);
 
       await schedule.trigger();
-      await expect
-        .poll(async () => (await schedule.describe()).info.recentActions.length, { timeout: 20_000 })
-        .toBeGreaterThanOrEqual(1);
+      await expect.poll(async () => (await schedule.describe()).info.recentActions.length, { timeout: 20_000 }).toBeGreaterThanOrEqual(1);
       const [action] = (await schedule.describe()).info.recentActions;
       const run = client.workflow.getHandle(action?.action.workflow.workflowId ?? '', action?.action.workflow.firstExecutionRunId);
       const report = (await run.result()) as ReconcileReport;
@@ -372,7 +402,9 @@ describe('the reconciliation schedule', () => {
   });
 
   it('says plainly when Temporal cannot be reached', async () => {
-    const failed = await exec(process.execPath, ['bin/refundflow.mjs', 'schedule', 'install', '--address', '127.0.0.1:1']).catch((err: unknown) => err as { code: number; stderr: string });
+    const failed = await exec(process.execPath, ['bin/refundflow.mjs', 'schedule', 'install', '--address', '127.0.0.1:1']).catch(
+      (err: unknown) => err as { code: number; stderr: string },
+    );
     expect(failed).toMatchObject({ code: exitCodes.unreachable.code });
     expect((failed as { stderr: string }).stderr).toMatch(/^cannot reach Temporal at 127\.0\.0\.1:1 .*set --address or TEMPORAL_ADDRESS/m);
   });
@@ -384,8 +416,7 @@ describe('reconcileWorkflow and refunds whose run ended without settling them (t
     await admin(engine().sandboxes.mwdUrl, 'POST', 'seed', { orders: [{ orderId, cardToken: `tok-${orderId}`, amount: 550 }] });
     return { refundId: `RF-${randomUUID()}`, provider: 'mwd', orderId, amount: 550, cardToken: `tok-${orderId}` };
   };
-  const age = async (refundId: string) =>
-    engine().db.query(`UPDATE refunds SET updated_at = now() - interval '2 hours' WHERE refund_id = $1`, [refundId]);
+  const age = async (refundId: string) => engine().db.query(`UPDATE refunds SET updated_at = now() - interval '2 hours' WHERE refund_id = $1`, [refundId]);
 
   it('an MWD refund terminated with its send unanswered: requires_attention, told, and never sent again', async () => {
     const request = await mwdRequest();
@@ -393,9 +424,7 @@ describe('reconcileWorkflow and refunds whose run ended without settling them (t
     await admin(engine().sandboxes.mwdUrl, 'PATCH', 'faults', { [`refund@${request.orderId}`]: { next: [{ commit: true, then: 'hang' }] } });
     const { client, taskQueue } = engine().temporal;
     const started = await startAccepted(client, taskQueue, engine().db, request);
-    await expect
-      .poll(async () => (await sandboxRefundsOf('mwd', request.orderId)).length, { timeout: 30_000, interval: 100 })
-      .toBe(1);
+    await expect.poll(async () => (await sandboxRefundsOf('mwd', request.orderId)).length, { timeout: 30_000, interval: 100 }).toBe(1);
     await client.workflow.getHandle(started.workflowId).terminate('an operator terminated it');
     await age(request.refundId);
 
@@ -406,7 +435,9 @@ describe('reconcileWorkflow and refunds whose run ended without settling them (t
     });
     // The termination is in the audit trail once, as done through Temporal by a person unknown, naming the run, however often it is looked at.
     await reconcile();
-    const terminated = (await new AuditTrail(engine().db).list({ refundId: request.refundId, limit: 10 })).entries.filter((e) => e.action === 'refund.terminate');
+    const terminated = (await new AuditTrail(engine().db).list({ refundId: request.refundId, limit: 10 })).entries.filter(
+      (e) => e.action === 'refund.terminate',
+    );
     expect(terminated).toEqual([
       expect.objectContaining({
         actor: { id: 'temporal', name: 'through Temporal, person unknown' },

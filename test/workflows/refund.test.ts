@@ -35,10 +35,7 @@ async function start(request: OenRefundRequested | MwdRefundRequested): Promise<
  * Runs the refund on a worker until its run ends; the record, or the failure's record.
  * `history` names the run's history for the replay test (saved with RECORD_HISTORIES=1).
  */
-async function run(
-  request: OenRefundRequested | MwdRefundRequested,
-  { worker, history }: { worker?: Worker; history?: string } = {},
-): Promise<RefundRecord> {
+async function run(request: OenRefundRequested | MwdRefundRequested, { worker, history }: { worker?: Worker; history?: string } = {}): Promise<RefundRecord> {
   const w = worker ?? (await engine().worker());
   return w.runUntil(async () => {
     const handle = await start(request);
@@ -305,7 +302,9 @@ describe('one refund per Oen transaction', () => {
     const request = await oenRefund();
     const mwd = await mwdRefund();
     const { client, taskQueue } = engine().temporal;
-    await (await engine().worker()).runUntil(async () => {
+    await (
+      await engine().worker()
+    ).runUntil(async () => {
       for (const byHand of [request, mwd]) {
         const run = client.workflow.execute<typeof refundWorkflow>('refundWorkflow', { taskQueue, workflowId: refundWorkflowId(byHand), args: [byHand] });
         await expect(run).rejects.toMatchObject({ cause: { type: 'NotRequested' } });
@@ -390,7 +389,10 @@ describe('a second run of one refund never sends it again', () => {
     await worker.runUntil(async () => {
       const handle = await start(other);
       await expect(handle.result()).rejects.toMatchObject({
-        cause: { type: 'RefundRequestConflict', message: expect.stringMatching(/is received for NT\$1,000 of Oen transaction .* but this run asks NT\$900/) as unknown },
+        cause: {
+          type: 'RefundRequestConflict',
+          message: expect.stringMatching(/is received for NT\$1,000 of Oen transaction .* but this run asks NT\$900/) as unknown,
+        },
       });
     });
     expect((await refundRequests('oen')) - before).toBe(0);
@@ -422,9 +424,9 @@ describe('a second run of one refund never sends it again', () => {
       workflowTaskFinishEventId: taskBefore?.eventId,
       requestId: randomUUID(),
     });
-    const again = await (await engine().worker()).runUntil(
-      outcome(client.workflow.getHandle<typeof refundWorkflow>(first.workflowId, reset.runId ?? undefined)),
-    );
+    const again = await (
+      await engine().worker()
+    ).runUntil(outcome(client.workflow.getHandle<typeof refundWorkflow>(first.workflowId, reset.runId ?? undefined)));
     expect(again).toMatchObject({ status: 'succeeded', providerReference: first.providerReference });
     expect((await refundRequests('mwd')) - before).toBe(0);
     expect(await refundsAt('mwd', request.orderId)).toHaveLength(1);
@@ -483,7 +485,9 @@ describe('approval, rejection and cancellation', () => {
 
   it('an update needs no argument; a malformed one is refused before it is accepted', async () => {
     const request = await oenRefund();
-    await (await engine().worker(approval)).runUntil(async () => {
+    await (
+      await engine().worker(approval)
+    ).runUntil(async () => {
       const handle = await start(request);
       await expect.poll(async () => (await handle.query(statusQuery)).status).toBe('awaiting_approval');
       await expect(handle.executeUpdate('reject', { args: [{ by: 42 }] })).rejects.toMatchObject({
@@ -496,13 +500,12 @@ describe('approval, rejection and cancellation', () => {
 
   it('two operators deciding at once: one decision wins, the other is refused', async () => {
     const request = await oenRefund();
-    await (await engine().worker(approval)).runUntil(async () => {
+    await (
+      await engine().worker(approval)
+    ).runUntil(async () => {
       const handle = await start(request);
       await expect.poll(async () => (await handle.query(statusQuery)).status).toBe('awaiting_approval');
-      const answers = await Promise.allSettled([
-        handle.executeUpdate(approveUpdate, { args: [{}] }),
-        handle.executeUpdate(rejectUpdate, { args: [{}] }),
-      ]);
+      const answers = await Promise.allSettled([handle.executeUpdate(approveUpdate, { args: [{}] }), handle.executeUpdate(rejectUpdate, { args: [{}] })]);
       expect(answers.filter((a) => a.status === 'fulfilled')).toHaveLength(1);
       const won = answers[0].status === 'fulfilled' ? 'succeeded' : 'cancelled';
       expect(await outcome(handle)).toMatchObject({ status: won });
@@ -562,7 +565,9 @@ describe('approval, rejection and cancellation', () => {
     });
 
     const cancelMe = await oenRefund();
-    await (await engine().worker(approval)).runUntil(async () => {
+    await (
+      await engine().worker(approval)
+    ).runUntil(async () => {
       const handle = await start(cancelMe);
       await expect.poll(async () => (await handle.query(statusQuery)).status).toBe('awaiting_approval');
       await expect(handle.executeUpdate(cancelUpdate, { args: [{ reason: 'customer changed mind' }] })).resolves.toMatchObject({ status: 'cancelled' });
@@ -592,7 +597,9 @@ describe('approval, rejection and cancellation', () => {
     const forged = await oenRefund({ amount: 999 });
     const forgedHandle = await start(forged);
     const forgedCancel = cancelWith(forgedHandle, forged.refundId, newSigningKey());
-    await (await engine().worker({ OPERATOR_SIGNING_KEY: signingKey })).runUntil(async () => {
+    await (
+      await engine().worker({ OPERATOR_SIGNING_KEY: signingKey })
+    ).runUntil(async () => {
       expect(await keptCancel).toMatchObject({ progress: { status: 'cancelled' } });
       expect(await outcome(keptHandle)).toMatchObject({
         status: 'cancelled',

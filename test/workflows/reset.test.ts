@@ -36,13 +36,20 @@ describe('an operator Reset of a completed refund, from the temporal CLI', () =>
       const sent = await refundRequestCount(sandboxUrl(request.provider));
 
       const { stdout } = await exec(inject('temporalCliPath'), [
-        'workflow', 'reset',
-        '--address', temporal.address,
-        '--namespace', 'default',
-        '--workflow-id', started.workflowId,
-        '--type', 'FirstWorkflowTask',
-        '--reason', 'operator: reset from the CLI',
-        '--output', 'json',
+        'workflow',
+        'reset',
+        '--address',
+        temporal.address,
+        '--namespace',
+        'default',
+        '--workflow-id',
+        started.workflowId,
+        '--type',
+        'FirstWorkflowTask',
+        '--reason',
+        'operator: reset from the CLI',
+        '--output',
+        'json',
       ]);
       const { runId } = JSON.parse(stdout) as { runId: string };
       expect(runId).not.toBe(started.runId);

@@ -27,7 +27,14 @@ const oenFaults = (body: unknown) => admin(engine().sandboxes.oenUrl, 'PUT', 'fa
 beforeEach(() => oenFaults({}));
 
 function signed(refundId: string, resolution: Resolution, workflowId: string | null = resolveWorkflowId(refundId)): ResolveInput {
-  const unsigned = { action: 'resolve' as const, refundId, ...(workflowId !== null && { workflowId }), actor: ann, requestId: `req-${randomUUID()}`, issuedAt: Date.now() };
+  const unsigned = {
+    action: 'resolve' as const,
+    refundId,
+    ...(workflowId !== null && { workflowId }),
+    actor: ann,
+    requestId: `req-${randomUUID()}`,
+    issuedAt: Date.now(),
+  };
   return { refundId, resolution, proof: signDecision(unsigned, resolutionDetails(resolution), signingKey) };
 }
 
@@ -77,7 +84,9 @@ describe('a signed resolution is used once, by the run it names', () => {
     expect(first.result).toEqual({ resolved: true, status: 'succeeded' });
     // Back with a person, as reconciliation puts a success the provider does not bear out: the old word does not settle it again.
     const settled = (await engine().ledger.get(request.refundId))!;
-    const back = await new ReconciliationLedger(engine().db).apply(settled, 'requires_attention', { error: { code: 'ReconcileMismatch', message: 'not at the provider after all' } });
+    const back = await new ReconciliationLedger(engine().db).apply(settled, 'requires_attention', {
+      error: { code: 'ReconcileMismatch', message: 'not at the provider after all' },
+    });
     expect(back.changed).toBe(true);
     const replayed = await run(input);
     expect(replayed.result).toEqual({ resolved: false, code: 'forbidden', refused: usedBy(first.runId, resolveWorkflowId(request.refundId)) });
@@ -88,9 +97,17 @@ describe('a signed resolution is used once, by the run it names', () => {
     const request = await mwdInLedger(engine());
     const word: Resolution = { outcome: 'failed', evidence: 'MWD support: no refund on this order' };
     const elsewhere = await run(signed(request.refundId, word), `copied-${randomUUID()}`);
-    expect(elsewhere.result).toMatchObject({ resolved: false, code: 'forbidden', refused: expect.stringContaining(`the proof is for workflow ${resolveWorkflowId(request.refundId)}, not copied-`) as unknown });
+    expect(elsewhere.result).toMatchObject({
+      resolved: false,
+      code: 'forbidden',
+      refused: expect.stringContaining(`the proof is for workflow ${resolveWorkflowId(request.refundId)}, not copied-`) as unknown,
+    });
     const unnamed = await run(signed(request.refundId, word, null));
-    expect(unnamed.result).toMatchObject({ resolved: false, code: 'forbidden', refused: expect.stringContaining(`the proof is for workflow (none), not ${resolveWorkflowId(request.refundId)}`) as unknown });
+    expect(unnamed.result).toMatchObject({
+      resolved: false,
+      code: 'forbidden',
+      refused: expect.stringContaining(`the proof is for workflow (none), not ${resolveWorkflowId(request.refundId)}`) as unknown,
+    });
     expect(await engine().ledger.get(request.refundId)).toMatchObject({ status: 'requires_attention' });
     // A fresh proof, as the API signs one for each request, is taken.
     expect((await run(signed(request.refundId, word))).result).toEqual({ resolved: true, status: 'failed' });

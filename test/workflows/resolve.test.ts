@@ -44,7 +44,14 @@ function signed(
   actor: Actor = people.otto,
   { key = signingKey, issuedAt = Date.now(), forRefund = refundId }: { key?: string; issuedAt?: number; forRefund?: string } = {},
 ): ResolveInput {
-  const unsigned = { action: 'resolve' as const, refundId: forRefund, workflowId: resolveWorkflowId(forRefund), actor, requestId: `req-${randomUUID()}`, issuedAt };
+  const unsigned = {
+    action: 'resolve' as const,
+    refundId: forRefund,
+    workflowId: resolveWorkflowId(forRefund),
+    actor,
+    requestId: `req-${randomUUID()}`,
+    issuedAt,
+  };
   const proof = signDecision(unsigned, resolutionDetails(resolution), key);
   return { refundId, resolution, proof };
 }
@@ -52,7 +59,10 @@ function signed(
 /** Starts a resolution as the API does (resolveStartOptions, with the refund as the ledger holds it) and waits for its result. */
 async function resolve(input: ResolveInput, { history, taskQueue }: { history?: string; taskQueue?: string } = {}): Promise<ResolveResult> {
   const { client } = engine().temporal;
-  const handle = await client.workflow.start<typeof resolveWorkflow>('resolveWorkflow', resolveStartOptions(input, await refundToResolve(input.refundId), taskQueue ?? engine().temporal.taskQueue));
+  const handle = await client.workflow.start<typeof resolveWorkflow>(
+    'resolveWorkflow',
+    resolveStartOptions(input, await refundToResolve(input.refundId), taskQueue ?? engine().temporal.taskQueue),
+  );
   const result = await handle.result();
   if (history) await recordHistory(`resolveWorkflow.${history}`, handle);
   return result;
@@ -95,8 +105,12 @@ async function oenActed(): Promise<OenRefundRequested> {
 const oenRefundsOf = async (hid: string) => (await sandboxRefunds(engine().sandboxes.oenUrl)).filter((r) => r.reference === hid);
 /** Every refund request that reached the Oen emulator for this transaction, faulted ones included. */
 const oenSendsOf = async (hid: string) =>
-  (await admin<{ requests: Array<{ reference: string }> }>(engine().sandboxes.oenUrl, 'GET', 'refund-requests')).requests.filter((r) => r.reference === hid).length;
-const outcomesOf = (refundId: string) => receiver().deliveries.filter((d) => d.refundId === refundId).map((d) => d.type);
+  (await admin<{ requests: Array<{ reference: string }> }>(engine().sandboxes.oenUrl, 'GET', 'refund-requests')).requests.filter((r) => r.reference === hid)
+    .length;
+const outcomesOf = (refundId: string) =>
+  receiver()
+    .deliveries.filter((d) => d.refundId === refundId)
+    .map((d) => d.type);
 
 async function reconcile(): Promise<ReconcileReport> {
   const { client, taskQueue } = engine().temporal;
@@ -112,17 +126,34 @@ describe('resolveWorkflow: Oen, on what Oen shows', () => {
     const request = await oenActed();
     const sendsBefore = await oenSendsOf(request.transactionHid);
 
-    const failed = await resolve(signed(request.refundId, { outcome: 'failed', evidence: 'the customer says no money came back' }), { history: 'refused-contradiction' });
+    const failed = await resolve(signed(request.refundId, { outcome: 'failed', evidence: 'the customer says no money came back' }), {
+      history: 'refused-contradiction',
+    });
     expect(failed).toMatchObject({ resolved: false, code: 'contradicts_provider', providerEvidence: expect.stringMatching(/NT\$1,000 refunded/) as unknown });
     expect((failed as { refused: string }).refused).toMatch(/^Oen shows it refunded: resolve it as succeeded \(Oen lists /);
     const wrongReference = await resolve(signed(request.refundId, { outcome: 'succeeded', providerReference: 'X-1', evidence: 'seen in the back office' }));
-    expect(wrongReference).toMatchObject({ resolved: false, code: 'invalid', refused: expect.stringMatching(new RegExp(`reference of refund .* is ${request.transactionHid}, not X-1`)) as unknown });
+    expect(wrongReference).toMatchObject({
+      resolved: false,
+      code: 'invalid',
+      refused: expect.stringMatching(new RegExp(`reference of refund .* is ${request.transactionHid}, not X-1`)) as unknown,
+    });
     expect(await engine().ledger.get(request.refundId)).toMatchObject({ status: 'requires_attention' });
 
-    const input = signed(request.refundId, { outcome: 'succeeded', providerReference: request.transactionHid, evidence: 'Oen back office shows the refund on 29 Nov' });
+    const input = signed(request.refundId, {
+      outcome: 'succeeded',
+      providerReference: request.transactionHid,
+      evidence: 'Oen back office shows the refund on 29 Nov',
+    });
     const { client } = engine().temporal;
-    const handle = await client.workflow.start<typeof resolveWorkflow>('resolveWorkflow', resolveStartOptions(input, await refundToResolve(request.refundId), engine().temporal.taskQueue));
-    expect(await handle.result()).toEqual({ resolved: true, status: 'succeeded', providerEvidence: expect.stringMatching(/^Oen lists .* NT\$1,000 refunded/) as unknown });
+    const handle = await client.workflow.start<typeof resolveWorkflow>(
+      'resolveWorkflow',
+      resolveStartOptions(input, await refundToResolve(request.refundId), engine().temporal.taskQueue),
+    );
+    expect(await handle.result()).toEqual({
+      resolved: true,
+      status: 'succeeded',
+      providerEvidence: expect.stringMatching(/^Oen lists .* NT\$1,000 refunded/) as unknown,
+    });
     await recordHistory('resolveWorkflow.oen-succeeded', handle);
 
     const record = await engine().ledger.get(request.refundId);
@@ -146,7 +177,11 @@ describe('resolveWorkflow: Oen, on what Oen shows', () => {
     expect(await description.staticDetails()).toMatch(/Asked by: otto \(operator\)/);
     expect(description.typedSearchAttributes.get(RefundStatusKey)).toBe('succeeded');
     const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
-    expect(metadata.currentDetails).toMatch(new RegExp(`^\\*\\*Resolve ${request.refundId} as succeeded \\(Oen\\)\\*\\* — the refund is succeeded\n\nRefund ${request.refundId}: NT\\$1,000 of Oen transaction`));
+    expect(metadata.currentDetails).toMatch(
+      new RegExp(
+        `^\\*\\*Resolve ${request.refundId} as succeeded \\(Oen\\)\\*\\* — the refund is succeeded\n\nRefund ${request.refundId}: NT\\$1,000 of Oen transaction`,
+      ),
+    );
     const { events } = await handle.fetchHistory();
     const steps = (events ?? [])
       .filter((e) => e.activityTaskScheduledEventAttributes || e.markerRecordedEventAttributes?.markerName === 'core_local_activity')
@@ -166,15 +201,27 @@ describe('resolveWorkflow: Oen, on what Oen shows', () => {
     expect(await oenSendsOf(request.transactionHid)).toBe(sendsBefore);
     expect(await oenRefundsOf(request.transactionHid)).toHaveLength(1);
     // Resolved once: a second resolution finds it settled.
-    expect(await resolve(signed(request.refundId, { action: 'retry' }))).toMatchObject({ resolved: false, code: 'not_requires_attention', status: 'succeeded' });
+    expect(await resolve(signed(request.refundId, { action: 'retry' }))).toMatchObject({
+      resolved: false,
+      code: 'not_requires_attention',
+      status: 'succeeded',
+    });
   });
 
   it('failed, when Oen shows the transaction still charged with nothing refunded; succeeded is refused; the refund is never sent again', async () => {
     const request = await oenNotActed();
-    const succeeded = await resolve(signed(request.refundId, { outcome: 'succeeded', providerReference: request.transactionHid, evidence: 'I think it went through' }));
-    expect(succeeded).toMatchObject({ resolved: false, code: 'contradicts_provider', providerEvidence: expect.stringMatching(/status "charged".*nothing refunded/) as unknown });
+    const succeeded = await resolve(
+      signed(request.refundId, { outcome: 'succeeded', providerReference: request.transactionHid, evidence: 'I think it went through' }),
+    );
+    expect(succeeded).toMatchObject({
+      resolved: false,
+      code: 'contradicts_provider',
+      providerEvidence: expect.stringMatching(/status "charged".*nothing refunded/) as unknown,
+    });
 
-    const result = await resolve(signed(request.refundId, { outcome: 'failed', evidence: 'the card was closed; order management refunds by bank transfer' }), { history: 'oen-failed' });
+    const result = await resolve(signed(request.refundId, { outcome: 'failed', evidence: 'the card was closed; order management refunds by bank transfer' }), {
+      history: 'oen-failed',
+    });
     expect(result).toMatchObject({ resolved: true, status: 'failed' });
     const record = await engine().ledger.get(request.refundId);
     expect(record).toMatchObject({ status: 'failed', error: { code: 'ResolvedFailed' } });
@@ -208,7 +255,11 @@ describe('resolveWorkflow: Oen, on what Oen shows', () => {
     const request = await oenActed();
     const sends = await oenSendsOf(request.transactionHid);
     const result = await resolve(signed(request.refundId, { action: 'retry' }));
-    expect(result).toMatchObject({ resolved: false, code: 'contradicts_provider', refused: expect.stringMatching(/^Oen shows it refunded: resolve it as succeeded/) as unknown });
+    expect(result).toMatchObject({
+      resolved: false,
+      code: 'contradicts_provider',
+      refused: expect.stringMatching(/^Oen shows it refunded: resolve it as succeeded/) as unknown,
+    });
     expect(await oenSendsOf(request.transactionHid)).toBe(sends);
     expect(await engine().ledger.get(request.refundId)).toMatchObject({ status: 'requires_attention' });
     expect((await engine().ledger.get(request.refundId))?.decisions).toBeUndefined();
@@ -227,7 +278,9 @@ describe('resolveWorkflow: Oen, on what Oen shows', () => {
     await oenFaults({});
     const after = await oenSendsOf(request.transactionHid);
     const report = await reconcile();
-    expect(report.notes.find((n) => n.refundId === request.refundId)?.evidence).toMatch(/otto resolved it \(sent again\): reconciliation never sends a resolved refund again/);
+    expect(report.notes.find((n) => n.refundId === request.refundId)?.evidence).toMatch(
+      /otto resolved it \(sent again\): reconciliation never sends a resolved refund again/,
+    );
     expect(await oenSendsOf(request.transactionHid)).toBe(after);
     expect(await oenRefundsOf(request.transactionHid)).toEqual([]);
   });
@@ -236,7 +289,11 @@ describe('resolveWorkflow: Oen, on what Oen shows', () => {
     const request = await oenNotActed();
     await oenFaults({ [`listTransactions@${request.orderId}`]: { http500: 1 } });
     const result = await resolve(signed(request.refundId, { outcome: 'failed', evidence: 'card closed' }));
-    expect(result).toMatchObject({ resolved: false, code: 'provider_unreachable', refused: expect.stringMatching(/^Oen could not be asked, so nothing was changed/) as unknown });
+    expect(result).toMatchObject({
+      resolved: false,
+      code: 'provider_unreachable',
+      refused: expect.stringMatching(/^Oen could not be asked, so nothing was changed/) as unknown,
+    });
     expect(await engine().ledger.get(request.refundId)).toMatchObject({ status: 'requires_attention', error: { code: 'OenHttp500' } });
   });
 });
@@ -246,14 +303,22 @@ describe('resolveWorkflow: MWD, on an approver’s word', () => {
     const request = await seededMwdRefund(engine().sandboxes.mwdUrl);
     await admin(engine().sandboxes.mwdUrl, 'PATCH', 'faults', { [`refund@${request.orderId}`]: { next: ['commitThenDrop'] } });
     expect(await refundRun(request)).toMatchObject({ status: 'requires_attention', error: { code: expect.stringMatching(/^Mwd/) as unknown } });
-    const resolution: Resolution = { outcome: 'succeeded', providerReference: 'MW2026112900000042', evidence: 'MWD back office: refunded, trade MW2026112900000042' };
+    const resolution: Resolution = {
+      outcome: 'succeeded',
+      providerReference: 'MW2026112900000042',
+      evidence: 'MWD back office: refunded, trade MW2026112900000042',
+    };
 
     expect(await resolve(signed(request.refundId, resolution, people.otto))).toMatchObject({
       resolved: false,
       code: 'forbidden',
       refused: 'cannot resolve: otto is operator; this needs the approver role',
     });
-    expect(await resolve(signed(request.refundId, { action: 'retry' }, people.ann))).toMatchObject({ resolved: false, code: 'invalid', refused: expect.stringMatching(/^An MWD refund is never sent again/) as unknown });
+    expect(await resolve(signed(request.refundId, { action: 'retry' }, people.ann))).toMatchObject({
+      resolved: false,
+      code: 'invalid',
+      refused: expect.stringMatching(/^An MWD refund is never sent again/) as unknown,
+    });
 
     expect(await resolve(signed(request.refundId, resolution, people.ann), { history: 'mwd-succeeded' })).toEqual({ resolved: true, status: 'succeeded' });
     const record = await engine().ledger.get(request.refundId);
@@ -269,9 +334,15 @@ describe('resolveWorkflow: MWD, on an approver’s word', () => {
     const request = await seededMwdRefund(engine().sandboxes.mwdUrl);
     await admin(engine().sandboxes.mwdUrl, 'PATCH', 'faults', { [`refund@${request.orderId}`]: { next: ['hang'] } });
     expect(await refundRun(request)).toMatchObject({ status: 'requires_attention' });
-    expect(await resolve(signed(request.refundId, { outcome: 'failed', evidence: 'MWD support: no refund on this order' }, people.ann))).toEqual({ resolved: true, status: 'failed' });
+    expect(await resolve(signed(request.refundId, { outcome: 'failed', evidence: 'MWD support: no refund on this order' }, people.ann))).toEqual({
+      resolved: true,
+      status: 'failed',
+    });
     const record = await engine().ledger.get(request.refundId);
-    expect(record).toMatchObject({ status: 'failed', error: { code: 'ResolvedFailed', message: 'resolved as failed by ann (approver, key:ann): MWD support: no refund on this order' } });
+    expect(record).toMatchObject({
+      status: 'failed',
+      error: { code: 'ResolvedFailed', message: 'resolved as failed by ann (approver, key:ann): MWD support: no refund on this order' },
+    });
     expect(outcomesOf(request.refundId)).toEqual(['refund.requires_attention', 'refund.failed']);
   });
 });
@@ -292,7 +363,9 @@ describe('resolveWorkflow: who may resolve', () => {
     ];
     expect(refusals.map((r) => (r.resolved ? 'resolved' : r.code))).toEqual(Array(6).fill('forbidden'));
     expect(refusals.map((r) => (r.resolved ? '' : r.refused))).toEqual([
-      expect.stringMatching(/^cannot resolve: the decision carries no proof of who made it .*Use `npx refundflow resolve RF-.*` or POST \/v1\/refunds\/RF-.*\/resolve/),
+      expect.stringMatching(
+        /^cannot resolve: the decision carries no proof of who made it .*Use `npx refundflow resolve RF-.*` or POST \/v1\/refunds\/RF-.*\/resolve/,
+      ),
       expect.stringMatching(/not signed by a key this worker trusts/),
       expect.stringMatching(/the proof was signed \d+ s ago; it is good for 600 s/),
       expect.stringMatching(/the proof is for refund RF-other, not RF-/),
@@ -308,7 +381,9 @@ describe('resolveWorkflow: who may resolve', () => {
     const devWorker = await engine().worker({ REFUNDS_TASK_QUEUE: taskQueue, ALLOW_UNSIGNED_DECISIONS: 'true' });
     const result = await devWorker.runUntil(resolve({ refundId: request.refundId, resolution: word }, { taskQueue }));
     expect(result).toEqual({ resolved: true, status: 'failed' });
-    expect((await engine().ledger.get(request.refundId))?.decisions).toMatchObject([{ action: 'resolve', by: unverifiedDecider, verified: false, evidence: word.evidence }]);
+    expect((await engine().ledger.get(request.refundId))?.decisions).toMatchObject([
+      { action: 'resolve', by: unverifiedDecider, verified: false, evidence: word.evidence },
+    ]);
   });
 
   it('refuses a refund not in requires_attention, one the ledger does not have, and input it cannot read', async () => {
@@ -320,7 +395,11 @@ describe('resolveWorkflow: who may resolve', () => {
       refused: `Refund ${request.refundId} is failed: only a refund in requires_attention is resolved`,
       status: 'failed',
     });
-    expect(await resolve(signed('RF-nobody-has', word, people.ann))).toEqual({ resolved: false, code: 'not_found', refused: 'The ledger has no refund RF-nobody-has' });
+    expect(await resolve(signed('RF-nobody-has', word, people.ann))).toEqual({
+      resolved: false,
+      code: 'not_found',
+      refused: 'The ledger has no refund RF-nobody-has',
+    });
     const bad = await resolve({ refundId: request.refundId, resolution: { outcome: 'failed', evidence: '' } });
     expect(bad).toEqual({ resolved: false, code: 'invalid', refused: 'Invalid resolution: resolution.evidence: must not be empty' });
   });
@@ -334,7 +413,9 @@ describe('resolveWorkflow: who may resolve', () => {
     const first = await client.workflow.start<typeof resolveWorkflow>('resolveWorkflow', resolveStartOptions(input, refund, `${taskQueue}-idle`));
     try {
       expect(first.workflowId).toBe(resolveWorkflowId(request.refundId));
-      await expect(client.workflow.start<typeof resolveWorkflow>('resolveWorkflow', resolveStartOptions(input, refund, taskQueue))).rejects.toThrow(WorkflowExecutionAlreadyStartedError);
+      await expect(client.workflow.start<typeof resolveWorkflow>('resolveWorkflow', resolveStartOptions(input, refund, taskQueue))).rejects.toThrow(
+        WorkflowExecutionAlreadyStartedError,
+      );
     } finally {
       await first.terminate('test over');
     }

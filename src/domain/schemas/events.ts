@@ -20,10 +20,7 @@ export const eventDataSchemas = {
 /** The envelope. Extension attributes are allowed (CloudEvents permits them) and ignored. */
 export const cloudEvent = z.looseObject({
   specversion: z.literal('1.0', { error: 'must be "1.0" (CloudEvents 1.0)' }),
-  id: z
-    .string({ error: 'must be a string' })
-    .min(1, 'must not be empty')
-    .max(128, 'must be at most 128 characters'),
+  id: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(128, 'must be at most 128 characters'),
   source: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(256, 'must be at most 256 characters'),
   type: z.enum(eventTypes, { error: `must be one of ${eventTypes.map((t) => `"${t}"`).join(', ')}` }),
   time: z.iso.datetime({ offset: true, error: 'must be an RFC 3339 time, e.g. 2026-11-22T08:00:00Z' }).optional(),

@@ -9,10 +9,7 @@ export const operatorInput = z
   .object({
     refundId: z.string().min(1, 'must not be empty').max(operatorInputLimits.refundId, `must be at most ${operatorInputLimits.refundId} characters`).optional(),
     reason: z.string().max(operatorInputLimits.reason, `must be at most ${operatorInputLimits.reason} characters`).optional(),
-    by: z
-      .never({ error: 'is no longer taken: the decision is recorded under the identity you signed in with' })
-      .optional()
-      .meta({ deprecated: true }),
+    by: z.never({ error: 'is no longer taken: the decision is recorded under the identity you signed in with' }).optional().meta({ deprecated: true }),
   })
   .strict();
 

@@ -16,7 +16,10 @@ export const newKeyBody = z
   .object({
     name: z.string().regex(KEY_NAME, "must be 1–64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit"),
     role: z.enum(roles),
-    person: z.string().regex(PERSON, 'must name the person the key is for: their OIDC subject where OIDC is used, else a name (1–255 printable characters, no spaces)').optional(),
+    person: z
+      .string()
+      .regex(PERSON, 'must name the person the key is for: their OIDC subject where OIDC is used, else a name (1–255 printable characters, no spaces)')
+      .optional(),
   })
   .strict();
 

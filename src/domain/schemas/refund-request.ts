@@ -10,9 +10,7 @@ import { pathSegmentId } from './path-segment.js';
  * types only (no zod in the workflow bundle, docs/engine.md).
  */
 
-export const refundIdSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1–64 characters of A–Z, a–z, 0–9, ".", "_", ":" or "-"');
+export const refundIdSchema = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1–64 characters of A–Z, a–z, 0–9, ".", "_", ":" or "-"');
 
 /** Goes into MWD's refund URL and Oen's transaction list URL as a path segment. */
 export const orderId = pathSegmentId(128);

@@ -6,5 +6,9 @@ import { randomBytes } from 'node:crypto';
  */
 export function randomHid(date = new Date()): string {
   const day = date.toISOString().slice(0, 10).replaceAll('-', '');
-  return `P${day}${randomBytes(6).toString('base64url').toUpperCase().replace(/[^A-Z0-9]/g, 'X').slice(0, 8)}`;
+  return `P${day}${randomBytes(6)
+    .toString('base64url')
+    .toUpperCase()
+    .replace(/[^A-Z0-9]/g, 'X')
+    .slice(0, 8)}`;
 }

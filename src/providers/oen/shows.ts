@@ -21,14 +21,21 @@ export interface OenRefundJudged {
  * ours, or a refund sent earlier, the payment method does not matter: Oen carried the refund out
  * whatever it says (or does not say).
  */
-export function oenShows(transactions: readonly OenTransaction[], refund: OenRefundJudged, { cardPaymentsOnly = false } = {}): Exclude<OenShows, { kind: 'unreachable' }> {
+export function oenShows(
+  transactions: readonly OenTransaction[],
+  refund: OenRefundJudged,
+  { cardPaymentsOnly = false } = {},
+): Exclude<OenShows, { kind: 'unreachable' }> {
   const t = transactions.find((candidate) => candidate.id === refund.transactionHid);
   if (!t) return { kind: 'unexplained', evidence: `Oen does not list transaction ${refund.transactionHid} under order ${refund.orderId}` };
   const notCard = cardPaymentsOnly ? notACardPayment(t) : undefined;
   if (notCard !== undefined) return { kind: 'unexplained', evidence: notCard };
   if (t.status === 'refunded' || t.refundAmount > 0) {
     if (t.refundAmount === refund.amount) return { kind: 'refunded', evidence: describe(t) };
-    return { kind: 'unexplained', evidence: `Oen shows ${formatNtd(t.refundAmount)} refunded on ${t.id} (status ${t.status}), but this refund is ${formatNtd(refund.amount)}` };
+    return {
+      kind: 'unexplained',
+      evidence: `Oen shows ${formatNtd(t.refundAmount)} refunded on ${t.id} (status ${t.status}), but this refund is ${formatNtd(refund.amount)}`,
+    };
   }
   if (t.status === 'charged') return { kind: 'charged', evidence: describe(t) };
   return { kind: 'unexplained', evidence: `Oen shows transaction ${t.id} as "${t.status}"` };
