@@ -89,9 +89,13 @@ describe('the tiers (test/projects.ts, vitest.config.ts)', () => {
   it('npm test runs every project, lint and the type check among them (the checks project); test:unit, test:engine and test:cluster run their tiers', () => {
     expect(commands(scripts.test ?? '')).toEqual(['exec vitest run']);
     // The checks project runs what npm run lint and npm run typecheck run.
-    expect(scripts.lint).toBe('eslint .');
+    expect(scripts.lint).toBe('eslint . && prettier --check .');
     expect(scripts.typecheck).toBe('tsc --noEmit');
-    expect(CHECKS).toEqual({ eslint: ['node_modules/eslint/bin/eslint.js', '.'], tsc: ['node_modules/typescript/bin/tsc', '--noEmit'] });
+    expect(CHECKS).toEqual({
+      eslint: ['node_modules/eslint/bin/eslint.js', '.'],
+      prettier: ['node_modules/prettier/bin/prettier.cjs', '--check', '.'],
+      tsc: ['node_modules/typescript/bin/tsc', '--noEmit'],
+    });
     expect(scripts['test:unit']).toBe('exec vitest run --project unit');
     expect(scripts['test:engine']).toBe("exec vitest run --project 'engine*'");
     expect(scripts['test:cluster']).toBe("exec vitest run --project 'cluster*'");

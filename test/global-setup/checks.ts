@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { tieChild } from '../../scripts/watchdog.js';
 
-/** What `npm run lint` and `npm run typecheck` run (test/package-scripts.test.ts holds them to it). */
+/** What `npm run lint` (ESLint, then Prettier's check) and `npm run typecheck` run (test/package-scripts.test.ts holds them to it). */
 export const CHECKS = {
   eslint: ['node_modules/eslint/bin/eslint.js', '.'],
+  prettier: ['node_modules/prettier/bin/prettier.cjs', '--check', '.'],
   tsc: ['node_modules/typescript/bin/tsc', '--noEmit'],
 } as const;
 
@@ -18,7 +19,7 @@ export interface CheckResult {
 }
 
 /**
- * The checks project's global setup: starts ESLint and the type check at the beginning of the run,
+ * The checks project's global setup: starts ESLint, Prettier's check and the type check at the beginning of the run,
  * in the background and at a lower priority, so that they run beside the tests (on the core a test
  * file waiting for Temporal leaves idle) instead of before all of them. Each writes its exit code
  * and output to <checksDir>/<name>.json when it ends; test/checks/*.test.ts, in the last group of
