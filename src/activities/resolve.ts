@@ -64,14 +64,14 @@ export function createResolveActivities({ resolution, reconciliation, metrics = 
       confirmed: boolean,
     ): Promise<Decided> => {
       const claimant = to === 'submitting' ? Context.current().info.workflowExecution : undefined;
-      const decided = await ledgerCall(() => resolution.decide(before, to, fields, confirmed, claimant));
+      const decided = await ledgerCall(() => resolution.moveAsDecided(before, to, fields, confirmed, claimant));
       if (decided.moved) metrics.refundStatus(decided.record);
       return decided;
     },
 
     /** How the send a person asked for ended (ResolutionLedger.end). */
     recordResolutionEnd: async (refundId: string, to: RefundStatus, fields: TransitionFields): Promise<RefundRecord> => {
-      const record = await ledgerCall(() => resolution.end(refundId, to, fields, Context.current().info.workflowExecution?.workflowId));
+      const record = await ledgerCall(() => resolution.settle(refundId, to, fields, Context.current().info.workflowExecution?.workflowId));
       metrics.refundStatus(record);
       return record;
     },

@@ -14,15 +14,15 @@ import type { RefundRecord } from './schemas/refund-record.js';
 /** One refund's part in a run. Every action but `resubmit` is carried out as it is. */
 export type ReconcileAction =
   /** Left as it is, counted. `confirm`: a success Oen bore out, not asked about again. */
-  | { act: 'count'; outcome: ReconcileOutcome; confirm?: true }
+  | { kind: 'count'; outcome: ReconcileOutcome; confirm?: true }
   /** Left as it is, counted and noted in the report with the evidence. */
-  | { act: 'note'; outcome: ReconcileOutcome; evidence: string }
+  | { kind: 'note'; outcome: ReconcileOutcome; evidence: string }
   /** Moved to `to` with `fields`, if the ledger row is still as read (else `changed_meanwhile`). */
-  | { act: 'move'; to: RefundStatus; outcome: ReconcileOutcome; evidence: string; fields: TransitionFields }
+  | { kind: 'move'; to: RefundStatus; outcome: ReconcileOutcome; evidence: string; fields: TransitionFields }
   /** Left with a person, who finds Oen's evidence on the refund itself (`error`); noted as `unexplained`. */
-  | { act: 'attach'; error: { code: string; message: string }; evidence: string }
+  | { kind: 'attach'; error: { code: string; message: string }; evidence: string }
   /** Oen shows it still charged with nothing refunded, and the policy sends such a refund again (check, then act). */
-  | { act: 'resubmit'; evidence: string };
+  | { kind: 'resubmit'; evidence: string };
 
 /** What the decisions read of a refund. */
 export type Reconciled = Pick<RefundRecord, 'status' | 'error' | 'transactionHid' | 'workflowId'>;
@@ -35,26 +35,26 @@ export type Reconciled = Pick<RefundRecord, 'status' | 'error' | 'transactionHid
  */
 export function reconcileAction(record: Reconciled, shows: OenShows, policy: Pick<ReconcilePolicy, 'resubmit'>, runOpen: boolean): ReconcileAction {
   if (record.status === 'submitting' && runOpen) {
-    return { act: 'note', outcome: 'still_running', evidence: `its run ${record.workflowId}, or the run that claimed it, is still open; left to it` };
+    return { kind: 'note', outcome: 'still_running', evidence: `its run ${record.workflowId}, or the run that claimed it, is still open; left to it` };
   }
   const { kind, evidence } = shows;
   // Oen could not be asked (or the answer is of a kind no judgement gives): nothing is known, nothing is done.
-  if (kind !== 'refunded' && kind !== 'charged' && kind !== 'unexplained') return { act: 'note', outcome: 'provider_unreachable', evidence };
+  if (kind !== 'refunded' && kind !== 'charged' && kind !== 'unexplained') return { kind: 'note', outcome: 'provider_unreachable', evidence };
   if (record.status === 'failed') return recheckFailed(record, kind, evidence);
   if (record.status === 'succeeded') {
-    if (kind === 'refunded') return { act: 'count', outcome: 'confirmed', confirm: true };
+    if (kind === 'refunded') return { kind: 'count', outcome: 'confirmed', confirm: true };
     return moveToPerson('mismatch', evidence, codes.ReconcileMismatch, `the ledger recorded this refund as succeeded, but ${evidence}`);
   }
   if (kind === 'refunded') {
     // Order management was told it failed, and may have asked again or refunded another way: a person decides.
-    if (record.error?.code === codes.FailedButRefunded) return { act: 'note', outcome: 'left_for_person', evidence };
-    return { act: 'move', to: 'succeeded', outcome: 'resolved', evidence, fields: { providerReference: record.transactionHid ?? '', error: null } };
+    if (record.error?.code === codes.FailedButRefunded) return { kind: 'note', outcome: 'left_for_person', evidence };
+    return { kind: 'move', to: 'succeeded', outcome: 'resolved', evidence, fields: { providerReference: record.transactionHid ?? '', error: null } };
   }
   if (kind === 'unexplained') {
     if (record.status === 'submitting') return moveToPerson('unexplained', evidence, codes.OenStateUnexplained, evidence);
-    return { act: 'attach', error: evidenceError(evidence, record.error), evidence };
+    return { kind: 'attach', error: evidenceError(evidence, record.error), evidence };
   }
-  if (policy.resubmit) return { act: 'resubmit', evidence };
+  if (policy.resubmit) return { kind: 'resubmit', evidence };
   return leftForPerson(record, evidence, 'not sent again (RECONCILE_RESUBMIT is off): a person decides');
 }
 
@@ -66,7 +66,7 @@ export function reconcileAction(record: Reconciled, shows: OenShows, policy: Pic
  * evidence. Still charged with nothing refunded bears the ledger out.
  */
 function recheckFailed(record: Reconciled, kind: 'refunded' | 'charged' | 'unexplained', evidence: string): ReconcileAction {
-  if (kind === 'charged') return { act: 'count', outcome: 'confirmed' };
+  if (kind === 'charged') return { kind: 'count', outcome: 'confirmed' };
   const failed = `the ledger recorded this refund as failed (${record.error?.code ?? 'no code'}), but ${evidence}`;
   if (kind === 'unexplained') return moveToPerson('unexplained', evidence, codes.OenStateUnexplained, failed);
   return moveToPerson('mismatch', evidence, codes.FailedButRefunded, `${failed}: Oen refunded it after all`);
@@ -79,11 +79,11 @@ function recheckFailed(record: Reconciled, kind: 'refunded' | 'charged' | 'unexp
 export function leftForPerson(record: Pick<RefundRecord, 'status'>, evidence: string, why: string): ReconcileAction {
   const message = `${evidence}; ${why}`;
   if (record.status === 'submitting') return moveToPerson('left_for_person', evidence, codes.OenNotRefunded, message);
-  return { act: 'note', outcome: 'left_for_person', evidence: message };
+  return { kind: 'note', outcome: 'left_for_person', evidence: message };
 }
 
 function moveToPerson(outcome: ReconcileOutcome, evidence: string, code: ErrorCode, message: string): ReconcileAction {
-  return { act: 'move', to: 'requires_attention', outcome, evidence, fields: { error: { code, message } } };
+  return { kind: 'move', to: 'requires_attention', outcome, evidence, fields: { error: { code, message } } };
 }
 
 /**
@@ -125,18 +125,18 @@ export function runEndedAction(
   run: RunEnd,
   unansweredBy: string | undefined,
 ): ReconcileAction {
-  if (run.open) return { act: 'count', outcome: 'still_running' };
+  if (run.open) return { kind: 'count', outcome: 'still_running' };
   const gone =
     run.ended === 'terminated'
       ? `its run ${record.workflowId} was terminated through Temporal (person unknown) without settling it`
       : `its run ${record.workflowId} ended without settling it`;
   if (record.status !== 'submitting') {
     const evidence = `${gone}, before the refund was sent: nothing was sent`;
-    return { act: 'move', to: 'cancelled', outcome: 'run_ended', evidence, fields: { error: { code: codes.RunEnded, message: evidence } } };
+    return { kind: 'move', to: 'cancelled', outcome: 'run_ended', evidence, fields: { error: { code: codes.RunEnded, message: evidence } } };
   }
   if (record.providerReference) {
     return {
-      act: 'move',
+      kind: 'move',
       to: 'succeeded',
       outcome: 'run_ended',
       evidence: `${gone}; MWD's success (${record.providerReference}) was recorded before it ended`,

@@ -64,7 +64,7 @@ export class ResolutionLedger {
    * the row as it is. The same move made by an earlier attempt of the step (the decision it carries
    * is already the row's last) answers `moved: true`.
    */
-  async decide(
+  async moveAsDecided(
     before: Pick<RefundRecord, 'refundId' | 'status' | 'updatedAt' | 'version'>,
     to: RefundStatus,
     fields: TransitionFields & { decisions: DecisionRecord[] },
@@ -88,7 +88,7 @@ export class ResolutionLedger {
    * its end: the same status again changes nothing; any other move is refused with the status. With
    * `heldBy` (the resolution's workflow id), only while the claim is still that resolution's.
    */
-  async end(refundId: string, to: RefundStatus, fields: TransitionFields, heldBy?: string): Promise<RefundRecord> {
+  async settle(refundId: string, to: RefundStatus, fields: TransitionFields, heldBy?: string): Promise<RefundRecord> {
     const row = await writeMove(this.db, { by: 'resolution', refundId, to, fields, heldBy });
     if (row) return toRecord(row);
     const current = await this.refunds.get(refundId);

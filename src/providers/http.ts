@@ -74,9 +74,9 @@ function createAxios(baseUrl: string, timeoutMs: number): AxiosInstance {
 const notSentCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 export type TransportFailure =
-  | { sent: false; code: string }
+  | { kind: 'not_sent'; code: string }
   /** Timeout, reset, abort: the provider may have received the request and acted on it. */
-  | { sent: 'maybe'; code: string };
+  | { kind: 'maybe_sent'; code: string };
 
 export type Sent = { response: AxiosResponse<string> } | { failure: TransportFailure };
 
@@ -97,7 +97,7 @@ export async function send(
       await http.limiter.acquire({ signal, onWait });
     } catch (err) {
       // Cancelled while waiting its turn: nothing was sent.
-      if (signal?.aborted) return { failure: { sent: false, code: 'ERR_CANCELED' } };
+      if (signal?.aborted) return { failure: { kind: 'not_sent', code: 'ERR_CANCELED' } };
       throw err;
     }
   }
@@ -116,13 +116,13 @@ export async function send(
     if (!isAxiosError(err)) throw err;
     const code = err.code ?? 'UNKNOWN';
     observe(code);
-    return { failure: notSentCodes.has(code) ? { sent: false, code } : { sent: 'maybe', code } };
+    return { failure: notSentCodes.has(code) ? { kind: 'not_sent', code } : { kind: 'maybe_sent', code } };
   }
 }
 
 /** Transport rules shared by both providers' tables. */
 export function transportRule(provider: 'Oen' | 'Mwd', failure: TransportFailure, mutating: boolean): ErrorRule {
-  if (failure.sent === false) {
+  if (failure.kind === 'not_sent') {
     return { type: `${provider}ConnectionFailed`, kind: 'retryable', meaning: 'could not connect; the request was not sent' };
   }
   // A read that may have arrived changed nothing: asking again is safe.

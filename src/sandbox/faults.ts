@@ -97,7 +97,7 @@ interface RouteSpec {
 }
 
 /** What happens to one request: the fault (with its name, for the record) and the latency to add. */
-export interface Decision {
+export interface PickedFault {
   fault?: Fault & { name: string };
   latencyMs: number;
 }
@@ -144,7 +144,7 @@ export class Faults<Route extends string> {
   }
 
   /** `reference`: the transaction or order the request is about, for faults keyed to it. */
-  decide(route: Route, reference?: string): Decision {
+  pick(route: Route, reference?: string): PickedFault {
     const keyed = reference === undefined ? undefined : this.specs[`${route}@${reference}`];
     const spec = keyed ?? this.specs[route];
     if (!spec) return { latencyMs: 0 };

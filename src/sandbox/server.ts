@@ -157,7 +157,7 @@ export async function answerWithFaults<Route extends string>(
 ): Promise<string | undefined> {
   core.requests[route] += 1;
   const seen = core.timeline.add(route, request.url, arrivals.get(request));
-  const { fault, latencyMs } = core.faults.decide(route, reference);
+  const { fault, latencyMs } = core.faults.pick(route, reference);
   if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
   const answer = !fault || fault.commit ? work() : undefined;
   if (!fault) {

@@ -56,8 +56,8 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
       // A refund long in submitting may only be queued behind a burst: while its run is open, it is the run's.
       const runOpen = record.status === 'submitting' && (await runs.refundRunOpen(record.workflowId, record.refundId));
       const action = reconcileAction(record, shows, policy, runOpen);
-      if (action.act === 'count' && action.confirm) confirmed.push(record.refundId);
-      await run.settle(record, action);
+      if (action.kind === 'count' && action.confirm) confirmed.push(record.refundId);
+      await run.examine(record, action);
     }
     if (confirmed.length > 0) await ledger.confirmRefunds(confirmed);
     await run.delivered();
@@ -74,7 +74,7 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
     const page = await ledger.runEndedCandidates({ policy, ...(ended !== undefined && { after: ended }), limit: PAGE_SIZE });
     if (page.length === 0) break;
     ended = page[page.length - 1]?.record.refundId;
-    for (const { record, unansweredBy } of page) await run.settle(record, runEndedAction(record, await runEnd(record), unansweredBy));
+    for (const { record, unansweredBy } of page) await run.examine(record, runEndedAction(record, await runEnd(record), unansweredBy));
     await run.delivered();
   }
 
@@ -130,7 +130,7 @@ class Reconciliation {
   constructor(readonly report: ReconcileReport) {}
 
   /** One refund looked at: its action carried out. */
-  async settle(record: RefundRecord, action: ReconcileAction): Promise<void> {
+  async examine(record: RefundRecord, action: ReconcileAction): Promise<void> {
     this.report.examined += 1;
     await this.carryOut(record, action);
   }
@@ -141,7 +141,7 @@ class Reconciliation {
   }
 
   private async carryOut(record: RefundRecord, action: ReconcileAction): Promise<void> {
-    switch (action.act) {
+    switch (action.kind) {
       case 'count':
         return this.count(action.outcome);
       case 'note':

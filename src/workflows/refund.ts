@@ -29,7 +29,7 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
   const record = async (status: RefundStatus, fields: TransitionFields = {}) =>
     view.show(await ledgerStep(`Ledger: ${request.refundId} → ${status}`).recordStatus(request.refundId, status, fields));
   /** Records the end, tells order management, and ends the run as the refund ended. */
-  const end = async ({ status, fields }: RefundEnd) => finish(await record(status, fields), true);
+  const settle = async ({ status, fields }: RefundEnd) => closeRun(await record(status, fields), true);
 
   // Open: not cancellable, so a Temporal Cancel request finds the refund in the ledger to end it.
   const { workflowId, runId, parent } = workflowInfo();
@@ -38,12 +38,12 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
   );
   if ('notRequested' in opened) throw notRequestedFailure(opened);
   // A refund id ends once: a second run of a settled one ends as the first did, sending and telling nothing.
-  if ('settled' in opened) return finish(view.show(opened.settled), false);
+  if ('settled' in opened) return closeRun(view.show(opened.settled), false);
   if (!('opened' in opened)) throw refusedOpen(opened);
   decisions.usePolicy(policy);
 
   const { stop, decided } = await awaitGoAhead(request, policy, decisions, record);
-  if (stop) return CancellationScope.nonCancellable(() => end({ status: 'cancelled', fields: { error: stop, decisions: decided } }));
+  if (stop) return CancellationScope.nonCancellable(() => settle({ status: 'cancelled', fields: { error: stop, decisions: decided } }));
 
   // From here on the provider may act: a cancel is refused, and a Temporal Cancel request is not
   // obeyed — the run submits, records and tells, whatever is asked of it meanwhile.
@@ -56,7 +56,7 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
     if (run.consideredCancelled && patched('audit-cancel-not-obeyed')) {
       await ledgerStep(`Audit: a Temporal Cancel of ${request.refundId} not obeyed`).noteCancelNotObeyed(request.refundId, ended.status);
     }
-    return end(ended);
+    return settle(ended);
   });
 }
 
@@ -102,7 +102,7 @@ async function awaitGoAhead(
  * cancelled refunds fail the run (with the record in the failure's details, so a new run may follow
  * a failed one); succeeded and requires_attention complete it with the record.
  */
-async function finish(record: RefundRecord, tell: boolean): Promise<RefundRecord> {
+async function closeRun(record: RefundRecord, tell: boolean): Promise<RefundRecord> {
   if (tell) await tellOrderManagement(record);
   const reason = record.error ? `: ${record.error.message}` : '';
   if (record.status === 'failed') throw ApplicationFailure.nonRetryable(`Refund ${record.refundId} failed${reason}`, codes.RefundFailed, record);

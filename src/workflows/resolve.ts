@@ -154,14 +154,14 @@ async function settle(resolving: Resolving, resolution: Outcome, evidence: strin
       ? { providerReference: resolution.providerReference, error: null }
       : { error: { code: codes.ResolvedFailed, message: `resolved as failed by ${describeDecider(decision.by)}: ${evidence}` } };
   return CancellationScope.nonCancellable(async () => {
-    const moved = await decide(
+    const moved = await moveAsDecided(
       resolving,
       resolution.outcome,
       { ...fields, decisions: [decision, ...resolving.second].map((d) => ({ ...d, evidence })) },
       oenShowed !== undefined,
     );
     if ('resolved' in moved) return moved;
-    return told(moved, oenShowed);
+    return tellAndAnswer(moved, oenShowed);
   });
 }
 
@@ -176,7 +176,7 @@ async function sendAgain(resolving: Resolving, found: OenShows): Promise<Resolve
   const retry = await ledgerStep(`Ledger: the request order management sent for ${refund.refundId}`).retryRequest(refund);
   if ('impossible' in retry) return view.refused('invalid', `Refund ${refund.refundId} cannot be sent again: ${retry.impossible}`, { providerEvidence });
   return CancellationScope.nonCancellable(async () => {
-    const claimed = await decide(
+    const claimed = await moveAsDecided(
       resolving,
       'submitting',
       { error: null, decisions: [decision, ...resolving.second].map((d) => ({ ...d, evidence: found.evidence })) },
@@ -186,12 +186,12 @@ async function sendAgain(resolving: Resolving, found: OenShows): Promise<Resolve
     const summary = `${providerCallSummary(refund)}, sent again for ${decision.by.name}`;
     const { status, fields } = await submitRefund(retry.request, policy, summary);
     const ended = await ledgerStep(`Ledger: ${refund.refundId} → ${status}`).recordResolutionEnd(refund.refundId, status, fields);
-    return told(view.show(ended), providerEvidence);
+    return tellAndAnswer(view.show(ended), providerEvidence);
   });
 }
 
 /** The decision's move, from requires_attention as read: the record as moved, or the refusal when it moved meanwhile. */
-async function decide(
+async function moveAsDecided(
   { refund, decision, view }: Resolving,
   to: RefundStatus,
   fields: TransitionFields & { decisions: DecisionRecord[] },
@@ -213,7 +213,7 @@ async function decide(
 }
 
 /** Order management hears the refund's new end, as from a refund run; the run answers it. */
-async function told(record: RefundRecord, providerEvidence?: string): Promise<ResolveResult> {
+async function tellAndAnswer(record: RefundRecord, providerEvidence?: string): Promise<ResolveResult> {
   await tellOrderManagement(record);
   return { resolved: true, status: record.status, ...(providerEvidence !== undefined && { providerEvidence }) };
 }

@@ -41,16 +41,16 @@ describe.each(kinds)('the resolution ledger on %s', (kind) => {
   it('settles a refund in requires_attention with the decision and its evidence; Oen’s word confirms it; an attempt again changes nothing', async () => {
     const read = await needingAPerson(1);
     const fields = { providerReference: 'P20261129000001', error: null, decisions: [decision('2026-11-29T08:00:00.000Z')] };
-    const settled = await resolution().decide(read, 'succeeded', fields, true);
+    const settled = await resolution().moveAsDecided(read, 'succeeded', fields, true);
     expect(settled).toMatchObject({ moved: true, record: { status: 'succeeded', providerReference: 'P20261129000001', decisions: fields.decisions } });
     expect(settled.record.error).toBeUndefined();
     expect(settled.record.completedAt).toBeDefined();
     expect(await confirmedAt('RF-1')).toBeInstanceOf(Date);
     // The step's local activity retried after its answer was lost: the same decision is already the row's last.
-    expect(await resolution().decide(read, 'succeeded', fields, true)).toMatchObject({ moved: true, record: { status: 'succeeded' } });
+    expect(await resolution().moveAsDecided(read, 'succeeded', fields, true)).toMatchObject({ moved: true, record: { status: 'succeeded' } });
     expect((await refunds().get('RF-1'))?.decisions).toHaveLength(1);
     // Another person's decision on the same read is not taken.
-    expect(await resolution().decide(read, 'failed', { error: null, decisions: [decision('2026-11-29T08:01:00.000Z')] })).toMatchObject({
+    expect(await resolution().moveAsDecided(read, 'failed', { error: null, decisions: [decision('2026-11-29T08:01:00.000Z')] })).toMatchObject({
       moved: false,
       record: { status: 'succeeded' },
     });
@@ -59,7 +59,7 @@ describe.each(kinds)('the resolution ledger on %s', (kind) => {
   it('moves nothing that changed since it was read (reconciliation wrote evidence, or settled it)', async () => {
     const read = await needingAPerson(1);
     await new ReconciliationLedger(database()).attachEvidence(read, { code: 'OenStateUnexplained', message: 'Oen shows NT$400 refunded' });
-    const refused = await resolution().decide(read, 'failed', {
+    const refused = await resolution().moveAsDecided(read, 'failed', {
       error: { code: 'ResolvedFailed', message: 'm' },
       decisions: [decision('2026-11-29T08:00:00.000Z')],
     });
@@ -68,7 +68,7 @@ describe.each(kinds)('the resolution ledger on %s', (kind) => {
     // A person's settlement of an MWD refund leaves confirmed_at alone: nobody asked the provider.
     const again = (await refunds().get('RF-1'))!;
     expect(
-      await resolution().decide(again, 'failed', { error: { code: 'ResolvedFailed', message: 'm' }, decisions: [decision('2026-11-29T08:02:00.000Z')] }),
+      await resolution().moveAsDecided(again, 'failed', { error: { code: 'ResolvedFailed', message: 'm' }, decisions: [decision('2026-11-29T08:02:00.000Z')] }),
     ).toMatchObject({
       moved: true,
       record: { status: 'failed', error: { code: 'ResolvedFailed' } },
@@ -80,17 +80,20 @@ describe.each(kinds)('the resolution ledger on %s', (kind) => {
     await needingAPerson(1);
     await database().query(`UPDATE refunds SET provider_reference = 'left by a mismatch', retrying_since = now() - interval '1 hour' WHERE refund_id = 'RF-1'`);
     const read = (await refunds().get('RF-1'))!;
-    const claimed = await resolution().decide(read, 'submitting', { error: null, decisions: [decision('2026-11-29T08:00:00.000Z', 'Oen lists it charged')] });
+    const claimed = await resolution().moveAsDecided(read, 'submitting', {
+      error: null,
+      decisions: [decision('2026-11-29T08:00:00.000Z', 'Oen lists it charged')],
+    });
     expect(claimed).toMatchObject({ moved: true, record: { status: 'submitting' } });
     expect(claimed.record.providerReference).toBeUndefined();
     expect(claimed.record.error).toBeUndefined();
     expect(await refunds().noteTransientFailure('RF-1')).toBeLessThan(60_000);
     expect(await new ReconciliationLedger(database()).resubmits('RF-1')).toBe(0);
 
-    const ended = await resolution().end('RF-1', 'requires_attention', { error: { code: 'OenHttp500', message: 'still failing' } });
+    const ended = await resolution().settle('RF-1', 'requires_attention', { error: { code: 'OenHttp500', message: 'still failing' } });
     expect(ended).toMatchObject({ status: 'requires_attention', error: { code: 'OenHttp500' }, decisions: [{ action: 'resolve' }] });
-    expect(await resolution().end('RF-1', 'requires_attention', {})).toMatchObject({ status: 'requires_attention', updatedAt: ended.updatedAt });
-    await expect(resolution().end('RF-1', 'succeeded', {})).rejects.toThrow(
+    expect(await resolution().settle('RF-1', 'requires_attention', {})).toMatchObject({ status: 'requires_attention', updatedAt: ended.updatedAt });
+    await expect(resolution().settle('RF-1', 'succeeded', {})).rejects.toThrow(
       new LedgerError('Refund RF-1 is requires_attention; a resolution cannot record it succeeded'),
     );
   });
@@ -98,7 +101,7 @@ describe.each(kinds)('the resolution ledger on %s', (kind) => {
   it('ends only the send it claimed: a refund reconciliation took over since (the resolution run was closed) is not moved by that resolution', async () => {
     const read = await needingAPerson(2);
     const claimant = { workflowId: 'resolve:RF-2', runId: 'run-of-the-resolution' };
-    const claimed = await resolution().decide(
+    const claimed = await resolution().moveAsDecided(
       read,
       'submitting',
       { error: null, decisions: [decision('2026-11-29T08:00:00.000Z', 'Oen lists it charged')] },
@@ -113,7 +116,7 @@ describe.each(kinds)('the resolution ledger on %s', (kind) => {
       { workflowId: 'refundflow-reconcile-1', runId: 'r1' },
     );
     expect(takenOver).toMatchObject({ changed: true });
-    await expect(resolution().end('RF-2', 'succeeded', { providerReference: 'P20261129000002' }, 'resolve:RF-2')).rejects.toThrow(
+    await expect(resolution().settle('RF-2', 'succeeded', { providerReference: 'P20261129000002' }, 'resolve:RF-2')).rejects.toThrow(
       new LedgerError('Refund RF-2 is submitting; a resolution cannot record it succeeded'),
     );
     expect(await refunds().get('RF-2')).toMatchObject({ status: 'submitting' });
@@ -121,17 +124,23 @@ describe.each(kinds)('the resolution ledger on %s', (kind) => {
     // The resolution's own claim had named it: its end is recorded while the claim is still its own.
     const mine = await needingAPerson(3);
     const own = { workflowId: 'resolve:RF-3', runId: 'run-3' };
-    await resolution().decide(mine, 'submitting', { error: null, decisions: [decision('2026-11-29T08:00:00.000Z', 'Oen lists it charged')] }, false, own);
+    await resolution().moveAsDecided(
+      mine,
+      'submitting',
+      { error: null, decisions: [decision('2026-11-29T08:00:00.000Z', 'Oen lists it charged')] },
+      false,
+      own,
+    );
     expect(await refunds().claimant('RF-3')).toEqual(own);
-    expect(await resolution().end('RF-3', 'succeeded', { providerReference: 'P20261129000003' }, 'resolve:RF-3')).toMatchObject({ status: 'succeeded' });
+    expect(await resolution().settle('RF-3', 'succeeded', { providerReference: 'P20261129000003' }, 'resolve:RF-3')).toMatchObject({ status: 'succeeded' });
   });
 
   it('makes no move a resolution may not make', async () => {
     const read = await needingAPerson(1);
-    await expect(resolution().decide({ ...read, status: 'succeeded' }, 'failed', { decisions: [] })).rejects.toThrow(
+    await expect(resolution().moveAsDecided({ ...read, status: 'succeeded' }, 'failed', { decisions: [] })).rejects.toThrow(
       /a resolution does not move a refund from succeeded to failed/,
     );
-    await expect(resolution().decide(read, 'cancelled', { decisions: [] })).rejects.toThrow(/from requires_attention to cancelled/);
+    await expect(resolution().moveAsDecided(read, 'cancelled', { decisions: [] })).rejects.toThrow(/from requires_attention to cancelled/);
     expect((await refunds().get('RF-1'))?.status).toBe('requires_attention');
   });
 });

@@ -23,7 +23,7 @@ const inDoubt = ['requires_attention', 'submitting'] as const;
 describe('reconcileAction: a refund in doubt (requires_attention, or submitting past the threshold)', () => {
   it.each(inDoubt)('%s that Oen shows refunded becomes succeeded, with the transaction as the reference', (status) => {
     expect(decide(refund(status), refunded, resubmit)).toEqual({
-      act: 'move',
+      kind: 'move',
       to: 'succeeded',
       outcome: 'resolved',
       evidence: refunded.evidence,
@@ -33,18 +33,18 @@ describe('reconcileAction: a refund in doubt (requires_attention, or submitting 
 
   it('a FailedButRefunded one stays with a person, however plainly Oen shows the refund', () => {
     const record = refund('requires_attention', { code: 'FailedButRefunded', message: 'the ledger recorded this refund as failed …' });
-    expect(decide(record, refunded, resubmit)).toEqual({ act: 'note', outcome: 'left_for_person', evidence: refunded.evidence });
+    expect(decide(record, refunded, resubmit)).toEqual({ kind: 'note', outcome: 'left_for_person', evidence: refunded.evidence });
   });
 
   it.each(inDoubt)('%s that Oen shows still charged is sent again when the policy says so', (status) => {
-    expect(decide(refund(status), charged, resubmit)).toEqual({ act: 'resubmit', evidence: charged.evidence });
+    expect(decide(refund(status), charged, resubmit)).toEqual({ kind: 'resubmit', evidence: charged.evidence });
   });
 
   it('with resubmission off, one still charged is left for a person: noted when it is with one already, moved to one from submitting', () => {
     const why = `${charged.evidence}; not sent again (RECONCILE_RESUBMIT is off): a person decides`;
-    expect(decide(refund('requires_attention'), charged)).toEqual({ act: 'note', outcome: 'left_for_person', evidence: why });
+    expect(decide(refund('requires_attention'), charged)).toEqual({ kind: 'note', outcome: 'left_for_person', evidence: why });
     expect(decide(refund('submitting'), charged)).toEqual({
-      act: 'move',
+      kind: 'move',
       to: 'requires_attention',
       outcome: 'left_for_person',
       evidence: charged.evidence,
@@ -54,14 +54,14 @@ describe('reconcileAction: a refund in doubt (requires_attention, or submitting 
 
   it('a state nobody can explain: submitting goes to a person; one with a person keeps the evidence, and the first reason', () => {
     expect(decide(refund('submitting'), unexplained, resubmit)).toEqual({
-      act: 'move',
+      kind: 'move',
       to: 'requires_attention',
       outcome: 'unexplained',
       evidence: unexplained.evidence,
       fields: { error: { code: 'OenStateUnexplained', message: unexplained.evidence } },
     });
     expect(decide(refund('requires_attention', { code: 'OenHttp500', message: 'server error' }), unexplained, resubmit)).toEqual({
-      act: 'attach',
+      kind: 'attach',
       error: { code: 'OenStateUnexplained', message: `${unexplained.evidence}; first handed to a person as OenHttp500: server error` },
       evidence: unexplained.evidence,
     });
@@ -70,7 +70,7 @@ describe('reconcileAction: a refund in doubt (requires_attention, or submitting 
   it('submitting whose run (or the run that claimed it) is still open is left to it, whatever Oen shows', () => {
     for (const shows of [refunded, charged, unexplained, unreachable]) {
       expect(decide(refund('submitting'), shows, resubmit, true)).toEqual({
-        act: 'note',
+        kind: 'note',
         outcome: 'still_running',
         evidence: 'its run oen-refund-P1, or the run that claimed it, is still open; left to it',
       });
@@ -80,23 +80,23 @@ describe('reconcileAction: a refund in doubt (requires_attention, or submitting 
 
 describe('reconcileAction: Oen could not be asked', () => {
   it.each(['requires_attention', 'submitting', 'succeeded', 'failed'] as const)('%s: nothing is known, so nothing is done', (status) => {
-    expect(decide(refund(status), unreachable, resubmit)).toEqual({ act: 'note', outcome: 'provider_unreachable', evidence: unreachable.evidence });
+    expect(decide(refund(status), unreachable, resubmit)).toEqual({ kind: 'note', outcome: 'provider_unreachable', evidence: unreachable.evidence });
   });
 
   it('an answer of a kind no judgement gives is read as nothing known: never as still charged, never sent', () => {
     const unknown = { kind: 'not charged', evidence: 'from a history written by other code' } as unknown as OenShows;
-    expect(decide(refund('requires_attention'), unknown, resubmit)).toEqual({ act: 'note', outcome: 'provider_unreachable', evidence: unknown.evidence });
+    expect(decide(refund('requires_attention'), unknown, resubmit)).toEqual({ kind: 'note', outcome: 'provider_unreachable', evidence: unknown.evidence });
   });
 });
 
 describe('reconcileAction: a recent success', () => {
   it('Oen shows it refunded: confirmed, and not asked about again', () => {
-    expect(decide(refund('succeeded'), refunded, resubmit)).toEqual({ act: 'count', outcome: 'confirmed', confirm: true });
+    expect(decide(refund('succeeded'), refunded, resubmit)).toEqual({ kind: 'count', outcome: 'confirmed', confirm: true });
   });
 
   it.each([charged, unexplained])('Oen shows it $kind: a mismatch for a person, never sent again', (shows) => {
     expect(decide(refund('succeeded'), shows, resubmit)).toEqual({
-      act: 'move',
+      kind: 'move',
       to: 'requires_attention',
       outcome: 'mismatch',
       evidence: shows.evidence,
@@ -109,12 +109,12 @@ describe('reconcileAction: a recent failure', () => {
   const failed = refund('failed', { code: 'OenT0001', message: 'refused' });
 
   it('Oen shows it still charged: the ledger is borne out (counted, asked again on later runs)', () => {
-    expect(decide(failed, charged, resubmit)).toEqual({ act: 'count', outcome: 'confirmed' });
+    expect(decide(failed, charged, resubmit)).toEqual({ kind: 'count', outcome: 'confirmed' });
   });
 
   it('Oen shows it refunded after all: FailedButRefunded, a mismatch for a person', () => {
     expect(decide(failed, refunded, resubmit)).toEqual({
-      act: 'move',
+      kind: 'move',
       to: 'requires_attention',
       outcome: 'mismatch',
       evidence: refunded.evidence,
@@ -129,7 +129,7 @@ describe('reconcileAction: a recent failure', () => {
 
   it('Oen shows a state nobody can explain: to a person with the evidence', () => {
     expect(decide(refund('failed'), unexplained, resubmit)).toEqual({
-      act: 'move',
+      kind: 'move',
       to: 'requires_attention',
       outcome: 'unexplained',
       evidence: unexplained.evidence,
@@ -159,9 +159,9 @@ describe('sending again', () => {
   });
 
   it('a refund that cannot be sent again is left for a person, as with resubmission off', () => {
-    expect(leftForPerson({ status: 'requires_attention' }, 'E', 'no request')).toEqual({ act: 'note', outcome: 'left_for_person', evidence: 'E; no request' });
+    expect(leftForPerson({ status: 'requires_attention' }, 'E', 'no request')).toEqual({ kind: 'note', outcome: 'left_for_person', evidence: 'E; no request' });
     expect(leftForPerson({ status: 'submitting' }, 'E', 'no request')).toEqual({
-      act: 'move',
+      kind: 'move',
       to: 'requires_attention',
       outcome: 'left_for_person',
       evidence: 'E',
@@ -197,14 +197,14 @@ describe('runEndedAction: a refund whose run ended without settling it', () => {
   const terminated = { open: false, ended: 'terminated' } as const;
 
   it('its run (or the run that claimed it) still open: left to it, counted', () => {
-    expect(runEndedAction(row('received'), { open: true }, undefined)).toEqual({ act: 'count', outcome: 'still_running' });
+    expect(runEndedAction(row('received'), { open: true }, undefined)).toEqual({ kind: 'count', outcome: 'still_running' });
   });
 
   it.each(['received', 'awaiting_approval'] as const)('%s: nothing was sent, so cancelled', (status) => {
     const evidence =
       'its run mwd-refund-RF-1 was terminated through Temporal (person unknown) without settling it, before the refund was sent: nothing was sent';
     expect(runEndedAction(row(status), terminated, undefined)).toEqual({
-      act: 'move',
+      kind: 'move',
       to: 'cancelled',
       outcome: 'run_ended',
       evidence,
@@ -219,7 +219,7 @@ describe('runEndedAction: a refund whose run ended without settling it', () => {
 
   it('MWD submitting with its success recorded: succeeded', () => {
     expect(runEndedAction(row('submitting', 'S1'), terminated, undefined)).toEqual({
-      act: 'move',
+      kind: 'move',
       to: 'succeeded',
       outcome: 'run_ended',
       evidence: "its run mwd-refund-RF-1 was terminated through Temporal (person unknown) without settling it; MWD's success (S1) was recorded before it ended",
@@ -232,7 +232,7 @@ describe('runEndedAction: a refund whose run ended without settling it', () => {
   it('MWD submitting with a send never answered: a person, MwdOutcomeUnknown (MWD cannot be asked)', () => {
     const evidence = `${gone}: attempt 2 of run r1 sent the refund to MWD and never recorded an answer. MWD cannot be asked whether the refund happened: check with MWD`;
     expect(runEndedAction(row('submitting'), terminated, 'attempt 2 of run r1')).toEqual({
-      act: 'move',
+      kind: 'move',
       to: 'requires_attention',
       outcome: 'run_ended',
       evidence,
@@ -243,7 +243,7 @@ describe('runEndedAction: a refund whose run ended without settling it', () => {
   it('MWD submitting with every send answered, or none made: a person all the same (no documented refusal ended it)', () => {
     const evidence = `${gone}, while it was being submitted: no send was left unanswered (each was answered with a failure, or none was made), so MWD should show no refund; check with MWD`;
     expect(runEndedAction(row('submitting'), terminated, undefined)).toEqual({
-      act: 'move',
+      kind: 'move',
       to: 'requires_attention',
       outcome: 'run_ended',
       evidence,

@@ -316,7 +316,7 @@ describe('reconcileWorkflow', () => {
       if (!before) throw new Error('no record');
       const decision = { action: 'resolve' as const, by: { id: 'key:operator-1', name: 'Operator One' }, verified: true, at: new Date().toISOString() };
       const claimant = { workflowId: resolving.workflowId, runId: resolving.firstExecutionRunId };
-      expect(await new ResolutionLedger(db).decide(before, 'submitting', { error: null, decisions: [decision] }, false, claimant)).toMatchObject({
+      expect(await new ResolutionLedger(db).moveAsDecided(before, 'submitting', { error: null, decisions: [decision] }, false, claimant)).toMatchObject({
         moved: true,
       });
       await db.query(`UPDATE refunds SET updated_at = now() - interval '2 hours' WHERE refund_id = $1`, [request.refundId]);
