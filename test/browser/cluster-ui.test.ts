@@ -30,7 +30,7 @@ import {
 } from '../helpers/browser.js';
 import { sandboxClients } from '../helpers/engine.js';
 import { seededOenRefund } from '../helpers/sandbox.js';
-import { targetConnectionOptions } from '../helpers/temporal.js';
+import { cancelWaitingRefund, targetConnectionOptions } from '../helpers/temporal.js';
 import { startAccepted } from '../helpers/inbox.js';
 
 /**
@@ -109,12 +109,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  // The waiting refund is cancelled through Temporal, which the run handles (it ends `cancelled`).
-  if (waitingId) {
-    const handle = client.workflow.getHandle(waitingId);
-    await handle.cancel();
-    await expect(handle.result()).rejects.toMatchObject({ cause: { type: 'RefundCancelled' } });
-  }
+  if (waitingId) await cancelWaitingRefund(client, waitingId);
   worker?.shutdown();
   await running;
   if (workerFailure) throw workerFailure;

@@ -21,6 +21,7 @@ import { sandboxClients } from '../helpers/engine.js';
 import { startAccepted } from '../helpers/inbox.js';
 import { freePorts } from '../helpers/ports.js';
 import { admin, seededMwdRefund, seededOenRefund } from '../helpers/sandbox.js';
+import { cancelWaitingRefund } from '../helpers/temporal.js';
 
 /**
  * The refunds view of docs/operations.md ("The refunds view in the Web UI"), in Chromium on the dev
@@ -124,12 +125,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  // The waiting refund is cancelled through Temporal, which its run handles (it ends `cancelled`).
-  if (waitingId) {
-    const handle = client.workflow.getHandle(waitingId);
-    await handle.cancel();
-    await expect(handle.result()).rejects.toMatchObject({ cause: { type: 'RefundCancelled' } });
-  }
+  if (waitingId) await cancelWaitingRefund(client, waitingId);
   worker?.shutdown();
   await running;
   if (workerFailure) throw workerFailure;

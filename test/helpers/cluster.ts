@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { processAlive } from '../../src/ledger/database.js';
 import { ensureClusterBinaries } from '../../scripts/cluster/binaries.js';
-import { applySchema, startCluster, type ClusterOptions, type RunningCluster } from '../../scripts/cluster/cluster.js';
+import { applySchema, DEFAULT_PORTS, startCluster, type ClusterOptions, type ClusterPorts, type RunningCluster } from '../../scripts/cluster/cluster.js';
 import { postgresFromUrl } from '../../scripts/cluster/main.js';
 import { makeTestCertificates, type TestCertificates } from './certificates.js';
 import { freePorts } from './ports.js';
@@ -58,6 +58,9 @@ export async function dropDatabases(which: (name: string) => boolean): Promise<v
   }
 }
 
+/** Every port a cluster listens on, each picked free for a test's cluster. */
+const PORT_NAMES = Object.keys(DEFAULT_PORTS) as Array<keyof ClusterPorts>;
+
 /**
  * A cluster's options for a test or a long run: free ports, this machine's PostgreSQL
  * (TEST_DATABASE_URL's server), and mutual TLS on the frontend from two new test authorities (the
@@ -72,37 +75,12 @@ export async function testClusterOptions({
   certs: TestCertificates;
 }> {
   const certs = makeTestCertificates();
-  const [
-    frontend,
-    frontendHttp,
-    frontendMembership,
-    history1,
-    history1Membership,
-    history2,
-    history2Membership,
-    matching,
-    matchingMembership,
-    worker,
-    workerMembership,
-    ui,
-  ] = (await freePorts(12)) as [number, number, number, number, number, number, number, number, number, number, number, number];
+  const free = await freePorts(PORT_NAMES.length);
+  const ports = Object.fromEntries(PORT_NAMES.map((name, i) => [name, free[i]])) as Record<keyof ClusterPorts, number>;
   const options: ClusterOptions = {
     ...given,
     postgres: postgresFromUrl(ADMIN_URL),
-    ports: {
-      frontend,
-      frontendHttp,
-      frontendMembership,
-      history1,
-      history1Membership,
-      history2,
-      history2Membership,
-      matching,
-      matchingMembership,
-      worker,
-      workerMembership,
-      ui,
-    },
+    ports,
     namespace: 'default',
     retention: '1d',
     dbConnections,

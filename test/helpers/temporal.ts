@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
 import { clusterEnv } from './cluster.js';
 
@@ -67,4 +67,14 @@ export async function temporalTestContext(fileTag: string, target: TemporalTarge
       await connection.close();
     },
   };
+}
+
+/**
+ * Cancels, through Temporal, a refund's run that waits before sending (for an approval) and waits
+ * for it to end as its run ends such a cancel: `cancelled`, failing with RefundCancelled.
+ */
+export async function cancelWaitingRefund(client: Client, workflowId: string): Promise<void> {
+  const handle = client.workflow.getHandle(workflowId);
+  await handle.cancel();
+  await expect(handle.result()).rejects.toMatchObject({ cause: { type: 'RefundCancelled' } });
 }
