@@ -25,6 +25,11 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Two test files at a time. Vitest's default for a run is one fewer than the cores — one file at
+    // a time on this two-core machine — but most files spend their time waiting on Temporal (timers,
+    // heartbeats, a worker's polls) or on processes they started, not on the CPU: with two, a file
+    // waiting leaves the core to another. Each file has its own task queue, ledger and ports.
+    maxWorkers: 2,
     // .ci/run reads the JSON report to print the "N passed, N failed" line CI counts, each file's
     // time (test/reporters/file-times.ts, hooks and import included) to print the slowest, and the
     // Node that ran the suite (test/reporters/run-node.ts).
