@@ -295,7 +295,10 @@ describe('npx refundflow', () => {
     expect(sent.code).toBe(exitCodes.requiresAttention.code);
     const shown = await cli(['status', refundId]);
     expect(shown.code).toBe(exitCodes.requiresAttention.code);
-    expect(shown.stdout).toMatch(/^ {2}error {6}\S+ — the provider still failed after retrying for 5s: /m);
+    // The record's message: one plain sentence first, then Oen's last failure, which names no resend.
+    expect(shown.stdout).toMatch(
+      /^ {2}error {6}\S+ — The provider kept failing for 5 s, so nothing more is sent until a person settles this refund \(its last failure: .*; Oen shows no refund of \S+\)$/m,
+    );
     expect(shown.stdout).toMatch(
       new RegExp(
         `^ {2}next {7}nothing more is sent to Oen until a person settles it: \`npx refundflow resolve ${refundId} succeeded --reference R --evidence E\` or \`… failed --evidence E\`, or \`… retry\` to send it again if Oen shows it still charged$`,

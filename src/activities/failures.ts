@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { ProviderOutcome } from '../domain/provider-call.js';
+import { retryWindowPassedMessage, type ProviderOutcome } from '../domain/provider-call.js';
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import { LedgerError, type RefundLedger } from '../ledger/refunds.js';
 import type { ProviderError } from '../providers/errors.js';
@@ -83,11 +83,9 @@ export async function withinRetryWindow<T>(ledger: RefundLedger, refundId: strin
   } catch (err) {
     if (err instanceof ApplicationFailure && !err.nonRetryable) {
       if ((await ledger.noteTransientFailure(refundId)) > windowMs) {
-        throw ApplicationFailure.nonRetryable(
-          `the provider still failed after retrying for ${Math.round(windowMs / 1000)}s: ${err.message}`,
-          codes.RetryWindowPassed,
-          { code: err.type ?? codes.ProviderUnavailable },
-        );
+        throw ApplicationFailure.nonRetryable(retryWindowPassedMessage(windowMs, err.message), codes.RetryWindowPassed, {
+          code: err.type ?? codes.ProviderUnavailable,
+        });
       }
     }
     throw err;

@@ -111,8 +111,9 @@ export function createOenActivities({ oen, ledger }: OenActivityDeps) {
           reason: `Oen refused the refund as "wrong transaction state" (V0002) but shows ${hid} charged and not refunded`,
         };
       }
-      // The outcome was unknown and Oen shows no refund: sending again is safe, on the next attempt.
-      throw toApplicationFailure(err, `${err.message}; Oen shows no refund of ${hid}, so sending it again is safe`);
+      // The outcome was unknown and Oen shows no refund: sending again is safe, on the next attempt —
+      // if there is one (past the retry window, this becomes the last failure a person reads).
+      throw toApplicationFailure(err, `${err.message}; Oen shows no refund of ${hid}`);
     }
   };
 

@@ -33,6 +33,14 @@ export interface ProviderCallEnd extends RecordError {
 }
 
 /**
+ * A refund's requires_attention message when its provider kept failing past the retry window: one
+ * plain sentence of what happens now, then the provider's last failure for whoever looks into it.
+ */
+export function retryWindowPassedMessage(retryWindowMs: number, lastFailure: string): string {
+  return `The provider kept failing for ${Math.round(retryWindowMs / 1000)} s, so nothing more is sent until a person settles this refund (its last failure: ${lastFailure})`;
+}
+
+/**
  * How a provider call that was not a success reads as a refund's end: a documented refusal given
  * before the provider acted (`failureTypes.refusals`) is `failed`, and nothing else is (money-safety
  * rule 6). The retry window passing (with the provider's last failure type), retries that ran out,
@@ -56,6 +64,6 @@ export function providerCallEnd(
   return {
     status: 'requires_attention',
     code: errorCode(cause?.type, codes.ProviderUnavailable),
-    message: `the provider still failed after retrying for ${Math.round(retryWindowMs / 1000)}s: ${cause?.message ?? fallbackMessage}`,
+    message: retryWindowPassedMessage(retryWindowMs, cause?.message ?? fallbackMessage),
   };
 }

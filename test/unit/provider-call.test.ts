@@ -39,12 +39,12 @@ describe('providerCallEnd', () => {
     expect(end({ type: 'MwdHttp500', nonRetryable: false, message: 'server error' })).toEqual({
       status: 'requires_attention',
       code: 'MwdHttp500',
-      message: 'the provider still failed after retrying for 60s: server error',
+      message: 'The provider kept failing for 60 s, so nothing more is sent until a person settles this refund (its last failure: server error)',
     });
     expect(end(undefined)).toEqual({
       status: 'requires_attention',
       code: 'ProviderUnavailable',
-      message: 'the provider still failed after retrying for 60s: activity timed out',
+      message: 'The provider kept failing for 60 s, so nothing more is sent until a person settles this refund (its last failure: activity timed out)',
     });
   });
 });

@@ -185,7 +185,7 @@ describe('reconcileWorkflow', () => {
     const record = await engine().ledger.get(request.refundId);
     expect(record).toMatchObject({ status: 'requires_attention', error: { code: 'OenStateUnexplained' } });
     expect(record?.error?.message).toMatch(
-      /^Oen shows NT\$400 refunded on .*; first handed to a person as OenHttp500: the provider still failed after retrying/,
+      /^Oen shows NT\$400 refunded on .*; first handed to a person as OenHttp500: The provider kept failing for \d+ s, so nothing more is sent until a person settles this refund/,
     );
     expect(outcomesOf(request.refundId)).toEqual(['refund.requires_attention']);
     expect(await refundsOf(request.transactionHid)).toEqual([]);
