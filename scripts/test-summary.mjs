@@ -20,9 +20,9 @@ const report = JSON.parse(readFileSync(file, 'utf8'));
 function fileTimes() {
   const timesFile = join(dirname(file), 'vitest-file-times.json');
   if (existsSync(timesFile)) {
-    return JSON.parse(readFileSync(timesFile, 'utf8')).map(({ file: f, project, ms }) => ({ file: f, project, ms }));
+    return JSON.parse(readFileSync(timesFile, 'utf8')).map(({ file: f, project, ms, state }) => ({ file: f, project, ms, state }));
   }
-  return report.testResults.map((r) => ({ file: relative(process.cwd(), r.name), project: '', ms: Math.round(r.endTime - r.startTime) }));
+  return report.testResults.map((r) => ({ file: relative(process.cwd(), r.name), project: '', ms: Math.round(r.endTime - r.startTime), state: r.status }));
 }
 
 const times = fileTimes().sort((a, b) => b.ms - a.ms);
@@ -43,6 +43,15 @@ if (existsSync(nodeFile)) {
   console.log(`The suite ran on Node ${node.version} (${node.execPath}).`);
 }
 
+// Every file that did not pass, by name: a file whose test process died (vitest's "Worker exited
+// unexpectedly", which names no file) has no result, and its tests count as not finished rather
+// than vanish from the line below.
+const notPassed = times.filter((t) => t.state !== 'passed' && t.state !== 'skipped');
+for (const { file: f, project, state } of notPassed) console.log(`Did not pass (${state}): ${f}${project ? ` [${project}]` : ''}`);
+
 const skipped = report.numPendingTests + report.numTodoTests;
-console.log(`${report.numPassedTests} passed, ${report.numFailedTests} failed${skipped ? `, ${skipped} skipped` : ''}`);
-if (report.numTotalTests === 0 || report.numFailedTests > 0 || report.success === false) process.exit(1);
+const notRun = report.numTotalTests - report.numPassedTests - report.numFailedTests - skipped;
+console.log(
+  `${report.numPassedTests} passed, ${report.numFailedTests} failed${skipped ? `, ${skipped} skipped` : ''}${notRun > 0 ? `, ${notRun} did not finish` : ''}`,
+);
+if (report.numTotalTests === 0 || report.numFailedTests > 0 || notRun > 0 || notPassed.length > 0 || report.success === false) process.exit(1);

@@ -10,37 +10,58 @@
  * write end is the supervisor's: the kernel closes it however the supervisor ends, and the watchdog,
  * reading end-of-file, stops what is still tied. A supervisor that stops its children itself (the
  * normal way) unties each as it exits, and the watchdog then has nothing to do.
+ *
+ * A pid alone does not name a process for long: the kernel hands it out again once it is free, and
+ * with this machine's pid_max (32768) a busy test run goes round in minutes. Each tie carries the
+ * process's start time (/proc/PID/stat), and the watchdog signals a pid only while the same start
+ * time is there: a tie whose process has gone, and whose pid another process now has, is skipped.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 
 /** Seconds a tied process gets between SIGTERM and SIGKILL. */
 export const WATCHDOG_GRACE_SECONDS = 10;
 
 /**
- * Lines on stdin: "123" ties pid 123, "-123" unties it. At end of input: SIGTERM to each tied group
- * (or, if the pid leads none, the process), wait up to the grace for them to go, then SIGKILL.
- * Linux: a process's state is read from /proc.
+ * Lines on stdin: "123:456" ties pid 123 started at 456 (clock ticks after boot, /proc/123/stat's
+ * 22nd field), "-123:456" unties it. At end of input: SIGTERM to each tied group (or, if the pid
+ * leads none, the process) still held by the process it names, wait up to the grace for them to
+ * go, then SIGKILL. Linux: a process's state and start time are read from /proc.
  */
 const WATCHDOG_SCRIPT = `
 pids=' '
 while IFS= read -r line; do
   case $line in
     -*) pids=$(printf '%s' "$pids" | sed "s/ \${line#-} / /g") ;;
-    *[!0-9]*|'') ;;
+    *[!0-9:]*|'') ;;
     *) pids="$pids$line " ;;
   esac
 done
-send() { for pid in $pids; do kill -$1 -$pid 2>/dev/null || kill -$1 $pid 2>/dev/null; done; }
-# A zombie (its parent gone, not yet reaped) holds no port: it counts as gone.
-alive() { for pid in $pids; do state=$(sed 's/.*) //' /proc/$pid/stat 2>/dev/null | cut -c1); [ -n "$state" ] && [ "$state" != Z ] && return 0; done; return 1; }
-alive || exit 0
+# The state and start time of pid $1, as "S 456" (empty once it is gone).
+pstat() { sed 's/.*) //' /proc/$1/stat 2>/dev/null | cut -d' ' -f1,20; }
+# The tied pids still held by the process tied, not yet a zombie (one whose parent is gone and that
+# nobody has reaped yet holds no port: it counts as gone).
+held() { for tie in $pids; do pid=\${tie%%:*}; s=$(pstat $pid); [ -n "$s" ] && [ "\${s#* }" = "\${tie#*:}" ] && [ "\${s%% *}" != Z ] && echo $pid; done; }
+send() { for pid in $(held); do kill -$1 -$pid 2>/dev/null || kill -$1 $pid 2>/dev/null; done; }
+[ -n "$(held)" ] || exit 0
 send TERM
 i=0
-while [ $i -lt ${WATCHDOG_GRACE_SECONDS * 10} ] && alive; do sleep 0.1; i=$((i + 1)); done
-alive && send KILL
+while [ $i -lt ${WATCHDOG_GRACE_SECONDS * 10} ] && [ -n "$(held)" ]; do sleep 0.1; i=$((i + 1)); done
+send KILL
 exit 0
 `;
+
+/** When `pid` started, in clock ticks after boot (/proc/PID/stat's 22nd field); undefined once it is gone. */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .replace(/^.*\) /s, '')
+      .split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
 
 let watchdog: ChildProcess | undefined;
 
@@ -62,13 +83,16 @@ function started(): ChildProcess {
  */
 export function tieToThisProcess(pid: number): () => void {
   if (!Number.isInteger(pid) || pid <= 0) return () => undefined;
+  // Gone already (or not Linux): nothing to stop, and nothing that pid names may be signalled later.
+  const start = processStartTime(pid);
+  if (start === undefined) return () => undefined;
   const dog = started();
-  dog.stdin?.write(`${pid}\n`);
+  dog.stdin?.write(`${pid}:${start}\n`);
   let tied = true;
   return () => {
     if (!tied) return;
     tied = false;
-    if (dog.stdin?.writable) dog.stdin.write(`-${pid}\n`);
+    if (dog.stdin?.writable) dog.stdin.write(`-${pid}:${start}\n`);
   };
 }
 

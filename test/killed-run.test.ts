@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { processStartTime } from '../scripts/watchdog.js';
 
 /** Alive and not a zombie. */
 function alive(pid: number): boolean {
@@ -29,9 +30,11 @@ function processesWith(...parts: string[]): number[] {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'refundflow-killed-run-'));
-const left: number[] = [];
+/** What a failed test may leave, with start times: only the same process is killed after (pids come round again). */
+const left: { pid: number; start: string | undefined }[] = [];
+const leave = (...pids: number[]) => left.push(...pids.map((pid) => ({ pid, start: processStartTime(pid) })));
 afterAll(() => {
-  for (const pid of left.filter(alive)) process.kill(pid, 'SIGKILL');
+  for (const { pid, start } of left) if (start !== undefined && processStartTime(pid) === start && alive(pid)) process.kill(pid, 'SIGKILL');
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -51,13 +54,13 @@ describe('a vitest run killed midway', () => {
         env: { ...process.env, KILLED_RUN_STATE: state },
         stdio: 'ignore',
       });
-      if (vitest.pid) left.push(vitest.pid);
+      if (vitest.pid) leave(vitest.pid);
       await expect.poll(() => existsSync(state), { timeout: 90_000, interval: 200 }).toBe(true);
       const { address, processPid } = JSON.parse(readFileSync(state, 'utf8')) as { address: string; processPid: number };
       const port = address.split(':').at(-1) ?? '';
       const devServers = processesWith('start-dev', port);
       expect(devServers).toHaveLength(1);
-      left.push(processPid, ...devServers);
+      leave(processPid, ...devServers);
       expect([processPid, ...devServers].filter(alive)).toHaveLength(2);
 
       const exited = new Promise((resolve) => vitest.once('exit', resolve));

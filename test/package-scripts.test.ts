@@ -142,6 +142,19 @@ describe('scripts/test-summary.mjs, the end of .ci/run', () => {
     expect('code' in failed && failed.code).toBe(1);
     expect(failed.stdout.trimEnd().split('\n').at(-1)).toBe('39 passed, 1 failed, 1 skipped');
   });
+
+  it('names a file whose test process died before it finished, counts its tests as not finished, and fails the run', async () => {
+    // What vitest leaves when a worker exits unexpectedly: the file has no result, its tests no state.
+    writeFileSync(join(dir, 'vitest-results.json'), JSON.stringify({ ...report, numTotalTests: 49, success: true }));
+    writeFileSync(join(dir, 'vitest-file-times.json'), JSON.stringify(times.map((t, i) => (i === 3 ? { ...t, state: 'pending' } : t))));
+    const died = await exec(process.execPath, ['scripts/test-summary.mjs', join(dir, 'vitest-results.json')]).catch(
+      (err: { code: number; stdout: string }) => err,
+    );
+    expect('code' in died && died.code).toBe(1);
+    const lines = died.stdout.trimEnd().split('\n');
+    expect(lines).toContain('Did not pass (pending): test/f3.test.ts [engine]');
+    expect(lines.at(-1)).toBe('40 passed, 0 failed, 1 skipped, 8 did not finish');
+  });
 });
 
 describe('scripts/ensure-deps.mjs and npx refundflow', () => {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { processStartTime } from '../scripts/watchdog.js';
 
 /** Alive and not a zombie (a child whose parent is gone and that nobody has reaped yet holds nothing). */
 function alive(pid: number): boolean {
@@ -27,9 +28,11 @@ function groupMembers(pgid: number): number[] {
     });
 }
 
-const leftovers: number[] = [];
+/** Processes a failed test may leave, with their start times: only the same process is killed after. */
+const leftovers: { pid: number; start: string | undefined }[] = [];
 afterAll(() => {
-  for (const pid of leftovers) {
+  for (const { pid, start } of leftovers) {
+    if (start === undefined || processStartTime(pid) !== start) continue;
     try {
       process.kill(-pid, 'SIGKILL');
     } catch {
@@ -38,7 +41,7 @@ afterAll(() => {
   }
 });
 
-async function supervisor(): Promise<{ child: ChildProcess; pids: { group: number; plain: number; untied: number } }> {
+async function supervisor(): Promise<{ child: ChildProcess; pids: { group: number; plain: number; untied: number; reused: number } }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/watchdog/supervisor.ts'], { stdio: ['pipe', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     let out = '';
@@ -48,8 +51,8 @@ async function supervisor(): Promise<{ child: ChildProcess; pids: { group: numbe
     });
     child.once('exit', (code) => reject(new Error(`the supervisor exited (${code}) before it started its children`)));
   });
-  const pids = JSON.parse(line) as { group: number; plain: number; untied: number };
-  leftovers.push(pids.group, pids.untied);
+  const pids = JSON.parse(line) as { group: number; plain: number; untied: number; reused: number };
+  leftovers.push(...[pids.group, pids.untied, pids.reused].map((pid) => ({ pid, start: processStartTime(pid) })));
   return { child, pids };
 }
 
@@ -64,7 +67,7 @@ describe('children tied to their supervisor (scripts/watchdog.ts)', () => {
     ['SIGINT', (c: ChildProcess) => c.kill('SIGINT')],
     ['process.exit', (c: ChildProcess) => c.stdin?.write('exit\n')],
   ] as const)(
-    'the supervisor ended by %s: its tied children, and a tied group with everything in it, are stopped; an untied one is not',
+    'the supervisor ended by %s: its tied children, and a tied group with everything in it, are stopped; an untied one is not, nor a new process given a tied pid that had gone',
     async (_how, end) => {
       const { child, pids } = await supervisor();
       const members = groupMembers(pids.group);
@@ -77,7 +80,9 @@ describe('children tied to their supervisor (scripts/watchdog.ts)', () => {
 
       await expect.poll(() => [...members, pids.plain].filter(alive), { timeout: 5_000, interval: 100 }).toEqual([]);
       expect(alive(pids.untied)).toBe(true);
+      expect(alive(pids.reused)).toBe(true);
       process.kill(pids.untied, 'SIGKILL');
+      process.kill(pids.reused, 'SIGKILL');
     },
     30_000,
   );
