@@ -20,13 +20,15 @@ export const layers = {
   ledger: { may: ['domain', 'domain/schemas', 'ledger'] },
   webhooks: { may: ['domain', 'domain/schemas', 'webhooks'] },
   activities: { may: ['domain', 'domain/schemas', 'providers', 'ledger', 'webhooks', 'activities'] },
+  // The outcome relay and its destinations (the outbox's reader is the ledger's).
+  outcomes: { may: ['domain', 'domain/schemas', 'ledger', 'webhooks', 'outcomes'] },
   workflows: { may: ['domain', 'workflows'], types: ['domain/schemas', 'activities'], noZod: true },
   process: { may: ['domain', 'domain/schemas', 'process'] },
   codec: { may: ['domain', 'domain/schemas', 'process', 'codec'] },
   client: { may: ['domain', 'domain/schemas', 'client'], types: ['workflows'] },
   wiring: { may: ['domain', 'domain/schemas', 'providers', 'ledger', 'webhooks', 'activities', 'codec', 'process', 'wiring'] },
   // The update definitions the API sends (src/workflows/messages.ts) are the runs' own.
-  api: { may: ['domain', 'domain/schemas', 'ledger', 'webhooks', 'client', 'codec', 'process', 'wiring', 'workflows', 'api'] },
+  api: { may: ['domain', 'domain/schemas', 'ledger', 'webhooks', 'outcomes', 'client', 'codec', 'process', 'wiring', 'workflows', 'api'] },
   cli: { may: ['domain', 'domain/schemas', 'providers', 'ledger', 'webhooks', 'client', 'process', 'cli'], types: ['wiring'] },
   main: { may: ['domain', 'domain/schemas', 'providers', 'ledger', 'webhooks', 'activities', 'codec', 'process', 'wiring', 'main'] },
   sandbox: { may: ['domain', 'domain/schemas', 'providers', 'process', 'sandbox'] },

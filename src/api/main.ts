@@ -6,6 +6,9 @@ import { clientDataConverter } from '../codec/data-converter.js';
 import { loadConfigOrExit, uiBaseUrl, type Config } from '../config.js';
 import type { Database } from '../ledger/database.js';
 import { EventInbox } from '../ledger/inbox.js';
+import { OutcomeOutbox } from '../ledger/outbox.js';
+import { webhookDestination, type OutcomeDestination } from '../outcomes/destinations.js';
+import { OutcomeRelay } from '../outcomes/relay.js';
 import { ledgerLocation, openLedgerDatabase } from '../ledger/index.js';
 import { RefundLedger } from '../ledger/refunds.js';
 import { createLogger } from '../logging.js';
@@ -21,6 +24,8 @@ export interface RunningApi {
   app: FastifyInstance;
   url: string;
   dispatcher: Dispatcher;
+  /** Delivers the outbox's outcome events to the configured destinations (none configured: it only registers that). */
+  relay: OutcomeRelay;
   /** The API's logger (JSON lines, card numbers and secrets redacted). */
   logger: Logger;
   close(): Promise<void>;
@@ -45,7 +50,15 @@ export async function startApi(options: {
   const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL, name: 'api' });
   const inbox = new EventInbox(db);
   const ledger = new RefundLedger(db);
+  const ui = { uiBaseUrl: uiBaseUrl(config), namespace: config.TEMPORAL_NAMESPACE };
+  const relay = new OutcomeRelay({
+    outbox: new OutcomeOutbox(db),
+    destinations: outcomeDestinations(config),
+    ui,
+    log: { warn: (line) => logger.warn(line), info: (line) => logger.info(line) },
+  });
   const app = createApi({
+    relay,
     logger,
     client,
     db,
@@ -74,17 +87,29 @@ export async function startApi(options: {
     throw err;
   }
   const dispatcher = startDispatcher({ inbox, ledger, client, taskQueue: config.REFUNDS_TASK_QUEUE });
+  await relay.start();
   return {
     app,
     url: `http://localhost:${config.PORT}`,
     dispatcher,
+    relay,
     logger,
     async close() {
       await dispatcher.stop();
+      await relay.close();
       await app.close();
       logger.flush();
     },
   };
+}
+
+/** Where the relay sends outcome events: the webhook when OUTCOME_WEBHOOK_URL (and its secret) is set. */
+function outcomeDestinations(config: Config): OutcomeDestination[] {
+  const destinations: OutcomeDestination[] = [];
+  if (config.OUTCOME_WEBHOOK_URL && config.OUTCOME_WEBHOOK_SECRET) {
+    destinations.push(webhookDestination({ url: config.OUTCOME_WEBHOOK_URL, secret: config.OUTCOME_WEBHOOK_SECRET }));
+  }
+  return destinations;
 }
 
 async function main(): Promise<void> {

@@ -118,8 +118,8 @@ function ledgerRegistry(gauges: LedgerGauges | undefined): Registry {
   }
   gauge(apiMetricNames.inboxPending, 'Accepted events whose workflow has not been started yet').set(gauges.inbox.count);
   gauge(apiMetricNames.inboxOldestAge, 'Seconds since the oldest of them was accepted (0 when none waits)').set(gauges.inbox.oldestAgeSeconds);
-  gauge(apiMetricNames.outcomesUndelivered, 'Outcome events whose delivery failed and has not succeeded since').set(gauges.outcomes.count);
-  gauge(apiMetricNames.outcomesOldestAge, 'Seconds since the first failed delivery of the oldest of them (0 when none)').set(gauges.outcomes.oldestAgeSeconds);
+  gauge(apiMetricNames.outcomesUndelivered, 'Outcome events in the outbox a configured destination has not taken yet').set(gauges.outcomes.count);
+  gauge(apiMetricNames.outcomesOldestAge, 'Seconds since the oldest of them was written (0 when none)').set(gauges.outcomes.oldestAgeSeconds);
   gauge(
     apiMetricNames.notRequestedRuns,
     'Runs stopped at the request gate in the last 24 hours: started through Temporal, not by the intake, for no accepted request (nothing was sent)',

@@ -26,6 +26,17 @@ const acceptedBody = z.object({
 
 const refundView = refundRecord.extend({ uiUrl: z.string() });
 
+/** An outcome event (docs/api.md, "Outcome events"), as the stream and every destination give it. */
+const outcomeEvent = z.object({
+  specversion: z.literal('1.0'),
+  id: z.string(),
+  source: z.literal('refundflow'),
+  type: z.enum(['refund.succeeded', 'refund.failed', 'refund.requires_attention', 'refund.cancelled', 'subscription.requires_attention']),
+  time: z.string(),
+  datacontenttype: z.literal('application/json'),
+  data: z.record(z.string(), z.unknown()),
+});
+
 /** GET /v1/refunds's query (`listQuery` in server.ts validates it; a test holds the two to the same names). */
 export const listParameters = {
   orderId: "only this order's refunds",
@@ -245,6 +256,41 @@ function describeEndpoints(): Record<string, unknown> {
               content: json(z.object({ entries: z.array(z.record(z.string(), z.unknown())), next: z.string().optional() })),
             },
             422: problemAnswer('invalid query, field by field'),
+          },
+        },
+      },
+      '/v1/outcomes': {
+        get: {
+          summary: 'Every outcome event the ledger wrote, in order, each with its cursor: what a client that was down reads to catch up',
+          parameters: [
+            {
+              name: 'after',
+              in: 'query',
+              required: false,
+              schema: { type: 'string' },
+              description: 'the cursor of the last event read (absent: from the first)',
+            },
+            { name: 'limit', in: 'query', required: false, schema: { type: 'string' }, description: 'at most this many, 1-1000 (default 100)' },
+          ],
+          responses: {
+            200: {
+              description:
+                'the events after `after`, oldest first; `next` is the cursor to ask with next (the last one read, or `after` when there is nothing new)',
+              content: json(z.object({ outcomes: z.array(z.object({ cursor: z.string(), event: outcomeEvent })), next: z.string() })),
+            },
+            422: problemAnswer('invalid query, field by field'),
+          },
+        },
+      },
+      '/v1/outcomes/{eventId}/redeliver': {
+        post: {
+          summary: 'Send one outcome event again to every configured destination, now (audited)',
+          parameters: [{ name: 'eventId', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            200: { description: 'every destination took it: `deliveries` lists each' },
+            404: problemAnswer('no outcome event with that id'),
+            409: problemAnswer('no destination is configured'),
+            502: { description: 'a destination did not take it: `deliveries` lists each, with its error' },
           },
         },
       },

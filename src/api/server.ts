@@ -9,6 +9,8 @@ import { receivedRecord } from '../domain/refund-start.js';
 import { workflowUiUrl } from '../domain/ui.js';
 import type { Database } from '../ledger/database.js';
 import type { EventInbox } from '../ledger/inbox.js';
+import { OutcomeOutbox } from '../ledger/outbox.js';
+import type { OutcomeRelay } from '../outcomes/relay.js';
 import { InvalidCursorError, type RefundLedger } from '../ledger/refunds.js';
 import { ApiKeys } from '../ledger/api-keys.js';
 import { AuditTrail, AuditUnavailable } from '../ledger/audit.js';
@@ -18,6 +20,7 @@ import { Authenticator } from './auth.js';
 import type { OidcSettings } from '../domain/oidc.js';
 import { registerDecisionRoutes } from './decisions.js';
 import { registerOperatorRoutes } from './operators.js';
+import { registerOutcomeRoutes } from './outcomes.js';
 import { registerResolveRoute } from './resolve.js';
 import { problem, type Answer } from './answers.js';
 import { EventIntake, MAX_EVENT_BYTES } from './intake.js';
@@ -35,6 +38,8 @@ export interface ApiDeps {
   taskQueue: string;
   /** The Web UI's base URL, e.g. http://localhost:8233. */
   uiBaseUrl: string;
+  /** The relay delivering outcome events (src/outcomes/relay.ts), for redeliveries; unset: none is sent again. */
+  relay?: OutcomeRelay;
   /** Deprecated: a shared bearer token that acts as an approver (with a startup warning). */
   operatorToken?: string;
   /** OIDC sign-in; unset: named API keys only. */
@@ -155,6 +160,13 @@ export function createApi(deps: ApiDeps): FastifyInstance {
   registerDecisionRoutes(app, { ...deps, audit, uiUrl, send });
   registerResolveRoute(app, { ...deps, audit, uiUrl, send });
   registerOperatorRoutes(app, { apiKeys, audit, send, grantsByTwo: deps.dualApprovalThreshold !== undefined });
+  registerOutcomeRoutes(app, {
+    outbox: new OutcomeOutbox(deps.db),
+    relay: deps.relay,
+    audit,
+    ui: { uiBaseUrl: deps.uiBaseUrl, namespace: deps.namespace },
+    send,
+  });
 
   app.get('/healthz', { config: { access: 'public' } }, () => ({ status: 'ok' }));
 

@@ -7,6 +7,7 @@ import { ledgerCommands } from './ledger-commands.js';
 import { CliError, exitCodeHelp, usageError } from './exit-codes.js';
 import { listCommand } from './list-command.js';
 import { operatorCommands } from './operator-commands.js';
+import { outcomeCommands } from './outcome-commands.js';
 import { refundCommands } from './refund-commands.js';
 import { toolCommands } from './tool-commands.js';
 
@@ -45,6 +46,7 @@ export function buildCli(): Command {
   listCommand(program, ctx);
   decisionCommands(program, ctx);
   operatorCommands(program, ctx);
+  outcomeCommands(program, ctx);
   toolCommands(program, ctx);
   bulkCommand(program, ctx);
   ledgerCommands(program, ctx);

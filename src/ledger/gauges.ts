@@ -19,7 +19,10 @@ export interface LedgerGauges {
   refunds: Array<{ status: RefundStatus } & Backlog>;
   /** Accepted events whose workflow is not started yet; the age counts from acceptance. */
   inbox: Backlog;
-  /** Outcome events whose delivery failed and has not succeeded since; the age counts from the first failure. */
+  /**
+   * Outcome events in the outbox some configured destination has not taken yet (src/ledger/outbox.ts);
+   * the age counts from when the event was written. None while no destination is configured.
+   */
   outcomes: Backlog;
   /** Runs the request gate stopped in the last 24 hours (src/ledger/acceptance.ts): started through Temporal, not by the intake. */
   notRequestedRuns: number;
@@ -45,7 +48,11 @@ export async function readLedgerGauges(db: Queryable): Promise<LedgerGauges> {
       [openStatuses],
     ),
     db.query<BacklogRow>(`SELECT ${oldestSince('received_at')} FROM inbox_events WHERE status = 'pending'`),
-    db.query<BacklogRow>(`SELECT ${oldestSince('first_failed_at')} FROM undelivered_outcomes`),
+    db.query<BacklogRow>(
+      `WITH behind AS (SELECT min(delivered_through) AS through FROM outcome_destinations WHERE retired_at IS NULL)
+       SELECT ${oldestSince('recorded_at')} FROM outcome_events, behind
+       WHERE behind.through IS NOT NULL AND (position IS NULL OR position > behind.through)`,
+    ),
     db.query<{ finished_at: Date; counts: unknown }>(
       `SELECT finished_at, report -> 'counts' AS counts FROM reconciliation_reports ORDER BY finished_at DESC LIMIT 1`,
     ),

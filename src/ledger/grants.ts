@@ -23,6 +23,10 @@ export const runtimePrivileges = {
   // A failed delivery's row is deleted by the delivery that succeeds (src/ledger/outcomes.ts).
   undelivered_outcomes: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   decision_proofs_used: ['SELECT', 'INSERT'],
+  // Written only by the ledger's own triggers, as its owner (migration 21); positions are given by
+  // outcome_events_sequence(), also the owner's: the runtime role reads.
+  outcome_events: ['SELECT'],
+  outcome_destinations: ['SELECT', 'INSERT', 'UPDATE'],
   // Read at start, to see whether migrations are pending (src/ledger/migrations.ts).
   schema_migrations: ['SELECT'],
 } as const satisfies Record<string, ReadonlyArray<'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE'>>;

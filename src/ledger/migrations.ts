@@ -356,6 +356,90 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE operator_audit ADD CONSTRAINT operator_audit_outcome_check CHECK (outcome IN ('attempted', 'done', 'refused', 'pending'));
     `,
   },
+  {
+    version: 21,
+    name: 'outcome events outbox',
+    sql: `
+      -- Every outcome event, written by the database itself in the transaction that gives a refund
+      -- its outcome status (or keeps a subscription cancel for a person): nothing else decides that
+      -- an outcome exists (src/ledger/outbox.ts). The triggers' functions run as the ledger's owner
+      -- (SECURITY DEFINER), so the runtime role, which may only read this table, cannot write an
+      -- outcome no refund reached. The event id is the one the runs' own delivery used before
+      -- (refund.status.epoch-milliseconds), so a receiver that has it already sees the same id.
+      -- position: the stream's order (GET /v1/outcomes?after=), given by outcome_events_sequence()
+      -- once the event's transaction has committed, one sequencer at a time: a later position never
+      -- shows up before an earlier one, which a position taken at insert (in transactions that
+      -- commit out of order) could not promise a reader who remembers only the last one it read.
+      CREATE TABLE outcome_events (
+        id          bigserial PRIMARY KEY,
+        position    bigint UNIQUE,
+        event_id    text NOT NULL UNIQUE,
+        type        text NOT NULL,
+        subject     text NOT NULL,
+        occurred_at timestamptz NOT NULL,
+        data        jsonb NOT NULL,
+        recorded_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX outcome_events_unsequenced ON outcome_events (id) WHERE position IS NULL;
+
+      CREATE FUNCTION outcome_event_of_refund() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+      BEGIN
+        IF NEW.status IN ('succeeded', 'failed', 'requires_attention', 'cancelled')
+           AND (TG_OP = 'INSERT' OR OLD.status IS DISTINCT FROM NEW.status) THEN
+          INSERT INTO outcome_events (event_id, type, subject, occurred_at, data)
+          VALUES (NEW.refund_id || '.' || NEW.status || '.' || floor(extract(epoch FROM NEW.updated_at) * 1000)::bigint,
+                  'refund.' || NEW.status, NEW.refund_id, NEW.updated_at, to_jsonb(NEW))
+          ON CONFLICT (event_id) DO NOTHING;
+        END IF;
+        RETURN NULL;
+      END;
+      $$;
+      CREATE TRIGGER refunds_outcome_event AFTER INSERT OR UPDATE OF status ON refunds
+        FOR EACH ROW EXECUTE FUNCTION outcome_event_of_refund();
+
+      CREATE FUNCTION outcome_event_of_subscription() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+      BEGIN
+        INSERT INTO outcome_events (event_id, type, subject, occurred_at, data)
+        VALUES (NEW.subscription_id || '.requires_attention.' || floor(extract(epoch FROM NEW.created_at) * 1000)::bigint,
+                'subscription.requires_attention', NEW.subscription_id, NEW.created_at, to_jsonb(NEW))
+        ON CONFLICT (event_id) DO NOTHING;
+        RETURN NULL;
+      END;
+      $$;
+      CREATE TRIGGER subscription_cancels_outcome_event AFTER INSERT ON unconfirmed_subscription_cancels
+        FOR EACH ROW EXECUTE FUNCTION outcome_event_of_subscription();
+
+      -- Gives the committed events without a position the next ones, oldest first; answers how many.
+      CREATE FUNCTION outcome_events_sequence(batch integer) RETURNS integer LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+      DECLARE
+        given integer;
+      BEGIN
+        PERFORM pg_advisory_xact_lock(824112);
+        WITH todo AS (
+          SELECT id, row_number() OVER (ORDER BY id) AS n FROM outcome_events WHERE position IS NULL ORDER BY id LIMIT batch
+        ), last AS (SELECT COALESCE(max(position), 0) AS p FROM outcome_events)
+        UPDATE outcome_events o SET position = last.p + todo.n FROM todo, last WHERE o.id = todo.id;
+        GET DIAGNOSTICS given = ROW_COUNT;
+        RETURN given;
+      END;
+      $$;
+
+      -- Where each destination's delivery stands (src/outcomes/relay.ts): every event up to
+      -- delivered_through is delivered there. One relay holds a destination at a time (its lease).
+      -- retired_at: a destination no longer configured (its cursor is kept, should it come back).
+      CREATE TABLE outcome_destinations (
+        destination       text PRIMARY KEY,
+        delivered_through bigint NOT NULL,
+        lease_holder      text,
+        lease_until       timestamptz,
+        failures          integer NOT NULL DEFAULT 0,
+        last_error        text,
+        last_failed_at    timestamptz,
+        retired_at        timestamptz,
+        created_at        timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
 ];
 
 /** What to run when the connected role may not migrate: the owner's one-shot migration. */

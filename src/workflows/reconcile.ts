@@ -7,7 +7,7 @@ import { leftForPerson, reconcileAction, runEndedAction, sentAgain, type Reconci
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import { profiles, type DeliveryActivities, type InspectionActivities, type LedgerActivities, type PolicyActivities } from './activity-options.js';
 import { applicationCause, submitRefund } from './provider-calls.js';
-import { readPolicy } from './steps.js';
+import { outcomeInOutbox, readPolicy } from './steps.js';
 
 export interface ReconcileInput {
   /** Overrides of the worker's RECONCILE_* settings for this run. */
@@ -120,7 +120,8 @@ async function runEnd(record: RefundRecord): Promise<RunEnd> {
 
 /**
  * One run's report as it grows, and the refunds' actions carried out: each move only if the refund
- * is still as read, each change told to order management (delivered by the end of its page).
+ * is still as read. Each move's outcome event is the ledger's (the outbox); a run recorded before
+ * the outbox told order management of each change itself, delivered by the end of its page.
  */
 class Reconciliation {
   private readonly deliveries: Array<Promise<unknown>> = [];
@@ -211,6 +212,6 @@ class Reconciliation {
         evidence,
       });
     }
-    this.deliveries.push(deliverOutcome(after));
+    if (!outcomeInOutbox()) this.deliveries.push(deliverOutcome(after));
   }
 }

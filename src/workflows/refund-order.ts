@@ -19,7 +19,7 @@ import type { OenRefundRequested } from '../domain/schemas/refund-request.js';
 import { profiles, type InspectionActivities } from './activity-options.js';
 import { providerCalls } from './provider-calls.js';
 import { refundWorkflow } from './refund.js';
-import { checkEventData, deliveries, ledgerStep, readPolicy, tellOrderManagement } from './steps.js';
+import { checkEventData, deliveries, ledgerStep, outcomeInOutbox, readPolicy, tellOrderManagement } from './steps.js';
 import { checkInput, notRequestedFailure } from './validation.js';
 import { codes } from '../domain/failures.js';
 
@@ -90,7 +90,9 @@ export async function refundOrderWorkflow(input: OrderCancelled): Promise<OrderR
         reason,
         workflowId: workflowInfo().workflowId,
       });
-      if (kept) await deliveries(`Tell order management: subscription.requires_attention for ${kept.subscriptionId}`).deliverSubscriptionOutcome(kept);
+      if (kept && !outcomeInOutbox()) {
+        await deliveries(`Tell order management: subscription.requires_attention for ${kept.subscriptionId}`).deliverSubscriptionOutcome(kept);
+      }
     }
   }
   return result;

@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, patched, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import { profiles, type DeliveryActivities, type LedgerActivities, type PolicyActivities } from './activity-options.js';
 
@@ -28,12 +28,22 @@ export const deliveries = (summary: string) => proxyActivities<DeliveryActivitie
 const quickDelivery = (summary: string) => proxyLocalActivities<DeliveryActivities>({ ...profiles.delivery.quick, summary });
 
 /**
- * Tells order management how a refund ended (refund.succeeded, .failed, .requires_attention,
- * .cancelled). First tried as a local activity, a few times; if the receiver is still not taking it,
- * delivery goes on as an activity (retried until delivered, shown pending in the Web UI). Both use
- * the same delivery id.
+ * Whether the outcome the run just recorded is order management's news without the run: true for
+ * every run from the outbox on — the ledger writes the outcome event in the same transaction as
+ * the status (migration 21), and the relay in the API delivers it (src/outcomes/relay.ts). A run
+ * recorded before (a history replayed, a run waiting for an approver across the upgrade) has no
+ * marker here, and goes on telling as it did.
+ */
+export const outcomeInOutbox = (): boolean => patched('outcomes-from-outbox');
+
+/**
+ * A run recorded before the outbox tells order management how a refund ended (refund.succeeded,
+ * .failed, .requires_attention, .cancelled): first as a local activity, a few times; if the
+ * receiver is still not taking it, as an activity (retried until delivered, shown pending in the
+ * Web UI). Both use the delivery id the outbox's event has. A run from the outbox on does nothing here.
  */
 export async function tellOrderManagement(record: RefundRecord): Promise<void> {
+  if (outcomeInOutbox()) return;
   const summary = `Tell order management: refund.${record.status} for ${record.refundId}`;
   try {
     await quickDelivery(summary).deliverOutcome(record);

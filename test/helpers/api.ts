@@ -15,7 +15,7 @@ import { newSigningKey, verifyKeyOf } from '../../src/domain/decision-proof.js';
 import { ApiKeys } from '../../src/ledger/api-keys.js';
 import { EventInbox } from '../../src/ledger/inbox.js';
 import { randomHid } from '../../src/providers/oen/hid.js';
-import type { Engine } from './engine.js';
+import { startOutcomeRelay, type Engine } from './engine.js';
 import { admin } from './sandbox.js';
 
 /** As long as the configuration requires of OPERATOR_TOKEN (32 characters). */
@@ -74,7 +74,15 @@ export function useApi(
     operatorToken = OPERATOR_TOKEN,
     dispatcher = true,
     oidc,
-  }: { workerEnv?: Record<string, string>; operatorToken?: string; dispatcher?: boolean; oidc?: OidcSettings } = {},
+    outcomes,
+  }: {
+    workerEnv?: Record<string, string>;
+    operatorToken?: string;
+    dispatcher?: boolean;
+    oidc?: OidcSettings;
+    /** Where the API's outcome relay sends (a webhook), as OUTCOME_WEBHOOK_URL and its secret would say; unset: no relay. */
+    outcomes?: () => { url: string; secret: string };
+  } = {},
 ): () => RunningApi {
   let api: RunningApi | undefined;
   let close: (() => Promise<void>) | undefined;
@@ -98,7 +106,9 @@ export function useApi(
     for (const [name, role] of made) {
       keys[name] = (await apiKeys.add(`${name}-${suffix}`, role, 'test')).key;
     }
+    const relay = outcomes && (await startOutcomeRelay(e.db, outcomes().url, outcomes().secret));
     const app = createApi({
+      ...(relay && { relay }),
       client: e.temporal.client,
       db: e.db,
       ledger: e.ledger,
@@ -122,6 +132,7 @@ export function useApi(
       : undefined;
     close = async () => {
       await dispatch?.stop();
+      await relay?.close();
       await app.close();
       worker.shutdown();
       await running;

@@ -1,12 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import type { Worker } from '@temporalio/worker';
 import { loadConfig } from '../../src/config.js';
 import { refundWorkflowId } from '../../src/domain/refund-start.js';
 import type { MwdRefundRequested } from '../../src/domain/schemas/refund-request.js';
 import { pgliteDatabase, type Database } from '../../src/ledger/database.js';
 import { migrate } from '../../src/ledger/migrations.js';
+import { readLedgerGauges } from '../../src/ledger/gauges.js';
+import { OutcomeOutbox } from '../../src/ledger/outbox.js';
 import { RefundLedger } from '../../src/ledger/refunds.js';
+import { webhookDestination } from '../../src/outcomes/destinations.js';
+import { OutcomeRelay, type RelayOptions } from '../../src/outcomes/relay.js';
 import { MwdClient } from '../../src/providers/mwd/client.js';
 import { OenClient } from '../../src/providers/oen/client.js';
 import type { ProviderClients } from '../../src/providers/index.js';
@@ -91,24 +95,54 @@ export function useEngine(fileTag: string, target: TemporalTarget = 'dev'): () =
 }
 
 /**
+ * The outcome relay the API runs (src/outcomes/relay.ts) on `db`, sending to a webhook at `url`,
+ * looking for new events every 50 ms and backing off from 100 ms to 1 s: what delivers outcome
+ * events in a test that has no API. Stop it with `close()`.
+ */
+export async function startOutcomeRelay(db: Database, url: string, secret: string, options: Partial<RelayOptions> = {}): Promise<OutcomeRelay> {
+  const relay = new OutcomeRelay({
+    outbox: new OutcomeOutbox(db),
+    destinations: [webhookDestination({ url, secret })],
+    ui: { uiBaseUrl: 'http://localhost:8233', namespace: 'default' },
+    pollMs: 50,
+    backoffMs: 100,
+    maxBackoffMs: 1_000,
+    ...options,
+  });
+  await relay.start();
+  return relay;
+}
+
+/**
+ * Until every outcome event the ledger holds has been taken by every destination a relay on `db`
+ * sends to: the outbox's backlog, as the API's /metrics reads it, is empty.
+ */
+export async function outcomesDelivered(db: Database): Promise<void> {
+  await expect.poll(async () => (await readLedgerGauges(db)).outcomes.count, { timeout: 30_000, interval: 50 }).toBe(0);
+}
+
+/**
  * One worker for all of a file's tests, running from its first test to its end, with a 5 s retry
- * window and its outcome events sent to a receiver of its own; `env` adds configuration. Answers
- * the receiver.
+ * window, and the outcome relay sending the ledger's outcome events to a receiver of its own; `env`
+ * adds configuration. Answers the receiver.
  */
 export function useWorkerWithOutcomes(engine: () => Engine, env: Record<string, string> = {}): () => OutcomeReceiver {
   let receiver: OutcomeReceiver | undefined;
   let worker: Worker | undefined;
+  let relay: OutcomeRelay | undefined;
   let running: Promise<void> | undefined;
   beforeAll(async () => {
     const secret = newWebhookSecret();
     receiver = new OutcomeReceiver(secret, 0, Math.random);
     await receiver.start();
-    worker = await engine().worker({ PROVIDER_RETRY_WINDOW_SECONDS: '5', OUTCOME_WEBHOOK_URL: receiver.url, OUTCOME_WEBHOOK_SECRET: secret, ...env });
+    worker = await engine().worker({ PROVIDER_RETRY_WINDOW_SECONDS: '5', ...env });
+    relay = await startOutcomeRelay(engine().db, receiver.url, secret);
     running = worker.run();
   });
   afterAll(async () => {
     worker?.shutdown();
     await running;
+    await relay?.close();
     await receiver?.close();
   });
   return () => {

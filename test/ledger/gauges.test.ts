@@ -3,9 +3,10 @@ import { emptyCounts } from '../../src/domain/reconcile.js';
 import type { Database } from '../../src/ledger/database.js';
 import { readLedgerGauges, type LedgerGauges } from '../../src/ledger/gauges.js';
 import { EventInbox } from '../../src/ledger/inbox.js';
-import { OutcomeDeliveryLog } from '../../src/ledger/outcomes.js';
+import { OutcomeOutbox } from '../../src/ledger/outbox.js';
 import { ReconciliationLedger } from '../../src/ledger/reconciliation.js';
 import { RefundLedger } from '../../src/ledger/refunds.js';
+import { SubscriptionLedger } from '../../src/ledger/subscriptions.js';
 import { freshDatabase, ledgerKinds, oenRequest } from '../helpers/databases.js';
 
 const kinds = await ledgerKinds();
@@ -21,7 +22,9 @@ describe.each(kinds)('the ledger gauges on %s', (kind) => {
     refunds = new RefundLedger(db);
   });
   beforeEach(async () => {
-    await db.exec('TRUNCATE refunds, inbox_events, refund_requests, undelivered_outcomes, reconciliation_reports');
+    await db.exec(
+      'TRUNCATE refunds, inbox_events, refund_requests, reconciliation_reports, outcome_events, outcome_destinations, unconfirmed_subscription_cancels',
+    );
   });
   afterAll(async () => {
     await db.close();
@@ -95,24 +98,33 @@ describe.each(kinds)('the ledger gauges on %s', (kind) => {
     expect(pending.oldestAgeSeconds).toBeLessThan(700);
   });
 
-  it('counts outcome events whose delivery failed until one delivers them, aged from the first failure', async () => {
-    const log = new OutcomeDeliveryLog(db);
-    const delivery = { deliveryId: 'RF-1.succeeded.1', type: 'refund.succeeded', subject: 'RF-1' };
-    await log.failed(delivery);
-    await log.failed(delivery);
-    await log.failed({ deliveryId: 'SUB-1.requires_attention.1', type: 'subscription.requires_attention', subject: 'SUB-1' });
-    await db.query(`UPDATE undelivered_outcomes SET first_failed_at = now() - interval '15 minutes' WHERE delivery_id = 'RF-1.succeeded.1'`);
-    const { rows } = await db.query<{ failures: number }>(`SELECT failures FROM undelivered_outcomes WHERE delivery_id = 'RF-1.succeeded.1'`);
-    expect(rows[0]?.failures).toBe(2);
-    const failing = (await readLedgerGauges(db)).outcomes;
-    expect(failing.count).toBe(2);
-    expect(failing.oldestAgeSeconds).toBeGreaterThanOrEqual(900);
-
-    await log.delivered('RF-1.succeeded.1');
-    await log.delivered('RF-never-failed.succeeded.1');
+  it('counts the outcome events in the outbox a configured destination has not taken, aged from when each was written; none while no destination is', async () => {
+    const refunds = new RefundLedger(db);
+    for (const n of [1, 2]) await refunds.recordForPerson(oenRequest(n), `wf-${n}`, { code: 'NotRefundedByOrder', message: 'kept' });
+    await new SubscriptionLedger(db).recordUnconfirmed({ subscriptionId: 'SUB-1', orderId: 'ORDER-1', reason: 'no answer', workflowId: 'wf-sub' });
+    await db.query(`UPDATE outcome_events SET recorded_at = now() - interval '15 minutes' WHERE subject = 'RF-1'`);
+    // Nowhere to send them: nothing waits.
+    expect((await readLedgerGauges(db)).outcomes).toEqual({ count: 0, oldestAgeSeconds: 0 });
+    const outbox = new OutcomeOutbox(db);
+    await outbox.register(['webhook', 'amqp']);
+    // Registered with the three already written, before any was sequenced: all three wait, sequenced or not.
+    await db.query('UPDATE outcome_destinations SET delivered_through = 0');
+    const waiting = (await readLedgerGauges(db)).outcomes;
+    expect(waiting.count).toBe(3);
+    expect(waiting.oldestAgeSeconds).toBeGreaterThanOrEqual(900);
+    await outbox.sequence();
+    expect((await readLedgerGauges(db)).outcomes.count).toBe(3);
+    // The webhook took the first two, the broker the first one: the slowest destination counts.
+    await outbox.lease('webhook', 'r', 60_000);
+    await outbox.delivered('webhook', 'r', 2);
+    await outbox.lease('amqp', 'r', 60_000);
+    await outbox.delivered('amqp', 'r', 1);
     const left = (await readLedgerGauges(db)).outcomes;
-    expect(left.count).toBe(1);
+    expect(left.count).toBe(2);
     expect(left.oldestAgeSeconds).toBeLessThan(60);
+    // The broker no longer configured: the webhook's one left counts.
+    await outbox.register(['webhook']);
+    expect((await readLedgerGauges(db)).outcomes.count).toBe(1);
   });
 
   it("reads the latest reconciliation report's counts, every outcome present", async () => {

@@ -12,6 +12,7 @@ import { openLedgerDatabase } from '../../src/ledger/index.js';
 import { migrate, migrations } from '../../src/ledger/migrations.js';
 import { OutcomeDeliveryLog } from '../../src/ledger/outcomes.js';
 import { ReconciliationLedger } from '../../src/ledger/reconciliation.js';
+import { OutcomeOutbox } from '../../src/ledger/outbox.js';
 import { RefundLedger } from '../../src/ledger/refunds.js';
 import { ResolutionLedger } from '../../src/ledger/resolution.js';
 import { SubscriptionLedger } from '../../src/ledger/subscriptions.js';
@@ -269,6 +270,25 @@ describe.runIf(available)('a ledger with an owner and a runtime role, on Postgre
       });
       expect(await keys.revoke('first-admin', 'cli:ops')).toMatchObject({ name: 'first-admin' });
       expect((await readLedgerGauges(db)).reconciliation?.counts.confirmed).toBe(1);
+      // The outbox: the refund's end and the subscription cancel wrote their events (as the owner's
+      // triggers), the relay gives them positions, registers and leases a destination and moves its cursor.
+      const outbox = new OutcomeOutbox(db);
+      expect((await outbox.ofSubject(request.refundId)).map((e) => e.type)).toEqual(['refund.succeeded']);
+      expect((await outbox.ofSubject('SUB-1')).map((e) => e.type)).toEqual(['subscription.requires_attention']);
+      expect(await outbox.sequence()).toBe(2);
+      await outbox.register(['webhook']);
+      expect(await outbox.lease('webhook', 'relay-1', 30_000)).toBe(2);
+      await outbox.failed('webhook', 'relay-1', 'HTTP 503');
+      expect(await outbox.delivered('webhook', 'relay-1', 2)).toBe(true);
+      await outbox.release('webhook', 'relay-1');
+      // No outcome is written, changed or removed by hand: only a refund's status writes one.
+      for (const sql of [
+        "INSERT INTO outcome_events (event_id, type, subject, occurred_at, data) VALUES ('forged', 'refund.succeeded', 'RF-X', now(), '{}')",
+        "UPDATE outcome_events SET type = 'refund.failed'",
+        'DELETE FROM outcome_events',
+      ]) {
+        expect((await refusal(() => db.query(sql))).code, sql).toBe(INSUFFICIENT_PRIVILEGE);
+      }
       // But not what the privileges leave out: a refund row cannot be deleted, a used proof not freed.
       expect((await refusal(() => db.query('DELETE FROM refunds'))).code).toBe(INSUFFICIENT_PRIVILEGE);
       expect((await refusal(() => db.query('DELETE FROM decision_proofs_used'))).code).toBe(INSUFFICIENT_PRIVILEGE);

@@ -78,6 +78,18 @@ const cases: Record<string, Array<{ args: string[]; says: string | RegExp; reaso
     { args: [...nowhere, 'list', '--limit', 'ten'], says: '--limit must be a number (got ten)' },
   ],
   'list --cursor': [{ args: [...nowhere, 'list', '--cursor', ''], says: '--cursor must not be empty (got "")' }],
+  'outcomes --after': [
+    { args: [...nowhere, 'outcomes', '--after', 'x'], says: "--after must be an event's cursor (digits), as an earlier answer gave it (got x)" },
+    { args: [...nowhere, 'outcomes', '--after', '-1'], says: "--after must be an event's cursor (digits), as an earlier answer gave it (got -1)" },
+  ],
+  'outcomes redeliver <eventId>': [
+    { args: [...nowhere, 'outcomes', 'redeliver'], says: "missing required argument 'eventId'" },
+    { args: [...nowhere, 'outcomes', 'redeliver', 'RF 1.succeeded.1'], says: /^<eventId> must be an outcome event's id, .* \(got "RF 1\.succeeded\.1"\)$/ },
+  ],
+  'outcomes --limit': [
+    { args: [...nowhere, 'outcomes', '--limit', '0'], says: '--limit must be at least 1 (got 0)' },
+    { args: [...nowhere, 'outcomes', '--limit', '1001'], says: '--limit must be at most 1000 (got 1001)' },
+  ],
   ...Object.fromEntries(
     ['approve', 'reject', 'cancel'].flatMap((action) => [
       [`${action} --reason`, [{ args: [...nowhere, action, 'RF-1', '--reason', long], says: /^--reason must be at most 500 characters/ }]],

@@ -6,7 +6,7 @@ import { randomHid } from '../../src/providers/oen/hid.js';
 import { cancelSubscriptionWorkflow, refundOrderWorkflow } from '../../src/workflows/index.js';
 import { orderWorkflowId, subscriptionWorkflowId } from '../../src/domain/refund-start.js';
 import type { OrderCancelled, SubscriptionCancelled } from '../../src/domain/schemas/order-events.js';
-import { useEngine } from '../helpers/engine.js';
+import { outcomesDelivered, startOutcomeRelay, useEngine } from '../helpers/engine.js';
 import { accepted } from '../helpers/inbox.js';
 import { recordHistory } from '../helpers/histories.js';
 import { admin, sandboxRefunds } from '../helpers/sandbox.js';
@@ -172,11 +172,12 @@ describe('refundOrderWorkflow (order.cancelled)', () => {
     const secret = newWebhookSecret();
     const receiver = new OutcomeReceiver(secret, 0, Math.random);
     await receiver.start();
+    // The outcome events are the ledger's; the relay (the API's) sends them.
+    const relay = await startOutcomeRelay(engine().db, receiver.url, secret);
     try {
-      const env = { OUTCOME_WEBHOOK_URL: receiver.url, OUTCOME_WEBHOOK_SECRET: secret };
       const cancel = async () => (await cancelOrder({ orderId, provider: 'oen', subscriptionId: unknownSubscription })).result();
       const result = await (
-        await engine().worker(env)
+        await engine().worker()
       ).runUntil(async () => {
         const done = await cancel();
         await recordHistory('refundOrderWorkflow.exceptions-kept', engine().temporal.client.workflow.getHandle(orderWorkflowId(orderId)));
@@ -210,9 +211,11 @@ describe('refundOrderWorkflow (order.cancelled)', () => {
         .toEqual(['refund.requires_attention', 'refund.succeeded', 'subscription.requires_attention']);
 
       // The same cancellation again: nothing new is written, and nothing told twice.
-      await (await engine().worker(env)).runUntil(cancel());
+      await (await engine().worker()).runUntil(cancel());
+      await outcomesDelivered(engine().db);
       expect(told().filter((e) => e.data.refundId === `${orderId}:${cvs}` || e.data.subscriptionId === unknownSubscription)).toHaveLength(2);
     } finally {
+      await relay.close();
       await receiver.close();
     }
   });

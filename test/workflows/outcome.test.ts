@@ -1,12 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { WorkflowFailedError } from '@temporalio/client';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { Signer } from '../../src/webhooks/signing.js';
 import type { OenRefundRequested } from '../../src/domain/schemas/refund-request.js';
 import { randomHid } from '../../src/providers/oen/hid.js';
 import { newWebhookSecret } from '../helpers/api.js';
-import { useEngine } from '../helpers/engine.js';
+import { outcomesDelivered, startOutcomeRelay, useEngine } from '../helpers/engine.js';
+import { OutcomeOutbox } from '../../src/ledger/outbox.js';
+import { readLedgerGauges } from '../../src/ledger/gauges.js';
+import type { OutcomeRelay } from '../../src/outcomes/relay.js';
+import { outcomeDeliveryId } from '../../src/activities/outcome.js';
 import { recordHistory } from '../helpers/histories.js';
 import { freePorts } from '../helpers/ports.js';
 import { admin } from '../helpers/sandbox.js';
@@ -47,39 +51,51 @@ async function oenRefund(amount = 1000): Promise<OenRefundRequested> {
   return { refundId: `RF-${randomUUID()}`, provider: 'oen', orderId, transactionHid, amount };
 }
 
+/** A worker, and the outcome relay sending to a receiver on `port` (started later, or not at all). */
 async function outcomeWorker(port: number, secret: string) {
-  return engine().worker({ OUTCOME_WEBHOOK_URL: `http://127.0.0.1:${port}/outcomes`, OUTCOME_WEBHOOK_SECRET: secret });
+  const worker = await engine().worker();
+  const relay = await startOutcomeRelay(engine().db, `http://127.0.0.1:${port}/outcomes`, secret);
+  relays.push(relay);
+  return worker;
 }
 
-describe('outcome events', () => {
-  it('the receiver down for a while: delivered once it is back, under one delivery id, signed', async () => {
+const relays: OutcomeRelay[] = [];
+afterEach(async () => {
+  for (const relay of relays.splice(0)) await relay.close();
+});
+
+/** The run's history names no delivery: no activity and no local activity of the outbox's time tells order management. */
+async function toldNothingItself(workflowId: string): Promise<void> {
+  const history = await engine().temporal.client.workflow.getHandle(workflowId).fetchHistory();
+  const text = JSON.stringify(history.events ?? []);
+  expect(text).not.toContain('deliverOutcome');
+  expect(text).not.toContain('Tell order management');
+}
+
+describe('outcome events, from the outbox', () => {
+  it('the receiver down for a while: the run ends at once; the event waits in the outbox, then is delivered once it is back, under one id, signed', async () => {
     const port = (await freePorts(1))[0] ?? 0;
     const secret = newWebhookSecret();
     const request = await oenRefund();
     const worker = await outcomeWorker(port, secret);
     const { client, taskQueue } = engine().temporal;
-    const { deliveries, server } = await worker.runUntil(async () => {
-      const started = await startAccepted(client, taskQueue, engine().db, request);
-      const handle = client.workflow.getHandle(started.workflowId);
-      // Nothing listens: deliveries are refused and retried while the run stays open.
-      await expect.poll(async () => (await handle.describe()).raw.pendingActivities?.[0]?.attempt ?? 0, { timeout: 30_000 }).toBeGreaterThanOrEqual(3);
-      expect((await handle.describe()).status.name).toBe('RUNNING');
-      // Each failed attempt is kept in the delivery log (the API's /metrics counts what it holds).
-      const undelivered = () =>
-        engine().db.query<{ type: string; failures: number }>('SELECT type, failures FROM undelivered_outcomes WHERE subject = $1', [request.refundId]);
-      const failing = (await undelivered()).rows;
-      expect(failing).toMatchObject([{ type: 'refund.succeeded' }]);
-      expect(failing[0]?.failures).toBeGreaterThanOrEqual(3);
-      const up = await receiver(port, secret);
-      await handle.result();
-      // Delivered: the log no longer holds it.
-      expect((await undelivered()).rows).toEqual([]);
-      await recordHistory('refundWorkflow.outcome-after-receiver-down', handle);
-      return up;
+    const started = await worker.runUntil(async () => {
+      const run = await startAccepted(client, taskQueue, engine().db, request);
+      // The run does not wait for order management: it completes with nothing delivered.
+      await client.workflow.getHandle(run.workflowId).result();
+      await recordHistory('refundWorkflow.outcome-from-outbox', client.workflow.getHandle(run.workflowId));
+      return run;
     });
+    await toldNothingItself(started.workflowId);
+    // Nothing listens: the relay's attempts fail, are noted, and the event waits (the /metrics gauge counts it).
+    const webhook = async () => (await new OutcomeOutbox(engine().db).destinations()).find((d) => d.destination === 'webhook');
+    await expect.poll(async () => (await webhook())?.failures ?? 0, { timeout: 30_000 }).toBeGreaterThanOrEqual(3);
+    expect((await webhook())?.lastError).toMatch(new RegExp(`^${request.refundId}\\.succeeded\\.\\d+: .*ECONNREFUSED`));
+    expect((await readLedgerGauges(engine().db)).outcomes.count).toBe(1);
+    const { deliveries, server } = await receiver(port, secret);
+    await outcomesDelivered(engine().db);
     server.close();
-    expect(deliveries.length).toBeGreaterThanOrEqual(1);
-    expect(new Set(deliveries.map((d) => d.id)).size).toBe(1);
+    expect(deliveries).toHaveLength(1);
     const [first] = deliveries;
     expect(first?.verified).toBe(true);
     expect(first?.event).toMatchObject({
@@ -88,6 +104,9 @@ describe('outcome events', () => {
       source: 'refundflow',
       data: { refundId: request.refundId, status: 'succeeded', uiUrl: expect.stringContaining(`/workflows/oen-refund-${request.transactionHid}`) as unknown },
     });
+    // The id the runs' own delivery gave the same outcome before the outbox: a receiver that has it sees the same id.
+    const record = await engine().ledger.get(request.refundId);
+    expect(first?.id).toBe(outcomeDeliveryId(record!));
   });
 
   it('answered 500 twice, then taken: three deliveries of one id; a failed refund is refund.failed', async () => {
@@ -105,6 +124,7 @@ describe('outcome events', () => {
         .then((): unknown => 'completed')
         .catch((err: unknown) => err);
     });
+    await outcomesDelivered(engine().db);
     server.close();
     expect(failure).toBeInstanceOf(WorkflowFailedError);
     expect(deliveries).toHaveLength(3);
@@ -120,11 +140,8 @@ describe('Temporal’s own Cancel loses nothing, and every end is told', () => {
     const secret = newWebhookSecret();
     const { deliveries, server } = await receiver(port, secret);
     const request = await oenRefund();
-    const worker = await engine().worker({
-      APPROVAL_THRESHOLD: '1',
-      OUTCOME_WEBHOOK_URL: `http://127.0.0.1:${port}/outcomes`,
-      OUTCOME_WEBHOOK_SECRET: secret,
-    });
+    const worker = await engine().worker({ APPROVAL_THRESHOLD: '1' });
+    relays.push(await startOutcomeRelay(engine().db, `http://127.0.0.1:${port}/outcomes`, secret));
     const { client, taskQueue } = engine().temporal;
     const failure: unknown = await worker.runUntil(async () => {
       const started = await startAccepted(client, taskQueue, engine().db, request);
@@ -135,6 +152,7 @@ describe('Temporal’s own Cancel loses nothing, and every end is told', () => {
       await recordHistory('refundWorkflow.cancel-requested', handle);
       return ended;
     });
+    await outcomesDelivered(engine().db);
     server.close();
     expect(failure).toBeInstanceOf(WorkflowFailedError);
     expect((failure as WorkflowFailedError).cause).toMatchObject({ type: 'RefundCancelled' });
@@ -185,6 +203,7 @@ describe('Temporal’s own Cancel loses nothing, and every end is told', () => {
       await handle.cancel();
       return (await handle.result()) as unknown;
     });
+    await outcomesDelivered(engine().db);
     server.close();
     expect(result).toMatchObject({ refundId: request.refundId, status: 'succeeded' });
     const { entries } = await new AuditTrail(engine().db).list({ refundId: request.refundId, limit: 10 });

@@ -13,7 +13,7 @@ import { AuditTrail } from '../../src/ledger/audit.js';
 import { ReconciliationLedger } from '../../src/ledger/reconciliation.js';
 import { ResolutionLedger } from '../../src/ledger/resolution.js';
 import type { reconcileWorkflow } from '../../src/workflows/reconcile.js';
-import { useEngine, useWorkerWithOutcomes } from '../helpers/engine.js';
+import { useEngine, useWorkerWithOutcomes, outcomesDelivered } from '../helpers/engine.js';
 import { startAccepted, throughInbox } from '../helpers/inbox.js';
 import { recordHistory } from '../helpers/histories.js';
 import { admin, sandboxRefunds, seededOenRefund } from '../helpers/sandbox.js';
@@ -77,10 +77,13 @@ async function listsOf(orderId: string): Promise<number> {
   return timeline.filter((entry) => entry.path.includes(`/order/${encodeURIComponent(orderId)}/transactions`)).length;
 }
 
-const outcomesOf = (refundId: string) =>
-  receiver()
+/** The outcome events order management was sent for the refund, once the relay has sent every one the ledger holds. */
+const outcomesOf = async (refundId: string) => {
+  await outcomesDelivered(engine().db);
+  return receiver()
     .deliveries.filter((d) => d.refundId === refundId)
     .map((d) => d.type);
+};
 
 describe('reconcileWorkflow', () => {
   it('resolves a refund that ran out of retries while Oen answered 500, once Oen is back: exactly one refund at Oen', async () => {
@@ -100,7 +103,7 @@ describe('reconcileWorkflow', () => {
     expect(record).toMatchObject({ status: 'succeeded', providerReference: request.transactionHid });
     expect(record?.error).toBeUndefined();
     // Order management hears of both: first requires_attention, now succeeded.
-    expect(outcomesOf(request.refundId)).toEqual(['refund.requires_attention', 'refund.succeeded']);
+    expect(await outcomesOf(request.refundId)).toEqual(['refund.requires_attention', 'refund.succeeded']);
     // The report is kept in the ledger.
     const stored = await new ReconciliationLedger(engine().db).reports(20);
     expect(stored.find((r) => r.runId === report.runId)?.counts).toEqual(report.counts);
@@ -114,7 +117,7 @@ describe('reconcileWorkflow', () => {
     await reconcile({ resubmit: true });
     expect(await listsOf(request.orderId)).toBe(listsBefore + 1);
     expect(await refundsOf(request.transactionHid)).toHaveLength(1);
-    expect(outcomesOf(request.refundId)).toHaveLength(2);
+    expect(await outcomesOf(request.refundId)).toHaveLength(2);
   });
 
   it('a refund sent again without a success is not sent again by a later run', async () => {
@@ -187,7 +190,7 @@ describe('reconcileWorkflow', () => {
     expect(record?.error?.message).toMatch(
       /^Oen shows NT\$400 refunded on .*; first handed to a person as OenHttp500: The provider kept failing for \d+ s, so nothing more is sent until a person settles this refund/,
     );
-    expect(outcomesOf(request.refundId)).toEqual(['refund.requires_attention']);
+    expect(await outcomesOf(request.refundId)).toEqual(['refund.requires_attention']);
     expect(await refundsOf(request.transactionHid)).toEqual([]);
     // The next run finds the same: the record is not written again.
     await reconcile({ resubmit: true });
@@ -209,7 +212,8 @@ describe('reconcileWorkflow', () => {
     const record = await ledger.get(request.refundId);
     expect(record).toMatchObject({ status: 'requires_attention', error: { code: 'ReconcileMismatch' } });
     expect(record?.error?.message).toMatch(/ledger recorded this refund as succeeded, but Oen lists .* status "charged"/);
-    expect(outcomesOf(request.refundId)).toEqual(['refund.requires_attention']);
+    // Order management heard it succeeded (its run's end, here written straight to the ledger), then that a person must look.
+    expect(await outcomesOf(request.refundId)).toEqual(['refund.succeeded', 'refund.requires_attention']);
     // Reconciliation never sends for a mismatch, even with resubmission on, on this run or a later one.
     expect(await refundsOf(request.transactionHid)).toEqual([]);
     const next = await reconcile({ resubmit: true });
@@ -217,7 +221,7 @@ describe('reconcileWorkflow', () => {
     expect(next.notes.find((n) => n.refundId === request.refundId)?.evidence).toMatch(/a mismatch/);
     expect(await refundsOf(request.transactionHid)).toEqual([]);
     expect(await ledger.get(request.refundId)).toMatchObject({ status: 'requires_attention', error: { code: 'ReconcileMismatch' } });
-    expect(outcomesOf(request.refundId)).toEqual(['refund.requires_attention']);
+    expect(await outcomesOf(request.refundId)).toEqual(['refund.succeeded', 'refund.requires_attention']);
   });
 
   it('a recent failed refund Oen shows refunded after all goes to a person (FailedButRefunded), counted as a mismatch; one still charged, or followed by a later refund, is left as it is', async () => {
@@ -245,7 +249,7 @@ describe('reconcileWorkflow', () => {
     const record = await ledger.get(late.refundId);
     expect(record).toMatchObject({ status: 'requires_attention', error: { code: 'FailedButRefunded' } });
     expect(record?.error?.message).toMatch(/ledger recorded this refund as failed \(OenT0001\), but Oen lists .* refunded/);
-    expect(outcomesOf(late.refundId)).toEqual(['refund.requires_attention']);
+    expect(await outcomesOf(late.refundId)).toEqual(['refund.failed', 'refund.requires_attention']);
     for (const left of [charged, followed]) {
       expect(report.changed.find((c) => c.refundId === left.refundId)).toBeUndefined();
       expect(await ledger.get(left.refundId)).toMatchObject({ status: 'failed', error: { code: 'OenT0001' } });
@@ -256,7 +260,7 @@ describe('reconcileWorkflow', () => {
     const next = await reconcile({ resubmit: true });
     expect(next.notes.find((n) => n.refundId === late.refundId)).toMatchObject({ outcome: 'left_for_person', status: 'requires_attention' });
     expect(await ledger.get(late.refundId)).toMatchObject({ status: 'requires_attention', error: { code: 'FailedButRefunded' } });
-    expect(outcomesOf(late.refundId)).toEqual(['refund.requires_attention']);
+    expect(await outcomesOf(late.refundId)).toEqual(['refund.failed', 'refund.requires_attention']);
     expect(await refundsOf(late.transactionHid)).toEqual([]);
     expect(await refundsOf(charged.transactionHid)).toEqual([]);
   });

@@ -14,7 +14,7 @@ import type { OenRefundRequested, RefundRequested } from '../../src/domain/schem
 import { RefundStatusKey } from '../../src/domain/search-attributes.js';
 import type { reconcileWorkflow } from '../../src/workflows/reconcile.js';
 import type { resolveWorkflow } from '../../src/workflows/resolve.js';
-import { mwdInLedger, useEngine, useWorkerWithOutcomes } from '../helpers/engine.js';
+import { mwdInLedger, useEngine, useWorkerWithOutcomes, outcomesDelivered } from '../helpers/engine.js';
 import { recordHistory } from '../helpers/histories.js';
 import { startAccepted, throughInbox } from '../helpers/inbox.js';
 import { admin, sandboxRefunds, seededMwdRefund, seededOenRefund } from '../helpers/sandbox.js';
@@ -107,10 +107,13 @@ const oenRefundsOf = async (hid: string) => (await sandboxRefunds(engine().sandb
 const oenSendsOf = async (hid: string) =>
   (await admin<{ requests: Array<{ reference: string }> }>(engine().sandboxes.oenUrl, 'GET', 'refund-requests')).requests.filter((r) => r.reference === hid)
     .length;
-const outcomesOf = (refundId: string) =>
-  receiver()
+/** The outcome events order management was sent for the refund, once the relay has sent every one the ledger holds. */
+const outcomesOf = async (refundId: string) => {
+  await outcomesDelivered(engine().db);
+  return receiver()
     .deliveries.filter((d) => d.refundId === refundId)
     .map((d) => d.type);
+};
 
 async function reconcile(): Promise<ReconcileReport> {
   const { client, taskQueue } = engine().temporal;
@@ -169,7 +172,7 @@ describe('resolveWorkflow: Oen, on what Oen shows', () => {
         evidence: expect.stringMatching(/^Oen back office shows the refund on 29 Nov; Oen lists .* NT\$1,000 refunded/) as unknown,
       },
     ]);
-    expect(outcomesOf(request.refundId)).toEqual(['refund.requires_attention', 'refund.succeeded']);
+    expect(await outcomesOf(request.refundId)).toEqual(['refund.requires_attention', 'refund.succeeded']);
 
     // In the Web UI: its summary, the refund's search attributes with the new status, each step named.
     const description = await handle.describe();
@@ -192,7 +195,6 @@ describe('resolveWorkflow: Oen, on what Oen shows', () => {
       "Ledger: claim otto's signed resolution for this run",
       `Ask Oen about ${request.refundId}: list order ${request.orderId}`,
       `Ledger: ${request.refundId} → succeeded, resolved by otto`,
-      `Tell order management: refund.succeeded for ${request.refundId}`,
     ]);
 
     // Settled and confirmed: reconciliation neither asks again nor sends.
@@ -227,7 +229,7 @@ describe('resolveWorkflow: Oen, on what Oen shows', () => {
     expect(record).toMatchObject({ status: 'failed', error: { code: 'ResolvedFailed' } });
     expect(record?.error?.message).toMatch(/^resolved as failed by otto \(operator, key:otto\): the card was closed; .*; Oen lists .*status "charged"/);
     expect(record?.decisions?.map((d) => [d.action, d.by.name, d.reason])).toEqual([['resolve', 'otto', 'as failed']]);
-    expect(outcomesOf(request.refundId)).toEqual(['refund.requires_attention', 'refund.failed']);
+    expect(await outcomesOf(request.refundId)).toEqual(['refund.requires_attention', 'refund.failed']);
 
     const sends = await oenSendsOf(request.transactionHid);
     await reconcile();
@@ -248,7 +250,7 @@ describe('resolveWorkflow: Oen, on what Oen shows', () => {
     const record = await engine().ledger.get(request.refundId);
     expect(record).toMatchObject({ status: 'succeeded', providerReference: request.transactionHid });
     expect(record?.decisions?.map((d) => [d.by.name, d.reason])).toEqual([['otto', 'sent again: Oen is back']]);
-    expect(outcomesOf(request.refundId)).toEqual(['refund.requires_attention', 'refund.succeeded']);
+    expect(await outcomesOf(request.refundId)).toEqual(['refund.requires_attention', 'refund.succeeded']);
   });
 
   it('a retry Oen shows refunded is refused, with nothing sent: resolve it as succeeded', async () => {
@@ -273,7 +275,7 @@ describe('resolveWorkflow: Oen, on what Oen shows', () => {
     expect(result).toMatchObject({ resolved: true, status: 'requires_attention' });
     expect(await engine().ledger.get(request.refundId)).toMatchObject({ status: 'requires_attention', error: { code: 'OenHttp500' } });
     expect(await oenSendsOf(request.transactionHid)).toBeGreaterThan(sends);
-    expect(outcomesOf(request.refundId)).toEqual(['refund.requires_attention', 'refund.requires_attention']);
+    expect(await outcomesOf(request.refundId)).toEqual(['refund.requires_attention', 'refund.requires_attention']);
 
     await oenFaults({});
     const after = await oenSendsOf(request.transactionHid);
@@ -324,7 +326,7 @@ describe('resolveWorkflow: MWD, on an approver’s word', () => {
     const record = await engine().ledger.get(request.refundId);
     expect(record).toMatchObject({ status: 'succeeded', providerReference: 'MW2026112900000042' });
     expect(record?.decisions).toMatchObject([{ action: 'resolve', by: { name: 'ann', role: 'approver' }, verified: true, evidence: resolution.evidence }]);
-    expect(outcomesOf(request.refundId)).toEqual(['refund.requires_attention', 'refund.succeeded']);
+    expect(await outcomesOf(request.refundId)).toEqual(['refund.requires_attention', 'refund.succeeded']);
     // No provider call: MWD received the one send of the refund's own run.
     const { requests } = await admin<{ requests: Array<{ reference: string }> }>(engine().sandboxes.mwdUrl, 'GET', 'refund-requests');
     expect(requests.filter((r) => r.reference === request.orderId)).toHaveLength(1);
@@ -343,7 +345,7 @@ describe('resolveWorkflow: MWD, on an approver’s word', () => {
       status: 'failed',
       error: { code: 'ResolvedFailed', message: 'resolved as failed by ann (approver, key:ann): MWD support: no refund on this order' },
     });
-    expect(outcomesOf(request.refundId)).toEqual(['refund.requires_attention', 'refund.failed']);
+    expect(await outcomesOf(request.refundId)).toEqual(['refund.requires_attention', 'refund.failed']);
   });
 });
 

@@ -25,3 +25,26 @@ export const listQuery = z
     cursor: z.string().min(1, 'must not be empty').optional(),
   })
   .strict();
+
+/** GET /v1/outcomes (docs/api.md): the events after a cursor, in order. */
+export const outcomesQuery = z
+  .object({
+    /** The cursor of the last event read (each event carries its own); absent or 0: from the start. */
+    after: z
+      .string()
+      .regex(/^\d{1,18}$/, "must be an event's cursor (digits), as an earlier answer gave it")
+      .transform(Number)
+      .default(0),
+    limit: z.coerce
+      .number({ error: 'must be a number' })
+      .int('must be a whole number')
+      .min(1, 'must be at least 1')
+      .max(1000, 'must be at most 1000')
+      .default(100),
+  })
+  .strict();
+
+/** An outcome event's id (POST /v1/outcomes/:eventId/redeliver): `<refundId>.<status>.<ms>`, `<subscriptionId>.requires_attention.<ms>`. */
+export const outcomeEventId = z
+  .string()
+  .regex(/^[A-Za-z0-9._:-]{1,128}$/, "must be an outcome event's id, as the stream or a delivery gave it, e.g. RF-1001.succeeded.1795590937933");
