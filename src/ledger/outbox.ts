@@ -129,12 +129,16 @@ export class OutcomeOutbox {
     ]);
   }
 
-  /** Moves the cursor past `position`, while `holder` holds the lease; false when it no longer does. */
-  async delivered(destination: string, holder: string, position: number): Promise<boolean> {
+  /**
+   * Moves the cursor past `position` and renews the lease for `ms`, while `holder` holds it; false
+   * when it no longer does.
+   */
+  async delivered(destination: string, holder: string, position: number, ms: number): Promise<boolean> {
     const { rows } = await this.db.query<{ destination: string }>(
-      `UPDATE outcome_destinations SET delivered_through = GREATEST(delivered_through, $3), failures = 0, last_error = NULL
+      `UPDATE outcome_destinations SET delivered_through = GREATEST(delivered_through, $3), failures = 0, last_error = NULL,
+         lease_until = now() + make_interval(secs => $4::float8 / 1000)
        WHERE destination = $1 AND lease_holder = $2 RETURNING destination`,
-      [destination, holder, position],
+      [destination, holder, position, ms],
     );
     return rows.length > 0;
   }

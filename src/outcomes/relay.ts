@@ -94,11 +94,16 @@ export class OutcomeRelay {
   }
 
   private async sequencer(): Promise<void> {
+    let failing = false;
     while (!this.stop.signal.aborted) {
       try {
         await this.options.outbox.sequence();
+        if (failing) this.options.log?.info('outcome relay: the ledger answers again; new outcome events get their positions');
+        failing = false;
       } catch (err) {
-        this.options.log?.warn(`outcome relay: could not give new outcome events their positions (${message(err)}); trying again`);
+        // Said once when the ledger stops answering, and once when it is back: not every 200 ms.
+        if (!failing) this.options.log?.warn(`outcome relay: could not give new outcome events their positions (${message(err)}); trying again`);
+        failing = true;
       }
       await this.pause(this.pollMs);
     }
@@ -108,13 +113,18 @@ export class OutcomeRelay {
     const { outbox } = this.options;
     let backoff = 0;
     let failing = false;
+    let ledgerDown = false;
     while (!this.stop.signal.aborted) {
       let cursor: number | undefined;
+      let events: StoredOutcome[];
       try {
         cursor = await outbox.lease(destination.name, this.holder, this.leaseMs);
+        events = cursor === undefined ? [] : await outbox.after(cursor, this.options.batch ?? 100);
+        ledgerDown = false;
       } catch (err) {
-        this.options.log?.warn(`outcome relay: the ledger did not answer for ${destination.name} (${message(err)}); trying again`);
-        await this.pause(this.nextBackoff(backoff));
+        if (!ledgerDown) this.options.log?.warn(`outcome relay: the ledger did not answer for ${destination.name} (${message(err)}); trying again`);
+        ledgerDown = true;
+        await this.pause(this.nextBackoff(0));
         continue;
       }
       // Another relay delivers there; look again before its lease would run out.
@@ -122,7 +132,6 @@ export class OutcomeRelay {
         await this.pause(Math.min(this.leaseMs / 2, 5_000));
         continue;
       }
-      const events = await outbox.after(cursor, this.options.batch ?? 100).catch(() => []);
       if (events.length === 0) {
         await this.pause(this.pollMs);
         continue;
@@ -144,7 +153,7 @@ export class OutcomeRelay {
         failing = false;
         backoff = 0;
         // A lease lost meanwhile (this relay stalled past it): the next round finds out who holds it.
-        if (!(await outbox.delivered(destination.name, this.holder, outcome.position ?? 0).catch(() => false))) break;
+        if (!(await outbox.delivered(destination.name, this.holder, outcome.position ?? 0, this.leaseMs).catch(() => false))) break;
       }
     }
   }

@@ -116,9 +116,9 @@ describe.each(kinds)('the ledger gauges on %s', (kind) => {
     expect((await readLedgerGauges(db)).outcomes.count).toBe(3);
     // The webhook took the first two, the broker the first one: the slowest destination counts.
     await outbox.lease('webhook', 'r', 60_000);
-    await outbox.delivered('webhook', 'r', 2);
+    await outbox.delivered('webhook', 'r', 2, 60_000);
     await outbox.lease('amqp', 'r', 60_000);
-    await outbox.delivered('amqp', 'r', 1);
+    await outbox.delivered('amqp', 'r', 1, 60_000);
     const left = (await readLedgerGauges(db)).outcomes;
     expect(left.count).toBe(2);
     expect(left.oldestAgeSeconds).toBeLessThan(60);

@@ -279,7 +279,7 @@ describe.runIf(available)('a ledger with an owner and a runtime role, on Postgre
       await outbox.register(['webhook']);
       expect(await outbox.lease('webhook', 'relay-1', 30_000)).toBe(2);
       await outbox.failed('webhook', 'relay-1', 'HTTP 503');
-      expect(await outbox.delivered('webhook', 'relay-1', 2)).toBe(true);
+      expect(await outbox.delivered('webhook', 'relay-1', 2, 30_000)).toBe(true);
       await outbox.release('webhook', 'relay-1');
       // No outcome is written, changed or removed by hand: only a refund's status writes one.
       for (const sql of [
