@@ -13,14 +13,20 @@ import { handleShutdownSignals } from '../shutdown.js';
 import { oidcSettings } from '../wiring/policies.js';
 import { connectClient } from '../wiring/temporal-connect.js';
 import { describeTemporalConnection, temporalConnectionOrExit } from '../wiring/temporal-connection.js';
+import { workflowUiUrl } from '../domain/ui.js';
 import { startDispatcher, type Dispatcher } from './dispatcher.js';
+import { EventIntake } from './intake.js';
 import { createApi } from './server.js';
 import { Signer } from '../webhooks/signing.js';
+import { IntakeMonitor, startBrokerIntakes, type RunningIntake } from './brokers/index.js';
 
 export interface RunningApi {
   app: FastifyInstance;
   url: string;
   dispatcher: Dispatcher;
+  /** The broker intakes AMQP_URL and NATS_URL turn on (none without them), and how each stands. */
+  intakes: RunningIntake[];
+  intakeMonitor: IntakeMonitor;
   /** The API's logger (JSON lines, card numbers and secrets redacted). */
   logger: Logger;
   close(): Promise<void>;
@@ -45,13 +51,16 @@ export async function startApi(options: {
   const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL, name: 'api' });
   const inbox = new EventInbox(db);
   const ledger = new RefundLedger(db);
+  const signer = new Signer(options.webhookSecret);
+  const intakeMonitor = new IntakeMonitor(logger);
   const app = createApi({
     logger,
     client,
     db,
     ledger,
     inbox,
-    signer: new Signer(options.webhookSecret),
+    signer,
+    intakes: intakeMonitor,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.REFUNDS_TASK_QUEUE,
     uiBaseUrl: uiBaseUrl(config),
@@ -74,12 +83,33 @@ export async function startApi(options: {
     throw err;
   }
   const dispatcher = startDispatcher({ inbox, ledger, client, taskQueue: config.REFUNDS_TASK_QUEUE });
+  // The brokers' messages take the HTTP intake's path after their transport. A message without a
+  // signature is taken only when INGEST_WEBHOOK_SECRET is not set (npm start's own secret signs what
+  // it is given, and checks any signature a message carries; docs/api.md, "Signatures").
+  const brokerIntake = new EventIntake({
+    inbox,
+    ledger,
+    client,
+    taskQueue: config.REFUNDS_TASK_QUEUE,
+    signer,
+    uiUrl: (workflowId) => workflowUiUrl(uiBaseUrl(config), config.TEMPORAL_NAMESPACE, workflowId),
+  });
+  const intakes = startBrokerIntakes(config, {
+    intake: brokerIntake,
+    monitor: intakeMonitor,
+    log: logger,
+    signatureRequired: config.INGEST_WEBHOOK_SECRET !== undefined,
+  });
   return {
     app,
     url: `http://localhost:${config.PORT}`,
     dispatcher,
+    intakes,
+    intakeMonitor,
     logger,
     async close() {
+      // Consuming stops first: the messages in hand finish (acked, or left to the broker) while the ledger is still open.
+      await Promise.all(intakes.map((intake) => intake.close()));
       await dispatcher.stop();
       await app.close();
       logger.flush();
