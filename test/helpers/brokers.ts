@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +49,18 @@ export async function brokerAvailable(broker: 'rabbitmq' | 'nats'): Promise<bool
   const message = `${broker === 'rabbitmq' ? 'RabbitMQ' : 'NATS'} at ${url.replace(/\/\/[^@]*@/, '//…@')} is not listening (node scripts/ensure-brokers.mjs starts it)`;
   if (process.env.REQUIRE_BROKERS === '1') throw new Error(`${message}; REQUIRE_BROKERS=1 makes that a failure`);
   console.warn(`${message}: its intake tests are SKIPPED.`);
+  return false;
+}
+
+/** The nats-server binary the tests start servers of their own with (Debian's package, as on this machine). */
+export const NATS_SERVER = process.env.NATS_SERVER_PATH ?? '/usr/sbin/nats-server';
+
+/** Whether a test may start a nats-server of its own; throws when CI requires it and there is none. */
+export function natsServerAvailable(): boolean {
+  if (existsSync(NATS_SERVER)) return true;
+  const message = `no nats-server at ${NATS_SERVER} (set NATS_SERVER_PATH)`;
+  if (process.env.REQUIRE_BROKERS === '1') throw new Error(`${message}; REQUIRE_BROKERS=1 makes that a failure`);
+  console.warn(`${message}: the tests that start their own NATS server are SKIPPED.`);
   return false;
 }
 
@@ -209,7 +221,7 @@ export class OwnNatsServer {
 
   /** Starts it (again, on the same port and store), once it says it is ready for connections. */
   async startAgain(): Promise<void> {
-    this.process = run('/usr/sbin/nats-server', ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], { ...process.env });
+    this.process = run(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], { ...process.env });
     await this.process.waitForOutput(/Server is ready/, 30_000);
   }
 
