@@ -4,7 +4,7 @@ import { maskPans } from '../domain/pan.js';
 import { oneRefundPerTransaction } from '../domain/refund-start.js';
 import type { StoredAnswer } from '../ledger/inbox.js';
 import type { IntakeName } from '../domain/intakes.js';
-import { SIGNATURE_HEADERS, type Signer } from '../webhooks/signing.js';
+import { SIGNATURE_HEADERS, SIGNATURE_TOLERANCE_SECONDS, type Signer } from '../webhooks/signing.js';
 import { problem, type Answer } from './answers.js';
 import { dispatchEvent, type DispatchDeps } from './dispatcher.js';
 import { sha256 } from '../ledger/hashing.js';
@@ -62,8 +62,10 @@ export interface Delivery {
   unreadable?: { statusCode: number; reason: string };
   /**
    * Whether a delivery that carries no signature headers at all is refused: always for HTTP; for a
-   * broker, when INGEST_WEBHOOK_SECRET is set (docs/api.md, "Signatures"). Headers that are there are
-   * always checked.
+   * broker, when INGEST_WEBHOOK_SECRET is set (docs/api.md, "Signatures on broker messages"). Headers
+   * that are there are always checked. A broker message's signature may be of any age (it may have
+   * waited in its queue through an outage; a replay of it is the duplicate the inbox answers as one);
+   * an HTTP request's is at most 5 minutes old.
    */
   signatureRequired: boolean;
 }
@@ -106,7 +108,7 @@ export class EventIntake {
     if (delivery.unreadable) return reject(problem(delivery.unreadable.statusCode, delivery.unreadable.reason), delivery.unreadable.reason);
     const text = raw.toString('utf8');
     if (delivery.signatureRequired || SIGNATURE_HEADERS.some((name) => delivery.headers[name] !== undefined)) {
-      const signed = this.deps.signer.verify(text, delivery.headers);
+      const signed = this.deps.signer.verify(text, delivery.headers, { maxAgeSeconds: delivery.intake === 'http' ? SIGNATURE_TOLERANCE_SECONDS : Infinity });
       if (!signed.ok) return reject(problem(401, `signature refused: ${signed.reason}`), signed.reason);
     }
 

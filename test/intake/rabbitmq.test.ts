@@ -63,6 +63,18 @@ describe.skipIf(!rabbit)('the RabbitMQ intake', () => {
     });
   });
 
+  it('a message signed an hour ago (it waited in the queue through an outage) is taken; HTTP would refuse that age', async () => {
+    const event = await oenRefundEvent(engine());
+    const body = JSON.stringify(event);
+    const anHourAgo = new Date(Date.now() - 3_600_000);
+    await publisher.structured(names.queue, event, { headers: intake.signer.sign(event.id, body, anHourAgo) });
+    expect(await finalStatus(engine(), event.data.refundId)).toBe('succeeded');
+    expect(intake.signer.verify(body, intake.signer.sign(event.id, body, anHourAgo))).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/3600 seconds behind/) as unknown,
+    });
+  });
+
   it('the same event published three times: one refund; the two others are acked as duplicates', async () => {
     const event = await oenRefundEvent(engine());
     const before = await counted(intake, 'amqp', 'duplicate');
