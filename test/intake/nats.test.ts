@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { refusalHeaderNames } from '../../src/api/brokers/settle.js';
+import { ApiKeys } from '../../src/ledger/api-keys.js';
 import { EventInbox } from '../../src/ledger/inbox.js';
 import { natsHeaderValue } from '../../src/webhooks/cloudevents-binding.js';
 import { Signer } from '../../src/webhooks/signing.js';
@@ -139,7 +140,19 @@ describe.skipIf(!nats)('the NATS JetStream intake', () => {
     expect(await inbox().get(tampered.id)).toBeUndefined();
   });
 
+  it('its consumer deleted, it makes it again and consumes with it', async () => {
+    await publisher.jsm.consumers.delete(names.stream, names.consumer);
+    await expect.poll(() => intake.logs.some((line) => line.includes('NATS JetStream intake down')), { timeout: 30_000 }).toBe(true);
+    await expect.poll(() => intake.logs.some((line) => line.includes('NATS JetStream intake back')), { timeout: 60_000 }).toBe(true);
+    expect((await publisher.jsm.consumers.info(names.stream, names.consumer)).config.durable_name).toBe(names.consumer);
+    const event = await oenRefundEvent(engine());
+    await publisher.structured(names.subject, event, { signer: intake.signer });
+    expect(await finalStatus(engine(), event.data.refundId)).toBe('succeeded');
+  });
+
   it('the server killed: /readyz 503 naming the intake and refundflow_intake_up 0 until it is back; then it consumes again', async () => {
+    const downBefore = intake.logs.filter((line) => line.includes('NATS JetStream intake down')).length;
+    const backBefore = intake.logs.filter((line) => line.includes('NATS JetStream intake back')).length;
     await server.kill();
     await expect.poll(async () => (await fetch(`${intake.url}/readyz`)).status, { timeout: 30_000, interval: 100 }).toBe(503);
     const down = (await (await fetch(`${intake.url}/readyz`)).json()) as { checks: Array<{ name: string; status: string; error?: string }> };
@@ -148,12 +161,18 @@ describe.skipIf(!nats)('the NATS JetStream intake', () => {
       error: expect.stringMatching(/^NATS JetStream \(.*\) down since/) as unknown,
     });
     expect(await gauge(intake)).toBe(0);
-    expect(intake.logs.filter((line) => line.includes('NATS JetStream intake down'))).toHaveLength(1);
+    // As Prometheus reads it, from the API's /metrics.
+    const viewer = (await new ApiKeys(engine().db).add(`viewer-${randomUUID().slice(0, 8)}`, 'viewer', 'test')).key;
+    const scraped = await (await fetch(`${intake.url}/metrics`, { headers: { authorization: `Bearer ${viewer}` } })).text();
+    expect(scraped).toMatch(/^refundflow_intake_up\{intake="nats"\} 0$/m);
+    expect(scraped).toMatch(/^refundflow_intake_messages_total\{intake="nats",result="accepted"\} \d+$/m);
+    const downLines = () => intake.logs.filter((line) => line.includes('NATS JetStream intake down')).length;
+    expect(downLines()).toBe(downBefore + 1);
 
     await server.startAgain();
     await expect.poll(async () => (await fetch(`${intake.url}/readyz`)).status, { timeout: 60_000, interval: 100 }).toBe(200);
     expect(await gauge(intake)).toBe(1);
-    expect(intake.logs.some((line) => line.includes('NATS JetStream intake back'))).toBe(true);
+    expect(intake.logs.filter((line) => line.includes('NATS JetStream intake back')).length).toBe(backBefore + 1);
     const event = await oenRefundEvent(engine());
     await publisher.binary(names.subject, event, { signer: intake.signer });
     expect(await finalStatus(engine(), event.data.refundId)).toBe('succeeded');

@@ -164,10 +164,30 @@ describe.skipIf(!rabbit)('the RabbitMQ intake', () => {
     expect(await inbox().get(tampered.id)).toBeUndefined();
   });
 
-  it('reconnects after the server closes its connection, and consumes again (one line down, one line back)', async () => {
-    await closeIntakeConnection(names.queue);
+  it('its queue deleted, it makes it again and consumes from it', async () => {
+    await publisher.connection.queueDelete({ queue: names.queue });
     await expect.poll(() => intake.logs.some((line) => line.includes('RabbitMQ intake down')), { timeout: 30_000 }).toBe(true);
-    await expect.poll(() => intake.logs.some((line) => line.includes('RabbitMQ intake back')), { timeout: 60_000 }).toBe(true);
+    await expect
+      .poll(async () => (await publisher.connection.queueDeclare({ queue: names.queue, passive: true }).catch(() => undefined))?.consumerCount, {
+        timeout: 60_000,
+      })
+      .toBe(1);
+    const event = await oenRefundEvent(engine());
+    await publisher.structured(names.queue, event, { signer: intake.signer });
+    expect(await finalStatus(engine(), event.data.refundId)).toBe('succeeded');
+  });
+
+  it('reconnects after the server closes its connection, and consumes again (one line down, one line back)', async () => {
+    const lines = () => intake.logs.filter((line) => /RabbitMQ intake (down|back)/.test(line)).length;
+    const before = lines();
+    await closeIntakeConnection(names.queue);
+    await expect.poll(lines, { timeout: 60_000, message: 'one line down, then one line back' }).toBe(before + 2);
+    expect(
+      intake.logs
+        .filter((line) => /RabbitMQ intake (down|back)/.test(line))
+        .slice(-2)
+        .map((line) => /intake (down|back)/.exec(line)?.[1]),
+    ).toEqual(['down', 'back']);
     const event = await oenRefundEvent(engine());
     await publisher.binary(names.queue, event, { signer: intake.signer });
     expect(await finalStatus(engine(), event.data.refundId)).toBe('succeeded');

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { withoutPassword } from '../../src/api/brokers/intake-deps.js';
 import { deliveryOf, refusalHeaders, retryDelayMs, settlementOf } from '../../src/api/brokers/settle.js';
 import {
   amqpBinaryProperties,
@@ -126,13 +128,27 @@ describe('the NATS binding', () => {
 
 describe("binary mode's signed content", () => {
   it('is the attributes as sorted name=value lines, an empty line, then the data as sent (the example of docs/api.md)', () => {
-    const content = binarySignedContent(
-      { type: 'refund.requested', id: 'evt_123', specversion: '1.0', source: 'order-management', datacontenttype: 'application/json' },
-      Buffer.from('{"refundId":"RF-1001"}'),
+    const data = '{"refundId":"RF-1001","provider":"oen","orderId":"ORDER00001","transactionHid":"P20240412CIK7KPPH","amount":1000}';
+    const attributes = {
+      specversion: '1.0',
+      id: 'evt_123',
+      source: 'order-management',
+      type: 'refund.requested',
+      time: '2026-11-22T08:00:00Z',
+      datacontenttype: 'application/json',
+    };
+    const content = binarySignedContent(attributes, Buffer.from(data)).toString('utf8');
+    expect(content).toBe(
+      'datacontenttype=application/json\nid=evt_123\nsource=order-management\nspecversion=1.0\ntime=2026-11-22T08:00:00Z\ntype=refund.requested\n\n' + data,
     );
-    expect(content.toString('utf8')).toBe(
-      'datacontenttype=application/json\nid=evt_123\nsource=order-management\nspecversion=1.0\ntype=refund.requested\n\n{"refundId":"RF-1001"}',
-    );
+    // docs/api.md shows it, and the TypeScript that makes it.
+    const docs = readFileSync('docs/api.md', 'utf8');
+    expect(docs).toContain(`\n${content}\n\`\`\``);
+    const recipe = Object.keys(attributes)
+      .sort()
+      .map((name) => `${name}=${attributes[name as keyof typeof attributes]}\n`)
+      .join('');
+    expect(`${recipe}\n${data}`).toBe(content);
   });
 
   it('changes with any attribute: type, id, an extension, one added or removed', () => {
@@ -193,5 +209,17 @@ describe("a broker consumer's settlement of the intake's answer", () => {
 
   it('a message it could not take comes back after 1 s, doubling to 30 s', () => {
     expect([1, 2, 3, 4, 5, 6, 7, 20].map(retryDelayMs)).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000]);
+  });
+});
+
+describe('a broker URL as the banner, the logs and /readyz show it', () => {
+  it.each([
+    ['amqp://guest:guest@127.0.0.1:5672', 'amqp://guest:…@127.0.0.1:5672'],
+    ['amqps://refundflow:p%40ss@rabbitmq.internal:5671/orders', 'amqps://refundflow:…@rabbitmq.internal:5671/orders'],
+    ['amqp://127.0.0.1', 'amqp://127.0.0.1'],
+    ['nats://s3cr3t-token@nats.internal:4222', 'nats://…@nats.internal:4222'],
+    ['tls://user:pw@nats.internal:4222', 'tls://user:…@nats.internal:4222'],
+  ])('%s → %s', (url, shown) => {
+    expect(withoutPassword(url)).toBe(shown);
   });
 });

@@ -124,8 +124,9 @@ export function startAmqpIntake(settings: AmqpIntakeSettings, deps: BrokerIntake
   consumer.on('error', (err: unknown) => {
     if (stopping.signal.aborted) return;
     monitor.down('amqp', errorText(err));
-    // The queue (or the exchange) was deleted: made again, as at the start.
-    if (codeOf(err) === 'NOT_FOUND') void ensureTopology();
+    // Cancelled by the server (its queue deleted), or its set-up failed: whatever is absent is made
+    // again, as at the start (the client only retries its passive declare, which cannot succeed then).
+    void ensureTopology();
   });
 
   let settingUp: Promise<void> | undefined;
@@ -161,6 +162,7 @@ export function startAmqpIntake(settings: AmqpIntakeSettings, deps: BrokerIntake
   void ensureTopology();
 
   return {
+    intake: 'amqp',
     where,
     async close() {
       stopping.abort();

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { BrokerIntakeName } from '../../domain/intakes.js';
 import type { EventIntake } from '../intake.js';
 import type { IntakeMonitor } from './monitor.js';
 
@@ -13,18 +14,19 @@ export interface BrokerIntakeDeps {
 }
 
 export interface RunningIntake {
+  intake: BrokerIntakeName;
   /** What it consumes, and where (no password), for the banner and the logs. */
   where: string;
   /** Stops consuming, lets the messages in hand finish (acked, or left to the broker), and closes the connection. */
   close(): Promise<void>;
 }
 
-/** A broker URL as it may be shown: its password, or a NATS token, left out. */
+/** A broker URL as it may be shown: its password, or a NATS token (a user without a password), as "…". */
 export function withoutPassword(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password !== '') parsed.password = '…';
-  else if (parsed.username !== '' && parsed.protocol !== 'amqp:' && parsed.protocol !== 'amqps:') parsed.username = '…';
-  return parsed.toString().replace(/\/$/, '');
+  const { protocol, username, password } = new URL(url);
+  if (password !== '') return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:…@');
+  if (username !== '' && protocol !== 'amqp:' && protocol !== 'amqps:') return url.replace(/\/\/[^@/]*@/, '//…@');
+  return url;
 }
 
 /** A header value as text: a string, a number or a boolean as written, bytes as UTF-8; undefined for anything else. */

@@ -148,6 +148,7 @@ export function startNatsIntake(settings: NatsIntakeSettings, deps: BrokerIntake
   })();
 
   return {
+    intake: 'nats',
     where,
     async close() {
       stopping.abort();
