@@ -3,7 +3,7 @@
 // dependencies: it runs before `npm ci` may have.
 import { spawnSync } from 'node:child_process';
 
-function asRoot(command, args) {
+export function asRoot(command, args) {
   const root = process.getuid?.() === 0;
   const result = root ? spawnSync(command, args, { stdio: 'inherit' }) : spawnSync('sudo', ['-n', command, ...args], { stdio: 'inherit' });
   return result.status === 0;

@@ -18,7 +18,8 @@ import { startApi, type RunningApi } from '../src/api/main.js';
 import { devSecretsPath, ensureDevSecrets } from '../src/dev-secrets.js';
 import { clientDataConverter, payloadCodecFor } from '../src/codec/data-converter.js';
 import { createCodecServer } from '../src/codec/server.js';
-import { codecAllowedOrigin, loadConfigOrExit } from '../src/config.js';
+import { codecAllowedOrigin, loadConfigOrExit, type Config } from '../src/config.js';
+import { intakeTitles, type BrokerIntakeName } from '../src/domain/intakes.js';
 import { formatNtd } from '../src/domain/format.js';
 import { SANDBOX_TOKEN, startSandboxes, type RunningSandboxes } from '../src/sandbox/index.js';
 import { demoCommand, mwdDemo, oenDemo, type SandboxDemo } from '../src/providers/sandbox-demo.js';
@@ -207,6 +208,7 @@ async function main(): Promise<void> {
         ],
         ['Logs', `${logFile} (JSON lines, LOG_LEVEL=${config.LOG_LEVEL}; card numbers and secrets redacted)`],
         ['API', `${api.url} (POST /v1/events, GET /v1/refunds, /openapi.json)`],
+        ...intakeLines(config, api),
         ['Webhook secret', config.INGEST_WEBHOOK_SECRET ? '(INGEST_WEBHOOK_SECRET)' : `${webhookSecret} (${generated})`],
         ['Operator key', `${developer.key} (the developer, an approver; ${developer.made ? 'made now' : 'made earlier'}, kept in ${devSecretsPath(config)})`],
         [
@@ -298,6 +300,29 @@ main().catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : String(err));
   process.exit(1);
 });
+
+/**
+ * Where events come in: HTTP always; RabbitMQ and NATS JetStream when AMQP_URL and NATS_URL are set
+ * (what each consumes, where, and where its refusals go), and whether broker messages must be signed.
+ */
+function intakeLines(config: Config, api: RunningApi): Array<[string, string]> {
+  const where = (intake: BrokerIntakeName) => api.intakes.find((running) => running.intake === intake)?.where ?? '';
+  const on = [config.AMQP_URL && intakeTitles.amqp, config.NATS_URL && intakeTitles.nats].filter(Boolean).join(' and ');
+  const lines: Array<[string, string]> = [
+    ['Intakes', `HTTP (POST ${api.url}/v1/events)${on ? `, ${on}` : '; RabbitMQ and NATS off (set AMQP_URL, NATS_URL)'}`],
+  ];
+  if (config.AMQP_URL) lines.push([intakeTitles.amqp, `${where('amqp')}; refusals to exchange "${config.AMQP_DEAD_LETTER_EXCHANGE}"`]);
+  if (config.NATS_URL) lines.push([intakeTitles.nats, `${where('nats')}; refusals to ${config.NATS_DEAD_LETTER_SUBJECT}`]);
+  if (on) {
+    lines.push([
+      'Broker signatures',
+      config.INGEST_WEBHOOK_SECRET
+        ? 'required: every broker message is signed with INGEST_WEBHOOK_SECRET, as HTTP events are'
+        : 'not required (INGEST_WEBHOOK_SECRET unset): unsigned broker messages are taken; signed ones are checked against the webhook secret below. Set INGEST_WEBHOOK_SECRET to require them',
+    ]);
+  }
+  return lines;
+}
 
 /** "15 min", "90 s", "2 h". */
 function describeInterval(seconds: number): string {

@@ -47,6 +47,37 @@ const payloadKeys = z.string().superRefine((value, ctx) => {
   }
 });
 
+/** An AMQP 0-9-1 URL (AMQP_URL): amqp://, or amqps:// for TLS; the user and password in it, the vhost its path. */
+export const amqpUrl = z.url({ protocol: /^amqps?$/, error: 'must be an amqp:// or amqps:// URL, e.g. amqps://refundflow:secret@rabbitmq.internal:5671' });
+
+/** NATS servers (NATS_URL): one URL or several, comma-separated; nats://, or tls:// to require TLS; a user and password, or a token, in it. */
+const natsUrls = z
+  .string()
+  .transform((value) =>
+    value
+      .split(',')
+      .map((url) => url.trim())
+      .filter((url) => url !== ''),
+  )
+  .pipe(
+    z
+      .array(z.url({ protocol: /^(nats|tls)$/, error: 'must be nats:// or tls:// URLs, comma-separated, e.g. tls://refundflow:secret@nats.internal:4222' }))
+      .min(1, 'must name at least one server'),
+  );
+
+/** A RabbitMQ queue or exchange name (at most 255 bytes; amq. is the broker's own). */
+const amqpName = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(255, 'must be at most 255 characters')
+  .refine((name) => !name.startsWith('amq.'), 'must not start with amq. (the broker keeps those names)');
+
+/** A NATS subject to publish to: dot-separated tokens, no wildcard, no space. */
+const natsSubject = z.string().regex(/^[^.*>\s]+(\.[^.*>\s]+)*$/, 'must be a NATS subject without wildcards, e.g. refundflow.events');
+
+/** A JetStream stream or consumer name: no dot, space, wildcard or path separator. */
+const jetStreamName = z.string().regex(/^[^.*>\s/\\]{1,255}$/, 'must be a JetStream name: no ".", "*", ">", "/", "\\" or white space');
+
 const listenAddress = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be host:port to listen on, e.g. 0.0.0.0:9464');
 
 /** The worker's tuning defaults, measured with `npm run bench` (docs/performance.md). */
@@ -154,6 +185,24 @@ const rawSchema = z.object({
     )
     .optional(),
   OIDC_CLOCK_SKEW_SECONDS: z.coerce.number().int('must be whole seconds').min(0, 'must be 0 or more').max(600, 'must be at most 600').default(60),
+  /**
+   * The RabbitMQ intake (docs/api.md, "Events over RabbitMQ and NATS"): on when AMQP_URL is set. It
+   * consumes AMQP_QUEUE and publishes what it refuses to AMQP_DEAD_LETTER_EXCHANGE, making both (and
+   * a queue of the exchange's name bound to it) when they are absent.
+   */
+  AMQP_URL: amqpUrl.optional(),
+  AMQP_QUEUE: amqpName.default('refundflow.events'),
+  AMQP_DEAD_LETTER_EXCHANGE: amqpName.default('refundflow.events.dead'),
+  /**
+   * The NATS JetStream intake: on when NATS_URL is set. A durable pull consumer NATS_CONSUMER of
+   * stream NATS_STREAM (capturing NATS_SUBJECT); what it refuses goes to NATS_DEAD_LETTER_SUBJECT, kept
+   * in a stream of its own. Each is made when absent.
+   */
+  NATS_URL: natsUrls.optional(),
+  NATS_STREAM: jetStreamName.default('REFUNDFLOW_EVENTS'),
+  NATS_SUBJECT: natsSubject.default('refundflow.events'),
+  NATS_CONSUMER: jetStreamName.default('refundflow-intake'),
+  NATS_DEAD_LETTER_SUBJECT: natsSubject.default('refundflow.events.dead'),
   OUTCOME_WEBHOOK_URL: httpUrl.optional(),
   OUTCOME_WEBHOOK_SECRET: webhookSecret.optional(),
   /** The Temporal Web UI's base URL, for the links the API gives (`uiUrl`). */
@@ -250,6 +299,12 @@ const configSchema = rawSchema.superRefine((raw, ctx) => {
       path: ['DUAL_APPROVAL_THRESHOLD'],
       message: 'must be at least APPROVAL_THRESHOLD (a refund needing two approvers must wait for approval)',
     });
+  }
+  if (raw.NATS_DEAD_LETTER_SUBJECT === raw.NATS_SUBJECT) {
+    ctx.addIssue({ code: 'custom', path: ['NATS_DEAD_LETTER_SUBJECT'], message: 'must differ from NATS_SUBJECT (refused events would be consumed again)' });
+  }
+  if (raw.AMQP_DEAD_LETTER_EXCHANGE === raw.AMQP_QUEUE) {
+    ctx.addIssue({ code: 'custom', path: ['AMQP_DEAD_LETTER_EXCHANGE'], message: "must differ from AMQP_QUEUE (the exchange's own queue takes its name)" });
   }
   // A refund's run retries its provider call for the retry window: reconciliation must not take a
   // refund that may still be in its own run's hands.

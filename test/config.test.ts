@@ -31,6 +31,28 @@ describe('loadConfig', () => {
       METRICS_ADDRESS: '127.0.0.1:9464',
       LOG_LEVEL: 'info',
       SANDBOX_HOST: '127.0.0.1',
+      AMQP_QUEUE: 'refundflow.events',
+      AMQP_DEAD_LETTER_EXCHANGE: 'refundflow.events.dead',
+      NATS_STREAM: 'REFUNDFLOW_EVENTS',
+      NATS_SUBJECT: 'refundflow.events',
+      NATS_CONSUMER: 'refundflow-intake',
+      NATS_DEAD_LETTER_SUBJECT: 'refundflow.events.dead',
+    });
+  });
+
+  it('takes the broker intakes: an AMQP URL, NATS servers comma-separated', () => {
+    expect(
+      loadConfig({
+        AMQP_URL: 'amqps://refundflow:secret@rabbitmq.internal:5671/orders',
+        AMQP_QUEUE: 'orders.refunds',
+        NATS_URL: 'tls://refundflow:secret@nats-1.internal:4222, tls://nats-2.internal:4222',
+        NATS_SUBJECT: 'orders.refunds',
+      }),
+    ).toMatchObject({
+      AMQP_URL: 'amqps://refundflow:secret@rabbitmq.internal:5671/orders',
+      AMQP_QUEUE: 'orders.refunds',
+      NATS_URL: ['tls://refundflow:secret@nats-1.internal:4222', 'tls://nats-2.internal:4222'],
+      NATS_SUBJECT: 'orders.refunds',
     });
   });
 
@@ -80,6 +102,13 @@ describe('loadConfig', () => {
     [{ RECONCILE_RESUBMIT: 'yes' }, /RECONCILE_RESUBMIT must be true or false/],
     [{ RECONCILE_SUBMITTING_AFTER_SECONDS: '600' }, /RECONCILE_SUBMITTING_AFTER_SECONDS must be more than PROVIDER_RETRY_WINDOW_SECONDS \+ 60/],
     [{ PROVIDER_RETRY_WINDOW_SECONDS: '7200' }, /RECONCILE_SUBMITTING_AFTER_SECONDS must be more than PROVIDER_RETRY_WINDOW_SECONDS \+ 60/],
+    [{ AMQP_URL: 'http://rabbitmq:15672' }, /AMQP_URL must be an amqp:\/\/ or amqps:\/\/ URL/],
+    [{ AMQP_QUEUE: 'amq.refunds' }, /AMQP_QUEUE must not start with amq\./],
+    [{ AMQP_DEAD_LETTER_EXCHANGE: 'refundflow.events' }, /AMQP_DEAD_LETTER_EXCHANGE must differ from AMQP_QUEUE/],
+    [{ NATS_URL: 'https://nats:4222' }, /NATS_URL\.0 must be nats:\/\/ or tls:\/\/ URLs/],
+    [{ NATS_SUBJECT: 'refundflow.>' }, /NATS_SUBJECT must be a NATS subject without wildcards/],
+    [{ NATS_STREAM: 'refund.events' }, /NATS_STREAM must be a JetStream name/],
+    [{ NATS_DEAD_LETTER_SUBJECT: 'refundflow.events' }, /NATS_DEAD_LETTER_SUBJECT must differ from NATS_SUBJECT/],
   ])('refuses %o in one line naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

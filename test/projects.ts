@@ -67,6 +67,7 @@ export const PROJECTS = {
     'test/doors/**/*.test.ts',
     'test/fault-model/fault-table.test.ts',
     'test/image.test.ts',
+    'test/intake/**/*.test.ts',
     'test/logging.test.ts',
     'test/prometheus/alert-fires.test.ts',
     'test/replay.test.ts',

@@ -3,7 +3,8 @@ import { parseInboundEvent, withCardNumbersMasked, type FieldProblem, type Inbou
 import { maskPans } from '../domain/pan.js';
 import { oneRefundPerTransaction } from '../domain/refund-start.js';
 import type { StoredAnswer } from '../ledger/inbox.js';
-import type { Signer } from '../webhooks/signing.js';
+import type { IntakeName } from '../domain/intakes.js';
+import { SIGNATURE_HEADERS, SIGNATURE_TOLERANCE_SECONDS, type Signer } from '../webhooks/signing.js';
 import { problem, type Answer } from './answers.js';
 import { dispatchEvent, type DispatchDeps } from './dispatcher.js';
 import { sha256 } from '../ledger/hashing.js';
@@ -38,17 +39,58 @@ export function keptBody(raw: Buffer): string {
   return new TextDecoder('utf-8', { fatal: false }).decode(masked.subarray(0, KEPT_BODY_BYTES)).replace(/\uFFFD$/, '');
 }
 
+/** Message headers, as HTTP's and the brokers' are read: a name in lower case, its value or values. */
+export type DeliveryHeaders = Record<string, string | string[] | undefined>;
+
 /**
- * POST /v1/events, from the raw bytes: size, signature, JSON, schema, conflicts, then the inbox
- * (durable) and only then the answer. The workflow is started at once when Temporal answers in
- * time; otherwise the dispatcher starts it from the inbox. Every refusal is stored.
+ * One event as a transport delivered it, for the one path every intake takes after its transport
+ * (EventIntake.take): HTTP's POST /v1/events, a RabbitMQ or a NATS message.
+ */
+export interface Delivery {
+  intake: IntakeName;
+  /**
+   * What is checked for size, signed, hashed (the same event id again with the same content is a
+   * duplicate) and kept with a refusal: the body in structured mode; binary mode's signed content
+   * (src/webhooks/cloudevents-binding.ts, binarySignedContent).
+   */
+  content: Buffer;
+  /** The Standard Webhooks headers are read from these. */
+  headers: DeliveryHeaders;
+  /** Binary mode: the event's attributes, and the bytes of its data (the message body). */
+  binary?: { attributes: Record<string, string>; data: Buffer };
+  /** What the transport found unreadable as a CloudEvent (a refusal with this status and reason). */
+  unreadable?: { statusCode: number; reason: string };
+  /**
+   * Whether a delivery that carries no signature headers at all is refused: always for HTTP; for a
+   * broker, when INGEST_WEBHOOK_SECRET is set (docs/api.md, "Signatures on broker messages"). Headers
+   * that are there are always checked. A broker message's signature may be of any age (it may have
+   * waited in its queue through an outage; a replay of it is the duplicate the inbox answers as one);
+   * an HTTP request's is at most 5 minutes old.
+   */
+  signatureRequired: boolean;
+}
+
+/**
+ * Every intake's one path, from the bytes a transport delivered: size, signature, JSON, schema,
+ * conflicts, then the inbox (durable) and only then the answer. The workflow is started at once when
+ * Temporal answers in time; otherwise the dispatcher starts it from the inbox. Every refusal is
+ * stored. HTTP answers with it; a broker consumer acks, dead-letters or leaves the message for
+ * redelivery by it (src/api/brokers/settle.ts). It resolves only once the inbox write (or the
+ * refusal's) has committed, and throws when the ledger cannot be written.
  */
 export class EventIntake {
   constructor(private readonly deps: IntakeDeps) {}
 
-  async receive(raw: Buffer, headers: Record<string, string | string[] | undefined>): Promise<Answer> {
+  /** POST /v1/events: a structured event, its signature required. */
+  async receive(raw: Buffer, headers: DeliveryHeaders): Promise<Answer> {
+    return this.take({ intake: 'http', content: raw, headers, signatureRequired: true });
+  }
+
+  async take(delivery: Delivery): Promise<Answer> {
+    const raw = delivery.content;
     const reject = async (answer: Answer, reason: string, extra: { eventId?: string; eventType?: string; problems?: FieldProblem[] } = {}) => {
       await this.deps.inbox.reject({
+        intake: delivery.intake,
         statusCode: answer.statusCode,
         reason,
         ...extra,
@@ -63,17 +105,16 @@ export class EventIntake {
       const error = `the body is ${raw.length} bytes; at most ${MAX_EVENT_BYTES} (256 KiB) are accepted`;
       return reject(problem(413, error), error);
     }
+    if (delivery.unreadable) return reject(problem(delivery.unreadable.statusCode, delivery.unreadable.reason), delivery.unreadable.reason);
     const text = raw.toString('utf8');
-    const signed = this.deps.signer.verify(text, headers);
-    if (!signed.ok) return reject(problem(401, `signature refused: ${signed.reason}`), signed.reason);
-
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch (err) {
-      const error = `the body is not valid JSON: ${err instanceof Error ? err.message : String(err)}`;
-      return reject(problem(400, error), error);
+    if (delivery.signatureRequired || SIGNATURE_HEADERS.some((name) => delivery.headers[name] !== undefined)) {
+      const signed = this.deps.signer.verify(text, delivery.headers, { maxAgeSeconds: delivery.intake === 'http' ? SIGNATURE_TOLERANCE_SECONDS : Infinity });
+      if (!signed.ok) return reject(problem(401, `signature refused: ${signed.reason}`), signed.reason);
     }
+
+    const read = readEvent(delivery, text);
+    if (!read.ok) return reject(problem(400, read.error), read.error);
+    const body = read.body;
     // `null`, a number or a string is JSON too: it has no id or type to quote.
     const envelope = (typeof body === 'object' && body !== null ? body : {}) as { id?: unknown; type?: unknown };
     const ids = {
@@ -98,7 +139,7 @@ export class EventIntake {
       uiUrl: this.deps.uiUrl(workflowId),
     };
     const stored = { statusCode: 202, body: accepted };
-    const result = await this.deps.inbox.accept({ event, bodyHash: sha256(raw), answer: stored });
+    const result = await this.deps.inbox.accept({ event, intake: delivery.intake, bodyHash: sha256(raw), answer: stored });
     switch (result.kind) {
       case 'duplicate':
         return again(result.answer);
@@ -137,6 +178,30 @@ export class EventIntake {
     }
     return stored;
   }
+}
+
+/**
+ * The event as JSON: a structured body parsed; in binary mode its attributes with its data, parsed
+ * when `datacontenttype` says JSON (or is not given) — the JSON media type with a UTF-8 charset
+ * parameter is taken as the contract's `application/json`. Data of another type is left as text,
+ * for the schema to refuse with its datacontenttype.
+ */
+function readEvent(delivery: Delivery, text: string): { ok: true; body: unknown } | { ok: false; error: string } {
+  const parse = (json: string, what: string): { ok: true; body: unknown } | { ok: false; error: string } => {
+    try {
+      return { ok: true, body: JSON.parse(json) };
+    } catch (err) {
+      return { ok: false, error: `${what} is not valid JSON: ${err instanceof Error ? err.message : String(err)}` };
+    }
+  };
+  if (!delivery.binary) return parse(text, 'the body');
+  const { attributes, data } = delivery.binary;
+  const type = attributes.datacontenttype;
+  const json = type === undefined || /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i.test(type);
+  const envelope = { ...attributes, ...(type !== undefined && json && { datacontenttype: 'application/json' }) };
+  if (!json) return { ok: true, body: { ...envelope, data: data.toString('utf8') } };
+  const parsed = parse(data.toString('utf8'), "the event's data (binary mode: the message body)");
+  return parsed.ok ? { ok: true, body: { ...envelope, data: parsed.body } } : parsed;
 }
 
 /** The same event id and body again: the same body, with 200 where the first answer was 202. */

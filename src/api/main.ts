@@ -16,9 +16,12 @@ import { handleShutdownSignals } from '../shutdown.js';
 import { oidcSettings } from '../wiring/policies.js';
 import { connectClient } from '../wiring/temporal-connect.js';
 import { describeTemporalConnection, temporalConnectionOrExit } from '../wiring/temporal-connection.js';
+import { workflowUiUrl } from '../domain/ui.js';
 import { startDispatcher, type Dispatcher } from './dispatcher.js';
+import { EventIntake } from './intake.js';
 import { createApi } from './server.js';
 import { Signer } from '../webhooks/signing.js';
+import { IntakeMonitor, startBrokerIntakes, type RunningIntake } from './brokers/index.js';
 
 export interface RunningApi {
   app: FastifyInstance;
@@ -26,6 +29,9 @@ export interface RunningApi {
   dispatcher: Dispatcher;
   /** Delivers the outbox's outcome events to the configured destinations (none configured: it only registers that). */
   relay: OutcomeRelay;
+  /** The broker intakes AMQP_URL and NATS_URL turn on (none without them), and how each stands. */
+  intakes: RunningIntake[];
+  intakeMonitor: IntakeMonitor;
   /** The API's logger (JSON lines, card numbers and secrets redacted). */
   logger: Logger;
   close(): Promise<void>;
@@ -57,6 +63,8 @@ export async function startApi(options: {
     ui,
     log: { warn: (line) => logger.warn(line), info: (line) => logger.info(line) },
   });
+  const signer = new Signer(options.webhookSecret);
+  const intakeMonitor = new IntakeMonitor(logger);
   const app = createApi({
     relay,
     logger,
@@ -64,7 +72,8 @@ export async function startApi(options: {
     db,
     ledger,
     inbox,
-    signer: new Signer(options.webhookSecret),
+    signer,
+    intakes: intakeMonitor,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.REFUNDS_TASK_QUEUE,
     uiBaseUrl: uiBaseUrl(config),
@@ -88,13 +97,34 @@ export async function startApi(options: {
   }
   const dispatcher = startDispatcher({ inbox, ledger, client, taskQueue: config.REFUNDS_TASK_QUEUE });
   await relay.start();
+  // The brokers' messages take the HTTP intake's path after their transport. A message without a
+  // signature is taken only when INGEST_WEBHOOK_SECRET is not set (npm start's own secret signs what
+  // it is given, and checks any signature a message carries; docs/api.md, "Signatures").
+  const brokerIntake = new EventIntake({
+    inbox,
+    ledger,
+    client,
+    taskQueue: config.REFUNDS_TASK_QUEUE,
+    signer,
+    uiUrl: (workflowId) => workflowUiUrl(uiBaseUrl(config), config.TEMPORAL_NAMESPACE, workflowId),
+  });
+  const intakes = startBrokerIntakes(config, {
+    intake: brokerIntake,
+    monitor: intakeMonitor,
+    log: logger,
+    signatureRequired: config.INGEST_WEBHOOK_SECRET !== undefined,
+  });
   return {
     app,
     url: `http://localhost:${config.PORT}`,
     dispatcher,
     relay,
+    intakes,
+    intakeMonitor,
     logger,
     async close() {
+      // Consuming stops first: the messages in hand finish (acked, or left to the broker) while the ledger is still open.
+      await Promise.all(intakes.map((intake) => intake.close()));
       await dispatcher.stop();
       await relay.close();
       await app.close();

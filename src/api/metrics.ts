@@ -6,8 +6,8 @@ import { readLedgerGauges, type LedgerGauges } from '../ledger/gauges.js';
 import { webUiViews, workflowListUiUrl } from '../domain/ui.js';
 
 /**
- * The API's Prometheus metrics (docs/observability.md): its own requests, and what the ledger holds
- * that an operator watches, read at each scrape. The worker's metrics are on its own endpoint
+ * The API's Prometheus metrics (docs/observability.md): its own requests, its broker intakes
+ * (src/api/brokers/monitor.ts), and what the ledger holds that an operator watches, read at each scrape. The worker's metrics are on its own endpoint
  * (src/metrics.ts, METRICS_ADDRESS).
  */
 export const apiMetricNames = {
@@ -25,6 +25,8 @@ export const apiMetricNames = {
   reconciliationFinished: 'refundflow_ledger_reconciliation_last_finished_timestamp_seconds',
   reconciliationRefunds: 'refundflow_ledger_reconciliation_last_refunds',
   webUiView: 'refundflow_web_ui_view_info',
+  intakeUp: 'refundflow_intake_up',
+  intakeMessages: 'refundflow_intake_messages_total',
 } as const;
 
 const METRICS_PATH = '/metrics';
@@ -41,7 +43,7 @@ const LEDGER_READ_TIMEOUT_MS = 5_000;
  */
 export function registerApiMetrics(
   app: FastifyInstance,
-  deps: { db: Queryable; uiBaseUrl: string; namespace: string },
+  deps: { db: Queryable; uiBaseUrl: string; namespace: string; intakes?: { registry: Registry } | undefined },
 ): { unauthenticatedRefusal: (answer: UnauthenticatedAnswer) => void } {
   const http = new Registry();
   // The alerts' links (deploy/prometheus/alerts.yml): each saved view's list, in this API's Web UI and namespace.
@@ -89,7 +91,7 @@ export function registerApiMetrics(
     } catch (err) {
       request.log.warn({ err }, 'metrics: the ledger could not be read; its gauges are left out of this scrape');
     }
-    const text = await Registry.merge([http, ledgerRegistry(gauges)]).metrics();
+    const text = await Registry.merge([http, ledgerRegistry(gauges), ...(deps.intakes ? [deps.intakes.registry] : [])]).metrics();
     return reply.type(http.contentType).send(text);
   });
   return { unauthenticatedRefusal: (answer) => refusals.inc({ answer }) };

@@ -27,6 +27,7 @@ import { EventIntake, MAX_EVENT_BYTES } from './intake.js';
 import { registerApiMetrics } from './metrics.js';
 import { openApiDocument, type RegisteredRoute } from './openapi.js';
 import type { Signer } from '../webhooks/signing.js';
+import type { IntakeMonitor } from './brokers/monitor.js';
 
 export interface ApiDeps {
   client: Client;
@@ -53,6 +54,8 @@ export interface ApiDeps {
   refusalsPerMinute?: number;
   /** OPERATOR_SIGNING_KEY: signs the decisions the API sends to runs. Unset: decisions answer 503. */
   signingKey?: string;
+  /** The broker intakes this process runs (src/api/brokers/): /readyz checks each, /metrics counts their messages. */
+  intakes?: IntakeMonitor;
   /**
    * Where the API logs (a logger from src/logging.ts's `createLogger`, which redacts card numbers
    * and secrets): one JSON line per request, and the errors behind 500s. Unset: no logs.
@@ -174,7 +177,7 @@ export function createApi(deps: ApiDeps): FastifyInstance {
     const checks = await Promise.all([
       check('temporal', () => deps.client.workflowService.getSystemInfo({})),
       check('ledger', () => deps.db.query('SELECT 1')),
-    ]);
+    ]).then((found) => [...found, ...(deps.intakes?.checks() ?? [])]);
     const failing = checks.filter((c) => c.status !== 'ok');
     return reply.code(failing.length ? 503 : 200).send({ status: failing.length ? 'unavailable' : 'ok', checks });
   });

@@ -1,3 +1,4 @@
+import type { IntakeName } from '../domain/intakes.js';
 import { storable, type InboundEvent } from '../domain/schemas/events.js';
 import type { Database } from './database.js';
 import { acceptedRequestHash } from './hashing.js';
@@ -10,6 +11,8 @@ export interface StoredAnswer {
 
 export interface InboxEntry {
   eventId: string;
+  /** The intake that brought it first. */
+  intake: IntakeName;
   type: string;
   source: string;
   bodyHash: string;
@@ -31,6 +34,8 @@ export type AcceptResult =
   | { kind: 'refundIdConflict'; eventId: string };
 
 export interface RejectedRequest {
+  /** The intake it came by; HTTP when not given. */
+  intake?: IntakeName;
   statusCode: number;
   reason: string;
   problems?: unknown;
@@ -44,6 +49,7 @@ export interface RejectedRequest {
 
 interface InboxRow {
   event_id: string;
+  intake: IntakeName;
   type: string;
   source: string;
   body_hash: string;
@@ -63,6 +69,7 @@ class RefundIdConflict extends Error {
 function toEntry(row: InboxRow): InboxEntry {
   return {
     eventId: row.event_id,
+    intake: row.intake,
     type: row.type,
     source: row.source,
     bodyHash: row.body_hash,
@@ -87,15 +94,15 @@ export class EventInbox {
    * also claims its refund id for this request (refund_requests): the record the gate reads before any
    * run of it reaches a provider (./acceptance.ts), and what catches the same id with other contents.
    */
-  async accept(entry: { event: InboundEvent; bodyHash: string; answer: StoredAnswer }): Promise<AcceptResult> {
+  async accept(entry: { event: InboundEvent; intake?: IntakeName; bodyHash: string; answer: StoredAnswer }): Promise<AcceptResult> {
     const { event } = entry;
     const refund = event.type === 'refund.requested' ? { refundId: event.data.refundId, requestHash: acceptedRequestHash(event.data) } : undefined;
     try {
       return await this.db.transaction(async (tx) => {
         const inserted = await tx.query(
-          `INSERT INTO inbox_events (event_id, type, source, body_hash, event, answer, status)
-           VALUES ($1, $2, $3, $4, $5, $6, 'pending') ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
-          [event.id, event.type, event.source, entry.bodyHash, JSON.stringify(event), JSON.stringify(entry.answer)],
+          `INSERT INTO inbox_events (event_id, type, source, body_hash, event, answer, status, intake)
+           VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7) ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
+          [event.id, event.type, event.source, entry.bodyHash, JSON.stringify(event), JSON.stringify(entry.answer), entry.intake ?? 'http'],
         );
         if (inserted.rows.length === 0) {
           const { rows } = await tx.query<InboxRow>('SELECT * FROM inbox_events WHERE event_id = $1', [event.id]);
@@ -194,8 +201,8 @@ export class EventInbox {
    */
   async reject(request: RejectedRequest): Promise<void> {
     await this.db.query(
-      `INSERT INTO rejected_requests (status_code, reason, problems, event_id, event_type, body_hash, body_size, body)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      `INSERT INTO rejected_requests (status_code, reason, problems, event_id, event_type, body_hash, body_size, body, intake)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
       [
         request.statusCode,
         storable(request.reason),
@@ -207,12 +214,14 @@ export class EventInbox {
         request.bodyHash,
         request.bodySize,
         storable(request.body),
+        request.intake ?? 'http',
       ],
     );
   }
 
   async rejected(limit = 100): Promise<Array<RejectedRequest & { receivedAt: string }>> {
     const { rows } = await this.db.query<{
+      intake: IntakeName;
       status_code: number;
       reason: string;
       problems: unknown;
@@ -224,6 +233,7 @@ export class EventInbox {
       received_at: Date;
     }>('SELECT * FROM rejected_requests ORDER BY id DESC LIMIT $1', [limit]);
     return rows.map((row) => ({
+      intake: row.intake,
       statusCode: row.status_code,
       reason: row.reason,
       ...(row.problems !== null && { problems: row.problems }),

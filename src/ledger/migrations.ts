@@ -440,6 +440,15 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 22,
+    name: 'the intake of each event and refusal',
+    // Events come by HTTP, RabbitMQ or NATS (src/domain/intakes.ts): the ledger says which brought each.
+    sql: `
+      ALTER TABLE inbox_events ADD COLUMN intake text NOT NULL DEFAULT 'http' CHECK (intake IN ('http', 'amqp', 'nats'));
+      ALTER TABLE rejected_requests ADD COLUMN intake text NOT NULL DEFAULT 'http' CHECK (intake IN ('http', 'amqp', 'nats'));
+    `,
+  },
 ];
 
 /** What to run when the connected role may not migrate: the owner's one-shot migration. */
