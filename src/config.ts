@@ -205,6 +205,15 @@ const rawSchema = z.object({
   NATS_DEAD_LETTER_SUBJECT: natsSubject.default('refundflow.events.dead'),
   OUTCOME_WEBHOOK_URL: httpUrl.optional(),
   OUTCOME_WEBHOOK_SECRET: webhookSecret.optional(),
+  /**
+   * The outcome relay's broker destinations (docs/api.md, "Outcome events"): a RabbitMQ topic
+   * exchange on AMQP_URL (with a queue of its name bound to it, made when absent), and a NATS subject
+   * on NATS_URL, kept in the JetStream stream OUTCOME_NATS_STREAM (made when absent). Each message is
+   * signed with OUTCOME_WEBHOOK_SECRET when it is set.
+   */
+  OUTCOME_AMQP_EXCHANGE: amqpName.optional(),
+  OUTCOME_NATS_SUBJECT: natsSubject.optional(),
+  OUTCOME_NATS_STREAM: jetStreamName.default('REFUNDFLOW_OUTCOMES'),
   /** The Temporal Web UI's base URL, for the links the API gives (`uiUrl`). */
   TEMPORAL_UI_URL: httpUrl.optional(),
   /** Refunds of at least this many NT$ wait for an operator's approve or reject. */
@@ -281,6 +290,8 @@ const requiredWith: ReadonlyArray<[given: keyof RawConfig, needs: keyof RawConfi
   ['OEN_BASE_URL', 'OEN_MERCHANT_ID'],
   ['MWD_BASE_URL', 'MWD_TOKEN'],
   ['OUTCOME_WEBHOOK_URL', 'OUTCOME_WEBHOOK_SECRET'],
+  ['OUTCOME_AMQP_EXCHANGE', 'AMQP_URL'],
+  ['OUTCOME_NATS_SUBJECT', 'NATS_URL'],
   ['OIDC_ISSUER', 'OIDC_AUDIENCE'],
   ['DUAL_APPROVAL_THRESHOLD', 'APPROVAL_THRESHOLD'],
 ];
@@ -302,6 +313,23 @@ const configSchema = rawSchema.superRefine((raw, ctx) => {
   }
   if (raw.NATS_DEAD_LETTER_SUBJECT === raw.NATS_SUBJECT) {
     ctx.addIssue({ code: 'custom', path: ['NATS_DEAD_LETTER_SUBJECT'], message: 'must differ from NATS_SUBJECT (refused events would be consumed again)' });
+  }
+  if (raw.OUTCOME_NATS_SUBJECT !== undefined && [raw.NATS_SUBJECT, raw.NATS_DEAD_LETTER_SUBJECT].includes(raw.OUTCOME_NATS_SUBJECT)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['OUTCOME_NATS_SUBJECT'],
+      message: 'must differ from NATS_SUBJECT and NATS_DEAD_LETTER_SUBJECT (outcomes are not events to take)',
+    });
+  }
+  if (raw.OUTCOME_NATS_SUBJECT !== undefined && raw.OUTCOME_NATS_STREAM === raw.NATS_STREAM) {
+    ctx.addIssue({ code: 'custom', path: ['OUTCOME_NATS_STREAM'], message: "must differ from NATS_STREAM (the intake's stream)" });
+  }
+  if (raw.OUTCOME_AMQP_EXCHANGE !== undefined && [raw.AMQP_QUEUE, raw.AMQP_DEAD_LETTER_EXCHANGE].includes(raw.OUTCOME_AMQP_EXCHANGE)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['OUTCOME_AMQP_EXCHANGE'],
+      message: 'must differ from AMQP_QUEUE and AMQP_DEAD_LETTER_EXCHANGE (outcomes are not events to take)',
+    });
   }
   if (raw.AMQP_DEAD_LETTER_EXCHANGE === raw.AMQP_QUEUE) {
     ctx.addIssue({ code: 'custom', path: ['AMQP_DEAD_LETTER_EXCHANGE'], message: "must differ from AMQP_QUEUE (the exchange's own queue takes its name)" });

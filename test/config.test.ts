@@ -37,6 +37,7 @@ describe('loadConfig', () => {
       NATS_SUBJECT: 'refundflow.events',
       NATS_CONSUMER: 'refundflow-intake',
       NATS_DEAD_LETTER_SUBJECT: 'refundflow.events.dead',
+      OUTCOME_NATS_STREAM: 'REFUNDFLOW_OUTCOMES',
     });
   });
 
@@ -54,6 +55,30 @@ describe('loadConfig', () => {
       NATS_URL: ['tls://refundflow:secret@nats-1.internal:4222', 'tls://nats-2.internal:4222'],
       NATS_SUBJECT: 'orders.refunds',
     });
+  });
+
+  it("takes the outcome relay's broker destinations, each on its broker's URL, apart from the intake's names", () => {
+    const brokers = { AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672', NATS_URL: 'nats://127.0.0.1:4222' };
+    expect(loadConfig({ ...brokers, OUTCOME_AMQP_EXCHANGE: 'refundflow.outcomes', OUTCOME_NATS_SUBJECT: 'refundflow.outcomes' })).toMatchObject({
+      OUTCOME_AMQP_EXCHANGE: 'refundflow.outcomes',
+      OUTCOME_NATS_SUBJECT: 'refundflow.outcomes',
+      OUTCOME_NATS_STREAM: 'REFUNDFLOW_OUTCOMES',
+    });
+    const refused = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+        return undefined;
+      } catch (err) {
+        return (err as Error).message;
+      }
+    };
+    expect(refused({ OUTCOME_AMQP_EXCHANGE: 'refundflow.outcomes' })).toMatch(/AMQP_URL.*is required when OUTCOME_AMQP_EXCHANGE is set/);
+    expect(refused({ OUTCOME_NATS_SUBJECT: 'refundflow.outcomes' })).toMatch(/NATS_URL.*is required when OUTCOME_NATS_SUBJECT is set/);
+    expect(refused({ ...brokers, OUTCOME_NATS_SUBJECT: 'refundflow.events' })).toMatch(/OUTCOME_NATS_SUBJECT.*must differ from NATS_SUBJECT/);
+    expect(refused({ ...brokers, OUTCOME_NATS_SUBJECT: 'o', OUTCOME_NATS_STREAM: 'REFUNDFLOW_EVENTS' })).toMatch(
+      /OUTCOME_NATS_STREAM.*must differ from NATS_STREAM/,
+    );
+    expect(refused({ ...brokers, OUTCOME_AMQP_EXCHANGE: 'refundflow.events' })).toMatch(/OUTCOME_AMQP_EXCHANGE.*must differ from AMQP_QUEUE/);
   });
 
   it('takes every contract variable', () => {

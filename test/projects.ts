@@ -44,6 +44,7 @@ export const PROJECTS = {
     'test/killed-run.test.ts',
     'test/ledger/**/*.test.ts',
     'test/node-runtime.test.ts',
+    'test/outcomes/**/*.test.ts',
     'test/ports.test.ts',
     'test/prometheus/promtool.test.ts',
     'test/providers/clients-from-config.test.ts',

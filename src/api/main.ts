@@ -9,6 +9,7 @@ import { EventInbox } from '../ledger/inbox.js';
 import { OutcomeOutbox } from '../ledger/outbox.js';
 import { webhookDestination, type OutcomeDestination } from '../outcomes/destinations.js';
 import { OutcomeRelay } from '../outcomes/relay.js';
+import { amqpDestination, natsDestination } from '../outcomes/broker-destinations.js';
 import { ledgerLocation, openLedgerDatabase } from '../ledger/index.js';
 import { RefundLedger } from '../ledger/refunds.js';
 import { createLogger } from '../logging.js';
@@ -133,11 +134,21 @@ export async function startApi(options: {
   };
 }
 
-/** Where the relay sends outcome events: the webhook when OUTCOME_WEBHOOK_URL (and its secret) is set. */
+/**
+ * Where the relay sends outcome events: the webhook when OUTCOME_WEBHOOK_URL (and its secret) is
+ * set, a RabbitMQ exchange with OUTCOME_AMQP_EXCHANGE, a NATS subject with OUTCOME_NATS_SUBJECT.
+ */
 function outcomeDestinations(config: Config): OutcomeDestination[] {
   const destinations: OutcomeDestination[] = [];
-  if (config.OUTCOME_WEBHOOK_URL && config.OUTCOME_WEBHOOK_SECRET) {
-    destinations.push(webhookDestination({ url: config.OUTCOME_WEBHOOK_URL, secret: config.OUTCOME_WEBHOOK_SECRET }));
+  const secret = config.OUTCOME_WEBHOOK_SECRET;
+  if (config.OUTCOME_WEBHOOK_URL && secret) destinations.push(webhookDestination({ url: config.OUTCOME_WEBHOOK_URL, secret }));
+  if (config.OUTCOME_AMQP_EXCHANGE && config.AMQP_URL) {
+    destinations.push(amqpDestination({ url: config.AMQP_URL, exchange: config.OUTCOME_AMQP_EXCHANGE, secret }));
+  }
+  if (config.OUTCOME_NATS_SUBJECT && config.NATS_URL) {
+    destinations.push(
+      natsDestination({ servers: config.NATS_URL.join(','), subject: config.OUTCOME_NATS_SUBJECT, stream: config.OUTCOME_NATS_STREAM, secret }),
+    );
   }
   return destinations;
 }
