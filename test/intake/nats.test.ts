@@ -36,7 +36,7 @@ describe.skipIf(!nats)('the NATS JetStream intake', () => {
   afterAll(async () => {
     await intake?.close();
     await publisher?.close();
-    await server?.kill();
+    await server?.remove();
   });
 
   const inbox = () => new EventInbox(engine().db);
