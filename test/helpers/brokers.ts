@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -229,5 +229,11 @@ export class OwnNatsServer {
   async kill(): Promise<void> {
     this.process?.signalGroup('SIGKILL');
     await this.process?.exited;
+  }
+
+  /** Kills it for good and removes its store. */
+  async remove(): Promise<void> {
+    await this.kill();
+    rmSync(this.storeDir, { recursive: true, force: true });
   }
 }

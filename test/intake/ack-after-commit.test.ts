@@ -82,6 +82,7 @@ describe.skipIf(!postgres || !rabbit || !nats)('a broker message is acked only a
     return api;
   }
 
+  // Its waits: two API starts (each up to 2 × 60 s for its intakes), the lock (30 s), the requeue (30 s), two refunds (60 s each).
   it('the API killed while its inbox INSERTs wait: both messages come back, and each makes one refund', async () => {
     const { db, url } = ledger();
     const overRabbit = await oenRefundEvent(engine());
@@ -128,5 +129,5 @@ describe.skipIf(!postgres || !rabbit || !nats)('a broker message is acked only a
     expect(await inbox.get(overNats.id)).toMatchObject({ intake: 'nats' });
     second.signalGroup('SIGTERM');
     await second.exited;
-  }, 240_000);
+  }, 480_000);
 });

@@ -36,7 +36,7 @@ describe.skipIf(!nats)('the NATS JetStream intake', () => {
   afterAll(async () => {
     await intake?.close();
     await publisher?.close();
-    await server?.kill();
+    await server?.remove();
   });
 
   const inbox = () => new EventInbox(engine().db);
@@ -54,7 +54,7 @@ describe.skipIf(!nats)('the NATS JetStream intake', () => {
     expect(await finalStatus(engine(), event.data.refundId)).toBe('succeeded');
     expect(await providerRefunds(engine(), event.data.transactionHid)).toHaveLength(1);
     expect(await inbox().get(event.id)).toMatchObject({ intake: 'nats', status: 'started' });
-  });
+  }, 90_000);
 
   it('binary mode: ce- headers percent-encoded, the data as the payload, signed over attributes and data', async () => {
     // A source with a space and non-ASCII: percent-encoded on the wire, signed as the decoded text.
@@ -63,7 +63,7 @@ describe.skipIf(!nats)('the NATS JetStream intake', () => {
     expect(await finalStatus(engine(), event.data.refundId)).toBe('succeeded');
     expect(await providerRefunds(engine(), event.data.transactionHid)).toHaveLength(1);
     expect(await inbox().get(event.id)).toMatchObject({ intake: 'nats', source: 'order management/台北' });
-  });
+  }, 90_000);
 
   it('the same event published three times: one refund; the two others are acked as duplicates', async () => {
     const event = await oenRefundEvent(engine());
@@ -72,7 +72,7 @@ describe.skipIf(!nats)('the NATS JetStream intake', () => {
     expect(await finalStatus(engine(), event.data.refundId)).toBe('succeeded');
     await expect.poll(() => counted(intake, 'nats', 'duplicate'), { timeout: 30_000 }).toBe(before + 2);
     expect(await providerRefunds(engine(), event.data.transactionHid)).toHaveLength(1);
-  });
+  }, 120_000);
 
   it('refusals are kept with their reason and dead-lettered, stored in a stream with it as headers: bad JSON, a schema error, a missing or wrong signature, a signed binary message whose type was changed', async () => {
     const tampered = await oenRefundEvent(engine());
@@ -148,7 +148,7 @@ describe.skipIf(!nats)('the NATS JetStream intake', () => {
     const event = await oenRefundEvent(engine());
     await publisher.structured(names.subject, event, { signer: intake.signer });
     expect(await finalStatus(engine(), event.data.refundId)).toBe('succeeded');
-  });
+  }, 180_000);
 
   it('the server killed: /readyz 503 naming the intake and refundflow_intake_up 0 until it is back; then it consumes again', async () => {
     const downBefore = intake.logs.filter((line) => line.includes('NATS JetStream intake down')).length;
@@ -165,6 +165,7 @@ describe.skipIf(!nats)('the NATS JetStream intake', () => {
     const viewer = (await new ApiKeys(engine().db).add(`viewer-${randomUUID().slice(0, 8)}`, 'viewer', 'test')).key;
     const scraped = await (await fetch(`${intake.url}/metrics`, { headers: { authorization: `Bearer ${viewer}` } })).text();
     expect(scraped).toMatch(/^refundflow_intake_up\{intake="nats"\} 0$/m);
+    expect(scraped).toMatch(/^refundflow_intake_up\{intake="http"\} 1$/m);
     expect(scraped).toMatch(/^refundflow_intake_messages_total\{intake="nats",result="accepted"\} \d+$/m);
     const downLines = () => intake.logs.filter((line) => line.includes('NATS JetStream intake down')).length;
     expect(downLines()).toBe(downBefore + 1);
@@ -176,7 +177,7 @@ describe.skipIf(!nats)('the NATS JetStream intake', () => {
     const event = await oenRefundEvent(engine());
     await publisher.binary(names.subject, event, { signer: intake.signer });
     expect(await finalStatus(engine(), event.data.refundId)).toBe('succeeded');
-  });
+  }, 210_000);
 });
 
 async function gauge(intake: IntakeApi): Promise<number | undefined> {

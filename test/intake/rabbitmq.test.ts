@@ -50,7 +50,7 @@ describe.skipIf(!rabbit)('the RabbitMQ intake', () => {
     expect(await finalStatus(engine(), event.data.refundId)).toBe('succeeded');
     expect(await providerRefunds(engine(), event.data.transactionHid)).toHaveLength(1);
     expect(await inbox().get(event.id)).toMatchObject({ intake: 'amqp', status: 'started' });
-  });
+  }, 90_000);
 
   it('binary mode: cloudEvents_ headers, the data as the body with content type application/json, signed over attributes and data', async () => {
     const event = await oenRefundEvent(engine());
@@ -61,7 +61,7 @@ describe.skipIf(!rabbit)('the RabbitMQ intake', () => {
       intake: 'amqp',
       event: { id: event.id, type: 'refund.requested', data: { refundId: event.data.refundId } },
     });
-  });
+  }, 90_000);
 
   it('a message signed an hour ago (it waited in the queue through an outage) is taken; HTTP would refuse that age', async () => {
     const event = await oenRefundEvent(engine());
@@ -71,9 +71,9 @@ describe.skipIf(!rabbit)('the RabbitMQ intake', () => {
     expect(await finalStatus(engine(), event.data.refundId)).toBe('succeeded');
     expect(intake.signer.verify(body, intake.signer.sign(event.id, body, anHourAgo))).toMatchObject({
       ok: false,
-      reason: expect.stringMatching(/3600 seconds behind/) as unknown,
+      reason: expect.stringMatching(/^webhook-timestamp is 36\d\d seconds behind our clock; at most 300 are accepted/) as unknown,
     });
-  });
+  }, 90_000);
 
   it('the same event published three times: one refund; the two others are acked as duplicates', async () => {
     const event = await oenRefundEvent(engine());
@@ -82,7 +82,7 @@ describe.skipIf(!rabbit)('the RabbitMQ intake', () => {
     expect(await finalStatus(engine(), event.data.refundId)).toBe('succeeded');
     await expect.poll(() => counted(intake, 'amqp', 'duplicate'), { timeout: 30_000 }).toBe(before + 2);
     expect(await providerRefunds(engine(), event.data.transactionHid)).toHaveLength(1);
-  });
+  }, 120_000);
 
   it('refusals are kept with their reason and dead-lettered with it as headers: bad JSON, a schema error, a missing or wrong signature, a signed binary message whose type was changed', async () => {
     const event = () => ({ ...baseEvent(), id: `evt_${randomUUID()}` });
@@ -175,7 +175,7 @@ describe.skipIf(!rabbit)('the RabbitMQ intake', () => {
     const event = await oenRefundEvent(engine());
     await publisher.structured(names.queue, event, { signer: intake.signer });
     expect(await finalStatus(engine(), event.data.refundId)).toBe('succeeded');
-  });
+  }, 180_000);
 
   it('reconnects after the server closes its connection, and consumes again (one line down, one line back)', async () => {
     const lines = () => intake.logs.filter((line) => /RabbitMQ intake (down|back)/.test(line)).length;
@@ -194,7 +194,7 @@ describe.skipIf(!rabbit)('the RabbitMQ intake', () => {
     const ready = await fetch(`${intake.url}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ checks: expect.arrayContaining([{ name: 'intake:amqp', status: 'ok' }]) as unknown });
-  });
+  }, 150_000);
 });
 
 describe.skipIf(!rabbit)('the RabbitMQ intake when the inbox cannot be written', () => {
@@ -231,7 +231,7 @@ describe.skipIf(!rabbit)('the RabbitMQ intake when the inbox cannot be written',
     expect(await finalStatus(engine(), event.data.refundId)).toBe('succeeded');
     expect(await counted(intake, 'amqp', 'accepted')).toBe(1);
     expect(await providerRefunds(engine(), event.data.transactionHid)).toHaveLength(1);
-  });
+  }, 120_000);
 });
 
 /** A well-formed event that no refusal case lets through (each case breaks it one way). */

@@ -3,6 +3,9 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { intakeTitles, type BrokerIntakeName } from '../../domain/intakes.js';
 import { apiMetricNames } from '../metrics.js';
 
+/** Why an intake is down before its first connection. */
+const NOT_CONNECTED_YET = 'not connected yet';
+
 /** What became of one broker message: acked (accepted, or a duplicate), dead-lettered (refused), or left for redelivery (failed). */
 export type MessageResult = 'accepted' | 'duplicate' | 'dead_lettered' | 'failed';
 
@@ -32,10 +35,12 @@ export class IntakeMonitor {
     const states = this.states;
     new Gauge({
       name: apiMetricNames.intakeUp,
-      help: '1 while a broker intake consumes its queue or consumer; 0 while its broker is away or refuses it (it reconnects by itself)',
+      help: "1 while an intake takes events: http always (the API answers), a broker's while it consumes; 0 while its broker is away or refuses it (it reconnects by itself)",
       labelNames: ['intake'] as const,
       registers: [this.registry],
       collect() {
+        // HTTP's is there for every API, so that each API's intakes are listed, and the series the alert reads always exists.
+        this.set({ intake: 'http' }, 1);
         for (const [intake, state] of states) this.set({ intake }, state.up ? 1 : 0);
       },
     });
@@ -96,5 +101,4 @@ export class IntakeMonitor {
   }
 }
 
-const NOT_CONNECTED_YET = 'not connected yet';
 const seconds = (since: Date) => Math.round((Date.now() - since.getTime()) / 1000);

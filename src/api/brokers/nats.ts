@@ -96,7 +96,12 @@ export function startNatsIntake(settings: NatsIntakeSettings, deps: BrokerIntake
       monitor.count('nats', 'failed');
       const delay = retryDelayMs(failuresInARow);
       log.warn({ err, intake: 'nats' }, `NATS intake could not take a message; it is delivered again in ${delay / 1000} s: ${errorText(err)}`);
-      message.nak(delay);
+      try {
+        message.nak(delay);
+      } catch (nakErr) {
+        // The connection is gone: JetStream delivers it again after its ack wait all the same.
+        log.debug({ err: nakErr }, 'NATS intake: a nak was not sent');
+      }
       return;
     }
     // Not confirmed (the connection dropped): JetStream delivers it again after its ack wait, and the inbox takes that as the duplicate it is.
