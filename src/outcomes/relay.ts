@@ -60,11 +60,38 @@ export class OutcomeRelay {
     return this.options.destinations.map((d) => d.name);
   }
 
-  /** Registers the destinations in the ledger (src/ledger/outbox.ts, `register`) and starts the loops. */
+  /**
+   * Registers the destinations in the ledger (src/ledger/outbox.ts, `register`) and starts the loops.
+   * A ledger that does not answer does not stop the process that runs the relay (the API, which
+   * has other work): it is said once, and the relay registers and starts once the ledger answers.
+   */
   async start(): Promise<void> {
-    await this.options.outbox.register(this.destinationNames);
+    try {
+      await this.options.outbox.register(this.destinationNames);
+      this.startLoops();
+    } catch (err) {
+      this.options.log?.warn(`outcome relay: the ledger did not answer (${message(err)}); it starts once the ledger does`);
+      this.loops.push(this.registerWhenLedgerAnswers());
+    }
+  }
+
+  private async registerWhenLedgerAnswers(): Promise<void> {
+    while (!this.stop.signal.aborted) {
+      await this.pause(this.nextBackoff(0));
+      try {
+        await this.options.outbox.register(this.destinationNames);
+      } catch {
+        continue;
+      }
+      this.options.log?.info('outcome relay: the ledger answers; delivering');
+      this.startLoops();
+      return;
+    }
+  }
+
+  private startLoops(): void {
     // Nowhere to send: GET /v1/outcomes gives the events their positions as it reads them.
-    if (this.options.destinations.length === 0) return;
+    if (this.options.destinations.length === 0 || this.stop.signal.aborted) return;
     this.loops.push(this.sequencer());
     for (const destination of this.options.destinations) this.loops.push(this.deliver(destination));
   }

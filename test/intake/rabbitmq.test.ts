@@ -164,6 +164,36 @@ describe.skipIf(!rabbit)('the RabbitMQ intake', () => {
     expect(await inbox().get(tampered.id)).toBeUndefined();
   });
 
+  it('a refusal no queue would keep (the dead-letter queue unbound) is not acked: it is dead-lettered once a queue is bound again', async () => {
+    await publisher.connection.queueUnbind({ queue: names.deadLetterExchange, exchange: names.deadLetterExchange });
+    const unsigned = { ...baseEvent(), id: `evt_${randomUUID()}` };
+    try {
+      await publisher.structured(names.queue, unsigned);
+      await expect
+        .poll(() => intake.logs.some((line) => line.includes(names.deadLetterExchange) && line.includes('routes to no queue, so the refusal would be lost')), {
+          timeout: 30_000,
+          message: 'the intake says the refusal would be lost, and keeps the message',
+        })
+        .toBe(true);
+      expect(await publisher.get(names.deadLetterExchange)).toBeUndefined();
+    } finally {
+      await publisher.connection.queueBind({ queue: names.deadLetterExchange, exchange: names.deadLetterExchange });
+    }
+    let letter: Awaited<ReturnType<AmqpPublisher['get']>>;
+    await expect
+      .poll(
+        async () => {
+          letter ??= await publisher.get(names.deadLetterExchange);
+          return letter !== undefined;
+        },
+        { timeout: 60_000, interval: 100, message: 'the message, taken again after its backoff, is dead-lettered' },
+      )
+      .toBe(true);
+    const body = Buffer.isBuffer(letter!.body) ? letter!.body.toString('utf8') : JSON.stringify(letter!.body);
+    expect(body).toContain(unsigned.id);
+    expect(letter!.headers?.[refusalHeaderNames.status]).toBe('401');
+  }, 120_000);
+
   it('its queue deleted, it makes it again and consumes from it', async () => {
     await publisher.connection.queueDelete({ queue: names.queue });
     await expect.poll(() => intake.logs.some((line) => line.includes('RabbitMQ intake down')), { timeout: 30_000 }).toBe(true);

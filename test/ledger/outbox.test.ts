@@ -163,6 +163,34 @@ describe.each(kinds)('the outcome outbox on %s', (kind) => {
     expect(await outbox.destinations()).toMatchObject([{ destination: 'webhook', deliveredThrough: 3, failures: 0 }]);
   });
 
+  it('a relay whose ledger does not answer when it starts does not stop its process: it starts, and delivers, once the ledger answers', async () => {
+    const secret = newWebhookSecret();
+    const { ids, url, server } = await receiver(secret);
+    let down = true;
+    const flaky: Database = {
+      ...db,
+      transaction: ((work: Parameters<Database['transaction']>[0]) =>
+        down ? Promise.reject(new Error('the ledger is unreachable (this test)')) : db.transaction(work)) as Database['transaction'],
+    };
+    const said: string[] = [];
+    const relay = new OutcomeRelay({
+      outbox: new OutcomeOutbox(flaky),
+      destinations: [webhookDestination({ url, secret })],
+      ui,
+      pollMs: 20,
+      backoffMs: 20,
+      log: { warn: (line) => said.push(line), info: (line) => said.push(line) },
+    });
+    await relay.start();
+    expect(said).toEqual(['outcome relay: the ledger did not answer (the ledger is unreachable (this test)); it starts once the ledger does']);
+    await refunds.recordForPerson(oenRequest(4), 'wf-4', { code: 'NotRefundedByOrder', message: 'kept' });
+    down = false;
+    await expect.poll(() => ids.length, { timeout: 10_000, interval: 20 }).toBe(1);
+    await relay.close();
+    server.close();
+    expect(said.at(-1)).toBe('outcome relay: the ledger answers; delivering');
+  });
+
   it('two relays on one ledger: one holds the destination at a time, each event is delivered once', async () => {
     const secret = newWebhookSecret();
     const { ids, url, server } = await receiver(secret);

@@ -48,12 +48,11 @@ export function startAmqpIntake(settings: AmqpIntakeSettings, deps: BrokerIntake
   });
 
   const returned = new Set<string>();
-  const publisher = conn.createPublisher({
-    confirm: true,
-    onReturn: (message) => {
-      const id: unknown = message.headers?.[DEAD_LETTER_ID];
-      if (typeof id === 'string') returned.add(id);
-    },
+  const publisher = conn.createPublisher({ confirm: true });
+  // rabbitmq-client 5 ignores an onReturn option (its types list one): a return comes as this event.
+  publisher.on('basic.return', (message) => {
+    const id: unknown = message.headers?.[DEAD_LETTER_ID];
+    if (typeof id === 'string') returned.add(id);
   });
 
   async function deadLetter(message: AsyncMessage, body: Buffer, refusal: Refusal): Promise<void> {
@@ -74,7 +73,9 @@ export function startAmqpIntake(settings: AmqpIntakeSettings, deps: BrokerIntake
       ...(message.appId !== undefined && { appId: message.appId }),
     };
     await publisher.send(envelope, body);
-    // A return comes before the confirm it belongs to: by now it is here if there is one.
+    // RabbitMQ sends a return before the confirm it belongs to, and the client emits the return on
+    // setImmediate: one more turn and it is here, if there is one.
+    await new Promise((resolve) => setImmediate(resolve));
     if (returned.delete(id)) {
       throw new Error(
         `the dead-letter exchange "${deadLetterExchange}" routes to no queue, so the refusal would be lost: bind a queue to it (the message stays in "${queue}" until then)`,
