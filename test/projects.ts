@@ -66,6 +66,7 @@ export const PROJECTS = {
     'test/cli-*.test.ts',
     'test/codec/encryption.test.ts',
     'test/doors/**/*.test.ts',
+    'test/examples/**/*.test.ts',
     'test/fault-model/fault-table.test.ts',
     'test/image.test.ts',
     'test/intake/**/*.test.ts',

@@ -28,13 +28,14 @@ const broker: Broker =
         kind: 'nats',
         servers: env.NATS_URL ?? 'nats://127.0.0.1:4222',
         subject: env.NATS_SUBJECT ?? 'refundflow.events',
+        outcomeSubject: env.OUTCOME_NATS_SUBJECT ?? 'refundflow.outcomes',
         outcomeStream: env.OUTCOME_NATS_STREAM ?? 'REFUNDFLOW_OUTCOMES',
       }
     : {
         kind: 'amqp',
         url: env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
         queue: env.AMQP_QUEUE ?? 'refundflow.events',
-        outcomeQueue: env.OUTCOME_AMQP_EXCHANGE ?? 'refundflow.outcomes',
+        outcomeExchange: env.OUTCOME_AMQP_EXCHANGE ?? 'refundflow.outcomes',
       };
 const refundId = values['refund-id'] ?? `RF-EXAMPLE-${Date.now()}`;
 const cursorFile = env.CURSOR_FILE ?? '.order-management-cursor';

@@ -16,7 +16,8 @@ import { Webhook } from 'standardwebhooks';
 const STRUCTURED = 'application/cloudevents+json';
 
 export type Broker =
-  { kind: 'amqp'; url: string; queue: string; outcomeQueue: string } | { kind: 'nats'; servers: string; subject: string; outcomeStream: string };
+  | { kind: 'amqp'; url: string; queue: string; outcomeExchange: string }
+  | { kind: 'nats'; servers: string; subject: string; outcomeSubject: string; outcomeStream: string };
 
 export interface RefundRequest {
   refundId: string;
@@ -69,7 +70,10 @@ export async function requestRefund(broker: Broker, request: RefundRequest, secr
     const publisher = connection.createPublisher({ confirm: true });
     try {
       // Straight to refundflow's queue (the default exchange routes by queue name), persistent.
-      await publisher.send({ routingKey: broker.queue, durable: true, contentType: STRUCTURED, messageId: id, headers: signed(secret, id, body) }, body);
+      await publisher.send(
+        { routingKey: broker.queue, durable: true, contentType: STRUCTURED, messageId: id, headers: signed(secret, id, body) },
+        Buffer.from(body),
+      );
     } finally {
       await publisher.close();
       await connection.close();
@@ -91,9 +95,11 @@ export async function requestRefund(broker: Broker, request: RefundRequest, secr
 
 /**
  * Listens for outcome events on the broker until `until` says it has what it waited for (or
- * `timeoutMs` passes): RabbitMQ's outcome queue (OUTCOME_AMQP_EXCHANGE's queue of the same name,
- * or one of your own bound to that exchange), or NATS's outcome stream through an ephemeral consumer
- * from the start. Each event is acknowledged once handled.
+ * `timeoutMs` passes). It declares what it reads from, as a consumer should (the same declarations
+ * refundflow makes, so either may come first): on RabbitMQ the topic exchange OUTCOME_AMQP_EXCHANGE
+ * and the durable queue of its name bound with `#`; on NATS the stream OUTCOME_NATS_STREAM over
+ * OUTCOME_NATS_SUBJECT, read through an ephemeral consumer from the start. Each event is
+ * acknowledged once handled.
  */
 export async function outcomesFromBroker(
   broker: Broker,
@@ -104,10 +110,18 @@ export async function outcomesFromBroker(
   const seen: OutcomeEvent[] = [];
   if (broker.kind === 'amqp') {
     const connection = new Connection(broker.url);
+    const queue = broker.outcomeExchange;
     try {
+      await connection.exchangeDeclare({ exchange: broker.outcomeExchange, type: 'topic', durable: true });
+      await connection.queueDeclare({ queue, durable: true });
+      await connection.queueBind({ queue, exchange: broker.outcomeExchange, routingKey: '#' });
       return await new Promise<OutcomeEvent[]>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no outcome it waited for within ${timeoutMs} ms`)), timeoutMs);
-        const consumer = connection.createConsumer({ queue: broker.outcomeQueue, queueOptions: { passive: true } }, (message) => {
+        const stop = (err: Error) => {
+          clearTimeout(timer);
+          void consumer.close().finally(() => reject(err));
+        };
+        const timer = setTimeout(() => stop(new Error(`no outcome it waited for within ${timeoutMs} ms`)), timeoutMs);
+        const consumer = connection.createConsumer({ queue, queueOptions: { passive: true } }, (message) => {
           const body = Buffer.isBuffer(message.body) ? message.body.toString('utf8') : JSON.stringify(message.body);
           const event = verified(secret, body, message.headers ?? {});
           seen.push(event);
@@ -116,10 +130,7 @@ export async function outcomesFromBroker(
             void consumer.close().then(() => resolve(seen));
           }
         });
-        consumer.on('error', (err: unknown) => {
-          clearTimeout(timer);
-          reject(err instanceof Error ? err : new Error(String(err)));
-        });
+        consumer.on('error', (err: unknown) => stop(err instanceof Error ? err : new Error(String(err))));
       });
     } finally {
       await connection.close();
@@ -128,6 +139,7 @@ export async function outcomesFromBroker(
   const nc = await connect({ servers: broker.servers.split(',') });
   try {
     const jsm = await jetstreamManager(nc);
+    await jsm.streams.info(broker.outcomeStream).catch(() => jsm.streams.add({ name: broker.outcomeStream, subjects: [broker.outcomeSubject] }));
     const info = await jsm.consumers.add(broker.outcomeStream, { ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All });
     const consumer = await jetstream(nc).consumers.get(broker.outcomeStream, info.name);
     const deadline = Date.now() + timeoutMs;
