@@ -460,6 +460,8 @@ describe('health and the API description', () => {
         '/v1/operators',
         '/v1/operators/{name}/confirm',
         '/v1/operators/{name}/revoke',
+        '/v1/outcomes',
+        '/v1/outcomes/{eventId}/redeliver',
         '/openapi.json',
       ].sort(),
     );
@@ -497,6 +499,8 @@ describe('health and the API description', () => {
         'POST /v1/operators admin',
         'POST /v1/operators/{name}/confirm admin',
         'POST /v1/operators/{name}/revoke admin',
+        'GET /v1/outcomes viewer',
+        'POST /v1/outcomes/{eventId}/redeliver operator',
         'GET /openapi.json public',
       ].sort(),
     );
