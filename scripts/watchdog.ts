@@ -15,6 +15,8 @@
  * with this machine's pid_max (32768) a busy test run goes round in minutes. Each tie carries the
  * process's start time (/proc/PID/stat), and the watchdog signals a pid only while the same start
  * time is there: a tie whose process has gone, and whose pid another process now has, is skipped.
+ * A start time is in clock ticks (10 ms): a pid handed out again within the same tick would pass
+ * for the first process, which a pid that had to go round 32768 others never is.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
