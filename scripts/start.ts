@@ -209,6 +209,7 @@ async function main(): Promise<void> {
         ['Logs', `${logFile} (JSON lines, LOG_LEVEL=${config.LOG_LEVEL}; card numbers and secrets redacted)`],
         ['API', `${api.url} (POST /v1/events, GET /v1/refunds, /openapi.json)`],
         ...intakeLines(config, api),
+        ['Outcomes', outcomesLine(config, api)],
         ['Webhook secret', config.INGEST_WEBHOOK_SECRET ? '(INGEST_WEBHOOK_SECRET)' : `${webhookSecret} (${generated})`],
         ['Operator key', `${developer.key} (the developer, an approver; ${developer.made ? 'made now' : 'made earlier'}, kept in ${devSecretsPath(config)})`],
         [
@@ -322,6 +323,17 @@ function intakeLines(config: Config, api: RunningApi): Array<[string, string]> {
     ]);
   }
   return lines;
+}
+
+/** Where the outcome events go (the relay's destinations), and the stream that has them all. */
+function outcomesLine(config: Config, api: RunningApi): string {
+  const to = [
+    ...(config.OUTCOME_WEBHOOK_URL ? [`POSTed to ${config.OUTCOME_WEBHOOK_URL}`] : []),
+    ...(config.OUTCOME_AMQP_EXCHANGE ? [`RabbitMQ exchange "${config.OUTCOME_AMQP_EXCHANGE}"`] : []),
+    ...(config.OUTCOME_NATS_SUBJECT ? [`NATS subject ${config.OUTCOME_NATS_SUBJECT} (stream ${config.OUTCOME_NATS_STREAM})`] : []),
+  ];
+  const sent = to.length > 0 ? `sent to ${to.join(', ')}` : 'sent nowhere (set OUTCOME_WEBHOOK_URL, OUTCOME_AMQP_EXCHANGE or OUTCOME_NATS_SUBJECT)';
+  return `${sent}; all of them, in order: GET ${api.url}/v1/outcomes, npx refundflow outcomes --follow`;
 }
 
 /** "15 min", "90 s", "2 h". */
