@@ -1,14 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { Connection } from 'rabbitmq-client';
+import { routedPublisher } from '../webhooks/amqp-routed.js';
 import { Signer } from '../webhooks/signing.js';
 import type { OutcomeDestination } from './destinations.js';
 
 /** The content type of every broker message the relay publishes: the CloudEvents structured mode. */
 const STRUCTURED = 'application/cloudevents+json';
-/** Marks a message of ours so that a basic.return names which publish came back. */
-const PUBLISH_ID = 'refundflow-publish-id';
 
 /** The Standard Webhooks headers, when OUTCOME_WEBHOOK_SECRET is set: a broker consumer checks them as the webhook's receiver does. */
 const signatureHeaders = (signer: Signer | undefined, eventId: string, body: string): Record<string, string> => (signer ? signer.sign(eventId, body) : {});
@@ -24,39 +22,27 @@ export function amqpDestination(settings: { url: string; exchange: string; secre
   const connection = new Connection({ url: settings.url, connectionName: 'refundflow outcome relay' });
   // The client reconnects by itself; a publish while it is away fails, and the relay sends it again.
   connection.on('error', () => undefined);
-  const returned = new Set<string>();
-  const publisher = connection.createPublisher({
-    confirm: true,
+  const publisher = routedPublisher(connection, {
     exchanges: [{ exchange: settings.exchange, type: 'topic', durable: true }],
     queues: [{ queue: settings.exchange, durable: true }],
     queueBindings: [{ queue: settings.exchange, exchange: settings.exchange, routingKey: '#' }],
-  });
-  // rabbitmq-client 5 takes no onReturn option (it is ignored): returns come as this event only.
-  publisher.on('basic.return', (message) => {
-    const id: unknown = message.headers?.[PUBLISH_ID];
-    if (typeof id === 'string') returned.add(id);
   });
   const signer = settings.secret ? new Signer(settings.secret) : undefined;
   return {
     name: 'amqp',
     async send(event, body) {
-      const id = randomUUID();
-      await publisher.send(
+      const taken = await publisher.send(
         {
           exchange: settings.exchange,
           routingKey: event.type,
-          mandatory: true,
           durable: true,
           contentType: STRUCTURED,
           messageId: event.id,
-          headers: { ...signatureHeaders(signer, event.id, body), [PUBLISH_ID]: id },
+          headers: signatureHeaders(signer, event.id, body),
         },
         Buffer.from(body, 'utf8'),
       );
-      // RabbitMQ sends a return before the confirm it belongs to, and the client emits the return
-      // on setImmediate: one more turn and it is here, if there is one.
-      await new Promise((resolve) => setImmediate(resolve));
-      if (returned.delete(id)) throw new Error(`RabbitMQ returned it: no queue is bound to exchange "${settings.exchange}" for ${event.type}`);
+      if (!taken) throw new Error(`RabbitMQ returned it: no queue is bound to exchange "${settings.exchange}" for ${event.type}`);
     },
     async close() {
       await publisher.close();

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Connection, ConsumerStatus, type AsyncMessage, type Envelope } from 'rabbitmq-client';
+import { routedPublisher } from '../../webhooks/amqp-routed.js';
 import { readAmqpMessage } from '../../webhooks/cloudevents-binding.js';
 import { contentTypeOf, keepRawBodies } from './amqp-raw-body.js';
 import { headerText, withoutPassword, type BrokerIntakeDeps, type RunningIntake } from './intake-deps.js';
@@ -18,8 +19,6 @@ export interface AmqpIntakeSettings {
 /** Messages handled at once, and held unacknowledged beside them (the rest wait in the queue). */
 const CONCURRENCY = 4;
 const PREFETCH = 2 * CONCURRENCY;
-/** A header of each dead letter while it is published: a return (no queue bound) is matched to its send by it. */
-const DEAD_LETTER_ID = 'refundflow-dead-letter-id';
 
 /**
  * The RabbitMQ intake (docs/api.md, "Events over RabbitMQ and NATS"): consumes AMQP_QUEUE and hands
@@ -47,23 +46,15 @@ export function startAmqpIntake(settings: AmqpIntakeSettings, deps: BrokerIntake
     if (!conn.ready && !stopping.signal.aborted) monitor.down('amqp', errorText(err));
   });
 
-  const returned = new Set<string>();
-  const publisher = conn.createPublisher({ confirm: true });
-  // rabbitmq-client 5 ignores an onReturn option (its types list one): a return comes as this event.
-  publisher.on('basic.return', (message) => {
-    const id: unknown = message.headers?.[DEAD_LETTER_ID];
-    if (typeof id === 'string') returned.add(id);
-  });
+  const publisher = routedPublisher(conn);
 
   async function deadLetter(message: AsyncMessage, body: Buffer, refusal: Refusal): Promise<void> {
-    const id = randomUUID();
     const contentType = contentTypeOf(message);
     const envelope: Envelope = {
       exchange: deadLetterExchange,
       routingKey: queue,
-      mandatory: true,
       durable: true,
-      headers: { ...message.headers, ...refusalHeaders(refusal, 'amqp'), [DEAD_LETTER_ID]: id },
+      headers: { ...message.headers, ...refusalHeaders(refusal, 'amqp') },
       ...(contentType !== undefined && { contentType }),
       ...(message.contentEncoding !== undefined && { contentEncoding: message.contentEncoding }),
       ...(message.messageId !== undefined && { messageId: message.messageId }),
@@ -72,11 +63,7 @@ export function startAmqpIntake(settings: AmqpIntakeSettings, deps: BrokerIntake
       ...(message.type !== undefined && { type: message.type }),
       ...(message.appId !== undefined && { appId: message.appId }),
     };
-    await publisher.send(envelope, body);
-    // RabbitMQ sends a return before the confirm it belongs to, and the client emits the return on
-    // setImmediate: one more turn and it is here, if there is one.
-    await new Promise((resolve) => setImmediate(resolve));
-    if (returned.delete(id)) {
+    if (!(await publisher.send(envelope, body))) {
       throw new Error(
         `the dead-letter exchange "${deadLetterExchange}" routes to no queue, so the refusal would be lost: bind a queue to it (the message stays in "${queue}" until then)`,
       );
