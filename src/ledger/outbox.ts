@@ -48,6 +48,9 @@ const toOutcome = (row: OutcomeRow): StoredOutcome => ({
   data: (typeof row.data === 'string' ? JSON.parse(row.data) : row.data) as Record<string, unknown>,
 });
 
+/** What every read of an event selects (OutcomeRow). */
+const OUTCOME_COLUMNS = 'position, event_id, type, subject, occurred_at, data';
+
 /** How many events one call of the sequencer gives positions to, at most. */
 export const SEQUENCE_BATCH = 1000;
 
@@ -66,7 +69,7 @@ export class OutcomeOutbox {
   /** The sequenced events after `position`, in order, at most `limit`. */
   async after(position: number, limit: number): Promise<StoredOutcome[]> {
     const { rows } = await this.db.query<OutcomeRow>(
-      `SELECT position, event_id, type, subject, occurred_at, data FROM outcome_events
+      `SELECT ${OUTCOME_COLUMNS} FROM outcome_events
        WHERE position > $1 ORDER BY position LIMIT $2`,
       [position, limit],
     );
@@ -74,18 +77,13 @@ export class OutcomeOutbox {
   }
 
   async byId(eventId: string): Promise<StoredOutcome | undefined> {
-    const { rows } = await this.db.query<OutcomeRow>('SELECT position, event_id, type, subject, occurred_at, data FROM outcome_events WHERE event_id = $1', [
-      eventId,
-    ]);
+    const { rows } = await this.db.query<OutcomeRow>(`SELECT ${OUTCOME_COLUMNS} FROM outcome_events WHERE event_id = $1`, [eventId]);
     return rows[0] && toOutcome(rows[0]);
   }
 
   /** The events of one refund or subscription, in the order they were written. */
   async ofSubject(subject: string): Promise<StoredOutcome[]> {
-    const { rows } = await this.db.query<OutcomeRow>(
-      'SELECT position, event_id, type, subject, occurred_at, data FROM outcome_events WHERE subject = $1 ORDER BY id',
-      [subject],
-    );
+    const { rows } = await this.db.query<OutcomeRow>(`SELECT ${OUTCOME_COLUMNS} FROM outcome_events WHERE subject = $1 ORDER BY id`, [subject]);
     return rows.map(toOutcome);
   }
 
