@@ -1,5 +1,4 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { outcomeDeliveryId } from '../../src/activities/outcome.js';
@@ -12,29 +11,17 @@ import { SubscriptionLedger } from '../../src/ledger/subscriptions.js';
 import { outcomeCloudEvent } from '../../src/outcomes/cloud-event.js';
 import { webhookDestination } from '../../src/outcomes/destinations.js';
 import { OutcomeRelay } from '../../src/outcomes/relay.js';
-import { Signer } from '../../src/webhooks/signing.js';
 import { newWebhookSecret } from '../helpers/api.js';
+import { scriptedReceiver } from '../helpers/scripted-receiver.js';
 import { freshDatabase, ledgerKinds, oenRequest, postgresSchema } from '../helpers/databases.js';
 
 const kinds = await ledgerKinds();
 const ui = { uiBaseUrl: 'http://ui.test', namespace: 'default' };
 
-/** A webhook receiver that keeps every event id it was sent, in order, and answers each with the next of `answers` (then 200). */
-async function receiver(secret: string, answers: number[] = []): Promise<{ ids: string[]; url: string; server: Server }> {
-  const ids: string[] = [];
-  const signer = new Signer(secret);
-  const server = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
-    request.on('end', () => {
-      const status = signer.verify(body, request.headers).ok ? (answers.shift() ?? 200) : 401;
-      if (status === 200) ids.push((JSON.parse(body) as { id: string }).id);
-      response.statusCode = status;
-      response.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { ids, server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/outcomes` };
+/** A scripted receiver, and the ids of the events it took (signed, answered 200), in order. */
+async function receiver(secret: string, answers: number[] = []): Promise<{ ids: () => string[]; url: string; server: Server }> {
+  const { deliveries, url, server } = await scriptedReceiver(secret, { answers });
+  return { ids: () => deliveries.filter((d) => d.verified && d.status === 200).map((d) => d.id), url, server };
 }
 
 describe.each(kinds)('the outcome outbox on %s', (kind) => {
@@ -147,7 +134,7 @@ describe.each(kinds)('the outcome outbox on %s', (kind) => {
       await refunds.transition(`RF-${n}`, 'submitting');
       await refunds.transition(`RF-${n}`, 'succeeded');
     }
-    await expect.poll(() => ids.length, { timeout: 10_000, interval: 20 }).toBe(2);
+    await expect.poll(() => ids().length, { timeout: 10_000, interval: 20 }).toBe(2);
     await relay.close();
     // Written while no relay runs: delivered by the next one, after the first two, nothing twice.
     await refunds.open(oenRequest(9), 'wf-9');
@@ -155,11 +142,11 @@ describe.each(kinds)('the outcome outbox on %s', (kind) => {
     await refunds.transition('RF-9', 'succeeded');
     relay = relayOn();
     await relay.start();
-    await expect.poll(() => ids.length, { timeout: 10_000, interval: 20 }).toBe(3);
+    await expect.poll(() => ids().length, { timeout: 10_000, interval: 20 }).toBe(3);
     await relay.close();
     server.close();
     const expected = await Promise.all(['RF-7', 'RF-8', 'RF-9'].map(async (id) => outcomeDeliveryId((await refunds.get(id))!)));
-    expect(ids).toEqual(expected);
+    expect(ids()).toEqual(expected);
     expect(await outbox.destinations()).toMatchObject([{ destination: 'webhook', deliveredThrough: 3, failures: 0 }]);
   });
 
@@ -185,7 +172,7 @@ describe.each(kinds)('the outcome outbox on %s', (kind) => {
     expect(said).toEqual(['outcome relay: the ledger did not answer (the ledger is unreachable (this test)); it starts once the ledger does']);
     await refunds.recordForPerson(oenRequest(4), 'wf-4', { code: 'NotRefundedByOrder', message: 'kept' });
     down = false;
-    await expect.poll(() => ids.length, { timeout: 10_000, interval: 20 }).toBe(1);
+    await expect.poll(() => ids().length, { timeout: 10_000, interval: 20 }).toBe(1);
     await relay.close();
     server.close();
     expect(said.at(-1)).toBe('outcome relay: the ledger answers; delivering');
@@ -202,11 +189,11 @@ describe.each(kinds)('the outcome outbox on %s', (kind) => {
       await refunds.transition(request.refundId, 'submitting');
       await refunds.transition(request.refundId, 'succeeded');
     }
-    await expect.poll(() => ids.length, { timeout: 20_000, interval: 20 }).toBe(30);
+    await expect.poll(() => ids().length, { timeout: 20_000, interval: 20 }).toBe(30);
     for (const relay of relays) await relay.close();
     server.close();
-    expect(new Set(ids).size).toBe(30);
-    expect(ids.map((id) => id.split('.')[0])).toEqual(Array.from({ length: 30 }, (_, i) => `RF-${i + 10}`));
+    expect(new Set(ids()).size).toBe(30);
+    expect(ids().map((id) => id.split('.')[0])).toEqual(Array.from({ length: 30 }, (_, i) => `RF-${i + 10}`));
   });
 
   it('a destination no longer configured is retired and no longer counts; one new to the ledger starts after the last event', async () => {

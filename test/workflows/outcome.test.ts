@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Signer } from '../../src/webhooks/signing.js';
 import type { OenRefundRequested } from '../../src/domain/schemas/refund-request.js';
 import { randomHid } from '../../src/providers/oen/hid.js';
 import { newWebhookSecret } from '../helpers/api.js';
@@ -13,36 +11,13 @@ import type { OutcomeRelay } from '../../src/outcomes/relay.js';
 import { outcomeDeliveryId } from '../../src/activities/outcome.js';
 import { recordHistory } from '../helpers/histories.js';
 import { freePorts } from '../helpers/ports.js';
+import { scriptedReceiver } from '../helpers/scripted-receiver.js';
 import { admin } from '../helpers/sandbox.js';
 import { startAccepted } from '../helpers/inbox.js';
 import { AuditTrail } from '../../src/ledger/audit.js';
 import { refundWorkflowId } from '../../src/domain/refund-start.js';
 
 const engine = useEngine('outcome');
-
-interface Delivery {
-  id: string;
-  verified: boolean;
-  event: { id: string; type: string; source: string; data: { refundId: string; status: string; uiUrl: string } };
-}
-
-/** An outcome receiver on `port` that answers each delivery with the next of `answers` (then 200). */
-async function receiver(port: number, secret: string, answers: number[] = []): Promise<{ deliveries: Delivery[]; server: Server }> {
-  const deliveries: Delivery[] = [];
-  const signer = new Signer(secret);
-  const server = createServer((request: IncomingMessage, response) => {
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
-    request.on('end', () => {
-      const check = signer.verify(body, request.headers);
-      deliveries.push({ id: String(request.headers['webhook-id']), verified: check.ok, event: JSON.parse(body) as Delivery['event'] });
-      response.statusCode = answers.shift() ?? 200;
-      response.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return { deliveries, server };
-}
 
 async function oenRefund(amount = 1000): Promise<OenRefundRequested> {
   const transactionHid = randomHid();
@@ -92,7 +67,7 @@ describe('outcome events, from the outbox', () => {
     await expect.poll(async () => (await webhook())?.failures ?? 0, { timeout: 30_000 }).toBeGreaterThanOrEqual(3);
     expect((await webhook())?.lastError).toMatch(new RegExp(`^${request.refundId}\\.succeeded\\.\\d+: .*ECONNREFUSED`));
     expect((await readLedgerGauges(engine().db)).outcomes.count).toBe(1);
-    const { deliveries, server } = await receiver(port, secret);
+    const { deliveries, server } = await scriptedReceiver(secret, { port });
     await outcomesDelivered(engine().db);
     server.close();
     expect(deliveries).toHaveLength(1);
@@ -112,7 +87,7 @@ describe('outcome events, from the outbox', () => {
   it('answered 500 twice, then taken: three deliveries of one id; a failed refund is refund.failed', async () => {
     const port = (await freePorts(1))[0] ?? 0;
     const secret = newWebhookSecret();
-    const { deliveries, server } = await receiver(port, secret, [500, 503]);
+    const { deliveries, server } = await scriptedReceiver(secret, { port, answers: [500, 503] });
     const request = await oenRefund(99); // the sandbox's testing rule: under NT$100 fails (T0001)
     const worker = await outcomeWorker(port, secret);
     const { client, taskQueue } = engine().temporal;
@@ -138,7 +113,7 @@ describe('Temporal’s own Cancel loses nothing, and every end is told', () => {
   it('a Cancel request while the refund waits for approval ends it cancelled, nothing sent, and refund.cancelled is told', async () => {
     const port = (await freePorts(1))[0] ?? 0;
     const secret = newWebhookSecret();
-    const { deliveries, server } = await receiver(port, secret);
+    const { deliveries, server } = await scriptedReceiver(secret, { port });
     const request = await oenRefund();
     const worker = await engine().worker({ APPROVAL_THRESHOLD: '1' });
     relays.push(await startOutcomeRelay(engine().db, `http://127.0.0.1:${port}/outcomes`, secret));
@@ -179,7 +154,7 @@ describe('Temporal’s own Cancel loses nothing, and every end is told', () => {
   it('a Cancel request while the refund is being sent is not obeyed: the run settles the refund and tells it', async () => {
     const port = (await freePorts(1))[0] ?? 0;
     const secret = newWebhookSecret();
-    const { deliveries, server } = await receiver(port, secret);
+    const { deliveries, server } = await scriptedReceiver(secret, { port });
     const request = await oenRefund();
     // The refund answer takes 3 s: the Cancel arrives while it is in flight.
     await admin(engine().sandboxes.oenUrl, 'PATCH', 'faults', { [`refund@${request.transactionHid}`]: { latencyMs: 3_000 } });
