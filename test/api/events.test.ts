@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Signer } from '../../src/webhooks/signing.js';
 import type { RefundRequested } from '../../src/domain/schemas/refund-request.js';
+import { refundWorkflowId } from '../../src/domain/refund-start.js';
+import { WorkflowFailedError } from '@temporalio/client';
 import { newWebhookSecret, oenRefundEvent, useApi } from '../helpers/api.js';
 import { useEngine } from '../helpers/engine.js';
 import { sandboxRefunds } from '../helpers/sandbox.js';
@@ -253,6 +255,14 @@ describe('POST /v1/events: a new refund of an Oen transaction', () => {
     expect((await api().send(first)).status).toBe(202);
     // NT$1,001 of a NT$1,000 transaction: Oen refuses it before acting (V0001), and the run completes failed.
     expect(await finalStatus(first.data.refundId)).toBe('failed');
+    // The ledger says failed a moment before its run has closed; only a closed run is followed (until then a new refund is 409).
+    await engine()
+      .temporal.client.workflow.getHandle(refundWorkflowId(first.data as RefundRequested))
+      .result()
+      .then(
+        () => expect.fail('the first refund failed: its run ends failed'),
+        (err: unknown) => expect(err).toBeInstanceOf(WorkflowFailedError),
+      );
     const second = { ...first, id: `evt_${randomUUID()}`, data: { ...first.data, refundId: `RF-${randomUUID()}`, amount: 1000 } };
     expect((await api().send(second)).status).toBe(202);
     expect(await finalStatus(second.data.refundId)).toBe('succeeded');
