@@ -5,6 +5,7 @@ import { startApi, type RunningApi } from '../../src/api/main.js';
 import { apiMetricNames } from '../../src/api/metrics.js';
 import { loadConfig } from '../../src/config.js';
 import type { BrokerIntakeName } from '../../src/domain/intakes.js';
+import { maskPans } from '../../src/domain/pan.js';
 import type { Database } from '../../src/ledger/database.js';
 import { createLogger } from '../../src/logging.js';
 import { Signer } from '../../src/webhooks/signing.js';
@@ -114,4 +115,13 @@ export async function counted(intakeApi: IntakeApi, intake: BrokerIntakeName, re
   const counter = intakeApi.api.intakeMonitor.registry.getSingleMetric(apiMetricNames.intakeMessages);
   const values = (await counter?.get())?.values ?? [];
   return values.find((v) => v.labels.intake === intake && v.labels.result === result)?.value ?? 0;
+}
+
+/**
+ * Whether a kept refusal's body (rejected_requests.body) holds `eventId`. The kept body has every
+ * Luhn-valid run of 13–19 digits masked, and a random UUID's digits pass for one about once in 400
+ * (`evt_…-4123-8123-412345678901`): the id is looked for as the masking keeps it.
+ */
+export function keptBodyMentions(body: string, eventId: string): boolean {
+  return body.includes(maskPans(eventId));
 }
