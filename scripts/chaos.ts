@@ -1,5 +1,5 @@
 /**
- * `npm run chaos [-- --refunds N --seed S --workers W --concurrency C --temporal dev|cluster]`: the reliability run of
+ * `npm run chaos [-- --refunds N --seed S --workers W --concurrency C --temporal dev|cluster --brokers]`: the reliability run of
  * test/chaos/harness.ts, with its invariant table; exits 1 when an invariant is violated.
  * Needs PostgreSQL (TEST_DATABASE_URL, default this machine's) for the shared ledger.
  */
@@ -15,13 +15,14 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '2' },
     concurrency: { type: 'string', default: '16' },
     temporal: { type: 'string', default: 'dev' },
+    brokers: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help) {
   console.log(
     [
-      'Usage: npm run chaos [-- --refunds N --seed S --workers W --concurrency C --temporal dev|cluster]',
+      'Usage: npm run chaos [-- --refunds N --seed S --workers W --concurrency C --temporal dev|cluster --brokers]',
       '',
       'The reliability run (docs/reliability.md): the whole engine as real processes under faults and kills,',
       'then its invariants, refund by refund. Exits 1 when one is violated. Needs PostgreSQL (TEST_DATABASE_URL).',
@@ -33,6 +34,8 @@ if (values.help) {
       '  --temporal T      dev: the dev server, restarted midway (default); cluster: the production-shaped',
       '                    cluster of npm run cluster with mutual TLS, a history host SIGKILLed and the',
       '                    frontend restarted (built on first use, like npm run cluster)',
+      '  --brokers         two thirds of the events over RabbitMQ and NATS (a node and a server of the',
+      "                    run's own, each SIGKILLed and started again midway), every outcome to both too",
     ].join('\n'),
   );
   process.exit(0);
@@ -44,6 +47,7 @@ const report = await runChaos({
   workers: Number(values.workers),
   concurrency: Number(values.concurrency),
   temporal: parseTemporalKind(values.temporal),
+  brokers: values.brokers,
   drainTimeoutMs: Math.max(300_000, refunds * 600),
   log: (line) => console.log(line),
 });

@@ -12,8 +12,11 @@ import { postgresSchema } from '../helpers/databases.js';
 import { freePorts } from '../helpers/ports.js';
 import { admin, sandboxRefunds } from '../helpers/sandbox.js';
 import { startTemporalUnderTest, type TemporalKind } from '../helpers/temporal-under-test.js';
-import { checkInvariants, type ChaosReport, type LedgerRow, type SentRefund } from './invariants.js';
+import { newSigningKey } from '../../src/domain/decision-proof.js';
+import { ChaosBrokers } from './brokers.js';
+import { checkInvariants, type ChaosReport, type LedgerRow, type OutboxRow, type SentRefund } from './invariants.js';
 import { OutcomeReceiver, Supervised, seededRandom } from './processes.js';
+import { resolveSome } from './resolves.js';
 import { scanForLeaks } from './scans.js';
 
 /**
@@ -21,9 +24,12 @@ import { scanForLeaks } from './scans.js';
  * a Temporal (the dev server on a SQLite file, or the production-shaped cluster on PostgreSQL with
  * mutual TLS), the sandbox emulators, worker processes and the API on a PostgreSQL ledger — takes N
  * refunds through POST /v1/events while the emulators inject faults, workers are SIGKILLed and
- * restarted at random, the API is killed once, and Temporal is hurt: the dev server restarted once,
- * or a cluster's history host SIGKILLed and its frontend restarted. Then the invariants are checked
- * against what the emulators actually did.
+ * restarted at random, the API is killed once while events come in and once more (its outcome relay
+ * with it) while outcomes go out, and Temporal is hurt: the dev server restarted once, or a
+ * cluster's history host SIGKILLed and its frontend restarted. With `brokers`, two thirds of the
+ * events come over RabbitMQ and NATS instead, each broker is SIGKILLed and started again midway,
+ * and every outcome goes to both besides the webhook. Then the invariants are checked against what
+ * the emulators actually did and what each destination actually got.
  */
 export interface ChaosOptions {
   refunds: number;
@@ -35,6 +41,8 @@ export interface ChaosOptions {
   drainTimeoutMs: number;
   /** The dev server (a restart midway), or the production-shaped cluster (a history host SIGKILLed, the frontend restarted). */
   temporal?: TemporalKind;
+  /** Events over RabbitMQ and NATS too, and outcomes to both, with each broker restarted midway (test/chaos/brokers.ts). */
+  brokers?: boolean;
   log: (line: string) => void;
 }
 
@@ -69,8 +77,21 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   // Tokens of their own (not the emulators' default), so the secret scan can look for them.
   const oenToken = `oen-${randomUUID()}`;
   const mwdToken = `mwd-${randomUUID()}`;
+  // The API signs each resolution with it; the workers check with its public half.
+  const signingKey = newSigningKey();
   const receiver = new OutcomeReceiver(outcomeSecret, 0.1, random);
   await receiver.start();
+  const brokers = options.brokers ? await ChaosBrokers.start(random) : undefined;
+  // Every place an outcome event goes, with what it got there.
+  const destinations = () => [
+    { name: 'webhook', deliveries: receiver.deliveries },
+    ...(brokers
+      ? [
+          { name: 'RabbitMQ', deliveries: brokers.outcomes.amqp },
+          { name: 'NATS', deliveries: brokers.outcomes.nats },
+        ]
+      : []),
+  ];
 
   const temporal = await startTemporalUnderTest(options.temporal ?? 'dev', dataDir, log, { random });
   const env = {
@@ -87,12 +108,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     // The emulators and the receiver listen on loopback without TLS.
     ALLOW_PLAIN_HTTP: 'OEN_BASE_URL,MWD_BASE_URL,OUTCOME_WEBHOOK_URL',
     INGEST_WEBHOOK_SECRET: webhookSecret,
+    OPERATOR_SIGNING_KEY: signingKey,
     PORT: String(apiPort),
     METRICS_ADDRESS: 'off',
     // Long enough for most faults to pass, short enough that a run always ends.
     PROVIDER_RETRY_WINDOW_SECONDS: '60',
     SANDBOX_OEN_PORT: String(oenPort),
     SANDBOX_MWD_PORT: String(mwdPort),
+    ...brokers?.env,
   };
   const sandbox = new Supervised('sandbox', ['src/sandbox/main.ts'], env, /Press Ctrl-C to stop/);
   const workers = Array.from({ length: options.workers }, (_, i) => new Supervised(`worker-${i + 1}`, ['src/worker.ts'], env, /Worker polling/));
@@ -112,9 +135,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const provider = random() < 0.5 ? 'oen' : 'mwd';
       const amount = between(100, 5000);
       const refundId = `RF-CHAOS-${options.seed}-${i}`;
+      const sent = { amount, deliveries: between(1, 4), transport: brokers?.transport() ?? 'http', answers: [] };
       return provider === 'oen'
-        ? { refundId, provider, reference: randomHid(), orderId: `CHAOS-${options.seed}-${i}`, amount, deliveries: between(1, 4), answers: [] }
-        : { refundId, provider, reference: `CHAOS-${options.seed}-M${i}`, orderId: '', amount, deliveries: between(1, 4), answers: [] };
+        ? { refundId, provider, reference: randomHid(), orderId: `CHAOS-${options.seed}-${i}`, ...sent }
+        : { refundId, provider, reference: `CHAOS-${options.seed}-M${i}`, orderId: '', ...sent };
     });
     for (const r of refunds) if (r.provider === 'mwd') r.orderId = r.reference;
     // A tenth of the refunds carry a card number in their free text, as a careless sender's would:
@@ -133,7 +157,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await admin(mwdUrl, 'PUT', 'options', { refuseSecondRefund: false });
     log(
       `chaos: ${refunds.length} refunds (${refunds.filter((r) => r.provider === 'oen').length} Oen, ` +
-        `${refunds.filter((r) => r.provider === 'mwd').length} MWD), seed ${options.seed}, ${options.workers} workers`,
+        `${refunds.filter((r) => r.provider === 'mwd').length} MWD), seed ${options.seed}, ${options.workers} workers` +
+        (brokers
+          ? `; over RabbitMQ ${refunds.filter((r) => r.transport === 'amqp').length}, NATS ${refunds.filter((r) => r.transport === 'nats').length}`
+          : ''),
     );
 
     // Chaos: workers killed at random while the run lasts; anything that left on its own is restarted.
@@ -153,6 +180,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       log('chaos: killing the API');
       await api.kill();
       await api.ensureRunning();
+      // Each broker SIGKILLed while events come in and outcomes go out, down a few seconds.
+      if (brokers) {
+        while (sent < refunds.length * 0.4 && !stopChaos) await sleep(200);
+        log(`chaos: ${await brokers.restartRabbitMq(between(2_000, 6_000))}`);
+        while (sent < refunds.length * 0.5 && !stopChaos) await sleep(200);
+        log(`chaos: ${await brokers.restartNats(between(2_000, 6_000))}`);
+      }
       // The server-side faults, spread over the rest of the sending (dev server: one restart at 60 %).
       for (const [i, fault] of temporal.faults.entries()) {
         while (sent < refunds.length * (0.6 + (0.3 * i) / temporal.faults.length) && !stopChaos) await sleep(200);
@@ -193,9 +227,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
               reason: reasons.get(r.refundId) ?? 'chaos',
             }
           : { refundId: r.refundId, provider: 'mwd', orderId: r.orderId, amount: r.amount, cardToken, reason: reasons.get(r.refundId) ?? 'chaos' };
-      const body = JSON.stringify({ specversion: '1.0', id: eventId, source: 'chaos', type: 'refund.requested', data });
-      // 1–3 deliveries of one event; a third of the time, all at once.
-      const copies = Array.from({ length: r.deliveries }, () => () => deliver(r, eventId, body));
+      const event = { specversion: '1.0', id: eventId, source: 'chaos', type: 'refund.requested', data };
+      const body = JSON.stringify(event);
+      // 1–3 deliveries (or publishes) of one event; a third of the time, all at once.
+      const copies = Array.from(
+        { length: r.deliveries },
+        () => () => (r.transport === 'http' || !brokers ? deliver(r, eventId, body) : brokers.publish(r, event, signer)),
+      );
       if (random() < 0.33) await Promise.all(copies.map((c) => c()));
       else for (const c of copies) await c();
       sent += 1;
@@ -208,24 +246,52 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       }),
     );
     await milestones;
+    // The relay killed while it delivers: the API goes down once more, the outcomes still to send with it.
+    log('chaos: killing the API (its outcome relay with it) while outcomes go out');
+    await api.kill();
+    await sleep(between(500, 3_000)); // the outage itself
+    await api.ensureRunning();
 
-    // Drain: the engine settles every refund it accepted, chaos still on.
+    // Drain: the engine settles every refund it accepted, and every outcome event in the outbox
+    // reaches every destination, chaos still on.
     const settled = new Set(['succeeded', 'failed', 'cancelled', 'requires_attention']);
     const deadline = Date.now() + options.drainTimeoutMs;
-    let lastLine = '';
-    for (;;) {
-      const { rows } = await db.query<{ status: string; n: string }>('SELECT status, count(*) AS n FROM refunds GROUP BY status');
-      const byStatus = Object.fromEntries(rows.map((row) => [row.status, Number(row.n)]));
-      const done = rows.filter((row) => settled.has(row.status)).reduce((sum, row) => sum + Number(row.n), 0);
-      const outcomes = new Set(receiver.deliveries.map((d) => d.refundId)).size;
-      const line = `chaos: settled ${done}/${refunds.length}, outcomes ${outcomes} ${JSON.stringify(byStatus)}`;
-      if (line !== lastLine) log(line);
-      lastLine = line;
-      if ((done >= refunds.length && outcomes >= done) || Date.now() > deadline) break;
-      await sleep(2_000);
-    }
+    const drain = async () => {
+      let lastLine = '';
+      for (;;) {
+        const { rows } = await db.query<{ status: string; n: string }>('SELECT status, count(*) AS n FROM refunds GROUP BY status');
+        const byStatus = Object.fromEntries(rows.map((row) => [row.status, Number(row.n)]));
+        const done = rows.filter((row) => settled.has(row.status)).reduce((sum, row) => sum + Number(row.n), 0);
+        const { rows: events } = await db.query<{ event_id: string }>('SELECT event_id FROM outcome_events');
+        await brokers?.readNatsOutcomes();
+        // The outbox's events told at the destination that has told fewest of them.
+        const told = Math.min(
+          ...destinations().map((d) => {
+            const ids = new Set(d.deliveries.map((x) => x.id));
+            return events.filter((e) => ids.has(e.event_id)).length;
+          }),
+        );
+        const line = `chaos: settled ${done}/${refunds.length}, outcome events told everywhere ${told}/${events.length} ${JSON.stringify(byStatus)}`;
+        if (line !== lastLine) log(line);
+        lastLine = line;
+        if ((done >= refunds.length && told >= events.length) || Date.now() > deadline) return;
+        await sleep(2_000);
+      }
+    };
+    await drain();
+    // People settle some of the refunds left to them (each then has two outcome events), chaos still on.
+    const resolutions = await resolveSome({
+      db,
+      apiUrl: `http://127.0.0.1:${apiPort}`,
+      refunds,
+      atProvider: [...(await sandboxRefunds(oenUrl)), ...(await sandboxRefunds(mwdUrl))],
+      limit: 10,
+    });
+    log(`chaos: ${resolutions.figure}`);
+    await drain();
     stopChaos = true;
     await chaos;
+    await brokers?.readNatsOutcomes();
 
     const refundsAtSandbox = [...(await sandboxRefunds(oenUrl)), ...(await sandboxRefunds(mwdUrl))];
     const requestsAtSandbox = [
@@ -233,12 +299,25 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       ...(await admin<{ requests: SandboxRefundRequest[] }>(mwdUrl, 'GET', 'refund-requests')).requests,
     ];
     const { rows: ledger } = await db.query<LedgerRow>('SELECT refund_id, provider, status, amount, error_code, error_message FROM refunds');
+    const { rows: outbox } = await db.query<OutboxRow>('SELECT event_id, type, subject, position FROM outcome_events');
+    const { rows: refusals } = await db.query<{ intake: string; status_code: number; reason: string; event_id: string | null }>(
+      'SELECT intake, status_code, reason, event_id FROM rejected_requests',
+    );
     const scans = await scanForLeaks({
       temporalConnection: temporal.connectionOptions(),
       db,
       logs: [...workers, api].map((p) => p.output()),
-      outcomeBodies: receiver.bodies,
-      secrets: [webhookSecret, webhookSecret.slice('whsec_'.length), outcomeSecret, outcomeSecret.slice('whsec_'.length), oenToken, mwdToken],
+      outcomeBodies: [...receiver.bodies, ...(brokers?.bodies ?? [])],
+      secrets: [
+        webhookSecret,
+        webhookSecret.slice('whsec_'.length),
+        outcomeSecret,
+        outcomeSecret.slice('whsec_'.length),
+        oenToken,
+        mwdToken,
+        signingKey,
+        ...resolutions.keys,
+      ],
     });
     const oenCount = refunds.filter((r) => r.provider === 'oen').length;
     scans.figures = `${scans.figures}; card numbers given to the engine: ${reasons.size} events' reasons, ${oenCount} Oen transactions' cardNum`;
@@ -251,10 +330,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       sandboxRefunds: refundsAtSandbox,
       sandboxRequests: requestsAtSandbox,
       receiver,
+      destinations: destinations(),
+      resolutions,
+      outbox,
+      refusals: refusals.map((row) => `${row.intake} refused ${row.event_id ?? '(no id)'}: ${row.status_code} ${row.reason}`),
+      ...(brokers && { deadLetters: await brokers.deadLetters() }),
       chaos: {
         workerKills: workers.reduce((n, w) => n + w.kills, 0),
         apiKills: api.kills,
         temporalFaults,
+        brokerFaults: brokers?.faultsDone ?? [],
         temporalProblems: temporal.problems(),
         unplannedExits: [...workers, api, sandbox].flatMap((p) => p.unplannedExits),
       },
@@ -264,6 +349,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await Promise.all([...workers, api, sandbox].map((p) => p.stop()));
     await temporal.stop();
     await receiver.close();
+    await brokers?.close();
     await db.close();
     await schema.drop();
     rmSync(dataDir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SandboxRefund, SandboxRefundRequest } from '../../src/sandbox/server.js';
-import { checkInvariants, formatReport, type LedgerRow, type SentRefund } from './invariants.js';
+import { checkInvariants, formatReport, type Destination, type LedgerRow, type OutboxRow, type SentRefund } from './invariants.js';
 import { unplannedExit } from './processes.js';
 
 /** The checker itself, on made-up observations: each broken invariant is caught and named. */
@@ -11,6 +11,7 @@ const sent = (i: number, provider: 'oen' | 'mwd' = 'oen'): SentRefund => ({
   orderId: `O-${i}`,
   amount: 1000,
   deliveries: 1,
+  transport: 'http',
   answers: [202],
 });
 const row = (i: number, status: string, error_message: string | null = null): LedgerRow => ({
@@ -29,6 +30,12 @@ const atSandbox = (i: number, provider: 'oen' | 'mwd' = 'oen'): SandboxRefund =>
   refundedAt: '2026-11-25T00:00:00Z',
 });
 const delivery = (i: number, status = 'succeeded', at = 1) => ({ id: `RF-${i}.${status}.${at}`, type: `refund.${status}`, refundId: `RF-${i}` });
+const FINAL = ['succeeded', 'failed', 'requires_attention', 'cancelled'];
+/** The outbox a ledger has: one event per refund in a final status (id as `delivery` makes it), in ledger order. */
+const outboxOf = (ledger: LedgerRow[]): OutboxRow[] =>
+  ledger
+    .filter((r) => FINAL.includes(r.status))
+    .map((r, i) => ({ event_id: `${r.refund_id}.${r.status}.1`, type: `refund.${r.status}`, subject: r.refund_id, position: i + 1 }));
 
 const request = (i: number, alreadyRefunded = false, provider: 'oen' | 'mwd' = 'oen'): SandboxRefundRequest => ({
   provider,
@@ -45,6 +52,13 @@ function check(o: {
   sandboxRefunds: SandboxRefund[];
   sandboxRequests?: SandboxRefundRequest[];
   deliveries: ReturnType<typeof delivery>[];
+  /** The outbox; by default, outboxOf(ledger). */
+  outbox?: OutboxRow[];
+  /** Broker destinations besides the webhook. */
+  brokers?: Destination[];
+  refusals?: string[];
+  deadLetters?: { amqp: number; nats: number };
+  resolutions?: { figure: string; problems: string[] };
   unplannedExits?: string[];
   temporalProblems?: string[];
 }) {
@@ -56,6 +70,11 @@ function check(o: {
     sandboxRefunds: o.sandboxRefunds,
     sandboxRequests: o.sandboxRequests ?? [],
     receiver: { deliveries: o.deliveries, refused: 0, badSignatures: 0 },
+    destinations: [{ name: 'webhook', deliveries: o.deliveries }, ...(o.brokers ?? [])],
+    outbox: o.outbox ?? outboxOf(o.ledger),
+    refusals: o.refusals ?? [],
+    ...(o.deadLetters && { deadLetters: o.deadLetters }),
+    ...(o.resolutions && { resolutions: o.resolutions }),
     chaos: { workerKills: 0, apiKills: 0, temporalFaults: [], temporalProblems: o.temporalProblems ?? [], unplannedExits: o.unplannedExits ?? [] },
   });
 }
@@ -141,14 +160,19 @@ describe('checkInvariants', () => {
     ]);
   });
 
-  it('catches a missing outcome event and two different ones for one refund; the same one twice is fine', () => {
+  const told = 'every end has one outcome event';
+
+  it('catches a missing outcome event and one the outbox does not have; the same one twice is fine', () => {
     const report = check({
       refunds: [sent(1), sent(2), sent(3)],
       ledger: [row(1, 'succeeded'), row(2, 'succeeded'), row(3, 'succeeded')],
       sandboxRefunds: [atSandbox(1), atSandbox(2), atSandbox(3)],
       deliveries: [delivery(2, 'succeeded', 1), delivery(2, 'succeeded', 2), delivery(3), delivery(3)],
     });
-    expect(violations(report, 'every end told once')).toEqual(['RF-1: succeeded, 0 distinct outcome events', 'RF-2: succeeded, 2 distinct outcome events']);
+    expect(violations(report, told)).toEqual([
+      'RF-1: succeeded, never told at webhook',
+      'RF-2: told at webhook an event the outbox does not have: RF-2.succeeded.2',
+    ]);
   });
 
   it('catches an end told as another status, and a cancelled refund never told', () => {
@@ -158,9 +182,97 @@ describe('checkInvariants', () => {
       sandboxRefunds: [],
       deliveries: [delivery(1, 'succeeded')],
     });
-    expect(violations(report, 'every end told once')).toEqual([
-      'RF-1: requires_attention in the ledger, told refund.succeeded',
-      'RF-2: cancelled, 0 distinct outcome events',
+    expect(violations(report, told)).toEqual([
+      'RF-1: told at webhook an event the outbox does not have: RF-1.succeeded.1',
+      'RF-2: cancelled, never told at webhook',
+    ]);
+  });
+
+  it('catches an outbox with no event, or two, of a final status, and one never given a position', () => {
+    const ledger = [row(1, 'succeeded'), row(2, 'succeeded'), row(3, 'failed')];
+    const [, two, three] = outboxOf(ledger);
+    const report = check({
+      refunds: [sent(1), sent(2), sent(3)],
+      ledger,
+      sandboxRefunds: [atSandbox(1), atSandbox(2)],
+      outbox: [two!, { ...two!, event_id: 'RF-2.succeeded.2', position: 9 }, { ...three!, position: null }],
+      deliveries: [delivery(1), delivery(2), delivery(3, 'failed')],
+    });
+    expect(violations(report, told)).toEqual([
+      'RF-1: succeeded, 0 outcome events of it in the outbox ()',
+      'RF-2: succeeded, 2 outcome events of it in the outbox (refund.succeeded, refund.succeeded)',
+      'RF-3: 1 outcome events never given a stream position',
+    ]);
+  });
+
+  it('catches a broker destination that missed an event, and one that took a refund’s two events out of order', () => {
+    // RF-1 went to a person, then was resolved: two events, in this order in the outbox.
+    const ledger = [row(1, 'succeeded'), row(2, 'succeeded')];
+    const outbox: OutboxRow[] = [
+      { event_id: 'RF-1.requires_attention.1', type: 'refund.requires_attention', subject: 'RF-1', position: 1 },
+      { event_id: 'RF-1.succeeded.1', type: 'refund.succeeded', subject: 'RF-1', position: 2 },
+      { event_id: 'RF-2.succeeded.1', type: 'refund.succeeded', subject: 'RF-2', position: 3 },
+    ];
+    const inOrder = [delivery(1, 'requires_attention'), delivery(1), delivery(2)];
+    const report = check({
+      refunds: [sent(1), sent(2)],
+      ledger,
+      sandboxRefunds: [atSandbox(1), atSandbox(2)],
+      outbox,
+      deliveries: inOrder,
+      brokers: [
+        // Out of order first, then again in order: the first arrivals count.
+        { name: 'RabbitMQ', deliveries: [delivery(1), delivery(1, 'requires_attention'), delivery(1), delivery(2)] },
+        { name: 'NATS', deliveries: [delivery(1, 'requires_attention'), delivery(1)] },
+      ],
+    });
+    expect(violations(report, told)).toEqual([
+      'RF-1: RabbitMQ took its outcome events out of order: RF-1.succeeded.1, RF-1.requires_attention.1',
+      'RF-2: succeeded, never told at NATS',
+    ]);
+    expect(violations(check({ refunds: [sent(1), sent(2)], ledger, sandboxRefunds: [atSandbox(1), atSandbox(2)], outbox, deliveries: inOrder }), told)).toEqual(
+      [],
+    );
+  });
+
+  it('catches an event a broker acknowledged that never reached the ledger, a good event refused, and dead letters', () => {
+    const overAmqp = { ...sent(1), transport: 'amqp' as const, answers: [], acknowledged: 2 };
+    const overNats = { ...sent(2), transport: 'nats' as const, answers: [], acknowledged: 1 };
+    // Never acknowledged: not accepted, so not missed.
+    const neverAcked = { ...sent(3), transport: 'nats' as const, answers: [] };
+    const report = check({
+      refunds: [overAmqp, overNats, neverAcked],
+      ledger: [row(2, 'succeeded')],
+      sandboxRefunds: [atSandbox(2)],
+      deliveries: [delivery(2)],
+      refusals: ['nats refused evt-RF-4: 401 no signature in webhook-signature matches'],
+      deadLetters: { amqp: 0, nats: 1 },
+    });
+    const lost = report.invariants.find((i) => i.name.startsWith('nothing acknowledged lost'));
+    expect(lost?.violations).toEqual([
+      'RF-1: acknowledged over amqp, not in the ledger',
+      'nats refused evt-RF-4: 401 no signature in webhook-signature matches',
+      '0 dead letters on RabbitMQ, 1 on NATS',
+    ]);
+    expect(lost?.figure).toBe(
+      '1 of 2 accepted in the ledger; RabbitMQ 1 of 1 acknowledged (2 publishes), NATS 1 of 2 acknowledged (1 publishes); 1 refused, 1 dead letters',
+    );
+    expect(violations(report, 'every accepted refund settled')).toEqual(['RF-1: accepted, not in the ledger']);
+  });
+
+  it('catches a resolution that did not settle as the person asked', () => {
+    const report = check({
+      refunds: [sent(1)],
+      ledger: [row(1, 'requires_attention', 'Oen could not be asked')],
+      sandboxRefunds: [],
+      deliveries: [delivery(1, 'requires_attention')],
+      resolutions: {
+        figure: '1 of 1 requires_attention resolved by a person: 0 succeeded, 0 failed',
+        problems: ['RF-1 (oen): resolved as succeeded, the ledger says requires_attention'],
+      },
+    });
+    expect(violations(report, 'each resolution by a person settled as they asked')).toEqual([
+      'RF-1 (oen): resolved as succeeded, the ledger says requires_attention',
     ]);
   });
 

@@ -1,5 +1,5 @@
 import type { SandboxRefund, SandboxRefundRequest } from '../../src/sandbox/server.js';
-import type { OutcomeReceiver } from './processes.js';
+import type { OutcomeDelivery, OutcomeReceiver } from './processes.js';
 
 /** One refund the chaos run asked for, and the API's answers to each delivery of its event. */
 export interface SentRefund {
@@ -10,8 +10,12 @@ export interface SentRefund {
   orderId: string;
   amount: number;
   deliveries: number;
+  /** How its event went in: POST /v1/events, or published to RabbitMQ or NATS (test/chaos/brokers.ts). */
+  transport: 'http' | 'amqp' | 'nats';
   /** HTTP status per delivery; 0 when the API never answered. */
   answers: number[];
+  /** Over a broker: the publishes the broker acknowledged (a confirm, a JetStream ack). */
+  acknowledged?: number;
 }
 
 export interface LedgerRow {
@@ -21,6 +25,20 @@ export interface LedgerRow {
   amount: number;
   error_code?: string | null;
   error_message: string | null;
+}
+
+/** One outcome event in the ledger's outbox (outcome_events): its stream position, null until sequenced. */
+export interface OutboxRow {
+  event_id: string;
+  type: string;
+  subject: string;
+  position: string | number | null;
+}
+
+/** A place outcome events go (the webhook, a broker), and every delivery it took, in the order it took them. */
+export interface Destination {
+  name: string;
+  deliveries: OutcomeDelivery[];
 }
 
 export interface Invariant {
@@ -49,11 +67,28 @@ interface Observed {
   /** Every refund request that reached the emulators, refused or not. */
   sandboxRequests: SandboxRefundRequest[];
   receiver: Pick<OutcomeReceiver, 'deliveries' | 'refused' | 'badSignatures'>;
+  /** The webhook's receiver and, in a run with brokers, the outcome exchange's queue and the outcome stream. */
+  destinations: Destination[];
+  outbox: OutboxRow[];
+  /** Every refusal the intakes kept (rejected_requests): the run sends only good events, so each is a lost one. */
+  refusals: string[];
+  /** The refunds people resolved after the drain (test/chaos/resolves.ts), and any that did not settle as asked. */
+  resolutions?: { figure: string; problems: string[] };
+  /** Messages the broker intakes dead-lettered, in a run with brokers. */
+  deadLetters?: { amqp: number; nats: number };
   /**
    * temporalFaults: what each server-side fault did and saw; temporalProblems: a Temporal host that
    * exited on its own, or one killed and not seen back (in the membership, owning shards).
    */
-  chaos: { workerKills: number; apiKills: number; temporalFaults: string[]; temporalProblems: string[]; unplannedExits: string[] };
+  chaos: {
+    workerKills: number;
+    apiKills: number;
+    temporalFaults: string[];
+    /** What each broker restart did (a run with brokers). */
+    brokerFaults?: string[];
+    temporalProblems: string[];
+    unplannedExits: string[];
+  };
 }
 
 const FINAL_WITH_OUTCOME = new Set(['succeeded', 'failed', 'requires_attention', 'cancelled']);
@@ -72,7 +107,8 @@ export function checkInvariants(o: Observed): ChaosReport {
   const atProvider = new Map<string, SandboxRefund[]>();
   for (const refund of o.sandboxRefunds)
     atProvider.set(`${refund.provider}:${refund.reference}`, [...(atProvider.get(`${refund.provider}:${refund.reference}`) ?? []), refund]);
-  const accepted = o.refunds.filter((r) => r.answers.some((status) => status === 202 || status === 200));
+  // Accepted: the API answered 202 or 200 to a delivery, or a broker acknowledged a publish.
+  const accepted = o.refunds.filter((r) => r.answers.some((status) => status === 202 || status === 200) || (r.acknowledged ?? 0) > 0);
   const ours = new Set(o.refunds.map((r) => `${r.provider}:${r.reference}`));
 
   const twice = [...atProvider.entries()].filter(([, list]) => list.length > 1).map(([key, list]) => `${key} refunded ${list.length} times`);
@@ -126,20 +162,7 @@ export function checkInvariants(o: Observed): ChaosReport {
   const succeeded = o.ledger.filter((row) => row.status === 'succeeded').length;
   const floorBroken = o.refunds.length > 0 && succeeded < Math.ceil(SUCCEEDED_FLOOR * o.refunds.length);
 
-  const outcomeIds = new Map<string, Set<string>>();
-  const outcomeTypes = new Map<string, Set<string>>();
-  for (const d of o.receiver.deliveries) {
-    outcomeIds.set(d.refundId, (outcomeIds.get(d.refundId) ?? new Set()).add(d.id));
-    outcomeTypes.set(d.refundId, (outcomeTypes.get(d.refundId) ?? new Set()).add(d.type));
-  }
-  const outcomeProblems = o.ledger.flatMap((row) => {
-    if (!FINAL_WITH_OUTCOME.has(row.status)) return [];
-    const ids = outcomeIds.get(row.refund_id)?.size ?? 0;
-    if (ids !== 1) return [`${row.refund_id}: ${row.status}, ${ids} distinct outcome events`];
-    const types = [...(outcomeTypes.get(row.refund_id) ?? [])];
-    if (types.length !== 1 || types[0] !== `refund.${row.status}`) return [`${row.refund_id}: ${row.status} in the ledger, told ${types.join(', ')}`];
-    return [];
-  });
+  const outcomeProblems = outcomesAsTheLedgerHasThem(o.ledger, o.outbox, o.destinations);
   const expectingOutcome = o.ledger.filter((row) => FINAL_WITH_OUTCOME.has(row.status)).length;
 
   const count = (status: string) => o.ledger.filter((row) => row.status === status).length;
@@ -175,12 +198,14 @@ export function checkInvariants(o: Observed): ChaosReport {
       violations: [...mismatched, ...strangers],
     },
     {
-      name: 'every end told once, as the ledger has it (refund.<status>, cancelled included)',
+      name: 'every end has one outcome event, as the ledger has it, at every destination at least once, in order per refund',
       figure:
-        `${expectingOutcome - outcomeProblems.length} of ${expectingOutcome}; ${o.receiver.deliveries.length} deliveries taken, ` +
-        `${o.receiver.refused} refused (503) and sent again`,
-      violations: outcomeProblems,
+        `${expectingOutcome - new Set(outcomeProblems.map((p) => p.refundId)).size} of ${expectingOutcome}; ` +
+        `${o.destinations.map((d) => `${d.name} took ${d.deliveries.length}`).join(', ')}; the webhook refused ${o.receiver.refused} (503), sent again`,
+      violations: outcomeProblems.map((p) => p.problem),
     },
+    nothingAcknowledgedLost(o, accepted),
+    ...(o.resolutions ? [{ name: 'each resolution by a person settled as they asked', figure: o.resolutions.figure, violations: o.resolutions.problems }] : []),
     {
       name: 'Temporal came back whole from each fault, and no host of it exited on its own',
       figure: `${o.chaos.temporalFaults.length} faults, ${o.chaos.temporalProblems.length} problems`,
@@ -206,7 +231,8 @@ export function checkInvariants(o: Observed): ChaosReport {
       ['refunds at the sandbox', String(o.sandboxRefunds.length)],
       [
         'chaos',
-        `${o.chaos.workerKills} worker SIGKILLs, ${o.chaos.apiKills} API SIGKILL, ${o.chaos.temporalFaults.join(', ') || 'no Temporal fault'}, ${o.chaos.unplannedExits.length} unplanned exits`,
+        `${o.chaos.workerKills} worker SIGKILLs, ${o.chaos.apiKills} API SIGKILLs, ${o.chaos.temporalFaults.join(', ') || 'no Temporal fault'}, ` +
+          `${o.chaos.brokerFaults?.length ? `${o.chaos.brokerFaults.join(', ')}, ` : ''}${o.chaos.unplannedExits.length} unplanned exits`,
       ],
       ...o.chaos.unplannedExits.map((exit): [string, string] => ['unplanned exit (restarted)', exit]),
       ['outcome signatures refused', String(o.receiver.badSignatures)],
@@ -215,6 +241,72 @@ export function checkInvariants(o: Observed): ChaosReport {
     ],
     invariants,
     ok: invariants.every((i) => i.violations.length === 0),
+  };
+}
+
+/**
+ * Each refund in a final status has exactly one outcome event in the outbox, of its status; every
+ * destination took that event at least once and no other for the refund; and where a refund has
+ * more than one, each destination first took them in the outbox's order.
+ */
+export function outcomesAsTheLedgerHasThem(
+  ledger: LedgerRow[],
+  outbox: OutboxRow[],
+  destinations: Destination[],
+): Array<{ refundId: string; problem: string }> {
+  const events = new Map<string, OutboxRow[]>();
+  for (const row of outbox) events.set(row.subject, [...(events.get(row.subject) ?? []), row]);
+  const position = (row: OutboxRow) => (row.position === null ? Infinity : Number(row.position));
+  const arrivals = destinations.map((d) => {
+    const byRefund = new Map<string, string[]>();
+    for (const delivery of d.deliveries) {
+      const seen = byRefund.get(delivery.refundId) ?? [];
+      if (!seen.includes(delivery.id)) byRefund.set(delivery.refundId, [...seen, delivery.id]);
+    }
+    return { name: d.name, byRefund };
+  });
+  return ledger.flatMap((row) => {
+    const problem = (text: string) => ({ refundId: row.refund_id, problem: `${row.refund_id}: ${text}` });
+    const own = (events.get(row.refund_id) ?? []).sort((a, b) => position(a) - position(b));
+    if (!FINAL_WITH_OUTCOME.has(row.status)) return []; // not settled: the settling invariant says so
+    const ofStatus = own.filter((e) => e.type === `refund.${row.status}`);
+    if (ofStatus.length !== 1) return [problem(`${row.status}, ${ofStatus.length} outcome events of it in the outbox (${own.map((e) => e.type).join(', ')})`)];
+    const unsequenced = own.filter((e) => e.position === null);
+    if (unsequenced.length > 0) return [problem(`${unsequenced.length} outcome events never given a stream position`)];
+    const expected = own.map((e) => e.event_id);
+    return arrivals.flatMap(({ name, byRefund }) => {
+      const got = byRefund.get(row.refund_id) ?? [];
+      if (got.length === 0) return [problem(`${row.status}, never told at ${name}`)];
+      const strangers = got.filter((id) => !expected.includes(id));
+      if (strangers.length > 0) return [problem(`told at ${name} an event the outbox does not have: ${strangers.join(', ')}`)];
+      if (got.length !== expected.length) return [problem(`${name} took ${got.length} of its ${expected.length} outcome events`)];
+      if (got.some((id, i) => id !== expected[i])) return [problem(`${name} took its outcome events out of order: ${got.join(', ')}`)];
+      return [];
+    });
+  });
+}
+
+/**
+ * Nothing acknowledged is lost: every event a broker acknowledged (or the API answered) reached the
+ * ledger, and no good event was refused or dead-lettered (the run sends only good ones).
+ */
+function nothingAcknowledgedLost(o: Observed, accepted: SentRefund[]): Invariant {
+  const ledger = new Set(o.ledger.map((row) => row.refund_id));
+  const lost = accepted.filter((r) => !ledger.has(r.refundId)).map((r) => `${r.refundId}: acknowledged over ${r.transport}, not in the ledger`);
+  const dead = o.deadLetters ? o.deadLetters.amqp + o.deadLetters.nats : 0;
+  const deadLetters = dead > 0 ? [`${o.deadLetters?.amqp ?? 0} dead letters on RabbitMQ, ${o.deadLetters?.nats ?? 0} on NATS`] : [];
+  const over = (transport: SentRefund['transport']) => o.refunds.filter((r) => r.transport === transport);
+  const published = (transport: SentRefund['transport']) => {
+    const sent = over(transport);
+    const acked = sent.filter((r) => (r.acknowledged ?? 0) > 0);
+    const copies = acked.reduce((n, r) => n + (r.acknowledged ?? 0), 0);
+    return `${transport === 'amqp' ? 'RabbitMQ' : 'NATS'} ${acked.length} of ${sent.length} acknowledged (${copies} publishes)`;
+  };
+  const brokers = o.refunds.some((r) => r.transport !== 'http') ? `; ${published('amqp')}, ${published('nats')}` : '';
+  return {
+    name: 'nothing acknowledged lost: every accepted event in the ledger, no good event refused or dead-lettered',
+    figure: `${accepted.length - lost.length} of ${accepted.length} accepted in the ledger${brokers}; ${o.refusals.length} refused, ${dead} dead letters`,
+    violations: [...lost, ...o.refusals, ...deadLetters],
   };
 }
 

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -235,5 +235,83 @@ export class OwnNatsServer {
   async remove(): Promise<void> {
     await this.kill();
     rmSync(this.storeDir, { recursive: true, force: true });
+  }
+}
+
+/** The RabbitMQ server script itself (Debian's package), which runs a node in the foreground. */
+export const RABBITMQ_SERVER = process.env.RABBITMQ_SERVER_PATH ?? '/usr/lib/rabbitmq/bin/rabbitmq-server';
+
+/** Whether a RabbitMQ node of a test's own can be started here (REQUIRE_BROKERS=1 makes its absence a failure). */
+export function rabbitServerAvailable(): boolean {
+  if (existsSync(RABBITMQ_SERVER)) return true;
+  const message = `no rabbitmq-server at ${RABBITMQ_SERVER} (set RABBITMQ_SERVER_PATH)`;
+  if (process.env.REQUIRE_BROKERS === '1') throw new Error(`${message}; REQUIRE_BROKERS=1 makes that a failure`);
+  console.warn(`${message}: the tests that start their own RabbitMQ node are SKIPPED.`);
+  return false;
+}
+
+/**
+ * A RabbitMQ node of a run's own (its own name, ports, Mnesia and log directories, no plugins), to
+ * SIGKILL and start again without touching the machine's RabbitMQ that the test files share.
+ * Its durable queues and confirmed persistent messages survive a kill, as on any node.
+ */
+export class OwnRabbitServer {
+  private process: RunningProcess | undefined;
+  private readonly dir = mkdtempSync(join(tmpdir(), 'refundflow-rabbitmq-'));
+
+  private constructor(
+    readonly port: number,
+    private readonly distributionPort: number,
+  ) {
+    writeFileSync(join(this.dir, 'rabbitmq.conf'), `listeners.tcp.local = 127.0.0.1:${port}\nloopback_users.guest = true\n`);
+    writeFileSync(join(this.dir, 'enabled_plugins'), '[].\n');
+    // Not the machine's /etc/rabbitmq/rabbitmq-env.conf, whose NODENAME is the shared node's.
+    writeFileSync(join(this.dir, 'rabbitmq-env.conf'), '');
+  }
+
+  static async start(): Promise<OwnRabbitServer> {
+    const [port, distributionPort] = await freePorts(2);
+    const server = new OwnRabbitServer(port ?? 0, distributionPort ?? 0);
+    await server.startAgain();
+    return server;
+  }
+
+  get url(): string {
+    return `amqp://guest:guest@127.0.0.1:${this.port}`;
+  }
+
+  /** Starts it (again, on the same ports and store), once it says the broker has started. */
+  async startAgain(): Promise<void> {
+    const dir = this.dir;
+    this.process = run(
+      RABBITMQ_SERVER,
+      [],
+      {
+        ...process.env,
+        HOME: dir,
+        RABBITMQ_CONF_ENV_FILE: join(dir, 'rabbitmq-env.conf'),
+        RABBITMQ_NODENAME: `refundflow-${this.port}@localhost`,
+        RABBITMQ_CONFIG_FILE: join(dir, 'rabbitmq.conf'),
+        RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'),
+        RABBITMQ_MNESIA_BASE: join(dir, 'mnesia'),
+        RABBITMQ_LOG_BASE: join(dir, 'log'),
+        RABBITMQ_DIST_PORT: String(this.distributionPort),
+        ERL_EPMD_ADDRESS: '127.0.0.1',
+      },
+      dir,
+    );
+    await this.process.waitForOutput(/Starting broker\.\.\. completed/, 120_000);
+  }
+
+  /** SIGKILLs it, as a crash would, and waits until it is gone. */
+  async kill(): Promise<void> {
+    this.process?.signalGroup('SIGKILL');
+    await this.process?.exited;
+  }
+
+  /** Kills it for good and removes its store. */
+  async remove(): Promise<void> {
+    await this.kill();
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }
