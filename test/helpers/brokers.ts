@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream';
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
@@ -57,10 +57,18 @@ export const NATS_SERVER = process.env.NATS_SERVER_PATH ?? '/usr/sbin/nats-serve
 
 /** Whether a test may start a nats-server of its own; throws when CI requires it and there is none. */
 export function natsServerAvailable(): boolean {
-  if (existsSync(NATS_SERVER)) return true;
-  const message = `no nats-server at ${NATS_SERVER} (set NATS_SERVER_PATH)`;
+  return ownServerAvailable(NATS_SERVER, 'NATS_SERVER_PATH', 'NATS server');
+}
+
+/**
+ * Whether the program at `path` (set by `variable`) is there for tests that start a `what` of their
+ * own; when not, REQUIRE_BROKERS=1 (CI) makes that a failure, and elsewhere the run says they are skipped.
+ */
+function ownServerAvailable(path: string, variable: string, what: string): boolean {
+  if (existsSync(path)) return true;
+  const message = `no ${basename(path)} at ${path} (set ${variable})`;
   if (process.env.REQUIRE_BROKERS === '1') throw new Error(`${message}; REQUIRE_BROKERS=1 makes that a failure`);
-  console.warn(`${message}: the tests that start their own NATS server are SKIPPED.`);
+  console.warn(`${message}: the tests that start their own ${what} are SKIPPED.`);
   return false;
 }
 
@@ -202,11 +210,35 @@ export class NatsPublisher {
 }
 
 /** A NATS server of a test's own (JetStream, its store in a temporary directory), to stop and start again. */
-export class OwnNatsServer {
-  private process: RunningProcess | undefined;
-  private readonly storeDir = mkdtempSync(join(tmpdir(), 'refundflow-nats-'));
+/** A broker of a test's own, in a process group of its own, its store in a temporary directory. */
+abstract class OwnServer {
+  protected process: RunningProcess | undefined;
+  protected readonly dir: string;
 
-  private constructor(readonly port: number) {}
+  protected constructor(prefix: string) {
+    this.dir = mkdtempSync(join(tmpdir(), prefix));
+  }
+
+  /** Starts it (again, on the same ports and store), once it says it is ready. */
+  abstract startAgain(): Promise<void>;
+
+  /** SIGKILLs it, as a crash would, and waits until it is gone. */
+  async kill(): Promise<void> {
+    this.process?.signalGroup('SIGKILL');
+    await this.process?.exited;
+  }
+
+  /** Kills it for good and removes its store. */
+  async remove(): Promise<void> {
+    await this.kill();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export class OwnNatsServer extends OwnServer {
+  private constructor(readonly port: number) {
+    super('refundflow-nats-');
+  }
 
   static async start(): Promise<OwnNatsServer> {
     const [port] = await freePorts(1);
@@ -221,33 +253,17 @@ export class OwnNatsServer {
 
   /** Starts it (again, on the same port and store), once it says it is ready for connections. */
   async startAgain(): Promise<void> {
-    this.process = run(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], { ...process.env });
+    this.process = run(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.dir], { ...process.env });
     await this.process.waitForOutput(/Server is ready/, 30_000);
-  }
-
-  /** SIGKILLs it, as a crash would, and waits until it is gone. */
-  async kill(): Promise<void> {
-    this.process?.signalGroup('SIGKILL');
-    await this.process?.exited;
-  }
-
-  /** Kills it for good and removes its store. */
-  async remove(): Promise<void> {
-    await this.kill();
-    rmSync(this.storeDir, { recursive: true, force: true });
   }
 }
 
 /** The RabbitMQ server script itself (Debian's package), which runs a node in the foreground. */
 export const RABBITMQ_SERVER = process.env.RABBITMQ_SERVER_PATH ?? '/usr/lib/rabbitmq/bin/rabbitmq-server';
 
-/** Whether a RabbitMQ node of a test's own can be started here (REQUIRE_BROKERS=1 makes its absence a failure). */
+/** Whether a test may start a RabbitMQ node of its own; throws when CI requires it and there is none. */
 export function rabbitServerAvailable(): boolean {
-  if (existsSync(RABBITMQ_SERVER)) return true;
-  const message = `no rabbitmq-server at ${RABBITMQ_SERVER} (set RABBITMQ_SERVER_PATH)`;
-  if (process.env.REQUIRE_BROKERS === '1') throw new Error(`${message}; REQUIRE_BROKERS=1 makes that a failure`);
-  console.warn(`${message}: the tests that start their own RabbitMQ node are SKIPPED.`);
-  return false;
+  return ownServerAvailable(RABBITMQ_SERVER, 'RABBITMQ_SERVER_PATH', 'RabbitMQ node');
 }
 
 /**
@@ -255,14 +271,12 @@ export function rabbitServerAvailable(): boolean {
  * SIGKILL and start again without touching the machine's RabbitMQ that the test files share.
  * Its durable queues and confirmed persistent messages survive a kill, as on any node.
  */
-export class OwnRabbitServer {
-  private process: RunningProcess | undefined;
-  private readonly dir = mkdtempSync(join(tmpdir(), 'refundflow-rabbitmq-'));
-
+export class OwnRabbitServer extends OwnServer {
   private constructor(
     readonly port: number,
     private readonly distributionPort: number,
   ) {
+    super('refundflow-rabbitmq-');
     writeFileSync(join(this.dir, 'rabbitmq.conf'), `listeners.tcp.local = 127.0.0.1:${port}\nloopback_users.guest = true\n`);
     writeFileSync(join(this.dir, 'enabled_plugins'), '[].\n');
     // Not the machine's /etc/rabbitmq/rabbitmq-env.conf, whose NODENAME is the shared node's.
@@ -301,17 +315,5 @@ export class OwnRabbitServer {
       dir,
     );
     await this.process.waitForOutput(/Starting broker\.\.\. completed/, 120_000);
-  }
-
-  /** SIGKILLs it, as a crash would, and waits until it is gone. */
-  async kill(): Promise<void> {
-    this.process?.signalGroup('SIGKILL');
-    await this.process?.exited;
-  }
-
-  /** Kills it for good and removes its store. */
-  async remove(): Promise<void> {
-    await this.kill();
-    rmSync(this.dir, { recursive: true, force: true });
   }
 }
