@@ -148,7 +148,7 @@ export class ChaosBrokers {
   /** SIGKILLs RabbitMQ, leaves it down `downMs`, starts it again: what it did, for the report. */
   async restartRabbitMq(downMs: number): Promise<string> {
     await this.rabbit.kill();
-    await sleep(downMs); // the outage itself
+    await sleep(downMs); // RabbitMQ's outage itself
     const started = Date.now();
     await this.rabbit.startAgain();
     const line = `RabbitMQ SIGKILLed, down ${(downMs / 1000).toFixed(1)} s, back in ${((Date.now() - started) / 1000).toFixed(1)} s`;
@@ -159,7 +159,7 @@ export class ChaosBrokers {
   /** SIGKILLs the NATS server, leaves it down `downMs`, starts it again. */
   async restartNats(downMs: number): Promise<string> {
     await this.natsServer.kill();
-    await sleep(downMs); // the outage itself
+    await sleep(downMs); // NATS's outage itself
     await this.natsServer.startAgain();
     const line = `NATS SIGKILLed, down ${(downMs / 1000).toFixed(1)} s`;
     this.faultsDone.push(line);

@@ -90,6 +90,20 @@ const ALLOWED: Array<{ file: string; line: string; why: string }> = [
   { file: 'test/chaos/harness.ts', line: 'while (sent < refunds.length * 0.3', why: 'the interval of a poll on the count of events sent' },
   { file: 'test/chaos/harness.ts', line: 'while (sent < refunds.length * (0.6', why: 'the interval of a poll on the count of events sent' },
   { file: 'test/chaos/harness.ts', line: 'await sleep(2_000);', why: "the drain's poll interval: it ends on the settled count or its deadline" },
+  { file: 'test/chaos/harness.ts', line: 'while (sent < refunds.length * 0.4', why: 'the interval of a poll on the count of events sent' },
+  { file: 'test/chaos/harness.ts', line: 'while (sent < refunds.length * 0.5', why: 'the interval of a poll on the count of events sent' },
+  { file: 'test/chaos/harness.ts', line: 'await sleep(between(500, 3_000));', why: 'how long the API and its relay stay down: the outage under test' },
+  { file: 'test/chaos/brokers.ts', line: 'const sleep = (ms: number)', why: 'the outages and pauses below are made of it' },
+  {
+    file: 'test/chaos/brokers.ts',
+    line: "await sleep(100 + Math.floor(this.random() * 400)); // a publisher's",
+    why: "a publisher's pause before it publishes again, as a real one's",
+  },
+  { file: 'test/chaos/brokers.ts', line: "await sleep(downMs); // RabbitMQ's outage itself", why: 'how long RabbitMQ stays down: the outage under test' },
+  { file: 'test/chaos/brokers.ts', line: "await sleep(downMs); // NATS's outage itself", why: 'how long NATS stays down: the outage under test' },
+  { file: 'test/chaos/resolves.ts', line: 'const sleep = (ms: number)', why: 'the pauses below are made of it' },
+  { file: 'test/chaos/resolves.ts', line: 'await sleep(1_000);', why: "a person's pause before they ask again after a refusal (Oen unreachable)" },
+  { file: 'test/chaos/resolves.ts', line: 'await sleep(500);', why: "the interval of a poll on the refund's status, bounded by its deadline" },
 ];
 
 describe('sleeps in the tests', () => {
