@@ -71,6 +71,8 @@ export interface PhaseFigures {
 export interface BenchResult {
   at: string;
   command: string;
+  /** The checkout's commit (bench/run.ts), "-dirty" with uncommitted changes to what it runs. */
+  commit?: string;
   machine: {
     cores: number;
     cpu: string;

@@ -1,12 +1,15 @@
 /**
- * `npm run bench [-- --refunds N --concurrency C --latency-ms L --workers W --paced N --rate-limit R --limit-refunds N --temporal dev|cluster]`:
- * the benchmark of bench/bench.ts. Prints a table and writes bench/results/latest.json.
- * Needs PostgreSQL (TEST_DATABASE_URL, default this machine's) for the ledger the processes share.
+ * `npm run bench [-- --refunds N --concurrency C --latency-ms L --workers W --paced N --rate-limit R --limit-refunds N --temporal dev|cluster|both --repeat N]`:
+ * the benchmark of bench/bench.ts. Prints a table (several runs: side by side, bench/summary.ts) and
+ * writes bench/results/latest.json. Needs PostgreSQL (TEST_DATABASE_URL, default this machine's) for
+ * the ledger the processes share.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parseTemporalKind } from '../test/helpers/temporal-under-test.js';
+import { parseTemporalKind, type TemporalKind } from '../test/helpers/temporal-under-test.js';
 import { runBench, type BenchResult } from './bench.js';
+import { sideBySide } from './summary.js';
 
 const { values } = parseArgs({
   options: {
@@ -18,13 +21,14 @@ const { values } = parseArgs({
     'rate-limit': { type: 'string', default: '20' },
     'limit-refunds': { type: 'string', default: '400' },
     temporal: { type: 'string', default: 'dev' },
+    repeat: { type: 'string', default: '1' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help) {
   console.log(
     [
-      'Usage: npm run bench [-- --refunds N --concurrency C --latency-ms L --workers W --paced N --rate-limit R --limit-refunds N --temporal dev|cluster]',
+      'Usage: npm run bench [-- --refunds N --concurrency C --latency-ms L --workers W --paced N --rate-limit R --limit-refunds N --temporal dev|cluster|both --repeat N]',
       '',
       'The benchmark (docs/performance.md): prints a table and writes bench/results/latest.json.',
       'Needs PostgreSQL (TEST_DATABASE_URL).',
@@ -37,7 +41,9 @@ if (values.help) {
       '  --rate-limit R      requests/s per provider in the last phase, across two workers (default 20)',
       '  --limit-refunds N   refunds in that phase (default 400)',
       "  --temporal T        dev: npm start's dev server (default); cluster: npm run cluster's production-shaped",
-      '                      cluster (5 processes on PostgreSQL, mutual TLS), built on first use',
+      '                      cluster (5 processes on PostgreSQL, mutual TLS), built on first use; both: the dev',
+      '                      server, then the cluster, printed side by side',
+      '  --repeat N          runs of each (default 1); with more, each figure is its median (min–max)',
     ].join('\n'),
   );
   process.exit(0);
@@ -52,23 +58,73 @@ const number = (name: string, value: string | undefined, min: number): number =>
   return n;
 };
 const refunds = number('refunds', values.refunds, 10);
+const repeat = number('repeat', values.repeat, 1);
+const kinds: TemporalKind[] = values.temporal === 'both' ? ['dev', 'cluster'] : [parseTemporalKind(values.temporal)];
+const command = ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' ');
+const commit = commitOfCheckout();
 
-const result = await runBench({
-  refunds,
-  concurrency: number('concurrency', values.concurrency, 1),
-  latencyMs: number('latency-ms', values['latency-ms'], 0),
-  workers: number('workers', values.workers, 1),
-  pacedRefunds: number('paced', values.paced ?? String(Math.max(100, Math.min(2_000, Math.round(refunds / 5)))), 10),
-  rateLimit: number('rate-limit', values['rate-limit'], 1),
-  limitRefunds: number('limit-refunds', values['limit-refunds'], 10),
-  temporal: parseTemporalKind(values.temporal),
-  command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
-  log: (line) => console.log(line),
-});
+const runs: Array<{ temporal: TemporalKind; result: BenchResult }> = [];
+for (const temporal of kinds) {
+  for (let i = 1; i <= repeat; i += 1) {
+    const tag = kinds.length > 1 || repeat > 1 ? `[${temporal} ${i}/${repeat}] ` : '';
+    const result = await runBench({
+      refunds,
+      concurrency: number('concurrency', values.concurrency, 1),
+      latencyMs: number('latency-ms', values['latency-ms'], 0),
+      workers: number('workers', values.workers, 1),
+      pacedRefunds: number('paced', values.paced ?? String(Math.max(100, Math.min(2_000, Math.round(refunds / 5)))), 10),
+      rateLimit: number('rate-limit', values['rate-limit'], 1),
+      limitRefunds: number('limit-refunds', values['limit-refunds'], 10),
+      temporal,
+      command,
+      log: (line) => console.log(`${tag}${line}`),
+    });
+    runs.push({ temporal, result: { ...result, commit } });
+    if (tag) console.log(`\n${tag}\n${table(result)}\n`);
+  }
+}
 
 mkdirSync('bench/results', { recursive: true });
-writeFileSync('bench/results/latest.json', `${JSON.stringify(result, null, 2)}\n`);
-console.log(`\n${table(result)}\nWritten to bench/results/latest.json`);
+const [only] = runs;
+if (runs.length === 1 && only) {
+  writeFileSync('bench/results/latest.json', `${JSON.stringify(only.result, null, 2)}\n`);
+  console.log(`\n${table(only.result)}\nWritten to bench/results/latest.json`);
+} else {
+  // Every run whole, in the order run, with what they share; the table is computed from them.
+  const { machine } = runs[0]!.result;
+  writeFileSync('bench/results/latest.json', `${JSON.stringify({ at: new Date().toISOString(), command, commit, machine, repeat, runs }, null, 2)}\n`);
+  console.log(`\n${command} at ${commit}: ${repeat} run(s) of each\n${sideBySide(runs)}\nWritten to bench/results/latest.json (every run whole)`);
+}
+
+/** The checkout's commit, "-dirty" when what the bench runs (src, bench, scripts, deploy, package files) has uncommitted changes. */
+function commitOfCheckout(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const changed = execFileSync(
+      'git',
+      [
+        'status',
+        '--porcelain',
+        '--',
+        'src',
+        'bench/bench.ts',
+        'bench/run.ts',
+        'bench/stats.ts',
+        'bench/summary.ts',
+        'scripts',
+        'deploy',
+        'package.json',
+        'package-lock.json',
+      ],
+      {
+        encoding: 'utf8',
+      },
+    ).trim();
+    return changed ? `${head}-dirty` : head;
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
+}
 
 /** "worker 61 s, dev server 40 s, … of 144 s (2 cores × 72 s)". */
 function cpuLine(seconds: Record<string, number>, durationS: number, cores: number): string {
