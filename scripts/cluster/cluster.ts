@@ -164,12 +164,11 @@ function postgresEnv(options: ClusterOptions): NodeJS.ProcessEnv {
   };
 }
 
+/** Each host's pool sizes; the template keeps as many idle as open (deploy/temporal/config/refundflow.yaml says why). */
 function connectionLimits({ store, visibility }: { store: number; visibility: number }): NodeJS.ProcessEnv {
   return {
     TEMPORAL_DB_MAX_CONNS: String(store),
-    TEMPORAL_DB_MAX_IDLE_CONNS: String(Math.max(1, Math.floor(store / 2))),
     TEMPORAL_VISIBILITY_DB_MAX_CONNS: String(visibility),
-    TEMPORAL_VISIBILITY_DB_MAX_IDLE_CONNS: String(Math.max(1, Math.floor(visibility / 2))),
   };
 }
 
