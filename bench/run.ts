@@ -63,38 +63,36 @@ const kinds: TemporalKind[] = values.temporal === 'both' ? ['dev', 'cluster'] : 
 const command = ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' ');
 const commit = commitOfCheckout();
 
+const options = {
+  refunds,
+  concurrency: number('concurrency', values.concurrency, 1),
+  latencyMs: number('latency-ms', values['latency-ms'], 0),
+  workers: number('workers', values.workers, 1),
+  pacedRefunds: number('paced', values.paced ?? String(Math.max(100, Math.min(2_000, Math.round(refunds / 5)))), 10),
+  rateLimit: number('rate-limit', values['rate-limit'], 1),
+  limitRefunds: number('limit-refunds', values['limit-refunds'], 10),
+  command,
+};
+
+mkdirSync('bench/results', { recursive: true });
 const runs: Array<{ temporal: TemporalKind; result: BenchResult }> = [];
+/** latest.json: one run's result, or every run so far whole (written after each, so a run that fails loses none before it). */
+const write = () => {
+  const [only] = runs;
+  const content = kinds.length === 1 && repeat === 1 && only ? only.result : { at: new Date().toISOString(), command, commit, repeat, runs };
+  writeFileSync('bench/results/latest.json', `${JSON.stringify(content, null, 2)}\n`);
+};
 for (const temporal of kinds) {
   for (let i = 1; i <= repeat; i += 1) {
     const tag = kinds.length > 1 || repeat > 1 ? `[${temporal} ${i}/${repeat}] ` : '';
-    const result = await runBench({
-      refunds,
-      concurrency: number('concurrency', values.concurrency, 1),
-      latencyMs: number('latency-ms', values['latency-ms'], 0),
-      workers: number('workers', values.workers, 1),
-      pacedRefunds: number('paced', values.paced ?? String(Math.max(100, Math.min(2_000, Math.round(refunds / 5)))), 10),
-      rateLimit: number('rate-limit', values['rate-limit'], 1),
-      limitRefunds: number('limit-refunds', values['limit-refunds'], 10),
-      temporal,
-      command,
-      log: (line) => console.log(`${tag}${line}`),
-    });
+    const result = await runBench({ ...options, temporal, log: (line) => console.log(`${tag}${line}`) });
     runs.push({ temporal, result: { ...result, commit } });
-    if (tag) console.log(`\n${tag}\n${table(result)}\n`);
+    write();
+    console.log(`\n${tag}\n${table(result)}\n`);
   }
 }
-
-mkdirSync('bench/results', { recursive: true });
-const [only] = runs;
-if (runs.length === 1 && only) {
-  writeFileSync('bench/results/latest.json', `${JSON.stringify(only.result, null, 2)}\n`);
-  console.log(`\n${table(only.result)}\nWritten to bench/results/latest.json`);
-} else {
-  // Every run whole, in the order run, with what they share; the table is computed from them.
-  const { machine } = runs[0]!.result;
-  writeFileSync('bench/results/latest.json', `${JSON.stringify({ at: new Date().toISOString(), command, commit, machine, repeat, runs }, null, 2)}\n`);
-  console.log(`\n${command} at ${commit}: ${repeat} run(s) of each\n${sideBySide(runs)}\nWritten to bench/results/latest.json (every run whole)`);
-}
+if (runs.length > 1) console.log(`${command} at ${commit}: ${repeat} run(s) of each\n${sideBySide(runs)}\n`);
+console.log(`Written to bench/results/latest.json${runs.length > 1 ? ' (every run whole)' : ''}`);
 
 /** The checkout's commit, "-dirty" when what the bench runs (src, bench, scripts, deploy, package files) has uncommitted changes. */
 function commitOfCheckout(): string {
