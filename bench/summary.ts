@@ -10,6 +10,8 @@ import type { BenchResult } from './bench.js';
 interface Figure {
   label: string;
   unit: string;
+  /** Decimals it is printed with. */
+  digits: number;
   of: (r: BenchResult) => number | undefined;
 }
 
@@ -20,27 +22,28 @@ const perItemMs = (seconds: number | undefined, count: number): number | undefin
   seconds === undefined || count === 0 ? undefined : (1000 * seconds) / count;
 
 export const FIGURES: Figure[] = [
-  { label: 'burst', unit: 'refunds/s', of: (r) => r.burst.perSecond },
-  { label: 'ceiling', unit: 'no-op workflows/s', of: (r) => r.ceiling.perSecond },
-  { label: 'ratio', unit: '%', of: (r) => 100 * r.ratio },
-  { label: 'CPU busy in the burst', unit: '% of all cores', of: busyShare },
-  { label: 'worker CPU per refund', unit: 'ms', of: (r) => perItemMs(r.burst.cpuSeconds.worker, r.burst.accepted) },
-  { label: 'worker CPU per no-op workflow', unit: 'ms', of: (r) => perItemMs(r.ceiling.cpuSeconds.worker, r.ceiling.workflows) },
+  { label: 'burst', unit: 'refunds/s', digits: 1, of: (r) => r.burst.perSecond },
+  { label: 'ceiling', unit: 'no-op workflows/s', digits: 1, of: (r) => r.ceiling.perSecond },
+  { label: 'ratio', unit: '%', digits: 1, of: (r) => 100 * r.ratio },
+  { label: 'CPU busy in the burst', unit: '% of all cores', digits: 1, of: busyShare },
+  { label: 'worker CPU per refund', unit: 'ms', digits: 0, of: (r) => perItemMs(r.burst.cpuSeconds.worker, r.burst.accepted) },
+  { label: 'worker CPU per no-op workflow', unit: 'ms', digits: 0, of: (r) => perItemMs(r.ceiling.cpuSeconds.worker, r.ceiling.workflows) },
   {
     label: 'worker CPU per refund ÷ per no-op',
     unit: '×',
+    digits: 2,
     of: (r) => {
       const refund = perItemMs(r.burst.cpuSeconds.worker, r.burst.accepted);
       const noop = perItemMs(r.ceiling.cpuSeconds.worker, r.ceiling.workflows);
       return refund === undefined || noop === undefined || noop === 0 ? undefined : refund / noop;
     },
   },
-  { label: 'burst: accepted → provider p99', unit: 'ms', of: (r) => r.burst.acceptedToProviderMs.p99 },
-  { label: 'paced: engine-added p50', unit: 'ms', of: (r) => r.paced.engineAddedMs.p50 },
-  { label: 'paced: engine-added p99', unit: 'ms', of: (r) => r.paced.engineAddedMs.p99 },
-  { label: 'history events per refund, max', unit: '', of: (r) => r.burst.historyEvents.max },
-  { label: 'peak worker RSS', unit: 'MB', of: (r) => r.burst.peakRssMb.worker },
-  { label: 'rate limit: most in any second', unit: 'requests', of: (r) => Math.max(r.rateLimit.maxInAnySecond.oen, r.rateLimit.maxInAnySecond.mwd) },
+  { label: 'burst: accepted → provider p99', unit: 'ms', digits: 0, of: (r) => r.burst.acceptedToProviderMs.p99 },
+  { label: 'paced: engine-added p50', unit: 'ms', digits: 0, of: (r) => r.paced.engineAddedMs.p50 },
+  { label: 'paced: engine-added p99', unit: 'ms', digits: 0, of: (r) => r.paced.engineAddedMs.p99 },
+  { label: 'history events per refund, max', unit: '', digits: 0, of: (r) => r.burst.historyEvents.max },
+  { label: 'peak worker RSS', unit: 'MB', digits: 0, of: (r) => r.burst.peakRssMb.worker },
+  { label: 'rate limit: most in any second', unit: 'requests', digits: 0, of: (r) => Math.max(r.rateLimit.maxInAnySecond.oen, r.rateLimit.maxInAnySecond.mwd) },
 ];
 
 /** The median (the lower middle of an even count), least and most of `values`. */
@@ -60,20 +63,19 @@ export function cell(values: number[], digits = 1): string {
 
 /** The runs of each Temporal, in the order given, as one table: a row per figure, a column per Temporal. */
 export function sideBySide(runs: Array<{ temporal: string; result: BenchResult }>): string {
-  const columns = [...new Set(runs.map((r) => r.temporal))];
-  const repeats = Math.max(...columns.map((c) => runs.filter((r) => r.temporal === c).length));
-  const header = ['figure', ...columns.map((c) => (repeats > 1 ? `${c}: median (min–max) of ${runs.filter((r) => r.temporal === c).length}` : c))];
+  const columns = new Map<string, BenchResult[]>();
+  for (const { temporal, result } of runs) columns.set(temporal, [...(columns.get(temporal) ?? []), result]);
+  const repeats = Math.max(...[...columns.values()].map((results) => results.length));
+  const header = ['figure', ...[...columns].map(([c, results]) => (repeats > 1 ? `${c}: median (min–max) of ${results.length}` : c))];
   const rows = FIGURES.map((f) => [
     `${f.label}${f.unit ? ` (${f.unit})` : ''}`,
-    ...columns.map((c) =>
+    ...[...columns.values()].map((results) =>
       cell(
-        runs
-          .filter((r) => r.temporal === c)
-          .flatMap((r) => {
-            const v = f.of(r.result);
-            return v === undefined || !Number.isFinite(v) ? [] : [v];
-          }),
-        f.unit === 'ms' || f.unit === 'MB' || f.unit === 'requests' || f.unit === '' ? 0 : f.unit === '×' ? 2 : 1,
+        results.flatMap((r) => {
+          const v = f.of(r);
+          return v === undefined || !Number.isFinite(v) ? [] : [v];
+        }),
+        f.digits,
       ),
     ),
   ]);
