@@ -4,7 +4,7 @@ import { Connection, type Consumer } from 'rabbitmq-client';
 import type { Signer } from '../../src/webhooks/signing.js';
 import { AmqpPublisher, NatsPublisher, OwnNatsServer, OwnRabbitServer } from '../helpers/brokers.js';
 import type { SentRefund } from './invariants.js';
-import type { OutcomeDelivery } from './processes.js';
+import { sendUntilTaken, type OutcomeDelivery } from './processes.js';
 
 /**
  * The chaos run's brokers (issue 27): a RabbitMQ node and a NATS server of the run's own, so that
@@ -126,23 +126,19 @@ export class ChaosBrokers {
     // would be another content: 409, docs/api.md).
     const binary = this.binaryMode.get(event.id) ?? this.random() < 0.5;
     this.binaryMode.set(event.id, binary);
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        if (r.transport === 'amqp') {
-          const amqp = this.amqp!;
-          await (binary ? amqp.binary(chaosBrokerNames.queue, event, { signer }) : amqp.structured(chaosBrokerNames.queue, event, { signer }));
-        } else {
-          const nats = this.nats!;
-          await (binary ? nats.binary(chaosBrokerNames.subject, event, { signer }) : nats.structured(chaosBrokerNames.subject, event, { signer }));
-        }
-        r.acknowledged = (r.acknowledged ?? 0) + 1;
-        return;
-      } catch {
-        // the broker is down or restarting: the publisher sends again
+    // A publish the broker did not acknowledge (down, restarting) is published again.
+    const acknowledged = await sendUntilTaken(async () => {
+      if (r.transport === 'amqp') {
+        const amqp = this.amqp!;
+        await (binary ? amqp.binary(chaosBrokerNames.queue, event, { signer }) : amqp.structured(chaosBrokerNames.queue, event, { signer }));
+      } else {
+        const nats = this.nats!;
+        await (binary ? nats.binary(chaosBrokerNames.subject, event, { signer }) : nats.structured(chaosBrokerNames.subject, event, { signer }));
       }
-      if (attempt >= 200) return; // never acknowledged: not counted as published
-      await sleep(100 + Math.floor(this.random() * 400)); // a publisher's pause before it sends again
-    }
+      return true;
+    }, this.random);
+    // Never acknowledged: not counted as published.
+    if (acknowledged) r.acknowledged = (r.acknowledged ?? 0) + 1;
   }
 
   /** SIGKILLs RabbitMQ, leaves it down `downMs`, starts it again: what it did, for the report. */

@@ -15,7 +15,7 @@ import { startTemporalUnderTest, type TemporalKind } from '../helpers/temporal-u
 import { newSigningKey } from '../../src/domain/decision-proof.js';
 import { ChaosBrokers } from './brokers.js';
 import { checkInvariants, type ChaosReport, type LedgerRow, type OutboxRow, type SentRefund } from './invariants.js';
-import { OutcomeReceiver, Supervised, seededRandom } from './processes.js';
+import { OutcomeReceiver, Supervised, seededRandom, sendUntilTaken } from './processes.js';
 import { resolveSome } from './resolves.js';
 import { scanForLeaks } from './scans.js';
 
@@ -196,23 +196,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
     const signer = new Signer(webhookSecret);
     const apiUrl = `http://127.0.0.1:${apiPort}/v1/events`;
+    // A 5xx or no answer (the API killed, restarting): the sender sends again.
     const deliver = async (r: SentRefund, eventId: string, body: string) => {
-      for (let attempt = 1; ; attempt += 1) {
-        try {
-          const response = await fetch(apiUrl, { method: 'POST', headers: { 'content-type': 'application/json', ...signer.sign(eventId, body) }, body });
-          if (response.status < 500) {
-            r.answers.push(response.status);
-            return;
-          }
-        } catch {
-          // the API is down (killed, restarting): a sender retries
-        }
-        if (attempt >= 200) {
-          r.answers.push(0);
-          return;
-        }
-        await sleep(between(100, 500)); // a sender's pause before it sends again, as a real one's
-      }
+      const taken = await sendUntilTaken(async () => {
+        const response = await fetch(apiUrl, { method: 'POST', headers: { 'content-type': 'application/json', ...signer.sign(eventId, body) }, body });
+        if (response.status >= 500) return false;
+        r.answers.push(response.status);
+        return true;
+      }, random);
+      if (!taken) r.answers.push(0);
     };
     const sendOne = async (r: SentRefund) => {
       const eventId = `evt-${r.refundId}`;

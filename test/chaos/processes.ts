@@ -145,6 +145,19 @@ export class OutcomeReceiver {
   }
 }
 
+/**
+ * Sends as a sender of the chaos run does (an HTTP client, a broker publisher): `attempt` once, and
+ * again after a pause of 100–500 ms while it did not get through (the API or the broker down or
+ * restarting), at most 200 times. Whether it got through.
+ */
+export async function sendUntilTaken(attempt: () => Promise<boolean>, random: () => number): Promise<boolean> {
+  for (let tries = 1; ; tries += 1) {
+    if (await attempt().catch(() => false)) return true;
+    if (tries >= 200) return false;
+    await new Promise((resolve) => setTimeout(resolve, 100 + Math.floor(random() * 400))); // a sender's pause before it sends again, as a real one's
+  }
+}
+
 /** mulberry32: a small seeded generator, so a run's choices can be replayed from its seed. */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
