@@ -4,6 +4,7 @@ import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { TEMPORAL_SERVER_VERSION } from '../scripts/cluster/binaries.js';
+import { DEFAULT_POOLS } from '../scripts/cluster/cluster.js';
 import { TEMPORAL_CLI_VERSION } from '../scripts/temporal-cli.js';
 import { Signer } from '../src/webhooks/signing.js';
 import { postgresDatabase } from '../src/ledger/database.js';
@@ -177,7 +178,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const receiver = new OutcomeReceiver(outcomeSecret, 0, Math.random);
   await receiver.start();
   // Alone on the machine's PostgreSQL, the cluster's hosts get npm run cluster's connection pools.
-  const temporal = await startTemporalUnderTest(options.temporal ?? 'dev', dataDir, log, { dbConnections: { store: 8, visibility: 3 } });
+  const temporal = await startTemporalUnderTest(options.temporal ?? 'dev', dataDir, log, { dbConnections: DEFAULT_POOLS });
   const env = {
     ...process.env,
     ...temporal.env,

@@ -79,7 +79,7 @@ export const PROJECTS = {
     'test/workflows/**/*.test.ts',
   ],
   cluster: ['test/cluster/**/*.test.ts', 'test/browser/cluster-ui.test.ts'],
-  'cluster-own': ['test/chaos/chaos.test.ts', 'test/cluster-pins.test.ts', 'test/cluster/schema.test.ts'],
+  'cluster-own': ['test/chaos/chaos.test.ts', 'test/cluster-pins.test.ts', 'test/cluster/schema.test.ts', 'test/killed-cluster.test.ts'],
 } as const satisfies Record<string, readonly string[]>;
 
 /** Files a project's include matches that belong to another one. */

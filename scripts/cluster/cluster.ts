@@ -164,6 +164,9 @@ function postgresEnv(options: ClusterOptions): NodeJS.ProcessEnv {
   };
 }
 
+/** Each host's PostgreSQL pools unless told otherwise: five hosts share one server's max_connections (100 by default). */
+export const DEFAULT_POOLS = { store: 8, visibility: 3 } as const;
+
 /** Each host's pool sizes; the template keeps as many idle as open (deploy/temporal/config/refundflow.yaml says why). */
 function connectionLimits({ store, visibility }: { store: number; visibility: number }): NodeJS.ProcessEnv {
   return {
@@ -184,7 +187,7 @@ export function serverHostEnv(host: ServerHost, options: ClusterOptions): NodeJS
   return {
     ...postgresEnv(options),
     TEMPORAL_HISTORY_SHARDS: String(options.historyShards ?? DEFAULT_HISTORY_SHARDS),
-    ...connectionLimits(options.dbConnections ?? { store: 8, visibility: 3 }),
+    ...connectionLimits(options.dbConnections ?? DEFAULT_POOLS),
     TEMPORAL_DYNAMIC_CONFIG_FILE: join(deployDir, 'dynamicconfig.yaml'),
     TEMPORAL_BROADCAST_ADDRESS: '127.0.0.1',
     BIND_ON_IP: '127.0.0.1',

@@ -7,6 +7,8 @@
  * Settings (environment):
  *   CLUSTER_POSTGRES_URL   the PostgreSQL server for Temporal's databases (postgres://postgres@127.0.0.1:5432)
  *   TEMPORAL_NAMESPACE     the namespace to create (default), with TEMPORAL_NAMESPACE_RETENTION (3d)
+ *   TEMPORAL_DB_MAX_CONNS, TEMPORAL_VISIBILITY_DB_MAX_CONNS
+ *                          each host's PostgreSQL pools (8 and 3: five hosts share the server's max_connections)
  *   CODEC_SERVER_PORT      where the engine's codec server listens (8234), for the UI's decoding
  *   DATA_DIR               the host logs go to <DATA_DIR>/cluster/ (.data)
  */
@@ -16,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { ensureTemporalCli } from '../temporal-cli.js';
 import { ensureClusterBinaries, TEMPORAL_SERVER_VERSION, TEMPORAL_UI_VERSION } from './binaries.js';
-import { applySchema, DEFAULT_PORTS, HISTORY_HOSTS, startCluster, type ClusterOptions, type ClusterPorts } from './cluster.js';
+import { applySchema, DEFAULT_POOLS, DEFAULT_PORTS, HISTORY_HOSTS, startCluster, type ClusterOptions, type ClusterPorts } from './cluster.js';
 
 const LEDGER_DATABASE = 'refundflow';
 
@@ -42,6 +44,17 @@ function portTaken(port: number): Promise<boolean> {
     server.once('error', () => done(true));
     server.listen(port, '127.0.0.1', () => server.close(() => done(false)));
   });
+}
+
+/** Each host's pool sizes: TEMPORAL_DB_MAX_CONNS and TEMPORAL_VISIBILITY_DB_MAX_CONNS, or the defaults (DEFAULT_POOLS). */
+export function poolSizes(env: NodeJS.ProcessEnv): { store: number; visibility: number } {
+  const size = (name: string, fallback: number) => {
+    const value = env[name];
+    if (value === undefined || value === '') return fallback;
+    if (!/^[1-9]\d{0,3}$/.test(value)) throw new Error(`${name} must be a whole number of connections from 1 to 9999, not "${value}"`);
+    return Number(value);
+  };
+  return { store: size('TEMPORAL_DB_MAX_CONNS', DEFAULT_POOLS.store), visibility: size('TEMPORAL_VISIBILITY_DB_MAX_CONNS', DEFAULT_POOLS.visibility) };
 }
 
 async function checkPorts(ports: ClusterPorts): Promise<void> {
@@ -74,6 +87,7 @@ async function main(): Promise<void> {
   const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
   const codecPort = process.env.CODEC_SERVER_PORT ?? '8234';
   const logDir = join(resolve(process.env.DATA_DIR ?? '.data'), 'cluster');
+  const dbConnections = poolSizes(process.env);
   await checkPorts(DEFAULT_PORTS);
 
   const cliPath = await ensureTemporalCli({ log });
@@ -86,6 +100,7 @@ async function main(): Promise<void> {
     ports: DEFAULT_PORTS,
     namespace,
     retention: process.env.TEMPORAL_NAMESPACE_RETENTION ?? '3d',
+    dbConnections,
     codecEndpoint: `http://localhost:${codecPort}`,
     logDir,
     log,

@@ -1,0 +1,90 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { ClusterHost } from '../scripts/cluster/cluster.js';
+import { alive, Leftovers } from './helpers/leftovers.js';
+import { run } from './helpers/process.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'refundflow-killed-cluster-'));
+/** What a failed test may leave. */
+const left = new Leftovers();
+afterAll(() => {
+  left.killAll();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** The pids of a cluster's five Temporal hosts and its UI server, as startCluster writes them beside their logs. */
+function hostPids(logDir: string): number[] {
+  const pids = Object.values(JSON.parse(readFileSync(join(logDir, 'pids.json'), 'utf8')) as Record<ClusterHost, number>);
+  expect(pids).toHaveLength(6);
+  left.add(...pids);
+  return pids;
+}
+
+/** `npm run cluster` on its fixed ports (scripts/cluster/main.ts), its logs under `dataDir`, with small pools: the suite's cluster shares the PostgreSQL server. */
+function npmRunCluster(dataDir: string) {
+  return run('npm', ['run', '--silent', 'cluster'], { ...process.env, DATA_DIR: dataDir, TEMPORAL_DB_MAX_CONNS: '2', TEMPORAL_VISIBILITY_DB_MAX_CONNS: '1' });
+}
+
+/**
+ * The cluster's hosts run in process groups of their own (a Ctrl-C in the terminal reaches its
+ * supervisor alone, which stops them in order) and are tied to that supervisor (scripts/watchdog.ts):
+ * `npm run cluster`, the cluster project's global setup, the chaos run and the benchmark, all
+ * through startCluster (scripts/cluster/cluster.ts). Killed, a supervisor takes its hosts with it
+ * instead of leaving them on their ports.
+ */
+describe('a cluster whose supervisor is stopped or killed', () => {
+  it('npm run cluster and Ctrl-C: it stops the UI server and the five hosts, and exits', async () => {
+    const cluster = npmRunCluster(join(dir, 'ctrl-c'));
+    if (cluster.child.pid) left.add(cluster.child.pid);
+    await cluster.waitForOutput(/Ctrl-C stops every host/, 240_000);
+    const hosts = hostPids(join(dir, 'ctrl-c', 'cluster'));
+    expect(hosts.filter(alive)).toHaveLength(6);
+
+    cluster.signalGroup('SIGINT');
+    expect(await cluster.exited).toBe(0);
+    expect(cluster.output()).toContain('SIGINT: stopping the UI server and the Temporal hosts');
+    expect(cluster.output()).toContain('Stopped.');
+    expect(hosts.filter(alive)).toEqual([]);
+  }, 330_000);
+
+  it('npm run cluster SIGKILLed: its hosts are gone', async () => {
+    // Started as npm starts it (`exec node --import tsx scripts/cluster/main.ts`), so that the
+    // SIGKILL reaches the supervisor itself rather than npm.
+    const cluster = run(process.execPath, ['--import', 'tsx', 'scripts/cluster/main.ts'], {
+      ...process.env,
+      DATA_DIR: join(dir, 'sigkill'),
+      TEMPORAL_DB_MAX_CONNS: '2',
+      TEMPORAL_VISIBILITY_DB_MAX_CONNS: '1',
+    });
+    if (cluster.child.pid) left.add(cluster.child.pid);
+    await cluster.waitForOutput(/Ctrl-C stops every host/, 240_000);
+    const hosts = hostPids(join(dir, 'sigkill', 'cluster'));
+    expect(hosts.filter(alive)).toHaveLength(6);
+
+    cluster.child.kill('SIGKILL');
+    expect(await cluster.exited).toBe('SIGKILL');
+    // The watchdog's SIGTERM, or its SIGKILL 10 s later.
+    await expect.poll(() => hosts.filter(alive), { timeout: 20_000, interval: 200 }).toEqual([]);
+  }, 300_000);
+
+  it('a vitest run of the cluster project SIGKILLed: the hosts and the UI server its global setup started are gone', async () => {
+    const state = join(dir, 'vitest.json');
+    const vitest = spawn(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', '--config', 'test/fixtures/killed-run/cluster.config.ts'], {
+      env: { ...process.env, KILLED_RUN_STATE: state },
+      stdio: 'ignore',
+    });
+    if (vitest.pid) left.add(vitest.pid);
+    await expect.poll(() => existsSync(state), { timeout: 240_000, interval: 500 }).toBe(true);
+    const { logDir } = JSON.parse(readFileSync(state, 'utf8')) as { logDir: string };
+    const hosts = hostPids(logDir);
+    expect(hosts.filter(alive)).toHaveLength(6);
+
+    const exited = new Promise((resolve) => vitest.once('exit', resolve));
+    vitest.kill('SIGKILL');
+    await exited;
+    await expect.poll(() => hosts.filter(alive), { timeout: 20_000, interval: 200 }).toEqual([]);
+  }, 300_000);
+});
