@@ -1,16 +1,24 @@
-// Runs before `npm test` (its pre-script) and in .ci/run: the broker intake tests (test/intake/) use
-// this machine's RabbitMQ (127.0.0.1:5672) and NATS with JetStream (127.0.0.1:4222), as services, the
-// way test/helpers/databases.ts uses its PostgreSQL. Each that is not listening is started — its
-// Debian package installed first when missing — as root or through passwordless sudo, and waited
-// for. Where that is impossible its tests are skipped and say so, unless REQUIRE_BROKERS=1 (as
-// .ci/run sets), which makes it a failure. A broker given by TEST_AMQP_URL or TEST_NATS_URL is
-// someone else's: it is only checked. Plain Node, no dependencies: it runs before `npm ci` may have.
+// The broker intake tests (test/intake/, the outcome destinations, the example) use this machine's
+// RabbitMQ (127.0.0.1:5672) and NATS with JetStream (127.0.0.1:4222), as services, the way
+// test/helpers/databases.ts uses its PostgreSQL.
+//   node scripts/ensure-brokers.mjs            installs each missing Debian package, and starts each
+//                                              broker not listening, waiting for it (.ci/run);
+//   node scripts/ensure-brokers.mjs --install  only installs (npm test's pre-script: a run of files
+//                                              that use no broker starts none);
+//   node scripts/ensure-brokers.mjs --start rabbitmq|nats
+//                                              starts that one if it is down (test/helpers/brokers.ts,
+//                                              when a file that uses it finds it down).
+// Installing and starting need root or passwordless sudo. Where that is impossible their tests are
+// skipped and say so, unless REQUIRE_BROKERS=1 (as .ci/run sets), which makes it a failure. A broker
+// given by TEST_AMQP_URL or TEST_NATS_URL is someone else's: it is only checked. Plain Node, no
+// dependencies: it runs before `npm ci` may have.
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { aptInstall, asRoot } from './apt-install.mjs';
 
 const brokers = [
   {
+    id: 'rabbitmq',
     name: 'RabbitMQ',
     given: process.env.TEST_AMQP_URL,
     port: 5672,
@@ -19,6 +27,7 @@ const brokers = [
     start: ['rabbitmq-server', ['-detached']],
   },
   {
+    id: 'nats',
     name: 'NATS',
     given: process.env.TEST_NATS_URL,
     port: 4222,
@@ -71,26 +80,41 @@ async function waitForPort(port, seconds) {
   return false;
 }
 
+const [mode, only] = process.argv.slice(2);
+if (mode !== undefined && mode !== '--install' && mode !== '--start') {
+  console.error('usage: node scripts/ensure-brokers.mjs [--install | --start rabbitmq|nats]');
+  process.exit(2);
+}
+const chosen = mode === '--start' ? brokers.filter((broker) => broker.id === only) : brokers;
+if (chosen.length === 0) {
+  console.error(`--start takes rabbitmq or nats, not ${only ?? 'nothing'}`);
+  process.exit(2);
+}
+
 let failed = false;
-for (const broker of brokers) {
+for (const broker of chosen) {
   const where = broker.given ?? `127.0.0.1:${broker.port}`;
   if (broker.given) {
+    if (mode === '--install') continue;
     const url = new URL(broker.given);
     if (await listening(url.hostname, Number(url.port || broker.port))) continue;
-  } else if (await listening('127.0.0.1', broker.port)) {
-    continue;
   } else {
-    if (!existsSync(broker.binary)) {
+    if (mode !== '--start' && !existsSync(broker.binary)) {
       console.log(`Installing ${broker.debianPackage} for the broker intake tests (apt-get; once per machine)…`);
       aptInstall([broker.debianPackage]);
     }
-    console.log(`Starting ${broker.name} on ${where} for the broker intake tests…`);
-    const [command, args] = broker.start;
-    if (existsSync(broker.binary) && asRoot(command, args) && (await waitForPort(broker.port, 90))) continue;
+    if (mode === '--install' ? existsSync(broker.binary) : await listening('127.0.0.1', broker.port)) continue;
+    if (mode !== '--install' && existsSync(broker.binary)) {
+      console.log(`Starting ${broker.name} on ${where} for the broker intake tests…`);
+      const [command, args] = broker.start;
+      // Two test files may find it down at once: the second start fails, and the port opens anyway.
+      asRoot(command, args);
+      if (await waitForPort(broker.port, 90)) continue;
+    }
   }
   const message = broker.given
     ? `${broker.name} at ${where} (given by ${broker.name === 'NATS' ? 'TEST_NATS_URL' : 'TEST_AMQP_URL'}) is not listening.`
-    : `Could not start ${broker.name} on ${where} (this needs the Debian package "${broker.debianPackage}", and root or passwordless sudo). Start it yourself.`;
+    : `Could not ${mode === '--install' ? 'install' : 'start'} ${broker.name} on ${where} (this needs the Debian package "${broker.debianPackage}", and root or passwordless sudo). ${mode === '--install' ? 'Install' : 'Start'} it yourself.`;
   if (process.env.REQUIRE_BROKERS === '1') {
     console.error(`${message} REQUIRE_BROKERS=1 makes that a failure.`);
     failed = true;

@@ -19,7 +19,7 @@ const isHook = (name: string) => /^(pre|post)/.test(name) && name.replace(/^(pre
 const commands = (script: string) => script.split(/&&|\|\||;/).map((c) => c.trim().split(/\s+/).join(' '));
 
 /** Only plain Node on a dependency-free .mjs of scripts/ (ensure-deps itself, ensure-browser) runs without node_modules. */
-const needsDependencies = (script: string) => commands(script).some((c) => !/^node scripts\/[\w-]+\.mjs$/.test(c));
+const needsDependencies = (script: string) => commands(script).some((c) => !/^node scripts\/[\w-]+\.mjs( --[\w-]+)*$/.test(c));
 
 describe('npm scripts on a fresh clone', () => {
   it('every script that needs the dependencies installs what is missing first (its pre-script runs scripts/ensure-deps.mjs)', () => {

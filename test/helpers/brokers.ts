@@ -17,7 +17,8 @@ const exec = promisify(execFile);
 
 /**
  * The brokers the intake tests use: this machine's RabbitMQ (127.0.0.1:5672, guest/guest) and NATS
- * with JetStream (127.0.0.1:4222), which scripts/ensure-brokers.mjs starts when they are down. CI
+ * with JetStream (127.0.0.1:4222), which a file that uses one starts when it is down
+ * (scripts/ensure-brokers.mjs --start; npm test's pre-script only installs them). CI
  * sets REQUIRE_BROKERS=1, so a broker that is not there fails the run; elsewhere its tests are
  * skipped and the run says so. Each test file uses queues, exchanges, streams and subjects of its
  * own (other files use the same brokers at the same time) and deletes them after.
@@ -42,10 +43,23 @@ function listening(url: string, defaultPort: number): Promise<boolean> {
   });
 }
 
-/** Whether `broker`'s tests run here; throws when CI requires them and it is not there. */
+/**
+ * Whether `broker`'s tests run here: this machine's broker started when it is down (one given by
+ * TEST_AMQP_URL or TEST_NATS_URL is only checked); throws when CI requires them and it is not there.
+ */
 export async function brokerAvailable(broker: 'rabbitmq' | 'nats'): Promise<boolean> {
+  const given = broker === 'rabbitmq' ? process.env.TEST_AMQP_URL : process.env.TEST_NATS_URL;
   const url = broker === 'rabbitmq' ? TEST_AMQP_URL : TEST_NATS_URL;
-  if (await listening(url, broker === 'rabbitmq' ? 5672 : 4222)) return true;
+  const up = () => listening(url, broker === 'rabbitmq' ? 5672 : 4222);
+  if (await up()) return true;
+  if (given === undefined) {
+    const started = await exec(process.execPath, ['scripts/ensure-brokers.mjs', '--start', broker], { timeout: 120_000 }).then(
+      ({ stdout }) => stdout,
+      (err: { stdout?: string; stderr?: string; message: string }) => `${err.stdout ?? ''}${err.stderr ?? err.message}`,
+    );
+    if (await up()) return true;
+    console.warn(started.trim());
+  }
   const message = `${broker === 'rabbitmq' ? 'RabbitMQ' : 'NATS'} at ${url.replace(/\/\/[^@]*@/, '//…@')} is not listening (node scripts/ensure-brokers.mjs starts it)`;
   if (process.env.REQUIRE_BROKERS === '1') throw new Error(`${message}; REQUIRE_BROKERS=1 makes that a failure`);
   console.warn(`${message}: its intake tests are SKIPPED.`);
