@@ -41,6 +41,7 @@ describe('the prebuilt workflow bundle', () => {
       './src/domain/guards.ts',
       './src/domain/operator.ts',
       './src/domain/order.ts',
+      './src/domain/outcome-delivery.ts',
       './src/domain/provider-call.ts',
       './src/domain/reconcile-decision.ts',
       './src/domain/reconcile.ts',

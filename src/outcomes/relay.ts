@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { OutcomeOutbox, StoredOutcome } from '../ledger/outbox.js';
 import { outcomeCloudEvent, type UiLinks } from './cloud-event.js';
 import { outcomeEventBody, type OutcomeDestination } from './destinations.js';
+import { REDELIVERY } from '../domain/outcome-delivery.js';
 
 /** What the relay says when a destination starts failing and when it takes events again. */
 export interface RelayLog {
@@ -20,7 +21,7 @@ export interface RelayOptions {
   pollMs?: number;
   /** How long a lease on a destination lasts unless renewed (default 30 s). */
   leaseMs?: number;
-  /** The first wait after a failed delivery, doubled each time up to `maxBackoffMs` (defaults 1 s and 30 s). */
+  /** The first wait after a failed delivery, doubled each time up to `maxBackoffMs` (defaults: REDELIVERY, src/domain/outcome-delivery.ts). */
   backoffMs?: number;
   maxBackoffMs?: number;
   /** Events read per round (default 100). */
@@ -186,8 +187,8 @@ export class OutcomeRelay {
   }
 
   private nextBackoff(previous: number): number {
-    const first = this.options.backoffMs ?? 1_000;
-    return Math.min(previous === 0 ? first : previous * 2, this.options.maxBackoffMs ?? 30_000);
+    const first = this.options.backoffMs ?? REDELIVERY.firstMs;
+    return Math.min(previous === 0 ? first : previous * REDELIVERY.coefficient, this.options.maxBackoffMs ?? REDELIVERY.maximumMs);
   }
 
   private async pause(ms: number): Promise<void> {

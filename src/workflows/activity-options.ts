@@ -1,5 +1,6 @@
 import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { REDELIVERY } from '../domain/outcome-delivery.js';
 import type { RunPolicy } from '../domain/policy.js';
 
 /**
@@ -122,7 +123,7 @@ export const profiles = {
      */
     untilDelivered: {
       startToCloseTimeout: '30 seconds',
-      retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+      retry: { initialInterval: REDELIVERY.firstMs, backoffCoefficient: REDELIVERY.coefficient, maximumInterval: REDELIVERY.maximumMs },
     } satisfies ActivityOptions,
   },
 
