@@ -118,6 +118,12 @@ const rawSchema = z.object({
   MWD_BASE_URL: httpUrl.optional(),
   MWD_TOKEN: nonEmpty.optional(),
   PORT: port.default(8080),
+  /**
+   * Refund runs an API process keeps working at once: past it, an accepted event waits in the
+   * inbox and the dispatcher starts it when one ends or waits for a person (src/api/admission.ts);
+   * 0 starts every accepted event at once.
+   */
+  RUNNING_REFUNDS_LIMIT: z.coerce.number().int('must be a whole number').min(0, 'must be 0 or more').default(50),
   INGEST_WEBHOOK_SECRET: webhookSecret.optional(),
   /** Deprecated (one release): a shared bearer token that acts as an approver named OPERATOR_TOKEN. */
   OPERATOR_TOKEN: z.string().min(32, 'must be at least 32 characters (openssl rand -hex 32 makes one)').optional(),

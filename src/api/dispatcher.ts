@@ -1,6 +1,7 @@
 import { startEventWorkflow, type EventStart } from '../client/events.js';
 import { inboundEvent, type InboundEvent } from '../domain/schemas/events.js';
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
+import type { Admission } from './admission.js';
 import { problem, type Answer } from './answers.js';
 import type { Client } from '@temporalio/client';
 import type { EventInbox } from '../ledger/inbox.js';
@@ -12,6 +13,8 @@ export interface DispatchDeps {
   ledger: RefundLedger;
   client: Client;
   taskQueue: string;
+  /** The places for refund runs this process works at once; without it, every accepted event starts at once. */
+  admission?: Admission;
 }
 
 export interface Dispatcher {
@@ -21,19 +24,29 @@ export interface Dispatcher {
 }
 
 /**
- * Starts the workflows of inboxed events the intake could not start (Temporal away, the API
- * stopped between writing the event and starting it). Each pass claims due events for a lease, so
- * several API processes share the work, and one that dies leaves its claims to the others.
+ * Starts the workflows of inboxed events the intake did not start: those accepted while every
+ * place for a refund run was taken (`deps.admission`), and those it could not (Temporal away, the
+ * API stopped between writing the event and starting it). Each pass claims due events, oldest
+ * first, for a lease, so several API processes share the work, and one that dies leaves its claims
+ * to the others; a pass takes only as many as there are places, and a place freed starts the next
+ * pass at once.
  */
 export function startDispatcher(
   deps: DispatchDeps,
   { intervalMs = 1_000, batch = 20, leaseMs = 30_000, onError = (err: unknown) => console.error('inbox dispatcher:', err) } = {},
 ): Dispatcher {
+  const { admission } = deps;
   let stopped = false;
   let running: Promise<number> = Promise.resolve(0);
+  let passing = false;
+  let again = false;
 
   async function runOnce(): Promise<number> {
-    const due = await deps.inbox.claimPending(batch, leaseMs);
+    const limit = admission ? Math.min(batch, admission.room()) : batch;
+    if (limit === 0) return 0;
+    const due = await deps.inbox.claimPending(limit, leaseMs);
+    // Fewer due than asked for: the inbox has no backlog left, so the intake may start at once again.
+    if (admission && due.length < limit) admission.caughtUp();
     for (const entry of due) {
       const stored = inboundEvent.safeParse(entry.event);
       if (!stored.success) {
@@ -41,7 +54,10 @@ export function startDispatcher(
         await deps.inbox.markFailed(entry.eventId, `stored event no longer valid: ${stored.error.message}`, 3_600_000);
         continue;
       }
-      await dispatchEvent(deps, stored.data, 10_000);
+      const refundId = stored.data.type === 'refund.requested' ? stored.data.data.refundId : undefined;
+      if (refundId !== undefined) admission?.take(refundId);
+      const outcome = await dispatchEvent(deps, stored.data, 10_000);
+      if (refundId !== undefined && outcome.kind !== 'started') admission?.release(refundId);
     }
     return due.length;
   }
@@ -49,20 +65,32 @@ export function startDispatcher(
   let timer: NodeJS.Timeout | undefined;
   const tick = () => {
     if (stopped) return;
+    clearTimeout(timer);
+    passing = true;
     running = runOnce().catch((err: unknown) => {
       onError(err);
       return 0;
     });
-    void running.then(() => {
-      if (!stopped) timer = setTimeout(tick, intervalMs);
+    void running.then((handled) => {
+      passing = false;
+      if (stopped) return;
+      // A pass that started something may have left more behind it: look again at once.
+      const more = again || handled > 0;
+      again = false;
+      timer = setTimeout(tick, more ? 0 : intervalMs);
     });
   };
   timer = setTimeout(tick, 0);
+  const stopListening = admission?.onRoom(() => {
+    if (passing) again = true;
+    else if (!stopped) tick();
+  });
 
   return {
     runOnce,
     async stop() {
       stopped = true;
+      stopListening?.();
       clearTimeout(timer);
       await running;
     },

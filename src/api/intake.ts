@@ -73,7 +73,8 @@ export interface Delivery {
 /**
  * Every intake's one path, from the bytes a transport delivered: size, signature, JSON, schema,
  * conflicts, then the inbox (durable) and only then the answer. The workflow is started at once when
- * Temporal answers in time; otherwise the dispatcher starts it from the inbox. Every refusal is
+ * a place for its run is free (src/api/admission.ts) and Temporal answers in time; otherwise the
+ * dispatcher starts it from the inbox. Every refusal is
  * stored. HTTP answers with it; a broker consumer acks, dead-letters or leaves the message for
  * redelivery by it (src/api/brokers/settle.ts). It resolves only once the inbox write (or the
  * refusal's) has committed, and throws when the ledger cannot be written.
@@ -156,6 +157,8 @@ export class EventIntake {
         return reject(problem(409, error), error, ids);
       }
       case 'accepted':
+        // Every place for a refund run taken: the event waits in the inbox, and the dispatcher starts it.
+        if (event.type === 'refund.requested' && this.deps.admission && !this.deps.admission.startNow(event.data.refundId)) return stored;
         return this.startNow(event, stored);
     }
   }
@@ -170,6 +173,7 @@ export class EventIntake {
 
   private async startNow(event: InboundEvent, stored: StoredAnswer): Promise<Answer> {
     const outcome = await dispatchEvent(this.deps, event, this.deps.startTimeoutMs ?? 5_000);
+    if (event.type === 'refund.requested' && outcome.kind !== 'started') this.deps.admission?.release(event.data.refundId);
     if (outcome.kind === 'refused') return outcome.answer;
     if (outcome.kind === 'known') {
       // The refund id has a run already (a new event for it): it is not started again; here is where it stands.

@@ -18,6 +18,7 @@ import { oidcSettings } from '../wiring/policies.js';
 import { connectClient } from '../wiring/temporal-connect.js';
 import { describeTemporalConnection, temporalConnectionOrExit } from '../wiring/temporal-connection.js';
 import { workflowUiUrl } from '../domain/ui.js';
+import { Admission } from './admission.js';
 import { startDispatcher, type Dispatcher } from './dispatcher.js';
 import { EventIntake } from './intake.js';
 import { createApi } from './server.js';
@@ -65,6 +66,7 @@ export async function startApi(options: {
     log: { warn: (line) => logger.warn(line), info: (line) => logger.info(line) },
   });
   const signer = new Signer(options.webhookSecret);
+  const admission = config.RUNNING_REFUNDS_LIMIT > 0 ? new Admission(ledger, { limit: config.RUNNING_REFUNDS_LIMIT }) : undefined;
   const intakeMonitor = new IntakeMonitor(logger);
   const app = createApi({
     relay,
@@ -75,6 +77,7 @@ export async function startApi(options: {
     inbox,
     signer,
     intakes: intakeMonitor,
+    ...(admission && { admission }),
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.REFUNDS_TASK_QUEUE,
     uiBaseUrl: uiBaseUrl(config),
@@ -96,7 +99,7 @@ export async function startApi(options: {
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new Error(`Port ${config.PORT} for the API is already in use (set PORT)`);
     throw err;
   }
-  const dispatcher = startDispatcher({ inbox, ledger, client, taskQueue: config.REFUNDS_TASK_QUEUE });
+  const dispatcher = startDispatcher({ inbox, ledger, client, taskQueue: config.REFUNDS_TASK_QUEUE, ...(admission && { admission }) });
   await relay.start();
   // The brokers' messages take the HTTP intake's path after their transport. A message without a
   // signature is taken only when INGEST_WEBHOOK_SECRET is not set (npm start's own secret signs what
@@ -106,6 +109,7 @@ export async function startApi(options: {
     ledger,
     client,
     taskQueue: config.REFUNDS_TASK_QUEUE,
+    ...(admission && { admission }),
     signer,
     uiUrl: (workflowId) => workflowUiUrl(uiBaseUrl(config), config.TEMPORAL_NAMESPACE, workflowId),
   });
@@ -127,6 +131,7 @@ export async function startApi(options: {
       // Consuming stops first: the messages in hand finish (acked, or left to the broker) while the ledger is still open.
       await Promise.all(intakes.map((intake) => intake.close()));
       await dispatcher.stop();
+      await admission?.stop();
       await relay.close();
       await app.close();
       logger.flush();

@@ -27,6 +27,8 @@ export const apiMetricNames = {
   webUiView: 'refundflow_web_ui_view_info',
   intakeUp: 'refundflow_intake_up',
   intakeMessages: 'refundflow_intake_messages_total',
+  runningRefunds: 'refundflow_api_running_refunds',
+  runningRefundsLimit: 'refundflow_api_running_refunds_limit',
 } as const;
 
 const METRICS_PATH = '/metrics';
@@ -43,9 +45,31 @@ const LEDGER_READ_TIMEOUT_MS = 5_000;
  */
 export function registerApiMetrics(
   app: FastifyInstance,
-  deps: { db: Queryable; uiBaseUrl: string; namespace: string; intakes?: { registry: Registry } | undefined },
+  deps: {
+    db: Queryable;
+    uiBaseUrl: string;
+    namespace: string;
+    intakes?: { registry: Registry } | undefined;
+    admission?: { readonly size: number; readonly limit: number } | undefined;
+  },
 ): { unauthenticatedRefusal: (answer: UnauthenticatedAnswer) => void } {
   const http = new Registry();
+  const { admission } = deps;
+  if (admission) {
+    new Gauge({
+      name: apiMetricNames.runningRefunds,
+      help: 'Refund runs this API process started that the engine is still working (neither waiting for a person nor ended); past the limit, accepted events wait in the inbox',
+      registers: [http],
+      collect() {
+        this.set(admission.size);
+      },
+    });
+    new Gauge({
+      name: apiMetricNames.runningRefundsLimit,
+      help: 'RUNNING_REFUNDS_LIMIT: refund runs this API process keeps working at once',
+      registers: [http],
+    }).set(admission.limit);
+  }
   // The alerts' links (deploy/prometheus/alerts.yml): each saved view's list, in this API's Web UI and namespace.
   const views = new Gauge({
     name: apiMetricNames.webUiView,

@@ -27,6 +27,7 @@ import { EventIntake, MAX_EVENT_BYTES } from './intake.js';
 import { registerApiMetrics } from './metrics.js';
 import { openApiDocument, type RegisteredRoute } from './openapi.js';
 import type { Signer } from '../webhooks/signing.js';
+import type { Admission } from './admission.js';
 import type { IntakeMonitor } from './brokers/monitor.js';
 
 export interface ApiDeps {
@@ -54,6 +55,8 @@ export interface ApiDeps {
   refusalsPerMinute?: number;
   /** OPERATOR_SIGNING_KEY: signs the decisions the API sends to runs. Unset: decisions answer 503. */
   signingKey?: string;
+  /** The places for refund runs this process works at once (RUNNING_REFUNDS_LIMIT); unset: every accepted event starts at once. */
+  admission?: Admission;
   /** The broker intakes this process runs (src/api/brokers/): /readyz checks each, /metrics counts their messages. */
   intakes?: IntakeMonitor;
   /**

@@ -226,6 +226,18 @@ export class RefundLedger {
     return rows[0] && toRecord(rows[0]);
   }
 
+  /**
+   * Which of these refunds their runs no longer work: the ledger shows them waiting for a person
+   * or ended. One not shown yet, `received` or `submitting`, is still being worked (src/api/admission.ts).
+   */
+  async noLongerWorked(refundIds: string[]): Promise<Set<string>> {
+    const { rows } = await this.db.query<{ refund_id: string }>(
+      "SELECT refund_id FROM refunds WHERE refund_id = ANY($1::text[]) AND status NOT IN ('received', 'submitting')",
+      [refundIds],
+    );
+    return new Set(rows.map((row) => row.refund_id));
+  }
+
   async liveRefundOfTransaction(transactionHid: string): Promise<RefundRecord | undefined> {
     const { rows } = await this.db.query<RefundRow>(
       `SELECT * FROM refunds WHERE provider = 'oen' AND transaction_hid = $1 AND NOT (status = ANY($2::text[]))`,

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll } from 'vitest';
+import { Admission } from '../../src/api/admission.js';
 import { startDispatcher, type Dispatcher } from '../../src/api/dispatcher.js';
 import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
@@ -75,6 +76,7 @@ export function useApi(
     dispatcher = true,
     oidc,
     outcomes,
+    runningRefundsLimit,
   }: {
     workerEnv?: Record<string, string>;
     operatorToken?: string;
@@ -82,6 +84,8 @@ export function useApi(
     oidc?: OidcSettings;
     /** Where the API's outcome relay sends (a webhook), as OUTCOME_WEBHOOK_URL and its secret would say; unset: no relay. */
     outcomes?: () => { url: string; secret: string };
+    /** RUNNING_REFUNDS_LIMIT, as the API process takes it; unset: every accepted event starts at once. */
+    runningRefundsLimit?: number;
   } = {},
 ): () => RunningApi {
   let api: RunningApi | undefined;
@@ -107,8 +111,10 @@ export function useApi(
       keys[name] = (await apiKeys.add(`${name}-${suffix}`, role, 'test')).key;
     }
     const relay = outcomes && (await startOutcomeRelay(e.db, outcomes().url, outcomes().secret));
+    const admission = runningRefundsLimit === undefined ? undefined : new Admission(e.ledger, { limit: runningRefundsLimit });
     const app = createApi({
       ...(relay && { relay }),
+      ...(admission && { admission }),
       client: e.temporal.client,
       db: e.db,
       ledger: e.ledger,
@@ -128,10 +134,14 @@ export function useApi(
     const worker: Worker = await e.worker({ OPERATOR_VERIFY_KEYS: verifyKeyOf(signingKey), ...workerEnv });
     const running = worker.run();
     const dispatch: Dispatcher | undefined = dispatcher
-      ? startDispatcher({ inbox, ledger: e.ledger, client: e.temporal.client, taskQueue: e.temporal.taskQueue }, { intervalMs: 200 })
+      ? startDispatcher(
+          { inbox, ledger: e.ledger, client: e.temporal.client, taskQueue: e.temporal.taskQueue, ...(admission && { admission }) },
+          { intervalMs: 200 },
+        )
       : undefined;
     close = async () => {
       await dispatch?.stop();
+      await admission?.stop();
       await relay?.close();
       await app.close();
       worker.shutdown();
