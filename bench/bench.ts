@@ -61,6 +61,12 @@ export interface PhaseFigures {
   accepted: number;
   durationS: number;
   perSecond: number;
+  /**
+   * The intake on its own: from the first event sent to the last one accepted (the API's 202), and
+   * events accepted per second over that time (the processing rate is `perSecond`). Absent in
+   * results from before it was measured.
+   */
+  intake?: { durationS: number; perSecond: number };
   /** Event accepted (the API's 202) → the first request the provider sees for the refund. */
   acceptedToProviderMs: Percentiles;
   /** The provider's last answer for the refund → the workflow closed. */
@@ -410,12 +416,14 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         lastClosed = Math.max(lastClosed, run.closeTime);
       }
       const durationS = (lastClosed - firstSent) / 1000;
+      const intakeS = (Math.max(...accepted.map((r) => r.acceptedAt ?? 0)) - Math.min(...accepted.map((r) => r.sentAt ?? Infinity))) / 1000;
       return {
         phase: {
           refunds: refunds.length,
           accepted: accepted.length,
           durationS: round(durationS, 1),
           perSecond: round(toComplete.length / durationS, 1),
+          intake: { durationS: round(intakeS, 1), perSecond: round(accepted.length / intakeS, 1) },
           acceptedToProviderMs: percentiles(toProvider),
           providerToCompleteMs: percentiles(toComplete),
           engineAddedMs: percentiles(engine),

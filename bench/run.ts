@@ -145,7 +145,18 @@ function table(r: BenchResult): string {
     ],
     ['ceiling (no-op workflow)', `${r.ceiling.workflows} workflows in ${r.ceiling.durationS} s: ${r.ceiling.perSecond} workflows/s`],
     ['ratio', `${Math.round(r.ratio * 100)} % of the ceiling (target ≥ 80 %: ${verdict(r.ratio >= 0.8)})`],
-    ['burst: accepted → provider', ms(r.burst.acceptedToProviderMs)],
+    ...(r.burst.intake
+      ? ([
+          [
+            'burst: intake',
+            `${r.burst.accepted} accepted in ${r.burst.intake.durationS} s: ${r.burst.intake.perSecond} events/s (the processing rate is the burst's)`,
+          ],
+        ] as Array<[string, string]>)
+      : []),
+    [
+      'burst: accepted → provider',
+      `${ms(r.burst.acceptedToProviderMs)} (the whole backlog at the processing rate: ${Math.round(r.burst.accepted / r.burst.perSecond)} s)`,
+    ],
     ['burst: provider → complete', ms(r.burst.providerToCompleteMs)],
     ['paced', `${r.paced.accepted} refunds at ${r.paced.targetPerSecond}/s (half the burst's rate)`],
     ['paced: accepted → provider', ms(r.paced.acceptedToProviderMs)],

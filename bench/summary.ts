@@ -38,6 +38,7 @@ export const FIGURES: Figure[] = [
       return refund === undefined || noop === undefined || noop === 0 ? undefined : refund / noop;
     },
   },
+  { label: 'burst: intake', unit: 'events/s', digits: 1, of: (r) => r.burst.intake?.perSecond },
   { label: 'burst: accepted → provider p99', unit: 'ms', digits: 0, of: (r) => r.burst.acceptedToProviderMs.p99 },
   { label: 'paced: engine-added p50', unit: 'ms', digits: 0, of: (r) => r.paced.engineAddedMs.p50 },
   { label: 'paced: engine-added p99', unit: 'ms', digits: 0, of: (r) => r.paced.engineAddedMs.p99 },
