@@ -7,7 +7,7 @@ import type { Resubmission } from '../domain/reconcile.js';
 import type { RefundStatus, TransitionFields } from '../domain/refund-status.js';
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import type { ReconciliationLedger } from '../ledger/reconciliation.js';
-import type { Decided, ResolutionLedger } from '../ledger/resolution.js';
+import type { ResolutionLedger, ResolutionMove } from '../ledger/resolution.js';
 import { ledgerCall } from './failures.js';
 
 export type ProofClaimAnswer = { claimed: true } | { claimed: false; problem: string };
@@ -62,11 +62,11 @@ export function createResolveActivities({ resolution, reconciliation, metrics = 
       to: RefundStatus,
       fields: TransitionFields & { decisions: DecisionRecord[] },
       confirmed: boolean,
-    ): Promise<Decided> => {
+    ): Promise<ResolutionMove> => {
       const claimant = to === 'submitting' ? Context.current().info.workflowExecution : undefined;
-      const decided = await ledgerCall(() => resolution.moveAsDecided(before, to, fields, confirmed, claimant));
-      if (decided.moved) metrics.refundStatus(decided.record);
-      return decided;
+      const move = await ledgerCall(() => resolution.moveAsDecided(before, to, fields, confirmed, claimant));
+      if (move.moved) metrics.refundStatus(move.record);
+      return move;
     },
 
     /** How the send a person asked for ended (ResolutionLedger.end). */

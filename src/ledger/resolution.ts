@@ -6,7 +6,8 @@ import { notAMove, writeMove, type Claimant } from './moves.js';
 import { toRecord } from './refund-row.js';
 import { LedgerError, RefundLedger } from './refunds.js';
 
-export type Decided = { moved: true; record: RefundRecord } | { moved: false; record: RefundRecord };
+/** A resolution's move from requires_attention: made (`moved: true`, also when an earlier attempt made it), or not, with the row as it is. */
+export type ResolutionMove = { moved: true; record: RefundRecord } | { moved: false; record: RefundRecord };
 
 /** A proof presented by a run: whose it is now — this run's, or the run that used it first. */
 export type ProofClaim = { claimed: true } | { claimed: false; usedBy: { workflowId: string; runId: string; at: string } };
@@ -70,7 +71,7 @@ export class ResolutionLedger {
     fields: TransitionFields & { decisions: DecisionRecord[] },
     confirmed = false,
     claimant?: Claimant,
-  ): Promise<Decided> {
+  ): Promise<ResolutionMove> {
     const refused = notAMove('resolution', before.status, to);
     if (refused) throw new LedgerError(refused);
     const row = await writeMove(this.db, { by: 'resolution', refundId: before.refundId, to, fields, asRead: before, confirmed, claimant });

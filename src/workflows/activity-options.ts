@@ -68,7 +68,7 @@ export function retryAttemptsWithin(windowMs: number): number {
 
 /**
  * Provider calls: retried with exponential backoff while the failure is transient, never when it is
- * final, within the retry window, after which the caller decides (a refund goes to
+ * final, within the retry window, after which the caller says what follows (a refund goes to
  * requires_attention). No schedule-to-close timeout: a refund queued behind a burst, or waiting for
  * its turn under the provider's rate limit, waits as long as it takes (heartbeating), and only the
  * provider's own failures use up the window.

@@ -203,12 +203,12 @@ async function moveAsDecided(
     updatedAt: refund.updatedAt,
     ...(refund.version !== undefined && { version: refund.version }),
   };
-  const decided = await ledgerStep(`Ledger: ${refund.refundId} → ${to}, resolved by ${decision.by.name}`).recordResolution(before, to, fields, confirmed);
-  if (decided.moved) return view.show(decided.record);
+  const move = await ledgerStep(`Ledger: ${refund.refundId} → ${to}, resolved by ${decision.by.name}`).recordResolution(before, to, fields, confirmed);
+  if (move.moved) return view.show(move.record);
   return view.refused(
     'changed_meanwhile',
-    `Refund ${refund.refundId} changed while it was being resolved (it is now ${decided.record.status}); nothing was changed by this resolution: look at it again`,
-    { status: decided.record.status },
+    `Refund ${refund.refundId} changed while it was being resolved (it is now ${move.record.status}); nothing was changed by this resolution: look at it again`,
+    { status: move.record.status },
   );
 }
 
