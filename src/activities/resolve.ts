@@ -55,7 +55,7 @@ export function createResolveActivities({ resolution, reconciliation, metrics = 
 
     /**
      * The person's decision carried out, from requires_attention, if the refund is still as the run
-     * read it (ResolutionLedger.decide). `confirmed`: Oen showed the refund.
+     * read it (ResolutionLedger.moveAsDecided). `confirmed`: Oen showed the refund.
      */
     recordResolution: async (
       before: Pick<RefundRecord, 'refundId' | 'status' | 'updatedAt' | 'version'>,
@@ -69,7 +69,7 @@ export function createResolveActivities({ resolution, reconciliation, metrics = 
       return move;
     },
 
-    /** How the send a person asked for ended (ResolutionLedger.end). */
+    /** How the send a person asked for ended (ResolutionLedger.settle). */
     recordResolutionEnd: async (refundId: string, to: RefundStatus, fields: TransitionFields): Promise<RefundRecord> => {
       const record = await ledgerCall(() => resolution.settle(refundId, to, fields, Context.current().info.workflowExecution?.workflowId));
       metrics.refundStatus(record);
