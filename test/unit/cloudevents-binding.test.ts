@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { withoutPassword } from '../../src/api/brokers/intake-deps.js';
-import { deliveryOf, refusalHeaders, retryDelayMs, settlementOf } from '../../src/api/brokers/settle.js';
+import { ackOf, deliveryOf, refusalHeaders, retryDelayMs } from '../../src/api/brokers/ack.js';
 import {
   amqpBinaryProperties,
   binaryAttributes,
@@ -179,11 +179,11 @@ describe("binary mode's signed content", () => {
   });
 });
 
-describe("a broker consumer's settlement of the intake's answer", () => {
+describe("a broker consumer's acknowledgement of the intake's answer", () => {
   it('202 and 200 are acked; a refusal is dead-lettered with its status, reason and problems as headers', () => {
-    expect(settlementOf({ statusCode: 202, body: {} })).toEqual({ kind: 'ack', result: 'accepted' });
-    expect(settlementOf({ statusCode: 200, body: {} })).toEqual({ kind: 'ack', result: 'duplicate' });
-    const refused = settlementOf({
+    expect(ackOf({ statusCode: 202, body: {} })).toEqual({ kind: 'ack', result: 'accepted' });
+    expect(ackOf({ statusCode: 200, body: {} })).toEqual({ kind: 'ack', result: 'duplicate' });
+    const refused = ackOf({
       statusCode: 422,
       body: { error: 'the event does not match the contract (1 problem)', problems: [{ field: 'type', problem: 'x' }] },
     });
