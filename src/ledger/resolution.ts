@@ -39,8 +39,8 @@ export class ResolutionLedger {
 
   /**
    * Claims a signed decision for the run presenting it, before the run acts on it: the first run
-   * claims it; the same run again (a retried step) still holds it; any other run is told which run
-   * used it. One row per proof, so two runs presenting one proof at once cannot both hold it.
+   * claims it; the same run again (a retried step) still holds it; any other run is answered with the
+   * run that used it. One row per proof, so two runs presenting one proof at once cannot both hold it.
    */
   async claimProof(use: ProofUse): Promise<ProofClaim> {
     await this.db.query(

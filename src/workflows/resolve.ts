@@ -77,7 +77,7 @@ export async function resolveWorkflow(input: ResolveInput): Promise<ResolveResul
     return view.refused('forbidden', err instanceof Error ? err.message : String(err));
   }
   // A copy of this run's input started again through Temporal, within the proof's lifetime, must
-  // neither settle the refund a second time nor do later what its person was told was not done.
+  // neither settle the refund a second time nor later do what its person's answer said was not done.
   // (Runs from before proofs were single use replay as they ran.)
   if (decision.verified && patched('resolve-proof-single-use')) {
     const claim = await ledgerStep(`Ledger: claim ${decision.by.name}'s signed resolution for this run`).claimDecisionProof(
