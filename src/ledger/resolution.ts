@@ -74,7 +74,7 @@ export class ResolutionLedger {
   ): Promise<ResolutionMove> {
     const refused = notAMove('resolution', before.status, to);
     if (refused) throw new LedgerError(refused);
-    const row = await writeMove(this.db, { by: 'resolution', refundId: before.refundId, to, fields, asRead: before, confirmed, claimant });
+    const row = await writeMove(this.db, { kind: 'resolution', refundId: before.refundId, to, fields, asRead: before, confirmed, claimant });
     if (row) return { moved: true, record: toRecord(row) };
     const record = await this.refunds.get(before.refundId);
     if (!record) throw new LedgerError(`No refund ${before.refundId} in the ledger`);
@@ -90,7 +90,7 @@ export class ResolutionLedger {
    * `heldBy` (the resolution's workflow id), only while the claim is still that resolution's.
    */
   async settle(refundId: string, to: RefundStatus, fields: TransitionFields, heldBy?: string): Promise<RefundRecord> {
-    const row = await writeMove(this.db, { by: 'resolution', refundId, to, fields, heldBy });
+    const row = await writeMove(this.db, { kind: 'resolution', refundId, to, fields, heldBy });
     if (row) return toRecord(row);
     const current = await this.refunds.get(refundId);
     if (current?.status === to) return current;
