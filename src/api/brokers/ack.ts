@@ -67,7 +67,7 @@ export function refusalHeaders(refusal: Refusal, intake: BrokerIntakeName, at: D
  */
 export function deliveryOf(intake: BrokerIntakeName, event: BrokerEvent, raw: Buffer, headers: DeliveryHeaders, signatureRequired: boolean): Delivery {
   const base = { intake, headers, signatureRequired };
-  switch (event.mode) {
+  switch (event.kind) {
     case 'structured':
       return { ...base, content: event.body };
     case 'binary':
