@@ -83,18 +83,23 @@ export function secondPerson(input: ResolveInput) {
       needed: Role;
       /** Says what the run waits for, where it shows itself. */
       waiting: (text: string) => void;
-    }): Promise<{ second: DecisionRecord[] } | { refused: string; code: 'forbidden' | 'not_confirmed' }> => {
+    }): Promise<{ kind: 'confirmed'; second: DecisionRecord[] } | { kind: 'refused'; code: 'forbidden' | 'not_confirmed'; refused: string }> => {
       const { decision, policy, amount, needed } = asked;
       const twoNeeded = policy.dualApprovalThreshold !== undefined && amount >= policy.dualApprovalThreshold;
       first = { decision, policy, needed, twoNeeded };
       // A run that was under way before resolutions took two people replays as it ran.
-      if (!twoNeeded || !patched(TWO_PEOPLE_PATCH)) return { second: [] };
+      if (!twoNeeded || !patched(TWO_PEOPLE_PATCH)) return { kind: 'confirmed', second: [] };
       const nobody = secondPersonProblem([], decision);
       if (nobody)
-        return { code: 'forbidden', refused: `Resolving a refund of at least ${formatNtd(policy.dualApprovalThreshold ?? 0)} takes two people: ${nobody}` };
+        return {
+          kind: 'refused',
+          code: 'forbidden',
+          refused: `Resolving a refund of at least ${formatNtd(policy.dualApprovalThreshold ?? 0)} takes two people: ${nobody}`,
+        };
       asked.waiting(`asked by ${decision.by.name}; waiting for a second person to ask for the same resolution`);
-      if (await condition(() => confirmation !== undefined, policy.approvalTimeoutMs)) return { second: [confirmation!] };
+      if (await condition(() => confirmation !== undefined, policy.approvalTimeoutMs)) return { kind: 'confirmed', second: [confirmation!] };
       return {
+        kind: 'refused',
         code: 'not_confirmed',
         refused: `No second person asked for the same resolution within ${Math.round(policy.approvalTimeoutMs / 1000)} s; nothing was changed`,
       };
