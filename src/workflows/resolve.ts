@@ -80,7 +80,7 @@ export async function resolveWorkflow(input: ResolveInput): Promise<ResolveResul
   // neither settle the refund a second time nor later do what its person's answer said was not done.
   // (Runs from before proofs were single use replay as they ran.)
   if (decision.verified && patched('resolve-proof-single-use')) {
-    const claim = await ledgerStep(`Ledger: claim ${decision.by.name}'s signed resolution for this run`).claimDecisionProof(
+    const claim = await ledgerStep(`Ledger: claim the signed resolution of ${describeDecider(decision.by)} for this run`).claimDecisionProof(
       input.proof as DecisionProof,
       details,
     );
@@ -183,7 +183,7 @@ async function sendAgain(resolving: Resolving, found: OenShows): Promise<Resolve
       false,
     );
     if (claimed.kind === 'refused') return claimed.answer;
-    const summary = `${providerCallSummary(refund)}, sent again for ${decision.by.name}`;
+    const summary = `${providerCallSummary(refund)}, sent again for ${describeDecider(decision.by)}`;
     const { status, fields } = await submitRefund(retry.request, policy, summary);
     const ended = await ledgerStep(`Ledger: ${refund.refundId} → ${status}`).recordResolutionEnd(refund.refundId, status, fields);
     return tellAndAnswer(view.show(ended), providerEvidence);
@@ -203,7 +203,12 @@ async function moveAsDecided(
     updatedAt: refund.updatedAt,
     ...(refund.version !== undefined && { version: refund.version }),
   };
-  const move = await ledgerStep(`Ledger: ${refund.refundId} → ${to}, resolved by ${decision.by.name}`).recordResolution(before, to, fields, confirmed);
+  const move = await ledgerStep(`Ledger: ${refund.refundId} → ${to}, resolved by ${describeDecider(decision.by)}`).recordResolution(
+    before,
+    to,
+    fields,
+    confirmed,
+  );
   if (move.moved) return { kind: 'moved', record: view.show(move.record) };
   const answer = view.refused(
     'changed_meanwhile',
