@@ -22,7 +22,7 @@ describe('bulk files', () => {
     const b = parseJsonl('{"cardToken":"t","amount":5,"orderId":"O1","provider":"mwd","refundId":"RF-1","type":"refund.requested"}');
     const c = parseCsvText('refundId,provider,orderId,amount,cardToken\nRF-1,mwd,O1,5,t\n');
     const d = parseJsonl('{"refundId":"RF-1","provider":"mwd","orderId":"O1","amount":6,"cardToken":"t"}');
-    const id = (lines: ReturnType<typeof parseJsonl>) => (lines[0] && 'eventId' in lines[0] ? lines[0].eventId : undefined);
+    const id = (lines: ReturnType<typeof parseJsonl>) => (lines[0]?.kind === 'event' ? lines[0].eventId : undefined);
     expect(id(a)).toMatch(/^bulk_[0-9a-f]{40}$/);
     expect(id(b)).toBe(id(a));
     expect(id(c)).toBe(id(a));
@@ -41,7 +41,7 @@ describe('bulk files', () => {
         'RF-5,oen,"ORDER5,P2024,1000,',
       ].join('\n'),
     );
-    expect(csv.map((l) => ('problem' in l ? [l.line, l.problem] : [l.line, 'ok']))).toEqual([
+    expect(csv.map((l) => (l.kind === 'bad' ? [l.line, l.problem] : [l.line, 'ok']))).toEqual([
       [2, 'ok'],
       [3, 'amount must be a number'],
       [4, expect.stringMatching(/^not a CSV row of 6 columns: .*got 4 on line 4/)],
@@ -51,7 +51,7 @@ describe('bulk files', () => {
     expect(() => parseCsvText('refundId,amount,colour\nRF-1,5,red\n')).toThrow(/line 1: unknown column colour/);
 
     const jsonl = parseJsonl(['{"type":"order.cancelled","provider":"oen","orderId":"O1"}', 'not json', '', '[1]', '{"type":"refund.failed"}'].join('\n'));
-    expect(jsonl.map((l) => ('problem' in l ? [l.line, l.problem] : [l.line, l.type]))).toEqual([
+    expect(jsonl.map((l) => (l.kind === 'bad' ? [l.line, l.problem] : [l.line, l.type]))).toEqual([
       [1, 'order.cancelled'],
       [2, expect.stringMatching(/^not JSON/)],
       [4, 'must be a JSON object (one event per line)'],

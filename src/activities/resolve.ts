@@ -7,7 +7,7 @@ import type { Resubmission } from '../domain/reconcile.js';
 import type { RefundStatus, TransitionFields } from '../domain/refund-status.js';
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import type { ReconciliationLedger } from '../ledger/reconciliation.js';
-import type { Decided, ResolutionLedger } from '../ledger/resolution.js';
+import type { ResolutionLedger, ResolutionMove } from '../ledger/resolution.js';
 import { ledgerCall } from './failures.js';
 
 export type ProofClaimAnswer = { claimed: true } | { claimed: false; problem: string };
@@ -55,21 +55,21 @@ export function createResolveActivities({ resolution, reconciliation, metrics = 
 
     /**
      * The person's decision carried out, from requires_attention, if the refund is still as the run
-     * read it (ResolutionLedger.decide). `confirmed`: Oen showed the refund.
+     * read it (ResolutionLedger.moveAsDecided). `confirmed`: Oen showed the refund.
      */
     recordResolution: async (
       before: Pick<RefundRecord, 'refundId' | 'status' | 'updatedAt' | 'version'>,
       to: RefundStatus,
       fields: TransitionFields & { decisions: DecisionRecord[] },
       confirmed: boolean,
-    ): Promise<Decided> => {
+    ): Promise<ResolutionMove> => {
       const claimant = to === 'submitting' ? Context.current().info.workflowExecution : undefined;
-      const decided = await ledgerCall(() => resolution.moveAsDecided(before, to, fields, confirmed, claimant));
-      if (decided.moved) metrics.refundStatus(decided.record);
-      return decided;
+      const move = await ledgerCall(() => resolution.moveAsDecided(before, to, fields, confirmed, claimant));
+      if (move.moved) metrics.refundStatus(move.record);
+      return move;
     },
 
-    /** How the send a person asked for ended (ResolutionLedger.end). */
+    /** How the send a person asked for ended (ResolutionLedger.settle). */
     recordResolutionEnd: async (refundId: string, to: RefundStatus, fields: TransitionFields): Promise<RefundRecord> => {
       const record = await ledgerCall(() => resolution.settle(refundId, to, fields, Context.current().info.workflowExecution?.workflowId));
       metrics.refundStatus(record);

@@ -76,7 +76,7 @@ export interface Delivery {
  * a place for its run is free (src/api/admission.ts) and Temporal answers in time; otherwise the
  * dispatcher starts it from the inbox. Every refusal is
  * stored. HTTP answers with it; a broker consumer acks, dead-letters or leaves the message for
- * redelivery by it (src/api/brokers/settle.ts). It resolves only once the inbox write (or the
+ * redelivery by it (src/api/brokers/ack.ts). It resolves only once the inbox write (or the
  * refusal's) has committed, and throws when the ledger cannot be written.
  */
 export class EventIntake {

@@ -54,9 +54,9 @@ export function registerOperatorRoutes(
     const trail = auditTrailFor(deps.audit, request, 'operator.confirm');
     await trail.attempt({ detail: { name } });
     const confirmed = await deps.apiKeys.confirm(name, maker(request));
-    if ('refused' in confirmed) {
+    if (confirmed.kind !== 'confirmed') {
       const answer =
-        confirmed.refused === 'same_person'
+        confirmed.kind === 'same_person'
           ? problem(409, `${callerOf(request).name} granted ${name}'s key: a second person confirms a grant`)
           : problem(404, `no grant named ${name} waits for confirmation`);
       return deps.send(reply, await trail.refused(answer, undefined, { name }));

@@ -35,7 +35,7 @@ const refusalStatus: Record<ResolveRefusal, number> = {
   not_confirmed: 409,
 };
 
-/** Under the CLI's 30 s wait for an answer, so a long resolution is told as running (202), not lost. */
+/** Under the CLI's 30 s wait for an answer, so a long resolution is answered as running (202), not lost. */
 const WAIT_FOR_RESULT_MS = 20_000;
 
 export function registerResolveRoute(app: FastifyInstance, deps: DecisionRouteDeps & { taskQueue: string }): void {

@@ -69,7 +69,7 @@ export interface ApiDeps {
 /**
  * One line per request when it is answered — `{ reqId, req: { method, url, headers, remoteAddress },
  * res: { statusCode }, responseTime, msg: "request completed" }` — instead of Fastify's two; the
- * arrival alone is logged at debug. The `req` and `res` serializers of src/logging.ts decide what
+ * arrival alone is logged at debug. The `req` and `res` serializers of src/logging.ts choose what
  * shows (never the body; the URL and headers redacted).
  */
 class RequestLog extends LogController {

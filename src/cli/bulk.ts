@@ -14,8 +14,10 @@ import { parseInboundEvent } from '../domain/schemas/events.js';
 export const bulkEventTypes = ['refund.requested', 'order.cancelled'] as const;
 type BulkEventType = (typeof bulkEventTypes)[number];
 
-/** One line of the file: the event it becomes, or why it cannot become one. */
-export type BulkLine = { line: number; eventId: string; type: BulkEventType; body: string; refundId?: string } | { line: number; problem: string };
+/** One line of the file: the event it becomes, or why it cannot become one (a bad line). */
+export type BulkLine =
+  { kind: 'event'; line: number; eventId: string; type: BulkEventType; body: string; refundId?: string } | { kind: 'bad'; line: number; problem: string };
+type BadLine = Extract<BulkLine, { kind: 'bad' }>;
 
 /** The columns a CSV file may have; `type` is optional (default refund.requested), empty cells are absent. */
 export const CSV_COLUMNS = [
@@ -57,14 +59,14 @@ export function bulkEventId(type: string, data: unknown): string {
 function toEvent(line: number, fields: Record<string, unknown>): BulkLine {
   const { type = 'refund.requested', ...data } = fields;
   if (typeof type !== 'string' || !(bulkEventTypes as readonly string[]).includes(type)) {
-    return { line, problem: `type must be ${bulkEventTypes.join(' or ')} (got ${JSON.stringify(type)})` };
+    return { kind: 'bad', line, problem: `type must be ${bulkEventTypes.join(' or ')} (got ${JSON.stringify(type)})` };
   }
   const eventId = bulkEventId(type, data);
   const event = { specversion: '1.0', id: eventId, source: 'refundflow-bulk', type, data };
   const parsed = parseInboundEvent(event);
-  if (!parsed.ok) return { line, problem: parsed.problems.map((p) => `${p.field.replace(/^data\./, '')} ${p.problem}`).join('; ') };
+  if (!parsed.ok) return { kind: 'bad', line, problem: parsed.problems.map((p) => `${p.field.replace(/^data\./, '')} ${p.problem}`).join('; ') };
   const refundId = type === 'refund.requested' ? (data as { refundId?: string }).refundId : undefined;
-  return { line, eventId, type: type as BulkEventType, body: JSON.stringify(event), ...(refundId !== undefined && { refundId }) };
+  return { kind: 'event', line, eventId, type: type as BulkEventType, body: JSON.stringify(event), ...(refundId !== undefined && { refundId }) };
 }
 
 /** JSON Lines: one object per line, `{ "type"?: …, …the event's data }`; blank lines are skipped. */
@@ -77,11 +79,11 @@ export function parseJsonl(text: string): BulkLine[] {
     try {
       value = JSON.parse(raw);
     } catch (err) {
-      lines.push({ line, problem: `not JSON: ${err instanceof Error ? err.message : String(err)}` });
+      lines.push({ kind: 'bad', line, problem: `not JSON: ${err instanceof Error ? err.message : String(err)}` });
       return;
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      lines.push({ line, problem: 'must be a JSON object (one event per line)' });
+      lines.push({ kind: 'bad', line, problem: 'must be a JSON object (one event per line)' });
       return;
     }
     lines.push(toEvent(line, value as Record<string, unknown>));
@@ -92,7 +94,7 @@ export function parseJsonl(text: string): BulkLine[] {
 /** CSV with a header row naming the columns (CSV_COLUMNS); a row the parser cannot read is rejected by its line. */
 export function parseCsvText(text: string): BulkLine[] {
   const lines: BulkLine[] = [];
-  const unreadable: Array<{ line: number; problem: string }> = [];
+  const unreadable: BadLine[] = [];
   let header: string[] = [];
   const records: Array<{ record: Record<string, string>; info: { lines: number } }> = parseCsv(text, {
     columns: (names: string[]) => {
@@ -107,7 +109,7 @@ export function parseCsvText(text: string): BulkLine[] {
     skip_records_with_error: true,
     on_skip: (err) => {
       const at = (err as { lines?: number } | undefined)?.lines ?? 0;
-      unreadable.push({ line: at, problem: `not a CSV row of ${header.length} columns: ${err?.message ?? 'unreadable'}` });
+      unreadable.push({ kind: 'bad', line: at, problem: `not a CSV row of ${header.length} columns: ${err?.message ?? 'unreadable'}` });
       return undefined;
     },
     bom: true,
@@ -125,7 +127,7 @@ export function parseCsvText(text: string): BulkLine[] {
   const ends = lines.map((l) => l.line);
   for (const bad of unreadable) {
     const start = Math.max(1, ...ends.filter((end) => end < bad.line), ...unreadable.map((u) => u.line).filter((end) => end < bad.line)) + 1;
-    lines.push(start < bad.line ? { line: start, problem: `${bad.problem} (lines ${start}–${bad.line})` } : bad);
+    lines.push(start < bad.line ? { kind: 'bad', line: start, problem: `${bad.problem} (lines ${start}–${bad.line})` } : bad);
   }
   return lines.sort((a, b) => a.line - b.line);
 }
@@ -245,7 +247,7 @@ export async function sendBulk(lines: BulkLine[], options: SendOptions): Promise
   await Promise.all(
     Array.from({ length: Math.max(1, options.concurrency) }, async () => {
       for (let next = queue.shift(); next; next = queue.shift()) {
-        if ('problem' in next) {
+        if (next.kind === 'bad') {
           record({ line: next.line, outcome: 'rejected', reason: next.problem });
           continue;
         }

@@ -2,7 +2,7 @@ import type { RefundStatus } from '../domain/refund-status.js';
 
 /**
  * Every exit code of `refundflow`, and what it means: the one table `--help` and docs/cli.md
- * give. A refund's status decides the code only where the command reports one
+ * give. A refund's status sets the code only where the command reports one
  * refund's status (`status`, `refund --wait`); everywhere else success is `ok`.
  */
 export const exitCodes = {

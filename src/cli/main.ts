@@ -3,7 +3,7 @@ import { printError } from './output.js';
 
 /** `npx refundflow <command>` (bin/refundflow.mjs): the command line of src/cli/program.ts, run once. */
 
-/** Whether the command line asks for --json: decided before parsing, so that a usage error is JSON too. */
+/** Whether the command line asks for --json: read before parsing, so that a usage error is JSON too. */
 function wantsJson(argv: readonly string[]): boolean {
   const args = argv.slice(2);
   const end = args.indexOf('--');

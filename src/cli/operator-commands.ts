@@ -3,6 +3,7 @@ import { userInfo } from 'node:os';
 import { Argument, Option, type Command } from 'commander';
 import { postgresUrl } from '../config.js';
 import { roles, type Role } from '../domain/actor.js';
+import { describeDecider } from '../domain/operator.js';
 import type { ApiKeyInfo, ApiKeys } from '../ledger/api-keys.js';
 import { AuditedAction, AuditTrail } from '../ledger/audit.js';
 import { newSigningKey, verifyKeyOf } from '../domain/decision-proof.js';
@@ -276,7 +277,7 @@ function sinceTime(text: string): string {
 
 interface AuditLine {
   at: string;
-  actor: { id: string; name: string; role?: string };
+  actor: { id: string; name: string; role?: Role };
   action: string;
   refundId?: string;
   outcome: string;
@@ -287,9 +288,8 @@ interface AuditLine {
 
 function describeEntry(entry: Record<string, unknown>): string {
   const e = entry as unknown as AuditLine;
-  const who = `${e.actor.name}${e.actor.role ? ` (${e.actor.role})` : ''}`;
   // An attempt (and a pending resolution) has no status after: it says what it was tried on.
   const moved = e.statusBefore === undefined ? '' : e.statusAfter === undefined ? ` while ${e.statusBefore}` : ` ${e.statusBefore} → ${e.statusAfter}`;
   const why = e.reason !== undefined ? `: ${e.reason}` : '';
-  return `${e.at}  ${e.outcome.padEnd(9)} ${e.action.padEnd(15)} ${e.refundId ?? '-'}  by ${who}${moved}${why}`;
+  return `${e.at}  ${e.outcome.padEnd(9)} ${e.action.padEnd(15)} ${e.refundId ?? '-'}  by ${describeDecider(e.actor)}${moved}${why}`;
 }

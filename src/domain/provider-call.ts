@@ -3,7 +3,7 @@ import type { RefundStatus, TransitionFields } from './refund-status.js';
 import { codes, errorCode, type ErrorCode, type RecordError } from './failures.js';
 
 /**
- * How a provider call ends for a refund. Pure: the workflows decide a refund's end with
+ * How a provider call ends for a refund. Pure: the workflows find a refund's end with
  * `providerCallEnd`, and its unit tests (test/unit/provider-call.test.ts) run without a server.
  */
 

@@ -7,8 +7,8 @@ import type { RefundRecord } from './schemas/refund-record.js';
 
 /**
  * What reconciliation does with one refund (docs/reconciliation.md, "What one run does"). Pure: the
- * workflow (src/workflows/reconcile.ts) asks Oen and the ledger, then carries out what these
- * functions decide; test/unit/reconcile-decision.test.ts runs every branch without a server.
+ * workflow (src/workflows/reconcile.ts) asks Oen and the ledger, then carries out the action these
+ * functions choose; test/unit/reconcile-decision.test.ts runs every branch without a server.
  */
 
 /** One refund's part in a run. Every action but `resubmit` is carried out as it is. */
@@ -24,7 +24,7 @@ export type ReconcileAction =
   /** Oen shows it still charged with nothing refunded, and the policy sends such a refund again (check, then act). */
   | { kind: 'resubmit'; evidence: string };
 
-/** What the decisions read of a refund. */
+/** What these functions read of a refund. */
 export type Reconciled = Pick<RefundRecord, 'status' | 'error' | 'transactionHid' | 'workflowId'>;
 
 /**

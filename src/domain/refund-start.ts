@@ -1,5 +1,6 @@
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type SearchAttributePair } from '@temporalio/common';
 import { formatNtd, refundSummary, refundTarget } from './format.js';
+import { describeDecider } from './operator.js';
 import { resolveWorkflowId, type Resolution, type ResolveInput } from './resolution.js';
 import type { RefundRecord } from './schemas/refund-record.js';
 import type { OenRefundRequested, RefundRequested } from './schemas/refund-request.js';
@@ -157,6 +158,6 @@ export function resolveDetails(input: ResolveInput, refund: RefundToResolve): st
     `**Resolve refund ${input.refundId}**`,
     `Refund: ${formatNtd(refund.amount)} of ${refundTarget(refund)}, order ${refund.orderId}, ${refund.status} when asked`,
     ...decided,
-    `Asked by: ${proof ? `${proof.actor.name} (${proof.actor.role}), as the API signed it; the run checks the signature` : 'nobody the API signed for'}`,
+    `Asked by: ${proof ? `${describeDecider(proof.actor)}, as the API signed it; the run checks the signature` : 'nobody the API signed for'}`,
   ].join('\n\n');
 }

@@ -74,18 +74,19 @@ export class ApiKeys {
 
   /**
    * The second half: makes the key of a proposed grant and answers it, shown to `confirmer` (who hands
-   * it on). Refused when there is no grant of that name waiting, or the confirmer is its granter.
+   * it on). Refused when there is no grant of that name waiting (`not_waiting`), or the confirmer is
+   * its granter (`same_person`).
    */
-  async confirm(name: string, confirmer: KeyMaker): Promise<{ key: string; info: ApiKeyInfo } | { refused: 'not_waiting' | 'same_person' }> {
+  async confirm(name: string, confirmer: KeyMaker): Promise<{ kind: 'confirmed'; key: string; info: ApiKeyInfo } | { kind: 'not_waiting' | 'same_person' }> {
     const secret = randomBytes(32).toString('base64url');
     const { rows } = await this.db.query<KeyRow>(
       `UPDATE api_keys SET secret_hash = $2, revealed_to = $3, confirmed_by = $4, confirmed_at = now()
        WHERE name = $1 AND secret_hash IS NULL AND revoked_at IS NULL AND lower(granted_by_person) IS DISTINCT FROM lower($3) RETURNING *`,
       [name, hashOf(secret), confirmer.person ?? null, confirmer.id],
     );
-    if (rows[0]) return { key: `rf_${rows[0].key_id}_${secret}`, info: toInfo(rows[0]) };
+    if (rows[0]) return { kind: 'confirmed', key: `rf_${rows[0].key_id}_${secret}`, info: toInfo(rows[0]) };
     const waiting = await this.db.query<KeyRow>('SELECT * FROM api_keys WHERE name = $1 AND secret_hash IS NULL AND revoked_at IS NULL', [name]);
-    return { refused: waiting.rows[0] ? 'same_person' : 'not_waiting' };
+    return { kind: waiting.rows[0] ? 'same_person' : 'not_waiting' };
   }
 
   async list(): Promise<ApiKeyInfo[]> {

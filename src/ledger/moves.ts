@@ -15,15 +15,16 @@ export interface Claimant {
   runId: string;
 }
 
+/** A move of a refund's status, by its writer (`kind`: src/domain/refund-status.ts's MoveWriter). */
 export type Move = (
-  | { by: 'run'; refundId: string; to: RefundStatus; fields?: TransitionFields }
-  | { by: 'reconciliation'; refundId: string; to: RefundStatus; fields?: TransitionFields; asRead: AsRead }
+  | { kind: 'run'; refundId: string; to: RefundStatus; fields?: TransitionFields }
+  | { kind: 'reconciliation'; refundId: string; to: RefundStatus; fields?: TransitionFields; asRead: AsRead }
   /**
    * A person's resolution: from requires_attention only if the row is still as read (`asRead`); the
    * end of the send it asked for, from submitting, like a run's move. `confirmed`: the provider
    * showed the refund (Oen listed it refunded), so reconciliation need not ask again.
    */
-  | { by: 'resolution'; refundId: string; to: RefundStatus; fields?: TransitionFields; asRead?: AsRead; confirmed?: boolean }
+  | { kind: 'resolution'; refundId: string; to: RefundStatus; fields?: TransitionFields; asRead?: AsRead; confirmed?: boolean }
 ) & {
   /** A move to submitting records its claimant: reconciliation looks at that run before it moves the refund. */
   claimant?: Claimant | undefined;
@@ -59,12 +60,12 @@ export function asRead(time: number, version: number): string {
  * that Oen bore out; a run's moves leave it as it is.
  */
 export async function writeMove(db: Queryable, move: Move): Promise<RefundRow | undefined> {
-  const read = move.by === 'run' ? undefined : move.asRead;
+  const read = move.kind === 'run' ? undefined : move.asRead;
   // A resolution's move without a read is the end of the send it asked for: from submitting only.
-  const startsFrom = read?.status ?? (move.by === 'resolution' ? 'submitting' : undefined);
-  const from = movesInto(move.by, move.to).filter((status) => startsFrom === undefined || status === startsFrom);
-  const byReconciliation = move.by === 'reconciliation';
-  const claim = move.by !== 'run' && move.to === 'submitting';
+  const startsFrom = read?.status ?? (move.kind === 'resolution' ? 'submitting' : undefined);
+  const from = movesInto(move.kind, move.to).filter((status) => startsFrom === undefined || status === startsFrom);
+  const byReconciliation = move.kind === 'reconciliation';
+  const claim = move.kind !== 'run' && move.to === 'submitting';
   const { rows } = await db.query<RefundRow>(
     `UPDATE refunds SET
        status = $2,
@@ -99,7 +100,7 @@ export async function writeMove(db: Queryable, move: Move): Promise<RefundRow | 
       JSON.stringify(move.fields?.decisions ?? []),
       read !== undefined,
       claim,
-      move.by === 'resolution' && move.confirmed === true,
+      move.kind === 'resolution' && move.confirmed === true,
       move.claimant?.workflowId ?? null,
       move.claimant?.runId ?? null,
       move.heldBy ?? null,

@@ -83,7 +83,7 @@ export class ReconciliationLedger {
     if (refused) throw new Error(refused);
     // A failed refund taken back to a person while a new refund of its transaction opened meanwhile:
     // the database refuses the second holder; that refund's run owns the transaction now.
-    const row = await writeMove(this.db, { by: 'reconciliation', refundId: before.refundId, to, fields, asRead: before, claimant }).catch((err: unknown) => {
+    const row = await writeMove(this.db, { kind: 'reconciliation', refundId: before.refundId, to, fields, asRead: before, claimant }).catch((err: unknown) => {
       if (transactionHeld(err)) return undefined;
       throw err;
     });

@@ -142,7 +142,7 @@ export class RefundLedger {
    * has changes nothing; any other move is refused with the current status in the message.
    */
   async transition(refundId: string, to: RefundStatus, fields: TransitionFields = {}, claimant?: Claimant): Promise<RefundRecord> {
-    const row = await writeMove(this.db, { by: 'run', refundId, to, fields, claimant });
+    const row = await writeMove(this.db, { kind: 'run', refundId, to, fields, claimant });
     if (row) return toRecord(row);
     const current = await this.mustGet(refundId);
     if (current.status === to) return current;

@@ -6,7 +6,8 @@ import { notAMove, writeMove, type Claimant } from './moves.js';
 import { toRecord } from './refund-row.js';
 import { LedgerError, RefundLedger } from './refunds.js';
 
-export type Decided = { moved: true; record: RefundRecord } | { moved: false; record: RefundRecord };
+/** A resolution's move from requires_attention: made (`moved: true`, also when an earlier attempt made it), or not, with the row as it is. */
+export type ResolutionMove = { moved: true; record: RefundRecord } | { moved: false; record: RefundRecord };
 
 /** A proof presented by a run: whose it is now — this run's, or the run that used it first. */
 export type ProofClaim = { claimed: true } | { claimed: false; usedBy: { workflowId: string; runId: string; at: string } };
@@ -38,8 +39,8 @@ export class ResolutionLedger {
 
   /**
    * Claims a signed decision for the run presenting it, before the run acts on it: the first run
-   * claims it; the same run again (a retried step) still holds it; any other run is told which run
-   * used it. One row per proof, so two runs presenting one proof at once cannot both hold it.
+   * claims it; the same run again (a retried step) still holds it; any other run is answered with the
+   * run that used it. One row per proof, so two runs presenting one proof at once cannot both hold it.
    */
   async claimProof(use: ProofUse): Promise<ProofClaim> {
     await this.db.query(
@@ -70,10 +71,10 @@ export class ResolutionLedger {
     fields: TransitionFields & { decisions: DecisionRecord[] },
     confirmed = false,
     claimant?: Claimant,
-  ): Promise<Decided> {
+  ): Promise<ResolutionMove> {
     const refused = notAMove('resolution', before.status, to);
     if (refused) throw new LedgerError(refused);
-    const row = await writeMove(this.db, { by: 'resolution', refundId: before.refundId, to, fields, asRead: before, confirmed, claimant });
+    const row = await writeMove(this.db, { kind: 'resolution', refundId: before.refundId, to, fields, asRead: before, confirmed, claimant });
     if (row) return { moved: true, record: toRecord(row) };
     const record = await this.refunds.get(before.refundId);
     if (!record) throw new LedgerError(`No refund ${before.refundId} in the ledger`);
@@ -89,7 +90,7 @@ export class ResolutionLedger {
    * `heldBy` (the resolution's workflow id), only while the claim is still that resolution's.
    */
   async settle(refundId: string, to: RefundStatus, fields: TransitionFields, heldBy?: string): Promise<RefundRecord> {
-    const row = await writeMove(this.db, { by: 'resolution', refundId, to, fields, heldBy });
+    const row = await writeMove(this.db, { kind: 'resolution', refundId, to, fields, heldBy });
     if (row) return toRecord(row);
     const current = await this.refunds.get(refundId);
     if (current?.status === to) return current;

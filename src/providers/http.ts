@@ -78,7 +78,8 @@ export type TransportFailure =
   /** Timeout, reset, abort: the provider may have received the request and acted on it. */
   | { kind: 'maybe_sent'; code: string };
 
-export type Sent = { response: AxiosResponse<string> } | { failure: TransportFailure };
+/** A request sent: the provider's answer (any status), or the transport's failure. */
+export type Sent = { kind: 'answered'; response: AxiosResponse<string> } | { kind: 'failed'; failure: TransportFailure };
 
 /**
  * Sends one request with the bearer token and the caller's signal. Transport failures come back as
@@ -97,7 +98,7 @@ export async function send(
       await http.limiter.acquire({ signal, onWait });
     } catch (err) {
       // Cancelled while waiting its turn: nothing was sent.
-      if (signal?.aborted) return { failure: { kind: 'not_sent', code: 'ERR_CANCELED' } };
+      if (signal?.aborted) return { kind: 'failed', failure: { kind: 'not_sent', code: 'ERR_CANCELED' } };
       throw err;
     }
   }
@@ -111,12 +112,12 @@ export async function send(
       headers: { ...request.headers, Authorization: `Bearer ${token}` },
     });
     observe(String(response.status));
-    return { response };
+    return { kind: 'answered', response };
   } catch (err) {
     if (!isAxiosError(err)) throw err;
     const code = err.code ?? 'UNKNOWN';
     observe(code);
-    return { failure: notSentCodes.has(code) ? { kind: 'not_sent', code } : { kind: 'maybe_sent', code } };
+    return { kind: 'failed', failure: notSentCodes.has(code) ? { kind: 'not_sent', code } : { kind: 'maybe_sent', code } };
   }
 }
 

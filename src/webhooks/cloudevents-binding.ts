@@ -16,12 +16,12 @@
  * turn a signed `refund.requested` into something else by changing a header.
  */
 
-/** What a broker message holds, read by the binding. */
+/** What a broker message holds, read by the binding: by its CloudEvents mode (`kind`), or unreadable. */
 export type BrokerEvent =
-  | { mode: 'structured'; body: Buffer }
-  | { mode: 'binary'; attributes: Record<string, string>; data: Buffer }
+  | { kind: 'structured'; body: Buffer }
+  | { kind: 'binary'; attributes: Record<string, string>; data: Buffer }
   /** Not readable as a CloudEvent: refused with this status and reason. */
-  | { mode: 'unreadable'; statusCode: number; reason: string };
+  | { kind: 'unreadable'; statusCode: number; reason: string };
 
 /** The JSON event format's media type: the one structured mode taken. */
 export const STRUCTURED_JSON = 'application/cloudevents+json';
@@ -36,16 +36,16 @@ const mediaType = (contentType: string) => (contentType.split(';')[0] ?? '').tri
 const isStructured = (contentType: string | undefined) => contentType !== undefined && mediaType(contentType).startsWith('application/cloudevents');
 
 function structured(contentType: string, body: Buffer): BrokerEvent {
-  if (mediaType(contentType) === STRUCTURED_JSON) return { mode: 'structured', body };
+  if (mediaType(contentType) === STRUCTURED_JSON) return { kind: 'structured', body };
   return {
-    mode: 'unreadable',
+    kind: 'unreadable',
     statusCode: 415,
     reason: `content type ${JSON.stringify(contentType)} is a CloudEvents format other than JSON: structured events are taken as ${STRUCTURED_JSON} only (batches neither)`,
   };
 }
 
 const noAttributes = (prefix: string): BrokerEvent => ({
-  mode: 'unreadable',
+  kind: 'unreadable',
   statusCode: 400,
   reason:
     `no CloudEvents attributes in the message headers: in binary mode each attribute is a header ${prefix}<name> (id, source, type, specversion), ` +
@@ -55,10 +55,10 @@ const noAttributes = (prefix: string): BrokerEvent => ({
 function checked(attributes: Record<string, string>, header: (name: string) => string): BrokerEvent | undefined {
   for (const [name, value] of Object.entries(attributes)) {
     if (!ATTRIBUTE_NAME.test(name)) {
-      return { mode: 'unreadable', statusCode: 400, reason: `header ${header(name)}: a CloudEvents attribute name is lower-case letters and digits` };
+      return { kind: 'unreadable', statusCode: 400, reason: `header ${header(name)}: a CloudEvents attribute name is lower-case letters and digits` };
     }
     if (CONTROL.test(value))
-      return { mode: 'unreadable', statusCode: 400, reason: `header ${header(name)} holds a control character, which no attribute value may` };
+      return { kind: 'unreadable', statusCode: 400, reason: `header ${header(name)} holds a control character, which no attribute value may` };
   }
   return undefined;
 }
@@ -91,14 +91,14 @@ export function readAmqpMessage(message: { contentType?: string | undefined; hea
     const name = rawName.toLowerCase();
     const text = name === 'time' && typeof value === 'number' && Number.isSafeInteger(value) ? amqpTime(value) : amqpValue(value);
     if (text === undefined) {
-      return { mode: 'unreadable', statusCode: 400, reason: `header ${header} is not a string (or another type a CloudEvents attribute has)` };
+      return { kind: 'unreadable', statusCode: 400, reason: `header ${header} is not a string (or another type a CloudEvents attribute has)` };
     }
-    if (name in attributes) return { mode: 'unreadable', statusCode: 400, reason: `the attribute ${name} is given twice (header ${header} and another)` };
+    if (name in attributes) return { kind: 'unreadable', statusCode: 400, reason: `the attribute ${name} is given twice (header ${header} and another)` };
     attributes[name] = text;
   }
   if (separators.size > 1) {
     return {
-      mode: 'unreadable',
+      kind: 'unreadable',
       statusCode: 400,
       reason: 'the message mixes cloudEvents: and cloudEvents_ headers; one message uses one separator for all its attributes (the AMQP binding)',
     };
@@ -106,7 +106,7 @@ export function readAmqpMessage(message: { contentType?: string | undefined; hea
   if (Object.keys(attributes).length === 0) return noAttributes('cloudEvents_');
   if (contentType !== undefined) attributes.datacontenttype = contentType;
   const separator = [...separators][0] ?? '_';
-  return checked(attributes, (name) => `cloudEvents${separator}${name}`) ?? { mode: 'binary', attributes, data: body };
+  return checked(attributes, (name) => `cloudEvents${separator}${name}`) ?? { kind: 'binary', attributes, data: body };
 }
 
 function amqpTime(seconds: number): string {
@@ -162,15 +162,15 @@ export function readNatsMessage(headers: Iterable<[string, string[]]>, data: Buf
   for (const [header, values] of all) {
     if (!/^ce-/i.test(header)) continue;
     const name = header.slice(3).toLowerCase();
-    if (values.length !== 1 || name in attributes) return { mode: 'unreadable', statusCode: 400, reason: `the attribute ${name} is given more than once` };
+    if (values.length !== 1 || name in attributes) return { kind: 'unreadable', statusCode: 400, reason: `the attribute ${name} is given more than once` };
     const value = natsHeaderValue(values[0] ?? '');
     if (value === undefined) {
-      return { mode: 'unreadable', statusCode: 400, reason: `header ${header}: its percent-encoded bytes are not UTF-8 (the NATS binding refuses them)` };
+      return { kind: 'unreadable', statusCode: 400, reason: `header ${header}: its percent-encoded bytes are not UTF-8 (the NATS binding refuses them)` };
     }
     attributes[name] = value;
   }
   if (Object.keys(attributes).length === 0) return noAttributes('ce-');
-  return checked(attributes, (name) => `ce-${name}`) ?? { mode: 'binary', attributes, data };
+  return checked(attributes, (name) => `ce-${name}`) ?? { kind: 'binary', attributes, data };
 }
 
 /**

@@ -9,7 +9,7 @@ import { engineMetrics } from '../metrics.js';
  * The process's Temporal Runtime, once, before any connection: the Prometheus exporter on
  * METRICS_ADDRESS (`/metrics`: the SDK's metrics and ours) unless it is `off`, the SDK's and the
  * activities' log lines into our JSON logger (src/logging.ts), and no signal
- * handling of its own: each entry point decides what a signal stops, and in what order (see
+ * handling of its own: each entry point says what a signal stops, and in what order (see
  * src/shutdown.ts). Returns the engine's metrics, recorded through the Runtime's meter.
  */
 export function installRuntime(config: Pick<Config, 'METRICS_ADDRESS'>, logger: Logger): EngineMetrics {

@@ -69,7 +69,7 @@ export function retryAttemptsWithin(windowMs: number): number {
 
 /**
  * Provider calls: retried with exponential backoff while the failure is transient, never when it is
- * final, within the retry window, after which the caller decides (a refund goes to
+ * final, within the retry window, after which the caller says what follows (a refund goes to
  * requires_attention). No schedule-to-close timeout: a refund queued behind a burst, or waiting for
  * its turn under the provider's rate limit, waits as long as it takes (heartbeating), and only the
  * provider's own failures use up the window.
@@ -95,8 +95,12 @@ function providerOptions(policy: Pick<RunPolicy, 'retryWindowMs' | 'failureTypes
   };
 }
 
-/** An inspection's attempts: Oen failing or not answering is an answer (`unreachable`), so only an activity that fails itself is retried, a few times. */
-const inspectionRetry = { maximumAttempts: 3 } as const;
+/**
+ * What every inspection of Oen shares: it heartbeats as it goes (each order listed), and an attempt
+ * silent for a minute is lost; Oen failing or not answering is an answer (`unreachable`), so only an
+ * activity that fails itself is retried, a few times.
+ */
+const inspection = { heartbeatTimeout: '1 minute', retry: { maximumAttempts: 3 } } as const;
 
 export const profiles = {
   /**
@@ -131,17 +135,9 @@ export const profiles = {
 
   inspection: {
     /** One refund's order listed at Oen while a person waits for the answer (a resolution). */
-    oenRefund: {
-      startToCloseTimeout: '5 minutes',
-      heartbeatTimeout: '1 minute',
-      retry: { initialInterval: '2 seconds', ...inspectionRetry },
-    } satisfies ActivityOptions,
+    oenRefund: { ...inspection, startToCloseTimeout: '5 minutes', retry: { ...inspection.retry, initialInterval: '2 seconds' } } satisfies ActivityOptions,
     /** A page of refunds, one Oen list per order, heartbeating per order (reconciliation). */
-    oenPage: {
-      startToCloseTimeout: '30 minutes',
-      heartbeatTimeout: '1 minute',
-      retry: { initialInterval: '5 seconds', ...inspectionRetry },
-    } satisfies ActivityOptions,
+    oenPage: { ...inspection, startToCloseTimeout: '30 minutes', retry: { ...inspection.retry, initialInterval: '5 seconds' } } satisfies ActivityOptions,
     /** Temporal and the ledger asked about a refund's run: a few tries, then the caller goes on without the answer. */
     refundRun: { startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 5 } } satisfies ActivityOptions,
   },

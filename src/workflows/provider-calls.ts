@@ -38,7 +38,7 @@ export async function submitRefund(request: RefundRequested, policy: RunPolicy, 
   }
 }
 
-/** How a failed provider call ends the refund (src/domain/provider-call.ts decides). */
+/** How a failed provider call ends the refund (src/domain/provider-call.ts says which end). */
 export function callEnd(err: ActivityFailure, policy: Pick<RunPolicy, 'retryWindowMs' | 'failureTypes'>): ProviderCallEnd {
   return providerCallEnd(applicationCause(err), policy.failureTypes, policy.retryWindowMs, err.message);
 }

@@ -34,7 +34,7 @@ const { deliverOutcome } = proxyActivities<DeliveryActivities>(profiles.delivery
 
 /**
  * Reconciliation (docs/reconciliation.md): the ledger against what Oen shows, a page of Oen refunds
- * at a time; what to do with each is decided by `reconcileAction` (src/domain/reconcile-decision.ts)
+ * at a time; the action for each is chosen by `reconcileAction` (src/domain/reconcile-decision.ts)
  * and carried out by `Reconciliation`. Then the refunds whose run ended without settling them
  * (`runEndedAction`), and the MWD refunds in doubt, which cannot be asked about, listed. The report
  * is the result and is kept in the ledger; every refund whose status changed gets its outcome event.

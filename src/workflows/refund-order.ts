@@ -12,7 +12,7 @@ import {
 } from '@temporalio/workflow';
 import { isRefundRecord, orderCancelledProblems } from '../domain/guards.js';
 import { notACardPayment, orderRefundId, type NotRefunded, type OrderRefundResult } from '../domain/order.js';
-import { refundStartOptions } from '../domain/refund-start.js';
+import { oneRefundPerTransaction, refundStartOptions, refundWorkflowId } from '../domain/refund-start.js';
 import type { OrderCancelled } from '../domain/schemas/order-events.js';
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import type { OenRefundRequested } from '../domain/schemas/refund-request.js';
@@ -56,7 +56,7 @@ export async function refundOrderWorkflow(input: OrderCancelled): Promise<OrderR
     const request = transactionRefund(order, t);
     const child = await startRefundChild(request);
     if (child) children.push(child.result().catch((err: unknown) => recordOfFailedRefund(t.id, err)));
-    else notRefunded.push({ transactionHid: t.id, status: 'skipped', reason: 'a refund run for this transaction already exists' });
+    else notRefunded.push({ transactionHid: t.id, status: 'skipped', reason: oneRefundPerTransaction(t.id, `the refund run ${refundWorkflowId(request)}`) });
   }
 
   const settled = await Promise.all(children);

@@ -19,8 +19,8 @@ type Opened = Awaited<ReturnType<ReturnType<typeof ledgerStep>['openRefund']>>['
 
 /**
  * One refund, exactly once: validate → open in the ledger → (await an approver's decision) → submit
- * to the provider → record the end → tell order management. A refund that fails or is cancelled ends
- * the run failed, with its record; one that succeeded or needs a person completes it with the record.
+ * to the provider → record the end → tell order management. A refund that fails or is cancelled closes
+ * the run failed, with its record; one that succeeded or needs a person closes it completed, with the record.
  */
 export async function refundWorkflow(input: RefundRequested): Promise<RefundRecord> {
   const request = checkInput(input, refundRequestProblems(input), 'refund request');
@@ -28,7 +28,7 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
   const decisions = new OperatorDecisions(request, view.progress);
   const record = async (status: RefundStatus, fields: TransitionFields = {}) =>
     view.show(await ledgerStep(`Ledger: ${request.refundId} → ${status}`).recordStatus(request.refundId, status, fields));
-  /** Records the end, tells order management, and ends the run as the refund ended. */
+  /** Records the end, tells order management, and closes the run as the refund ended. */
   const settle = async ({ status, fields }: RefundEnd) => closeRun(await record(status, fields), true);
 
   // Open: not cancellable, so a Temporal Cancel request finds the refund in the ledger to end it.
@@ -37,7 +37,7 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
     ledgerStep(`Ledger: open refund ${request.refundId}`).openRefund(request, workflowId, runId, parent?.workflowId),
   );
   if ('notRequested' in opened) throw notRequestedFailure(opened);
-  // A refund id ends once: a second run of a settled one ends as the first did, sending and telling nothing.
+  // A refund id ends once: a second run of a settled one closes as the first did, sending and telling nothing.
   if ('settled' in opened) return closeRun(view.show(opened.settled), false);
   if (!('opened' in opened)) throw refusedOpen(opened);
   decisions.usePolicy(policy);
@@ -98,7 +98,7 @@ async function awaitGoAhead(
 }
 
 /**
- * Ends the run as the refund ended, telling order management first when the end is new: failed and
+ * Closes the run as the refund ended, telling order management first when the end is new: failed and
  * cancelled refunds fail the run (with the record in the failure's details, so a new run may follow
  * a failed one); succeeded and requires_attention complete it with the record.
  */

@@ -77,10 +77,10 @@ export async function resolveWorkflow(input: ResolveInput): Promise<ResolveResul
     return view.refused('forbidden', err instanceof Error ? err.message : String(err));
   }
   // A copy of this run's input started again through Temporal, within the proof's lifetime, must
-  // neither settle the refund a second time nor do later what its person was told was not done.
+  // neither settle the refund a second time nor later do what its person's answer said was not done.
   // (Runs from before proofs were single use replay as they ran.)
   if (decision.verified && patched('resolve-proof-single-use')) {
-    const claim = await ledgerStep(`Ledger: claim ${decision.by.name}'s signed resolution for this run`).claimDecisionProof(
+    const claim = await ledgerStep(`Ledger: claim the signed resolution of ${describeDecider(decision.by)} for this run`).claimDecisionProof(
       input.proof as DecisionProof,
       details,
     );
@@ -98,7 +98,7 @@ export async function resolveWorkflow(input: ResolveInput): Promise<ResolveResul
     });
   }
   const confirmed = await twoPeople.confirmed({ decision, policy, amount: refund.amount, needed, waiting: (text) => view.stage(text) });
-  if ('refused' in confirmed) return view.refused(confirmed.code, confirmed.refused);
+  if (confirmed.kind === 'refused') return view.refused(confirmed.code, confirmed.refused);
   const resolving: Resolving = { refund, decision, second: confirmed.second, policy, view };
   if (refund.provider === 'mwd') return onApproversWord(resolving, resolution as Outcome);
   if ('outcome' in resolution && resolution.outcome === 'succeeded' && resolution.providerReference !== refund.transactionHid) {
@@ -160,8 +160,8 @@ async function settle(resolving: Resolving, resolution: Outcome, evidence: strin
       { ...fields, decisions: [decision, ...resolving.second].map((d) => ({ ...d, evidence })) },
       oenShowed !== undefined,
     );
-    if ('resolved' in moved) return moved;
-    return tellAndAnswer(moved, oenShowed);
+    if (moved.kind === 'refused') return moved.answer;
+    return tellAndAnswer(moved.record, oenShowed);
   });
 }
 
@@ -182,34 +182,40 @@ async function sendAgain(resolving: Resolving, found: OenShows): Promise<Resolve
       { error: null, decisions: [decision, ...resolving.second].map((d) => ({ ...d, evidence: found.evidence })) },
       false,
     );
-    if ('resolved' in claimed) return claimed;
-    const summary = `${providerCallSummary(refund)}, sent again for ${decision.by.name}`;
+    if (claimed.kind === 'refused') return claimed.answer;
+    const summary = `${providerCallSummary(refund)}, sent again for ${describeDecider(decision.by)}`;
     const { status, fields } = await submitRefund(retry.request, policy, summary);
     const ended = await ledgerStep(`Ledger: ${refund.refundId} → ${status}`).recordResolutionEnd(refund.refundId, status, fields);
     return tellAndAnswer(view.show(ended), providerEvidence);
   });
 }
 
-/** The decision's move, from requires_attention as read: the record as moved, or the refusal when it moved meanwhile. */
+/** The decision's move, from requires_attention as read: the record as moved, or the run's answer when the refund moved meanwhile. */
 async function moveAsDecided(
   { refund, decision, view }: Resolving,
   to: RefundStatus,
   fields: TransitionFields & { decisions: DecisionRecord[] },
   confirmed: boolean,
-): Promise<RefundRecord | ResolveResult> {
+): Promise<{ kind: 'moved'; record: RefundRecord } | { kind: 'refused'; answer: ResolveResult }> {
   const before = {
     refundId: refund.refundId,
     status: refund.status,
     updatedAt: refund.updatedAt,
     ...(refund.version !== undefined && { version: refund.version }),
   };
-  const decided = await ledgerStep(`Ledger: ${refund.refundId} → ${to}, resolved by ${decision.by.name}`).recordResolution(before, to, fields, confirmed);
-  if (decided.moved) return view.show(decided.record);
-  return view.refused(
-    'changed_meanwhile',
-    `Refund ${refund.refundId} changed while it was being resolved (it is now ${decided.record.status}); nothing was changed by this resolution: look at it again`,
-    { status: decided.record.status },
+  const move = await ledgerStep(`Ledger: ${refund.refundId} → ${to}, resolved by ${describeDecider(decision.by)}`).recordResolution(
+    before,
+    to,
+    fields,
+    confirmed,
   );
+  if (move.moved) return { kind: 'moved', record: view.show(move.record) };
+  const answer = view.refused(
+    'changed_meanwhile',
+    `Refund ${refund.refundId} changed while it was being resolved (it is now ${move.record.status}); nothing was changed by this resolution: look at it again`,
+    { status: move.record.status },
+  );
+  return { kind: 'refused', answer };
 }
 
 /** Order management hears the refund's new end, as from a refund run; the run answers it. */

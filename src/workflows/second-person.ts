@@ -3,7 +3,7 @@ import type { Role } from '../domain/actor.js';
 import { codes } from '../domain/failures.js';
 import { formatNtd } from '../domain/format.js';
 import { secondPersonProblem } from '../domain/four-eyes.js';
-import type { DecisionRecord } from '../domain/operator.js';
+import { describeDecider, type DecisionRecord } from '../domain/operator.js';
 import type { RunPolicy } from '../domain/policy.js';
 import { describeResolution, resolutionDetails, resolveInputProblems, type ResolveInput } from '../domain/resolution.js';
 import { decidedBy } from './decided-by.js';
@@ -38,7 +38,7 @@ export function secondPerson(input: ResolveInput) {
     if (!first.twoNeeded) throw new Error(`a resolution of refund ${input.refundId} is already running (it needs one person); wait for it`);
     const problem = shapeProblem(asked);
     if (problem) throw new Error(`cannot confirm: ${problem}`);
-    if (confirmation) throw new Error(`cannot confirm: ${confirmation.by.name} confirmed it already`);
+    if (confirmation) throw new Error(`cannot confirm: ${describeDecider(confirmation.by)} confirmed it already`);
     const details = resolutionDetails(asked.resolution);
     const who = decidedBy(first.policy, { action: 'resolve', refundId: input.refundId, proof: asked.proof, details, now: Date.now() }, first.needed);
     const notSecond = secondPersonProblem([first.decision], who, 'asked for it');
@@ -83,18 +83,23 @@ export function secondPerson(input: ResolveInput) {
       needed: Role;
       /** Says what the run waits for, where it shows itself. */
       waiting: (text: string) => void;
-    }): Promise<{ second: DecisionRecord[] } | { refused: string; code: 'forbidden' | 'not_confirmed' }> => {
+    }): Promise<{ kind: 'confirmed'; second: DecisionRecord[] } | { kind: 'refused'; code: 'forbidden' | 'not_confirmed'; refused: string }> => {
       const { decision, policy, amount, needed } = asked;
       const twoNeeded = policy.dualApprovalThreshold !== undefined && amount >= policy.dualApprovalThreshold;
       first = { decision, policy, needed, twoNeeded };
       // A run that was under way before resolutions took two people replays as it ran.
-      if (!twoNeeded || !patched(TWO_PEOPLE_PATCH)) return { second: [] };
+      if (!twoNeeded || !patched(TWO_PEOPLE_PATCH)) return { kind: 'confirmed', second: [] };
       const nobody = secondPersonProblem([], decision);
       if (nobody)
-        return { code: 'forbidden', refused: `Resolving a refund of at least ${formatNtd(policy.dualApprovalThreshold ?? 0)} takes two people: ${nobody}` };
-      asked.waiting(`asked by ${decision.by.name}; waiting for a second person to ask for the same resolution`);
-      if (await condition(() => confirmation !== undefined, policy.approvalTimeoutMs)) return { second: [confirmation!] };
+        return {
+          kind: 'refused',
+          code: 'forbidden',
+          refused: `Resolving a refund of at least ${formatNtd(policy.dualApprovalThreshold ?? 0)} takes two people: ${nobody}`,
+        };
+      asked.waiting(`asked by ${describeDecider(decision.by)}; waiting for a second person to ask for the same resolution`);
+      if (await condition(() => confirmation !== undefined, policy.approvalTimeoutMs)) return { kind: 'confirmed', second: [confirmation!] };
       return {
+        kind: 'refused',
         code: 'not_confirmed',
         refused: `No second person asked for the same resolution within ${Math.round(policy.approvalTimeoutMs / 1000)} s; nothing was changed`,
       };

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { refusalHeaderNames } from '../../src/api/brokers/settle.js';
+import { refusalHeaderNames } from '../../src/api/brokers/ack.js';
 import { ApiKeys } from '../../src/ledger/api-keys.js';
 import { EventInbox } from '../../src/ledger/inbox.js';
 import { natsHeaderValue } from '../../src/webhooks/cloudevents-binding.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { refusalHeaderNames } from '../../src/api/brokers/settle.js';
+import { refusalHeaderNames } from '../../src/api/brokers/ack.js';
 import type { Database } from '../../src/ledger/database.js';
 import { EventInbox } from '../../src/ledger/inbox.js';
 import { Signer } from '../../src/webhooks/signing.js';

@@ -58,15 +58,15 @@ describe.each(kinds)('named API keys and the audit trail on %s', (kind) => {
   it('a grant by two: no key until a second person confirms it, who is shown it and holds it', async () => {
     const proposed = await keys.propose('dora', 'approver', 'dora', { id: 'key:root', person: 'root' });
     expect(proposed).toMatchObject({ name: 'dora', person: 'dora', pending: true });
-    expect(await keys.confirm('dora', { id: 'key:root-2', person: 'root' })).toEqual({ refused: 'same_person' });
-    expect(await keys.confirm('dora', { id: 'key:root-3', person: 'Root' })).toEqual({ refused: 'same_person' });
-    expect(await keys.confirm('nobody', { id: 'key:eve', person: 'eve' })).toEqual({ refused: 'not_waiting' });
+    expect(await keys.confirm('dora', { id: 'key:root-2', person: 'root' })).toEqual({ kind: 'same_person' });
+    expect(await keys.confirm('dora', { id: 'key:root-3', person: 'Root' })).toEqual({ kind: 'same_person' });
+    expect(await keys.confirm('nobody', { id: 'key:eve', person: 'eve' })).toEqual({ kind: 'not_waiting' });
     const confirmed = await keys.confirm('dora', { id: 'key:eve', person: 'eve' });
-    if (!('key' in confirmed)) throw new Error(`not confirmed: ${confirmed.refused}`);
+    if (confirmed.kind !== 'confirmed') throw new Error(`not confirmed: ${confirmed.kind}`);
     expect(confirmed.info).toMatchObject({ name: 'dora', confirmedBy: 'key:eve' });
     expect(confirmed.info.pending).toBeUndefined();
     expect(await keys.actorFor(confirmed.key)).toEqual({ id: 'key:dora', name: 'dora', role: 'approver', via: 'api-key', person: 'dora', heldBy: 'eve' });
-    expect(await keys.confirm('dora', { id: 'key:fay', person: 'fay' })).toEqual({ refused: 'not_waiting' });
+    expect(await keys.confirm('dora', { id: 'key:fay', person: 'fay' })).toEqual({ kind: 'not_waiting' });
   });
 
   it('the audit trail is append-only: UPDATE, DELETE and TRUNCATE are refused whoever asks', async () => {

@@ -51,7 +51,7 @@ describe.each(kinds)('the outcome outbox on %s', (kind) => {
     await refunds.transition(request.refundId, 'requires_attention');
     await db.query(`UPDATE refunds SET error_message = 'more evidence', updated_at = now() WHERE refund_id = $1`, [request.refundId]);
     await writeMove(db, {
-      by: 'resolution',
+      kind: 'resolution',
       refundId: request.refundId,
       to: 'succeeded',
       fields: { providerReference: 'REF-1' },
@@ -97,7 +97,7 @@ describe.each(kinds)('the outcome outbox on %s', (kind) => {
     await refunds.transition(request.refundId, 'submitting');
     await expect(
       db.transaction(async (tx) => {
-        await writeMove(tx, { by: 'run', refundId: request.refundId, to: 'succeeded' });
+        await writeMove(tx, { kind: 'run', refundId: request.refundId, to: 'succeeded' });
         throw new Error('the transaction ends here');
       }),
     ).rejects.toThrow('the transaction ends here');

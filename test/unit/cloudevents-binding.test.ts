@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { withoutPassword } from '../../src/api/brokers/intake-deps.js';
-import { deliveryOf, refusalHeaders, retryDelayMs, settlementOf } from '../../src/api/brokers/settle.js';
+import { ackOf, deliveryOf, refusalHeaders, retryDelayMs } from '../../src/api/brokers/ack.js';
 import {
   amqpBinaryProperties,
   binaryAttributes,
@@ -30,12 +30,12 @@ describe('the AMQP binding', () => {
     [undefined, 'binary'],
   ])('content type %s: %s mode', (contentType, mode) => {
     const headers = mode === 'binary' ? { 'cloudEvents:id': 'evt-1' } : {};
-    expect(readAmqpMessage({ contentType, headers, body: data }).mode).toBe(mode);
+    expect(readAmqpMessage({ contentType, headers, body: data }).kind).toBe(mode);
   });
 
   it('a CloudEvents format other than JSON, or a batch, is refused with 415', () => {
     for (const contentType of ['application/cloudevents+avro', 'application/cloudevents-batch+json']) {
-      expect(readAmqpMessage({ contentType, body: data })).toMatchObject({ mode: 'unreadable', statusCode: 415 });
+      expect(readAmqpMessage({ contentType, body: data })).toMatchObject({ kind: 'unreadable', statusCode: 415 });
     }
   });
 
@@ -46,7 +46,7 @@ describe('the AMQP binding', () => {
         headers: { [`cloudEvents${separator}id`]: 'evt-1', [`CLOUDEVENTS${separator}type`]: 'refund.requested', other: 'x' },
         body: data,
       });
-      expect(read).toEqual({ mode: 'binary', attributes: { id: 'evt-1', type: 'refund.requested', datacontenttype: 'application/json' }, data });
+      expect(read).toEqual({ kind: 'binary', attributes: { id: 'evt-1', type: 'refund.requested', datacontenttype: 'application/json' }, data });
     }
   });
 
@@ -64,19 +64,19 @@ describe('the AMQP binding', () => {
     ['twice', { cloudEvents_id: 'a', cloudEvents_ID: 'b' }, /given twice/],
   ])('binary mode refuses %s (400)', (_name, headers, reason) => {
     const read = readAmqpMessage({ contentType: 'application/json', headers, body: data });
-    expect(read).toMatchObject({ mode: 'unreadable', statusCode: 400 });
-    expect(read.mode === 'unreadable' && read.reason).toMatch(reason);
+    expect(read).toMatchObject({ kind: 'unreadable', statusCode: 400 });
+    expect(read.kind === 'unreadable' && read.reason).toMatch(reason);
   });
 
   it('what amqpBinaryProperties writes reads back as the event', () => {
     const { contentType, headers } = amqpBinaryProperties(event);
-    expect(readAmqpMessage({ contentType, headers, body: data })).toEqual({ mode: 'binary', attributes: binaryAttributes(event), data });
+    expect(readAmqpMessage({ contentType, headers, body: data })).toEqual({ kind: 'binary', attributes: binaryAttributes(event), data });
   });
 });
 
 describe('the NATS binding', () => {
   it('structured by the Content-Type header (any case of its name), binary otherwise', () => {
-    expect(readNatsMessage([['content-type', ['application/cloudevents+json']]], data).mode).toBe('structured');
+    expect(readNatsMessage([['content-type', ['application/cloudevents+json']]], data).kind).toBe('structured');
     expect(
       readNatsMessage(
         [
@@ -84,7 +84,7 @@ describe('the NATS binding', () => {
           ['ce-id', ['e']],
         ],
         data,
-      ).mode,
+      ).kind,
     ).toBe('binary');
   });
 
@@ -99,7 +99,7 @@ describe('the NATS binding', () => {
       data,
     );
     expect(read).toEqual({
-      mode: 'binary',
+      kind: 'binary',
       attributes: { id: 'evt-1', source: 'Euro € 😀', subject: 'quoted "value"', datacontenttype: 'application/json' },
       data,
     });
@@ -107,11 +107,11 @@ describe('the NATS binding', () => {
 
   it('refuses percent-encoded bytes that are not UTF-8 (an overlong space), and an attribute given twice', () => {
     expect(readNatsMessage([['ce-id', ['%C0%A0']]], data)).toMatchObject({
-      mode: 'unreadable',
+      kind: 'unreadable',
       statusCode: 400,
       reason: expect.stringMatching(/not UTF-8/) as unknown,
     });
-    expect(readNatsMessage([['ce-id', ['a', 'b']]], data)).toMatchObject({ mode: 'unreadable', statusCode: 400 });
+    expect(readNatsMessage([['ce-id', ['a', 'b']]], data)).toMatchObject({ kind: 'unreadable', statusCode: 400 });
   });
 
   it('percent-encodes space, ", % and everything outside printable ASCII (upper-case hex), and decodes it back', () => {
@@ -122,7 +122,7 @@ describe('the NATS binding', () => {
 
   it('what natsBinaryHeaders writes reads back as the event', () => {
     const headers = Object.entries(natsBinaryHeaders({ ...event, source: 'order management/台北' })).map(([k, v]) => [k, [v]] as [string, string[]]);
-    expect(readNatsMessage(headers, data)).toEqual({ mode: 'binary', attributes: binaryAttributes({ ...event, source: 'order management/台北' }), data });
+    expect(readNatsMessage(headers, data)).toEqual({ kind: 'binary', attributes: binaryAttributes({ ...event, source: 'order management/台北' }), data });
   });
 });
 
@@ -168,22 +168,22 @@ describe("binary mode's signed content", () => {
   });
 
   it('is what a broker delivery hands the intake to check, hash and keep (structured: the body as it is)', () => {
-    const binary = deliveryOf('nats', { mode: 'binary', attributes: binaryAttributes(event), data }, data, {}, true);
+    const binary = deliveryOf('nats', { kind: 'binary', attributes: binaryAttributes(event), data }, data, {}, true);
     expect(binary.content).toEqual(binarySignedContent(binaryAttributes(event), data));
     expect(binary.binary).toEqual({ attributes: binaryAttributes(event), data });
-    expect(deliveryOf('amqp', { mode: 'structured', body: data }, data, {}, false).content).toBe(data);
-    expect(deliveryOf('amqp', { mode: 'unreadable', statusCode: 415, reason: 'r' }, data, {}, false)).toMatchObject({
+    expect(deliveryOf('amqp', { kind: 'structured', body: data }, data, {}, false).content).toBe(data);
+    expect(deliveryOf('amqp', { kind: 'unreadable', statusCode: 415, reason: 'r' }, data, {}, false)).toMatchObject({
       content: data,
       unreadable: { statusCode: 415 },
     });
   });
 });
 
-describe("a broker consumer's settlement of the intake's answer", () => {
+describe("a broker consumer's acknowledgement of the intake's answer", () => {
   it('202 and 200 are acked; a refusal is dead-lettered with its status, reason and problems as headers', () => {
-    expect(settlementOf({ statusCode: 202, body: {} })).toEqual({ kind: 'ack', result: 'accepted' });
-    expect(settlementOf({ statusCode: 200, body: {} })).toEqual({ kind: 'ack', result: 'duplicate' });
-    const refused = settlementOf({
+    expect(ackOf({ statusCode: 202, body: {} })).toEqual({ kind: 'ack', result: 'accepted' });
+    expect(ackOf({ statusCode: 200, body: {} })).toEqual({ kind: 'ack', result: 'duplicate' });
+    const refused = ackOf({
       statusCode: 422,
       body: { error: 'the event does not match the contract (1 problem)', problems: [{ field: 'type', problem: 'x' }] },
     });

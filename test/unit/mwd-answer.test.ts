@@ -5,7 +5,7 @@ import { ProviderError } from '../../src/providers/errors.js';
 import { mwdCodesDisagree, mwdNoBankAnswer, mwdRefused, mwdServerError } from '../../src/providers/mwd/errors.js';
 import { mwdRefundResponse } from '../../src/providers/mwd/schemas.js';
 
-// What an MWD answer means for a refund, decided without a server (over real HTTP:
+// What an MWD answer means for a refund, judged without a server (over real HTTP:
 // test/providers/mwd.test.ts; through the engine: test/fault-model).
 
 describe("MWD's request to the bank without the bank's answer", () => {

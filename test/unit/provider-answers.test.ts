@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { codesVerdict } from '../../src/providers/mwd/client.js';
 import { oenAnswerRule, oenRefusals } from '../../src/providers/oen/errors.js';
 
-// What each provider answer means, decided without a server (the clients over real HTTP:
+// What each provider answer means, judged without a server (the clients over real HTTP:
 // test/providers/oen.test.ts, test/providers/mwd.test.ts).
 
 describe('the Oen error table', () => {

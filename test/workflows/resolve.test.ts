@@ -177,7 +177,7 @@ describe('resolveWorkflow: Oen, on what Oen shows', () => {
     // In the Web UI: its summary, the refund's search attributes with the new status, each step named.
     const description = await handle.describe();
     expect(await description.staticSummary()).toBe(`Resolve ${request.refundId} as succeeded (Oen)`);
-    expect(await description.staticDetails()).toMatch(/Asked by: otto \(operator\)/);
+    expect(await description.staticDetails()).toMatch(/Asked by: otto \(operator, key:otto\)/);
     expect(description.typedSearchAttributes.get(RefundStatusKey)).toBe('succeeded');
     const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
     expect(metadata.currentDetails).toMatch(
@@ -192,9 +192,9 @@ describe('resolveWorkflow: Oen, on what Oen shows', () => {
     expect(steps).toEqual([
       "Read the worker's refund policy (approval threshold, retry window)",
       `Ledger: read refund ${request.refundId}`,
-      "Ledger: claim otto's signed resolution for this run",
+      'Ledger: claim the signed resolution of otto (operator, key:otto) for this run',
       `Ask Oen about ${request.refundId}: list order ${request.orderId}`,
-      `Ledger: ${request.refundId} → succeeded, resolved by otto`,
+      `Ledger: ${request.refundId} → succeeded, resolved by otto (operator, key:otto)`,
     ]);
 
     // Settled and confirmed: reconciliation neither asks again nor sends.

@@ -5,7 +5,7 @@ import { routedPublisher } from '../../webhooks/amqp-routed.js';
 import { readAmqpMessage } from '../../webhooks/cloudevents-binding.js';
 import { contentTypeOf, keepRawBodies } from './amqp-raw-body.js';
 import { headerText, withoutPassword, type BrokerIntakeDeps, type RunningIntake } from './intake-deps.js';
-import { deliveryOf, pause, refusalHeaders, retryDelayMs, settlementOf, type Refusal } from './settle.js';
+import { ackOf, deliveryOf, pause, refusalHeaders, retryDelayMs, type Refusal } from './ack.js';
 
 export interface AmqpIntakeSettings {
   /** AMQP_URL: amqp:// or amqps://, the user and password in it. */
@@ -78,16 +78,16 @@ export function startAmqpIntake(settings: AmqpIntakeSettings, deps: BrokerIntake
       }
       const event = readAmqpMessage({ contentType: contentTypeOf(message), headers: message.headers, body: message.body });
       const answer = await intake.take(deliveryOf('amqp', event, message.body, headersOf(message), signatureRequired));
-      const settlement = settlementOf(answer);
-      if (settlement.kind === 'deadLetter') {
-        await deadLetter(message, message.body, settlement.refusal);
+      const ack = ackOf(answer);
+      if (ack.kind === 'deadLetter') {
+        await deadLetter(message, message.body, ack.refusal);
         log.warn(
-          { intake: 'amqp', status: settlement.refusal.statusCode },
-          `RabbitMQ intake refused a message (${settlement.refusal.statusCode}: ${settlement.refusal.reason}); kept, and published to the dead-letter exchange "${deadLetterExchange}"`,
+          { intake: 'amqp', status: ack.refusal.statusCode },
+          `RabbitMQ intake refused a message (${ack.refusal.statusCode}: ${ack.refusal.reason}); kept, and published to the dead-letter exchange "${deadLetterExchange}"`,
         );
         monitor.count('amqp', 'dead_lettered');
       } else {
-        monitor.count('amqp', settlement.result);
+        monitor.count('amqp', ack.result);
       }
       failuresInARow = 0;
       return ConsumerStatus.ACK;

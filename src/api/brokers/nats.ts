@@ -15,7 +15,7 @@ import {
 import { connect, headers as natsHeaders, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
 import { natsHeaderEncode, readNatsMessage } from '../../webhooks/cloudevents-binding.js';
 import { withoutPassword, type BrokerIntakeDeps, type RunningIntake } from './intake-deps.js';
-import { deliveryOf, pause, refusalHeaders, retryDelayMs, settlementOf } from './settle.js';
+import { ackOf, deliveryOf, pause, refusalHeaders, retryDelayMs } from './ack.js';
 
 export interface NatsIntakeSettings {
   /** NATS_URL, split: nats:// or tls:// URLs, a user and password or a token in the first. */
@@ -75,20 +75,20 @@ export function startNatsIntake(settings: NatsIntakeSettings, deps: BrokerIntake
     try {
       const event = readNatsMessage(all, data);
       const answer = await intake.take(deliveryOf('nats', event, data, signatureHeaders, signatureRequired));
-      const settlement = settlementOf(answer);
-      if (settlement.kind === 'deadLetter') {
+      const ack = ackOf(answer);
+      if (ack.kind === 'deadLetter') {
         const dead = natsHeaders();
         for (const [name, values] of all) for (const value of values) dead.append(name, value);
-        for (const [name, value] of Object.entries(refusalHeaders(settlement.refusal, 'nats'))) dead.set(name, natsHeaderEncode(value));
+        for (const [name, value] of Object.entries(refusalHeaders(ack.refusal, 'nats'))) dead.set(name, natsHeaderEncode(value));
         // The dead-letter stream's duplicate window keeps a second publish of the same message (after a crash before the ack) out.
         await js.publish(deadLetterSubject, message.data, { headers: dead, msgID: `${message.info.stream}-${message.seq}` });
         log.warn(
-          { intake: 'nats', status: settlement.refusal.statusCode },
-          `NATS intake refused a message (${settlement.refusal.statusCode}: ${settlement.refusal.reason}); kept, and published to ${deadLetterSubject}`,
+          { intake: 'nats', status: ack.refusal.statusCode },
+          `NATS intake refused a message (${ack.refusal.statusCode}: ${ack.refusal.reason}); kept, and published to ${deadLetterSubject}`,
         );
         monitor.count('nats', 'dead_lettered');
       } else {
-        monitor.count('nats', settlement.result);
+        monitor.count('nats', ack.result);
       }
       failuresInARow = 0;
     } catch (err) {

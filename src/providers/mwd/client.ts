@@ -63,7 +63,7 @@ export class MwdClient {
       },
       options,
     );
-    if ('failure' in sent) {
+    if (sent.kind === 'failed') {
       throw new ProviderError('mwd', transportRule('Mwd', sent.failure, true), { code: sent.failure.code }, what);
     }
     const { status, data: text } = sent.response;

@@ -120,7 +120,7 @@ export class OenClient {
   ): Promise<z.output<Schema>> {
     const what = `${request.method} ${request.url}`;
     const sent = await send(this.http, this.tokenProvider, operation, request, options);
-    if ('failure' in sent) {
+    if (sent.kind === 'failed') {
       throw new ProviderError('oen', transportRule('Oen', sent.failure, write), { code: sent.failure.code }, what);
     }
     const { status, data: text, headers } = sent.response;

@@ -11,7 +11,7 @@ import type { Delivery, DeliveryHeaders } from '../intake.js';
  * intake answers only after its inbox write (or its refusal's) has committed, so an ack never
  * precedes the commit; when it throws, nothing is acked and the broker delivers the message again.
  */
-export type Settlement =
+export type BrokerAck =
   /** 202 (accepted) or 200 (the same event again, or a refund the ledger already has): ack. */
   | { kind: 'ack'; result: 'accepted' | 'duplicate' }
   /** A refusal, already kept in rejected_requests (or the inbox): publish it to the dead-letter destination, then ack. */
@@ -23,7 +23,7 @@ export interface Refusal {
   problems?: FieldProblem[];
 }
 
-export function settlementOf(answer: Answer): Settlement {
+export function ackOf(answer: Answer): BrokerAck {
   if (answer.statusCode === 202) return { kind: 'ack', result: 'accepted' };
   if (answer.statusCode < 300) return { kind: 'ack', result: 'duplicate' };
   const body = (answer.body ?? {}) as { error?: unknown; problems?: FieldProblem[] };
@@ -67,7 +67,7 @@ export function refusalHeaders(refusal: Refusal, intake: BrokerIntakeName, at: D
  */
 export function deliveryOf(intake: BrokerIntakeName, event: BrokerEvent, raw: Buffer, headers: DeliveryHeaders, signatureRequired: boolean): Delivery {
   const base = { intake, headers, signatureRequired };
-  switch (event.mode) {
+  switch (event.kind) {
     case 'structured':
       return { ...base, content: event.body };
     case 'binary':
