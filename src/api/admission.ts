@@ -21,6 +21,9 @@ export interface AdmissionOptions {
  * up. A burst then queues in the inbox instead of opening every run at once, where each run's next
  * step would wait behind every other run's: the refunds already started go on being worked, and a
  * refund's wait is the backlog ahead of it. docs/performance.md, "The intake keeps up".
+ *
+ * A soft limit: an event the dispatcher claimed while the intake took the last place is started all
+ * the same (it holds the claim's lease), so the count may pass the limit by a few for a moment.
  */
 export class Admission {
   private readonly running = new Map<string, number>();

@@ -112,13 +112,8 @@ export type DispatchOutcome =
  * crash between the start and the mark only costs a second, duplicate start.
  */
 export async function dispatchEvent(deps: DispatchDeps, event: InboundEvent, timeoutMs: number): Promise<DispatchOutcome> {
-  if (event.type === 'refund.requested') {
-    const record = await deps.ledger.get(event.data.refundId);
-    if (record) {
-      await deps.inbox.markStarted(event.id);
-      return { kind: 'known', record };
-    }
-  }
+  const record = await alreadyInLedger(deps, event);
+  if (record) return { kind: 'known', record };
   let started: EventStart;
   try {
     // A refund that follows one closed without a refund is let on by the ledger, not by Temporal's history.
@@ -136,6 +131,17 @@ export async function dispatchEvent(deps: DispatchDeps, event: InboundEvent, tim
   }
   await deps.inbox.markStarted(event.id);
   return { kind: 'started' };
+}
+
+/**
+ * A `refund.requested` whose refund the ledger already has (its run started it): its event is
+ * marked started, since nothing is to be started for it, and the refund is answered as it stands.
+ */
+export async function alreadyInLedger(deps: Pick<DispatchDeps, 'ledger' | 'inbox'>, event: InboundEvent): Promise<RefundRecord | undefined> {
+  if (event.type !== 'refund.requested') return undefined;
+  const record = await deps.ledger.get(event.data.refundId);
+  if (record) await deps.inbox.markStarted(event.id);
+  return record;
 }
 
 async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {

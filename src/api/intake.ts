@@ -3,10 +3,11 @@ import { parseInboundEvent, withCardNumbersMasked, type FieldProblem, type Inbou
 import { maskPans } from '../domain/pan.js';
 import { oneRefundPerTransaction } from '../domain/refund-start.js';
 import type { StoredAnswer } from '../ledger/inbox.js';
+import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import type { IntakeName } from '../domain/intakes.js';
 import { SIGNATURE_HEADERS, SIGNATURE_TOLERANCE_SECONDS, type Signer } from '../webhooks/signing.js';
 import { problem, type Answer } from './answers.js';
-import { dispatchEvent, type DispatchDeps } from './dispatcher.js';
+import { alreadyInLedger, dispatchEvent, type DispatchDeps } from './dispatcher.js';
 import { sha256 } from '../ledger/hashing.js';
 
 /** A body over 256 KiB is refused with 413 (docs/api.md, "POST /v1/events"). */
@@ -157,9 +158,7 @@ export class EventIntake {
         return reject(problem(409, error), error, ids);
       }
       case 'accepted':
-        // Every place for a refund run taken: the event waits in the inbox, and the dispatcher starts it.
-        if (event.type === 'refund.requested' && this.deps.admission && !this.deps.admission.startNow(event.data.refundId)) return stored;
-        return this.startNow(event, stored);
+        return this.startNowOrLater(event, stored);
     }
   }
 
@@ -171,17 +170,29 @@ export class EventIntake {
     return oneRefundPerTransaction(event.data.transactionHid, existing);
   }
 
-  private async startNow(event: InboundEvent, stored: StoredAnswer): Promise<Answer> {
-    const outcome = await dispatchEvent(this.deps, event, this.deps.startTimeoutMs ?? 5_000);
-    if (event.type === 'refund.requested' && outcome.kind !== 'started') this.deps.admission?.release(event.data.refundId);
-    if (outcome.kind === 'refused') return outcome.answer;
-    if (outcome.kind === 'known') {
-      // The refund id has a run already (a new event for it): it is not started again; here is where it stands.
-      const body = stored.body as AcceptedBody;
-      return { statusCode: 200, body: { ...body, refunds: body.refunds.map((r) => ({ ...r, status: outcome.record.status })) } };
+  /**
+   * Starts the event's run at once while this process has a place for it (src/api/admission.ts);
+   * with every place taken, a refund's event waits in the inbox for the dispatcher, unless the
+   * ledger already has its refund, which is answered now as it stands.
+   */
+  private async startNowOrLater(event: InboundEvent, stored: StoredAnswer): Promise<Answer> {
+    const { admission } = this.deps;
+    if (event.type === 'refund.requested' && admission && !admission.startNow(event.data.refundId)) {
+      const record = await alreadyInLedger(this.deps, event);
+      return record ? known(stored, record) : stored;
     }
+    const outcome = await dispatchEvent(this.deps, event, this.deps.startTimeoutMs ?? 5_000);
+    if (event.type === 'refund.requested' && outcome.kind !== 'started') admission?.release(event.data.refundId);
+    if (outcome.kind === 'refused') return outcome.answer;
+    if (outcome.kind === 'known') return known(stored, outcome.record);
     return stored;
   }
+}
+
+/** The refund id has a run already (a new event for it): it is not started again; here is where it stands. */
+function known(stored: StoredAnswer, record: RefundRecord): Answer {
+  const body = stored.body as AcceptedBody;
+  return { statusCode: 200, body: { ...body, refunds: body.refunds.map((r) => ({ ...r, status: record.status })) } };
 }
 
 /**

@@ -11,7 +11,7 @@ const api = useApi(engine, { runningRefundsLimit: 2 });
  * inbox, and the dispatcher starts it, oldest first, when a run ends; every one is carried out once.
  */
 describe('an API process keeps at most RUNNING_REFUNDS_LIMIT refund runs working', () => {
-  it('with a limit of 2, six refunds sent at once are all accepted, two run at a time, the rest wait in the inbox, and each is refunded once', async () => {
+  it('with a limit of 2, six refunds sent at once are all accepted, two run at a time, the rest wait in the inbox, and each is refunded once; a known refund id is answered 200 meanwhile', async () => {
     // Each Oen refund call takes 1.5 s, so the first two are still being worked while the rest arrive.
     await admin(engine().sandboxes.oenUrl, 'PUT', 'faults', { refund: { latencyMs: 1_500 } });
     const events = await Promise.all(Array.from({ length: 6 }, () => oenRefundEvent(engine())));
@@ -27,6 +27,17 @@ describe('an API process keeps at most RUNNING_REFUNDS_LIMIT refund runs working
       return entries.map((entry) => entry?.status);
     };
     expect(await waiting()).toEqual(['started', 'started', 'pending', 'pending', 'pending', 'pending']);
+
+    // Every place taken, a new event for a refund the ledger has is still answered 200 with where it
+    // stands, as api.md says, and started nothing: it does not wait in the inbox.
+    const again = { ...events[0], id: `${events[0]?.id}-again` };
+    await expect.poll(async () => (await engine().ledger.get(again.data?.refundId ?? ''))?.status, { timeout: 10_000 }).toBeDefined();
+    const answer = await api().send(again);
+    expect(answer.status).toBe(200);
+    const [refund] = (answer.body as { refunds: Array<{ refundId: string; status: string }> }).refunds;
+    expect(refund?.refundId).toBe(again.data?.refundId);
+    expect(['received', 'submitting']).toContain(refund?.status);
+    expect((await api().inbox.get(again.id))?.status).toBe('started');
 
     // Until all six succeed, never more than two are being worked (received or submitting in the ledger).
     let mostWorked = 0;
