@@ -99,11 +99,13 @@ for (const broker of chosen) {
     const url = new URL(broker.given);
     if (await listening(url.hostname, Number(url.port || broker.port))) continue;
   } else {
+    // A broker that listens needs nothing, however it was installed.
+    if (await listening('127.0.0.1', broker.port)) continue;
     if (mode !== '--start' && !existsSync(broker.binary)) {
       console.log(`Installing ${broker.debianPackage} for the broker intake tests (apt-get; once per machine)…`);
       aptInstall([broker.debianPackage]);
     }
-    if (mode === '--install' ? existsSync(broker.binary) : await listening('127.0.0.1', broker.port)) continue;
+    if (mode === '--install' && existsSync(broker.binary)) continue;
     if (mode !== '--install' && existsSync(broker.binary)) {
       console.log(`Starting ${broker.name} on ${where} for the broker intake tests…`);
       const [command, args] = broker.start;
