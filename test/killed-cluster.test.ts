@@ -22,19 +22,25 @@ function hostPids(logDir: string): number[] {
 }
 
 /**
- * `npm run cluster` on its fixed ports (scripts/cluster/main.ts), its logs under `dataDir`, with
+ * `npm run cluster` on its fixed ports (scripts/cluster/main.ts), its logs under a directory `name`, with
  * small pools (the suite's cluster shares the PostgreSQL server). Started as npm starts it (`exec
  * node --import tsx scripts/cluster/main.ts`, test/package-scripts.test.ts) but without npm in
  * front, whose own exit on a Ctrl-C (code 0, or killed by the SIGINT itself: both were seen) is
- * npm's affair: the signals reach the supervisor itself.
+ * npm's affair: the signals reach the supervisor itself. Answers once it is up, with its hosts' pids.
  */
-function npmRunCluster(dataDir: string) {
-  return run(process.execPath, ['--import', 'tsx', 'scripts/cluster/main.ts'], {
+async function npmRunCluster(name: string) {
+  const dataDir = join(dir, name);
+  const cluster = run(process.execPath, ['--import', 'tsx', 'scripts/cluster/main.ts'], {
     ...process.env,
     DATA_DIR: dataDir,
     TEMPORAL_DB_MAX_CONNS: '2',
     TEMPORAL_VISIBILITY_DB_MAX_CONNS: '1',
   });
+  if (cluster.child.pid) left.add(cluster.child.pid);
+  await cluster.waitForOutput(/Ctrl-C stops every host/, 240_000);
+  const hosts = hostPids(join(dataDir, 'cluster'));
+  expect(hosts.filter(alive)).toHaveLength(6);
+  return { cluster, hosts };
 }
 
 /**
@@ -46,12 +52,7 @@ function npmRunCluster(dataDir: string) {
  */
 describe('a cluster whose supervisor is stopped or killed', () => {
   it('npm run cluster and Ctrl-C: it stops the UI server and the five hosts, and exits 0', async () => {
-    const cluster = npmRunCluster(join(dir, 'ctrl-c'));
-    if (cluster.child.pid) left.add(cluster.child.pid);
-    await cluster.waitForOutput(/Ctrl-C stops every host/, 240_000);
-    const hosts = hostPids(join(dir, 'ctrl-c', 'cluster'));
-    expect(hosts.filter(alive)).toHaveLength(6);
-
+    const { cluster, hosts } = await npmRunCluster('ctrl-c');
     // As a terminal's Ctrl-C: SIGINT to the supervisor's process group (the hosts are in their own).
     cluster.signalGroup('SIGINT');
     expect(await cluster.exited).toBe(0);
@@ -61,12 +62,7 @@ describe('a cluster whose supervisor is stopped or killed', () => {
   }, 330_000);
 
   it('npm run cluster SIGKILLed: its hosts are gone', async () => {
-    const cluster = npmRunCluster(join(dir, 'sigkill'));
-    if (cluster.child.pid) left.add(cluster.child.pid);
-    await cluster.waitForOutput(/Ctrl-C stops every host/, 240_000);
-    const hosts = hostPids(join(dir, 'sigkill', 'cluster'));
-    expect(hosts.filter(alive)).toHaveLength(6);
-
+    const { cluster, hosts } = await npmRunCluster('sigkill');
     cluster.child.kill('SIGKILL');
     expect(await cluster.exited).toBe('SIGKILL');
     // The watchdog's SIGTERM, or its SIGKILL 10 s later.
