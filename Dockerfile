@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # One image for the engine's processes; docker-compose.yml gives each its command:
-#   worker        node --max-old-space-size=192 dist/worker.js   (npm run worker, compiled)
+#   worker        node --max-old-space-size=192 --max-semi-space-size=16 dist/worker.js   (npm run worker, compiled)
 #   API           node dist/api/main.js                          (npm run api, compiled; the default below)
 #   codec server  node dist/codec/main.js                        (npm run codec-server, compiled)
 #   emulators     node dist/sandbox/main.js                      (npm run sandbox, compiled: for trying the stack only; SANDBOX_HOST=0.0.0.0)
