@@ -67,6 +67,11 @@ export class Admission {
     return false;
   }
 
+  /** Whether events this process left in the inbox may still be waiting there for a place. */
+  get waiting(): boolean {
+    return this.backlog;
+  }
+
   /** The dispatcher found fewer events due than it had places for: nothing waits behind a new one. */
   caughtUp(): void {
     this.backlog = false;

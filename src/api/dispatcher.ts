@@ -28,8 +28,8 @@ export interface Dispatcher {
  * place for a refund run was taken (`deps.admission`), and those it could not (Temporal away, the
  * API stopped between writing the event and starting it). Each pass claims due events, oldest
  * first, for a lease, so several API processes share the work, and one that dies leaves its claims
- * to the others; a pass takes only as many as there are places, and a place freed starts the next
- * pass at once.
+ * to the others; a pass takes only as many as there are places, and while events this process
+ * left wait, a place freed starts the next pass at once.
  */
 export function startDispatcher(
   deps: DispatchDeps,
@@ -81,7 +81,10 @@ export function startDispatcher(
     });
   };
   timer = setTimeout(tick, 0);
+  // A freed place starts a pass at once only while events this process left wait for one: with
+  // none waiting, every poll that frees a place would otherwise cost an inbox claim for nothing.
   const stopListening = admission?.onRoom(() => {
+    if (!admission.waiting) return;
     if (passing) again = true;
     else if (!stopped) tick();
   });
