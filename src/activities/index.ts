@@ -25,8 +25,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createPingActivities(deps),
     ...createInputActivities(deps),
     ...createLedgerActivities(deps),
-    ...createOenActivities({ oen: deps.providers.oen, ledger: deps.ledger }),
-    ...createMwdActivities({ mwd: deps.providers.mwd, ledger: deps.ledger }),
+    ...createOenActivities({ oen: deps.providers.oen, ledger: deps.ledger, metrics: deps.metrics }),
+    ...createMwdActivities({ mwd: deps.providers.mwd, ledger: deps.ledger, metrics: deps.metrics }),
     ...createOutcomeActivities(deps),
     ...createReconcileActivities({
       oen: deps.providers.oen,

@@ -1,4 +1,4 @@
-import type { RefundPolicy, RunPolicy } from '../domain/policy.js';
+import { needsApproval, type RefundPolicy, type RunPolicy } from '../domain/policy.js';
 import type { RefundStatus, TransitionFields } from '../domain/refund-status.js';
 import type { RefundRecord } from '../domain/schemas/refund-record.js';
 import { refundRequested, type RefundRequested } from '../domain/schemas/refund-request.js';
@@ -24,6 +24,17 @@ export interface LedgerActivityDeps {
   subscriptions: SubscriptionLedger;
   policy: RefundPolicy;
   metrics?: Pick<EngineMetrics, 'refundStatus'>;
+}
+
+/**
+ * How a run opens its refund. `submitUnlessApproval`: a refund that needs no approver is claimed for
+ * submission (moved to `submitting`, naming the run) in the same step, and the answer says so
+ * (`submitting`); the run then sends it without a step of its own to record the claim. Only a refund
+ * this step opened as `received` is claimed: one found further on (an attempt after one whose answer
+ * was lost, a Reset) is answered as it is, and the run takes its steps as before.
+ */
+export interface OpenOptions {
+  submitUnlessApproval?: boolean;
 }
 
 export function createLedgerActivities({ ledger, gate, subscriptions, policy, metrics = noMetrics }: LedgerActivityDeps) {
@@ -110,11 +121,18 @@ export function createLedgerActivities({ ledger, gate, subscriptions, policy, me
       workflowId: string,
       runId: string,
       parentWorkflowId?: string,
-    ): Promise<{ policy: RunPolicy; opened: OpenResult | NotRequested }> => {
+      options: OpenOptions = {},
+    ): Promise<{ policy: RunPolicy; opened: OpenResult | NotRequested; submitting?: true }> => {
       const valid = parsedInput(refundRequested, request, 'refund request');
       const passed = await ledgerCall(() => gate.refund(valid, { workflowId, runId, parentWorkflowId }));
       if ('notRequested' in passed) return { policy: runPolicy, opened: passed };
-      return { policy: runPolicy, opened: await ledgerCall(() => ledger.open(valid, workflowId, runId)) };
+      const opened = await ledgerCall(() => ledger.open(valid, workflowId, runId));
+      if (!options.submitUnlessApproval || !('opened' in opened) || opened.opened.status !== 'received' || needsApproval(runPolicy, valid.amount))
+        return { policy: runPolicy, opened };
+      // The run's claim, as its own step would write it (recordStatus): recorded before anything is sent.
+      const record = await ledgerCall(() => ledger.transition(valid.refundId, 'submitting', {}, { workflowId, runId }));
+      metrics.refundStatus(record);
+      return { policy: runPolicy, opened: { opened: record }, submitting: true };
     },
   };
 }

@@ -5,12 +5,15 @@ import type { ProviderOutcome } from '../domain/provider-call.js';
 import type { RefundLedger } from '../ledger/refunds.js';
 import { ProviderError } from '../providers/errors.js';
 import type { MwdClient } from '../providers/mwd/client.js';
-import { ledgerCall, senderName, settledInLedger, settledOutcome, toApplicationFailure, withinRetryWindow } from './failures.js';
+import { ledgerCall, senderName, settledOutcome, toApplicationFailure } from './failures.js';
 import { codes } from '../domain/failures.js';
+import type { EngineMetrics } from '../domain/metrics.js';
+import { submission, type ProviderCallOptions, type RecordedOutcome } from './submission.js';
 
 export interface MwdActivityDeps {
   mwd: MwdClient;
   ledger: RefundLedger;
+  metrics?: Pick<EngineMetrics, 'refundStatus'>;
 }
 
 const CANNOT_ASK = 'MWD cannot be asked whether the refund happened: check with MWD before anything else is done';
@@ -39,7 +42,7 @@ export function mwdFailureOutcome(err: Pick<ProviderError, 'kind' | 'refusal' | 
   return undefined;
 }
 
-export function createMwdActivities({ mwd, ledger }: MwdActivityDeps) {
+export function createMwdActivities({ mwd, ledger, metrics }: MwdActivityDeps) {
   /** One attempt: wait for the turn, claim the send, send (submitMwdRefund). */
   const sendMwdRefund = async (request: MwdRefundRequested, context: Context): Promise<ProviderOutcome> => {
     // The wait for MWD_RATE_LIMIT comes before the send is recorded: an attempt that dies waiting
@@ -101,14 +104,12 @@ export function createMwdActivities({ mwd, ledger }: MwdActivityDeps) {
      * already holds as settled is never sent again.
      *
      * `retryWindowMs`: the run's PROVIDER_RETRY_WINDOW_SECONDS, as its policy read it (the one way the
-     * window reaches a provider call: src/activities/failures.ts, withinRetryWindow).
+     * window reaches a provider call: src/activities/failures.ts, withinRetryWindow). `options.recordEnd`:
+     * the refund's end is recorded by this call, and answered with the outcome (src/activities/submission.ts).
      */
-    submitMwdRefund: async (request: MwdRefundRequested, retryWindowMs: number): Promise<ProviderOutcome> => {
+    submitMwdRefund: async (request: MwdRefundRequested, retryWindowMs: number, options?: ProviderCallOptions): Promise<RecordedOutcome> => {
       const context = Context.current();
-      const settled = await settledInLedger(ledger, request.refundId);
-      if (settled) return settled;
-      await ledger.recordAttempt(request.refundId, context.info.attempt);
-      return withinRetryWindow(ledger, request.refundId, retryWindowMs, () => sendMwdRefund(request, context));
+      return submission({ ledger, metrics }, request.refundId, { retryWindowMs, ...options }, () => sendMwdRefund(request, context));
     },
   };
 }

@@ -9,12 +9,15 @@ import { oenRefusals } from '../providers/oen/errors.js';
 import type { OenClient } from '../providers/oen/client.js';
 import type { OenSubscription, OenTransaction } from '../providers/oen/schemas.js';
 import { oenShows } from '../providers/oen/shows.js';
-import { settledInLedger, toApplicationFailure, withinRetryWindow } from './failures.js';
+import { toApplicationFailure } from './failures.js';
 import { codes } from '../domain/failures.js';
+import type { EngineMetrics } from '../domain/metrics.js';
+import { submission, type ProviderCallOptions, type RecordedOutcome } from './submission.js';
 
 export interface OenActivityDeps {
   oen: OenClient;
   ledger: RefundLedger;
+  metrics?: Pick<EngineMetrics, 'refundStatus'>;
 }
 
 /**
@@ -40,7 +43,7 @@ async function providerCall<T>(call: () => Promise<T>): Promise<T> {
 /** A heartbeat while a request waits its turn under OEN_RATE_LIMIT. */
 const waitingForOen = () => Context.current().heartbeat('waiting for the Oen rate limit');
 
-export function createOenActivities({ oen, ledger }: OenActivityDeps) {
+export function createOenActivities({ oen, ledger, metrics }: OenActivityDeps) {
   /**
    * Asks Oen for the order's transactions and judges ours (every page heartbeats: a long order is
    * progress). A list that cannot be read now is asked again on the next attempt, within the retry
@@ -127,14 +130,12 @@ export function createOenActivities({ oen, ledger }: OenActivityDeps) {
      * before anything else (money-safety rule 6: `failed` only where Oen provably did not refund).
      *
      * `retryWindowMs`: the run's PROVIDER_RETRY_WINDOW_SECONDS, as its policy read it (the one way the
-     * window reaches a provider call: src/activities/failures.ts, withinRetryWindow).
+     * window reaches a provider call: src/activities/failures.ts, withinRetryWindow). `options.recordEnd`:
+     * the refund's end is recorded by this call, and answered with the outcome (src/activities/submission.ts).
      */
-    submitOenRefund: async (request: OenRefundRequested, retryWindowMs: number): Promise<ProviderOutcome> => {
+    submitOenRefund: async (request: OenRefundRequested, retryWindowMs: number, options?: ProviderCallOptions): Promise<RecordedOutcome> => {
       const context = Context.current();
-      const settled = await settledInLedger(ledger, request.refundId);
-      if (settled) return settled;
-      await ledger.recordAttempt(request.refundId, context.info.attempt);
-      return withinRetryWindow(ledger, request.refundId, retryWindowMs, () => sendOenRefund(request, context));
+      return submission({ ledger, metrics }, request.refundId, { retryWindowMs, ...options }, () => sendOenRefund(request, context));
     },
 
     listOrderTransactions: async (orderId: string): Promise<OenTransaction[]> => {

@@ -30,3 +30,8 @@ export interface ProviderFailureTypes {
 export interface RunPolicy extends RefundPolicy {
   failureTypes: ProviderFailureTypes;
 }
+
+/** Whether a refund of `amount` waits for an approver under this policy: at or above APPROVAL_THRESHOLD. */
+export function needsApproval(policy: Pick<RefundPolicy, 'approvalThreshold'>, amount: number): boolean {
+  return policy.approvalThreshold !== undefined && amount >= policy.approvalThreshold;
+}

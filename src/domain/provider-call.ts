@@ -28,6 +28,17 @@ export interface CallFailure {
  */
 export type RefundEnd = { status: RefundStatus; fields: TransitionFields; note?: string };
 
+/**
+ * The end a provider call's outcome records: `succeeded` with the provider's reference (and any
+ * earlier error cleared), or `requires_attention` with why. The refund run's workflow and its
+ * provider call (which records it itself: src/activities/record-end.ts) read an outcome the same way.
+ */
+export function outcomeEnd(result: ProviderOutcome): RefundEnd {
+  return result.outcome === 'succeeded'
+    ? { status: 'succeeded', fields: { providerReference: result.providerReference, error: null }, ...(result.note !== undefined && { note: result.note }) }
+    : { status: 'requires_attention', fields: { error: { code: result.code, message: result.reason } } };
+}
+
 export interface ProviderCallEnd extends RecordError {
   status: 'failed' | 'requires_attention';
 }

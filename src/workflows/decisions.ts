@@ -72,6 +72,11 @@ export class OperatorDecisions {
     return this.decision;
   }
 
+  /** Whether a decision has been taken, or one waits for the policy to be checked: a run does not claim its refund past it unasked. */
+  pending(): boolean {
+    return this.unchecked > 0 || this.decision !== undefined;
+  }
+
   /** Waits for approve (by as many approvers as needed), reject or cancel; undefined when none came within `timeoutMs`. */
   async awaitDecision(timeoutMs: number): Promise<Decision | undefined> {
     await condition(() => this.decision !== undefined, timeoutMs);

@@ -1,6 +1,8 @@
 import { ActivityFailure, ApplicationFailure, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { RunPolicy } from '../domain/policy.js';
-import { providerCallEnd, type ProviderCallEnd, type RefundEnd } from '../domain/provider-call.js';
+import { outcomeEnd, providerCallEnd, type ProviderCallEnd, type RefundEnd } from '../domain/provider-call.js';
+import type { RefundRecord } from '../domain/schemas/refund-record.js';
+import type { ProviderCallOptions } from '../activities/submission.js';
 import type { RefundRequested } from '../domain/schemas/refund-request.js';
 import { profiles, type ProviderActivities } from './activity-options.js';
 
@@ -22,15 +24,20 @@ export function providerCalls(
  * how the call ended (src/domain/provider-call.ts), is the refund's end: `succeeded` with the
  * provider's reference, `failed` only for a documented refusal, otherwise `requires_attention`.
  * A refund run's submission, a person's retry (src/workflows/resolve.ts) and reconciliation's send
- * again (src/workflows/reconcile.ts) all end here.
+ * again (src/workflows/reconcile.ts) all end here. `options.recordEnd` (a refund run's): the call records
+ * the end itself, and answers the ledger's `record` with it, unless the ledger did not take it then.
  */
-export async function submitRefund(request: RefundRequested, policy: RunPolicy, summary: string): Promise<RefundEnd> {
+export async function submitRefund(
+  request: RefundRequested,
+  policy: RunPolicy,
+  summary: string,
+  options?: ProviderCallOptions,
+): Promise<RefundEnd & { record?: RefundRecord }> {
   const { submitOenRefund, submitMwdRefund } = providerCalls(policy, { summary }, 'ledger');
+  const { retryWindowMs } = policy;
   try {
-    const result = request.provider === 'oen' ? await submitOenRefund(request, policy.retryWindowMs) : await submitMwdRefund(request, policy.retryWindowMs);
-    return result.outcome === 'succeeded'
-      ? { status: 'succeeded', fields: { providerReference: result.providerReference, error: null }, ...(result.note !== undefined && { note: result.note }) }
-      : { status: 'requires_attention', fields: { error: { code: result.code, message: result.reason } } };
+    const result = request.provider === 'oen' ? await submitOenRefund(request, retryWindowMs, options) : await submitMwdRefund(request, retryWindowMs, options);
+    return { ...outcomeEnd(result), ...(result.record && { record: result.record }) };
   } catch (err) {
     if (!(err instanceof ActivityFailure)) throw err;
     const { status, code, message } = callEnd(err, policy);

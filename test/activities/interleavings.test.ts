@@ -9,6 +9,7 @@ import { createMwdActivities } from '../../src/activities/mwd.js';
 import { createOenActivities } from '../../src/activities/oen.js';
 import type { MwdRefundRequested, OenRefundRequested, RefundRequested } from '../../src/domain/schemas/refund-request.js';
 import type { ProviderOutcome } from '../../src/domain/provider-call.js';
+import type { RecordedOutcome } from '../../src/activities/submission.js';
 import type { Database } from '../../src/ledger/database.js';
 import { RefundLedger } from '../../src/ledger/refunds.js';
 import { ProviderError } from '../../src/providers/errors.js';
@@ -312,6 +313,29 @@ describe('a timed-out attempt still running beside its retry', () => {
     await ledger.transition(request.refundId, 'submitting');
   }
 
+  /**
+   * The end the attempts recorded themselves (`recordEnd`, as a refund run asks): `succeeded` only with
+   * the provider's one refund, never `failed` (a provider call records no refusal), and the kept
+   * attempt answers the ledger's record of its own outcome. A stale attempt's record is the same end,
+   * or one the kept attempt's can follow: it never leaves the run's end unrecorded.
+   */
+  async function expectRecordedEnd(refundId: string, kept: Ending | 'retries exhausted', refunds: number, why: string, askable: boolean): Promise<void> {
+    const end = await ledger.get(refundId);
+    expect(end?.status, `the attempts recorded failed\n${why}`).not.toBe('failed');
+    if (end?.status === 'succeeded') expect(refunds, `recorded succeeded without the provider's refund\n${why}`).toBe(1);
+    if (kept !== 'retries exhausted' && kept.kind === 'outcome') {
+      const { record } = kept.outcome as RecordedOutcome;
+      expect(record, `the kept outcome answers no record\n${why}`).toBeDefined();
+      // The run closes with the ledger's end as the kept attempt found it; only a success a stale
+      // attempt had from the provider (the one refund, above) may follow it.
+      if (end?.status !== record?.status) expect(end?.status, `the ledger moved on from the kept attempt's record\n${why}`).toBe('succeeded');
+    }
+    // Oen is asked: a refund there is recorded as the success it is. (MWD cannot be: a send never
+    // answered is a person's, refunded or not.)
+    if (askable && refunds === 1 && kept !== 'retries exhausted' && kept.kind === 'outcome')
+      expect(end?.status, `Oen refunded, yet the recorded end is not a success\n${why}`).toBe('succeeded');
+  }
+
   function describeRun(world: World, result: { kept: Ending | 'retries exhausted'; attempts: Attempt[] }): string {
     const endings = result.attempts.map((a) => `attempt ${a.number}: ${JSON.stringify(a.ending)}`).join('\n');
     return `kept: ${JSON.stringify(result.kept)}\n${endings}\nsends: ${JSON.stringify(world.sends)}\nsteps, in the order taken:\n${world.s
@@ -341,7 +365,7 @@ describe('a timed-out attempt still running beside its retry', () => {
           ledger: steppedLedger(ledger, world),
         });
 
-        const result = await runAttempts(world, (r) => submitOenRefund(r as OenRefundRequested, 600_000), request, timeouts, cancelStale);
+        const result = await runAttempts(world, (r) => submitOenRefund(r as OenRefundRequested, 600_000, { recordEnd: true }), request, timeouts, cancelStale);
         sandboxes.oen.core.faults.reset();
         if (world.sends.some((send) => send.overlapping)) sentTwice += 1;
         const refunds = sandboxes.oen.core.refunds.filter((r) => r.reference === hid);
@@ -363,6 +387,7 @@ describe('a timed-out attempt still running beside its retry', () => {
         if (refunds.length === 1 && kept !== 'retries exhausted') {
           expect(kept.kind === 'outcome' && kept.outcome.outcome, `Oen refunded, yet the kept result is not a success\n${why}`).toBe('succeeded');
         }
+        await expectRecordedEnd(request.refundId, kept, refunds.length, why, true);
       }),
       { numRuns: RUNS },
     );
@@ -387,7 +412,7 @@ describe('a timed-out attempt still running beside its retry', () => {
           ledger: steppedLedger(ledger, world),
         });
 
-        const result = await runAttempts(world, (r) => submitMwdRefund(r as MwdRefundRequested, 600_000), request, timeouts, cancelStale);
+        const result = await runAttempts(world, (r) => submitMwdRefund(r as MwdRefundRequested, 600_000, { recordEnd: true }), request, timeouts, cancelStale);
         sandboxes.mwd.core.faults.reset();
         const refunds = sandboxes.mwd.core.refunds.filter((r) => r.orderId === orderId);
         const why = describeRun(world, result);
@@ -406,6 +431,7 @@ describe('a timed-out attempt still running beside its retry', () => {
         if (kept !== 'retries exhausted' && kept.kind === 'final-failure') {
           expect(refunds, `a final failure while MWD refunded\n${why}`).toHaveLength(0);
         }
+        await expectRecordedEnd(request.refundId, kept, refunds.length, why, false);
       }),
       { numRuns: RUNS },
     );
