@@ -42,6 +42,7 @@ describe('the prebuilt workflow bundle', () => {
       './src/domain/operator.ts',
       './src/domain/order.ts',
       './src/domain/outcome-delivery.ts',
+      './src/domain/policy.ts',
       './src/domain/provider-call.ts',
       './src/domain/reconcile-decision.ts',
       './src/domain/reconcile.ts',
