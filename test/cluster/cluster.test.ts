@@ -71,6 +71,19 @@ describe('the cluster', () => {
     }
   }, 90_000);
 
+  it('gives a task queue one partition, as deploy/temporal/dynamicconfig.yaml says (docs/performance.md, "Task queue partitions")', async () => {
+    const connection = await Connection.connect(targetConnectionOptions('cluster'));
+    try {
+      const partitions = await connection.workflowService.listTaskQueuePartitions({
+        namespace: info.namespace,
+        taskQueue: { name: `partitions-${randomUUID()}` },
+      });
+      expect([partitions.workflowTaskQueuePartitions?.length, partitions.activityTaskQueuePartitions?.length]).toEqual([1, 1]);
+    } finally {
+      await connection.close();
+    }
+  });
+
   it('serves the refund search attributes on SQL visibility, in the namespace it created', async () => {
     const connection = await Connection.connect(targetConnectionOptions('cluster'));
     try {
