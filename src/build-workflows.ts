@@ -10,16 +10,29 @@
  *     child process, so the bundler's memory is not the worker's.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { failureConverterPath } from './codec/data-converter.js';
 import { workflowsPath } from './wiring/worker.js';
 import { bundleFileName, bundleKey, compiledCode, prebuiltBundleDir } from './workflow-bundle.js';
 
+/**
+ * Modules evaluated once per worker thread, in the reusable V8 context, instead of once per workflow
+ * run: the check of a decision's proof (src/domain/decision-proof.ts), with what it imports — the
+ * Ed25519 library, its SHA-512 and src/domain/actor.ts. Every run evaluated them, whether it checked a
+ * proof or not (about 0.8 ms of the workflow thread a run: docs/performance.md, "Modules evaluated
+ * once"). They hold no state of a run's: pure functions and constants, and the Ed25519 library's table
+ * of base-point multiples, the same for every run. The module itself is named, not the libraries: the
+ * bundler drops a bare require of a package that declares itself free of side effects.
+ */
+const SHARED_MODULES = [fileURLToPath(new URL(`./domain/decision-proof${extname(import.meta.url)}`, import.meta.url))];
+
 async function bundle(withFailureConverter: boolean): Promise<string> {
   const { code } = await bundleWorkflowCode({
     workflowsPath,
     ...(withFailureConverter && { failureConverterPath }),
+    preloadModules: SHARED_MODULES,
     logger: { trace() {}, debug() {}, info() {}, warn: (m) => console.warn(m), error: (m) => console.error(m), log() {} },
   });
   return code;

@@ -75,4 +75,11 @@ describe('the prebuilt workflow bundle', () => {
     // code grows by kilobytes (four eyes' counting: 2.30 MB); a package pulled in would add far more.
     expect(code.length).toBeLessThan(2_400_000);
   });
+
+  it('preloads the decision check (and the Ed25519 library under it) once per worker thread, rather than once per run', async () => {
+    const { codePath } = await prebuiltWorkflowBundle({ withFailureConverter: false, log: () => undefined, env });
+    const preload = /exports\.preloadModules = function preloadModules\(\) \{([^}]*)\}/.exec(readFileSync(codePath, 'utf8'))?.[1] ?? '';
+    // A module the bundler kept: a bare require of a package free of side effects becomes `0;`.
+    expect([...preload.matchAll(/__webpack_require__\([^)]*"([^"]+)"\)/g)].map((m) => m[1])).toEqual(['./src/domain/decision-proof.ts']);
+  });
 });
