@@ -45,8 +45,8 @@ export async function submission(
  * activation that follows it). Once, and never at the outcome's expense: if the ledger cannot be
  * reached, the outcome goes back unrecorded and the run records it with its own step, retried until
  * the ledger answers, as a run did before. If it refuses the move because the refund has ended since
- * this attempt began, the ledger's record goes back: that end stands. A retried call finds the end the ledger already
- * has (settledInLedger) and records the same again, which changes nothing.
+ * this attempt began, the ledger's record goes back: that end stands. A retried call finds the end
+ * the ledger already has (settledInLedger) and records the same again, which changes nothing.
  */
 export async function withRecordedEnd(
   { ledger, metrics = noMetrics }: SubmissionDeps,

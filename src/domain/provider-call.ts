@@ -31,7 +31,7 @@ export type RefundEnd = { status: RefundStatus; fields: TransitionFields; note?:
 /**
  * The end a provider call's outcome records: `succeeded` with the provider's reference (and any
  * earlier error cleared), or `requires_attention` with why. The refund run's workflow and its
- * provider call (which records it itself: src/activities/record-end.ts) read an outcome the same way.
+ * provider call (which records it itself: src/activities/submission.ts) read an outcome the same way.
  */
 export function outcomeEnd(result: ProviderOutcome): RefundEnd {
   return result.outcome === 'succeeded'

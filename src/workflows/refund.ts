@@ -70,7 +70,10 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
         : submitRefund(request, policy, summary));
       // Recorded histories from before this note replay without it.
       if (run.consideredCancelled && patched('audit-cancel-not-obeyed')) {
-        await ledgerStep(`Audit: a Temporal Cancel of ${request.refundId} not obeyed`).noteCancelNotObeyed(request.refundId, ended.status);
+        await ledgerStep(`Audit: a Temporal Cancel of ${request.refundId} not obeyed`).noteCancelNotObeyed(
+          request.refundId,
+          ended.record?.status ?? ended.status,
+        );
       }
       return closeRun(ended.record ? view.show(ended.record) : await record(ended.status, ended.fields), true);
     });

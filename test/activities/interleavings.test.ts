@@ -316,8 +316,8 @@ describe('a timed-out attempt still running beside its retry', () => {
   /**
    * The end the attempts recorded themselves (`recordEnd`, as a refund run asks): `succeeded` only with
    * the provider's one refund, never `failed` (a provider call records no refusal), and the kept
-   * attempt answers the ledger's record of its own outcome. A stale attempt's record is the same end,
-   * or one the kept attempt's can follow: it never leaves the run's end unrecorded.
+   * attempt answers the ledger's record: its own end, or the one a stale attempt recorded first. Only
+   * a stale attempt's success may follow it; the run's end is never left unrecorded.
    */
   async function expectRecordedEnd(refundId: string, kept: Ending | 'retries exhausted', refunds: number, why: string, askable: boolean): Promise<void> {
     const end = await ledger.get(refundId);
