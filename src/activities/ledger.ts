@@ -52,6 +52,16 @@ export function createLedgerActivities({ ledger, gate, subscriptions, policy, me
       requestId: run?.runId ?? refundId,
     });
   };
+  /**
+   * A refund run's move, counted. A claim (`submitting`) names the run that makes it: reconciliation
+   * leaves the refund to that run while it is open.
+   */
+  const runMove = async (refundId: string, status: RefundStatus, fields: TransitionFields = {}): Promise<RefundRecord> => {
+    const claimant = status === 'submitting' ? Context.current().info.workflowExecution : undefined;
+    const record = await ledgerCall(() => ledger.transition(refundId, status, fields, claimant));
+    metrics.refundStatus(record);
+    return record;
+  };
   return {
     /**
      * What an order.cancelled could not refund, kept for a person (RefundLedger.recordForPerson);
@@ -70,10 +80,7 @@ export function createLedgerActivities({ ledger, gate, subscriptions, policy, me
      * trail too, as done through Temporal by a person unknown: Temporal does not say who sent it.
      */
     recordStatus: async (refundId: string, status: RefundStatus, fields: TransitionFields = {}): Promise<RefundRecord> => {
-      // A claim names the run that makes it: reconciliation leaves the refund to that run while it is open.
-      const claimant = status === 'submitting' ? Context.current().info.workflowExecution : undefined;
-      const record = await ledgerCall(() => ledger.transition(refundId, status, fields, claimant));
-      metrics.refundStatus(record);
+      const record = await runMove(refundId, status, fields);
       if (fields.error?.code === codes.CancelRequested)
         await auditTemporalCancel(refundId, { outcome: 'done', statusAfter: record.status, reason: fields.error.message });
       return record;
@@ -130,9 +137,7 @@ export function createLedgerActivities({ ledger, gate, subscriptions, policy, me
       if (!options.submitUnlessApproval || !('opened' in opened) || opened.opened.status !== 'received' || needsApproval(runPolicy, valid.amount))
         return { policy: runPolicy, opened };
       // The run's claim, as its own step would write it (recordStatus): recorded before anything is sent.
-      const record = await ledgerCall(() => ledger.transition(valid.refundId, 'submitting', {}, { workflowId, runId }));
-      metrics.refundStatus(record);
-      return { policy: runPolicy, opened: { opened: record }, submitting: true };
+      return { policy: runPolicy, opened: { opened: await runMove(valid.refundId, 'submitting') }, submitting: true };
     },
   };
 }
