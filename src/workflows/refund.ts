@@ -61,9 +61,9 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
   // From the claim on the provider may act: a cancel is refused, and a Temporal Cancel request is not
   // obeyed — the run submits, records and tells, whatever is asked of it meanwhile.
   const run = CancellationScope.current();
-  const send = (claim: { decided: DecisionRecord[] } | 'claimed') =>
+  const send = (claim: { kind: 'made' } | { kind: 'toMake'; decided: DecisionRecord[] }) =>
     CancellationScope.nonCancellable(async () => {
-      if (claim !== 'claimed') await record('submitting', claim.decided.length > 0 ? { decisions: claim.decided } : {});
+      if (claim.kind === 'toMake') await record('submitting', claim.decided.length > 0 ? { decisions: claim.decided } : {});
       const summary = providerCallSummary(request);
       const ended = await (fewerSteps
         ? submitRefund(request, policy, `${summary}, its end recorded in the ledger`, { recordEnd: true })
@@ -83,13 +83,13 @@ export async function refundWorkflow(input: RefundRequested): Promise<RefundReco
     decisions.submissionStarts();
     decisions.usePolicy(policy);
     view.show(opened.opened);
-    return send('claimed');
+    return send({ kind: 'made' });
   }
   decisions.usePolicy(policy);
   const { stop, decided } = await awaitGoAhead(request, policy, decisions, record);
   if (stop) return CancellationScope.nonCancellable(async () => closeRun(await record('cancelled', { error: stop, decisions: decided }), true));
   decisions.submissionStarts();
-  return send({ decided });
+  return send({ kind: 'toMake', decided });
 }
 
 /**
