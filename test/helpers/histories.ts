@@ -1,4 +1,6 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 
@@ -8,11 +10,14 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
  * How a change to workflow code is versioned, and when histories are recorded again:
  * docs/engine.md, "Changing workflow code". After a patched change, keep the old histories (they
  * prove old runs still replay) and record the new path beside them: RECORD_HISTORIES_SUFFIX=<patch>
- * saves `<name>.<patch>.json`.
+ * saves `<name>.<patch>.json`. RECORD_HISTORIES_DIR saves them in another folder instead: how
+ * `npm run histories:release` (scripts/histories-release.ts) records a release's set.
  */
 export async function recordHistory(name: string, handle: WorkflowHandle): Promise<void> {
   if (process.env.RECORD_HISTORIES !== '1') return;
   const history = await handle.fetchHistory();
   const suffix = process.env.RECORD_HISTORIES_SUFFIX ? `.${process.env.RECORD_HISTORIES_SUFFIX}` : '';
-  writeFileSync(new URL(`../histories/${name}${suffix}.json`, import.meta.url), `${historyToJSON(history)}\n`);
+  const dir = process.env.RECORD_HISTORIES_DIR ? resolve(process.env.RECORD_HISTORIES_DIR) : fileURLToPath(new URL('../histories/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${name}${suffix}.json`), `${historyToJSON(history)}\n`);
 }
