@@ -86,6 +86,8 @@ async function main(): Promise<number> {
     console.log(`${relative(root, target)}: ${histories.length} histories, ${(bytes / 1024).toFixed(0)} KiB, of ${types.join(', ')}`);
     return 0;
   } finally {
+    // The link first: the worktree's removal must never reach into this checkout's node_modules.
+    rmSync(join(worktree, 'node_modules'), { force: true });
     git(['worktree', 'remove', '--force', worktree]);
     rmSync(work, { recursive: true, force: true });
   }
