@@ -8,9 +8,11 @@
  * folder. They run in a clean worktree of HEAD, never in this checkout, so that what the folder's name
  * says is what was run: uncommitted changes here (to src/ or to the tests) are in none of them. The
  * folder is written only when every one of those tests passed, and never over an earlier recording.
+ * The worktree installs its own node_modules (npm ci, from HEAD's lockfile; a few minutes the first
+ * time, from npm's cache after): it shares nothing of this checkout's but the git repository.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,8 +66,10 @@ async function main(): Promise<number> {
   const recorded = join(work, name);
   git(['worktree', 'add', '--detach', worktree, 'HEAD']);
   try {
-    // The lockfile is HEAD's: the dependencies installed here are the ones it locks (ensure-deps checks that).
-    symlinkSync(join(root, 'node_modules'), join(worktree, 'node_modules'), 'dir');
+    // The worktree gets dependencies of its own, from HEAD's lockfile: never a link to this
+    // checkout's node_modules, which npm ci run in the worktree (its lockfile newer than the link's
+    // folder) would empty through the link.
+    execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: worktree, stdio: ['ignore', 2, 2] });
     const files = recordingTestFiles(worktree);
     console.log(`Recording the histories of ${name} from ${files.length} test files: ${files.join(' ')}`);
     const env: NodeJS.ProcessEnv = { ...process.env, RECORD_HISTORIES: '1', RECORD_HISTORIES_DIR: recorded };
@@ -86,8 +90,6 @@ async function main(): Promise<number> {
     console.log(`${relative(root, target)}: ${histories.length} histories, ${(bytes / 1024).toFixed(0)} KiB, of ${types.join(', ')}`);
     return 0;
   } finally {
-    // The link first: the worktree's removal must never reach into this checkout's node_modules.
-    rmSync(join(worktree, 'node_modules'), { force: true });
     git(['worktree', 'remove', '--force', worktree]);
     rmSync(work, { recursive: true, force: true });
   }
