@@ -73,6 +73,7 @@ export const PROJECTS = {
     'test/logging.test.ts',
     'test/prometheus/alert-fires.test.ts',
     'test/replay.test.ts',
+    'test/replay-gate.test.ts',
     'test/start.test.ts',
     'test/temporal-cli.test.ts',
     'test/worker.test.ts',

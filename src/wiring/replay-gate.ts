@@ -1,0 +1,151 @@
+import { Worker, type ReplayWorkerOptions } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import type { GateHistories, RunRef } from './replay-histories.js';
+
+/**
+ * The replay gate (`npm run replay:gate`; docs/engine.md, "Changing workflow code"): replays
+ * histories against the workflow bundle about to ship, as a worker of it would replay them after
+ * the release, and reports every one that does not replay. Histories of the runs that will still be
+ * open when the new workers take over, replayed before the release, find an incompatible change
+ * where the replay test's recorded paths may not.
+ */
+
+/**
+ * Why a history fails the gate: `nondeterminism`, the code gives other commands than the history
+ * holds; `replay`, its workflow task failed on replay for another reason (a workflow type the bundle
+ * lacks, a payload it cannot decode); `fetch`, it could not be had at all.
+ */
+export interface GateFailure extends RunRef {
+  kind: 'nondeterminism' | 'replay' | 'fetch';
+  /** The first event that did not match the code, when the SDK's message names it. */
+  event?: { id: number; type: string };
+  /** The SDK's own words for it (without its wrapping), or why the history could not be fetched. */
+  message: string;
+}
+
+export interface TypeCount {
+  histories: number;
+  failed: number;
+}
+
+export interface GateReport {
+  /** Every history the gate was given, fetched or not. */
+  histories: number;
+  failures: GateFailure[];
+  byType: Record<string, TypeCount>;
+}
+
+export interface GateOptions {
+  histories: GateHistories;
+  /** The bundle the workers will run: `prebuiltWorkflowBundle` (src/workflow-bundle.ts) for this code. */
+  workflowBundle: { codePath: string };
+  /** The worker's (`workerDataConverter`): encrypted payloads are decoded as the worker would decode them. */
+  dataConverter?: ReplayWorkerOptions['dataConverter'];
+  /** Each failure, as it is found. */
+  onFailure?: (failure: GateFailure) => void;
+  /** The report so far, after every `progressEvery` histories. */
+  onProgress?: (report: GateReport) => void;
+  progressEvery?: number;
+}
+
+/** Replays every history of `histories` on one replay worker, one at a time; never throws for a history. */
+export async function runReplayGate({ histories, workflowBundle, dataConverter, onFailure, onProgress, progressEvery = 50 }: GateOptions): Promise<GateReport> {
+  const report: GateReport = { histories: 0, failures: [], byType: {} };
+  const count = (run: RunRef, failure?: GateFailure) => {
+    const counts = (report.byType[run.workflowType] ??= { histories: 0, failed: 0 });
+    counts.histories += 1;
+    report.histories += 1;
+    if (failure) {
+      counts.failed += 1;
+      report.failures.push(failure);
+      onFailure?.(failure);
+    }
+    if (report.histories % progressEvery === 0) onProgress?.(report);
+  };
+
+  // runReplayHistories takes the next history only after it has answered for the one before: the
+  // answer that comes is always for the history last handed over.
+  let replaying: RunRef | undefined;
+  async function* toReplay() {
+    for await (const entry of histories) {
+      const { workflowId, runId, workflowType } = entry;
+      if (entry.kind === 'unfetched') {
+        count(entry, { workflowId, runId, workflowType, kind: 'fetch', message: entry.error });
+        continue;
+      }
+      replaying = { workflowId, runId, workflowType };
+      yield { workflowId, history: entry.history };
+    }
+  }
+  const options: ReplayWorkerOptions = { workflowBundle, replayName: 'replay-gate', ...(dataConverter && { dataConverter }) };
+  for await (const result of Worker.runReplayHistories(options, toReplay())) {
+    const run = replaying ?? { workflowId: result.workflowId, runId: result.runId, workflowType: 'unknown' };
+    if (!result.error) {
+      count(run);
+      continue;
+    }
+    const kind = result.error instanceof DeterminismViolationError ? 'nondeterminism' : 'replay';
+    count(run, { ...run, kind, ...divergence(result.error.message) });
+  }
+  return report;
+}
+
+/**
+ * What a replay error's message says went wrong. The SDK wraps the core's words ("Replay failed with
+ * a nondeterminism error. … Details: Workflow activation completion failed: Failure { failure:
+ * Some(Failure { message: "…", … }) … }"); the words are what is kept. The core names the event
+ * that did not match when its check was of one ("Timer machine does not handle this event:
+ * HistoryEvent(id: 8, UpsertWorkflowSearchAttributes)"), and not otherwise ("Missing associated
+ * machine for LocalActivity(1)", a local activity the code no longer makes where the history has
+ * one): then there is no event id to give, and the message is all the gate reports.
+ */
+export function divergence(message: string): Pick<GateFailure, 'event' | 'message'> {
+  const details = message.includes('Details: ') ? message.slice(message.indexOf('Details: ') + 'Details: '.length) : message;
+  const quoted = /message: "((?:[^"\\]|\\.)*)"/.exec(details)?.[1];
+  const words = quoted === undefined ? details : quoted.replace(/\\(.)/g, '$1');
+  const event = /HistoryEvent\(id: (\d+), (\w+)/.exec(words);
+  return { ...(event && { event: { id: Number(event[1]), type: event[2] ?? '' } }), message: words.trim() };
+}
+
+/** One line for a failure: which run, and where and how it diverged. */
+export function describeFailure(failure: GateFailure): string {
+  const run = `${failure.workflowType} ${failure.workflowId}${failure.runId ? ` (run ${failure.runId})` : ''}`;
+  const what = {
+    nondeterminism: failure.event ? `nondeterminism at event ${failure.event.id} (${failure.event.type})` : 'nondeterminism (the SDK names no event)',
+    replay: 'replay failed',
+    fetch: 'history not fetched',
+  }[failure.kind];
+  return `FAILED ${run}: ${what}: ${failure.message}`;
+}
+
+/** One line of progress: how many so far, how many failed. */
+export function describeProgress(report: GateReport): string {
+  return `… ${report.histories} histories, ${report.failures.length} failed so far`;
+}
+
+/** "1 history", "2 histories". */
+const histories = (n: number) => `${n} ${n === 1 ? 'history' : 'histories'}`;
+
+/** The summary: totals, each workflow type's, and the verdict on the last line. */
+export function describeReport(report: GateReport): string[] {
+  const of = (kind: GateFailure['kind']) => report.failures.filter((failure) => failure.kind === kind).length;
+  const types = Object.keys(report.byType).sort();
+  const width = Math.max(0, ...types.map((type) => type.length));
+  const failed = report.failures.length;
+  const lines = [
+    `Replayed ${histories(report.histories)}: ${report.histories - failed} passed, ${failed} failed ` +
+      `(${of('nondeterminism')} nondeterministic, ${of('replay')} other replay failures, ${of('fetch')} not fetched)`,
+    ...types.map((type) => {
+      const counts = report.byType[type] ?? { histories: 0, failed: 0 };
+      return `  ${type.padEnd(width)}  ${String(counts.histories).padStart(5)} ${counts.histories === 1 ? 'history  ' : 'histories'}  ${String(counts.failed).padStart(5)} failed`;
+    }),
+  ];
+  if (failed > 0)
+    lines.push(`Replay gate FAILED: ${failed} of ${histories(report.histories)} ${failed === 1 ? 'does' : 'do'} not replay on this workflow bundle`);
+  else if (report.histories === 0) lines.push('Replay gate passed: there was no history to replay');
+  else
+    lines.push(
+      `Replay gate passed: ${report.histories === 1 ? 'the one history replays' : `all ${report.histories} histories replay`} on this workflow bundle`,
+    );
+  return lines;
+}
