@@ -38,9 +38,13 @@ COPY src ./src
 RUN npm run build
 
 FROM node:${NODE_VERSION}-bookworm-slim
+# The commit the image is built from (docker compose passes it): the workers' build id is the package
+# version and this commit (src/release.ts); without it, a hash of the code.
+ARG REFUNDFLOW_COMMIT=
 # MALLOC_ARENA_MAX=2: the worker's native threads otherwise each grow a malloc arena, and its memory
 # with them (docs/performance.md).
 ENV NODE_ENV=production \
+    REFUNDFLOW_COMMIT=${REFUNDFLOW_COMMIT} \
     MALLOC_ARENA_MAX=2 \
     NPM_CONFIG_UPDATE_NOTIFIER=false \
     NPM_CONFIG_FUND=false \

@@ -42,6 +42,7 @@ const rootFiles = {
   metrics: 'process',
   shutdown: 'process',
   'workflow-bundle': 'process',
+  release: 'process',
   worker: 'main',
   'build-workflows': 'main',
 };

@@ -32,6 +32,9 @@ import { createProviderClients, rateLimitersFrom, defaultSandboxUrls } from '../
 import { prebuiltWorkflowBundle } from '../src/workflow-bundle.js';
 import { installReconcileSchedule } from '../src/client/schedule.js';
 import { createWorker } from '../src/wiring/worker.js';
+import { firstBuildCurrent } from '../src/wiring/deployments.js';
+import { AuditTrail } from '../src/ledger/audit.js';
+import { currentRelease } from '../src/release.js';
 import { installRuntime, metricsUrl } from '../src/wiring/runtime.js';
 import { connectClient, connectNative } from '../src/wiring/temporal-connect.js';
 import { describeTemporalConnection, temporalConnectionOrExit } from '../src/wiring/temporal-connection.js';
@@ -156,10 +159,26 @@ async function main(): Promise<void> {
     connection = await connectNative(temporal);
     log('Starting the worker…');
     const workflowBundle = await prebuiltWorkflowBundle({ withFailureConverter: config.PAYLOAD_ENCRYPTION_KEYS !== undefined, log });
-    worker = await createWorker({ config: engineConfig, connection, deps, workflowBundle });
+    // Worker Versioning (docs/engine.md, "Releases"): off on npm start's own dev server, where one
+    // worker's code changes under it between starts; on against a given Temporal, unless said.
+    const release = currentRelease();
+    const versioned = config.WORKER_VERSIONING === 'on' || (config.WORKER_VERSIONING === undefined && config.TEMPORAL_ADDRESS !== undefined);
+    const deployment = versioned ? { name: config.WORKER_DEPLOYMENT_NAME, buildId: release.buildId } : undefined;
+    worker = await createWorker({ config: engineConfig, connection, deps, workflowBundle, ...(deployment && { deployment }) });
     if (stopRequested) return;
     const running = worker.run();
     await waitForPoller(connection, config.TEMPORAL_NAMESPACE, config.REFUNDS_TASK_QUEUE);
+    if (deployment) {
+      await firstBuildCurrent(
+        connection.workflowService,
+        new AuditTrail(db),
+        { namespace: config.TEMPORAL_NAMESPACE, ...deployment },
+        {
+          info: log,
+          error: (line) => log(`Warning: ${line}`),
+        },
+      );
+    }
 
     // The API shares this process's ledger (PGlite is one process's database).
     const webhookSecret = config.INGEST_WEBHOOK_SECRET ?? dev.ingestWebhookSecret;
@@ -196,7 +215,11 @@ async function main(): Promise<void> {
             : 'the Web UI of your Temporal server',
         ],
         ['Temporal server', describeTemporalConnection(temporal)],
-        ['Worker', `polling task queue "${config.REFUNDS_TASK_QUEUE}"`],
+        [
+          'Worker',
+          `polling task queue "${config.REFUNDS_TASK_QUEUE}"; refundflow ${release.version}, build ${release.buildId}` +
+            (deployment ? ` (Worker Versioning on: deployment ${deployment.name})` : ' (Worker Versioning off: WORKER_VERSIONING)'),
+        ],
         ['Metrics', metricsUrl(config) ?? 'off (METRICS_ADDRESS=off)'],
         ['Oen', config.OEN_BASE_URL ?? `${sandboxes?.oenUrl} (sandbox emulator)`],
         ['MWD', config.MWD_BASE_URL ?? `${sandboxes?.mwdUrl} (sandbox emulator)`],

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BUILD_ID } from './domain/schemas/deployments.js';
 import { outsideDevelopmentProblems, plainHttpGuarded } from './config-outside-development.js';
 import { asymmetricJwsAlgorithms } from './domain/oidc.js';
 
@@ -255,6 +256,18 @@ const rawSchema = z.object({
     .int('must be a whole number')
     .min(1, 'must be at least 1')
     .default(WORKER_DEFAULTS.maxConcurrentActivities),
+  /**
+   * Worker Versioning (docs/engine.md, "Releases"): `on` — the worker polls as one version of the
+   * Worker Deployment WORKER_DEPLOYMENT_NAME, its build id WORKER_BUILD_ID or the package version and
+   * the commit (src/release.ts), and refund runs finish on the build they started on; `off` — an
+   * unversioned worker. Unset: `on`, except for `npm start` on its own dev server.
+   */
+  WORKER_VERSIONING: z.enum(['on', 'off'], { error: 'must be on or off' }).optional(),
+  WORKER_DEPLOYMENT_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/, 'may have only letters, digits, _ and - (at most 100)')
+    .default('refundflow'),
+  WORKER_BUILD_ID: z.string().regex(BUILD_ID, 'may have only letters, digits and . _ + - (at most 255)').optional(),
   /**
    * Reconciliation (docs/reconciliation.md): how often the schedule runs it; after how long a refund
    * still `submitting` is looked at (if its run is no longer open); how

@@ -10,6 +10,9 @@ import { installRuntime, metricsUrl } from './wiring/runtime.js';
 import { connectNative } from './wiring/temporal-connect.js';
 import { describeTemporalConnection, temporalConnectionOrExit } from './wiring/temporal-connection.js';
 import { createWorker } from './wiring/worker.js';
+import { AuditTrail } from './ledger/audit.js';
+import { currentRelease, describeRelease } from './release.js';
+import { firstBuildCurrent } from './wiring/deployments.js';
 import { prebuiltWorkflowBundle } from './workflow-bundle.js';
 
 /** `npm run worker`: one worker process on the configured Temporal, ledger and providers. */
@@ -31,7 +34,13 @@ async function main(): Promise<void> {
     providers: createProviderClients(config, defaultSandboxUrls(config), metrics, rateLimitersFrom(config, db)),
     metrics,
   };
-  const worker = await createWorker({ config, connection, deps, workflowBundle });
+  const release = currentRelease();
+  const deployment = config.WORKER_VERSIONING === 'off' ? undefined : { name: config.WORKER_DEPLOYMENT_NAME, buildId: release.buildId };
+  log.info(
+    `${describeRelease(release)}; ` +
+      (deployment ? `Worker Versioning on: deployment ${deployment.name}, build ${deployment.buildId}` : 'Worker Versioning off (WORKER_VERSIONING=off)'),
+  );
+  const worker = await createWorker({ config, connection, deps, workflowBundle, ...(deployment && { deployment }) });
   handleShutdownSignals({
     stop: (signal) => {
       log.info(`${signal}: finishing in-flight work, then stopping`);
@@ -51,7 +60,11 @@ async function main(): Promise<void> {
       "OPERATOR_VERIFY_KEYS is not set: refund runs refuse every approve, reject, cancel and resolution (give it the public half of the API's OPERATOR_SIGNING_KEY; npx refundflow signing-key)",
     );
   }
-  await worker.run();
+  const running = worker.run();
+  if (deployment) {
+    void firstBuildCurrent(connection.workflowService, new AuditTrail(db), { namespace: config.TEMPORAL_NAMESPACE, ...deployment }, log);
+  }
+  await running;
   await connection.close();
   await db.close();
   log.info('Worker stopped');

@@ -368,6 +368,9 @@ const HEALTH_PROBES: { name: string; path: string; listen: (ports: number[]) => 
 
 // ---- The tests ----------------------------------------------------------------------------------
 
+/** The engine's image, built from this folder with the commit its workers' build id names (src/release.ts). */
+const engineImageBuild = { context: '.', args: { REFUNDFLOW_COMMIT: '' } };
+
 describe('docker-compose.yml with .env.example', () => {
   it('interpolates: every variable it requires has a value in .env.example', () => {
     const required = [...referencedVariables(composeText)].filter(([, { required }]) => required).map(([name]) => name);
@@ -438,7 +441,7 @@ describe('docker-compose.yml with .env.example', () => {
 
   it('migrates the ledger as its owner once PostgreSQL is up, with the CLI the image carries, before the worker and the API start', () => {
     const job = service(compose, 'ledger-migrate');
-    expect(job.build).toBe('.');
+    expect(job.build).toEqual(engineImageBuild);
     expect(job.restart).toBe('no');
     expect(commandArgs(job)).toEqual(['node', 'bin/refundflow.mjs', 'ledger', 'migrate']);
     expect(job.depends_on).toMatchObject({ postgresql: { condition: 'service_healthy' } });
@@ -491,7 +494,7 @@ describe('docker-compose.yml with .env.example', () => {
 
   it('creates the reconciliation schedule once Temporal is set up, with the CLI the image carries', () => {
     const job = service(compose, 'reconcile-schedule');
-    expect(job.build).toBe('.');
+    expect(job.build).toEqual(engineImageBuild);
     expect(job.restart).toBe('no');
     expect(commandArgs(job)).toEqual(['node', 'bin/refundflow.mjs', 'schedule', 'install']);
     expect(existsSync(join(root, 'bin/refundflow.mjs'))).toBe(true);

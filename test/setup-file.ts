@@ -14,6 +14,13 @@ Runtime.install({
 // The Runtime in use now, if any: one shut down when its last worker stopped handed its lines over then.
 enableTestLogs(() => Runtime._instance?.flushLogs());
 
+// Worker processes the tests start (src/worker.ts, npm start on a given Temporal) poll unversioned
+// unless a test says otherwise: most tests finish a run they started with a worker of their own, in
+// the test process, which is unversioned, and a versioned worker's runs stay with its build
+// (docs/engine.md, "Releases"). The tests of Worker Versioning, and the cluster's run of the engine
+// as compose runs it, set WORKER_VERSIONING=on themselves.
+process.env.WORKER_VERSIONING ??= 'off';
+
 // vitest's main process exits at once on SIGTERM or Ctrl-C, without stopping its workers; a worker
 // in the middle of a file ran on, orphaned, with the processes its test started. Its IPC channel to
 // vitest closes when vitest goes, however it goes: the worker stops then, and what it started,

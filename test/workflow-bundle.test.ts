@@ -72,8 +72,9 @@ describe('the prebuilt workflow bundle', () => {
     expect([...packages].filter((p) => !p?.startsWith('@temporalio/')).sort()).toEqual(['@noble/ed25519', '@noble/hashes', 'long', 'ms', 'nexus-rpc']);
     // With zod it was 2.97 MB (119 modules, 19 of them zod's); without, 1.85 MB; the decision check
     // (@noble/ed25519 and its SHA-512) adds 0.33 MB. The SDK itself is most of it. Our own workflow
-    // code grows by kilobytes (four eyes' counting: 2.30 MB); a package pulled in would add far more.
-    expect(code.length).toBeLessThan(2_400_000);
+    // code grows by kilobytes (four eyes' counting: 2.30 MB; the fewer steps and the Worker
+    // Versioning behaviors of src/workflows/index.ts: 2.40 MB); a package pulled in would add far more.
+    expect(code.length).toBeLessThan(2_450_000);
   });
 
   it('preloads the decision check (and the Ed25519 library under it) once per worker thread, rather than once per run', async () => {

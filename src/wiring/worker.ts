@@ -43,9 +43,15 @@ export interface CreateWorkerOptions {
    * PAYLOAD_ENCRYPTION_KEYS, a prebuilt bundle must be built with `failureConverterPath` as well.
    */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /**
+   * Worker Versioning (docs/engine.md, "Releases"): the worker polls as this build of the named
+   * Worker Deployment, and a workflow type without a behavior of its own (src/workflows/index.ts)
+   * is PINNED. Unset: an unversioned worker (npm start's own, and the tests').
+   */
+  deployment?: { name: string; buildId: string };
 }
 
-export async function createWorker({ config, connection, deps, workflowBundle }: CreateWorkerOptions): Promise<Worker> {
+export async function createWorker({ config, connection, deps, workflowBundle, deployment }: CreateWorkerOptions): Promise<Worker> {
   return Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -71,5 +77,12 @@ export async function createWorker({ config, connection, deps, workflowBundle }:
     // On shutdown, running activities get this long to finish; after it they are cancelled and
     // Temporal hands them to another worker once their timeout passes.
     shutdownGraceTime: '10 seconds',
+    ...(deployment && {
+      workerDeploymentOptions: {
+        useWorkerVersioning: true,
+        version: { deploymentName: deployment.name, buildId: deployment.buildId },
+        defaultVersioningBehavior: 'PINNED',
+      },
+    }),
   });
 }

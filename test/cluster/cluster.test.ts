@@ -175,6 +175,9 @@ describe.skipIf(!postgres)('the engine on the cluster, as compose runs it', () =
       ...clusterEnv(info),
       DATABASE_URL: ledger().url,
       REFUNDS_TASK_QUEUE: taskQueue,
+      // As compose runs it: versioned, in a deployment of this file's own (the suite's cluster is shared).
+      WORKER_VERSIONING: 'on',
+      WORKER_DEPLOYMENT_NAME: `cluster-engine-${randomUUID().slice(0, 8)}`,
       PAYLOAD_ENCRYPTION_KEYS: encryptionKeys,
       METRICS_ADDRESS: 'off',
       OEN_BASE_URL: sandboxes.oenUrl,

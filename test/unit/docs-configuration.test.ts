@@ -34,9 +34,9 @@ describe('docs/configuration.md', () => {
 
   it('names no variable the engine does not read', () => {
     const variables = new Set(schemaVariables());
-    // Temporal's own connection settings (@temporalio/envconfig, src/wiring/temporal-connection.ts), and the Temporal CLI's cache.
+    // Temporal's own connection settings (@temporalio/envconfig, src/wiring/temporal-connection.ts), the Temporal CLI's cache, and the image's commit (src/release.ts).
     const elsewhere =
-      /^(TEMPORAL_TLS|TEMPORAL_API_KEY|TEMPORAL_GRPC_META_|TEMPORAL_PROFILE$|TEMPORAL_CONFIG_FILE$|LEDGER_MIGRATION_URL$|REFUNDFLOW_CACHE_DIR$)/;
+      /^(TEMPORAL_TLS|TEMPORAL_API_KEY|TEMPORAL_GRPC_META_|TEMPORAL_PROFILE$|TEMPORAL_CONFIG_FILE$|LEDGER_MIGRATION_URL$|REFUNDFLOW_CACHE_DIR$|REFUNDFLOW_COMMIT$)/;
     const unknown = documentedVariables().filter((name) => !variables.has(name) && !elsewhere.test(name));
     expect(unknown).toEqual([]);
   });
