@@ -80,6 +80,7 @@ export async function startApi(options: {
     ...(admission && { admission }),
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.REFUNDS_TASK_QUEUE,
+    deploymentName: config.WORKER_DEPLOYMENT_NAME,
     uiBaseUrl: uiBaseUrl(config),
     ...(config.OPERATOR_TOKEN !== undefined && { operatorToken: config.OPERATOR_TOKEN }),
     ...(config.DUAL_APPROVAL_THRESHOLD !== undefined && { dualApprovalThreshold: config.DUAL_APPROVAL_THRESHOLD }),

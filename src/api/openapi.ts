@@ -4,6 +4,7 @@ import { refundRecord } from '../domain/schemas/refund-record.js';
 import { operatorInput } from '../domain/schemas/operator.js';
 import { SIGNATURE_TOLERANCE_SECONDS } from '../webhooks/signing.js';
 import type { Access } from './access.js';
+import { promoteBody, rampBody } from './deployments.js';
 import { auditQuery, newKeyBody } from './operators.js';
 import { outcomeBody, retryBody } from './resolve.js';
 
@@ -326,10 +327,53 @@ function describeEndpoints(): Record<string, unknown> {
           responses: { 200: { description: 'the key as revoked' }, 404: problemAnswer('no live key of that name') },
         },
       },
+      '/v1/deployment': {
+        get: {
+          summary:
+            "The workers' Worker Deployment: the build new runs start on, the one ramping, who last changed them, and every build's state with the runs still pinned to it; and this API's own release",
+          responses: {
+            200: {
+              description:
+                '`{ api: { version, commit?, buildId }, deployment: { name, current?, ramping?, lastModifiedBy?, changedOutsideRefundflow, versions } | null }`',
+            },
+          },
+        },
+      },
+      '/v1/deployment/promote': {
+        post: {
+          summary: 'Make a build current: new runs start on it, open pinned runs stay on their build (audited as deploy.promote)',
+          requestBody: { required: true, content: json(promoteBody) },
+          responses: {
+            200: { description: 'the build now current, the one before it, and the deployment as it is now' },
+            400: problemAnswer('the body is not JSON'),
+            404: problemAnswer('Temporal knows no such build (one is known once its workers poll)'),
+            409: problemAnswer('Temporal refused the move now (e.g. the build does not poll every task queue the current one does)'),
+            422: problemAnswer('the body does not match the schema, field by field'),
+          },
+        },
+      },
+      '/v1/deployment/ramp': {
+        post: {
+          summary: 'Start a share of new runs on a build; 0 ends the ramp (audited as deploy.ramp)',
+          requestBody: { required: true, content: json(rampBody) },
+          responses: {
+            200: { description: 'the ramp as it is now, and the deployment' },
+            400: problemAnswer('the body is not JSON'),
+            404: problemAnswer('Temporal knows no such build (one is known once its workers poll)'),
+            409: problemAnswer('Temporal refused the move now (e.g. the build is the current one)'),
+            422: problemAnswer('the body does not match the schema, field by field'),
+          },
+        },
+      },
       '/openapi.json': {
         get: { summary: 'This document: what the API takes and answers, no data of its own', responses: { 200: { description: 'OpenAPI 3.1' } } },
       },
-      '/healthz': { get: { summary: 'The process is up', responses: { 200: { description: 'ok' } } } },
+      '/healthz': {
+        get: {
+          summary: 'The process is up, and the release it runs',
+          responses: { 200: { description: '`{ status: "ok", release: { version, commit?, buildId } }`' } },
+        },
+      },
       '/metrics': {
         get: {
           summary: "Prometheus metrics: requests by route, and the ledger's backlogs (docs/observability.md)",

@@ -20,6 +20,8 @@ import { Authenticator } from './auth.js';
 import type { OidcSettings } from '../domain/oidc.js';
 import { registerDecisionRoutes } from './decisions.js';
 import { registerOperatorRoutes } from './operators.js';
+import { registerDeploymentRoutes } from './deployments.js';
+import { currentRelease, type Release } from '../release.js';
 import { registerOutcomeRoutes } from './outcomes.js';
 import { registerResolveRoute } from './resolve.js';
 import { problem, type Answer } from './answers.js';
@@ -57,6 +59,10 @@ export interface ApiDeps {
   signingKey?: string;
   /** The places for refund runs this process works at once (RUNNING_REFUNDS_LIMIT); unset: every accepted event starts at once. */
   admission?: Admission;
+  /** WORKER_DEPLOYMENT_NAME: the Worker Deployment the workers poll as (default refundflow). */
+  deploymentName?: string;
+  /** The release this process runs (/healthz, GET /v1/deployment); default: worked out from the checkout or image (src/release.ts). */
+  release?: Release;
   /** The broker intakes this process runs (src/api/brokers/): /readyz checks each, /metrics counts their messages. */
   intakes?: IntakeMonitor;
   /**
@@ -102,6 +108,7 @@ export function createApi(deps: ApiDeps): FastifyInstance {
   const send = (reply: FastifyReply, answer: Answer) => reply.code(answer.statusCode).send(answer.body);
   const withUi = (record: RefundRecord) => ({ ...record, uiUrl: uiUrl(record.workflowId) });
   const apiKeys = new ApiKeys(deps.db);
+  const release = deps.release ?? currentRelease();
   const audit = new AuditTrail(deps.db);
   let counted: (answer: UnauthenticatedAnswer) => void = () => undefined;
   guardRoutes(
@@ -166,6 +173,14 @@ export function createApi(deps: ApiDeps): FastifyInstance {
   registerDecisionRoutes(app, { ...deps, audit, uiUrl, send });
   registerResolveRoute(app, { ...deps, audit, uiUrl, send });
   registerOperatorRoutes(app, { apiKeys, audit, send, grantsByTwo: deps.dualApprovalThreshold !== undefined });
+  registerDeploymentRoutes(app, {
+    workflowService: deps.client.workflowService,
+    namespace: deps.namespace,
+    deploymentName: deps.deploymentName ?? 'refundflow',
+    release,
+    audit,
+    send,
+  });
   registerOutcomeRoutes(app, {
     outbox: new OutcomeOutbox(deps.db),
     relay: deps.relay,
@@ -174,7 +189,10 @@ export function createApi(deps: ApiDeps): FastifyInstance {
     send,
   });
 
-  app.get('/healthz', { config: { access: 'public' } }, () => ({ status: 'ok' }));
+  app.get('/healthz', { config: { access: 'public' } }, () => ({
+    status: 'ok',
+    release: { version: release.version, ...(release.commit && { commit: release.commit }), buildId: release.buildId },
+  }));
 
   app.get('/readyz', { config: { access: 'public' } }, async (_request, reply) => {
     const checks = await Promise.all([

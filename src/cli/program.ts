@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { context } from './api.js';
 import { bulkCommand } from './bulk-command.js';
 import { decisionCommands } from './decision-commands.js';
+import { deployCommands } from './deploy-commands.js';
 import { ledgerCommands } from './ledger-commands.js';
 import { CliError, exitCodeHelp, usageError } from './exit-codes.js';
 import { listCommand } from './list-command.js';
@@ -50,6 +51,7 @@ export function buildCli(): Command {
   toolCommands(program, ctx);
   bulkCommand(program, ctx);
   ledgerCommands(program, ctx);
+  deployCommands(program, ctx);
   return program;
 }
 

@@ -12,6 +12,7 @@ import { OPERATOR_TOKEN, apiOn, oenRefundEvent, useApi } from '../helpers/api.js
 import { approveUpdate } from '../../src/workflows/messages.js';
 import { newSigningKey, signDecision } from '../../src/domain/decision-proof.js';
 import { useEngine } from '../helpers/engine.js';
+import { currentRelease } from '../../src/release.js';
 
 const engine = useEngine('api-refunds');
 // Refunds of NT$1,000 and more wait for an approver; of NT$5,000 and more, for two.
@@ -426,7 +427,13 @@ describe('a refund accepted whose run has not written the ledger yet', () => {
 
 describe('health and the API description', () => {
   it('/healthz and /readyz (Temporal and the ledger answer)', async () => {
-    expect(await api().request('GET', '/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
+    // The release the process runs (src/release.ts): this checkout's version and commit.
+    const release = currentRelease();
+    expect(await api().request('GET', '/healthz')).toEqual({
+      status: 200,
+      body: { status: 'ok', release: { version: release.version, commit: release.commit, buildId: release.buildId } },
+    });
+    expect(release.buildId).toMatch(new RegExp(`^${release.version.replaceAll('.', '\\.')}-${release.commit ?? 'missing'}(-modified-[0-9a-f]{8})?$`));
     expect(await api().request('GET', '/readyz')).toEqual({
       status: 200,
       body: {
@@ -462,6 +469,9 @@ describe('health and the API description', () => {
         '/v1/operators/{name}/revoke',
         '/v1/outcomes',
         '/v1/outcomes/{eventId}/redeliver',
+        '/v1/deployment',
+        '/v1/deployment/promote',
+        '/v1/deployment/ramp',
         '/openapi.json',
       ].sort(),
     );
@@ -501,6 +511,9 @@ describe('health and the API description', () => {
         'POST /v1/operators/{name}/revoke admin',
         'GET /v1/outcomes viewer',
         'POST /v1/outcomes/{eventId}/redeliver operator',
+        'GET /v1/deployment viewer',
+        'POST /v1/deployment/promote approver',
+        'POST /v1/deployment/ramp approver',
         'GET /openapi.json public',
       ].sort(),
     );

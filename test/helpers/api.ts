@@ -77,7 +77,10 @@ export function useApi(
     oidc,
     outcomes,
     runningRefundsLimit,
+    deploymentName,
   }: {
+    /** WORKER_DEPLOYMENT_NAME, as the API process takes it (GET /v1/deployment and its moves); unset: refundflow. */
+    deploymentName?: string;
     workerEnv?: Record<string, string>;
     operatorToken?: string;
     dispatcher?: boolean;
@@ -123,6 +126,7 @@ export function useApi(
       namespace: 'default',
       taskQueue: e.temporal.taskQueue,
       uiBaseUrl: 'http://localhost:8233',
+      ...(deploymentName !== undefined && { deploymentName }),
       ...(operatorToken !== undefined && { operatorToken }),
       ...(oidc !== undefined && { oidc }),
       // One deployment's settings: the API takes the workers' DUAL_APPROVAL_THRESHOLD too.

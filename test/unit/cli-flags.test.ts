@@ -86,6 +86,18 @@ const cases: Record<string, Array<{ args: string[]; says: string | RegExp; reaso
     { args: [...nowhere, 'outcomes', 'redeliver'], says: "missing required argument 'eventId'" },
     { args: [...nowhere, 'outcomes', 'redeliver', 'RF 1.succeeded.1'], says: /^<eventId> must be an outcome event's id, .* \(got "RF 1\.succeeded\.1"\)$/ },
   ],
+  'deploy promote <buildId>': [
+    { args: [...nowhere, 'deploy', 'promote'], says: "missing required argument 'buildId'" },
+    { args: [...nowhere, 'deploy', 'promote', '0.1.0 abc'], says: /^<buildId> must be a build id: .* \(got "0\.1\.0 abc"\)$/ },
+  ],
+  'deploy promote --reason': [{ args: [...nowhere, 'deploy', 'promote', 'B', '--reason', long], says: /^--reason must be at most 500 characters/ }],
+  'deploy ramp <buildId>': [{ args: [...nowhere, 'deploy', 'ramp', ':B', '--percent', '5'], says: /^<buildId> must be a build id: .* \(got :B\)$/ }],
+  'deploy ramp --percent': [
+    { args: [...nowhere, 'deploy', 'ramp', 'B'], says: "required option '--percent <n>' not specified" },
+    { args: [...nowhere, 'deploy', 'ramp', 'B', '--percent', '101'], says: '--percent must be 0 to 100 (got 101)' },
+    { args: [...nowhere, 'deploy', 'ramp', 'B', '--percent', 'half'], says: '--percent must be a number from 0 to 100 (got half)' },
+  ],
+  'deploy ramp --reason': [{ args: [...nowhere, 'deploy', 'ramp', 'B', '--percent', '5', '--reason', long], says: /^--reason must be at most 500 characters/ }],
   'outcomes --limit': [
     { args: [...nowhere, 'outcomes', '--limit', '0'], says: '--limit must be at least 1 (got 0)' },
     { args: [...nowhere, 'outcomes', '--limit', '1001'], says: '--limit must be at most 1000 (got 1001)' },
