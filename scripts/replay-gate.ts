@@ -11,7 +11,8 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { DurationError, formatDuration, parseDuration } from '../src/cli/durations.js';
 import { clientDataConverter, workerDataConverter } from '../src/codec/data-converter.js';
 import { ConfigError, loadConfig } from '../src/config.js';
-import { describeFailure, describeProgress, describeReport, runReplayGate } from '../src/wiring/replay-gate.js';
+import { currentRelease } from '../src/release.js';
+import { describeFailure, describePinned, describeProgress, describeReport, runReplayGate } from '../src/wiring/replay-gate.js';
 import { historiesFromDir, historiesFromTemporal, recentRunsQuery, type GateHistories } from '../src/wiring/replay-histories.js';
 import { connectClient } from '../src/wiring/temporal-connect.js';
 import { describeTemporalConnection, temporalConnection } from '../src/wiring/temporal-connection.js';
@@ -26,6 +27,9 @@ const USAGE = `usage: npm run replay:gate [-- --since 7d] [--query '<visibility 
                       (as test/helpers/histories.ts records them, e.g. test/histories/releases)
   --bundle <file>     replay against this workflow bundle instead of this code's own
   --every <n>         a progress line every n histories (default 50)
+  --pinned-stay       the workers run with Worker Versioning: a run pinned to another build, which it
+                      finishes on, is listed (PINNED: keep that build's workers until it is drained)
+                      and does not fail the gate; every other run that does not replay still does
 
 Temporal is reached as by every process of the engine: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, the
 TEMPORAL_TLS_* settings, TEMPORAL_API_KEY, a TEMPORAL_PROFILE; PAYLOAD_ENCRYPTION_KEYS decodes
@@ -44,11 +48,12 @@ function options(argv: string[]) {
       dir: { type: 'string' },
       bundle: { type: 'string' },
       every: { type: 'string' },
+      'pinned-stay': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.dir !== undefined && (values.since !== undefined || values.query !== undefined)) {
-    throw new UsageError('--dir replays a folder of histories: --since and --query are for a Temporal');
+  if (values.dir !== undefined && (values.since !== undefined || values.query !== undefined || values['pinned-stay'])) {
+    throw new UsageError('--dir replays a folder of histories: --since, --query and --pinned-stay are for a Temporal');
   }
   let sinceMs = 7 * 86_400_000;
   try {
@@ -109,6 +114,9 @@ async function main(): Promise<number> {
       workflowBundle,
       dataConverter: workerDataConverter(config),
       onFailure: (failure) => console.log(describeFailure(failure)),
+      onPinned: (run) => console.log(describePinned(run)),
+      // The build this code's workers poll as (src/release.ts): a run pinned to it runs on this bundle.
+      ...(opts['pinned-stay'] && { pinnedStay: { shippingBuild: currentRelease().buildId } }),
       onProgress: (sofar) => console.log(describeProgress(sofar)),
       progressEvery: opts.every,
     });

@@ -32,6 +32,12 @@ export interface GateReport {
   /** Every history the gate was given, fetched or not. */
   histories: number;
   failures: GateFailure[];
+  /**
+   * With `pinnedStay`: the runs that do not replay on the bundle but are pinned to another build,
+   * which they finish on (Worker Versioning): no failure, and the reason that build's workers must
+   * run until it is drained.
+   */
+  pinned: GateFailure[];
   byType: Record<string, TypeCount>;
 }
 
@@ -43,19 +49,40 @@ export interface GateOptions {
   dataConverter?: ReplayWorkerOptions['dataConverter'];
   /** Each failure, as it is found. */
   onFailure?: (failure: GateFailure) => void;
+  /** With `pinnedStay`, each run that does not replay but stays on its build, as it is found. */
+  onPinned?: (run: GateFailure) => void;
   /** The report so far, after every `progressEvery` histories. */
   onProgress?: (report: GateReport) => void;
   progressEvery?: number;
+  /**
+   * The workers run with Worker Versioning (docs/engine.md, "Releases"): a run pinned to a build
+   * other than `shippingBuild` never runs on this bundle, so its nondeterminism is reported in
+   * `pinned`, not as a failure. Unset: every nondeterminism fails the gate.
+   */
+  pinnedStay?: { shippingBuild: string };
 }
 
 /** Replays every history of `histories` on one replay worker, one at a time; never throws for a history. */
-export async function runReplayGate({ histories, workflowBundle, dataConverter, onFailure, onProgress, progressEvery = 50 }: GateOptions): Promise<GateReport> {
-  const report: GateReport = { histories: 0, failures: [], byType: {} };
+export async function runReplayGate({
+  histories,
+  workflowBundle,
+  dataConverter,
+  onFailure,
+  onProgress,
+  progressEvery = 50,
+  pinnedStay,
+  onPinned,
+}: GateOptions): Promise<GateReport> {
+  const report: GateReport = { histories: 0, failures: [], pinned: [], byType: {} };
   const count = (run: RunRef, failure?: GateFailure) => {
     const counts = (report.byType[run.workflowType] ??= { histories: 0, failed: 0 });
     counts.histories += 1;
     report.histories += 1;
-    if (failure) {
+    const staysPinned = failure?.kind === 'nondeterminism' && pinnedStay && run.pinnedTo !== undefined && run.pinnedTo !== pinnedStay.shippingBuild;
+    if (failure && staysPinned) {
+      report.pinned.push(failure);
+      onPinned?.(failure);
+    } else if (failure) {
       counts.failed += 1;
       report.failures.push(failure);
       onFailure?.(failure);
@@ -68,12 +95,13 @@ export async function runReplayGate({ histories, workflowBundle, dataConverter, 
   let replaying: RunRef | undefined;
   async function* toReplay() {
     for await (const entry of histories) {
-      const { workflowId, runId, workflowType } = entry;
+      const { workflowId, runId, workflowType, pinnedTo } = entry;
+      const run = { workflowId, runId, workflowType, ...(pinnedTo !== undefined && { pinnedTo }) };
       if (entry.kind === 'unfetched') {
-        count(entry, { workflowId, runId, workflowType, kind: 'fetch', message: entry.error });
+        count(run, { ...run, kind: 'fetch', message: entry.error });
         continue;
       }
-      replaying = { workflowId, runId, workflowType };
+      replaying = run;
       yield { workflowId, history: entry.history };
     }
   }
@@ -109,13 +137,23 @@ export function divergence(message: string): Pick<GateFailure, 'event' | 'messag
 
 /** One line for a failure: which run, and where and how it diverged. */
 export function describeFailure(failure: GateFailure): string {
-  const run = `${failure.workflowType} ${failure.workflowId}${failure.runId ? ` (run ${failure.runId})` : ''}`;
+  return `FAILED ${describeDivergence(failure)}`;
+}
+
+/** One line for a run in `report.pinned`: it does not replay here, and finishes on its own build. */
+export function describePinned(run: GateFailure): string {
+  return `PINNED ${describeDivergence(run)} — it finishes on build ${run.pinnedTo ?? '?'}: keep that build's workers until it is drained`;
+}
+
+function describeDivergence(failure: GateFailure): string {
+  const where = [...(failure.runId ? [`run ${failure.runId}`] : []), ...(failure.pinnedTo ? [`pinned to build ${failure.pinnedTo}`] : [])];
+  const run = `${failure.workflowType} ${failure.workflowId}${where.length > 0 ? ` (${where.join('; ')})` : ''}`;
   const what = {
     nondeterminism: failure.event ? `nondeterminism at event ${failure.event.id} (${failure.event.type})` : 'nondeterminism (the SDK names no event)',
     replay: 'replay failed',
     fetch: 'history not fetched',
   }[failure.kind];
-  return `FAILED ${run}: ${what}: ${failure.message}`;
+  return `${run}: ${what}: ${failure.message}`;
 }
 
 /** One line of progress: how many so far, how many failed. */
@@ -132,17 +170,33 @@ export function describeReport(report: GateReport): string[] {
   const types = Object.keys(report.byType).sort();
   const width = Math.max(0, ...types.map((type) => type.length));
   const failed = report.failures.length;
+  const pinned = report.pinned.length;
   const lines = [
-    `Replayed ${histories(report.histories)}: ${report.histories - failed} passed, ${failed} failed ` +
+    `Replayed ${histories(report.histories)}: ${report.histories - failed - pinned} passed, ${failed} failed` +
+      `${pinned > 0 ? `, ${pinned} pinned to another build` : ''} ` +
       `(${of('nondeterminism')} nondeterministic, ${of('replay')} other replay failures, ${of('fetch')} not fetched)`,
     ...types.map((type) => {
       const counts = report.byType[type] ?? { histories: 0, failed: 0 };
       return `  ${type.padEnd(width)}  ${String(counts.histories).padStart(5)} ${counts.histories === 1 ? 'history  ' : 'histories'}  ${String(counts.failed).padStart(5)} failed`;
     }),
   ];
+  if (pinned > 0) {
+    const builds = [...new Set(report.pinned.map((run) => run.pinnedTo))].join(', ');
+    const [does, finishes] = pinned === 1 ? ['run does', 'finishes'] : ['runs do', 'finish'];
+    lines.push(`${pinned} pinned ${does} not replay here and ${finishes} on build ${builds}: keep its workers until it is drained`);
+  }
+  const pinnedAmongFailed = report.failures.filter((failure) => failure.pinnedTo !== undefined && failure.kind === 'nondeterminism').length;
+  if (pinnedAmongFailed > 0) {
+    lines.push(
+      `${pinnedAmongFailed} of the failures ${pinnedAmongFailed === 1 ? 'is a run' : 'are runs'} pinned to the build ${pinnedAmongFailed === 1 ? 'it' : 'they'} started on: ` +
+        'with workers under Worker Versioning, --pinned-stay lets them finish there',
+    );
+  }
   if (failed > 0)
     lines.push(`Replay gate FAILED: ${failed} of ${histories(report.histories)} ${failed === 1 ? 'does' : 'do'} not replay on this workflow bundle`);
   else if (report.histories === 0) lines.push('Replay gate passed: there was no history to replay');
+  else if (pinned > 0)
+    lines.push(`Replay gate passed: every run this workflow bundle will take replays on it (${report.histories - pinned} of ${histories(report.histories)})`);
   else
     lines.push(
       `Replay gate passed: ${report.histories === 1 ? 'the one history replays' : `all ${report.histories} histories replay`} on this workflow bundle`,

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { historyFromJSON, type History } from '@temporalio/common/lib/proto-utils.js';
+import proto from '@temporalio/proto'; // CommonJS: Node's ESM loader sees only its default export
 
 /**
  * Where the replay gate's histories come from (src/wiring/replay-gate.ts replays them): a Temporal
@@ -16,6 +17,8 @@ export interface RunRef {
   workflowId: string;
   runId: string;
   workflowType: string;
+  /** The build a PINNED run stays on (Worker Versioning, docs/engine.md "Releases"), as visibility has it; unset for other runs and recorded histories. */
+  pinnedTo?: string;
 }
 
 export type GateHistory = (RunRef & { kind: 'fetched'; history: History }) | (RunRef & { kind: 'unfetched'; error: string });
@@ -50,9 +53,27 @@ export async function* historiesFromTemporal(client: Client, query: string, look
   for (const next of fetching) yield await next;
 }
 
+/**
+ * The build a PINNED run stays on: from the listing's versioning info where Temporal gives it, else
+ * from its own search attributes (`TemporalWorkflowVersioningBehavior`, `TemporalWorkerDeploymentVersion`
+ * = `<deployment>:<build>`), which SQL visibility lists.
+ */
+function pinnedBuildOf(run: WorkflowExecutionInfo): string | undefined {
+  const versioning = run.raw.versioningInfo;
+  if (versioning?.behavior === proto.temporal.api.enums.v1.VersioningBehavior.VERSIONING_BEHAVIOR_PINNED) {
+    return versioning.deploymentVersion?.buildId ?? undefined;
+  }
+  const attributes = run.searchAttributes;
+  const [behavior] = attributes.TemporalWorkflowVersioningBehavior ?? [];
+  const [version] = attributes.TemporalWorkerDeploymentVersion ?? [];
+  if (behavior !== 'Pinned' || typeof version !== 'string' || !version.includes(':')) return undefined;
+  return version.slice(version.indexOf(':') + 1);
+}
+
 /** Never rejects: a failure is the history's `unfetched` entry. */
 async function fetchHistory(client: Client, run: WorkflowExecutionInfo): Promise<GateHistory> {
-  const ref = { workflowId: run.workflowId, runId: run.runId, workflowType: run.type };
+  const pinnedTo = pinnedBuildOf(run);
+  const ref = { workflowId: run.workflowId, runId: run.runId, workflowType: run.type, ...(pinnedTo && { pinnedTo }) };
   try {
     const history = await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
     if (!history.events?.length) return { ...ref, kind: 'unfetched', error: 'Temporal returned a history with no events' };

@@ -175,7 +175,24 @@ describe.skipIf(!postgres)('a release on the cluster: pinned refund runs, a repl
     // The replay gate, run from B's checkout against the cluster, says B would break A's waiting run.
     const gate = run(process.execPath, ['--import', 'tsx', 'scripts/replay-gate.ts', '--query', `WorkflowId = '${waiting.workflowId}'`], env, checkoutB);
     expect(await gate.exited).toBe(1);
-    expect(gate.output()).toMatch(new RegExp(`^FAILED refundWorkflow ${waiting.workflowId} \\(run [0-9a-f-]+\\): nondeterminism`, 'm'));
+    expect(gate.output()).toMatch(
+      new RegExp(`^FAILED refundWorkflow ${waiting.workflowId} \\(run [0-9a-f-]+; pinned to build ${build.A}\\): nondeterminism`, 'm'),
+    );
+
+    // With the workers under Worker Versioning the run stays on A: --pinned-stay lists it, and passes.
+    const pinnedGate = run(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/replay-gate.ts', '--pinned-stay', '--query', `WorkflowId = '${waiting.workflowId}'`],
+      { ...env, WORKER_BUILD_ID: build.B },
+      checkoutB,
+    );
+    expect(await pinnedGate.exited, pinnedGate.output()).toBe(0);
+    expect(pinnedGate.output()).toMatch(
+      new RegExp(
+        `^PINNED refundWorkflow ${waiting.workflowId} \\(run [0-9a-f-]+; pinned to build ${build.A}\\): nondeterminism.* keep that build's workers until it is drained$`,
+        'm',
+      ),
+    );
 
     // An approver makes B current (audited); A keeps its pinned run.
     const promoted = await cliJson(['deploy', 'promote', build.B, '--reason', 'release B']);

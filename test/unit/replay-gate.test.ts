@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { describeFailure, describeReport, divergence, type GateFailure } from '../../src/wiring/replay-gate.js';
+import { describeFailure, describePinned, describeReport, divergence, type GateFailure } from '../../src/wiring/replay-gate.js';
 import { historiesFromDir, recentRunsQuery, type GateHistory } from '../../src/wiring/replay-histories.js';
 
 /**
@@ -77,6 +77,7 @@ describe('the lines the gate prints', () => {
   it('sum up per workflow type, with the verdict last', () => {
     const lines = describeReport({
       histories: 5,
+      pinned: [],
       failures: [diverged, { ...run, workflowType: 'pingWorkflow', kind: 'fetch', message: 'gone' }],
       byType: { refundWorkflow: { histories: 3, failed: 1 }, pingWorkflow: { histories: 2, failed: 1 } },
     });
@@ -86,14 +87,46 @@ describe('the lines the gate prints', () => {
       '  refundWorkflow      3 histories      1 failed',
       'Replay gate FAILED: 2 of 5 histories do not replay on this workflow bundle',
     ]);
-    expect(describeReport({ histories: 2, failures: [], byType: { pingWorkflow: { histories: 2, failed: 0 } } }).at(-1)).toBe(
+    expect(describeReport({ histories: 2, pinned: [], failures: [], byType: { pingWorkflow: { histories: 2, failed: 0 } } }).at(-1)).toBe(
       'Replay gate passed: all 2 histories replay on this workflow bundle',
     );
-    expect(describeReport({ histories: 0, failures: [], byType: {} }).at(-1)).toBe('Replay gate passed: there was no history to replay');
-    expect(describeReport({ histories: 1, failures: [diverged], byType: { refundWorkflow: { histories: 1, failed: 1 } } })).toEqual([
+    expect(describeReport({ histories: 0, pinned: [], failures: [], byType: {} }).at(-1)).toBe('Replay gate passed: there was no history to replay');
+    expect(describeReport({ histories: 1, pinned: [], failures: [diverged], byType: { refundWorkflow: { histories: 1, failed: 1 } } })).toEqual([
       'Replayed 1 history: 0 passed, 1 failed (1 nondeterministic, 0 other replay failures, 0 not fetched)',
       '  refundWorkflow      1 history        1 failed',
       'Replay gate FAILED: 1 of 1 history does not replay on this workflow bundle',
+    ]);
+  });
+});
+
+describe('runs pinned to another build (--pinned-stay)', () => {
+  const pinnedRun: GateFailure = {
+    workflowId: 'oen-refund-P2',
+    runId: '01a3-run',
+    workflowType: 'refundWorkflow',
+    pinnedTo: '0.1.0-aaaaaaaaaaaa',
+    kind: 'nondeterminism',
+    ...divergence(SDK.timerForUpsert),
+  };
+
+  it('are named with their build, as what keeps that build running', () => {
+    expect(describePinned(pinnedRun)).toBe(
+      'PINNED refundWorkflow oen-refund-P2 (run 01a3-run; pinned to build 0.1.0-aaaaaaaaaaaa): nondeterminism at event 8 (UpsertWorkflowSearchAttributes): ' +
+        '[TMPRL1100] Nondeterminism error: Timer machine does not handle this event: HistoryEvent(id: 8, UpsertWorkflowSearchAttributes)' +
+        " — it finishes on build 0.1.0-aaaaaaaaaaaa: keep that build's workers until it is drained",
+    );
+  });
+
+  it('pass the gate with it, and are pointed at without it', () => {
+    expect(describeReport({ histories: 3, pinned: [pinnedRun], failures: [], byType: { refundWorkflow: { histories: 3, failed: 0 } } })).toEqual([
+      'Replayed 3 histories: 2 passed, 0 failed, 1 pinned to another build (0 nondeterministic, 0 other replay failures, 0 not fetched)',
+      '  refundWorkflow      3 histories      0 failed',
+      '1 pinned run does not replay here and finishes on build 0.1.0-aaaaaaaaaaaa: keep its workers until it is drained',
+      'Replay gate passed: every run this workflow bundle will take replays on it (2 of 3 histories)',
+    ]);
+    expect(describeReport({ histories: 3, pinned: [], failures: [pinnedRun], byType: { refundWorkflow: { histories: 3, failed: 1 } } }).slice(-2)).toEqual([
+      '1 of the failures is a run pinned to the build it started on: with workers under Worker Versioning, --pinned-stay lets them finish there',
+      'Replay gate FAILED: 1 of 3 histories does not replay on this workflow bundle',
     ]);
   });
 });
