@@ -1,6 +1,10 @@
 import { Worker, type ReplayWorkerOptions } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
+import type { History } from '@temporalio/common/lib/proto-utils.js';
+import proto from '@temporalio/proto'; // CommonJS: Node's ESM loader sees only its default export
 import type { GateHistories, RunRef } from './replay-histories.js';
+
+const { EventType } = proto.temporal.api.enums.v1;
 
 /**
  * The replay gate (`npm run replay:gate`; docs/engine.md, "Changing workflow code"): replays
@@ -17,7 +21,10 @@ import type { GateHistories, RunRef } from './replay-histories.js';
  */
 export interface GateFailure extends RunRef {
   kind: 'nondeterminism' | 'replay' | 'fetch';
-  /** The first event that did not match the code, when the SDK's message names it. */
+  /**
+   * The first event that did not match the code: as the SDK's message names it, or, when it names
+   * none, found by replaying the history up to each workflow task (`firstDivergingEvent`).
+   */
   event?: { id: number; type: string };
   /** The SDK's own words for it (without its wrapping), or why the history could not be fetched. */
   message: string;
@@ -93,6 +100,7 @@ export async function runReplayGate({
   // runReplayHistories takes the next history only after it has answered for the one before: the
   // answer that comes is always for the history last handed over.
   let replaying: RunRef | undefined;
+  let replayingHistory: History | undefined;
   async function* toReplay() {
     for await (const entry of histories) {
       const { workflowId, runId, workflowType, pinnedTo } = entry;
@@ -102,6 +110,7 @@ export async function runReplayGate({
         continue;
       }
       replaying = run;
+      replayingHistory = entry.history;
       yield { workflowId, history: entry.history };
     }
   }
@@ -113,9 +122,76 @@ export async function runReplayGate({
       continue;
     }
     const kind = result.error instanceof DeterminismViolationError ? 'nondeterminism' : 'replay';
-    count(run, { ...run, kind, ...divergence(result.error.message) });
+    const said = divergence(result.error.message);
+    const event =
+      kind === 'nondeterminism' && !said.event && replayingHistory ? await firstDivergingEvent(options, replayingHistory, run.workflowId) : undefined;
+    count(run, { ...run, kind, ...said, ...(event && { event }) });
   }
   return report;
+}
+
+/**
+ * The first event of a history that does not match the code, found by replaying prefixes of it: the
+ * SDK's message does not always name one ("Non-deprecated patch marker encountered for change …",
+ * "Missing associated machine for LocalActivity(1)"). First the workflow task: the shortest prefix
+ * ending with a whole task (its completion and the events its commands made) that fails ends with
+ * the task whose commands differ. Then, within that task, the shortest prefix that still fails ends
+ * with the first of its events the code does not make (commands past a history's end are new ones
+ * to the replay, not a divergence). Each is a binary search: a few replays for a failing history.
+ * Undefined when no prefix fails alone.
+ */
+export async function firstDivergingEvent(
+  options: ReplayWorkerOptions,
+  history: History,
+  workflowId: string,
+): Promise<{ id: number; type: string } | undefined> {
+  const events = history.events ?? [];
+  // Each prefix ends with a workflow task's completion and the events its commands made (each names
+  // that completion: workflowTaskCompletedEventId), as an open run's history does: a prefix ending
+  // on an event that asks for another task (an activity's result, a timer fired) would leave the
+  // replay waiting for it.
+  const madeBy = (event: (typeof events)[number]) =>
+    Object.values(event).find(
+      (value): value is { workflowTaskCompletedEventId?: unknown } => typeof value === 'object' && value !== null && 'workflowTaskCompletedEventId' in value,
+    )?.workflowTaskCompletedEventId;
+  const cuts: number[] = [];
+  events.forEach((event, i) => {
+    if (event.eventType !== EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) return;
+    let end = i + 1;
+    while (end < events.length && String(madeBy(events[end] ?? {})) === String(event.eventId)) end += 1;
+    cuts.push(end);
+  });
+  if (cuts.length === 0) return undefined;
+  const fails = async (length: number) => {
+    try {
+      await Worker.runReplayHistory(options, { ...history, events: events.slice(0, length) }, workflowId);
+      return false;
+    } catch {
+      return true;
+    }
+  };
+  let [low, high] = [0, cuts.length - 1];
+  if (!(await fails(cuts[high] ?? events.length))) return undefined;
+  while (low < high) {
+    const middle = Math.floor((low + high) / 2);
+    if (await fails(cuts[middle] ?? events.length)) high = middle;
+    else low = middle + 1;
+  }
+  // The task whose commands differ is the last one of the shortest failing prefix; within it, the
+  // first of its events the code does not make is the end of the shortest prefix that still fails
+  // (the replay takes commands past a history's end as new ones, not as a divergence).
+  const end = cuts[low] ?? events.length;
+  const completed = events.slice(0, end).findLastIndex((event) => event.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED);
+  let [first, last] = [completed + 1, end];
+  while (first < last) {
+    const middle = Math.floor((first + last) / 2);
+    if (await fails(middle + 1)) last = middle;
+    else first = middle + 1;
+  }
+  const at = events[Math.min(first, end - 1)] ?? events[completed];
+  if (!at) return undefined;
+  const type = EventType[at.eventType ?? EventType.EVENT_TYPE_UNSPECIFIED].replace(/^EVENT_TYPE_/, '');
+  return { id: Number(at.eventId), type: type.toLowerCase().replace(/(^|_)(\w)/g, (_m, _s: string, c: string) => c.toUpperCase()) };
 }
 
 /**
@@ -149,7 +225,7 @@ function describeDivergence(failure: GateFailure): string {
   const where = [...(failure.runId ? [`run ${failure.runId}`] : []), ...(failure.pinnedTo ? [`pinned to build ${failure.pinnedTo}`] : [])];
   const run = `${failure.workflowType} ${failure.workflowId}${where.length > 0 ? ` (${where.join('; ')})` : ''}`;
   const what = {
-    nondeterminism: failure.event ? `nondeterminism at event ${failure.event.id} (${failure.event.type})` : 'nondeterminism (the SDK names no event)',
+    nondeterminism: failure.event ? `nondeterminism at event ${failure.event.id} (${failure.event.type})` : 'nondeterminism (no event found)',
     replay: 'replay failed',
     fetch: 'history not fetched',
   }[failure.kind];

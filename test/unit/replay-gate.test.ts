@@ -66,7 +66,7 @@ describe('the lines the gate prints', () => {
         '[TMPRL1100] Nondeterminism error: Timer machine does not handle this event: HistoryEvent(id: 8, UpsertWorkflowSearchAttributes)',
     );
     expect(describeFailure({ ...run, kind: 'nondeterminism', ...divergence(SDK.localActivityGone) })).toBe(
-      'FAILED refundWorkflow oen-refund-P1 (run 01a2-run): nondeterminism (the SDK names no event): ' +
+      'FAILED refundWorkflow oen-refund-P1 (run 01a2-run): nondeterminism (no event found): ' +
         '[TMPRL1100] Nondeterminism error: Missing associated machine for LocalActivity(1)',
     );
     expect(describeFailure({ ...run, kind: 'fetch', message: '14 UNAVAILABLE: no healthy upstream' })).toBe(
