@@ -25,7 +25,9 @@ const people: Record<string, { name: string; roles?: string[]; ttl?: number }> =
   alice: { name: 'Alice Chen', roles: ['approver'] },
   victor: { name: 'Victor Viewer', roles: ['viewer', 'something-else'] },
   nobody: { name: 'No Roles' },
-  brief: { name: 'Brief Token', roles: ['approver'], ttl: 1 },
+  // Three seconds: taken at once, expired soon after. Its exp is in whole seconds, so one second
+  // left it between 0 and 1 s to live, and a loaded machine's first call could come too late.
+  brief: { name: 'Brief Token', roles: ['approver'], ttl: 3 },
 };
 
 async function openIdProvider(port: number, audience: string) {
