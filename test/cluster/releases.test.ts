@@ -8,16 +8,14 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { newSigningKey, verifyKeyOf } from '../../src/domain/decision-proof.js';
 import { ApiKeys } from '../../src/ledger/api-keys.js';
 import { AuditTrail } from '../../src/ledger/audit.js';
-import { randomHid } from '../../src/providers/oen/hid.js';
 import { startSandboxes, type RunningSandboxes } from '../../src/sandbox/index.js';
 import { Signer } from '../../src/webhooks/signing.js';
-import { newWebhookSecret } from '../helpers/api.js';
+import { newWebhookSecret, oenRefundEvent } from '../helpers/api.js';
 import { clusterEnv } from '../helpers/cluster.js';
 import { postgresAvailable, usePostgresLedger } from '../helpers/databases.js';
 import { sandboxProviderEnv } from '../helpers/engine.js';
 import { freePorts } from '../helpers/ports.js';
 import { run, type RunningProcess } from '../helpers/process.js';
-import { admin } from '../helpers/sandbox.js';
 import { targetConnectionOptions } from '../helpers/temporal.js';
 
 /**
@@ -122,20 +120,9 @@ describe.skipIf(!postgres)('a release on the cluster: pinned refund runs, a repl
   const status = async () => (await cliJson(['deploy', 'status'])) as unknown as Status;
   const version = async (label: keyof typeof build) => (await status()).deployment.versions.find((v) => v.buildId === build[label]);
 
-  /** Sends a refund event; returns its refund id and run's workflow id. */
+  /** Sends a refund event for a fresh Oen payment; returns its refund id and run's workflow id. */
   const refund = async (amount: number) => {
-    const transactionHid = randomHid();
-    const orderId = `ORDER-${randomUUID().slice(0, 8)}`;
-    await admin(sandboxes.oenUrl, 'POST', 'seed', { transactions: [{ id: transactionHid, orderId, amount }] });
-    const refundId = `RF-${randomUUID()}`;
-    const event = {
-      specversion: '1.0',
-      id: `evt_${randomUUID()}`,
-      source: 'order-management',
-      type: 'refund.requested',
-      time: new Date().toISOString(),
-      data: { refundId, provider: 'oen', orderId, transactionHid, amount, reason: 'release test' },
-    };
+    const event = await oenRefundEvent({ sandboxes }, { amount, reason: 'release test' });
     const body = JSON.stringify(event);
     const answer = await fetch(`${apiUrl}/v1/events`, {
       method: 'POST',
@@ -143,7 +130,7 @@ describe.skipIf(!postgres)('a release on the cluster: pinned refund runs, a repl
       body,
     });
     expect(answer.status).toBe(202);
-    return { refundId, workflowId: `oen-refund-${transactionHid}` };
+    return { refundId: event.data.refundId, workflowId: `oen-refund-${event.data.transactionHid}` };
   };
   const statusOf = async (refundId: string) =>
     (await ledger().db.query<{ status: string }>('SELECT status FROM refunds WHERE refund_id = $1', [refundId])).rows[0]?.status;

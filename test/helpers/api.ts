@@ -191,7 +191,7 @@ export function useApi(
 }
 
 /** A `refund.requested` CloudEvent for a fresh card transaction seeded in the Oen emulator (of `orderId` and `amount` if given). */
-export async function oenRefundEvent(engine: Engine, overrides: Record<string, unknown> = {}) {
+export async function oenRefundEvent(engine: Pick<Engine, 'sandboxes'>, overrides: Record<string, unknown> = {}) {
   const transactionHid = randomHid();
   const orderId = typeof overrides.orderId === 'string' ? overrides.orderId : `ORDER-${randomUUID().slice(0, 8)}`;
   const amount = typeof overrides.amount === 'number' ? overrides.amount : 1000;
