@@ -1,10 +1,11 @@
 import type { WorkflowService } from '@temporalio/client';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
 import { fieldProblems } from '../domain/schemas/events.js';
 import { promoteBody, rampBody } from '../domain/schemas/deployments.js';
 import type { AuditTrail } from '../ledger/audit.js';
 import type { Release } from '../release.js';
-import { deploymentStatus, makeCurrent, ramp, type DeploymentStatus } from '../wiring/deployments.js';
+import { deploymentStatus, makeCurrent, ramp, type DeploymentMove, type DeploymentStatus } from '../wiring/deployments.js';
 import { callerOf } from './access.js';
 import { problem, type Answer } from './answers.js';
 import { auditTrailFor, parseJsonBody } from './decisions.js';
@@ -63,54 +64,49 @@ export function registerDeploymentRoutes(app: FastifyInstance, deps: DeploymentR
     deployment: await status(),
   }));
 
-  app.post('/v1/deployment/promote', { config: { access: 'approver', audit: 'deploy.promote' } }, async (request, reply) => {
-    const trail = auditTrailFor(deps.audit, request, 'deploy.promote');
-    const input = parseJsonBody(request.body);
-    if (!input.ok) return deps.send(reply, await trail.refused(problem(400, input.error)));
-    const body = promoteBody.safeParse(input.value ?? {});
-    if (!body.success) return deps.send(reply, await trail.refused(problem(422, 'invalid promotion', fieldProblems(body.error))));
-    const { buildId: build, reason } = body.data;
-    const detail = { deployment: deps.deploymentName, buildId: build };
-    await trail.attempt({ reason, detail });
-    try {
-      const { previous } = await makeCurrent(deps.workflowService, {
-        namespace: deps.namespace,
-        name: deps.deploymentName,
-        buildId: build,
-        identity: identity(request),
-      });
-      await trail.done({ reason, detail: { ...detail, previous: previous ?? null } });
-      return { current: build, previous: previous ?? null, deployment: await status() };
-    } catch (err) {
-      const refusal = temporalRefusal(err);
-      if (refusal) return deps.send(reply, await trail.refused(refusal, undefined, detail));
-      throw err;
-    }
+  /**
+   * A move of the deployment as a route: the body checked, the audit trail's attempted row written
+   * before Temporal is asked, its done row with what the move replaced, Temporal's refusal answered
+   * and audited as the caller's problem.
+   */
+  const moveRoute = <T extends { buildId: string; reason?: string | undefined }>(
+    path: string,
+    action: string,
+    schema: z.ZodType<T>,
+    invalid: string,
+    carryOut: (body: T, move: DeploymentMove) => Promise<{ replaced: Record<string, unknown>; answer: Record<string, unknown> }>,
+  ) =>
+    app.post(path, { config: { access: 'approver', audit: action } }, async (request, reply) => {
+      const trail = auditTrailFor(deps.audit, request, action);
+      const input = parseJsonBody(request.body);
+      if (!input.ok) return deps.send(reply, await trail.refused(problem(400, input.error)));
+      const body = schema.safeParse(input.value ?? {});
+      if (!body.success) return deps.send(reply, await trail.refused(problem(422, invalid, fieldProblems(body.error))));
+      const { buildId: build, reason, ...rest } = body.data;
+      const detail = { deployment: deps.deploymentName, buildId: build, ...rest };
+      await trail.attempt({ reason, detail });
+      try {
+        const move = { namespace: deps.namespace, name: deps.deploymentName, buildId: build, identity: identity(request) };
+        const { replaced, answer } = await carryOut(body.data, move);
+        await trail.done({ reason, detail: { ...detail, ...replaced } });
+        return { ...answer, deployment: await status() };
+      } catch (err) {
+        const refusal = temporalRefusal(err);
+        if (refusal) return deps.send(reply, await trail.refused(refusal, undefined, detail));
+        throw err;
+      }
+    });
+
+  moveRoute('/v1/deployment/promote', 'deploy.promote', promoteBody, 'invalid promotion', async ({ buildId: build }, move) => {
+    const { previous } = await makeCurrent(deps.workflowService, move);
+    return { replaced: { previous: previous ?? null }, answer: { current: build, previous: previous ?? null } };
   });
 
-  app.post('/v1/deployment/ramp', { config: { access: 'approver', audit: 'deploy.ramp' } }, async (request, reply) => {
-    const trail = auditTrailFor(deps.audit, request, 'deploy.ramp');
-    const input = parseJsonBody(request.body);
-    if (!input.ok) return deps.send(reply, await trail.refused(problem(400, input.error)));
-    const body = rampBody.safeParse(input.value ?? {});
-    if (!body.success) return deps.send(reply, await trail.refused(problem(422, 'invalid ramp', fieldProblems(body.error))));
-    const { buildId: build, percent, reason } = body.data;
-    const detail = { deployment: deps.deploymentName, buildId: build, percent };
-    await trail.attempt({ reason, detail });
-    try {
-      const previous = await ramp(deps.workflowService, {
-        namespace: deps.namespace,
-        name: deps.deploymentName,
-        buildId: build,
-        percent,
-        identity: identity(request),
-      });
-      await trail.done({ reason, detail: { ...detail, previous: previous.previous ?? null, previousPercent: previous.previousPercent ?? null } });
-      return { ramping: percent === 0 ? null : { buildId: build, percent }, deployment: await status() };
-    } catch (err) {
-      const refusal = temporalRefusal(err);
-      if (refusal) return deps.send(reply, await trail.refused(refusal, undefined, detail));
-      throw err;
-    }
+  moveRoute('/v1/deployment/ramp', 'deploy.ramp', rampBody, 'invalid ramp', async ({ buildId: build, percent }, move) => {
+    const { previous, previousPercent } = await ramp(deps.workflowService, { ...move, percent });
+    return {
+      replaced: { previous: previous ?? null, previousPercent: previousPercent ?? null },
+      answer: { ramping: percent === 0 ? null : { buildId: build, percent } },
+    };
   });
 }
