@@ -96,12 +96,14 @@ export interface DeploymentMove {
 }
 
 /** Makes `buildId` the build new runs start on (and unversioned and auto-upgrading runs move to). */
-export async function makeCurrent(service: WorkflowService, move: DeploymentMove): Promise<{ previous?: string }> {
+export async function makeCurrent(service: WorkflowService, move: DeploymentMove, conflictToken?: Uint8Array | null): Promise<{ previous?: string }> {
   const answer = await service.setWorkerDeploymentCurrentVersion({
     namespace: move.namespace,
     deploymentName: move.name,
     buildId: move.buildId,
     identity: move.identity,
+    // With the token of a read: refused if the deployment changed since (another build made current meanwhile).
+    ...(conflictToken && { conflictToken }),
   });
   const previous = answer.previousDeploymentVersion?.buildId ?? undefined;
   return previous ? { previous } : {};
@@ -148,14 +150,8 @@ export async function makeCurrentIfFirst(
     if (current !== undefined) return { kind: 'other-current', current };
     if (info?.versionSummaries?.some((v) => v.deploymentVersion?.buildId === move.buildId)) {
       try {
-        // The conflict token: a build another worker made current since this read is not overridden.
-        await service.setWorkerDeploymentCurrentVersion({
-          namespace: move.namespace,
-          deploymentName: move.name,
-          buildId: move.buildId,
-          identity: move.identity,
-          ...(described?.conflictToken && { conflictToken: described.conflictToken }),
-        });
+        // The read's conflict token: a build another worker made current since is not overridden.
+        await makeCurrent(service, move, described?.conflictToken);
         return { kind: 'made-current' };
       } catch (err) {
         // Read again: a build made current meanwhile is said as such.
